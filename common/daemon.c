@@ -1,0 +1,233 @@
+#include "daemon.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "nc.h"
+#include "provision.h"
+#include "text.h"
+
+static volatile sig_atomic_t stop_flag = 0;
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    (void)sig;
+    stop_flag = 1;
+    errno = saved;
+}
+
+int daemon_stopping(void) { return stop_flag != 0; }
+
+static void usage(FILE *out, const daemon_spec *spec, const cfg_table *t, size_t nt)
+{
+    fprintf(out,
+            "Usage: orch-%s [--config FILE] [--help] [--version]\n"
+            "%s\n\n"
+            "  -c, --config FILE  JSON settings file (environment ORCH_* variables override it)\n"
+            "  -h, --help         this text\n"
+            "  -V, --version      print the version\n\n",
+            spec->name, spec->description);
+    cfg_print_help(out, t, nt);
+}
+
+static void default_instance(char *buf, size_t len)
+{
+    char host[64] = "host";
+    gethostname(host, sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    for (char *p = host; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'))
+            *p = '-';
+    snprintf(buf, len, "%.40s-%ld", host, (long)getpid());
+}
+
+typedef struct {
+    long long timeout_ms;
+} watchdog_arg;
+
+/* Started when a stop begins: whatever hangs, the process ends in time. */
+static void *watchdog(void *p)
+{
+    const watchdog_arg *a = p;
+    struct timespec ts = {a->timeout_ms / 1000, (a->timeout_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    log_error("graceful stop took longer than %lld ms: exiting now", a->timeout_ms);
+    _exit(1);
+    return NULL;
+}
+
+/* Provisioning needs a server; at start it may not be up yet. Retry until it
+ * answers or a stop is requested. */
+static orch_status provision_retry(daemon_ctx *d)
+{
+    char err[ERR_LEN];
+    int attempt = 0;
+
+    for (;;) {
+        provision_report rep;
+        orch_status st;
+        /* While disconnected every request would wait its full timeout and
+         * delay a stop; wait for the connection instead. */
+        while (natsConnection_Status(d->nc) != NATS_CONN_STATUS_CONNECTED && !stop_flag)
+            nats_Sleep(100);
+        if (stop_flag)
+            return ORCH_ERR_STOPPED;
+        st = provision_all(d->js, (int)d->cfg.replicas, &rep, err);
+        if (st == ORCH_OK) {
+            log_info("jetstream: %d created, %d updated, %d unchanged", rep.created, rep.updated, rep.unchanged);
+            return ORCH_OK;
+        }
+        if (st == ORCH_ERR_INVALID) {
+            log_error("%s", err);
+            return st;
+        }
+        if (attempt++ % 10 == 0)
+            log_warn("jetstream not ready, retrying: %s", err);
+        for (int i = 0; i < 10 && !stop_flag; i++)
+            nats_Sleep(100);
+        if (stop_flag)
+            return ORCH_ERR_STOPPED;
+    }
+}
+
+int daemon_main(const daemon_spec *spec, int argc, char **argv)
+{
+    daemon_ctx d;
+    cfg_table tables[2];
+    size_t nt = 0;
+    const char *config_path = NULL;
+    char err[ERR_LEN];
+    char inst[64];
+    char svc_name[64];
+    int rc = 1;
+    struct sigaction sa;
+    pthread_t wd;
+    watchdog_arg wa;
+
+    memset(&d, 0, sizeof(d));
+    tables[nt++] = (cfg_table){svc_cfg_entries, svc_cfg_count, &d.cfg};
+    if (spec->entries)
+        tables[nt++] = (cfg_table){spec->entries, spec->n_entries, spec->settings};
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout, spec, tables, nt);
+            return 0;
+        }
+        if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
+            printf("orch-%s %s\n", spec->name, ORCH_VERSION);
+            return 0;
+        }
+        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+            config_path = argv[++i];
+            continue;
+        }
+        if (!strncmp(argv[i], "--config=", 9)) {
+            config_path = argv[i] + 9;
+            continue;
+        }
+        fprintf(stderr, "orch-%s: unknown argument '%s' (try --help)\n", spec->name, argv[i]);
+        return 2;
+    }
+    d.config_path = config_path;
+
+    if (cfg_load(tables, nt, config_path, err) != ORCH_OK) {
+        fprintf(stderr, "orch-%s: %s\n", spec->name, err);
+        cfg_free(tables, nt);
+        return 2;
+    }
+    if (!d.cfg.instance) {
+        default_instance(inst, sizeof(inst));
+        d.cfg.instance = xstrdup(inst);
+    } else if (!text_id_valid(d.cfg.instance, 64, err, sizeof(err))) {
+        fprintf(stderr, "orch-%s: key 'service.instance': '%s' %s\n", spec->name, d.cfg.instance, err);
+        cfg_free(tables, nt);
+        return 2;
+    }
+    snprintf(svc_name, sizeof(svc_name), "orch-%s", spec->name);
+    log_init(spec->name, d.cfg.instance, (log_level)d.cfg.log_level);
+    log_info("starting %s %s (config: %s)", svc_name, ORCH_VERSION,
+             config_path ? config_path : "defaults and environment");
+
+    /* Signals before anything that can block, so an early SIGTERM is seen. */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (nc_connect(&d.nc, &d.cfg, svc_name, 0, err) != ORCH_OK ||
+        nc_connect(&d.rr, &d.cfg, svc_name, 1, err) != ORCH_OK) {
+        log_error("%s", err);
+        goto out;
+    }
+    {
+        jsOptions jo;
+        jsOptions_Init(&jo);
+        jo.Wait = 5000;
+        if (natsConnection_JetStream(&d.js, d.nc, &jo) != NATS_OK) {
+            log_error("jetstream context: %s", nats_GetLastError(NULL));
+            goto out;
+        }
+    }
+    if (d.cfg.provision) {
+        orch_status st = provision_retry(&d);
+        if (st == ORCH_ERR_STOPPED) {
+            rc = 0;
+            goto out;
+        }
+        if (st != ORCH_OK)
+            goto out;
+    }
+    if (srv_create(&d.srv, d.rr, svc_name, ORCH_VERSION, spec->description, d.cfg.instance, err) != ORCH_OK) {
+        log_error("%s", err);
+        goto out;
+    }
+    /* The service's own start adds its endpoints; $SRV starts after it, so
+     * INFO lists them from the first answer. */
+    if (spec->start && spec->start(&d, err) != ORCH_OK) {
+        log_error("start: %s", err);
+        goto out;
+    }
+    if (srv_start(d.srv, err) != ORCH_OK) {
+        log_error("%s", err);
+        goto out;
+    }
+    log_info("ready");
+
+    while (!stop_flag) {
+        if (spec->step)
+            spec->step(&d);
+        else
+            nats_Sleep(100);
+    }
+    rc = 0;
+
+out:
+    if (stop_flag) {
+        /* From here the stop is bounded, whatever hangs. */
+        wa.timeout_ms = d.cfg.shutdown_timeout_ms;
+        if (pthread_create(&wd, NULL, watchdog, &wa) == 0)
+            pthread_detach(wd);
+        log_info("stopping");
+    }
+    if (spec->stop)
+        spec->stop(&d);
+    srv_destroy(d.srv);
+    if (d.js)
+        jsCtx_Destroy(d.js);
+    nc_close(d.rr, d.cfg.shutdown_timeout_ms / 2);
+    nc_close(d.nc, d.cfg.shutdown_timeout_ms / 2);
+    log_info("stopped (exit %d)", rc);
+    cfg_free(tables, nt);
+    nats_Close();
+    return rc;
+}

@@ -1,0 +1,802 @@
+#include "edge.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "names.h"
+#include "text.h"
+
+#define MAX_TOKENS 100000000ULL   /* 1e8: no single task is bigger */
+#define MAX_ATTEMPT 1000ULL
+
+static const char *const reason_tokens[] = {
+    "ok", "too_large", "invalid_utf8", "too_deep", "invalid_json", "wrong_type",
+    "missing_field", "invalid_id", "too_long", "bad_dependency", "self_dependency",
+    "bad_value", "empty"};
+
+const char *edge_reason_token(edge_reason r)
+{
+    return (unsigned)r < sizeof(reason_tokens) / sizeof(reason_tokens[0]) ? reason_tokens[r] : "unknown";
+}
+
+void edge_limits_default(edge_limits *l)
+{
+    l->max_payload = 256 * 1024;
+    l->max_id = 64;
+    l->max_title = 300;
+    l->max_string = 4096;
+    l->max_output = 64 * 1024;
+    l->max_list = 256;
+    l->max_depth = 16;
+}
+
+static edge_reason fail(char err[ERR_LEN], edge_reason r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static edge_reason fail(char err[ERR_LEN], edge_reason r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, ERR_LEN, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+static const char *jtype(const cJSON *j)
+{
+    if (cJSON_IsString(j)) return "a string";
+    if (cJSON_IsNumber(j)) return "a number";
+    if (cJSON_IsBool(j)) return "true/false";
+    if (cJSON_IsNull(j)) return "null";
+    if (cJSON_IsArray(j)) return "a list";
+    if (cJSON_IsObject(j)) return "an object";
+    return "something else";
+}
+
+/* Size, UTF-8, depth and syntax, before any field is looked at. */
+static edge_reason parse_root(const char *buf, size_t len, const edge_limits *l, cJSON **root,
+                              char err[ERR_LEN])
+{
+    size_t bad = 0, i;
+    int depth = 0, in_str = 0, esc = 0;
+    const char *end = NULL;
+
+    *root = NULL;
+    if (len > l->max_payload)
+        return fail(err, EDGE_TOO_LARGE, "message is %zu bytes, at most %zu", len, l->max_payload);
+    for (i = 0; i < len && isspace((unsigned char)buf[i]); i++)
+        ;
+    if (i == len)
+        return fail(err, EDGE_EMPTY, "message is empty");
+    if (!text_utf8_valid(buf, len, &bad))
+        return fail(err, EDGE_INVALID_UTF8, "invalid UTF-8 at byte %zu", bad);
+    for (i = 0; i < len; i++) {
+        char c = buf[i];
+        if (in_str) {
+            if (esc) esc = 0;
+            else if (c == '\\') esc = 1;
+            else if (c == '"') in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '{' || c == '[') {
+            if (++depth > l->max_depth)
+                return fail(err, EDGE_TOO_DEEP, "nested deeper than %d levels at byte %zu", l->max_depth, i);
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    if (!*root) {
+        const char *at = cJSON_GetErrorPtr();
+        size_t off = at && at >= buf && at <= buf + len ? (size_t)(at - buf) : 0;
+        return fail(err, EDGE_INVALID_JSON, "invalid JSON near byte %zu", off);
+    }
+    for (i = end ? (size_t)(end - buf) : len; i < len; i++) {
+        if (!isspace((unsigned char)buf[i])) {
+            cJSON_Delete(*root);
+            *root = NULL;
+            return fail(err, EDGE_INVALID_JSON, "unexpected text after the JSON value at byte %zu", i);
+        }
+    }
+    return EDGE_OK;
+}
+
+/* The first of the given spellings present in o ("assignedAgent",
+ * "assigned_agent"); NULL when none is. A JSON null counts as absent. */
+static const cJSON *item2(const cJSON *o, const char *a, const char *b, const char **used)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, a);
+    *used = a;
+    if ((!j || cJSON_IsNull(j)) && b) {
+        j = cJSON_GetObjectItemCaseSensitive(o, b);
+        if (j)
+            *used = b;
+    }
+    return j && !cJSON_IsNull(j) ? j : NULL;
+}
+
+static edge_reason get_string(const cJSON *o, const char *pfx, const char *key, const char *alt,
+                              size_t max, int required, const char **out, char err[ERR_LEN])
+{
+    const char *name;
+    const cJSON *j = item2(o, key, alt, &name);
+    size_t n;
+
+    *out = NULL;
+    if (!j) {
+        if (required)
+            return fail(err, EDGE_MISSING_FIELD, "field '%s%s' is missing", pfx, key);
+        return EDGE_OK;
+    }
+    if (!cJSON_IsString(j))
+        return fail(err, EDGE_WRONG_TYPE, "field '%s%s': expected a string, got %s", pfx, name, jtype(j));
+    n = strlen(j->valuestring);
+    if (n > max)
+        return fail(err, EDGE_TOO_LONG, "field '%s%s': %zu bytes, at most %zu", pfx, name, n, max);
+    *out = j->valuestring;
+    return EDGE_OK;
+}
+
+static edge_reason get_uint(const cJSON *o, const char *pfx, const char *key, const char *alt,
+                            uint64_t max, uint64_t *out, int *present, char err[ERR_LEN])
+{
+    const char *name;
+    const cJSON *j = item2(o, key, alt, &name);
+    double d;
+
+    if (present)
+        *present = 0;
+    if (!j)
+        return EDGE_OK;
+    if (!cJSON_IsNumber(j))
+        return fail(err, EDGE_WRONG_TYPE, "field '%s%s': expected a number, got %s", pfx, name, jtype(j));
+    d = j->valuedouble;
+    if (d < 0 || d != (double)(uint64_t)d)
+        return fail(err, EDGE_BAD_VALUE, "field '%s%s': expected a whole number >= 0", pfx, name);
+    if (d > (double)max)
+        return fail(err, EDGE_BAD_VALUE, "field '%s%s': %.0f is more than %llu", pfx, name, d,
+                    (unsigned long long)max);
+    *out = (uint64_t)d;
+    if (present)
+        *present = 1;
+    return EDGE_OK;
+}
+
+static edge_reason get_bool(const cJSON *o, const char *pfx, const char *key, int *out, char err[ERR_LEN])
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!j || cJSON_IsNull(j))
+        return EDGE_OK;
+    if (!cJSON_IsBool(j))
+        return fail(err, EDGE_WRONG_TYPE, "field '%s%s': expected true or false, got %s", pfx, key, jtype(j));
+    *out = cJSON_IsTrue(j);
+    return EDGE_OK;
+}
+
+/* A list of strings. ids: each item must be a safe id; then every problem
+ * is reported with the reason given in id_reason. */
+static edge_reason get_list(const cJSON *o, const char *pfx, const char *key, const char *alt,
+                            const edge_limits *l, size_t max_len, int ids, edge_reason id_reason,
+                            char ***arr, size_t *n, char err[ERR_LEN])
+{
+    const char *name;
+    const cJSON *j = item2(o, key, alt, &name);
+    const cJSON *it;
+    size_t i = 0;
+
+    if (!j)
+        return EDGE_OK;
+    if (!cJSON_IsArray(j))
+        return fail(err, ids ? id_reason : EDGE_WRONG_TYPE, "field '%s%s': expected a list of %s, got %s",
+                    pfx, name, ids ? "ids" : "strings", jtype(j));
+    if ((size_t)cJSON_GetArraySize(j) > l->max_list)
+        return fail(err, EDGE_TOO_LONG, "field '%s%s': %d items, at most %zu", pfx, name,
+                    cJSON_GetArraySize(j), l->max_list);
+    cJSON_ArrayForEach(it, j) {
+        char why[160];
+        if (!cJSON_IsString(it))
+            return fail(err, ids ? id_reason : EDGE_WRONG_TYPE, "field '%s%s[%zu]': expected %s, got %s",
+                        pfx, name, i, ids ? "an id string" : "a string", jtype(it));
+        if (ids && !text_id_valid(it->valuestring, l->max_id, why, sizeof(why)))
+            return fail(err, id_reason, "field '%s%s[%zu]': id '%.80s' %s", pfx, name, i, it->valuestring, why);
+        if (strlen(it->valuestring) > max_len)
+            return fail(err, EDGE_TOO_LONG, "field '%s%s[%zu]': %zu bytes, at most %zu", pfx, name, i,
+                        strlen(it->valuestring), max_len);
+        if (ids) {
+            int dup = 0;
+            for (size_t k = 0; k < *n; k++)
+                dup |= strcmp((*arr)[k], it->valuestring) == 0;
+            if (dup) {
+                i++;
+                continue;
+            }
+        }
+        pb_add_str(arr, n, it->valuestring);
+        i++;
+    }
+    return EDGE_OK;
+}
+
+static edge_reason get_agent(const cJSON *o, const char *pfx, const char *key, const char *alt,
+                             Orchestrator__V1__AgentType *out, const char **given, char err[ERR_LEN])
+{
+    const char *s;
+    edge_reason r = get_string(o, pfx, key, alt, 64, 0, &s, err);
+    if (given)
+        *given = s;
+    if (r || !s || !*s)
+        return r;
+    *out = names_agent_parse(s);
+    if (!*out)
+        return fail(err, EDGE_BAD_VALUE, "field '%s%s': unknown agent '%.64s' (known: %s)", pfx, key, s,
+                    NAMES_AGENT_LIST);
+    return EDGE_OK;
+}
+
+static edge_reason metadata_from(const cJSON *o, const char *pfx, const edge_limits *l,
+                                 pb_metadata **out, char err[ERR_LEN])
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+    const cJSON *it;
+    pb_metadata *m;
+    char p[64];
+    const char *s;
+    edge_reason r;
+
+    if (!j || cJSON_IsNull(j))
+        return EDGE_OK;
+    if (!cJSON_IsObject(j))
+        return fail(err, EDGE_WRONG_TYPE, "field '%smetadata': expected an object, got %s", pfx, jtype(j));
+    m = xmalloc(sizeof(*m));
+    orchestrator__v1__metadata__init(m);
+    *out = m;
+    snprintf(p, sizeof(p), "%smetadata.", pfx);
+    if ((r = get_string(j, p, "phase", NULL, l->max_id, 0, &s, err)))
+        return r;
+    if (s)
+        pb_set_str(&m->phase, s);
+    if ((r = get_string(j, p, "requestedBy", "requested_by", l->max_string, 0, &s, err)))
+        return r;
+    if (s)
+        pb_set_str(&m->requested_by, s);
+    if ((r = get_string(j, p, "deadline", NULL, l->max_id, 0, &s, err)))
+        return r;
+    if (s)
+        pb_set_str(&m->deadline, s);
+    cJSON_ArrayForEach(it, j) {
+        Orchestrator__V1__Metadata__ExtraEntry *e;
+        if (!strcmp(it->string, "phase") || !strcmp(it->string, "requestedBy") ||
+            !strcmp(it->string, "requested_by") || !strcmp(it->string, "deadline"))
+            continue;
+        if (!cJSON_IsString(it))
+            continue; /* only string metadata is kept */
+        if (m->n_extra >= l->max_list)
+            return fail(err, EDGE_TOO_LONG, "field '%smetadata': more than %zu keys", pfx, l->max_list);
+        if (strlen(it->string) > l->max_id || strlen(it->valuestring) > l->max_string)
+            return fail(err, EDGE_TOO_LONG, "field '%smetadata.%.64s': key or value too long", pfx, it->string);
+        e = xmalloc(sizeof(*e));
+        orchestrator__v1__metadata__extra_entry__init(e);
+        e->key = xstrdup(it->string);
+        e->value = xstrdup(it->valuestring);
+        m->extra = xrealloc(m->extra, sizeof(*m->extra) * (m->n_extra + 1));
+        m->extra[m->n_extra++] = e;
+    }
+    return EDGE_OK;
+}
+
+static edge_reason requirement_from(const cJSON *o, const char *pfx, const edge_limits *l,
+                                    pb_requirement **out, char err[ERR_LEN])
+{
+    pb_requirement *r = xmalloc(sizeof(*r));
+    edge_reason e;
+    const char *s;
+    uint64_t u = 0;
+    int present = 0;
+    char why[160];
+
+    orchestrator__v1__requirement__init(r);
+    *out = r;
+    if (!cJSON_IsObject(o))
+        return fail(err, EDGE_WRONG_TYPE, "%s: expected a requirement object, got %s",
+                    *pfx ? pfx : "message", jtype(o));
+
+    if ((e = get_string(o, pfx, "id", NULL, 1024, 0, &s, err)))
+        return e;
+    if (s && *s) {
+        if (!text_id_valid(s, l->max_id, why, sizeof(why)))
+            return fail(err, EDGE_INVALID_ID, "field '%sid': '%.80s' %s", pfx, s, why);
+        pb_set_str(&r->id, s);
+    }
+    if ((e = get_string(o, pfx, "title", NULL, l->max_title, 1, &s, err)))
+        return e;
+    {
+        const char *t = s;
+        size_t n = strlen(t);
+        while (n && isspace((unsigned char)*t)) { t++; n--; }
+        while (n && isspace((unsigned char)t[n - 1])) n--;
+        if (n == 0)
+            return fail(err, EDGE_MISSING_FIELD, "field '%stitle' is empty", pfx);
+        r->title = xstrndup(t, n);
+    }
+    if ((e = get_string(o, pfx, "description", NULL, l->max_string, 0, &s, err)))
+        return e;
+    if (s)
+        pb_set_str(&r->description, s);
+    if ((e = get_string(o, pfx, "priority", NULL, 32, 0, &s, err)))
+        return e;
+    if (s && *s) {
+        r->priority = names_priority_parse(s);
+        if (!r->priority)
+            return fail(err, EDGE_BAD_VALUE, "field '%spriority': '%s' is not CRITICAL, HIGH, MEDIUM, LOW or P0..P3",
+                        pfx, s);
+        r->priority_given = 1;
+    }
+    {
+        const char *given = NULL;
+        if ((e = get_agent(o, pfx, "assignedAgent", "assigned_agent", &r->type, &given, err)))
+            return e;
+        if (given && *given)
+            pb_set_str(&r->assigned_agent, given);
+        if (!r->type && (e = get_agent(o, pfx, "type", "agent", &r->type, NULL, err)))
+            return e;
+    }
+    if ((e = get_string(o, pfx, "status", NULL, 32, 0, &s, err)))
+        return e;
+    if (s && *s) {
+        r->status = names_status_parse(s);
+        if (!r->status)
+            return fail(err, EDGE_BAD_VALUE, "field '%sstatus': unknown status '%s'", pfx, s);
+    }
+    if ((e = get_uint(o, pfx, "estimatedTokens", "estimated_tokens", MAX_TOKENS, &u, &present, err)))
+        return e;
+    if (present)
+        r->estimated_tokens = u;
+    if ((e = get_list(o, pfx, "dependencies", "dependsOn", l, l->max_id, 1, EDGE_BAD_DEPENDENCY,
+                      &r->dependencies, &r->n_dependencies, err)))
+        return e;
+    for (size_t i = 0; r->id != protobuf_c_empty_string && i < r->n_dependencies; i++)
+        if (strcmp(r->dependencies[i], r->id) == 0)
+            return fail(err, EDGE_SELF_DEPENDENCY, "field '%sdependencies[%zu]': '%s' depends on itself", pfx,
+                        i, r->id);
+    if ((e = get_list(o, pfx, "acceptanceCriteria", "acceptance_criteria", l, l->max_string, 0, 0,
+                      &r->acceptance_criteria, &r->n_acceptance_criteria, err)))
+        return e;
+    if ((e = get_list(o, pfx, "files", NULL, l, 1024, 0, 0, &r->files, &r->n_files, err)))
+        return e;
+    if ((e = metadata_from(o, pfx, l, &r->metadata, err)))
+        return e;
+
+    /* Fields the suite adds; read back when an agent or tool echoes them. */
+    if ((e = get_string(o, pfx, "complexity", NULL, 16, 0, &s, err)))
+        return e;
+    if (s && *s && !(r->complexity = names_complexity_parse(s)))
+        return fail(err, EDGE_BAD_VALUE, "field '%scomplexity': '%s' is not S, M, L or XL", pfx, s);
+    if ((e = get_uint(o, pfx, "attempt", NULL, MAX_ATTEMPT, &u, &present, err)))
+        return e;
+    if (present)
+        r->attempt = (uint32_t)u;
+    if ((e = get_uint(o, pfx, "tokenBudget", "token_budget", MAX_TOKENS * 10, &u, &present, err)))
+        return e;
+    if (present)
+        r->token_budget = u;
+    if ((e = get_string(o, pfx, "modelHint", "model_hint", 64, 0, &s, err)))
+        return e;
+    if (s)
+        pb_set_str(&r->model_hint, s);
+    if ((e = get_string(o, pfx, "lastFailureOutput", "last_failure_output", l->max_output, 0, &s, err)))
+        return e;
+    if (s)
+        pb_set_str(&r->last_failure_output, s);
+    if ((e = get_string(o, pfx, "originId", "origin_id", l->max_id, 0, &s, err)))
+        return e;
+    if (s && *s) {
+        if (!text_id_valid(s, l->max_id, why, sizeof(why)))
+            return fail(err, EDGE_INVALID_ID, "field '%soriginId': '%.80s' %s", pfx, s, why);
+        pb_set_str(&r->origin_id, s);
+    }
+    return EDGE_OK;
+}
+
+void edge_requirements_free(pb_requirement **reqs, size_t n)
+{
+    if (!reqs)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (reqs[i])
+            orchestrator__v1__requirement__free_unpacked(reqs[i], NULL);
+    free(reqs);
+}
+
+edge_reason edge_requirements_from_json(const char *buf, size_t len, const edge_limits *l,
+                                        pb_requirement ***out, size_t *n, char err[ERR_LEN])
+{
+    cJSON *root = NULL;
+    edge_reason r;
+    pb_requirement **reqs = NULL;
+    size_t count = 0;
+
+    *out = NULL;
+    *n = 0;
+    if ((r = parse_root(buf, len, l, &root, err)))
+        return r;
+    if (cJSON_IsArray(root)) {
+        const cJSON *it;
+        size_t total = (size_t)cJSON_GetArraySize(root);
+        if (total == 0) {
+            r = fail(err, EDGE_EMPTY, "the list of requirements is empty");
+            goto out;
+        }
+        if (total > l->max_list) {
+            r = fail(err, EDGE_TOO_LONG, "%zu requirements in one message, at most %zu", total, l->max_list);
+            goto out;
+        }
+        reqs = xcalloc(total, sizeof(*reqs));
+        cJSON_ArrayForEach(it, root) {
+            char pfx[32];
+            snprintf(pfx, sizeof(pfx), "[%zu].", count);
+            r = requirement_from(it, pfx, l, &reqs[count++], err);
+            if (r)
+                goto out;
+        }
+    } else {
+        reqs = xcalloc(1, sizeof(*reqs));
+        r = requirement_from(root, "", l, &reqs[count++], err);
+        if (r)
+            goto out;
+    }
+    *out = reqs;
+    *n = count;
+    reqs = NULL;
+out:
+    edge_requirements_free(reqs, count);
+    cJSON_Delete(root);
+    return r;
+}
+
+static void add_str_if(cJSON *o, const char *key, const char *v)
+{
+    if (v && *v)
+        cJSON_AddStringToObject(o, key, v);
+}
+
+static void add_list(cJSON *o, const char *key, char **v, size_t n)
+{
+    cJSON *a = cJSON_AddArrayToObject(o, key);
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+}
+
+static char *print_and_free(cJSON *o)
+{
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!s) {
+        fprintf(stderr, "fatal: out of memory printing JSON\n");
+        abort();
+    }
+    return s;
+}
+
+char *edge_requirement_to_json(const pb_requirement *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *m;
+
+    cJSON_AddStringToObject(o, "id", r->id);
+    cJSON_AddStringToObject(o, "priority", names_priority(r->priority));
+    cJSON_AddStringToObject(o, "title", r->title);
+    cJSON_AddStringToObject(o, "assignedAgent", r->type ? names_agent_persona(r->type) : r->assigned_agent);
+    cJSON_AddStringToObject(o, "type", names_agent_type(r->type));
+    cJSON_AddStringToObject(o, "status", names_status(r->status));
+    cJSON_AddNumberToObject(o, "estimatedTokens", (double)r->estimated_tokens);
+    add_list(o, "dependencies", r->dependencies, r->n_dependencies);
+    add_list(o, "acceptanceCriteria", r->acceptance_criteria, r->n_acceptance_criteria);
+    add_list(o, "files", r->files, r->n_files);
+    m = cJSON_AddObjectToObject(o, "metadata");
+    if (r->metadata) {
+        add_str_if(m, "phase", r->metadata->phase);
+        add_str_if(m, "requestedBy", r->metadata->requested_by);
+        add_str_if(m, "deadline", r->metadata->deadline);
+        for (size_t i = 0; i < r->metadata->n_extra; i++)
+            if (!cJSON_HasObjectItem(m, r->metadata->extra[i]->key))
+                cJSON_AddStringToObject(m, r->metadata->extra[i]->key, r->metadata->extra[i]->value);
+    }
+    add_str_if(o, "description", r->description);
+    if (r->complexity)
+        cJSON_AddStringToObject(o, "complexity", names_complexity(r->complexity));
+    if (r->attempt)
+        cJSON_AddNumberToObject(o, "attempt", r->attempt);
+    if (r->token_budget)
+        cJSON_AddNumberToObject(o, "tokenBudget", (double)r->token_budget);
+    add_str_if(o, "modelHint", r->model_hint);
+    add_str_if(o, "lastFailureOutput", r->last_failure_output);
+    add_str_if(o, "originId", r->origin_id);
+    if (r->n_reasons) {
+        cJSON *a = cJSON_AddArrayToObject(o, "classification");
+        cJSON_AddNumberToObject(o, "confidence", (double)r->confidence);
+        for (size_t i = 0; i < r->n_reasons; i++) {
+            cJSON *x = cJSON_CreateObject();
+            cJSON_AddStringToObject(x, "rule", r->reasons[i]->rule);
+            cJSON_AddStringToObject(x, "type", names_agent_type(r->reasons[i]->type));
+            cJSON_AddNumberToObject(x, "weight", r->reasons[i]->weight);
+            cJSON_AddItemToArray(a, x);
+        }
+    }
+    return print_and_free(o);
+}
+
+/* Result: {"requirementId", "attempt", "agentType", "instance", "project",
+ * "ref", "tokensUsed", "summary", "filesChanged", "review"}. */
+edge_reason edge_result_from_json(const char *buf, size_t len, const edge_limits *l,
+                                  pb_result **out, char err[ERR_LEN])
+{
+    cJSON *o = NULL;
+    pb_result *r = NULL;
+    edge_reason e;
+    const char *s;
+    uint64_t u = 0;
+    int present = 0;
+    char why[160];
+
+    *out = NULL;
+    if ((e = parse_root(buf, len, l, &o, err)))
+        return e;
+    r = xmalloc(sizeof(*r));
+    orchestrator__v1__result__init(r);
+    if (!cJSON_IsObject(o)) {
+        e = fail(err, EDGE_WRONG_TYPE, "message: expected a result object, got %s", jtype(o));
+        goto out;
+    }
+    if ((e = get_string(o, "", "requirementId", "id", 1024, 1, &s, err)))
+        goto out;
+    if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
+        e = fail(err, EDGE_INVALID_ID, "field 'requirementId': '%.80s' %s", s, why);
+        goto out;
+    }
+    pb_set_str(&r->requirement_id, s);
+    if ((e = get_uint(o, "", "attempt", NULL, MAX_ATTEMPT, &u, &present, err)))
+        goto out;
+    r->attempt = present ? (uint32_t)u : 0;
+    if ((e = get_agent(o, "", "agentType", "type", &r->agent_type, NULL, err)))
+        goto out;
+    if ((e = get_string(o, "", "instance", NULL, l->max_id, 0, &s, err)))
+        goto out;
+    if (s && *s) {
+        if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
+            e = fail(err, EDGE_INVALID_ID, "field 'instance': '%.80s' %s", s, why);
+            goto out;
+        }
+        pb_set_str(&r->instance, s);
+    }
+    if ((e = get_string(o, "", "project", NULL, 128, 0, &s, err)))
+        goto out;
+    if (s)
+        pb_set_str(&r->project, s);
+    if ((e = get_string(o, "", "ref", "commit", 256, 0, &s, err)))
+        goto out;
+    if (s)
+        pb_set_str(&r->ref, s);
+    if ((e = get_uint(o, "", "tokensUsed", "tokens_used", MAX_TOKENS, &u, &present, err)))
+        goto out;
+    if (present)
+        r->tokens_used = u;
+    if ((e = get_string(o, "", "summary", NULL, l->max_string, 0, &s, err)))
+        goto out;
+    if (s)
+        pb_set_str(&r->summary, s);
+    if ((e = get_list(o, "", "filesChanged", "files", l, 1024, 0, 0, &r->files_changed, &r->n_files_changed,
+                      err)))
+        goto out;
+    if ((e = get_string(o, "", "review", NULL, 32, 0, &s, err)))
+        goto out;
+    if (s && *s) {
+        if (text_ieq(s, "approved") || text_ieq(s, "approve"))
+            r->review = ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED;
+        else if (text_ieq(s, "changes_requested") || text_ieq(s, "changes-requested") ||
+                 text_ieq(s, "request_changes"))
+            r->review = ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_CHANGES_REQUESTED;
+        else {
+            e = fail(err, EDGE_BAD_VALUE, "field 'review': '%s' is not approved or changes_requested", s);
+            goto out;
+        }
+    }
+    *out = r;
+    r = NULL;
+out:
+    if (r)
+        orchestrator__v1__result__free_unpacked(r, NULL);
+    cJSON_Delete(o);
+    return e;
+}
+
+char *edge_result_to_json(const pb_result *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "requirementId", r->requirement_id);
+    cJSON_AddNumberToObject(o, "attempt", r->attempt);
+    cJSON_AddStringToObject(o, "agentType", names_agent_type(r->agent_type));
+    add_str_if(o, "instance", r->instance);
+    add_str_if(o, "project", r->project);
+    add_str_if(o, "ref", r->ref);
+    cJSON_AddNumberToObject(o, "tokensUsed", (double)r->tokens_used);
+    add_str_if(o, "summary", r->summary);
+    add_list(o, "filesChanged", r->files_changed, r->n_files_changed);
+    if (r->review)
+        cJSON_AddStringToObject(o, "review",
+                                r->review == ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED
+                                    ? "approved" : "changes_requested");
+    return print_and_free(o);
+}
+
+/* Error: {"message" (or "error"), "reason", "source", "requirementId",
+ * "attempt", "agentType", "instance", "transient", "streamSeq", "subject"}. */
+edge_reason edge_error_from_json(const char *buf, size_t len, const edge_limits *l,
+                                 pb_error **out, char err[ERR_LEN])
+{
+    cJSON *o = NULL;
+    pb_error *r = NULL;
+    edge_reason e;
+    const char *s;
+    uint64_t u = 0;
+    int present = 0, b = 0;
+    char why[160];
+
+    *out = NULL;
+    if ((e = parse_root(buf, len, l, &o, err)))
+        return e;
+    r = xmalloc(sizeof(*r));
+    orchestrator__v1__agent_error__init(r);
+    if (!cJSON_IsObject(o)) {
+        e = fail(err, EDGE_WRONG_TYPE, "message: expected an error object, got %s", jtype(o));
+        goto out;
+    }
+    if ((e = get_string(o, "", "message", "error", l->max_output, 1, &s, err)))
+        goto out;
+    pb_set_str(&r->message, s);
+    if ((e = get_string(o, "", "reason", "code", l->max_id, 0, &s, err)))
+        goto out;
+    if (s && *s) {
+        if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
+            e = fail(err, EDGE_BAD_VALUE, "field 'reason': '%.80s' %s", s, why);
+            goto out;
+        }
+        pb_set_str(&r->reason, s);
+    }
+    if ((e = get_string(o, "", "source", NULL, l->max_id, 0, &s, err)))
+        goto out;
+    if (s)
+        pb_set_str(&r->source, s);
+    if ((e = get_string(o, "", "requirementId", "id", 1024, 0, &s, err)))
+        goto out;
+    if (s && *s) {
+        if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
+            e = fail(err, EDGE_INVALID_ID, "field 'requirementId': '%.80s' %s", s, why);
+            goto out;
+        }
+        pb_set_str(&r->requirement_id, s);
+    }
+    if ((e = get_uint(o, "", "attempt", NULL, MAX_ATTEMPT, &u, &present, err)))
+        goto out;
+    if (present)
+        r->attempt = (uint32_t)u;
+    if ((e = get_agent(o, "", "agentType", "type", &r->agent_type, NULL, err)))
+        goto out;
+    if ((e = get_string(o, "", "instance", NULL, l->max_id, 0, &s, err)))
+        goto out;
+    if (s && *s) {
+        if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
+            e = fail(err, EDGE_INVALID_ID, "field 'instance': '%.80s' %s", s, why);
+            goto out;
+        }
+        pb_set_str(&r->instance, s);
+    }
+    if ((e = get_bool(o, "", "transient", &b, err)))
+        goto out;
+    r->transient = b;
+    if ((e = get_uint(o, "", "streamSeq", NULL, UINT64_MAX >> 11, &u, &present, err)))
+        goto out;
+    if (present)
+        r->stream_seq = u;
+    if ((e = get_string(o, "", "subject", NULL, 1024, 0, &s, err)))
+        goto out;
+    if (s)
+        pb_set_str(&r->subject, s);
+    *out = r;
+    r = NULL;
+out:
+    if (r)
+        orchestrator__v1__agent_error__free_unpacked(r, NULL);
+    cJSON_Delete(o);
+    return e;
+}
+
+char *edge_error_to_json(const pb_error *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    add_str_if(o, "source", e->source);
+    add_str_if(o, "reason", e->reason);
+    cJSON_AddStringToObject(o, "message", e->message);
+    add_str_if(o, "requirementId", e->requirement_id);
+    if (e->attempt)
+        cJSON_AddNumberToObject(o, "attempt", e->attempt);
+    if (e->agent_type)
+        cJSON_AddStringToObject(o, "agentType", names_agent_type(e->agent_type));
+    add_str_if(o, "instance", e->instance);
+    cJSON_AddBoolToObject(o, "transient", e->transient);
+    if (e->stream_seq)
+        cJSON_AddNumberToObject(o, "streamSeq", (double)e->stream_seq);
+    add_str_if(o, "subject", e->subject);
+    if (e->at_ms)
+        cJSON_AddNumberToObject(o, "atMs", (double)e->at_ms);
+    return print_and_free(o);
+}
+
+/* Heartbeat: {"agentType", "instance", "requirementId", "tokensUsed", "state"}. */
+edge_reason edge_heartbeat_from_json(const char *buf, size_t len, const edge_limits *l,
+                                     pb_heartbeat **out, char err[ERR_LEN])
+{
+    cJSON *o = NULL;
+    pb_heartbeat *h = NULL;
+    edge_reason e;
+    const char *s;
+    uint64_t u = 0;
+    int present = 0;
+    char why[160];
+
+    *out = NULL;
+    if ((e = parse_root(buf, len, l, &o, err)))
+        return e;
+    h = xmalloc(sizeof(*h));
+    orchestrator__v1__heartbeat__init(h);
+    if (!cJSON_IsObject(o)) {
+        e = fail(err, EDGE_WRONG_TYPE, "message: expected a heartbeat object, got %s", jtype(o));
+        goto out;
+    }
+    if ((e = get_agent(o, "", "agentType", "type", &h->agent_type, NULL, err)))
+        goto out;
+    if ((e = get_string(o, "", "instance", NULL, l->max_id, 1, &s, err)))
+        goto out;
+    if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
+        e = fail(err, EDGE_INVALID_ID, "field 'instance': '%.80s' %s", s, why);
+        goto out;
+    }
+    pb_set_str(&h->instance, s);
+    if ((e = get_string(o, "", "requirementId", NULL, 1024, 0, &s, err)))
+        goto out;
+    if (s && *s) {
+        if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
+            e = fail(err, EDGE_INVALID_ID, "field 'requirementId': '%.80s' %s", s, why);
+            goto out;
+        }
+        pb_set_str(&h->requirement_id, s);
+    }
+    if ((e = get_uint(o, "", "tokensUsed", "tokens_used", MAX_TOKENS, &u, &present, err)))
+        goto out;
+    if (present)
+        h->tokens_used = u;
+    if ((e = get_string(o, "", "state", NULL, 32, 0, &s, err)))
+        goto out;
+    if (s)
+        pb_set_str(&h->state, s);
+    *out = h;
+    h = NULL;
+out:
+    if (h)
+        orchestrator__v1__heartbeat__free_unpacked(h, NULL);
+    cJSON_Delete(o);
+    return e;
+}
+
+char *edge_heartbeat_to_json(const pb_heartbeat *h)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "agentType", names_agent_type(h->agent_type));
+    cJSON_AddStringToObject(o, "instance", h->instance);
+    add_str_if(o, "requirementId", h->requirement_id);
+    cJSON_AddNumberToObject(o, "tokensUsed", (double)h->tokens_used);
+    add_str_if(o, "state", h->state);
+    return print_and_free(o);
+}

@@ -1,0 +1,77 @@
+/* The edge: the seed's JSON shapes <-> the protobuf messages.
+ *
+ * Input is untrusted. Parsing checks, in this order, and stops at the first
+ * problem: payload size, UTF-8, nesting depth, JSON syntax, then each field
+ * (type, presence, length, id safety). The error names the field and what
+ * was wrong ("field 'dependencies[2]': expected a string, got a number"),
+ * and a reason token for errors.intake.<reason>. Unknown fields are ignored,
+ * lower-case priorities and persona names are accepted: people type loosely.
+ * Pure: no NATS, no logging. */
+#ifndef ORCH_EDGE_H
+#define ORCH_EDGE_H
+
+#include <stddef.h>
+
+#include "pb.h"
+#include "status.h"
+
+typedef enum {
+    EDGE_OK = 0,
+    EDGE_TOO_LARGE,
+    EDGE_INVALID_UTF8,
+    EDGE_TOO_DEEP,
+    EDGE_INVALID_JSON,
+    EDGE_WRONG_TYPE,
+    EDGE_MISSING_FIELD,
+    EDGE_INVALID_ID,
+    EDGE_TOO_LONG,
+    EDGE_BAD_DEPENDENCY,
+    EDGE_SELF_DEPENDENCY,
+    EDGE_BAD_VALUE,
+    EDGE_EMPTY
+} edge_reason;
+
+/* Subject token for a reason: "too_large", "invalid_utf8", ... */
+const char *edge_reason_token(edge_reason r);
+
+typedef struct {
+    size_t max_payload;   /* bytes of one message */
+    size_t max_id;        /* characters of an id */
+    size_t max_title;
+    size_t max_string;    /* any other string */
+    size_t max_output;    /* failure output carried back to an agent */
+    size_t max_list;      /* items of any list */
+    int max_depth;        /* nesting of objects and arrays */
+} edge_limits;
+
+/* 256 KiB payload, id 64, title 300, string 4096, output 64 KiB, list 256,
+ * depth 16. */
+void edge_limits_default(edge_limits *l);
+
+/* Parses one requirement object, or an array of them (at most max_list).
+ * On EDGE_OK, *out is a malloc'd array of *n requirements; free with
+ * edge_requirements_free. Otherwise err says what and where. */
+edge_reason edge_requirements_from_json(const char *buf, size_t len, const edge_limits *l,
+                                        pb_requirement ***out, size_t *n, char err[ERR_LEN]);
+void edge_requirements_free(pb_requirement **reqs, size_t n);
+
+/* The seed's JSON for a requirement (with the classification fields set).
+ * Returns a malloc'd NUL-terminated string. */
+char *edge_requirement_to_json(const pb_requirement *r);
+
+/* An agent's completion report. *out: free with protobuf_c_message_free_unpacked. */
+edge_reason edge_result_from_json(const char *buf, size_t len, const edge_limits *l,
+                                  pb_result **out, char err[ERR_LEN]);
+char *edge_result_to_json(const pb_result *r);
+
+/* An agent's or a service's error report. */
+edge_reason edge_error_from_json(const char *buf, size_t len, const edge_limits *l,
+                                 pb_error **out, char err[ERR_LEN]);
+char *edge_error_to_json(const pb_error *e);
+
+/* An agent heartbeat. */
+edge_reason edge_heartbeat_from_json(const char *buf, size_t len, const edge_limits *l,
+                                     pb_heartbeat **out, char err[ERR_LEN]);
+char *edge_heartbeat_to_json(const pb_heartbeat *h);
+
+#endif

@@ -1,0 +1,92 @@
+#include "names.h"
+
+#include <string.h>
+
+#include "text.h"
+
+static const char *const priorities[] = {"UNSPECIFIED", "CRITICAL", "HIGH", "MEDIUM", "LOW"};
+
+const char *names_priority(Orchestrator__V1__Priority p)
+{
+    return (unsigned)p < 5 ? priorities[p] : "UNSPECIFIED";
+}
+
+Orchestrator__V1__Priority names_priority_parse(const char *s)
+{
+    for (int i = 1; i < 5; i++)
+        if (text_ieq(s, priorities[i]))
+            return (Orchestrator__V1__Priority)i;
+    if ((s[0] == 'P' || s[0] == 'p') && s[1] >= '0' && s[1] <= '3' && s[2] == '\0')
+        return (Orchestrator__V1__Priority)(s[1] - '0' + 1);
+    return ORCHESTRATOR__V1__PRIORITY__PRIORITY_UNSPECIFIED;
+}
+
+static const struct {
+    const char *token, *persona, *consumer, *alias;
+} agents[] = {
+    {"unknown", "unknown", "", ""},
+    {"backend", "roy", "roy-backend", "be"},
+    {"frontend", "jen", "jen-frontend", "fe"},
+    {"database", "database-agent", "database-agent", "db"},
+    {"documentation", "documentation-agent", "documentation-agent", "docs"},
+    {"review", "senior-review", "senior-review", "reviewer"},
+    {"release", "release-manager", "release-manager", "releaser"},
+};
+#define N_AGENTS (sizeof(agents) / sizeof(agents[0]))
+
+const char *names_agent_type(Orchestrator__V1__AgentType t)
+{
+    return (unsigned)t < N_AGENTS ? agents[t].token : "unknown";
+}
+
+const char *names_agent_persona(Orchestrator__V1__AgentType t)
+{
+    return (unsigned)t < N_AGENTS ? agents[t].persona : "unknown";
+}
+
+const char *names_agent_consumer(Orchestrator__V1__AgentType t)
+{
+    return (unsigned)t < N_AGENTS ? agents[t].consumer : "";
+}
+
+Orchestrator__V1__AgentType names_agent_parse(const char *s)
+{
+    for (size_t i = 1; i < N_AGENTS; i++)
+        if (text_ieq(s, agents[i].token) || text_ieq(s, agents[i].persona) ||
+            text_ieq(s, agents[i].consumer) || text_ieq(s, agents[i].alias))
+            return (Orchestrator__V1__AgentType)i;
+    return ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_UNSPECIFIED;
+}
+
+static const char *const statuses[] = {"UNSPECIFIED", "NEW", "CLASSIFIED", "BLOCKED", "READY",
+                                       "DISPATCHED", "VERIFYING", "COMPLETE", "REJECTED", "ESCALATED"};
+
+const char *names_status(Orchestrator__V1__Status s)
+{
+    return (unsigned)s < 10 ? statuses[s] : "UNSPECIFIED";
+}
+
+Orchestrator__V1__Status names_status_parse(const char *s)
+{
+    if (text_ieq(s, "PENDING"))
+        return ORCHESTRATOR__V1__STATUS__STATUS_NEW;
+    for (int i = 1; i < 10; i++)
+        if (text_ieq(s, statuses[i]))
+            return (Orchestrator__V1__Status)i;
+    return ORCHESTRATOR__V1__STATUS__STATUS_UNSPECIFIED;
+}
+
+static const char *const complexities[] = {"UNSPECIFIED", "S", "M", "L", "XL"};
+
+const char *names_complexity(Orchestrator__V1__Complexity c)
+{
+    return (unsigned)c < 5 ? complexities[c] : "UNSPECIFIED";
+}
+
+Orchestrator__V1__Complexity names_complexity_parse(const char *s)
+{
+    for (int i = 1; i < 5; i++)
+        if (text_ieq(s, complexities[i]))
+            return (Orchestrator__V1__Complexity)i;
+    return ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_UNSPECIFIED;
+}

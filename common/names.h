@@ -1,0 +1,32 @@
+/* Names of the protocol's enums, both ways: what people type (any case,
+ * seed persona names, P0..P3) and what the suite prints. Pure. */
+#ifndef ORCH_NAMES_H
+#define ORCH_NAMES_H
+
+#include "pb.h"
+
+/* "CRITICAL", "HIGH", ...; "UNSPECIFIED" for 0. */
+const char *names_priority(Orchestrator__V1__Priority p);
+/* Accepts CRITICAL/HIGH/MEDIUM/LOW in any case and P0..P3. 0 if unknown. */
+Orchestrator__V1__Priority names_priority_parse(const char *s);
+
+/* Subject token: "backend", "frontend", "database", "documentation",
+ * "review", "release"; "unknown" for 0. */
+const char *names_agent_type(Orchestrator__V1__AgentType t);
+/* The seed's persona for a type: "roy", "jen", "database-agent", ... */
+const char *names_agent_persona(Orchestrator__V1__AgentType t);
+/* The seed's durable consumer of a type: "roy-backend", ... */
+const char *names_agent_consumer(Orchestrator__V1__AgentType t);
+/* Accepts a type token, a persona or consumer name, any case. 0 if unknown. */
+Orchestrator__V1__AgentType names_agent_parse(const char *s);
+/* Known names for an error message. */
+#define NAMES_AGENT_LIST "backend (roy), frontend (jen), database, documentation, review, release"
+
+const char *names_status(Orchestrator__V1__Status s);
+/* Also takes the seed's "PENDING" as NEW. 0 if unknown. */
+Orchestrator__V1__Status names_status_parse(const char *s);
+
+const char *names_complexity(Orchestrator__V1__Complexity c);
+Orchestrator__V1__Complexity names_complexity_parse(const char *s);
+
+#endif

@@ -1,0 +1,186 @@
+#include "nc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+typedef struct {
+    long long base, max;
+} backoff;
+
+/* The options object outlives the call (nats.c copies it), but the closure
+ * of the reconnect callback must live as long as the connection: the values
+ * are the same for every connection of a process, so one static suffices. */
+static backoff reconnect_policy = {250, 5000};
+
+long long nc_backoff_ms(long long base, long long max, int attempt, double rnd)
+{
+    long long d = base;
+    for (int i = 1; i < attempt && d < max; i++)
+        d *= 2;
+    if (d > max)
+        d = max;
+    return d / 2 + (long long)((double)(d - d / 2) * rnd);
+}
+
+static int64_t reconnect_delay(natsConnection *nc, int attempts, void *closure)
+{
+    const backoff *b = closure;
+    long long d = nc_backoff_ms(b->base, b->max, attempts, (double)rand() / ((double)RAND_MAX + 1.0));
+    (void)nc;
+    if (attempts == 1 || attempts % 10 == 0)
+        log_info("nats: reconnect attempt %d in %lld ms", attempts, d);
+    return d;
+}
+
+static void on_connected(natsConnection *nc, void *closure)
+{
+    char url[256] = "";
+    (void)closure;
+    natsConnection_GetConnectedUrl(nc, url, sizeof(url));
+    log_info("nats: connected to %s", url);
+}
+
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+    (void)nc;
+    (void)closure;
+    log_warn("nats: disconnected");
+}
+
+static void on_reconnected(natsConnection *nc, void *closure)
+{
+    char url[256] = "";
+    (void)closure;
+    natsConnection_GetConnectedUrl(nc, url, sizeof(url));
+    log_info("nats: reconnected to %s", url);
+}
+
+static void on_closed(natsConnection *nc, void *closure)
+{
+    (void)nc;
+    (void)closure;
+    log_info("nats: connection closed");
+}
+
+static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus s, void *closure)
+{
+    (void)nc;
+    (void)closure;
+    log_error("nats: async error on %s: %s", sub ? natsSubscription_GetSubject(sub) : "connection",
+              natsStatus_GetText(s));
+}
+
+static orch_status fail(char err[ERR_LEN], const char *what, natsStatus s)
+{
+    snprintf(err, ERR_LEN, "nats: %s: %s (%s)", what, natsStatus_GetText(s), nats_GetLastError(NULL));
+    return ORCH_ERR_NATS;
+}
+
+orch_status nc_connect(natsConnection **out, const svc_cfg *cfg, const char *name,
+                       int send_asap, char err[ERR_LEN])
+{
+    natsOptions *opts = NULL;
+    natsStatus s;
+    orch_status st = ORCH_ERR_NATS;
+
+    *out = NULL;
+    srand((unsigned)time(NULL) ^ (unsigned)(uintptr_t)out);
+    reconnect_policy.base = cfg->reconnect_wait_ms;
+    reconnect_policy.max = cfg->reconnect_max_wait_ms;
+
+    if ((s = natsOptions_Create(&opts)) != NATS_OK) {
+        st = fail(err, "options", s);
+        goto out;
+    }
+    s = natsOptions_SetServers(opts, (const char **)cfg->nats_url.v, cfg->nats_url.n);
+    if (s == NATS_OK) s = natsOptions_SetName(opts, name);
+    if (s == NATS_OK) s = natsOptions_SetTimeout(opts, cfg->connect_timeout_ms);
+    if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
+    if (s == NATS_OK) s = natsOptions_SetCustomReconnectDelay(opts, reconnect_delay, &reconnect_policy);
+    if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, NULL);
+    /* With a connected callback the first connect retries in the background;
+     * without one, nats.c retries inside Connect, forever, and a SIGTERM
+     * would never be seen. */
+    if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(opts, 64 * 1024 * 1024);
+    if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, on_disconnected, NULL);
+    if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, on_reconnected, NULL);
+    if (s == NATS_OK) s = natsOptions_SetClosedCB(opts, on_closed, NULL);
+    if (s == NATS_OK) s = natsOptions_SetErrorHandler(opts, on_error, NULL);
+    if (s == NATS_OK && send_asap) s = natsOptions_SetSendAsap(opts, true);
+    if (s != NATS_OK) {
+        st = fail(err, "options", s);
+        goto out;
+    }
+    if (cfg->nats_user && (s = natsOptions_SetUserInfo(opts, cfg->nats_user, cfg->nats_password)) != NATS_OK) {
+        st = fail(err, "nats.user", s);
+        goto out;
+    }
+    if (cfg->nats_token && (s = natsOptions_SetToken(opts, cfg->nats_token)) != NATS_OK) {
+        st = fail(err, "nats.token", s);
+        goto out;
+    }
+    if (cfg->nats_creds &&
+        (s = natsOptions_SetUserCredentialsFromFiles(opts, cfg->nats_creds, NULL)) != NATS_OK) {
+        st = fail(err, "nats.creds", s);
+        goto out;
+    }
+    if (cfg->nats_nkey_seed) {
+        if (!cfg->nats_nkey) {
+            snprintf(err, ERR_LEN, "nats.nkey_seed is set but nats.nkey (the public key) is not");
+            st = ORCH_ERR_INVALID;
+            goto out;
+        }
+        if ((s = natsOptions_SetNKeyFromSeed(opts, cfg->nats_nkey, cfg->nats_nkey_seed)) != NATS_OK) {
+            st = fail(err, "nats.nkey_seed", s);
+            goto out;
+        }
+    }
+    if (cfg->tls_ca || cfg->tls_cert) {
+        s = natsOptions_SetSecure(opts, true);
+        if (s == NATS_OK && cfg->tls_ca)
+            s = natsOptions_LoadCATrustedCertificates(opts, cfg->tls_ca);
+        if (s != NATS_OK) {
+            st = fail(err, "nats.tls.ca", s);
+            goto out;
+        }
+        if (cfg->tls_cert &&
+            (s = natsOptions_LoadCertificatesChain(opts, cfg->tls_cert, cfg->tls_key)) != NATS_OK) {
+            st = fail(err, "nats.tls.cert/key", s);
+            goto out;
+        }
+    }
+
+    s = natsConnection_Connect(out, opts);
+    if (s == NATS_NOT_YET_CONNECTED) {
+        log_warn("nats: no server answers yet at %s; retrying in the background", cfg->nats_url.v[0]);
+        s = NATS_OK;
+    }
+    if (s != NATS_OK) {
+        st = fail(err, "connect", s);
+        goto out;
+    }
+    st = ORCH_OK;
+out:
+    natsOptions_Destroy(opts);
+    return st;
+}
+
+void nc_close(natsConnection *nc, long long timeout_ms)
+{
+    natsStatus s;
+    if (!nc)
+        return;
+    s = natsConnection_DrainTimeout(nc, timeout_ms);
+    if (s == NATS_OK) {
+        int64_t deadline = nats_Now() + timeout_ms;
+        while (!natsConnection_IsClosed(nc) && nats_Now() < deadline)
+            nats_Sleep(10);
+    }
+    if (!natsConnection_IsClosed(nc))
+        natsConnection_Close(nc);
+    natsConnection_Destroy(nc);
+}

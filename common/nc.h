@@ -1,0 +1,29 @@
+/* The NATS connection of a daemon: server list, reconnect forever with
+ * exponential backoff and jitter, connection events logged, and every
+ * authentication the config allows (user/password, token, creds file, nkey
+ * seed, TLS with CA, cert and key). */
+#ifndef ORCH_NC_H
+#define ORCH_NC_H
+
+#include <nats/nats.h>
+
+#include "status.h"
+#include "svccfg.h"
+
+/* Connects as name (shown in the server's connz). send_asap: flush every
+ * write at once, for request/reply connections (PLATFORM.md: 1 ms RTT
+ * otherwise); leave it off on bulk publishers. When the servers are not up
+ * yet, keeps trying in the background and returns ORCH_OK with the
+ * connection in the reconnecting state. The connection is the caller's:
+ * nc_close() it. */
+orch_status nc_connect(natsConnection **out, const svc_cfg *cfg, const char *name,
+                       int send_asap, char err[ERR_LEN]);
+
+/* Drains (bounded by timeout_ms), waits until closed, destroys. NULL-safe. */
+void nc_close(natsConnection *nc, long long timeout_ms);
+
+/* The reconnect delay for attempt n (1-based): base * 2^(n-1), capped at
+ * max, then a random 50-100% of that. rnd in [0,1). Pure, for tests. */
+long long nc_backoff_ms(long long base, long long max, int attempt, double rnd);
+
+#endif

@@ -1,0 +1,253 @@
+#include "provision.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "topology.h"
+
+#define NS_PER_S 1000000000LL
+#define NS_PER_MS 1000000LL
+
+static orch_status nats_fail(char err[ERR_LEN], const char *kind, const char *name,
+                             natsStatus s, jsErrCode jerr)
+{
+    snprintf(err, ERR_LEN, "provision %s %s: %s (jetstream code %d: %s)", kind, name,
+             natsStatus_GetText(s), (int)jerr, nats_GetLastError(NULL));
+    return ORCH_ERR_NATS;
+}
+
+static int same_subjects(const jsStreamConfig *have, const topo_stream *want)
+{
+    int n = 0;
+    while (n < TOPO_MAX_SUBJECTS && want->subjects[n])
+        n++;
+    if (have->SubjectsLen != n)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (strcmp(have->Subjects[i], want->subjects[i]) != 0)
+            return 0;
+    return 1;
+}
+
+static void stream_config(jsStreamConfig *c, const topo_stream *t, int replicas)
+{
+    int n = 0;
+    while (n < TOPO_MAX_SUBJECTS && t->subjects[n])
+        n++;
+    jsStreamConfig_Init(c);
+    c->Name = t->name;
+    c->Description = t->description;
+    c->Subjects = (const char **)t->subjects;
+    c->SubjectsLen = n;
+    c->Retention = t->retention == TOPO_WORK_QUEUE ? js_WorkQueuePolicy : js_LimitsPolicy;
+    c->Storage = js_FileStorage;
+    c->MaxAge = t->max_age_s * NS_PER_S;
+    c->Duplicates = t->dup_window_s * NS_PER_S;
+    c->MaxMsgSize = t->max_msg_size;
+    c->Replicas = replicas;
+}
+
+static orch_status ensure_stream(jsCtx *js, const topo_stream *t, int replicas,
+                                 provision_report *rep, char err[ERR_LEN])
+{
+    jsStreamInfo *si = NULL;
+    jsStreamConfig want;
+    jsErrCode jerr = 0;
+    natsStatus s;
+    orch_status st = ORCH_OK;
+
+    stream_config(&want, t, replicas);
+    for (int round = 0; round < 3; round++) {
+        s = js_GetStreamInfo(&si, js, t->name, NULL, &jerr);
+        if (s == NATS_NOT_FOUND) {
+            s = js_AddStream(&si, js, &want, NULL, &jerr);
+            if (s == NATS_OK) {
+                log_info("provision: created stream %s", t->name);
+                rep->created++;
+                goto out;
+            }
+            if (jerr == JSStreamNameExistErr)
+                continue; /* another replica won the race: compare below */
+            st = nats_fail(err, "stream", t->name, s, jerr);
+            goto out;
+        }
+        if (s != NATS_OK) {
+            st = nats_fail(err, "stream", t->name, s, jerr);
+            goto out;
+        }
+        break;
+    }
+    if (!si) {
+        st = nats_fail(err, "stream", t->name, NATS_ERR, jerr);
+        goto out;
+    }
+    {
+        const jsStreamConfig *h = si->Config;
+        if (h->Retention != want.Retention || h->Storage != want.Storage) {
+            snprintf(err, ERR_LEN, "provision stream %s: exists with another retention or storage; "
+                     "it cannot be changed in place (back it up and delete it)", t->name);
+            st = ORCH_ERR_INVALID;
+            goto out;
+        }
+        if (same_subjects(h, t) && h->MaxAge == want.MaxAge && h->Duplicates == want.Duplicates &&
+            h->MaxMsgSize == want.MaxMsgSize && h->Replicas == want.Replicas) {
+            rep->unchanged++;
+            goto out;
+        }
+    }
+    jsStreamInfo_Destroy(si);
+    si = NULL;
+    s = js_UpdateStream(&si, js, &want, NULL, &jerr);
+    if (s != NATS_OK) {
+        st = nats_fail(err, "stream update", t->name, s, jerr);
+        goto out;
+    }
+    log_info("provision: updated stream %s", t->name);
+    rep->updated++;
+out:
+    jsStreamInfo_Destroy(si);
+    return st;
+}
+
+static void consumer_config(jsConsumerConfig *c, const topo_consumer *t)
+{
+    jsConsumerConfig_Init(c);
+    c->Durable = t->durable;
+    c->Description = t->description;
+    c->DeliverPolicy = js_DeliverAll;
+    c->AckPolicy = js_AckExplicit;
+    c->AckWait = t->ack_wait_ms * NS_PER_MS;
+    c->MaxDeliver = t->max_deliver;
+    c->MaxAckPending = t->max_ack_pending;
+    c->FilterSubject = t->filter;
+}
+
+static orch_status ensure_consumer(jsCtx *js, const topo_consumer *t, provision_report *rep,
+                                   char err[ERR_LEN])
+{
+    jsConsumerInfo *ci = NULL;
+    jsConsumerConfig want;
+    jsErrCode jerr = 0;
+    natsStatus s;
+    orch_status st = ORCH_OK;
+    char name[128];
+
+    snprintf(name, sizeof(name), "%s/%s", t->stream, t->durable);
+    consumer_config(&want, t);
+    s = js_GetConsumerInfo(&ci, js, t->stream, t->durable, NULL, &jerr);
+    if (s == NATS_NOT_FOUND) {
+        /* Adding a durable with an identical config is idempotent on the
+         * server, so a concurrent creator is harmless here. */
+        s = js_AddConsumer(&ci, js, t->stream, &want, NULL, &jerr);
+        if (s != NATS_OK) {
+            st = nats_fail(err, "consumer", name, s, jerr);
+            goto out;
+        }
+        log_info("provision: created consumer %s", name);
+        rep->created++;
+        goto out;
+    }
+    if (s != NATS_OK) {
+        st = nats_fail(err, "consumer", name, s, jerr);
+        goto out;
+    }
+    {
+        const jsConsumerConfig *h = ci->Config;
+        if (h->AckWait == want.AckWait && h->MaxDeliver == want.MaxDeliver &&
+            h->MaxAckPending == want.MaxAckPending && h->FilterSubject &&
+            strcmp(h->FilterSubject, want.FilterSubject) == 0) {
+            rep->unchanged++;
+            goto out;
+        }
+    }
+    jsConsumerInfo_Destroy(ci);
+    ci = NULL;
+    s = js_UpdateConsumer(&ci, js, t->stream, &want, NULL, &jerr);
+    if (s != NATS_OK) {
+        st = nats_fail(err, "consumer update", name, s, jerr);
+        goto out;
+    }
+    log_info("provision: updated consumer %s", name);
+    rep->updated++;
+out:
+    jsConsumerInfo_Destroy(ci);
+    return st;
+}
+
+static orch_status ensure_bucket(jsCtx *js, const topo_bucket *t, int replicas,
+                                 provision_report *rep, char err[ERR_LEN])
+{
+    char stream[96];
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s;
+    orch_status st = ORCH_OK;
+
+    snprintf(stream, sizeof(stream), "KV_%s", t->bucket);
+    s = js_GetStreamInfo(&si, js, stream, NULL, &jerr);
+    if (s == NATS_NOT_FOUND) {
+        kvConfig kc;
+        kvStore *kv = NULL;
+        kvConfig_Init(&kc);
+        kc.Bucket = t->bucket;
+        kc.Description = t->description;
+        kc.History = (uint8_t)t->history;
+        kc.TTL = t->ttl_s * NS_PER_S;
+        kc.StorageType = js_FileStorage;
+        kc.Replicas = replicas;
+        s = js_CreateKeyValue(&kv, js, &kc);
+        kvStore_Destroy(kv);
+        if (s != NATS_OK) {
+            /* A concurrent creator with the same config makes this succeed;
+             * anything else is a real failure. */
+            st = nats_fail(err, "bucket", t->bucket, s, 0);
+            goto out;
+        }
+        log_info("provision: created bucket %s", t->bucket);
+        rep->created++;
+        goto out;
+    }
+    if (s != NATS_OK) {
+        st = nats_fail(err, "bucket", t->bucket, s, jerr);
+        goto out;
+    }
+    if (si->Config->MaxMsgsPerSubject == t->history && si->Config->MaxAge == t->ttl_s * NS_PER_S &&
+        si->Config->Replicas == replicas) {
+        rep->unchanged++;
+        goto out;
+    }
+    {
+        /* Keep the bucket's own stream settings; change only ours. */
+        jsStreamConfig c = *si->Config;
+        jsStreamInfo *upd = NULL;
+        c.MaxMsgsPerSubject = t->history;
+        c.MaxAge = t->ttl_s * NS_PER_S;
+        c.Replicas = replicas;
+        s = js_UpdateStream(&upd, js, &c, NULL, &jerr);
+        jsStreamInfo_Destroy(upd);
+        if (s != NATS_OK) {
+            st = nats_fail(err, "bucket update", t->bucket, s, jerr);
+            goto out;
+        }
+    }
+    log_info("provision: updated bucket %s", t->bucket);
+    rep->updated++;
+out:
+    jsStreamInfo_Destroy(si);
+    return st;
+}
+
+orch_status provision_all(jsCtx *js, int replicas, provision_report *rep, char err[ERR_LEN])
+{
+    orch_status st = ORCH_OK;
+
+    memset(rep, 0, sizeof(*rep));
+    for (size_t i = 0; i < topo_stream_count && st == ORCH_OK; i++)
+        st = ensure_stream(js, &topo_streams[i], replicas, rep, err);
+    for (size_t i = 0; i < topo_consumer_count && st == ORCH_OK; i++)
+        st = ensure_consumer(js, &topo_consumers[i], rep, err);
+    for (size_t i = 0; i < topo_bucket_count && st == ORCH_OK; i++)
+        st = ensure_bucket(js, &topo_buckets[i], replicas, rep, err);
+    return st;
+}

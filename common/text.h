@@ -1,0 +1,35 @@
+/* Small pure helpers on text: UTF-8, subject tokens, bounded copies.
+ * No allocation failure is survivable in the daemons: see xmalloc below. */
+#ifndef ORCH_TEXT_H
+#define ORCH_TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Out-of-memory policy (docs/architecture.md): a daemon that cannot allocate
+ * logs one line and aborts; its supervisor restarts it, and JetStream
+ * redelivers whatever it had not acked, so nothing is lost. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* Returns 1 when buf[0..len) is valid UTF-8 (no overlongs, no surrogates, no
+ * NUL); otherwise 0 and the byte offset of the first bad byte in *bad_at. */
+int text_utf8_valid(const char *buf, size_t len, size_t *bad_at);
+
+/* Returns 1 when s is a safe subject token for an id: 1..max_len characters
+ * from [A-Za-z0-9_-]. Otherwise 0, with the reason in err (if not NULL). */
+int text_id_valid(const char *s, size_t max_len, char *err, size_t errlen);
+
+/* Case-insensitive ASCII equality. */
+int text_ieq(const char *a, const char *b);
+
+/* Milliseconds since the Unix epoch from the realtime clock (adapters only). */
+int64_t text_now_ms(void);
+
+/* Monotonic milliseconds (adapters only). */
+int64_t text_mono_ms(void);
+
+#endif

@@ -1,0 +1,66 @@
+#include "topology.h"
+
+#define DAY (24 * 3600)
+
+/* Duplicate windows: long enough to cover a crashed service's restart and
+ * redelivery (ack wait times max deliver), short enough to keep the
+ * server's id table small. Dispatch does not rely on the window alone: the
+ * scheduler also records the dispatched attempt in KV before it acks. */
+const topo_stream topo_streams[] = {
+    {"INTAKE", {"intake.>"}, TOPO_WORK_QUEUE, 7 * DAY, 600, 1 << 20,
+     "requirements as people and tools send them; the router consumes"},
+    {"PLAN", {"plan.>"}, TOPO_WORK_QUEUE, 30 * DAY, 600, 1 << 20,
+     "classified requirements (protobuf) for the scheduler"},
+    {"REQUIREMENTS", {"requirements.>"}, TOPO_LIMITS, 30 * DAY, 3600, 1 << 20,
+     "work released to agents, by agent type"},
+    {"RESULTS", {"results.>"}, TOPO_LIMITS, 90 * DAY, 600, 1 << 20,
+     "agents' completion reports"},
+    {"VERDICTS", {"verdicts.>"}, TOPO_LIMITS, 90 * DAY, 600, 4 << 20,
+     "the verifier's build and test verdicts (protobuf)"},
+    {"ERRORS", {"errors.>"}, TOPO_LIMITS, 30 * DAY, 600, 1 << 20,
+     "agent failures and services' bad-input reports"},
+    {"INTEGRATION", {"integration.>"}, TOPO_LIMITS, 30 * DAY, 120, 1 << 20,
+     "agent-to-agent messages"},
+    {"CONTROL", {"control.>"}, TOPO_LIMITS, 7 * DAY, 600, 64 << 10,
+     "spawn and kill requests for the Host Listener"},
+    {"ALERTS", {"alerts.>"}, TOPO_LIMITS, 30 * DAY, 600, 256 << 10,
+     "alerts raised and resolved by the monitor"},
+    {"DEADLETTER", {"deadletter.>"}, TOPO_LIMITS, 30 * DAY, 600, 2 << 20,
+     "messages that hit their delivery limit, with the reason"},
+};
+const size_t topo_stream_count = sizeof(topo_streams) / sizeof(topo_streams[0]);
+
+/* Ack waits are the longest a handler may hold a message without an
+ * in-progress ack; max deliver bounds redelivery of a poison message. */
+const topo_consumer topo_consumers[] = {
+    {"INTAKE", "router", "intake.>", 30000, 5, 1000, "shared by all router replicas"},
+    {"PLAN", "scheduler-plan", "plan.>", 30000, 10, 1000, "classified requirements"},
+    {"RESULTS", "verifier", "results.>", 60000, 5, 64, "shared by all verifier replicas"},
+    {"RESULTS", "scheduler-results", "results.>", 30000, 10, 1000, "results move work to VERIFYING"},
+    {"RESULTS", "monitor-results", "results.>", 30000, 10, 1000, "agent activity and token spend"},
+    {"VERDICTS", "scheduler-verdicts", "verdicts.>", 30000, 10, 1000, "verdicts complete or reject"},
+    {"VERDICTS", "monitor-verdicts", "verdicts.>", 30000, 10, 1000, "acceptance metrics"},
+    {"ERRORS", "scheduler-errors", "errors.>", 30000, 10, 1000, "retry or escalate"},
+    {"ERRORS", "monitor-errors", "errors.>", 30000, 10, 1000, "error rates"},
+    {"INTEGRATION", "monitor-integration", "integration.>", 30000, 10, 1000, "agent activity"},
+    {"ALERTS", "monitor-matrix", "alerts.>", 60000, -1, 64, "delivery to Matrix"},
+    /* The seed's agent consumers. */
+    {"REQUIREMENTS", "roy-backend", "requirements.backend.>", 1800000, -1, 1000, "backend agents"},
+    {"REQUIREMENTS", "jen-frontend", "requirements.frontend.>", 1800000, -1, 1000, "frontend agents"},
+    {"REQUIREMENTS", "database-agent", "requirements.database.>", 1800000, -1, 1000, "database agents"},
+    {"REQUIREMENTS", "documentation-agent", "requirements.documentation.>", 1800000, -1, 1000,
+     "documentation agents"},
+    {"REQUIREMENTS", "senior-review", "requirements.review.>", 1800000, -1, 1000, "review agents"},
+    {"REQUIREMENTS", "release-manager", "requirements.release.>", 1800000, -1, 1000, "release manager"},
+};
+const size_t topo_consumer_count = sizeof(topo_consumers) / sizeof(topo_consumers[0]);
+
+const topo_bucket topo_buckets[] = {
+    {TOPO_KV_REQUIREMENTS, 5, 0, "requirement state, by id"},
+    {TOPO_KV_BUDGETS, 1, 0, "token use per day and agent type"},
+    {TOPO_KV_ACTIVITY, 1, 0, "last activity per agent instance"},
+    {TOPO_KV_LEADER, 1, 10, "leader leases (the TTL is the lease time)"},
+    {TOPO_KV_COUNTERS, 1, 0, "id counters"},
+    {TOPO_KV_ALERTS, 1, 0, "alert state: fingerprints, Matrix event ids"},
+};
+const size_t topo_bucket_count = sizeof(topo_buckets) / sizeof(topo_buckets[0]);

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what the suite needs on Debian 12, quietly, and only what is
+# missing: running it twice installs nothing the second time.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates
+  nats-server libnats-dev
+  libprotobuf-c-dev protobuf-c-compiler
+  libcjson-dev libcurl4-openssl-dev
+  libcmocka-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+    echo "bootstrap: missing packages (${missing[*]}) and not root; install them or run as root" >&2
+    exit 1
+  fi
+else
+  SUDO=
+fi
+
+echo "bootstrap: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "bootstrap: done"

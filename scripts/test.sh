@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test: a normal build, then the same tests under AddressSanitizer
+# and UndefinedBehaviorSanitizer. Each integration test starts its own
+# nats-server on a free loopback port. Usage: scripts/test.sh [ctest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/bootstrap.sh
+
+jobs=$(nproc 2>/dev/null || echo 2)
+status=0
+
+run() {
+  local dir=$1; shift
+  echo "== $dir: configure and build"
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug "$@" >"$dir.configure.log" 2>&1 || {
+    cat "$dir.configure.log"; return 1; }
+  cmake --build "$dir" -j"$jobs" 2>&1 | grep -E "error|warning|Error" || true
+  [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+  echo "== $dir: ctest"
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" ${CTEST_ARGS:-})
+}
+
+run build || status=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run build-asan -DORCH_SANITIZE=ON || status=1
+
+if [ $status -eq 0 ]; then
+  echo "== all tests passed (normal and sanitizer builds)"
+else
+  echo "== some tests FAILED" >&2
+fi
+exit $status

@@ -1,0 +1,165 @@
+/* Provisioning against a real nats-server: creates everything, a second run
+ * changes nothing, concurrent runs all succeed, drift is repaired. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "natsfix.h"
+#include "provision.h"
+#include "topology.h"
+
+static natsfix fix;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return natsfix_start(&fix, NULL);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    natsfix_stop(&fix);
+    return 0;
+}
+
+typedef struct {
+    natsConnection *nc;
+    jsCtx *js;
+} conn;
+
+static void connect_js(conn *c)
+{
+    assert_int_equal(natsConnection_ConnectTo(&c->nc, fix.url), NATS_OK);
+    assert_int_equal(natsConnection_JetStream(&c->js, c->nc, NULL), NATS_OK);
+}
+
+static void disconnect_js(conn *c)
+{
+    jsCtx_Destroy(c->js);
+    natsConnection_Destroy(c->nc);
+}
+
+static int total_objects(void)
+{
+    return (int)(topo_stream_count + topo_consumer_count + topo_bucket_count);
+}
+
+static void first_run_creates_second_changes_nothing(void **state)
+{
+    conn c;
+    provision_report rep;
+    char err[ERR_LEN];
+    jsStreamInfo *before = NULL, *after = NULL;
+    (void)state;
+
+    connect_js(&c);
+    assert_int_equal(provision_all(c.js, 1, &rep, err), ORCH_OK);
+    assert_int_equal(rep.created, total_objects());
+    assert_int_equal(js_GetStreamInfo(&before, c.js, "REQUIREMENTS", NULL, NULL), NATS_OK);
+
+    assert_int_equal(provision_all(c.js, 1, &rep, err), ORCH_OK);
+    assert_int_equal(rep.created, 0);
+    assert_int_equal(rep.updated, 0);
+    assert_int_equal(rep.unchanged, total_objects());
+    assert_int_equal(js_GetStreamInfo(&after, c.js, "REQUIREMENTS", NULL, NULL), NATS_OK);
+    assert_true(before->Created == after->Created);
+    assert_int_equal(after->Config->MaxAge, 30LL * 24 * 3600 * 1000000000LL);
+    jsStreamInfo_Destroy(before);
+    jsStreamInfo_Destroy(after);
+    disconnect_js(&c);
+}
+
+static void seed_consumers_filter_by_type(void **state)
+{
+    conn c;
+    jsConsumerInfo *ci = NULL;
+    (void)state;
+    connect_js(&c);
+    assert_int_equal(js_GetConsumerInfo(&ci, c.js, "REQUIREMENTS", "roy-backend", NULL, NULL), NATS_OK);
+    assert_string_equal(ci->Config->FilterSubject, "requirements.backend.>");
+    assert_int_equal(ci->Config->AckPolicy, js_AckExplicit);
+    jsConsumerInfo_Destroy(ci);
+    disconnect_js(&c);
+}
+
+static void drift_is_repaired(void **state)
+{
+    conn c;
+    provision_report rep;
+    char err[ERR_LEN];
+    jsStreamInfo *si = NULL, *upd = NULL;
+    jsStreamConfig sc;
+    (void)state;
+
+    connect_js(&c);
+    assert_int_equal(js_GetStreamInfo(&si, c.js, "RESULTS", NULL, NULL), NATS_OK);
+    sc = *si->Config; /* borrows si's strings: destroy si only after the update */
+    sc.MaxAge = 3600LL * 1000000000LL;
+    assert_int_equal(js_UpdateStream(&upd, c.js, &sc, NULL, NULL), NATS_OK);
+    jsStreamInfo_Destroy(upd);
+    jsStreamInfo_Destroy(si);
+    si = NULL;
+
+    assert_int_equal(provision_all(c.js, 1, &rep, err), ORCH_OK);
+    assert_int_equal(rep.updated, 1);
+    assert_int_equal(js_GetStreamInfo(&si, c.js, "RESULTS", NULL, NULL), NATS_OK);
+    assert_int_equal(si->Config->MaxAge, 90LL * 24 * 3600 * 1000000000LL);
+    jsStreamInfo_Destroy(si);
+    disconnect_js(&c);
+}
+
+typedef struct {
+    orch_status st;
+    char err[ERR_LEN];
+} run_result;
+
+static void *provision_thread(void *p)
+{
+    run_result *r = p;
+    conn c;
+    provision_report rep;
+    natsConnection_ConnectTo(&c.nc, fix.url);
+    natsConnection_JetStream(&c.js, c.nc, NULL);
+    r->st = provision_all(c.js, 1, &rep, r->err);
+    disconnect_js(&c);
+    return NULL;
+}
+
+static void concurrent_replicas_on_an_empty_server(void **state)
+{
+    natsfix fresh;
+    pthread_t th[4];
+    run_result res[4];
+    natsfix saved = fix;
+    (void)state;
+
+    assert_int_equal(natsfix_start(&fresh, NULL), 0);
+    fix = fresh;
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, provision_thread, &res[i]);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    fix = saved;
+    natsfix_stop(&fresh);
+    for (int i = 0; i < 4; i++)
+        if (res[i].st != ORCH_OK)
+            fail_msg("replica %d failed: %s", i, res[i].err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(first_run_creates_second_changes_nothing),
+        cmocka_unit_test(seed_consumers_filter_by_type),
+        cmocka_unit_test(drift_is_repaired),
+        cmocka_unit_test(concurrent_replicas_on_an_empty_server),
+    };
+    int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
+    nats_Close();
+    return rc;
+}

@@ -1,0 +1,153 @@
+#include "natsfix.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <nats/nats.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+#define MAX_FIX 8
+static natsfix *live[MAX_FIX];
+static int atexit_set = 0;
+
+static void stop_all(void)
+{
+    for (int i = 0; i < MAX_FIX; i++)
+        if (live[i])
+            natsfix_stop(live[i]);
+}
+
+int natsfix_free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port = -1;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static int spawn(natsfix *f)
+{
+    const char *argv[] = {"nats-server", "-c", f->conf, NULL};
+    f->pid = proc_spawn(argv, NULL, f->dir, "nats-server.log");
+    return f->pid > 0 ? 0 : -1;
+}
+
+/* Ready when a client connects and JetStream answers account info. */
+static int wait_ready(natsfix *f)
+{
+    for (int i = 0; i < 200; i++) {
+        natsConnection *nc = NULL;
+        int status;
+        if (waitpid(f->pid, &status, WNOHANG) == f->pid) {
+            fprintf(stderr, "natsfix: nats-server exited early (see %s/nats-server.log)\n", f->dir);
+            f->pid = 0;
+            return -1;
+        }
+        if (natsConnection_ConnectTo(&nc, f->url) == NATS_OK) {
+            jsCtx *js = NULL;
+            jsAccountInfo *ai = NULL;
+            int ok = natsConnection_JetStream(&js, nc, NULL) == NATS_OK &&
+                     js_GetAccountInfo(&ai, js, NULL, NULL) == NATS_OK;
+            jsAccountInfo_Destroy(ai);
+            jsCtx_Destroy(js);
+            natsConnection_Destroy(nc);
+            if (ok)
+                return 0;
+        }
+        usleep(50 * 1000);
+    }
+    fprintf(stderr, "natsfix: nats-server not ready after 10 s (see %s/nats-server.log)\n", f->dir);
+    return -1;
+}
+
+int natsfix_start(natsfix *f, const char *extra_conf)
+{
+    FILE *c;
+    char tmpl[] = "/tmp/orch-natsfix-XXXXXX";
+
+    memset(f, 0, sizeof(*f));
+    if (!mkdtemp(tmpl)) {
+        perror("natsfix: mkdtemp");
+        return -1;
+    }
+    snprintf(f->dir, sizeof(f->dir), "%s", tmpl);
+    snprintf(f->conf, sizeof(f->conf), "%s/server.conf", f->dir);
+    if (!atexit_set) {
+        atexit(stop_all);
+        atexit_set = 1;
+    }
+    for (int i = 0; i < MAX_FIX; i++)
+        if (!live[i]) {
+            live[i] = f;
+            break;
+        }
+    /* A port picked free can be taken before the server binds it: retry. */
+    for (int attempt = 0; attempt < 5; attempt++) {
+        f->port = natsfix_free_port();
+        snprintf(f->url, sizeof(f->url), "nats://127.0.0.1:%d", f->port);
+        c = fopen(f->conf, "w");
+        if (!c) {
+            perror("natsfix: config");
+            return -1;
+        }
+        fprintf(c, "listen: 127.0.0.1:%d\nserver_name: fix_%d\n"
+                   "jetstream { store_dir: \"%s/js\" }\n%s\n",
+                f->port, f->port, f->dir, extra_conf ? extra_conf : "");
+        fclose(c);
+        if (spawn(f) == 0 && wait_ready(f) == 0)
+            return 0;
+        if (f->pid > 0)
+            natsfix_kill(f);
+    }
+    natsfix_stop(f);
+    return -1;
+}
+
+void natsfix_kill(natsfix *f)
+{
+    if (f->pid > 0) {
+        proc_stop(f->pid, 5000);
+        f->pid = 0;
+    }
+}
+
+int natsfix_restart(natsfix *f)
+{
+    if (spawn(f) != 0)
+        return -1;
+    return wait_ready(f);
+}
+
+void natsfix_stop(natsfix *f)
+{
+    natsfix_kill(f);
+    if (f->dir[0]) {
+        const char *argv[] = {"rm", "-rf", f->dir, NULL};
+        pid_t p = proc_spawn(argv, NULL, NULL, NULL);
+        if (p > 0)
+            proc_wait(p, 10000, NULL);
+        f->dir[0] = '\0';
+    }
+    for (int i = 0; i < MAX_FIX; i++)
+        if (live[i] == f)
+            live[i] = NULL;
+}

@@ -1,0 +1,34 @@
+/* A real nats-server for integration tests: JetStream on, a free loopback
+ * port, a temporary store directory. natsfix_start waits until JetStream
+ * answers; natsfix_stop always removes the server and its directory, and so
+ * does process exit (atexit) or the test process dying (PDEATHSIG). A
+ * missing nats-server is a failure, never a skip. */
+#ifndef NATSFIX_H
+#define NATSFIX_H
+
+#include <sys/types.h>
+
+typedef struct {
+    pid_t pid;
+    int port;
+    char dir[256];
+    char url[64];
+    char conf[300];
+} natsfix;
+
+/* extra_conf: lines appended to the generated server config (may be NULL).
+ * Returns 0 on success; on failure prints why and returns -1. */
+int natsfix_start(natsfix *f, const char *extra_conf);
+
+/* Stops the server (SIGTERM, then SIGKILL) without removing its store, so
+ * natsfix_restart can bring it back with the same data. */
+void natsfix_kill(natsfix *f);
+int natsfix_restart(natsfix *f);
+
+/* Stops and removes everything. Idempotent. */
+void natsfix_stop(natsfix *f);
+
+/* A free TCP port on 127.0.0.1 (bound, read, released). */
+int natsfix_free_port(void);
+
+#endif

@@ -1,0 +1,331 @@
+/* Unit tests of the edge mapping: the seed's JSON <-> protobuf, with every
+ * kind of bad input and the exact error it must give. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "edge.h"
+#include "names.h"
+#include "text.h"
+
+static edge_limits lim;
+
+static const char *seed_example =
+    "{\n"
+    "  \"id\": \"REQ-042\",\n"
+    "  \"priority\": \"HIGH\",\n"
+    "  \"title\": \"Add inventory transaction API\",\n"
+    "  \"assignedAgent\": \"roy\",\n"
+    "  \"status\": \"PENDING\",\n"
+    "  \"estimatedTokens\": 40000,\n"
+    "  \"dependencies\": [\"REQ-041\"],\n"
+    "  \"acceptanceCriteria\": [\n"
+    "    \"POST /api/transactions endpoint works\",\n"
+    "    \"Tests pass with 80% coverage\",\n"
+    "    \"API documented in OpenAPI spec\"\n"
+    "  ],\n"
+    "  \"files\": [\"src/api/transactions.ts\", \"tests/api/transactions.test.ts\"],\n"
+    "  \"metadata\": {\n"
+    "    \"phase\": \"2.1\",\n"
+    "    \"requestedBy\": \"project-manager\",\n"
+    "    \"deadline\": \"2025-12-10\"\n"
+    "  }\n"
+    "}";
+
+static int setup(void **state)
+{
+    (void)state;
+    edge_limits_default(&lim);
+    return 0;
+}
+
+static void seed_example_parses_completely(void **state)
+{
+    pb_requirement **r = NULL;
+    size_t n = 0;
+    char err[ERR_LEN] = "";
+    (void)state;
+
+    assert_int_equal(edge_requirements_from_json(seed_example, strlen(seed_example), &lim, &r, &n, err), EDGE_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(r[0]->id, "REQ-042");
+    assert_int_equal(r[0]->priority, ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH);
+    assert_true(r[0]->priority_given);
+    assert_string_equal(r[0]->title, "Add inventory transaction API");
+    assert_int_equal(r[0]->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND);
+    assert_string_equal(r[0]->assigned_agent, "roy");
+    assert_int_equal(r[0]->status, ORCHESTRATOR__V1__STATUS__STATUS_NEW);
+    assert_int_equal(r[0]->estimated_tokens, 40000);
+    assert_int_equal(r[0]->n_dependencies, 1);
+    assert_string_equal(r[0]->dependencies[0], "REQ-041");
+    assert_int_equal(r[0]->n_acceptance_criteria, 3);
+    assert_int_equal(r[0]->n_files, 2);
+    assert_non_null(r[0]->metadata);
+    assert_string_equal(r[0]->metadata->phase, "2.1");
+    assert_string_equal(r[0]->metadata->requested_by, "project-manager");
+    assert_string_equal(r[0]->metadata->deadline, "2025-12-10");
+    edge_requirements_free(r, n);
+}
+
+static void round_trip_through_json_and_protobuf(void **state)
+{
+    pb_requirement **r = NULL, **back = NULL;
+    size_t n = 0, m = 0;
+    char err[ERR_LEN];
+    char *json;
+    uint8_t *buf;
+    size_t len;
+    pb_requirement *u;
+    (void)state;
+
+    assert_int_equal(edge_requirements_from_json(seed_example, strlen(seed_example), &lim, &r, &n, err), EDGE_OK);
+    r[0]->complexity = ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_M;
+    r[0]->attempt = 2;
+    pb_set_str(&r[0]->last_failure_output, "src/api/x.ts(3,1): error TS2304");
+    /* protobuf round trip */
+    assert_int_equal(pb_pack(&r[0]->base, &buf, &len), ORCH_OK);
+    u = (pb_requirement *)pb_unpack(&orchestrator__v1__requirement__descriptor, buf, len, PB_MAX_MSG, err);
+    assert_non_null(u);
+    assert_string_equal(u->last_failure_output, "src/api/x.ts(3,1): error TS2304");
+    assert_int_equal(u->attempt, 2);
+    /* JSON round trip of the unpacked copy */
+    json = edge_requirement_to_json(u);
+    assert_int_equal(edge_requirements_from_json(json, strlen(json), &lim, &back, &m, err), EDGE_OK);
+    assert_string_equal(back[0]->id, "REQ-042");
+    assert_int_equal(back[0]->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND);
+    assert_int_equal(back[0]->complexity, ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_M);
+    assert_int_equal(back[0]->attempt, 2);
+    assert_string_equal(back[0]->last_failure_output, u->last_failure_output);
+    assert_int_equal(back[0]->n_files, 2);
+    assert_string_equal(back[0]->metadata->deadline, "2025-12-10");
+    assert_non_null(strstr(json, "\"assignedAgent\":\"roy\""));
+    assert_non_null(strstr(json, "\"type\":\"backend\""));
+    free(json);
+    free(buf);
+    protobuf_c_message_free_unpacked(&u->base, NULL);
+    edge_requirements_free(r, n);
+    edge_requirements_free(back, m);
+}
+
+static void loose_input_is_accepted(void **state)
+{
+    const char *in = "[{\"title\":\"  Fix login  \",\"priority\":\"p0\",\"assignedAgent\":\"Jen\","
+                     "\"unknownField\":{\"x\":[1,2]},\"metadata\":{\"team\":\"web\",\"n\":3}},"
+                     "{\"title\":\"Docs\",\"priority\":\"low\",\"id\":\"\"}]";
+    pb_requirement **r = NULL;
+    size_t n = 0;
+    char err[ERR_LEN];
+    (void)state;
+
+    assert_int_equal(edge_requirements_from_json(in, strlen(in), &lim, &r, &n, err), EDGE_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(r[0]->title, "Fix login");
+    assert_int_equal(r[0]->priority, ORCHESTRATOR__V1__PRIORITY__PRIORITY_CRITICAL);
+    assert_int_equal(r[0]->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND);
+    assert_int_equal(r[0]->metadata->n_extra, 1);
+    assert_string_equal(r[0]->metadata->extra[0]->key, "team");
+    assert_string_equal(r[1]->id, "");
+    assert_int_equal(r[1]->priority, ORCHESTRATOR__V1__PRIORITY__PRIORITY_LOW);
+    assert_false(r[0]->type == 0);
+    edge_requirements_free(r, n);
+}
+
+typedef struct {
+    const char *input;
+    edge_reason reason;
+    const char *message; /* must appear in the error */
+} bad_case;
+
+static char deep[200];
+static char *huge;
+
+static void bad_requirements_give_precise_errors(void **state)
+{
+    const bad_case cases[] = {
+        {"", EDGE_EMPTY, "message is empty"},
+        {"   \n", EDGE_EMPTY, "message is empty"},
+        {"{\"title\": \"x\"", EDGE_INVALID_JSON, "invalid JSON near byte"},
+        {"{\"title\": \"x\"} trailing", EDGE_INVALID_JSON, "unexpected text after the JSON value at byte 15"},
+        {"{\"title\": \"caf\xc3\"}", EDGE_INVALID_UTF8, "invalid UTF-8 at byte 14"},
+        {deep, EDGE_TOO_DEEP, "nested deeper than 16 levels"},
+        {"{}", EDGE_MISSING_FIELD, "field 'title' is missing"},
+        {"{\"title\": null}", EDGE_MISSING_FIELD, "field 'title' is missing"},
+        {"{\"title\": \"   \"}", EDGE_MISSING_FIELD, "field 'title' is empty"},
+        {"{\"title\": 42}", EDGE_WRONG_TYPE, "field 'title': expected a string, got a number"},
+        {"\"just a string\"", EDGE_WRONG_TYPE, "expected a requirement object, got a string"},
+        {"{\"title\":\"t\",\"id\":\"REQ.1\"}", EDGE_INVALID_ID, "field 'id': 'REQ.1' contains '.'"},
+        {"{\"title\":\"t\",\"id\":\"REQ*\"}", EDGE_INVALID_ID, "contains '*'"},
+        {"{\"title\":\"t\",\"id\":\"a>b\"}", EDGE_INVALID_ID, "contains '>'"},
+        {"{\"title\":\"t\",\"id\":\"REQ 1\"}", EDGE_INVALID_ID, "contains whitespace"},
+        {"{\"title\":\"t\",\"id\":7}", EDGE_WRONG_TYPE, "field 'id': expected a string, got a number"},
+        {"{\"title\":\"t\",\"priority\":\"soon\"}", EDGE_BAD_VALUE, "'soon' is not CRITICAL, HIGH, MEDIUM, LOW or P0..P3"},
+        {"{\"title\":\"t\",\"assignedAgent\":\"plumber\"}", EDGE_BAD_VALUE, "unknown agent 'plumber'"},
+        {"{\"title\":\"t\",\"estimatedTokens\":\"lots\"}", EDGE_WRONG_TYPE, "field 'estimatedTokens': expected a number, got a string"},
+        {"{\"title\":\"t\",\"estimatedTokens\":-5}", EDGE_BAD_VALUE, "expected a whole number >= 0"},
+        {"{\"title\":\"t\",\"estimatedTokens\":1.5}", EDGE_BAD_VALUE, "expected a whole number >= 0"},
+        {"{\"title\":\"t\",\"dependencies\":\"REQ-1\"}", EDGE_BAD_DEPENDENCY, "field 'dependencies': expected a list of ids, got a string"},
+        {"{\"title\":\"t\",\"dependencies\":[\"REQ-1\", 2]}", EDGE_BAD_DEPENDENCY, "field 'dependencies[1]': expected an id string, got a number"},
+        {"{\"title\":\"t\",\"dependencies\":[\"REQ 1\"]}", EDGE_BAD_DEPENDENCY, "field 'dependencies[0]': id 'REQ 1' contains whitespace"},
+        {"{\"id\":\"REQ-9\",\"title\":\"t\",\"dependencies\":[\"REQ-1\",\"REQ-9\"]}", EDGE_SELF_DEPENDENCY, "'REQ-9' depends on itself"},
+        {"{\"title\":\"t\",\"files\":[\"a\", {}]}", EDGE_WRONG_TYPE, "field 'files[1]': expected a string, got an object"},
+        {"{\"title\":\"t\",\"metadata\":[]}", EDGE_WRONG_TYPE, "field 'metadata': expected an object, got a list"},
+        {"{\"title\":\"t\",\"metadata\":{\"deadline\":5}}", EDGE_WRONG_TYPE, "field 'metadata.deadline': expected a string"},
+        {"[]", EDGE_EMPTY, "the list of requirements is empty"},
+        {"[{\"title\":\"ok\"},{\"title\":3}]", EDGE_WRONG_TYPE, "field '[1].title': expected a string"},
+        {"{\"title\":\"t\",\"status\":\"LOST\"}", EDGE_BAD_VALUE, "unknown status 'LOST'"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        pb_requirement **r = NULL;
+        size_t n = 0;
+        char err[ERR_LEN] = "";
+        edge_reason got = edge_requirements_from_json(cases[i].input, strlen(cases[i].input), &lim, &r, &n, err);
+        if (got != cases[i].reason || !strstr(err, cases[i].message))
+            fail_msg("case %zu (%.40s): got %s '%s', want %s '%s'", i, cases[i].input, edge_reason_token(got), err,
+                     edge_reason_token(cases[i].reason), cases[i].message);
+        assert_null(r);
+        assert_int_equal(n, 0);
+    }
+}
+
+static void limits_are_enforced(void **state)
+{
+    pb_requirement **r = NULL;
+    size_t n = 0;
+    char err[ERR_LEN];
+    char title[400];
+    char msg[600];
+    (void)state;
+
+    assert_int_equal(edge_requirements_from_json(huge, strlen(huge), &lim, &r, &n, err), EDGE_TOO_LARGE);
+    assert_non_null(strstr(err, "at most 262144"));
+    memset(title, 'x', sizeof(title) - 1);
+    title[sizeof(title) - 1] = '\0';
+    snprintf(msg, sizeof(msg), "{\"title\":\"%s\"}", title);
+    assert_int_equal(edge_requirements_from_json(msg, strlen(msg), &lim, &r, &n, err), EDGE_TOO_LONG);
+    assert_non_null(strstr(err, "field 'title': 399 bytes, at most 300"));
+    snprintf(msg, sizeof(msg), "{\"title\":\"t\",\"id\":\"%.70s\"}", title);
+    assert_int_equal(edge_requirements_from_json(msg, strlen(msg), &lim, &r, &n, err), EDGE_INVALID_ID);
+    assert_non_null(strstr(err, "at most 64"));
+}
+
+static void duplicate_dependencies_collapse(void **state)
+{
+    const char *in = "{\"title\":\"t\",\"dependencies\":[\"A\",\"B\",\"A\"]}";
+    pb_requirement **r = NULL;
+    size_t n = 0;
+    char err[ERR_LEN];
+    (void)state;
+    assert_int_equal(edge_requirements_from_json(in, strlen(in), &lim, &r, &n, err), EDGE_OK);
+    assert_int_equal(r[0]->n_dependencies, 2);
+    edge_requirements_free(r, n);
+}
+
+static void results_parse_and_print(void **state)
+{
+    const char *in = "{\"requirementId\":\"REQ-7\",\"attempt\":2,\"agentType\":\"backend\",\"instance\":\"roy-1\","
+                     "\"project\":\"wms\",\"ref\":\"refs/heads/req-7\",\"tokensUsed\":1234,"
+                     "\"summary\":\"done\",\"filesChanged\":[\"src/api/a.ts\"]}";
+    pb_result *r = NULL, *back = NULL;
+    char err[ERR_LEN];
+    char *json;
+    (void)state;
+
+    assert_int_equal(edge_result_from_json(in, strlen(in), &lim, &r, err), EDGE_OK);
+    assert_string_equal(r->requirement_id, "REQ-7");
+    assert_int_equal(r->attempt, 2);
+    assert_int_equal(r->agent_type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND);
+    assert_string_equal(r->ref, "refs/heads/req-7");
+    assert_int_equal(r->tokens_used, 1234);
+    assert_int_equal(r->n_files_changed, 1);
+    json = edge_result_to_json(r);
+    assert_int_equal(edge_result_from_json(json, strlen(json), &lim, &back, err), EDGE_OK);
+    assert_string_equal(back->project, "wms");
+    free(json);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+
+    assert_int_equal(edge_result_from_json("{\"attempt\":1}", 13, &lim, &r, err), EDGE_MISSING_FIELD);
+    assert_non_null(strstr(err, "field 'requirementId' is missing"));
+    assert_int_equal(edge_result_from_json("{\"requirementId\":\"R-1\",\"instance\":\"a.b\"}", 40, &lim, &r, err),
+                     EDGE_INVALID_ID);
+    assert_int_equal(edge_result_from_json("{\"requirementId\":\"R-1\",\"review\":\"meh\"}", 38, &lim, &r, err),
+                     EDGE_BAD_VALUE);
+    assert_null(r);
+}
+
+static void errors_and_heartbeats_parse(void **state)
+{
+    const char *e_in = "{\"requirementId\":\"REQ-3\",\"message\":\"npm ERR! network\",\"transient\":true,"
+                       "\"reason\":\"network\",\"instance\":\"jen-2\"}";
+    const char *h_in = "{\"agentType\":\"jen\",\"instance\":\"jen-2\",\"requirementId\":\"REQ-3\",\"tokensUsed\":50}";
+    pb_error *e = NULL;
+    pb_heartbeat *h = NULL;
+    char err[ERR_LEN];
+    char *json;
+    (void)state;
+
+    assert_int_equal(edge_error_from_json(e_in, strlen(e_in), &lim, &e, err), EDGE_OK);
+    assert_true(e->transient);
+    assert_string_equal(e->reason, "network");
+    json = edge_error_to_json(e);
+    assert_non_null(strstr(json, "\"message\":\"npm ERR! network\""));
+    free(json);
+    protobuf_c_message_free_unpacked(&e->base, NULL);
+    assert_int_equal(edge_error_from_json("{\"transient\":\"yes\",\"message\":\"m\"}", 33, &lim, &e, err),
+                     EDGE_WRONG_TYPE);
+    assert_non_null(strstr(err, "field 'transient': expected true or false"));
+
+    assert_int_equal(edge_heartbeat_from_json(h_in, strlen(h_in), &lim, &h, err), EDGE_OK);
+    assert_int_equal(h->agent_type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND);
+    assert_int_equal(h->tokens_used, 50);
+    protobuf_c_message_free_unpacked(&h->base, NULL);
+    assert_int_equal(edge_heartbeat_from_json("{\"agentType\":\"jen\"}", 19, &lim, &h, err), EDGE_MISSING_FIELD);
+}
+
+static void protobuf_unpack_is_capped_and_checked(void **state)
+{
+    char err[ERR_LEN];
+    uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0x0f};
+    uint8_t big[64] = {0};
+    (void)state;
+    assert_null(pb_unpack(&orchestrator__v1__requirement__descriptor, junk, sizeof(junk), PB_MAX_MSG, err));
+    assert_non_null(strstr(err, "not a valid protobuf"));
+    assert_null(pb_unpack(&orchestrator__v1__requirement__descriptor, big, sizeof(big), 16, err));
+    assert_non_null(strstr(err, "more than the 16 allowed"));
+}
+
+int main(void)
+{
+    int rc;
+    size_t i;
+    for (i = 0; i < 40; i++)
+        deep[i] = '[';
+    deep[i] = '\0';
+    huge = xmalloc(300 * 1024);
+    memset(huge, ' ', 300 * 1024 - 1);
+    huge[0] = '{';
+    huge[300 * 1024 - 1] = '\0';
+    {
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(seed_example_parses_completely),
+            cmocka_unit_test(round_trip_through_json_and_protobuf),
+            cmocka_unit_test(loose_input_is_accepted),
+            cmocka_unit_test(bad_requirements_give_precise_errors),
+            cmocka_unit_test(limits_are_enforced),
+            cmocka_unit_test(duplicate_dependencies_collapse),
+            cmocka_unit_test(results_parse_and_print),
+            cmocka_unit_test(errors_and_heartbeats_parse),
+            cmocka_unit_test(protobuf_unpack_is_capped_and_checked),
+        };
+        rc = cmocka_run_group_tests(tests, setup, NULL);
+    }
+    free(huge);
+    return rc;
+}

@@ -1,0 +1,94 @@
+/* Unit tests of the text helpers: UTF-8 validation and id safety. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "names.h"
+#include "text.h"
+
+static void utf8_accepts_valid_text(void **state)
+{
+    const char *ok[] = {"", "plain ascii", "caf\xc3\xa9", "\xe2\x82\xac 5", "\xf0\x9f\x9a\x80 launch",
+                        "\xed\x9f\xbf", "\xf4\x8f\xbf\xbf"};
+    (void)state;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        assert_true(text_utf8_valid(ok[i], strlen(ok[i]), NULL));
+}
+
+static void utf8_rejects_bad_bytes_with_offset(void **state)
+{
+    static const struct {
+        const char *s;
+        size_t len;
+        size_t at;
+    } bad[] = {
+        {"ab\xff", 3, 2},               /* invalid lead byte */
+        {"a\xc3", 2, 1},                /* truncated sequence */
+        {"\xc0\xaf", 2, 0},             /* overlong '/' */
+        {"\xe0\x80\xaf", 3, 0},         /* overlong, 3 bytes */
+        {"x\xed\xa0\x80", 4, 1},        /* UTF-16 surrogate */
+        {"\xf4\x90\x80\x80", 4, 0},     /* above U+10FFFF */
+        {"ok\0no", 5, 2},               /* embedded NUL */
+        {"\xe2\x82", 2, 0},             /* cut at end */
+        {"\x80", 1, 0},                 /* lone continuation */
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        size_t at = 99;
+        assert_false(text_utf8_valid(bad[i].s, bad[i].len, &at));
+        assert_int_equal(at, bad[i].at);
+    }
+}
+
+static void ids_must_be_subject_tokens(void **state)
+{
+    char err[128];
+    (void)state;
+    assert_true(text_id_valid("REQ-042", 64, err, sizeof(err)));
+    assert_true(text_id_valid("a_b-9", 64, err, sizeof(err)));
+    assert_false(text_id_valid("", 64, err, sizeof(err)));
+    assert_non_null(strstr(err, "empty"));
+    assert_false(text_id_valid("REQ.1", 64, err, sizeof(err)));
+    assert_non_null(strstr(err, "'.'"));
+    assert_false(text_id_valid("REQ*", 64, err, sizeof(err)));
+    assert_false(text_id_valid("REQ>", 64, err, sizeof(err)));
+    assert_false(text_id_valid("REQ 1", 64, err, sizeof(err)));
+    assert_non_null(strstr(err, "whitespace"));
+    assert_false(text_id_valid("REQ\t1", 64, err, sizeof(err)));
+    assert_false(text_id_valid("abcdef", 5, err, sizeof(err)));
+    assert_non_null(strstr(err, "at most 5"));
+}
+
+static void names_parse_loosely_print_strictly(void **state)
+{
+    (void)state;
+    assert_int_equal(names_priority_parse("critical"), ORCHESTRATOR__V1__PRIORITY__PRIORITY_CRITICAL);
+    assert_int_equal(names_priority_parse("P0"), ORCHESTRATOR__V1__PRIORITY__PRIORITY_CRITICAL);
+    assert_int_equal(names_priority_parse("p3"), ORCHESTRATOR__V1__PRIORITY__PRIORITY_LOW);
+    assert_int_equal(names_priority_parse("P4"), 0);
+    assert_int_equal(names_priority_parse("urgent"), 0);
+    assert_string_equal(names_priority(ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH), "HIGH");
+    assert_int_equal(names_agent_parse("Roy"), ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND);
+    assert_int_equal(names_agent_parse("jen-frontend"), ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND);
+    assert_int_equal(names_agent_parse("senior-review"), ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW);
+    assert_int_equal(names_agent_parse("plumber"), 0);
+    assert_string_equal(names_agent_persona(ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND), "roy");
+    assert_string_equal(names_agent_type(ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE), "database");
+    assert_int_equal(names_status_parse("Pending"), ORCHESTRATOR__V1__STATUS__STATUS_NEW);
+    assert_int_equal(names_status_parse("escalated"), ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED);
+    assert_int_equal(names_complexity_parse("xl"), ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_XL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(utf8_accepts_valid_text),
+        cmocka_unit_test(utf8_rejects_bad_bytes_with_offset),
+        cmocka_unit_test(ids_must_be_subject_tokens),
+        cmocka_unit_test(names_parse_loosely_print_strictly),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
