@@ -221,6 +221,8 @@ static int apply_object(const cfg_table *tables, size_t nt, const cJSON *obj,
         const cfg_entry *e;
         char why[256];
 
+        if (it->string[0] == '_')
+            continue; /* "_comment" and the like: notes for people */
         snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", it->string);
         if (find(tables, nt, key, &t, &e)) {
             if (!set_json(t, e, it, why, sizeof(why))) {

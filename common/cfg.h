@@ -6,7 +6,8 @@
  * defaults, the JSON file (when a path is given), then environment variables
  * ORCH_<KEY> with dots as underscores, upper-cased (nats.url: ORCH_NATS_URL).
  * The first error stops loading and names the key and the file or variable.
- * Unknown keys in the file are errors, so a typo never goes unnoticed.
+ * Unknown keys in the file are errors, so a typo never goes unnoticed; keys
+ * starting with '_' ("_comment") are notes for people and are skipped.
  * Pure: no logging; the caller reports err. */
 #ifndef ORCH_CFG_H
 #define ORCH_CFG_H

@@ -165,7 +165,7 @@ int daemon_main(const daemon_spec *spec, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     if (nc_connect(&d.nc, &d.cfg, svc_name, 0, err) != ORCH_OK ||
-        nc_connect(&d.rr, &d.cfg, svc_name, 1, err) != ORCH_OK) {
+        nc_connect(&d.rr, &d.cfg, svc_name, NC_SEND_ASAP, err) != ORCH_OK) {
         log_error("%s", err);
         goto out;
     }

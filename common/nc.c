@@ -81,7 +81,7 @@ static orch_status fail(char err[ERR_LEN], const char *what, natsStatus s)
 }
 
 orch_status nc_connect(natsConnection **out, const svc_cfg *cfg, const char *name,
-                       int send_asap, char err[ERR_LEN])
+                       unsigned flags, char err[ERR_LEN])
 {
     natsOptions *opts = NULL;
     natsStatus s;
@@ -99,18 +99,20 @@ orch_status nc_connect(natsConnection **out, const svc_cfg *cfg, const char *nam
     s = natsOptions_SetServers(opts, (const char **)cfg->nats_url.v, cfg->nats_url.n);
     if (s == NATS_OK) s = natsOptions_SetName(opts, name);
     if (s == NATS_OK) s = natsOptions_SetTimeout(opts, cfg->connect_timeout_ms);
-    if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
-    if (s == NATS_OK) s = natsOptions_SetCustomReconnectDelay(opts, reconnect_delay, &reconnect_policy);
-    if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, NULL);
+    if (!(flags & NC_FAIL_FAST)) {
+        if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
+        if (s == NATS_OK) s = natsOptions_SetCustomReconnectDelay(opts, reconnect_delay, &reconnect_policy);
+        if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, NULL);
     /* With a connected callback the first connect retries in the background;
      * without one, nats.c retries inside Connect, forever, and a SIGTERM
      * would never be seen. */
-    if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(opts, 64 * 1024 * 1024);
-    if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, on_disconnected, NULL);
-    if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, on_reconnected, NULL);
-    if (s == NATS_OK) s = natsOptions_SetClosedCB(opts, on_closed, NULL);
-    if (s == NATS_OK) s = natsOptions_SetErrorHandler(opts, on_error, NULL);
-    if (s == NATS_OK && send_asap) s = natsOptions_SetSendAsap(opts, true);
+        if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(opts, 64 * 1024 * 1024);
+        if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, on_disconnected, NULL);
+        if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, on_reconnected, NULL);
+        if (s == NATS_OK) s = natsOptions_SetClosedCB(opts, on_closed, NULL);
+        if (s == NATS_OK) s = natsOptions_SetErrorHandler(opts, on_error, NULL);
+    }
+    if (s == NATS_OK && (flags & NC_SEND_ASAP)) s = natsOptions_SetSendAsap(opts, true);
     if (s != NATS_OK) {
         st = fail(err, "options", s);
         goto out;
@@ -160,7 +162,7 @@ orch_status nc_connect(natsConnection **out, const svc_cfg *cfg, const char *nam
         s = NATS_OK;
     }
     if (s != NATS_OK) {
-        st = fail(err, "connect", s);
+        snprintf(err, ERR_LEN, "cannot reach NATS at %s: %s", cfg->nats_url.v[0], natsStatus_GetText(s));
         goto out;
     }
     st = ORCH_OK;

@@ -10,14 +10,19 @@
 #include "status.h"
 #include "svccfg.h"
 
-/* Connects as name (shown in the server's connz). send_asap: flush every
- * write at once, for request/reply connections (PLATFORM.md: 1 ms RTT
- * otherwise); leave it off on bulk publishers. When the servers are not up
- * yet, keeps trying in the background and returns ORCH_OK with the
- * connection in the reconnecting state. The connection is the caller's:
- * nc_close() it. */
+/* Flush every write at once, for request/reply connections (PLATFORM.md:
+ * 1 ms RTT otherwise); leave it off on bulk publishers. */
+#define NC_SEND_ASAP 0x1u
+/* For command line tools: one connect attempt, an error when no server
+ * answers, no reconnect logging. */
+#define NC_FAIL_FAST 0x2u
+
+/* Connects as name (shown in the server's connz). Without NC_FAIL_FAST,
+ * when the servers are not up yet, keeps trying in the background and
+ * returns ORCH_OK with the connection in the reconnecting state. The
+ * connection is the caller's: nc_close() it. */
 orch_status nc_connect(natsConnection **out, const svc_cfg *cfg, const char *name,
-                       int send_asap, char err[ERR_LEN]);
+                       unsigned flags, char err[ERR_LEN]);
 
 /* Drains (bounded by timeout_ms), waits until closed, destroys. NULL-safe. */
 void nc_close(natsConnection *nc, long long timeout_ms);

@@ -117,6 +117,15 @@ static void errors_name_the_key_and_file(void **state)
     expect_error("[1,2]", "top level must be an object");
 }
 
+static void underscore_keys_are_comments(void **state)
+{
+    char err[ERR_LEN];
+    (void)state;
+    write_file("{\"_comment\": \"settings for tests\", \"demo\": {\"_note\": [1], \"count\": 3}}");
+    assert_int_equal(cfg_load(&table, 1, path, err), ORCH_OK);
+    assert_int_equal(d.count, 3);
+}
+
 static void file_errors_name_the_file(void **state)
 {
     char err[ERR_LEN];
@@ -178,6 +187,19 @@ static void shared_table_defaults_are_valid(void **state)
     cfg_free(&t, 1);
 }
 
+static void shipped_sample_config_loads(void **state)
+{
+    svc_cfg c;
+    cfg_table t = {svc_cfg_entries, svc_cfg_count, &c};
+    char err[ERR_LEN];
+    (void)state;
+    memset(&c, 0, sizeof(c));
+    if (cfg_load(&t, 1, ORCH_SOURCE_DIR "/config/orch.sample.json", err) != ORCH_OK)
+        fail_msg("%s", err);
+    assert_int_equal(c.replicas, 1);
+    cfg_free(&t, 1);
+}
+
 static void help_never_prints_secret_defaults(void **state)
 {
     static const cfg_entry e[] = {
@@ -198,11 +220,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(defaults_apply_without_file, setup, teardown),
         cmocka_unit_test_setup_teardown(file_overrides_defaults_and_env_overrides_file, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_name_the_key_and_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(underscore_keys_are_comments, setup, teardown),
         cmocka_unit_test_setup_teardown(file_errors_name_the_file, setup, teardown),
         cmocka_unit_test_setup_teardown(env_errors_name_the_variable, setup, teardown),
         cmocka_unit_test(env_name_maps_dots),
         cmocka_unit_test_setup_teardown(list_from_env_trims_and_skips_empty, setup, teardown),
         cmocka_unit_test(shared_table_defaults_are_valid),
+        cmocka_unit_test(shipped_sample_config_loads),
         cmocka_unit_test(help_never_prints_secret_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
