@@ -221,11 +221,12 @@ out:
     }
     if (spec->stop)
         spec->stop(&d);
-    srv_destroy(d.srv);
+    srv_stop(d.srv);
     if (d.js)
         jsCtx_Destroy(d.js);
     nc_close(d.rr, d.cfg.shutdown_timeout_ms / 2);
     nc_close(d.nc, d.cfg.shutdown_timeout_ms / 2);
+    srv_destroy(d.srv); /* after the close: no handler can still run */
     log_info("stopped (exit %d)", rc);
     cfg_free(tables, nt);
     nats_Close();

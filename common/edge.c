@@ -16,7 +16,7 @@
 static const char *const reason_tokens[] = {
     "ok", "too_large", "invalid_utf8", "too_deep", "invalid_json", "wrong_type",
     "missing_field", "invalid_id", "too_long", "bad_dependency", "self_dependency",
-    "bad_value", "empty"};
+    "bad_value", "empty", "invalid_protobuf"};
 
 const char *edge_reason_token(edge_reason r)
 {
@@ -799,4 +799,82 @@ char *edge_heartbeat_to_json(const pb_heartbeat *h)
     cJSON_AddNumberToObject(o, "tokensUsed", (double)h->tokens_used);
     add_str_if(o, "state", h->state);
     return print_and_free(o);
+}
+
+static edge_reason check_str(const char *field, const char *s, size_t max, char err[ERR_LEN])
+{
+    size_t n = strlen(s), bad = 0;
+    if (n > max)
+        return fail(err, EDGE_TOO_LONG, "field '%s': %zu bytes, at most %zu", field, n, max);
+    if (!text_utf8_valid(s, n, &bad))
+        return fail(err, EDGE_INVALID_UTF8, "field '%s': invalid UTF-8 at byte %zu", field, bad);
+    return EDGE_OK;
+}
+
+static edge_reason check_list(const char *field, char **v, size_t n, size_t max_len, const edge_limits *l,
+                              char err[ERR_LEN])
+{
+    char name[64];
+    edge_reason e;
+    if (n > l->max_list)
+        return fail(err, EDGE_TOO_LONG, "field '%s': %zu items, at most %zu", field, n, l->max_list);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), "%s[%zu]", field, i);
+        if ((e = check_str(name, v[i], max_len, err)))
+            return e;
+    }
+    return EDGE_OK;
+}
+
+edge_reason edge_requirement_check(pb_requirement *r, const edge_limits *l, char err[ERR_LEN])
+{
+    edge_reason e;
+    char why[160];
+    size_t n;
+    const char *t;
+
+    if ((e = check_str("title", r->title, l->max_title, err)) || (e = check_str("id", r->id, 1024, err)) ||
+        (e = check_str("description", r->description, l->max_string, err)) ||
+        (e = check_str("assignedAgent", r->assigned_agent, 64, err)) ||
+        (e = check_str("lastFailureOutput", r->last_failure_output, l->max_output, err)) ||
+        (e = check_str("modelHint", r->model_hint, 64, err)) ||
+        (e = check_list("acceptanceCriteria", r->acceptance_criteria, r->n_acceptance_criteria, l->max_string, l,
+                        err)) ||
+        (e = check_list("files", r->files, r->n_files, 1024, l, err)))
+        return e;
+    if (r->metadata && ((e = check_str("metadata.phase", r->metadata->phase, l->max_id, err)) ||
+                        (e = check_str("metadata.requestedBy", r->metadata->requested_by, l->max_string, err)) ||
+                        (e = check_str("metadata.deadline", r->metadata->deadline, l->max_id, err))))
+        return e;
+    if (*r->id && !text_id_valid(r->id, l->max_id, why, sizeof(why)))
+        return fail(err, EDGE_INVALID_ID, "field 'id': '%.80s' %s", r->id, why);
+    if (*r->origin_id && !text_id_valid(r->origin_id, l->max_id, why, sizeof(why)))
+        return fail(err, EDGE_INVALID_ID, "field 'originId': '%.80s' %s", r->origin_id, why);
+    t = r->title;
+    n = strlen(t);
+    while (n && isspace((unsigned char)*t)) { t++; n--; }
+    while (n && isspace((unsigned char)t[n - 1])) n--;
+    if (n == 0)
+        return fail(err, EDGE_MISSING_FIELD, "field 'title' is %s", *r->title ? "empty" : "missing");
+    if (t != r->title || n != strlen(r->title)) {
+        char *trimmed = xstrndup(t, n);
+        pb_set_str(&r->title, trimmed);
+        free(trimmed);
+    }
+    if (r->n_dependencies > l->max_list)
+        return fail(err, EDGE_TOO_LONG, "field 'dependencies': %zu items, at most %zu", r->n_dependencies,
+                    l->max_list);
+    for (size_t i = 0; i < r->n_dependencies; i++) {
+        if (!text_id_valid(r->dependencies[i], l->max_id, why, sizeof(why)))
+            return fail(err, EDGE_BAD_DEPENDENCY, "field 'dependencies[%zu]': id '%.80s' %s", i,
+                        r->dependencies[i], why);
+        if (*r->id && strcmp(r->dependencies[i], r->id) == 0)
+            return fail(err, EDGE_SELF_DEPENDENCY, "field 'dependencies[%zu]': '%s' depends on itself", i, r->id);
+    }
+    if ((unsigned)r->priority > 4 || (unsigned)r->type > 6 || (unsigned)r->complexity > 4 ||
+        (unsigned)r->status > 9)
+        return fail(err, EDGE_BAD_VALUE, "an enum field holds a value this version does not know");
+    if (r->estimated_tokens > MAX_TOKENS)
+        return fail(err, EDGE_BAD_VALUE, "field 'estimatedTokens': more than %llu", (unsigned long long)MAX_TOKENS);
+    return EDGE_OK;
 }

@@ -28,7 +28,8 @@ typedef enum {
     EDGE_BAD_DEPENDENCY,
     EDGE_SELF_DEPENDENCY,
     EDGE_BAD_VALUE,
-    EDGE_EMPTY
+    EDGE_EMPTY,
+    EDGE_INVALID_PROTOBUF
 } edge_reason;
 
 /* Subject token for a reason: "too_large", "invalid_utf8", ... */
@@ -74,4 +75,11 @@ edge_reason edge_heartbeat_from_json(const char *buf, size_t len, const edge_lim
                                      pb_heartbeat **out, char err[ERR_LEN]);
 char *edge_heartbeat_to_json(const pb_heartbeat *h);
 
+/* Checks a requirement that arrived as protobuf by the same rules as the
+ * JSON path (ids, title, lengths, UTF-8 of every string, dependencies).
+ * Trims the title in place. */
+edge_reason edge_requirement_check(pb_requirement *r, const edge_limits *l, char err[ERR_LEN]);
+
 #endif
+
+

@@ -176,6 +176,12 @@ void nc_close(natsConnection *nc, long long timeout_ms)
     natsStatus s;
     if (!nc)
         return;
+    if (natsConnection_Status(nc) != NATS_CONN_STATUS_CONNECTED) {
+        /* Nothing can be drained without a server. */
+        natsConnection_Close(nc);
+        natsConnection_Destroy(nc);
+        return;
+    }
     s = natsConnection_DrainTimeout(nc, timeout_ms);
     if (s == NATS_OK) {
         int64_t deadline = nats_Now() + timeout_ms;

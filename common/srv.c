@@ -240,10 +240,17 @@ fail:
     return ORCH_ERR_NATS;
 }
 
-static void unsub(natsSubscription **sub)
+static void unsub(natsConnection *nc, natsSubscription **sub)
 {
     if (!*sub)
         return;
+    if (natsConnection_Status(nc) != NATS_CONN_STATUS_CONNECTED) {
+        /* A drain needs the server; without one, just stop delivery. */
+        natsSubscription_Unsubscribe(*sub);
+        natsSubscription_Destroy(*sub);
+        *sub = NULL;
+        return;
+    }
     /* Drain: no new requests, and wait until the handler in progress (on the
      * delivery thread) has returned, so nothing it uses is freed under it. */
     if (natsSubscription_Drain(*sub) == NATS_OK)
@@ -257,9 +264,9 @@ void srv_stop(srv *s)
     if (!s || !s->running)
         return;
     for (int i = 0; i < N_DISCOVERY; i++)
-        unsub(&s->disc[i]);
+        unsub(s->nc, &s->disc[i]);
     for (int i = 0; i < s->n_eps; i++)
-        unsub(&s->eps[i].sub);
+        unsub(s->nc, &s->eps[i].sub);
     s->running = 0;
 }
 

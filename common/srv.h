@@ -48,7 +48,8 @@ orch_status srv_start(srv *s, char err[ERR_LEN]);
 /* Unsubscribes everything, waiting for handlers in progress. NULL-safe. */
 void srv_stop(srv *s);
 
-/* Stops if needed and frees. NULL-safe. */
+/* Stops if needed and frees. NULL-safe. Call it after the connection is
+ * closed, so that no delivery thread can still be in a handler. */
 void srv_destroy(srv *s);
 
 /* Replies to a request (no-op without a reply subject). */

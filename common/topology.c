@@ -33,7 +33,7 @@ const size_t topo_stream_count = sizeof(topo_streams) / sizeof(topo_streams[0]);
 /* Ack waits are the longest a handler may hold a message without an
  * in-progress ack; max deliver bounds redelivery of a poison message. */
 const topo_consumer topo_consumers[] = {
-    {"INTAKE", "router", "intake.>", 30000, 5, 1000, "shared by all router replicas"},
+    {"INTAKE", "router", "intake.>", 10000, 5, 1000, "shared by all router replicas"},
     {"PLAN", "scheduler-plan", "plan.>", 30000, 10, 1000, "classified requirements"},
     {"RESULTS", "verifier", "results.>", 60000, 5, 64, "shared by all verifier replicas"},
     {"RESULTS", "scheduler-results", "results.>", 30000, 10, 1000, "results move work to VERIFYING"},
@@ -62,5 +62,6 @@ const topo_bucket topo_buckets[] = {
     {TOPO_KV_LEADER, 1, 10, "leader leases (the TTL is the lease time)"},
     {TOPO_KV_COUNTERS, 1, 0, "id counters"},
     {TOPO_KV_ALERTS, 1, 0, "alert state: fingerprints, Matrix event ids"},
+    {TOPO_KV_INTAKE_IDS, 1, 86400, "ids assigned per intake message, so a redelivery gets the same"},
 };
 const size_t topo_bucket_count = sizeof(topo_buckets) / sizeof(topo_buckets[0]);

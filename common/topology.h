@@ -53,5 +53,6 @@ extern const size_t topo_bucket_count;
 #define TOPO_KV_LEADER "orch_leader"
 #define TOPO_KV_COUNTERS "orch_counters"
 #define TOPO_KV_ALERTS "orch_alerts"
+#define TOPO_KV_INTAKE_IDS "orch_intake_ids"
 
 #endif

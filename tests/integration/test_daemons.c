@@ -20,6 +20,7 @@
 
 #include "natsfix.h"
 #include "proc.h"
+#include "svcfix.h"
 
 #define STOP_BOUND_MS 5000
 
@@ -45,33 +46,12 @@ static int group_teardown(void **state)
 
 static pid_t start_daemon(const char *name, const char *instance)
 {
-    char bin[512], exe[64], url[96], inst[96], log[96];
-    snprintf(exe, sizeof(exe), "orch-%s", name);
-    snprintf(url, sizeof(url), "ORCH_NATS_URL=%s", fix.url);
-    snprintf(inst, sizeof(inst), "ORCH_SERVICE_INSTANCE=%s", instance);
-    snprintf(log, sizeof(log), "%s.log", instance);
-    {
-        const char *argv[] = {proc_bin(exe, bin, sizeof(bin)), NULL};
-        const char *env[] = {url, inst, "ORCH_SHUTDOWN_TIMEOUT_MS=4000", NULL};
-        return proc_spawn(argv, env, fix.dir, log);
-    }
+    return svc_start(&fix, name, instance, NULL);
 }
 
-/* Waits until $SRV.PING.<name>.<id> answers; returns the parsed answer. */
 static cJSON *wait_ping(const char *name, const char *id)
 {
-    char subj[128];
-    snprintf(subj, sizeof(subj), "$SRV.PING.orch-%s.%s", name, id);
-    for (int i = 0; i < 100; i++) {
-        natsMsg *reply = NULL;
-        if (natsConnection_RequestString(&reply, nc, subj, "", 200) == NATS_OK) {
-            cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
-            natsMsg_Destroy(reply);
-            return j;
-        }
-        usleep(100 * 1000);
-    }
-    return NULL;
+    return svc_wait_ping(nc, name, id, 10000);
 }
 
 static long long now_ms(void)
@@ -254,6 +234,33 @@ static void daemon_waits_for_a_late_server(void **state)
     }
 }
 
+static void daemon_stops_promptly_when_its_server_is_gone(void **state)
+{
+    natsfix gone;
+    natsConnection *c2 = NULL;
+    pid_t pid;
+    int st = 0;
+    long long t0;
+    (void)state;
+
+    assert_int_equal(natsfix_start(&gone, NULL), 0);
+    assert_int_equal(natsConnection_ConnectTo(&c2, gone.url), NATS_OK);
+    pid = svc_start_ready(c2, &gone, "router", "orphan", NULL);
+    natsConnection_Destroy(c2);
+    natsfix_kill(&gone); /* the server dies first */
+    usleep(300 * 1000);
+    t0 = now_ms();
+    kill(pid, SIGTERM);
+    if (proc_wait(pid, 3000, &st) != 0) {
+        proc_stop(pid, 100);
+        natsfix_stop(&gone);
+        fail_msg("orch-router without a server did not stop within 3 s");
+    }
+    print_message("stopped without a server in %lld ms\n", now_ms() - t0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    natsfix_stop(&gone);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +269,7 @@ int main(void)
         cmocka_unit_test(bad_config_exits_2_with_one_clear_line),
         cmocka_unit_test(help_and_version),
         cmocka_unit_test(daemon_waits_for_a_late_server),
+        cmocka_unit_test(daemon_stops_promptly_when_its_server_is_gone),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     nats_Close();

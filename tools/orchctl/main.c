@@ -13,6 +13,7 @@
 #include <nats/nats.h>
 
 #include "cfg.h"
+#include "edge.h"
 #include "nc.h"
 #include "svccfg.h"
 #include "text.h"
@@ -33,6 +34,7 @@ typedef struct {
     command_fn fn;
     const char *usage;
     const char *help;
+    int offline;      /* needs no NATS connection */
 } command;
 
 /* services: every instance answering $SRV.PING, with its endpoints. */
@@ -92,8 +94,172 @@ static int cmd_services(ctl *c, int argc, char **argv)
     return 0;
 }
 
+/* Reads a whole file ("-": standard input), at most max bytes. */
+static char *slurp(const char *path, size_t max, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    char *buf;
+    if (!f)
+        return NULL;
+    buf = xmalloc(max + 1);
+    *len = fread(buf, 1, max + 1, f);
+    if (f != stdin)
+        fclose(f);
+    if (*len > max) {
+        free(buf);
+        return NULL;
+    }
+    buf[*len] = '\0';
+    return buf;
+}
+
+/* The body of publish and classify: DATA, or --file F ("-" for stdin). */
+static char *body_args(int argc, char **argv, int from, const char **ctype, size_t *len)
+{
+    char *body = NULL;
+    for (int i = from; i < argc; i++) {
+        if (!strcmp(argv[i], "--content-type") && i + 1 < argc) {
+            *ctype = argv[++i];
+        } else if (!strcmp(argv[i], "--file") && i + 1 < argc) {
+            free(body);
+            if (!(body = slurp(argv[++i], 1 << 20, len))) {
+                fprintf(stderr, "orchctl: cannot read %s (or larger than 1 MiB)\n", argv[i]);
+                return NULL;
+            }
+        } else if (!body) {
+            body = xstrdup(argv[i]);
+            *len = strlen(body);
+        } else {
+            fprintf(stderr, "orchctl: unexpected argument '%s'\n", argv[i]);
+            free(body);
+            return NULL;
+        }
+    }
+    if (!body)
+        fprintf(stderr, "orchctl: nothing to send (give DATA or --file F)\n");
+    return body;
+}
+
+/* publish: a JetStream publish that waits for the stream to store it. */
+static int cmd_publish(ctl *c, int argc, char **argv)
+{
+    const char *ctype = NULL;
+    size_t len = 0;
+    char *body;
+    jsCtx *js = NULL;
+    jsPubAck *pa = NULL;
+    jsErrCode jerr = 0;
+    natsMsg *m = NULL;
+    natsStatus s;
+    int rc = EXIT_FAIL;
+
+    if (argc < 3) {
+        fprintf(stderr, "orchctl: usage: orchctl publish SUBJECT [--content-type T] DATA|--file F\n");
+        return EXIT_USAGE;
+    }
+    if (!(body = body_args(argc, argv, 2, &ctype, &len)))
+        return EXIT_USAGE;
+    s = natsConnection_JetStream(&js, c->nc, NULL);
+    if (s == NATS_OK)
+        s = natsMsg_Create(&m, argv[1], NULL, body, (int)len);
+    if (s == NATS_OK && ctype)
+        s = natsMsgHeader_Set(m, "Content-Type", ctype);
+    if (s == NATS_OK)
+        s = js_PublishMsg(&pa, js, m, NULL, &jerr);
+    if (s == NATS_OK) {
+        printf("stored in %s as message %llu\n", pa->Stream, (unsigned long long)pa->Sequence);
+        rc = 0;
+    } else {
+        fprintf(stderr, "orchctl: publish %s: %s\n", argv[1],
+                s == NATS_NO_RESPONDERS ? "no stream takes this subject (are the services running?)"
+                                        : nats_GetLastError(NULL));
+    }
+    jsPubAck_Destroy(pa);
+    natsMsg_Destroy(m);
+    jsCtx_Destroy(js);
+    free(body);
+    return rc;
+}
+
+/* classify: the router's dry run; prints the classified requirements. */
+static int cmd_classify(ctl *c, int argc, char **argv)
+{
+    const char *ctype = NULL, *code = NULL, *text = NULL;
+    size_t len = 0;
+    char *body = body_args(argc, argv, 1, &ctype, &len);
+    natsMsg *m = NULL, *reply = NULL;
+    int rc = EXIT_FAIL;
+    natsStatus s;
+
+    if (!body)
+        return EXIT_USAGE;
+    s = natsMsg_Create(&m, "orch.router.classify", NULL, body, (int)len);
+    if (s == NATS_OK && ctype)
+        s = natsMsgHeader_Set(m, "Content-Type", ctype);
+    if (s == NATS_OK)
+        s = natsConnection_RequestMsg(&reply, c->nc, m, 5000);
+    if (s != NATS_OK) {
+        fprintf(stderr, "orchctl: classify: %s\n",
+                s == NATS_NO_RESPONDERS ? "no router is running" : natsStatus_GetText(s));
+    } else if (natsMsgHeader_Get(reply, "Nats-Service-Error", &text) == NATS_OK) {
+        natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code);
+        fprintf(stderr, "orchctl: classify: %s\n", text);
+    } else {
+        cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
+        char *pretty = j ? cJSON_Print(j) : NULL;
+        printf("%s\n", pretty ? pretty : natsMsg_GetData(reply));
+        free(pretty);
+        cJSON_Delete(j);
+        rc = 0;
+    }
+    natsMsg_Destroy(reply);
+    natsMsg_Destroy(m);
+    free(body);
+    return rc;
+}
+
+/* encode: seed JSON (one requirement) to protobuf bytes on stdout. */
+static int cmd_encode(ctl *c, int argc, char **argv)
+{
+    size_t len = 0, n = 0, plen = 0;
+    char *json;
+    pb_requirement **reqs = NULL;
+    edge_limits lim;
+    char err[ERR_LEN];
+    uint8_t *buf = NULL;
+    edge_reason why;
+    (void)c;
+
+    if (argc != 2) {
+        fprintf(stderr, "orchctl: usage: orchctl encode FILE|-\n");
+        return EXIT_USAGE;
+    }
+    if (!(json = slurp(argv[1], 1 << 20, &len))) {
+        fprintf(stderr, "orchctl: cannot read %s (or larger than 1 MiB)\n", argv[1]);
+        return EXIT_FAIL;
+    }
+    edge_limits_default(&lim);
+    why = edge_requirements_from_json(json, len, &lim, &reqs, &n, err);
+    free(json);
+    if (why != EDGE_OK || n != 1) {
+        fprintf(stderr, "orchctl: encode: %s\n", why != EDGE_OK ? err : "give one requirement, not a list");
+        edge_requirements_free(reqs, n);
+        return EXIT_FAIL;
+    }
+    if (pb_pack(&reqs[0]->base, &buf, &plen) == ORCH_OK)
+        fwrite(buf, 1, plen, stdout);
+    free(buf);
+    edge_requirements_free(reqs, n);
+    return 0;
+}
+
 static const command commands[] = {
-    {"services", cmd_services, "services [--json]", "list the running service instances ($SRV.INFO)"},
+    {"encode", cmd_encode, "encode FILE|-", "seed JSON requirement to protobuf bytes on stdout", 1},
+    {"publish", cmd_publish, "publish SUBJECT [--content-type T] DATA|--file F",
+     "publish to a stream and wait until it is stored (F may be -)", 0},
+    {"classify", cmd_classify, "classify [--content-type T] DATA|--file F",
+     "show how the router would classify a requirement, without submitting it", 0},
+    {"services", cmd_services, "services [--json]", "list the running service instances ($SRV.INFO)", 0},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -101,7 +267,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "Usage: orchctl [--server URL] COMMAND [ARGS]\n\nCommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  %-34s %s\n", commands[i].usage, commands[i].help);
+        fprintf(out, "  %-52s %s\n", commands[i].usage, commands[i].help);
     fprintf(out, "\nConnection: --server URL, or ORCH_NATS_URL and the other ORCH_NATS_* variables.\n"
                  "Exit codes: 0 ok, 1 failed, 2 bad usage, 3 NATS unreachable.\n");
 }
@@ -155,6 +321,11 @@ int main(int argc, char **argv)
         printf("Usage: orchctl %s\n  %s\n", cmd->usage, cmd->help);
         cfg_free(&t, 1);
         return 0;
+    }
+    if (cmd->offline) {
+        rc = cmd->fn(&c, argc - i, argv + i);
+        cfg_free(&t, 1);
+        return rc;
     }
     if (nc_connect(&c.nc, &c.cfg, "orchctl", NC_SEND_ASAP | NC_FAIL_FAST, err) != ORCH_OK) {
         fprintf(stderr, "orchctl: %s\n", err);

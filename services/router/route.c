@@ -1,0 +1,248 @@
+#include "route.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "names.h"
+#include "text.h"
+
+route_format route_format_of(const char *ct, const char *data, size_t len)
+{
+    size_t i = 0;
+    if (ct && *ct) {
+        if (strstr(ct, "protobuf"))
+            return ROUTE_PROTOBUF;
+        if (strstr(ct, "json"))
+            return ROUTE_JSON;
+        if (strstr(ct, "text/"))
+            return ROUTE_TEXT;
+    }
+    while (i < len && isspace((unsigned char)data[i]))
+        i++;
+    return i < len && (data[i] == '{' || data[i] == '[') ? ROUTE_JSON : ROUTE_TEXT;
+}
+
+/* The longest prefix of s no longer than max bytes that ends on a UTF-8
+ * character boundary. */
+static size_t utf8_cut(const char *s, size_t n, size_t max)
+{
+    if (n <= max)
+        return n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return max;
+}
+
+static edge_reason from_text(const char *data, size_t len, const edge_limits *l, pb_requirement ***out, size_t *n,
+                             char err[ERR_LEN])
+{
+    size_t bad = 0, start = 0, end = len, line;
+    pb_requirement *r;
+
+    if (len > l->max_payload) {
+        snprintf(err, ERR_LEN, "message is %zu bytes, at most %zu", len, l->max_payload);
+        return EDGE_TOO_LARGE;
+    }
+    if (!text_utf8_valid(data, len, &bad)) {
+        snprintf(err, ERR_LEN, "invalid UTF-8 at byte %zu", bad);
+        return EDGE_INVALID_UTF8;
+    }
+    while (start < end && isspace((unsigned char)data[start]))
+        start++;
+    while (end > start && isspace((unsigned char)data[end - 1]))
+        end--;
+    if (start == end) {
+        snprintf(err, ERR_LEN, "message is empty");
+        return EDGE_EMPTY;
+    }
+    if (end - start > l->max_string) {
+        snprintf(err, ERR_LEN, "text is %zu bytes, at most %zu", end - start, l->max_string);
+        return EDGE_TOO_LONG;
+    }
+    for (line = start; line < end && data[line] != '\n' && data[line] != '\r'; line++)
+        ;
+    while (line > start && isspace((unsigned char)data[line - 1]))
+        line--;
+    r = xmalloc(sizeof(*r));
+    orchestrator__v1__requirement__init(r);
+    r->title = xstrndup(data + start, utf8_cut(data + start, line - start, l->max_title));
+    if (line < end || line - start > l->max_title)
+        r->description = xstrndup(data + start, end - start);
+    *out = xcalloc(1, sizeof(**out));
+    (*out)[0] = r;
+    *n = 1;
+    return EDGE_OK;
+}
+
+edge_reason route_decode(route_format f, const char *data, size_t len, const edge_limits *l,
+                         pb_requirement ***out, size_t *n, char err[ERR_LEN])
+{
+    *out = NULL;
+    *n = 0;
+    if (f == ROUTE_JSON)
+        return edge_requirements_from_json(data, len, l, out, n, err);
+    if (f == ROUTE_TEXT)
+        return from_text(data, len, l, out, n, err);
+    {
+        pb_requirement *r;
+        edge_reason e;
+        if (len > l->max_payload) {
+            snprintf(err, ERR_LEN, "message is %zu bytes, at most %zu", len, l->max_payload);
+            return EDGE_TOO_LARGE;
+        }
+        r = (pb_requirement *)pb_unpack(&orchestrator__v1__requirement__descriptor, (const uint8_t *)data, len,
+                                        l->max_payload, err);
+        if (!r)
+            return EDGE_INVALID_PROTOBUF;
+        if ((e = edge_requirement_check(r, l, err))) {
+            orchestrator__v1__requirement__free_unpacked(r, NULL);
+            return e;
+        }
+        *out = xcalloc(1, sizeof(**out));
+        (*out)[0] = r;
+        *n = 1;
+        return EDGE_OK;
+    }
+}
+
+static void add_reason(pb_requirement *r, const char *rule, int type, int weight)
+{
+    pb_reason *x = xmalloc(sizeof(*x));
+    orchestrator__v1__classify_reason__init(x);
+    x->rule = xstrdup(rule);
+    x->type = (Orchestrator__V1__AgentType)type;
+    x->weight = weight;
+    r->reasons = xrealloc(r->reasons, sizeof(*r->reasons) * (r->n_reasons + 1));
+    r->reasons[r->n_reasons++] = x;
+}
+
+static pb_requirement *copy(const pb_requirement *r)
+{
+    uint8_t *buf;
+    size_t len;
+    pb_requirement *c;
+    char err[ERR_LEN];
+    if (pb_pack(&r->base, &buf, &len) != ORCH_OK)
+        abort(); /* packing a well-formed message cannot fail */
+    c = (pb_requirement *)pb_unpack(&orchestrator__v1__requirement__descriptor, buf, len, (size_t)-1, err);
+    free(buf);
+    if (!c)
+        abort();
+    return c;
+}
+
+static void clear_list(char ***v, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++)
+        free((*v)[i]);
+    free(*v);
+    *v = NULL;
+    *n = 0;
+}
+
+/* Keeps in part only the files whose path rule is of type keep (files no
+ * rule claims stay with the backend part). */
+static void filter_files(const classifier *c, pb_requirement *part, int keep)
+{
+    char **files = part->files;
+    size_t n = part->n_files;
+    part->files = NULL;
+    part->n_files = 0;
+    for (size_t i = 0; i < n; i++) {
+        int t = classify_path_type(c, files[i]);
+        if (t == keep || (keep == CL_BACKEND && t != CL_FRONTEND))
+            pb_add_str(&part->files, &part->n_files, files[i]);
+    }
+    clear_list(&files, &n);
+}
+
+static void rename_part(pb_requirement *p, const char *base_id, const char *suffix, const char *what)
+{
+    char id[128];
+    char *title = xmalloc(strlen(p->title) + 16);
+    snprintf(id, sizeof(id), "%s-%s", base_id, suffix);
+    sprintf(title, "%s (%s)", p->title, what);
+    pb_set_str(&p->id, id);
+    pb_set_str(&p->origin_id, base_id);
+    pb_set_str(&p->title, title);
+    free(title);
+}
+
+void route_apply(const classifier *c, const route_opts *o, pb_requirement *r, pb_requirement **second)
+{
+    cl_input in;
+    cl_result res;
+    int explicit_type = r->type != 0;
+
+    *second = NULL;
+    memset(&in, 0, sizeof(in));
+    in.title = r->title;
+    in.description = r->description;
+    in.criteria = (const char *const *)r->acceptance_criteria;
+    in.n_criteria = r->n_acceptance_criteria;
+    in.files = (const char *const *)r->files;
+    in.n_files = r->n_files;
+    classify_run(c, &in, &res);
+
+    for (size_t i = r->n_reasons; i-- > 0;)
+        orchestrator__v1__classify_reason__free_unpacked(r->reasons[i], NULL);
+    free(r->reasons);
+    r->reasons = NULL;
+    r->n_reasons = 0;
+    if (explicit_type) {
+        add_reason(r, "explicit:assignedAgent", r->type, 0);
+        r->confidence = 1.0f;
+    } else {
+        r->type = (Orchestrator__V1__AgentType)res.type;
+        r->confidence = res.confidence;
+    }
+    for (int i = 0; i < res.n_reasons; i++)
+        add_reason(r, res.reasons[i].rule, res.reasons[i].target, res.reasons[i].weight);
+    if (!r->priority)
+        r->priority = (Orchestrator__V1__Priority)res.priority;
+    if (!r->complexity)
+        r->complexity = (Orchestrator__V1__Complexity)res.complexity;
+    if (!r->estimated_tokens)
+        r->estimated_tokens = res.tokens;
+    r->status = ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED;
+
+    if (!explicit_type && res.split && o->allow_split && strlen(r->id) + 3 <= o->max_id) {
+        int be = res.scores[CL_BACKEND], fe = res.scores[CL_FRONTEND];
+        uint64_t total = r->estimated_tokens;
+        char *base = xstrdup(r->id);
+        pb_requirement *f = copy(r);
+
+        rename_part(r, base, "BE", "backend");
+        r->type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND;
+        r->estimated_tokens = total * (uint64_t)be / (uint64_t)(be + fe);
+        filter_files(c, r, CL_BACKEND);
+
+        rename_part(f, base, "FE", "frontend");
+        f->type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND;
+        f->estimated_tokens = total - r->estimated_tokens;
+        filter_files(c, f, CL_FRONTEND);
+        pb_add_str(&f->dependencies, &f->n_dependencies, r->id);
+        add_reason(r, "split:backend-then-frontend", CL_BACKEND, 0);
+        add_reason(f, "split:backend-then-frontend", CL_FRONTEND, 0);
+        free(base);
+        *second = f;
+    }
+}
+
+void route_describe(const pb_requirement *r, char *buf, size_t len)
+{
+    size_t used = (size_t)snprintf(buf, len, "%s -> %s, %s, %s, %llu tokens (confidence %.2f;", r->id,
+                                   names_agent_type(r->type), names_priority(r->priority),
+                                   names_complexity(r->complexity), (unsigned long long)r->estimated_tokens,
+                                   (double)r->confidence);
+    for (size_t i = 0; i < r->n_reasons && used < len; i++) {
+        if (r->reasons[i]->weight)
+            used += (size_t)snprintf(buf + used, len - used, " %s %+d", r->reasons[i]->rule, r->reasons[i]->weight);
+        else
+            used += (size_t)snprintf(buf + used, len - used, " %s", r->reasons[i]->rule);
+    }
+    if (used < len)
+        snprintf(buf + used, len - used, ")");
+}

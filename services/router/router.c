@@ -1,0 +1,513 @@
+#include "router.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "edge.h"
+#include "jsbatch.h"
+#include "log.h"
+#include "names.h"
+#include "route.h"
+#include "text.h"
+#include "topology.h"
+
+#define MAX_OUTPUTS_PER_MSG 512  /* an array of max_list requirements, each maybe split */
+#define MAX_CAS_TRIES 100
+
+static const char *const type_choices[] = {"backend", "frontend", "database", "documentation", "review",
+                                           "release", NULL};
+
+router_settings router_cfg;
+
+#define F(x) offsetof(router_settings, x)
+const cfg_entry router_cfg_entries[] = {
+    {"router.batch", CFG_INT, "256", 1, 1000, F(batch), NULL, 0, "intake messages fetched at once"},
+    {"router.fetch_wait_ms", CFG_INT, "500", 10, 30000, F(fetch_wait_ms), NULL, 0,
+     "longest wait for a batch (also the latency of noticing a stop)"},
+    {"router.publish_wait_ms", CFG_INT, "5000", 100, 60000, F(publish_wait_ms), NULL, 0,
+     "longest wait for JetStream to acknowledge what a batch published"},
+    {"router.rules_file", CFG_STR, NULL, 0, 1024, F(rules_file), NULL, 0,
+     "JSON classification rules replacing the seed's (orch-router --print-rules shows the format)"},
+    {"router.default_type", CFG_ENUM, "backend", 0, 0, F(default_type), type_choices, 0,
+     "agent type for requirements no rule matches (marked low confidence)"},
+    {"router.split", CFG_BOOL, "true", 0, 0, F(split), NULL, 0,
+     "split requirements that are clearly both backend and frontend"},
+    {"router.id_prefix", CFG_STR, "REQ-", 0, 16, F(id_prefix), NULL, 0, "prefix of assigned ids"},
+    {"router.id_digits", CFG_INT, "3", 1, 12, F(id_digits), NULL, 0, "zero-padded digits of assigned ids"},
+    {"router.max_payload", CFG_INT, "262144", 1024, 1048576, F(max_payload), NULL, 0,
+     "largest intake message accepted, in bytes"},
+};
+const size_t router_cfg_count = sizeof(router_cfg_entries) / sizeof(router_cfg_entries[0]);
+
+#define N_REASONS 14
+
+typedef struct {
+    classifier *cl;
+    edge_limits lim;
+    route_opts ropts;
+    natsSubscription *sub;
+    jsbatch *batch;
+    kvStore *counters;
+    kvStore *intake_ids;
+    jsCtx *js_rr;
+    /* figures for $SRV.STATS, under mu */
+    pthread_mutex_t mu;
+    long long accepted, split, messages, published;
+    long long by_type[7], by_priority[5], errors[N_REASONS];
+} router;
+
+static router R;
+
+/* --- figures ----------------------------------------------------------------- */
+
+static void count_requirement(const pb_requirement *r)
+{
+    pthread_mutex_lock(&R.mu);
+    R.accepted++;
+    if ((unsigned)r->type < 7)
+        R.by_type[r->type]++;
+    if ((unsigned)r->priority < 5)
+        R.by_priority[r->priority]++;
+    pthread_mutex_unlock(&R.mu);
+}
+
+static void stats_data(cJSON *data, void *closure)
+{
+    cJSON *t, *p, *e;
+    (void)closure;
+    pthread_mutex_lock(&R.mu);
+    cJSON_AddNumberToObject(data, "messages", (double)R.messages);
+    cJSON_AddNumberToObject(data, "accepted", (double)R.accepted);
+    cJSON_AddNumberToObject(data, "split", (double)R.split);
+    cJSON_AddNumberToObject(data, "published", (double)R.published);
+    t = cJSON_AddObjectToObject(data, "by_type");
+    for (int i = 1; i < 7; i++)
+        cJSON_AddNumberToObject(t, names_agent_type((Orchestrator__V1__AgentType)i), (double)R.by_type[i]);
+    p = cJSON_AddObjectToObject(data, "by_priority");
+    for (int i = 1; i < 5; i++)
+        cJSON_AddNumberToObject(p, names_priority((Orchestrator__V1__Priority)i), (double)R.by_priority[i]);
+    e = cJSON_AddObjectToObject(data, "errors");
+    for (int i = 1; i < N_REASONS; i++)
+        if (R.errors[i])
+            cJSON_AddNumberToObject(e, edge_reason_token((edge_reason)i), (double)R.errors[i]);
+    pthread_mutex_unlock(&R.mu);
+}
+
+/* --- ids ----------------------------------------------------------------------- */
+
+static uint64_t fnv64(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* Reserves count numbers of the counter by compare-and-set on its
+ * revision, so that replicas never hand out the same one; *first is the
+ * first of them. One round trip per batch, not per requirement. */
+static orch_status reserve_numbers(uint64_t count, uint64_t *first, char err[ERR_LEN])
+{
+    for (int tries = 0; tries < MAX_CAS_TRIES; tries++) {
+        kvEntry *e = NULL;
+        uint64_t n = 0, rev = 0;
+        char buf[32];
+        natsStatus s = kvStore_Get(&e, R.counters, "requirement");
+
+        if (s == NATS_OK) {
+            n = strtoull(kvEntry_ValueString(e), NULL, 10);
+            rev = kvEntry_Revision(e);
+            kvEntry_Destroy(e);
+        } else if (s != NATS_NOT_FOUND) {
+            snprintf(err, ERR_LEN, "id counter: %s", natsStatus_GetText(s));
+            return ORCH_ERR_NATS;
+        }
+        snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(n + count));
+        s = rev ? kvStore_UpdateString(NULL, R.counters, "requirement", buf, rev)
+                : kvStore_CreateString(NULL, R.counters, "requirement", buf);
+        if (s == NATS_OK) {
+            *first = n + 1;
+            return ORCH_OK;
+        }
+        /* Another replica won (PLATFORM.md: "wrong last sequence"): retry. */
+        nats_Sleep(tries < 10 ? 1 : 5);
+    }
+    snprintf(err, ERR_LEN, "id counter: still conflicting after %d tries", MAX_CAS_TRIES);
+    return ORCH_ERR_CONFLICT;
+}
+
+/* The first number recorded for intake message seq, if any. */
+static int recorded_first(uint64_t seq, uint64_t *first)
+{
+    char key[48];
+    kvEntry *e = NULL;
+    snprintf(key, sizeof(key), "seq-%llu", (unsigned long long)seq);
+    if (kvStore_Get(&e, R.intake_ids, key) != NATS_OK)
+        return 0;
+    *first = strtoull(kvEntry_ValueString(e), NULL, 10);
+    kvEntry_Destroy(e);
+    return *first > 0;
+}
+
+/* --- one intake message ------------------------------------------------------ */
+
+static void report_bad_input(int input, natsMsg *m, uint64_t seq, edge_reason why, const char *err)
+{
+    pb_error e;
+    char *json;
+    char subject[96], msg_id[64];
+
+    orchestrator__v1__agent_error__init(&e);
+    e.source = "intake";
+    e.reason = (char *)edge_reason_token(why);
+    e.message = (char *)err;
+    e.stream_seq = seq;
+    e.subject = (char *)natsMsg_GetSubject(m);
+    e.at_ms = text_now_ms();
+    json = edge_error_to_json(&e);
+    snprintf(subject, sizeof(subject), "errors.intake.%s", e.reason);
+    snprintf(msg_id, sizeof(msg_id), "intake-error-%llu", (unsigned long long)seq);
+    jsbatch_publish(R.batch, input, subject, msg_id, json, (int)strlen(json), "application/json", 0);
+    free(json);
+    log_warn("intake seq %llu on %s rejected (%s): %s", (unsigned long long)seq, natsMsg_GetSubject(m), e.reason,
+             err);
+    pthread_mutex_lock(&R.mu);
+    if ((unsigned)why < N_REASONS)
+        R.errors[why]++;
+    pthread_mutex_unlock(&R.mu);
+}
+
+static void publish_requirement(int input, pb_requirement *r, uint64_t seq, uint64_t content_hash)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char subject[128], msg_id[128], line[1024];
+
+    r->intake_seq = seq;
+    if (!r->created_at_ms)
+        r->created_at_ms = text_now_ms();
+    if (pb_pack(&r->base, &buf, &len) != ORCH_OK) {
+        jsbatch_fail(R.batch, input);
+        return;
+    }
+    snprintf(subject, sizeof(subject), "plan.requirement.%s", r->id);
+    /* Derived from the content and the id: a redelivery publishes the same
+     * id, JetStream drops the second copy within the duplicate window. */
+    snprintf(msg_id, sizeof(msg_id), "plan-%s-%016llx", r->id, (unsigned long long)content_hash);
+    jsbatch_publish(R.batch, input, subject, msg_id, buf, (int)len, "application/protobuf", 0);
+    free(buf);
+    route_describe(r, line, sizeof(line));
+    log_info("%s", line);
+    count_requirement(r);
+}
+
+/* One fetched intake message on its way through a batch. */
+typedef struct {
+    natsMsg *m;
+    uint64_t seq, delivered, hash;
+    pb_requirement **reqs;
+    size_t n;
+    edge_reason why;
+    char err[ERR_LEN];
+    size_t need_ids;     /* items without an id */
+    uint64_t first;      /* number of the first of them */
+    int failed;          /* retry later (nak) */
+} item;
+
+static void decode(item *it)
+{
+    jsMsgMetaData *meta = NULL;
+    const char *ct = NULL;
+    const char *data = natsMsg_GetData(it->m);
+    size_t len = (size_t)natsMsg_GetDataLength(it->m);
+
+    if (natsMsg_GetMetaData(&meta, it->m) == NATS_OK) {
+        it->seq = meta->Sequence.Stream;
+        it->delivered = meta->NumDelivered;
+        jsMsgMetaData_Destroy(meta);
+    }
+    natsMsgHeader_Get(it->m, "Content-Type", &ct);
+    it->hash = fnv64(data, len);
+    it->why = route_decode(route_format_of(ct, data, len), data, len, &R.lim, &it->reqs, &it->n, it->err);
+    for (size_t j = 0; it->why == EDGE_OK && j < it->n; j++)
+        it->need_ids += !*it->reqs[j]->id;
+}
+
+/* Ids for every item that needs them, the same on every redelivery: a
+ * redelivered message first looks up what its earlier delivery recorded;
+ * the rest share one block of numbers, and each records its first number
+ * with a create-only write before anything is published with those ids. */
+static void assign_ids(item *items, int n)
+{
+    uint64_t want = 0, next = 0;
+    char err[ERR_LEN];
+    int recording = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (!items[i].need_ids)
+            continue;
+        if (items[i].delivered > 1 && recorded_first(items[i].seq, &items[i].first))
+            continue;
+        want += items[i].need_ids;
+    }
+    if (!want)
+        return;
+    if (reserve_numbers(want, &next, err) != ORCH_OK) {
+        log_error("%s; the batch will be retried", err);
+        for (int i = 0; i < n; i++)
+            if (items[i].need_ids && !items[i].first)
+                items[i].failed = 1;
+        return;
+    }
+    jsbatch_begin(R.batch, n);
+    for (int i = 0; i < n; i++) {
+        char subject[96], value[32];
+        if (!items[i].need_ids || items[i].first)
+            continue;
+        items[i].first = next;
+        next += items[i].need_ids;
+        snprintf(subject, sizeof(subject), "$KV.%s.seq-%llu", TOPO_KV_INTAKE_IDS, (unsigned long long)items[i].seq);
+        snprintf(value, sizeof(value), "%llu", (unsigned long long)items[i].first);
+        jsbatch_publish(R.batch, i, subject, NULL, value, (int)strlen(value), NULL, JSBATCH_EXPECT_NEW);
+        recording = 1;
+    }
+    if (!recording)
+        return;
+    jsbatch_wait(R.batch);
+    for (int i = 0; i < n; i++) {
+        if (!items[i].need_ids || jsbatch_ok(R.batch, i))
+            continue;
+        /* An earlier delivery recorded its ids first: use those. */
+        if (!recorded_first(items[i].seq, &items[i].first))
+            items[i].failed = 1;
+    }
+}
+
+/* Classifies and publishes one item; returns 1 when it was bad input. */
+static int publish_item(int input, item *it)
+{
+    uint64_t k = 0;
+
+    if (it->why != EDGE_OK) {
+        report_bad_input(input, it->m, it->seq, it->why, it->err);
+        return 1;
+    }
+    for (size_t j = 0; j < it->n; j++) {
+        pb_requirement *second = NULL;
+        if (!*it->reqs[j]->id) {
+            char id[80];
+            snprintf(id, sizeof(id), "%s%0*llu", router_cfg.id_prefix, (int)router_cfg.id_digits,
+                     (unsigned long long)(it->first + k++));
+            pb_set_str(&it->reqs[j]->id, id);
+        }
+        route_apply(R.cl, &R.ropts, it->reqs[j], &second);
+        publish_requirement(input, it->reqs[j], it->seq, it->hash);
+        if (second) {
+            publish_requirement(input, second, it->seq, it->hash);
+            orchestrator__v1__requirement__free_unpacked(second, NULL);
+            pthread_mutex_lock(&R.mu);
+            R.split++;
+            pthread_mutex_unlock(&R.mu);
+        }
+    }
+    return 0;
+}
+
+void router_step(daemon_ctx *d)
+{
+    natsMsgList list = {0};
+    natsStatus s;
+    item *items;
+    int *bad;
+    (void)d;
+
+    s = natsSubscription_Fetch(&list, R.sub, (int)router_cfg.batch, router_cfg.fetch_wait_ms, NULL);
+    if (s == NATS_TIMEOUT || (s == NATS_OK && list.Count == 0)) {
+        natsMsgList_Destroy(&list);
+        return;
+    }
+    if (s != NATS_OK) {
+        log_warn("fetch: %s", natsStatus_GetText(s));
+        natsMsgList_Destroy(&list);
+        nats_Sleep(200);
+        return;
+    }
+    items = xcalloc((size_t)list.Count, sizeof(*items));
+    bad = xcalloc((size_t)list.Count, sizeof(int));
+    for (int i = 0; i < list.Count; i++) {
+        items[i].m = list.Msgs[i];
+        decode(&items[i]);
+    }
+    assign_ids(items, list.Count);
+
+    jsbatch_begin(R.batch, list.Count);
+    for (int i = 0; i < list.Count; i++) {
+        if (items[i].failed)
+            jsbatch_fail(R.batch, i);
+        else
+            bad[i] = publish_item(i, &items[i]);
+    }
+    jsbatch_wait(R.batch);
+    /* Ack only what is stored; bad input is terminated once its error
+     * report is stored; anything else comes back later, and its outputs are
+     * deduplicated by their Nats-Msg-Id. */
+    for (int i = 0; i < list.Count; i++) {
+        if (!jsbatch_ok(R.batch, i))
+            natsMsg_NakWithDelay(list.Msgs[i], 1000, NULL);
+        else if (bad[i])
+            natsMsg_Term(list.Msgs[i], NULL);
+        else
+            natsMsg_Ack(list.Msgs[i], NULL);
+        edge_requirements_free(items[i].reqs, items[i].n);
+    }
+    pthread_mutex_lock(&R.mu);
+    R.messages += list.Count;
+    {
+        long long stored, failed;
+        jsbatch_counts(R.batch, &stored, &failed);
+        R.published = stored;
+    }
+    pthread_mutex_unlock(&R.mu);
+    free(bad);
+    free(items);
+    natsMsgList_Destroy(&list);
+}
+
+/* --- dry run: orch.router.classify ------------------------------------------- */
+
+static void on_classify(srv_req *req, void *closure)
+{
+    const char *data = natsMsg_GetData(req->msg);
+    size_t len = (size_t)natsMsg_GetDataLength(req->msg);
+    const char *ct = NULL;
+    pb_requirement **reqs = NULL;
+    size_t n = 0;
+    char err[ERR_LEN];
+    edge_reason why;
+    cJSON *out;
+    char *text;
+    (void)closure;
+
+    natsMsgHeader_Get(req->msg, "Content-Type", &ct);
+    why = route_decode(route_format_of(ct, data, len), data, len, &R.lim, &reqs, &n, err);
+    if (why != EDGE_OK) {
+        char msg[ERR_LEN + 32];
+        snprintf(msg, sizeof(msg), "%s: %s", edge_reason_token(why), err);
+        srv_respond_error(req, 400, msg);
+        return;
+    }
+    out = cJSON_CreateArray();
+    for (size_t j = 0; j < n; j++) {
+        pb_requirement *second = NULL;
+        if (!*reqs[j]->id)
+            pb_set_str(&reqs[j]->id, "NEW");
+        route_apply(R.cl, &R.ropts, reqs[j], &second);
+        for (int k = 0; k < 2; k++) {
+            pb_requirement *r = k ? second : reqs[j];
+            char *json;
+            if (!r)
+                continue;
+            json = edge_requirement_to_json(r);
+            cJSON_AddItemToArray(out, cJSON_Parse(json));
+            free(json);
+        }
+        if (second)
+            orchestrator__v1__requirement__free_unpacked(second, NULL);
+    }
+    text = cJSON_PrintUnformatted(out);
+    srv_respond(req, text, (int)strlen(text));
+    free(text);
+    cJSON_Delete(out);
+    edge_requirements_free(reqs, n);
+}
+
+/* --- start and stop ------------------------------------------------------------ */
+
+static char *read_rules(const char *path, size_t *len, char err[ERR_LEN])
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    if (!f) {
+        snprintf(err, ERR_LEN, "router.rules_file %s: cannot open", path);
+        return NULL;
+    }
+    buf = xmalloc(1 << 20);
+    *len = fread(buf, 1, (1 << 20) - 1, f);
+    buf[*len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+orch_status router_start(daemon_ctx *d, char err[ERR_LEN])
+{
+    jsSubOptions so;
+    jsErrCode jerr = 0;
+    char *rules = NULL;
+    size_t rules_len = strlen(classify_default_rules);
+    orch_status st;
+    cl_size_table size;
+
+    memset(&R, 0, sizeof(R));
+    pthread_mutex_init(&R.mu, NULL);
+    edge_limits_default(&R.lim);
+    R.lim.max_payload = (size_t)router_cfg.max_payload;
+    R.ropts.allow_split = router_cfg.split;
+    R.ropts.max_id = R.lim.max_id;
+    classify_size_default(&size);
+
+    if (router_cfg.rules_file && !(rules = read_rules(router_cfg.rules_file, &rules_len, err)))
+        return ORCH_ERR_INVALID;
+    st = classify_create(&R.cl, rules ? rules : classify_default_rules, rules_len, router_cfg.default_type + 1,
+                         &size, err);
+    free(rules);
+    if (st != ORCH_OK)
+        return st;
+    log_info("classifier: %zu rules from %s", classify_rule_count(R.cl),
+             router_cfg.rules_file ? router_cfg.rules_file : "the seed's defaults");
+
+    /* Id lookups are round trips: on the SendAsap connection. */
+    if (natsConnection_JetStream(&R.js_rr, d->rr, NULL) != NATS_OK ||
+        js_KeyValue(&R.counters, R.js_rr, TOPO_KV_COUNTERS) != NATS_OK ||
+        js_KeyValue(&R.intake_ids, R.js_rr, TOPO_KV_INTAKE_IDS) != NATS_OK) {
+        snprintf(err, ERR_LEN, "KV buckets %s/%s: %s", TOPO_KV_COUNTERS, TOPO_KV_INTAKE_IDS,
+                 nats_GetLastError(NULL));
+        return ORCH_ERR_NATS;
+    }
+    if (jsbatch_create(&R.batch, d->nc, (int)router_cfg.batch * 4 + MAX_OUTPUTS_PER_MSG,
+                       router_cfg.publish_wait_ms, err) != ORCH_OK)
+        return ORCH_ERR_NATS;
+    jsSubOptions_Init(&so);
+    so.Stream = "INTAKE";
+    so.Consumer = "router";
+    if (js_PullSubscribe(&R.sub, d->js, "intake.>", "router", NULL, &so, &jerr) != NATS_OK) {
+        snprintf(err, ERR_LEN, "pull subscribe INTAKE/router: %s (%d)", nats_GetLastError(NULL), (int)jerr);
+        return ORCH_ERR_NATS;
+    }
+    return srv_add_endpoint(d->srv, "classify", "orch.router.classify", NULL, on_classify, stats_data, NULL, err);
+}
+
+void router_stop(daemon_ctx *d)
+{
+    (void)d;
+    /* The loop has returned: the last batch is acked or nak'ed. Unsubscribe
+     * without draining, so no new batch is pulled. */
+    if (R.sub) {
+        natsSubscription_Unsubscribe(R.sub);
+        natsSubscription_Destroy(R.sub);
+    }
+    jsbatch_destroy(R.batch);
+    kvStore_Destroy(R.counters);
+    kvStore_Destroy(R.intake_ids);
+    if (R.js_rr)
+        jsCtx_Destroy(R.js_rr);
+    classify_destroy(R.cl);
+    pthread_mutex_destroy(&R.mu);
+    memset(&R, 0, sizeof(R));
+}

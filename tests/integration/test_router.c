@@ -1,0 +1,539 @@
+/* orch-router through a real nats-server: every intake format, every kind
+ * of bad input, ids, $SRV.STATS, the dry-run endpoint, two replicas sharing
+ * the work, and a SIGKILL in the middle of a batch. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+#include <nats/nats.h>
+
+#include "names.h"
+#include "natsfix.h"
+#include "pb.h"
+#include "proc.h"
+#include "svcfix.h"
+
+typedef struct {
+    natsfix fix;
+    natsConnection *nc;
+    jsCtx *js;
+} env;
+
+static int setup(void **state)
+{
+    env *e = calloc(1, sizeof(*e));
+    if (natsfix_start(&e->fix, NULL) != 0 || natsConnection_ConnectTo(&e->nc, e->fix.url) != NATS_OK ||
+        natsConnection_JetStream(&e->js, e->nc, NULL) != NATS_OK)
+        return -1;
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    env *e = *state;
+    jsCtx_Destroy(e->js);
+    natsConnection_Destroy(e->nc);
+    natsfix_stop(&e->fix);
+    free(e);
+    return 0;
+}
+
+static void intake(env *e, const char *subject, const void *data, int len, const char *ctype)
+{
+    natsMsg *m = NULL;
+    assert_int_equal(natsMsg_Create(&m, subject, NULL, data, len), NATS_OK);
+    if (ctype)
+        natsMsgHeader_Set(m, "Content-Type", ctype);
+    assert_int_equal(js_PublishMsg(NULL, e->js, m, NULL, NULL), NATS_OK);
+    natsMsg_Destroy(m);
+}
+
+static void intake_str(env *e, const char *text) { intake(e, "intake.requirements", text, (int)strlen(text), NULL); }
+
+/* Everything on PLAN, read through the scheduler's durable (no scheduler
+ * runs here), until want messages or timeout_ms. */
+typedef struct {
+    pb_requirement **r;
+    int n, cap;
+} plan_list;
+
+static void plan_free(plan_list *p)
+{
+    for (int i = 0; i < p->n; i++)
+        protobuf_c_message_free_unpacked(&p->r[i]->base, NULL);
+    free(p->r);
+    memset(p, 0, sizeof(*p));
+}
+
+static void read_plan(env *e, plan_list *p, int want, int timeout_ms)
+{
+    natsSubscription *sub = NULL;
+    jsSubOptions so;
+    char err[ERR_LEN];
+    jsSubOptions_Init(&so);
+    so.Stream = "PLAN";
+    so.Consumer = "scheduler-plan";
+    assert_int_equal(js_PullSubscribe(&sub, e->js, "plan.>", "scheduler-plan", NULL, &so, NULL), NATS_OK);
+    for (int waited = 0; p->n < want && waited < timeout_ms; waited += 200) {
+        natsMsgList list = {0};
+        if (natsSubscription_Fetch(&list, sub, 500, 200, NULL) != NATS_OK)
+            continue;
+        for (int i = 0; i < list.Count; i++) {
+            const char *ct = NULL;
+            pb_requirement *r;
+            assert_int_equal(natsMsgHeader_Get(list.Msgs[i], "Content-Type", &ct), NATS_OK);
+            assert_string_equal(ct, "application/protobuf");
+            r = (pb_requirement *)pb_unpack(&orchestrator__v1__requirement__descriptor,
+                                            (const uint8_t *)natsMsg_GetData(list.Msgs[i]),
+                                            (size_t)natsMsg_GetDataLength(list.Msgs[i]), PB_MAX_MSG, err);
+            assert_non_null(r);
+            {
+                char subj[128];
+                snprintf(subj, sizeof(subj), "plan.requirement.%s", r->id);
+                assert_string_equal(natsMsg_GetSubject(list.Msgs[i]), subj);
+            }
+            if (p->n == p->cap) {
+                p->cap = p->cap ? p->cap * 2 : 64;
+                p->r = realloc(p->r, sizeof(*p->r) * (size_t)p->cap);
+            }
+            p->r[p->n++] = r;
+            natsMsg_Ack(list.Msgs[i], NULL);
+        }
+        natsMsgList_Destroy(&list);
+    }
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+}
+
+static const pb_requirement *find(const plan_list *p, const char *id)
+{
+    for (int i = 0; i < p->n; i++)
+        if (strcmp(p->r[i]->id, id) == 0)
+            return p->r[i];
+    fail_msg("no requirement %s on PLAN", id);
+    return NULL;
+}
+
+static int distinct_ids(const plan_list *p)
+{
+    int distinct = 0;
+    for (int i = 0; i < p->n; i++) {
+        int seen = 0;
+        for (int k = 0; k < i && !seen; k++)
+            seen = strcmp(p->r[k]->id, p->r[i]->id) == 0;
+        distinct += !seen;
+    }
+    return distinct;
+}
+
+static uint64_t stream_msgs(env *e, const char *stream)
+{
+    jsStreamInfo *si = NULL;
+    uint64_t n;
+    assert_int_equal(js_GetStreamInfo(&si, e->js, stream, NULL, NULL), NATS_OK);
+    n = si->State.Msgs;
+    jsStreamInfo_Destroy(si);
+    return n;
+}
+
+/* Acks are asynchronous: give the server a moment to apply them; after a
+ * crash, the unacked batch comes back only after the consumer's ack wait
+ * (10 s), so the caller says how long. */
+static void wait_intake_empty(env *e, int timeout_ms)
+{
+    uint64_t left = 1;
+    for (int waited = 0; waited < timeout_ms && (left = stream_msgs(e, "INTAKE")) > 0; waited += 100)
+        usleep(100 * 1000);
+    assert_int_equal(left, 0);
+}
+
+static void every_format_reaches_plan(void **state)
+{
+    env *e = *state;
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    plan_list p = {0};
+    pb_requirement pr;
+    uint8_t *buf;
+    size_t len;
+
+    intake_str(e, "{\"id\":\"REQ-042\",\"priority\":\"HIGH\",\"title\":\"Add inventory transaction API\","
+                  "\"assignedAgent\":\"roy\",\"estimatedTokens\":40000,\"dependencies\":[\"REQ-041\"],"
+                  "\"files\":[\"src/api/transactions.ts\"],\"metadata\":{\"phase\":\"2.1\"}}");
+    intake_str(e, "[{\"title\":\"Update README with setup steps\"},{\"title\":\"Add index on lots column\"}]");
+    orchestrator__v1__requirement__init(&pr);
+    pr.title = "Login page is broken for users";
+    assert_int_equal(pb_pack(&pr.base, &buf, &len), ORCH_OK);
+    intake(e, "intake.programs", buf, (int)len, "application/protobuf");
+    free(buf);
+    intake_str(e, "Fix login crash in production");
+
+    read_plan(e, &p, 5, 10000);
+    assert_int_equal(p.n, 5);
+    {
+        const pb_requirement *r = find(&p, "REQ-042");
+        assert_int_equal(r->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND);
+        assert_int_equal(r->priority, ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH);
+        assert_int_equal(r->estimated_tokens, 40000);
+        assert_int_equal(r->status, ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED);
+        assert_string_equal(r->metadata->phase, "2.1");
+        assert_true(r->intake_seq > 0);
+        assert_true(r->n_reasons > 0);
+    }
+    /* Ids were assigned in intake order from the KV counter. */
+    assert_int_equal(find(&p, "REQ-001")->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DOCUMENTATION);
+    assert_int_equal(find(&p, "REQ-001")->priority, ORCHESTRATOR__V1__PRIORITY__PRIORITY_LOW);
+    assert_int_equal(find(&p, "REQ-002")->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE);
+    assert_int_equal(find(&p, "REQ-003")->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND);
+    assert_int_equal(find(&p, "REQ-003")->priority, ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH);
+    assert_string_equal(find(&p, "REQ-004")->title, "Fix login crash in production");
+    assert_int_equal(find(&p, "REQ-004")->priority, ORCHESTRATOR__V1__PRIORITY__PRIORITY_CRITICAL);
+    wait_intake_empty(e, 5000); /* all acked */
+    plan_free(&p);
+
+    svc_stop(pid);
+}
+
+static void split_requirements_are_linked(void **state)
+{
+    env *e = *state;
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    plan_list p = {0};
+
+    intake_str(e, "{\"id\":\"REQ-7\",\"title\":\"Transfer API and transfer page UI\","
+                  "\"files\":[\"src/api/transfer.ts\",\"src/pages/transfer.tsx\"]}");
+    read_plan(e, &p, 2, 10000);
+    assert_int_equal(p.n, 2);
+    assert_int_equal(find(&p, "REQ-7-BE")->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND);
+    assert_int_equal(find(&p, "REQ-7-FE")->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND);
+    assert_string_equal(find(&p, "REQ-7-FE")->dependencies[0], "REQ-7-BE");
+    plan_free(&p);
+    svc_stop(pid);
+}
+
+typedef struct {
+    const char *body;
+    int len;            /* -1: strlen */
+    const char *ctype;
+    const char *reason;
+    const char *text;
+} bad_input;
+
+static void bad_input_is_reported_once_and_terminated(void **state)
+{
+    env *e = *state;
+    static char deep[100], big[300 * 1024];
+    const bad_input bad[] = {
+        {"{\"title\": \"x\"", -1, NULL, "invalid_json", "invalid JSON"},
+        {"{\"title\": 42}", -1, NULL, "wrong_type", "field 'title': expected a string"},
+        {"{\"priority\": \"HIGH\"}", -1, NULL, "missing_field", "field 'title' is missing"},
+        {"{\"title\": \"   \"}", -1, NULL, "missing_field", "field 'title' is empty"},
+        {"{\"title\": \"t\", \"id\": \"REQ.1\"}", -1, NULL, "invalid_id", "contains '.'"},
+        {"{\"title\": \"t\", \"id\": \"a b\"}", -1, NULL, "invalid_id", "whitespace"},
+        {"{\"title\": \"t\", \"dependencies\": \"REQ-1\"}", -1, NULL, "bad_dependency", "expected a list of ids"},
+        {"{\"title\": \"t\", \"dependencies\": [1]}", -1, NULL, "bad_dependency", "expected an id string"},
+        {"{\"id\": \"R-1\", \"title\": \"t\", \"dependencies\": [\"R-1\"]}", -1, NULL, "self_dependency",
+         "depends on itself"},
+        {"{\"title\": \"caf\xc3\"}", -1, NULL, "invalid_utf8", "invalid UTF-8 at byte"},
+        {"plain \xff text", -1, NULL, "invalid_utf8", "invalid UTF-8 at byte 6"},
+        {deep, -1, NULL, "too_deep", "nested deeper than 16"},
+        {big, sizeof(big) - 1, NULL, "too_large", "at most 262144"},
+        {"\xff\xfe\xfd", 3, "application/protobuf", "invalid_protobuf", "not a valid protobuf"},
+        {"  ", -1, NULL, "empty", "empty"},
+    };
+    const int n = (int)(sizeof(bad) / sizeof(bad[0]));
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    natsSubscription *sub = NULL;
+    jsSubOptions so;
+    int got = 0;
+    plan_list p = {0};
+
+    memset(deep, '[', 40);
+    memset(big, 'x', sizeof(big) - 1);
+    for (int i = 0; i < n; i++)
+        intake(e, "intake.requirements", bad[i].body, bad[i].len < 0 ? (int)strlen(bad[i].body) : bad[i].len,
+               bad[i].ctype);
+    /* and the router keeps serving */
+    intake_str(e, "{\"id\":\"GOOD-1\",\"title\":\"Still served\"}");
+
+    jsSubOptions_Init(&so);
+    so.Stream = "ERRORS";
+    so.Consumer = "monitor-errors";
+    assert_int_equal(js_PullSubscribe(&sub, e->js, "errors.>", "monitor-errors", NULL, &so, NULL), NATS_OK);
+    for (int waited = 0; got < n && waited < 10000; waited += 200) {
+        natsMsgList list = {0};
+        if (natsSubscription_Fetch(&list, sub, 100, 200, NULL) != NATS_OK)
+            continue;
+        for (int i = 0; i < list.Count; i++, got++) {
+            cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(list.Msgs[i]),
+                                             (size_t)natsMsg_GetDataLength(list.Msgs[i]));
+            char want_subject[64];
+            const bad_input *b = &bad[got];
+            assert_non_null(j);
+            snprintf(want_subject, sizeof(want_subject), "errors.intake.%s", b->reason);
+            if (strcmp(natsMsg_GetSubject(list.Msgs[i]), want_subject) != 0)
+                fail_msg("input %d: on %s, want %s", got, natsMsg_GetSubject(list.Msgs[i]), want_subject);
+            if (!strstr(cJSON_GetObjectItem(j, "message")->valuestring, b->text))
+                fail_msg("input %d: message '%s' lacks '%s'", got, cJSON_GetObjectItem(j, "message")->valuestring,
+                         b->text);
+            assert_string_equal(cJSON_GetObjectItem(j, "reason")->valuestring, b->reason);
+            assert_string_equal(cJSON_GetObjectItem(j, "source")->valuestring, "intake");
+            assert_int_equal((int)cJSON_GetObjectItem(j, "streamSeq")->valuedouble, got + 1);
+            natsMsg_Ack(list.Msgs[i], NULL);
+            cJSON_Delete(j);
+        }
+        natsMsgList_Destroy(&list);
+    }
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    assert_int_equal(got, n);
+    read_plan(e, &p, 1, 5000);
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.r[0]->id, "GOOD-1");
+    plan_free(&p);
+
+    /* Terminated, not redelivered: nothing pending or in flight. */
+    usleep(300 * 1000);
+    {
+        jsConsumerInfo *ci = NULL;
+        assert_int_equal(js_GetConsumerInfo(&ci, e->js, "INTAKE", "router", NULL, NULL), NATS_OK);
+        assert_int_equal(ci->NumPending, 0);
+        assert_int_equal(ci->NumAckPending, 0);
+        assert_int_equal(ci->NumRedelivered, 0);
+        jsConsumerInfo_Destroy(ci);
+    }
+
+    /* $SRV.STATS tells the same story. */
+    {
+        cJSON *st = svc_request_json(e->nc, "$SRV.STATS.orch-router.r1", "", 2000);
+        cJSON *data = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "endpoints"), 0), "data");
+        cJSON *errs = cJSON_GetObjectItem(data, "errors");
+        assert_non_null(data);
+        assert_int_equal((int)cJSON_GetObjectItem(data, "accepted")->valuedouble, 1);
+        assert_int_equal((int)cJSON_GetObjectItem(errs, "missing_field")->valuedouble, 2);
+        assert_int_equal((int)cJSON_GetObjectItem(errs, "invalid_utf8")->valuedouble, 2);
+        assert_int_equal((int)cJSON_GetObjectItem(errs, "too_large")->valuedouble, 1);
+        assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetObjectItem(data, "by_type"), "backend")->valuedouble, 1);
+        assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetObjectItem(data, "by_priority"), "MEDIUM")->valuedouble, 1);
+        cJSON_Delete(st);
+    }
+    svc_stop(pid);
+}
+
+static void dry_run_classifies_without_publishing(void **state)
+{
+    env *e = *state;
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    cJSON *j = svc_request_json(e->nc, "orch.router.classify", "Add index on the orders table", 2000);
+    natsMsg *reply = NULL;
+    const char *code = NULL;
+
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "type")->valuestring, "database");
+    assert_non_null(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "classification"));
+    cJSON_Delete(j);
+    assert_int_equal(natsConnection_RequestString(&reply, e->nc, "orch.router.classify", "{\"title\":1}", 2000),
+                     NATS_OK);
+    assert_int_equal(natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code), NATS_OK);
+    assert_string_equal(code, "400");
+    natsMsg_Destroy(reply);
+    assert_int_equal(stream_msgs(e, "PLAN"), 0);
+    svc_stop(pid);
+}
+
+static void publish_many(env *e, int from, int n)
+{
+    jsCtx *js = NULL;
+    jsOptions o;
+    jsOptions_Init(&o);
+    o.PublishAsync.MaxPending = 256;
+    assert_int_equal(natsConnection_JetStream(&js, e->nc, &o), NATS_OK);
+    for (int i = from; i < from + n; i++) {
+        char body[128];
+        snprintf(body, sizeof(body), "{\"title\":\"Add endpoint number %d\"}", i);
+        assert_int_equal(js_PublishAsync(js, "intake.requirements", body, (int)strlen(body), NULL), NATS_OK);
+    }
+    assert_int_equal(js_PublishAsyncComplete(js, NULL), NATS_OK);
+    jsCtx_Destroy(js);
+}
+
+static long long accepted_by(env *e, const char *instance)
+{
+    char subj[96];
+    cJSON *st, *data;
+    long long v;
+    snprintf(subj, sizeof(subj), "$SRV.STATS.orch-router.%s", instance);
+    st = svc_request_json(e->nc, subj, "", 2000);
+    assert_non_null(st);
+    data = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "endpoints"), 0), "data");
+    v = (long long)cJSON_GetObjectItem(data, "accepted")->valuedouble;
+    cJSON_Delete(st);
+    return v;
+}
+
+static void two_replicas_share_the_work_exactly_once(void **state)
+{
+    env *e = *state;
+    const char *env_small[] = {"ORCH_ROUTER_BATCH=10", NULL};
+    pid_t a = svc_start_ready(e->nc, &e->fix, "router", "ra", env_small);
+    pid_t b = svc_start_ready(e->nc, &e->fix, "router", "rb", env_small);
+    plan_list p = {0};
+    const int n = 400;
+    long long by_a, by_b;
+
+    publish_many(e, 0, n);
+    read_plan(e, &p, n, 30000);
+    assert_int_equal(p.n, n);
+    assert_int_equal(distinct_ids(&p), n);
+    by_a = accepted_by(e, "ra");
+    by_b = accepted_by(e, "rb");
+    print_message("replica ra classified %lld, rb %lld\n", by_a, by_b);
+    assert_int_equal(by_a + by_b, n);
+    assert_true(by_a > 0 && by_b > 0);
+    plan_free(&p);
+    svc_stop(a);
+    svc_stop(b);
+}
+
+static void sigkill_mid_batch_loses_nothing_and_doubles_nothing(void **state)
+{
+    env *e = *state;
+    const char *env_batch[] = {"ORCH_ROUTER_BATCH=100", NULL};
+    const int n = 2000;
+    pid_t pid;
+    plan_list p = {0};
+    uint64_t on_plan = 0;
+
+    /* The router first: it provisions the INTAKE stream. */
+    pid = svc_start_ready(e->nc, &e->fix, "router", "rk", env_batch);
+    publish_many(e, 0, n);
+    for (int i = 0; i < 400 && (on_plan = stream_msgs(e, "PLAN")) < 300; i++)
+        usleep(5 * 1000);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    print_message("killed with %llu of %d on PLAN\n", (unsigned long long)on_plan, n);
+    assert_true(on_plan > 0 && on_plan < (uint64_t)n);
+
+    pid = svc_start_ready(e->nc, &e->fix, "router", "rk2", env_batch);
+    read_plan(e, &p, n, 60000);
+    assert_int_equal(p.n, n);
+    assert_int_equal(distinct_ids(&p), n);
+    wait_intake_empty(e, 20000);
+    plan_free(&p);
+    svc_stop(pid);
+}
+
+/* Runs orchctl with args; returns its exit code and its stdout in out. */
+static int orchctl(env *e, const char *const args[], const char *stdin_file, char *out, size_t outlen)
+{
+    char bin[512], url[96], path[400];
+    const char *argv[12] = {proc_bin("orchctl", bin, sizeof(bin))};
+    const char *envv[] = {url, NULL};
+    int n = 1, st = 0;
+    pid_t pid;
+    FILE *f;
+
+    for (int i = 0; args[i] && n < 11; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    snprintf(url, sizeof(url), "ORCH_NATS_URL=%s", e->fix.url);
+    snprintf(path, sizeof(path), "%s/orchctl.out", e->fix.dir);
+    unlink(path);
+    pid = fork();
+    if (pid == 0) {
+        FILE *o = freopen(path, "w", stdout);
+        (void)o;
+        if (stdin_file && !freopen(stdin_file, "r", stdin))
+            _exit(126);
+        for (int i = 0; envv[i]; i++)
+            putenv((char *)envv[i]);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    assert_int_equal(proc_wait(pid, 10000, &st), 0);
+    f = fopen(path, "r");
+    out[0] = '\0';
+    if (f) {
+        size_t k = fread(out, 1, outlen - 1, f);
+        out[k] = '\0';
+        fclose(f);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void orchctl_publishes_encodes_and_classifies(void **state)
+{
+    env *e = *state;
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    char out[8192], json[300], bin[300];
+    plan_list p = {0};
+    FILE *f;
+
+    {
+        const char *a[] = {"publish", "intake.requirements", "Fix login crash in production", NULL};
+        assert_int_equal(orchctl(e, a, NULL, out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "stored in INTAKE"));
+    }
+    snprintf(json, sizeof(json), "%s/req.json", e->fix.dir);
+    snprintf(bin, sizeof(bin), "%s/req.bin", e->fix.dir);
+    f = fopen(json, "w");
+    fputs("{\"id\":\"PB-1\",\"title\":\"Inventory dashboard UI\",\"files\":[\"src/pages/inv.tsx\"]}", f);
+    fclose(f);
+    {
+        const char *a[] = {"encode", json, NULL};
+        assert_int_equal(orchctl(e, a, NULL, out, sizeof(out)), 0);
+        /* the output file holds the bytes: copy it for the publish below */
+        rename(strcat(strcpy(out, e->fix.dir), "/orchctl.out"), bin);
+    }
+    {
+        const char *a[] = {"publish", "intake.programs", "--content-type", "application/protobuf", "--file", bin, NULL};
+        assert_int_equal(orchctl(e, a, NULL, out, sizeof(out)), 0);
+    }
+    read_plan(e, &p, 2, 10000);
+    assert_int_equal(p.n, 2);
+    assert_int_equal(find(&p, "PB-1")->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND);
+    assert_int_equal(find(&p, "REQ-001")->priority, ORCHESTRATOR__V1__PRIORITY__PRIORITY_CRITICAL);
+    plan_free(&p);
+    {
+        const char *a[] = {"classify", "Add index on the orders table", NULL};
+        assert_int_equal(orchctl(e, a, NULL, out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "\"type\":\t\"database\""));
+    }
+    {
+        const char *a[] = {"classify", "{\"title\": 1}", NULL};
+        assert_int_equal(orchctl(e, a, NULL, out, sizeof(out)), 1);
+    }
+    {
+        const char *a[] = {"frobnicate", NULL};
+        assert_int_equal(orchctl(e, a, NULL, out, sizeof(out)), 2);
+    }
+    svc_stop(pid);
+    {
+        const char *a[] = {"--server", "nats://127.0.0.1:1", "services", NULL};
+        assert_int_equal(orchctl(e, a, NULL, out, sizeof(out)), 3);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(every_format_reaches_plan, setup, teardown),
+        cmocka_unit_test_setup_teardown(split_requirements_are_linked, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_input_is_reported_once_and_terminated, setup, teardown),
+        cmocka_unit_test_setup_teardown(dry_run_classifies_without_publishing, setup, teardown),
+        cmocka_unit_test_setup_teardown(orchctl_publishes_encodes_and_classifies, setup, teardown),
+        cmocka_unit_test_setup_teardown(two_replicas_share_the_work_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(sigkill_mid_batch_loses_nothing_and_doubles_nothing, setup, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    nats_Close();
+    return rc;
+}

@@ -1,0 +1,82 @@
+#include "svcfix.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "proc.h"
+
+pid_t svc_start(const natsfix *f, const char *name, const char *instance, const char *const extra_env[])
+{
+    char bin[512], exe[64], url[96], inst[96], log[96];
+    const char *env[32];
+    int n = 0;
+    const char *argv[2];
+
+    snprintf(exe, sizeof(exe), "orch-%s", name);
+    snprintf(url, sizeof(url), "ORCH_NATS_URL=%s", f->url);
+    snprintf(inst, sizeof(inst), "ORCH_SERVICE_INSTANCE=%s", instance);
+    snprintf(log, sizeof(log), "%s.log", instance);
+    env[n++] = url;
+    env[n++] = inst;
+    env[n++] = "ORCH_SHUTDOWN_TIMEOUT_MS=4000";
+    for (int i = 0; extra_env && extra_env[i] && n < 31; i++)
+        env[n++] = extra_env[i];
+    env[n] = NULL;
+    argv[0] = proc_bin(exe, bin, sizeof(bin));
+    argv[1] = NULL;
+    return proc_spawn(argv, env, f->dir, log);
+}
+
+void svc_stop(pid_t pid)
+{
+    int st = proc_stop(pid, 5000);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("daemon %d did not exit cleanly: %s %d", (int)pid, WIFEXITED(st) ? "exit" : "signal",
+                 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+}
+
+cJSON *svc_request_json(natsConnection *nc, const char *subject, const char *body, int timeout_ms)
+{
+    natsMsg *reply = NULL;
+    cJSON *j;
+    if (natsConnection_RequestString(&reply, nc, subject, body ? body : "", timeout_ms) != NATS_OK)
+        return NULL;
+    j = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
+    natsMsg_Destroy(reply);
+    return j;
+}
+
+cJSON *svc_wait_ping(natsConnection *nc, const char *name, const char *instance, int timeout_ms)
+{
+    char subj[160];
+    snprintf(subj, sizeof(subj), "$SRV.PING.orch-%s.%s", name, instance);
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        cJSON *j = svc_request_json(nc, subj, "", 200);
+        if (j)
+            return j;
+        usleep(100 * 1000);
+    }
+    return NULL;
+}
+
+pid_t svc_start_ready(natsConnection *nc, const natsfix *f, const char *name, const char *instance,
+                      const char *const extra_env[])
+{
+    pid_t pid = svc_start(f, name, instance, extra_env);
+    cJSON *j;
+    assert_true(pid > 0);
+    j = svc_wait_ping(nc, name, instance, 10000);
+    if (!j) {
+        proc_stop(pid, 1000);
+        fail_msg("orch-%s %s did not answer $SRV.PING (log %s/%s.log)", name, instance, f->dir, instance);
+    }
+    cJSON_Delete(j);
+    return pid;
+}

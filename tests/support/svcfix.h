@@ -1,0 +1,34 @@
+/* Daemons as processes for integration tests: start one against a natsfix
+ * server with extra environment, wait until it answers $SRV.PING, ask it
+ * JSON requests. */
+#ifndef SVCFIX_H
+#define SVCFIX_H
+
+#include <cjson/cJSON.h>
+#include <nats/nats.h>
+#include <sys/types.h>
+
+#include "natsfix.h"
+
+/* Starts orch-<name> with ORCH_NATS_URL, ORCH_SERVICE_INSTANCE=instance and
+ * extra_env ("K=V", NULL-terminated, may be NULL). Its log is
+ * <fix dir>/<instance>.log. */
+pid_t svc_start(const natsfix *f, const char *name, const char *instance, const char *const extra_env[]);
+
+/* Polls $SRV.PING.orch-<name>.<instance> up to timeout_ms; returns the
+ * parsed answer (cJSON_Delete it) or NULL. */
+cJSON *svc_wait_ping(natsConnection *nc, const char *name, const char *instance, int timeout_ms);
+
+/* Starts and waits; fails the test (cmocka) when it does not answer. */
+pid_t svc_start_ready(natsConnection *nc, const natsfix *f, const char *name, const char *instance,
+                      const char *const extra_env[]);
+
+/* SIGTERM, and fails the test unless the daemon exits 0 within 5 s. Under
+ * the sanitizers this is also where a leak or an error report shows: they
+ * make the exit status non-zero. */
+void svc_stop(pid_t pid);
+
+/* A request whose answer is JSON; NULL on timeout or bad JSON. */
+cJSON *svc_request_json(natsConnection *nc, const char *subject, const char *body, int timeout_ms);
+
+#endif

@@ -1,0 +1,251 @@
+/* The router's decode and route steps: formats, plain text, protobuf with
+ * the same checks as JSON, explicit fields kept, the backend/frontend
+ * split. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "names.h"
+#include "route.h"
+#include "text.h"
+
+static classifier *cl;
+static edge_limits lim;
+static const route_opts opts = {1, 64};
+
+static int setup(void **state)
+{
+    char err[ERR_LEN];
+    (void)state;
+    edge_limits_default(&lim);
+    return classify_create(&cl, classify_default_rules, strlen(classify_default_rules), CL_BACKEND, NULL, err) ==
+                   ORCH_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    classify_destroy(cl);
+    return 0;
+}
+
+static void formats_by_header_then_body(void **state)
+{
+    (void)state;
+    assert_int_equal(route_format_of("application/x-protobuf", "{", 1), ROUTE_PROTOBUF);
+    assert_int_equal(route_format_of("application/protobuf", "x", 1), ROUTE_PROTOBUF);
+    assert_int_equal(route_format_of("text/plain", "{\"a\":1}", 7), ROUTE_TEXT);
+    assert_int_equal(route_format_of("application/json", "x", 1), ROUTE_JSON);
+    assert_int_equal(route_format_of(NULL, "  [1]", 5), ROUTE_JSON);
+    assert_int_equal(route_format_of(NULL, "\n{", 2), ROUTE_JSON);
+    assert_int_equal(route_format_of(NULL, "Fix login crash", 15), ROUTE_TEXT);
+    assert_int_equal(route_format_of("", "Fix", 3), ROUTE_TEXT);
+}
+
+static void plain_text_becomes_a_title(void **state)
+{
+    const char *t = "  Fix login crash in production  \n";
+    const char *multi = "Add export button\nUsers need CSV export of the stock list.\nOn the stock page.";
+    pb_requirement **r = NULL;
+    size_t n = 0;
+    char err[ERR_LEN];
+    (void)state;
+
+    assert_int_equal(route_decode(ROUTE_TEXT, t, strlen(t), &lim, &r, &n, err), EDGE_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(r[0]->title, "Fix login crash in production");
+    assert_string_equal(r[0]->description, "");
+    assert_string_equal(r[0]->id, "");
+    edge_requirements_free(r, n);
+
+    assert_int_equal(route_decode(ROUTE_TEXT, multi, strlen(multi), &lim, &r, &n, err), EDGE_OK);
+    assert_string_equal(r[0]->title, "Add export button");
+    assert_non_null(strstr(r[0]->description, "CSV export"));
+    edge_requirements_free(r, n);
+
+    assert_int_equal(route_decode(ROUTE_TEXT, " \n\t", 3, &lim, &r, &n, err), EDGE_EMPTY);
+    assert_int_equal(route_decode(ROUTE_TEXT, "bad \xff byte", 10, &lim, &r, &n, err), EDGE_INVALID_UTF8);
+    assert_non_null(strstr(err, "byte 4"));
+}
+
+static void long_text_title_is_cut_on_a_character(void **state)
+{
+    char text[700];
+    pb_requirement **r = NULL;
+    size_t n = 0;
+    char err[ERR_LEN];
+    size_t bad;
+    (void)state;
+    /* 2-byte characters, so a cut at 300 bytes falls inside one if careless */
+    text[0] = 'x';
+    for (int i = 1; i < 601; i += 2) {
+        text[i] = '\xc3';
+        text[i + 1] = '\xa9';
+    }
+    text[601] = '\0';
+    assert_int_equal(route_decode(ROUTE_TEXT, text, strlen(text), &lim, &r, &n, err), EDGE_OK);
+    assert_true(strlen(r[0]->title) <= 300);
+    assert_true(text_utf8_valid(r[0]->title, strlen(r[0]->title), &bad));
+    assert_int_equal(strlen(r[0]->description), 601);
+    edge_requirements_free(r, n);
+}
+
+static void protobuf_gets_the_same_checks(void **state)
+{
+    pb_requirement in;
+    uint8_t *buf;
+    size_t len;
+    pb_requirement **r = NULL;
+    size_t n = 0;
+    char err[ERR_LEN];
+    char *deps[] = {"REQ-1", "REQ 2"};
+    (void)state;
+
+    orchestrator__v1__requirement__init(&in);
+    in.title = "  Add stock API  ";
+    in.id = "REQ-9";
+    assert_int_equal(pb_pack(&in.base, &buf, &len), ORCH_OK);
+    assert_int_equal(route_decode(ROUTE_PROTOBUF, (char *)buf, len, &lim, &r, &n, err), EDGE_OK);
+    assert_string_equal(r[0]->title, "Add stock API");
+    edge_requirements_free(r, n);
+    free(buf);
+
+    in.dependencies = deps;
+    in.n_dependencies = 2;
+    assert_int_equal(pb_pack(&in.base, &buf, &len), ORCH_OK);
+    assert_int_equal(route_decode(ROUTE_PROTOBUF, (char *)buf, len, &lim, &r, &n, err), EDGE_BAD_DEPENDENCY);
+    assert_non_null(strstr(err, "dependencies[1]"));
+    free(buf);
+
+    in.n_dependencies = 0;
+    in.title = "";
+    assert_int_equal(pb_pack(&in.base, &buf, &len), ORCH_OK);
+    assert_int_equal(route_decode(ROUTE_PROTOBUF, (char *)buf, len, &lim, &r, &n, err), EDGE_MISSING_FIELD);
+    free(buf);
+
+    in.title = "ok";
+    in.id = "a.b";
+    assert_int_equal(pb_pack(&in.base, &buf, &len), ORCH_OK);
+    assert_int_equal(route_decode(ROUTE_PROTOBUF, (char *)buf, len, &lim, &r, &n, err), EDGE_INVALID_ID);
+    free(buf);
+
+    assert_int_equal(route_decode(ROUTE_PROTOBUF, "\xff\xff\xff", 3, &lim, &r, &n, err), EDGE_INVALID_PROTOBUF);
+    assert_null(r);
+}
+
+static pb_requirement *one(const char *json)
+{
+    pb_requirement **r = NULL;
+    pb_requirement *x;
+    size_t n = 0;
+    char err[ERR_LEN];
+    assert_int_equal(route_decode(ROUTE_JSON, json, strlen(json), &lim, &r, &n, err), EDGE_OK);
+    x = r[0];
+    free(r);
+    return x;
+}
+
+static void explicit_fields_win(void **state)
+{
+    pb_requirement *r = one("{\"id\":\"R-1\",\"title\":\"Add API endpoint\",\"assignedAgent\":\"jen\","
+                            "\"priority\":\"low\",\"estimatedTokens\":1234,\"complexity\":\"XL\"}");
+    pb_requirement *second;
+    (void)state;
+    route_apply(cl, &opts, r, &second);
+    assert_null(second);
+    assert_int_equal(r->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND);
+    assert_int_equal(r->priority, ORCHESTRATOR__V1__PRIORITY__PRIORITY_LOW);
+    assert_int_equal(r->estimated_tokens, 1234);
+    assert_int_equal(r->complexity, ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_XL);
+    assert_true(r->confidence == 1.0f);
+    assert_string_equal(r->reasons[0]->rule, "explicit:assignedAgent");
+    assert_int_equal(r->status, ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED);
+    orchestrator__v1__requirement__free_unpacked(r, NULL);
+}
+
+static void rules_fill_what_is_missing(void **state)
+{
+    pb_requirement *r = one("{\"id\":\"R-2\",\"title\":\"Production down: stock API\"}");
+    pb_requirement *second;
+    char line[512];
+    (void)state;
+    route_apply(cl, &opts, r, &second);
+    assert_null(second);
+    assert_int_equal(r->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND);
+    assert_int_equal(r->priority, ORCHESTRATOR__V1__PRIORITY__PRIORITY_CRITICAL);
+    assert_int_equal(r->complexity, ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_S);
+    assert_int_equal(r->estimated_tokens, 10000);
+    route_describe(r, line, sizeof(line));
+    assert_non_null(strstr(line, "R-2 -> backend, CRITICAL, S"));
+    assert_non_null(strstr(line, "word:API +2"));
+    orchestrator__v1__requirement__free_unpacked(r, NULL);
+}
+
+static void both_backend_and_frontend_is_split(void **state)
+{
+    pb_requirement *r = one("{\"id\":\"REQ-50\",\"title\":\"Transfer API and transfer page UI\","
+                            "\"dependencies\":[\"REQ-49\"],\"estimatedTokens\":60000,"
+                            "\"files\":[\"src/api/transfer.ts\",\"src/pages/transfer.tsx\",\"package.json\"]}");
+    pb_requirement *fe;
+    (void)state;
+    route_apply(cl, &opts, r, &fe);
+    assert_non_null(fe);
+    assert_string_equal(r->id, "REQ-50-BE");
+    assert_string_equal(fe->id, "REQ-50-FE");
+    assert_string_equal(r->origin_id, "REQ-50");
+    assert_string_equal(fe->origin_id, "REQ-50");
+    assert_int_equal(r->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND);
+    assert_int_equal(fe->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND);
+    /* the frontend part waits for the backend part, and keeps the original's dependencies */
+    assert_int_equal(fe->n_dependencies, 2);
+    assert_string_equal(fe->dependencies[0], "REQ-49");
+    assert_string_equal(fe->dependencies[1], "REQ-50-BE");
+    assert_int_equal(r->n_dependencies, 1);
+    /* files go where their path rule says; unclaimed ones to the backend */
+    assert_int_equal(r->n_files, 2);
+    assert_string_equal(r->files[1], "package.json");
+    assert_int_equal(fe->n_files, 1);
+    assert_string_equal(fe->files[0], "src/pages/transfer.tsx");
+    assert_int_equal(r->estimated_tokens + fe->estimated_tokens, 60000);
+    assert_non_null(strstr(fe->title, "(frontend)"));
+    orchestrator__v1__requirement__free_unpacked(r, NULL);
+    orchestrator__v1__requirement__free_unpacked(fe, NULL);
+}
+
+static void no_split_when_disabled_or_explicit(void **state)
+{
+    route_opts off = {0, 64};
+    pb_requirement *r = one("{\"id\":\"R-3\",\"title\":\"Transfer API and page UI\","
+                            "\"files\":[\"src/api/t.ts\",\"src/pages/t.tsx\"]}");
+    pb_requirement *second;
+    (void)state;
+    route_apply(cl, &off, r, &second);
+    assert_null(second);
+    assert_string_equal(r->id, "R-3");
+    orchestrator__v1__requirement__free_unpacked(r, NULL);
+    r = one("{\"id\":\"R-4\",\"assignedAgent\":\"backend\",\"title\":\"Transfer API and page UI\","
+            "\"files\":[\"src/api/t.ts\",\"src/pages/t.tsx\"]}");
+    route_apply(cl, &opts, r, &second);
+    assert_null(second);
+    orchestrator__v1__requirement__free_unpacked(r, NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(formats_by_header_then_body),
+        cmocka_unit_test(plain_text_becomes_a_title),
+        cmocka_unit_test(long_text_title_is_cut_on_a_character),
+        cmocka_unit_test(protobuf_gets_the_same_checks),
+        cmocka_unit_test(explicit_fields_win),
+        cmocka_unit_test(rules_fill_what_is_missing),
+        cmocka_unit_test(both_backend_and_frontend_is_split),
+        cmocka_unit_test(no_split_when_disabled_or_explicit),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
