@@ -1,0 +1,124 @@
+#include "budget.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const type_names[BUDGET_TYPES] = {"", "backend", "frontend", "database", "documentation",
+                                                     "review", "release"};
+
+void budget_cfg_default(budget_cfg *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->limit[1] = 300000;
+    c->limit[2] = 300000;
+    c->limit[3] = 100000;
+    c->limit[4] = 50000;
+    c->limit[5] = 150000;
+    c->limit[6] = 50000;
+    c->total_limit = 1000000;
+    c->conserve_percent = 80;
+}
+
+void budget_init(budget *b, const budget_cfg *c, const char *day)
+{
+    memset(b, 0, sizeof(*b));
+    b->cfg = *c;
+    snprintf(b->day, sizeof(b->day), "%s", day);
+}
+
+int budget_roll(budget *b, const char *day)
+{
+    if (strcmp(b->day, day) == 0)
+        return 0;
+    snprintf(b->day, sizeof(b->day), "%s", day);
+    memset(b->used, 0, sizeof(b->used));
+    b->used_total = 0;
+    return 1;
+}
+
+static int valid(int t) { return t > 0 && t < BUDGET_TYPES; }
+
+void budget_charge(budget *b, int type, uint64_t tokens)
+{
+    if (!valid(type))
+        return;
+    b->used[type] += tokens;
+    b->used_total += tokens;
+}
+
+void budget_reserve(budget *b, int type, uint64_t tokens)
+{
+    if (!valid(type))
+        return;
+    b->reserved[type] += tokens;
+    b->reserved_total += tokens;
+}
+
+void budget_unreserve(budget *b, int type, uint64_t tokens)
+{
+    if (!valid(type))
+        return;
+    b->reserved[type] -= tokens < b->reserved[type] ? tokens : b->reserved[type];
+    b->reserved_total -= tokens < b->reserved_total ? tokens : b->reserved_total;
+}
+
+static uint64_t left_of(uint64_t limit, uint64_t used, uint64_t reserved)
+{
+    return used + reserved >= limit ? 0 : limit - used - reserved;
+}
+
+uint64_t budget_left(const budget *b, int type)
+{
+    uint64_t t, all;
+    if (!valid(type))
+        return 0;
+    t = left_of(b->cfg.limit[type], b->used[type], b->reserved[type]);
+    all = budget_total_left(b);
+    return t < all ? t : all;
+}
+
+uint64_t budget_total_left(const budget *b)
+{
+    return left_of(b->cfg.total_limit, b->used_total, b->reserved_total);
+}
+
+int budget_fits(const budget *b, int type, uint64_t estimate, char *why, size_t len)
+{
+    uint64_t left = budget_left(b, type);
+    if (estimate <= left)
+        return 1;
+    if (why)
+        snprintf(why, len, "budget: needs %llu tokens, %s has %llu left today", (unsigned long long)estimate,
+                 left_of(b->cfg.limit[type], b->used[type], b->reserved[type]) <= budget_total_left(b)
+                     ? type_names[valid(type) ? type : 0] : "the daily total",
+                 (unsigned long long)left);
+    return 0;
+}
+
+int budget_conservation(const budget *b, char *why, size_t len)
+{
+    if (b->used_total * 100 >= b->cfg.total_limit * (uint64_t)b->cfg.conserve_percent) {
+        if (why)
+            snprintf(why, len, "%llu of %llu daily tokens used (%d%% or more)", (unsigned long long)b->used_total,
+                     (unsigned long long)b->cfg.total_limit, b->cfg.conserve_percent);
+        return 1;
+    }
+    for (int t = 1; t < BUDGET_TYPES; t++) {
+        if (b->used[t] > b->cfg.limit[t]) {
+            if (why)
+                snprintf(why, len, "%s is over its budget (%llu of %llu)", type_names[t],
+                         (unsigned long long)b->used[t], (unsigned long long)b->cfg.limit[t]);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int budget_quiet(int minute, int start, int end)
+{
+    if (start == end)
+        return 0;
+    if (start < end)
+        return minute >= start && minute < end;
+    return minute >= start || minute < end;
+}

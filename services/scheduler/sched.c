@@ -1,0 +1,1095 @@
+#include "sched.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dag.h"
+#include "names.h"
+#include "overlap.h"
+#include "text.h"
+
+#define NT 7
+#define NP 5
+#define OUTPUT_MAX (64 * 1024)
+
+#define ST_BLOCKED ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED
+#define ST_READY ORCHESTRATOR__V1__STATUS__STATUS_READY
+#define ST_DISPATCHED ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED
+#define ST_VERIFYING ORCHESTRATOR__V1__STATUS__STATUS_VERIFYING
+#define ST_COMPLETE ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE
+#define ST_ESCALATED ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED
+
+typedef struct {
+    int *v;
+    int n, cap;
+} heap;
+
+struct sched {
+    sched_cfg cfg;
+    sched_out out;
+    dag *g;
+    pb_state **e;          /* entries */
+    int n, cap;
+    int *node_entry;       /* dag node -> entry, -1 for a placeholder */
+    int node_cap;
+    heap q[NT][NP];
+    overlap *ov;
+    budget b;
+    int window_used[NT];
+    int64_t last_spawn[NT];
+    uint64_t next_order;
+    int conserving;
+    int64_t learned_ms[NT][NP];
+    int learned_n[NT][NP];
+    int last_turn_minute;
+    int in_turn;
+    int merge_batches;
+    int resumed;
+};
+
+static const char *const type_tok[NT] = {"unknown", "backend", "frontend", "database", "documentation", "review",
+                                         "release"};
+
+/* --- small helpers --------------------------------------------------------- */
+
+static void reason(pb_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reason(pb_state *st, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    pb_set_str(&st->reason, buf);
+}
+
+static int type_of(const pb_state *st)
+{
+    int t = st->requirement ? (int)st->requirement->type : 0;
+    return t > 0 && t < NT ? t : 0;
+}
+
+static int prio_of(const pb_state *st)
+{
+    int p = st->requirement ? (int)st->requirement->priority : 0;
+    return p > 0 && p < NP ? p : ORCHESTRATOR__V1__PRIORITY__PRIORITY_MEDIUM;
+}
+
+static void save(sched *s, pb_state *st, const sched_clock *now)
+{
+    st->updated_at_ms = now->now_ms;
+    if (s->out.save)
+        s->out.save(s->out.ctx, st);
+}
+
+static void heap_push(sched *s, heap *h, int x)
+{
+    int i;
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 16;
+        h->v = xrealloc(h->v, sizeof(int) * (size_t)h->cap);
+    }
+    i = h->n++;
+    h->v[i] = x;
+    while (i > 0) {
+        int p = (i - 1) / 2;
+        if (s->e[h->v[p]]->order <= s->e[h->v[i]]->order)
+            break;
+        int t = h->v[p];
+        h->v[p] = h->v[i];
+        h->v[i] = t;
+        i = p;
+    }
+}
+
+static int heap_pop(sched *s, heap *h)
+{
+    int top = h->v[0], i = 0;
+    h->v[0] = h->v[--h->n];
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && s->e[h->v[l]]->order < s->e[h->v[m]]->order)
+            m = l;
+        if (r < h->n && s->e[h->v[r]]->order < s->e[h->v[m]]->order)
+            m = r;
+        if (m == i)
+            break;
+        int t = h->v[m];
+        h->v[m] = h->v[i];
+        h->v[i] = t;
+        i = m;
+    }
+    return top;
+}
+
+static int entry_of(const sched *s, const char *id)
+{
+    int node = dag_find(s->g, id);
+    return node >= 0 && node < s->node_cap ? s->node_entry[node] : -1;
+}
+
+static void map_node(sched *s, int node, int entry)
+{
+    if (node >= s->node_cap) {
+        int cap = node * 2 + 64;
+        s->node_entry = xrealloc(s->node_entry, sizeof(int) * (size_t)cap);
+        for (int i = s->node_cap; i < cap; i++)
+            s->node_entry[i] = -1;
+        s->node_cap = cap;
+    }
+    s->node_entry[node] = entry;
+}
+
+static int new_entry(sched *s, pb_state *st)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 64;
+        s->e = xrealloc(s->e, sizeof(*s->e) * (size_t)s->cap);
+    }
+    s->e[s->n] = st;
+    return s->n++;
+}
+
+static pb_state *new_state(pb_requirement *r)
+{
+    pb_state *st = xmalloc(sizeof(*st));
+    orchestrator__v1__requirement_state__init(st);
+    st->id = xstrdup(r->id);
+    st->requirement = r;
+    return st;
+}
+
+/* The files a requirement holds while in flight: what the verifier saw it
+ * touch, once known; before that, what it declared. */
+static void files_of(const pb_state *st, const char *const **v, int *n)
+{
+    if (st->n_actual_files) {
+        *v = (const char *const *)st->actual_files;
+        *n = (int)st->n_actual_files;
+    } else {
+        *v = (const char *const *)st->requirement->files;
+        *n = (int)st->requirement->n_files;
+    }
+}
+
+static int64_t backoff(const sched *s, unsigned n)
+{
+    int64_t d = s->cfg.backoff_base_ms;
+    for (unsigned i = 1; i < n && d < s->cfg.backoff_max_ms; i++)
+        d *= 2;
+    return d < s->cfg.backoff_max_ms ? d : s->cfg.backoff_max_ms;
+}
+
+/* --- create ---------------------------------------------------------------- */
+
+void sched_cfg_default(sched_cfg *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->window = 2;
+    c->overlap_threshold = 0.2;
+    c->max_attempts = 3;
+    c->max_infra_retries = 5;
+    c->budget_factor_percent = 150;
+    c->spawn_depth = 5;
+    c->spawn_max = 5;
+    c->spawn_cooldown_ms = 10 * 60 * 1000;
+    c->quiet_start = 22 * 60;
+    c->quiet_end = 6 * 60;
+    c->backoff_base_ms = 30 * 1000;
+    c->backoff_max_ms = 15 * 60 * 1000;
+    c->turn_minutes = 0;
+    c->duration_ms[1] = 30 * 60 * 1000LL;
+    c->duration_ms[2] = 2 * 3600 * 1000LL;
+    c->duration_ms[3] = 4 * 3600 * 1000LL;
+    c->duration_ms[4] = 8 * 3600 * 1000LL;
+    c->duration_ms[0] = c->duration_ms[2];
+    budget_cfg_default(&c->budget);
+}
+
+sched *sched_create(const sched_cfg *c, const sched_out *out, const sched_clock *now)
+{
+    sched *s = xcalloc(1, sizeof(*s));
+    s->cfg = *c;
+    s->out = *out;
+    s->g = dag_create();
+    s->ov = overlap_create();
+    s->next_order = 1;
+    s->last_turn_minute = -1;
+    budget_init(&s->b, &c->budget, now->day);
+    return s;
+}
+
+void sched_destroy(sched *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->n; i++)
+        orchestrator__v1__requirement_state__free_unpacked(s->e[i], NULL);
+    free(s->e);
+    free(s->node_entry);
+    for (int t = 0; t < NT; t++)
+        for (int p = 0; p < NP; p++)
+            free(s->q[t][p].v);
+    overlap_destroy(s->ov);
+    dag_destroy(s->g);
+    free(s);
+}
+
+/* --- budget ---------------------------------------------------------------- */
+
+static void check_conservation(sched *s, const sched_clock *now)
+{
+    char why[256];
+    int c = budget_conservation(&s->b, why, sizeof(why));
+    if (c && !s->conserving && s->out.alert) {
+        char text[400];
+        snprintf(text, sizeof(text), "Token conservation mode: %s. No spawns, LOW work held back, small work "
+                 "released with a cheaper model.", why);
+        s->out.alert(s->out.ctx, "warning", "conservation", now->day, text);
+    }
+    s->conserving = c;
+}
+
+static void charge(sched *s, int type, uint64_t tokens, const sched_clock *now)
+{
+    if (!tokens)
+        return;
+    budget_roll(&s->b, now->day);
+    budget_charge(&s->b, type, tokens);
+    if (s->out.budget) {
+        s->out.budget(s->out.ctx, &s->b, type);
+        s->out.budget(s->out.ctx, &s->b, 0);
+    }
+    check_conservation(s, now);
+}
+
+/* Charges what an attempt reports beyond what was charged for it already. */
+static void charge_attempt(sched *s, pb_state *st, uint64_t total_for_attempt, const sched_clock *now)
+{
+    if (total_for_attempt <= st->tokens_charged)
+        return;
+    uint64_t delta = total_for_attempt - st->tokens_charged;
+    st->tokens_charged = total_for_attempt;
+    st->tokens_used += delta;
+    /* What is spent no longer needs reserving. */
+    if (st->reserved_tokens) {
+        uint64_t r = delta < st->reserved_tokens ? delta : st->reserved_tokens;
+        budget_unreserve(&s->b, type_of(st), r);
+        st->reserved_tokens -= r;
+    }
+    charge(s, type_of(st), delta, now);
+}
+
+/* --- flight ---------------------------------------------------------------- */
+
+static void enter_flight(sched *s, int i)
+{
+    pb_state *st = s->e[i];
+    const char *const *f;
+    int nf;
+    files_of(st, &f, &nf);
+    overlap_set(s->ov, i, f, nf);
+    if (!st->started)
+        s->window_used[type_of(st)]++;
+}
+
+static void leave_flight(sched *s, int i)
+{
+    pb_state *st = s->e[i];
+    overlap_clear(s->ov, i);
+    if ((st->status == ST_DISPATCHED || st->status == ST_VERIFYING) && !st->started &&
+        s->window_used[type_of(st)] > 0)
+        s->window_used[type_of(st)]--;
+    budget_unreserve(&s->b, type_of(st), st->reserved_tokens);
+    st->reserved_tokens = 0;
+}
+
+static void mark_started(sched *s, pb_state *st)
+{
+    if (st->status == ST_DISPATCHED && !st->started) {
+        st->started = 1;
+        if (s->window_used[type_of(st)] > 0)
+            s->window_used[type_of(st)]--;
+    }
+}
+
+/* --- release ----------------------------------------------------------------- */
+
+static void release_type(sched *s, int t, const sched_clock *now);
+static void complete(sched *s, int i, const sched_clock *now);
+
+static void make_ready(sched *s, int i, const sched_clock *now)
+{
+    pb_state *st = s->e[i];
+    if (st->alias) {
+        complete(s, i, now);
+        return;
+    }
+    st->status = ST_READY;
+    reason(st, "ready: waiting for a release slot");
+    for (size_t k = 0; k < st->n_blocked_by; k++)
+        free(st->blocked_by[k]);
+    free(st->blocked_by);
+    st->blocked_by = NULL;
+    st->n_blocked_by = 0;
+    heap_push(s, &s->q[type_of(st)][prio_of(st)], i);
+    save(s, st, now);
+}
+
+typedef struct {
+    sched *s;
+    const sched_clock *now;
+    unsigned types;     /* bit per type touched */
+} ready_ctx;
+
+static void on_ready(int node, void *arg)
+{
+    ready_ctx *c = arg;
+    int i = node < c->s->node_cap ? c->s->node_entry[node] : -1;
+    if (i < 0 || c->s->e[i]->status != ST_BLOCKED)
+        return;
+    c->types |= 1u << type_of(c->s->e[i]);
+    make_ready(c->s, i, c->now);
+}
+
+static void release_types(sched *s, unsigned types, const sched_clock *now)
+{
+    for (int t = 0; t < NT; t++)
+        if (types & (1u << t))
+            release_type(s, t, now);
+}
+
+static void complete(sched *s, int i, const sched_clock *now)
+{
+    pb_state *st = s->e[i];
+    ready_ctx c = {s, now, 0};
+    st->status = ST_COMPLETE;
+    st->completed_at_ms = now->now_ms;
+    reason(st, st->alias ? "complete: all parts complete" : "complete; awaiting review");
+    save(s, st, now);
+    dag_complete(s->g, dag_find(s->g, st->id), on_ready, &c);
+    release_types(s, c.types, now);
+}
+
+static int dispatch(sched *s, int i, const sched_clock *now)
+{
+    pb_state *st = s->e[i];
+    pb_requirement *r = st->requirement;
+    char msg_id[160];
+    int t = type_of(st);
+
+    if (st->attempt == 0)
+        st->attempt = 1;
+    r->attempt = st->attempt;
+    r->status = ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED;
+    r->token_budget = r->estimated_tokens * (uint64_t)s->cfg.budget_factor_percent / 100;
+    pb_set_str(&r->model_hint, s->conserving && r->complexity == ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_S
+                                   ? "cheap" : "");
+    st->status = ST_DISPATCHED;
+    st->dispatched_at_ms = now->now_ms;
+    st->started = 0;
+    st->published = 0;
+    st->tokens_charged = 0;
+    reason(st, "dispatched to %s (attempt %u)", type_tok[t], st->attempt);
+    save(s, st, now);
+    if (st->infra_retries)
+        snprintf(msg_id, sizeof(msg_id), "%s-a%u-i%u", st->id, st->attempt, st->infra_retries);
+    else
+        snprintf(msg_id, sizeof(msg_id), "%s-a%u", st->id, st->attempt);
+    if (s->out.dispatch && s->out.dispatch(s->out.ctx, st, msg_id) != 0) {
+        st->status = ST_READY;
+        reason(st, "ready: publishing failed, will retry");
+        save(s, st, now);
+        return -1;
+    }
+    st->published = 1;
+    st->reserved_tokens = r->estimated_tokens;
+    budget_reserve(&s->b, t, st->reserved_tokens);
+    save(s, st, now);
+    enter_flight(s, i);
+    return 0;
+}
+
+/* One pass over a type's ready work: see the top of sched.h. */
+static void release_type(sched *s, int t, const sched_clock *now)
+{
+    int *stash = NULL, nstash = 0, cap = 0;
+    char why[512];
+
+    if (s->cfg.turn_minutes > 0 && !s->in_turn)
+        return;
+    budget_roll(&s->b, now->day);
+    for (int p = 1; p < NP; p++) {
+        heap *h = &s->q[t][p];
+        nstash = 0;
+        while (h->n > 0) {
+            int i;
+            pb_state *st;
+            const char *const *f;
+            int nf, other;
+            if (s->window_used[t] >= s->cfg.window) {
+                st = s->e[h->v[0]];
+                reason(st, "window: %d %s requirements released and not yet started", s->window_used[t],
+                       type_tok[t]);
+                break;
+            }
+            i = heap_pop(s, h);
+            st = s->e[i];
+            if (st->status != ST_READY)
+                continue; /* left the queue some other way */
+            if (nstash == cap) {
+                cap = cap ? cap * 2 : 16;
+                stash = xrealloc(stash, sizeof(int) * (size_t)cap);
+            }
+            if (st->retry_at_ms > now->now_ms) {
+                reason(st, "backoff: retry in %lld s", (long long)((st->retry_at_ms - now->now_ms + 999) / 1000));
+                stash[nstash++] = i;
+                continue;
+            }
+            if (s->conserving && p == ORCHESTRATOR__V1__PRIORITY__PRIORITY_LOW) {
+                budget_conservation(&s->b, why, sizeof(why));
+                reason(st, "conservation: LOW work held back (%s)", why);
+                stash[nstash++] = i;
+                continue;
+            }
+            if (!budget_fits(&s->b, t, st->requirement->estimated_tokens, why, sizeof(why))) {
+                reason(st, "%s", why);
+                stash[nstash++] = i;
+                continue;
+            }
+            files_of(st, &f, &nf);
+            other = overlap_find(s->ov, f, nf, s->cfg.overlap_threshold, i, why, sizeof(why), NULL);
+            if (other >= 0) {
+                reason(st, "overlap with %s on %s", s->e[other]->id, why);
+                stash[nstash++] = i;
+                continue;
+            }
+            if (dispatch(s, i, now) != 0) {
+                stash[nstash++] = i;
+                break; /* the publisher is failing: try again later */
+            }
+        }
+        for (int k = 0; k < nstash; k++)
+            heap_push(s, h, stash[k]);
+    }
+    free(stash);
+}
+
+/* --- spawns ------------------------------------------------------------------- */
+
+static void check_spawns(sched *s, const sched_clock *now)
+{
+    if (!s->out.spawn || s->conserving || budget_quiet(now->minute, s->cfg.quiet_start, s->cfg.quiet_end))
+        return;
+    for (int t = 1; t < NT; t++) {
+        int depth = 0;
+        char why[200];
+        for (int p = 1; p < NP; p++)
+            depth += s->q[t][p].n;
+        if (depth <= s->cfg.spawn_depth || budget_left(&s->b, t) == 0)
+            continue;
+        if (s->last_spawn[t] && now->now_ms - s->last_spawn[t] < s->cfg.spawn_cooldown_ms)
+            continue;
+        {
+            int count = (depth + s->cfg.spawn_depth - 1) / s->cfg.spawn_depth;
+            if (count > s->cfg.spawn_max)
+                count = s->cfg.spawn_max;
+            snprintf(why, sizeof(why), "%d ready %s requirements waiting (more than %d), all independent", depth,
+                     type_tok[t], s->cfg.spawn_depth);
+            s->out.spawn(s->out.ctx, t, count, depth, budget_left(&s->b, t), why);
+            s->last_spawn[t] = now->now_ms;
+        }
+    }
+}
+
+/* --- merges --------------------------------------------------------------------- */
+
+static int merged(const sched *s, int node)
+{
+    int i = node < s->node_cap ? s->node_entry[node] : -1;
+    if (i < 0)
+        return 0;
+    if (s->e[i]->alias) {
+        for (int k = 0; k < dag_ndeps(s->g, node); k++)
+            if (!merged(s, dag_dep(s->g, node, k)))
+                return 0;
+        return 1;
+    }
+    return s->e[i]->merge_released;
+}
+
+/* Every approved requirement whose dependencies' merges are out goes out,
+ * repeatedly, so one approval can release a whole chain; all of them as one
+ * batch, in dependency order. */
+static void merge_pass(sched *s, const sched_clock *now)
+{
+    int *batch = NULL, n = 0, added;
+    char name[32];
+
+    do {
+        added = 0;
+        for (int i = 0; i < s->n; i++) {
+            pb_state *st = s->e[i];
+            int node, ok = 1;
+            if (st->alias || st->merge_released || st->review != ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED)
+                continue;
+            node = dag_find(s->g, st->id);
+            for (int k = 0; k < dag_ndeps(s->g, node) && ok; k++)
+                ok = merged(s, dag_dep(s->g, node, k));
+            if (!ok)
+                continue;
+            st->merge_released = 1;
+            batch = xrealloc(batch, sizeof(int) * (size_t)(n + 1));
+            batch[n++] = i;
+            added = 1;
+        }
+    } while (added);
+    if (n == 0)
+        return;
+    snprintf(name, sizeof(name), "merge-%d", ++s->merge_batches);
+    for (int k = 0; k < n; k++) {
+        pb_state *st = s->e[batch[k]];
+        char msg_id[160];
+        snprintf(msg_id, sizeof(msg_id), "%s-merge-a%u", st->id, st->attempt);
+        pb_set_str(&st->merge_batch, name);
+        save(s, st, now);
+        if (s->out.merge)
+            s->out.merge(s->out.ctx, st, name, n, msg_id);
+    }
+    free(batch);
+}
+
+/* --- events ----------------------------------------------------------------------- */
+
+static void block_or_ready(sched *s, int i, const sched_clock *now)
+{
+    pb_state *st = s->e[i];
+    int node = dag_find(s->g, st->id);
+    char buf[512];
+    if (dag_unmet(s->g, node) == 0) {
+        make_ready(s, i, now);
+        return;
+    }
+    dag_blockers(s->g, node, buf, sizeof(buf));
+    st->status = ST_BLOCKED;
+    for (size_t k = 0; k < st->n_blocked_by; k++)
+        free(st->blocked_by[k]);
+    free(st->blocked_by);
+    st->blocked_by = NULL;
+    st->n_blocked_by = 0;
+    reason(st, "dependency: waiting on %s", buf);
+    for (int k = 0; k < dag_ndeps(s->g, node); k++) {
+        int d = dag_dep(s->g, node, k);
+        if (!dag_complete_p(s->g, d))
+            pb_add_str(&st->blocked_by, &st->n_blocked_by, dag_id(s->g, d));
+    }
+    save(s, st, now);
+}
+
+/* The requirement a split part stands for: a node with no work that depends
+ * on every part, so that depending on the original id waits for them all. */
+static void ensure_alias(sched *s, const char *origin, const char *part, const sched_clock *now)
+{
+    int i = entry_of(s, origin), node;
+    char buf[512];
+    if (i >= 0) {
+        if (s->e[i]->alias && dag_add_dep(s->g, dag_find(s->g, origin), part, buf, sizeof(buf)) == DAG_OK) {
+            pb_add_str(&s->e[i]->requirement->dependencies, &s->e[i]->requirement->n_dependencies, part);
+            if (s->e[i]->status == ST_COMPLETE)
+                s->e[i]->status = ST_BLOCKED;
+            save(s, s->e[i], now);
+        }
+        return;
+    }
+    {
+        pb_requirement *r = xmalloc(sizeof(*r));
+        const char *deps[1] = {part};
+        pb_state *st;
+        orchestrator__v1__requirement__init(r);
+        r->id = xstrdup(origin);
+        r->title = xstrdup("(split into parts)");
+        pb_add_str(&r->dependencies, &r->n_dependencies, part);
+        if (dag_add(s->g, origin, deps, 1, &node, buf, sizeof(buf)) != DAG_OK) {
+            orchestrator__v1__requirement__free_unpacked(r, NULL);
+            return;
+        }
+        st = new_state(r);
+        st->alias = 1;
+        st->order = s->next_order++;
+        map_node(s, node, new_entry(s, st));
+        block_or_ready(s, s->n - 1, now);
+    }
+}
+
+int sched_add(sched *s, pb_requirement *r, const sched_clock *now)
+{
+    int node, i, rc;
+    char buf[1024];
+    pb_state *st;
+
+    rc = dag_add(s->g, r->id, (const char *const *)r->dependencies, (int)r->n_dependencies, &node, buf, sizeof(buf));
+    if (rc == DAG_DUPLICATE) {
+        int same = s->node_entry[node] >= 0 && s->e[s->node_entry[node]]->requirement->intake_seq == r->intake_seq &&
+                   r->intake_seq != 0;
+        if (!same && s->out.reject) {
+            snprintf(buf, sizeof(buf), "requirement %s already exists; submit changes under a new id", r->id);
+            s->out.reject(s->out.ctx, r->id, "duplicate_id", buf);
+        }
+        orchestrator__v1__requirement__free_unpacked(r, NULL);
+        return same ? 0 : -1;
+    }
+    if (rc == DAG_CYCLE) {
+        char text[1200];
+        snprintf(text, sizeof(text), "dependency cycle: %s", buf);
+        if (s->out.reject)
+            s->out.reject(s->out.ctx, r->id, "cycle", text);
+        orchestrator__v1__requirement__free_unpacked(r, NULL);
+        return -1;
+    }
+    st = new_state(r);
+    st->order = s->next_order++;
+    r->status = ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED;
+    i = new_entry(s, st);
+    map_node(s, node, i);
+    if (*r->origin_id)
+        ensure_alias(s, r->origin_id, r->id, now);
+    block_or_ready(s, i, now);
+    /* Its dependents said "unknown": say what they wait on now. */
+    for (int k = 0; k < dag_ndependents(s->g, node); k++) {
+        int d = dag_dependent(s->g, node, k);
+        int j = d < s->node_cap ? s->node_entry[d] : -1;
+        if (j >= 0 && s->e[j]->status == ST_BLOCKED && !s->e[j]->alias)
+            block_or_ready(s, j, now);
+    }
+    if (st->status == ST_READY)
+        release_type(s, type_of(st), now);
+    check_spawns(s, now);
+    return 0;
+}
+
+/* Back to the agent with the next attempt, or to a human past the limit. */
+static void send_back(sched *s, int i, const char *output, int count_attempt, int64_t delay_ms,
+                      const sched_clock *now)
+{
+    pb_state *st = s->e[i];
+    int t = type_of(st);
+    char text[600];
+
+    leave_flight(s, i);
+    if (output) {
+        size_t n = strlen(output);
+        char *cut = xstrndup(output, n > OUTPUT_MAX ? OUTPUT_MAX : n);
+        pb_set_str(&st->requirement->last_failure_output, cut);
+        free(cut);
+    }
+    if (count_attempt && st->attempt - st->attempt_base >= (uint32_t)s->cfg.max_attempts) {
+        st->status = ST_ESCALATED;
+        reason(st, "escalated: %u attempts failed; a human must look (orchctl retry %s)",
+               st->attempt - st->attempt_base, st->id);
+        save(s, st, now);
+        if (s->out.alert) {
+            snprintf(text, sizeof(text), "%s (%s) escalated after %u attempts: %.300s", st->id,
+                     st->requirement->title, st->attempt - st->attempt_base,
+                     output ? output : "see its last failure");
+            s->out.alert(s->out.ctx, "critical", "escalation", st->id, text);
+        }
+        release_types(s, ~0u, now);
+        return;
+    }
+    if (count_attempt)
+        st->attempt++;
+    st->retry_at_ms = delay_ms ? now->now_ms + delay_ms : 0;
+    st->status = ST_READY;
+    reason(st, "ready: attempt %u after a failure", st->attempt);
+    heap_push(s, &s->q[t][prio_of(st)], i);
+    save(s, st, now);
+    release_types(s, ~0u, now);
+}
+
+static void escalate(sched *s, int i, const char *why, const sched_clock *now)
+{
+    pb_state *st = s->e[i];
+    char text[700];
+    leave_flight(s, i);
+    st->status = ST_ESCALATED;
+    reason(st, "escalated: %.400s", why);
+    save(s, st, now);
+    if (s->out.alert) {
+        snprintf(text, sizeof(text), "%s (%s) escalated: %.400s", st->id, st->requirement->title, why);
+        s->out.alert(s->out.ctx, "critical", "escalation", st->id, text);
+    }
+    release_types(s, ~0u, now);
+}
+
+static int in_flight(const pb_state *st)
+{
+    return st->status == ST_DISPATCHED || st->status == ST_VERIFYING;
+}
+
+void sched_result(sched *s, const pb_result *r, const sched_clock *now)
+{
+    int i = entry_of(s, r->requirement_id);
+    pb_state *st;
+
+    if (i < 0)
+        return;
+    st = s->e[i];
+    if (r->attempt && r->attempt != st->attempt)
+        return; /* an older attempt's report */
+    if (r->review || r->agent_type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW) {
+        if (!st->review_requested || st->review)
+            return;
+        charge(s, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, r->tokens_used, now);
+        if (r->review == ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_CHANGES_REQUESTED) {
+            char out[OUTPUT_MAX / 4];
+            snprintf(out, sizeof(out), "review requested changes: %s", r->summary);
+            st->review_requested = 0;
+            st->review = ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_UNSPECIFIED;
+            st->status = ST_VERIFYING; /* so send_back accounts it as work in hand */
+            send_back(s, i, out, 1, 0, now);
+            return;
+        }
+        st->review = ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED;
+        reason(st, "complete; review approved");
+        save(s, st, now);
+        merge_pass(s, now);
+        return;
+    }
+    if (!in_flight(st))
+        return;
+    mark_started(s, st);
+    charge_attempt(s, st, r->tokens_used, now);
+    if (*r->instance)
+        pb_set_str(&st->instance, r->instance);
+    if (st->status == ST_DISPATCHED) {
+        st->status = ST_VERIFYING;
+        reason(st, "verifying attempt %u", st->attempt);
+    }
+    save(s, st, now);
+    release_type(s, type_of(st), now);
+}
+
+static void learn(sched *s, const pb_state *st)
+{
+    int t = type_of(st), c = st->requirement->complexity;
+    if (c < 0 || c >= NP || !st->dispatched_at_ms || st->completed_at_ms < st->dispatched_at_ms)
+        return;
+    s->learned_ms[t][c] += st->completed_at_ms - st->dispatched_at_ms;
+    s->learned_n[t][c]++;
+}
+
+void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
+{
+    int i = entry_of(s, v->requirement_id);
+    pb_state *st;
+
+    if (i < 0)
+        return;
+    st = s->e[i];
+    if (!in_flight(st) || (v->attempt && v->attempt != st->attempt))
+        return;
+    mark_started(s, st);
+    if (v->n_files_touched) {
+        for (size_t k = 0; k < st->n_actual_files; k++)
+            free(st->actual_files[k]);
+        free(st->actual_files);
+        st->actual_files = NULL;
+        st->n_actual_files = 0;
+        for (size_t k = 0; k < v->n_files_touched; k++)
+            pb_add_str(&st->actual_files, &st->n_actual_files, v->files_touched[k]);
+    }
+    switch (v->kind) {
+    case ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS: {
+        char msg_id[160];
+        leave_flight(s, i);
+        st->completed_at_ms = now->now_ms;
+        learn(s, st);
+        st->review_requested = 1;
+        complete(s, i, now);
+        snprintf(msg_id, sizeof(msg_id), "%s-review-a%u", st->id, st->attempt);
+        if (s->out.review)
+            s->out.review(s->out.ctx, st, msg_id);
+        /* Its files and budget are free: any type may now have work to go. */
+        release_types(s, ~0u, now);
+        break;
+    }
+    case ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL:
+        send_back(s, i, *v->failing_output ? v->failing_output : v->detail, 1, 0, now);
+        break;
+    default: /* infrastructure error: not the agent's fault */
+        if (++st->infra_retries > (uint32_t)s->cfg.max_infra_retries) {
+            char why[600];
+            snprintf(why, sizeof(why), "the verifier failed %u times: %.400s", st->infra_retries - 1, v->detail);
+            escalate(s, i, why, now);
+        } else {
+            send_back(s, i, NULL, 0, backoff(s, st->infra_retries), now);
+        }
+        break;
+    }
+}
+
+void sched_error(sched *s, const pb_error *e, const sched_clock *now)
+{
+    int i;
+    pb_state *st;
+
+    /* Services' reports about input are for humans and the monitor. */
+    if (!strcmp(e->source, "intake") || !strcmp(e->source, "scheduler") || !*e->requirement_id)
+        return;
+    i = entry_of(s, e->requirement_id);
+    if (i < 0)
+        return;
+    st = s->e[i];
+    if (!in_flight(st) || (e->attempt && e->attempt != st->attempt))
+        return;
+    mark_started(s, st);
+    if (e->transient)
+        send_back(s, i, e->message, 1, backoff(s, st->attempt - st->attempt_base), now);
+    else
+        escalate(s, i, e->message, now);
+}
+
+void sched_heartbeat(sched *s, const pb_heartbeat *h, const sched_clock *now)
+{
+    int i = *h->requirement_id ? entry_of(s, h->requirement_id) : -1;
+    if (i >= 0 && in_flight(s->e[i])) {
+        pb_state *st = s->e[i];
+        int was = st->started;
+        mark_started(s, st);
+        if (h->tokens_used)
+            charge_attempt(s, st, st->tokens_charged + h->tokens_used, now);
+        if (*h->instance)
+            pb_set_str(&st->instance, h->instance);
+        if (!was || h->tokens_used)
+            save(s, st, now);
+        if (!was)
+            release_type(s, type_of(st), now);
+        return;
+    }
+    charge(s, (int)h->agent_type, h->tokens_used, now);
+}
+
+int sched_retry(sched *s, const char *id, const sched_clock *now, char *err, size_t len)
+{
+    int i = entry_of(s, id);
+    pb_state *st;
+    if (i < 0) {
+        snprintf(err, len, "no requirement %s", id);
+        return -1;
+    }
+    st = s->e[i];
+    if (st->status != ST_ESCALATED) {
+        snprintf(err, len, "%s is %s, not ESCALATED", id, names_status(st->status));
+        return -1;
+    }
+    st->attempt_base = st->attempt;
+    st->attempt++;
+    st->infra_retries = 0;
+    st->retry_at_ms = 0;
+    st->status = ST_READY;
+    reason(st, "ready: retried by a human (attempt %u)", st->attempt);
+    heap_push(s, &s->q[type_of(st)][prio_of(st)], i);
+    save(s, st, now);
+    release_type(s, type_of(st), now);
+    return 0;
+}
+
+void sched_tick(sched *s, const sched_clock *now)
+{
+    if (budget_roll(&s->b, now->day))
+        check_conservation(s, now);
+    if (s->cfg.turn_minutes > 0) {
+        if (now->minute % s->cfg.turn_minutes != 0 || now->minute == s->last_turn_minute)
+            return;
+        s->last_turn_minute = now->minute;
+        s->in_turn = 1;
+        release_types(s, ~0u, now);
+        s->in_turn = 0;
+    } else {
+        release_types(s, ~0u, now);
+    }
+    check_spawns(s, now);
+}
+
+/* --- restart ------------------------------------------------------------------ */
+
+void sched_restore(sched *s, pb_state *st)
+{
+    int node;
+    char buf[512];
+    pb_requirement *r = st->requirement;
+    if (!r || dag_add(s->g, st->id, (const char *const *)r->dependencies, (int)r->n_dependencies, &node, buf,
+                      sizeof(buf)) != DAG_OK) {
+        orchestrator__v1__requirement_state__free_unpacked(st, NULL);
+        return;
+    }
+    map_node(s, node, new_entry(s, st));
+    if (st->order >= s->next_order)
+        s->next_order = st->order + 1;
+}
+
+void sched_restore_budget(sched *s, const char *day, int type, uint64_t used)
+{
+    if (strcmp(day, s->b.day) != 0 || type <= 0 || type >= NT)
+        return;
+    s->b.used[type] = used;
+    s->b.used_total = 0;
+    for (int t = 1; t < NT; t++)
+        s->b.used_total += s->b.used[t];
+}
+
+void sched_resume(sched *s, const sched_clock *now)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->e[i]->status == ST_COMPLETE)
+            dag_complete(s->g, dag_find(s->g, s->e[i]->id), NULL, NULL);
+    for (int i = 0; i < s->n; i++) {
+        pb_state *st = s->e[i];
+        switch ((int)st->status) {
+        case ST_READY:
+            heap_push(s, &s->q[type_of(st)][prio_of(st)], i);
+            break;
+        case ST_DISPATCHED:
+        case ST_VERIFYING:
+            budget_reserve(&s->b, type_of(st), st->reserved_tokens);
+            enter_flight(s, i);
+            if (st->status == ST_DISPATCHED && !st->published && s->out.dispatch) {
+                /* Decided but not confirmed: publish again; the message id
+                 * makes a second copy a no-op. */
+                char msg_id[160];
+                if (st->infra_retries)
+                    snprintf(msg_id, sizeof(msg_id), "%s-a%u-i%u", st->id, st->attempt, st->infra_retries);
+                else
+                    snprintf(msg_id, sizeof(msg_id), "%s-a%u", st->id, st->attempt);
+                if (s->out.dispatch(s->out.ctx, st, msg_id) == 0) {
+                    st->published = 1;
+                    save(s, st, now);
+                }
+            }
+            break;
+        case ST_COMPLETE:
+            learn(s, st);
+            break;
+        default:
+            break;
+        }
+    }
+    /* Blocked work whose dependencies completed meanwhile. */
+    for (int i = 0; i < s->n; i++)
+        if (s->e[i]->status == ST_BLOCKED && dag_unmet(s->g, dag_find(s->g, s->e[i]->id)) == 0)
+            make_ready(s, i, now);
+    s->resumed = 1;
+    check_conservation(s, now);
+    merge_pass(s, now);
+    sched_tick(s, now);
+}
+
+/* --- queries ------------------------------------------------------------------------ */
+
+const pb_state *sched_get(const sched *s, const char *id)
+{
+    int i = entry_of(s, id);
+    return i >= 0 ? s->e[i] : NULL;
+}
+
+typedef struct {
+    sched *s;
+    const sched_clock *now;
+} weight_ctx;
+
+static int64_t expected(const sched *s, int t, int c)
+{
+    if (c < 0 || c >= NP)
+        c = 0;
+    if (s->learned_n[t][c])
+        return s->learned_ms[t][c] / s->learned_n[t][c];
+    return s->cfg.duration_ms[c];
+}
+
+static int64_t weight(int node, void *arg)
+{
+    weight_ctx *w = arg;
+    sched *s = w->s;
+    int i = node < s->node_cap ? s->node_entry[node] : -1;
+    pb_state *st;
+    int64_t d;
+    if (i < 0)
+        return s->cfg.duration_ms[0]; /* unknown yet: a medium guess */
+    st = s->e[i];
+    if (st->alias || st->status == ST_COMPLETE || st->status == ST_ESCALATED)
+        return 0;
+    d = expected(s, type_of(st), st->requirement->complexity);
+    if (in_flight(st)) {
+        d -= w->now->now_ms - st->dispatched_at_ms;
+        if (d < 0)
+            d = 0;
+    }
+    return d;
+}
+
+int64_t sched_eta(sched *s, const char *id, const sched_clock *now)
+{
+    int node = dag_find(s->g, id);
+    int64_t *ef, eta;
+    weight_ctx w = {s, now};
+    const pb_state *st = sched_get(s, id);
+    if (node < 0 || !st || st->status == ST_COMPLETE || st->status == ST_ESCALATED)
+        return 0;
+    ef = xmalloc(sizeof(int64_t) * (dag_count(s->g) + 1));
+    dag_longest(s->g, weight, &w, ef);
+    eta = now->now_ms + ef[node];
+    free(ef);
+    return eta;
+}
+
+int sched_critical_path(sched *s, const sched_clock *now, const char **out, int max, int64_t *finish_ms)
+{
+    size_t n = dag_count(s->g);
+    int64_t *ef = xmalloc(sizeof(int64_t) * (n + 1));
+    int *path = xmalloc(sizeof(int) * (size_t)(max + 1));
+    weight_ctx w = {s, now};
+    int len = 0, k = 0;
+    *finish_ms = 0;
+    if (n) {
+        dag_longest(s->g, weight, &w, ef);
+        len = dag_critical_path(s->g, ef, path, max);
+        for (int i = 0; i < len; i++) {
+            int e = path[i] < s->node_cap ? s->node_entry[path[i]] : -1;
+            /* only unfinished work is on the path */
+            if (e >= 0 && (s->e[e]->alias || s->e[e]->status == ST_COMPLETE))
+                continue;
+            out[k++] = dag_id(s->g, path[i]);
+        }
+        if (len)
+            *finish_ms = now->now_ms + ef[path[len - 1]];
+    }
+    free(ef);
+    free(path);
+    return k;
+}
+
+size_t sched_count(const sched *s, size_t by_status[10])
+{
+    size_t n = 0;
+    memset(by_status, 0, sizeof(size_t) * 10);
+    for (int i = 0; i < s->n; i++) {
+        if (s->e[i]->alias)
+            continue;
+        n++;
+        if ((unsigned)s->e[i]->status < 10)
+            by_status[s->e[i]->status]++;
+    }
+    return n;
+}
+
+void sched_each(const sched *s, void (*fn)(const pb_state *st, void *arg), void *arg)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!s->e[i]->alias)
+            fn(s->e[i], arg);
+}
+
+const budget *sched_budget(const sched *s) { return &s->b; }
+int sched_conservation(const sched *s) { return s->conserving; }

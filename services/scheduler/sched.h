@@ -1,0 +1,133 @@
+/* The scheduler's brain: the life of every requirement from CLASSIFIED to
+ * COMPLETE or ESCALATED, as a pure state machine. Events come in (a new
+ * requirement, a result, a verdict, an agent error, a heartbeat, a human
+ * retry, the clock); decisions go out through sched_out callbacks (dispatch,
+ * review, merge, reject, spawn, alert, save), which the NATS adapter
+ * implements and the unit tests record. The clock is an argument.
+ *
+ * Release. Ready work waits in one heap per agent type and priority, ordered
+ * by arrival. A release pass for a type takes CRITICAL before HIGH before
+ * MEDIUM before LOW, oldest first, and releases an item only when all hold:
+ * the type's window of released-but-not-started work has room; no backoff is
+ * pending; LOW work is not held back by conservation mode; its estimate fits
+ * the day's budget; its files do not overlap in-flight work by more than the
+ * threshold. An item that cannot go keeps the exact reason it waits. Passes
+ * run on every event that can free something (continuous mode), or only at
+ * turn boundaries (turns mode).
+ *
+ * Dispatch is recorded before it is published (save, then dispatch, then
+ * save "published"), with a message id of id + attempt, so a restarted
+ * leader re-publishes what it had decided and JetStream drops the copy.
+ *
+ * Retries. A failed verification or a review asking for changes sends the
+ * work back with attempt + 1 and the exact output; a transient agent error
+ * does the same after an exponential backoff; past max_attempts since the
+ * last human retry the requirement is ESCALATED and an alert raised. An
+ * infrastructure error of the verifier is retried with backoff without
+ * counting an attempt. A non-transient agent error escalates at once.
+ *
+ * Tokens. A result carries the total an attempt used; heartbeats carry what
+ * was used since the last one. Each attempt records what was charged, and
+ * only the increase is charged again, so redelivered results never count
+ * twice. */
+#ifndef SCHED_SCHED_H
+#define SCHED_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "budget.h"
+#include "pb.h"
+
+typedef struct {
+    int window;                   /* released-but-not-started per type */
+    double overlap_threshold;     /* 0.2 */
+    int max_attempts;             /* 3 */
+    int max_infra_retries;        /* 5 */
+    int budget_factor_percent;    /* a release's own budget: estimate x 150% */
+    int spawn_depth;              /* ready queue deeper than this: spawn */
+    int spawn_max;                /* instances asked for at most */
+    int64_t spawn_cooldown_ms;
+    int quiet_start, quiet_end;   /* minutes of the day; no spawns between */
+    int64_t backoff_base_ms, backoff_max_ms;
+    int turn_minutes;             /* 0: continuous; else release at multiples of it */
+    int64_t duration_ms[5];       /* expected duration by complexity until learned */
+    budget_cfg budget;
+} sched_cfg;
+
+/* window 2, 20%, 3 attempts, 5 infra retries, 150%, depth 5, max 5, 10 min
+ * cooldown, quiet 22:00-06:00, backoff 30 s doubling to 15 min, continuous,
+ * S 30 min, M 2 h, L 4 h, XL 8 h, the seed's budgets. */
+void sched_cfg_default(sched_cfg *c);
+
+/* The current time, as the adapter reads it in the configured time zone. */
+typedef struct {
+    int64_t now_ms;
+    char day[16];                 /* YYYY-MM-DD */
+    int minute;                   /* of the day, 0..1439 */
+} sched_clock;
+
+/* What the scheduler asks of the world. Functions returning int return 0 on
+ * success; a failed dispatch leaves the work ready for the next pass. All
+ * pointers are borrowed for the call. */
+typedef struct {
+    void *ctx;
+    int (*save)(void *ctx, const pb_state *st);
+    int (*dispatch)(void *ctx, const pb_state *st, const char *msg_id);   /* requirements.<type>.<id> */
+    int (*review)(void *ctx, const pb_state *st, const char *msg_id);     /* requirements.review.<id> */
+    int (*merge)(void *ctx, const pb_state *st, const char *batch, int batch_size, const char *msg_id);
+    void (*reject)(void *ctx, const char *id, const char *reason, const char *text);  /* errors.scheduler.<id> */
+    void (*spawn)(void *ctx, int type, int count, int depth, uint64_t budget, const char *reason);
+    void (*alert)(void *ctx, const char *severity, const char *kind, const char *key, const char *text);
+    void (*budget)(void *ctx, const budget *b, int type);                 /* usage changed */
+} sched_out;
+
+typedef struct sched sched;
+
+sched *sched_create(const sched_cfg *c, const sched_out *out, const sched_clock *now);
+void sched_destroy(sched *s);
+
+/* A classified requirement (ownership taken). Returns 0, or -1 when it was
+ * rejected (duplicate id with other content, or a cycle: reject() says so). */
+int sched_add(sched *s, pb_requirement *r, const sched_clock *now);
+
+/* Rebuilding after a restart: every saved state (ownership taken), then the
+ * day's budget use, then sched_resume, which re-publishes what was decided
+ * but not confirmed and releases what is ready. */
+void sched_restore(sched *s, pb_state *st);
+void sched_restore_budget(sched *s, const char *day, int type, uint64_t used);
+void sched_resume(sched *s, const sched_clock *now);
+
+void sched_result(sched *s, const pb_result *r, const sched_clock *now);
+void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now);
+void sched_error(sched *s, const pb_error *e, const sched_clock *now);
+void sched_heartbeat(sched *s, const pb_heartbeat *h, const sched_clock *now);
+
+/* A human's retry of an ESCALATED requirement: a fresh set of attempts.
+ * Returns 0, or -1 with why in err. */
+int sched_retry(sched *s, const char *id, const sched_clock *now, char *err, size_t len);
+
+/* Timers: day rollover, backoffs, turn boundaries, spawns. */
+void sched_tick(sched *s, const sched_clock *now);
+
+/* The state of id, or NULL. Borrowed until the next event. */
+const pb_state *sched_get(const sched *s, const char *id);
+
+/* Expected completion of id (ms since the epoch), from the longest path of
+ * unfinished work before it; 0 when unknown or complete. */
+int64_t sched_eta(sched *s, const char *id, const sched_clock *now);
+
+/* The critical path of unfinished work: ids into out (borrowed), length
+ * returned; *finish_ms the expected end of it. */
+int sched_critical_path(sched *s, const sched_clock *now, const char **out, int max, int64_t *finish_ms);
+
+/* Number of requirements known, and in each status (by Status value). */
+size_t sched_count(const sched *s, size_t by_status[10]);
+
+/* Calls fn for every requirement. */
+void sched_each(const sched *s, void (*fn)(const pb_state *st, void *arg), void *arg);
+
+const budget *sched_budget(const sched *s);
+int sched_conservation(const sched *s);
+
+#endif

@@ -1,0 +1,164 @@
+/* Budgets and file overlap: the pure rules the scheduler releases by. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "budget.h"
+#include "overlap.h"
+
+#define P(...) ((const char *const[]){__VA_ARGS__})
+
+static void seed_defaults_and_fit(void **state)
+{
+    budget_cfg c;
+    budget b;
+    char why[200];
+    (void)state;
+    budget_cfg_default(&c);
+    assert_int_equal(c.total_limit, 1000000);
+    assert_int_equal(c.limit[1], 300000);
+    assert_int_equal(c.limit[4], 50000);
+    budget_init(&b, &c, "2026-11-24");
+    assert_true(budget_fits(&b, 4, 50000, why, sizeof(why)));
+    budget_charge(&b, 4, 45000);
+    assert_false(budget_fits(&b, 4, 10000, why, sizeof(why)));
+    assert_non_null(strstr(why, "needs 10000 tokens, documentation has 5000 left"));
+    budget_reserve(&b, 1, 250000);
+    assert_int_equal(budget_left(&b, 1), 50000);
+    budget_unreserve(&b, 1, 250000);
+    assert_int_equal(budget_left(&b, 1), 300000);
+}
+
+static void total_limits_types_too(void **state)
+{
+    budget_cfg c;
+    budget b;
+    char why[200];
+    (void)state;
+    budget_cfg_default(&c);
+    c.total_limit = 100000;
+    budget_init(&b, &c, "d1");
+    budget_charge(&b, 2, 95000);
+    assert_int_equal(budget_left(&b, 1), 5000);
+    assert_false(budget_fits(&b, 1, 6000, why, sizeof(why)));
+    assert_non_null(strstr(why, "the daily total"));
+}
+
+static void conservation_at_80_percent_or_type_over(void **state)
+{
+    budget_cfg c;
+    budget b;
+    char why[200];
+    (void)state;
+    budget_cfg_default(&c);
+    budget_init(&b, &c, "d1");
+    budget_charge(&b, 1, 299999);
+    budget_charge(&b, 2, 300000);
+    budget_charge(&b, 3, 100000);
+    budget_charge(&b, 4, 50000);
+    budget_charge(&b, 5, 50000);    /* 799,999: none over its own limit */
+    assert_false(budget_conservation(&b, why, sizeof(why)));
+    budget_charge(&b, 5, 1);        /* 800,000: 80% */
+    assert_true(budget_conservation(&b, why, sizeof(why)));
+    assert_non_null(strstr(why, "800000 of 1000000"));
+    budget_init(&b, &c, "d1");
+    budget_charge(&b, 3, 100001);
+    assert_true(budget_conservation(&b, why, sizeof(why)));
+    assert_non_null(strstr(why, "database is over its budget"));
+    budget_init(&b, &c, "d1");
+    budget_charge(&b, 1, 799999);
+    assert_true(budget_conservation(&b, why, sizeof(why))); /* backend over its own 300k too */
+    budget_init(&b, &c, "d1");
+    budget_charge(&b, 1, 100000);
+    assert_false(budget_conservation(&b, why, sizeof(why)));
+}
+
+static void rollover_resets_use_not_reservations(void **state)
+{
+    budget_cfg c;
+    budget b;
+    (void)state;
+    budget_cfg_default(&c);
+    budget_init(&b, &c, "2026-11-24");
+    budget_charge(&b, 1, 200000);
+    budget_reserve(&b, 1, 50000);
+    assert_int_equal(budget_roll(&b, "2026-11-24"), 0);
+    assert_int_equal(budget_roll(&b, "2026-11-25"), 1);
+    assert_int_equal(b.used[1], 0);
+    assert_int_equal(b.used_total, 0);
+    assert_int_equal(budget_left(&b, 1), 250000);
+}
+
+static void quiet_window_wraps_midnight(void **state)
+{
+    (void)state;
+    assert_true(budget_quiet(22 * 60, 22 * 60, 6 * 60));
+    assert_true(budget_quiet(3 * 60, 22 * 60, 6 * 60));
+    assert_false(budget_quiet(6 * 60, 22 * 60, 6 * 60));
+    assert_false(budget_quiet(12 * 60, 22 * 60, 6 * 60));
+    assert_true(budget_quiet(13 * 60, 12 * 60, 14 * 60));
+    assert_false(budget_quiet(13 * 60, 0, 0));
+}
+
+static void overlap_ratio_uses_the_smaller_set(void **state)
+{
+    (void)state;
+    /* 1 shared of min(2, 5) = 50% */
+    assert_true(overlap_ratio(P("a", "b"), 2, P("b", "c", "d", "e", "f"), 5) == 0.5);
+    /* 1 shared of min(10, 10) = 10% */
+    assert_true(overlap_ratio(P("1", "2", "3", "4", "5", "6", "7", "8", "9", "x"), 10,
+                              P("x", "b", "c", "d", "e", "f", "g", "h", "i", "j"), 10) == 0.1);
+    assert_true(overlap_ratio(P("a"), 1, P("b"), 1) == 0.0);
+    assert_true(overlap_ratio(NULL, 0, P("b"), 1) == 0.0);
+    /* a directory covers what is under it, both ways */
+    assert_true(overlap_ratio(P("src/api/"), 1, P("src/api/a.ts", "src/api/b.ts"), 2) == 1.0);
+    assert_true(overlap_ratio(P("src/api/a.ts"), 1, P("src/"), 1) == 1.0);
+    assert_true(overlap_ratio(P("src/apix/a.ts"), 1, P("src/api/"), 1) == 0.0);
+}
+
+static void index_finds_only_real_conflicts(void **state)
+{
+    overlap *o = overlap_create();
+    char buf[256];
+    double r;
+    (void)state;
+    overlap_set(o, 1, P("src/api/a.ts", "src/api/b.ts"), 2);
+    overlap_set(o, 2, P("docs/"), 1);
+    assert_int_equal(overlap_find(o, P("src/api/a.ts", "src/x.ts"), 2, 0.2, -1, buf, sizeof(buf), &r), 1);
+    assert_string_equal(buf, "src/api/a.ts");
+    assert_true(r == 0.5);
+    assert_int_equal(overlap_find(o, P("docs/guide.md"), 1, 0.2, -1, buf, sizeof(buf), NULL), 2);
+    assert_int_equal(overlap_find(o, P("src/"), 1, 0.2, -1, buf, sizeof(buf), NULL), 1);
+    assert_int_equal(overlap_find(o, P("src/web/c.ts"), 1, 0.2, -1, buf, sizeof(buf), NULL), -1);
+    /* exactly at the threshold is not over it: 1 of min(5, 5) = 20% */
+    overlap_set(o, 7, P("w/1", "w/2", "w/3", "w/4", "w/5"), 5);
+    assert_int_equal(overlap_find(o, P("w/1", "q1", "q2", "q3", "q4"), 5, 0.2, -1, buf, sizeof(buf), NULL), -1);
+    assert_int_equal(overlap_find(o, P("w/1", "w/2", "q2", "q3", "q4"), 5, 0.2, -1, buf, sizeof(buf), NULL), 7);
+    overlap_clear(o, 7);
+    /* itself never conflicts */
+    assert_int_equal(overlap_find(o, P("src/api/a.ts"), 1, 0.2, 1, buf, sizeof(buf), NULL), -1);
+    overlap_clear(o, 1);
+    assert_int_equal(overlap_find(o, P("src/api/a.ts"), 1, 0.2, -1, buf, sizeof(buf), NULL), -1);
+    overlap_set(o, 3, P("src/api/z.ts"), 1);
+    overlap_set(o, 3, P("lib/q.c"), 1); /* replaced */
+    assert_int_equal(overlap_find(o, P("src/api/z.ts"), 1, 0.2, -1, buf, sizeof(buf), NULL), -1);
+    assert_int_equal(overlap_find(o, P("lib/q.c"), 1, 0.2, -1, buf, sizeof(buf), NULL), 3);
+    overlap_destroy(o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(seed_defaults_and_fit),
+        cmocka_unit_test(total_limits_types_too),
+        cmocka_unit_test(conservation_at_80_percent_or_type_over),
+        cmocka_unit_test(rollover_resets_use_not_reservations),
+        cmocka_unit_test(quiet_window_wraps_midnight),
+        cmocka_unit_test(overlap_ratio_uses_the_smaller_set),
+        cmocka_unit_test(index_finds_only_real_conflicts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,656 @@
+/* The scheduler's state machine with a recording sched_out: release order,
+ * window, budgets, overlap, retries and escalation, spawns, cycles, tokens,
+ * merges, turns, conservation, split aliases, and a restart from saved
+ * state. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "names.h"
+#include "sched.h"
+#include "text.h"
+
+enum { BE = 1, FE = 2, DB = 3, DOC = 4 };
+enum { CRIT = 1, HIGH = 2, MED = 3, LOW = 4 };
+
+typedef struct {
+    char id[32];
+    unsigned attempt;
+    char msg_id[64];
+    char output[256];
+    char hint[16];
+    uint64_t token_budget;
+} sent;
+
+static struct {
+    sent d[64];
+    int nd;
+    char reviews[32][32];
+    int nr;
+    char merges[32][32];
+    char merge_batch[32][16];
+    int merge_size[32];
+    int nm;
+    char rejects[8][256];
+    char reject_reason[8][32];
+    int nrej;
+    int spawn_type[8], spawn_count[8];
+    int nspawn;
+    char alerts[8][300];
+    int nalert;
+    /* saved states, packed, by id (last one wins) */
+    char saved_id[64][32];
+    uint8_t *saved[64];
+    size_t saved_len[64];
+    int nsaved;
+    int fail_dispatch;
+} rec;
+
+static int r_save(void *ctx, const pb_state *st)
+{
+    int i;
+    (void)ctx;
+    for (i = 0; i < rec.nsaved; i++)
+        if (!strcmp(rec.saved_id[i], st->id))
+            break;
+    if (i == rec.nsaved)
+        snprintf(rec.saved_id[rec.nsaved++], 32, "%s", st->id);
+    free(rec.saved[i]);
+    pb_pack(&st->base, &rec.saved[i], &rec.saved_len[i]);
+    return 0;
+}
+
+static int r_dispatch(void *ctx, const pb_state *st, const char *msg_id)
+{
+    sent *x;
+    (void)ctx;
+    if (rec.fail_dispatch)
+        return -1;
+    x = &rec.d[rec.nd++];
+    snprintf(x->id, sizeof(x->id), "%s", st->id);
+    x->attempt = st->requirement->attempt;
+    snprintf(x->msg_id, sizeof(x->msg_id), "%s", msg_id);
+    snprintf(x->output, sizeof(x->output), "%s", st->requirement->last_failure_output);
+    snprintf(x->hint, sizeof(x->hint), "%s", st->requirement->model_hint);
+    x->token_budget = st->requirement->token_budget;
+    return 0;
+}
+
+static int r_review(void *ctx, const pb_state *st, const char *msg_id)
+{
+    (void)ctx;
+    (void)msg_id;
+    snprintf(rec.reviews[rec.nr++], 32, "%s", st->id);
+    return 0;
+}
+
+static int r_merge(void *ctx, const pb_state *st, const char *batch, int size, const char *msg_id)
+{
+    (void)ctx;
+    (void)msg_id;
+    snprintf(rec.merges[rec.nm], 32, "%s", st->id);
+    snprintf(rec.merge_batch[rec.nm], 16, "%s", batch);
+    rec.merge_size[rec.nm++] = size;
+    return 0;
+}
+
+static void r_reject(void *ctx, const char *id, const char *reason, const char *text)
+{
+    (void)ctx;
+    (void)id;
+    snprintf(rec.reject_reason[rec.nrej], 32, "%s", reason);
+    snprintf(rec.rejects[rec.nrej++], 256, "%s", text);
+}
+
+static void r_spawn(void *ctx, int type, int count, int depth, uint64_t budget, const char *reason)
+{
+    (void)ctx;
+    (void)depth;
+    (void)budget;
+    (void)reason;
+    rec.spawn_type[rec.nspawn] = type;
+    rec.spawn_count[rec.nspawn++] = count;
+}
+
+static void r_alert(void *ctx, const char *severity, const char *kind, const char *key, const char *text)
+{
+    (void)ctx;
+    (void)key;
+    snprintf(rec.alerts[rec.nalert++], 300, "%s/%s: %s", severity, kind, text);
+}
+
+static const sched_out out = {NULL, r_save, r_dispatch, r_review, r_merge, r_reject, r_spawn, r_alert, NULL};
+
+static sched_clock clk;
+static sched_cfg cfg;
+
+static int setup(void **state)
+{
+    (void)state;
+    for (int i = 0; i < rec.nsaved; i++)
+        free(rec.saved[i]);
+    memset(&rec, 0, sizeof(rec));
+    clk.now_ms = 1764000000000LL;
+    snprintf(clk.day, sizeof(clk.day), "2026-11-24");
+    clk.minute = 10 * 60;
+    sched_cfg_default(&cfg);
+    cfg.window = 100;
+    return 0;
+}
+
+static pb_requirement *req(const char *id, int type, int prio, uint64_t est, const char *deps, const char *files)
+{
+    pb_requirement *r = xmalloc(sizeof(*r));
+    char buf[256], *tok, *save;
+    orchestrator__v1__requirement__init(r);
+    r->id = xstrdup(id);
+    r->title = xstrdup(id);
+    r->type = (Orchestrator__V1__AgentType)type;
+    r->priority = (Orchestrator__V1__Priority)prio;
+    r->estimated_tokens = est;
+    r->complexity = ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_M;
+    if (deps) {
+        snprintf(buf, sizeof(buf), "%s", deps);
+        for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+            pb_add_str(&r->dependencies, &r->n_dependencies, tok);
+    }
+    if (files) {
+        snprintf(buf, sizeof(buf), "%s", files);
+        for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+            pb_add_str(&r->files, &r->n_files, tok);
+    }
+    return r;
+}
+
+static void verdict(sched *s, const char *id, unsigned attempt, int kind, const char *output)
+{
+    pb_verdict v;
+    orchestrator__v1__verdict__init(&v);
+    v.requirement_id = (char *)id;
+    v.attempt = attempt;
+    v.kind = (Orchestrator__V1__VerdictKind)kind;
+    v.failing_output = (char *)(output ? output : "");
+    v.detail = (char *)(output ? output : "");
+    sched_verdict(s, &v, &clk);
+}
+
+#define PASS ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS
+#define FAIL ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL
+#define INFRA ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_INFRASTRUCTURE_ERROR
+
+static void result(sched *s, const char *id, unsigned attempt, uint64_t tokens)
+{
+    pb_result r;
+    orchestrator__v1__result__init(&r);
+    r.requirement_id = (char *)id;
+    r.attempt = attempt;
+    r.tokens_used = tokens;
+    sched_result(s, &r, &clk);
+}
+
+static void review(sched *s, const char *id, int outcome, const char *summary)
+{
+    pb_result r;
+    orchestrator__v1__result__init(&r);
+    r.requirement_id = (char *)id;
+    r.agent_type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW;
+    r.review = (Orchestrator__V1__ReviewOutcome)outcome;
+    r.summary = (char *)summary;
+    sched_result(s, &r, &clk);
+}
+
+static void started(sched *s, const char *id)
+{
+    pb_heartbeat h;
+    orchestrator__v1__heartbeat__init(&h);
+    h.requirement_id = (char *)id;
+    h.instance = "agent-1";
+    sched_heartbeat(s, &h, &clk);
+}
+
+static int status(sched *s, const char *id) { return sched_get(s, id)->status; }
+static const char *why(sched *s, const char *id) { return sched_get(s, id)->reason; }
+
+static void chain_migration_api_ui_released_in_order(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    (void)state;
+    assert_int_equal(sched_add(s, req("UI", FE, MED, 1000, "API", NULL), &clk), 0);
+    assert_int_equal(sched_add(s, req("API", BE, MED, 1000, "MIG", NULL), &clk), 0);
+    assert_int_equal(sched_add(s, req("MIG", DB, MED, 1000, NULL, NULL), &clk), 0);
+    assert_int_equal(rec.nd, 1);
+    assert_string_equal(rec.d[0].id, "MIG");
+    assert_string_equal(rec.d[0].msg_id, "MIG-a1");
+    assert_int_equal(rec.d[0].token_budget, 1500);
+    assert_int_equal(status(s, "UI"), ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED);
+    assert_string_equal(why(s, "UI"), "dependency: waiting on API");
+    result(s, "MIG", 1, 800);
+    assert_int_equal(status(s, "MIG"), ORCHESTRATOR__V1__STATUS__STATUS_VERIFYING);
+    assert_int_equal(rec.nd, 1);
+    verdict(s, "MIG", 1, PASS, NULL);
+    assert_int_equal(status(s, "MIG"), ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
+    assert_int_equal(rec.nr, 1);
+    assert_string_equal(rec.reviews[0], "MIG");
+    assert_int_equal(rec.nd, 2);
+    assert_string_equal(rec.d[1].id, "API");
+    verdict(s, "API", 1, PASS, NULL);
+    assert_int_equal(rec.nd, 3);
+    assert_string_equal(rec.d[2].id, "UI");
+    sched_destroy(s);
+}
+
+static void critical_overtakes_queued_medium_work(void **state)
+{
+    sched *s;
+    (void)state;
+    cfg.window = 2;
+    s = sched_create(&cfg, &out, &clk);
+    sched_add(s, req("M1", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("M2", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("M3", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("M4", BE, LOW, 100, NULL, NULL), &clk);
+    assert_int_equal(rec.nd, 2);
+    assert_non_null(strstr(why(s, "M3"), "window: 2 backend requirements released and not yet started"));
+    sched_add(s, req("C1", BE, CRIT, 100, NULL, NULL), &clk);
+    assert_int_equal(rec.nd, 2); /* the window is full */
+    started(s, "M1");            /* one slot frees */
+    assert_int_equal(rec.nd, 3);
+    assert_string_equal(rec.d[2].id, "C1"); /* ahead of M3, which is older */
+    started(s, "M2");
+    assert_string_equal(rec.d[3].id, "M3");
+    started(s, "C1");
+    assert_string_equal(rec.d[4].id, "M4"); /* LOW last */
+    sched_destroy(s);
+}
+
+static void budget_holds_then_releases(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    (void)state;
+    sched_add(s, req("D1", DOC, MED, 40000, NULL, NULL), &clk);
+    sched_add(s, req("D2", DOC, MED, 20000, NULL, NULL), &clk);
+    assert_int_equal(rec.nd, 1);
+    assert_non_null(strstr(why(s, "D2"), "budget: needs 20000 tokens, documentation has 10000 left today"));
+    result(s, "D1", 1, 25000);   /* 25k used, 15k still reserved: 10k left */
+    assert_int_equal(rec.nd, 1);
+    verdict(s, "D1", 1, PASS, NULL); /* reservation freed: 25k left */
+    assert_int_equal(rec.nd, 2);
+    assert_string_equal(rec.d[1].id, "D2");
+    assert_int_equal(sched_budget(s)->used[DOC], 25000);
+    sched_destroy(s);
+}
+
+static void overlap_holds_the_second(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    (void)state;
+    sched_add(s, req("A", BE, MED, 100, NULL, "src/shared/util.ts,src/api/a.ts"), &clk);
+    sched_add(s, req("B", FE, HIGH, 100, NULL, "src/shared/util.ts,src/pages/b.tsx"), &clk);
+    sched_add(s, req("C", FE, MED, 100, NULL, "src/pages/c.tsx"), &clk);
+    assert_int_equal(rec.nd, 2);
+    assert_string_equal(rec.d[1].id, "C");
+    assert_string_equal(why(s, "B"), "overlap with A on src/shared/util.ts");
+    verdict(s, "A", 1, PASS, NULL);
+    assert_int_equal(rec.nd, 3);
+    assert_string_equal(rec.d[2].id, "B");
+    sched_destroy(s);
+}
+
+static void verifier_files_replace_declared_ones(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    pb_verdict v;
+    char *touched[] = {"src/api/real.ts"};
+    (void)state;
+    sched_add(s, req("A", BE, MED, 100, NULL, "src/api/declared.ts"), &clk);
+    orchestrator__v1__verdict__init(&v);
+    v.requirement_id = "A";
+    v.attempt = 1;
+    v.kind = FAIL;
+    v.failing_output = "error";
+    v.files_touched = touched;
+    v.n_files_touched = 1;
+    sched_verdict(s, &v, &clk); /* back to the agent with attempt 2, holding real.ts */
+    assert_int_equal(rec.nd, 2);
+    sched_add(s, req("B", BE, MED, 100, NULL, "src/api/real.ts"), &clk);
+    assert_string_equal(why(s, "B"), "overlap with A on src/api/real.ts");
+    sched_add(s, req("C", BE, MED, 100, NULL, "src/api/declared.ts"), &clk);
+    assert_int_equal(status(s, "C"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    sched_destroy(s);
+}
+
+static void reject_retry_with_output_then_escalate(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    char err[128];
+    (void)state;
+    sched_add(s, req("R", BE, HIGH, 100, NULL, NULL), &clk);
+    verdict(s, "R", 1, FAIL, "src/api/x.ts(3,1): error TS2304: Cannot find name 'foo'.");
+    assert_int_equal(rec.nd, 2);
+    assert_int_equal(rec.d[1].attempt, 2);
+    assert_string_equal(rec.d[1].msg_id, "R-a2");
+    assert_string_equal(rec.d[1].output, "src/api/x.ts(3,1): error TS2304: Cannot find name 'foo'.");
+    verdict(s, "R", 1, FAIL, "stale verdict of attempt 1"); /* ignored */
+    assert_int_equal(rec.nd, 2);
+    verdict(s, "R", 2, FAIL, "second");
+    assert_int_equal(rec.d[2].attempt, 3);
+    verdict(s, "R", 3, FAIL, "third");
+    assert_int_equal(rec.nd, 3);
+    assert_int_equal(status(s, "R"), ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED);
+    assert_int_equal(rec.nalert, 1);
+    assert_non_null(strstr(rec.alerts[0], "critical/escalation: R (R) escalated after 3 attempts: third"));
+    assert_int_equal(sched_retry(s, "R", &clk, err, sizeof(err)), 0);
+    assert_int_equal(rec.nd, 4);
+    assert_int_equal(rec.d[3].attempt, 4);
+    assert_int_equal(sched_retry(s, "R", &clk, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "not ESCALATED"));
+    sched_destroy(s);
+}
+
+static void infra_errors_retry_without_counting(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    (void)state;
+    sched_add(s, req("I", BE, MED, 100, NULL, NULL), &clk);
+    verdict(s, "I", 1, INFRA, "ref not found");
+    assert_int_equal(rec.nd, 1); /* backoff first */
+    assert_non_null(strstr(why(s, "I"), "backoff: retry in 30 s"));
+    clk.now_ms += 31000;
+    sched_tick(s, &clk);
+    assert_int_equal(rec.nd, 2);
+    assert_int_equal(rec.d[1].attempt, 1);          /* same attempt */
+    assert_string_equal(rec.d[1].msg_id, "I-a1-i1"); /* a new message all the same */
+    sched_destroy(s);
+}
+
+static void transient_agent_error_backs_off_others_escalate(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    pb_error e;
+    (void)state;
+    sched_add(s, req("T", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("P", BE, MED, 100, NULL, NULL), &clk);
+    orchestrator__v1__agent_error__init(&e);
+    e.source = "agent";
+    e.requirement_id = "T";
+    e.message = "npm registry timeout";
+    e.transient = 1;
+    sched_error(s, &e, &clk);
+    assert_int_equal(status(s, "T"), ORCHESTRATOR__V1__STATUS__STATUS_READY);
+    clk.now_ms += 31000;
+    sched_tick(s, &clk);
+    assert_int_equal(rec.d[2].attempt, 2);
+    e.requirement_id = "P";
+    e.message = "cannot write to the repository: permission denied";
+    e.transient = 0;
+    sched_error(s, &e, &clk);
+    assert_int_equal(status(s, "P"), ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED);
+    e.source = "intake";  /* input reports are not agent failures */
+    e.requirement_id = "T";
+    sched_error(s, &e, &clk);
+    assert_int_equal(status(s, "T"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    sched_destroy(s);
+}
+
+static void deep_queue_asks_for_agents_with_cooldown(void **state)
+{
+    sched *s;
+    char id[16];
+    (void)state;
+    cfg.window = 1;
+    s = sched_create(&cfg, &out, &clk);
+    for (int i = 0; i < 8; i++) {
+        snprintf(id, sizeof(id), "B%d", i);
+        sched_add(s, req(id, BE, MED, 100, NULL, NULL), &clk);
+    }
+    assert_int_equal(rec.nspawn, 1);      /* at the 7th waiting item */
+    assert_int_equal(rec.spawn_type[0], BE);
+    assert_int_equal(rec.spawn_count[0], 2);
+    sched_add(s, req("B9", BE, MED, 100, NULL, NULL), &clk);
+    assert_int_equal(rec.nspawn, 1);      /* cooldown */
+    clk.now_ms += 11 * 60 * 1000;
+    clk.minute = 23 * 60;                 /* quiet hours */
+    sched_tick(s, &clk);
+    assert_int_equal(rec.nspawn, 1);
+    clk.minute = 12 * 60;
+    sched_tick(s, &clk);
+    assert_int_equal(rec.nspawn, 2);
+    sched_destroy(s);
+}
+
+static void cycles_rejected_unknown_dependencies_wait(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    (void)state;
+    assert_int_equal(sched_add(s, req("REQ-A", BE, MED, 100, "REQ-B", NULL), &clk), 0);
+    assert_string_equal(why(s, "REQ-A"), "dependency: waiting on REQ-B (unknown)");
+    assert_int_equal(sched_add(s, req("REQ-B", BE, MED, 100, "REQ-A", NULL), &clk), -1);
+    assert_string_equal(rec.reject_reason[0], "cycle");
+    assert_string_equal(rec.rejects[0], "dependency cycle: REQ-B -> REQ-A -> REQ-B");
+    assert_null(sched_get(s, "REQ-B"));
+    assert_int_equal(sched_add(s, req("OTHER", BE, MED, 100, NULL, NULL), &clk), 0);
+    assert_int_equal(status(s, "OTHER"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    assert_int_equal(sched_add(s, req("OTHER", BE, MED, 100, NULL, NULL), &clk), -1);
+    assert_string_equal(rec.reject_reason[1], "duplicate_id");
+    sched_destroy(s);
+}
+
+static void tokens_are_charged_once(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    pb_heartbeat h;
+    (void)state;
+    sched_add(s, req("K", BE, MED, 10000, NULL, NULL), &clk);
+    orchestrator__v1__heartbeat__init(&h);
+    h.requirement_id = "K";
+    h.tokens_used = 300;
+    sched_heartbeat(s, &h, &clk);
+    sched_heartbeat(s, &h, &clk);
+    assert_int_equal(sched_budget(s)->used[BE], 600);
+    result(s, "K", 1, 1000); /* the attempt's total */
+    result(s, "K", 1, 1000); /* redelivered */
+    assert_int_equal(sched_budget(s)->used[BE], 1000);
+    assert_int_equal(sched_get(s, "K")->tokens_used, 1000);
+    sched_destroy(s);
+}
+
+static void approved_merges_go_in_dependency_order(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    (void)state;
+    sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("B", BE, MED, 100, "A", NULL), &clk);
+    verdict(s, "A", 1, PASS, NULL);
+    verdict(s, "B", 1, PASS, NULL);
+    review(s, "B", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
+    assert_int_equal(rec.nm, 0); /* not before A's merge */
+    review(s, "A", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
+    assert_int_equal(rec.nm, 2);
+    assert_string_equal(rec.merges[0], "A");
+    assert_string_equal(rec.merges[1], "B");
+    assert_string_equal(rec.merge_batch[0], rec.merge_batch[1]);
+    assert_int_equal(rec.merge_size[0], 2);
+    sched_destroy(s);
+}
+
+static void changes_requested_go_back_to_the_agent(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    (void)state;
+    sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk);
+    verdict(s, "A", 1, PASS, NULL);
+    review(s, "A", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_CHANGES_REQUESTED, "missing tests");
+    assert_int_equal(rec.nd, 2);
+    assert_int_equal(rec.d[1].attempt, 2);
+    assert_string_equal(rec.d[1].output, "review requested changes: missing tests");
+    sched_destroy(s);
+}
+
+static void conservation_holds_low_hints_small_and_alerts_once(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    pb_heartbeat h;
+    pb_requirement *small;
+    (void)state;
+    orchestrator__v1__heartbeat__init(&h);
+    h.agent_type = (Orchestrator__V1__AgentType)FE;
+    h.tokens_used = 290000;
+    sched_heartbeat(s, &h, &clk);
+    h.agent_type = (Orchestrator__V1__AgentType)BE;
+    sched_heartbeat(s, &h, &clk);
+    h.agent_type = (Orchestrator__V1__AgentType)5;
+    h.tokens_used = 140000;
+    sched_heartbeat(s, &h, &clk);
+    h.agent_type = (Orchestrator__V1__AgentType)3;
+    h.tokens_used = 90000;
+    sched_heartbeat(s, &h, &clk); /* 810k of 1M */
+    assert_true(sched_conservation(s));
+    assert_int_equal(rec.nalert, 1);
+    assert_non_null(strstr(rec.alerts[0], "warning/conservation"));
+    sched_add(s, req("L", BE, LOW, 100, NULL, NULL), &clk);
+    assert_non_null(strstr(why(s, "L"), "conservation: LOW work held back"));
+    small = req("S", BE, MED, 100, NULL, NULL);
+    small->complexity = ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_S;
+    sched_add(s, small, &clk);
+    assert_int_equal(rec.nd, 1);
+    assert_string_equal(rec.d[0].hint, "cheap");
+    sched_heartbeat(s, &h, &clk);
+    assert_int_equal(rec.nalert, 1); /* once */
+    /* a new day: used resets, conservation ends, LOW goes */
+    snprintf(clk.day, sizeof(clk.day), "2026-11-25");
+    sched_tick(s, &clk);
+    assert_false(sched_conservation(s));
+    assert_int_equal(status(s, "L"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    sched_destroy(s);
+}
+
+static void turns_release_only_on_the_cadence(void **state)
+{
+    sched *s;
+    (void)state;
+    cfg.turn_minutes = 30;
+    s = sched_create(&cfg, &out, &clk);
+    clk.minute = 10 * 60 + 1;
+    sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk);
+    assert_int_equal(rec.nd, 0);
+    clk.minute = 10 * 60 + 10;
+    sched_tick(s, &clk);
+    assert_int_equal(rec.nd, 0);
+    clk.minute = 10 * 60 + 30;
+    sched_tick(s, &clk);
+    assert_int_equal(rec.nd, 1);
+    sched_destroy(s);
+}
+
+static void split_parts_stand_for_the_original(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    pb_requirement *be = req("REQ-7-BE", BE, MED, 100, NULL, NULL);
+    pb_requirement *fe = req("REQ-7-FE", FE, MED, 100, "REQ-7-BE", NULL);
+    (void)state;
+    pb_set_str(&be->origin_id, "REQ-7");
+    pb_set_str(&fe->origin_id, "REQ-7");
+    sched_add(s, req("REQ-8", DOC, MED, 100, "REQ-7", NULL), &clk);
+    sched_add(s, be, &clk);
+    sched_add(s, fe, &clk);
+    assert_int_equal(rec.nd, 1);
+    verdict(s, "REQ-7-BE", 1, PASS, NULL);
+    assert_int_equal(rec.nd, 2);
+    assert_string_equal(rec.d[1].id, "REQ-7-FE");
+    assert_int_equal(status(s, "REQ-8"), ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED);
+    verdict(s, "REQ-7-FE", 1, PASS, NULL);
+    assert_int_equal(rec.nd, 3);
+    assert_string_equal(rec.d[2].id, "REQ-8");
+    sched_destroy(s);
+}
+
+static void restart_from_saved_state_republishes_undecided(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    sched *t;
+    size_t counts[10];
+    (void)state;
+    sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("B", BE, MED, 100, "A", NULL), &clk);
+    verdict(s, "A", 1, PASS, NULL);       /* B dispatched */
+    rec.fail_dispatch = 1;                /* the publisher is down: C decided, not published */
+    sched_add(s, req("C", FE, MED, 100, NULL, NULL), &clk);
+    sched_destroy(s);                     /* the scheduler dies */
+    rec.fail_dispatch = 0;
+    rec.nd = 0;
+
+    t = sched_create(&cfg, &out, &clk);
+    for (int i = 0; i < rec.nsaved; i++) {
+        char err[ERR_LEN];
+        pb_state *st = (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor, rec.saved[i],
+                                             rec.saved_len[i], PB_MAX_MSG, err);
+        sched_restore(t, st);
+    }
+    sched_resume(t, &clk);
+    assert_int_equal(sched_count(t, counts), 3);
+    assert_int_equal(status(t, "A"), ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
+    assert_int_equal(status(t, "B"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    /* B was published before the crash: not again. C now goes out. */
+    assert_int_equal(rec.nd, 1);
+    assert_string_equal(rec.d[0].id, "C");
+    verdict(t, "B", 1, PASS, NULL);
+    assert_int_equal(status(t, "B"), ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
+    sched_destroy(t);
+}
+
+static void eta_and_critical_path(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    const char *path[8];
+    int64_t finish;
+    int n;
+    (void)state;
+    sched_add(s, req("A", DB, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("B", BE, MED, 100, "A", NULL), &clk);
+    sched_add(s, req("C", FE, MED, 100, "B", NULL), &clk);
+    sched_add(s, req("X", DOC, MED, 100, NULL, NULL), &clk);
+    /* M is 2 h by default: C finishes after three of them */
+    assert_int_equal(sched_eta(s, "C", &clk), clk.now_ms + 3 * 2 * 3600 * 1000LL);
+    n = sched_critical_path(s, &clk, path, 8, &finish);
+    assert_int_equal(n, 3);
+    assert_string_equal(path[0], "A");
+    assert_string_equal(path[2], "C");
+    clk.now_ms += 3600 * 1000; /* an hour into A */
+    assert_int_equal(sched_eta(s, "C", &clk), clk.now_ms + 5 * 3600 * 1000LL);
+    verdict(s, "A", 1, PASS, NULL); /* A took 1 h: database M learned as 1 h */
+    assert_int_equal(sched_eta(s, "A", &clk), 0);
+    sched_destroy(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(chain_migration_api_ui_released_in_order, setup),
+        cmocka_unit_test_setup(critical_overtakes_queued_medium_work, setup),
+        cmocka_unit_test_setup(budget_holds_then_releases, setup),
+        cmocka_unit_test_setup(overlap_holds_the_second, setup),
+        cmocka_unit_test_setup(verifier_files_replace_declared_ones, setup),
+        cmocka_unit_test_setup(reject_retry_with_output_then_escalate, setup),
+        cmocka_unit_test_setup(infra_errors_retry_without_counting, setup),
+        cmocka_unit_test_setup(transient_agent_error_backs_off_others_escalate, setup),
+        cmocka_unit_test_setup(deep_queue_asks_for_agents_with_cooldown, setup),
+        cmocka_unit_test_setup(cycles_rejected_unknown_dependencies_wait, setup),
+        cmocka_unit_test_setup(tokens_are_charged_once, setup),
+        cmocka_unit_test_setup(approved_merges_go_in_dependency_order, setup),
+        cmocka_unit_test_setup(changes_requested_go_back_to_the_agent, setup),
+        cmocka_unit_test_setup(conservation_holds_low_hints_small_and_alerts_once, setup),
+        cmocka_unit_test_setup(turns_release_only_on_the_cadence, setup),
+        cmocka_unit_test_setup(split_parts_stand_for_the_original, setup),
+        cmocka_unit_test_setup(restart_from_saved_state_republishes_undecided, setup),
+        cmocka_unit_test_setup(eta_and_critical_path, setup),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    for (int i = 0; i < rec.nsaved; i++)
+        free(rec.saved[i]);
+    return rc;
+}
