@@ -225,7 +225,8 @@ orch_status srv_start(srv *s, char err[ERR_LEN])
     }
     for (int i = 0; i < s->n_eps; i++) {
         srv_endpoint *e = &s->eps[i];
-        st = natsConnection_QueueSubscribe(&e->sub, s->nc, e->subject, e->queue_group, on_endpoint, e);
+        st = *e->queue_group ? natsConnection_QueueSubscribe(&e->sub, s->nc, e->subject, e->queue_group, on_endpoint, e)
+                             : natsConnection_Subscribe(&e->sub, s->nc, e->subject, on_endpoint, e);
         if (st != NATS_OK) {
             snprintf(err, ERR_LEN, "subscribe %s: %s", e->subject, natsStatus_GetText(st));
             goto fail;

@@ -36,8 +36,9 @@ typedef void (*srv_stats_fn)(cJSON *data, void *closure);
 orch_status srv_create(srv **out, natsConnection *nc, const char *name, const char *version,
                        const char *description, const char *id, char err[ERR_LEN]);
 
-/* Adds an endpoint before srv_start. queue_group NULL means "q". stats_fn
- * may be NULL. */
+/* Adds an endpoint before srv_start. queue_group NULL means "q"; "" means
+ * no queue group (every instance receives each request: for services where
+ * only one instance, e.g. a leader, answers). stats_fn may be NULL. */
 orch_status srv_add_endpoint(srv *s, const char *name, const char *subject,
                              const char *queue_group, srv_handler handler,
                              srv_stats_fn stats_fn, void *closure, char err[ERR_LEN]);

@@ -1,13 +1,21 @@
-/* orch-scheduler: releases ready work to agents: dependencies, priorities, budgets, file overlap.
- * Wiring only; the lifecycle is in common/daemon.c. */
+/* orch-scheduler: releases ready work to agents: dependencies, priorities,
+ * budgets, file overlap, retries, spawns. Wiring only: the lifecycle is
+ * common/daemon.c, the NATS side scheduler.c, the decisions schedule.c. */
 #include "daemon.h"
+#include "scheduler.h"
 
-static const daemon_spec spec = {
+static daemon_spec spec = {
     .name = "scheduler",
     .description = "releases ready work to agents: dependencies, priorities, budgets, file overlap",
+    .entries = scheduler_cfg_entries,
+    .settings = &scheduler_cfg,
+    .start = scheduler_start,
+    .step = scheduler_step,
+    .stop = scheduler_stop,
 };
 
 int main(int argc, char **argv)
 {
+    spec.n_entries = scheduler_cfg_count;
     return daemon_main(&spec, argc, argv);
 }

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "names.h"
-#include "sched.h"
+#include "schedule.h"
 #include "text.h"
 
 enum { BE = 1, FE = 2, DB = 3, DOC = 4 };

@@ -30,8 +30,8 @@
  * was used since the last one. Each attempt records what was charged, and
  * only the increase is charged again, so redelivered results never count
  * twice. */
-#ifndef SCHED_SCHED_H
-#define SCHED_SCHED_H
+#ifndef SCHED_SCHEDULE_H
+#define SCHED_SCHEDULE_H
 
 #include <stddef.h>
 #include <stdint.h>

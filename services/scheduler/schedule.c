@@ -1,4 +1,4 @@
-#include "sched.h"
+#include "schedule.h"
 
 #include <stdarg.h>
 #include <stdio.h>

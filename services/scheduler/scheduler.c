@@ -1,0 +1,920 @@
+#include "scheduler.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "edge.h"
+#include "log.h"
+#include "names.h"
+#include "schedule.h"
+#include "strmap.h"
+#include "text.h"
+#include "topology.h"
+
+static const char *const mode_choices[] = {"continuous", "turns", NULL};
+static const char *const format_choices[] = {"json", "protobuf", NULL};
+
+scheduler_settings scheduler_cfg;
+
+#define F(x) offsetof(scheduler_settings, x)
+const cfg_entry scheduler_cfg_entries[] = {
+    {"scheduler.window", CFG_INT, "2", 1, 100000, F(window), NULL, 0,
+     "released-but-not-started requirements per agent type"},
+    {"scheduler.overlap_percent", CFG_INT, "20", 0, 100, F(overlap_percent), NULL, 0,
+     "file overlap above which two requirements are serialized"},
+    {"scheduler.max_attempts", CFG_INT, "3", 1, 100, F(max_attempts), NULL, 0, "attempts before escalation"},
+    {"scheduler.max_infra_retries", CFG_INT, "5", 0, 100, F(max_infra_retries), NULL, 0,
+     "verifier infrastructure errors retried before escalation"},
+    {"scheduler.budget_factor_percent", CFG_INT, "150", 100, 1000, F(budget_factor_percent), NULL, 0,
+     "a released requirement's token budget, as a share of its estimate"},
+    {"scheduler.spawn_depth", CFG_INT, "5", 1, 100000, F(spawn_depth), NULL, 0,
+     "ready queue depth above which more agents are asked for"},
+    {"scheduler.spawn_max", CFG_INT, "5", 1, 100, F(spawn_max), NULL, 0, "agents asked for at most, per request"},
+    {"scheduler.spawn_cooldown_s", CFG_INT, "600", 0, 86400, F(spawn_cooldown_s), NULL, 0,
+     "least time between spawn requests for one type"},
+    {"scheduler.quiet_start", CFG_STR, "22:00", 0, 5, F(quiet_start), NULL, 0, "start of the no-spawn window (HH:MM)"},
+    {"scheduler.quiet_end", CFG_STR, "06:00", 0, 5, F(quiet_end), NULL, 0, "end of the no-spawn window (HH:MM)"},
+    {"scheduler.backoff_base_ms", CFG_INT, "30000", 1, 3600000, F(backoff_base_ms), NULL, 0,
+     "first retry delay after a transient failure; doubles per attempt"},
+    {"scheduler.backoff_max_ms", CFG_INT, "900000", 1, 86400000, F(backoff_max_ms), NULL, 0, "longest retry delay"},
+    {"scheduler.mode", CFG_ENUM, "continuous", 0, 0, F(mode), mode_choices, 0,
+     "continuous: act on every event; turns: release only every turn_minutes"},
+    {"scheduler.turn_minutes", CFG_INT, "30", 1, 1440, F(turn_minutes), NULL, 0,
+     "the turn cadence (releases at multiples of it past the hour)"},
+    {"scheduler.timezone", CFG_STR, "UTC", 0, 64, F(timezone), NULL, 0,
+     "time zone of the budget day and the quiet window (e.g. Europe/Berlin)"},
+    {"budget.total", CFG_INT, "1000000", 0, 1000000000000LL, F(budget_total), NULL, 0, "daily tokens in total"},
+    {"budget.backend", CFG_INT, "300000", 0, 1000000000000LL, F(budget_type[1]), NULL, 0, "daily tokens, backend"},
+    {"budget.frontend", CFG_INT, "300000", 0, 1000000000000LL, F(budget_type[2]), NULL, 0, "daily tokens, frontend"},
+    {"budget.database", CFG_INT, "100000", 0, 1000000000000LL, F(budget_type[3]), NULL, 0, "daily tokens, database"},
+    {"budget.documentation", CFG_INT, "50000", 0, 1000000000000LL, F(budget_type[4]), NULL, 0,
+     "daily tokens, documentation"},
+    {"budget.review", CFG_INT, "150000", 0, 1000000000000LL, F(budget_type[5]), NULL, 0, "daily tokens, review"},
+    {"budget.release", CFG_INT, "50000", 0, 1000000000000LL, F(budget_type[6]), NULL, 0, "daily tokens, release"},
+    {"budget.conserve_percent", CFG_INT, "80", 1, 100, F(conserve_percent), NULL, 0,
+     "share of the daily total that starts conservation mode"},
+    {"scheduler.format", CFG_ENUM, "json", 0, 0, F(format), format_choices, 0,
+     "what requirements.<type>.<id> carries: the seed's JSON or protobuf"},
+    {"scheduler.batch", CFG_INT, "64", 1, 1000, F(batch), NULL, 0, "messages fetched at once per input"},
+    {"scheduler.lease_refresh_ms", CFG_INT, "3000", 100, 9000, F(lease_refresh_ms), NULL, 0,
+     "how often the leader renews its 10 s lease"},
+};
+const size_t scheduler_cfg_count = sizeof(scheduler_cfg_entries) / sizeof(scheduler_cfg_entries[0]);
+
+#define LEASE_KEY "scheduler"
+#define N_INPUTS 4
+
+typedef enum { IN_PLAN, IN_RESULTS, IN_VERDICTS, IN_ERRORS } input_kind;
+
+static const struct {
+    const char *stream, *durable, *filter;
+} inputs[N_INPUTS] = {
+    {"PLAN", "scheduler-plan", "plan.>"},
+    {"RESULTS", "scheduler-results", "results.>"},
+    {"VERDICTS", "scheduler-verdicts", "verdicts.>"},
+    {"ERRORS", "scheduler-errors", "errors.>"},
+};
+
+typedef struct {
+    daemon_ctx *d;
+    sched_cfg core_cfg;
+    jsCtx *js;             /* on the SendAsap connection: KV and publishes are round trips */
+    kvStore *states, *budgets, *leader;
+    uint64_t lease_rev;
+    int leader_now;
+    int64_t last_refresh;
+    sched *s;              /* only while leader */
+    pthread_mutex_t mu;    /* guards s and everything below */
+    strmap *rev_index;     /* id -> index into revs */
+    uint64_t *revs;
+    int nrevs, caprevs;
+    strmap *dirty;         /* ids whose last save failed */
+    int save_failed;       /* in the batch being handled */
+    natsSubscription *subs[N_INPUTS];
+    pthread_t threads[N_INPUTS];
+    volatile int running;
+    natsSubscription *hb_sub;
+    long long dispatched, handled[N_INPUTS];
+} scheduler;
+
+static scheduler S;
+
+/* --- clock ---------------------------------------------------------------------- */
+
+static void clock_now(sched_clock *c)
+{
+    time_t t;
+    struct tm tm;
+    c->now_ms = text_now_ms();
+    t = (time_t)(c->now_ms / 1000);
+    localtime_r(&t, &tm);   /* TZ is the configured zone (set at start) */
+    strftime(c->day, sizeof(c->day), "%Y-%m-%d", &tm);
+    c->minute = tm.tm_hour * 60 + tm.tm_min;
+}
+
+static int parse_hhmm(const char *s, int *minute)
+{
+    int h, m;
+    char tail;
+    if (sscanf(s, "%d:%d%c", &h, &m, &tail) != 2 || h < 0 || h > 23 || m < 0 || m > 59)
+        return 0;
+    *minute = h * 60 + m;
+    return 1;
+}
+
+/* --- sched_out: saving and publishing ------------------------------------------------ */
+
+static uint64_t *rev_slot(const char *id)
+{
+    int i;
+    if (!strmap_get(S.rev_index, id, &i)) {
+        if (S.nrevs == S.caprevs) {
+            S.caprevs = S.caprevs ? S.caprevs * 2 : 256;
+            S.revs = xrealloc(S.revs, sizeof(uint64_t) * (size_t)S.caprevs);
+        }
+        i = S.nrevs++;
+        S.revs[i] = 0;
+        strmap_put(S.rev_index, id, i);
+    }
+    return &S.revs[i];
+}
+
+/* Compare-and-set on the revision we last wrote: a write that loses means
+ * another scheduler wrote too, and this one must not act any more. */
+static int out_save(void *ctx, const pb_state *st)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    uint64_t *rev = rev_slot(st->id), nrev = 0;
+    natsStatus s;
+    (void)ctx;
+
+    if (pb_pack(&st->base, &buf, &len) != ORCH_OK)
+        return -1;
+    s = *rev ? kvStore_Update(&nrev, S.states, st->id, buf, (int)len, *rev)
+             : kvStore_Create(&nrev, S.states, st->id, buf, (int)len);
+    free(buf);
+    if (s == NATS_OK) {
+        *rev = nrev;
+        strmap_del(S.dirty, st->id);
+        return 0;
+    }
+    if (nats_GetLastError(NULL) && strstr(nats_GetLastError(NULL), "wrong last sequence")) {
+        log_error("state of %s was written by someone else: giving up the lead", st->id);
+        S.leader_now = 0;
+    } else {
+        log_warn("saving %s: %s", st->id, natsStatus_GetText(s));
+    }
+    strmap_put(S.dirty, st->id, 1);
+    S.save_failed = 1;
+    return -1;
+}
+
+static int publish(const char *subject, const char *msg_id, const void *data, int len, const char *ctype)
+{
+    natsMsg *m = NULL;
+    jsPubOptions po;
+    natsStatus s;
+
+    jsPubOptions_Init(&po);
+    po.MsgId = msg_id;
+    s = natsMsg_Create(&m, subject, NULL, data, len);
+    if (s == NATS_OK && ctype)
+        s = natsMsgHeader_Set(m, "Content-Type", ctype);
+    if (s == NATS_OK)
+        s = js_PublishMsg(NULL, S.js, m, &po, NULL);
+    natsMsg_Destroy(m);
+    if (s != NATS_OK)
+        log_warn("publish %s: %s", subject, natsStatus_GetText(s));
+    return s == NATS_OK ? 0 : -1;
+}
+
+/* A requirement on requirements.<type>.<id>, in the configured format;
+ * extra (may be NULL) adds JSON fields, for merges. */
+static int publish_requirement(const pb_requirement *r, Orchestrator__V1__AgentType as_type, const char *msg_id,
+                               const cJSON *extra)
+{
+    char subject[160];
+    int rc;
+    pb_requirement copy = *r;
+    copy.type = as_type;
+    snprintf(subject, sizeof(subject), "requirements.%s.%s", names_agent_type(as_type), r->id);
+    if (scheduler_cfg.format == 1) {
+        uint8_t *buf;
+        size_t len;
+        if (pb_pack(&copy.base, &buf, &len) != ORCH_OK)
+            return -1;
+        rc = publish(subject, msg_id, buf, (int)len, "application/protobuf");
+        free(buf);
+    } else {
+        char *json = edge_requirement_to_json(&copy);
+        if (extra) {
+            cJSON *o = cJSON_Parse(json);
+            const cJSON *it;
+            cJSON_ArrayForEach(it, extra) cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
+            free(json);
+            json = cJSON_PrintUnformatted(o);
+            cJSON_Delete(o);
+        }
+        rc = publish(subject, msg_id, json, (int)strlen(json), "application/json");
+        free(json);
+    }
+    return rc;
+}
+
+static int out_dispatch(void *ctx, const pb_state *st, const char *msg_id)
+{
+    (void)ctx;
+    if (publish_requirement(st->requirement, st->requirement->type, msg_id, NULL) != 0)
+        return -1;
+    S.dispatched++;
+    log_info("dispatched %s to %s (attempt %u, priority %s)", st->id, names_agent_type(st->requirement->type),
+             st->attempt, names_priority(st->requirement->priority));
+    return 0;
+}
+
+static int out_review(void *ctx, const pb_state *st, const char *msg_id)
+{
+    (void)ctx;
+    log_info("%s complete; review requested", st->id);
+    return publish_requirement(st->requirement, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, msg_id, NULL);
+}
+
+static int out_merge(void *ctx, const pb_state *st, const char *batch, int size, const char *msg_id)
+{
+    cJSON *extra = cJSON_CreateObject();
+    int rc;
+    (void)ctx;
+    cJSON_AddStringToObject(extra, "mergeBatch", batch);
+    cJSON_AddNumberToObject(extra, "mergeBatchSize", size);
+    rc = publish_requirement(st->requirement, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE, msg_id, extra);
+    cJSON_Delete(extra);
+    log_info("merge of %s released (batch %s of %d)", st->id, batch, size);
+    return rc;
+}
+
+static void out_reject(void *ctx, const char *id, const char *reason, const char *text)
+{
+    pb_error e;
+    char subject[160], msg_id[160];
+    char *json;
+    (void)ctx;
+    orchestrator__v1__agent_error__init(&e);
+    e.source = "scheduler";
+    e.reason = (char *)reason;
+    e.message = (char *)text;
+    e.requirement_id = (char *)id;
+    e.at_ms = text_now_ms();
+    json = edge_error_to_json(&e);
+    snprintf(subject, sizeof(subject), "errors.scheduler.%s", id);
+    snprintf(msg_id, sizeof(msg_id), "scheduler-%s-%s", reason, id);
+    publish(subject, msg_id, json, (int)strlen(json), "application/json");
+    free(json);
+    log_warn("rejected %s (%s): %s", id, reason, text);
+}
+
+static void out_spawn(void *ctx, int type, int count, int depth, uint64_t budget, const char *reason)
+{
+    cJSON *o = cJSON_CreateObject();
+    char subject[96], msg_id[96];
+    char *json;
+    int64_t now = text_now_ms();
+    (void)ctx;
+    cJSON_AddStringToObject(o, "agentType", names_agent_type((Orchestrator__V1__AgentType)type));
+    cJSON_AddNumberToObject(o, "count", count);
+    cJSON_AddStringToObject(o, "reason", reason);
+    cJSON_AddNumberToObject(o, "tokenBudget", (double)budget);
+    cJSON_AddNumberToObject(o, "queueDepth", depth);
+    cJSON_AddNumberToObject(o, "requestedAtMs", (double)now);
+    json = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    snprintf(subject, sizeof(subject), "control.spawn.%s", names_agent_type((Orchestrator__V1__AgentType)type));
+    snprintf(msg_id, sizeof(msg_id), "spawn-%s-%lld", names_agent_type((Orchestrator__V1__AgentType)type),
+             (long long)(now / 1000));
+    publish(subject, msg_id, json, (int)strlen(json), "application/json");
+    free(json);
+    log_info("asked for %d more %s agents: %s", count, names_agent_type((Orchestrator__V1__AgentType)type), reason);
+}
+
+static void out_alert(void *ctx, const char *severity, const char *kind, const char *key, const char *text)
+{
+    pb_alert a;
+    char subject[96], fp[200];
+    uint8_t *buf;
+    size_t len;
+    int64_t now = text_now_ms();
+    (void)ctx;
+    orchestrator__v1__alert__init(&a);
+    snprintf(fp, sizeof(fp), "scheduler:%s:%s", kind, key);
+    a.fingerprint = fp;
+    a.rule = (char *)kind;
+    a.state = ORCHESTRATOR__V1__ALERT_STATE__ALERT_STATE_FIRING;
+    a.severity = !strcmp(severity, "critical") ? ORCHESTRATOR__V1__SEVERITY__SEVERITY_CRITICAL
+                                               : ORCHESTRATOR__V1__SEVERITY__SEVERITY_WARNING;
+    a.summary = (char *)text;
+    a.text = (char *)text;
+    a.group_key = (char *)kind;
+    a.started_at_ms = now;
+    a.updated_at_ms = now;
+    if (pb_pack(&a.base, &buf, &len) == ORCH_OK) {
+        snprintf(subject, sizeof(subject), "alerts.%s.%s", severity, kind);
+        publish(subject, fp, buf, (int)len, "application/protobuf");
+        free(buf);
+    }
+    log_warn("alert %s/%s: %s", severity, kind, text);
+}
+
+static void out_budget(void *ctx, const budget *b, int type)
+{
+    pb_budget u;
+    char key[48];
+    uint8_t *buf;
+    size_t len;
+    (void)ctx;
+    orchestrator__v1__budget_usage__init(&u);
+    u.day = (char *)b->day;
+    u.agent_type = (Orchestrator__V1__AgentType)type;
+    u.used = type ? b->used[type] : b->used_total;
+    u.limit = type ? b->cfg.limit[type] : b->cfg.total_limit;
+    u.conservation = budget_conservation(b, NULL, 0);
+    u.updated_at_ms = text_now_ms();
+    snprintf(key, sizeof(key), "%s.%s", b->day, type ? names_agent_type((Orchestrator__V1__AgentType)type) : "total");
+    if (pb_pack(&u.base, &buf, &len) == ORCH_OK) {
+        if (kvStore_Put(NULL, S.budgets, key, buf, (int)len) != NATS_OK)
+            S.save_failed = 1;
+        free(buf);
+    }
+}
+
+static const sched_out outputs = {NULL, out_save, out_dispatch, out_review, out_merge, out_reject,
+                                  out_spawn, out_alert, out_budget};
+
+/* --- inputs ---------------------------------------------------------------------------- */
+
+/* The agent type named by a subject's second token ("results.backend.REQ-1"). */
+static Orchestrator__V1__AgentType subject_type(const char *subject)
+{
+    char tok[32] = "";
+    const char *a = strchr(subject, '.'), *b;
+    if (!a)
+        return ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_UNSPECIFIED;
+    b = strchr(a + 1, '.');
+    snprintf(tok, sizeof(tok), "%.*s", (int)(b ? (size_t)(b - a - 1) : strlen(a + 1)), a + 1);
+    return names_agent_parse(tok);
+}
+
+/* Handles one message under the lock; returns 0 to ack, 1 to term (bad). */
+static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
+{
+    const char *data = natsMsg_GetData(m);
+    size_t len = (size_t)natsMsg_GetDataLength(m);
+    char err[ERR_LEN];
+    edge_limits lim;
+
+    edge_limits_default(&lim);
+    switch (kind) {
+    case IN_PLAN: {
+        pb_requirement *r = (pb_requirement *)pb_unpack(&orchestrator__v1__requirement__descriptor,
+                                                        (const uint8_t *)data, len, PB_MAX_MSG, err);
+        if (!r || edge_requirement_check(r, &lim, err) != EDGE_OK || !*r->id) {
+            log_error("plan message on %s dropped: %s", natsMsg_GetSubject(m), r ? err : err);
+            if (r)
+                orchestrator__v1__requirement__free_unpacked(r, NULL);
+            return 1;
+        }
+        sched_add(S.s, r, now);
+        return 0;
+    }
+    case IN_RESULTS: {
+        pb_result *r = NULL;
+        if (edge_result_from_json(data, len, &lim, &r, err) != EDGE_OK) {
+            log_warn("result on %s ignored: %s", natsMsg_GetSubject(m), err);
+            return 1;
+        }
+        if (!r->agent_type)
+            r->agent_type = subject_type(natsMsg_GetSubject(m));
+        sched_result(S.s, r, now);
+        orchestrator__v1__result__free_unpacked(r, NULL);
+        return 0;
+    }
+    case IN_VERDICTS: {
+        pb_verdict *v = (pb_verdict *)pb_unpack(&orchestrator__v1__verdict__descriptor, (const uint8_t *)data, len,
+                                                PB_MAX_MSG, err);
+        if (!v) {
+            log_error("verdict on %s dropped: %s", natsMsg_GetSubject(m), err);
+            return 1;
+        }
+        sched_verdict(S.s, v, now);
+        orchestrator__v1__verdict__free_unpacked(v, NULL);
+        return 0;
+    }
+    case IN_ERRORS: {
+        pb_error *e = NULL;
+        const char *subj = natsMsg_GetSubject(m);
+        if (!strncmp(subj, "errors.intake.", 14) || !strncmp(subj, "errors.scheduler.", 17) ||
+            !strncmp(subj, "errors.verifier.", 16))
+            return 0; /* services' reports: for people and the monitor */
+        if (edge_error_from_json(data, len, &lim, &e, err) != EDGE_OK) {
+            log_warn("error report on %s ignored: %s", subj, err);
+            return 1;
+        }
+        if (!*e->source)
+            pb_set_str(&e->source, "agent");
+        sched_error(S.s, e, now);
+        orchestrator__v1__agent_error__free_unpacked(e, NULL);
+        return 0;
+    }
+    }
+    return 0;
+}
+
+static void *fetcher(void *arg)
+{
+    input_kind kind = (input_kind)(intptr_t)arg;
+    int *verdicts = xcalloc((size_t)scheduler_cfg.batch, sizeof(int));
+
+    while (S.running) {
+        natsMsgList list = {0};
+        natsStatus s = natsSubscription_Fetch(&list, S.subs[kind], (int)scheduler_cfg.batch, 500, NULL);
+        sched_clock now;
+        int failed;
+        if (s != NATS_OK || list.Count == 0) {
+            natsMsgList_Destroy(&list);
+            if (s != NATS_TIMEOUT && s != NATS_OK)
+                nats_Sleep(200);
+            continue;
+        }
+        pthread_mutex_lock(&S.mu);
+        clock_now(&now);
+        S.save_failed = 0;
+        for (int i = 0; i < list.Count; i++)
+            verdicts[i] = S.s && S.leader_now ? handle(kind, list.Msgs[i], &now) : -1;
+        failed = S.save_failed || !S.leader_now;
+        S.handled[kind] += list.Count;
+        pthread_mutex_unlock(&S.mu);
+        /* Acked only now: every decision they caused is saved and published. */
+        for (int i = 0; i < list.Count; i++) {
+            if (failed || verdicts[i] < 0)
+                natsMsg_NakWithDelay(list.Msgs[i], 1000, NULL);
+            else if (verdicts[i] == 1)
+                natsMsg_Term(list.Msgs[i], NULL);
+            else
+                natsMsg_Ack(list.Msgs[i], NULL);
+        }
+        natsMsgList_Destroy(&list);
+    }
+    free(verdicts);
+    return NULL;
+}
+
+static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
+{
+    pb_heartbeat *h = NULL;
+    edge_limits lim;
+    char err[ERR_LEN];
+    (void)nc;
+    (void)sub;
+    (void)closure;
+    edge_limits_default(&lim);
+    if (edge_heartbeat_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &h, err) == EDGE_OK) {
+        sched_clock now;
+        if (!h->agent_type)
+            h->agent_type = subject_type(natsMsg_GetSubject(m));
+        pthread_mutex_lock(&S.mu);
+        clock_now(&now);
+        if (S.s && S.leader_now)
+            sched_heartbeat(S.s, h, &now);
+        pthread_mutex_unlock(&S.mu);
+        orchestrator__v1__heartbeat__free_unpacked(h, NULL);
+    } else {
+        log_debug("heartbeat on %s ignored: %s", natsMsg_GetSubject(m), err);
+    }
+    natsMsg_Destroy(m);
+}
+
+/* --- requests -------------------------------------------------------------------------- */
+
+static void iso(int64_t ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static cJSON *status_json(const pb_state *st, int64_t eta)
+{
+    cJSON *o = cJSON_CreateObject(), *b;
+    char when[32];
+    cJSON_AddStringToObject(o, "id", st->id);
+    cJSON_AddStringToObject(o, "title", st->requirement->title);
+    cJSON_AddStringToObject(o, "status", names_status(st->status));
+    cJSON_AddStringToObject(o, "type", names_agent_type(st->requirement->type));
+    cJSON_AddStringToObject(o, "priority", names_priority(st->requirement->priority));
+    cJSON_AddNumberToObject(o, "attempt", st->attempt);
+    cJSON_AddStringToObject(o, "reason", st->reason);
+    b = cJSON_AddArrayToObject(o, "blockedBy");
+    for (size_t i = 0; i < st->n_blocked_by; i++)
+        cJSON_AddItemToArray(b, cJSON_CreateString(st->blocked_by[i]));
+    if (eta) {
+        iso(eta, when, sizeof(when));
+        cJSON_AddStringToObject(o, "eta", when);
+        cJSON_AddNumberToObject(o, "etaMs", (double)eta);
+    }
+    if (*st->instance)
+        cJSON_AddStringToObject(o, "instance", st->instance);
+    cJSON_AddNumberToObject(o, "tokensUsed", (double)st->tokens_used);
+    cJSON_AddNumberToObject(o, "estimatedTokens", (double)st->requirement->estimated_tokens);
+    if (*st->requirement->last_failure_output)
+        cJSON_AddStringToObject(o, "lastFailureOutput", st->requirement->last_failure_output);
+    return o;
+}
+
+static void respond_json(srv_req *req, cJSON *o)
+{
+    char *text = cJSON_PrintUnformatted(o);
+    srv_respond(req, text, (int)strlen(text));
+    free(text);
+    cJSON_Delete(o);
+}
+
+/* orch.status.<id>: only the leader answers (a plain subscription). */
+static void on_status(srv_req *req, void *closure)
+{
+    const char *subject = natsMsg_GetSubject(req->msg);
+    const char *id = subject + strlen("orch.status.");
+    sched_clock now;
+    (void)closure;
+    pthread_mutex_lock(&S.mu);
+    if (S.s && S.leader_now) {
+        const pb_state *st = sched_get(S.s, id);
+        clock_now(&now);
+        if (st) {
+            cJSON *o = status_json(st, sched_eta(S.s, id, &now));
+            pthread_mutex_unlock(&S.mu);
+            respond_json(req, o);
+            return;
+        }
+        pthread_mutex_unlock(&S.mu);
+        {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "no requirement %s", id);
+            srv_respond_error(req, 404, msg);
+        }
+        return;
+    }
+    pthread_mutex_unlock(&S.mu);
+}
+
+static void add_summary(const pb_state *st, void *arg)
+{
+    cJSON_AddItemToArray((cJSON *)arg, status_json(st, 0));
+}
+
+/* orch.scheduler.list: every requirement with its state and reason, the
+ * budget, and the critical path. */
+static void on_list(srv_req *req, void *closure)
+{
+    cJSON *o, *items, *path, *bud;
+    sched_clock now;
+    const char *ids[64];
+    int64_t finish = 0;
+    int n;
+    (void)closure;
+    pthread_mutex_lock(&S.mu);
+    if (!S.s || !S.leader_now) {
+        pthread_mutex_unlock(&S.mu);
+        return;
+    }
+    clock_now(&now);
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "mode", scheduler_cfg.mode ? "turns" : "continuous");
+    cJSON_AddBoolToObject(o, "conservation", sched_conservation(S.s));
+    items = cJSON_AddArrayToObject(o, "requirements");
+    sched_each(S.s, add_summary, items);
+    path = cJSON_AddArrayToObject(o, "criticalPath");
+    n = sched_critical_path(S.s, &now, ids, 64, &finish);
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(path, cJSON_CreateString(ids[i]));
+    if (finish) {
+        char when[32];
+        iso(finish, when, sizeof(when));
+        cJSON_AddStringToObject(o, "criticalPathEnd", when);
+    }
+    bud = cJSON_AddObjectToObject(o, "budget");
+    {
+        const budget *b = sched_budget(S.s);
+        cJSON_AddStringToObject(bud, "day", b->day);
+        cJSON_AddNumberToObject(bud, "used", (double)b->used_total);
+        cJSON_AddNumberToObject(bud, "limit", (double)b->cfg.total_limit);
+        for (int t = 1; t < BUDGET_TYPES; t++) {
+            cJSON *x = cJSON_AddObjectToObject(bud, names_agent_type((Orchestrator__V1__AgentType)t));
+            cJSON_AddNumberToObject(x, "used", (double)b->used[t]);
+            cJSON_AddNumberToObject(x, "limit", (double)b->cfg.limit[t]);
+        }
+    }
+    pthread_mutex_unlock(&S.mu);
+    respond_json(req, o);
+}
+
+/* orch.scheduler.retry: {"id": "REQ-1"} or the bare id. */
+static void on_retry(srv_req *req, void *closure)
+{
+    const char *data = natsMsg_GetData(req->msg);
+    char id[80] = "", err[256];
+    cJSON *j;
+    sched_clock now;
+    int rc;
+    (void)closure;
+    j = cJSON_ParseWithLength(data, (size_t)natsMsg_GetDataLength(req->msg));
+    if (j && cJSON_IsString(cJSON_GetObjectItem(j, "id")))
+        snprintf(id, sizeof(id), "%s", cJSON_GetObjectItem(j, "id")->valuestring);
+    else
+        snprintf(id, sizeof(id), "%.*s", natsMsg_GetDataLength(req->msg) < 79 ? natsMsg_GetDataLength(req->msg) : 79,
+                 data);
+    cJSON_Delete(j);
+    pthread_mutex_lock(&S.mu);
+    if (!S.s || !S.leader_now) {
+        pthread_mutex_unlock(&S.mu);
+        return;
+    }
+    clock_now(&now);
+    rc = sched_retry(S.s, id, &now, err, sizeof(err));
+    if (rc == 0) {
+        cJSON *o = status_json(sched_get(S.s, id), 0);
+        pthread_mutex_unlock(&S.mu);
+        log_info("%s retried by request", id);
+        respond_json(req, o);
+        return;
+    }
+    pthread_mutex_unlock(&S.mu);
+    srv_respond_error(req, 409, err);
+}
+
+static void stats_data(cJSON *data, void *closure)
+{
+    size_t counts[10];
+    (void)closure;
+    pthread_mutex_lock(&S.mu);
+    cJSON_AddBoolToObject(data, "leader", S.leader_now);
+    cJSON_AddNumberToObject(data, "dispatched", (double)S.dispatched);
+    if (S.s) {
+        cJSON *by = cJSON_AddObjectToObject(data, "by_status");
+        cJSON_AddNumberToObject(data, "requirements", (double)sched_count(S.s, counts));
+        for (int i = 1; i < 10; i++)
+            cJSON_AddNumberToObject(by, names_status((Orchestrator__V1__Status)i), (double)counts[i]);
+    }
+    pthread_mutex_unlock(&S.mu);
+}
+
+/* --- leadership --------------------------------------------------------------------------- */
+
+static void restore_budgets(const sched_clock *now)
+{
+    kvKeysList keys = {0};
+    if (kvStore_Keys(&keys, S.budgets, NULL) != NATS_OK)
+        return;
+    for (int i = 0; i < keys.Count; i++) {
+        kvEntry *e = NULL;
+        char err[ERR_LEN];
+        if (strncmp(keys.Keys[i], now->day, strlen(now->day)) != 0 || kvStore_Get(&e, S.budgets, keys.Keys[i]) != NATS_OK)
+            continue;
+        {
+            pb_budget *u = (pb_budget *)pb_unpack(&orchestrator__v1__budget_usage__descriptor,
+                                                  (const uint8_t *)kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
+                                                  PB_MAX_MSG, err);
+            if (u && u->agent_type)
+                sched_restore_budget(S.s, u->day, u->agent_type, u->used);
+            if (u)
+                orchestrator__v1__budget_usage__free_unpacked(u, NULL);
+        }
+        kvEntry_Destroy(e);
+    }
+    kvKeysList_Destroy(&keys);
+}
+
+/* Rebuilds the core from KV and starts consuming. Called with mu held. */
+static orch_status become_leader(void)
+{
+    kvKeysList keys = {0};
+    sched_clock now;
+    char err[ERR_LEN];
+    int restored = 0;
+    natsStatus s;
+
+    clock_now(&now);
+    S.s = sched_create(&S.core_cfg, &outputs, &now);
+    strmap_destroy(S.rev_index);
+    S.rev_index = strmap_create();
+    S.nrevs = 0;
+    s = kvStore_Keys(&keys, S.states, NULL);
+    if (s != NATS_OK && s != NATS_NOT_FOUND) {
+        log_error("reading state: %s", natsStatus_GetText(s));
+        return ORCH_ERR_NATS;
+    }
+    for (int i = 0; i < keys.Count; i++) {
+        kvEntry *e = NULL;
+        pb_state *st;
+        if (kvStore_Get(&e, S.states, keys.Keys[i]) != NATS_OK)
+            continue;
+        st = (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor,
+                                   (const uint8_t *)kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), PB_MAX_MSG, err);
+        if (st) {
+            *rev_slot(st->id) = kvEntry_Revision(e);
+            sched_restore(S.s, st);
+            restored++;
+        } else {
+            log_error("state %s unreadable: %s", keys.Keys[i], err);
+        }
+        kvEntry_Destroy(e);
+    }
+    kvKeysList_Destroy(&keys);
+    restore_budgets(&now);
+    sched_resume(S.s, &now);
+    log_info("leader: state of %d requirements restored", restored);
+
+    S.running = 1;
+    for (int k = 0; k < N_INPUTS; k++) {
+        jsSubOptions so;
+        jsSubOptions_Init(&so);
+        so.Stream = inputs[k].stream;
+        so.Consumer = inputs[k].durable;
+        if (js_PullSubscribe(&S.subs[k], S.d->js, inputs[k].filter, inputs[k].durable, NULL, &so, NULL) != NATS_OK) {
+            log_error("pull subscribe %s/%s: %s", inputs[k].stream, inputs[k].durable, nats_GetLastError(NULL));
+            return ORCH_ERR_NATS;
+        }
+        pthread_create(&S.threads[k], NULL, fetcher, (void *)(intptr_t)k);
+    }
+    natsConnection_Subscribe(&S.hb_sub, S.d->nc, "agents.heartbeat.>", on_heartbeat, NULL);
+    return ORCH_OK;
+}
+
+/* Stops consuming and forgets the state (the next leader reads it from KV).
+ * Called without mu held. */
+static void step_down(void)
+{
+    S.running = 0;
+    for (int k = 0; k < N_INPUTS; k++) {
+        if (S.subs[k]) {
+            pthread_join(S.threads[k], NULL);
+            natsSubscription_Unsubscribe(S.subs[k]);
+            natsSubscription_Destroy(S.subs[k]);
+            S.subs[k] = NULL;
+        }
+    }
+    if (S.hb_sub) {
+        natsSubscription_Unsubscribe(S.hb_sub);
+        natsSubscription_Destroy(S.hb_sub);
+        S.hb_sub = NULL;
+    }
+    pthread_mutex_lock(&S.mu);
+    sched_destroy(S.s);
+    S.s = NULL;
+    S.leader_now = 0;
+    pthread_mutex_unlock(&S.mu);
+}
+
+/* Renews or takes the lease. The bucket's TTL (10 s) expires a lease that
+ * is not renewed, so a dead leader's lease lapses by itself. */
+static void lease(void)
+{
+    int64_t now = text_mono_ms();
+    natsStatus s;
+
+    if (S.leader_now) {
+        if (now - S.last_refresh < scheduler_cfg.lease_refresh_ms)
+            return;
+        s = kvStore_UpdateString(&S.lease_rev, S.leader, LEASE_KEY, S.d->cfg.instance, S.lease_rev);
+        if (s == NATS_OK) {
+            S.last_refresh = now;
+            return;
+        }
+        log_error("lost the leader lease (%s): stepping down", natsStatus_GetText(s));
+        step_down();
+        return;
+    }
+    s = kvStore_CreateString(&S.lease_rev, S.leader, LEASE_KEY, S.d->cfg.instance);
+    if (s != NATS_OK)
+        return; /* someone else leads */
+    S.last_refresh = now;
+    log_info("took the leader lease");
+    pthread_mutex_lock(&S.mu);
+    S.leader_now = 1;
+    if (become_leader() != ORCH_OK) {
+        pthread_mutex_unlock(&S.mu);
+        step_down();
+        kvStore_Delete(S.leader, LEASE_KEY);
+        return;
+    }
+    pthread_mutex_unlock(&S.mu);
+}
+
+/* --- daemon hooks ------------------------------------------------------------------------- */
+
+orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
+{
+    sched_cfg *c = &S.core_cfg;
+    orch_status st;
+
+    memset(&S, 0, sizeof(S));
+    S.d = d;
+    pthread_mutex_init(&S.mu, NULL);
+    S.rev_index = strmap_create();
+    S.dirty = strmap_create();
+    setenv("TZ", scheduler_cfg.timezone, 1);
+    tzset();
+
+    sched_cfg_default(c);
+    c->window = (int)scheduler_cfg.window;
+    c->overlap_threshold = (double)scheduler_cfg.overlap_percent / 100.0;
+    c->max_attempts = (int)scheduler_cfg.max_attempts;
+    c->max_infra_retries = (int)scheduler_cfg.max_infra_retries;
+    c->budget_factor_percent = (int)scheduler_cfg.budget_factor_percent;
+    c->spawn_depth = (int)scheduler_cfg.spawn_depth;
+    c->spawn_max = (int)scheduler_cfg.spawn_max;
+    c->spawn_cooldown_ms = scheduler_cfg.spawn_cooldown_s * 1000;
+    c->backoff_base_ms = scheduler_cfg.backoff_base_ms;
+    c->backoff_max_ms = scheduler_cfg.backoff_max_ms;
+    c->turn_minutes = scheduler_cfg.mode ? (int)scheduler_cfg.turn_minutes : 0;
+    c->budget.total_limit = (uint64_t)scheduler_cfg.budget_total;
+    for (int t = 1; t < BUDGET_TYPES; t++)
+        c->budget.limit[t] = (uint64_t)scheduler_cfg.budget_type[t];
+    c->budget.conserve_percent = (int)scheduler_cfg.conserve_percent;
+    if (!parse_hhmm(scheduler_cfg.quiet_start, &c->quiet_start) || !parse_hhmm(scheduler_cfg.quiet_end, &c->quiet_end)) {
+        snprintf(err, ERR_LEN, "keys 'scheduler.quiet_start'/'scheduler.quiet_end' must be HH:MM");
+        return ORCH_ERR_INVALID;
+    }
+    if (natsConnection_JetStream(&S.js, d->rr, NULL) != NATS_OK ||
+        js_KeyValue(&S.states, S.js, TOPO_KV_REQUIREMENTS) != NATS_OK ||
+        js_KeyValue(&S.budgets, S.js, TOPO_KV_BUDGETS) != NATS_OK ||
+        js_KeyValue(&S.leader, S.js, TOPO_KV_LEADER) != NATS_OK) {
+        snprintf(err, ERR_LEN, "KV buckets: %s", nats_GetLastError(NULL));
+        return ORCH_ERR_NATS;
+    }
+    log_info("mode %s, window %lld, budgets total %lld, time zone %s", scheduler_cfg.mode ? "turns" : "continuous",
+             scheduler_cfg.window, scheduler_cfg.budget_total, scheduler_cfg.timezone);
+    if ((st = srv_add_endpoint(d->srv, "status", "orch.status.*", "", on_status, stats_data, NULL, err)) != ORCH_OK ||
+        (st = srv_add_endpoint(d->srv, "list", "orch.scheduler.list", "", on_list, NULL, NULL, err)) != ORCH_OK ||
+        (st = srv_add_endpoint(d->srv, "retry", "orch.scheduler.retry", "", on_retry, NULL, NULL, err)) != ORCH_OK)
+        return st;
+    return ORCH_OK;
+}
+
+/* Resaves states whose last save failed (e.g. during a server outage). */
+static void resave_one(const char *key, int value, void *arg)
+{
+    const pb_state *st = sched_get(S.s, key);
+    (void)value;
+    (void)arg;
+    if (st)
+        out_save(NULL, st);
+}
+
+void scheduler_step(daemon_ctx *d)
+{
+    sched_clock now;
+    (void)d;
+    lease();
+    pthread_mutex_lock(&S.mu);
+    if (S.s && S.leader_now) {
+        clock_now(&now);
+        sched_tick(S.s, &now);
+        if (strmap_count(S.dirty)) {
+            strmap *again = S.dirty;
+            S.dirty = strmap_create();
+            strmap_each(again, resave_one, NULL);
+            strmap_destroy(again);
+        }
+    }
+    {
+        int lost = S.s && !S.leader_now; /* a save found someone else writing */
+        pthread_mutex_unlock(&S.mu);
+        if (lost)
+            step_down();
+    }
+    nats_Sleep(250);
+}
+
+void scheduler_stop(daemon_ctx *d)
+{
+    int was_leader = S.leader_now;
+    (void)d;
+    /* Fetchers finish their batch (acked) within the fetch wait. */
+    step_down();
+    if (was_leader)
+        kvStore_Delete(S.leader, LEASE_KEY); /* a standby need not wait for the TTL */
+    kvStore_Destroy(S.states);
+    kvStore_Destroy(S.budgets);
+    kvStore_Destroy(S.leader);
+    if (S.js)
+        jsCtx_Destroy(S.js);
+    strmap_destroy(S.rev_index);
+    strmap_destroy(S.dirty);
+    free(S.revs);
+    pthread_mutex_destroy(&S.mu);
+}

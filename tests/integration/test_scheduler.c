@@ -1,0 +1,541 @@
+/* orch-scheduler through a real nats-server. The test plays the router
+ * (publishing on plan.*), the agents (taking work from the seed's consumers
+ * and reporting results) and the verifier (publishing verdicts). Every
+ * dispatch is audited from the REQUIREMENTS stream: no (id, attempt) twice. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+#include <nats/nats.h>
+
+#include "edge.h"
+#include "names.h"
+#include "natsfix.h"
+#include "pb.h"
+#include "proc.h"
+#include "svcfix.h"
+
+typedef struct {
+    natsfix fix;
+    natsConnection *nc;
+    jsCtx *js;
+} env;
+
+static int setup(void **state)
+{
+    env *e = calloc(1, sizeof(*e));
+    if (natsfix_start(&e->fix, NULL) != 0 || natsConnection_ConnectTo(&e->nc, e->fix.url) != NATS_OK ||
+        natsConnection_JetStream(&e->js, e->nc, NULL) != NATS_OK)
+        return -1;
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    env *e = *state;
+    jsCtx_Destroy(e->js);
+    natsConnection_Destroy(e->nc);
+    natsfix_stop(&e->fix);
+    free(e);
+    return 0;
+}
+
+/* Waits until instance holds the lease (its STATS say leader). */
+static void wait_leader(env *e, const char *instance)
+{
+    char subj[128];
+    snprintf(subj, sizeof(subj), "$SRV.STATS.orch-scheduler.%s", instance);
+    for (int i = 0; i < 150; i++) {
+        cJSON *st = svc_request_json(e->nc, subj, "", 500);
+        cJSON *data = st ? cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "endpoints"), 0), "data")
+                         : NULL;
+        int leader = data && cJSON_IsTrue(cJSON_GetObjectItem(data, "leader"));
+        cJSON_Delete(st);
+        if (leader)
+            return;
+        usleep(100 * 1000);
+    }
+    fail_msg("scheduler %s never took the lease", instance);
+}
+
+static pid_t start_scheduler(env *e, const char *instance, const char *const extra[])
+{
+    const char *base[] = {"ORCH_SCHEDULER_BACKOFF_BASE_MS=200", "ORCH_SCHEDULER_SPAWN_COOLDOWN_S=0",
+                          "ORCH_SCHEDULER_QUIET_START=00:00", "ORCH_SCHEDULER_QUIET_END=00:00", NULL, NULL, NULL,
+                          NULL, NULL};
+    int n = 4;
+    for (int i = 0; extra && extra[i] && n < 8; i++)
+        base[n++] = extra[i];
+    return svc_start_ready(e->nc, &e->fix, "scheduler", instance, base);
+}
+
+static void plan(env *e, const char *id, int type, int prio, uint64_t est, const char *deps, const char *files)
+{
+    pb_requirement r;
+    char *dv[8], *fv[8], dbuf[256], fbuf[256], subj[128], *save, *tok;
+    uint8_t *buf;
+    size_t len;
+    int nd = 0, nf = 0;
+
+    orchestrator__v1__requirement__init(&r);
+    r.id = (char *)id;
+    r.title = (char *)id;
+    r.type = (Orchestrator__V1__AgentType)type;
+    r.priority = (Orchestrator__V1__Priority)prio;
+    r.estimated_tokens = est;
+    r.complexity = ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_M;
+    r.status = ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED;
+    if (deps) {
+        snprintf(dbuf, sizeof(dbuf), "%s", deps);
+        for (tok = strtok_r(dbuf, ",", &save); tok && nd < 8; tok = strtok_r(NULL, ",", &save))
+            dv[nd++] = tok;
+    }
+    if (files) {
+        snprintf(fbuf, sizeof(fbuf), "%s", files);
+        for (tok = strtok_r(fbuf, ",", &save); tok && nf < 8; tok = strtok_r(NULL, ",", &save))
+            fv[nf++] = tok;
+    }
+    r.dependencies = dv;
+    r.n_dependencies = (size_t)nd;
+    r.files = fv;
+    r.n_files = (size_t)nf;
+    assert_int_equal(pb_pack(&r.base, &buf, &len), ORCH_OK);
+    snprintf(subj, sizeof(subj), "plan.requirement.%s", id);
+    assert_int_equal(js_Publish(NULL, e->js, subj, buf, (int)len, NULL, NULL), NATS_OK);
+    free(buf);
+}
+
+typedef struct {
+    char id[64];
+    unsigned attempt;
+    char output[512];
+    char subject[128];
+    char model_hint[16];
+} work;
+
+/* An agent takes the next work from a seed consumer; 0 when none came. */
+static int take(env *e, const char *consumer, const char *filter, int timeout_ms, work *w)
+{
+    natsSubscription *sub = NULL;
+    jsSubOptions so;
+    natsMsgList list = {0};
+    int got = 0;
+
+    jsSubOptions_Init(&so);
+    so.Stream = "REQUIREMENTS";
+    so.Consumer = consumer;
+    assert_int_equal(js_PullSubscribe(&sub, e->js, filter, consumer, NULL, &so, NULL), NATS_OK);
+    if (natsSubscription_Fetch(&list, sub, 1, timeout_ms, NULL) == NATS_OK && list.Count == 1) {
+        pb_requirement **r = NULL;
+        size_t n = 0;
+        edge_limits lim;
+        char err[ERR_LEN];
+        edge_limits_default(&lim);
+        assert_int_equal(edge_requirements_from_json(natsMsg_GetData(list.Msgs[0]),
+                                                     (size_t)natsMsg_GetDataLength(list.Msgs[0]), &lim, &r, &n, err),
+                         EDGE_OK);
+        snprintf(w->id, sizeof(w->id), "%s", r[0]->id);
+        w->attempt = r[0]->attempt;
+        snprintf(w->output, sizeof(w->output), "%s", r[0]->last_failure_output);
+        snprintf(w->model_hint, sizeof(w->model_hint), "%s", r[0]->model_hint);
+        snprintf(w->subject, sizeof(w->subject), "%s", natsMsg_GetSubject(list.Msgs[0]));
+        edge_requirements_free(r, n);
+        natsMsg_Ack(list.Msgs[0], NULL);
+        got = 1;
+    }
+    natsMsgList_Destroy(&list);
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    return got;
+}
+
+static void must_take(env *e, const char *consumer, const char *filter, const char *want_id, unsigned attempt, work *w)
+{
+    if (!take(e, consumer, filter, 5000, w))
+        fail_msg("no work for %s (wanted %s)", consumer, want_id);
+    if (strcmp(w->id, want_id) != 0 || (attempt && w->attempt != attempt))
+        fail_msg("%s got %s attempt %u, wanted %s attempt %u", consumer, w->id, w->attempt, want_id, attempt);
+}
+
+static void nothing_for(env *e, const char *consumer, const char *filter)
+{
+    work w;
+    if (take(e, consumer, filter, 700, &w))
+        fail_msg("%s got %s, expected nothing yet", consumer, w.id);
+}
+
+static void report_result(env *e, const char *type, const char *id, unsigned attempt, uint64_t tokens)
+{
+    char subj[128], body[256];
+    snprintf(subj, sizeof(subj), "results.%s.%s", type, id);
+    snprintf(body, sizeof(body), "{\"requirementId\":\"%s\",\"attempt\":%u,\"instance\":\"agent-1\","
+                                 "\"project\":\"demo\",\"ref\":\"refs/heads/%s\",\"tokensUsed\":%llu}",
+             id, attempt, id, (unsigned long long)tokens);
+    assert_int_equal(js_Publish(NULL, e->js, subj, body, (int)strlen(body), NULL, NULL), NATS_OK);
+}
+
+static void report_verdict(env *e, const char *id, unsigned attempt, int kind, const char *output)
+{
+    pb_verdict v;
+    uint8_t *buf;
+    size_t len;
+    char subj[128];
+    orchestrator__v1__verdict__init(&v);
+    v.requirement_id = (char *)id;
+    v.attempt = attempt;
+    v.kind = (Orchestrator__V1__VerdictKind)kind;
+    v.failing_output = (char *)(output ? output : "");
+    assert_int_equal(pb_pack(&v.base, &buf, &len), ORCH_OK);
+    snprintf(subj, sizeof(subj), "verdicts.%s", id);
+    assert_int_equal(js_Publish(NULL, e->js, subj, buf, (int)len, NULL, NULL), NATS_OK);
+    free(buf);
+}
+
+#define PASS ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS
+#define FAIL ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL
+
+static void finish(env *e, const char *type, const work *w)
+{
+    report_result(e, type, w->id, w->attempt, 1000);
+    report_verdict(e, w->id, w->attempt, PASS, NULL);
+}
+
+static cJSON *status_of(env *e, const char *id)
+{
+    char subj[128];
+    snprintf(subj, sizeof(subj), "orch.status.%s", id);
+    return svc_request_json(e->nc, subj, "", 2000);
+}
+
+static const char *field(cJSON *o, const char *k)
+{
+    cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* Every message on REQUIREMENTS, by Nats-Msg-Id: none twice. Returns the
+ * count of dispatches of id (any attempt). */
+static int audit(env *e, const char *id)
+{
+    natsSubscription *sub = NULL;
+    int total = 0, of_id = 0;
+    char (*seen)[96] = calloc(2000, 96);
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Ordered = true;
+    assert_int_equal(js_SubscribeSync(&sub, e->js, "requirements.>", NULL, &so, NULL), NATS_OK);
+    for (;;) {
+        natsMsg *m = NULL;
+        const char *mid = NULL;
+        if (natsSubscription_NextMsg(&m, sub, 500) != NATS_OK)
+            break;
+        natsMsgHeader_Get(m, "Nats-Msg-Id", &mid);
+        assert_non_null(mid);
+        for (int k = 0; k < total; k++)
+            if (!strcmp(seen[k], mid))
+                fail_msg("dispatched twice: %s", mid);
+        if (total < 2000)
+            snprintf(seen[total++], 96, "%s", mid);
+        if (id && strstr(natsMsg_GetSubject(m), id) && strncmp(natsMsg_GetSubject(m), "requirements.review.", 20) &&
+            strncmp(natsMsg_GetSubject(m), "requirements.release.", 21))
+            of_id++;
+        natsMsg_Destroy(m);
+    }
+    natsSubscription_Destroy(sub);
+    free(seen);
+    return of_id;
+}
+
+#define BE 1
+#define FE 2
+#define DB 3
+#define DOC 4
+#define CRIT 1
+#define HIGH 2
+#define MED 3
+#define LOW 4
+
+static void chain_is_released_in_order_and_reviewed(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    work w;
+    cJSON *st;
+
+    wait_leader(e, "s1");
+    plan(e, "UI-1", FE, MED, 1000, "API-1", NULL);
+    plan(e, "API-1", BE, MED, 1000, "MIG-1", NULL);
+    plan(e, "MIG-1", DB, MED, 1000, NULL, NULL);
+    must_take(e, "database-agent", "requirements.database.>", "MIG-1", 1, &w);
+    nothing_for(e, "roy-backend", "requirements.backend.>");
+    st = status_of(e, "UI-1");
+    assert_string_equal(field(st, "status"), "BLOCKED");
+    assert_string_equal(field(st, "reason"), "dependency: waiting on API-1");
+    assert_true(cJSON_GetObjectItem(st, "etaMs")->valuedouble > 0);
+    cJSON_Delete(st);
+    finish(e, "database", &w);
+    {
+        work rv;
+        must_take(e, "senior-review", "requirements.review.>", "MIG-1", 0, &rv);
+        assert_string_equal(rv.subject, "requirements.review.MIG-1");
+    }
+    must_take(e, "roy-backend", "requirements.backend.>", "API-1", 1, &w);
+    finish(e, "backend", &w);
+    must_take(e, "jen-frontend", "requirements.frontend.>", "UI-1", 1, &w);
+    svc_stop(pid);
+}
+
+static void critical_goes_ahead_of_queued_work(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_SCHEDULER_WINDOW=1", NULL};
+    pid_t pid = start_scheduler(e, "s1", x);
+    work w;
+
+    wait_leader(e, "s1");
+    plan(e, "M-1", BE, MED, 100, NULL, NULL);
+    plan(e, "M-2", BE, MED, 100, NULL, NULL);
+    plan(e, "M-3", BE, MED, 100, NULL, NULL);
+    usleep(300 * 1000);
+    plan(e, "C-1", BE, CRIT, 100, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "M-1", 1, &w);
+    finish(e, "backend", &w); /* the slot frees: the CRITICAL one goes next */
+    must_take(e, "roy-backend", "requirements.backend.>", "C-1", 1, &w);
+    finish(e, "backend", &w);
+    must_take(e, "roy-backend", "requirements.backend.>", "M-2", 1, &w);
+    svc_stop(pid);
+}
+
+static void budget_holds_until_tokens_free(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_BUDGET_DOCUMENTATION=1000", NULL};
+    pid_t pid = start_scheduler(e, "s1", x);
+    work w;
+    cJSON *st;
+
+    wait_leader(e, "s1");
+    plan(e, "D-1", DOC, MED, 800, NULL, NULL);
+    plan(e, "D-2", DOC, MED, 500, NULL, NULL);
+    must_take(e, "documentation-agent", "requirements.documentation.>", "D-1", 1, &w);
+    nothing_for(e, "documentation-agent", "requirements.documentation.>");
+    st = status_of(e, "D-2");
+    assert_string_equal(field(st, "status"), "READY");
+    assert_non_null(strstr(field(st, "reason"), "budget: needs 500 tokens, documentation has 200 left today"));
+    cJSON_Delete(st);
+    report_result(e, "documentation", "D-1", 1, 400); /* spent less than estimated */
+    report_verdict(e, "D-1", 1, PASS, NULL);
+    must_take(e, "documentation-agent", "requirements.documentation.>", "D-2", 1, &w);
+    svc_stop(pid);
+}
+
+static void overlapping_files_wait(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    work w, w2;
+    cJSON *st;
+
+    wait_leader(e, "s1");
+    plan(e, "A-1", BE, MED, 100, NULL, "src/shared/util.ts,src/api/a.ts");
+    plan(e, "B-1", FE, MED, 100, NULL, "src/shared/util.ts,src/pages/b.tsx");
+    must_take(e, "roy-backend", "requirements.backend.>", "A-1", 1, &w);
+    nothing_for(e, "jen-frontend", "requirements.frontend.>");
+    st = status_of(e, "B-1");
+    assert_string_equal(field(st, "reason"), "overlap with A-1 on src/shared/util.ts");
+    cJSON_Delete(st);
+    finish(e, "backend", &w);
+    must_take(e, "jen-frontend", "requirements.frontend.>", "B-1", 1, &w2);
+    svc_stop(pid);
+}
+
+static void failures_retry_with_the_error_then_escalate(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    work w;
+    natsSubscription *alerts = NULL;
+    natsMsg *m = NULL;
+    natsMsg *reply = NULL;
+
+    wait_leader(e, "s1");
+    assert_int_equal(natsConnection_SubscribeSync(&alerts, e->nc, "alerts.>"), NATS_OK);
+    plan(e, "R-1", BE, HIGH, 100, NULL, NULL);
+    for (unsigned a = 1; a <= 3; a++) {
+        char out[128];
+        must_take(e, "roy-backend", "requirements.backend.>", "R-1", a, &w);
+        if (a > 1) {
+            snprintf(out, sizeof(out), "src/api/x.ts(3,1): error TS2304 (attempt %u)", a - 1);
+            assert_string_equal(w.output, out);
+        }
+        report_result(e, "backend", "R-1", a, 100);
+        snprintf(out, sizeof(out), "src/api/x.ts(3,1): error TS2304 (attempt %u)", a);
+        report_verdict(e, "R-1", a, FAIL, out);
+    }
+    assert_int_equal(natsSubscription_NextMsg(&m, alerts, 5000), NATS_OK);
+    assert_string_equal(natsMsg_GetSubject(m), "alerts.critical.escalation");
+    natsMsg_Destroy(m);
+    nothing_for(e, "roy-backend", "requirements.backend.>");
+    {
+        cJSON *st = status_of(e, "R-1");
+        assert_string_equal(field(st, "status"), "ESCALATED");
+        cJSON_Delete(st);
+    }
+    /* a human retries */
+    assert_int_equal(natsConnection_RequestString(&reply, e->nc, "orch.scheduler.retry", "R-1", 2000), NATS_OK);
+    natsMsg_Destroy(reply);
+    must_take(e, "roy-backend", "requirements.backend.>", "R-1", 4, &w);
+    natsSubscription_Destroy(alerts);
+    assert_int_equal(audit(e, "R-1"), 4);
+    svc_stop(pid);
+}
+
+static void deep_queue_asks_for_more_agents(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_SCHEDULER_WINDOW=1", NULL};
+    pid_t pid = start_scheduler(e, "s1", x);
+    natsSubscription *spawn = NULL;
+    natsMsg *m = NULL;
+    cJSON *j;
+
+    wait_leader(e, "s1");
+    assert_int_equal(natsConnection_SubscribeSync(&spawn, e->nc, "control.spawn.>"), NATS_OK);
+    for (int i = 0; i < 8; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "Q-%d", i);
+        plan(e, id, BE, MED, 100, NULL, NULL);
+    }
+    assert_int_equal(natsSubscription_NextMsg(&m, spawn, 5000), NATS_OK);
+    assert_string_equal(natsMsg_GetSubject(m), "control.spawn.backend");
+    j = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+    assert_true(cJSON_GetObjectItem(j, "count")->valuedouble >= 1);
+    assert_true(cJSON_GetObjectItem(j, "queueDepth")->valuedouble > 5);
+    assert_non_null(strstr(cJSON_GetObjectItem(j, "reason")->valuestring, "ready backend requirements waiting"));
+    cJSON_Delete(j);
+    natsMsg_Destroy(m);
+    natsSubscription_Destroy(spawn);
+    svc_stop(pid);
+}
+
+static void cycle_is_rejected_on_errors(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    natsSubscription *errs = NULL;
+    natsMsg *m = NULL;
+    cJSON *j;
+
+    wait_leader(e, "s1");
+    assert_int_equal(natsConnection_SubscribeSync(&errs, e->nc, "errors.scheduler.>"), NATS_OK);
+    plan(e, "REQ-A", BE, MED, 100, "REQ-B", NULL);
+    plan(e, "REQ-B", BE, MED, 100, "REQ-A", NULL);
+    plan(e, "REQ-C", BE, MED, 100, NULL, NULL);
+    assert_int_equal(natsSubscription_NextMsg(&m, errs, 5000), NATS_OK);
+    assert_string_equal(natsMsg_GetSubject(m), "errors.scheduler.REQ-B");
+    j = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+    assert_string_equal(field(j, "message"), "dependency cycle: REQ-B -> REQ-A -> REQ-B");
+    cJSON_Delete(j);
+    natsMsg_Destroy(m);
+    natsSubscription_Destroy(errs);
+    {
+        work w;
+        must_take(e, "roy-backend", "requirements.backend.>", "REQ-C", 1, &w); /* the rest is unaffected */
+    }
+    svc_stop(pid);
+}
+
+static void sigkill_mid_flow_loses_nothing_and_doubles_nothing(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_SCHEDULER_WINDOW=1000", NULL};
+    pid_t pid = start_scheduler(e, "k1", x);
+    const int n = 60, total = n + 30;
+    work w;
+    int taken = 0;
+
+    wait_leader(e, "k1");
+    /* a chain of 3 and many independent ones */
+    for (int i = 0; i < n; i++) {
+        char id[16], dep[16];
+        snprintf(id, sizeof(id), "K-%d", i);
+        snprintf(dep, sizeof(dep), "K-%d", i - 1);
+        plan(e, id, BE, MED, 10, i > 0 && i < 3 ? dep : NULL, NULL);
+    }
+    usleep(100 * 1000);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    /* more work arrives while no scheduler runs at all */
+    for (int i = n; i < n + 30; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "K-%d", i);
+        plan(e, id, BE, MED, 10, NULL, NULL);
+    }
+    /* the dead leader's lease lapses after its 10 s TTL */
+    pid = start_scheduler(e, "k2", x);
+    wait_leader(e, "k2");
+    /* drain everything, completing as we go, until all n were handed out */
+    for (int guard = 0; taken < total && guard < 400; guard++) {
+        if (!take(e, "roy-backend", "requirements.backend.>", 300, &w))
+            continue;
+        taken++;
+        finish(e, "backend", &w);
+    }
+    assert_int_equal(taken, total);
+    assert_int_equal(audit(e, NULL), 0); /* fails inside on any duplicate */
+    svc_stop(pid);
+}
+
+static void standby_takes_over_when_the_leader_dies(void **state)
+{
+    env *e = *state;
+    pid_t a = start_scheduler(e, "lead", NULL);
+    pid_t b;
+    work w;
+    long long t0, waited;
+
+    wait_leader(e, "lead");
+    b = start_scheduler(e, "standby", NULL);
+    plan(e, "F-1", BE, MED, 10, NULL, NULL);
+    plan(e, "F-2", BE, MED, 10, "F-1", NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "F-1", 1, &w);
+    kill(a, SIGKILL);
+    waitpid(a, NULL, 0);
+    t0 = (long long)time(NULL);
+    wait_leader(e, "standby");
+    waited = (long long)time(NULL) - t0;
+    print_message("standby took over after %lld s\n", waited);
+    assert_true(waited <= 13);
+    finish(e, "backend", &w);
+    must_take(e, "roy-backend", "requirements.backend.>", "F-2", 1, &w);
+    assert_int_equal(audit(e, "F-1"), 1);
+    svc_stop(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(chain_is_released_in_order_and_reviewed, setup, teardown),
+        cmocka_unit_test_setup_teardown(critical_goes_ahead_of_queued_work, setup, teardown),
+        cmocka_unit_test_setup_teardown(budget_holds_until_tokens_free, setup, teardown),
+        cmocka_unit_test_setup_teardown(overlapping_files_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(failures_retry_with_the_error_then_escalate, setup, teardown),
+        cmocka_unit_test_setup_teardown(deep_queue_asks_for_more_agents, setup, teardown),
+        cmocka_unit_test_setup_teardown(cycle_is_rejected_on_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(sigkill_mid_flow_loses_nothing_and_doubles_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(standby_takes_over_when_the_leader_dies, setup, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    nats_Close();
+    return rc;
+}
