@@ -431,44 +431,6 @@ static void sigkill_mid_batch_loses_nothing_and_doubles_nothing(void **state)
     svc_stop(pid);
 }
 
-/* Runs orchctl with args; returns its exit code and its stdout in out. */
-static int orchctl(env *e, const char *const args[], const char *stdin_file, char *out, size_t outlen)
-{
-    char bin[512], url[96], path[400];
-    const char *argv[12] = {proc_bin("orchctl", bin, sizeof(bin))};
-    const char *envv[] = {url, NULL};
-    int n = 1, st = 0;
-    pid_t pid;
-    FILE *f;
-
-    for (int i = 0; args[i] && n < 11; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    snprintf(url, sizeof(url), "ORCH_NATS_URL=%s", e->fix.url);
-    snprintf(path, sizeof(path), "%s/orchctl.out", e->fix.dir);
-    unlink(path);
-    pid = fork();
-    if (pid == 0) {
-        FILE *o = freopen(path, "w", stdout);
-        (void)o;
-        if (stdin_file && !freopen(stdin_file, "r", stdin))
-            _exit(126);
-        for (int i = 0; envv[i]; i++)
-            putenv((char *)envv[i]);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    assert_int_equal(proc_wait(pid, 10000, &st), 0);
-    f = fopen(path, "r");
-    out[0] = '\0';
-    if (f) {
-        size_t k = fread(out, 1, outlen - 1, f);
-        out[k] = '\0';
-        fclose(f);
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void orchctl_publishes_encodes_and_classifies(void **state)
 {
     env *e = *state;
@@ -479,7 +441,7 @@ static void orchctl_publishes_encodes_and_classifies(void **state)
 
     {
         const char *a[] = {"publish", "intake.requirements", "Fix login crash in production", NULL};
-        assert_int_equal(orchctl(e, a, NULL, out, sizeof(out)), 0);
+        assert_int_equal(svc_orchctl(&e->fix, a, out, sizeof(out)), 0);
         assert_non_null(strstr(out, "stored in INTAKE"));
     }
     snprintf(json, sizeof(json), "%s/req.json", e->fix.dir);
@@ -489,13 +451,13 @@ static void orchctl_publishes_encodes_and_classifies(void **state)
     fclose(f);
     {
         const char *a[] = {"encode", json, NULL};
-        assert_int_equal(orchctl(e, a, NULL, out, sizeof(out)), 0);
+        assert_int_equal(svc_orchctl(&e->fix, a, out, sizeof(out)), 0);
         /* the output file holds the bytes: copy it for the publish below */
         rename(strcat(strcpy(out, e->fix.dir), "/orchctl.out"), bin);
     }
     {
         const char *a[] = {"publish", "intake.programs", "--content-type", "application/protobuf", "--file", bin, NULL};
-        assert_int_equal(orchctl(e, a, NULL, out, sizeof(out)), 0);
+        assert_int_equal(svc_orchctl(&e->fix, a, out, sizeof(out)), 0);
     }
     read_plan(e, &p, 2, 10000);
     assert_int_equal(p.n, 2);
@@ -504,21 +466,21 @@ static void orchctl_publishes_encodes_and_classifies(void **state)
     plan_free(&p);
     {
         const char *a[] = {"classify", "Add index on the orders table", NULL};
-        assert_int_equal(orchctl(e, a, NULL, out, sizeof(out)), 0);
+        assert_int_equal(svc_orchctl(&e->fix, a, out, sizeof(out)), 0);
         assert_non_null(strstr(out, "\"type\":\t\"database\""));
     }
     {
         const char *a[] = {"classify", "{\"title\": 1}", NULL};
-        assert_int_equal(orchctl(e, a, NULL, out, sizeof(out)), 1);
+        assert_int_equal(svc_orchctl(&e->fix, a, out, sizeof(out)), 1);
     }
     {
         const char *a[] = {"frobnicate", NULL};
-        assert_int_equal(orchctl(e, a, NULL, out, sizeof(out)), 2);
+        assert_int_equal(svc_orchctl(&e->fix, a, out, sizeof(out)), 2);
     }
     svc_stop(pid);
     {
         const char *a[] = {"--server", "nats://127.0.0.1:1", "services", NULL};
-        assert_int_equal(orchctl(e, a, NULL, out, sizeof(out)), 3);
+        assert_int_equal(svc_orchctl(&e->fix, a, out, sizeof(out)), 3);
     }
 }
 

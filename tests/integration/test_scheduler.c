@@ -391,9 +391,23 @@ static void failures_retry_with_the_error_then_escalate(void **state)
         assert_string_equal(field(st, "status"), "ESCALATED");
         cJSON_Delete(st);
     }
-    /* a human retries */
-    assert_int_equal(natsConnection_RequestString(&reply, e->nc, "orch.scheduler.retry", "R-1", 2000), NATS_OK);
-    natsMsg_Destroy(reply);
+    /* a human looks, then retries, with orchctl */
+    {
+        char out[4096];
+        const char *st_args[] = {"status", "R-1", NULL};
+        const char *list_args[] = {"status", NULL};
+        const char *retry_args[] = {"retry", "R-1", NULL};
+        const char *again_args[] = {"retry", "R-1", NULL};
+        assert_int_equal(svc_orchctl(&e->fix, st_args, out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "ESCALATED (attempt 3)"));
+        assert_non_null(strstr(out, "error TS2304 (attempt 3)"));
+        assert_int_equal(svc_orchctl(&e->fix, list_args, out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "R-1"));
+        assert_int_equal(svc_orchctl(&e->fix, retry_args, out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "attempt 4"));
+        assert_int_equal(svc_orchctl(&e->fix, again_args, out, sizeof(out)), 1); /* not escalated any more */
+    }
+    (void)reply;
     must_take(e, "roy-backend", "requirements.backend.>", "R-1", 4, &w);
     natsSubscription_Destroy(alerts);
     assert_int_equal(audit(e, "R-1"), 4);

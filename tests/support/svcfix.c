@@ -80,3 +80,35 @@ pid_t svc_start_ready(natsConnection *nc, const natsfix *f, const char *name, co
     cJSON_Delete(j);
     return pid;
 }
+
+int svc_orchctl(const natsfix *f, const char *const args[], char *out, size_t outlen)
+{
+    char bin[512], url[96], path[400];
+    const char *argv[12] = {proc_bin("orchctl", bin, sizeof(bin))};
+    int n = 1, st = 0;
+    pid_t pid;
+    FILE *o;
+
+    for (int i = 0; args[i] && n < 11; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    snprintf(url, sizeof(url), "ORCH_NATS_URL=%s", f->url);
+    snprintf(path, sizeof(path), "%s/orchctl.out", f->dir);
+    unlink(path);
+    pid = fork();
+    if (pid == 0) {
+        if (!freopen(path, "w", stdout))
+            _exit(126);
+        putenv(url);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    assert_int_equal(proc_wait(pid, 10000, &st), 0);
+    out[0] = '\0';
+    if ((o = fopen(path, "r"))) {
+        size_t k = fread(out, 1, outlen - 1, o);
+        out[k] = '\0';
+        fclose(o);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}

@@ -31,4 +31,8 @@ void svc_stop(pid_t pid);
 /* A request whose answer is JSON; NULL on timeout or bad JSON. */
 cJSON *svc_request_json(natsConnection *nc, const char *subject, const char *body, int timeout_ms);
 
+/* Runs orchctl (from $ORCH_BIN_DIR) against f with args (NULL-terminated);
+ * returns its exit code, its stdout in out (also left in <dir>/orchctl.out). */
+int svc_orchctl(const natsfix *f, const char *const args[], char *out, size_t outlen);
+
 #endif

@@ -253,7 +253,113 @@ static int cmd_encode(ctl *c, int argc, char **argv)
     return 0;
 }
 
+/* A request whose answer is JSON or a service error; prints the JSON
+ * (pretty) or the error. Returns the exit code. */
+static int request_json(ctl *c, const char *subject, const char *body, cJSON **out)
+{
+    natsMsg *reply = NULL;
+    const char *text = NULL;
+    natsStatus s = natsConnection_RequestString(&reply, c->nc, subject, body, 5000);
+    int rc = EXIT_FAIL;
+
+    *out = NULL;
+    if (s == NATS_NO_RESPONDERS || s == NATS_TIMEOUT) {
+        fprintf(stderr, "orchctl: no answer on %s (is the scheduler running and leading?)\n", subject);
+    } else if (s != NATS_OK) {
+        fprintf(stderr, "orchctl: %s: %s\n", subject, natsStatus_GetText(s));
+    } else if (natsMsgHeader_Get(reply, "Nats-Service-Error", &text) == NATS_OK) {
+        fprintf(stderr, "orchctl: %s\n", text);
+    } else {
+        *out = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
+        rc = *out ? 0 : EXIT_FAIL;
+    }
+    natsMsg_Destroy(reply);
+    return rc;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static void print_status_line(const cJSON *r)
+{
+    const cJSON *att = cJSON_GetObjectItem(r, "attempt");
+    printf("%-14s %-10s %-13s %-8s %3d  %s\n", jstr(r, "id"), jstr(r, "status"), jstr(r, "type"),
+           jstr(r, "priority"), att ? (int)att->valuedouble : 0, jstr(r, "reason"));
+}
+
+/* status [ID] [--json]: one requirement in full, or all of them a line each. */
+static int cmd_status(ctl *c, int argc, char **argv)
+{
+    const char *id = NULL;
+    int as_json = 0, rc;
+    cJSON *o;
+    char subject[160];
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            as_json = 1;
+        else
+            id = argv[i];
+    }
+    if (id)
+        snprintf(subject, sizeof(subject), "orch.status.%s", id);
+    else
+        snprintf(subject, sizeof(subject), "orch.scheduler.list");
+    if ((rc = request_json(c, subject, "", &o)) != 0)
+        return rc;
+    if (as_json) {
+        char *t = cJSON_Print(o);
+        printf("%s\n", t);
+        free(t);
+    } else if (id) {
+        const cJSON *b = cJSON_GetObjectItem(o, "blockedBy"), *it;
+        printf("%s  %s\n", jstr(o, "id"), jstr(o, "title"));
+        printf("  status    %s (attempt %d)\n", jstr(o, "status"), (int)cJSON_GetObjectItem(o, "attempt")->valuedouble);
+        printf("  agent     %s   priority %s\n", jstr(o, "type"), jstr(o, "priority"));
+        printf("  waits     %s\n", jstr(o, "reason"));
+        if (cJSON_GetArraySize(b) > 0) {
+            printf("  blocked by");
+            cJSON_ArrayForEach(it, b) printf(" %s", it->valuestring);
+            printf("\n");
+        }
+        if (*jstr(o, "eta"))
+            printf("  eta       %s\n", jstr(o, "eta"));
+        printf("  tokens    %.0f used of %.0f estimated\n", cJSON_GetObjectItem(o, "tokensUsed")->valuedouble,
+               cJSON_GetObjectItem(o, "estimatedTokens")->valuedouble);
+        if (*jstr(o, "lastFailureOutput"))
+            printf("  last failure:\n%s\n", jstr(o, "lastFailureOutput"));
+    } else {
+        const cJSON *r;
+        printf("%-14s %-10s %-13s %-8s %3s  %s\n", "ID", "STATUS", "AGENT", "PRIORITY", "TRY", "REASON");
+        cJSON_ArrayForEach(r, cJSON_GetObjectItem(o, "requirements")) print_status_line(r);
+    }
+    cJSON_Delete(o);
+    return 0;
+}
+
+/* retry ID: a human's fresh set of attempts for an escalated requirement. */
+static int cmd_retry(ctl *c, int argc, char **argv)
+{
+    cJSON *o;
+    int rc;
+    if (argc != 2) {
+        fprintf(stderr, "orchctl: usage: orchctl retry ID\n");
+        return EXIT_USAGE;
+    }
+    if ((rc = request_json(c, "orch.scheduler.retry", argv[1], &o)) != 0)
+        return rc;
+    printf("%s is %s again (attempt %d)\n", jstr(o, "id"), jstr(o, "status"),
+           (int)cJSON_GetObjectItem(o, "attempt")->valuedouble);
+    cJSON_Delete(o);
+    return 0;
+}
+
 static const command commands[] = {
+    {"status", cmd_status, "status [ID] [--json]", "a requirement's state, attempt, ETA and why it waits; or all", 0},
+    {"retry", cmd_retry, "retry ID", "retry an ESCALATED requirement with a fresh set of attempts", 0},
     {"encode", cmd_encode, "encode FILE|-", "seed JSON requirement to protobuf bytes on stdout", 1},
     {"publish", cmd_publish, "publish SUBJECT [--content-type T] DATA|--file F",
      "publish to a stream and wait until it is stored (F may be -)", 0},
