@@ -35,7 +35,7 @@ const size_t topo_stream_count = sizeof(topo_streams) / sizeof(topo_streams[0]);
 const topo_consumer topo_consumers[] = {
     {"INTAKE", "router", "intake.>", 10000, 5, 1000, "shared by all router replicas"},
     {"PLAN", "scheduler-plan", "plan.>", 30000, 10, 1000, "classified requirements"},
-    {"RESULTS", "verifier", "results.>", 60000, 5, 64, "shared by all verifier replicas"},
+    {"RESULTS", "verifier", "results.>", 20000, 5, 64, "shared by all verifier replicas (in-progress acks every 5 s)"},
     {"RESULTS", "scheduler-results", "results.>", 30000, 10, 1000, "results move work to VERIFYING"},
     {"RESULTS", "monitor-results", "results.>", 30000, 10, 1000, "agent activity and token spend"},
     {"VERDICTS", "scheduler-verdicts", "verdicts.>", 30000, 10, 1000, "verdicts complete or reject"},

@@ -1,0 +1,46 @@
+/* Running one verification step as a process, and the HTTP smoke check.
+ *
+ * The process gets its own process group, a clean environment (only what
+ * the caller lists: none of the verifier's own variables, so NATS
+ * credentials and Matrix tokens stay out), /dev/null as stdin, and one pipe
+ * for stdout and stderr together, so the output interleaves as a terminal
+ * would show it. Output is captured bounded (outbuf.h). On timeout the whole
+ * group gets SIGTERM, then SIGKILL after the grace period; when the step
+ * ends, whatever it left running in its group (a forked server) is killed
+ * too. No shell is involved: argv is executed as given. */
+#ifndef VERIFIER_RUNNER_H
+#define VERIFIER_RUNNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *const *argv;      /* argv[0] is looked up in env's PATH */
+    const char *dir;              /* working directory */
+    const char *const *env;       /* the whole environment, "K=V", NULL-terminated */
+    int64_t timeout_ms;
+    int64_t grace_ms;
+    size_t output_limit;
+    void (*tick)(void *arg);      /* called about every tick_ms while it runs (may be NULL) */
+    void *tick_arg;
+    int64_t tick_ms;
+} run_spec;
+
+typedef struct {
+    int exit_code;                /* -1 when killed by a signal or not started */
+    int signal;
+    int timed_out;
+    int start_failed;             /* could not fork or exec: exit 127 */
+    int64_t duration_ms;
+    char *output;                 /* malloc'd, bounded */
+} run_result;
+
+/* Runs a step to its end; returns 0 when it exited 0. */
+int runner_run(const run_spec *s, run_result *r);
+
+/* GET url; passes when the status is want. Output says what happened. */
+int runner_http(const char *url, long want, int64_t timeout_ms, run_result *r);
+
+void run_result_free(run_result *r);
+
+#endif

@@ -1,0 +1,283 @@
+#include "verifier.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "edge.h"
+#include "log.h"
+#include "names.h"
+#include "text.h"
+#include "verify.h"
+
+verifier_settings verifier_cfg;
+
+#define F(x) offsetof(verifier_settings, x)
+const cfg_entry verifier_cfg_entries[] = {
+    {"verifier.projects_file", CFG_STR, NULL, 0, 1024, F(projects_file), NULL, 0,
+     "JSON file of projects: repository, base branch, steps (docs/verifier.md); without it every result is an "
+     "infrastructure error"},
+    {"verifier.work_root", CFG_STR, "/tmp/orch-verifier", 0, 512, F(work_root), NULL, 0,
+     "where private work trees are made and removed"},
+    {"verifier.workers", CFG_INT, "2", 1, 64, F(workers), NULL, 0, "concurrent verifications in this replica"},
+    {"verifier.output_limit", CFG_INT, "65536", 1024, 16777216, F(output_limit), NULL, 0,
+     "bytes of a step's output kept (head and tail)"},
+    {"verifier.grace_ms", CFG_INT, "5000", 0, 600000, F(grace_ms), NULL, 0,
+     "between SIGTERM and SIGKILL of a timed-out step"},
+    {"verifier.git_timeout_s", CFG_INT, "120", 1, 3600, F(git_timeout_s), NULL, 0, "bound on each git command"},
+};
+const size_t verifier_cfg_count = sizeof(verifier_cfg_entries) / sizeof(verifier_cfg_entries[0]);
+
+#define MAX_WORKERS 64
+
+static struct {
+    daemon_ctx *d;
+    vconfig projects;
+    jsCtx *js;
+    pthread_t threads[MAX_WORKERS];
+    natsSubscription *subs[MAX_WORKERS];
+    int nworkers;
+    volatile int running;
+    pthread_mutex_t mu;
+    long long passed, failed, infra, bad, busy;
+} V;
+
+static void count(int kind)
+{
+    pthread_mutex_lock(&V.mu);
+    if (kind == ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS)
+        V.passed++;
+    else if (kind == ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL)
+        V.failed++;
+    else if (kind == ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_INFRASTRUCTURE_ERROR)
+        V.infra++;
+    else
+        V.bad++;
+    pthread_mutex_unlock(&V.mu);
+}
+
+static void stats_data(cJSON *data, void *closure)
+{
+    (void)closure;
+    pthread_mutex_lock(&V.mu);
+    cJSON_AddNumberToObject(data, "passed", (double)V.passed);
+    cJSON_AddNumberToObject(data, "failed", (double)V.failed);
+    cJSON_AddNumberToObject(data, "infrastructure_errors", (double)V.infra);
+    cJSON_AddNumberToObject(data, "bad_results", (double)V.bad);
+    cJSON_AddNumberToObject(data, "busy", (double)V.busy);
+    cJSON_AddNumberToObject(data, "workers", V.nworkers);
+    pthread_mutex_unlock(&V.mu);
+}
+
+/* orch.verifier.stats: the same figures as $SRV.STATS, on request. */
+static void on_stats(srv_req *req, void *closure)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *text;
+    stats_data(o, closure);
+    text = cJSON_PrintUnformatted(o);
+    srv_respond(req, text, (int)strlen(text));
+    free(text);
+    cJSON_Delete(o);
+}
+
+/* A stored publish: 0 when JetStream acknowledged it. */
+static int publish(const char *subject, const char *msg_id, const void *data, int len, const char *ctype)
+{
+    natsMsg *m = NULL;
+    jsPubOptions po;
+    natsStatus s;
+    jsPubOptions_Init(&po);
+    po.MsgId = msg_id;
+    po.MaxWait = 10000;
+    s = natsMsg_Create(&m, subject, NULL, data, len);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, "Content-Type", ctype);
+    if (s == NATS_OK)
+        s = js_PublishMsg(NULL, V.js, m, &po, NULL);
+    natsMsg_Destroy(m);
+    if (s != NATS_OK)
+        log_warn("publish %s: %s", subject, natsStatus_GetText(s));
+    return s == NATS_OK ? 0 : -1;
+}
+
+static void keep_alive(void *arg)
+{
+    natsMsg_InProgress((natsMsg *)arg, NULL);
+}
+
+/* Returns 0 to ack, 1 to term, -1 to nak. */
+static int handle(natsMsg *m)
+{
+    const char *subject = natsMsg_GetSubject(m);
+    pb_result *r = NULL;
+    pb_verdict v;
+    edge_limits lim;
+    char err[ERR_LEN], vsubject[128], msg_id[160];
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (!strncmp(subject, "results.review.", 15))
+        return 0; /* a review is not a build */
+    edge_limits_default(&lim);
+    if (edge_result_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &r, err) != EDGE_OK) {
+        pb_error e;
+        char *json;
+        char esubject[200];
+        jsMsgMetaData *meta = NULL;
+        orchestrator__v1__agent_error__init(&e);
+        e.source = "verifier";
+        e.reason = "bad_result";
+        e.message = err;
+        e.subject = (char *)subject;
+        if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+            e.stream_seq = meta->Sequence.Stream;
+            jsMsgMetaData_Destroy(meta);
+        }
+        e.at_ms = text_now_ms();
+        json = edge_error_to_json(&e);
+        snprintf(esubject, sizeof(esubject), "errors.verifier.bad_result");
+        snprintf(msg_id, sizeof(msg_id), "verifier-bad-%llu", (unsigned long long)e.stream_seq);
+        rc = publish(esubject, msg_id, json, (int)strlen(json), "application/json");
+        free(json);
+        log_warn("result on %s rejected: %s", subject, err);
+        count(-1);
+        return rc == 0 ? 1 : -1;
+    }
+    orchestrator__v1__verdict__init(&v);
+    log_info("verifying %s attempt %u (%s at %s)", r->requirement_id, r->attempt, r->project, r->ref);
+    pthread_mutex_lock(&V.mu);
+    V.busy++;
+    pthread_mutex_unlock(&V.mu);
+    verify_run(&V.projects, r, &v, keep_alive, m);
+    pthread_mutex_lock(&V.mu);
+    V.busy--;
+    pthread_mutex_unlock(&V.mu);
+    v.verified_at_ms = text_now_ms();
+    log_info("%s attempt %u: %s%s%s", r->requirement_id, r->attempt,
+             v.kind == ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS   ? "passed"
+             : v.kind == ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL ? "FAILED"
+                                                                            : "infrastructure error",
+             *v.detail ? ": " : "", v.detail);
+    rc = -1;
+    if (pb_pack(&v.base, &buf, &len) == ORCH_OK) {
+        snprintf(vsubject, sizeof(vsubject), "verdicts.%s", r->requirement_id);
+        snprintf(msg_id, sizeof(msg_id), "verdict-%s-a%u", r->requirement_id, r->attempt);
+        rc = publish(vsubject, msg_id, buf, (int)len, "application/protobuf");
+    }
+    if (rc == 0)
+        count(v.kind);
+    free(buf);
+    /* v's fields were malloc'd by verify_run: free them the generated way */
+    {
+        pb_verdict *heap = xmalloc(sizeof(*heap));
+        *heap = v;
+        orchestrator__v1__verdict__free_unpacked(heap, NULL);
+    }
+    orchestrator__v1__result__free_unpacked(r, NULL);
+    return rc;
+}
+
+static void *worker(void *arg)
+{
+    natsSubscription *sub = arg;
+    while (V.running) {
+        natsMsgList list = {0};
+        natsStatus s = natsSubscription_Fetch(&list, sub, 1, 500, NULL);
+        if (s == NATS_OK && list.Count == 1) {
+            int rc = handle(list.Msgs[0]);
+            if (rc == 0)
+                natsMsg_Ack(list.Msgs[0], NULL);
+            else if (rc == 1)
+                natsMsg_Term(list.Msgs[0], NULL);
+            else
+                natsMsg_NakWithDelay(list.Msgs[0], 2000, NULL);
+        } else if (s != NATS_TIMEOUT && s != NATS_OK) {
+            nats_Sleep(200);
+        }
+        natsMsgList_Destroy(&list);
+    }
+    return NULL;
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    if (!f)
+        return NULL;
+    buf = xmalloc(1 << 20);
+    *len = fread(buf, 1, (1 << 20) - 1, f);
+    buf[*len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+orch_status verifier_start(daemon_ctx *d, char err[ERR_LEN])
+{
+    memset(&V, 0, sizeof(V));
+    V.d = d;
+    pthread_mutex_init(&V.mu, NULL);
+    if (verifier_cfg.projects_file) {
+        size_t len = 0;
+        char *text = read_all(verifier_cfg.projects_file, &len);
+        char perr[ERR_LEN];
+        if (!text) {
+            snprintf(err, ERR_LEN, "verifier.projects_file %s: cannot read", verifier_cfg.projects_file);
+            return ORCH_ERR_INVALID;
+        }
+        if (vconfig_parse(text, len, &V.projects, perr) != ORCH_OK) {
+            snprintf(err, ERR_LEN, "verifier.projects_file %s: %s", verifier_cfg.projects_file, perr);
+            free(text);
+            return ORCH_ERR_INVALID;
+        }
+        free(text);
+    } else {
+        log_warn("no verifier.projects_file: every result will be an infrastructure error");
+    }
+    V.projects.work_root = verifier_cfg.work_root;
+    V.projects.output_limit = (size_t)verifier_cfg.output_limit;
+    V.projects.grace_ms = verifier_cfg.grace_ms;
+    V.projects.git_timeout_ms = verifier_cfg.git_timeout_s * 1000;
+    log_info("%d projects, %lld workers, work trees under %s", V.projects.n, verifier_cfg.workers,
+             verifier_cfg.work_root);
+    if (natsConnection_JetStream(&V.js, d->rr, NULL) != NATS_OK) {
+        snprintf(err, ERR_LEN, "jetstream: %s", nats_GetLastError(NULL));
+        return ORCH_ERR_NATS;
+    }
+    V.running = 1;
+    for (int i = 0; i < verifier_cfg.workers; i++) {
+        jsSubOptions so;
+        jsSubOptions_Init(&so);
+        so.Stream = "RESULTS";
+        so.Consumer = "verifier";
+        if (js_PullSubscribe(&V.subs[i], d->js, "results.>", "verifier", NULL, &so, NULL) != NATS_OK) {
+            snprintf(err, ERR_LEN, "pull subscribe RESULTS/verifier: %s", nats_GetLastError(NULL));
+            return ORCH_ERR_NATS;
+        }
+        pthread_create(&V.threads[i], NULL, worker, V.subs[i]);
+        V.nworkers++;
+    }
+    return srv_add_endpoint(d->srv, "stats", "orch.verifier.stats", NULL, on_stats, stats_data, NULL, err);
+}
+
+void verifier_stop(daemon_ctx *d)
+{
+    (void)d;
+    /* Workers finish the verification in hand, publish, ack, then leave. */
+    V.running = 0;
+    for (int i = 0; i < V.nworkers; i++) {
+        pthread_join(V.threads[i], NULL);
+        natsSubscription_Unsubscribe(V.subs[i]);
+        natsSubscription_Destroy(V.subs[i]);
+    }
+    if (V.js)
+        jsCtx_Destroy(V.js);
+    V.projects.work_root = NULL;
+    vconfig_free(&V.projects);
+    pthread_mutex_destroy(&V.mu);
+}

@@ -1,0 +1,434 @@
+/* orch-verifier through a real nats-server, with real git repositories made
+ * in a temporary directory: passing work, a broken build with its compiler
+ * output, a failing test after a passing build, a hanging step killed with
+ * its children, bounded noise, unknown ref and project, hostile refs and
+ * fields that must run nothing, two replicas, and a SIGKILL mid-build. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+#include <nats/nats.h>
+
+#include "natsfix.h"
+#include "pb.h"
+#include "proc.h"
+#include "svcfix.h"
+
+typedef struct {
+    natsfix fix;
+    natsConnection *nc;
+    jsCtx *js;
+    char repo[300], projects[300], marker[300], pidfile[300];
+} env;
+
+static void run_ok(const char *dir, const char *const argv[])
+{
+    int st = 0;
+    pid_t p = proc_spawn(argv, NULL, dir, "git.log");
+    assert_int_equal(proc_wait(p, 20000, &st), 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("%s %s failed (see %s/git.log)", argv[0], argv[1], dir);
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[600];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void commit(const char *repo, const char *msg)
+{
+    const char *add[] = {"git", "-C", repo, "add", "-A", NULL};
+    const char *ci[] = {"git", "-C", repo, "-c", "user.email=t@example.invalid", "-c", "user.name=t",
+                        "commit", "-q", "-m", msg, NULL};
+    run_ok(repo, add);
+    run_ok(repo, ci);
+}
+
+static void branch(const char *repo, const char *name)
+{
+    const char *co[] = {"git", "-C", repo, "checkout", "-q", "-b", name, "main", NULL};
+    run_ok(repo, co);
+}
+
+#define GOOD_C "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n"
+#define MAKEFILE "all: hello\nhello: hello.c\n\tcc -o hello hello.c\ntest: hello\n\t./hello | grep -q hello\n"
+
+/* A small C project with branches for every case. */
+static void make_repo(env *e)
+{
+    const char *init[] = {"git", "init", "-q", "-b", "main", e->repo, NULL};
+    mkdir(e->repo, 0755);
+    run_ok(e->fix.dir, init);
+    write_file(e->repo, "hello.c", GOOD_C);
+    write_file(e->repo, "Makefile", MAKEFILE);
+    commit(e->repo, "base");
+    branch(e->repo, "good");
+    write_file(e->repo, "extra.txt", "a new file\n");
+    commit(e->repo, "good change");
+    branch(e->repo, "broken");
+    write_file(e->repo, "hello.c", "int main(void) { return undefined_name; }\n");
+    commit(e->repo, "broken build");
+    branch(e->repo, "badtest");
+    write_file(e->repo, "hello.c", "#include <stdio.h>\nint main(void) { puts(\"bye\"); return 0; }\n");
+    commit(e->repo, "test fails");
+    {
+        const char *co[] = {"git", "-C", e->repo, "checkout", "-q", "main", NULL};
+        run_ok(e->repo, co);
+    }
+}
+
+static int setup(void **state)
+{
+    env *e = calloc(1, sizeof(*e));
+    char doc[3000];
+    if (natsfix_start(&e->fix, NULL) != 0 || natsConnection_ConnectTo(&e->nc, e->fix.url) != NATS_OK ||
+        natsConnection_JetStream(&e->js, e->nc, NULL) != NATS_OK)
+        return -1;
+    snprintf(e->repo, sizeof(e->repo), "%s/repo", e->fix.dir);
+    snprintf(e->projects, sizeof(e->projects), "%s/projects.json", e->fix.dir);
+    snprintf(e->marker, sizeof(e->marker), "%s/pwned", e->fix.dir);
+    snprintf(e->pidfile, sizeof(e->pidfile), "%s/server.pid", e->fix.dir);
+    make_repo(e);
+    snprintf(doc, sizeof(doc),
+             "{\"projects\": {"
+             " \"demo\": {\"repo\": \"%s\", \"steps\": ["
+             "   {\"name\": \"build\", \"command\": [\"make\"], \"timeout_s\": 60},"
+             "   {\"name\": \"test\", \"command\": [\"make\", \"test\"], \"timeout_s\": 60}]},"
+             " \"hang\": {\"repo\": \"%s\", \"steps\": ["
+             "   {\"name\": \"server\", \"timeout_s\": 2, \"env\": {\"PIDFILE\": \"%s\"},"
+             "    \"command\": [\"sh\", \"-c\", \"sh -c 'trap \\\"\\\" TERM; sleep 300' & echo $! > $PIDFILE; sleep 300\"]}]},"
+             " \"noisy\": {\"repo\": \"%s\", \"steps\": ["
+             "   {\"name\": \"noise\", \"command\": [\"sh\", \"-c\", \"yes noise | head -c 2000000; echo FINAL ERROR; exit 2\"]}]},"
+             " \"slow\": {\"repo\": \"%s\", \"steps\": ["
+             "   {\"name\": \"slow\", \"command\": [\"sleep\", \"4\"]}]}"
+             "}}",
+             e->repo, e->repo, e->pidfile, e->repo, e->repo);
+    write_file(e->fix.dir, "projects.json", doc);
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    env *e = *state;
+    jsCtx_Destroy(e->js);
+    natsConnection_Destroy(e->nc);
+    natsfix_stop(&e->fix);
+    free(e);
+    return 0;
+}
+
+static pid_t start_verifier(env *e, const char *instance)
+{
+    char projects[400], root[400];
+    const char *x[] = {projects, root, "ORCH_VERIFIER_OUTPUT_LIMIT=4096", "ORCH_VERIFIER_GRACE_MS=300", NULL};
+    snprintf(projects, sizeof(projects), "ORCH_VERIFIER_PROJECTS_FILE=%s", e->projects);
+    snprintf(root, sizeof(root), "ORCH_VERIFIER_WORK_ROOT=%s/work", e->fix.dir);
+    return svc_start_ready(e->nc, &e->fix, "verifier", instance, x);
+}
+
+static void submit(env *e, const char *id, unsigned attempt, const char *project, const char *ref, const char *summary)
+{
+    cJSON *o = cJSON_CreateObject();
+    char subj[128], *body;
+    cJSON_AddStringToObject(o, "requirementId", id);
+    cJSON_AddNumberToObject(o, "attempt", attempt);
+    cJSON_AddStringToObject(o, "instance", "roy-1");
+    cJSON_AddStringToObject(o, "project", project);
+    cJSON_AddStringToObject(o, "ref", ref);
+    cJSON_AddStringToObject(o, "summary", summary ? summary : "done");
+    body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    snprintf(subj, sizeof(subj), "results.backend.%s", id);
+    assert_int_equal(js_Publish(NULL, e->js, subj, body, (int)strlen(body), NULL, NULL), NATS_OK);
+    free(body);
+}
+
+/* All verdicts stored so far, in order. */
+typedef struct {
+    pb_verdict *v[64];
+    int n;
+} verdicts;
+
+static void read_verdicts(env *e, verdicts *out, int want, int timeout_ms)
+{
+    natsSubscription *sub = NULL;
+    jsSubOptions so;
+    char err[ERR_LEN];
+    int64_t deadline = nats_Now() + timeout_ms;
+    memset(out, 0, sizeof(*out));
+    jsSubOptions_Init(&so);
+    so.Ordered = true;
+    assert_int_equal(js_SubscribeSync(&sub, e->js, "verdicts.>", NULL, &so, NULL), NATS_OK);
+    while (out->n < 64 && nats_Now() < deadline) {
+        natsMsg *m = NULL;
+        if (natsSubscription_NextMsg(&m, sub, 200) != NATS_OK) {
+            if (out->n >= want)
+                break;
+            continue;
+        }
+        out->v[out->n] = (pb_verdict *)pb_unpack(&orchestrator__v1__verdict__descriptor,
+                                                 (const uint8_t *)natsMsg_GetData(m),
+                                                 (size_t)natsMsg_GetDataLength(m), PB_MAX_MSG, err);
+        assert_non_null(out->v[out->n]);
+        out->n++;
+        natsMsg_Destroy(m);
+    }
+    natsSubscription_Destroy(sub);
+}
+
+static void free_verdicts(verdicts *v)
+{
+    for (int i = 0; i < v->n; i++)
+        protobuf_c_message_free_unpacked(&v->v[i]->base, NULL);
+}
+
+static const pb_verdict *of(const verdicts *v, const char *id)
+{
+    const pb_verdict *found = NULL;
+    int count = 0;
+    for (int i = 0; i < v->n; i++)
+        if (!strcmp(v->v[i]->requirement_id, id)) {
+            found = v->v[i];
+            count++;
+        }
+    if (count != 1)
+        fail_msg("%d verdicts for %s, want exactly 1", count, id);
+    return found;
+}
+
+#define PASS ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS
+#define FAIL ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL
+#define INFRA ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_INFRASTRUCTURE_ERROR
+
+static void verdicts_for_every_kind_of_work(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_verifier(e, "v1");
+    verdicts v;
+    const pb_verdict *x;
+    char workdir[400];
+    DIR *d;
+
+    submit(e, "GOOD-1", 1, "demo", "refs/heads/good", NULL);
+    submit(e, "BROKEN-1", 2, "demo", "broken", NULL);
+    submit(e, "BADTEST-1", 1, "demo", "badtest", NULL);
+    submit(e, "NOREF-1", 1, "demo", "refs/heads/no-such-branch", NULL);
+    submit(e, "NOPROJ-1", 1, "elsewhere", "good", NULL);
+    read_verdicts(e, &v, 5, 60000);
+
+    x = of(&v, "GOOD-1");
+    assert_int_equal(x->kind, PASS);
+    assert_int_equal(x->n_steps, 2);
+    assert_string_equal(x->steps[0]->name, "build");
+    assert_true(x->steps[0]->passed && x->steps[1]->passed);
+    assert_int_equal(x->n_files_touched, 1);
+    assert_string_equal(x->files_touched[0], "extra.txt");
+
+    x = of(&v, "BROKEN-1");
+    assert_int_equal(x->kind, FAIL);
+    assert_int_equal(x->attempt, 2);
+    assert_int_equal(x->n_steps, 1); /* the first failure stops the run */
+    assert_int_not_equal(x->steps[0]->exit_code, 0);
+    assert_non_null(strstr(x->failing_output, "undefined_name"));
+    assert_non_null(strstr(x->failing_output, "hello.c"));
+    assert_string_equal(x->detail, "step build exited with 2");
+
+    x = of(&v, "BADTEST-1");
+    assert_int_equal(x->kind, FAIL);
+    assert_int_equal(x->n_steps, 2);
+    assert_true(x->steps[0]->passed);
+    assert_false(x->steps[1]->passed);
+    assert_string_equal(x->detail, "step test exited with 2");
+
+    x = of(&v, "NOREF-1");
+    assert_int_equal(x->kind, INFRA);
+    assert_non_null(strstr(x->detail, "ref not found"));
+    x = of(&v, "NOPROJ-1");
+    assert_int_equal(x->kind, INFRA);
+    assert_non_null(strstr(x->detail, "unknown project 'elsewhere'"));
+    free_verdicts(&v);
+
+    /* every work tree is gone */
+    snprintf(workdir, sizeof(workdir), "%s/work", e->fix.dir);
+    d = opendir(workdir);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)))
+            if (strncmp(de->d_name, "verify-", 7) == 0)
+                fail_msg("work tree %s left behind", de->d_name);
+        closedir(d);
+    }
+    svc_stop(pid);
+}
+
+static int alive(long pid)
+{
+    char path[64], buf[256];
+    FILE *f;
+    char *cp;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    if (!(f = fopen(path, "r")))
+        return 0;
+    buf[0] = '\0';
+    if (!fgets(buf, sizeof(buf), f))
+        buf[0] = '\0';
+    fclose(f);
+    cp = strrchr(buf, ')');
+    return cp && cp[1] == ' ' && cp[2] != 'Z';
+}
+
+static void hanging_step_is_killed_with_its_children_and_noise_is_bounded(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_verifier(e, "v1");
+    verdicts v;
+    const pb_verdict *x;
+    FILE *f;
+    long child = 0;
+
+    submit(e, "HANG-1", 1, "hang", "good", NULL);
+    submit(e, "NOISY-1", 1, "noisy", "good", NULL);
+    read_verdicts(e, &v, 2, 60000);
+    x = of(&v, "HANG-1");
+    assert_int_equal(x->kind, FAIL);
+    assert_true(x->steps[0]->timed_out);
+    assert_string_equal(x->detail, "step server timed out after 2 s");
+    f = fopen(e->pidfile, "r");
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%ld", &child), 1);
+    fclose(f);
+    assert_false(alive(child));
+    x = of(&v, "NOISY-1");
+    assert_int_equal(x->kind, FAIL);
+    assert_true(strlen(x->failing_output) < 4096 + 64);
+    assert_non_null(strstr(x->failing_output, "bytes elided"));
+    assert_non_null(strstr(x->failing_output, "FINAL ERROR"));
+    free_verdicts(&v);
+    svc_stop(pid);
+}
+
+static void hostile_refs_and_fields_run_nothing(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_verifier(e, "v1");
+    verdicts v;
+    char ref1[400], ref2[400], title[400];
+    const char *refs[] = {ref1, ref2, "-c", "good;touch x", "good$(touch x)", "`touch x`", "good\ntouch x",
+                          "--output=/tmp/x", "..", "@{-1}"};
+    int n = (int)(sizeof(refs) / sizeof(refs[0]));
+    struct stat sb;
+
+    snprintf(ref1, sizeof(ref1), "--upload-pack=touch %s", e->marker);
+    snprintf(ref2, sizeof(ref2), "$(touch %s)", e->marker);
+    snprintf(title, sizeof(title), "$(touch %s); `touch %s`", e->marker, e->marker);
+    for (int i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "EVIL-%d", i);
+        submit(e, id, 1, "demo", refs[i], title);
+    }
+    submit(e, "EVIL-P", 1, "../../etc", "good", title);
+    read_verdicts(e, &v, n + 1, 60000);
+    assert_int_equal(v.n, n + 1);
+    for (int i = 0; i < v.n; i++) {
+        if (!strcmp(v.v[i]->requirement_id, "EVIL-P")) {
+            assert_int_equal(v.v[i]->kind, INFRA);
+            continue;
+        }
+        if (v.v[i]->kind != FAIL && v.v[i]->kind != INFRA)
+            fail_msg("%s with ref '%s' was built", v.v[i]->requirement_id, v.v[i]->ref);
+    }
+    assert_int_equal(stat(e->marker, &sb), -1); /* nothing ran */
+    free_verdicts(&v);
+    svc_stop(pid);
+}
+
+static void two_replicas_verify_each_result_once(void **state)
+{
+    env *e = *state;
+    pid_t a = start_verifier(e, "va"), b = start_verifier(e, "vb");
+    verdicts v;
+    char id[16];
+    for (int i = 0; i < 8; i++) {
+        snprintf(id, sizeof(id), "TWO-%d", i);
+        submit(e, id, 1, "demo", "good", NULL);
+    }
+    read_verdicts(e, &v, 8, 90000);
+    assert_int_equal(v.n, 8);
+    for (int i = 0; i < 8; i++) {
+        snprintf(id, sizeof(id), "TWO-%d", i);
+        assert_int_equal(of(&v, id)->kind, PASS);
+    }
+    free_verdicts(&v);
+    svc_stop(a);
+    svc_stop(b);
+}
+
+static void sigkill_mid_build_means_verified_again_and_one_verdict(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_verifier(e, "vk");
+    verdicts v;
+    char work[400];
+    int found = 0;
+
+    submit(e, "SLOW-1", 1, "slow", "good", NULL);
+    /* wait until the build is under way: its work tree exists */
+    snprintf(work, sizeof(work), "%s/work", e->fix.dir);
+    for (int i = 0; i < 100 && !found; i++) {
+        DIR *d = opendir(work);
+        if (d) {
+            struct dirent *de;
+            while ((de = readdir(d)))
+                found |= strncmp(de->d_name, "verify-", 7) == 0;
+            closedir(d);
+        }
+        usleep(100 * 1000);
+    }
+    assert_true(found);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    pid = start_verifier(e, "vk2");
+    /* redelivered after the consumer's ack wait (20 s), verified again */
+    read_verdicts(e, &v, 1, 60000);
+    assert_int_equal(of(&v, "SLOW-1")->kind, PASS);
+    free_verdicts(&v);
+    /* and no second verdict appears later */
+    submit(e, "SLOW-1", 1, "slow", "good", NULL); /* the agent repeats itself */
+    sleep(6);
+    read_verdicts(e, &v, 1, 3000);
+    of(&v, "SLOW-1");
+    free_verdicts(&v);
+    svc_stop(pid);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(verdicts_for_every_kind_of_work, setup, teardown),
+        cmocka_unit_test_setup_teardown(hanging_step_is_killed_with_its_children_and_noise_is_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(hostile_refs_and_fields_run_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(two_replicas_verify_each_result_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(sigkill_mid_build_means_verified_again_and_one_verdict, setup, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    nats_Close();
+    return rc;
+}
