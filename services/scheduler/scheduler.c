@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "edge.h"
+#include "lease.h"
 #include "log.h"
 #include "names.h"
 #include "schedule.h"
@@ -85,9 +86,8 @@ typedef struct {
     sched_cfg core_cfg;
     jsCtx *js;             /* on the SendAsap connection: KV and publishes are round trips */
     kvStore *states, *budgets, *leader;
-    uint64_t lease_rev;
+    lease lease;
     int leader_now;
-    int64_t last_refresh;
     sched *s;              /* only while leader */
     pthread_mutex_t mu;    /* guards s and everything below */
     strmap *rev_index;     /* id -> index into revs */
@@ -779,36 +779,22 @@ static void step_down(void)
     pthread_mutex_unlock(&S.mu);
 }
 
-/* Renews or takes the lease. The bucket's TTL (10 s) expires a lease that
- * is not renewed, so a dead leader's lease lapses by itself. */
-static void lease(void)
+/* Renews or takes the lease (common/lease.c). */
+static void take_or_keep_lead(void)
 {
-    int64_t now = text_mono_ms();
-    natsStatus s;
-
-    if (S.leader_now) {
-        if (now - S.last_refresh < scheduler_cfg.lease_refresh_ms)
-            return;
-        s = kvStore_UpdateString(&S.lease_rev, S.leader, LEASE_KEY, S.d->cfg.instance, S.lease_rev);
-        if (s == NATS_OK) {
-            S.last_refresh = now;
-            return;
-        }
-        log_error("lost the leader lease (%s): stepping down", natsStatus_GetText(s));
+    int change = lease_tick(&S.lease, text_mono_ms());
+    if (change < 0) {
         step_down();
         return;
     }
-    s = kvStore_CreateString(&S.lease_rev, S.leader, LEASE_KEY, S.d->cfg.instance);
-    if (s != NATS_OK)
-        return; /* someone else leads */
-    S.last_refresh = now;
-    log_info("took the leader lease");
+    if (change == 0)
+        return;
     pthread_mutex_lock(&S.mu);
     S.leader_now = 1;
     if (become_leader() != ORCH_OK) {
         pthread_mutex_unlock(&S.mu);
         step_down();
-        kvStore_Delete(S.leader, LEASE_KEY);
+        lease_release(&S.lease);
         return;
     }
     pthread_mutex_unlock(&S.mu);
@@ -856,6 +842,7 @@ orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
         snprintf(err, ERR_LEN, "KV buckets: %s", nats_GetLastError(NULL));
         return ORCH_ERR_NATS;
     }
+    lease_init(&S.lease, S.leader, LEASE_KEY, d->cfg.instance, scheduler_cfg.lease_refresh_ms);
     log_info("mode %s, window %lld, budgets total %lld, time zone %s", scheduler_cfg.mode ? "turns" : "continuous",
              scheduler_cfg.window, scheduler_cfg.budget_total, scheduler_cfg.timezone);
     if ((st = srv_add_endpoint(d->srv, "status", "orch.status.*", "", on_status, stats_data, NULL, err)) != ORCH_OK ||
@@ -879,7 +866,7 @@ void scheduler_step(daemon_ctx *d)
 {
     sched_clock now;
     (void)d;
-    lease();
+    take_or_keep_lead();
     pthread_mutex_lock(&S.mu);
     if (S.s && S.leader_now) {
         clock_now(&now);
@@ -894,20 +881,20 @@ void scheduler_step(daemon_ctx *d)
     {
         int lost = S.s && !S.leader_now; /* a save found someone else writing */
         pthread_mutex_unlock(&S.mu);
-        if (lost)
+        if (lost) {
             step_down();
+            lease_release(&S.lease);
+        }
     }
     nats_Sleep(250);
 }
 
 void scheduler_stop(daemon_ctx *d)
 {
-    int was_leader = S.leader_now;
     (void)d;
     /* Fetchers finish their batch (acked) within the fetch wait. */
     step_down();
-    if (was_leader)
-        kvStore_Delete(S.leader, LEASE_KEY); /* a standby need not wait for the TTL */
+    lease_release(&S.lease); /* a standby need not wait for the TTL */
     kvStore_Destroy(S.states);
     kvStore_Destroy(S.budgets);
     kvStore_Destroy(S.leader);
