@@ -31,18 +31,20 @@ const topo_stream topo_streams[] = {
 const size_t topo_stream_count = sizeof(topo_streams) / sizeof(topo_streams[0]);
 
 /* Ack waits are the longest a handler may hold a message without an
- * in-progress ack; max deliver bounds redelivery of a poison message. */
+ * in-progress ack, and so also how long a message held by a service that
+ * died waits before it is redelivered: short for the services that handle a
+ * batch in milliseconds. Max deliver bounds redelivery of a poison message. */
 const topo_consumer topo_consumers[] = {
     {"INTAKE", "router", "intake.>", 10000, 5, 1000, "shared by all router replicas"},
-    {"PLAN", "scheduler-plan", "plan.>", 30000, 10, 1000, "classified requirements"},
+    {"PLAN", "scheduler-plan", "plan.>", 10000, 10, 1000, "classified requirements"},
     {"RESULTS", "verifier", "results.>", 20000, 5, 64, "shared by all verifier replicas (in-progress acks every 5 s)"},
-    {"RESULTS", "scheduler-results", "results.>", 30000, 10, 1000, "results move work to VERIFYING"},
-    {"RESULTS", "monitor-results", "results.>", 30000, 10, 1000, "agent activity and token spend"},
-    {"VERDICTS", "scheduler-verdicts", "verdicts.>", 30000, 10, 1000, "verdicts complete or reject"},
-    {"VERDICTS", "monitor-verdicts", "verdicts.>", 30000, 10, 1000, "acceptance metrics"},
-    {"ERRORS", "scheduler-errors", "errors.>", 30000, 10, 1000, "retry or escalate"},
-    {"ERRORS", "monitor-errors", "errors.>", 30000, 10, 1000, "error rates"},
-    {"INTEGRATION", "monitor-integration", "integration.>", 30000, 10, 1000, "agent activity"},
+    {"RESULTS", "scheduler-results", "results.>", 10000, 10, 1000, "results move work to VERIFYING"},
+    {"RESULTS", "monitor-results", "results.>", 10000, 10, 1000, "agent activity and token spend"},
+    {"VERDICTS", "scheduler-verdicts", "verdicts.>", 10000, 10, 1000, "verdicts complete or reject"},
+    {"VERDICTS", "monitor-verdicts", "verdicts.>", 10000, 10, 1000, "acceptance metrics"},
+    {"ERRORS", "scheduler-errors", "errors.>", 10000, 10, 1000, "retry or escalate"},
+    {"ERRORS", "monitor-errors", "errors.>", 10000, 10, 1000, "error rates"},
+    {"INTEGRATION", "monitor-integration", "integration.>", 10000, 10, 1000, "agent activity"},
     {"ALERTS", "monitor-matrix", "alerts.>", 60000, -1, 64, "delivery to Matrix"},
     /* The seed's agent consumers. */
     {"REQUIREMENTS", "roy-backend", "requirements.backend.>", 1800000, -1, 1000, "backend agents"},

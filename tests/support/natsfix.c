@@ -140,6 +140,10 @@ int natsfix_restart(natsfix *f)
 void natsfix_stop(natsfix *f)
 {
     natsfix_kill(f);
+    if (f->dir[0] && getenv("ORCH_TEST_KEEP")) {
+        fprintf(stderr, "natsfix: kept %s (ORCH_TEST_KEEP)\n", f->dir);
+        f->dir[0] = '\0';
+    }
     if (f->dir[0]) {
         const char *argv[] = {"rm", "-rf", f->dir, NULL};
         pid_t p = proc_spawn(argv, NULL, NULL, NULL);
