@@ -1,0 +1,61 @@
+/* The seed's dashboard and success metrics, from what the monitor knows:
+ * the scheduler's requirement states (KV), agent activity, budgets, queue
+ * depths and counters. Pure: renders Markdown or JSON from an input. */
+#ifndef MONITOR_DASHBOARD_H
+#define MONITOR_DASHBOARD_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "pb.h"
+
+#define DASH_TYPES 7
+
+typedef struct {
+    const pb_state *st;
+    int ever_blocked;       /* waited on a dependency at some point */
+    int ever_overlap;       /* waited on a file overlap at some point */
+} dash_item;
+
+typedef struct {
+    const char *instance;
+    int type;
+    int64_t last_seen_ms;
+    const char *requirement;  /* what it works on, "" when idle */
+} dash_agent;
+
+typedef struct {
+    const char *mode;
+    int64_t now_ms;
+    const dash_item *items;
+    int nitems;
+    const dash_agent *agents;
+    int nagents;
+    uint64_t used[DASH_TYPES], limit[DASH_TYPES], used_total, limit_total;
+    int depth[DASH_TYPES];    /* -1 unknown */
+    long long results[DASH_TYPES], errors[DASH_TYPES];
+    int firing_alerts;
+    int64_t active_ms;        /* an agent seen within this is active (5 min) */
+} dash_input;
+
+typedef struct {
+    int total, complete, escalated, in_flight, waiting;
+    double completed_per_day;        /* over the last 24 h */
+    double avg_minutes[5];           /* by complexity (index 1..4); -1 none */
+    double first_time_acceptance;    /* complete on attempt 1 / complete; -1 none */
+    double blocker_rate;             /* ever blocked / all */
+    double error_rate[DASH_TYPES];   /* errors / results; -1 none */
+    double tokens_per_requirement;   /* of completed work; -1 none */
+    double conflict_rate;            /* ever waited on an overlap / all */
+    double escalation_rate;          /* escalated / (complete + escalated); -1 none */
+} dash_metrics;
+
+void dash_compute(const dash_input *in, dash_metrics *m);
+
+/* Markdown in the seed's layout (malloc'd). */
+char *dash_markdown(const dash_input *in);
+
+/* The same data as JSON. */
+cJSON *dash_json(const dash_input *in);
+
+#endif

@@ -1,0 +1,181 @@
+#include "matrix.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+
+#define MAX_ANSWER (64 * 1024)
+
+void matrix_parse(long status, const char *retry_after_header, const char *body, size_t len, mx_result *r)
+{
+    cJSON *j = body && len ? cJSON_ParseWithLength(body, len) : NULL;
+    const char *errcode = j ? cJSON_GetStringValue(cJSON_GetObjectItem(j, "errcode")) : NULL;
+    const char *error = j ? cJSON_GetStringValue(cJSON_GetObjectItem(j, "error")) : NULL;
+
+    memset(r, 0, sizeof(*r));
+    if (status == 0) {
+        r->outcome = MX_BACKOFF;
+        snprintf(r->detail, sizeof(r->detail), "no answer: %.200s", body ? body : "");
+    } else if (status >= 200 && status < 300) {
+        const char *ev = j ? cJSON_GetStringValue(cJSON_GetObjectItem(j, "event_id")) : NULL;
+        r->outcome = MX_SENT;
+        snprintf(r->event_id, sizeof(r->event_id), "%s", ev ? ev : "");
+    } else if (status == 429) {
+        const cJSON *ms = j ? cJSON_GetObjectItem(j, "retry_after_ms") : NULL;
+        r->outcome = MX_RETRY_AFTER;
+        if (cJSON_IsNumber(ms) && ms->valuedouble >= 0)
+            r->retry_ms = (int64_t)ms->valuedouble;
+        else if (retry_after_header && isdigit((unsigned char)*retry_after_header))
+            r->retry_ms = strtoll(retry_after_header, NULL, 10) * 1000;
+        else
+            r->retry_ms = 5000; /* rate limited without saying for how long */
+        if (r->retry_ms > 3600 * 1000)
+            r->retry_ms = 3600 * 1000;
+        snprintf(r->detail, sizeof(r->detail), "rate limited (%s): retry in %lld ms", errcode ? errcode : "429",
+                 (long long)r->retry_ms);
+    } else if (status >= 500) {
+        r->outcome = MX_BACKOFF;
+        snprintf(r->detail, sizeof(r->detail), "homeserver error %ld%s%s", status, errcode ? ": " : "",
+                 errcode ? errcode : "");
+    } else {
+        r->outcome = MX_REFUSED;
+        snprintf(r->detail, sizeof(r->detail), "refused %ld: %s %.200s", status, errcode ? errcode : "(no errcode)",
+                 error ? error : "");
+    }
+    cJSON_Delete(j);
+}
+
+char *matrix_html_escape(const char *t)
+{
+    size_t n = 0;
+    char *out, *p;
+    for (const char *s = t; *s; s++)
+        n += *s == '<' || *s == '>' ? 4 : *s == '&' ? 5 : *s == '"' ? 6 : *s == '\n' ? 4 : 1;
+    out = p = xmalloc(n + 1);
+    for (const char *s = t; *s; s++) {
+        switch (*s) {
+        case '<': memcpy(p, "&lt;", 4); p += 4; break;
+        case '>': memcpy(p, "&gt;", 4); p += 4; break;
+        case '&': memcpy(p, "&amp;", 5); p += 5; break;
+        case '"': memcpy(p, "&quot;", 6); p += 6; break;
+        case '\n': memcpy(p, "<br>", 4); p += 4; break;
+        default: *p++ = *s;
+        }
+    }
+    *p = '\0';
+    return out;
+}
+
+char *matrix_body(const char *body, const char *html, const char *thread_event)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *txt;
+    cJSON_AddStringToObject(o, "msgtype", "m.text");
+    cJSON_AddStringToObject(o, "body", body);
+    cJSON_AddStringToObject(o, "format", "org.matrix.custom.html");
+    cJSON_AddStringToObject(o, "formatted_body", html);
+    if (thread_event && *thread_event) {
+        cJSON *rel = cJSON_AddObjectToObject(o, "m.relates_to");
+        cJSON *reply = cJSON_CreateObject();
+        cJSON_AddStringToObject(rel, "rel_type", "m.thread");
+        cJSON_AddStringToObject(rel, "event_id", thread_event);
+        cJSON_AddBoolToObject(rel, "is_falling_back", 1);
+        cJSON_AddStringToObject(reply, "event_id", thread_event);
+        cJSON_AddItemToObject(rel, "m.in_reply_to", reply);
+    }
+    txt = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return txt;
+}
+
+typedef struct {
+    char *buf;
+    size_t len;
+    char retry_after[32];
+} answer;
+
+static size_t on_data(char *p, size_t size, size_t n, void *arg)
+{
+    answer *a = arg;
+    size_t k = size * n;
+    if (a->len + k > MAX_ANSWER)
+        return 0; /* a bounded answer: more is not a homeserver's */
+    a->buf = xrealloc(a->buf, a->len + k + 1);
+    memcpy(a->buf + a->len, p, k);
+    a->len += k;
+    a->buf[a->len] = '\0';
+    return k;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    answer *a = arg;
+    size_t k = size * n;
+    if (k > 12 && !strncasecmp(p, "Retry-After:", 12)) {
+        const char *v = p + 12;
+        while (*v == ' ')
+            v++;
+        snprintf(a->retry_after, sizeof(a->retry_after), "%.*s", (int)(k - (size_t)(v - p)), v);
+    }
+    return k;
+}
+
+void matrix_send(const matrix_cfg *c, const char *txn, const char *body, const char *html, const char *thread_event,
+                 mx_result *r)
+{
+    CURL *h = curl_easy_init();
+    char *room = NULL, *tx = NULL, *url = NULL, *json = NULL, *auth = NULL;
+    struct curl_slist *hdr = NULL;
+    answer a = {NULL, 0, ""};
+    long status = 0;
+    CURLcode rc;
+
+    if (!h) {
+        matrix_parse(0, NULL, "cannot start libcurl", 20, r);
+        return;
+    }
+    room = curl_easy_escape(h, c->room, 0);
+    tx = curl_easy_escape(h, txn, 0);
+    url = xmalloc(strlen(c->homeserver) + strlen(room) + strlen(tx) + 80);
+    sprintf(url, "%s/_matrix/client/v3/rooms/%s/send/m.room.message/%s", c->homeserver, room, tx);
+    auth = xmalloc(strlen(c->token) + 32);
+    sprintf(auth, "Authorization: Bearer %s", c->token);
+    hdr = curl_slist_append(hdr, auth);
+    hdr = curl_slist_append(hdr, "Content-Type: application/json");
+    json = matrix_body(body, html, thread_event);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &a);
+    rc = curl_easy_perform(h);
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        matrix_parse(status, a.retry_after[0] ? a.retry_after : NULL, a.buf, a.len, r);
+    } else {
+        const char *e = curl_easy_strerror(rc);
+        matrix_parse(0, NULL, e, strlen(e), r);
+    }
+    curl_free(room);
+    curl_free(tx);
+    curl_slist_free_all(hdr);
+    /* the token was in auth: wipe it before freeing */
+    memset(auth, 0, strlen(auth));
+    free(auth);
+    free(url);
+    free(json);
+    free(a.buf);
+    curl_easy_cleanup(h);
+}

@@ -1,0 +1,148 @@
+#include "rules.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const type_names[RULES_TYPES] = {"unknown", "backend", "frontend", "database", "documentation",
+                                                    "review", "release"};
+
+void rules_cfg_default(rules_cfg *c)
+{
+    c->stale_ms = 2 * 3600 * 1000LL;
+    c->kill_ms = 4 * 3600 * 1000LL;
+    c->queue_depth = 10;
+    c->error_count = 5;
+    c->error_window_ms = 15 * 60 * 1000LL;
+    c->infra_count = 3;
+    c->warn_percent = 80;
+    c->service_grace_ms = 30 * 1000;
+}
+
+void rules_window_add(rules_window *w, int64_t t)
+{
+    w->t[w->head] = t;
+    w->head = (w->head + 1) % 256;
+    if (w->n < 256)
+        w->n++;
+}
+
+int rules_window_count(const rules_window *w, int64_t now, int64_t span)
+{
+    int k = 0;
+    for (int i = 0; i < w->n; i++) {
+        int64_t t = w->t[(w->head + 256 - 1 - i) % 256];
+        if (now - t <= span && t <= now)
+            k++;
+    }
+    return k;
+}
+
+static rules_condition *add(rules_condition *out, int *n, int max, const char *rule, int severity,
+                            const char *group, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+static rules_condition *add(rules_condition *out, int *n, int max, const char *rule, int severity,
+                            const char *group, const char *fmt, ...)
+{
+    rules_condition *c;
+    va_list ap;
+    if (*n >= max)
+        return NULL;
+    c = &out[(*n)++];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->rule, sizeof(c->rule), "%s", rule);
+    snprintf(c->group, sizeof(c->group), "%s", group);
+    c->severity = severity;
+    va_start(ap, fmt);
+    vsnprintf(c->text, sizeof(c->text), fmt, ap);
+    va_end(ap);
+    return c;
+}
+
+static void label(rules_condition *c, const char *k, const char *v)
+{
+    if (!c || c->nlabels >= RULES_MAX_LABELS)
+        return;
+    snprintf(c->keys[c->nlabels], sizeof(c->keys[0]), "%s", k);
+    snprintf(c->values[c->nlabels], sizeof(c->values[0]), "%s", v);
+    c->nlabels++;
+}
+
+static const char *tname(int t) { return t >= 0 && t < RULES_TYPES ? type_names[t] : "unknown"; }
+
+int rules_eval(const rules_cfg *c, const rules_snapshot *s, int64_t now, rules_condition *out, int max,
+               rules_kill *kills, int maxk, int *nkills)
+{
+    int n = 0;
+    rules_condition *x;
+    *nkills = 0;
+
+    for (int i = 0; i < s->nwork; i++) {
+        const rules_work *w = &s->work[i];
+        int64_t last = w->last_activity_ms > w->dispatched_ms ? w->last_activity_ms : w->dispatched_ms;
+        int64_t idle = now - last;
+        if (idle < c->stale_ms)
+            continue;
+        x = add(out, &n, max, "stale", 2, "stale", "%s (%s) has shown no activity for %lld min%s%s", w->id,
+                tname(w->type), (long long)(idle / 60000), *w->instance ? " on " : "", w->instance);
+        label(x, "id", w->id);
+        label(x, "type", tname(w->type));
+        if (idle >= c->kill_ms && *w->instance && *nkills < maxk) {
+            rules_kill *k = &kills[(*nkills)++];
+            snprintf(k->id, sizeof(k->id), "%s", w->id);
+            snprintf(k->instance, sizeof(k->instance), "%s", w->instance);
+            k->attempt = w->attempt;
+        }
+    }
+    for (int t = 1; t < RULES_TYPES; t++) {
+        if (s->depth[t] > c->queue_depth) {
+            x = add(out, &n, max, "queue_depth", 2, "queues", "%s queue is %d deep (pending and in flight; over %d)",
+                    tname(t), s->depth[t], c->queue_depth);
+            label(x, "type", tname(t));
+        }
+        if (s->errors) {
+            int e = rules_window_count(&s->errors[t], now, c->error_window_ms);
+            if (e >= c->error_count) {
+                x = add(out, &n, max, "error_rate", 2, "errors", "%d %s errors in the last %lld min", e, tname(t),
+                        (long long)(c->error_window_ms / 60000));
+                label(x, "type", tname(t));
+            }
+        }
+        if (s->limit[t] && s->used[t] > s->limit[t]) {
+            x = add(out, &n, max, "budget", 2, "budget", "%s is over its daily budget: %llu of %llu tokens", tname(t),
+                    (unsigned long long)s->used[t], (unsigned long long)s->limit[t]);
+            label(x, "type", tname(t));
+        }
+    }
+    if (s->infra) {
+        int e = rules_window_count(s->infra, now, c->error_window_ms);
+        if (e >= c->infra_count)
+            add(out, &n, max, "infra_errors", 3, "verifier", "%d verifier infrastructure errors in the last %lld min",
+                e, (long long)(c->error_window_ms / 60000));
+    }
+    if (s->limit_total && s->used_total * 100 >= s->limit_total * (uint64_t)c->warn_percent) {
+        int over = s->used_total >= s->limit_total;
+        x = add(out, &n, max, "budget", over ? 3 : 2, "budget", "%llu of %llu daily tokens used (%llu%%)",
+                (unsigned long long)s->used_total, (unsigned long long)s->limit_total,
+                (unsigned long long)(s->used_total * 100 / s->limit_total));
+        label(x, "type", "total");
+    }
+    for (int i = 0; i < s->nservices; i++) {
+        const rules_service *v = &s->services[i];
+        int64_t since = v->last_seen_ms ? v->last_seen_ms : s->started_ms;
+        if (now - since >= c->service_grace_ms) {
+            x = add(out, &n, max, "service_down", 3, "services", "%s has not answered $SRV.PING for %lld s", v->name,
+                    (long long)((now - since) / 1000));
+            label(x, "service", v->name);
+        }
+    }
+    return n;
+}
+
+void rules_fingerprint(const rules_condition *c, char *buf, size_t len)
+{
+    size_t used = (size_t)snprintf(buf, len, "%s{", c->rule);
+    for (int i = 0; i < c->nlabels && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s=%s", i ? "," : "", c->keys[i], c->values[i]);
+    if (used < len)
+        snprintf(buf + used, len - used, "}");
+}

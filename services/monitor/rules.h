@@ -1,0 +1,98 @@
+/* The monitor's rules: from a snapshot of what it has seen, the conditions
+ * that are true now. Pure: the snapshot and the time are arguments.
+ *
+ *   stale        work DISPATCHED whose agent showed no activity (heartbeat,
+ *                result, error, integration message) for stale_ms (2 h);
+ *                past kill_ms it also asks to stop the instance and release
+ *                the work again. Work waiting on a human or a dependency is
+ *                never stale: only DISPATCHED work is looked at.
+ *   queue_depth  pending + ack-pending of a type's consumer over queue_depth.
+ *   error_rate   agent errors of a type within error_window_ms, at least
+ *                error_count of them.
+ *   infra_errors verifier infrastructure errors within the window.
+ *   budget       the day's total at warn_percent or more; a type over its
+ *                own limit.
+ *   service_down an expected service not answering $SRV.PING for
+ *                service_grace_ms. */
+#ifndef MONITOR_RULES_H
+#define MONITOR_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RULES_TYPES 7
+#define RULES_MAX_LABELS 4
+
+typedef struct {
+    int64_t stale_ms, kill_ms;
+    int queue_depth;
+    int error_count;
+    int64_t error_window_ms;
+    int infra_count;
+    int warn_percent;
+    int64_t service_grace_ms;
+} rules_cfg;
+
+/* 2 h, 4 h, 10, 5 in 15 min, 3, 80%, 30 s. */
+void rules_cfg_default(rules_cfg *c);
+
+/* Timestamps in a sliding window (a ring of the last 256). */
+typedef struct {
+    int64_t t[256];
+    int n, head;
+} rules_window;
+
+void rules_window_add(rules_window *w, int64_t t);
+int rules_window_count(const rules_window *w, int64_t now, int64_t span);
+
+typedef struct {
+    const char *id;
+    const char *instance;
+    int type;
+    int64_t dispatched_ms;
+    int64_t last_activity_ms;   /* 0: none seen */
+    unsigned attempt;
+} rules_work;
+
+typedef struct {
+    const char *name;           /* "orch-router" */
+    int64_t last_seen_ms;       /* 0: never */
+} rules_service;
+
+typedef struct {
+    const rules_work *work;     /* DISPATCHED work only */
+    int nwork;
+    int depth[RULES_TYPES];     /* -1: unknown */
+    const rules_window *errors; /* RULES_TYPES of them */
+    const rules_window *infra;
+    uint64_t used[RULES_TYPES], limit[RULES_TYPES], used_total, limit_total;
+    const rules_service *services;
+    int nservices;
+    int64_t started_ms;         /* when the monitor started watching */
+} rules_snapshot;
+
+typedef struct {
+    char rule[32];
+    char keys[RULES_MAX_LABELS][32];
+    char values[RULES_MAX_LABELS][96];
+    int nlabels;
+    int severity;               /* 1 info, 2 warning, 3 critical */
+    char group[64];
+    char text[512];
+} rules_condition;
+
+typedef struct {
+    char id[64];
+    char instance[64];
+    unsigned attempt;
+} rules_kill;
+
+/* The conditions true now (at most max) and the instances to stop (at most
+ * maxk, into kills). Returns the number of conditions. */
+int rules_eval(const rules_cfg *c, const rules_snapshot *s, int64_t now, rules_condition *out, int max,
+               rules_kill *kills, int maxk, int *nkills);
+
+/* "rule{k=v,k=v}": the identity of a condition (labels in order given). */
+void rules_fingerprint(const rules_condition *c, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,416 @@
+/* The monitor's pure parts: rules, the alert manager (group wait, repeat,
+ * resolution, silences, persistence), Matrix answers and messages, the
+ * sender against the fake homeserver, and the dashboard's metrics from a
+ * scripted history. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "alerts.h"
+#include "dashboard.h"
+#include "fakematrix.h"
+#include "matrix.h"
+#include "rules.h"
+#include "text.h"
+
+#define MIN (60 * 1000LL)
+
+static int has_rule(const rules_condition *c, int n, const char *rule, const char *text)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(c[i].rule, rule) && (!text || strstr(c[i].text, text)))
+            return 1;
+    return 0;
+}
+
+static void rules_find_stale_work_and_ask_to_kill(void **state)
+{
+    rules_cfg c;
+    rules_work w[3] = {
+        {"REQ-1", "roy-1", 1, 0, 0, 1},               /* dispatched at 0, silent */
+        {"REQ-2", "jen-1", 2, 0, 170 * MIN, 1},       /* active recently */
+        {"REQ-3", "db-1", 3, 0, 10 * MIN, 2},
+    };
+    rules_snapshot s;
+    rules_condition out[16];
+    rules_kill k[4];
+    int n, nk;
+    (void)state;
+    rules_cfg_default(&c);
+    memset(&s, 0, sizeof(s));
+    for (int t = 0; t < RULES_TYPES; t++)
+        s.depth[t] = -1;
+    s.work = w;
+    s.nwork = 3;
+    n = rules_eval(&c, &s, 119 * MIN, out, 16, k, 4, &nk);
+    assert_int_equal(n, 0);
+    n = rules_eval(&c, &s, 180 * MIN, out, 16, k, 4, &nk);
+    assert_int_equal(n, 2); /* REQ-1 silent 3 h, REQ-3 silent 2 h 50 */
+    assert_true(has_rule(out, n, "stale", "REQ-1 (backend) has shown no activity for 180 min on roy-1"));
+    assert_int_equal(nk, 0);
+    n = rules_eval(&c, &s, 241 * MIN, out, 16, k, 4, &nk);
+    assert_int_equal(nk, 1);
+    assert_string_equal(k[0].id, "REQ-1");
+    assert_string_equal(k[0].instance, "roy-1");
+}
+
+static void rules_queue_errors_budget_services(void **state)
+{
+    rules_cfg c;
+    rules_snapshot s;
+    rules_condition out[16];
+    rules_kill k[1];
+    rules_window errors[RULES_TYPES], infra;
+    rules_service sv[2] = {{"orch-router", 100 * 1000}, {"orch-verifier", 0}};
+    int n, nk;
+    (void)state;
+    rules_cfg_default(&c);
+    memset(&s, 0, sizeof(s));
+    memset(errors, 0, sizeof(errors));
+    memset(&infra, 0, sizeof(infra));
+    for (int t = 0; t < RULES_TYPES; t++)
+        s.depth[t] = -1;
+    s.depth[1] = 11;
+    s.depth[2] = 10;
+    for (int i = 0; i < 5; i++)
+        rules_window_add(&errors[2], 100 * 1000 + i * 1000);
+    rules_window_add(&errors[1], 0); /* long ago */
+    for (int i = 0; i < 3; i++)
+        rules_window_add(&infra, 110 * 1000);
+    s.errors = errors;
+    s.infra = &infra;
+    s.used_total = 800000;
+    s.limit_total = 1000000;
+    s.used[3] = 100001;
+    s.limit[3] = 100000;
+    s.services = sv;
+    s.nservices = 2;
+    s.started_ms = 0;
+    n = rules_eval(&c, &s, 120 * 1000, out, 16, k, 1, &nk);
+    assert_true(has_rule(out, n, "queue_depth", "backend queue is 11 deep"));
+    assert_false(has_rule(out, n, "queue_depth", "frontend"));
+    assert_true(has_rule(out, n, "error_rate", "5 frontend errors"));
+    assert_false(has_rule(out, n, "error_rate", "backend"));
+    assert_true(has_rule(out, n, "infra_errors", NULL));
+    assert_true(has_rule(out, n, "budget", "800000 of 1000000 daily tokens used (80%)"));
+    assert_true(has_rule(out, n, "budget", "database is over its daily budget"));
+    assert_true(has_rule(out, n, "service_down", "orch-verifier"));
+    assert_false(has_rule(out, n, "service_down", "orch-router"));
+    /* the window slides: later the errors are old */
+    n = rules_eval(&c, &s, 100 * 1000 + 16 * MIN, out, 16, k, 1, &nk);
+    assert_false(has_rule(out, n, "error_rate", NULL));
+}
+
+static rules_condition cond(const char *rule, const char *id, const char *group, int sev)
+{
+    rules_condition c;
+    memset(&c, 0, sizeof(c));
+    snprintf(c.rule, sizeof(c.rule), "%s", rule);
+    snprintf(c.group, sizeof(c.group), "%s", group);
+    snprintf(c.keys[0], sizeof(c.keys[0]), "id");
+    snprintf(c.values[0], sizeof(c.values[0]), "%s", id);
+    c.nlabels = 1;
+    c.severity = sev;
+    snprintf(c.text, sizeof(c.text), "%s is %s", id, rule);
+    return c;
+}
+
+static void alerts_group_repeat_and_resolve_once(void **state)
+{
+    am_cfg cfg = {30000, 4 * 3600 * 1000LL};
+    am *m = am_create(&cfg);
+    am_notification n[8];
+    rules_condition c[3] = {cond("stale", "A", "stale", 2), cond("stale", "B", "stale", 2),
+                            cond("queue_depth", "Q", "queues", 2)};
+    char id_first[64];
+    (void)state;
+    am_observe(m, c, 2, 0);
+    assert_int_equal(am_due(m, 10000, n, 8), 0);      /* group wait */
+    am_observe(m, c, 3, 20000);
+    assert_int_equal(am_due(m, 30000, n, 8), 1);      /* A and B together */
+    assert_int_equal(n[0].nmembers, 2);
+    assert_false(n[0].resolved);
+    assert_non_null(strstr(n[0].text, "A is stale"));
+    assert_non_null(strstr(n[0].text, "B is stale"));
+    snprintf(id_first, sizeof(id_first), "%s", n[0].id);
+    assert_int_equal(am_due(m, 40000, n, 8), 0);
+    assert_int_equal(am_due(m, 50000, n, 8), 1);      /* Q after its own wait */
+    assert_int_equal(n[0].nmembers, 1);
+    assert_string_equal(n[0].kind, "queue_depth");
+    /* A goes away: one resolution, once */
+    am_observe(m, c + 1, 2, 60000);
+    assert_int_equal(am_due(m, 60000, n, 8), 1);
+    assert_true(n[0].resolved);
+    assert_string_equal(n[0].members[0], "stale{id=A}");
+    assert_int_equal(am_due(m, 61000, n, 8), 0);
+    /* B still firing: repeated after 4 h, not before */
+    am_observe(m, c + 1, 2, 3 * 3600 * 1000LL);
+    assert_int_equal(am_due(m, 3 * 3600 * 1000LL, n, 8), 0);
+    assert_int_equal(am_due(m, 30000 + 4 * 3600 * 1000LL, n, 8), 1);
+    assert_string_equal(n[0].members[0], "stale{id=B}");
+    assert_int_equal(n[0].id[0], 'P');
+    am_destroy(m);
+
+    /* the same history gives the same notification ids (dedupe after a crash) */
+    m = am_create(&cfg);
+    am_observe(m, c, 2, 0);
+    am_observe(m, c, 3, 20000);
+    assert_int_equal(am_due(m, 30000, n, 8), 1);
+    assert_string_equal(n[0].id, id_first);
+    am_destroy(m);
+}
+
+static void alerts_resolved_before_announced_are_quiet(void **state)
+{
+    am_cfg cfg = {30000, 3600000};
+    am *m = am_create(&cfg);
+    am_notification n[4];
+    rules_condition c = cond("stale", "A", "stale", 2);
+    (void)state;
+    am_observe(m, &c, 1, 0);
+    am_observe(m, NULL, 0, 10000);
+    assert_int_equal(am_due(m, 40000, n, 4), 0);
+    am_destroy(m);
+}
+
+static void silences_suppress_and_expire(void **state)
+{
+    am_cfg cfg = {0, 3600000};
+    am *m = am_create(&cfg);
+    am_notification n[4];
+    rules_condition c[2] = {cond("stale", "A", "stale", 2), cond("queue_depth", "Q", "queues", 2)};
+    char id[32], *saved;
+    am *back;
+    (void)state;
+    assert_int_equal(am_silence(m, "rule=stale,id=A", 60000, "known", id, sizeof(id)), 0);
+    assert_int_equal(am_silence(m, "nonsense", 60000, "", id, sizeof(id)), -1);
+    am_observe(m, c, 2, 1000);
+    assert_int_equal(am_due(m, 1000, n, 4), 1);
+    assert_string_equal(n[0].kind, "queue_depth");
+    assert_int_equal(am_silences(m, 1000), 1);
+    /* persisted and restored */
+    saved = am_save(m);
+    back = am_create(&cfg);
+    assert_int_equal(am_load(back, saved), 0);
+    free(saved);
+    assert_int_equal(am_firing(back), 2);
+    assert_int_equal(am_due(back, 2000, n, 4), 0);   /* Q already announced, A silenced */
+    assert_int_equal(am_due(back, 61000, n, 4), 1);  /* the silence expired */
+    assert_string_equal(n[0].members[0], "stale{id=A}");
+    assert_int_equal(am_unsilence(back, "S1"), 0);
+    assert_int_equal(am_unsilence(back, "S9"), -1);
+    am_destroy(back);
+    am_destroy(m);
+}
+
+static void matrix_answers(void **state)
+{
+    mx_result r;
+    const char *ok = "{\"event_id\":\"$abc:example.org\"}";
+    const char *limited = "{\"errcode\":\"M_LIMIT_EXCEEDED\",\"error\":\"Too many requests\",\"retry_after_ms\":2000}";
+    const char *forbidden = "{\"errcode\":\"M_FORBIDDEN\",\"error\":\"You are not in this room\"}";
+    (void)state;
+    matrix_parse(200, NULL, ok, strlen(ok), &r);
+    assert_int_equal(r.outcome, MX_SENT);
+    assert_string_equal(r.event_id, "$abc:example.org");
+    matrix_parse(429, NULL, limited, strlen(limited), &r);
+    assert_int_equal(r.outcome, MX_RETRY_AFTER);
+    assert_int_equal(r.retry_ms, 2000);
+    matrix_parse(429, "7", "{}", 2, &r);
+    assert_int_equal(r.retry_ms, 7000);
+    matrix_parse(429, NULL, "", 0, &r);
+    assert_int_equal(r.retry_ms, 5000);
+    matrix_parse(502, NULL, "<html>bad gateway</html>", 24, &r);
+    assert_int_equal(r.outcome, MX_BACKOFF);
+    matrix_parse(403, NULL, forbidden, strlen(forbidden), &r);
+    assert_int_equal(r.outcome, MX_REFUSED);
+    assert_non_null(strstr(r.detail, "M_FORBIDDEN"));
+    matrix_parse(0, NULL, "Connection refused", 18, &r);
+    assert_int_equal(r.outcome, MX_BACKOFF);
+}
+
+static void matrix_messages_and_threads(void **state)
+{
+    char *b = matrix_body("a <b> & c", "x", "$root:example.org");
+    cJSON *j = cJSON_Parse(b);
+    cJSON *rel = cJSON_GetObjectItem(j, "m.relates_to");
+    char *h = matrix_html_escape("<script>\"x\" & y\nz");
+    (void)state;
+    assert_string_equal(cJSON_GetObjectItem(j, "msgtype")->valuestring, "m.text");
+    assert_string_equal(cJSON_GetObjectItem(j, "format")->valuestring, "org.matrix.custom.html");
+    assert_string_equal(cJSON_GetObjectItem(rel, "rel_type")->valuestring, "m.thread");
+    assert_string_equal(cJSON_GetObjectItem(rel, "event_id")->valuestring, "$root:example.org");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(rel, "m.in_reply_to"), "event_id")->valuestring,
+                        "$root:example.org");
+    assert_string_equal(h, "&lt;script&gt;&quot;x&quot; &amp; y<br>z");
+    cJSON_Delete(j);
+    free(b);
+    free(h);
+    b = matrix_body("plain", "plain", NULL);
+    assert_null(strstr(b, "m.relates_to"));
+    free(b);
+}
+
+static void sender_against_the_fake_homeserver(void **state)
+{
+    fakematrix *f = fm_start("secret-token");
+    char url[64];
+    matrix_cfg c = {url, "!room:fake.local", "secret-token", 3000};
+    matrix_cfg bad = {url, "!room:fake.local", "wrong", 3000};
+    mx_result r, r2;
+    fm_request q;
+    (void)state;
+    assert_non_null(f);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", fm_port(f));
+    matrix_send(&c, "txn-1", "hello", "<b>hello</b>", NULL, &r);
+    assert_int_equal(r.outcome, MX_SENT);
+    fm_get(f, 0, &q);
+    assert_string_equal(q.room, "!room:fake.local");   /* URL-encoded on the way, decoded here */
+    assert_string_equal(q.txn, "txn-1");
+    assert_non_null(strstr(q.body, "\"formatted_body\":\"<b>hello</b>\""));
+    matrix_send(&c, "txn-1", "hello", "<b>hello</b>", NULL, &r2); /* a retry */
+    assert_string_equal(r.event_id, r2.event_id);
+    assert_int_equal(fm_delivered(f), 1);
+    fm_script(f, 429, "{\"errcode\":\"M_LIMIT_EXCEEDED\",\"retry_after_ms\":1500}", NULL, 1);
+    matrix_send(&c, "txn-2", "x", "x", NULL, &r);
+    assert_int_equal(r.outcome, MX_RETRY_AFTER);
+    assert_int_equal(r.retry_ms, 1500);
+    fm_script(f, 429, "{\"errcode\":\"M_LIMIT_EXCEEDED\"}", "3", 1);
+    matrix_send(&c, "txn-2", "x", "x", NULL, &r);
+    assert_int_equal(r.retry_ms, 3000);
+    fm_script(f, 500, "{}", NULL, 1);
+    matrix_send(&c, "txn-2", "x", "x", NULL, &r);
+    assert_int_equal(r.outcome, MX_BACKOFF);
+    matrix_send(&bad, "txn-3", "x", "x", NULL, &r);
+    assert_int_equal(r.outcome, MX_REFUSED);
+    assert_non_null(strstr(r.detail, "M_UNKNOWN_TOKEN"));
+    fm_down(f, 1);
+    matrix_send(&c, "txn-4", "x", "x", NULL, &r);
+    assert_int_equal(r.outcome, MX_BACKOFF);
+    fm_down(f, 0);
+    matrix_send(&c, "txn-4", "x", "x", NULL, &r);
+    assert_int_equal(r.outcome, MX_SENT);
+    assert_int_equal(fm_delivered(f), 2);
+    fm_stop(f);
+}
+
+static pb_state *st(const char *id, int status, unsigned attempt, int complexity, int64_t created, int64_t completed,
+                    uint64_t tokens)
+{
+    pb_state *s = xmalloc(sizeof(*s));
+    pb_requirement *r = xmalloc(sizeof(*r));
+    orchestrator__v1__requirement_state__init(s);
+    orchestrator__v1__requirement__init(r);
+    r->id = xstrdup(id);
+    r->title = xstrdup(id);
+    r->type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND;
+    r->priority = ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH;
+    r->complexity = (Orchestrator__V1__Complexity)complexity;
+    r->created_at_ms = created;
+    s->id = xstrdup(id);
+    s->status = (Orchestrator__V1__Status)status;
+    s->attempt = attempt;
+    s->completed_at_ms = completed;
+    s->tokens_used = tokens;
+    s->requirement = r;
+    s->reason = xstrdup(status == 3 ? "dependency: waiting on REQ-X (unknown)" : "");
+    return s;
+}
+
+static void dashboard_numbers_match_a_scripted_history(void **state)
+{
+    const int64_t now = 10 * 24 * 3600 * 1000LL;
+    pb_state *s[6] = {
+        st("C1", 7, 1, 1, now - 100 * MIN, now - 40 * MIN, 1000),   /* S, 60 min, first time */
+        st("C2", 7, 1, 1, now - 200 * MIN, now - 80 * MIN, 3000),   /* S, 120 min */
+        st("C3", 7, 2, 2, now - 30 * 60 * MIN, now - 26 * 60 * MIN, 8000), /* M, 240 min, 2 attempts, >24h? no: 26 h ago */
+        st("E1", 9, 3, 2, now - 10 * MIN, 0, 500),
+        st("B1", 3, 0, 2, now - 5 * MIN, 0, 0),
+        st("D1", 5, 1, 2, now - 5 * MIN, 0, 0),
+    };
+    dash_item items[6];
+    dash_input in;
+    dash_metrics m;
+    char *md;
+    cJSON *j;
+    (void)state;
+    s[5]->dispatched_at_ms = now - 15 * MIN;
+    for (int i = 0; i < 6; i++) {
+        items[i].st = s[i];
+        items[i].ever_blocked = i == 4 || i == 1;
+        items[i].ever_overlap = i == 2;
+    }
+    memset(&in, 0, sizeof(in));
+    in.mode = "Continuous";
+    in.now_ms = now;
+    in.items = items;
+    in.nitems = 6;
+    in.used[1] = 18542;
+    in.limit[1] = 300000;
+    in.used_total = 543211;
+    in.limit_total = 1000000;
+    for (int t = 0; t < DASH_TYPES; t++)
+        in.depth[t] = -1;
+    in.depth[1] = 2;
+    in.results[1] = 8;
+    in.errors[1] = 2;
+    in.active_ms = 5 * MIN;
+    dash_compute(&in, &m);
+    assert_int_equal(m.total, 6);
+    assert_int_equal(m.complete, 3);
+    assert_int_equal(m.escalated, 1);
+    assert_int_equal(m.in_flight, 1);
+    assert_int_equal(m.waiting, 1);
+    assert_true(m.completed_per_day == 2);                       /* C3 finished 26 h ago */
+    assert_true(m.avg_minutes[1] == 90.0);                       /* (60 + 120) / 2 */
+    assert_true(m.avg_minutes[2] == 240.0);
+    assert_true(m.avg_minutes[3] < 0);
+    assert_true(m.first_time_acceptance > 0.666 && m.first_time_acceptance < 0.667);
+    assert_true(m.blocker_rate > 0.333 && m.blocker_rate < 0.334);
+    assert_true(m.conflict_rate > 0.166 && m.conflict_rate < 0.167);
+    assert_true(m.error_rate[1] == 0.25);
+    assert_true(m.tokens_per_requirement == 4000.0);
+    assert_true(m.escalation_rate == 0.25);
+    md = dash_markdown(&in);
+    assert_non_null(strstr(md, "**Token Budget:** 456,789 / 1,000,000 remaining (45.7%)"));
+    assert_non_null(strstr(md, "- D1 (backend) - Assigned, In Progress (15 min elapsed)"));
+    assert_non_null(strstr(md, "- B1 (backend) - Pending (dependency: waiting on REQ-X (unknown))"));
+    assert_non_null(strstr(md, "**CRITICAL:** 0 items ✅"));
+    assert_non_null(strstr(md, "1. ✅ C1 (backend) - C1"));
+    assert_non_null(strstr(md, "- Token usage: 18,542 / 300,000 (6.2%)"));
+    assert_non_null(strstr(md, "First-time acceptance rate: 66.7%"));
+    free(md);
+    j = dash_json(&in);
+    assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetObjectItem(j, "metrics"), "complete")->valuedouble, 3);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "queues"), "HIGH")), 2);
+    cJSON_Delete(j);
+    for (int i = 0; i < 6; i++)
+        orchestrator__v1__requirement_state__free_unpacked(s[i], NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rules_find_stale_work_and_ask_to_kill),
+        cmocka_unit_test(rules_queue_errors_budget_services),
+        cmocka_unit_test(alerts_group_repeat_and_resolve_once),
+        cmocka_unit_test(alerts_resolved_before_announced_are_quiet),
+        cmocka_unit_test(silences_suppress_and_expire),
+        cmocka_unit_test(matrix_answers),
+        cmocka_unit_test(matrix_messages_and_threads),
+        cmocka_unit_test(sender_against_the_fake_homeserver),
+        cmocka_unit_test(dashboard_numbers_match_a_scripted_history),
+    };
+    int rc;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
