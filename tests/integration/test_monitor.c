@@ -1,0 +1,449 @@
+/* orch-monitor through a real nats-server and the fake Matrix homeserver.
+ * The scheduler's state is written into KV directly, as the scheduler would,
+ * so each rule can be driven exactly. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+#include <nats/nats.h>
+
+#include "fakematrix.h"
+#include "natsfix.h"
+#include "pb.h"
+#include "proc.h"
+#include "svcfix.h"
+#include "text.h"
+
+typedef struct {
+    natsfix fix;
+    natsConnection *nc;
+    jsCtx *js;
+    fakematrix *fm;
+    kvStore *states, *budgets;
+} env;
+
+static int setup(void **state)
+{
+    env *e = calloc(1, sizeof(*e));
+    if (natsfix_start(&e->fix, NULL) != 0 || natsConnection_ConnectTo(&e->nc, e->fix.url) != NATS_OK ||
+        natsConnection_JetStream(&e->js, e->nc, NULL) != NATS_OK || !(e->fm = fm_start("tok")))
+        return -1;
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    env *e = *state;
+    kvStore_Destroy(e->states);
+    kvStore_Destroy(e->budgets);
+    jsCtx_Destroy(e->js);
+    natsConnection_Destroy(e->nc);
+    fm_stop(e->fm);
+    natsfix_stop(&e->fix);
+    free(e);
+    return 0;
+}
+
+static pid_t start_monitor(env *e, const char *instance, const char *const extra[])
+{
+    char hs[96];
+    const char *x[24] = {hs,
+                         "ORCH_MATRIX_ROOM=!ops:fake.local",
+                         "ORCH_MATRIX_TOKEN=tok",
+                         "ORCH_MONITOR_STALE_MS=1500",
+                         "ORCH_MONITOR_KILL_MS=600000",
+                         "ORCH_MONITOR_GROUP_WAIT_MS=300",
+                         "ORCH_MONITOR_EVAL_MS=200",
+                         "ORCH_MONITOR_SERVICES=orch-monitor",
+                         "ORCH_MONITOR_QUEUE_DEPTH=5",
+                         "ORCH_MONITOR_ERROR_COUNT=3",
+                         "ORCH_MATRIX_BACKOFF_MS=200",
+                         "ORCH_MATRIX_BACKOFF_MAX_MS=800"};
+    int n = 12;
+    pid_t pid;
+    snprintf(hs, sizeof(hs), "ORCH_MATRIX_HOMESERVER=http://127.0.0.1:%d", fm_port(e->fm));
+    for (int i = 0; extra && extra[i] && n < 23; i++)
+        x[n++] = extra[i];
+    pid = svc_start_ready(e->nc, &e->fix, "monitor", instance, x);
+    /* leading */
+    for (int i = 0; i < 150; i++) {
+        char subj[96];
+        cJSON *st, *data;
+        int leader;
+        snprintf(subj, sizeof(subj), "$SRV.STATS.orch-monitor.%s", instance);
+        st = svc_request_json(e->nc, subj, "", 500);
+        data = st ? cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "endpoints"), 0), "data") : NULL;
+        leader = data && cJSON_IsTrue(cJSON_GetObjectItem(data, "leader"));
+        cJSON_Delete(st);
+        if (leader)
+            break;
+        usleep(100 * 1000);
+    }
+    if (!e->states) {
+        assert_int_equal(js_KeyValue(&e->states, e->js, "orch_requirements"), NATS_OK);
+        assert_int_equal(js_KeyValue(&e->budgets, e->js, "orch_budgets"), NATS_OK);
+    }
+    return pid;
+}
+
+static void put_state(env *e, const char *id, int status, unsigned attempt, int64_t dispatched, const char *instance,
+                      int complexity, int64_t created, int64_t completed)
+{
+    pb_state st;
+    pb_requirement r;
+    uint8_t *buf;
+    size_t len;
+    orchestrator__v1__requirement_state__init(&st);
+    orchestrator__v1__requirement__init(&r);
+    r.id = (char *)id;
+    r.title = (char *)id;
+    r.type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND;
+    r.priority = ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH;
+    r.complexity = (Orchestrator__V1__Complexity)complexity;
+    r.created_at_ms = created;
+    st.id = (char *)id;
+    st.status = (Orchestrator__V1__Status)status;
+    st.attempt = attempt;
+    st.dispatched_at_ms = dispatched;
+    st.completed_at_ms = completed;
+    st.instance = (char *)instance;
+    st.requirement = &r;
+    assert_int_equal(pb_pack(&st.base, &buf, &len), ORCH_OK);
+    assert_int_equal(kvStore_Put(NULL, e->states, id, buf, (int)len), NATS_OK);
+    free(buf);
+}
+
+static int wait_delivered(env *e, int n, int timeout_ms)
+{
+    for (int w = 0; w < timeout_ms; w += 100) {
+        if (fm_delivered(e->fm) >= n)
+            return fm_delivered(e->fm);
+        usleep(100 * 1000);
+    }
+    return fm_delivered(e->fm);
+}
+
+/* The i-th accepted (200, not repeated) message's body. */
+static int accepted(env *e, int k, fm_request *out)
+{
+    int seen = 0;
+    for (int i = 0; i < fm_count(e->fm); i++) {
+        fm_get(e->fm, i, out);
+        if (out->status == 200 && !out->repeat && seen++ == k)
+            return 1;
+    }
+    return 0;
+}
+
+static void heartbeat(env *e, const char *id)
+{
+    char body[200];
+    snprintf(body, sizeof(body), "{\"agentType\":\"backend\",\"instance\":\"roy-1\",\"requirementId\":\"%s\"}", id);
+    assert_int_equal(natsConnection_PublishString(e->nc, "agents.heartbeat.backend.roy-1", body), NATS_OK);
+    natsConnection_Flush(e->nc);
+}
+
+static void stale_work_one_alert_then_one_threaded_resolution(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    fm_request first, second;
+    cJSON *b, *rel;
+
+    put_state(e, "REQ-S", 5, 1, text_now_ms(), "roy-1", 2, 0, 0);
+    assert_int_equal(wait_delivered(e, 1, 10000), 1);
+    assert_true(accepted(e, 0, &first));
+    assert_non_null(strstr(first.body, "REQ-S"));
+    assert_non_null(strstr(first.body, "stale"));
+    assert_string_equal(first.room, "!ops:fake.local");
+    sleep(1);
+    assert_int_equal(fm_delivered(e->fm), 1); /* exactly one */
+    for (int i = 0; i < 5; i++) {             /* the agent speaks again: resolved */
+        heartbeat(e, "REQ-S");
+        usleep(200 * 1000);
+    }
+    assert_int_equal(wait_delivered(e, 2, 10000), 2);
+    assert_true(accepted(e, 1, &second));
+    b = cJSON_Parse(second.body);
+    rel = cJSON_GetObjectItem(b, "m.relates_to");
+    assert_non_null(rel);
+    assert_string_equal(cJSON_GetObjectItem(rel, "rel_type")->valuestring, "m.thread");
+    assert_non_null(strstr(cJSON_GetObjectItem(b, "body")->valuestring, "RESOLVED"));
+    cJSON_Delete(b);
+    sleep(1);
+    assert_int_equal(fm_delivered(e->fm), 2); /* resolved once */
+    svc_stop(pid);
+}
+
+static void deep_queue_alerts_and_silence_suppresses(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    cJSON *r;
+    fm_request q;
+
+    r = svc_request_json(e->nc, "orch.monitor.silence",
+                         "{\"matchers\":\"rule=queue_depth,type=frontend\",\"minutes\":10,\"comment\":\"known\"}", 2000);
+    assert_non_null(r);
+    assert_string_equal(cJSON_GetObjectItem(r, "id")->valuestring, "S1");
+    cJSON_Delete(r);
+    for (int i = 0; i < 7; i++) {
+        char subj[64];
+        snprintf(subj, sizeof(subj), "requirements.frontend.F-%d", i);
+        js_Publish(NULL, e->js, subj, "{}", 2, NULL, NULL);
+        snprintf(subj, sizeof(subj), "requirements.backend.B-%d", i);
+        js_Publish(NULL, e->js, subj, "{}", 2, NULL, NULL);
+    }
+    assert_int_equal(wait_delivered(e, 1, 15000), 1);
+    sleep(2);
+    assert_int_equal(fm_delivered(e->fm), 1);
+    assert_true(accepted(e, 0, &q));
+    assert_non_null(strstr(q.body, "backend queue is 7 deep"));
+    assert_null(strstr(q.body, "frontend"));
+    svc_stop(pid);
+}
+
+static void error_rate_and_budget_alerts(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    char day[16], body[256], all[16384] = "";
+    time_t t = time(NULL);
+    struct tm tm;
+    pb_budget u;
+    uint8_t *buf;
+    size_t len;
+
+    for (int i = 0; i < 3; i++) {
+        snprintf(body, sizeof(body), "{\"source\":\"agent\",\"agentType\":\"backend\",\"requirementId\":\"R-%d\","
+                                     "\"message\":\"npm ERR! code E%d\",\"transient\":true}", i, i);
+        js_Publish(NULL, e->js, "errors.agent.R", body, (int)strlen(body), NULL, NULL);
+    }
+    gmtime_r(&t, &tm);
+    strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+    orchestrator__v1__budget_usage__init(&u);
+    u.day = day;
+    u.used = 850000;
+    u.limit = 1000000;
+    assert_int_equal(pb_pack(&u.base, &buf, &len), ORCH_OK);
+    snprintf(body, sizeof(body), "%s.total", day);
+    assert_int_equal(kvStore_Put(NULL, e->budgets, body, buf, (int)len), NATS_OK);
+    free(buf);
+    assert_int_equal(wait_delivered(e, 2, 15000), 2);
+    for (int k = 0; k < 2; k++) {
+        fm_request q;
+        assert_true(accepted(e, k, &q));
+        strncat(all, q.body, sizeof(all) - strlen(all) - 1);
+    }
+    assert_non_null(strstr(all, "3 backend errors in the last 15 min"));
+    assert_non_null(strstr(all, "850000 of 1000000 daily tokens used (85%)"));
+    svc_stop(pid);
+}
+
+static void matrix_down_then_rate_limited_then_up_delivers_once(void **state)
+{
+    env *e = *state;
+    pid_t pid;
+    int64_t t429 = -1, after = -1;
+
+    fm_down(e->fm, 1);
+    pid = start_monitor(e, "m1", NULL);
+    put_state(e, "REQ-D", 5, 1, text_now_ms(), "roy-1", 2, 0, 0);
+    sleep(4); /* attempts fail while it is down */
+    assert_int_equal(fm_delivered(e->fm), 0);
+    fm_script(e->fm, 429, "{\"errcode\":\"M_LIMIT_EXCEEDED\",\"error\":\"Too many\",\"retry_after_ms\":900}", NULL, 1);
+    fm_down(e->fm, 0);
+    assert_int_equal(wait_delivered(e, 1, 15000), 1);
+    for (int i = 0; i < fm_count(e->fm); i++) {
+        fm_request q;
+        fm_get(e->fm, i, &q);
+        if (q.status == 429)
+            t429 = q.at_ms;
+        else if (t429 >= 0 && after < 0)
+            after = q.at_ms;
+    }
+    assert_true(t429 >= 0 && after >= 0);
+    print_message("next attempt %lld ms after the 429 (asked 900)\n", (long long)(after - t429));
+    assert_true(after - t429 >= 850);
+    sleep(1);
+    assert_int_equal(fm_delivered(e->fm), 1);
+    svc_stop(pid);
+}
+
+static long long stat_of(env *e, const char *instance, const char *k)
+{
+    char subj[96];
+    cJSON *st, *data;
+    long long v = -1;
+    snprintf(subj, sizeof(subj), "$SRV.STATS.orch-monitor.%s", instance);
+    st = svc_request_json(e->nc, subj, "", 1000);
+    data = st ? cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "endpoints"), 0), "data") : NULL;
+    if (data && cJSON_GetObjectItem(data, k))
+        v = (long long)cJSON_GetObjectItem(data, k)->valuedouble;
+    cJSON_Delete(st);
+    return v;
+}
+
+static void sigkill_with_alerts_pending_loses_none_doubles_none(void **state)
+{
+    env *e = *state;
+    pid_t pid;
+
+    fm_down(e->fm, 1);
+    pid = start_monitor(e, "mk", NULL);
+    put_state(e, "REQ-K1", 5, 1, text_now_ms(), "roy-1", 2, 0, 0);
+    for (int i = 0; i < 7; i++) {
+        char subj[64];
+        snprintf(subj, sizeof(subj), "requirements.database.Q-%d", i);
+        js_Publish(NULL, e->js, subj, "{}", 2, NULL, NULL);
+    }
+    for (int i = 0; i < 100 && stat_of(e, "mk", "notifications") < 2; i++)
+        usleep(100 * 1000);
+    assert_true(stat_of(e, "mk", "notifications") >= 2);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    fm_down(e->fm, 0);
+    pid = start_monitor(e, "mk2", NULL); /* the lease of mk lapses first (10 s) */
+    assert_int_equal(wait_delivered(e, 2, 30000), 2);
+    sleep(3);
+    assert_int_equal(fm_delivered(e->fm), 2);
+    svc_stop(pid);
+}
+
+static void stuck_instance_is_stopped_and_work_released(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_MONITOR_KILL_MS=2500", NULL};
+    pid_t pid = start_monitor(e, "m1", x);
+    natsSubscription *kill_sub = NULL, *err_sub = NULL;
+    natsMsg *m = NULL;
+
+    assert_int_equal(natsConnection_SubscribeSync(&kill_sub, e->nc, "control.kill.>"), NATS_OK);
+    assert_int_equal(natsConnection_SubscribeSync(&err_sub, e->nc, "errors.monitor.>"), NATS_OK);
+    put_state(e, "REQ-X", 5, 2, text_now_ms(), "roy-7", 2, 0, 0);
+    assert_int_equal(natsSubscription_NextMsg(&m, kill_sub, 10000), NATS_OK);
+    assert_string_equal(natsMsg_GetSubject(m), "control.kill.roy-7");
+    natsMsg_Destroy(m);
+    assert_int_equal(natsSubscription_NextMsg(&m, err_sub, 5000), NATS_OK);
+    assert_string_equal(natsMsg_GetSubject(m), "errors.monitor.REQ-X");
+    assert_non_null(strstr(natsMsg_GetData(m), "\"transient\":true"));
+    assert_non_null(strstr(natsMsg_GetData(m), "\"attempt\":2"));
+    natsMsg_Destroy(m);
+    /* once per attempt */
+    assert_int_equal(natsSubscription_NextMsg(&m, kill_sub, 1500), NATS_TIMEOUT);
+    natsSubscription_Destroy(kill_sub);
+    natsSubscription_Destroy(err_sub);
+    svc_stop(pid);
+}
+
+static void messages_past_their_delivery_limit_become_dead_letters(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    jsStreamConfig sc;
+    jsConsumerConfig cc;
+    natsSubscription *sub = NULL, *dl = NULL;
+    natsMsgList list = {0};
+    natsMsg *m = NULL;
+    const char *subjects[] = {"poison.>"};
+    jsSubOptions so;
+    const char *reason = NULL;
+
+    jsStreamConfig_Init(&sc);
+    sc.Name = "POISON";
+    sc.Subjects = subjects;
+    sc.SubjectsLen = 1;
+    assert_int_equal(js_AddStream(NULL, e->js, &sc, NULL, NULL), NATS_OK);
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = "picky";
+    cc.AckPolicy = js_AckExplicit;
+    cc.AckWait = 300 * 1000000LL;
+    cc.MaxDeliver = 2;
+    assert_int_equal(js_AddConsumer(NULL, e->js, "POISON", &cc, NULL, NULL), NATS_OK);
+    assert_int_equal(js_Publish(NULL, e->js, "poison.one", "bad payload", 11, NULL, NULL), NATS_OK);
+    jsSubOptions_Init(&so);
+    so.Stream = "POISON";
+    so.Consumer = "picky";
+    assert_int_equal(js_PullSubscribe(&sub, e->js, "poison.>", "picky", NULL, &so, NULL), NATS_OK);
+    for (int i = 0; i < 3; i++) { /* never acked */
+        natsSubscription_Fetch(&list, sub, 1, 1000, NULL);
+        natsMsgList_Destroy(&list);
+        usleep(400 * 1000);
+    }
+    jsSubOptions_Init(&so);
+    so.Ordered = true;
+    assert_int_equal(js_SubscribeSync(&dl, e->js, "deadletter.>", NULL, &so, NULL), NATS_OK);
+    assert_int_equal(natsSubscription_NextMsg(&m, dl, 10000), NATS_OK);
+    assert_string_equal(natsMsg_GetSubject(m), "deadletter.POISON.picky");
+    assert_string_equal(natsMsg_GetData(m), "bad payload");
+    assert_int_equal(natsMsgHeader_Get(m, "Orch-Dead-Reason", &reason), NATS_OK);
+    assert_non_null(strstr(reason, "delivered 2 times to POISON/picky"));
+    natsMsg_Destroy(m);
+    assert_int_equal(wait_delivered(e, 1, 10000), 1); /* and humans hear of it */
+    natsSubscription_Destroy(sub);
+    natsSubscription_Destroy(dl);
+    svc_stop(pid);
+}
+
+static void dashboard_reflects_the_scripted_history(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    int64_t now = text_now_ms();
+    cJSON *d = NULL, *metrics;
+    natsMsg *reply = NULL;
+
+    put_state(e, "H-1", 7, 1, now - 90 * 60000LL, "", 1, now - 100 * 60000LL, now - 40 * 60000LL);
+    put_state(e, "H-2", 7, 2, now - 90 * 60000LL, "", 1, now - 200 * 60000LL, now - 80 * 60000LL);
+    put_state(e, "H-3", 9, 3, now - 50 * 60000LL, "", 2, now - 60 * 60000LL, 0);
+    put_state(e, "H-4", 5, 1, now - 10 * 60000LL, "roy-1", 2, now - 20 * 60000LL, 0);
+    for (int i = 0; i < 50; i++) {
+        cJSON_Delete(d);
+        d = svc_request_json(e->nc, "orch.dashboard", "json", 2000);
+        metrics = d ? cJSON_GetObjectItem(d, "metrics") : NULL;
+        if (metrics && cJSON_GetObjectItem(metrics, "total")->valuedouble == 4)
+            break;
+        usleep(100 * 1000);
+    }
+    metrics = cJSON_GetObjectItem(d, "metrics");
+    assert_int_equal((int)cJSON_GetObjectItem(metrics, "complete")->valuedouble, 2);
+    assert_int_equal((int)cJSON_GetObjectItem(metrics, "escalated")->valuedouble, 1);
+    assert_int_equal((int)cJSON_GetObjectItem(metrics, "inFlight")->valuedouble, 1);
+    assert_true(cJSON_GetObjectItem(metrics, "firstTimeAcceptanceRate")->valuedouble == 0.5);
+    assert_true(fabs(cJSON_GetObjectItem(metrics, "escalationRate")->valuedouble - 1.0 / 3.0) < 1e-9);
+    assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(metrics, "avgMinutesToComplete"), "S")->valuedouble == 90.0);
+    cJSON_Delete(d);
+    assert_int_equal(natsConnection_RequestString(&reply, e->nc, "orch.dashboard", "", 2000), NATS_OK);
+    assert_non_null(strstr(natsMsg_GetData(reply), "## Orchestrator - Work Distribution Status"));
+    assert_non_null(strstr(natsMsg_GetData(reply), "H-4 (backend) - Assigned, In Progress (10 min elapsed)"));
+    natsMsg_Destroy(reply);
+    svc_stop(pid);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(stale_work_one_alert_then_one_threaded_resolution, setup, teardown),
+        cmocka_unit_test_setup_teardown(deep_queue_alerts_and_silence_suppresses, setup, teardown),
+        cmocka_unit_test_setup_teardown(error_rate_and_budget_alerts, setup, teardown),
+        cmocka_unit_test_setup_teardown(matrix_down_then_rate_limited_then_up_delivers_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(sigkill_with_alerts_pending_loses_none_doubles_none, setup, teardown),
+        cmocka_unit_test_setup_teardown(stuck_instance_is_stopped_and_work_released, setup, teardown),
+        cmocka_unit_test_setup_teardown(messages_past_their_delivery_limit_become_dead_letters, setup, teardown),
+        cmocka_unit_test_setup_teardown(dashboard_reflects_the_scripted_history, setup, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    nats_Close();
+    return rc;
+}
