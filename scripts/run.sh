@@ -1,33 +1,50 @@
 #!/usr/bin/env bash
-# Runs the suite on this machine: a local nats-server with JetStream (data in
-# var/ of the project), the four services, and shows them answering.
-# Ctrl-C stops everything cleanly.
+# The whole suite on this machine, visibly: a local nats-server with
+# JetStream (data under var/), the four services, the Host Listener starting
+# simulated agents, a demo git project the verifier really builds and tests,
+# and the sample roadmap of 20 requirements (dependencies, a file overlap, a
+# broken build that gets fixed, a transient error, a review asking for
+# changes, a stuck agent). The dashboard shows live until every requirement
+# is COMPLETE or ESCALATED; then a summary. Ctrl-C stops everything cleanly.
 #
-#   scripts/run.sh            run until Ctrl-C
-#   scripts/run.sh --check    start, show, stop (exit 0 when all answered)
+#   scripts/run.sh              the demo, interactive
+#   scripts/run.sh --headless   no live screen; exit 0 only if all completed
+#
+# Environment: ORCH_PORT (4222), ORCH_DEMO_DIR (var), ORCH_DEMO_TIMEOUT (300 s),
+# ORCH_DEMO_ROUTERS / ORCH_DEMO_VERIFIERS (replicas, 1), ORCH_BIN_DIR (use
+# binaries built elsewhere instead of building), ORCH_MATRIX_HOMESERVER /
+# ORCH_MATRIX_ROOM / ORCH_MATRIX_TOKEN to send alerts to Matrix too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-check=0
+headless=0
 case "${1:-}" in
-  --check) check=1 ;;
-  -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+  --headless) headless=1 ;;
+  -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
   "") ;;
   *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 esac
 
-bash scripts/bootstrap.sh
-echo "== building (release)"
-cmake -S . -B build-run -DCMAKE_BUILD_TYPE=Release -DORCH_TESTS=OFF >/dev/null
-cmake --build build-run -j"$(nproc)" >/dev/null
+if [ -z "${ORCH_BIN_DIR:-}" ]; then
+  bash scripts/bootstrap.sh
+  echo "== building (release)"
+  cmake -S . -B build-run -DCMAKE_BUILD_TYPE=Release -DORCH_TESTS=OFF >/dev/null
+  cmake --build build-run -j"$(nproc)" >/dev/null
+  bin="$root/build-run"
+else
+  bin="$ORCH_BIN_DIR"
+fi
 
-mkdir -p var/log var/nats
+demo=${ORCH_DEMO_DIR:-$root/var}
 port=${ORCH_PORT:-4222}
+timeout=${ORCH_DEMO_TIMEOUT:-300}
 if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
   echo "run.sh: port $port is taken; set ORCH_PORT to another" >&2
   exit 1
 fi
+rm -rf "$demo"
+mkdir -p "$demo/log/agents" "$demo/nats" "$demo/agents"
 export ORCH_NATS_URL="nats://127.0.0.1:$port"
 
 pids=()
@@ -39,42 +56,108 @@ stop_all() {
   for ((i=${#pids[@]}-1; i>=1; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
   for ((i=${#pids[@]}-1; i>=1; i--)); do wait "${pids[$i]}" 2>/dev/null || true; done
   [ ${#pids[@]} -gt 0 ] && kill -TERM "${pids[0]}" 2>/dev/null && wait "${pids[0]}" 2>/dev/null || true
-  echo "== stopped; logs in var/log/"
+  echo "== stopped; logs in $demo/log/"
 }
 trap stop_all INT TERM EXIT
 
-cat > var/nats.conf <<CONF
+# The demo project, as a git repository the agents push branches to.
+git init -q -b main "$demo/demo-repo"
+cp -r examples/demo-project/. "$demo/demo-repo/"
+git -C "$demo/demo-repo" add -A
+git -C "$demo/demo-repo" -c user.email=demo@orchestrator.local -c user.name=demo commit -q -m "demo project"
+cat > "$demo/projects.json" <<JSON
+{"projects": {"demo": {"repo": "$demo/demo-repo", "base": "main", "steps": [
+  {"name": "build", "command": ["make"], "timeout_s": 120},
+  {"name": "test", "command": ["make", "test"], "timeout_s": 120}]}}}
+JSON
+cp examples/roadmap.md "$demo/roadmap.md"
+
+cat > "$demo/nats.conf" <<CONF
 listen: 127.0.0.1:$port
-server_name: orch_local
-jetstream { store_dir: "$root/var/nats" }
+server_name: orch_demo
+jetstream { store_dir: "$demo/nats" }
 CONF
-nats-server -c var/nats.conf >var/log/nats-server.log 2>&1 &
+nats-server -c "$demo/nats.conf" >"$demo/log/nats-server.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do
-  (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break
-  sleep 0.1
-done
-echo "== nats-server on $ORCH_NATS_URL (JetStream store var/nats)"
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+echo "== nats-server on $ORCH_NATS_URL (JetStream store $demo/nats)"
 
-for svc in router scheduler verifier monitor; do
-  ORCH_SERVICE_INSTANCE="$svc-1" build-run/orch-$svc >var/log/$svc.log 2>&1 &
+# Demo timings: minutes become seconds.
+export ORCH_MONITOR_STALE_MS=8000 ORCH_MONITOR_KILL_MS=14000 ORCH_MONITOR_GROUP_WAIT_MS=2000
+export ORCH_MONITOR_SERVICES=orch-router,orch-scheduler,orch-verifier
+export ORCH_SCHEDULER_BACKOFF_BASE_MS=2000 ORCH_SCHEDULER_SPAWN_COOLDOWN_S=20
+export ORCH_VERIFIER_PROJECTS_FILE="$demo/projects.json" ORCH_VERIFIER_WORK_ROOT="$demo/work"
+
+start() { # name instance
+  ORCH_SERVICE_INSTANCE="$2" "$bin/orch-$1" >"$demo/log/$2.log" 2>&1 &
   pids+=($!)
-  echo "   started orch-$svc (log var/log/$svc.log)"
-done
+  echo "   started orch-$1 $2 (log $demo/log/$2.log)"
+}
+for i in $(seq "${ORCH_DEMO_ROUTERS:-1}"); do start router "router-$i"; done
+start scheduler scheduler-1
+for i in $(seq "${ORCH_DEMO_VERIFIERS:-1}"); do start verifier "verifier-$i"; done
+start monitor monitor-1
 
-# Wait until all four answer $SRV.INFO.
-for _ in $(seq 50); do
-  n=$(build-run/orchctl services --json 2>/dev/null | grep -c '"type"' || true)
-  [ "$n" -ge 4 ] && break
+ORCH_SERVICE_INSTANCE=host-listener-1 \
+ORCH_LISTENER_COMMAND="$bin/agent-sim,--type,{type},--instance,{instance},--repo,$demo/demo-repo,--workdir,$demo/agents,--work-ms,1500" \
+ORCH_LISTENER_INITIAL="database=1,backend=1,frontend=1,documentation=1,review=1,release=1" \
+ORCH_LISTENER_MAX_PER_TYPE=3 ORCH_LISTENER_LOG_DIR="$demo/log/agents" \
+  "$bin/orch-host-listener" >"$demo/log/host-listener.log" 2>&1 &
+pids+=($!)
+echo "   started the Host Listener with one simulated agent per type"
+
+for _ in $(seq 100); do
+  n=$("$bin/orchctl" services --json 2>/dev/null | grep -c '"type"' || true)
+  [ "$n" -ge 5 ] && break
   sleep 0.2
 done
-echo "== services answering \$SRV.INFO:"
-build-run/orchctl services
+echo "== services:"
+"$bin/orchctl" services
+sleep 1 # the scheduler and the monitor take their leases
 
-if [ $check -eq 1 ]; then
-  n=$(build-run/orchctl services --json | grep -c '"type"')
-  [ "$n" -ge 4 ] || { echo "run.sh: only $n of 4 services answered" >&2; exit 1; }
-  exit 0
+echo "== importing $demo/roadmap.md"
+"$bin/orchctl" roadmap import "$demo/roadmap.md"
+started=$(date +%s)
+
+if [ $headless -eq 0 ]; then
+  "$bin/orchctl" dashboard --watch --until-done &
+  watcher=$!
+  trap 'kill $watcher 2>/dev/null; stop_all' INT TERM
+else
+  watcher=
 fi
-echo "== running; Ctrl-C to stop"
-while true; do sleep 1; done
+deadline=$((started + timeout))
+while true; do
+  line=$("$bin/orchctl" summary 2>/dev/null | head -1 || true)
+  [ $headless -eq 1 ] && echo "   $(date +%T) $line"
+  total=$(echo "$line" | sed -n 's/requirements: \([0-9]*\).*/\1/p')
+  done_n=$(echo "$line" | sed -n 's/.*complete \([0-9]*\), escalated \([0-9]*\)/\1 \2/p')
+  if [ -n "$total" ] && [ -n "$done_n" ]; then
+    set -- $done_n
+    [ $(( $1 + $2 )) -ge "$total" ] && [ "$total" -gt 0 ] && break
+  fi
+  if [ "$(date +%s)" -ge $deadline ]; then echo "run.sh: not done after ${timeout} s" >&2; break; fi
+  sleep 3
+done
+[ -n "$watcher" ] && { wait "$watcher" 2>/dev/null || true; }
+elapsed=$(( $(date +%s) - started ))
+
+echo
+echo "== final dashboard"
+"$bin/orchctl" dashboard || true
+"$bin/orchctl" roadmap sync "$demo/roadmap.md" || true
+"$bin/orchctl" summary --json > "$demo/summary.json" || true
+echo "== summary ($elapsed s)"
+"$bin/orchctl" summary || true
+complete=$(sed -n 's/^  "complete": \([0-9]*\).*/\1/p' "$demo/summary.json")
+total=$(sed -n 's/^  "total": \([0-9]*\).*/\1/p' "$demo/summary.json")
+if [ -n "$complete" ] && [ "$elapsed" -gt 0 ]; then
+  echo "throughput: $complete requirements in $elapsed s ($(( complete * 60 / elapsed )) per minute)"
+fi
+echo "statuses written back to $demo/roadmap.md; full summary in $demo/summary.json"
+if [ $headless -eq 1 ]; then
+  [ -n "$total" ] && [ "$complete" = "$total" ] || exit 1
+else
+  echo "== Ctrl-C to stop (the suite keeps running for you to look around)"
+  while true; do sleep 1; done
+fi

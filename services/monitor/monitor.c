@@ -407,20 +407,24 @@ static void kill_instance(const rules_kill *k)
 {
     char subject[160], msg_id[160], body[512];
     int64_t stale = monitor_cfg.kill_ms / 60000;
-    snprintf(subject, sizeof(subject), "control.kill.%s", k->instance);
-    snprintf(msg_id, sizeof(msg_id), "kill-%s-a%u", k->id, k->attempt);
-    snprintf(body, sizeof(body), "{\"instance\":\"%s\",\"requirementId\":\"%s\",\"reason\":\"no activity for %lld min\"}",
-             k->instance, k->id, (long long)stale);
-    publish(subject, msg_id, body, (int)strlen(body), "application/json");
+    if (*k->instance) {
+        snprintf(subject, sizeof(subject), "control.kill.%s", k->instance);
+        snprintf(msg_id, sizeof(msg_id), "kill-%s-a%u", k->id, k->attempt);
+        snprintf(body, sizeof(body),
+                 "{\"instance\":\"%s\",\"requirementId\":\"%s\",\"reason\":\"no activity for %lld min\"}",
+                 k->instance, k->id, (long long)stale);
+        publish(subject, msg_id, body, (int)strlen(body), "application/json");
+    }
     /* the scheduler takes a transient error as "try again" */
     snprintf(subject, sizeof(subject), "errors.monitor.%s", k->id);
     snprintf(msg_id, sizeof(msg_id), "stuck-%s-a%u", k->id, k->attempt);
     snprintf(body, sizeof(body),
              "{\"source\":\"monitor\",\"reason\":\"stuck\",\"requirementId\":\"%s\",\"attempt\":%u,\"instance\":\"%s\","
              "\"transient\":true,\"message\":\"no activity for %lld min: instance %s stopped, work released again\"}",
-             k->id, k->attempt, k->instance, (long long)stale, k->instance);
+             k->id, k->attempt, k->instance, (long long)stale, *k->instance ? k->instance : "(unknown)");
     publish(subject, msg_id, body, (int)strlen(body), "application/json");
-    log_warn("%s stuck on %s: asked to stop it and released the work again", k->id, k->instance);
+    log_warn("%s stuck on %s: %s and released the work again", k->id, *k->instance ? k->instance : "an unknown agent",
+             *k->instance ? "asked to stop it" : "nothing to stop");
 }
 
 /* --- periodic work ---------------------------------------------------------------- */
@@ -971,9 +975,9 @@ orch_status monitor_start(daemon_ctx *d, char err[ERR_LEN])
         return ORCH_ERR_NATS;
     }
     lease_init(&M.lease, M.leader, "monitor", d->cfg.instance, 3000);
-    log_info("Matrix %s; stale after %lld min; %d services expected",
+    log_info("Matrix %s; stale after %lld s; %d services expected",
              monitor_cfg.matrix_homeserver ? "configured" : "not configured (alerts go to the stream and the log)",
-             monitor_cfg.stale_ms / 60000, M.nservices);
+             monitor_cfg.stale_ms / 1000, M.nservices);
     if ((st = srv_add_endpoint(d->srv, "dashboard", "orch.dashboard", "", on_dashboard, stats_data, NULL, err)) ||
         (st = srv_add_endpoint(d->srv, "silence", "orch.monitor.silence", "", on_silence, NULL, NULL, err)))
         return st;

@@ -86,7 +86,9 @@ int rules_eval(const rules_cfg *c, const rules_snapshot *s, int64_t now, rules_c
                 tname(w->type), (long long)(idle / 60000), *w->instance ? " on " : "", w->instance);
         label(x, "id", w->id);
         label(x, "type", tname(w->type));
-        if (idle >= c->kill_ms && *w->instance && *nkills < maxk) {
+        /* Past the kill threshold the work is released again even when no
+         * instance is known to stop (an agent that never said a word). */
+        if (idle >= c->kill_ms && *nkills < maxk) {
             rules_kill *k = &kills[(*nkills)++];
             snprintf(k->id, sizeof(k->id), "%s", w->id);
             snprintf(k->instance, sizeof(k->instance), "%s", w->instance);

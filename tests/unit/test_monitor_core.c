@@ -59,6 +59,10 @@ static void rules_find_stale_work_and_ask_to_kill(void **state)
     assert_int_equal(nk, 1);
     assert_string_equal(k[0].id, "REQ-1");
     assert_string_equal(k[0].instance, "roy-1");
+    w[0].instance = ""; /* nobody known to stop: the work is released all the same */
+    n = rules_eval(&c, &s, 241 * MIN, out, 16, k, 4, &nk);
+    assert_int_equal(nk, 1);
+    assert_string_equal(k[0].instance, "");
 }
 
 static void rules_queue_errors_budget_services(void **state)

@@ -8,12 +8,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <nats/nats.h>
 
 #include "cfg.h"
 #include "edge.h"
+#include "names.h"
+#include "pb.h"
+#include "roadmap.h"
 #include "nc.h"
 #include "svccfg.h"
 #include "text.h"
@@ -357,7 +361,424 @@ static int cmd_retry(ctl *c, int argc, char **argv)
     return 0;
 }
 
+/* Publishes intake and waits for what the router made of it: the ids on
+ * plan.requirement.* carrying this message's stream sequence, or its error
+ * on errors.intake.*. Prints one id per line. */
+static int submit_body(ctl *c, const char *body, size_t len, const char *ctype)
+{
+    natsSubscription *plan = NULL, *errs = NULL;
+    jsCtx *js = NULL;
+    jsPubAck *pa = NULL;
+    natsMsg *m = NULL;
+    uint64_t seq;
+    int got = 0, rc = EXIT_FAIL;
+    int64_t deadline, quiet_until = 0;
+
+    if (natsConnection_SubscribeSync(&plan, c->nc, "plan.requirement.>") != NATS_OK ||
+        natsConnection_SubscribeSync(&errs, c->nc, "errors.intake.>") != NATS_OK ||
+        natsConnection_JetStream(&js, c->nc, NULL) != NATS_OK ||
+        natsMsg_Create(&m, "intake.requirements", NULL, body, (int)len) != NATS_OK) {
+        fprintf(stderr, "orchctl: submit: %s\n", nats_GetLastError(NULL));
+        rc = EXIT_NATS;
+        goto out;
+    }
+    if (ctype)
+        natsMsgHeader_Set(m, "Content-Type", ctype);
+    if (js_PublishMsg(&pa, js, m, NULL, NULL) != NATS_OK) {
+        fprintf(stderr, "orchctl: submit: not stored (%s); are the services running?\n", nats_GetLastError(NULL));
+        rc = EXIT_NATS;
+        goto out;
+    }
+    seq = pa->Sequence;
+    deadline = nats_Now() + 10000;
+    while (nats_Now() < deadline && (!quiet_until || nats_Now() < quiet_until)) {
+        natsMsg *x = NULL;
+        if (natsSubscription_NextMsg(&x, errs, 1) == NATS_OK) {
+            cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(x), (size_t)natsMsg_GetDataLength(x));
+            cJSON *sq = j ? cJSON_GetObjectItem(j, "streamSeq") : NULL;
+            if (sq && (uint64_t)sq->valuedouble == seq) {
+                fprintf(stderr, "orchctl: rejected (%s): %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(j, "reason")),
+                        cJSON_GetStringValue(cJSON_GetObjectItem(j, "message")));
+                cJSON_Delete(j);
+                natsMsg_Destroy(x);
+                goto out;
+            }
+            cJSON_Delete(j);
+            natsMsg_Destroy(x);
+        }
+        if (natsSubscription_NextMsg(&x, plan, 50) == NATS_OK) {
+            char err[ERR_LEN];
+            pb_requirement *r = (pb_requirement *)pb_unpack(&orchestrator__v1__requirement__descriptor,
+                                                            (const uint8_t *)natsMsg_GetData(x),
+                                                            (size_t)natsMsg_GetDataLength(x), PB_MAX_MSG, err);
+            if (r && r->intake_seq == seq) {
+                printf("%s\t%s\t%s\t%s\n", r->id, names_agent_type(r->type), names_priority(r->priority), r->title);
+                got++;
+                quiet_until = nats_Now() + 700;
+            }
+            if (r)
+                orchestrator__v1__requirement__free_unpacked(r, NULL);
+            natsMsg_Destroy(x);
+        }
+    }
+    if (got)
+        rc = 0;
+    else
+        fprintf(stderr, "orchctl: stored as intake message %llu, but no router answered in 10 s\n",
+                (unsigned long long)seq);
+out:
+    jsPubAck_Destroy(pa);
+    natsMsg_Destroy(m);
+    jsCtx_Destroy(js);
+    natsSubscription_Destroy(plan);
+    natsSubscription_Destroy(errs);
+    return rc;
+}
+
+/* submit FILE|- | submit --title T [--files a,b] [--depends X,Y] [--priority P] [--agent A] [--id ID] */
+static int cmd_submit(ctl *c, int argc, char **argv)
+{
+    cJSON *o = NULL;
+    char *body = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (argc == 2 && strncmp(argv[1], "--", 2)) {
+        if (!(body = slurp(argv[1], 1 << 20, &len))) {
+            fprintf(stderr, "orchctl: cannot read %s (or larger than 1 MiB)\n", argv[1]);
+            return EXIT_FAIL;
+        }
+    } else {
+        o = cJSON_CreateObject();
+        for (int i = 1; i < argc; i++) {
+            const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+            if (!v) {
+                fprintf(stderr, "orchctl: %s needs a value\n", k);
+                cJSON_Delete(o);
+                return EXIT_USAGE;
+            }
+            if (!strcmp(k, "--title")) cJSON_AddStringToObject(o, "title", v);
+            else if (!strcmp(k, "--id")) cJSON_AddStringToObject(o, "id", v);
+            else if (!strcmp(k, "--priority")) cJSON_AddStringToObject(o, "priority", v);
+            else if (!strcmp(k, "--agent")) cJSON_AddStringToObject(o, "assignedAgent", v);
+            else if (!strcmp(k, "--description")) cJSON_AddStringToObject(o, "description", v);
+            else if (!strcmp(k, "--files") || !strcmp(k, "--depends")) {
+                cJSON *a = cJSON_AddArrayToObject(o, !strcmp(k, "--files") ? "files" : "dependencies");
+                char *copy = xstrdup(v), *save, *tok;
+                for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+                    cJSON_AddItemToArray(a, cJSON_CreateString(tok));
+                free(copy);
+            } else {
+                fprintf(stderr, "orchctl: submit: unknown option %s (try orchctl submit --help)\n", k);
+                cJSON_Delete(o);
+                return EXIT_USAGE;
+            }
+            i++;
+        }
+        if (!cJSON_GetObjectItem(o, "title")) {
+            fprintf(stderr, "orchctl: submit needs FILE, - or --title\n");
+            cJSON_Delete(o);
+            return EXIT_USAGE;
+        }
+        body = cJSON_PrintUnformatted(o);
+        len = strlen(body);
+        cJSON_Delete(o);
+    }
+    rc = submit_body(c, body, len, NULL);
+    free(body);
+    return rc;
+}
+
+static int all_terminal(ctl *c, int *total)
+{
+    cJSON *o, *r;
+    int done = 1;
+    *total = 0;
+    if (request_json(c, "orch.scheduler.list", "", &o) != 0)
+        return 0;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(o, "requirements")) {
+        const char *st = jstr(r, "status");
+        (*total)++;
+        done &= !strcmp(st, "COMPLETE") || !strcmp(st, "ESCALATED");
+    }
+    cJSON_Delete(o);
+    return done && *total > 0;
+}
+
+/* dashboard [--json] [--watch [--until-done]] */
+static int cmd_dashboard(ctl *c, int argc, char **argv)
+{
+    int as_json = 0, watch = 0, until_done = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) as_json = 1;
+        else if (!strcmp(argv[i], "--watch")) watch = 1;
+        else if (!strcmp(argv[i], "--until-done")) until_done = 1;
+        else {
+            fprintf(stderr, "orchctl: dashboard: unknown option %s\n", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    for (;;) {
+        natsMsg *reply = NULL;
+        int total = 0, done;
+        natsStatus s = natsConnection_RequestString(&reply, c->nc, "orch.dashboard", as_json ? "json" : "", 5000);
+        if (s != NATS_OK) {
+            fprintf(stderr, "orchctl: no dashboard (is the monitor running?): %s\n", natsStatus_GetText(s));
+            return EXIT_FAIL;
+        }
+        if (watch && isatty(1))
+            printf("\033[H\033[2J");
+        printf("%.*s\n", natsMsg_GetDataLength(reply), natsMsg_GetData(reply));
+        fflush(stdout);
+        natsMsg_Destroy(reply);
+        if (!watch)
+            return 0;
+        done = until_done && all_terminal(c, &total);
+        if (done)
+            return 0;
+        nats_Sleep(2000);
+    }
+}
+
+/* agents: active agents by type, from the dashboard's data. */
+static int cmd_agents(ctl *c, int argc, char **argv)
+{
+    cJSON *o, *t;
+    natsMsg *reply = NULL;
+    (void)argc;
+    (void)argv;
+    if (natsConnection_RequestString(&reply, c->nc, "orch.dashboard", "json", 5000) != NATS_OK) {
+        fprintf(stderr, "orchctl: no answer from the monitor\n");
+        return EXIT_FAIL;
+    }
+    o = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
+    natsMsg_Destroy(reply);
+    printf("%-14s %-7s %-12s %-12s %s\n", "TYPE", "QUEUE", "TOKENS", "LIMIT", "ACTIVE");
+    cJSON_ArrayForEach(t, cJSON_GetObjectItem(o, "agents")) {
+        const cJSON *a;
+        printf("%-14s %-7.0f %-12.0f %-12.0f", t->string, cJSON_GetNumberValue(cJSON_GetObjectItem(t, "queueDepth")),
+               cJSON_GetNumberValue(cJSON_GetObjectItem(t, "tokensUsed")),
+               cJSON_GetNumberValue(cJSON_GetObjectItem(t, "tokenLimit")));
+        cJSON_ArrayForEach(a, cJSON_GetObjectItem(t, "active")) printf(" %s", a->valuestring);
+        printf("\n");
+    }
+    cJSON_Delete(o);
+    return 0;
+}
+
+/* silence add MATCHERS --minutes N [--comment C] | silence remove ID */
+static int cmd_silence(ctl *c, int argc, char **argv)
+{
+    cJSON *req = cJSON_CreateObject(), *o;
+    char *body;
+    int rc;
+    if (argc >= 3 && !strcmp(argv[1], "remove")) {
+        cJSON_AddStringToObject(req, "remove", argv[2]);
+    } else if (argc >= 3 && !strcmp(argv[1], "add")) {
+        double minutes = 60;
+        cJSON_AddStringToObject(req, "matchers", argv[2]);
+        for (int i = 3; i + 1 < argc; i += 2) {
+            if (!strcmp(argv[i], "--minutes"))
+                minutes = atof(argv[i + 1]);
+            else if (!strcmp(argv[i], "--comment"))
+                cJSON_AddStringToObject(req, "comment", argv[i + 1]);
+        }
+        cJSON_AddNumberToObject(req, "minutes", minutes);
+    } else {
+        fprintf(stderr, "orchctl: usage: orchctl silence add rule=stale,type=backend [--minutes 60] [--comment C] | "
+                        "orchctl silence remove S1\n");
+        cJSON_Delete(req);
+        return EXIT_USAGE;
+    }
+    body = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    rc = request_json(c, "orch.monitor.silence", body, &o);
+    free(body);
+    if (rc)
+        return rc;
+    printf("%s\n", cJSON_GetStringValue(cJSON_GetObjectItem(o, "id")) ? cJSON_GetStringValue(cJSON_GetObjectItem(o, "id"))
+                                                                     : "removed");
+    cJSON_Delete(o);
+    return 0;
+}
+
+/* The roadmap's word for a state. */
+static const char *roadmap_status(ctl *c, const char *id, char *buf, size_t len)
+{
+    cJSON *o;
+    char subject[128];
+    natsMsg *reply = NULL;
+    const char *st, *code = NULL;
+    snprintf(subject, sizeof(subject), "orch.status.%s", id);
+    if (natsConnection_RequestString(&reply, c->nc, subject, "", 3000) != NATS_OK)
+        return NULL;
+    if (natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code) == NATS_OK) {
+        natsMsg_Destroy(reply);
+        return NULL; /* not submitted (yet): leave the line alone */
+    }
+    o = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
+    natsMsg_Destroy(reply);
+    st = o ? jstr(o, "status") : "";
+    if (!strcmp(st, "COMPLETE"))
+        snprintf(buf, len, "Complete");
+    else if (!strcmp(st, "DISPATCHED") || !strcmp(st, "VERIFYING"))
+        snprintf(buf, len, "In Progress");
+    else if (!strcmp(st, "ESCALATED"))
+        snprintf(buf, len, "Escalated");
+    else if (!strcmp(st, "BLOCKED")) {
+        const cJSON *b, *it;
+        size_t used = (size_t)snprintf(buf, len, "Blocked by");
+        b = cJSON_GetObjectItem(o, "blockedBy");
+        cJSON_ArrayForEach(it, b) used += (size_t)snprintf(buf + used, len > used ? len - used : 0, "%s %s",
+                                                           it == b->child ? "" : ",", it->valuestring);
+    } else if (*st)
+        snprintf(buf, len, "Ready");
+    else
+        buf[0] = '\0';
+    cJSON_Delete(o);
+    return *buf ? buf : NULL;
+}
+
+typedef struct {
+    ctl *c;
+    char buf[64][200];
+    int n;
+} sync_ctx;
+
+static const char *status_cb(const char *id, void *arg)
+{
+    sync_ctx *s = arg;
+    if (s->n == 64)
+        return NULL;
+    return roadmap_status(s->c, id, s->buf[s->n++], sizeof(s->buf[0]));
+}
+
+/* roadmap import FILE | roadmap sync FILE */
+static int cmd_roadmap(ctl *c, int argc, char **argv)
+{
+    size_t len = 0;
+    char *text, err[256];
+    roadmap r;
+    int rc = 0;
+
+    if (argc != 3 || (strcmp(argv[1], "import") && strcmp(argv[1], "sync"))) {
+        fprintf(stderr, "orchctl: usage: orchctl roadmap import|sync plans/roadmap.md\n");
+        return EXIT_USAGE;
+    }
+    if (!(text = slurp(argv[2], 4 << 20, &len))) {
+        fprintf(stderr, "orchctl: cannot read %s\n", argv[2]);
+        return EXIT_FAIL;
+    }
+    if (roadmap_parse(text, len, &r, err, sizeof(err)) != 0) {
+        fprintf(stderr, "orchctl: %s: %s\n", argv[2], err);
+        free(text);
+        return EXIT_FAIL;
+    }
+    if (!strcmp(argv[1], "import")) {
+        char *json = roadmap_pending_json(&r);
+        if (!json)
+            fprintf(stderr, "orchctl: %s: nothing Pending or New\n", argv[2]);
+        else
+            rc = submit_body(c, json, strlen(json), "application/json");
+        free(json);
+    } else {
+        int changed = 0;
+        sync_ctx *sc = xcalloc(1, sizeof(*sc));
+        char *out, tmp[1100];
+        FILE *f;
+        sc->c = c;
+        /* at most 64 lookups per run is plenty for a roadmap file; more are left as they are */
+        out = roadmap_with_status(text, len, &r, status_cb, sc, &changed);
+        snprintf(tmp, sizeof(tmp), "%s.tmp", argv[2]);
+        if (!(f = fopen(tmp, "wb")) || fwrite(out, 1, strlen(out), f) != strlen(out) || fclose(f) != 0 ||
+            rename(tmp, argv[2]) != 0) {
+            fprintf(stderr, "orchctl: cannot write %s\n", argv[2]);
+            rc = EXIT_FAIL;
+        } else {
+            printf("%d status line%s updated in %s\n", changed, changed == 1 ? "" : "s", argv[2]);
+        }
+        free(out);
+        free(sc);
+    }
+    roadmap_free(&r);
+    free(text);
+    return rc;
+}
+
+/* summary [--json]: the outcome of a run: every requirement's final state,
+ * throughput, first-time acceptance, token spend, alerts raised. */
+static int cmd_summary(ctl *c, int argc, char **argv)
+{
+    cJSON *list = NULL, *dash = NULL, *out, *reqs, *r;
+    natsMsg *reply = NULL;
+    jsCtx *js = NULL;
+    jsStreamInfo *si = NULL;
+    int complete = 0, escalated = 0, total = 0, rc;
+    int as_json = argc > 1 && !strcmp(argv[1], "--json");
+
+    if ((rc = request_json(c, "orch.scheduler.list", "", &list)) != 0)
+        return rc;
+    if (natsConnection_RequestString(&reply, c->nc, "orch.dashboard", "json", 5000) == NATS_OK) {
+        dash = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
+        natsMsg_Destroy(reply);
+    }
+    out = cJSON_CreateObject();
+    reqs = cJSON_AddArrayToObject(out, "requirements");
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(list, "requirements")) {
+        cJSON *x = cJSON_CreateObject();
+        const char *st = jstr(r, "status");
+        total++;
+        complete += !strcmp(st, "COMPLETE");
+        escalated += !strcmp(st, "ESCALATED");
+        cJSON_AddStringToObject(x, "id", jstr(r, "id"));
+        cJSON_AddStringToObject(x, "status", st);
+        cJSON_AddNumberToObject(x, "attempt", cJSON_GetNumberValue(cJSON_GetObjectItem(r, "attempt")));
+        cJSON_AddStringToObject(x, "type", jstr(r, "type"));
+        cJSON_AddItemToArray(reqs, x);
+    }
+    cJSON_AddNumberToObject(out, "total", total);
+    cJSON_AddNumberToObject(out, "complete", complete);
+    cJSON_AddNumberToObject(out, "escalated", escalated);
+    if (dash) {
+        cJSON *m = cJSON_GetObjectItem(dash, "metrics");
+        cJSON_AddItemToObject(out, "firstTimeAcceptanceRate",
+                              cJSON_Duplicate(cJSON_GetObjectItem(m, "firstTimeAcceptanceRate"), 1));
+        cJSON_AddItemToObject(out, "tokensUsed",
+                              cJSON_Duplicate(cJSON_GetObjectItem(cJSON_GetObjectItem(dash, "budget"), "used"), 1));
+    }
+    if (natsConnection_JetStream(&js, c->nc, NULL) == NATS_OK &&
+        js_GetStreamInfo(&si, js, "ALERTS", NULL, NULL) == NATS_OK) {
+        cJSON_AddNumberToObject(out, "alertsRaised", (double)si->State.Msgs);
+        jsStreamInfo_Destroy(si);
+    }
+    jsCtx_Destroy(js);
+    if (as_json) {
+        char *t = cJSON_Print(out);
+        printf("%s\n", t);
+        free(t);
+    } else {
+        const cJSON *ft = cJSON_GetObjectItem(out, "firstTimeAcceptanceRate");
+        printf("requirements: %d, complete %d, escalated %d\n", total, complete, escalated);
+        if (cJSON_IsNumber(ft))
+            printf("first-time acceptance: %.0f%%\n", ft->valuedouble * 100);
+        printf("tokens spent: %.0f\n", cJSON_GetNumberValue(cJSON_GetObjectItem(out, "tokensUsed")));
+        printf("alerts raised: %.0f\n", cJSON_GetNumberValue(cJSON_GetObjectItem(out, "alertsRaised")));
+    }
+    cJSON_Delete(out);
+    cJSON_Delete(list);
+    cJSON_Delete(dash);
+    return 0;
+}
+
 static const command commands[] = {
+    {"summary", cmd_summary, "summary [--json]", "final states, first-time acceptance, tokens spent, alerts raised", 0},
+    {"submit", cmd_submit, "submit FILE|- | --title T [--files a,b] [--depends X,Y] [--priority P] [--agent A] [--id ID]",
+     "submit requirements and print the ids given", 0},
+    {"dashboard", cmd_dashboard, "dashboard [--json] [--watch [--until-done]]", "the monitor's dashboard", 0},
+    {"agents", cmd_agents, "agents", "active agents, queue depth and token use by type", 0},
+    {"silence", cmd_silence, "silence add MATCHERS [--minutes N] [--comment C] | silence remove ID",
+     "silence alerts matching rule=...,type=...", 0},
+    {"roadmap", cmd_roadmap, "roadmap import|sync FILE", "submit a roadmap's Pending/New items; write statuses back", 0},
     {"status", cmd_status, "status [ID] [--json]", "a requirement's state, attempt, ETA and why it waits; or all", 0},
     {"retry", cmd_retry, "retry ID", "retry an ESCALATED requirement with a fresh set of attempts", 0},
     {"encode", cmd_encode, "encode FILE|-", "seed JSON requirement to protobuf bytes on stdout", 1},
@@ -373,7 +794,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "Usage: orchctl [--server URL] COMMAND [ARGS]\n\nCommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  %-52s %s\n", commands[i].usage, commands[i].help);
+        fprintf(out, "  %s\n      %s\n", commands[i].usage, commands[i].help);
     fprintf(out, "\nConnection: --server URL, or ORCH_NATS_URL and the other ORCH_NATS_* variables.\n"
                  "Exit codes: 0 ok, 1 failed, 2 bad usage, 3 NATS unreachable.\n");
 }

@@ -1,0 +1,367 @@
+/* agent-sim: plays one AI coding agent, for the demo and the tests.
+ *
+ * It takes work of its type from the seed's consumer (roy-backend, ...),
+ * sends heartbeats while it works, makes a real commit in its own clone of
+ * the demo repository, pushes it as refs/heads/req/<id>-a<attempt>, and
+ * reports a result with that ref and the tokens it "used". Review agents
+ * approve; release managers acknowledge merges.
+ *
+ * A requirement's metadata key "sim" (or the --mode option for every one)
+ * picks a failure for its first attempt:
+ *   broken     a build error; the retry reads lastFailureOutput and fixes it
+ *   crash      the agent process exits without a result
+ *   hang       the agent stops sending anything (no heartbeat, no result)
+ *   transient  an error report with transient: true
+ *   changes    (review agents) ask for changes once
+ * Nothing from a message reaches a shell: git runs with argument vectors,
+ * and the id only names a file after it passed the id check. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cfg.h"
+#include "edge.h"
+#include "names.h"
+#include "nc.h"
+#include "runner.h"
+#include "svccfg.h"
+#include "text.h"
+
+static volatile sig_atomic_t stop;
+static void on_signal(int s) { (void)s; stop = 1; }
+
+typedef struct {
+    Orchestrator__V1__AgentType type;
+    const char *instance, *repo, *project, *workdir, *mode;
+    long work_ms, heartbeat_ms;
+    natsConnection *nc;
+    jsCtx *js;
+    char clone[600];
+} agent;
+
+static void usage(FILE *o)
+{
+    fprintf(o, "Usage: agent-sim --type TYPE --instance ID --repo PATH [options]\n"
+               "  --type T          backend, frontend, database, documentation, review, release\n"
+               "  --instance ID     this agent's instance id (a subject token)\n"
+               "  --repo PATH       the demo project's git repository (branches are pushed to it)\n"
+               "  --project NAME    the project name the verifier knows it by (demo)\n"
+               "  --work-ms N       how long one piece of work takes (800)\n"
+               "  --heartbeat-ms N  heartbeat interval (500)\n"
+               "  --workdir DIR     where the agent keeps its clone (/tmp)\n"
+               "  --mode M          a failure for every first attempt: broken, crash, hang, transient\n"
+               "NATS: ORCH_NATS_URL and the other ORCH_NATS_* variables.\n");
+}
+
+static int git(agent *a, const char *const argv[], char **out)
+{
+    static const char *const env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
+                                      "GIT_TERMINAL_PROMPT=0", NULL};
+    run_spec s = {argv, a->clone, env, 60000, 1000, 16384, NULL, NULL, 0};
+    run_result r;
+    int rc = runner_run(&s, &r);
+    if (rc != 0)
+        fprintf(stderr, "agent-sim %s: %s %s failed: %s\n", a->instance, argv[0], argv[1], r.output);
+    if (out)
+        *out = r.output;
+    else
+        free(r.output);
+    return rc;
+}
+
+static void publish(agent *a, const char *subject, const char *json)
+{
+    if (js_Publish(NULL, a->js, subject, json, (int)strlen(json), NULL, NULL) != NATS_OK)
+        fprintf(stderr, "agent-sim %s: publish %s: %s\n", a->instance, subject, nats_GetLastError(NULL));
+}
+
+static void heartbeat(agent *a, const char *id, uint64_t tokens)
+{
+    char subj[160], body[300];
+    snprintf(subj, sizeof(subj), "agents.heartbeat.%s.%s", names_agent_type(a->type), a->instance);
+    snprintf(body, sizeof(body), "{\"agentType\":\"%s\",\"instance\":\"%s\",\"requirementId\":\"%s\",\"tokensUsed\":%llu,"
+                                 "\"state\":\"%s\"}",
+             names_agent_type(a->type), a->instance, id ? id : "", (unsigned long long)tokens, id ? "working" : "idle");
+    natsConnection_PublishString(a->nc, subj, body);
+}
+
+static const char *sim_mode(agent *a, const pb_requirement *r)
+{
+    if (r->metadata)
+        for (size_t i = 0; i < r->metadata->n_extra; i++)
+            if (!strcmp(r->metadata->extra[i]->key, "sim"))
+                return r->metadata->extra[i]->value;
+    return a->mode ? a->mode : "";
+}
+
+/* The code change: a feature file; broken on purpose when asked. */
+static int commit_work(agent *a, const pb_requirement *r, int broken, char *ref, size_t reflen)
+{
+    char path[800], msg[200], fname[120];
+    FILE *f;
+    snprintf(fname, sizeof(fname), "features/%s.c", r->id);
+    {
+        const char *fetch[] = {"git", "fetch", "-q", "origin", "main", NULL};
+        const char *co[] = {"git", "checkout", "-q", "-B", "work", "FETCH_HEAD", NULL};
+        if (git(a, fetch, NULL) != 0 || git(a, co, NULL) != 0)
+            return -1;
+    }
+    snprintf(path, sizeof(path), "%s/features", a->clone);
+    mkdir(path, 0755);
+    snprintf(path, sizeof(path), "%s/%s", a->clone, fname);
+    if (!(f = fopen(path, "w")))
+        return -1;
+    fprintf(f, "/* %s (attempt %u) by %s */\n", r->id, r->attempt, a->instance);
+    if (broken)
+        fprintf(f, "int feature_done(void) { return undeclared_%u; }\n", r->attempt);
+    else {
+        char fn[80];
+        size_t k;
+        snprintf(fn, sizeof(fn), "%s", r->id);
+        for (k = 0; fn[k]; k++)
+            if (fn[k] == '-')
+                fn[k] = '_';
+        fprintf(f, "static int feature(void) { return %u; }\nint feature_%s(void) { return feature(); }\n",
+                r->attempt, fn);
+    }
+    fclose(f);
+    snprintf(msg, sizeof(msg), "%s: %.120s", r->id, r->title);
+    snprintf(ref, reflen, "refs/heads/req/%s-a%u", r->id, r->attempt);
+    {
+        char spec[200];
+        const char *add[] = {"git", "add", fname, NULL};
+        const char *ci[] = {"git", "-c", "user.email=agent@orchestrator.local", "-c", "user.name=agent-sim",
+                            "commit", "-q", "-m", msg, NULL};
+        const char *push[] = {"git", "push", "-q", "-f", "origin", spec, NULL};
+        snprintf(spec, sizeof(spec), "HEAD:%s", ref);
+        if (git(a, add, NULL) != 0 || git(a, ci, NULL) != 0 || git(a, push, NULL) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void work(agent *a, const pb_requirement *r)
+{
+    const char *mode = sim_mode(a, r);
+    int first = r->attempt <= 1;
+    char subj[160], ref[200];
+    uint64_t total = r->estimated_tokens ? r->estimated_tokens * (50 + (unsigned)(r->id[strlen(r->id) - 1] % 40)) / 100
+                                         : 1000;
+    uint64_t spent = 0;
+    long slices = a->work_ms / (a->heartbeat_ms > 0 ? a->heartbeat_ms : 1);
+    cJSON *o;
+    char *json;
+
+    printf("agent-sim %s: working on %s attempt %u%s%s\n", a->instance, r->id, r->attempt, *mode ? " mode " : "",
+           mode);
+    fflush(stdout);
+    heartbeat(a, r->id, 0); /* taken: now everyone knows who has it */
+    natsConnection_Flush(a->nc);
+    if (first && !strcmp(mode, "crash")) {
+        printf("agent-sim %s: crashing (simulated)\n", a->instance);
+        fflush(stdout);
+        _exit(3);
+    }
+    if (first && !strcmp(mode, "hang")) {
+        printf("agent-sim %s: hanging (simulated)\n", a->instance);
+        fflush(stdout);
+        while (!stop)
+            sleep(1);
+        return;
+    }
+    if (slices < 1)
+        slices = 1;
+    for (long i = 0; i < slices && !stop; i++) {
+        uint64_t part = total / (uint64_t)slices / 2;
+        spent += part;
+        heartbeat(a, r->id, part);
+        usleep((useconds_t)(a->heartbeat_ms * 1000));
+    }
+    if (first && !strcmp(mode, "transient")) {
+        snprintf(subj, sizeof(subj), "errors.agent.%s", r->id);
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "source", "agent");
+        cJSON_AddStringToObject(o, "reason", "registry_timeout");
+        cJSON_AddStringToObject(o, "requirementId", r->id);
+        cJSON_AddNumberToObject(o, "attempt", r->attempt);
+        cJSON_AddStringToObject(o, "agentType", names_agent_type(a->type));
+        cJSON_AddStringToObject(o, "instance", a->instance);
+        cJSON_AddBoolToObject(o, "transient", 1);
+        cJSON_AddStringToObject(o, "message", "npm ERR! network timeout fetching a package (simulated)");
+        json = cJSON_PrintUnformatted(o);
+        publish(a, subj, json);
+        free(json);
+        cJSON_Delete(o);
+        return;
+    }
+    {
+        /* A broken build on the first attempt; the retry uses the error
+         * text it was sent back to fix it. */
+        int broken = first && !strcmp(mode, "broken");
+        if (!first && *r->last_failure_output)
+            printf("agent-sim %s: fixing after: %.100s\n", a->instance, r->last_failure_output);
+        if (commit_work(a, r, broken, ref, sizeof(ref)) != 0)
+            return;
+    }
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "requirementId", r->id);
+    cJSON_AddNumberToObject(o, "attempt", r->attempt);
+    cJSON_AddStringToObject(o, "agentType", names_agent_type(a->type));
+    cJSON_AddStringToObject(o, "instance", a->instance);
+    cJSON_AddStringToObject(o, "project", a->project);
+    cJSON_AddStringToObject(o, "ref", ref);
+    cJSON_AddNumberToObject(o, "tokensUsed", (double)(spent + total / 2));
+    cJSON_AddStringToObject(o, "summary", "implemented (simulated)");
+    json = cJSON_PrintUnformatted(o);
+    snprintf(subj, sizeof(subj), "results.%s.%s", names_agent_type(a->type), r->id);
+    publish(a, subj, json);
+    free(json);
+    cJSON_Delete(o);
+}
+
+static void review_or_merge(agent *a, const pb_requirement *r)
+{
+    char subj[160], body[400];
+    const char *mode = sim_mode(a, r);
+    int changes = a->type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW && !strcmp(mode, "changes") &&
+                  r->attempt <= 1;
+    usleep((useconds_t)(a->work_ms * 500));
+    if (a->type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE) {
+        printf("agent-sim %s: merged %s\n", a->instance, r->id);
+        fflush(stdout);
+        return;
+    }
+    snprintf(subj, sizeof(subj), "results.review.%s", r->id);
+    snprintf(body, sizeof(body), "{\"requirementId\":\"%s\",\"agentType\":\"review\",\"instance\":\"%s\",\"review\":\"%s\","
+                                 "\"tokensUsed\":1500,\"summary\":\"%s\"}",
+             r->id, a->instance, changes ? "changes_requested" : "approved",
+             changes ? "please add a test for the empty case" : "looks good");
+    publish(a, subj, body);
+    printf("agent-sim %s: reviewed %s: %s\n", a->instance, r->id, changes ? "changes requested" : "approved");
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    agent a;
+    svc_cfg cfg;
+    cfg_table t = {svc_cfg_entries, svc_cfg_count, &cfg};
+    char err[ERR_LEN];
+    natsSubscription *sub = NULL;
+    jsSubOptions so;
+    const char *type = NULL;
+    char filter[96];
+    edge_limits lim;
+    long long last_beat = 0;
+
+    memset(&a, 0, sizeof(a));
+    memset(&cfg, 0, sizeof(cfg));
+    a.project = "demo";
+    a.workdir = "/tmp";
+    a.work_ms = 800;
+    a.heartbeat_ms = 500;
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!v) {
+            usage(stderr);
+            return 2;
+        }
+        if (!strcmp(argv[i], "--type")) type = v;
+        else if (!strcmp(argv[i], "--instance")) a.instance = v;
+        else if (!strcmp(argv[i], "--repo")) a.repo = v;
+        else if (!strcmp(argv[i], "--project")) a.project = v;
+        else if (!strcmp(argv[i], "--workdir")) a.workdir = v;
+        else if (!strcmp(argv[i], "--mode")) a.mode = v;
+        else if (!strcmp(argv[i], "--work-ms")) a.work_ms = atol(v);
+        else if (!strcmp(argv[i], "--heartbeat-ms")) a.heartbeat_ms = atol(v);
+        else {
+            fprintf(stderr, "agent-sim: unknown option %s\n", argv[i]);
+            return 2;
+        }
+        i++;
+    }
+    if (!type || !(a.type = names_agent_parse(type)) || !a.instance || !text_id_valid(a.instance, 64, NULL, 0) ||
+        (!a.repo && a.type != ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW &&
+         a.type != ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE)) {
+        usage(stderr);
+        return 2;
+    }
+    if (cfg_load(&t, 1, NULL, err) != ORCH_OK) {
+        fprintf(stderr, "agent-sim: %s\n", err);
+        return 2;
+    }
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    if (a.repo) {
+        const char *clone[] = {"git", "clone", "-q", a.repo, a.clone, NULL};
+        const char *const env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", NULL};
+        run_spec s = {clone, a.workdir, env, 60000, 1000, 8192, NULL, NULL, 0};
+        run_result r;
+        snprintf(a.clone, sizeof(a.clone), "%s/agent-sim-%s", a.workdir, a.instance);
+        if (access(a.clone, F_OK) != 0) {
+            int rc = runner_run(&s, &r);
+            if (rc != 0)
+                fprintf(stderr, "agent-sim: cannot clone %s: %s\n", a.repo, r.output);
+            free(r.output);
+            if (rc != 0)
+                return 1;
+        }
+    }
+    if (nc_connect(&a.nc, &cfg, a.instance, NC_FAIL_FAST, err) != ORCH_OK ||
+        natsConnection_JetStream(&a.js, a.nc, NULL) != NATS_OK) {
+        fprintf(stderr, "agent-sim: %s\n", err);
+        return 3;
+    }
+    jsSubOptions_Init(&so);
+    so.Stream = "REQUIREMENTS";
+    so.Consumer = names_agent_consumer(a.type);
+    snprintf(filter, sizeof(filter), "requirements.%s.>", names_agent_type(a.type));
+    if (js_PullSubscribe(&sub, a.js, filter, so.Consumer, NULL, &so, NULL) != NATS_OK) {
+        fprintf(stderr, "agent-sim: consumer %s: %s\n", so.Consumer, nats_GetLastError(NULL));
+        return 3;
+    }
+    printf("agent-sim %s: ready for %s work\n", a.instance, names_agent_type(a.type));
+    fflush(stdout);
+    edge_limits_default(&lim);
+    while (!stop) {
+        natsMsgList list = {0};
+        if (text_mono_ms() - last_beat > a.heartbeat_ms * 4) {
+            heartbeat(&a, NULL, 0);
+            last_beat = text_mono_ms();
+        }
+        if (natsSubscription_Fetch(&list, sub, 1, 500, NULL) == NATS_OK && list.Count == 1) {
+            pb_requirement **reqs = NULL;
+            size_t n = 0;
+            natsMsg *m = list.Msgs[0];
+            natsMsg_Ack(m, NULL); /* taken: the work is this agent's now */
+            if (edge_requirements_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &reqs, &n,
+                                            err) == EDGE_OK && n == 1) {
+                if (a.type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW ||
+                    a.type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE)
+                    review_or_merge(&a, reqs[0]);
+                else
+                    work(&a, reqs[0]);
+            } else {
+                fprintf(stderr, "agent-sim %s: unreadable work: %s\n", a.instance, err);
+            }
+            edge_requirements_free(reqs, n);
+        }
+        natsMsgList_Destroy(&list);
+    }
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    jsCtx_Destroy(a.js);
+    nc_close(a.nc, 2000);
+    cfg_free(&t, 1);
+    nats_Close();
+    return 0;
+}

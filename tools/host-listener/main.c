@@ -1,0 +1,258 @@
+/* orch-host-listener: the reference Host Listener. It takes spawn and kill
+ * requests from the CONTROL stream (durable consumer "host-listener") and
+ * starts and stops agent processes from a command template: an argument
+ * vector, never a shell, with {type} and {instance} filled in. At most
+ * listener.max_per_type instances run per type. Wiring and the child
+ * bookkeeping are both here: it is a small tool. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "names.h"
+#include "text.h"
+
+typedef struct {
+    cfg_list command;       /* argv template */
+    long long max_per_type;
+    cfg_list initial;       /* "backend=1,frontend=1" */
+    char *log_dir;          /* children's output; NULL: inherit */
+} listener_settings;
+
+static listener_settings L;
+
+#define F(x) offsetof(listener_settings, x)
+static const cfg_entry entries[] = {
+    {"listener.command", CFG_LIST, "agent-sim,--type,{type},--instance,{instance}", 0, 1024, F(command), NULL, 0,
+     "the agent command as an argument vector; {type} and {instance} are filled in"},
+    {"listener.max_per_type", CFG_INT, "5", 1, 1000, F(max_per_type), NULL, 0, "agents running per type at most"},
+    {"listener.initial", CFG_LIST, NULL, 0, 64, F(initial), NULL, 0,
+     "agents started at once, as type=count items (backend=1,frontend=1)"},
+    {"listener.log_dir", CFG_STR, NULL, 0, 512, F(log_dir), NULL, 0, "where each agent's output goes (<instance>.log)"},
+};
+
+#define MAX_CHILDREN 256
+
+static struct {
+    pid_t pid[MAX_CHILDREN];
+    char instance[MAX_CHILDREN][64];
+    int type[MAX_CHILDREN];
+    int n;
+    unsigned serial;
+    natsSubscription *sub;
+    long long spawned, killed;
+} H;
+
+static int spawn(int type);
+
+static int running_of(int type)
+{
+    int k = 0;
+    for (int i = 0; i < H.n; i++)
+        k += H.type[i] == type;
+    return k;
+}
+
+static char *fill(const char *tmpl, const char *type, const char *instance)
+{
+    char out[1024];
+    size_t o = 0;
+    for (const char *p = tmpl; *p && o < sizeof(out) - 1;) {
+        if (!strncmp(p, "{type}", 6)) {
+            o += (size_t)snprintf(out + o, sizeof(out) - o, "%s", type);
+            p += 6;
+        } else if (!strncmp(p, "{instance}", 10)) {
+            o += (size_t)snprintf(out + o, sizeof(out) - o, "%s", instance);
+            p += 10;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o < sizeof(out) ? o : sizeof(out) - 1] = '\0';
+    return xstrdup(out);
+}
+
+static int spawn(int type)
+{
+    char instance[64], **argv;
+    const char *tname = names_agent_type((Orchestrator__V1__AgentType)type);
+    pid_t pid;
+
+    if (H.n == MAX_CHILDREN || running_of(type) >= L.max_per_type)
+        return -1;
+    snprintf(instance, sizeof(instance), "%s-%u", tname, ++H.serial);
+    argv = xcalloc((size_t)L.command.n + 1, sizeof(char *));
+    for (int i = 0; i < L.command.n; i++)
+        argv[i] = fill(L.command.v[i], tname, instance);
+    pid = fork();
+    if (pid == 0) {
+        if (L.log_dir) {
+            char path[700];
+            FILE *f;
+            snprintf(path, sizeof(path), "%s/%s.log", L.log_dir, instance);
+            if ((f = freopen(path, "a", stdout)))
+                dup2(fileno(f), 2);
+        }
+        execvp(argv[0], argv);
+        fprintf(stderr, "cannot start %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    for (int i = 0; i < L.command.n; i++)
+        free(argv[i]);
+    free(argv);
+    if (pid < 0)
+        return -1;
+    H.pid[H.n] = pid;
+    H.type[H.n] = type;
+    snprintf(H.instance[H.n], sizeof(H.instance[0]), "%s", instance);
+    H.n++;
+    H.spawned++;
+    log_info("started %s (pid %d)", instance, (int)pid);
+    return 0;
+}
+
+static void stop_child(int i, int sig)
+{
+    kill(H.pid[i], sig);
+}
+
+static int shutting_down;
+
+/* Collects ended agents; while running, each is replaced, so a crash or a
+ * kill never leaves a type without its agents. */
+static void reap(void)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (int i = 0; i < H.n; i++) {
+            int type;
+            if (H.pid[i] != pid)
+                continue;
+            type = H.type[i];
+            log_info("%s ended (%s %d)", H.instance[i], WIFEXITED(status) ? "exit" : "signal",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+            H.pid[i] = H.pid[H.n - 1];
+            H.type[i] = H.type[H.n - 1];
+            memcpy(H.instance[i], H.instance[H.n - 1], sizeof(H.instance[0]));
+            H.n--;
+            if (!shutting_down)
+                spawn(type);
+            break;
+        }
+    }
+}
+
+static void handle(natsMsg *m)
+{
+    const char *subj = natsMsg_GetSubject(m);
+    cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+    if (!strncmp(subj, "control.spawn.", 14)) {
+        int type = (int)names_agent_parse(subj + 14);
+        int count = j && cJSON_IsNumber(cJSON_GetObjectItem(j, "count")) ? (int)cJSON_GetObjectItem(j, "count")->valuedouble : 1;
+        int started = 0;
+        for (int i = 0; type && i < count && i < 100; i++)
+            started += spawn(type) == 0;
+        log_info("spawn request for %d %s agents: started %d (cap %lld)", count, subj + 14, started, L.max_per_type);
+    } else if (!strncmp(subj, "control.kill.", 13)) {
+        const char *who = subj + 13;
+        for (int i = 0; i < H.n; i++) {
+            if (!strcmp(H.instance[i], who)) {
+                stop_child(i, SIGTERM);
+                H.killed++;
+                log_info("stopping %s as asked", who);
+                /* it gets the grace of the next step, then SIGKILL */
+                usleep(500 * 1000);
+                reap();
+                for (int k = 0; k < H.n; k++)
+                    if (!strcmp(H.instance[k], who))
+                        stop_child(k, SIGKILL);
+                break; /* reap() starts its replacement */
+            }
+        }
+    }
+    cJSON_Delete(j);
+}
+
+static orch_status start(daemon_ctx *d, char err[ERR_LEN])
+{
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = "CONTROL";
+    so.Consumer = "host-listener";
+    if (L.command.n == 0) {
+        snprintf(err, ERR_LEN, "key 'listener.command' is empty");
+        return ORCH_ERR_INVALID;
+    }
+    if (js_PullSubscribe(&H.sub, d->js, "control.>", "host-listener", NULL, &so, NULL) != NATS_OK) {
+        snprintf(err, ERR_LEN, "pull subscribe CONTROL/host-listener: %s", nats_GetLastError(NULL));
+        return ORCH_ERR_NATS;
+    }
+    for (int i = 0; i < L.initial.n; i++) {
+        char name[32];
+        int count = 0, type;
+        if (sscanf(L.initial.v[i], "%31[^=]=%d", name, &count) != 2 || !(type = (int)names_agent_parse(name))) {
+            snprintf(err, ERR_LEN, "key 'listener.initial': '%s' is not type=count", L.initial.v[i]);
+            return ORCH_ERR_INVALID;
+        }
+        for (int k = 0; k < count; k++)
+            spawn(type);
+    }
+    return ORCH_OK;
+}
+
+static void step(daemon_ctx *d)
+{
+    natsMsgList list = {0};
+    (void)d;
+    reap();
+    /* kill requests for instances that died meanwhile are no-ops: ack all */
+    if (natsSubscription_Fetch(&list, H.sub, 10, 500, NULL) == NATS_OK) {
+        for (int i = 0; i < list.Count; i++) {
+            handle(list.Msgs[i]);
+            natsMsg_Ack(list.Msgs[i], NULL);
+        }
+    }
+    natsMsgList_Destroy(&list);
+}
+
+static void stop_all(daemon_ctx *d)
+{
+    (void)d;
+    shutting_down = 1;
+    for (int i = 0; i < H.n; i++)
+        stop_child(i, SIGTERM);
+    for (int w = 0; w < 50 && H.n; w++) {
+        usleep(100 * 1000);
+        reap();
+    }
+    for (int i = 0; i < H.n; i++)
+        stop_child(i, SIGKILL);
+    reap();
+    if (H.sub) {
+        natsSubscription_Unsubscribe(H.sub);
+        natsSubscription_Destroy(H.sub);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    daemon_spec spec = {
+        .name = "host-listener",
+        .description = "starts and stops agent processes on control.spawn.<type> and control.kill.<instance>",
+        .entries = entries,
+        .n_entries = sizeof(entries) / sizeof(entries[0]),
+        .settings = &L,
+        .start = start,
+        .step = step,
+        .stop = stop_all,
+    };
+    return daemon_main(&spec, argc, argv);
+}
