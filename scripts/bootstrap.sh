@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Installs what the suite needs on Debian 12, quietly, and only what is
 # missing: running it twice installs nothing the second time.
+#   scripts/bootstrap.sh          what building and running need
+#   scripts/bootstrap.sh --test   and what the tests need too
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git ca-certificates
+  build-essential cmake pkg-config git ca-certificates make
   nats-server libnats-dev
   libprotobuf-c-dev protobuf-c-compiler
   libcjson-dev libcurl4-openssl-dev
   libcmocka-dev
 )
+if [ "${1:-}" = "--test" ]; then
+  packages+=(docker-compose)   # validates deploy/compose.yaml; no engine needed
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -149,8 +149,9 @@ echo "== final dashboard"
 "$bin/orchctl" summary --json > "$demo/summary.json" || true
 echo "== summary ($elapsed s)"
 "$bin/orchctl" summary || true
-complete=$(sed -n 's/^  "complete": \([0-9]*\).*/\1/p' "$demo/summary.json")
-total=$(sed -n 's/^  "total": \([0-9]*\).*/\1/p' "$demo/summary.json")
+field() { sed -n "s/^[[:space:]]*\"$1\":[[:space:]]*\([0-9]*\).*/\1/p" "$demo/summary.json" | head -1; }
+complete=$(field complete)
+total=$(field total)
 if [ -n "$complete" ] && [ "$elapsed" -gt 0 ]; then
   echo "throughput: $complete requirements in $elapsed s ($(( complete * 60 / elapsed )) per minute)"
 fi

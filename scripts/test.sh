@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh --test
 
 jobs=$(nproc 2>/dev/null || echo 2)
 status=0
