@@ -70,7 +70,7 @@ cat > "$demo/projects.json" <<JSON
   {"name": "build", "command": ["make"], "timeout_s": 120},
   {"name": "test", "command": ["make", "test"], "timeout_s": 120}]}}}
 JSON
-cp examples/roadmap.md "$demo/roadmap.md"
+cp "${ORCH_DEMO_ROADMAP:-examples/roadmap.md}" "$demo/roadmap.md"
 
 cat > "$demo/nats.conf" <<CONF
 listen: 127.0.0.1:$port
@@ -88,9 +88,11 @@ export ORCH_MONITOR_SERVICES=orch-router,orch-scheduler,orch-verifier
 export ORCH_SCHEDULER_BACKOFF_BASE_MS=2000 ORCH_SCHEDULER_SPAWN_COOLDOWN_S=20
 export ORCH_VERIFIER_PROJECTS_FILE="$demo/projects.json" ORCH_VERIFIER_WORK_ROOT="$demo/work"
 
+names=(nats-server)
 start() { # name instance
   ORCH_SERVICE_INSTANCE="$2" "$bin/orch-$1" >"$demo/log/$2.log" 2>&1 &
   pids+=($!)
+  names+=("$2")
   echo "   started orch-$1 $2 (log $demo/log/$2.log)"
 }
 for i in $(seq "${ORCH_DEMO_ROUTERS:-1}"); do start router "router-$i"; done
@@ -99,11 +101,12 @@ for i in $(seq "${ORCH_DEMO_VERIFIERS:-1}"); do start verifier "verifier-$i"; do
 start monitor monitor-1
 
 ORCH_SERVICE_INSTANCE=host-listener-1 \
-ORCH_LISTENER_COMMAND="$bin/agent-sim,--type,{type},--instance,{instance},--repo,$demo/demo-repo,--workdir,$demo/agents,--work-ms,1500" \
+ORCH_LISTENER_COMMAND="$bin/agent-sim,--type,{type},--instance,{instance},--repo,$demo/demo-repo,--workdir,$demo/agents,--work-ms,${ORCH_DEMO_WORK_MS:-1500}" \
 ORCH_LISTENER_INITIAL="database=1,backend=1,frontend=1,documentation=1,review=1,release=1" \
 ORCH_LISTENER_MAX_PER_TYPE=3 ORCH_LISTENER_LOG_DIR="$demo/log/agents" \
   "$bin/orch-host-listener" >"$demo/log/host-listener.log" 2>&1 &
 pids+=($!)
+names+=(host-listener)
 echo "   started the Host Listener with one simulated agent per type"
 
 for _ in $(seq 100); do
@@ -155,6 +158,11 @@ total=$(field total)
 if [ -n "$complete" ] && [ "$elapsed" -gt 0 ]; then
   echo "throughput: $complete requirements in $elapsed s ($(( complete * 60 / elapsed )) per minute)"
 fi
+for i in "${!pids[@]}"; do
+  if [ -r "/proc/${pids[$i]}/stat" ]; then
+    awk -v n="${names[$i]}" -v hz="$(getconf CLK_TCK)" '{printf "cpu %-16s %.2f s\n", n, ($14 + $15) / hz}' "/proc/${pids[$i]}/stat"
+  fi
+done
 echo "statuses written back to $demo/roadmap.md; full summary in $demo/summary.json"
 if [ $headless -eq 1 ]; then
   [ -n "$total" ] && [ "$complete" = "$total" ] || exit 1

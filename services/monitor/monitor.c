@@ -502,6 +502,7 @@ static void evaluate(void)
         work[nw].dispatched_ms = st->dispatched_at_ms;
         work[nw].last_activity_ms = M.items[i].last_activity;
         work[nw].attempt = st->attempt;
+        work[nw].started = st->started;
         nw++;
     }
     memset(&s, 0, sizeof(s));

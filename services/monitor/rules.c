@@ -80,7 +80,7 @@ int rules_eval(const rules_cfg *c, const rules_snapshot *s, int64_t now, rules_c
         const rules_work *w = &s->work[i];
         int64_t last = w->last_activity_ms > w->dispatched_ms ? w->last_activity_ms : w->dispatched_ms;
         int64_t idle = now - last;
-        if (idle < c->stale_ms)
+        if (!w->started || idle < c->stale_ms)
             continue;
         x = add(out, &n, max, "stale", 2, "stale", "%s (%s) has shown no activity for %lld min%s%s", w->id,
                 tname(w->type), (long long)(idle / 60000), *w->instance ? " on " : "", w->instance);

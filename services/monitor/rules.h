@@ -1,11 +1,13 @@
 /* The monitor's rules: from a snapshot of what it has seen, the conditions
  * that are true now. Pure: the snapshot and the time are arguments.
  *
- *   stale        work DISPATCHED whose agent showed no activity (heartbeat,
+ *   stale        work DISPATCHED and started by an agent (it said so with a
+ *                heartbeat) whose agent then showed no activity (heartbeat,
  *                result, error, integration message) for stale_ms (2 h);
  *                past kill_ms it also asks to stop the instance and release
  *                the work again. Work waiting on a human or a dependency is
- *                never stale: only DISPATCHED work is looked at.
+ *                never stale, and neither is work no agent has taken yet:
+ *                that is a deep queue (queue_depth), not a stuck agent.
  *   queue_depth  pending + ack-pending of a type's consumer over queue_depth.
  *   error_rate   agent errors of a type within error_window_ms, at least
  *                error_count of them.
@@ -52,6 +54,7 @@ typedef struct {
     int64_t dispatched_ms;
     int64_t last_activity_ms;   /* 0: none seen */
     unsigned attempt;
+    int started;                /* an agent took it */
 } rules_work;
 
 typedef struct {

@@ -118,6 +118,7 @@ static void put_state(env *e, const char *id, int status, unsigned attempt, int6
     st.dispatched_at_ms = dispatched;
     st.completed_at_ms = completed;
     st.instance = (char *)instance;
+    st.started = status == 5; /* dispatched work here was taken by an agent */
     st.requirement = &r;
     assert_int_equal(pb_pack(&st.base, &buf, &len), ORCH_OK);
     assert_int_equal(kvStore_Put(NULL, e->states, id, buf, (int)len), NATS_OK);

@@ -33,10 +33,11 @@ static int has_rule(const rules_condition *c, int n, const char *rule, const cha
 static void rules_find_stale_work_and_ask_to_kill(void **state)
 {
     rules_cfg c;
-    rules_work w[3] = {
-        {"REQ-1", "roy-1", 1, 0, 0, 1},               /* dispatched at 0, silent */
-        {"REQ-2", "jen-1", 2, 0, 170 * MIN, 1},       /* active recently */
-        {"REQ-3", "db-1", 3, 0, 10 * MIN, 2},
+    rules_work w[4] = {
+        {"REQ-1", "roy-1", 1, 0, 0, 1, 1},               /* dispatched at 0, silent */
+        {"REQ-2", "jen-1", 2, 0, 170 * MIN, 1, 1},       /* active recently */
+        {"REQ-3", "db-1", 3, 0, 10 * MIN, 2, 1},
+        {"REQ-4", "", 1, 0, 0, 1, 0},                    /* queued: no agent took it yet */
     };
     rules_snapshot s;
     rules_condition out[16];
@@ -48,11 +49,11 @@ static void rules_find_stale_work_and_ask_to_kill(void **state)
     for (int t = 0; t < RULES_TYPES; t++)
         s.depth[t] = -1;
     s.work = w;
-    s.nwork = 3;
+    s.nwork = 4;
     n = rules_eval(&c, &s, 119 * MIN, out, 16, k, 4, &nk);
     assert_int_equal(n, 0);
     n = rules_eval(&c, &s, 180 * MIN, out, 16, k, 4, &nk);
-    assert_int_equal(n, 2); /* REQ-1 silent 3 h, REQ-3 silent 2 h 50 */
+    assert_int_equal(n, 2); /* REQ-1 silent 3 h, REQ-3 silent 2 h 50; REQ-4 is only queued */
     assert_true(has_rule(out, n, "stale", "REQ-1 (backend) has shown no activity for 180 min on roy-1"));
     assert_int_equal(nk, 0);
     n = rules_eval(&c, &s, 241 * MIN, out, 16, k, 4, &nk);

@@ -676,10 +676,27 @@ static int cmd_roadmap(ctl *c, int argc, char **argv)
     }
     if (!strcmp(argv[1], "import")) {
         char *json = roadmap_pending_json(&r);
-        if (!json)
+        if (!json) {
             fprintf(stderr, "orchctl: %s: nothing Pending or New\n", argv[2]);
-        else
-            rc = submit_body(c, json, strlen(json), "application/json");
+        } else {
+            /* in messages of at most 200 requirements (the router takes 256) */
+            cJSON *all = cJSON_Parse(json), *chunk = NULL;
+            int n = cJSON_GetArraySize(all);
+            for (int i = 0; i < n && rc == 0; i++) {
+                if (!chunk)
+                    chunk = cJSON_CreateArray();
+                cJSON_AddItemToArray(chunk, cJSON_Duplicate(cJSON_GetArrayItem(all, i), 1));
+                if (cJSON_GetArraySize(chunk) == 200 || i == n - 1) {
+                    char *part = cJSON_PrintUnformatted(chunk);
+                    rc = submit_body(c, part, strlen(part), "application/json");
+                    free(part);
+                    cJSON_Delete(chunk);
+                    chunk = NULL;
+                }
+            }
+            cJSON_Delete(chunk);
+            cJSON_Delete(all);
+        }
         free(json);
     } else {
         int changed = 0;
