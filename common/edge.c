@@ -617,7 +617,8 @@ char *edge_result_to_json(const pb_result *r)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "requirementId", r->requirement_id);
     cJSON_AddNumberToObject(o, "attempt", r->attempt);
-    cJSON_AddStringToObject(o, "agentType", names_agent_type(r->agent_type));
+    if (r->agent_type) /* "unknown" would not parse back */
+        cJSON_AddStringToObject(o, "agentType", names_agent_type(r->agent_type));
     add_str_if(o, "instance", r->instance);
     add_str_if(o, "project", r->project);
     add_str_if(o, "ref", r->ref);
@@ -793,7 +794,8 @@ out:
 char *edge_heartbeat_to_json(const pb_heartbeat *h)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "agentType", names_agent_type(h->agent_type));
+    if (h->agent_type)
+        cJSON_AddStringToObject(o, "agentType", names_agent_type(h->agent_type));
     cJSON_AddStringToObject(o, "instance", h->instance);
     add_str_if(o, "requirementId", h->requirement_id);
     cJSON_AddNumberToObject(o, "tokensUsed", (double)h->tokens_used);

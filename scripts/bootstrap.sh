@@ -14,6 +14,7 @@ packages=(
 )
 if [ "${1:-}" = "--test" ]; then
   packages+=(docker-compose)   # validates deploy/compose.yaml; no engine needed
+  packages+=(clang)            # libFuzzer targets (scripts/fuzz.sh)
 fi
 
 missing=()

@@ -20,7 +20,9 @@ void matrix_parse(long status, const char *retry_after_header, const char *body,
     memset(r, 0, sizeof(*r));
     if (status == 0) {
         r->outcome = MX_BACKOFF;
-        snprintf(r->detail, sizeof(r->detail), "no answer: %.200s", body ? body : "");
+        /* body has a length, not a terminator */
+        snprintf(r->detail, sizeof(r->detail), "no answer: %.*s", (int)(body ? (len < 200 ? len : 200) : 0),
+                 body ? body : "");
     } else if (status >= 200 && status < 300) {
         const char *ev = j ? cJSON_GetStringValue(cJSON_GetObjectItem(j, "event_id")) : NULL;
         r->outcome = MX_SENT;

@@ -251,6 +251,15 @@ static void results_parse_and_print(void **state)
     protobuf_c_message_free_unpacked(&r->base, NULL);
     protobuf_c_message_free_unpacked(&back->base, NULL);
 
+    /* found by fuzz_reports: a result without an agent type must print back parseable */
+    assert_int_equal(edge_result_from_json("{\"requirementId\":\"R-1\"}", 23, &lim, &r, err), EDGE_OK);
+    json = edge_result_to_json(r);
+    assert_null(strstr(json, "unknown"));
+    assert_int_equal(edge_result_from_json(json, strlen(json), &lim, &back, err), EDGE_OK);
+    free(json);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+
     assert_int_equal(edge_result_from_json("{\"attempt\":1}", 13, &lim, &r, err), EDGE_MISSING_FIELD);
     assert_non_null(strstr(err, "field 'requirementId' is missing"));
     assert_int_equal(edge_result_from_json("{\"requirementId\":\"R-1\",\"instance\":\"a.b\"}", 40, &lim, &r, err),

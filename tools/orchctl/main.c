@@ -449,8 +449,9 @@ static int cmd_submit(ctl *c, int argc, char **argv)
             return EXIT_FAIL;
         }
     } else {
+        int i = 1;
         o = cJSON_CreateObject();
-        for (int i = 1; i < argc; i++) {
+        while (i < argc) {
             const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
             if (!v) {
                 fprintf(stderr, "orchctl: %s needs a value\n", k);
@@ -473,7 +474,7 @@ static int cmd_submit(ctl *c, int argc, char **argv)
                 cJSON_Delete(o);
                 return EXIT_USAGE;
             }
-            i++;
+            i += 2; /* option and value */
         }
         if (!cJSON_GetObjectItem(o, "title")) {
             fprintf(stderr, "orchctl: submit needs FILE, - or --title\n");

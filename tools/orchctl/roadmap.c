@@ -88,6 +88,7 @@ int roadmap_parse(const char *text, size_t len, roadmap *r, char *err, size_t er
             if (idlen == 0 || idlen > 64) {
                 snprintf(err, errlen, "line %d: a requirement heading must start with its id (### REQ-042: Title)",
                          lineno);
+                roadmap_free(r); /* what was parsed so far goes too */
                 return -1;
             }
             snprintf(cur->id, sizeof(cur->id), "%.*s", (int)idlen, h);
