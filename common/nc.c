@@ -192,3 +192,24 @@ void nc_close(natsConnection *nc, long long timeout_ms)
         natsConnection_Close(nc);
     natsConnection_Destroy(nc);
 }
+
+int nc_publish_stored(jsCtx *js, const char *subject, const char *msg_id, const void *data, int len,
+                      const char *content_type, int64_t max_wait_ms)
+{
+    natsMsg *m = NULL;
+    jsPubOptions po;
+    natsStatus s;
+
+    jsPubOptions_Init(&po);
+    po.MsgId = msg_id;
+    po.MaxWait = max_wait_ms;
+    s = natsMsg_Create(&m, subject, NULL, data, len);
+    if (s == NATS_OK && content_type)
+        s = natsMsgHeader_Set(m, "Content-Type", content_type);
+    if (s == NATS_OK)
+        s = js_PublishMsg(NULL, js, m, &po, NULL);
+    natsMsg_Destroy(m);
+    if (s != NATS_OK)
+        log_warn("publish %s: %s", subject, natsStatus_GetText(s));
+    return s == NATS_OK ? 0 : -1;
+}

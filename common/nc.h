@@ -24,6 +24,12 @@
 orch_status nc_connect(natsConnection **out, const svc_cfg *cfg, const char *name,
                        unsigned flags, char err[ERR_LEN]);
 
+/* Publishes to a stream and waits until JetStream stored it (or max_wait_ms
+ * passed). msg_id (dedupe) and content_type may be NULL. Logs a failure.
+ * Returns 0 when stored. */
+int nc_publish_stored(jsCtx *js, const char *subject, const char *msg_id, const void *data, int len,
+                      const char *content_type, int64_t max_wait_ms);
+
 /* Drains (bounded by timeout_ms), waits until closed, destroys. NULL-safe. */
 void nc_close(natsConnection *nc, long long timeout_ms);
 

@@ -13,6 +13,7 @@
 #include "edge.h"
 #include "lease.h"
 #include "log.h"
+#include "nc.h"
 #include "matrix.h"
 #include "names.h"
 #include "rules.h"
@@ -331,22 +332,10 @@ static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *m, 
 
 /* --- publishing --------------------------------------------------------------------- */
 
+/* A stored publish: 0 when JetStream acknowledged it. */
 static int publish(const char *subject, const char *msg_id, const void *data, int len, const char *ctype)
 {
-    natsMsg *m = NULL;
-    jsPubOptions po;
-    natsStatus s;
-    jsPubOptions_Init(&po);
-    po.MsgId = msg_id;
-    s = natsMsg_Create(&m, subject, NULL, data, len);
-    if (s == NATS_OK && ctype)
-        s = natsMsgHeader_Set(m, "Content-Type", ctype);
-    if (s == NATS_OK)
-        s = js_PublishMsg(NULL, M.js, m, &po, NULL);
-    natsMsg_Destroy(m);
-    if (s != NATS_OK)
-        log_warn("publish %s: %s", subject, natsStatus_GetText(s));
-    return s == NATS_OK ? 0 : -1;
+    return nc_publish_stored(M.js, subject, msg_id, data, len, ctype, 10000);
 }
 
 static const char *sev_token(int s) { return s >= 3 ? "critical" : s == 2 ? "warning" : "info"; }

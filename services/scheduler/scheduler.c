@@ -11,6 +11,7 @@
 #include "edge.h"
 #include "lease.h"
 #include "log.h"
+#include "nc.h"
 #include "names.h"
 #include "schedule.h"
 #include "strmap.h"
@@ -175,23 +176,10 @@ static int out_save(void *ctx, const pb_state *st)
     return -1;
 }
 
+/* A stored publish: 0 when JetStream acknowledged it. */
 static int publish(const char *subject, const char *msg_id, const void *data, int len, const char *ctype)
 {
-    natsMsg *m = NULL;
-    jsPubOptions po;
-    natsStatus s;
-
-    jsPubOptions_Init(&po);
-    po.MsgId = msg_id;
-    s = natsMsg_Create(&m, subject, NULL, data, len);
-    if (s == NATS_OK && ctype)
-        s = natsMsgHeader_Set(m, "Content-Type", ctype);
-    if (s == NATS_OK)
-        s = js_PublishMsg(NULL, S.js, m, &po, NULL);
-    natsMsg_Destroy(m);
-    if (s != NATS_OK)
-        log_warn("publish %s: %s", subject, natsStatus_GetText(s));
-    return s == NATS_OK ? 0 : -1;
+    return nc_publish_stored(S.js, subject, msg_id, data, len, ctype, 10000);
 }
 
 /* A requirement on requirements.<type>.<id>, in the configured format;

@@ -9,6 +9,7 @@
 
 #include "edge.h"
 #include "log.h"
+#include "nc.h"
 #include "names.h"
 #include "text.h"
 #include "verify.h"
@@ -87,21 +88,7 @@ static void on_stats(srv_req *req, void *closure)
 /* A stored publish: 0 when JetStream acknowledged it. */
 static int publish(const char *subject, const char *msg_id, const void *data, int len, const char *ctype)
 {
-    natsMsg *m = NULL;
-    jsPubOptions po;
-    natsStatus s;
-    jsPubOptions_Init(&po);
-    po.MsgId = msg_id;
-    po.MaxWait = 10000;
-    s = natsMsg_Create(&m, subject, NULL, data, len);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(m, "Content-Type", ctype);
-    if (s == NATS_OK)
-        s = js_PublishMsg(NULL, V.js, m, &po, NULL);
-    natsMsg_Destroy(m);
-    if (s != NATS_OK)
-        log_warn("publish %s: %s", subject, natsStatus_GetText(s));
-    return s == NATS_OK ? 0 : -1;
+    return nc_publish_stored(V.js, subject, msg_id, data, len, ctype, 10000);
 }
 
 static void keep_alive(void *arg)

@@ -279,22 +279,6 @@ static void verdicts_for_every_kind_of_work(void **state)
     svc_stop(pid);
 }
 
-static int alive(long pid)
-{
-    char path[64], buf[256];
-    FILE *f;
-    char *cp;
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    if (!(f = fopen(path, "r")))
-        return 0;
-    buf[0] = '\0';
-    if (!fgets(buf, sizeof(buf), f))
-        buf[0] = '\0';
-    fclose(f);
-    cp = strrchr(buf, ')');
-    return cp && cp[1] == ' ' && cp[2] != 'Z';
-}
-
 static void hanging_step_is_killed_with_its_children_and_noise_is_bounded(void **state)
 {
     env *e = *state;
@@ -315,7 +299,7 @@ static void hanging_step_is_killed_with_its_children_and_noise_is_bounded(void *
     assert_non_null(f);
     assert_int_equal(fscanf(f, "%ld", &child), 1);
     fclose(f);
-    assert_false(alive(child));
+    assert_false(proc_alive(child));
     x = of(&v, "NOISY-1");
     assert_int_equal(x->kind, FAIL);
     assert_true(strlen(x->failing_output) < 4096 + 64);

@@ -78,3 +78,19 @@ const char *proc_bin(const char *name, char *buf, size_t len)
     snprintf(buf, len, "%s/%s", dir ? dir : ".", name);
     return buf;
 }
+
+int proc_alive(long pid)
+{
+    char path[64], buf[256];
+    FILE *f;
+    char *cp;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    if (!(f = fopen(path, "r")))
+        return 0;
+    buf[0] = '\0';
+    if (!fgets(buf, sizeof(buf), f))
+        buf[0] = '\0';
+    fclose(f);
+    cp = strrchr(buf, ')');
+    return cp && cp[1] == ' ' && cp[2] != 'Z';
+}

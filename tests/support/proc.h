@@ -18,6 +18,10 @@ int proc_wait(pid_t pid, int timeout_ms, int *status);
 /* SIGTERM, wait up to grace_ms, then SIGKILL. Returns the wait status. */
 int proc_stop(pid_t pid, int grace_ms);
 
+/* 1 when pid runs: a zombie, which a parent such as a container's pid 1
+ * may never reap, counts as gone. */
+int proc_alive(long pid);
+
 /* Path of a built binary: $ORCH_BIN_DIR/name. */
 const char *proc_bin(const char *name, char *buf, size_t len);
 

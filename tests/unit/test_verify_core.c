@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "outbuf.h"
+#include "proc.h"
 #include "ref.h"
 #include "runner.h"
 #include "verify.h"
@@ -93,24 +94,6 @@ static void environment_is_clean(void **state)
     run_result_free(&r);
 }
 
-/* Running, as opposed to gone or a zombie waiting for a parent that may
- * never reap it (pid 1 of a container often does not). */
-static int alive(long pid)
-{
-    char path[64], buf[256];
-    FILE *f;
-    char *close_paren;
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    if (!(f = fopen(path, "r")))
-        return 0;
-    buf[0] = '\0';
-    if (!fgets(buf, sizeof(buf), f))
-        buf[0] = '\0';
-    fclose(f);
-    close_paren = strrchr(buf, ')');
-    return close_paren && close_paren[1] == ' ' && close_paren[2] != 'Z';
-}
-
 static void timeout_kills_the_whole_group(void **state)
 {
     char pidfile[64], cmd[200];
@@ -133,7 +116,7 @@ static void timeout_kills_the_whole_group(void **state)
     unlink(pidfile);
     usleep(100 * 1000);
     assert_true(child > 0);
-    assert_false(alive(child));
+    assert_false(proc_alive(child));
     run_result_free(&r);
 }
 
