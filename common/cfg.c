@@ -154,7 +154,9 @@ static int set_json(const cfg_table *t, const cfg_entry *e, const cJSON *j,
         }
         return set_text(t, e, j->valuestring, why, whylen);
     case CFG_INT:
-        if (!cJSON_IsNumber(j) || j->valuedouble != (double)(long long)j->valuedouble) {
+        /* range first: casting an out-of-range double is undefined */
+        if (!cJSON_IsNumber(j) || j->valuedouble < -9.0e18 || j->valuedouble > 9.0e18 ||
+            j->valuedouble != (double)(long long)j->valuedouble) {
             snprintf(why, whylen, "expected a whole number");
             return 0;
         }

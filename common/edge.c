@@ -154,11 +154,12 @@ static edge_reason get_uint(const cJSON *o, const char *pfx, const char *key, co
     if (!cJSON_IsNumber(j))
         return fail(err, EDGE_WRONG_TYPE, "field '%s%s': expected a number, got %s", pfx, name, jtype(j));
     d = j->valuedouble;
-    if (d < 0 || d != (double)(uint64_t)d)
-        return fail(err, EDGE_BAD_VALUE, "field '%s%s': expected a whole number >= 0", pfx, name);
+    /* range before the cast: casting an out-of-range double is undefined */
     if (d > (double)max)
         return fail(err, EDGE_BAD_VALUE, "field '%s%s': %.0f is more than %llu", pfx, name, d,
                     (unsigned long long)max);
+    if (d < 0 || d != (double)(uint64_t)d)
+        return fail(err, EDGE_BAD_VALUE, "field '%s%s': expected a whole number >= 0", pfx, name);
     *out = (uint64_t)d;
     if (present)
         *present = 1;

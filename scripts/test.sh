@@ -26,8 +26,8 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run build-asan -DORCH_SANITIZE=ON || status=1
 
-echo "== fuzzing: every target for ${ORCH_FUZZ_SECONDS:-10} s (scripts/fuzz.sh SECONDS for longer)"
-bash scripts/fuzz.sh "${ORCH_FUZZ_SECONDS:-10}" || status=1
+echo "== fuzzing: every target, ${ORCH_FUZZ_RUNS:-100000} runs with a fixed seed (scripts/fuzz.sh SECONDS to explore)"
+ORCH_FUZZ_RUNS=${ORCH_FUZZ_RUNS:-100000} bash scripts/fuzz.sh || status=1
 
 if [ $status -eq 0 ]; then
   echo "== all tests passed (normal and sanitizer builds, fuzzing)"

@@ -109,6 +109,7 @@ static void errors_name_the_key_and_file(void **state)
     expect_error("{\"demo\": {\"count\": 30}}", "key 'demo.count': 30 is outside 1..10");
     expect_error("{\"demo\": {\"count\": \"3\"}}", "key 'demo.count': expected a whole number");
     expect_error("{\"demo\": {\"count\": 2.5}}", "expected a whole number");
+    expect_error("{\"demo\": {\"count\": 1e300}}", "expected a whole number"); /* found by fuzz_config */
     expect_error("{\"demo\": {\"flag\": 1}}", "key 'demo.flag': expected true or false");
     expect_error("{\"demo\": {\"mode\": \"medium\"}}", "'medium' is not one of fast, slow");
     expect_error("{\"demo\": {\"name\": \"a name far too long for it\"}}", "longer than 16");

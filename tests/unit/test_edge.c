@@ -169,6 +169,7 @@ static void bad_requirements_give_precise_errors(void **state)
         {"{\"title\":\"t\",\"estimatedTokens\":\"lots\"}", EDGE_WRONG_TYPE, "field 'estimatedTokens': expected a number, got a string"},
         {"{\"title\":\"t\",\"estimatedTokens\":-5}", EDGE_BAD_VALUE, "expected a whole number >= 0"},
         {"{\"title\":\"t\",\"estimatedTokens\":1.5}", EDGE_BAD_VALUE, "expected a whole number >= 0"},
+        {"{\"title\":\"t\",\"estimatedTokens\":1e300}", EDGE_BAD_VALUE, "is more than"},
         {"{\"title\":\"t\",\"dependencies\":\"REQ-1\"}", EDGE_BAD_DEPENDENCY, "field 'dependencies': expected a list of ids, got a string"},
         {"{\"title\":\"t\",\"dependencies\":[\"REQ-1\", 2]}", EDGE_BAD_DEPENDENCY, "field 'dependencies[1]': expected an id string, got a number"},
         {"{\"title\":\"t\",\"dependencies\":[\"REQ 1\"]}", EDGE_BAD_DEPENDENCY, "field 'dependencies[0]': id 'REQ 1' contains whitespace"},
