@@ -136,7 +136,7 @@ static void *hop_thread(void *arg)
 
 static double baseline(long n)
 {
-    natsfix fix;
+    natsfix fix = {0};
     natsConnection *nc = NULL, *obs = NULL;
     natsSubscription *sub = NULL;
     jsCtx *js = NULL;
@@ -263,7 +263,7 @@ int main(int argc, char **argv)
     long n = argc > 1 ? atol(argv[1]) : 5000, nlatency = argc > 2 ? atol(argv[2]) : 3000;
     double rate = argc > 3 ? atof(argv[3]) : 1000;
     double base, suite, t0;
-    natsfix fix;
+    natsfix fix = {0};
     natsConnection *nc = NULL;
     natsSubscription *sub = NULL;
     pid_t router, scheduler;
@@ -339,7 +339,7 @@ int main(int argc, char **argv)
 
     /* idle memory of each service, fresh */
     {
-        natsfix idle;
+        natsfix idle = {0};
         const char *names[] = {"router", "scheduler", "verifier", "monitor"};
         pid_t p[4];
         natsfix_stop(&fix);

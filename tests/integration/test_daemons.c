@@ -236,7 +236,7 @@ static void daemon_waits_for_a_late_server(void **state)
 
 static void daemon_stops_promptly_when_its_server_is_gone(void **state)
 {
-    natsfix gone;
+    natsfix gone = {0};
     natsConnection *c2 = NULL;
     pid_t pid;
     int st = 0;

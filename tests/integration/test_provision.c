@@ -132,7 +132,7 @@ static void *provision_thread(void *p)
 
 static void concurrent_replicas_on_an_empty_server(void **state)
 {
-    natsfix fresh;
+    natsfix fresh = {0};
     pthread_t th[4];
     run_result res[4];
     natsfix saved = fix;

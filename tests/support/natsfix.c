@@ -51,6 +51,29 @@ static int spawn(natsfix *f)
     return f->pid > 0 ? 0 : -1;
 }
 
+int natsfix_connect(const natsfix *f, void **nc_out)
+{
+    natsOptions *o = NULL;
+    natsConnection *nc = NULL;
+    natsStatus s = natsOptions_Create(&o);
+    if (s == NATS_OK)
+        s = natsOptions_SetURL(o, f->url);
+    if (s == NATS_OK && f->user)
+        s = natsOptions_SetUserInfo(o, f->user, f->password);
+    if (s == NATS_OK && f->tls_ca) {
+        s = natsOptions_SetSecure(o, true);
+        if (s == NATS_OK)
+            s = natsOptions_LoadCATrustedCertificates(o, f->tls_ca);
+        if (s == NATS_OK && f->tls_cert)
+            s = natsOptions_LoadCertificatesChain(o, f->tls_cert, f->tls_key);
+    }
+    if (s == NATS_OK)
+        s = natsConnection_Connect(&nc, o);
+    natsOptions_Destroy(o);
+    *nc_out = nc;
+    return s == NATS_OK ? 0 : -1;
+}
+
 /* Ready when a client connects and JetStream answers account info. */
 static int wait_ready(natsfix *f)
 {
@@ -62,7 +85,7 @@ static int wait_ready(natsfix *f)
             f->pid = 0;
             return -1;
         }
-        if (natsConnection_ConnectTo(&nc, f->url) == NATS_OK) {
+        if (natsfix_connect(f, (void **)&nc) == 0) {
             jsCtx *js = NULL;
             jsAccountInfo *ai = NULL;
             int ok = natsConnection_JetStream(&js, nc, NULL) == NATS_OK &&
@@ -83,8 +106,14 @@ int natsfix_start(natsfix *f, const char *extra_conf)
 {
     FILE *c;
     char tmpl[] = "/tmp/orch-natsfix-XXXXXX";
+    const char *ca = f->tls_ca, *cert = f->tls_cert, *key = f->tls_key, *user = f->user, *pw = f->password;
 
     memset(f, 0, sizeof(*f));
+    f->tls_ca = ca;
+    f->tls_cert = cert;
+    f->tls_key = key;
+    f->user = user;
+    f->password = pw;
     if (!mkdtemp(tmpl)) {
         perror("natsfix: mkdtemp");
         return -1;

@@ -14,9 +14,12 @@ typedef struct {
     char dir[256];
     char url[64];
     char conf[300];
+    /* set before natsfix_start when the server needs them to be reached */
+    const char *tls_ca, *tls_cert, *tls_key, *user, *password;
 } natsfix;
 
 /* extra_conf: lines appended to the generated server config (may be NULL).
+ * The TLS and user fields of f are kept (set them first, or zero f).
  * Returns 0 on success; on failure prints why and returns -1. */
 int natsfix_start(natsfix *f, const char *extra_conf);
 
@@ -24,6 +27,9 @@ int natsfix_start(natsfix *f, const char *extra_conf);
  * natsfix_restart can bring it back with the same data. */
 void natsfix_kill(natsfix *f);
 int natsfix_restart(natsfix *f);
+
+/* A connection to f's server with f's TLS and user settings. */
+int natsfix_connect(const natsfix *f, void **nc_out);
 
 /* Stops and removes everything. Idempotent. */
 void natsfix_stop(natsfix *f);
