@@ -67,8 +67,11 @@ static orch_status ensure_stream(jsCtx *js, const topo_stream *t, int replicas,
                 rep->created++;
                 goto out;
             }
-            if (jerr == JSStreamNameExistErr)
-                continue; /* another replica won the race: compare below */
+            /* Another replica won the race: nats-server says "name in use"
+             * or, as often, "subjects overlap with an existing stream".
+             * Read it back and compare. */
+            if (jerr == JSStreamNameExistErr || jerr == JSStreamSubjectOverlapErr)
+                continue;
             st = nats_fail(err, "stream", t->name, s, jerr);
             goto out;
         }
@@ -199,8 +202,14 @@ static orch_status ensure_bucket(jsCtx *js, const topo_bucket *t, int replicas,
         s = js_CreateKeyValue(&kv, js, &kc);
         kvStore_Destroy(kv);
         if (s != NATS_OK) {
-            /* A concurrent creator with the same config makes this succeed;
-             * anything else is a real failure. */
+            /* A concurrent creator may have won the race: then the bucket is
+             * there now, and this run left it as it was. */
+            jsStreamInfo *again = NULL;
+            if (js_GetStreamInfo(&again, js, stream, NULL, NULL) == NATS_OK) {
+                jsStreamInfo_Destroy(again);
+                rep->unchanged++;
+                goto out;
+            }
             st = nats_fail(err, "bucket", t->bucket, s, 0);
             goto out;
         }

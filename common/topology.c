@@ -45,7 +45,7 @@ const topo_consumer topo_consumers[] = {
     {"ERRORS", "scheduler-errors", "errors.>", 10000, 10, 1000, "retry or escalate"},
     {"ERRORS", "monitor-errors", "errors.>", 10000, 10, 1000, "error rates"},
     {"INTEGRATION", "monitor-integration", "integration.>", 10000, 10, 1000, "agent activity"},
-    {"ALERTS", "monitor-matrix", "alerts.>", 60000, -1, 64, "delivery to Matrix"},
+    {"ALERTS", "monitor-matrix", "alerts.>", 20000, -1, 64, "delivery to Matrix (one attempt is bounded by matrix.timeout_ms)"},
     {"CONTROL", "host-listener", "control.>", 30000, 10, 100, "the Host Listener's spawn and kill requests"},
     /* The seed's agent consumers. */
     {"REQUIREMENTS", "roy-backend", "requirements.backend.>", 1800000, -1, 1000, "backend agents"},
