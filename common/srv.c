@@ -298,6 +298,15 @@ orch_status srv_respond(srv_req *r, const char *data, int len)
     return natsConnection_Publish(r->nc, reply, data, len) == NATS_OK ? ORCH_OK : ORCH_ERR_NATS;
 }
 
+orch_status srv_respond_json(srv_req *r, cJSON *o)
+{
+    char *text = cJSON_PrintUnformatted(o);
+    orch_status st = text ? srv_respond(r, text, (int)strlen(text)) : ORCH_ERR_NOMEM;
+    free(text);
+    cJSON_Delete(o);
+    return st;
+}
+
 orch_status srv_respond_error(srv_req *r, int code, const char *description)
 {
     const char *reply = natsMsg_GetReply(r->msg);

@@ -56,6 +56,9 @@ void srv_destroy(srv *s);
 /* Replies to a request (no-op without a reply subject). */
 orch_status srv_respond(srv_req *r, const char *data, int len);
 
+/* Replies with o printed as JSON; takes o (deleted here). */
+orch_status srv_respond_json(srv_req *r, cJSON *o);
+
 /* Replies with the Nats-Service-Error and Nats-Service-Error-Code headers
  * and counts an error for STATS. */
 orch_status srv_respond_error(srv_req *r, int code, const char *description);

@@ -724,14 +724,6 @@ static void *matrix_thread(void *arg)
 
 /* --- requests ------------------------------------------------------------------------ */
 
-static void respond_json(srv_req *req, cJSON *o)
-{
-    char *t = cJSON_PrintUnformatted(o);
-    srv_respond(req, t, (int)strlen(t));
-    free(t);
-    cJSON_Delete(o);
-}
-
 static void on_dashboard(srv_req *req, void *closure)
 {
     const char *body = natsMsg_GetData(req->msg);
@@ -789,7 +781,7 @@ static void on_dashboard(srv_req *req, void *closure)
     if (as_json) {
         cJSON *o = dash_json(&in);
         pthread_mutex_unlock(&M.mu);
-        respond_json(req, o);
+        srv_respond_json(req, o);
     } else {
         char *md = dash_markdown(&in);
         pthread_mutex_unlock(&M.mu);
@@ -830,7 +822,7 @@ static void on_silence(srv_req *req, void *closure)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, remove ? "removed" : "id", remove ? remove : id);
         log_info("silence %s %s", remove ? "removed:" : "set:", remove ? remove : matchers);
-        respond_json(req, o);
+        srv_respond_json(req, o);
     } else {
         srv_respond_error(req, 400, rc == -2 ? "give {\"matchers\": \"rule=stale,type=backend\", \"minutes\": 60} "
                                                "or {\"remove\": \"S1\"}"

@@ -392,7 +392,6 @@ static void on_classify(srv_req *req, void *closure)
     char err[ERR_LEN];
     edge_reason why;
     cJSON *out;
-    char *text;
     (void)closure;
 
     natsMsgHeader_Get(req->msg, "Content-Type", &ct);
@@ -421,10 +420,7 @@ static void on_classify(srv_req *req, void *closure)
         if (second)
             orchestrator__v1__requirement__free_unpacked(second, NULL);
     }
-    text = cJSON_PrintUnformatted(out);
-    srv_respond(req, text, (int)strlen(text));
-    free(text);
-    cJSON_Delete(out);
+    srv_respond_json(req, out);
     edge_requirements_free(reqs, n);
 }
 

@@ -523,14 +523,6 @@ static cJSON *status_json(const pb_state *st, int64_t eta)
     return o;
 }
 
-static void respond_json(srv_req *req, cJSON *o)
-{
-    char *text = cJSON_PrintUnformatted(o);
-    srv_respond(req, text, (int)strlen(text));
-    free(text);
-    cJSON_Delete(o);
-}
-
 /* orch.status.<id>: only the leader answers (a plain subscription). */
 static void on_status(srv_req *req, void *closure)
 {
@@ -545,7 +537,7 @@ static void on_status(srv_req *req, void *closure)
         if (st) {
             cJSON *o = status_json(st, sched_eta(S.s, id, &now));
             pthread_mutex_unlock(&S.mu);
-            respond_json(req, o);
+            srv_respond_json(req, o);
             return;
         }
         pthread_mutex_unlock(&S.mu);
@@ -607,7 +599,7 @@ static void on_list(srv_req *req, void *closure)
         }
     }
     pthread_mutex_unlock(&S.mu);
-    respond_json(req, o);
+    srv_respond_json(req, o);
 }
 
 /* orch.scheduler.retry: {"id": "REQ-1"} or the bare id. */
@@ -637,7 +629,7 @@ static void on_retry(srv_req *req, void *closure)
         cJSON *o = status_json(sched_get(S.s, id), 0);
         pthread_mutex_unlock(&S.mu);
         log_info("%s retried by request", id);
-        respond_json(req, o);
+        srv_respond_json(req, o);
         return;
     }
     pthread_mutex_unlock(&S.mu);

@@ -77,12 +77,8 @@ static void stats_data(cJSON *data, void *closure)
 static void on_stats(srv_req *req, void *closure)
 {
     cJSON *o = cJSON_CreateObject();
-    char *text;
     stats_data(o, closure);
-    text = cJSON_PrintUnformatted(o);
-    srv_respond(req, text, (int)strlen(text));
-    free(text);
-    cJSON_Delete(o);
+    srv_respond_json(req, o);
 }
 
 /* A stored publish: 0 when JetStream acknowledged it. */
