@@ -58,6 +58,24 @@ Orchestrator__V1__AgentType names_agent_parse(const char *s)
     return ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_UNSPECIFIED;
 }
 
+Orchestrator__V1__AgentType names_agent_from_subject(const char *subject, int index)
+{
+    char tok[32];
+    const char *a = subject;
+    size_t n;
+    for (int i = 0; a && i < index; i++)
+        if ((a = strchr(a, '.')))
+            a++;
+    if (!a)
+        return ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_UNSPECIFIED;
+    n = strcspn(a, ".");
+    if (n >= sizeof(tok))
+        return ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_UNSPECIFIED;
+    memcpy(tok, a, n);
+    tok[n] = '\0';
+    return names_agent_parse(tok);
+}
+
 static const char *const statuses[] = {"UNSPECIFIED", "NEW", "CLASSIFIED", "BLOCKED", "READY",
                                        "DISPATCHED", "VERIFYING", "COMPLETE", "REJECTED", "ESCALATED"};
 

@@ -19,6 +19,10 @@ const char *names_agent_persona(Orchestrator__V1__AgentType t);
 const char *names_agent_consumer(Orchestrator__V1__AgentType t);
 /* Accepts a type token, a persona or consumer name, any case. 0 if unknown. */
 Orchestrator__V1__AgentType names_agent_parse(const char *s);
+/* The type named by token `index` (from 0) of a subject: 1 for
+ * "results.backend.REQ-1", 2 for "agents.heartbeat.backend.roy-1" and
+ * "control.spawn.backend". 0 if there is no such token or it is unknown. */
+Orchestrator__V1__AgentType names_agent_from_subject(const char *subject, int index);
 /* Known names for an error message. */
 #define NAMES_AGENT_LIST "backend (roy), frontend (jen), database, documentation, review, release"
 

@@ -257,7 +257,7 @@ static void *inputs_thread(void *arg)
                     pb_result *r = NULL;
                     if (edge_result_from_json(data, len, &lim, &r, err) == EDGE_OK) {
                         int t = r->agent_type ? (int)r->agent_type
-                                              : (int)names_agent_parse(natsMsg_GetSubject(m) + 8);
+                                              : (int)names_agent_from_subject(natsMsg_GetSubject(m), 1);
                         if (t > 0 && t < NT)
                             M.results[t]++;
                         touch(r->requirement_id, r->instance, t, now);
@@ -315,13 +315,7 @@ static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *m, 
     (void)closure;
     edge_limits_default(&lim);
     if (edge_heartbeat_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &h, err) == EDGE_OK) {
-        int t = (int)h->agent_type;
-        if (!t) {
-            const char *s = natsMsg_GetSubject(m) + strlen("agents.heartbeat.");
-            char tok[32];
-            snprintf(tok, sizeof(tok), "%.*s", (int)strcspn(s, "."), s);
-            t = (int)names_agent_parse(tok);
-        }
+        int t = h->agent_type ? (int)h->agent_type : (int)names_agent_from_subject(natsMsg_GetSubject(m), 2);
         pthread_mutex_lock(&M.mu);
         touch(h->requirement_id, h->instance, t, text_now_ms());
         pthread_mutex_unlock(&M.mu);

@@ -344,18 +344,6 @@ static const sched_out outputs = {NULL, out_save, out_dispatch, out_review, out_
 
 /* --- inputs ---------------------------------------------------------------------------- */
 
-/* The agent type named by a subject's second token ("results.backend.REQ-1"). */
-static Orchestrator__V1__AgentType subject_type(const char *subject)
-{
-    char tok[32] = "";
-    const char *a = strchr(subject, '.'), *b;
-    if (!a)
-        return ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_UNSPECIFIED;
-    b = strchr(a + 1, '.');
-    snprintf(tok, sizeof(tok), "%.*s", (int)(b ? (size_t)(b - a - 1) : strlen(a + 1)), a + 1);
-    return names_agent_parse(tok);
-}
-
 /* Handles one message under the lock; returns 0 to ack, 1 to term (bad). */
 static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
 {
@@ -385,7 +373,7 @@ static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
             return 1;
         }
         if (!r->agent_type)
-            r->agent_type = subject_type(natsMsg_GetSubject(m));
+            r->agent_type = names_agent_from_subject(natsMsg_GetSubject(m), 1);
         sched_result(S.s, r, now);
         orchestrator__v1__result__free_unpacked(r, NULL);
         return 0;
@@ -472,7 +460,7 @@ static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *m, 
     if (edge_heartbeat_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &h, err) == EDGE_OK) {
         sched_clock now;
         if (!h->agent_type)
-            h->agent_type = subject_type(natsMsg_GetSubject(m));
+            h->agent_type = names_agent_from_subject(natsMsg_GetSubject(m), 2);
         pthread_mutex_lock(&S.mu);
         clock_now(&now);
         if (S.s && S.leader_now)

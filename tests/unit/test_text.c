@@ -75,6 +75,11 @@ static void names_parse_loosely_print_strictly(void **state)
     assert_int_equal(names_agent_parse("jen-frontend"), ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND);
     assert_int_equal(names_agent_parse("senior-review"), ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW);
     assert_int_equal(names_agent_parse("plumber"), 0);
+    assert_int_equal(names_agent_from_subject("results.backend.REQ-1", 1), ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND);
+    assert_int_equal(names_agent_from_subject("agents.heartbeat.jen.jen-2", 2), ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND);
+    assert_int_equal(names_agent_from_subject("results.plumber.REQ-1", 1), 0);
+    assert_int_equal(names_agent_from_subject("results", 1), 0);
+    assert_int_equal(names_agent_from_subject(NULL, 1), 0);
     assert_string_equal(names_agent_persona(ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND), "roy");
     assert_string_equal(names_agent_type(ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE), "database");
     assert_int_equal(names_status_parse("Pending"), ORCHESTRATOR__V1__STATUS__STATUS_NEW);

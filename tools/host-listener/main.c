@@ -155,7 +155,7 @@ static void handle(natsMsg *m)
     const char *subj = natsMsg_GetSubject(m);
     cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
     if (!strncmp(subj, "control.spawn.", 14)) {
-        int type = (int)names_agent_parse(subj + 14);
+        int type = (int)names_agent_from_subject(subj, 2);
         int count = j && cJSON_IsNumber(cJSON_GetObjectItem(j, "count")) ? (int)cJSON_GetObjectItem(j, "count")->valuedouble : 1;
         int started = 0;
         for (int i = 0; type && i < count && i < 100; i++)
