@@ -357,8 +357,13 @@ static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
     case IN_PLAN: {
         pb_requirement *r = (pb_requirement *)pb_unpack(&orchestrator__v1__requirement__descriptor,
                                                         (const uint8_t *)data, len, PB_MAX_MSG, err);
-        if (!r || edge_requirement_check(r, &lim, err) != EDGE_OK || !*r->id) {
-            log_error("plan message on %s dropped: %s", natsMsg_GetSubject(m), r ? err : err);
+        int bad = !r || edge_requirement_check(r, &lim, err) != EDGE_OK;
+        if (!bad && !*r->id) {
+            snprintf(err, ERR_LEN, "requirement has no id");
+            bad = 1;
+        }
+        if (bad) {
+            log_error("plan message on %s dropped: %s", natsMsg_GetSubject(m), err);
             if (r)
                 orchestrator__v1__requirement__free_unpacked(r, NULL);
             return 1;
