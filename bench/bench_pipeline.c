@@ -6,8 +6,8 @@
  * Suite: orch-router and orch-scheduler (window and budget opened up), the
  * same number of requirements with no dependencies published at full speed
  * into intake.requirements; the time until all appeared on requirements.*.
- * Then the latency from intake to dispatch (p50, p99) at a fixed offered
- * load, and each service's idle RSS. */
+ * The latency from intake to dispatch (p50, p99) at that saturation and at
+ * a fixed offered load, and each service's idle RSS. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,9 +37,12 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+#define IDLE_CPU_S 10
+#define IDLE_CPU_TEXT "10 s"
+
 static volatile long arrived;
 static double *lat;
-static volatile long nlat;
+static volatile long nlat, lat_cap;
 
 static void on_dispatch(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
 {
@@ -47,7 +50,7 @@ static void on_dispatch(natsConnection *nc, natsSubscription *sub, natsMsg *m, v
     (void)nc;
     (void)sub;
     (void)closure;
-    if (t && lat) {
+    if (t && lat && nlat < lat_cap) {
         int64_t sent = strtoll(t + 11, NULL, 10);
         lat[nlat++] = (double)(now_ns() - sent) / 1e6;
     }
@@ -258,6 +261,17 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Prints p50 and p99 of the latencies collected, then forgets them. */
+static void print_latency(const char *what, const char *target)
+{
+    if (nlat > 0) {
+        qsort(lat, (size_t)nlat, sizeof(double), cmp);
+        printf("%-52s p50 %.2f ms, p99 %.2f ms (%ld samples%s)\n", what, lat[nlat / 2], lat[(long)(nlat * 0.99)],
+               (long)nlat, target);
+    }
+    nlat = 0;
+}
+
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 5000, nlatency = argc > 2 ? atol(argv[2]) : 3000;
@@ -282,10 +296,12 @@ int main(int argc, char **argv)
     sleep(2); /* provisioned, leading */
     arrived = 0;
     natsConnection_Subscribe(&sub, nc, "requirements.>", on_dispatch, NULL);
+    lat_cap = n > nlatency ? n : nlatency;
+    lat = calloc((size_t)lat_cap + 1, sizeof(double));
     {
         double c0 = cpu_s(scheduler), r0 = cpu_s(router), wall;
         t0 = now_s();
-        publish_all(nc, n, 0, 0);
+        publish_all(nc, n, 0, 1);
         wait_arrived(n, 300);
         wall = now_s() - t0;
         suite = arrived >= n ? n / wall : arrived / wall;
@@ -297,10 +313,9 @@ int main(int argc, char **argv)
     printf("%-52s %10.0f per second (%ld of %ld dispatched)\n", "suite: router + scheduler, full speed", suite,
            (long)arrived, n);
     printf("%-52s %10.3f (target at least 0.5)\n", "ratio suite / baseline", base > 0 ? suite / base : 0);
+    print_latency("intake -> dispatch latency at saturation", "");
 
     /* latency at a fixed offered load */
-    lat = calloc((size_t)nlatency + 1, sizeof(double));
-    nlat = 0;
     arrived = 0;
     /* new ids (L<n>) for this phase */
     {
@@ -323,12 +338,8 @@ int main(int argc, char **argv)
         jsCtx_Destroy(js);
     }
     wait_arrived(nlatency, 120);
-    if (nlat > 0) {
-        qsort(lat, (size_t)nlat, sizeof(double), cmp);
-        printf("%-52s p50 %.2f ms, p99 %.2f ms (%ld samples; target p99 under 10 ms)\n",
-               "intake -> dispatch latency at the offered load", lat[nlat / 2], lat[(long)(nlat * 0.99)], (long)nlat);
-        printf("%-52s %.0f per second\n", "offered load", rate);
-    }
+    print_latency("intake -> dispatch latency at the offered load", "; target p99 under 10 ms");
+    printf("%-52s %.0f per second\n", "offered load", rate);
     sleep(2);
     printf("%-52s router %.1f MB, scheduler %.1f MB (after the runs)\n", "RSS", rss_kb(router) / 1024.0,
            rss_kb(scheduler) / 1024.0);
@@ -347,10 +358,18 @@ int main(int argc, char **argv)
             return 1;
         for (int i = 0; i < 4; i++)
             p[i] = start(&idle, names[i], names[i], router_env);
+        double c0[4];
         sleep(3);
         printf("%-52s", "idle RSS (target under 10 MB each)");
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 4; i++) {
             printf(" %s %.1f MB", names[i], rss_kb(p[i]) / 1024.0);
+            c0[i] = cpu_s(p[i]);
+        }
+        printf("\n");
+        sleep(IDLE_CPU_S);
+        printf("%-52s", "idle CPU (share of one core over " IDLE_CPU_TEXT ")");
+        for (int i = 0; i < 4; i++)
+            printf(" %s %.2f%%", names[i], 100.0 * (cpu_s(p[i]) - c0[i]) / IDLE_CPU_S);
         printf("\n");
         for (int i = 0; i < 4; i++)
             proc_stop(p[i], 5000);

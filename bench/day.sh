@@ -25,4 +25,6 @@ out=$(mktemp -d)
 ORCH_DEMO_ROADMAP="$out/day.md" ORCH_DEMO_WORK_MS=0 ORCH_DEMO_TIMEOUT=900 ORCH_DEMO_VERIFIERS=2 \
 ORCH_DEMO_DIR="$out/var" ORCH_PORT=${ORCH_PORT:-14777} ORCH_SCHEDULER_WINDOW=50 \
   bash scripts/run.sh --headless | grep -E "^== summary|^requirements:|^throughput|^cpu|^first-time|^tokens"
+# each verifier logs its mean overhead per verification when it stops
+grep -h "mean overhead" "$out"/var/log/verifier-*.log | sed -E 's/.*\] ?/verifier: /' || true
 rm -rf "$out"

@@ -19,7 +19,8 @@ struct jsbatch {
     pthread_mutex_t mu;
     inflight *fl;
     int n_fl, cap_fl;
-    unsigned char *failed;
+    unsigned char *failed, *conflict;
+    uint64_t *seq;
     int n_inputs, cap_inputs;
     long long stored, nfailed;
 };
@@ -32,12 +33,16 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
     pthread_mutex_lock(&b->mu);
     for (int i = 0; i < b->n_fl; i++) {
         if (b->fl[i].msg == msg) {
+            int in = b->fl[i].input;
             if (!pa || pae) {
-                b->failed[b->fl[i].input] = 1;
+                b->failed[in] = 1;
+                if (pae && pae->ErrCode == JSStreamWrongLastSequenceErr)
+                    b->conflict[in] = 1;
                 b->nfailed++;
                 log_warn("publish to %s failed: %s", natsMsg_GetSubject(msg),
                          pae && pae->ErrText ? pae->ErrText : pae ? natsStatus_GetText(pae->Err) : "no ack");
             } else {
+                b->seq[in] = pa->Sequence;
                 b->stored++;
             }
             b->fl[i] = b->fl[--b->n_fl];
@@ -81,6 +86,8 @@ void jsbatch_destroy(jsbatch *b)
     pthread_mutex_destroy(&b->mu);
     free(b->fl);
     free(b->failed);
+    free(b->conflict);
+    free(b->seq);
     free(b);
 }
 
@@ -88,9 +95,13 @@ void jsbatch_begin(jsbatch *b, int n)
 {
     if (n > b->cap_inputs) {
         b->failed = xrealloc(b->failed, (size_t)n);
+        b->conflict = xrealloc(b->conflict, (size_t)n);
+        b->seq = xrealloc(b->seq, sizeof(uint64_t) * (size_t)n);
         b->cap_inputs = n;
     }
     memset(b->failed, 0, (size_t)n);
+    memset(b->conflict, 0, (size_t)n);
+    memset(b->seq, 0, sizeof(uint64_t) * (size_t)n);
     b->n_inputs = n;
 }
 
@@ -102,7 +113,7 @@ void jsbatch_fail(jsbatch *b, int input)
 }
 
 void jsbatch_publish(jsbatch *b, int input, const char *subject, const char *msg_id, const void *data, int len,
-                     const char *content_type, unsigned flags)
+                     const char *content_type, int64_t expect)
 {
     natsMsg *m = NULL;
     jsPubOptions po;
@@ -117,8 +128,11 @@ void jsbatch_publish(jsbatch *b, int input, const char *subject, const char *msg
         s = natsMsgHeader_Set(m, "Nats-Msg-Id", msg_id);
     if (s == NATS_OK && content_type)
         s = natsMsgHeader_Set(m, "Content-Type", content_type);
-    if (s == NATS_OK && (flags & JSBATCH_EXPECT_NEW))
-        s = natsMsgHeader_Set(m, "Nats-Expected-Last-Subject-Sequence", "0");
+    if (s == NATS_OK && expect >= 0) {
+        char last[24];
+        snprintf(last, sizeof(last), "%lld", (long long)expect);
+        s = natsMsgHeader_Set(m, "Nats-Expected-Last-Subject-Sequence", last);
+    }
     if (s == NATS_OK) {
         pthread_mutex_lock(&b->mu);
         b->fl[b->n_fl].msg = m;
@@ -177,6 +191,16 @@ void jsbatch_wait(jsbatch *b)
 int jsbatch_ok(const jsbatch *b, int input)
 {
     return input < b->n_inputs && !b->failed[input];
+}
+
+uint64_t jsbatch_seq(const jsbatch *b, int input)
+{
+    return input < b->n_inputs ? b->seq[input] : 0;
+}
+
+int jsbatch_conflict(const jsbatch *b, int input)
+{
+    return input < b->n_inputs && b->conflict[input];
 }
 
 void jsbatch_counts(const jsbatch *b, long long *stored, long long *failed)

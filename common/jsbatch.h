@@ -29,13 +29,17 @@ void jsbatch_destroy(jsbatch *b);
 /* Starts a batch of n inputs (all ok until an output of theirs fails). */
 void jsbatch_begin(jsbatch *b, int n_inputs);
 
-/* Only store the message if its subject has none yet: a KV create. */
-#define JSBATCH_EXPECT_NEW 0x1u
+/* What the subject's last stored sequence must be for the message to be
+ * stored (Nats-Expected-Last-Subject-Sequence): JSBATCH_ANY for no
+ * condition, JSBATCH_NEW for "none yet" (a KV create), else the revision a
+ * KV update replaces. */
+#define JSBATCH_ANY (-1)
+#define JSBATCH_NEW 0
 
 /* Publishes one output of input i. msg_id and content_type may be NULL.
  * A failure to even send marks input i failed. */
 void jsbatch_publish(jsbatch *b, int input, const char *subject, const char *msg_id, const void *data, int len,
-                     const char *content_type, unsigned flags);
+                     const char *content_type, int64_t expect);
 
 /* Marks input i failed (the caller's own error, e.g. a KV write). */
 void jsbatch_fail(jsbatch *b, int input);
@@ -45,6 +49,14 @@ void jsbatch_wait(jsbatch *b);
 
 /* After jsbatch_wait: 1 when every output of input i was stored. */
 int jsbatch_ok(const jsbatch *b, int input);
+
+/* After jsbatch_wait: the stream sequence of input i's last stored output
+ * (a KV revision), 0 when none. */
+uint64_t jsbatch_seq(const jsbatch *b, int input);
+
+/* After jsbatch_wait: 1 when an output of input i was refused because the
+ * subject's last sequence was not the expected one (someone else wrote). */
+int jsbatch_conflict(const jsbatch *b, int input);
 
 /* Outputs stored and failed since creation. */
 void jsbatch_counts(const jsbatch *b, long long *stored, long long *failed);

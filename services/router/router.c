@@ -174,7 +174,7 @@ static void report_bad_input(int input, natsMsg *m, uint64_t seq, edge_reason wh
     json = edge_error_to_json(&e);
     snprintf(subject, sizeof(subject), "errors.intake.%s", e.reason);
     snprintf(msg_id, sizeof(msg_id), "intake-error-%llu", (unsigned long long)seq);
-    jsbatch_publish(R.batch, input, subject, msg_id, json, (int)strlen(json), "application/json", 0);
+    jsbatch_publish(R.batch, input, subject, msg_id, json, (int)strlen(json), "application/json", JSBATCH_ANY);
     free(json);
     log_warn("intake seq %llu on %s rejected (%s): %s", (unsigned long long)seq, natsMsg_GetSubject(m), e.reason,
              err);
@@ -201,7 +201,7 @@ static void publish_requirement(int input, pb_requirement *r, uint64_t seq, uint
     /* Derived from the content and the id: a redelivery publishes the same
      * id, JetStream drops the second copy within the duplicate window. */
     snprintf(msg_id, sizeof(msg_id), "plan-%s-%016llx", r->id, (unsigned long long)content_hash);
-    jsbatch_publish(R.batch, input, subject, msg_id, buf, (int)len, "application/protobuf", 0);
+    jsbatch_publish(R.batch, input, subject, msg_id, buf, (int)len, "application/protobuf", JSBATCH_ANY);
     free(buf);
     route_describe(r, line, sizeof(line));
     log_info("%s", line);
@@ -275,7 +275,7 @@ static void assign_ids(item *items, int n)
         next += items[i].need_ids;
         snprintf(subject, sizeof(subject), "$KV.%s.seq-%llu", TOPO_KV_INTAKE_IDS, (unsigned long long)items[i].seq);
         snprintf(value, sizeof(value), "%llu", (unsigned long long)items[i].first);
-        jsbatch_publish(R.batch, i, subject, NULL, value, (int)strlen(value), NULL, JSBATCH_EXPECT_NEW);
+        jsbatch_publish(R.batch, i, subject, NULL, value, (int)strlen(value), NULL, JSBATCH_NEW);
         recording = 1;
     }
     if (!recording)

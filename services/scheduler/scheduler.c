@@ -9,10 +9,12 @@
 #include <cjson/cJSON.h>
 
 #include "edge.h"
+#include "jsbatch.h"
 #include "lease.h"
 #include "log.h"
 #include "nc.h"
 #include "names.h"
+#include "outbox.h"
 #include "schedule.h"
 #include "strmap.h"
 #include "text.h"
@@ -69,6 +71,8 @@ const cfg_entry scheduler_cfg_entries[] = {
 const size_t scheduler_cfg_count = sizeof(scheduler_cfg_entries) / sizeof(scheduler_cfg_entries[0]);
 
 #define LEASE_KEY "scheduler"
+#define FLUSH_MAX_PENDING 4096  /* asynchronous publishes in flight at most */
+#define FLUSH_WAIT_MS 5000      /* for their acks, per phase of a flush */
 #define N_INPUTS 4
 
 typedef enum { IN_PLAN, IN_RESULTS, IN_VERDICTS, IN_ERRORS } input_kind;
@@ -94,7 +98,10 @@ typedef struct {
     strmap *rev_index;     /* id -> index into revs */
     uint64_t *revs;
     int nrevs, caprevs;
-    strmap *dirty;         /* ids whose last save failed */
+    outbox *ob;            /* decisions not yet stored (outbox.h) */
+    jsbatch *jb;           /* how a flush of the outbox publishes */
+    const char **slot_key; /* per slot of a flush phase: the state it writes, or NULL */
+    int n_slots, cap_slots;
     int save_failed;       /* in the batch being handled */
     natsSubscription *subs[N_INPUTS];
     pthread_t threads[N_INPUTS];
@@ -145,41 +152,100 @@ static uint64_t *rev_slot(const char *id)
     return &S.revs[i];
 }
 
-/* Compare-and-set on the revision we last wrote: a write that loses means
- * another scheduler wrote too, and this one must not act any more. */
+/* --- the outbox's way out: asynchronous publishes, one wait per phase ------------- */
+
+enum { B_STATES, B_BUDGETS };
+
+static void io_begin(void *ctx, int n)
+{
+    (void)ctx;
+    if (n > S.cap_slots) {
+        S.slot_key = xrealloc(S.slot_key, sizeof(char *) * (size_t)n);
+        S.cap_slots = n;
+    }
+    memset(S.slot_key, 0, sizeof(char *) * (size_t)n);
+    S.n_slots = n;
+    jsbatch_begin(S.jb, n);
+}
+
+/* A state is written by compare-and-set on the revision we last wrote
+ * (Nats-Expected-Last-Subject-Sequence, as a KV update does). */
+static void io_write(void *ctx, int slot, int bucket, const char *key, const void *data, size_t len)
+{
+    char subject[200];
+    int64_t expect = JSBATCH_ANY;
+    (void)ctx;
+    snprintf(subject, sizeof(subject), "$KV.%s.%s", bucket == B_STATES ? TOPO_KV_REQUIREMENTS : TOPO_KV_BUDGETS, key);
+    if (bucket == B_STATES) {
+        expect = (int64_t)*rev_slot(key);
+        S.slot_key[slot] = key;
+    }
+    jsbatch_publish(S.jb, slot, subject, NULL, data, (int)len, NULL, expect);
+}
+
+static void io_publish(void *ctx, int slot, const char *subject, const char *msg_id, const void *data, size_t len,
+                       const char *ctype)
+{
+    (void)ctx;
+    jsbatch_publish(S.jb, slot, subject, msg_id, data, (int)len, ctype, JSBATCH_ANY);
+}
+
+static void io_wait(void *ctx)
+{
+    (void)ctx;
+    jsbatch_wait(S.jb);
+    for (int i = 0; i < S.n_slots; i++) {
+        if (!S.slot_key[i])
+            continue;
+        if (jsbatch_ok(S.jb, i)) {
+            *rev_slot(S.slot_key[i]) = jsbatch_seq(S.jb, i);
+        } else if (jsbatch_conflict(S.jb, i)) {
+            /* Another scheduler wrote too: this one must not act any more. */
+            log_error("state of %s was written by someone else: giving up the lead", S.slot_key[i]);
+            S.leader_now = 0;
+        }
+    }
+}
+
+static int io_ok(void *ctx, int slot)
+{
+    (void)ctx;
+    return jsbatch_ok(S.jb, slot);
+}
+
+static const outbox_io flush_io = {NULL, io_begin, io_write, io_publish, io_wait, io_ok};
+
+/* Stores and publishes what the decisions so far asked for. Called with mu
+ * held, after every call into the core; what fails stays in the outbox for
+ * the next flush, and the batch being handled is not acked. */
+static void flush_locked(void)
+{
+    if (outbox_pending(S.ob) == 0)
+        return;
+    if (outbox_flush(S.ob, &flush_io) != 0) {
+        log_warn("%d decisions not stored yet; trying again", outbox_pending(S.ob));
+        S.save_failed = 1;
+    }
+}
+
 static int out_save(void *ctx, const pb_state *st)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    uint64_t *rev = rev_slot(st->id), nrev = 0;
-    natsStatus s;
     (void)ctx;
-
     if (pb_pack(&st->base, &buf, &len) != ORCH_OK)
         return -1;
-    s = *rev ? kvStore_Update(&nrev, S.states, st->id, buf, (int)len, *rev)
-             : kvStore_Create(&nrev, S.states, st->id, buf, (int)len);
+    outbox_put(S.ob, B_STATES, st->id, buf, len);
     free(buf);
-    if (s == NATS_OK) {
-        *rev = nrev;
-        strmap_del(S.dirty, st->id);
-        return 0;
-    }
-    if (nats_GetLastError(NULL) && strstr(nats_GetLastError(NULL), "wrong last sequence")) {
-        log_error("state of %s was written by someone else: giving up the lead", st->id);
-        S.leader_now = 0;
-    } else {
-        log_warn("saving %s: %s", st->id, natsStatus_GetText(s));
-    }
-    strmap_put(S.dirty, st->id, 1);
-    S.save_failed = 1;
-    return -1;
+    return 0;
 }
 
-/* A stored publish: 0 when JetStream acknowledged it. */
-static int publish(const char *subject, const char *msg_id, const void *data, int len, const char *ctype)
+/* A stored publish, once the state of key (NULL: none) is stored. */
+static int publish(const char *key, const char *subject, const char *msg_id, const void *data, int len,
+                   const char *ctype)
 {
-    return nc_publish_stored(S.js, subject, msg_id, data, len, ctype, 10000);
+    outbox_publish(S.ob, B_STATES, key, subject, msg_id, data, (size_t)len, ctype);
+    return 0;
 }
 
 /* A requirement on requirements.<type>.<id>, in the configured format;
@@ -197,7 +263,7 @@ static int publish_requirement(const pb_requirement *r, Orchestrator__V1__AgentT
         size_t len;
         if (pb_pack(&copy.base, &buf, &len) != ORCH_OK)
             return -1;
-        rc = publish(subject, msg_id, buf, (int)len, "application/protobuf");
+        rc = publish(r->id, subject, msg_id, buf, (int)len, "application/protobuf");
         free(buf);
     } else {
         char *json = edge_requirement_to_json(&copy);
@@ -209,7 +275,7 @@ static int publish_requirement(const pb_requirement *r, Orchestrator__V1__AgentT
             json = cJSON_PrintUnformatted(o);
             cJSON_Delete(o);
         }
-        rc = publish(subject, msg_id, json, (int)strlen(json), "application/json");
+        rc = publish(r->id, subject, msg_id, json, (int)strlen(json), "application/json");
         free(json);
     }
     return rc;
@@ -261,7 +327,7 @@ static void out_reject(void *ctx, const char *id, const char *reason, const char
     json = edge_error_to_json(&e);
     snprintf(subject, sizeof(subject), "errors.scheduler.%s", id);
     snprintf(msg_id, sizeof(msg_id), "scheduler-%s-%s", reason, id);
-    publish(subject, msg_id, json, (int)strlen(json), "application/json");
+    publish(NULL, subject, msg_id, json, (int)strlen(json), "application/json");
     free(json);
     log_warn("rejected %s (%s): %s", id, reason, text);
 }
@@ -284,7 +350,7 @@ static void out_spawn(void *ctx, int type, int count, int depth, uint64_t budget
     snprintf(subject, sizeof(subject), "control.spawn.%s", names_agent_type((Orchestrator__V1__AgentType)type));
     snprintf(msg_id, sizeof(msg_id), "spawn-%s-%lld", names_agent_type((Orchestrator__V1__AgentType)type),
              (long long)(now / 1000));
-    publish(subject, msg_id, json, (int)strlen(json), "application/json");
+    publish(NULL, subject, msg_id, json, (int)strlen(json), "application/json");
     free(json);
     log_info("asked for %d more %s agents: %s", count, names_agent_type((Orchestrator__V1__AgentType)type), reason);
 }
@@ -311,7 +377,7 @@ static void out_alert(void *ctx, const char *severity, const char *kind, const c
     a.updated_at_ms = now;
     if (pb_pack(&a.base, &buf, &len) == ORCH_OK) {
         snprintf(subject, sizeof(subject), "alerts.%s.%s", severity, kind);
-        publish(subject, fp, buf, (int)len, "application/protobuf");
+        publish(NULL, subject, fp, buf, (int)len, "application/protobuf");
         free(buf);
     }
     log_warn("alert %s/%s: %s", severity, kind, text);
@@ -333,8 +399,7 @@ static void out_budget(void *ctx, const budget *b, int type)
     u.updated_at_ms = text_now_ms();
     snprintf(key, sizeof(key), "%s.%s", b->day, type ? names_agent_type((Orchestrator__V1__AgentType)type) : "total");
     if (pb_pack(&u.base, &buf, &len) == ORCH_OK) {
-        if (kvStore_Put(NULL, S.budgets, key, buf, (int)len) != NATS_OK)
-            S.save_failed = 1;
+        outbox_put(S.ob, B_BUDGETS, key, buf, len);
         free(buf);
     }
 }
@@ -435,6 +500,7 @@ static void *fetcher(void *arg)
         S.save_failed = 0;
         for (int i = 0; i < list.Count; i++)
             verdicts[i] = S.s && S.leader_now ? handle(kind, list.Msgs[i], &now) : -1;
+        flush_locked();
         failed = S.save_failed || !S.leader_now;
         S.handled[kind] += list.Count;
         pthread_mutex_unlock(&S.mu);
@@ -468,8 +534,10 @@ static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *m, 
             h->agent_type = names_agent_from_subject(natsMsg_GetSubject(m), 2);
         pthread_mutex_lock(&S.mu);
         clock_now(&now);
-        if (S.s && S.leader_now)
+        if (S.s && S.leader_now) {
             sched_heartbeat(S.s, h, &now);
+            flush_locked();
+        }
         pthread_mutex_unlock(&S.mu);
         orchestrator__v1__heartbeat__free_unpacked(h, NULL);
     } else {
@@ -618,6 +686,7 @@ static void on_retry(srv_req *req, void *closure)
     }
     clock_now(&now);
     rc = sched_retry(S.s, id, &now, err, sizeof(err));
+    flush_locked();
     if (rc == 0) {
         cJSON *o = status_json(sched_get(S.s, id), 0);
         pthread_mutex_unlock(&S.mu);
@@ -681,6 +750,8 @@ static orch_status become_leader(void)
     natsStatus s;
 
     clock_now(&now);
+    outbox_destroy(S.ob); /* a former lead's leftovers: the state is read again */
+    S.ob = outbox_create();
     S.s = sched_create(&S.core_cfg, &outputs, &now);
     strmap_destroy(S.rev_index);
     S.rev_index = strmap_create();
@@ -709,6 +780,7 @@ static orch_status become_leader(void)
     kvKeysList_Destroy(&keys);
     restore_budgets(&now);
     sched_resume(S.s, &now);
+    flush_locked();
     log_info("leader: state of %d requirements restored", restored);
 
     S.running = 1;
@@ -784,7 +856,7 @@ orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
     S.d = d;
     pthread_mutex_init(&S.mu, NULL);
     S.rev_index = strmap_create();
-    S.dirty = strmap_create();
+    S.ob = outbox_create();
     setenv("TZ", scheduler_cfg.timezone, 1);
     tzset();
 
@@ -815,6 +887,8 @@ orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
         snprintf(err, ERR_LEN, "KV buckets: %s", nats_GetLastError(NULL));
         return ORCH_ERR_NATS;
     }
+    if ((st = jsbatch_create(&S.jb, d->rr, FLUSH_MAX_PENDING, FLUSH_WAIT_MS, err)) != ORCH_OK)
+        return st;
     lease_init(&S.lease, S.leader, LEASE_KEY, d->cfg.instance, scheduler_cfg.lease_refresh_ms);
     log_info("mode %s, window %lld, budgets total %lld, time zone %s", scheduler_cfg.mode ? "turns" : "continuous",
              scheduler_cfg.window, scheduler_cfg.budget_total, scheduler_cfg.timezone);
@@ -823,16 +897,6 @@ orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
         (st = srv_add_endpoint(d->srv, "retry", "orch.scheduler.retry", "", on_retry, NULL, NULL, err)) != ORCH_OK)
         return st;
     return ORCH_OK;
-}
-
-/* Resaves states whose last save failed (e.g. during a server outage). */
-static void resave_one(const char *key, int value, void *arg)
-{
-    const pb_state *st = sched_get(S.s, key);
-    (void)value;
-    (void)arg;
-    if (st)
-        out_save(NULL, st);
 }
 
 void scheduler_step(daemon_ctx *d)
@@ -844,12 +908,7 @@ void scheduler_step(daemon_ctx *d)
     if (S.s && S.leader_now) {
         clock_now(&now);
         sched_tick(S.s, &now);
-        if (strmap_count(S.dirty)) {
-            strmap *again = S.dirty;
-            S.dirty = strmap_create();
-            strmap_each(again, resave_one, NULL);
-            strmap_destroy(again);
-        }
+        flush_locked(); /* and what failed before (e.g. during a server outage) */
     }
     {
         int lost = S.s && !S.leader_now; /* a save found someone else writing */
@@ -874,7 +933,9 @@ void scheduler_stop(daemon_ctx *d)
     if (S.js)
         jsCtx_Destroy(S.js);
     strmap_destroy(S.rev_index);
-    strmap_destroy(S.dirty);
+    outbox_destroy(S.ob);
+    jsbatch_destroy(S.jb);
+    free(S.slot_key);
     free(S.revs);
     pthread_mutex_destroy(&S.mu);
 }

@@ -44,6 +44,7 @@ static struct {
     volatile int running;
     pthread_mutex_t mu;
     long long passed, failed, infra, bad, busy;
+    long long verified, overhead_ms; /* wall time of verifications beyond their steps' own */
 } V;
 
 static void count(int kind)
@@ -69,6 +70,7 @@ static void stats_data(cJSON *data, void *closure)
     cJSON_AddNumberToObject(data, "infrastructure_errors", (double)V.infra);
     cJSON_AddNumberToObject(data, "bad_results", (double)V.bad);
     cJSON_AddNumberToObject(data, "busy", (double)V.busy);
+    cJSON_AddNumberToObject(data, "overhead_ms_mean", V.verified ? (double)V.overhead_ms / (double)V.verified : 0);
     cJSON_AddNumberToObject(data, "workers", V.nworkers);
     pthread_mutex_unlock(&V.mu);
 }
@@ -136,10 +138,17 @@ static int handle(natsMsg *m)
     pthread_mutex_lock(&V.mu);
     V.busy++;
     pthread_mutex_unlock(&V.mu);
-    verify_run(&V.projects, r, &v, keep_alive, m);
-    pthread_mutex_lock(&V.mu);
-    V.busy--;
-    pthread_mutex_unlock(&V.mu);
+    {
+        int64_t t0 = text_mono_ms(), steps_ms = 0;
+        verify_run(&V.projects, r, &v, keep_alive, m);
+        for (size_t i = 0; i < v.n_steps; i++)
+            steps_ms += v.steps[i]->duration_ms;
+        pthread_mutex_lock(&V.mu);
+        V.busy--;
+        V.verified++;
+        V.overhead_ms += text_mono_ms() - t0 - steps_ms;
+        pthread_mutex_unlock(&V.mu);
+    }
     v.verified_at_ms = text_now_ms();
     log_info("%s attempt %u: %s%s%s", r->requirement_id, r->attempt,
              v.kind == ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS   ? "passed"
@@ -258,6 +267,9 @@ void verifier_stop(daemon_ctx *d)
         natsSubscription_Unsubscribe(V.subs[i]);
         natsSubscription_Destroy(V.subs[i]);
     }
+    if (V.verified)
+        log_info("%lld verifications; mean overhead %.1f ms each beyond their steps' own time (clone, diff, clean-up)",
+                 V.verified, (double)V.overhead_ms / (double)V.verified);
     if (V.js)
         jsCtx_Destroy(V.js);
     V.projects.work_root = NULL;
