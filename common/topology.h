@@ -54,5 +54,6 @@ extern const size_t topo_bucket_count;
 #define TOPO_KV_COUNTERS "orch_counters"
 #define TOPO_KV_ALERTS "orch_alerts"
 #define TOPO_KV_INTAKE_IDS "orch_intake_ids"
+#define TOPO_KV_CLAIMS "orch_claims"
 
 #endif

@@ -32,6 +32,7 @@ int budget_roll(budget *b, const char *day)
         return 0;
     snprintf(b->day, sizeof(b->day), "%s", day);
     memset(b->used, 0, sizeof(b->used));
+    memset(b->unattributed, 0, sizeof(b->unattributed));
     b->used_total = 0;
     return 1;
 }

@@ -24,6 +24,7 @@ typedef struct {
     budget_cfg cfg;
     char day[16];
     uint64_t used[BUDGET_TYPES], used_total;
+    uint64_t unattributed[BUDGET_TYPES];   /* of used: charged to no requirement */
     uint64_t reserved[BUDGET_TYPES], reserved_total;
 } budget;
 

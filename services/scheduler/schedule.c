@@ -265,6 +265,24 @@ static void charge(sched *s, int type, uint64_t tokens, const sched_clock *now)
     check_conservation(s, now);
 }
 
+/* Charges tokens spent on st's behalf to type, and records them in st for
+ * the day, which is where a restarted leader counts them from. */
+static void charge_for(sched *s, pb_state *st, int type, uint64_t tokens, const sched_clock *now)
+{
+    if (!tokens)
+        return;
+    if (strcmp(st->charged_day, now->day) != 0) {
+        pb_set_str(&st->charged_day, now->day);
+        st->charged_day_own = 0;
+        st->charged_day_review = 0;
+    }
+    if (type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW && type_of(st) != type)
+        st->charged_day_review += tokens;
+    else
+        st->charged_day_own += tokens;
+    charge(s, type, tokens, now);
+}
+
 /* Charges what an attempt reports beyond what was charged for it already. */
 static void charge_attempt(sched *s, pb_state *st, uint64_t total_for_attempt, const sched_clock *now)
 {
@@ -279,7 +297,7 @@ static void charge_attempt(sched *s, pb_state *st, uint64_t total_for_attempt, c
         budget_unreserve(&s->b, type_of(st), r);
         st->reserved_tokens -= r;
     }
-    charge(s, type_of(st), delta, now);
+    charge_for(s, st, type_of(st), delta, now);
 }
 
 /* --- flight ---------------------------------------------------------------- */
@@ -741,7 +759,7 @@ void sched_result(sched *s, const pb_result *r, const sched_clock *now)
     if (r->review || r->agent_type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW) {
         if (!st->review_requested || st->review)
             return;
-        charge(s, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, r->tokens_used, now);
+        charge_for(s, st, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, r->tokens_used, now);
         if (r->review == ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_CHANGES_REQUESTED) {
             char out[OUTPUT_MAX / 4];
             snprintf(out, sizeof(out), "review requested changes: %s", r->summary);
@@ -858,7 +876,9 @@ void sched_heartbeat(sched *s, const pb_heartbeat *h, const sched_clock *now)
         pb_state *st = s->e[i];
         int was = st->started;
         mark_started(s, st);
-        if (h->tokens_used)
+        /* Once the result is in (VERIFYING), its total is the attempt's:
+         * a heartbeat overtaken by it on the way must not add to it. */
+        if (h->tokens_used && st->status == ST_DISPATCHED)
             charge_attempt(s, st, st->tokens_charged + h->tokens_used, now);
         if (*h->instance)
             pb_set_str(&st->instance, h->instance);
@@ -867,6 +887,12 @@ void sched_heartbeat(sched *s, const pb_heartbeat *h, const sched_clock *now)
         if (!was)
             release_type(s, type_of(st), now);
         return;
+    }
+    if (i >= 0)
+        return; /* work no longer in flight: its result's total counted what it spent */
+    if (h->tokens_used && h->agent_type > 0 && h->agent_type < NT) {
+        budget_roll(&s->b, now->day);
+        s->b.unattributed[h->agent_type] += h->tokens_used;
     }
     charge(s, (int)h->agent_type, h->tokens_used, now);
 }
@@ -928,16 +954,21 @@ void sched_restore(sched *s, pb_state *st)
     map_node(s, node, new_entry(s, st));
     if (st->order >= s->next_order)
         s->next_order = st->order + 1;
+    if (!strcmp(st->charged_day, s->b.day)) { /* today's charges travel with the state */
+        int own = type_of(st), rv = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW;
+        s->b.used[own] += st->charged_day_own;
+        s->b.used[rv] += st->charged_day_review;
+        s->b.used_total += st->charged_day_own + st->charged_day_review;
+    }
 }
 
-void sched_restore_budget(sched *s, const char *day, int type, uint64_t used)
+void sched_restore_budget(sched *s, const char *day, int type, uint64_t unattributed)
 {
     if (strcmp(day, s->b.day) != 0 || type <= 0 || type >= NT)
         return;
-    s->b.used[type] = used;
-    s->b.used_total = 0;
-    for (int t = 1; t < NT; t++)
-        s->b.used_total += s->b.used[t];
+    s->b.unattributed[type] = unattributed;
+    s->b.used[type] += unattributed;
+    s->b.used_total += unattributed;
 }
 
 void sched_resume(sched *s, const sched_clock *now)

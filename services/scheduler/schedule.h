@@ -29,7 +29,10 @@
  * Tokens. A result carries the total an attempt used; heartbeats carry what
  * was used since the last one. Each attempt records what was charged, and
  * only the increase is charged again, so redelivered results never count
- * twice. */
+ * twice; heartbeats count only until the attempt's result is in, and those
+ * of work no longer in flight not at all (the result counted them). Every
+ * charge is also recorded in the requirement's state for the day, so a
+ * restarted leader rebuilds the day's ledger from the states it reads. */
 #ifndef SCHED_SCHEDULE_H
 #define SCHED_SCHEDULE_H
 
@@ -91,11 +94,13 @@ void sched_destroy(sched *s);
  * rejected (duplicate id with other content, or a cycle: reject() says so). */
 int sched_add(sched *s, pb_requirement *r, const sched_clock *now);
 
-/* Rebuilding after a restart: every saved state (ownership taken), then the
- * day's budget use, then sched_resume, which re-publishes what was decided
- * but not confirmed and releases what is ready. */
+/* Rebuilding after a restart: every saved state (ownership taken; each
+ * brings the tokens charged for it today), then the day's unattributed use
+ * per type (what no requirement accounts for), then sched_resume, which
+ * re-publishes what was decided but not confirmed and releases what is
+ * ready. */
 void sched_restore(sched *s, pb_state *st);
-void sched_restore_budget(sched *s, const char *day, int type, uint64_t used);
+void sched_restore_budget(sched *s, const char *day, int type, uint64_t unattributed);
 void sched_resume(sched *s, const sched_clock *now);
 
 void sched_result(sched *s, const pb_result *r, const sched_clock *now);

@@ -394,6 +394,7 @@ static void out_budget(void *ctx, const budget *b, int type)
     u.day = (char *)b->day;
     u.agent_type = (Orchestrator__V1__AgentType)type;
     u.used = type ? b->used[type] : b->used_total;
+    u.unattributed = type ? b->unattributed[type] : 0;
     u.limit = type ? b->cfg.limit[type] : b->cfg.total_limit;
     u.conservation = budget_conservation(b, NULL, 0);
     u.updated_at_ms = text_now_ms();
@@ -731,7 +732,7 @@ static void restore_budgets(const sched_clock *now)
                                                   (const uint8_t *)kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
                                                   PB_MAX_MSG, err);
             if (u && u->agent_type)
-                sched_restore_budget(S.s, u->day, u->agent_type, u->used);
+                sched_restore_budget(S.s, u->day, u->agent_type, u->unattributed);
             if (u)
                 orchestrator__v1__budget_usage__free_unpacked(u, NULL);
         }

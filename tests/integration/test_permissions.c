@@ -181,6 +181,21 @@ static void agent_identity_does_its_job_only(void **state)
     assert_false(refused(agent, "agents.heartbeat.backend.roy-1"));
     assert_int_equal(natsSubscription_NextMsg(&m, spy, 2000), NATS_OK);
     natsMsg_Destroy(m);
+    /* ... and its claim on a piece of its work: once */
+    {
+        natsMsg *c = NULL;
+        jsErrCode code = 0;
+        for (int i = 0; i < 2; i++) {
+            natsMsg_Create(&c, "$KV.orch_claims.backend.P-1-a1", NULL, "roy-1", 5);
+            natsMsgHeader_Set(c, "Nats-Expected-Last-Subject-Sequence", "0");
+            if (i == 0)
+                assert_int_equal(js_PublishMsg(NULL, ajs, c, NULL, &code), NATS_OK);
+            else
+                assert_int_not_equal(js_PublishMsg(NULL, ajs, c, NULL, &code), NATS_OK);
+            natsMsg_Destroy(c);
+        }
+        assert_int_equal(code, JSStreamWrongLastSequenceErr);
+    }
 
     /* denied: another type's work, by its consumer or by subscribing */
     so.Consumer = "jen-frontend";
@@ -220,6 +235,7 @@ static void agent_identity_does_its_job_only(void **state)
     assert_true(refused(agent, "agents.heartbeat.frontend.jen-1"));
     assert_true(refused(agent, "intake.requirements"));
     assert_true(refused(agent, "$KV.orch_requirements.P-1"));
+    assert_true(refused(agent, "$KV.orch_claims.frontend.P-2-a1"));
     assert_int_equal(msgs("REQUIREMENTS"), req0);
     assert_int_equal(msgs("CONTROL"), ctl0);
     assert_int_equal(msgs("RESULTS"), res0);

@@ -459,6 +459,70 @@ static void tokens_are_charged_once(void **state)
     sched_destroy(s);
 }
 
+/* A heartbeat overtaken by its attempt's result adds nothing; one about
+ * work no longer in flight neither; an idle agent's is charged to its type
+ * as unattributed. A restarted leader gets the day's ledger back from the
+ * states (and the unattributed use), not from a counter written apart. */
+static void ledger_follows_the_states(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk), *t;
+    pb_heartbeat h;
+    (void)state;
+    sched_add(s, req("L", BE, MED, 10000, NULL, NULL), &clk);
+    orchestrator__v1__heartbeat__init(&h);
+    h.requirement_id = "L";
+    h.tokens_used = 300;
+    sched_heartbeat(s, &h, &clk);          /* 300 while working */
+    result(s, "L", 1, 1000);               /* the total: 700 more */
+    sched_heartbeat(s, &h, &clk);          /* sent before the result, arrived after */
+    assert_int_equal(sched_budget(s)->used[BE], 1000);
+    verdict(s, "L", 1, PASS, NULL);
+    sched_heartbeat(s, &h, &clk);          /* complete: nothing */
+    {
+        pb_result r;                       /* the review, with what it cost */
+        orchestrator__v1__result__init(&r);
+        r.requirement_id = "L";
+        r.agent_type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW;
+        r.review = ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED;
+        r.tokens_used = 1500;
+        sched_result(s, &r, &clk);
+        sched_result(s, &r, &clk);         /* redelivered: once */
+    }
+    h.requirement_id = "";
+    h.agent_type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE;
+    h.tokens_used = 50;
+    sched_heartbeat(s, &h, &clk);          /* an idle agent */
+    {
+        const budget *b = sched_budget(s);
+        const pb_state *st = sched_get(s, "L");
+        assert_int_equal(b->used[BE], 1000);
+        assert_int_equal(b->used[ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE], 50);
+        assert_int_equal(b->unattributed[ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE], 50);
+        assert_string_equal(st->charged_day, clk.day);
+        assert_int_equal(st->charged_day_own, 1000);
+        assert_int_equal(st->charged_day_review, 1500);
+        assert_int_equal(b->used[ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW], 1500);
+    }
+    {
+        uint64_t total = sched_budget(s)->used_total;
+        sched_destroy(s);
+        t = sched_create(&cfg, &out, &clk);
+        for (int i = 0; i < rec.nsaved; i++) {
+            char err[ERR_LEN];
+            sched_restore(t, (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor, rec.saved[i],
+                                                   rec.saved_len[i], PB_MAX_MSG, err));
+        }
+        sched_restore_budget(t, clk.day, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE, 50);
+        sched_restore_budget(t, "1999-01-01", ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE, 70); /* not today */
+        sched_resume(t, &clk);
+        assert_int_equal(sched_budget(t)->used_total, total);
+        assert_int_equal(sched_budget(t)->used[BE], 1000);
+        result(t, "L", 1, 1000);           /* redelivered after the restart: nothing */
+        assert_int_equal(sched_budget(t)->used_total, total);
+        sched_destroy(t);
+    }
+}
+
 static void approved_merges_go_in_dependency_order(void **state)
 {
     sched *s = sched_create(&cfg, &out, &clk);
@@ -641,6 +705,7 @@ int main(void)
         cmocka_unit_test_setup(deep_queue_asks_for_agents_with_cooldown, setup),
         cmocka_unit_test_setup(cycles_rejected_unknown_dependencies_wait, setup),
         cmocka_unit_test_setup(tokens_are_charged_once, setup),
+        cmocka_unit_test_setup(ledger_follows_the_states, setup),
         cmocka_unit_test_setup(approved_merges_go_in_dependency_order, setup),
         cmocka_unit_test_setup(changes_requested_go_back_to_the_agent, setup),
         cmocka_unit_test_setup(conservation_holds_low_hints_small_and_alerts_once, setup),

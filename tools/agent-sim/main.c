@@ -13,6 +13,10 @@
  *   hang       the agent stops sending anything (no heartbeat, no result)
  *   transient  an error report with transient: true
  *   changes    (review agents) ask for changes once
+ * Work is acted on once: before acting, the agent claims it by creating
+ * the key <type>.<message id> in KV orch_claims; a message delivered again
+ * (an ack lost in a server failure) finds the claim and is skipped.
+ *
  * Nothing from a message reaches a shell: git runs with argument vectors,
  * and the id only names a file after it passed the id check. */
 #include <signal.h>
@@ -29,8 +33,10 @@
 #include "names.h"
 #include "nc.h"
 #include "runner.h"
+#include "strmap.h"
 #include "svccfg.h"
 #include "text.h"
+#include "topology.h"
 
 static volatile sig_atomic_t stop;
 static void on_signal(int s) { (void)s; stop = 1; }
@@ -42,6 +48,7 @@ typedef struct {
     natsConnection *nc;
     jsCtx *js;
     char clone[600];
+    strmap *unsure;   /* claims this process sent without learning whether they were stored */
 } agent;
 
 static void usage(FILE *o)
@@ -224,6 +231,56 @@ static void work(agent *a, const pb_requirement *r)
     cJSON_Delete(o);
 }
 
+/* Claims the work in m: 1 when this agent may act on it, 0 when it was
+ * claimed before (acted on already), -1 when the claim could not be made
+ * (no server: the message should come back later). */
+static int claim(agent *a, natsMsg *m)
+{
+    const char *msg_id = NULL;
+    char key[200], subject[240];
+    natsMsg *c = NULL;
+    jsPubOptions po;
+    jsErrCode code = 0;
+    natsStatus s;
+    jsMsgMetaData *meta = NULL;
+
+    if (natsMsgHeader_Get(m, "Nats-Msg-Id", &msg_id) == NATS_OK && msg_id && *msg_id) {
+        snprintf(key, sizeof(key), "%s.%s", names_agent_type(a->type), msg_id);
+    } else if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+        snprintf(key, sizeof(key), "%s.seq-%llu", names_agent_type(a->type), (unsigned long long)meta->Sequence.Stream);
+        jsMsgMetaData_Destroy(meta);
+    } else {
+        return 1; /* not from a stream: nothing to deduplicate against */
+    }
+    for (char *p = key; *p; p++) /* a KV key: letters, digits, - _ / = . */
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_/=.", *p)))
+            *p = '_';
+    snprintf(subject, sizeof(subject), "$KV.%s.%s", TOPO_KV_CLAIMS, key);
+    jsPubOptions_Init(&po);
+    po.MaxWait = 5000;
+    s = natsMsg_Create(&c, subject, NULL, a->instance, (int)strlen(a->instance));
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(c, "Nats-Expected-Last-Subject-Sequence", "0");
+    if (s == NATS_OK)
+        s = js_PublishMsg(NULL, a->js, c, &po, &code);
+    natsMsg_Destroy(c);
+    if (s == NATS_OK) {
+        strmap_del(a->unsure, key);
+        return 1;
+    }
+    if (code == JSStreamWrongLastSequenceErr) {
+        /* Claimed before: by this process only if it never learned so. */
+        if (strmap_del(a->unsure, key))
+            return 1;
+        printf("agent-sim %s: %s was claimed before; not acting on it twice\n", a->instance, key);
+        fflush(stdout);
+        return 0;
+    }
+    strmap_put(a->unsure, key, 1);
+    fprintf(stderr, "agent-sim %s: claiming %s: %s\n", a->instance, key, natsStatus_GetText(s));
+    return -1;
+}
+
 static void review_or_merge(agent *a, const pb_requirement *r)
 {
     char subj[160], body[400];
@@ -260,6 +317,7 @@ int main(int argc, char **argv)
     long long last_beat = 0;
 
     memset(&a, 0, sizeof(a));
+    a.unsure = strmap_create();
     memset(&cfg, 0, sizeof(cfg));
     a.project = "demo";
     a.workdir = "/tmp";
@@ -342,8 +400,16 @@ int main(int argc, char **argv)
             pb_requirement **reqs = NULL;
             size_t n = 0;
             natsMsg *m = list.Msgs[0];
+            int mine = claim(&a, m);
+            if (mine < 0) {
+                natsMsg_NakWithDelay(m, 1000, NULL);
+                natsMsgList_Destroy(&list);
+                continue;
+            }
             natsMsg_Ack(m, NULL); /* taken: the work is this agent's now */
-            if (edge_requirements_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &reqs, &n,
+            if (!mine) {
+                /* acted on before */
+            } else if (edge_requirements_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &reqs, &n,
                                             err) == EDGE_OK && n == 1) {
                 if (a.type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW ||
                     a.type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE)
@@ -361,6 +427,7 @@ int main(int argc, char **argv)
     natsSubscription_Destroy(sub);
     jsCtx_Destroy(a.js);
     nc_close(a.nc, 2000);
+    strmap_destroy(a.unsure);
     cfg_free(&t, 1);
     nats_Close();
     return 0;

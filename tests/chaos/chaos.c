@@ -1,0 +1,647 @@
+/* The chaos run: the whole suite with simulated agents on a real
+ * nats-server, requirements with dependencies flowing through, while a
+ * random service is killed with SIGKILL every few seconds (the scheduler
+ * leader among them, a standby running) and restarted, and nats-server
+ * itself is killed and restarted mid-run. At the end the checker
+ * (checker.h) puts every submitted requirement in one class from the
+ * streams and the scheduler's stored state, and the token ledger is
+ * compared with what the agents reported. Bounded: it stops by itself at
+ * --timeout-s, and every process it started goes with it.
+ *
+ *   chaos                 the CI variant (300 requirements)
+ *   chaos --long          2,000 requirements
+ *   chaos --help          every option
+ *
+ * The last lines are the figures; the exit status is 0 only when nothing
+ * was lost, duplicated or left unfinished and the ledger matches. */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <nats/nats.h>
+
+#include "checker.h"
+#include "names.h"
+#include "natsfix.h"
+#include "pb.h"
+#include "proc.h"
+#include "svcfix.h"
+#include "topology.h"
+
+typedef struct {
+    long requirements;
+    int kill_ms;            /* mean time between kills */
+    int server_restarts;
+    int timeout_s;
+    unsigned seed;
+} options;
+
+typedef struct {
+    const char *name, *instance;
+    pid_t pid;
+    int kills;
+} service;
+
+static service services[] = {
+    {"router", "router-1", 0, 0},       {"router", "router-2", 0, 0},     {"scheduler", "scheduler-1", 0, 0},
+    {"scheduler", "scheduler-2", 0, 0}, {"verifier", "verifier-1", 0, 0}, {"verifier", "verifier-2", 0, 0},
+    {"monitor", "monitor-1", 0, 0},
+};
+#define N_SERVICES ((int)(sizeof(services) / sizeof(services[0])))
+
+static const char *const agent_types[] = {"backend", "frontend", "database", "documentation", "review", "release"};
+#define N_AGENTS 6
+static pid_t agents[N_AGENTS];
+
+static natsfix fix;
+static char dir[300], projects_env[400], work_env[400];
+static const char *svc_env[] = {
+    projects_env, work_env,
+    "ORCH_SCHEDULER_WINDOW=20", "ORCH_SCHEDULER_BACKOFF_BASE_MS=500", "ORCH_SCHEDULER_BACKOFF_MAX_MS=2000",
+    "ORCH_BUDGET_TOTAL=1000000000000", "ORCH_BUDGET_BACKEND=1000000000000", "ORCH_BUDGET_FRONTEND=1000000000000",
+    "ORCH_BUDGET_DATABASE=1000000000000", "ORCH_BUDGET_DOCUMENTATION=1000000000000",
+    "ORCH_BUDGET_REVIEW=1000000000000", "ORCH_BUDGET_RELEASE=1000000000000",
+    "ORCH_SCHEDULER_SPAWN_DEPTH=100000", "ORCH_LOG_LEVEL=info", NULL};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int run(const char *const argv[], const char *cwd)
+{
+    int st = 0;
+    pid_t p = proc_spawn(argv, NULL, cwd, "setup.log");
+    if (p <= 0 || proc_wait(p, 30000, &st) != 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "chaos: setup step '%s %s' failed (see %s/setup.log)\n", argv[0], argv[1], cwd);
+        return -1;
+    }
+    return 0;
+}
+
+/* A git repository the agents push to, and a project whose one step runs
+ * in the verifier's clone. */
+static int make_project(void)
+{
+    char repo[400], path[420];
+    FILE *f;
+    snprintf(repo, sizeof(repo), "%s/repo", dir);
+    mkdir(repo, 0755);
+    snprintf(path, sizeof(path), "%s/README.md", repo);
+    if (!(f = fopen(path, "w")))
+        return -1;
+    fputs("# chaos project\n", f);
+    fclose(f);
+    {
+        const char *init[] = {"git", "init", "-q", "-b", "main", repo, NULL};
+        const char *add[] = {"git", "-C", repo, "add", "-A", NULL};
+        const char *ci[] = {"git", "-C", repo, "-c", "user.email=chaos@orchestrator.local", "-c", "user.name=chaos",
+                            "commit", "-q", "-m", "chaos project", NULL};
+        if (run(init, dir) || run(add, dir) || run(ci, dir))
+            return -1;
+    }
+    snprintf(path, sizeof(path), "%s/projects.json", dir);
+    if (!(f = fopen(path, "w")))
+        return -1;
+    fprintf(f, "{\"projects\": {\"demo\": {\"repo\": \"%s\", \"base\": \"main\", \"steps\": ["
+               "{\"name\": \"check\", \"command\": [\"test\", \"-f\", \"README.md\"], \"timeout_s\": 60}]}}}\n",
+            repo);
+    fclose(f);
+    snprintf(projects_env, sizeof(projects_env), "ORCH_VERIFIER_PROJECTS_FILE=%s", path);
+    snprintf(work_env, sizeof(work_env), "ORCH_VERIFIER_WORK_ROOT=%s/work", dir);
+    return 0;
+}
+
+static pid_t start_agent(int i)
+{
+    char bin[300], repo[400], workdir[400], inst[64], log[96], url[96];
+    const char *argv[] = {proc_bin("agent-sim", bin, sizeof(bin)), "--type", agent_types[i], "--instance", inst,
+                          "--repo", repo, "--workdir", workdir, "--work-ms", "0", "--heartbeat-ms", "20", NULL};
+    const char *env[] = {url, NULL};
+    snprintf(repo, sizeof(repo), "%s/repo", dir);
+    snprintf(workdir, sizeof(workdir), "%s/agents", dir);
+    mkdir(workdir, 0755);
+    snprintf(inst, sizeof(inst), "%s-1", agent_types[i]);
+    snprintf(log, sizeof(log), "agent-%s.log", agent_types[i]);
+    snprintf(url, sizeof(url), "ORCH_NATS_URL=%s", fix.url);
+    return proc_spawn(argv, env, dir, log);
+}
+
+static natsConnection *connect_test(void)
+{
+    natsOptions *o = NULL;
+    natsConnection *nc = NULL;
+    natsOptions_Create(&o);
+    natsOptions_SetURL(o, fix.url);
+    natsOptions_SetMaxReconnect(o, -1);
+    natsOptions_SetReconnectWait(o, 250);
+    natsOptions_SetRetryOnFailedConnect(o, false, NULL, NULL);
+    if (natsConnection_Connect(&nc, o) != NATS_OK)
+        nc = NULL;
+    natsOptions_Destroy(o);
+    return nc;
+}
+
+/* --- submitting -------------------------------------------------------------------- */
+
+#define SUBMIT_BATCH 50
+
+/* Publishes requirements [from, to) as one JSON array, with a message id
+ * of its own, until JetStream stores it (a server outage only delays it:
+ * the same id makes a resend a no-op). Returns 0 when stored. */
+static int submit_batch(jsCtx *js, checker *ck, long from, long to, double deadline)
+{
+    cJSON *arr = cJSON_CreateArray();
+    char msg_id[64], *body;
+    jsPubOptions po;
+    int rc = -1;
+    for (long i = from; i < to; i++) {
+        cJSON *o = cJSON_CreateObject(), *deps = cJSON_AddArrayToObject(o, "dependencies");
+        char id[32], title[64];
+        snprintf(id, sizeof(id), "CH-%ld", i + 1);
+        snprintf(title, sizeof(title), "Chaos requirement %ld", i + 1);
+        cJSON_AddStringToObject(o, "id", id);
+        cJSON_AddStringToObject(o, "title", title);
+        cJSON_AddStringToObject(o, "assignedAgent", agent_types[i % 4]);
+        cJSON_AddNumberToObject(o, "estimatedTokens", 400);
+        if (i >= 2) { /* about two earlier ones each, as bench/day.sh */
+            long a = (i * 7) % i + 1, b = (i * 13) % i + 1;
+            snprintf(id, sizeof(id), "CH-%ld", a);
+            cJSON_AddItemToArray(deps, cJSON_CreateString(id));
+            if (b != a) {
+                snprintf(id, sizeof(id), "CH-%ld", b);
+                cJSON_AddItemToArray(deps, cJSON_CreateString(id));
+            }
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    body = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    snprintf(msg_id, sizeof(msg_id), "chaos-submit-%ld", from);
+    jsPubOptions_Init(&po);
+    po.MsgId = msg_id;
+    po.MaxWait = 2000;
+    while (now_s() < deadline) {
+        if (js_Publish(NULL, js, "intake.requirements", body, (int)strlen(body), &po, NULL) == NATS_OK) {
+            for (long i = from; i < to; i++) {
+                char id[32];
+                snprintf(id, sizeof(id), "CH-%ld", i + 1);
+                ck_submitted(ck, id);
+            }
+            rc = 0;
+            break;
+        }
+        usleep(250 * 1000);
+    }
+    free(body);
+    return rc;
+}
+
+/* --- watching ---------------------------------------------------------------------- */
+
+/* COMPLETE + ESCALATED as the leading scheduler counts them; -1 when no
+ * scheduler answers. */
+static long terminal_count(natsConnection *nc)
+{
+    long best = -1;
+    for (int i = 0; i < N_SERVICES; i++) {
+        char subj[128];
+        cJSON *j, *ep, *data;
+        if (strcmp(services[i].name, "scheduler"))
+            continue;
+        snprintf(subj, sizeof(subj), "$SRV.STATS.orch-scheduler.%s", services[i].instance);
+        j = svc_request_json(nc, subj, "", 500);
+        ep = j ? cJSON_GetArrayItem(cJSON_GetObjectItem(j, "endpoints"), 0) : NULL;
+        data = ep ? cJSON_GetObjectItem(ep, "data") : NULL;
+        if (data && cJSON_IsTrue(cJSON_GetObjectItem(data, "leader"))) {
+            cJSON *by = cJSON_GetObjectItem(data, "by_status");
+            long n = (long)(cJSON_GetNumberValue(cJSON_GetObjectItem(by, "COMPLETE")) +
+                            cJSON_GetNumberValue(cJSON_GetObjectItem(by, "ESCALATED")));
+            if (n > best)
+                best = n;
+        }
+        cJSON_Delete(j);
+    }
+    return best;
+}
+
+/* The instance holding the scheduler lease, or NULL. */
+static const char *leader(jsCtx *js)
+{
+    kvStore *kv = NULL;
+    kvEntry *e = NULL;
+    static char holder[64];
+    const char *who = NULL;
+    if (js_KeyValue(&kv, js, TOPO_KV_LEADER) == NATS_OK && kvStore_Get(&e, kv, "scheduler") == NATS_OK) {
+        snprintf(holder, sizeof(holder), "%s", kvEntry_ValueString(e));
+        who = holder;
+    }
+    kvEntry_Destroy(e);
+    kvStore_Destroy(kv);
+    return who;
+}
+
+/* 1 when nothing waits anywhere: every consumer of the suite and of the
+ * agents has no pending and no unacknowledged message (but Matrix delivery
+ * and the Host Listener, which this run has not). */
+static int settled(jsCtx *js)
+{
+    for (size_t i = 0; i < topo_consumer_count; i++) {
+        jsConsumerInfo *ci = NULL;
+        int busy;
+        if (!strcmp(topo_consumers[i].durable, "monitor-matrix") || !strcmp(topo_consumers[i].durable, "host-listener"))
+            continue;
+        if (js_GetConsumerInfo(&ci, js, topo_consumers[i].stream, topo_consumers[i].durable, NULL, NULL) != NATS_OK)
+            return 0;
+        busy = ci->NumPending > 0 || ci->NumAckPending > 0;
+        jsConsumerInfo_Destroy(ci);
+        if (busy)
+            return 0;
+    }
+    return 1;
+}
+
+/* --- chaos ------------------------------------------------------------------------- */
+
+static void kill9(pid_t pid)
+{
+    int st;
+    if (pid <= 0)
+        return;
+    kill(pid, SIGKILL);
+    proc_wait(pid, 5000, &st);
+}
+
+typedef struct {
+    int kills, leader_kills, server_restarts;
+    double recover_max, recover_sum;   /* kill -> the restarted service answers PING */
+    double server_down, server_resume; /* the outage, and restart -> progress again */
+} figures;
+
+static void kill_one(natsConnection *nc, jsCtx *js, figures *fg, int target_leader)
+{
+    int i = rand() % N_SERVICES;
+    double t0;
+    cJSON *j;
+    if (target_leader) {
+        const char *who = leader(js);
+        for (int k = 0; who && k < N_SERVICES; k++)
+            if (!strcmp(services[k].instance, who))
+                i = k;
+        if (who)
+            fg->leader_kills++;
+    }
+    t0 = now_s();
+    kill9(services[i].pid);
+    services[i].kills++;
+    fg->kills++;
+    usleep((useconds_t)(200 + rand() % 600) * 1000);
+    services[i].pid = svc_start(&fix, services[i].name, services[i].instance, svc_env);
+    j = svc_wait_ping(nc, services[i].name, services[i].instance, 15000);
+    if (j) {
+        double took = now_s() - t0;
+        fg->recover_sum += took;
+        if (took > fg->recover_max)
+            fg->recover_max = took;
+    } else {
+        fprintf(stderr, "chaos: %s did not come back within 15 s\n", services[i].instance);
+    }
+    cJSON_Delete(j);
+}
+
+static void restart_server(natsConnection *nc, figures *fg, long *terminal_before)
+{
+    double t0 = now_s(), back;
+    *terminal_before = terminal_count(nc);
+    kill9(fix.pid);
+    fix.pid = 0;
+    sleep(2);
+    if (natsfix_restart(&fix) != 0) {
+        fprintf(stderr, "chaos: nats-server did not come back\n");
+        return;
+    }
+    back = now_s();
+    fg->server_down += back - t0;
+    fg->server_restarts++;
+    /* progress again: more requirements terminal than before the outage */
+    while (now_s() - back < 60) {
+        long n = terminal_count(nc);
+        if (n > *terminal_before) {
+            fg->server_resume += now_s() - back;
+            return;
+        }
+        usleep(200 * 1000);
+    }
+    fprintf(stderr, "chaos: no progress within 60 s of the server's restart\n");
+    fg->server_resume += 60;
+}
+
+/* --- the end: reading back ----------------------------------------------------------- */
+
+/* Every stored message of stream (filter), through an ordered consumer. */
+static long each_stored(natsConnection *nc, jsCtx *js, const char *stream, const char *filter,
+                        void (*fn)(natsMsg *m, void *arg), void *arg)
+{
+    jsStreamInfo *si = NULL;
+    natsSubscription *sub = NULL;
+    jsSubOptions so;
+    long want, got = 0;
+    (void)nc;
+    if (js_GetStreamInfo(&si, js, stream, NULL, NULL) != NATS_OK)
+        return -1;
+    want = (long)si->State.Msgs;
+    jsStreamInfo_Destroy(si);
+    jsSubOptions_Init(&so);
+    so.Stream = stream;
+    so.Ordered = true;
+    so.Config.DeliverPolicy = js_DeliverAll;
+    if (js_SubscribeSync(&sub, js, filter, NULL, &so, NULL) != NATS_OK)
+        return -1;
+    while (got < want) {
+        natsMsg *m = NULL;
+        if (natsSubscription_NextMsg(&m, sub, 5000) != NATS_OK)
+            break;
+        fn(m, arg);
+        natsMsg_Destroy(m);
+        got++;
+    }
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    return got;
+}
+
+/* requirements.<type>.<id> */
+static void on_dispatch(natsMsg *m, void *arg)
+{
+    const char *subj = natsMsg_GetSubject(m), *msg_id = NULL;
+    char type[32];
+    const char *id;
+    cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+    const char *dot = strchr(subj + strlen("requirements."), '.');
+    if (!dot || !j) {
+        cJSON_Delete(j);
+        return;
+    }
+    snprintf(type, sizeof(type), "%.*s", (int)(dot - subj - strlen("requirements.")), subj + strlen("requirements."));
+    id = dot + 1;
+    natsMsgHeader_Get(m, "Nats-Msg-Id", &msg_id);
+    ck_dispatched(arg, type, id, (unsigned)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "attempt")), msg_id);
+    cJSON_Delete(j);
+}
+
+/* results.<type>.<id> */
+static void on_result(natsMsg *m, void *arg)
+{
+    const char *subj = natsMsg_GetSubject(m);
+    char type[32];
+    cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+    const char *dot = strchr(subj + strlen("results."), '.');
+    if (dot && j) {
+        snprintf(type, sizeof(type), "%.*s", (int)(dot - subj - strlen("results.")), subj + strlen("results."));
+        ck_result(arg, type, dot + 1, (unsigned)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "attempt")),
+                  (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "tokensUsed")));
+    }
+    cJSON_Delete(j);
+}
+
+/* Final states from KV (what any restarted leader would read), and the
+ * day's token ledger (every day's total, should the run cross midnight). */
+static int read_states(jsCtx *js, checker *ck, uint64_t *ledger)
+{
+    kvStore *kv = NULL;
+    kvKeysList keys = {0};
+    char err[ERR_LEN];
+    *ledger = 0;
+    if (js_KeyValue(&kv, js, TOPO_KV_REQUIREMENTS) != NATS_OK || kvStore_Keys(&keys, kv, NULL) != NATS_OK)
+        return -1;
+    for (int i = 0; i < keys.Count; i++) {
+        kvEntry *e = NULL;
+        pb_state *st;
+        if (kvStore_Get(&e, kv, keys.Keys[i]) != NATS_OK)
+            continue;
+        st = (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor, (const uint8_t *)kvEntry_Value(e),
+                                   (size_t)kvEntry_ValueLen(e), PB_MAX_MSG, err);
+        if (st) {
+            ck_final(ck, st->id, names_status(st->status), st->charged_day_own + st->charged_day_review);
+            orchestrator__v1__requirement_state__free_unpacked(st, NULL);
+        }
+        kvEntry_Destroy(e);
+    }
+    kvKeysList_Destroy(&keys);
+    kvStore_Destroy(kv);
+    if (js_KeyValue(&kv, js, TOPO_KV_BUDGETS) != NATS_OK || kvStore_Keys(&keys, kv, NULL) != NATS_OK)
+        return -1;
+    for (int i = 0; i < keys.Count; i++) {
+        kvEntry *e = NULL;
+        size_t n = strlen(keys.Keys[i]);
+        if (n < 6 || strcmp(keys.Keys[i] + n - 6, ".total") || kvStore_Get(&e, kv, keys.Keys[i]) != NATS_OK)
+            continue;
+        {
+            pb_budget *u = (pb_budget *)pb_unpack(&orchestrator__v1__budget_usage__descriptor,
+                                                  (const uint8_t *)kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
+                                                  PB_MAX_MSG, err);
+            if (u) {
+                *ledger += u->used;
+                orchestrator__v1__budget_usage__free_unpacked(u, NULL);
+            }
+        }
+        kvEntry_Destroy(e);
+    }
+    kvKeysList_Destroy(&keys);
+    kvStore_Destroy(kv);
+    return 0;
+}
+
+/* --- main ------------------------------------------------------------------------------ */
+
+static void usage(FILE *to)
+{
+    fputs("Usage: chaos [options]\n"
+          "  --long              2,000 requirements (the long run; default 300)\n"
+          "  --requirements N    how many requirements to submit\n"
+          "  --kill-ms N         mean time between SIGKILLs of a random service (2000)\n"
+          "  --server-restarts N nats-server SIGKILLed and restarted N times mid-run (1)\n"
+          "  --timeout-s N       stop and fail after N seconds (300; 1500 with --long)\n"
+          "  --seed N            the random choices (the time)\n"
+          "Needs ORCH_BIN_DIR (the built daemons and agent-sim). Prints its figures last;\n"
+          "exit 0 only when nothing was lost, duplicated or left unfinished and the\n"
+          "token ledger equals what the agents reported. ORCH_TEST_KEEP=1 keeps its files.\n",
+          to);
+}
+
+static int parse(int argc, char **argv, options *o)
+{
+    o->requirements = 300;
+    o->kill_ms = 2000;
+    o->server_restarts = 1;
+    o->timeout_s = 0;
+    o->seed = (unsigned)time(NULL);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            exit(0);
+        } else if (!strcmp(a, "--long")) {
+            o->requirements = 2000;
+        } else if (v && !strcmp(a, "--requirements")) {
+            o->requirements = atol(v), i++;
+        } else if (v && !strcmp(a, "--kill-ms")) {
+            o->kill_ms = atoi(v), i++;
+        } else if (v && !strcmp(a, "--server-restarts")) {
+            o->server_restarts = atoi(v), i++;
+        } else if (v && !strcmp(a, "--timeout-s")) {
+            o->timeout_s = atoi(v), i++;
+        } else if (v && !strcmp(a, "--seed")) {
+            o->seed = (unsigned)strtoul(v, NULL, 10), i++;
+        } else {
+            fprintf(stderr, "chaos: unknown or incomplete option '%s' (try --help)\n", a);
+            return -1;
+        }
+    }
+    if (o->requirements < 10 || o->kill_ms < 100 || o->server_restarts < 0) {
+        fprintf(stderr, "chaos: --requirements at least 10, --kill-ms at least 100\n");
+        return -1;
+    }
+    if (!o->timeout_s)
+        o->timeout_s = o->requirements > 500 ? 1500 : 300;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    options opt;
+    figures fg = {0};
+    checker *ck;
+    natsConnection *nc;
+    jsCtx *js = NULL;
+    ck_report rep;
+    uint64_t ledger = 0;
+    long submitted = 0, terminal = 0, before_outage = 0;
+    double t_start, deadline, next_kill, next_submit;
+    int restarts_left, ok;
+
+    if (parse(argc, argv, &opt) != 0)
+        return 2;
+    if (!getenv("ORCH_BIN_DIR")) {
+        fprintf(stderr, "chaos: set ORCH_BIN_DIR to the build directory\n");
+        return 2;
+    }
+    srand(opt.seed);
+    signal(SIGPIPE, SIG_IGN);
+    printf("chaos: %ld requirements, a SIGKILL every ~%d ms, %d server restart(s), seed %u\n", opt.requirements,
+           opt.kill_ms, opt.server_restarts, opt.seed);
+    fflush(stdout);
+
+    if (natsfix_start(&fix, NULL) != 0)
+        return 1;
+    snprintf(dir, sizeof(dir), "%s", fix.dir);
+    if (make_project() != 0)
+        return 1;
+    nc = connect_test();
+    if (!nc || natsConnection_JetStream(&js, nc, NULL) != NATS_OK) {
+        fprintf(stderr, "chaos: cannot connect to %s\n", fix.url);
+        return 1;
+    }
+    for (int i = 0; i < N_SERVICES; i++)
+        services[i].pid = svc_start(&fix, services[i].name, services[i].instance, svc_env);
+    for (int i = 0; i < N_SERVICES; i++) {
+        cJSON *j = svc_wait_ping(nc, services[i].name, services[i].instance, 15000);
+        if (!j) {
+            fprintf(stderr, "chaos: %s did not start (log %s/%s.log)\n", services[i].instance, dir,
+                    services[i].instance);
+            return 1;
+        }
+        cJSON_Delete(j);
+    }
+    for (int i = 0; i < N_AGENTS; i++)
+        agents[i] = start_agent(i);
+    sleep(1); /* the scheduler takes its lease */
+
+    ck = ck_create();
+    t_start = now_s();
+    deadline = t_start + opt.timeout_s;
+    next_kill = t_start + opt.kill_ms / 1000.0;
+    next_submit = t_start;
+    restarts_left = opt.server_restarts;
+    /* Submitting takes the first third of the expected run; the chaos goes on
+     * until every requirement is terminal. */
+    while (now_s() < deadline) {
+        double t = now_s();
+        if (submitted < opt.requirements && t >= next_submit) {
+            long to = submitted + SUBMIT_BATCH < opt.requirements ? submitted + SUBMIT_BATCH : opt.requirements;
+            if (submit_batch(js, ck, submitted, to, deadline) != 0)
+                break;
+            submitted = to;
+            next_submit = t + 0.5;
+        }
+        if (restarts_left > 0 && submitted >= opt.requirements / 2 && terminal > 0) {
+            restart_server(nc, &fg, &before_outage);
+            restarts_left--;
+            printf("chaos: nats-server killed and restarted (%.1f s down)\n", fg.server_down);
+            fflush(stdout);
+        }
+        if (t >= next_kill && terminal < opt.requirements) {
+            kill_one(nc, js, &fg, fg.kills % 4 == 2);
+            next_kill = now_s() + (opt.kill_ms / 2 + rand() % opt.kill_ms) / 1000.0;
+        }
+        {
+            long n = terminal_count(nc);
+            if (n >= 0)
+                terminal = n;
+        }
+        if (submitted >= opt.requirements && terminal >= opt.requirements && restarts_left == 0)
+            break;
+        usleep(200 * 1000);
+    }
+    printf("chaos: %ld of %ld terminal after %.0f s; waiting for the queues to settle\n", terminal, submitted,
+           now_s() - t_start);
+    fflush(stdout);
+    for (double t0 = now_s(); now_s() - t0 < 60 && now_s() < deadline + 60; usleep(500 * 1000))
+        if (settled(js))
+            break;
+    sleep(2); /* the last decisions' writes */
+
+    if (each_stored(nc, js, "REQUIREMENTS", "requirements.>", on_dispatch, ck) < 0 ||
+        each_stored(nc, js, "RESULTS", "results.>", on_result, ck) < 0 || read_states(js, ck, &ledger) != 0)
+        fprintf(stderr, "chaos: reading back failed: %s\n", nats_GetLastError(NULL));
+    ck_check(ck, &rep, stderr);
+
+    for (int i = 0; i < N_AGENTS; i++)
+        proc_stop(agents[i], 3000);
+    for (int i = N_SERVICES - 1; i >= 0; i--)
+        proc_stop(services[i].pid, 5000);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+    natsfix_stop(&fix);
+
+    ok = rep.n[CK_LOST] == 0 && rep.n[CK_DUPLICATED] == 0 && rep.n[CK_UNKNOWN] == 0 && submitted == opt.requirements &&
+         rep.submitted == opt.requirements && ledger == rep.tokens_reported && rep.ledger_off == 0 &&
+         fg.server_restarts == opt.server_restarts;
+    printf("chaos: submitted %ld, completed %ld, escalated %ld, lost %ld, duplicated %ld, unknown %ld\n",
+           rep.submitted, rep.n[CK_COMPLETED], rep.n[CK_ESCALATED], rep.n[CK_LOST], rep.n[CK_DUPLICATED],
+           rep.n[CK_UNKNOWN]);
+    printf("chaos: kills %d (", fg.kills);
+    for (int i = 0; i < N_SERVICES; i++)
+        printf("%s%s %d", i ? ", " : "", services[i].instance, services[i].kills);
+    printf("; the scheduler leader %d times)\n", fg.leader_kills);
+    printf("chaos: time to recover: a killed service answers again after %.2f s on average, %.2f s at most\n",
+           fg.kills ? fg.recover_sum / fg.kills : 0, fg.recover_max);
+    printf("chaos: nats-server restarts %d: down %.1f s, work moving again %.1f s after it was back\n",
+           fg.server_restarts, fg.server_down, fg.server_resume);
+    printf("chaos: tokens: the ledger says %llu, the agents reported %llu; %ld requirements charged otherwise\n",
+           (unsigned long long)ledger, (unsigned long long)rep.tokens_reported, rep.ledger_off);
+    printf("chaos: %.0f s in all; %s\n", now_s() - t_start, ok ? "PASS" : "FAIL");
+    ck_destroy(ck);
+    nats_Close();
+    return ok ? 0 : 1;
+}

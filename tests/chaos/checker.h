@@ -1,0 +1,53 @@
+/* The chaos runs' judge, in the spirit of Jepsen's queue checker: from what
+ * was submitted, what was stored on requirements.> and results.>, and the
+ * scheduler's final word on each requirement, every submitted requirement
+ * lands in exactly one class. Pure: the harness reads the streams and feeds
+ * it; the unit tests feed it histories by hand.
+ *
+ *   duplicated  a dispatch stored twice (same message id, or the same type,
+ *               id and attempt without one), or an agent's result for the
+ *               same type, id and attempt stored twice: an agent got the
+ *               same work twice and acted on it
+ *   lost        submitted, but the scheduler has no state for it
+ *   unknown     the scheduler knows it, but it is not COMPLETE or ESCALATED
+ *   escalated   ESCALATED
+ *   completed   COMPLETE
+ *
+ * The first that applies wins, in that order. */
+#ifndef CHAOS_CHECKER_H
+#define CHAOS_CHECKER_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum { CK_COMPLETED, CK_ESCALATED, CK_LOST, CK_DUPLICATED, CK_UNKNOWN, CK_CLASSES } ck_class;
+
+typedef struct checker checker;
+
+checker *ck_create(void);
+void ck_destroy(checker *c);
+
+void ck_submitted(checker *c, const char *id);
+/* One stored message on requirements.<type>.<id>; msg_id may be NULL. */
+void ck_dispatched(checker *c, const char *type, const char *id, unsigned attempt, const char *msg_id);
+/* One stored result: the tokens the agent reported for that attempt. */
+void ck_result(checker *c, const char *type, const char *id, unsigned attempt, uint64_t tokens);
+/* The scheduler's status of id at the end ("COMPLETE", "ESCALATED", ...),
+ * and the tokens its ledger charged for it. */
+void ck_final(checker *c, const char *id, const char *status, uint64_t charged);
+
+typedef struct {
+    long submitted;
+    long n[CK_CLASSES];
+    uint64_t tokens_reported;   /* per type, id and attempt the largest report, summed */
+    long ledger_off;            /* requirements whose charge differs from their reports */
+} ck_report;
+
+/* Classifies every submitted requirement; writes one line per requirement
+ * that is not completed or escalated, or whose charge differs from what its
+ * agents reported, to detail (may be NULL). */
+void ck_check(const checker *c, ck_report *r, FILE *detail);
+
+const char *ck_class_name(ck_class k);
+
+#endif

@@ -1,0 +1,80 @@
+/* The chaos checker: each history by hand, each class reachable, so a run
+ * that loses or doubles work cannot pass. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "checker.h"
+
+static void a_clean_history_is_all_completed(void **state)
+{
+    checker *c = ck_create();
+    ck_report r;
+    (void)state;
+    ck_submitted(c, "CH-1");
+    ck_submitted(c, "CH-2");
+    ck_dispatched(c, "backend", "CH-1", 1, "CH-1-a1");
+    ck_dispatched(c, "backend", "CH-1", 2, "CH-1-a2"); /* a retry is not a duplicate */
+    ck_dispatched(c, "review", "CH-1", 2, "review-CH-1-a2");
+    ck_dispatched(c, "frontend", "CH-2", 1, "CH-2-a1");
+    ck_result(c, "backend", "CH-1", 1, 100);
+    ck_result(c, "backend", "CH-1", 2, 150);
+    ck_result(c, "review", "CH-1", 0, 1500);
+    ck_result(c, "frontend", "CH-2", 1, 70);
+    ck_final(c, "CH-1", "COMPLETE", 100 + 150 + 1500);
+    ck_final(c, "CH-2", "ESCALATED", 70);
+    ck_check(c, &r, NULL);
+    assert_int_equal(r.ledger_off, 0);
+    assert_int_equal(r.submitted, 2);
+    assert_int_equal(r.n[CK_COMPLETED], 1);
+    assert_int_equal(r.n[CK_ESCALATED], 1);
+    assert_int_equal(r.n[CK_LOST] + r.n[CK_DUPLICATED] + r.n[CK_UNKNOWN], 0);
+    assert_int_equal(r.tokens_reported, 100 + 150 + 1500 + 70);
+    ck_destroy(c);
+}
+
+static void each_failure_has_its_class(void **state)
+{
+    checker *c = ck_create();
+    ck_report r;
+    (void)state;
+    ck_submitted(c, "LOST");
+    ck_submitted(c, "TWICE");
+    ck_submitted(c, "ACTED-TWICE");
+    ck_submitted(c, "NO-ID-TWICE");
+    ck_submitted(c, "STUCK");
+    ck_dispatched(c, "backend", "TWICE", 1, "TWICE-a1");
+    ck_dispatched(c, "backend", "TWICE", 1, "TWICE-a1");
+    ck_dispatched(c, "backend", "ACTED-TWICE", 1, "ACTED-TWICE-a1");
+    ck_result(c, "backend", "ACTED-TWICE", 1, 10);
+    ck_result(c, "backend", "ACTED-TWICE", 1, 30); /* the larger report counts once */
+    ck_dispatched(c, "database", "NO-ID-TWICE", 3, NULL);
+    ck_dispatched(c, "database", "NO-ID-TWICE", 3, NULL);
+    ck_final(c, "TWICE", "COMPLETE", 0);  /* complete, but dispatched twice */
+    ck_final(c, "ACTED-TWICE", "COMPLETE", 40); /* charged 40 for a report of 30 */
+    ck_final(c, "NO-ID-TWICE", "COMPLETE", 0);
+    ck_final(c, "STUCK", "DISPATCHED", 0);
+    ck_final(c, "NOT-SUBMITTED", "COMPLETE", 5);  /* ignored */
+    ck_check(c, &r, NULL);
+    assert_int_equal(r.submitted, 5);
+    assert_int_equal(r.n[CK_LOST], 1);
+    assert_int_equal(r.n[CK_DUPLICATED], 3);
+    assert_int_equal(r.n[CK_UNKNOWN], 1);
+    assert_int_equal(r.n[CK_COMPLETED], 0);
+    assert_int_equal(r.tokens_reported, 30);
+    assert_int_equal(r.ledger_off, 1);
+    assert_string_equal(ck_class_name(CK_DUPLICATED), "duplicated");
+    ck_destroy(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_clean_history_is_all_completed),
+        cmocka_unit_test(each_failure_has_its_class),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
