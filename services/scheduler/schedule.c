@@ -283,16 +283,31 @@ static void charge_for(sched *s, pb_state *st, int type, uint64_t tokens, const 
     charge(s, type, tokens, now);
 }
 
-/* Charges what an attempt reports beyond what was charged for it already. */
-static void charge_attempt(sched *s, pb_state *st, uint64_t total_for_attempt, const sched_clock *now)
+/* The charge slot of an attempt (1-based), grown as needed. */
+static uint64_t *charged_slot(pb_state *st, unsigned attempt)
 {
-    if (total_for_attempt <= st->tokens_charged)
+    size_t i = attempt ? attempt - 1 : 0;
+    if (i >= st->n_charged_by_attempt) {
+        st->charged_by_attempt = xrealloc(st->charged_by_attempt, sizeof(uint64_t) * (i + 1));
+        memset(st->charged_by_attempt + st->n_charged_by_attempt, 0,
+               sizeof(uint64_t) * (i + 1 - st->n_charged_by_attempt));
+        st->n_charged_by_attempt = i + 1;
+    }
+    return &st->charged_by_attempt[i];
+}
+
+/* Charges what an attempt reports beyond what was charged for it already. */
+static void charge_attempt(sched *s, pb_state *st, unsigned attempt, uint64_t total_for_attempt,
+                           const sched_clock *now)
+{
+    uint64_t *charged = charged_slot(st, attempt);
+    if (total_for_attempt <= *charged)
         return;
-    uint64_t delta = total_for_attempt - st->tokens_charged;
-    st->tokens_charged = total_for_attempt;
+    uint64_t delta = total_for_attempt - *charged;
+    *charged = total_for_attempt;
     st->tokens_used += delta;
     /* What is spent no longer needs reserving. */
-    if (st->reserved_tokens) {
+    if (attempt == st->attempt && st->reserved_tokens) {
         uint64_t r = delta < st->reserved_tokens ? delta : st->reserved_tokens;
         budget_unreserve(&s->b, type_of(st), r);
         st->reserved_tokens -= r;
@@ -409,7 +424,7 @@ static int dispatch(sched *s, int i, const sched_clock *now)
     st->dispatched_at_ms = now->now_ms;
     st->started = 0;
     st->published = 0;
-    st->tokens_charged = 0;
+    *charged_slot(st, st->attempt) = 0; /* a new dispatch of it: new work to pay for */
     reason(st, "dispatched to %s (attempt %u)", type_tok[t], st->attempt);
     save(s, st, now);
     if (st->infra_retries)
@@ -754,8 +769,8 @@ void sched_result(sched *s, const pb_result *r, const sched_clock *now)
     if (i < 0)
         return;
     st = s->e[i];
-    if (r->attempt && r->attempt != st->attempt)
-        return; /* an older attempt's report */
+    if (r->attempt > st->attempt)
+        return; /* not dispatched yet: not a report of ours */
     if (r->review || r->agent_type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW) {
         if (!st->review_requested || st->review)
             return;
@@ -775,10 +790,13 @@ void sched_result(sched *s, const pb_result *r, const sched_clock *now)
         merge_pass(s, now);
         return;
     }
-    if (!in_flight(st))
-        return;
+    /* What it cost counts whenever it arrives: results and verdicts come
+     * through different consumers, so after a restart the verdict can be
+     * handled first. */
+    charge_attempt(s, st, r->attempt ? r->attempt : st->attempt, r->tokens_used, now);
+    if ((r->attempt && r->attempt != st->attempt) || !in_flight(st))
+        return; /* an older attempt's report, or one the verdict overtook */
     mark_started(s, st);
-    charge_attempt(s, st, r->tokens_used, now);
     if (*r->instance)
         pb_set_str(&st->instance, r->instance);
     if (st->status == ST_DISPATCHED) {
@@ -879,7 +897,7 @@ void sched_heartbeat(sched *s, const pb_heartbeat *h, const sched_clock *now)
         /* Once the result is in (VERIFYING), its total is the attempt's:
          * a heartbeat overtaken by it on the way must not add to it. */
         if (h->tokens_used && st->status == ST_DISPATCHED)
-            charge_attempt(s, st, st->tokens_charged + h->tokens_used, now);
+            charge_attempt(s, st, st->attempt, *charged_slot(st, st->attempt) + h->tokens_used, now);
         if (*h->instance)
             pb_set_str(&st->instance, h->instance);
         if (!was || h->tokens_used)

@@ -2,7 +2,8 @@
  * nats-server, requirements with dependencies flowing through, while a
  * random service is killed with SIGKILL every few seconds (the scheduler
  * leader among them, a standby running) and restarted, and nats-server
- * itself is killed and restarted mid-run. At the end the checker
+ * itself is killed and restarted mid-run (with --cluster: one node of a
+ * three-node cluster with R3 streams and buckets). At the end the checker
  * (checker.h) puts every submitted requirement in one class from the
  * streams and the scheduler's stored state, and the token ledger is
  * compared with what the agents reported. Bounded: it stops by itself at
@@ -10,11 +11,13 @@
  *
  *   chaos                 the CI variant (300 requirements)
  *   chaos --long          2,000 requirements
+ *   chaos --cluster       three nats-servers, R3; a node killed mid-run
  *   chaos --help          every option
  *
  * The last lines are the figures; the exit status is 0 only when nothing
  * was lost, duplicated or left unfinished and the ledger matches. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +44,7 @@ typedef struct {
     int kill_ms;            /* mean time between kills */
     int server_restarts;
     int timeout_s;
+    int cluster;            /* nodes: 1, or 3 */
     unsigned seed;
 } options;
 
@@ -61,10 +65,15 @@ static const char *const agent_types[] = {"backend", "frontend", "database", "do
 #define N_AGENTS 6
 static pid_t agents[N_AGENTS];
 
+/* The server, or the cluster's nodes; fix is what the services are given:
+ * the first node's directory (logs) and every node's URL. */
+#define MAX_NODES 3
+static natsfix nodes[MAX_NODES];
+static int n_nodes = 1;
 static natsfix fix;
-static char dir[300], projects_env[400], work_env[400];
+static char dir[300], projects_env[400], work_env[400], replicas_env[64] = "ORCH_JETSTREAM_REPLICAS=1";
 static const char *svc_env[] = {
-    projects_env, work_env,
+    projects_env, work_env, replicas_env,
     "ORCH_SCHEDULER_WINDOW=20", "ORCH_SCHEDULER_BACKOFF_BASE_MS=500", "ORCH_SCHEDULER_BACKOFF_MAX_MS=2000",
     "ORCH_BUDGET_TOTAL=1000000000000", "ORCH_BUDGET_BACKEND=1000000000000", "ORCH_BUDGET_FRONTEND=1000000000000",
     "ORCH_BUDGET_DATABASE=1000000000000", "ORCH_BUDGET_DOCUMENTATION=1000000000000",
@@ -119,6 +128,60 @@ static int make_project(void)
     fclose(f);
     snprintf(projects_env, sizeof(projects_env), "ORCH_VERIFIER_PROJECTS_FILE=%s", path);
     snprintf(work_env, sizeof(work_env), "ORCH_VERIFIER_WORK_ROOT=%s/work", dir);
+    return 0;
+}
+
+typedef struct {
+    natsfix *node;
+    char conf[600];
+    int rc;
+} node_start;
+
+static void *start_node(void *arg)
+{
+    node_start *ns = arg;
+    ns->rc = natsfix_start(ns->node, ns->conf);
+    return NULL;
+}
+
+/* One server, or three routed to each other, started at once (a cluster's
+ * JetStream answers only once a majority is up). */
+static int start_servers(int n)
+{
+    node_start ns[MAX_NODES];
+    pthread_t t[MAX_NODES];
+    int route[MAX_NODES];
+    char routes[300] = "";
+    n_nodes = n;
+    if (n == 1) {
+        if (natsfix_start(&nodes[0], NULL) != 0)
+            return -1;
+        fix = nodes[0];
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(routes);
+        route[i] = natsfix_free_port();
+        snprintf(routes + len, sizeof(routes) - len, "%snats-route://127.0.0.1:%d", i ? ", " : "", route[i]);
+    }
+    for (int i = 0; i < n; i++) {
+        ns[i].node = &nodes[i];
+        snprintf(ns[i].conf, sizeof(ns[i].conf), "cluster { name: orch_chaos, listen: 127.0.0.1:%d, routes: [%s] }",
+                 route[i], routes);
+        pthread_create(&t[i], NULL, start_node, &ns[i]);
+    }
+    for (int i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < n; i++)
+        if (ns[i].rc != 0)
+            return -1;
+    fix = nodes[0];
+    fix.url[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(fix.url);
+        snprintf(fix.url + len, sizeof(fix.url) - len, "%s%s", i ? "," : "", nodes[i].url);
+    }
+    snprintf(replicas_env, sizeof(replicas_env), "ORCH_JETSTREAM_REPLICAS=%d", n);
     return 0;
 }
 
@@ -319,14 +382,17 @@ static void kill_one(natsConnection *nc, jsCtx *js, figures *fg, int target_lead
     cJSON_Delete(j);
 }
 
+/* SIGKILL of the server (or of one node of the cluster), and its restart
+ * on the same store. */
 static void restart_server(natsConnection *nc, figures *fg, long *terminal_before)
 {
     double t0 = now_s(), back;
+    natsfix *node = &nodes[rand() % n_nodes];
     *terminal_before = terminal_count(nc);
-    kill9(fix.pid);
-    fix.pid = 0;
+    kill9(node->pid);
+    node->pid = 0;
     sleep(2);
-    if (natsfix_restart(&fix) != 0) {
+    if (natsfix_restart(node) != 0) {
         fprintf(stderr, "chaos: nats-server did not come back\n");
         return;
     }
@@ -471,6 +537,7 @@ static void usage(FILE *to)
           "  --requirements N    how many requirements to submit\n"
           "  --kill-ms N         mean time between SIGKILLs of a random service (2000)\n"
           "  --server-restarts N nats-server SIGKILLed and restarted N times mid-run (1)\n"
+          "  --cluster           three nats-servers with R3 streams; a random node is the one killed\n"
           "  --timeout-s N       stop and fail after N seconds (300; 1500 with --long)\n"
           "  --seed N            the random choices (the time)\n"
           "Needs ORCH_BIN_DIR (the built daemons and agent-sim). Prints its figures last;\n"
@@ -493,6 +560,8 @@ static int parse(int argc, char **argv, options *o)
             exit(0);
         } else if (!strcmp(a, "--long")) {
             o->requirements = 2000;
+        } else if (!strcmp(a, "--cluster")) {
+            o->cluster = 1;
         } else if (v && !strcmp(a, "--requirements")) {
             o->requirements = atol(v), i++;
         } else if (v && !strcmp(a, "--kill-ms")) {
@@ -538,11 +607,11 @@ int main(int argc, char **argv)
     }
     srand(opt.seed);
     signal(SIGPIPE, SIG_IGN);
-    printf("chaos: %ld requirements, a SIGKILL every ~%d ms, %d server restart(s), seed %u\n", opt.requirements,
-           opt.kill_ms, opt.server_restarts, opt.seed);
+    printf("chaos: %ld requirements, a SIGKILL every ~%d ms, %d server restart(s)%s, seed %u\n", opt.requirements,
+           opt.kill_ms, opt.server_restarts, opt.cluster ? " in a three-node cluster (R3)" : "", opt.seed);
     fflush(stdout);
 
-    if (natsfix_start(&fix, NULL) != 0)
+    if (start_servers(opt.cluster ? 3 : 1) != 0)
         return 1;
     snprintf(dir, sizeof(dir), "%s", fix.dir);
     if (make_project() != 0)
@@ -622,7 +691,8 @@ int main(int argc, char **argv)
         proc_stop(services[i].pid, 5000);
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
-    natsfix_stop(&fix);
+    for (int i = 0; i < n_nodes; i++)
+        natsfix_stop(&nodes[i]);
 
     ok = rep.n[CK_LOST] == 0 && rep.n[CK_DUPLICATED] == 0 && rep.n[CK_UNKNOWN] == 0 && submitted == opt.requirements &&
          rep.submitted == opt.requirements && ledger == rep.tokens_reported && rep.ledger_off == 0 &&

@@ -2,7 +2,9 @@
  * in a temporary directory: passing work, a broken build with its compiler
  * output, a failing test after a passing build, a hanging step killed with
  * its children, bounded noise, unknown ref and project, hostile refs and
- * fields that must run nothing, two replicas, and a SIGKILL mid-build. */
+ * fields that must run nothing (a handful written by hand, then a few
+ * thousand generated, with the process list watched), two replicas, and a
+ * SIGKILL mid-build. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ctype.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -344,6 +348,184 @@ static void hostile_refs_and_fields_run_nothing(void **state)
     svc_stop(pid);
 }
 
+/* --- a few thousand generated hostile results ----------------------------------------- */
+
+#define N_GENERATED 3000
+#define LINGER "31337" /* a payload that runs would show as "sleep 31337" */
+
+static volatile int watching;
+static char seen[600];
+
+/* Watches the process list for a payload running: touch aimed at the
+ * marker, or the lingering sleep. */
+static void *watch_processes(void *arg)
+{
+    const char *marker = arg;
+    while (watching) {
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+            char path[300], comm[64] = "", cmd[512] = "";
+            FILE *f;
+            size_t n;
+            if (!isdigit((unsigned char)de->d_name[0]))
+                continue;
+            snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+            if ((f = fopen(path, "r"))) {
+                if (!fgets(comm, sizeof(comm), f))
+                    comm[0] = '\0';
+                fclose(f);
+            }
+            comm[strcspn(comm, "\n")] = '\0';
+            if (strcmp(comm, "touch") && strcmp(comm, "sleep"))
+                continue;
+            snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+            if (!(f = fopen(path, "r")))
+                continue;
+            n = fread(cmd, 1, sizeof(cmd) - 1, f);
+            fclose(f);
+            for (size_t i = 0; i < n; i++)
+                if (!cmd[i])
+                    cmd[i] = ' ';
+            cmd[n] = '\0';
+            if (strstr(cmd, marker) || strstr(cmd, LINGER))
+                snprintf(seen, sizeof(seen), "pid %s: %s", de->d_name, cmd);
+        }
+        if (d)
+            closedir(d);
+        usleep(2000);
+    }
+    return NULL;
+}
+
+static unsigned lcg(unsigned *x)
+{
+    *x = *x * 1103515245u + 12345u;
+    return *x >> 8;
+}
+
+/* One hostile string: a prefix git might read as an option or a revision,
+ * a payload for a shell, a suffix git's ref rules care about. M stands for
+ * the marker's path. */
+static void hostile(unsigned *x, const char *marker, char *out, size_t len)
+{
+    static const char *const pre[] = {"", "refs/heads/", "good", "-", "--", "--upload-pack=", "--exec=",
+                                      "-c core.pager=", "--output=", "HEAD", "main", "refs/heads/../", "@{-1}",
+                                      "x/", ".", "-ccore.fsmonitor=", "refs/heads/good/"};
+    static const char *const payload[] = {"$(touch M)", "`touch M`", ";touch M", "|touch M", "&&touch M",
+                                          "\ntouch M", "$(sleep${IFS}" LINGER ")", ";sleep " LINGER,
+                                          "`sleep " LINGER "`", "${IFS}touch${IFS}M", "'$(touch M)'",
+                                          "\"; touch M; \"", "%0atouch M", "\\`touch M\\`", "$(<M)",
+                                          ">M", "<(touch M)", "!(touch M)", "$((1))touch${IFS}M"};
+    static const char *const post[] = {"", ".lock", "/", "~1", "^{}", ":", "\x01", "\xe2\x80\xae", "\xff", " ",
+                                       "..", "@{u}", "*", "?", "[", "\\"};
+    const char *p = payload[lcg(x) % (sizeof(payload) / sizeof(*payload))];
+    size_t n = (size_t)snprintf(out, len, "%s", pre[lcg(x) % (sizeof(pre) / sizeof(*pre))]);
+    for (; *p && n + 1 < len; p++) {
+        if (*p == 'M')
+            n += (size_t)snprintf(out + n, len - n, "%s", marker);
+        else
+            out[n++] = *p;
+    }
+    if (n >= len)
+        n = len - 1;
+    if (lcg(x) % 20 == 0) /* now and then a long one */
+        while (n + 2 < len && n < 900)
+            out[n++] = 'A';
+    out[n] = '\0';
+    snprintf(out + n, len - n, "%s", post[lcg(x) % (sizeof(post) / sizeof(*post))]);
+}
+
+static uint64_t stored(env *e, const char *stream)
+{
+    jsStreamInfo *si = NULL;
+    uint64_t n = 0;
+    if (js_GetStreamInfo(&si, e->js, stream, NULL, NULL) == NATS_OK) {
+        n = si->State.Msgs;
+        jsStreamInfo_Destroy(si);
+    }
+    return n;
+}
+
+static void generated_hostile_results_run_nothing(void **state)
+{
+    env *e = *state;
+    char projects[400], root[400];
+    const char *x[] = {projects, root, "ORCH_VERIFIER_WORKERS=4", "ORCH_LOG_LEVEL=warn", NULL};
+    pid_t pid;
+    pthread_t watcher;
+    jsCtx *ajs = NULL;
+    jsOptions jo;
+    unsigned seed = 20261124u;
+    int hostile_ids = 0;
+    struct stat sb;
+
+    snprintf(projects, sizeof(projects), "ORCH_VERIFIER_PROJECTS_FILE=%s", e->projects);
+    snprintf(root, sizeof(root), "ORCH_VERIFIER_WORK_ROOT=%s/work", e->fix.dir);
+    pid = svc_start_ready(e->nc, &e->fix, "verifier", "v1", x);
+    watching = 1;
+    seen[0] = '\0';
+    pthread_create(&watcher, NULL, watch_processes, e->marker);
+    jsOptions_Init(&jo);
+    jo.PublishAsync.MaxPending = 1024;
+    assert_int_equal(natsConnection_JetStream(&ajs, e->nc, &jo), NATS_OK);
+    for (int i = 0; i < N_GENERATED; i++) {
+        char ref[1200], summary[1200], instance[1200], project[1200], id[1200], subj[64], *body;
+        cJSON *o = cJSON_CreateObject();
+        hostile(&seed, e->marker, ref, sizeof(ref));
+        hostile(&seed, e->marker, summary, sizeof(summary));
+        hostile(&seed, e->marker, instance, sizeof(instance));
+        if (lcg(&seed) % 10 == 0)
+            hostile(&seed, e->marker, project, sizeof(project));
+        else
+            snprintf(project, sizeof(project), "demo");
+        if (lcg(&seed) % 20 == 0) {
+            hostile(&seed, e->marker, id, sizeof(id));
+            hostile_ids++;
+        } else {
+            snprintf(id, sizeof(id), "GEN-%d", i);
+        }
+        cJSON_AddStringToObject(o, "requirementId", id);
+        cJSON_AddNumberToObject(o, "attempt", 1);
+        cJSON_AddStringToObject(o, "instance", instance);
+        cJSON_AddStringToObject(o, "project", project);
+        cJSON_AddStringToObject(o, "ref", ref);
+        cJSON_AddStringToObject(o, "summary", summary);
+        body = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        snprintf(subj, sizeof(subj), "results.backend.GEN-%d", i);
+        while (js_PublishAsync(ajs, subj, body, (int)strlen(body), NULL) != NATS_OK)
+            usleep(1000);
+        free(body);
+    }
+    assert_int_equal(js_PublishAsyncComplete(ajs, NULL), NATS_OK);
+    jsCtx_Destroy(ajs);
+    /* every one answered: a verdict, or an error for a result it could not read */
+    for (int waited = 0; waited < 600 && stored(e, "VERDICTS") + stored(e, "ERRORS") < N_GENERATED; waited++)
+        usleep(500 * 1000);
+    watching = 0;
+    pthread_join(watcher, NULL);
+    print_message("%d generated results (%d with a hostile id): %llu verdicts, %llu errors\n", N_GENERATED,
+                  hostile_ids, (unsigned long long)stored(e, "VERDICTS"), (unsigned long long)stored(e, "ERRORS"));
+    assert_int_equal(stored(e, "VERDICTS") + stored(e, "ERRORS"), N_GENERATED);
+    if (seen[0])
+        fail_msg("a payload ran: %s", seen);
+    assert_int_equal(stat(e->marker, &sb), -1); /* nothing ran */
+    /* and nothing was built: no hostile ref names a commit */
+    {
+        cJSON *st = svc_request_json(e->nc, "orch.verifier.stats", "", 2000);
+        assert_non_null(st);
+        print_message("verifier: %s\n", cJSON_PrintUnformatted(st));
+        assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(st, "passed")), 0);
+        assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(st, "failed")) +
+                             cJSON_GetNumberValue(cJSON_GetObjectItem(st, "infrastructure_errors")) +
+                             cJSON_GetNumberValue(cJSON_GetObjectItem(st, "bad_results")),
+                         N_GENERATED);
+        cJSON_Delete(st);
+    }
+    svc_stop(pid);
+}
+
 static void two_replicas_verify_each_result_once(void **state)
 {
     env *e = *state;
@@ -409,6 +591,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(verdicts_for_every_kind_of_work, setup, teardown),
         cmocka_unit_test_setup_teardown(hanging_step_is_killed_with_its_children_and_noise_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(hostile_refs_and_fields_run_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(generated_hostile_results_run_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(two_replicas_verify_each_result_once, setup, teardown),
         cmocka_unit_test_setup_teardown(sigkill_mid_build_means_verified_again_and_one_verdict, setup, teardown),
     };

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <nats/nats.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #define MAX_FIX 8
 static natsfix *live[MAX_FIX];
 static int atexit_set = 0;
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void stop_all(void)
 {
@@ -120,6 +122,7 @@ int natsfix_start(natsfix *f, const char *extra_conf)
     }
     snprintf(f->dir, sizeof(f->dir), "%s", tmpl);
     snprintf(f->conf, sizeof(f->conf), "%s/server.conf", f->dir);
+    pthread_mutex_lock(&live_mu); /* the nodes of a cluster start at once */
     if (!atexit_set) {
         atexit(stop_all);
         atexit_set = 1;
@@ -129,6 +132,7 @@ int natsfix_start(natsfix *f, const char *extra_conf)
             live[i] = f;
             break;
         }
+    pthread_mutex_unlock(&live_mu);
     /* A port picked free can be taken before the server binds it: retry. */
     for (int attempt = 0; attempt < 5; attempt++) {
         f->port = natsfix_free_port();

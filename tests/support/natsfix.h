@@ -12,7 +12,7 @@ typedef struct {
     pid_t pid;
     int port;
     char dir[256];
-    char url[64];
+    char url[256];         /* one server, or a comma-separated list */
     char conf[300];
     /* set before natsfix_start when the server needs them to be reached */
     const char *tls_ca, *tls_cert, *tls_key, *user, *password;

@@ -523,6 +523,29 @@ static void ledger_follows_the_states(void **state)
     }
 }
 
+/* Results and verdicts come through different consumers: after a restart
+ * a verdict can be handled before the result it judged. What the result
+ * says it cost is charged to its own attempt all the same. */
+static void late_results_are_still_charged(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    (void)state;
+    sched_add(s, req("M", BE, MED, 10000, NULL, NULL), &clk);
+    verdict(s, "M", 1, FAIL, "error: x"); /* overtook attempt 1's result: back as attempt 2 */
+    assert_int_equal(sched_get(s, "M")->attempt, 2);
+    result(s, "M", 1, 800);               /* attempt 1's cost still counts */
+    assert_int_equal(sched_budget(s)->used[BE], 800);
+    assert_int_equal(status(s, "M"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED); /* and moves nothing */
+    result(s, "M", 2, 500);
+    verdict(s, "M", 2, PASS, NULL);
+    result(s, "M", 2, 600);               /* redelivered with a larger total: the increase */
+    result(s, "M", 1, 800);               /* redelivered: nothing */
+    assert_int_equal(sched_budget(s)->used[BE], 1400);
+    assert_int_equal(sched_get(s, "M")->tokens_used, 1400);
+    assert_int_equal(sched_get(s, "M")->charged_day_own, 1400);
+    sched_destroy(s);
+}
+
 static void approved_merges_go_in_dependency_order(void **state)
 {
     sched *s = sched_create(&cfg, &out, &clk);
@@ -706,6 +729,7 @@ int main(void)
         cmocka_unit_test_setup(cycles_rejected_unknown_dependencies_wait, setup),
         cmocka_unit_test_setup(tokens_are_charged_once, setup),
         cmocka_unit_test_setup(ledger_follows_the_states, setup),
+        cmocka_unit_test_setup(late_results_are_still_charged, setup),
         cmocka_unit_test_setup(approved_merges_go_in_dependency_order, setup),
         cmocka_unit_test_setup(changes_requested_go_back_to_the_agent, setup),
         cmocka_unit_test_setup(conservation_holds_low_hints_small_and_alerts_once, setup),
