@@ -296,13 +296,14 @@ static uint64_t *charged_slot(pb_state *st, unsigned attempt)
     return &st->charged_by_attempt[i];
 }
 
-/* Charges what an attempt reports beyond what was charged for it already. */
-static void charge_attempt(sched *s, pb_state *st, unsigned attempt, uint64_t total_for_attempt,
-                           const sched_clock *now)
+/* Charges what an attempt reports beyond what was charged for it already;
+ * returns 1 when it charged something (st changed: save it). */
+static int charge_attempt(sched *s, pb_state *st, unsigned attempt, uint64_t total_for_attempt,
+                          const sched_clock *now)
 {
     uint64_t *charged = charged_slot(st, attempt);
     if (total_for_attempt <= *charged)
-        return;
+        return 0;
     uint64_t delta = total_for_attempt - *charged;
     *charged = total_for_attempt;
     st->tokens_used += delta;
@@ -313,6 +314,7 @@ static void charge_attempt(sched *s, pb_state *st, unsigned attempt, uint64_t to
         st->reserved_tokens -= r;
     }
     charge_for(s, st, type_of(st), delta, now);
+    return 1;
 }
 
 /* --- flight ---------------------------------------------------------------- */
@@ -763,7 +765,7 @@ static int in_flight(const pb_state *st)
 
 void sched_result(sched *s, const pb_result *r, const sched_clock *now)
 {
-    int i = entry_of(s, r->requirement_id);
+    int i = entry_of(s, r->requirement_id), charged;
     pb_state *st;
 
     if (i < 0)
@@ -793,9 +795,12 @@ void sched_result(sched *s, const pb_result *r, const sched_clock *now)
     /* What it cost counts whenever it arrives: results and verdicts come
      * through different consumers, so after a restart the verdict can be
      * handled first. */
-    charge_attempt(s, st, r->attempt ? r->attempt : st->attempt, r->tokens_used, now);
-    if ((r->attempt && r->attempt != st->attempt) || !in_flight(st))
+    charged = charge_attempt(s, st, r->attempt ? r->attempt : st->attempt, r->tokens_used, now);
+    if ((r->attempt && r->attempt != st->attempt) || !in_flight(st)) {
+        if (charged)
+            save(s, st, now); /* the charge, and nothing else */
         return; /* an older attempt's report, or one the verdict overtook */
+    }
     mark_started(s, st);
     if (*r->instance)
         pb_set_str(&st->instance, r->instance);

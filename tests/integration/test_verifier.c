@@ -429,8 +429,8 @@ static void hostile(unsigned *x, const char *marker, char *out, size_t len)
     }
     if (n >= len)
         n = len - 1;
-    if (lcg(x) % 20 == 0) /* now and then a long one */
-        while (n + 2 < len && n < 900)
+    if (lcg(x) % 20 == 0) /* now and then one at the edge of the length limits */
+        while (n + 2 < len && n < 250 + lcg(x) % 20)
             out[n++] = 'A';
     out[n] = '\0';
     snprintf(out + n, len - n, "%s", post[lcg(x) % (sizeof(post) / sizeof(*post))]);
@@ -474,7 +474,10 @@ static void generated_hostile_results_run_nothing(void **state)
         cJSON *o = cJSON_CreateObject();
         hostile(&seed, e->marker, ref, sizeof(ref));
         hostile(&seed, e->marker, summary, sizeof(summary));
-        hostile(&seed, e->marker, instance, sizeof(instance));
+        if (lcg(&seed) % 20 == 0) /* the edge refuses a bad instance: the rest must reach the verifier */
+            hostile(&seed, e->marker, instance, sizeof(instance));
+        else
+            snprintf(instance, sizeof(instance), "roy-%d", i % 7);
         if (lcg(&seed) % 10 == 0)
             hostile(&seed, e->marker, project, sizeof(project));
         else
@@ -508,6 +511,7 @@ static void generated_hostile_results_run_nothing(void **state)
     print_message("%d generated results (%d with a hostile id): %llu verdicts, %llu errors\n", N_GENERATED,
                   hostile_ids, (unsigned long long)stored(e, "VERDICTS"), (unsigned long long)stored(e, "ERRORS"));
     assert_int_equal(stored(e, "VERDICTS") + stored(e, "ERRORS"), N_GENERATED);
+    assert_true(stored(e, "VERDICTS") > N_GENERATED / 2); /* most reached the ref checks and git */
     if (seen[0])
         fail_msg("a payload ran: %s", seen);
     assert_int_equal(stat(e->marker, &sb), -1); /* nothing ran */

@@ -526,6 +526,18 @@ static void ledger_follows_the_states(void **state)
 /* Results and verdicts come through different consumers: after a restart
  * a verdict can be handled before the result it judged. What the result
  * says it cost is charged to its own attempt all the same. */
+/* The last state saved for id, unpacked (free it). */
+static pb_state *saved(const char *id)
+{
+    char err[ERR_LEN];
+    for (int i = 0; i < rec.nsaved; i++)
+        if (!strcmp(rec.saved_id[i], id))
+            return (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor, rec.saved[i],
+                                         rec.saved_len[i], PB_MAX_MSG, err);
+    fail_msg("%s never saved", id);
+    return NULL;
+}
+
 static void late_results_are_still_charged(void **state)
 {
     sched *s = sched_create(&cfg, &out, &clk);
@@ -543,6 +555,12 @@ static void late_results_are_still_charged(void **state)
     assert_int_equal(sched_budget(s)->used[BE], 1400);
     assert_int_equal(sched_get(s, "M")->tokens_used, 1400);
     assert_int_equal(sched_get(s, "M")->charged_day_own, 1400);
+    {   /* and saved so: a restarted leader sees the same */
+        pb_state *st = saved("M");
+        assert_int_equal(st->charged_day_own, 1400);
+        assert_int_equal(st->status, ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
+        orchestrator__v1__requirement_state__free_unpacked(st, NULL);
+    }
     sched_destroy(s);
 }
 
