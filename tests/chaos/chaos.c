@@ -17,7 +17,6 @@
  * The last lines are the figures; the exit status is 0 only when nothing
  * was lost, duplicated or left unfinished and the ledger matches. */
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -131,50 +130,12 @@ static int make_project(void)
     return 0;
 }
 
-typedef struct {
-    natsfix *node;
-    char conf[600];
-    int rc;
-} node_start;
-
-static void *start_node(void *arg)
-{
-    node_start *ns = arg;
-    ns->rc = natsfix_start(ns->node, ns->conf);
-    return NULL;
-}
-
-/* One server, or three routed to each other, started at once (a cluster's
- * JetStream answers only once a majority is up). */
+/* One server, or a cluster of n. */
 static int start_servers(int n)
 {
-    node_start ns[MAX_NODES];
-    pthread_t t[MAX_NODES];
-    int route[MAX_NODES];
-    char routes[300] = "";
     n_nodes = n;
-    if (n == 1) {
-        if (natsfix_start(&nodes[0], NULL) != 0)
-            return -1;
-        fix = nodes[0];
-        return 0;
-    }
-    for (int i = 0; i < n; i++) {
-        size_t len = strlen(routes);
-        route[i] = natsfix_free_port();
-        snprintf(routes + len, sizeof(routes) - len, "%snats-route://127.0.0.1:%d", i ? ", " : "", route[i]);
-    }
-    for (int i = 0; i < n; i++) {
-        ns[i].node = &nodes[i];
-        snprintf(ns[i].conf, sizeof(ns[i].conf), "cluster { name: orch_chaos, listen: 127.0.0.1:%d, routes: [%s] }",
-                 route[i], routes);
-        pthread_create(&t[i], NULL, start_node, &ns[i]);
-    }
-    for (int i = 0; i < n; i++)
-        pthread_join(t[i], NULL);
-    for (int i = 0; i < n; i++)
-        if (ns[i].rc != 0)
-            return -1;
+    if ((n == 1 ? natsfix_start(&nodes[0], NULL) : natsfix_start_cluster(nodes, n)) != 0)
+        return -1;
     fix = nodes[0];
     fix.url[0] = '\0';
     for (int i = 0; i < n; i++) {
@@ -204,8 +165,11 @@ static natsConnection *connect_test(void)
 {
     natsOptions *o = NULL;
     natsConnection *nc = NULL;
+    const char *servers[MAX_NODES];
     natsOptions_Create(&o);
-    natsOptions_SetURL(o, fix.url);
+    for (int i = 0; i < n_nodes; i++)
+        servers[i] = nodes[i].url;
+    natsOptions_SetServers(o, servers, n_nodes);
     natsOptions_SetMaxReconnect(o, -1);
     natsOptions_SetReconnectWait(o, 250);
     natsOptions_SetRetryOnFailedConnect(o, false, NULL, NULL);
@@ -631,6 +595,15 @@ int main(int argc, char **argv)
             return 1;
         }
         cJSON_Delete(j);
+    }
+    {   /* every stream and bucket replicated on every node */
+        jsStreamInfo *si = NULL;
+        int replicas = js_GetStreamInfo(&si, js, "REQUIREMENTS", NULL, NULL) == NATS_OK ? (int)si->Config->Replicas : 0;
+        jsStreamInfo_Destroy(si);
+        if (replicas != n_nodes) {
+            fprintf(stderr, "chaos: stream REQUIREMENTS has %d replicas, want %d\n", replicas, n_nodes);
+            return 1;
+        }
     }
     for (int i = 0; i < N_AGENTS; i++)
         agents[i] = start_agent(i);

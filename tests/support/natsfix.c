@@ -104,9 +104,10 @@ static int wait_ready(natsfix *f)
     return -1;
 }
 
-int natsfix_start(natsfix *f, const char *extra_conf)
+/* A fresh directory for f, registered for clean-up; f's TLS and user
+ * fields are kept. */
+static int prepare(natsfix *f)
 {
-    FILE *c;
     char tmpl[] = "/tmp/orch-natsfix-XXXXXX";
     const char *ca = f->tls_ca, *cert = f->tls_cert, *key = f->tls_key, *user = f->user, *pw = f->password;
 
@@ -122,7 +123,7 @@ int natsfix_start(natsfix *f, const char *extra_conf)
     }
     snprintf(f->dir, sizeof(f->dir), "%s", tmpl);
     snprintf(f->conf, sizeof(f->conf), "%s/server.conf", f->dir);
-    pthread_mutex_lock(&live_mu); /* the nodes of a cluster start at once */
+    pthread_mutex_lock(&live_mu);
     if (!atexit_set) {
         atexit(stop_all);
         atexit_set = 1;
@@ -133,25 +134,70 @@ int natsfix_start(natsfix *f, const char *extra_conf)
             break;
         }
     pthread_mutex_unlock(&live_mu);
+    return 0;
+}
+
+/* Picks f's client port and writes its configuration. */
+static int configure(natsfix *f, const char *extra_conf)
+{
+    FILE *c;
+    f->port = natsfix_free_port();
+    snprintf(f->url, sizeof(f->url), "nats://127.0.0.1:%d", f->port);
+    c = fopen(f->conf, "w");
+    if (!c) {
+        perror("natsfix: config");
+        return -1;
+    }
+    fprintf(c, "listen: 127.0.0.1:%d\nserver_name: fix_%d\n"
+               "jetstream { store_dir: \"%s/js\" }\n%s\n",
+            f->port, f->port, f->dir, extra_conf ? extra_conf : "");
+    fclose(c);
+    return 0;
+}
+
+int natsfix_start(natsfix *f, const char *extra_conf)
+{
+    if (prepare(f) != 0)
+        return -1;
     /* A port picked free can be taken before the server binds it: retry. */
     for (int attempt = 0; attempt < 5; attempt++) {
-        f->port = natsfix_free_port();
-        snprintf(f->url, sizeof(f->url), "nats://127.0.0.1:%d", f->port);
-        c = fopen(f->conf, "w");
-        if (!c) {
-            perror("natsfix: config");
-            return -1;
-        }
-        fprintf(c, "listen: 127.0.0.1:%d\nserver_name: fix_%d\n"
-                   "jetstream { store_dir: \"%s/js\" }\n%s\n",
-                f->port, f->port, f->dir, extra_conf ? extra_conf : "");
-        fclose(c);
+        if (configure(f, extra_conf) != 0)
+            break;
         if (spawn(f) == 0 && wait_ready(f) == 0)
             return 0;
         if (f->pid > 0)
             natsfix_kill(f);
     }
     natsfix_stop(f);
+    return -1;
+}
+
+int natsfix_start_cluster(natsfix *nodes, int n)
+{
+    char routes[400] = "", extra[600];
+    int route[8];
+    if (n < 1 || n > 8)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(routes);
+        route[i] = natsfix_free_port();
+        snprintf(routes + len, sizeof(routes) - len, "%snats-route://127.0.0.1:%d", i ? ", " : "", route[i]);
+    }
+    /* Every node spawned before any is waited for: a cluster's JetStream
+     * answers only once a majority is up. */
+    for (int i = 0; i < n; i++) {
+        snprintf(extra, sizeof(extra), "cluster { name: orch_fix, listen: 127.0.0.1:%d, routes: [%s] }", route[i],
+                 routes);
+        if (prepare(&nodes[i]) != 0 || configure(&nodes[i], extra) != 0 || spawn(&nodes[i]) != 0)
+            goto fail;
+    }
+    for (int i = 0; i < n; i++)
+        if (wait_ready(&nodes[i]) != 0)
+            goto fail;
+    return 0;
+fail:
+    for (int i = 0; i < n; i++)
+        natsfix_stop(&nodes[i]);
     return -1;
 }
 

@@ -23,6 +23,13 @@ typedef struct {
  * Returns 0 on success; on failure prints why and returns -1. */
 int natsfix_start(natsfix *f, const char *extra_conf);
 
+/* n servers (at most 8) routed to each other as one cluster, each with its
+ * own directory and client port; ready when every node's JetStream
+ * answers. Restart a node with natsfix_restart; stop each. Call it from the
+ * thread that stays alive: the servers die with the thread that started
+ * them (PDEATHSIG). */
+int natsfix_start_cluster(natsfix *nodes, int n);
+
 /* Stops the server (SIGTERM, then SIGKILL) without removing its store, so
  * natsfix_restart can bring it back with the same data. */
 void natsfix_kill(natsfix *f);
