@@ -519,7 +519,9 @@ static void generated_hostile_results_run_nothing(void **state)
     {
         cJSON *st = svc_request_json(e->nc, "orch.verifier.stats", "", 2000);
         assert_non_null(st);
-        print_message("verifier: %s\n", cJSON_PrintUnformatted(st));
+        char *text = cJSON_PrintUnformatted(st);
+        print_message("verifier: %s\n", text);
+        free(text);
         assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(st, "passed")), 0);
         assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(st, "failed")) +
                              cJSON_GetNumberValue(cJSON_GetObjectItem(st, "infrastructure_errors")) +

@@ -81,10 +81,28 @@ static int git(agent *a, const char *const argv[], char **out)
     return rc;
 }
 
-static void publish(agent *a, const char *subject, const char *json)
+/* Publishes what the agent has to say about r until JetStream stores it
+ * (a server outage only delays it), with a message id of its own so that a
+ * resend after a lost ack is dropped as a duplicate. */
+static void publish(agent *a, const pb_requirement *r, const char *what, const char *subject, const char *json)
 {
-    if (js_Publish(NULL, a->js, subject, json, (int)strlen(json), NULL, NULL) != NATS_OK)
-        fprintf(stderr, "agent-sim %s: publish %s: %s\n", a->instance, subject, nats_GetLastError(NULL));
+    char msg_id[200];
+    jsPubOptions po;
+    snprintf(msg_id, sizeof(msg_id), "%s-%s-%s-a%u", what, names_agent_type(a->type), r->id, r->attempt);
+    jsPubOptions_Init(&po);
+    po.MsgId = msg_id;
+    po.MaxWait = 5000;
+    for (int tries = 1; !stop; tries++) {
+        if (js_Publish(NULL, a->js, subject, json, (int)strlen(json), &po, NULL) == NATS_OK)
+            return;
+        fprintf(stderr, "agent-sim %s: publish %s (try %d): %s\n", a->instance, subject, tries,
+                nats_GetLastError(NULL));
+        if (tries == 120) {
+            fprintf(stderr, "agent-sim %s: giving up on %s\n", a->instance, subject);
+            return;
+        }
+        sleep(1);
+    }
 }
 
 static void heartbeat(agent *a, const char *id, uint64_t tokens)
@@ -201,7 +219,7 @@ static void work(agent *a, const pb_requirement *r)
         cJSON_AddBoolToObject(o, "transient", 1);
         cJSON_AddStringToObject(o, "message", "npm ERR! network timeout fetching a package (simulated)");
         json = cJSON_PrintUnformatted(o);
-        publish(a, subj, json);
+        publish(a, r, "error", subj, json);
         free(json);
         cJSON_Delete(o);
         return;
@@ -226,7 +244,7 @@ static void work(agent *a, const pb_requirement *r)
     cJSON_AddStringToObject(o, "summary", "implemented (simulated)");
     json = cJSON_PrintUnformatted(o);
     snprintf(subj, sizeof(subj), "results.%s.%s", names_agent_type(a->type), r->id);
-    publish(a, subj, json);
+    publish(a, r, "result", subj, json);
     free(json);
     cJSON_Delete(o);
 }
@@ -298,7 +316,7 @@ static void review_or_merge(agent *a, const pb_requirement *r)
                                  "\"tokensUsed\":1500,\"summary\":\"%s\"}",
              r->id, a->instance, changes ? "changes_requested" : "approved",
              changes ? "please add a test for the empty case" : "looks good");
-    publish(a, subj, body);
+    publish(a, r, "review", subj, body);
     printf("agent-sim %s: reviewed %s: %s\n", a->instance, r->id, changes ? "changes requested" : "approved");
     fflush(stdout);
 }
