@@ -531,7 +531,7 @@ char *edge_requirement_to_json(const pb_requirement *r)
 
 /* Result: {"requirementId", "attempt", "agentType", "instance", "project",
  * "ref", "tokensUsed", "summary", "filesChanged", "review"}. */
-edge_reason edge_result_from_json(const char *buf, size_t len, const edge_limits *l,
+edge_reason edge_result_from_json(const char *subject, const char *buf, size_t len, const edge_limits *l,
                                   pb_result **out, char err[ERR_LEN])
 {
     cJSON *o = NULL;
@@ -563,6 +563,8 @@ edge_reason edge_result_from_json(const char *buf, size_t len, const edge_limits
     r->attempt = present ? (uint32_t)u : 0;
     if ((e = get_agent(o, "", "agentType", "type", &r->agent_type, NULL, err)))
         goto out;
+    if (!r->agent_type && subject)
+        r->agent_type = names_agent_from_subject(subject, 1);
     if ((e = get_string(o, "", "instance", NULL, l->max_id, 0, &s, err)))
         goto out;
     if (s && *s) {
@@ -737,7 +739,7 @@ char *edge_error_to_json(const pb_error *e)
 }
 
 /* Heartbeat: {"agentType", "instance", "requirementId", "tokensUsed", "state"}. */
-edge_reason edge_heartbeat_from_json(const char *buf, size_t len, const edge_limits *l,
+edge_reason edge_heartbeat_from_json(const char *subject, const char *buf, size_t len, const edge_limits *l,
                                      pb_heartbeat **out, char err[ERR_LEN])
 {
     cJSON *o = NULL;
@@ -759,6 +761,8 @@ edge_reason edge_heartbeat_from_json(const char *buf, size_t len, const edge_lim
     }
     if ((e = get_agent(o, "", "agentType", "type", &h->agent_type, NULL, err)))
         goto out;
+    if (!h->agent_type && subject)
+        h->agent_type = names_agent_from_subject(subject, 2);
     if ((e = get_string(o, "", "instance", NULL, l->max_id, 1, &s, err)))
         goto out;
     if (!text_id_valid(s, l->max_id, why, sizeof(why))) {

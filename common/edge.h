@@ -60,8 +60,11 @@ void edge_requirements_free(pb_requirement **reqs, size_t n);
  * Returns a malloc'd NUL-terminated string. */
 char *edge_requirement_to_json(const pb_requirement *r);
 
-/* An agent's completion report. *out: free with protobuf_c_message_free_unpacked. */
-edge_reason edge_result_from_json(const char *buf, size_t len, const edge_limits *l,
+/* An agent's completion report. subject is the one it came on
+ * (results.<type>.<id>), or NULL: the type named there stands in for an
+ * agentType the JSON leaves out. *out: free with
+ * protobuf_c_message_free_unpacked. */
+edge_reason edge_result_from_json(const char *subject, const char *buf, size_t len, const edge_limits *l,
                                   pb_result **out, char err[ERR_LEN]);
 char *edge_result_to_json(const pb_result *r);
 
@@ -70,8 +73,9 @@ edge_reason edge_error_from_json(const char *buf, size_t len, const edge_limits 
                                  pb_error **out, char err[ERR_LEN]);
 char *edge_error_to_json(const pb_error *e);
 
-/* An agent heartbeat. */
-edge_reason edge_heartbeat_from_json(const char *buf, size_t len, const edge_limits *l,
+/* An agent heartbeat; subject as for a result
+ * (agents.heartbeat.<type>.<instance>), or NULL. */
+edge_reason edge_heartbeat_from_json(const char *subject, const char *buf, size_t len, const edge_limits *l,
                                      pb_heartbeat **out, char err[ERR_LEN]);
 char *edge_heartbeat_to_json(const pb_heartbeat *h);
 

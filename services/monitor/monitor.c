@@ -255,9 +255,8 @@ static void *inputs_thread(void *arg)
                 char err[ERR_LEN];
                 if (k == 0) {
                     pb_result *r = NULL;
-                    if (edge_result_from_json(data, len, &lim, &r, err) == EDGE_OK) {
-                        int t = r->agent_type ? (int)r->agent_type
-                                              : (int)names_agent_from_subject(natsMsg_GetSubject(m), 1);
+                    if (edge_result_from_json(natsMsg_GetSubject(m), data, len, &lim, &r, err) == EDGE_OK) {
+                        int t = (int)r->agent_type;
                         if (t > 0 && t < NT)
                             M.results[t]++;
                         touch(r->requirement_id, r->instance, t, now);
@@ -314,8 +313,9 @@ static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *m, 
     (void)sub;
     (void)closure;
     edge_limits_default(&lim);
-    if (edge_heartbeat_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &h, err) == EDGE_OK) {
-        int t = h->agent_type ? (int)h->agent_type : (int)names_agent_from_subject(natsMsg_GetSubject(m), 2);
+    if (edge_heartbeat_from_json(natsMsg_GetSubject(m), natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &h,
+                                 err) == EDGE_OK) {
+        int t = (int)h->agent_type;
         pthread_mutex_lock(&M.mu);
         touch(h->requirement_id, h->instance, t, text_now_ms());
         pthread_mutex_unlock(&M.mu);

@@ -89,7 +89,7 @@ static const struct {
 typedef struct {
     daemon_ctx *d;
     sched_cfg core_cfg;
-    jsCtx *js;             /* on the SendAsap connection: KV and publishes are round trips */
+    jsCtx *js;             /* on the SendAsap connection: KV reads, for the state at takeover */
     kvStore *states, *budgets, *leader;
     lease lease;
     int leader_now;
@@ -439,12 +439,10 @@ static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
     }
     case IN_RESULTS: {
         pb_result *r = NULL;
-        if (edge_result_from_json(data, len, &lim, &r, err) != EDGE_OK) {
+        if (edge_result_from_json(natsMsg_GetSubject(m), data, len, &lim, &r, err) != EDGE_OK) {
             log_warn("result on %s ignored: %s", natsMsg_GetSubject(m), err);
             return 1;
         }
-        if (!r->agent_type)
-            r->agent_type = names_agent_from_subject(natsMsg_GetSubject(m), 1);
         sched_result(S.s, r, now);
         orchestrator__v1__result__free_unpacked(r, NULL);
         return 0;
@@ -529,10 +527,9 @@ static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *m, 
     (void)sub;
     (void)closure;
     edge_limits_default(&lim);
-    if (edge_heartbeat_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &h, err) == EDGE_OK) {
+    if (edge_heartbeat_from_json(natsMsg_GetSubject(m), natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &h,
+                                 err) == EDGE_OK) {
         sched_clock now;
-        if (!h->agent_type)
-            h->agent_type = names_agent_from_subject(natsMsg_GetSubject(m), 2);
         pthread_mutex_lock(&S.mu);
         clock_now(&now);
         if (S.s && S.leader_now) {

@@ -109,7 +109,8 @@ static int handle(natsMsg *m)
     if (!strncmp(subject, "results.review.", 15))
         return 0; /* a review is not a build */
     edge_limits_default(&lim);
-    if (edge_result_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &r, err) != EDGE_OK) {
+    if (edge_result_from_json(subject, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &r, err) !=
+        EDGE_OK) {
         pb_error e;
         char *json;
         char esubject[200];

@@ -35,8 +35,7 @@ typedef struct {
 static int setup(void **state)
 {
     env *e = calloc(1, sizeof(*e));
-    if (natsfix_start(&e->fix, NULL) != 0 || natsConnection_ConnectTo(&e->nc, e->fix.url) != NATS_OK ||
-        natsConnection_JetStream(&e->js, e->nc, NULL) != NATS_OK || !(e->fm = fm_start("tok")))
+    if (svc_env_start(&e->fix, &e->nc, &e->js) != 0 || !(e->fm = fm_start("tok")))
         return -1;
     *state = e;
     return 0;
@@ -47,10 +46,8 @@ static int teardown(void **state)
     env *e = *state;
     kvStore_Destroy(e->states);
     kvStore_Destroy(e->budgets);
-    jsCtx_Destroy(e->js);
-    natsConnection_Destroy(e->nc);
     fm_stop(e->fm);
-    natsfix_stop(&e->fix);
+    svc_env_stop(&e->fix, e->nc, e->js);
     free(e);
     return 0;
 }

@@ -33,8 +33,7 @@ typedef struct {
 static int setup(void **state)
 {
     env *e = calloc(1, sizeof(*e));
-    if (natsfix_start(&e->fix, NULL) != 0 || natsConnection_ConnectTo(&e->nc, e->fix.url) != NATS_OK ||
-        natsConnection_JetStream(&e->js, e->nc, NULL) != NATS_OK)
+    if (svc_env_start(&e->fix, &e->nc, &e->js) != 0)
         return -1;
     *state = e;
     return 0;
@@ -43,9 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     env *e = *state;
-    jsCtx_Destroy(e->js);
-    natsConnection_Destroy(e->nc);
-    natsfix_stop(&e->fix);
+    svc_env_stop(&e->fix, e->nc, e->js);
     free(e);
     return 0;
 }

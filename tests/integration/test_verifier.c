@@ -102,8 +102,7 @@ static int setup(void **state)
 {
     env *e = calloc(1, sizeof(*e));
     char doc[3000];
-    if (natsfix_start(&e->fix, NULL) != 0 || natsConnection_ConnectTo(&e->nc, e->fix.url) != NATS_OK ||
-        natsConnection_JetStream(&e->js, e->nc, NULL) != NATS_OK)
+    if (svc_env_start(&e->fix, &e->nc, &e->js) != 0)
         return -1;
     snprintf(e->repo, sizeof(e->repo), "%s/repo", e->fix.dir);
     snprintf(e->projects, sizeof(e->projects), "%s/projects.json", e->fix.dir);
@@ -132,9 +131,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     env *e = *state;
-    jsCtx_Destroy(e->js);
-    natsConnection_Destroy(e->nc);
-    natsfix_stop(&e->fix);
+    svc_env_stop(&e->fix, e->nc, e->js);
     free(e);
     return 0;
 }

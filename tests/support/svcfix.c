@@ -12,6 +12,23 @@
 
 #include "proc.h"
 
+int svc_env_start(natsfix *f, natsConnection **nc, jsCtx **js)
+{
+    *nc = NULL;
+    *js = NULL;
+    if (natsfix_start(f, NULL) != 0 || natsConnection_ConnectTo(nc, f->url) != NATS_OK ||
+        natsConnection_JetStream(js, *nc, NULL) != NATS_OK)
+        return -1;
+    return 0;
+}
+
+void svc_env_stop(natsfix *f, natsConnection *nc, jsCtx *js)
+{
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+    natsfix_stop(f);
+}
+
 pid_t svc_start(const natsfix *f, const char *name, const char *instance, const char *const extra_env[])
 {
     char bin[512], exe[64], url[96], inst[96], log[96];

@@ -10,6 +10,12 @@
 
 #include "natsfix.h"
 
+/* The usual start of an integration test: a server, a connection to it and
+ * a JetStream context on that. 0 on success. svc_env_stop undoes it all
+ * (NULL-safe). */
+int svc_env_start(natsfix *f, natsConnection **nc, jsCtx **js);
+void svc_env_stop(natsfix *f, natsConnection *nc, jsCtx *js);
+
 /* Starts orch-<name> with ORCH_NATS_URL, ORCH_SERVICE_INSTANCE=instance and
  * extra_env ("K=V", NULL-terminated, may be NULL). Its log is
  * <fix dir>/<instance>.log. */

@@ -238,7 +238,7 @@ static void results_parse_and_print(void **state)
     char *json;
     (void)state;
 
-    assert_int_equal(edge_result_from_json(in, strlen(in), &lim, &r, err), EDGE_OK);
+    assert_int_equal(edge_result_from_json(NULL, in, strlen(in), &lim, &r, err), EDGE_OK);
     assert_string_equal(r->requirement_id, "REQ-7");
     assert_int_equal(r->attempt, 2);
     assert_int_equal(r->agent_type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND);
@@ -246,26 +246,26 @@ static void results_parse_and_print(void **state)
     assert_int_equal(r->tokens_used, 1234);
     assert_int_equal(r->n_files_changed, 1);
     json = edge_result_to_json(r);
-    assert_int_equal(edge_result_from_json(json, strlen(json), &lim, &back, err), EDGE_OK);
+    assert_int_equal(edge_result_from_json(NULL, json, strlen(json), &lim, &back, err), EDGE_OK);
     assert_string_equal(back->project, "wms");
     free(json);
     protobuf_c_message_free_unpacked(&r->base, NULL);
     protobuf_c_message_free_unpacked(&back->base, NULL);
 
     /* found by fuzz_reports: a result without an agent type must print back parseable */
-    assert_int_equal(edge_result_from_json("{\"requirementId\":\"R-1\"}", 23, &lim, &r, err), EDGE_OK);
+    assert_int_equal(edge_result_from_json(NULL, "{\"requirementId\":\"R-1\"}", 23, &lim, &r, err), EDGE_OK);
     json = edge_result_to_json(r);
     assert_null(strstr(json, "unknown"));
-    assert_int_equal(edge_result_from_json(json, strlen(json), &lim, &back, err), EDGE_OK);
+    assert_int_equal(edge_result_from_json(NULL, json, strlen(json), &lim, &back, err), EDGE_OK);
     free(json);
     protobuf_c_message_free_unpacked(&r->base, NULL);
     protobuf_c_message_free_unpacked(&back->base, NULL);
 
-    assert_int_equal(edge_result_from_json("{\"attempt\":1}", 13, &lim, &r, err), EDGE_MISSING_FIELD);
+    assert_int_equal(edge_result_from_json(NULL, "{\"attempt\":1}", 13, &lim, &r, err), EDGE_MISSING_FIELD);
     assert_non_null(strstr(err, "field 'requirementId' is missing"));
-    assert_int_equal(edge_result_from_json("{\"requirementId\":\"R-1\",\"instance\":\"a.b\"}", 40, &lim, &r, err),
+    assert_int_equal(edge_result_from_json(NULL, "{\"requirementId\":\"R-1\",\"instance\":\"a.b\"}", 40, &lim, &r, err),
                      EDGE_INVALID_ID);
-    assert_int_equal(edge_result_from_json("{\"requirementId\":\"R-1\",\"review\":\"meh\"}", 38, &lim, &r, err),
+    assert_int_equal(edge_result_from_json(NULL, "{\"requirementId\":\"R-1\",\"review\":\"meh\"}", 38, &lim, &r, err),
                      EDGE_BAD_VALUE);
     assert_null(r);
 }
@@ -292,11 +292,27 @@ static void errors_and_heartbeats_parse(void **state)
                      EDGE_WRONG_TYPE);
     assert_non_null(strstr(err, "field 'transient': expected true or false"));
 
-    assert_int_equal(edge_heartbeat_from_json(h_in, strlen(h_in), &lim, &h, err), EDGE_OK);
+    assert_int_equal(edge_heartbeat_from_json(NULL, h_in, strlen(h_in), &lim, &h, err), EDGE_OK);
     assert_int_equal(h->agent_type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND);
     assert_int_equal(h->tokens_used, 50);
     protobuf_c_message_free_unpacked(&h->base, NULL);
-    assert_int_equal(edge_heartbeat_from_json("{\"agentType\":\"jen\"}", 19, &lim, &h, err), EDGE_MISSING_FIELD);
+    assert_int_equal(edge_heartbeat_from_json(NULL, "{\"agentType\":\"jen\"}", 19, &lim, &h, err), EDGE_MISSING_FIELD);
+
+    /* the subject's type stands in for one the JSON leaves out, never over one it gives */
+    assert_int_equal(edge_heartbeat_from_json("agents.heartbeat.database.db-1", "{\"instance\":\"db-1\"}", 19, &lim,
+                                              &h, err), EDGE_OK);
+    assert_int_equal(h->agent_type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE);
+    protobuf_c_message_free_unpacked(&h->base, NULL);
+    assert_int_equal(edge_heartbeat_from_json("agents.heartbeat.database.x", h_in, strlen(h_in), &lim, &h, err), EDGE_OK);
+    assert_int_equal(h->agent_type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND);
+    protobuf_c_message_free_unpacked(&h->base, NULL);
+    {
+        pb_result *r = NULL;
+        assert_int_equal(edge_result_from_json("results.review.R-1", "{\"requirementId\":\"R-1\"}", 23, &lim, &r, err),
+                         EDGE_OK);
+        assert_int_equal(r->agent_type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+    }
 }
 
 static void protobuf_unpack_is_capped_and_checked(void **state)

@@ -341,7 +341,7 @@ int main(int argc, char **argv)
     a.workdir = "/tmp";
     a.work_ms = 800;
     a.heartbeat_ms = 500;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* option and value */
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -363,7 +363,6 @@ int main(int argc, char **argv)
             fprintf(stderr, "agent-sim: unknown option %s\n", argv[i]);
             return 2;
         }
-        i++;
     }
     if (!type || !(a.type = names_agent_parse(type)) || !a.instance || !text_id_valid(a.instance, 64, NULL, 0) ||
         (!a.repo && a.type != ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW &&
