@@ -4,6 +4,11 @@
 #include <string.h>
 
 #include "log.h"
+#include "topology.h"
+
+/* A lease renewed this long before the TTL ends is no longer trusted: the
+ * renewal itself takes a round trip, and clocks of two hosts may differ. */
+#define LEASE_MARGIN_MS 2000
 
 void lease_init(lease *l, kvStore *kv, const char *key, const char *holder, int64_t refresh_ms)
 {
@@ -12,6 +17,12 @@ void lease_init(lease *l, kvStore *kv, const char *key, const char *holder, int6
     snprintf(l->key, sizeof(l->key), "%s", key);
     snprintf(l->holder, sizeof(l->holder), "%s", holder);
     l->refresh_ms = refresh_ms;
+    l->ttl_ms = topo_kv_ttl_ms(TOPO_KV_LEADER);
+}
+
+int lease_valid(const lease *l, int64_t now)
+{
+    return l->leader && now - l->last_renewal < l->ttl_ms - LEASE_MARGIN_MS;
 }
 
 int lease_tick(lease *l, int64_t now)

@@ -16,6 +16,7 @@ typedef struct {
     int leader;
     int64_t last_renewal;   /* monotonic ms */
     int64_t refresh_ms;
+    int64_t ttl_ms;         /* the bucket's TTL: a lapsed lease is someone else's */
 } lease;
 
 void lease_init(lease *l, kvStore *kv, const char *key, const char *holder, int64_t refresh_ms);
@@ -23,6 +24,15 @@ void lease_init(lease *l, kvStore *kv, const char *key, const char *holder, int6
 /* Renews or tries to take the lease. Returns +1 when it was just taken, -1
  * when it was just lost, 0 otherwise. */
 int lease_tick(lease *l, int64_t now_ms);
+
+/* True while this instance leads and its last renewal is recent enough
+ * that no standby can have taken over: less than the bucket's TTL minus a
+ * safety margin ago, on the monotonic clock. A process that was paused
+ * (SIGSTOP, a long GC-like stall, a VM freeze) past its lease wakes up with
+ * leader still set but lease_valid false, so it must check this before any
+ * act only a leader may do (dispatch, kill, alert) and step down instead.
+ * Monotonic time keeps counting while a process is stopped. */
+int lease_valid(const lease *l, int64_t now_ms);
 
 /* Gives the lease up now, so a standby need not wait for the TTL. */
 void lease_release(lease *l);

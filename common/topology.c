@@ -1,5 +1,7 @@
 #include "topology.h"
 
+#include <string.h>
+
 #define DAY (24 * 3600)
 
 /* Duplicate windows: long enough to cover a crashed service's restart and
@@ -69,3 +71,11 @@ const topo_bucket topo_buckets[] = {
     {TOPO_KV_CLAIMS, 1, 86400, "<type>.<message id>: created by the agent that acts on that work, once"},
 };
 const size_t topo_bucket_count = sizeof(topo_buckets) / sizeof(topo_buckets[0]);
+
+int64_t topo_kv_ttl_ms(const char *bucket)
+{
+    for (size_t i = 0; i < topo_bucket_count; i++)
+        if (strcmp(topo_buckets[i].bucket, bucket) == 0)
+            return topo_buckets[i].ttl_s * 1000;
+    return 0;
+}

@@ -46,6 +46,9 @@ extern const size_t topo_consumer_count;
 extern const topo_bucket topo_buckets[];
 extern const size_t topo_bucket_count;
 
+/* A bucket's TTL in milliseconds (0 = none or unknown bucket). */
+int64_t topo_kv_ttl_ms(const char *bucket);
+
 /* Bucket names used by the services. */
 #define TOPO_KV_REQUIREMENTS "orch_requirements"
 #define TOPO_KV_BUDGETS "orch_budgets"
