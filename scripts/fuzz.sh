@@ -11,11 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 command -v clang >/dev/null || { echo "fuzz.sh: clang is needed (apt-get install clang)" >&2; exit 1; }
-CC=clang cmake -S . -B build-fuzz -DORCH_FUZZ=ON -DORCH_TESTS=OFF -DCMAKE_BUILD_TYPE=Debug >build-fuzz.configure.log 2>&1 \
-  || { cat build-fuzz.configure.log; exit 1; }
+mkdir -p build-fuzz
+CC=clang cmake -S . -B build-fuzz -DORCH_FUZZ=ON -DORCH_TESTS=OFF -DCMAKE_BUILD_TYPE=Debug >build-fuzz/configure.log 2>&1 \
+  || { cat build-fuzz/configure.log; exit 1; }
 targets=""
 for t in intake reports protobuf roadmap config matrix; do targets="$targets --target fuzz_$t"; done
-cmake --build build-fuzz -j"$(nproc)" $targets >build-fuzz.build.log 2>&1 || { grep -E "error" build-fuzz.build.log; exit 1; }
+cmake --build build-fuzz -j"$(nproc)" $targets >build-fuzz/build.log 2>&1 || { grep -E "error" build-fuzz/build.log; exit 1; }
 status=0
 for t in intake reports protobuf roadmap config matrix; do
   corpus=build-fuzz/corpus/$t

@@ -13,8 +13,9 @@ status=0
 run() {
   local dir=$1; shift
   echo "== $dir: configure and build"
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug "$@" >"$dir.configure.log" 2>&1 || {
-    cat "$dir.configure.log"; return 1; }
+  mkdir -p "$dir"
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug "$@" >"$dir/configure.log" 2>&1 || {
+    cat "$dir/configure.log"; return 1; }
   cmake --build "$dir" -j"$jobs" 2>&1 | grep -E "error|warning|Error" || true
   [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
   echo "== $dir: ctest"
