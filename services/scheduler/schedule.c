@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admit.h"
 #include "dag.h"
 #include "names.h"
 #include "overlap.h"
@@ -429,10 +430,7 @@ static int dispatch(sched *s, int i, const sched_clock *now)
     *charged_slot(st, st->attempt) = 0; /* a new dispatch of it: new work to pay for */
     reason(st, "dispatched to %s (attempt %u)", type_tok[t], st->attempt);
     save(s, st, now);
-    if (st->infra_retries)
-        snprintf(msg_id, sizeof(msg_id), "%s-a%u-i%u", st->id, st->attempt, st->infra_retries);
-    else
-        snprintf(msg_id, sizeof(msg_id), "%s-a%u", st->id, st->attempt);
+    admit_dispatch_id(st, t, 0, msg_id, sizeof(msg_id));
     if (s->out.dispatch && s->out.dispatch(s->out.ctx, st, msg_id) != 0) {
         st->status = ST_READY;
         reason(st, "ready: publishing failed, will retry");
@@ -587,7 +585,7 @@ static void merge_pass(sched *s, const sched_clock *now)
     for (int k = 0; k < n; k++) {
         pb_state *st = s->e[batch[k]];
         char msg_id[160];
-        snprintf(msg_id, sizeof(msg_id), "%s-merge-a%u", st->id, st->attempt);
+        admit_dispatch_id(st, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE, 0, msg_id, sizeof(msg_id));
         pb_set_str(&st->merge_batch, name);
         save(s, st, now);
         if (s->out.merge)
@@ -849,7 +847,7 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
         learn(s, st);
         st->review_requested = 1;
         complete(s, i, now);
-        snprintf(msg_id, sizeof(msg_id), "%s-review-a%u", st->id, st->attempt);
+        admit_dispatch_id(st, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, 0, msg_id, sizeof(msg_id));
         if (s->out.review)
             s->out.review(s->out.ctx, st, msg_id);
         /* Its files and budget are free: any type may now have work to go. */
@@ -1013,10 +1011,7 @@ void sched_resume(sched *s, const sched_clock *now)
                 /* Decided but not confirmed: publish again; the message id
                  * makes a second copy a no-op. */
                 char msg_id[160];
-                if (st->infra_retries)
-                    snprintf(msg_id, sizeof(msg_id), "%s-a%u-i%u", st->id, st->attempt, st->infra_retries);
-                else
-                    snprintf(msg_id, sizeof(msg_id), "%s-a%u", st->id, st->attempt);
+                admit_dispatch_id(st, type_of(st), 0, msg_id, sizeof(msg_id));
                 if (s->out.dispatch(s->out.ctx, st, msg_id) == 0) {
                     st->published = 1;
                     save(s, st, now);

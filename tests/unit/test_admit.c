@@ -1,0 +1,262 @@
+/* Whether an agent's report counts (common/admit.c): every code, in the
+ * order the header gives, and the names of dispatches and claims. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "admit.h"
+
+#define BACKEND ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND
+#define FRONTEND ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND
+#define REVIEW ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW
+#define RELEASE ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE
+
+typedef struct {
+    pb_state st;
+    pb_requirement r;
+} fixture;
+
+/* REQ-1, backend, in the given status at the given attempt. */
+static void make(fixture *f, Orchestrator__V1__Status status, uint32_t attempt)
+{
+    orchestrator__v1__requirement_state__init(&f->st);
+    orchestrator__v1__requirement__init(&f->r);
+    f->r.id = "REQ-1";
+    f->r.type = BACKEND;
+    f->st.id = "REQ-1";
+    f->st.requirement = &f->r;
+    f->st.status = status;
+    f->st.attempt = attempt;
+    f->st.dispatched_at_ms = attempt ? 1000 : 0;
+}
+
+static admit_code judge(const fixture *f, int type, const char *subject_id, const char *body_id, uint32_t attempt,
+                        const char *instance, const char *claimant, char err[ERR_LEN])
+{
+    return admit_report(&f->st, type, subject_id, body_id, attempt, instance, claimant, err);
+}
+
+static void the_current_attempt_of_its_own_type_counts(void **state)
+{
+    fixture f;
+    char err[ERR_LEN];
+    (void)state;
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED, 2);
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 2, "roy-1", NULL, err), ADMIT_OK);
+    assert_string_equal(err, "");
+    /* no attempt: the current one */
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 0, "roy-1", "", err), ADMIT_OK);
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_VERIFYING, 1);
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 1, "", NULL, err), ADMIT_OK);
+    /* a subject that names no type (errors.agent.<id>) is taken as its own */
+    assert_int_equal(judge(&f, 0, "REQ-1", "REQ-1", 1, NULL, NULL, err), ADMIT_OK);
+    /* a subject that names no requirement (heartbeats) */
+    assert_int_equal(judge(&f, BACKEND, NULL, "REQ-1", 0, "roy-1", NULL, err), ADMIT_OK);
+}
+
+static void subject_and_body_must_name_the_same_requirement(void **state)
+{
+    fixture f;
+    char err[ERR_LEN];
+    (void)state;
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED, 1);
+    assert_int_equal(judge(&f, BACKEND, "REQ-2", "REQ-1", 1, "roy-1", NULL, err), ADMIT_ID_MISMATCH);
+    assert_non_null(strstr(err, "the subject names REQ-2 but the body's requirementId is REQ-1"));
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "", 1, "roy-1", NULL, err), ADMIT_ID_MISMATCH);
+    assert_non_null(strstr(err, "(none)"));
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", NULL, 1, "roy-1", NULL, err), ADMIT_ID_MISMATCH);
+    /* before the state is even looked at */
+    assert_int_equal(admit_report(NULL, BACKEND, "A", "B", 1, "x", NULL, err), ADMIT_ID_MISMATCH);
+}
+
+static void unknown_requirements_do_not_count(void **state)
+{
+    char err[ERR_LEN];
+    (void)state;
+    assert_int_equal(admit_report(NULL, BACKEND, "REQ-9", "REQ-9", 1, "roy-1", NULL, err), ADMIT_UNKNOWN);
+    assert_string_equal(err, "no requirement REQ-9");
+    assert_int_equal(admit_report(NULL, BACKEND, NULL, NULL, 0, NULL, NULL, err), ADMIT_UNKNOWN);
+}
+
+static void other_types_have_no_part_in_it(void **state)
+{
+    fixture f;
+    char err[ERR_LEN];
+    (void)state;
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED, 1);
+    assert_int_equal(judge(&f, FRONTEND, "REQ-1", "REQ-1", 1, "jen-1", NULL, err), ADMIT_WRONG_TYPE);
+    assert_non_null(strstr(err, "REQ-1 is backend work: a frontend agent has no part in it"));
+}
+
+static void never_dispatched_work_does_not_count(void **state)
+{
+    fixture f;
+    char err[ERR_LEN];
+    (void)state;
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED, 0);
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 1, "roy-1", NULL, err), ADMIT_NOT_DISPATCHED);
+    assert_non_null(strstr(err, "REQ-1 is BLOCKED and was never dispatched"));
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 0, "roy-1", NULL, err), ADMIT_NOT_DISPATCHED);
+    /* sent back, waiting for its next attempt: that attempt is not out yet */
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_READY, 2);
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 2, "roy-1", NULL, err), ADMIT_NOT_DISPATCHED);
+    assert_non_null(strstr(err, "REQ-1 is READY: attempt 2 was not dispatched to backend"));
+    /* escalated without ever going out */
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED, 1);
+    f.st.dispatched_at_ms = 0;
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 1, "roy-1", NULL, err), ADMIT_NOT_DISPATCHED);
+}
+
+static void attempts_not_yet_out_do_not_count(void **state)
+{
+    fixture f;
+    char err[ERR_LEN];
+    (void)state;
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED, 1);
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 2, "roy-1", NULL, err), ADMIT_FUTURE_ATTEMPT);
+    assert_non_null(strstr(err, "attempt 2 was not dispatched (the current one is 1)"));
+}
+
+/* docs/reliability.md items 4-5: a genuine late result stays chargeable. */
+static void past_attempts_are_over_but_recognised(void **state)
+{
+    fixture f;
+    char err[ERR_LEN];
+    (void)state;
+    /* the next attempt went out */
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED, 2);
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 1, "roy-1", NULL, err), ADMIT_PAST_ATTEMPT);
+    assert_non_null(strstr(err, "attempt 1 is over (the current one is 2)"));
+    /* sent back and waiting */
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_READY, 2);
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 1, "roy-1", NULL, err), ADMIT_PAST_ATTEMPT);
+    /* its verdict came first */
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE, 1);
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 1, "roy-1", NULL, err), ADMIT_PAST_ATTEMPT);
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 0, "roy-1", NULL, err), ADMIT_PAST_ATTEMPT);
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED, 3);
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 3, "roy-1", NULL, err), ADMIT_PAST_ATTEMPT);
+}
+
+static void reviews_count_only_while_requested(void **state)
+{
+    fixture f;
+    char err[ERR_LEN];
+    (void)state;
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_VERIFYING, 1);
+    assert_int_equal(judge(&f, REVIEW, "REQ-1", "REQ-1", 1, "rev-1", NULL, err), ADMIT_NOT_DISPATCHED);
+    assert_non_null(strstr(err, "no review was requested"));
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE, 1);
+    f.st.review_requested = 1;
+    assert_int_equal(judge(&f, REVIEW, "REQ-1", "REQ-1", 1, "rev-1", NULL, err), ADMIT_OK);
+    assert_int_equal(judge(&f, REVIEW, "REQ-1", "REQ-1", 0, "rev-1", NULL, err), ADMIT_OK);
+    assert_int_equal(judge(&f, REVIEW, "REQ-1", "REQ-1", 2, "rev-1", NULL, err), ADMIT_FUTURE_ATTEMPT);
+    f.st.review = ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED;
+    assert_int_equal(judge(&f, REVIEW, "REQ-1", "REQ-1", 1, "rev-1", NULL, err), ADMIT_PAST_ATTEMPT);
+    assert_non_null(strstr(err, "answered already"));
+    /* a review of an earlier attempt */
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED, 2);
+    assert_int_equal(judge(&f, REVIEW, "REQ-1", "REQ-1", 1, "rev-1", NULL, err), ADMIT_PAST_ATTEMPT);
+}
+
+static void merges_count_once_released(void **state)
+{
+    fixture f;
+    char err[ERR_LEN];
+    (void)state;
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE, 1);
+    f.st.review_requested = 1;
+    assert_int_equal(judge(&f, RELEASE, "REQ-1", "REQ-1", 1, "rel-1", NULL, err), ADMIT_NOT_DISPATCHED);
+    assert_non_null(strstr(err, "its merge was not released"));
+    f.st.merge_released = 1;
+    assert_int_equal(judge(&f, RELEASE, "REQ-1", "REQ-1", 1, "rel-1", NULL, err), ADMIT_OK);
+}
+
+static void only_the_claimant_counts(void **state)
+{
+    fixture f;
+    char err[ERR_LEN];
+    (void)state;
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED, 1);
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 1, "roy-1", "roy-1", err), ADMIT_OK);
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 1, "roy-2", "roy-1", err), ADMIT_NOT_CLAIMANT);
+    assert_non_null(strstr(err, "REQ-1 was claimed by roy-1, not by roy-2"));
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 1, "", "roy-1", err), ADMIT_NOT_CLAIMANT);
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 1, NULL, "roy-1", err), ADMIT_NOT_CLAIMANT);
+    assert_non_null(strstr(err, "gave no name"));
+    /* a past attempt's report from someone else is not chargeable either */
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE, 1);
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 1, "roy-2", "roy-1", err), ADMIT_NOT_CLAIMANT);
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 1, "roy-1", "roy-1", err), ADMIT_PAST_ATTEMPT);
+    /* a refusal before the claim is the answer */
+    assert_int_equal(judge(&f, BACKEND, "REQ-1", "REQ-1", 2, "roy-2", "roy-1", err), ADMIT_FUTURE_ATTEMPT);
+}
+
+static void reasons_are_tokens(void **state)
+{
+    (void)state;
+    assert_string_equal(admit_reason(ADMIT_OK), "ok");
+    assert_string_equal(admit_reason(ADMIT_UNKNOWN), "unknown_requirement");
+    assert_string_equal(admit_reason(ADMIT_ID_MISMATCH), "id_mismatch");
+    assert_string_equal(admit_reason(ADMIT_WRONG_TYPE), "wrong_type");
+    assert_string_equal(admit_reason(ADMIT_NOT_DISPATCHED), "not_dispatched");
+    assert_string_equal(admit_reason(ADMIT_PAST_ATTEMPT), "past_attempt");
+    assert_string_equal(admit_reason(ADMIT_FUTURE_ATTEMPT), "future_attempt");
+    assert_string_equal(admit_reason(ADMIT_NOT_CLAIMANT), "not_claimant");
+    assert_string_equal(admit_reason((admit_code)99), "unknown");
+}
+
+static void dispatch_ids_and_claim_keys(void **state)
+{
+    fixture f;
+    char out[200];
+    (void)state;
+    make(&f, ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED, 2);
+    assert_int_equal(admit_dispatch_id(&f.st, BACKEND, 0, out, sizeof(out)), 8);
+    assert_string_equal(out, "REQ-1-a2");
+    assert_int_equal(admit_dispatch_id(&f.st, BACKEND, 1, out, sizeof(out)), 8);
+    assert_string_equal(out, "REQ-1-a1");
+    f.st.infra_retries = 3;
+    admit_dispatch_id(&f.st, BACKEND, 0, out, sizeof(out));
+    assert_string_equal(out, "REQ-1-a2-i3");
+    admit_dispatch_id(&f.st, BACKEND, 1, out, sizeof(out)); /* not the current attempt's retries */
+    assert_string_equal(out, "REQ-1-a1");
+    admit_dispatch_id(&f.st, REVIEW, 0, out, sizeof(out));
+    assert_string_equal(out, "REQ-1-review-a2");
+    admit_dispatch_id(&f.st, RELEASE, 0, out, sizeof(out));
+    assert_string_equal(out, "REQ-1-merge-a2");
+    assert_int_equal(admit_dispatch_id(&f.st, FRONTEND, 0, out, sizeof(out)), -1);
+    assert_string_equal(out, "");
+    admit_claim_key(&f.st, BACKEND, 0, out, sizeof(out));
+    assert_string_equal(out, "backend.REQ-1-a2-i3");
+    admit_claim_key(&f.st, 0, 0, out, sizeof(out)); /* 0: its own type */
+    assert_string_equal(out, "backend.REQ-1-a2-i3");
+    admit_claim_key(&f.st, REVIEW, 0, out, sizeof(out));
+    assert_string_equal(out, "review.REQ-1-review-a2");
+    admit_claim_key(&f.st, RELEASE, 0, out, sizeof(out));
+    assert_string_equal(out, "release.REQ-1-merge-a2");
+    assert_int_equal(admit_claim_key(&f.st, FRONTEND, 0, out, sizeof(out)), -1);
+    assert_string_equal(out, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_current_attempt_of_its_own_type_counts),
+        cmocka_unit_test(subject_and_body_must_name_the_same_requirement),
+        cmocka_unit_test(unknown_requirements_do_not_count),
+        cmocka_unit_test(other_types_have_no_part_in_it),
+        cmocka_unit_test(never_dispatched_work_does_not_count),
+        cmocka_unit_test(attempts_not_yet_out_do_not_count),
+        cmocka_unit_test(past_attempts_are_over_but_recognised),
+        cmocka_unit_test(reviews_count_only_while_requested),
+        cmocka_unit_test(merges_count_once_released),
+        cmocka_unit_test(only_the_claimant_counts),
+        cmocka_unit_test(reasons_are_tokens),
+        cmocka_unit_test(dispatch_ids_and_claim_keys),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
