@@ -25,8 +25,17 @@ void matrix_parse(long status, const char *retry_after_header, const char *body,
                  body ? body : "");
     } else if (status >= 200 && status < 300) {
         const char *ev = j ? cJSON_GetStringValue(cJSON_GetObjectItem(j, "event_id")) : NULL;
-        r->outcome = MX_SENT;
-        snprintf(r->event_id, sizeof(r->event_id), "%s", ev ? ev : "");
+        if (ev && ev[0] == '$' && strlen(ev) < sizeof(r->event_id)) {
+            r->outcome = MX_SENT;
+            snprintf(r->event_id, sizeof(r->event_id), "%s", ev);
+        } else {
+            r->outcome = MX_BACKOFF;
+            snprintf(r->detail, sizeof(r->detail), "answer %ld without an event id (%s)", status,
+                     j ? "no event_id" : "not JSON");
+        }
+    } else if (status >= 300 && status < 400) {
+        r->outcome = MX_BACKOFF;
+        snprintf(r->detail, sizeof(r->detail), "redirect %ld not followed", status);
     } else if (status == 429) {
         const cJSON *ms = j ? cJSON_GetObjectItem(j, "retry_after_ms") : NULL;
         r->outcome = MX_RETRY_AFTER;
@@ -50,6 +59,83 @@ void matrix_parse(long status, const char *retry_after_header, const char *body,
                  error ? error : "");
     }
     cJSON_Delete(j);
+}
+
+/* scheme://host[:port] of url into its parts; 0 when it is not one. */
+static int origin(const char *url, char *scheme, size_t slen, char *host, size_t hlen, long *port)
+{
+    const char *p = strstr(url, "://"), *h, *end;
+    size_t n;
+    if (!p || (size_t)(p - url) >= slen)
+        return 0;
+    memcpy(scheme, url, (size_t)(p - url));
+    scheme[p - url] = '\0';
+    for (char *c = scheme; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    h = p + 3;
+    end = h + strcspn(h, "/?#");
+    if (memchr(h, '@', (size_t)(end - h)))
+        return 0; /* credentials in a redirect: never ours */
+    if (*h == '[') {
+        const char *close = memchr(h, ']', (size_t)(end - h));
+        if (!close)
+            return 0;
+        n = (size_t)(close + 1 - h);
+    } else {
+        n = strcspn(h, ":/?#");
+    }
+    if (n == 0 || n >= hlen)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        host[i] = (char)tolower((unsigned char)h[i]);
+    host[n] = '\0';
+    if (h[n] == ':') {
+        char *e;
+        *port = strtol(h + n + 1, &e, 10);
+        if (e != end || *port <= 0 || *port > 65535)
+            return 0;
+    } else {
+        *port = !strcmp(scheme, "https") ? 443 : !strcmp(scheme, "http") ? 80 : -1;
+    }
+    return 1;
+}
+
+int matrix_same_origin(const char *base, const char *url)
+{
+    char s1[16], s2[16], h1[256], h2[256];
+    long p1, p2;
+    if (!base || !url || !origin(base, s1, sizeof(s1), h1, sizeof(h1), &p1) ||
+        !origin(url, s2, sizeof(s2), h2, sizeof(h2), &p2))
+        return 0;
+    return !strcmp(s1, s2) && !strcmp(h1, h2) && p1 == p2 && p1 > 0;
+}
+
+int64_t matrix_retry_delay(const mx_result *r, uint64_t attempt, int64_t base_ms, int64_t max_ms, double rand01)
+{
+    int64_t d = base_ms > 0 ? base_ms : 1;
+    for (uint64_t i = 1; i < attempt && d < max_ms; i++)
+        d *= 2;
+    if (d > max_ms)
+        d = max_ms;
+    /* jitter spreads retries of several senders; never under the floor */
+    d = d / 2 + (int64_t)((double)(d - d / 2) * rand01);
+    if (d < base_ms)
+        d = base_ms;
+    if (r->outcome == MX_RETRY_AFTER && r->retry_ms > d)
+        d = r->retry_ms; /* the homeserver asked for longer */
+    return d > 0 ? d : 1;
+}
+
+int matrix_throttle(mx_throttle *t, int64_t now, int64_t every_ms, long *suppressed)
+{
+    if (t->last_ms && now - t->last_ms < every_ms) {
+        t->suppressed++;
+        return 0;
+    }
+    *suppressed = t->suppressed;
+    t->suppressed = 0;
+    t->last_ms = now;
+    return 1;
 }
 
 char *matrix_html_escape(const char *t)
@@ -162,13 +248,39 @@ void matrix_send(const matrix_cfg *c, const char *txn, const char *body, const c
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &a);
-    rc = curl_easy_perform(h);
-    if (rc == CURLE_OK) {
+    for (int hop = 0;; hop++) {
+        char *next = NULL;
+        free(a.buf);
+        a.buf = NULL;
+        a.len = 0;
+        a.retry_after[0] = '\0';
+        rc = curl_easy_perform(h);
+        if (rc != CURLE_OK) {
+            const char *e = curl_easy_strerror(rc);
+            matrix_parse(0, NULL, e, strlen(e), r);
+            break;
+        }
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        /* 303 means "fetch something else with GET": not a place to PUT */
+        if ((status == 301 || status == 302 || status == 307 || status == 308) &&
+            curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &next) == CURLE_OK && next) {
+            if (!matrix_same_origin(c->homeserver, next)) {
+                matrix_parse(status, NULL, NULL, 0, r);
+                snprintf(r->detail, sizeof(r->detail),
+                         "redirect %ld to another origin not followed (the token is the homeserver's): %.200s", status,
+                         next);
+                break;
+            }
+            if (hop < MATRIX_MAX_REDIRECTS) {
+                curl_easy_setopt(h, CURLOPT_URL, next); /* libcurl copies it */
+                continue;
+            }
+            matrix_parse(status, NULL, NULL, 0, r);
+            snprintf(r->detail, sizeof(r->detail), "more than %d redirects", MATRIX_MAX_REDIRECTS);
+            break;
+        }
         matrix_parse(status, a.retry_after[0] ? a.retry_after : NULL, a.buf, a.len, r);
-    } else {
-        const char *e = curl_easy_strerror(rc);
-        matrix_parse(0, NULL, e, strlen(e), r);
+        break;
     }
     curl_free(room);
     curl_free(tx);

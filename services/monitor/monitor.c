@@ -56,8 +56,9 @@ const cfg_entry monitor_cfg_entries[] = {
     {"matrix.token", CFG_STR, NULL, 0, 1024, F(matrix_token), NULL, CFG_SECRET,
      "access token (prefer ORCH_MATRIX_TOKEN; never logged)"},
     {"matrix.timeout_ms", CFG_INT, "10000", 100, 600000, F(matrix_timeout_ms), NULL, 0, "bound on one request"},
-    {"matrix.backoff_ms", CFG_INT, "1000", 10, 600000, F(matrix_backoff_ms), NULL, 0,
-     "first retry delay after a 5xx or a transport failure; doubles, with jitter"},
+    {"matrix.backoff_ms", CFG_INT, "1000", 100, 600000, F(matrix_backoff_ms), NULL, 0,
+     "first retry delay after a 429, a 5xx, an answer without an event id or a transport failure, and the "
+     "floor of every retry delay; doubles, with jitter"},
     {"matrix.backoff_max_ms", CFG_INT, "60000", 10, 3600000, F(matrix_backoff_max_ms), NULL, 0, "longest retry delay"},
 };
 const size_t monitor_cfg_count = sizeof(monitor_cfg_entries) / sizeof(monitor_cfg_entries[0]);
@@ -67,6 +68,7 @@ const size_t monitor_cfg_count = sizeof(monitor_cfg_entries) / sizeof(monitor_cf
 #define MAX_SERVICES 16
 #define N_INPUTS 4
 #define STATE_KEY "monitor-state"
+#define MX_LOG_EVERY_MS 10000
 
 typedef struct {
     pb_state *st;
@@ -105,6 +107,7 @@ static struct {
     strmap *killed;
     am *am;
     long long notified, delivered, dead_letters;
+    mx_throttle mx_log;        /* the Matrix thread's retry lines */
     /* threads */
     pthread_t th_inputs, th_watch, th_matrix;
     natsSubscription *inputs[N_INPUTS], *alerts_sub, *hb_sub, *adv_sub;
@@ -668,17 +671,16 @@ static long long deliver(natsMsg *m, const pb_alert *a)
         log_info("alert delivered to Matrix as %s%s", r.event_id, *thread ? " (in thread)" : "");
         return 0;
     case MX_RETRY_AFTER:
-        log_warn("Matrix: %s", r.detail);
-        return -(r.retry_ms > 0 ? r.retry_ms : 1);
     case MX_BACKOFF: {
-        long long d = monitor_cfg.matrix_backoff_ms;
-        for (uint64_t i = 1; i < delivered && d < monitor_cfg.matrix_backoff_max_ms; i++)
-            d *= 2;
-        if (d > monitor_cfg.matrix_backoff_max_ms)
-            d = monitor_cfg.matrix_backoff_max_ms;
-        d = d / 2 + (long long)((double)(d - d / 2) * ((double)rand() / ((double)RAND_MAX + 1.0)));
-        log_warn("Matrix: %s; again in %lld ms", r.detail, d);
-        return -(d > 0 ? d : 1);
+        /* never sooner than the floor, even when a 429 asks for 0 ms */
+        double jitter = (double)rand() / ((double)RAND_MAX + 1.0);
+        long long d = matrix_retry_delay(&r, delivered, monitor_cfg.matrix_backoff_ms,
+                                         monitor_cfg.matrix_backoff_max_ms, jitter);
+        long suppressed = 0;
+        if (matrix_throttle(&M.mx_log, text_mono_ms(), MX_LOG_EVERY_MS, &suppressed))
+            log_warn("Matrix: %s; again in %lld ms (attempt %llu; %ld such lines suppressed)", r.detail, d,
+                     (unsigned long long)delivered, suppressed);
+        return -d;
     }
     default:
         log_error("Matrix refused an alert, not retrying: %s", r.detail);

@@ -138,7 +138,7 @@ static int accepted(env *e, int k, fm_request *out)
     int seen = 0;
     for (int i = 0; i < fm_count(e->fm); i++) {
         fm_get(e->fm, i, out);
-        if (out->status == 200 && !out->repeat && seen++ == k)
+        if (out->status == 200 && !out->scripted && !out->repeat && seen++ == k)
             return 1;
     }
     return 0;
@@ -395,6 +395,90 @@ static void messages_past_their_delivery_limit_become_dead_letters(void **state)
     svc_stop(pid);
 }
 
+/* A 429 that asks for no wait at all: the monitor still waits its floor
+ * (matrix.backoff_ms, 200 ms here) and more each time, instead of asking
+ * again at once (it asked ~75 times a second). */
+static void matrix_rate_limit_of_zero_still_waits_the_floor(void **state)
+{
+    env *e = *state;
+    pid_t pid;
+    int64_t prev = -1, shortest = -1;
+    int n429 = 0;
+
+    fm_script(e->fm, 429, "{\"errcode\":\"M_LIMIT_EXCEEDED\",\"error\":\"Too many\",\"retry_after_ms\":0}", NULL, 5);
+    pid = start_monitor(e, "m1", NULL);
+    put_state(e, "REQ-Z", 5, 1, text_now_ms(), "roy-1", 2, 0, 0);
+    assert_int_equal(wait_delivered(e, 1, 20000), 1);
+    for (int i = 0; i < fm_count(e->fm); i++) {
+        fm_request q;
+        fm_get(e->fm, i, &q);
+        if (prev >= 0 && (shortest < 0 || q.at_ms - prev < shortest))
+            shortest = q.at_ms - prev;
+        prev = q.at_ms;
+        n429 += q.status == 429;
+    }
+    print_message("%d requests for one alert, shortest gap %lld ms (floor 200)\n", fm_count(e->fm),
+                  (long long)shortest);
+    assert_int_equal(n429, 5);
+    assert_int_equal(fm_count(e->fm), 6);
+    assert_true(shortest >= 150);
+    svc_stop(pid);
+}
+
+/* A redirect to the homeserver's own origin is followed (still a PUT with
+ * its body); one to another origin is not (the token would go there): the
+ * alert is tried again later, never dropped. */
+static void matrix_redirects_followed_at_home_refused_elsewhere(void **state)
+{
+    env *e = *state;
+    fakematrix *other = fm_start("tok");
+    char here[96], there[96];
+    pid_t pid;
+    fm_request q;
+
+    assert_non_null(other);
+    snprintf(here, sizeof(here), "http://127.0.0.1:%d/moved", fm_port(e->fm));
+    snprintf(there, sizeof(there), "http://127.0.0.1:%d/moved", fm_port(other));
+    fm_redirect(e->fm, 307, there, 2);
+    fm_redirect(e->fm, 308, here, 1);
+    pid = start_monitor(e, "m1", NULL);
+    put_state(e, "REQ-R", 5, 1, text_now_ms(), "roy-1", 2, 0, 0);
+    assert_int_equal(wait_delivered(e, 1, 20000), 1);
+    assert_true(accepted(e, 0, &q));
+    assert_true(q.moved);
+    assert_non_null(strstr(q.body, "REQ-R"));
+    assert_string_equal(q.auth, "Bearer tok");
+    assert_int_equal(fm_count(other), 0); /* nothing, and no token, went elsewhere */
+    sleep(1);
+    assert_int_equal(fm_delivered(e->fm), 1);
+    svc_stop(pid);
+    fm_stop(other);
+}
+
+/* A 200 that carries no event id is not a delivery: tried again (same
+ * txnId), counted once when Matrix really took it. */
+static void matrix_ok_without_event_id_is_tried_again(void **state)
+{
+    env *e = *state;
+    pid_t pid;
+    fm_request first, last;
+
+    fm_script(e->fm, 200, "<html>Welcome to nginx</html>", NULL, 1);
+    fm_script(e->fm, 200, "{}", NULL, 1);
+    pid = start_monitor(e, "m1", NULL);
+    put_state(e, "REQ-G", 5, 1, text_now_ms(), "roy-1", 2, 0, 0);
+    assert_int_equal(wait_delivered(e, 1, 20000), 1);
+    assert_int_equal(fm_count(e->fm), 3);
+    fm_get(e->fm, 0, &first);
+    fm_get(e->fm, 2, &last);
+    assert_string_equal(first.txn, last.txn);
+    assert_int_equal(last.status, 200);
+    for (int i = 0; i < 50 && stat_of(e, "m1", "delivered_to_matrix") < 1; i++)
+        usleep(100 * 1000);
+    assert_int_equal(stat_of(e, "m1", "delivered_to_matrix"), 1);
+    svc_stop(pid);
+}
+
 static void dashboard_reflects_the_scripted_history(void **state)
 {
     env *e = *state;
@@ -441,8 +525,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(stuck_instance_is_stopped_and_work_released, setup, teardown),
         cmocka_unit_test_setup_teardown(messages_past_their_delivery_limit_become_dead_letters, setup, teardown),
         cmocka_unit_test_setup_teardown(dashboard_reflects_the_scripted_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(matrix_rate_limit_of_zero_still_waits_the_floor, setup, teardown),
+        cmocka_unit_test_setup_teardown(matrix_redirects_followed_at_home_refused_elsewhere, setup, teardown),
+        cmocka_unit_test_setup_teardown(matrix_ok_without_event_id_is_tried_again, setup, teardown),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    int rc;
+    /* ORCH_TEST_FILTER=name (wildcards allowed) runs only matching cases */
+    if (getenv("ORCH_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("ORCH_TEST_FILTER"));
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
     nats_Close();
     return rc;
 }

@@ -19,6 +19,7 @@ typedef struct {
     int status;
     char body[512];
     char retry_after[32];
+    char location[256];
 } scripted;
 
 struct fakematrix {
@@ -56,15 +57,24 @@ static void url_decode(const char *in, size_t n, char *out, size_t len)
     out[o] = '\0';
 }
 
-static void reply(int c, int status, const char *body, const char *retry_after)
+static void reply_loc(int c, int status, const char *body, const char *retry_after, const char *location)
 {
-    char head[512];
+    char head[1536];
     int n = snprintf(head, sizeof(head),
-                     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n%s%s%s\r\n",
+                     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n"
+                     "%s%s%s%s%s%s\r\n",
                      status, strlen(body), retry_after ? "Retry-After: " : "", retry_after ? retry_after : "",
-                     retry_after ? "\r\n" : "");
+                     retry_after ? "\r\n" : "", location ? "Location: " : "", location ? location : "",
+                     location ? "\r\n" : "");
+    if (n >= (int)sizeof(head))
+        n = (int)sizeof(head) - 1;
     if (write(c, head, (size_t)n) < 0 || write(c, body, strlen(body)) < 0)
         return;
+}
+
+static void reply(int c, int status, const char *body, const char *retry_after)
+{
+    reply_loc(c, status, body, retry_after, NULL);
 }
 
 static void serve(fakematrix *f, int c)
@@ -105,6 +115,13 @@ static void serve(fakematrix *f, int c)
     memset(&r, 0, sizeof(r));
     r.at_ms = mono();
     snprintf(r.body, sizeof(r.body), "%s", end + 4);
+    snprintf(r.auth, sizeof(r.auth), "%s", auth);
+    if (!strncmp(buf, "PUT /moved/", 11)) {
+        r.moved = 1;
+        memmove(buf + 4, buf + 10, len - 10 + 1); /* served as the same endpoint */
+        len -= 6;
+        end -= 6;
+    }
     if (strncmp(buf, "PUT ", 4) != 0 || strncmp(buf + 4, prefix, strlen(prefix)) != 0) {
         reply(c, 404, "{\"errcode\":\"M_UNRECOGNIZED\",\"error\":\"Unrecognized request\"}", NULL);
         return;
@@ -130,12 +147,20 @@ static void serve(fakematrix *f, int c)
         scripted s = f->script[0];
         memmove(f->script, f->script + 1, sizeof(scripted) * (size_t)--f->nscript);
         r.status = s.status;
-        reply(c, s.status, s.body, s.retry_after[0] ? s.retry_after : NULL);
+        r.scripted = 1;
+        if (s.location[0]) {
+            char loc[1024];
+            const char *path = buf + 4;
+            snprintf(loc, sizeof(loc), "%s%.*s", s.location, (int)strcspn(path, " "), path);
+            reply_loc(c, s.status, s.body, NULL, loc);
+        } else {
+            reply(c, s.status, s.body, s.retry_after[0] ? s.retry_after : NULL);
+        }
     } else {
         char body[160];
         unsigned long h = 5381;
         for (int i = 0; i < f->nreq; i++)
-            if (f->req[i].status == 200 && !strcmp(f->req[i].txn, r.txn))
+            if (f->req[i].status == 200 && !f->req[i].scripted && !strcmp(f->req[i].txn, r.txn))
                 r.repeat = 1;
         for (const char *t = r.txn; *t; t++)
             h = h * 33 + (unsigned char)*t;
@@ -211,6 +236,7 @@ void fm_script(fakematrix *f, int status, const char *body, const char *retry_af
     pthread_mutex_lock(&f->mu);
     for (int i = 0; i < n && f->nscript < MAX_SCRIPT; i++) {
         scripted *s = &f->script[f->nscript++];
+        memset(s, 0, sizeof(*s));
         s->status = status;
         snprintf(s->body, sizeof(s->body), "%s", body);
         snprintf(s->retry_after, sizeof(s->retry_after), "%s", retry_after ? retry_after : "");
@@ -219,6 +245,19 @@ void fm_script(fakematrix *f, int status, const char *body, const char *retry_af
 }
 
 void fm_down(fakematrix *f, int down) { f->down = down; }
+
+void fm_redirect(fakematrix *f, int status, const char *location_prefix, int n)
+{
+    pthread_mutex_lock(&f->mu);
+    for (int i = 0; i < n && f->nscript < MAX_SCRIPT; i++) {
+        scripted *s = &f->script[f->nscript++];
+        memset(s, 0, sizeof(*s));
+        s->status = status;
+        snprintf(s->body, sizeof(s->body), "{}");
+        snprintf(s->location, sizeof(s->location), "%s", location_prefix);
+    }
+    pthread_mutex_unlock(&f->mu);
+}
 
 int fm_count(fakematrix *f)
 {

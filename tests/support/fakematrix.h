@@ -6,7 +6,9 @@
  * checks the bearer token, records every request, and answers 200 with an
  * event id (the same event for a repeated txnId, as a real homeserver does),
  * or what the test scripted: a status with a body and optional Retry-After
- * header (429, 500, 403...), or being down (connections closed at once). */
+ * header (429, 500, 403...), a redirect, or being down (connections closed
+ * at once). Paths under /moved are served as the same endpoint, so a test
+ * can redirect there. */
 #ifndef FAKEMATRIX_H
 #define FAKEMATRIX_H
 
@@ -21,6 +23,9 @@ typedef struct {
     int status;          /* what it answered */
     int64_t at_ms;       /* monotonic */
     int repeat;          /* the txnId was accepted before */
+    int scripted;        /* the answer was scripted, not an event */
+    int moved;           /* it came on /moved/...: a redirect was followed */
+    char auth[300];      /* its Authorization header */
 } fm_request;
 
 fakematrix *fm_start(const char *token);
@@ -31,6 +36,9 @@ int fm_port(const fakematrix *f);
  * NULL, that Retry-After header. */
 void fm_script(fakematrix *f, int status, const char *body, const char *retry_after, int n);
 void fm_down(fakematrix *f, int down);
+/* The next n requests get status (301, 307...) with Location:
+ * <location_prefix><the request's path>. */
+void fm_redirect(fakematrix *f, int status, const char *location_prefix, int n);
 
 int fm_count(fakematrix *f);
 void fm_get(fakematrix *f, int i, fm_request *out);
