@@ -47,23 +47,82 @@ void outbuf_add(outbuf *b, const char *data, size_t n)
     }
 }
 
+/* Length of the UTF-8 sequence a lead byte starts (1 for anything that
+ * cannot start one: it will be replaced on its own). */
+static size_t seq_len(unsigned char c)
+{
+    if (c >= 0xf0 && c <= 0xf4)
+        return 4;
+    if (c >= 0xe0 && c <= 0xef)
+        return 3;
+    if (c >= 0xc2 && c <= 0xdf)
+        return 2;
+    return 1;
+}
+
+#define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
+
+char *outbuf_clean(const char *in, size_t n, size_t *out_len)
+{
+    char *out = xmalloc(n * 3 + 1), *o = out;
+    size_t i = 0;
+    while (i < n) {
+        size_t k = seq_len((unsigned char)in[i]), bad;
+        if (k <= n - i && text_utf8_valid(in + i, k, &bad)) {
+            memcpy(o, in + i, k);
+            o += k;
+            i += k;
+        } else { /* NUL, a stray or cut byte, an overlong form, a surrogate */
+            memcpy(o, REPLACEMENT, 3);
+            o += 3;
+            i++;
+        }
+    }
+    *o = '\0';
+    if (out_len)
+        *out_len = (size_t)(o - out);
+    return out;
+}
+
+/* Where a cut at len leaves no character in pieces: len less the bytes of
+ * a sequence started but not finished before it. */
+static size_t whole_chars(const char *s, size_t len)
+{
+    for (size_t back = 1; back <= 3 && back <= len; back++) {
+        unsigned char c = (unsigned char)s[len - back];
+        if ((c & 0xc0) != 0x80) /* the last lead (or ASCII) byte */
+            return seq_len(c) > back ? len - back : len;
+    }
+    return len;
+}
+
 char *outbuf_text(const outbuf *b)
 {
     size_t elided = b->total - b->head_len - b->ring_len;
+    size_t head = b->head_len, skip = 0, pos = 0, mlen = 0, n;
     char marker[96] = "";
-    size_t mlen = 0, pos = 0;
-    char *out;
+    char *raw, *out;
 
-    if (elided)
+    if (elided) {
+        /* Cut on character boundaries: the end of the head and the start
+         * of the tail may fall inside a multi-byte character. */
+        head = whole_chars(b->head, b->head_len);
+        while (skip < 3 && skip < b->ring_len &&
+               ((unsigned char)b->ring[(b->ring_pos + b->ring_cap - b->ring_len + skip) % b->ring_cap] & 0xc0) ==
+                   0x80)
+            skip++;
+        elided += b->head_len - head + skip;
         mlen = (size_t)snprintf(marker, sizeof(marker), "\n[... %zu bytes elided ...]\n", elided);
-    out = xmalloc(b->head_len + mlen + b->ring_len + 1);
-    memcpy(out, b->head, b->head_len);
-    pos = b->head_len;
-    memcpy(out + pos, marker, mlen);
+    }
+    raw = xmalloc(head + mlen + b->ring_len + 1);
+    memcpy(raw, b->head, head);
+    pos = head;
+    memcpy(raw + pos, marker, mlen);
     pos += mlen;
     /* the ring's oldest byte sits at ring_pos once it has wrapped */
-    for (size_t i = 0; i < b->ring_len; i++)
-        out[pos++] = b->ring[(b->ring_pos + b->ring_cap - b->ring_len + i) % b->ring_cap];
-    out[pos] = '\0';
+    for (size_t i = skip; i < b->ring_len; i++)
+        raw[pos++] = b->ring[(b->ring_pos + b->ring_cap - b->ring_len + i) % b->ring_cap];
+    out = outbuf_clean(raw, pos, &n);
+    free(raw);
     return out;
 }

@@ -4,10 +4,23 @@
  * the caller lists: none of the verifier's own variables, so NATS
  * credentials and Matrix tokens stay out), /dev/null as stdin, and one pipe
  * for stdout and stderr together, so the output interleaves as a terminal
- * would show it. Output is captured bounded (outbuf.h). On timeout the whole
- * group gets SIGTERM, then SIGKILL after the grace period; when the step
- * ends, whatever it left running in its group (a forked server) is killed
- * too. No shell is involved: argv is executed as given. */
+ * would show it. Output is captured bounded (outbuf.h). No shell is
+ * involved: argv is executed as given.
+ *
+ * Every process a step starts ends with the step. Between the runner and
+ * the step sits a keeper, a forked child that is a child subreaper
+ * (PR_SET_CHILD_SUBREAPER): whatever the step forks, even after setsid or
+ * a double fork, stays its descendant, because an orphan is reparented to
+ * the keeper instead of init. The keeper enforces the timeout (SIGTERM to
+ * every descendant, SIGKILL after the grace period), and when the step's
+ * own process has ended it SIGKILLs and reaps every descendant left, found
+ * by following parent links in /proc, until it has no child. Then it
+ * reports the step's wait status on a second pipe and exits. One keeper per
+ * step, so concurrent steps of one verifier never touch each other's
+ * processes; if the verifier dies, the keeper gets SIGTERM (PDEATHSIG) and
+ * ends the step the same way. The runner reads output until the keeper has
+ * exited, then at most a further half second, so a leftover writer cannot
+ * hold a verdict. */
 #ifndef VERIFIER_RUNNER_H
 #define VERIFIER_RUNNER_H
 

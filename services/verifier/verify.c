@@ -2,13 +2,15 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <ftw.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "outbuf.h"
 #include "ref.h"
 #include "runner.h"
 #include "text.h"
@@ -283,21 +285,147 @@ static void trim(char *s)
         s[--n] = '\0';
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+/* --- removing a work tree ----------------------------------------------------------
+ *
+ * A build can leave a tree that neither rm -r by path nor nftw removes: a
+ * directory made mode 000 (its owner may chmod it, but cannot list it or
+ * unlink what is inside until then), or a chain of directories deeper than
+ * PATH_MAX (every path-based call fails with ENAMETOOLONG). So the walk
+ * works relative to one directory descriptor at a time: it opens a child
+ * with openat after making it u+rwx, goes back up through "..", checked
+ * against the device and inode it left, and removes the emptied child with
+ * unlinkat. Only one descriptor is open at a time (plus the one readdir
+ * holds briefly), so the depth is bounded by nothing but memory: each level
+ * keeps the names of its subdirectories still to visit, on the heap. Nothing
+ * runs in the tree any more when this is called (the runner ends every
+ * process a step started), so nothing moves under the walk; if ".." is not
+ * the directory it came from, it stops rather than remove outside the tree. */
+
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    char **names;             /* subdirectories not yet visited */
+    size_t n, next;
+} rm_level;
+
+static void level_free(rm_level *l)
 {
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    if (remove(path) != 0 && errno != ENOENT) {
-        chmod(path, 0700);
-        remove(path);
+    for (size_t i = 0; i < l->n; i++)
+        free(l->names[i]);
+    free(l->names);
+    memset(l, 0, sizeof(*l));
+}
+
+/* Reads the directory fd (not consumed): unlinks what is not a directory,
+ * removes empty directories, keeps the names of the others in l. */
+static int level_read(int fd, rm_level *l)
+{
+    struct stat sb;
+    int dfd = dup(fd);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    struct dirent *de;
+    size_t cap = 0;
+
+    memset(l, 0, sizeof(*l));
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
+        return -1;
     }
+    if (fstat(fd, &sb) == 0) {
+        l->dev = sb.st_dev;
+        l->ino = sb.st_ino;
+    }
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (unlinkat(fd, de->d_name, 0) == 0 || errno != EISDIR)
+            continue; /* gone, or not a directory we could do more for */
+        if (unlinkat(fd, de->d_name, AT_REMOVEDIR) == 0)
+            continue;
+        if (l->n == cap) {
+            cap = cap ? cap * 2 : 8;
+            l->names = xrealloc(l->names, cap * sizeof(char *));
+        }
+        l->names[l->n++] = xstrdup(de->d_name);
+    }
+    closedir(d);
     return 0;
 }
 
-static void remove_tree(const char *dir)
+/* Opens the subdirectory name of fd for the walk: u+rwx first, so a
+ * directory left mode 000 can be listed and emptied. */
+static int open_child(int fd, const char *name)
 {
-    nftw(dir, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+    struct stat sb;
+    if (fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(sb.st_mode))
+        return -1;
+    if ((sb.st_mode & S_IRWXU) != S_IRWXU)
+        fchmodat(fd, name, (sb.st_mode & 07777) | S_IRWXU, 0);
+    return openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+void verify_remove_tree(const char *dir)
+{
+    rm_level *lv = NULL;
+    size_t depth = 0, cap = 0;
+    int fd;
+
+    if (rmdir(dir) == 0 || unlink(dir) == 0)
+        return;
+    chmod(dir, S_IRWXU);
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    cap = 16;
+    lv = xcalloc(cap, sizeof(*lv));
+    if (level_read(fd, &lv[0]) != 0)
+        goto out;
+    for (;;) {
+        rm_level *l = &lv[depth];
+        if (l->next < l->n) {
+            int child = open_child(fd, l->names[l->next++]);
+            if (child < 0)
+                continue; /* left; rmdir of this level will fail and say so by leaving it */
+            if (depth + 1 == cap) {
+                lv = xrealloc(lv, cap * 2 * sizeof(*lv));
+                memset(lv + cap, 0, cap * sizeof(*lv));
+                cap *= 2;
+            }
+            if (level_read(child, &lv[depth + 1]) != 0) {
+                close(child);
+                continue;
+            }
+            close(fd);
+            fd = child;
+            depth++;
+            continue;
+        }
+        level_free(l);
+        if (depth == 0)
+            break;
+        {
+            struct stat sb;
+            int parent = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (parent < 0 || fstat(parent, &sb) != 0 || sb.st_dev != lv[depth - 1].dev ||
+                sb.st_ino != lv[depth - 1].ino) {
+                if (parent >= 0)
+                    close(parent);
+                goto out; /* not where it came from: leave the rest */
+            }
+            close(fd);
+            fd = parent;
+            depth--;
+            unlinkat(fd, lv[depth].names[lv[depth].next - 1], AT_REMOVEDIR);
+        }
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    for (size_t i = 0; i <= depth && lv; i++)
+        level_free(&lv[i]);
+    free(lv);
+    rmdir(dir);
 }
 
 static void verdict_infra(pb_verdict *v, const char *fmt, const char *arg)
@@ -324,7 +452,7 @@ static pb_step *add_step_result(pb_verdict *v, const vstep *s, const run_result 
     return ps;
 }
 
-void verify_run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick)(void *), void *tick_arg)
+static void run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick)(void *), void *tick_arg)
 {
     const vproject *p = vconfig_find(c, r->project);
     vctx x = {c, "", tick, tick_arg};
@@ -449,5 +577,34 @@ out:
     free(sha);
     free(base);
     if (made)
-        remove_tree(x.home);
+        verify_remove_tree(x.home);
+}
+
+/* Replaces *s by its valid UTF-8 form (outbuf.h): a detail cut with %.900s
+ * can end inside a character, a file name can be any bytes. */
+static void clean(char **s)
+{
+    char *c;
+    if (!*s || *s == protobuf_c_empty_string)
+        return;
+    c = outbuf_clean(*s, strlen(*s), NULL);
+    free(*s);
+    *s = c;
+}
+
+void verify_run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick)(void *), void *tick_arg)
+{
+    run(c, r, v, tick, tick_arg);
+    clean(&v->detail);
+    clean(&v->failing_output);
+    clean(&v->ref);
+    clean(&v->project);
+    clean(&v->instance);
+    clean(&v->requirement_id);
+    for (size_t i = 0; i < v->n_files_touched; i++)
+        clean(&v->files_touched[i]);
+    for (size_t i = 0; i < v->n_steps; i++) {
+        clean(&v->steps[i]->name);
+        clean(&v->steps[i]->output);
+    }
 }

@@ -61,4 +61,9 @@ const vproject *vconfig_find(const vconfig *c, const char *name);
  * free_unpacked). tick is called every few seconds while steps run. */
 void verify_run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick)(void *), void *tick_arg);
 
+/* Removes the directory dir and everything in it, however deep and whatever
+ * modes the build left (see verify.c). Best effort: what cannot be removed
+ * stays. */
+void verify_remove_tree(const char *dir);
+
 #endif

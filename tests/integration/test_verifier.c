@@ -28,6 +28,7 @@
 #include "pb.h"
 #include "proc.h"
 #include "svcfix.h"
+#include "text.h"
 
 typedef struct {
     natsfix fix;
@@ -101,7 +102,7 @@ static void make_repo(env *e)
 static int setup(void **state)
 {
     env *e = calloc(1, sizeof(*e));
-    char doc[3000];
+    char doc[8000];
     if (svc_env_start(&e->fix, &e->nc, &e->js) != 0)
         return -1;
     snprintf(e->repo, sizeof(e->repo), "%s/repo", e->fix.dir);
@@ -120,9 +121,31 @@ static int setup(void **state)
              " \"noisy\": {\"repo\": \"%s\", \"steps\": ["
              "   {\"name\": \"noise\", \"command\": [\"sh\", \"-c\", \"yes noise | head -c 2000000; echo FINAL ERROR; exit 2\"]}]},"
              " \"slow\": {\"repo\": \"%s\", \"steps\": ["
-             "   {\"name\": \"slow\", \"command\": [\"sleep\", \"4\"]}]}"
+             "   {\"name\": \"slow\", \"command\": [\"sleep\", \"4\"]}]},"
+             /* a directory of mode 000 with one inside, and a chain of
+              * directories 5 KB deep (past PATH_MAX), made by moving the
+              * chain under a new top so no command needs the long path */
+             " \"litter\": {\"repo\": \"%s\", \"steps\": ["
+             "   {\"name\": \"litter\", \"command\": [\"sh\", \"-c\", \"mkdir -p locked/inner d && "
+             "touch locked/f locked/inner/g d/deepest && chmod 000 locked/inner locked && i=0; "
+             "while [ $i -lt 250 ]; do mkdir t && mv d t/dddddddddddddddddddd && mv t d || exit 1; "
+             "i=$((i+1)); done\"]}]},"
+             /* a new session, a double fork, a background job: all holding
+              * the output pipe, the step itself done at once */
+             " \"linger\": {\"repo\": \"%s\", \"steps\": ["
+             "   {\"name\": \"linger\", \"env\": {\"PIDS\": \"%s/linger.pids\"},"
+             "    \"command\": [\"sh\", \"-c\", \"setsid sleep 300 & echo $! > $PIDS; "
+             "(sh -c 'sleep 300 & echo $! >> $PIDS' &); sleep 300 & echo $! >> $PIDS; sleep 0.2; echo started\"]}]},"
+             /* a head cut inside a euro sign, a tail cut inside another,
+              * an invalid byte and a NUL with text after it (limit 4096:
+              * 2048 bytes of head, 2048 of tail) */
+             " \"utf8\": {\"repo\": \"%s\", \"steps\": ["
+             "   {\"name\": \"utf8\", \"command\": [\"sh\", \"-c\", \"head -c 2047 /dev/zero | tr '\\\\0' a; "
+             "printf '\\\\342\\\\202\\\\254'; head -c 10000 /dev/zero | tr '\\\\0' b; "
+             "printf '\\\\342\\\\202\\\\254x\\\\377y before NUL\\\\000after NUL'; "
+             "head -c 2014 /dev/zero | tr '\\\\0' c; echo THE END; exit 1\"]}]}"
              "}}",
-             e->repo, e->repo, e->pidfile, e->repo, e->repo);
+             e->repo, e->repo, e->pidfile, e->repo, e->repo, e->repo, e->repo, e->fix.dir, e->repo);
     write_file(e->fix.dir, "projects.json", doc);
     *state = e;
     return 0;
@@ -143,6 +166,38 @@ static pid_t start_verifier(env *e, const char *instance)
     snprintf(projects, sizeof(projects), "ORCH_VERIFIER_PROJECTS_FILE=%s", e->projects);
     snprintf(root, sizeof(root), "ORCH_VERIFIER_WORK_ROOT=%s/work", e->fix.dir);
     return svc_start_ready(e->nc, &e->fix, "verifier", instance, x);
+}
+
+/* The verifier as the Dockerfile runs it, a user without root's power over
+ * files: root without CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH and CAP_FOWNER
+ * meets the same permission checks as any owner (a directory of mode 000
+ * cannot be listed or emptied until chmod'ed), while the fixture's files,
+ * server and repository stay as they are. */
+static pid_t start_verifier_unprivileged(env *e, const char *instance)
+{
+    static const char drop[] = "-dac_override,-dac_read_search,-fowner";
+    char bin[512], bset[80], inh[80], url[300], inst[96], projects[400], root[400], log[96];
+    const char *argv[] = {"setpriv", bset, inh, proc_bin("orch-verifier", bin, sizeof(bin)), NULL};
+    const char *envv[] = {url, inst, projects, root, "ORCH_SHUTDOWN_TIMEOUT_MS=4000",
+                          "ORCH_VERIFIER_OUTPUT_LIMIT=4096", NULL};
+    pid_t pid;
+    cJSON *j;
+    snprintf(bset, sizeof(bset), "--bounding-set=%s", drop);
+    snprintf(inh, sizeof(inh), "--inh-caps=%s", drop);
+    snprintf(url, sizeof(url), "ORCH_NATS_URL=%s", e->fix.url);
+    snprintf(inst, sizeof(inst), "ORCH_SERVICE_INSTANCE=%s", instance);
+    snprintf(projects, sizeof(projects), "ORCH_VERIFIER_PROJECTS_FILE=%s", e->projects);
+    snprintf(root, sizeof(root), "ORCH_VERIFIER_WORK_ROOT=%s/work", e->fix.dir);
+    snprintf(log, sizeof(log), "%s.log", instance);
+    pid = proc_spawn(argv, envv, e->fix.dir, log);
+    assert_true(pid > 0);
+    j = svc_wait_ping(e->nc, "verifier", instance, 10000);
+    if (!j) {
+        proc_stop(pid, 1000);
+        fail_msg("orch-verifier %s did not answer (log %s/%s)", instance, e->fix.dir, log);
+    }
+    cJSON_Delete(j);
+    return pid;
 }
 
 static void submit(env *e, const char *id, unsigned attempt, const char *project, const char *ref, const char *summary)
@@ -306,6 +361,95 @@ static void hanging_step_is_killed_with_its_children_and_noise_is_bounded(void *
     assert_true(strlen(x->failing_output) < 4096 + 64);
     assert_non_null(strstr(x->failing_output, "bytes elided"));
     assert_non_null(strstr(x->failing_output, "FINAL ERROR"));
+    free_verdicts(&v);
+    svc_stop(pid);
+}
+
+/* Names of what is left under the work root (empty when nothing is). */
+static void left_in_work_root(env *e, char *out, size_t len)
+{
+    char workdir[400];
+    DIR *d;
+    struct dirent *de;
+    out[0] = '\0';
+    snprintf(workdir, sizeof(workdir), "%s/work", e->fix.dir);
+    if (!(d = opendir(workdir)))
+        return;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            snprintf(out + strlen(out), len - strlen(out), "%s ", de->d_name);
+    closedir(d);
+}
+
+static void work_trees_go_however_deep_or_locked(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_verifier_unprivileged(e, "vu");
+    verdicts v;
+    const pb_verdict *x;
+    char left[600];
+
+    submit(e, "LITTER-1", 1, "litter", "good", NULL);
+    read_verdicts(e, &v, 1, 60000);
+    x = of(&v, "LITTER-1");
+    if (x->kind != PASS)
+        fail_msg("the litter step did not run: %s %s", x->detail, x->failing_output);
+    free_verdicts(&v);
+    left_in_work_root(e, left, sizeof(left));
+    if (left[0])
+        fail_msg("left under the work root: %s", left);
+    svc_stop(pid);
+}
+
+static void nothing_a_step_started_outlives_its_verdict(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_verifier(e, "v1");
+    verdicts v;
+    const pb_verdict *x;
+    char pidfile[400];
+    long pids[4];
+    int n = 0;
+    FILE *f;
+
+    submit(e, "LINGER-1", 1, "linger", "good", NULL);
+    /* far less than the 300 s the leftovers would hold the output pipe */
+    read_verdicts(e, &v, 1, 60000);
+    x = of(&v, "LINGER-1");
+    assert_int_equal(x->kind, PASS);
+    assert_non_null(strstr(x->steps[0]->output, "started"));
+    snprintf(pidfile, sizeof(pidfile), "%s/linger.pids", e->fix.dir);
+    f = fopen(pidfile, "r");
+    assert_non_null(f);
+    while (n < 4 && fscanf(f, "%ld", &pids[n]) == 1)
+        n++;
+    fclose(f);
+    assert_int_equal(n, 3);
+    for (int i = 0; i < n; i++)
+        if (proc_alive(pids[i]))
+            fail_msg("process %ld started by the step runs after its verdict", pids[i]);
+    free_verdicts(&v);
+    svc_stop(pid);
+}
+
+static void output_is_valid_utf8_and_keeps_what_follows_a_nul(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_verifier(e, "v1");
+    verdicts v;
+    const pb_verdict *x;
+    size_t bad = 0;
+
+    submit(e, "UTF8-1", 1, "utf8", "good", NULL);
+    read_verdicts(e, &v, 1, 60000);
+    x = of(&v, "UTF8-1");
+    assert_int_equal(x->kind, FAIL);
+    if (!text_utf8_valid(x->failing_output, strlen(x->failing_output), &bad))
+        fail_msg("failing output: invalid UTF-8 at byte %zu of %zu", bad, strlen(x->failing_output));
+    assert_true(text_utf8_valid(x->steps[0]->output, strlen(x->steps[0]->output), &bad));
+    assert_non_null(strstr(x->failing_output, "bytes elided"));
+    assert_non_null(strstr(x->failing_output, "y before NUL\xef\xbf\xbd" "after NUL"));
+    assert_non_null(strstr(x->failing_output, "THE END"));
     free_verdicts(&v);
     svc_stop(pid);
 }
@@ -593,12 +737,19 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(verdicts_for_every_kind_of_work, setup, teardown),
         cmocka_unit_test_setup_teardown(hanging_step_is_killed_with_its_children_and_noise_is_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(work_trees_go_however_deep_or_locked, setup, teardown),
+        cmocka_unit_test_setup_teardown(nothing_a_step_started_outlives_its_verdict, setup, teardown),
+        cmocka_unit_test_setup_teardown(output_is_valid_utf8_and_keeps_what_follows_a_nul, setup, teardown),
         cmocka_unit_test_setup_teardown(hostile_refs_and_fields_run_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(generated_hostile_results_run_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(two_replicas_verify_each_result_once, setup, teardown),
         cmocka_unit_test_setup_teardown(sigkill_mid_build_means_verified_again_and_one_verdict, setup, teardown),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    int rc;
+    /* ORCH_TEST_FILTER=name (wildcards allowed) runs only matching cases */
+    if (getenv("ORCH_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("ORCH_TEST_FILTER"));
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
     nats_Close();
     return rc;
 }
