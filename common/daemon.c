@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,179 @@ static orch_status provision_retry(daemon_ctx *d)
     }
 }
 
+/* --- the topology watch --------------------------------------------------------------
+ *
+ * A stream, consumer or bucket can vanish under running services: someone
+ * deletes it by hand, or nats-server comes back with an empty store (a
+ * wiped volume) and every client simply reconnects. Nothing else would say
+ * so: a fetch from a deleted consumer times out exactly like one from an
+ * idle consumer. So every WATCH_MS, and at once after any reconnect, the
+ * daemon asks the server what it has (provision_find_missing: about ten
+ * small requests). Each object that went missing is logged (one line
+ * naming it), the topology is provisioned again when jetstream.provision
+ * is on, and one critical alert (alerts.critical.topology_missing) says
+ * what was lost. Instances that repair the same loss name their alert
+ * after the creation times of the objects they find re-created, which
+ * they all read alike, so the ALERTS stream stores it once. The services
+ * need no hook: a pull subscription asks for messages by stream and
+ * durable name, so it fetches again as soon as the durable is back. */
+#define WATCH_MS 5000
+#define WATCH_RETRY_MS 1000
+#define WATCH_WAIT_MS 1000
+#define ALERT_WAIT_MS 2000
+
+typedef struct {
+    daemon_ctx *d;
+    const char *svc_name;
+    pthread_t thread;
+    int started;
+    atomic_int run;
+    int failures;
+    provision_missing known;   /* missing at the last round: logged and alerted already */
+} watch;
+
+static int known_missing(const provision_missing *m, int id)
+{
+    for (int i = 0; i < m->n; i++)
+        if (m->obj[i].id == id)
+            return 1;
+    return 0;
+}
+
+static uint64_t fnv1a(const char *s, uint64_t h)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* One alert for the objects that went missing since the last round. */
+static void alert_lost(watch *w, const provision_missing *lost, int repaired)
+{
+    daemon_ctx *d = w->d;
+    char summary[400], text[800], fp[96];
+    size_t used;
+    uint64_t stamp = repaired ? provision_stamp(d->js, lost) : 0;
+
+    used = (size_t)snprintf(summary, sizeof(summary), "JetStream lost %d object%s:", lost->n, lost->n == 1 ? "" : "s");
+    for (int i = 0; i < lost->n && used < sizeof(summary); i++) {
+        int room = (int)(sizeof(summary) - used);
+        int n = snprintf(summary + used, (size_t)room, "%s %s %s", i ? "," : "",
+                         provision_kind_name(lost->obj[i].kind), lost->obj[i].name);
+        if (n >= room || used + (size_t)n > sizeof(summary) - 24) {
+            snprintf(summary + used, (size_t)room, " and %d more", lost->n - i);
+            break;
+        }
+        used += (size_t)n;
+    }
+    if (repaired)
+        snprintf(text, sizeof(text), "%s. %s %s created them again (jetstream.provision is on); whatever they "
+                 "held is gone.", summary, w->svc_name, d->cfg.instance);
+    else
+        snprintf(text, sizeof(text), "%s. jetstream.provision is off: nothing flows through them until they are "
+                 "created again (start a service with provisioning on, or create them by hand).", summary);
+    if (!stamp) {
+        /* Not repaired: instances that notice in the same minute agree. */
+        stamp = (uint64_t)(text_now_ms() / 60000);
+        for (int i = 0; i < lost->n; i++)
+            stamp = fnv1a(lost->obj[i].name, stamp);
+    }
+    snprintf(fp, sizeof(fp), "topology_missing:%016llx", (unsigned long long)stamp);
+    nc_publish_alert(d->js, "critical", "topology_missing", fp, summary, text, w->svc_name, d->cfg.instance,
+                     ALERT_WAIT_MS);
+}
+
+/* Returns 0 when the server answered (and what was missing is handled). */
+static int watch_round(watch *w)
+{
+    daemon_ctx *d = w->d;
+    provision_missing now, lost;
+    char err[ERR_LEN];
+    int repaired = 0;
+
+    if (provision_find_missing(d->js, WATCH_WAIT_MS, &now, err) != ORCH_OK) {
+        if (w->failures++ % 10 == 0)
+            log_warn("topology check: %s", err);
+        return -1;
+    }
+    w->failures = 0;
+    lost.n = 0;
+    for (int i = 0; i < now.n; i++)
+        if (!known_missing(&w->known, now.obj[i].id)) {
+            log_error("jetstream: %s %s is missing", provision_kind_name(now.obj[i].kind), now.obj[i].name);
+            lost.obj[lost.n++] = now.obj[i];
+        }
+    for (int i = 0; i < w->known.n; i++)
+        if (!known_missing(&now, w->known.obj[i].id))
+            log_info("jetstream: %s %s is there again", provision_kind_name(w->known.obj[i].kind),
+                     w->known.obj[i].name);
+    if (now.n > 0 && d->cfg.provision) {
+        provision_report rep;
+        if (provision_all(d->js, (int)d->cfg.replicas, &rep, err) == ORCH_OK) {
+            log_info("jetstream: provisioned again: %d created, %d updated, %d unchanged", rep.created,
+                     rep.updated, rep.unchanged);
+            repaired = 1;
+        } else {
+            log_error("jetstream: provisioning again failed, retrying: %s", err);
+        }
+    }
+    if (lost.n > 0)
+        alert_lost(w, &lost, repaired);
+    /* What was repaired is no longer known missing: losing it again is a
+     * new loss. What is still missing is retried, not alerted again. */
+    if (repaired)
+        w->known.n = 0;
+    else
+        w->known = now;
+    return 0;
+}
+
+static void *watch_main(void *p)
+{
+    watch *w = p;
+    int seen = nc_reconnect_count();
+    int64_t next = nats_Now() + WATCH_MS;
+
+    while (atomic_load(&w->run) && !stop_flag) {
+        int r = nc_reconnect_count();
+        nats_Sleep(100);
+        if (r != seen) {
+            seen = r;
+            next = 0;
+        }
+        if (nats_Now() < next)
+            continue;
+        if (natsConnection_Status(w->d->nc) != NATS_CONN_STATUS_CONNECTED) {
+            next = nats_Now() + WATCH_RETRY_MS;
+            continue;
+        }
+        next = nats_Now() + (watch_round(w) == 0 ? WATCH_MS : WATCH_RETRY_MS);
+    }
+    return NULL;
+}
+
+static void watch_start(watch *w, daemon_ctx *d, const char *svc_name)
+{
+    memset(w, 0, sizeof(*w));
+    w->d = d;
+    w->svc_name = svc_name;
+    atomic_store(&w->run, 1);
+    if (pthread_create(&w->thread, NULL, watch_main, w) == 0)
+        w->started = 1;
+    else
+        log_error("topology watch: cannot start a thread; a lost stream or consumer will not be noticed");
+}
+
+/* Before the JetStream context goes: the watch uses it. */
+static void watch_stop(watch *w)
+{
+    if (!w->started)
+        return;
+    atomic_store(&w->run, 0);
+    pthread_join(w->thread, NULL);
+    w->started = 0;
+}
+
 int daemon_main(const daemon_spec *spec, int argc, char **argv)
 {
     daemon_ctx d;
@@ -110,6 +284,7 @@ int daemon_main(const daemon_spec *spec, int argc, char **argv)
     struct sigaction sa;
     pthread_t wd;
     watchdog_arg wa;
+    static watch w; /* large; one per process */
 
     memset(&d, 0, sizeof(d));
     tables[nt++] = (cfg_table){svc_cfg_entries, svc_cfg_count, &d.cfg};
@@ -202,6 +377,7 @@ int daemon_main(const daemon_spec *spec, int argc, char **argv)
         goto out;
     }
     log_info("ready");
+    watch_start(&w, &d, svc_name);
 
     while (!stop_flag) {
         if (spec->step)
@@ -219,6 +395,7 @@ out:
             pthread_detach(wd);
         log_info("stopping");
     }
+    watch_stop(&w);
     if (spec->stop)
         spec->stop(&d);
     srv_stop(d.srv);

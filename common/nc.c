@@ -1,11 +1,14 @@
 #include "nc.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "log.h"
+#include "pb.h"
+#include "text.h"
 
 typedef struct {
     long long base, max;
@@ -51,10 +54,15 @@ static void on_disconnected(natsConnection *nc, void *closure)
     log_warn("nats: disconnected");
 }
 
+static atomic_int reconnects;
+
+int nc_reconnect_count(void) { return atomic_load(&reconnects); }
+
 static void on_reconnected(natsConnection *nc, void *closure)
 {
     char url[256] = "";
     (void)closure;
+    atomic_fetch_add(&reconnects, 1);
     natsConnection_GetConnectedUrl(nc, url, sizeof(url));
     log_info("nats: reconnected to %s", url);
 }
@@ -212,4 +220,60 @@ int nc_publish_stored(jsCtx *js, const char *subject, const char *msg_id, const 
     if (s != NATS_OK)
         log_warn("publish %s: %s", subject, natsStatus_GetText(s));
     return s == NATS_OK ? 0 : -1;
+}
+
+orch_status nc_alert_pack(const char *severity, const char *rule, const char *fingerprint, const char *summary,
+                          const char *text, const char *source, const char *instance, uint8_t **buf, size_t *len)
+{
+    pb_alert a;
+    Orchestrator__V1__Alert__LabelsEntry e[2];
+    Orchestrator__V1__Alert__LabelsEntry *labels[2];
+    int64_t now = text_now_ms();
+    size_t n = 0;
+
+    orchestrator__v1__alert__init(&a);
+    if (source) {
+        orchestrator__v1__alert__labels_entry__init(&e[n]);
+        e[n].key = "source";
+        e[n].value = (char *)source;
+        labels[n] = &e[n];
+        n++;
+    }
+    if (instance) {
+        orchestrator__v1__alert__labels_entry__init(&e[n]);
+        e[n].key = "instance";
+        e[n].value = (char *)instance;
+        labels[n] = &e[n];
+        n++;
+    }
+    a.labels = n ? labels : NULL;
+    a.n_labels = n;
+    a.fingerprint = (char *)fingerprint;
+    a.rule = (char *)rule;
+    a.state = ORCHESTRATOR__V1__ALERT_STATE__ALERT_STATE_FIRING;
+    a.severity = !strcmp(severity, "critical") ? ORCHESTRATOR__V1__SEVERITY__SEVERITY_CRITICAL
+                                               : ORCHESTRATOR__V1__SEVERITY__SEVERITY_WARNING;
+    a.summary = (char *)summary;
+    a.text = (char *)text;
+    a.group_key = (char *)rule;
+    a.started_at_ms = now;
+    a.updated_at_ms = now;
+    return pb_pack(&a.base, buf, len);
+}
+
+int nc_publish_alert(jsCtx *js, const char *severity, const char *rule, const char *fingerprint,
+                     const char *summary, const char *text, const char *source, const char *instance,
+                     int64_t max_wait_ms)
+{
+    char subject[128];
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = -1;
+
+    snprintf(subject, sizeof(subject), "alerts.%s.%s", severity, rule);
+    if (nc_alert_pack(severity, rule, fingerprint, summary, text, source, instance, &buf, &len) == ORCH_OK)
+        rc = nc_publish_stored(js, subject, fingerprint, buf, (int)len, "application/protobuf", max_wait_ms);
+    free(buf);
+    log_warn("alert %s/%s%s: %s", severity, rule, rc == 0 ? "" : " (not stored)", summary);
+    return rc;
 }

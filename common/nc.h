@@ -30,6 +30,28 @@ orch_status nc_connect(natsConnection **out, const svc_cfg *cfg, const char *nam
 int nc_publish_stored(jsCtx *js, const char *subject, const char *msg_id, const void *data, int len,
                       const char *content_type, int64_t max_wait_ms);
 
+/* Packs a firing alert (orchestrator.v1.Alert, protobuf) into *buf (the
+ * caller frees it): severity "critical" or "warning"; rule is also its
+ * group; source and instance become labels (either may be NULL). For a
+ * service that publishes through its own path; nc_publish_alert uses it. */
+orch_status nc_alert_pack(const char *severity, const char *rule, const char *fingerprint, const char *summary,
+                          const char *text, const char *source, const char *instance, uint8_t **buf, size_t *len);
+
+/* Raises an alert: an orchestrator.v1.Alert (protobuf), firing, on
+ * alerts.<severity>.<rule>, labelled with source and instance, and waits
+ * until stored (max_wait_ms). The fingerprint is also its message id, so
+ * instances that raise the same alert within the ALERTS stream's duplicate
+ * window store it once. severity: "critical" or "warning". Logs the alert
+ * (one line) whether or not it was stored. Returns 0 when stored. */
+int nc_publish_alert(jsCtx *js, const char *severity, const char *rule, const char *fingerprint,
+                     const char *summary, const char *text, const char *source, const char *instance,
+                     int64_t max_wait_ms);
+
+/* How many times any connection of this process reconnected so far: a
+ * change tells a watcher that the server may have come back as another
+ * (a restart, a wiped store). */
+int nc_reconnect_count(void);
+
 /* Drains (bounded by timeout_ms), waits until closed, destroys. NULL-safe. */
 void nc_close(natsConnection *nc, long long timeout_ms);
 

@@ -260,3 +260,171 @@ orch_status provision_all(jsCtx *js, int replicas, provision_report *rep, char e
         st = ensure_bucket(js, &topo_buckets[i], replicas, rep, err);
     return st;
 }
+
+const char *provision_kind_name(provision_kind k)
+{
+    return k == PROVISION_STREAM ? "stream" : k == PROVISION_CONSUMER ? "consumer" : "bucket";
+}
+
+static int listed(char *const *list, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(list[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static void add_missing(provision_missing *m, provision_kind k, size_t index, int id, const char *name)
+{
+    provision_object *o = &m->obj[m->n++];
+    o->kind = k;
+    o->index = index;
+    o->id = id;
+    snprintf(o->name, sizeof(o->name), "%s", name);
+}
+
+/* 1 when the server says the stream (or, with durable, the consumer) does
+ * not exist, 0 when it does, -1 when it did not answer. */
+static int gone(jsCtx *js, jsOptions *o, const char *stream, const char *durable)
+{
+    natsStatus s;
+    if (durable) {
+        jsConsumerInfo *ci = NULL;
+        s = js_GetConsumerInfo(&ci, js, stream, durable, o, NULL);
+        jsConsumerInfo_Destroy(ci);
+    } else {
+        jsStreamInfo *si = NULL;
+        s = js_GetStreamInfo(&si, js, stream, o, NULL);
+        jsStreamInfo_Destroy(si);
+    }
+    return s == NATS_NOT_FOUND ? 1 : s == NATS_OK ? 0 : -1;
+}
+
+orch_status provision_find_missing(jsCtx *js, int64_t wait_ms, provision_missing *out, char err[ERR_LEN])
+{
+    jsOptions o;
+    jsStreamNamesList *streams = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s;
+    orch_status st = ORCH_OK;
+    char *const *names = NULL;
+    int nnames = 0, g;
+    const int first_consumer = (int)topo_stream_count, first_bucket = first_consumer + (int)topo_consumer_count;
+    char what[128];
+
+    out->n = 0;
+    if (first_bucket + (int)topo_bucket_count > PROVISION_MAX_OBJECTS) {
+        snprintf(err, ERR_LEN, "the topology has more than %d objects: raise PROVISION_MAX_OBJECTS",
+                 PROVISION_MAX_OBJECTS);
+        return ORCH_ERR_INVALID;
+    }
+    jsOptions_Init(&o);
+    o.Wait = wait_ms;
+    /* nats.c answers "not found" for an empty list. */
+    s = js_StreamNames(&streams, js, &o, &jerr);
+    if (s == NATS_OK) {
+        names = streams->List;
+        nnames = streams->Count;
+    } else if (s != NATS_NOT_FOUND) {
+        st = nats_fail(err, "stream", "names", s, jerr);
+        goto out;
+    }
+    for (size_t i = 0; i < topo_stream_count; i++) {
+        const char *name = topo_streams[i].name;
+        if (listed(names, nnames, name))
+            continue;
+        if ((g = gone(js, &o, name, NULL)) < 0) {
+            st = nats_fail(err, "stream", name, NATS_TIMEOUT, 0);
+            goto out;
+        }
+        if (g)
+            add_missing(out, PROVISION_STREAM, i, (int)i, name);
+    }
+    /* Consumers, stream by stream: one names request for each stream that
+     * is there; a missing stream took its consumers with it. */
+    for (size_t i = 0; i < topo_stream_count; i++) {
+        const char *stream = topo_streams[i].name;
+        jsConsumerNamesList *cl = NULL;
+        int stream_gone = 0, asked = 0;
+        for (int k = 0; k < out->n; k++)
+            if (out->obj[k].kind == PROVISION_STREAM && out->obj[k].index == i)
+                stream_gone = 1;
+        for (size_t j = 0; j < topo_consumer_count; j++) {
+            const topo_consumer *c = &topo_consumers[j];
+            if (strcmp(c->stream, stream) != 0)
+                continue;
+            snprintf(what, sizeof(what), "%s/%s", c->stream, c->durable);
+            if (!stream_gone) {
+                if (!asked) {
+                    s = js_ConsumerNames(&cl, js, stream, &o, &jerr);
+                    asked = 1;
+                    if (s != NATS_OK && s != NATS_NOT_FOUND) {
+                        st = nats_fail(err, "consumer names of", stream, s, jerr);
+                        break;
+                    }
+                }
+                if (cl && listed(cl->List, cl->Count, c->durable))
+                    continue;
+                if ((g = gone(js, &o, c->stream, c->durable)) < 0) {
+                    st = nats_fail(err, "consumer", what, NATS_TIMEOUT, 0);
+                    break;
+                }
+                if (!g)
+                    continue;
+            }
+            add_missing(out, PROVISION_CONSUMER, j, first_consumer + (int)j, what);
+        }
+        if (cl)
+            jsConsumerNamesList_Destroy(cl);
+        if (st != ORCH_OK)
+            goto out;
+    }
+    for (size_t i = 0; i < topo_bucket_count; i++) {
+        char stream[96];
+        snprintf(stream, sizeof(stream), "KV_%s", topo_buckets[i].bucket);
+        if (listed(names, nnames, stream))
+            continue;
+        if ((g = gone(js, &o, stream, NULL)) < 0) {
+            st = nats_fail(err, "bucket", topo_buckets[i].bucket, NATS_TIMEOUT, 0);
+            goto out;
+        }
+        if (g)
+            add_missing(out, PROVISION_BUCKET, i, first_bucket + (int)i, topo_buckets[i].bucket);
+    }
+out:
+    if (st != ORCH_OK)
+        out->n = 0;
+    if (streams)
+        jsStreamNamesList_Destroy(streams);
+    return st;
+}
+
+uint64_t provision_stamp(jsCtx *js, const provision_missing *m)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < m->n; i++) {
+        const provision_object *o = &m->obj[i];
+        int64_t created = 0;
+        if (o->kind == PROVISION_CONSUMER) {
+            const topo_consumer *c = &topo_consumers[o->index];
+            jsConsumerInfo *ci = NULL;
+            if (js_GetConsumerInfo(&ci, js, c->stream, c->durable, NULL, NULL) == NATS_OK)
+                created = ci->Created;
+            jsConsumerInfo_Destroy(ci);
+        } else {
+            char stream[96];
+            jsStreamInfo *si = NULL;
+            if (o->kind == PROVISION_BUCKET)
+                snprintf(stream, sizeof(stream), "KV_%s", topo_buckets[o->index].bucket);
+            else
+                snprintf(stream, sizeof(stream), "%s", topo_streams[o->index].name);
+            if (js_GetStreamInfo(&si, js, stream, NULL, NULL) == NATS_OK)
+                created = si->Created;
+            jsStreamInfo_Destroy(si);
+        }
+        if (created <= 0)
+            return 0;
+        sum += (uint64_t)created;
+    }
+    return sum;
+}

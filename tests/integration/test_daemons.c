@@ -19,8 +19,11 @@
 #include <nats/nats.h>
 
 #include "natsfix.h"
+#include "pb.h"
 #include "proc.h"
+#include "provision.h"
 #include "svcfix.h"
+#include "topology.h"
 
 #define STOP_BOUND_MS 5000
 
@@ -259,6 +262,196 @@ static void daemon_stops_promptly_when_its_server_is_gone(void **state)
     natsfix_stop(&gone);
 }
 
+/* --- the topology watch ------------------------------------------------------------------ */
+
+#define WATCH_WAIT_MS 30000
+
+/* Submits one requirement for a backend agent on intake.requirements (until
+ * stored: the stream may be coming back) and returns 1 once the scheduler
+ * dispatched it on requirements.backend.<id>. */
+static int goes_through(natsConnection *c, jsCtx *js, const char *id, int timeout_ms)
+{
+    natsSubscription *sub = NULL;
+    char body[256];
+    jsPubOptions po;
+    int stored = 0, seen = 0;
+    long long t0 = now_ms();
+
+    snprintf(body, sizeof(body),
+             "[{\"id\": \"%s\", \"title\": \"Add a health endpoint\", \"assignedAgent\": \"backend\", "
+             "\"estimatedTokens\": 400}]", id);
+    assert_int_equal(natsConnection_SubscribeSync(&sub, c, "requirements.backend.>"), NATS_OK);
+    natsConnection_Flush(c);
+    jsPubOptions_Init(&po);
+    po.MsgId = id;
+    po.MaxWait = 1000;
+    while (!stored && now_ms() - t0 < timeout_ms) {
+        stored = js_Publish(NULL, js, "intake.requirements", body, (int)strlen(body), &po, NULL) == NATS_OK;
+        if (!stored)
+            usleep(200 * 1000);
+    }
+    while (stored && !seen && now_ms() - t0 < timeout_ms) {
+        natsMsg *m = NULL;
+        if (natsSubscription_NextMsg(&m, sub, 500) != NATS_OK)
+            continue;
+        seen = strstr(natsMsg_GetSubject(m), id) != NULL;
+        natsMsg_Destroy(m);
+    }
+    natsSubscription_Destroy(sub);
+    if (!stored)
+        print_message("requirement %s was never stored on INTAKE\n", id);
+    return seen;
+}
+
+/* Waits until the server has every object of the topology again. */
+static int topology_complete(jsCtx *js, int timeout_ms, provision_missing *m)
+{
+    char err[ERR_LEN];
+    long long t0 = now_ms();
+    do {
+        if (provision_find_missing(js, 1000, m, err) == ORCH_OK && m->n == 0)
+            return 1;
+        usleep(250 * 1000);
+    } while (now_ms() - t0 < timeout_ms);
+    return 0;
+}
+
+/* The stored alerts of rule topology_missing, unpacked; their summaries
+ * joined in text. */
+static int stored_topology_alerts(jsCtx *js, char *text, size_t len)
+{
+    natsSubscription *sub = NULL;
+    jsSubOptions so;
+    int n = 0;
+    size_t used = 0;
+    jsSubOptions_Init(&so);
+    so.Stream = "ALERTS";
+    so.Ordered = true;
+    text[0] = '\0';
+    if (js_SubscribeSync(&sub, js, "alerts.critical.topology_missing", NULL, &so, NULL) != NATS_OK)
+        return -1;
+    for (;;) {
+        natsMsg *m = NULL;
+        char err[ERR_LEN];
+        pb_alert *a;
+        if (natsSubscription_NextMsg(&m, sub, 1000) != NATS_OK)
+            break;
+        a = (pb_alert *)pb_unpack(&orchestrator__v1__alert__descriptor, (const uint8_t *)natsMsg_GetData(m),
+                                  (size_t)natsMsg_GetDataLength(m), PB_MAX_MSG, err);
+        assert_non_null(a);
+        assert_int_equal(a->severity, ORCHESTRATOR__V1__SEVERITY__SEVERITY_CRITICAL);
+        assert_string_equal(a->rule, "topology_missing");
+        used += (size_t)snprintf(text + used, len - used, "%s\n", a->summary);
+        if (used >= len)
+            used = len - 1;
+        orchestrator__v1__alert__free_unpacked(a, NULL);
+        natsMsg_Destroy(m);
+        n++;
+    }
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    return n;
+}
+
+/* 1 when the daemon's log (<dir>/<instance>.log) has a line with needle. */
+static int logged(const natsfix *f, const char *instance, const char *needle)
+{
+    char path[400], line[1024];
+    int found = 0;
+    FILE *in;
+    snprintf(path, sizeof(path), "%s/%s.log", f->dir, instance);
+    if (!(in = fopen(path, "r")))
+        return 0;
+    while (!found && fgets(line, sizeof(line), in))
+        found = strstr(line, needle) != NULL;
+    fclose(in);
+    return found;
+}
+
+/* Someone deletes the scheduler's consumer of PLAN under running services:
+ * it is noticed, logged, raised as one alert, created again, and work
+ * flows through it again. */
+static void a_deleted_consumer_is_noticed_and_recreated(void **state)
+{
+    natsfix f = {0};
+    natsConnection *c = NULL;
+    jsCtx *js = NULL;
+    pid_t router, sched;
+    provision_missing m;
+    char alerts[2048];
+    int n;
+    (void)state;
+
+    assert_int_equal(svc_env_start(&f, &c, &js), 0);
+    router = svc_start_ready(c, &f, "router", "dc-router", NULL);
+    sched = svc_start_ready(c, &f, "scheduler", "dc-scheduler", NULL);
+    assert_true(goes_through(c, js, "DC-1", WATCH_WAIT_MS));
+
+    assert_int_equal(js_DeleteConsumer(js, "PLAN", "scheduler-plan", NULL, NULL), NATS_OK);
+    if (!topology_complete(js, WATCH_WAIT_MS, &m))
+        fail_msg("%d object(s) still missing %d s after the delete, the first %s", m.n, WATCH_WAIT_MS / 1000,
+                 m.n ? m.obj[0].name : "?");
+    assert_true(goes_through(c, js, "DC-2", WATCH_WAIT_MS));
+
+    /* Both daemons may have noticed; the loss is stored once. */
+    n = stored_topology_alerts(js, alerts, sizeof(alerts));
+    print_message("alerts: %s", alerts);
+    assert_int_equal(n, 1);
+    assert_non_null(strstr(alerts, "consumer PLAN/scheduler-plan"));
+    assert_true(logged(&f, "dc-router", "consumer PLAN/scheduler-plan is missing") ||
+                logged(&f, "dc-scheduler", "consumer PLAN/scheduler-plan is missing"));
+    svc_stop(router);
+    svc_stop(sched);
+    svc_env_stop(&f, c, js);
+}
+
+/* nats-server restarts on the same port with an empty store (a lost
+ * volume): every daemon reconnects, the topology is provisioned again and
+ * a requirement goes through as before. */
+static void a_wiped_server_is_provisioned_again(void **state)
+{
+    natsfix f = {0};
+    natsConnection *c = NULL, *c2 = NULL;
+    jsCtx *js = NULL, *js2 = NULL;
+    pid_t pids[4];
+    provision_missing m;
+    char alerts[2048], store[300];
+    (void)state;
+
+    assert_int_equal(svc_env_start(&f, &c, &js), 0);
+    for (int i = 0; i < 4; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "wipe-%s", daemons[i]);
+        pids[i] = svc_start_ready(c, &f, daemons[i], id, NULL);
+    }
+    assert_true(goes_through(c, js, "WIPE-1", WATCH_WAIT_MS));
+
+    natsfix_kill(&f);
+    snprintf(store, sizeof(store), "%s/js", f.dir);
+    {
+        const char *argv[] = {"rm", "-rf", store, NULL};
+        int st = 0;
+        assert_int_equal(proc_wait(proc_spawn(argv, NULL, NULL, NULL), 10000, &st), 0);
+        assert_int_equal(st, 0);
+    }
+    assert_int_equal(natsfix_restart(&f), 0);
+    assert_int_equal(natsConnection_ConnectTo(&c2, f.url), NATS_OK);
+    assert_int_equal(natsConnection_JetStream(&js2, c2, NULL), NATS_OK);
+
+    if (!topology_complete(js2, WATCH_WAIT_MS, &m))
+        fail_msg("%d object(s) still missing %d s after the wiped restart, the first %s", m.n,
+                 WATCH_WAIT_MS / 1000, m.n ? m.obj[0].name : "?");
+    assert_true(goes_through(c2, js2, "WIPE-2", WATCH_WAIT_MS));
+    assert_true(stored_topology_alerts(js2, alerts, sizeof(alerts)) >= 1);
+    print_message("alerts: %s", alerts);
+    assert_non_null(strstr(alerts, "JetStream lost"));
+    for (int i = 0; i < 4; i++)
+        svc_stop(pids[i]);
+    jsCtx_Destroy(js2);
+    natsConnection_Destroy(c2);
+    svc_env_stop(&f, c, js);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +461,8 @@ int main(void)
         cmocka_unit_test(help_and_version),
         cmocka_unit_test(daemon_waits_for_a_late_server),
         cmocka_unit_test(daemon_stops_promptly_when_its_server_is_gone),
+        cmocka_unit_test(a_deleted_consumer_is_noticed_and_recreated),
+        cmocka_unit_test(a_wiped_server_is_provisioned_again),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     nats_Close();

@@ -113,6 +113,43 @@ static void drift_is_repaired(void **state)
     disconnect_js(&c);
 }
 
+static void missing_objects_are_found_by_name(void **state)
+{
+    conn c;
+    provision_missing m;
+    provision_report rep;
+    char err[ERR_LEN];
+    (void)state;
+
+    connect_js(&c);
+    assert_int_equal(provision_all(c.js, 1, &rep, err), ORCH_OK);
+    assert_int_equal(provision_find_missing(c.js, 1000, &m, err), ORCH_OK);
+    assert_int_equal(m.n, 0);
+    assert_int_equal(js_DeleteConsumer(c.js, "PLAN", "scheduler-plan", NULL, NULL), NATS_OK);
+    assert_int_equal(js_DeleteStream(c.js, "KV_orch_claims", NULL, NULL), NATS_OK);
+    assert_int_equal(js_DeleteStream(c.js, "CONTROL", NULL, NULL), NATS_OK);
+    assert_int_equal(provision_find_missing(c.js, 1000, &m, err), ORCH_OK);
+    /* CONTROL took its consumer with it */
+    assert_int_equal(m.n, 4);
+    assert_int_equal(m.obj[0].kind, PROVISION_STREAM);
+    assert_string_equal(m.obj[0].name, "CONTROL");
+    assert_int_equal(m.obj[1].kind, PROVISION_CONSUMER);
+    assert_string_equal(m.obj[1].name, "PLAN/scheduler-plan");
+    assert_string_equal(m.obj[2].name, "CONTROL/host-listener");
+    assert_int_equal(m.obj[3].kind, PROVISION_BUCKET);
+    assert_string_equal(m.obj[3].name, TOPO_KV_CLAIMS);
+    for (int i = 0; i < m.n; i++)
+        for (int j = 0; j < i; j++)
+            assert_int_not_equal(m.obj[i].id, m.obj[j].id);
+
+    assert_int_equal(provision_all(c.js, 1, &rep, err), ORCH_OK);
+    assert_int_equal(rep.created, 4);
+    assert_true(provision_stamp(c.js, &m) > 0);
+    assert_int_equal(provision_find_missing(c.js, 1000, &m, err), ORCH_OK);
+    assert_int_equal(m.n, 0);
+    disconnect_js(&c);
+}
+
 typedef struct {
     orch_status st;
     char err[ERR_LEN];
@@ -157,6 +194,7 @@ int main(void)
         cmocka_unit_test(first_run_creates_second_changes_nothing),
         cmocka_unit_test(seed_consumers_filter_by_type),
         cmocka_unit_test(drift_is_repaired),
+        cmocka_unit_test(missing_objects_are_found_by_name),
         cmocka_unit_test(concurrent_replicas_on_an_empty_server),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
