@@ -16,7 +16,7 @@
 static const char *const reason_tokens[] = {
     "ok", "too_large", "invalid_utf8", "too_deep", "invalid_json", "wrong_type",
     "missing_field", "invalid_id", "too_long", "bad_dependency", "self_dependency",
-    "bad_value", "empty", "invalid_protobuf"};
+    "bad_value", "empty", "invalid_protobuf", "control_character", "duplicate_id"};
 
 const char *edge_reason_token(edge_reason r)
 {
@@ -32,6 +32,7 @@ void edge_limits_default(edge_limits *l)
     l->max_output = 64 * 1024;
     l->max_list = 256;
     l->max_depth = 16;
+    l->max_rendered = 256 * 1024;
 }
 
 static edge_reason fail(char err[ERR_LEN], edge_reason r, const char *fmt, ...)
@@ -288,6 +289,8 @@ static edge_reason metadata_from(const cJSON *o, const char *pfx, const edge_lim
     return EDGE_OK;
 }
 
+static edge_reason check_texts(const pb_requirement *r, const char *pfx, const edge_limits *l, char err[ERR_LEN]);
+
 static edge_reason requirement_from(const cJSON *o, const char *pfx, const edge_limits *l,
                                     pb_requirement **out, char err[ERR_LEN])
 {
@@ -398,7 +401,7 @@ static edge_reason requirement_from(const cJSON *o, const char *pfx, const edge_
             return fail(err, EDGE_INVALID_ID, "field '%soriginId': '%.80s' %s", pfx, s, why);
         pb_set_str(&r->origin_id, s);
     }
-    return EDGE_OK;
+    return check_texts(r, pfx, l, err);
 }
 
 void edge_requirements_free(pb_requirement **reqs, size_t n)
@@ -409,6 +412,58 @@ void edge_requirements_free(pb_requirement **reqs, size_t n)
         if (reqs[i])
             orchestrator__v1__requirement__free_unpacked(reqs[i], NULL);
     free(reqs);
+}
+
+/* cJSON turns \u0000 into a NUL byte inside its C string, which then ends
+ * there: the rest of the field would vanish without a word. So the raw
+ * text is searched first; the field named is the last key before the
+ * string (for a list item, the list's key). */
+static edge_reason json_nul_free(const char *buf, size_t len, char err[ERR_LEN])
+{
+    size_t key = 0, key_len = 0, nul = 0, start = 0;
+    int in_str = 0, found = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (!in_str) {
+            if (buf[i] == '"') {
+                in_str = 1;
+                start = i + 1;
+            }
+            continue;
+        }
+        if (buf[i] == '\\') {
+            if (i + 5 < len && buf[i + 1] == 'u' && !strncmp(buf + i + 2, "0000", 4) && !found) {
+                found = 1;
+                nul = i;
+            }
+            i++;
+            continue;
+        }
+        if (buf[i] != '"')
+            continue;
+        in_str = 0;
+        {
+            size_t j = i + 1;
+            int is_key;
+            while (j < len && isspace((unsigned char)buf[j]))
+                j++;
+            is_key = j < len && buf[j] == ':';
+            if (found) {
+                if (is_key)
+                    return fail(err, EDGE_CONTROL_CHAR, "a key holds a NUL character (\\u0000) at byte %zu", nul);
+                if (key_len)
+                    return fail(err, EDGE_CONTROL_CHAR,
+                                "field '%.*s' holds a NUL character (\\u0000) at byte %zu: refused rather than cut "
+                                "short", (int)(key_len > 64 ? 64 : key_len), buf + key, nul);
+                return fail(err, EDGE_CONTROL_CHAR, "a string holds a NUL character (\\u0000) at byte %zu", nul);
+            }
+            if (is_key) {
+                key = start;
+                key_len = i - start;
+            }
+        }
+    }
+    return EDGE_OK;
 }
 
 edge_reason edge_requirements_from_json(const char *buf, size_t len, const edge_limits *l,
@@ -423,6 +478,8 @@ edge_reason edge_requirements_from_json(const char *buf, size_t len, const edge_
     *n = 0;
     if ((r = parse_root(buf, len, l, &root, err)))
         return r;
+    if ((r = json_nul_free(buf, len, err)))
+        goto out;
     if (cJSON_IsArray(root)) {
         const cJSON *it;
         size_t total = (size_t)cJSON_GetArraySize(root);
@@ -745,7 +802,7 @@ edge_reason edge_heartbeat_from_json(const char *subject, const char *buf, size_
     cJSON *o = NULL;
     pb_heartbeat *h = NULL;
     edge_reason e;
-    const char *s;
+    const char *s, *from_subject;
     uint64_t u = 0;
     int present = 0;
     char why[160];
@@ -763,8 +820,18 @@ edge_reason edge_heartbeat_from_json(const char *subject, const char *buf, size_
         goto out;
     if (!h->agent_type && subject)
         h->agent_type = names_agent_from_subject(subject, 2);
-    if ((e = get_string(o, "", "instance", NULL, l->max_id, 1, &s, err)))
+    /* agents.heartbeat.<type>.<instance> names the sender: the body may
+     * leave the instance out. */
+    from_subject = subject;
+    for (int k = 0; from_subject && k < 3; k++)
+        if ((from_subject = strchr(from_subject, '.')))
+            from_subject++;
+    if (from_subject && !*from_subject)
+        from_subject = NULL;
+    if ((e = get_string(o, "", "instance", NULL, l->max_id, !from_subject, &s, err)))
         goto out;
+    if ((!s || !*s) && from_subject)
+        s = from_subject;
     if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
         e = fail(err, EDGE_INVALID_ID, "field 'instance': '%.80s' %s", s, why);
         goto out;
@@ -808,26 +875,73 @@ char *edge_heartbeat_to_json(const pb_heartbeat *h)
     return print_and_free(o);
 }
 
-static edge_reason check_str(const char *field, const char *s, size_t max, char err[ERR_LEN])
+/* One-line fields take no control character at all; text fields take tab,
+ * newline and carriage return. */
+enum { LINE = 0, TEXT = 1 };
+
+static edge_reason check_str(const char *pfx, const char *field, const char *s, size_t max, int text,
+                             char err[ERR_LEN])
 {
     size_t n = strlen(s), bad = 0;
     if (n > max)
-        return fail(err, EDGE_TOO_LONG, "field '%s': %zu bytes, at most %zu", field, n, max);
+        return fail(err, EDGE_TOO_LONG, "field '%s%s': %zu bytes, at most %zu", pfx, field, n, max);
     if (!text_utf8_valid(s, n, &bad))
-        return fail(err, EDGE_INVALID_UTF8, "field '%s': invalid UTF-8 at byte %zu", field, bad);
+        return fail(err, EDGE_INVALID_UTF8, "field '%s%s': invalid UTF-8 at byte %zu", pfx, field, bad);
+    if (!text_controls_free(s, n, text, &bad))
+        return fail(err, EDGE_CONTROL_CHAR, "field '%s%s': control character 0x%02x at byte %zu%s", pfx, field,
+                    (unsigned char)s[bad], bad, text ? " (only tab, newline and carriage return are allowed)" : "");
     return EDGE_OK;
 }
 
-static edge_reason check_list(const char *field, char **v, size_t n, size_t max_len, const edge_limits *l,
-                              char err[ERR_LEN])
+static edge_reason check_list(const char *pfx, const char *field, char **v, size_t n, size_t max_len, int text,
+                              const edge_limits *l, char err[ERR_LEN])
 {
     char name[64];
     edge_reason e;
     if (n > l->max_list)
-        return fail(err, EDGE_TOO_LONG, "field '%s': %zu items, at most %zu", field, n, l->max_list);
+        return fail(err, EDGE_TOO_LONG, "field '%s%s': %zu items, at most %zu", pfx, field, n, l->max_list);
     for (size_t i = 0; i < n; i++) {
         snprintf(name, sizeof(name), "%s[%zu]", field, i);
-        if ((e = check_str(name, v[i], max_len, err)))
+        if ((e = check_str(pfx, name, v[i], max_len, text, err)))
+            return e;
+    }
+    return EDGE_OK;
+}
+
+/* The rules every string of a requirement obeys, whichever way it came:
+ * the JSON parser reads into a requirement and then calls this, and so does
+ * the protobuf path, so the two cannot drift apart. */
+static edge_reason check_texts(const pb_requirement *r, const char *pfx, const edge_limits *l, char err[ERR_LEN])
+{
+    const pb_metadata *m = r->metadata;
+    edge_reason e;
+
+    if ((e = check_str(pfx, "id", r->id, l->max_id, LINE, err)) ||
+        (e = check_str(pfx, "title", r->title, l->max_title, LINE, err)) ||
+        (e = check_str(pfx, "description", r->description, l->max_string, TEXT, err)) ||
+        (e = check_str(pfx, "assignedAgent", r->assigned_agent, 64, LINE, err)) ||
+        (e = check_str(pfx, "lastFailureOutput", r->last_failure_output, l->max_output, TEXT, err)) ||
+        (e = check_str(pfx, "modelHint", r->model_hint, 64, LINE, err)) ||
+        (e = check_str(pfx, "originId", r->origin_id, l->max_id, LINE, err)) ||
+        (e = check_list(pfx, "acceptanceCriteria", r->acceptance_criteria, r->n_acceptance_criteria, l->max_string,
+                        TEXT, l, err)) ||
+        (e = check_list(pfx, "files", r->files, r->n_files, 1024, LINE, l, err)) ||
+        (e = check_list(pfx, "dependencies", r->dependencies, r->n_dependencies, l->max_id, LINE, l, err)))
+        return e;
+    if (!m)
+        return EDGE_OK;
+    if ((e = check_str(pfx, "metadata.phase", m->phase, l->max_id, LINE, err)) ||
+        (e = check_str(pfx, "metadata.requestedBy", m->requested_by, l->max_string, LINE, err)) ||
+        (e = check_str(pfx, "metadata.deadline", m->deadline, l->max_id, LINE, err)))
+        return e;
+    if (m->n_extra > l->max_list)
+        return fail(err, EDGE_TOO_LONG, "field '%smetadata': %zu keys, at most %zu", pfx, m->n_extra, l->max_list);
+    for (size_t i = 0; i < m->n_extra; i++) {
+        char name[96];
+        if ((e = check_str(pfx, "metadata key", m->extra[i]->key, l->max_id, LINE, err)))
+            return e;
+        snprintf(name, sizeof(name), "metadata.%s", m->extra[i]->key);
+        if ((e = check_str(pfx, name, m->extra[i]->value, l->max_string, TEXT, err)))
             return e;
     }
     return EDGE_OK;
@@ -840,21 +954,17 @@ edge_reason edge_requirement_check(pb_requirement *r, const edge_limits *l, char
     size_t n;
     const char *t;
 
-    if ((e = check_str("title", r->title, l->max_title, err)) || (e = check_str("id", r->id, 1024, err)) ||
-        (e = check_str("description", r->description, l->max_string, err)) ||
-        (e = check_str("assignedAgent", r->assigned_agent, 64, err)) ||
-        (e = check_str("lastFailureOutput", r->last_failure_output, l->max_output, err)) ||
-        (e = check_str("modelHint", r->model_hint, 64, err)) ||
-        (e = check_list("acceptanceCriteria", r->acceptance_criteria, r->n_acceptance_criteria, l->max_string, l,
-                        err)) ||
-        (e = check_list("files", r->files, r->n_files, 1024, l, err)))
-        return e;
-    if (r->metadata && ((e = check_str("metadata.phase", r->metadata->phase, l->max_id, err)) ||
-                        (e = check_str("metadata.requestedBy", r->metadata->requested_by, l->max_string, err)) ||
-                        (e = check_str("metadata.deadline", r->metadata->deadline, l->max_id, err))))
-        return e;
+    if (r->n_dependencies > l->max_list)
+        return fail(err, EDGE_TOO_LONG, "field 'dependencies': %zu items, at most %zu", r->n_dependencies,
+                    l->max_list);
+    for (size_t i = 0; i < r->n_dependencies; i++)
+        if (!text_id_valid(r->dependencies[i], l->max_id, why, sizeof(why)))
+            return fail(err, EDGE_BAD_DEPENDENCY, "field 'dependencies[%zu]': id '%.80s' %s", i,
+                        r->dependencies[i], why);
     if (*r->id && !text_id_valid(r->id, l->max_id, why, sizeof(why)))
         return fail(err, EDGE_INVALID_ID, "field 'id': '%.80s' %s", r->id, why);
+    if ((e = check_texts(r, "", l, err)))
+        return e;
     if (*r->origin_id && !text_id_valid(r->origin_id, l->max_id, why, sizeof(why)))
         return fail(err, EDGE_INVALID_ID, "field 'originId': '%.80s' %s", r->origin_id, why);
     t = r->title;
@@ -868,15 +978,20 @@ edge_reason edge_requirement_check(pb_requirement *r, const edge_limits *l, char
         pb_set_str(&r->title, trimmed);
         free(trimmed);
     }
-    if (r->n_dependencies > l->max_list)
-        return fail(err, EDGE_TOO_LONG, "field 'dependencies': %zu items, at most %zu", r->n_dependencies,
-                    l->max_list);
-    for (size_t i = 0; i < r->n_dependencies; i++) {
-        if (!text_id_valid(r->dependencies[i], l->max_id, why, sizeof(why)))
-            return fail(err, EDGE_BAD_DEPENDENCY, "field 'dependencies[%zu]': id '%.80s' %s", i,
-                        r->dependencies[i], why);
+    for (size_t i = 0; i < r->n_dependencies; i++)
         if (*r->id && strcmp(r->dependencies[i], r->id) == 0)
             return fail(err, EDGE_SELF_DEPENDENCY, "field 'dependencies[%zu]': '%s' depends on itself", i, r->id);
+    /* As the JSON parser does: a dependency named twice counts once. */
+    for (size_t i = 0, kept = 0; i < r->n_dependencies; i++) {
+        int seen = 0;
+        for (size_t k = 0; k < kept && !seen; k++)
+            seen = strcmp(r->dependencies[k], r->dependencies[i]) == 0;
+        if (seen)
+            free(r->dependencies[i]);
+        else
+            r->dependencies[kept++] = r->dependencies[i];
+        if (i + 1 == r->n_dependencies)
+            r->n_dependencies = kept;
     }
     if ((unsigned)r->priority > 4 || (unsigned)r->type > 6 || (unsigned)r->complexity > 4 ||
         (unsigned)r->status > 9)
@@ -884,4 +999,79 @@ edge_reason edge_requirement_check(pb_requirement *r, const edge_limits *l, char
     if (r->estimated_tokens > MAX_TOKENS)
         return fail(err, EDGE_BAD_VALUE, "field 'estimatedTokens': more than %llu", (unsigned long long)MAX_TOKENS);
     return EDGE_OK;
+}
+
+edge_reason edge_requirement_from_protobuf(const void *data, size_t len, const edge_limits *l,
+                                           pb_requirement **out, char err[ERR_LEN])
+{
+    pb_requirement *r;
+    edge_reason e;
+    char field[128];
+    int nul;
+
+    *out = NULL;
+    if (len > l->max_payload)
+        return fail(err, EDGE_TOO_LARGE, "message is %zu bytes, at most %zu", len, l->max_payload);
+    r = (pb_requirement *)pb_unpack(&orchestrator__v1__requirement__descriptor, data, len, l->max_payload, err);
+    if (!r)
+        return EDGE_INVALID_PROTOBUF;
+    nul = pb_string_has_nul(&orchestrator__v1__requirement__descriptor, data, len, field, sizeof(field));
+    if (nul < 0)
+        e = fail(err, EDGE_INVALID_PROTOBUF, "Requirement: a field this reader cannot walk (%zu bytes)", len);
+    else if (nul)
+        e = fail(err, EDGE_CONTROL_CHAR, "field '%s' holds a NUL byte: refused rather than cut short", field);
+    else
+        e = edge_requirement_check(r, l, err);
+    if (!e && *r->assigned_agent) {
+        Orchestrator__V1__AgentType t = names_agent_parse(r->assigned_agent);
+        if (!t)
+            e = fail(err, EDGE_BAD_VALUE, "field 'assignedAgent': unknown agent '%.64s' (known: %s)",
+                     r->assigned_agent, NAMES_AGENT_LIST);
+        r->type = t; /* as in the JSON, the assigned agent wins over type */
+    }
+    if (e) {
+        orchestrator__v1__requirement__free_unpacked(r, NULL);
+        return e;
+    }
+    r->priority_given = r->priority != 0;
+    *out = r;
+    return EDGE_OK;
+}
+
+static void drop_unknown(ProtobufCMessage *m)
+{
+    for (size_t i = 0; i < m->n_unknown_fields; i++)
+        free(m->unknown_fields[i].data);
+    free(m->unknown_fields);
+    m->unknown_fields = NULL;
+    m->n_unknown_fields = 0;
+}
+
+void edge_requirement_strip_internal(pb_requirement *r)
+{
+    r->confidence = 0;
+    r->attempt = 0;
+    r->token_budget = 0;
+    r->created_at_ms = 0;
+    r->intake_seq = 0;
+    r->priority_given = r->priority != 0;
+    pb_set_str(&r->last_failure_output, "");
+    pb_set_str(&r->model_hint, "");
+    pb_set_str(&r->origin_id, "");
+    for (size_t i = 0; i < r->n_reasons; i++)
+        orchestrator__v1__classify_reason__free_unpacked(r->reasons[i], NULL);
+    free(r->reasons);
+    r->reasons = NULL;
+    r->n_reasons = 0;
+    drop_unknown(&r->base);
+    if (r->metadata)
+        drop_unknown(&r->metadata->base);
+}
+
+size_t edge_requirement_json_size(const pb_requirement *r)
+{
+    char *json = edge_requirement_to_json(r);
+    size_t n = strlen(json);
+    free(json);
+    return n;
 }

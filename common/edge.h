@@ -29,8 +29,12 @@ typedef enum {
     EDGE_SELF_DEPENDENCY,
     EDGE_BAD_VALUE,
     EDGE_EMPTY,
-    EDGE_INVALID_PROTOBUF
+    EDGE_INVALID_PROTOBUF,
+    EDGE_CONTROL_CHAR,    /* a NUL, or another control character where none belongs */
+    EDGE_DUPLICATE_ID     /* an id given twice (the router's id registry) */
 } edge_reason;
+
+#define EDGE_REASON_COUNT (EDGE_DUPLICATE_ID + 1)
 
 /* Subject token for a reason: "too_large", "invalid_utf8", ... */
 const char *edge_reason_token(edge_reason r);
@@ -43,15 +47,23 @@ typedef struct {
     size_t max_output;    /* failure output carried back to an agent */
     size_t max_list;      /* items of any list */
     int max_depth;        /* nesting of objects and arrays */
+    size_t max_rendered;  /* a requirement's seed JSON, as the scheduler publishes it */
 } edge_limits;
 
 /* 256 KiB payload, id 64, title 300, string 4096, output 64 KiB, list 256,
- * depth 16. */
+ * depth 16, rendered requirement 256 KiB (a quarter of the 1 MiB a stream
+ * message may have: the scheduler's additions on a retry fit beside it). */
 void edge_limits_default(edge_limits *l);
 
 /* Parses one requirement object, or an array of them (at most max_list).
  * On EDGE_OK, *out is a malloc'd array of *n requirements; free with
- * edge_requirements_free. Otherwise err says what and where. */
+ * edge_requirements_free. Otherwise err says what and where.
+ *
+ * Every string is refused, naming the field, when it holds a NUL (JSON's
+ * \u0000: a C string would end there), or a control character: none in
+ * one-line fields (title, files, metadata keys, agent, phase, ...), only
+ * tab, newline and carriage return in text (description, acceptance
+ * criteria, metadata values, failure output). */
 edge_reason edge_requirements_from_json(const char *buf, size_t len, const edge_limits *l,
                                         pb_requirement ***out, size_t *n, char err[ERR_LEN]);
 void edge_requirements_free(pb_requirement **reqs, size_t n);
@@ -80,9 +92,28 @@ edge_reason edge_heartbeat_from_json(const char *subject, const char *buf, size_
 char *edge_heartbeat_to_json(const pb_heartbeat *h);
 
 /* Checks a requirement that arrived as protobuf by the same rules as the
- * JSON path (ids, title, lengths, UTF-8 of every string, dependencies).
- * Trims the title in place. */
+ * JSON path (ids, title, lengths, counts, UTF-8 and control characters of
+ * every string, metadata, dependencies). Trims the title and drops
+ * repeated dependencies in place. */
 edge_reason edge_requirement_check(pb_requirement *r, const edge_limits *l, char err[ERR_LEN]);
+
+/* One requirement sent as protobuf from outside (intake): unpacked with the
+ * payload limit, refused when a string field holds a NUL byte (protobuf-c
+ * would cut it there), checked as above, and read like the JSON: a known
+ * assigned_agent sets the type (an unknown one is refused), priority_given
+ * follows priority. *out: free with free_unpacked. */
+edge_reason edge_requirement_from_protobuf(const void *data, size_t len, const edge_limits *l,
+                                           pb_requirement **out, char err[ERR_LEN]);
+
+/* Clears what only the suite sets, so that nothing from outside poses as
+ * it: confidence, attempt, lastFailureOutput, modelHint, tokenBudget,
+ * classification reasons, originId, createdAtMs, intakeSeq, and unknown
+ * protobuf fields; priority_given is recomputed from priority. Kept: type
+ * and complexity (explicit choices), status (routing sets it anyway). */
+void edge_requirement_strip_internal(pb_requirement *r);
+
+/* The length of edge_requirement_to_json(r), without the terminator. */
+size_t edge_requirement_json_size(const pb_requirement *r);
 
 #endif
 

@@ -36,6 +36,14 @@ orch_status pb_pack(const ProtobufCMessage *msg, uint8_t **buf, size_t *len);
 ProtobufCMessage *pb_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t len,
                             size_t cap, char err[ERR_LEN]);
 
+/* protobuf-c hands strings over NUL-terminated, so a string field holding a
+ * NUL byte arrives cut short without a word. Walks the wire form of a
+ * message that unpacked (data, len) and returns 1 when a string field, at
+ * any depth, holds a NUL, with its path ("metadata.extra.value") in field;
+ * -1 when the bytes cannot be walked (groups, a cut-off field); else 0. */
+int pb_string_has_nul(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t len, char *field,
+                      size_t field_len);
+
 /* Sets a string field to a malloc'd copy (freeing what was there, unless it
  * is protobuf-c's shared empty string). */
 void pb_set_str(char **field, const char *value);

@@ -91,6 +91,21 @@ bad:
     return 0;
 }
 
+int text_controls_free(const char *buf, size_t len, int allow_space, size_t *at)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (c >= 0x20 && c != 0x7f)
+            continue;
+        if (allow_space && (c == '\t' || c == '\n' || c == '\r'))
+            continue;
+        if (at)
+            *at = i;
+        return 0;
+    }
+    return 1;
+}
+
 int text_id_valid(const char *s, size_t max_len, char *err, size_t errlen)
 {
     size_t n = strlen(s);

@@ -19,6 +19,13 @@ char *xstrndup(const char *s, size_t n);
  * NUL); otherwise 0 and the byte offset of the first bad byte in *bad_at. */
 int text_utf8_valid(const char *buf, size_t len, size_t *bad_at);
 
+/* Returns 1 when buf[0..len) holds no control character: none of U+0000..
+ * U+001F nor U+007F, except tab, newline and carriage return when
+ * allow_space is set. Otherwise 0 and the offset of the first in *at. JSON
+ * writes each of these as a six-byte \u escape, so a field of them grows
+ * sixfold on its way out. */
+int text_controls_free(const char *buf, size_t len, int allow_space, size_t *at);
+
 /* Returns 1 when s is a safe subject token for an id: 1..max_len characters
  * from [A-Za-z0-9_-]. Otherwise 0, with the reason in err (if not NULL). */
 int text_id_valid(const char *s, size_t max_len, char *err, size_t errlen);

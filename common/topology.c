@@ -69,6 +69,8 @@ const topo_bucket topo_buckets[] = {
     {TOPO_KV_ALERTS, 1, 0, "alert state: fingerprints, Matrix event ids"},
     {TOPO_KV_INTAKE_IDS, 1, 86400, "ids assigned per intake message, so a redelivery gets the same"},
     {TOPO_KV_CLAIMS, 1, 86400, "<type>.<message id>: created by the agent that acts on that work, once"},
+    {TOPO_KV_IDS, 1, 0, "every requirement id the router handed on, created once: seq-<S>-<i>, the intake item "
+                        "that took it"},
 };
 const size_t topo_bucket_count = sizeof(topo_buckets) / sizeof(topo_buckets[0]);
 

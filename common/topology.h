@@ -58,5 +58,6 @@ int64_t topo_kv_ttl_ms(const char *bucket);
 #define TOPO_KV_ALERTS "orch_alerts"
 #define TOPO_KV_INTAKE_IDS "orch_intake_ids"
 #define TOPO_KV_CLAIMS "orch_claims"
+#define TOPO_KV_IDS "orch_ids"
 
 #endif

@@ -76,35 +76,59 @@ static edge_reason from_text(const char *data, size_t len, const edge_limits *l,
     return EDGE_OK;
 }
 
+/* What routing adds to a requirement's JSON: an assigned id and its split
+ * suffix, " (frontend)" on the title, originId, type, persona, status,
+ * complexity, confidence, and at most CL_MAX_REASONS + 2 reasons of a rule
+ * name (at most CL_RULE_LEN bytes, escaped at worst twice over) and a type. */
+#define ROUTING_ALLOWANCE (16 * 1024)
+_Static_assert((CL_MAX_REASONS + 2) * (2 * CL_RULE_LEN + 64) + 4 * 1024 < ROUTING_ALLOWANCE,
+               "the routing allowance must cover what route_apply adds");
+
+static edge_reason route_too_large(size_t i, size_t n, size_t size, const edge_limits *l, char err[ERR_LEN])
+{
+    char which[32] = "";
+    if (n > 1)
+        snprintf(which, sizeof(which), "[%zu]: ", i);
+    snprintf(err, ERR_LEN,
+             "%srequirement would be %zu bytes as JSON (what the scheduler publishes), more than the %zu allowed "
+             "(%zu, less %d for what routing adds); control characters, quotes and backslashes count twice or more",
+             which, size, l->max_rendered - ROUTING_ALLOWANCE, l->max_rendered, ROUTING_ALLOWANCE);
+    return EDGE_TOO_LARGE;
+}
+
 edge_reason route_decode(route_format f, const char *data, size_t len, const edge_limits *l,
                          pb_requirement ***out, size_t *n, char err[ERR_LEN])
 {
+    edge_reason e;
+
     *out = NULL;
     *n = 0;
-    if (f == ROUTE_JSON)
-        return edge_requirements_from_json(data, len, l, out, n, err);
-    if (f == ROUTE_TEXT)
-        return from_text(data, len, l, out, n, err);
-    {
-        pb_requirement *r;
-        edge_reason e;
-        if (len > l->max_payload) {
-            snprintf(err, ERR_LEN, "message is %zu bytes, at most %zu", len, l->max_payload);
-            return EDGE_TOO_LARGE;
+    if (f == ROUTE_JSON) {
+        e = edge_requirements_from_json(data, len, l, out, n, err);
+    } else if (f == ROUTE_TEXT) {
+        if ((e = from_text(data, len, l, out, n, err)) == EDGE_OK)
+            e = edge_requirement_check((*out)[0], l, err);
+    } else {
+        pb_requirement *r = NULL;
+        if ((e = edge_requirement_from_protobuf(data, len, l, &r, err)) == EDGE_OK) {
+            *out = xcalloc(1, sizeof(**out));
+            (*out)[0] = r;
+            *n = 1;
         }
-        r = (pb_requirement *)pb_unpack(&orchestrator__v1__requirement__descriptor, (const uint8_t *)data, len,
-                                        l->max_payload, err);
-        if (!r)
-            return EDGE_INVALID_PROTOBUF;
-        if ((e = edge_requirement_check(r, l, err))) {
-            orchestrator__v1__requirement__free_unpacked(r, NULL);
-            return e;
-        }
-        *out = xcalloc(1, sizeof(**out));
-        (*out)[0] = r;
-        *n = 1;
-        return EDGE_OK;
     }
+    for (size_t i = 0; e == EDGE_OK && i < *n; i++) {
+        size_t size;
+        edge_requirement_strip_internal((*out)[i]);
+        size = edge_requirement_json_size((*out)[i]);
+        if (size + ROUTING_ALLOWANCE > l->max_rendered)
+            e = route_too_large(i, *n, size, l, err);
+    }
+    if (e != EDGE_OK) {
+        edge_requirements_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
 }
 
 static void add_reason(pb_requirement *r, const char *rule, int type, int weight)
@@ -229,6 +253,63 @@ void route_apply(const classifier *c, const route_opts *o, pb_requirement *r, pb
         free(base);
         *second = f;
     }
+}
+
+size_t route_duplicates(pb_requirement *const *reqs, size_t n, long *first)
+{
+    size_t dups = 0;
+    for (size_t j = 0; j < n; j++) {
+        first[j] = -1;
+        for (size_t k = 0; k < j && first[j] < 0 && *reqs[j]->id; k++)
+            if (strcmp(reqs[k]->id, reqs[j]->id) == 0)
+                first[j] = (long)k;
+        dups += first[j] >= 0;
+    }
+    return dups;
+}
+
+void route_owner(uint64_t seq, size_t i, char *buf, size_t len)
+{
+    snprintf(buf, len, "seq-%llu-%zu", (unsigned long long)seq, i);
+}
+
+void route_auto_id(const char *prefix, int digits, uint64_t number, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%0*llu", prefix, digits, (unsigned long long)number);
+}
+
+int route_recorded_ids(const char *value, size_t want, const char *prefix, int digits, char ***ids)
+{
+    char **v = xcalloc(want ? want : 1, sizeof(*v));
+    size_t n = 0;
+    const char *p = value;
+
+    *ids = NULL;
+    if (*value && strspn(value, "0123456789") == strlen(value)) {
+        uint64_t first = strtoull(value, NULL, 10);
+        char id[96];
+        for (n = 0; n < want; n++) {
+            route_auto_id(prefix, digits, first + n, id, sizeof(id));
+            v[n] = xstrdup(id);
+        }
+        *ids = v;
+        return 1;
+    }
+    while (*p && n < want) {
+        size_t k = strcspn(p, ",");
+        v[n++] = xstrndup(p, k);
+        p += k;
+        if (*p == ',')
+            p++;
+    }
+    if (n != want || *p) {
+        for (size_t i = 0; i < n; i++)
+            free(v[i]);
+        free(v);
+        return 0;
+    }
+    *ids = v;
+    return 1;
 }
 
 void route_describe(const pb_requirement *r, char *buf, size_t len)

@@ -5,7 +5,11 @@
  * application/json; text/plain), else by the body: '{' or '[' first is JSON,
  * anything else is plain text whose first line is the title and the whole
  * text the description (what `nats pub intake.requirements "Fix login"`
- * sends). Every format goes through the same checks (edge.c).
+ * sends). Every format goes through the same checks (edge.c). What only
+ * the suite sets (originId, attempt, intakeSeq, ...: edge.h) is cleared,
+ * whatever the format. A requirement whose seed JSON, once routed, would
+ * pass edge_limits.max_rendered is refused as too_large: the scheduler
+ * publishes that JSON, and a stream message may not exceed 1 MiB.
  *
  * Routing applies the classifier to a requirement that has its id: an
  * explicit agent wins over the rules; an explicit priority, complexity or
@@ -42,6 +46,33 @@ typedef struct {
  * backend part and *second the frontend part (caller frees); else *second
  * is NULL. r->id must be set. */
 void route_apply(const classifier *c, const route_opts *o, pb_requirement *r, pb_requirement **second);
+
+/* --- ids ---------------------------------------------------------------------
+ *
+ * Every id the router hands on is first taken in a create-only registry
+ * (KV orch_ids, router.c): the key is the id, the value the intake item
+ * that took it, "seq-<S>-<i>" (item i of intake message S). A create is
+ * atomic, so two replicas cannot take one id. A given id that is taken by
+ * another item is a duplicate and that item is refused; a redelivery of
+ * the same message finds its own items as owners and goes on. An automatic
+ * id that is taken (someone gave it) is skipped: the counter moves on. */
+
+/* For each requirement whose id was given earlier in the same message,
+ * first[j] is the index of that earlier one; else -1. Returns how many. */
+size_t route_duplicates(pb_requirement *const *reqs, size_t n, long *first);
+
+/* The registry value for item i of intake message seq. */
+void route_owner(uint64_t seq, size_t i, char *buf, size_t len);
+
+/* An automatic id: prefix and number zero-padded to digits. */
+void route_auto_id(const char *prefix, int digits, uint64_t number, char *buf, size_t len);
+
+/* The automatic ids recorded for an intake message (orch_intake_ids), one
+ * per requirement that had none: "REQ-010,REQ-012", or, as recorded before
+ * ids could be skipped, the first number of a run ("10"). On success *ids
+ * holds want malloc'd strings (free each and the array) and 1 is returned;
+ * 0 when the value does not hold want ids. */
+int route_recorded_ids(const char *value, size_t want, const char *prefix, int digits, char ***ids);
 
 /* A one-line account of the decision, for the log:
  * "REQ-7 -> backend (confidence 0.83; word:API +2, path:src/api/ +10)". */

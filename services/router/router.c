@@ -43,7 +43,7 @@ const cfg_entry router_cfg_entries[] = {
 };
 const size_t router_cfg_count = sizeof(router_cfg_entries) / sizeof(router_cfg_entries[0]);
 
-#define N_REASONS 14
+#define N_REASONS EDGE_REASON_COUNT
 
 typedef struct {
     classifier *cl;
@@ -53,6 +53,7 @@ typedef struct {
     jsbatch *batch;
     kvStore *counters;
     kvStore *intake_ids;
+    kvStore *ids;
     jsCtx *js_rr;
     /* figures for $SRV.STATS, under mu */
     pthread_mutex_t mu;
@@ -143,22 +144,24 @@ static orch_status reserve_numbers(uint64_t count, uint64_t *first, char err[ERR
     return ORCH_ERR_CONFLICT;
 }
 
-/* The first number recorded for intake message seq, if any. */
-static int recorded_first(uint64_t seq, uint64_t *first)
+/* The value of key in kv (malloc'd), or NULL when there is none. */
+static char *kv_get(kvStore *kv, const char *key)
 {
-    char key[48];
     kvEntry *e = NULL;
-    snprintf(key, sizeof(key), "seq-%llu", (unsigned long long)seq);
-    if (kvStore_Get(&e, R.intake_ids, key) != NATS_OK)
-        return 0;
-    *first = strtoull(kvEntry_ValueString(e), NULL, 10);
+    char *v;
+    if (kvStore_Get(&e, kv, key) != NATS_OK)
+        return NULL;
+    v = xstrdup(kvEntry_ValueString(e));
     kvEntry_Destroy(e);
-    return *first > 0;
+    return v;
 }
 
 /* --- one intake message ------------------------------------------------------ */
 
-static void report_bad_input(int input, natsMsg *m, uint64_t seq, edge_reason why, const char *err)
+/* Reports bad input on errors.intake.<reason>: a whole message (index -1),
+ * or one requirement of it (index, and its id) when only some are refused. */
+static void report_bad_input(int input, natsMsg *m, uint64_t seq, edge_reason why, const char *err,
+                             const char *id, long index)
 {
     pb_error e;
     char *json;
@@ -170,10 +173,15 @@ static void report_bad_input(int input, natsMsg *m, uint64_t seq, edge_reason wh
     e.message = (char *)err;
     e.stream_seq = seq;
     e.subject = (char *)natsMsg_GetSubject(m);
+    if (id)
+        e.requirement_id = (char *)id;
     e.at_ms = text_now_ms();
     json = edge_error_to_json(&e);
     snprintf(subject, sizeof(subject), "errors.intake.%s", e.reason);
-    snprintf(msg_id, sizeof(msg_id), "intake-error-%llu", (unsigned long long)seq);
+    if (index < 0)
+        snprintf(msg_id, sizeof(msg_id), "intake-error-%llu", (unsigned long long)seq);
+    else
+        snprintf(msg_id, sizeof(msg_id), "intake-error-%llu-%ld", (unsigned long long)seq, index);
     jsbatch_publish(R.batch, input, subject, msg_id, json, (int)strlen(json), "application/json", JSBATCH_ANY);
     free(json);
     log_warn("intake seq %llu on %s rejected (%s): %s", (unsigned long long)seq, natsMsg_GetSubject(m), e.reason,
@@ -216,10 +224,18 @@ typedef struct {
     size_t n;
     edge_reason why;
     char err[ERR_LEN];
-    size_t need_ids;     /* items without an id */
-    uint64_t first;      /* number of the first of them */
+    size_t need_ids;     /* requirements without an id */
+    unsigned char *kind; /* per requirement: ID_GIVEN, ID_AUTO or ID_RECORDED */
+    char **refused;      /* per requirement: why its id is refused (NULL: not refused) */
+    size_t n_refused;
     int failed;          /* retry later (nak) */
 } item;
+
+enum {
+    ID_GIVEN,            /* in the message */
+    ID_AUTO,             /* picked from the counter in this delivery */
+    ID_RECORDED          /* picked by an earlier delivery, read back */
+};
 
 static void decode(item *it)
 {
@@ -227,6 +243,7 @@ static void decode(item *it)
     const char *ct = NULL;
     const char *data = natsMsg_GetData(it->m);
     size_t len = (size_t)natsMsg_GetDataLength(it->m);
+    long *first;
 
     if (natsMsg_GetMetaData(&meta, it->m) == NATS_OK) {
         it->seq = meta->Sequence.Stream;
@@ -236,76 +253,221 @@ static void decode(item *it)
     natsMsgHeader_Get(it->m, "Content-Type", &ct);
     it->hash = fnv64(data, len);
     it->why = route_decode(route_format_of(ct, data, len), data, len, &R.lim, &it->reqs, &it->n, it->err);
-    for (size_t j = 0; it->why == EDGE_OK && j < it->n; j++)
-        it->need_ids += !*it->reqs[j]->id;
+    if (it->why != EDGE_OK)
+        return;
+    it->refused = xcalloc(it->n, sizeof(*it->refused));
+    it->kind = xcalloc(it->n, 1);
+    first = xcalloc(it->n, sizeof(*first));
+    route_duplicates(it->reqs, it->n, first);
+    for (size_t j = 0; j < it->n; j++) {
+        char why[ERR_LEN];
+        it->kind[j] = *it->reqs[j]->id ? ID_GIVEN : ID_AUTO;
+        it->need_ids += it->kind[j] == ID_AUTO;
+        if (first[j] < 0)
+            continue;
+        snprintf(why, sizeof(why), "[%zu]: id '%s' is given twice in this message (first at [%ld]); refused",
+                 j, it->reqs[j]->id, first[j]);
+        it->refused[j] = xstrdup(why);
+        it->n_refused++;
+    }
+    free(first);
 }
 
-/* Ids for every item that needs them, the same on every redelivery: a
- * redelivered message first looks up what its earlier delivery recorded;
- * the rest share one block of numbers, and each records its first number
- * with a create-only write before anything is published with those ids. */
+static void refuse(item *it, size_t j, const char *why)
+{
+    if (it->refused[j])
+        return;
+    it->refused[j] = xstrdup(why);
+    it->n_refused++;
+}
+
+/* A registry entry under way: requirement j of item it, its id taken with
+ * a create-only write. */
+typedef struct {
+    item *it;
+    size_t j;
+    int given;
+} taking;
+
+/* Takes every id of the batch in the registry (route.h): the given ones,
+ * and automatic ones from the counter, skipping those someone else holds.
+ * One round trip per round, and rounds repeat only for skipped ids. */
+static void take_ids(item *items, int n)
+{
+    taking *t = NULL;
+    size_t nt = 0, cap = 0;
+    int rounds = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (items[i].why != EDGE_OK || items[i].failed)
+            continue;
+        for (size_t j = 0; j < items[i].n; j++) {
+            /* Recorded ids were taken by the earlier delivery that recorded them. */
+            if (items[i].refused[j] || items[i].kind[j] == ID_RECORDED)
+                continue;
+            if (nt == cap) {
+                cap = cap ? cap * 2 : 64;
+                t = xrealloc(t, sizeof(*t) * cap);
+            }
+            t[nt].it = &items[i];
+            t[nt].j = j;
+            t[nt].given = items[i].kind[j] == ID_GIVEN;
+            nt++;
+        }
+    }
+    while (nt > 0) {
+        uint64_t want = 0, next = 0;
+        size_t kept = 0;
+        char err[ERR_LEN];
+
+        for (size_t k = 0; k < nt; k++)
+            want += !*t[k].it->reqs[t[k].j]->id;
+        if (want && reserve_numbers(want, &next, err) != ORCH_OK) {
+            log_error("%s; the batch will be retried", err);
+            for (size_t k = 0; k < nt; k++)
+                t[k].it->failed = 1;
+            break;
+        }
+        jsbatch_begin(R.batch, (int)nt);
+        for (size_t k = 0; k < nt; k++) {
+            pb_requirement *r = t[k].it->reqs[t[k].j];
+            char subject[160], owner[64];
+            if (!*r->id) {
+                char id[96];
+                route_auto_id(router_cfg.id_prefix, (int)router_cfg.id_digits, next++, id, sizeof(id));
+                pb_set_str(&r->id, id);
+            }
+            snprintf(subject, sizeof(subject), "$KV.%s.%s", TOPO_KV_IDS, r->id);
+            route_owner(t[k].it->seq, t[k].j, owner, sizeof(owner));
+            jsbatch_publish(R.batch, (int)k, subject, NULL, owner, (int)strlen(owner), NULL, JSBATCH_NEW);
+        }
+        jsbatch_wait(R.batch);
+        for (size_t k = 0; k < nt; k++) {
+            item *it = t[k].it;
+            pb_requirement *r = it->reqs[t[k].j];
+            char owner[64], *holder, why[ERR_LEN];
+
+            if (jsbatch_ok(R.batch, (int)k))
+                continue;
+            if (!jsbatch_conflict(R.batch, (int)k)) {
+                it->failed = 1;
+                continue;
+            }
+            if (!t[k].given) {
+                /* Someone gave this id: skip it, take the next number. */
+                log_info("automatic id %s is taken; skipped", r->id);
+                pb_set_str(&r->id, "");
+                t[kept++] = t[k];
+                continue;
+            }
+            route_owner(it->seq, t[k].j, owner, sizeof(owner));
+            holder = kv_get(R.ids, r->id);
+            if (holder && strcmp(holder, owner) == 0) {
+                free(holder); /* taken by this very item, on an earlier delivery */
+                continue;
+            }
+            if (!holder) {
+                it->failed = 1;
+                continue;
+            }
+            if (it->n > 1)
+                snprintf(why, sizeof(why), "[%zu]: id '%s' is taken already (by intake item %s); refused", t[k].j,
+                         r->id, holder);
+            else
+                snprintf(why, sizeof(why), "id '%s' is taken already (by intake item %s); refused", r->id, holder);
+            refuse(it, t[k].j, why);
+            free(holder);
+        }
+        nt = kept;
+        if (nt && ++rounds == MAX_CAS_TRIES) {
+            log_error("automatic ids: still taken after %d rounds; the batch will be retried", rounds);
+            for (size_t k = 0; k < nt; k++)
+                t[k].it->failed = 1;
+            break;
+        }
+    }
+    free(t);
+}
+
+/* Ids for every item, the same on every redelivery: a redelivered message
+ * first looks up the automatic ids its earlier delivery recorded; the rest
+ * are taken (take_ids), and the automatic ones each message got are
+ * recorded with a create-only write before anything is published with
+ * them. When two deliveries race, the first record wins and the other
+ * uses it (its own picks stay unused in the registry: gaps, no harm). */
 static void assign_ids(item *items, int n)
 {
-    uint64_t want = 0, next = 0;
-    char err[ERR_LEN];
     int recording = 0;
 
     for (int i = 0; i < n; i++) {
-        if (!items[i].need_ids)
+        item *it = &items[i];
+        char key[48], *v, **ids;
+        if (!it->need_ids || it->delivered < 2)
             continue;
-        if (items[i].delivered > 1 && recorded_first(items[i].seq, &items[i].first))
+        snprintf(key, sizeof(key), "seq-%llu", (unsigned long long)it->seq);
+        if (!(v = kv_get(R.intake_ids, key)))
             continue;
-        want += items[i].need_ids;
+        if (route_recorded_ids(v, it->need_ids, router_cfg.id_prefix, (int)router_cfg.id_digits, &ids)) {
+            for (size_t j = 0, k = 0; j < it->n; j++)
+                if (it->kind[j] == ID_AUTO) {
+                    pb_set_str(&it->reqs[j]->id, ids[k++]);
+                    it->kind[j] = ID_RECORDED;
+                }
+            for (size_t k = 0; k < it->need_ids; k++)
+                free(ids[k]);
+            free(ids);
+            it->need_ids = 0; /* recorded: nothing to record again */
+        } else {
+            log_warn("intake seq %llu: recorded ids '%.200s' are not %zu ids; taking new ones",
+                     (unsigned long long)it->seq, v, it->need_ids);
+        }
+        free(v);
     }
-    if (!want)
-        return;
-    if (reserve_numbers(want, &next, err) != ORCH_OK) {
-        log_error("%s; the batch will be retried", err);
-        for (int i = 0; i < n; i++)
-            if (items[i].need_ids && !items[i].first)
-                items[i].failed = 1;
-        return;
-    }
+    take_ids(items, n);
+
     jsbatch_begin(R.batch, n);
     for (int i = 0; i < n; i++) {
-        char subject[96], value[32];
-        if (!items[i].need_ids || items[i].first)
+        item *it = &items[i];
+        char subject[96], *value;
+        size_t used = 0;
+        if (!it->need_ids || it->failed || it->why != EDGE_OK)
             continue;
-        items[i].first = next;
-        next += items[i].need_ids;
-        snprintf(subject, sizeof(subject), "$KV.%s.seq-%llu", TOPO_KV_INTAKE_IDS, (unsigned long long)items[i].seq);
-        snprintf(value, sizeof(value), "%llu", (unsigned long long)items[i].first);
-        jsbatch_publish(R.batch, i, subject, NULL, value, (int)strlen(value), NULL, JSBATCH_NEW);
+        value = xmalloc(it->n * (R.lim.max_id + 1) + 1);
+        value[0] = '\0';
+        for (size_t j = 0; j < it->n; j++)
+            if (it->kind[j] == ID_AUTO)
+                used += (size_t)sprintf(value + used, "%s%s", used ? "," : "", it->reqs[j]->id);
+        snprintf(subject, sizeof(subject), "$KV.%s.seq-%llu", TOPO_KV_INTAKE_IDS, (unsigned long long)it->seq);
+        jsbatch_publish(R.batch, i, subject, NULL, value, (int)used, NULL, JSBATCH_NEW);
+        free(value);
         recording = 1;
     }
     if (!recording)
         return;
     jsbatch_wait(R.batch);
     for (int i = 0; i < n; i++) {
-        if (!items[i].need_ids || jsbatch_ok(R.batch, i))
+        item *it = &items[i];
+        if (!it->need_ids || it->failed || it->why != EDGE_OK || jsbatch_ok(R.batch, i))
             continue;
-        /* An earlier delivery recorded its ids first: use those. */
-        if (!recorded_first(items[i].seq, &items[i].first))
-            items[i].failed = 1;
+        /* An earlier delivery recorded its ids first: those are the ones
+         * (this one's picks were not published). Retry to use them. */
+        it->failed = 1;
     }
 }
 
-/* Classifies and publishes one item; returns 1 when it was bad input. */
+/* Classifies and publishes one item; returns 1 when it was bad input as
+ * a whole (terminated once its report is stored). */
 static int publish_item(int input, item *it)
 {
-    uint64_t k = 0;
-
     if (it->why != EDGE_OK) {
-        report_bad_input(input, it->m, it->seq, it->why, it->err);
+        report_bad_input(input, it->m, it->seq, it->why, it->err, NULL, -1);
         return 1;
     }
     for (size_t j = 0; j < it->n; j++) {
         pb_requirement *second = NULL;
-        if (!*it->reqs[j]->id) {
-            char id[80];
-            snprintf(id, sizeof(id), "%s%0*llu", router_cfg.id_prefix, (int)router_cfg.id_digits,
-                     (unsigned long long)(it->first + k++));
-            pb_set_str(&it->reqs[j]->id, id);
+        if (it->refused[j]) {
+            report_bad_input(input, it->m, it->seq, EDGE_DUPLICATE_ID, it->refused[j], it->reqs[j]->id, (long)j);
+            continue;
         }
         route_apply(R.cl, &R.ropts, it->reqs[j], &second);
         publish_requirement(input, it->reqs[j], it->seq, it->hash);
@@ -317,7 +479,7 @@ static int publish_item(int input, item *it)
             pthread_mutex_unlock(&R.mu);
         }
     }
-    return 0;
+    return it->n_refused == it->n;
 }
 
 void router_step(daemon_ctx *d)
@@ -365,6 +527,10 @@ void router_step(daemon_ctx *d)
             natsMsg_Term(list.Msgs[i], NULL);
         else
             natsMsg_Ack(list.Msgs[i], NULL);
+        for (size_t j = 0; items[i].refused && j < items[i].n; j++)
+            free(items[i].refused[j]);
+        free(items[i].refused);
+        free(items[i].kind);
         edge_requirements_free(items[i].reqs, items[i].n);
     }
     pthread_mutex_lock(&R.mu);
@@ -471,8 +637,9 @@ orch_status router_start(daemon_ctx *d, char err[ERR_LEN])
     /* Id lookups are round trips: on the SendAsap connection. */
     if (natsConnection_JetStream(&R.js_rr, d->rr, NULL) != NATS_OK ||
         js_KeyValue(&R.counters, R.js_rr, TOPO_KV_COUNTERS) != NATS_OK ||
-        js_KeyValue(&R.intake_ids, R.js_rr, TOPO_KV_INTAKE_IDS) != NATS_OK) {
-        snprintf(err, ERR_LEN, "KV buckets %s/%s: %s", TOPO_KV_COUNTERS, TOPO_KV_INTAKE_IDS,
+        js_KeyValue(&R.intake_ids, R.js_rr, TOPO_KV_INTAKE_IDS) != NATS_OK ||
+        js_KeyValue(&R.ids, R.js_rr, TOPO_KV_IDS) != NATS_OK) {
+        snprintf(err, ERR_LEN, "KV buckets %s/%s/%s: %s", TOPO_KV_COUNTERS, TOPO_KV_INTAKE_IDS, TOPO_KV_IDS,
                  nats_GetLastError(NULL));
         return ORCH_ERR_NATS;
     }
@@ -501,6 +668,7 @@ void router_stop(daemon_ctx *d)
     jsbatch_destroy(R.batch);
     kvStore_Destroy(R.counters);
     kvStore_Destroy(R.intake_ids);
+    kvStore_Destroy(R.ids);
     if (R.js_rr)
         jsCtx_Destroy(R.js_rr);
     classify_destroy(R.cl);

@@ -325,6 +325,372 @@ static void bad_input_is_reported_once_and_terminated(void **state)
     svc_stop(pid);
 }
 
+/* The next want reports on errors.> (through the monitor's durable, which
+ * no monitor uses here), each as {"subject": ..., "report": {...}}. */
+static cJSON *read_errors(env *e, int want, int timeout_ms)
+{
+    natsSubscription *sub = NULL;
+    jsSubOptions so;
+    cJSON *all = cJSON_CreateArray();
+
+    jsSubOptions_Init(&so);
+    so.Stream = "ERRORS";
+    so.Consumer = "monitor-errors";
+    assert_int_equal(js_PullSubscribe(&sub, e->js, "errors.>", "monitor-errors", NULL, &so, NULL), NATS_OK);
+    for (int waited = 0; cJSON_GetArraySize(all) < want && waited < timeout_ms; waited += 200) {
+        natsMsgList list = {0};
+        if (natsSubscription_Fetch(&list, sub, want, 200, NULL) != NATS_OK)
+            continue;
+        for (int i = 0; i < list.Count; i++) {
+            cJSON *x = cJSON_CreateObject();
+            cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(list.Msgs[i]), (size_t)natsMsg_GetDataLength(list.Msgs[i]));
+            assert_non_null(j);
+            cJSON_AddStringToObject(x, "subject", natsMsg_GetSubject(list.Msgs[i]));
+            cJSON_AddItemToObject(x, "report", j);
+            cJSON_AddItemToArray(all, x);
+            natsMsg_Ack(list.Msgs[i], NULL);
+        }
+        natsMsgList_Destroy(&list);
+    }
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    return all;
+}
+
+static const char *report_str(const cJSON *x, const char *key)
+{
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(x, "report"), key));
+    return v ? v : "";
+}
+
+/* The report for intake message seq, or a failed test. */
+static const cJSON *report_for(const cJSON *all, uint64_t seq)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, all) {
+        const cJSON *sq = cJSON_GetObjectItem(cJSON_GetObjectItem(x, "report"), "streamSeq");
+        if (sq && (uint64_t)sq->valuedouble == seq)
+            return x;
+    }
+    fail_msg("no error report for intake message %llu", (unsigned long long)seq);
+    return NULL;
+}
+
+static void expect_report(const cJSON *all, uint64_t seq, const char *reason, const char *text)
+{
+    const cJSON *x = report_for(all, seq);
+    char subject[96];
+    snprintf(subject, sizeof(subject), "errors.intake.%s", reason);
+    if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(x, "subject")), subject) != 0 ||
+        !strstr(report_str(x, "message"), text))
+        fail_msg("intake %llu: got %s '%s', want %s '%s'", (unsigned long long)seq,
+                 cJSON_GetStringValue(cJSON_GetObjectItem(x, "subject")), report_str(x, "message"), subject, text);
+}
+
+static void intake_pb(env *e, const pb_requirement *r)
+{
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(pb_pack(&r->base, &buf, &len), ORCH_OK);
+    intake(e, "intake.programs", buf, (int)len, "application/protobuf");
+    free(buf);
+}
+
+/* Whatever path a requirement comes by, the same checks; nothing accepted
+ * can grow past what the scheduler may publish (1 MiB) on its way out. */
+static void poison_requirements_are_refused_on_every_path(void **state)
+{
+    env *e = *state;
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    enum { KEYS = 50, VAL = 4000, CRIT = 60 };
+    static char values[KEYS][VAL + 1], keys[KEYS][16], quotes[CRIT][VAL + 1];
+    static char big_json[250 * 1024];
+    Orchestrator__V1__Metadata__ExtraEntry entries[KEYS], *extra[KEYS];
+    char *crit[CRIT];
+    pb_requirement r;
+    pb_metadata md;
+    plan_list p = {0};
+    cJSON *errs;
+    int used;
+
+    /* 1: ~200 KB of metadata.extra values made of 0x01 bytes: \u0001 each
+     * in JSON, 1.2 MB on requirements.* */
+    orchestrator__v1__requirement__init(&r);
+    orchestrator__v1__metadata__init(&md);
+    r.title = "Poison";
+    r.metadata = &md;
+    for (int i = 0; i < KEYS; i++) {
+        orchestrator__v1__metadata__extra_entry__init(&entries[i]);
+        memset(values[i], 0x01, VAL);
+        snprintf(keys[i], sizeof(keys[i]), "k%d", i);
+        entries[i].key = keys[i];
+        entries[i].value = values[i];
+        extra[i] = &entries[i];
+    }
+    md.extra = extra;
+    md.n_extra = KEYS;
+    intake_pb(e, &r);
+    /* 2: the same size in quotes, which JSON doubles: no control character,
+     * but its rendering is over the limit */
+    r.metadata = NULL;
+    for (int i = 0; i < CRIT; i++) {
+        memset(quotes[i], '"', VAL);
+        crit[i] = quotes[i];
+    }
+    r.acceptance_criteria = crit;
+    r.n_acceptance_criteria = CRIT;
+    intake_pb(e, &r);
+    r.n_acceptance_criteria = 0;
+    /* 3: the JSON path, near its payload limit: the same bound */
+    used = snprintf(big_json, sizeof(big_json), "{\"title\":\"Big\",\"acceptanceCriteria\":[");
+    for (int i = 0; used < (int)sizeof(big_json) - 4200; i++) {
+        big_json[used++] = i ? ',' : ' ';
+        big_json[used++] = '"';
+        memset(big_json + used, 'x', 4000);
+        used += 4000;
+        big_json[used++] = '"';
+    }
+    used += snprintf(big_json + used, sizeof(big_json) - (size_t)used, "]}");
+    intake(e, "intake.requirements", big_json, used, NULL);
+    /* 4: a NUL in a JSON title would cut it to "a" */
+    intake_str(e, "{\"title\":\"a\\u0000b\"}");
+    /* 5: a NUL byte in a protobuf string */
+    {
+        uint8_t *buf, *at;
+        size_t len;
+        r.title = "Pois#n";
+        assert_int_equal(pb_pack(&r.base, &buf, &len), ORCH_OK);
+        at = memchr(buf, '#', len);
+        *at = 0;
+        intake(e, "intake.programs", buf, (int)len, "application/protobuf");
+        free(buf);
+        r.title = "Poison";
+    }
+    /* 6: an escape sequence in a protobuf title */
+    r.title = "Clear \x1b[2J screen";
+    intake_pb(e, &r);
+    /* 7: protobuf assigned_agent counts as the JSON's assignedAgent */
+    r.title = "Add index on the orders table";
+    r.assigned_agent = "jen";
+    r.id = "PB-AGENT";
+    intake_pb(e, &r);
+
+    errs = read_errors(e, 6, 10000);
+    assert_int_equal(cJSON_GetArraySize(errs), 6);
+    expect_report(errs, 1, "control_character", "field 'metadata.k0': control character 0x01");
+    expect_report(errs, 2, "too_large", "as JSON (what the scheduler publishes)");
+    expect_report(errs, 3, "too_large", "as JSON (what the scheduler publishes)");
+    expect_report(errs, 4, "control_character", "field 'title' holds a NUL character");
+    expect_report(errs, 5, "control_character", "field 'title' holds a NUL byte");
+    expect_report(errs, 6, "control_character", "field 'title': control character 0x1b");
+    cJSON_Delete(errs);
+    read_plan(e, &p, 1, 5000);
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.r[0]->id, "PB-AGENT");
+    assert_int_equal(p.r[0]->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND);
+    assert_string_equal(p.r[0]->assigned_agent, "jen");
+    plan_free(&p);
+    svc_stop(pid);
+}
+
+/* Fields only the suite sets are cleared at intake, whatever the format. */
+static void internal_fields_cannot_be_set_from_outside(void **state)
+{
+    env *e = *state;
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    plan_list p = {0};
+    pb_requirement r;
+
+    intake_str(e, "{\"id\":\"EXT-1\",\"title\":\"Update README\",\"originId\":\"REQ-005\",\"attempt\":4,"
+                  "\"tokenBudget\":999,\"modelHint\":\"cheap\",\"lastFailureOutput\":\"fake\",\"intakeSeq\":99}");
+    orchestrator__v1__requirement__init(&r);
+    r.id = "EXT-2";
+    r.title = "Update README";
+    r.origin_id = "REQ-006";
+    r.intake_seq = 12345;
+    r.created_at_ms = 1;
+    r.attempt = 3;
+    r.token_budget = 7;
+    intake_pb(e, &r);
+    read_plan(e, &p, 2, 10000);
+    assert_int_equal(p.n, 2);
+    for (int i = 0; i < 2; i++) {
+        const pb_requirement *x = p.r[i];
+        assert_string_equal(x->origin_id, "");
+        assert_int_equal(x->attempt, 0);
+        assert_int_equal(x->token_budget, 0);
+        assert_string_equal(x->model_hint, "");
+        assert_string_equal(x->last_failure_output, "");
+        assert_int_equal(x->intake_seq, (uint64_t)(i + 1)); /* the router's own */
+        assert_true(x->created_at_ms > 1);
+    }
+    plan_free(&p);
+    svc_stop(pid);
+}
+
+static void publish_mixed(env *e, int from, int n, int given_every);
+
+/* orchctl with its stdout and stderr in out; returns the exit code. */
+static int orchctl_all(env *e, const char *const args[], char *out, size_t len)
+{
+    char bin[512], url[300], path[400];
+    const char *argv[16] = {proc_bin("orchctl", bin, sizeof(bin))};
+    int n = 1, st = 0;
+    pid_t pid;
+    FILE *o;
+
+    for (int i = 0; args[i] && n < 15; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    snprintf(url, sizeof(url), "ORCH_NATS_URL=%s", e->fix.url);
+    snprintf(path, sizeof(path), "%s/orchctl.all", e->fix.dir);
+    pid = fork();
+    if (pid == 0) {
+        if (!freopen(path, "w", stdout) || dup2(fileno(stdout), 2) < 0)
+            _exit(126);
+        putenv(url);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    assert_int_equal(proc_wait(pid, 15000, &st), 0);
+    out[0] = '\0';
+    if ((o = fopen(path, "r"))) {
+        size_t k = fread(out, 1, len - 1, o);
+        out[k] = '\0';
+        fclose(o);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int count_id(const plan_list *p, const char *id)
+{
+    int k = 0;
+    for (int i = 0; i < p->n; i++)
+        k += strcmp(p->r[i]->id, id) == 0;
+    return k;
+}
+
+/* An id given explicitly is taken: the counter skips it, and a second
+ * requirement with it, in the same message or a later one, is refused at
+ * intake, naming it, while the rest of its message goes on. */
+static void ids_are_never_handed_out_twice(void **state)
+{
+    env *e = *state;
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    plan_list p = {0};
+    cJSON *errs;
+    const cJSON *x;
+    int dup_reports = 0;
+
+    intake_str(e, "{\"id\":\"REQ-002\",\"title\":\"Update README with setup steps\"}");       /* 1 */
+    intake_str(e, "[{\"title\":\"Update the docs index\"},{\"title\":\"Update the changelog\"},"
+                  "{\"title\":\"Update the FAQ\"}]");                                          /* 2 */
+    intake_str(e, "{\"id\":\"REQ-002\",\"title\":\"Another with the same id\"}");            /* 3 */
+    intake_str(e, "[{\"id\":\"DUP-1\",\"title\":\"Update the glossary\"},"
+                  "{\"id\":\"DUP-1\",\"title\":\"Update the glossary again\"},"
+                  "{\"title\":\"Update the style guide\"}]");                                  /* 4 */
+    read_plan(e, &p, 6, 10000);
+    assert_int_equal(p.n, 6);
+    assert_int_equal(distinct_ids(&p), 6);
+    assert_int_equal(count_id(&p, "REQ-002"), 1);
+    assert_string_equal(find(&p, "REQ-002")->title, "Update README with setup steps");
+    /* 001, 003, 004, 005: 002 was taken, so the counter went past it */
+    find(&p, "REQ-001");
+    find(&p, "REQ-003");
+    find(&p, "REQ-004");
+    find(&p, "REQ-005");
+    assert_string_equal(find(&p, "DUP-1")->title, "Update the glossary");
+    plan_free(&p);
+
+    errs = read_errors(e, 2, 5000);
+    assert_int_equal(cJSON_GetArraySize(errs), 2);
+    cJSON_ArrayForEach(x, errs) {
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(x, "subject")), "errors.intake.duplicate_id");
+        dup_reports++;
+    }
+    expect_report(errs, 3, "duplicate_id", "id 'REQ-002' is taken already (by intake item seq-1-0)");
+    assert_string_equal(report_str(report_for(errs, 3), "requirementId"), "REQ-002");
+    expect_report(errs, 4, "duplicate_id", "[1]: id 'DUP-1' is given twice in this message (first at [0])");
+    assert_string_equal(report_str(report_for(errs, 4), "requirementId"), "DUP-1");
+    assert_int_equal(dup_reports, 2);
+    cJSON_Delete(errs);
+    wait_intake_empty(e, 5000); /* a partly refused message is acked, a wholly refused one terminated */
+    svc_stop(pid);
+}
+
+/* Two replicas race for the same ids: the registry lets exactly one win. */
+static void two_replicas_never_take_one_id_twice(void **state)
+{
+    env *e = *state;
+    const char *env_small[] = {"ORCH_ROUTER_BATCH=5", NULL};
+    pid_t a = svc_start_ready(e->nc, &e->fix, "router", "ra", env_small);
+    pid_t b = svc_start_ready(e->nc, &e->fix, "router", "rb", env_small);
+    plan_list p = {0};
+    const int n = 200;
+    cJSON *errs;
+
+    /* each id twice, and as many without ids */
+    publish_mixed(e, 0, n, 2);
+    publish_mixed(e, 0, n, 2);
+    read_plan(e, &p, n + n / 2, 30000);
+    assert_int_equal(p.n, n + n / 2);
+    assert_int_equal(distinct_ids(&p), n + n / 2);
+    errs = read_errors(e, n / 2, 10000);
+    assert_int_equal(cJSON_GetArraySize(errs), n / 2);
+    cJSON_Delete(errs);
+    plan_free(&p);
+    svc_stop(a);
+    svc_stop(b);
+}
+
+/* orchctl submit says what happened: exit 1 when any requirement was
+ * refused, naming it; exit 1 and the missing stream named when nothing was
+ * provisioned; exit 3 only when the server cannot be reached. */
+static void orchctl_submit_reports_refusals_and_missing_stream(void **state)
+{
+    env *e = *state;
+    char out[8192];
+    pid_t pid;
+
+    {
+        const char *a[] = {"submit", "--title", "Fix login crash", NULL};
+        assert_int_equal(orchctl_all(e, a, out, sizeof(out)), 1);
+        if (!strstr(out, "stream INTAKE for intake.requirements does not exist: no service has provisioned it"))
+            fail_msg("orchctl said: %s", out);
+    }
+    pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    {
+        const char *a[] = {"submit", "--title", "Update README", "--id", "REQ-002", NULL};
+        assert_int_equal(orchctl_all(e, a, out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "REQ-002"));
+    }
+    {
+        const char *a[] = {"submit", "--title", "Update README again", "--id", "REQ-002", NULL};
+        assert_int_equal(orchctl_all(e, a, out, sizeof(out)), 1);
+        if (!strstr(out, "rejected REQ-002 (duplicate_id)"))
+            fail_msg("orchctl said: %s", out);
+    }
+    {
+        char path[400];
+        const char *a[] = {"submit", path, NULL};
+        FILE *f;
+        snprintf(path, sizeof(path), "%s/two.json", e->fix.dir);
+        f = fopen(path, "w");
+        fputs("[{\"title\":\"Update the FAQ\"},{\"id\":\"REQ-002\",\"title\":\"Taken\"}]", f);
+        fclose(f);
+        assert_int_equal(orchctl_all(e, a, out, sizeof(out)), 1);
+        /* the accepted one is printed, the refused one named */
+        if (!strstr(out, "REQ-001\t") || !strstr(out, "rejected REQ-002 (duplicate_id)") ||
+            !strstr(out, "1 requirement refused"))
+            fail_msg("orchctl said: %s", out);
+    }
+    svc_stop(pid);
+    {
+        const char *a[] = {"--server", "nats://127.0.0.1:1", "submit", "--title", "x", NULL};
+        assert_int_equal(orchctl_all(e, a, out, sizeof(out)), 3);
+    }
+}
+
 static void dry_run_classifies_without_publishing(void **state)
 {
     env *e = *state;
@@ -346,7 +712,9 @@ static void dry_run_classifies_without_publishing(void **state)
     svc_stop(pid);
 }
 
-static void publish_many(env *e, int from, int n)
+/* n requirements; with given_every > 0, each given_every-th has an id of
+ * its own ("K-<i>"), the rest get automatic ones. */
+static void publish_mixed(env *e, int from, int n, int given_every)
 {
     jsCtx *js = NULL;
     jsOptions o;
@@ -355,12 +723,17 @@ static void publish_many(env *e, int from, int n)
     assert_int_equal(natsConnection_JetStream(&js, e->nc, &o), NATS_OK);
     for (int i = from; i < from + n; i++) {
         char body[128];
-        snprintf(body, sizeof(body), "{\"title\":\"Add endpoint number %d\"}", i);
+        if (given_every > 0 && i % given_every == 0)
+            snprintf(body, sizeof(body), "{\"id\":\"K-%d\",\"title\":\"Add endpoint number %d\"}", i, i);
+        else
+            snprintf(body, sizeof(body), "{\"title\":\"Add endpoint number %d\"}", i);
         assert_int_equal(js_PublishAsync(js, "intake.requirements", body, (int)strlen(body), NULL), NATS_OK);
     }
     assert_int_equal(js_PublishAsyncComplete(js, NULL), NATS_OK);
     jsCtx_Destroy(js);
 }
+
+static void publish_many(env *e, int from, int n) { publish_mixed(e, from, n, 0); }
 
 static long long accepted_by(env *e, const char *instance)
 {
@@ -411,7 +784,7 @@ static void sigkill_mid_batch_loses_nothing_and_doubles_nothing(void **state)
 
     /* The router first: it provisions the INTAKE stream. */
     pid = svc_start_ready(e->nc, &e->fix, "router", "rk", env_batch);
-    publish_many(e, 0, n);
+    publish_mixed(e, 0, n, 3); /* a third with ids of their own */
     for (int i = 0; i < 400 && (on_plan = stream_msgs(e, "PLAN")) < 300; i++)
         usleep(5 * 1000);
     kill(pid, SIGKILL);
@@ -424,6 +797,8 @@ static void sigkill_mid_batch_loses_nothing_and_doubles_nothing(void **state)
     assert_int_equal(p.n, n);
     assert_int_equal(distinct_ids(&p), n);
     wait_intake_empty(e, 20000);
+    /* A redelivered message is not a duplicate of itself. */
+    assert_int_equal(stream_msgs(e, "ERRORS"), 0);
     plan_free(&p);
     svc_stop(pid);
 }
@@ -488,6 +863,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(split_requirements_are_linked, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_input_is_reported_once_and_terminated, setup, teardown),
         cmocka_unit_test_setup_teardown(dry_run_classifies_without_publishing, setup, teardown),
+        cmocka_unit_test_setup_teardown(poison_requirements_are_refused_on_every_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(internal_fields_cannot_be_set_from_outside, setup, teardown),
+        cmocka_unit_test_setup_teardown(ids_are_never_handed_out_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(orchctl_submit_reports_refusals_and_missing_stream, setup, teardown),
+        cmocka_unit_test_setup_teardown(two_replicas_never_take_one_id_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(orchctl_publishes_encodes_and_classifies, setup, teardown),
         cmocka_unit_test_setup_teardown(two_replicas_share_the_work_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(sigkill_mid_batch_loses_nothing_and_doubles_nothing, setup, teardown),

@@ -180,6 +180,23 @@ static void bad_requirements_give_precise_errors(void **state)
         {"[]", EDGE_EMPTY, "the list of requirements is empty"},
         {"[{\"title\":\"ok\"},{\"title\":3}]", EDGE_WRONG_TYPE, "field '[1].title': expected a string"},
         {"{\"title\":\"t\",\"status\":\"LOST\"}", EDGE_BAD_VALUE, "unknown status 'LOST'"},
+        /* a NUL would end the C string: refused, never cut short */
+        {"{\"title\":\"a\\u0000b\"}", EDGE_CONTROL_CHAR, "field 'title' holds a NUL character"},
+        {"{\"title\":\"t\",\"description\":\"x\\u0000\"}", EDGE_CONTROL_CHAR, "field 'description' holds a NUL"},
+        {"{\"title\":\"t\",\"files\":[\"a\",\"b\\u0000.c\"]}", EDGE_CONTROL_CHAR, "field 'files' holds a NUL"},
+        {"{\"title\":\"t\",\"metadata\":{\"k\\u0000\":\"v\"}}", EDGE_CONTROL_CHAR, "a key holds a NUL"},
+        {"[{\"title\":\"ok\"},{\"title\":\"t\",\"metadata\":{\"note\":\"\\u0000\"}}]", EDGE_CONTROL_CHAR,
+         "field 'note' holds a NUL"},
+        /* other control characters: none in one-line fields, tab/newline/CR in text */
+        {"{\"title\":\"a\\u0001b\"}", EDGE_CONTROL_CHAR, "field 'title': control character 0x01 at byte 1"},
+        {"{\"title\":\"a\\nb\"}", EDGE_CONTROL_CHAR, "field 'title': control character 0x0a"},
+        {"{\"title\":\"t\",\"description\":\"a\\u001b[31m\"}", EDGE_CONTROL_CHAR,
+         "field 'description': control character 0x1b at byte 1 (only tab, newline"},
+        {"{\"title\":\"t\",\"metadata\":{\"x\":\"\\u0001\"}}", EDGE_CONTROL_CHAR, "field 'metadata.x': control"},
+        {"{\"title\":\"t\",\"acceptanceCriteria\":[\"ok\",\"\\u007f\"]}", EDGE_CONTROL_CHAR,
+         "field 'acceptanceCriteria[1]': control character 0x7f"},
+        {"[{\"title\":\"ok\"},{\"title\":\"t\",\"files\":[\"a\\tb\"]}]", EDGE_CONTROL_CHAR,
+         "field '[1].files[0]': control character 0x09"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -214,6 +231,151 @@ static void limits_are_enforced(void **state)
     snprintf(msg, sizeof(msg), "{\"title\":\"t\",\"id\":\"%.70s\"}", title);
     assert_int_equal(edge_requirements_from_json(msg, strlen(msg), &lim, &r, &n, err), EDGE_INVALID_ID);
     assert_non_null(strstr(err, "at most 64"));
+}
+
+static void text_fields_keep_tab_newline_and_return(void **state)
+{
+    const char *in = "{\"title\":\"t\",\"description\":\"a\\tb\\r\\nc\",\"acceptanceCriteria\":[\"x\\ny\"],"
+                     "\"metadata\":{\"note\":\"1\\n2\"}}";
+    pb_requirement **r = NULL;
+    size_t n = 0;
+    char err[ERR_LEN];
+    (void)state;
+    assert_int_equal(edge_requirements_from_json(in, strlen(in), &lim, &r, &n, err), EDGE_OK);
+    assert_string_equal(r[0]->description, "a\tb\r\nc");
+    edge_requirements_free(r, n);
+}
+
+static pb_requirement *from_pb(const pb_requirement *in, edge_reason want, const char *text)
+{
+    uint8_t *buf;
+    size_t len;
+    pb_requirement *r = NULL;
+    char err[ERR_LEN] = "";
+    edge_reason got;
+    assert_int_equal(pb_pack(&in->base, &buf, &len), ORCH_OK);
+    got = edge_requirement_from_protobuf(buf, len, &lim, &r, err);
+    free(buf);
+    if (got != want || (text && !strstr(err, text)))
+        fail_msg("got %s '%s', want %s '%s'", edge_reason_token(got), err, edge_reason_token(want), text);
+    return r;
+}
+
+static void protobuf_is_checked_like_json(void **state)
+{
+    pb_requirement in, *r;
+    pb_metadata md;
+    Orchestrator__V1__Metadata__ExtraEntry e1, *extra[1] = {&e1};
+    char *crit[] = {"fine", "bad\x01"};
+    char *files[] = {"src/a\tb"};
+    char value[8] = "v";
+    (void)state;
+
+    orchestrator__v1__requirement__init(&in);
+    orchestrator__v1__metadata__init(&md);
+    orchestrator__v1__metadata__extra_entry__init(&e1);
+    in.title = "t";
+    in.metadata = &md;
+    md.extra = extra;
+    md.n_extra = 1;
+    e1.key = "note";
+    e1.value = value;
+    r = from_pb(&in, EDGE_OK, NULL);
+    orchestrator__v1__requirement__free_unpacked(r, NULL);
+    /* metadata.extra is checked as the JSON's metadata keys are */
+    value[0] = 1;
+    from_pb(&in, EDGE_CONTROL_CHAR, "field 'metadata.note': control character 0x01");
+    value[0] = 'v';
+    e1.key = "a b\n";
+    from_pb(&in, EDGE_CONTROL_CHAR, "field 'metadata key': control character 0x0a");
+    e1.key = "note";
+    in.acceptance_criteria = crit;
+    in.n_acceptance_criteria = 2;
+    from_pb(&in, EDGE_CONTROL_CHAR, "field 'acceptanceCriteria[1]'");
+    in.n_acceptance_criteria = 0;
+    in.files = files;
+    in.n_files = 1;
+    from_pb(&in, EDGE_CONTROL_CHAR, "field 'files[0]'");
+    in.n_files = 0;
+    in.title = "a\x1b[2Jb";
+    from_pb(&in, EDGE_CONTROL_CHAR, "field 'title'");
+    in.title = "t";
+    in.description = "\xff";
+    from_pb(&in, EDGE_INVALID_UTF8, "field 'description'");
+    in.description = "";
+    /* the assigned agent counts as in the JSON, and wins over type */
+    in.assigned_agent = "jen";
+    in.type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE;
+    r = from_pb(&in, EDGE_OK, NULL);
+    assert_int_equal(r->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND);
+    orchestrator__v1__requirement__free_unpacked(r, NULL);
+    in.assigned_agent = "plumber";
+    from_pb(&in, EDGE_BAD_VALUE, "unknown agent 'plumber'");
+}
+
+static void protobuf_string_with_nul_is_refused(void **state)
+{
+    pb_requirement in, *r = NULL;
+    pb_metadata md;
+    Orchestrator__V1__Metadata__ExtraEntry e1, *extra[1] = {&e1};
+    uint8_t *buf;
+    size_t len;
+    char err[ERR_LEN] = "";
+    uint8_t *at;
+    (void)state;
+
+    orchestrator__v1__requirement__init(&in);
+    orchestrator__v1__metadata__init(&md);
+    orchestrator__v1__metadata__extra_entry__init(&e1);
+    in.title = "tXtle";
+    in.metadata = &md;
+    md.extra = extra;
+    md.n_extra = 1;
+    e1.key = "k";
+    e1.value = "aZb";
+    assert_int_equal(pb_pack(&in.base, &buf, &len), ORCH_OK);
+    /* the encoder would stop at a NUL: put it in the bytes */
+    at = memchr(buf, 'X', len);
+    *at = 0;
+    assert_int_equal(edge_requirement_from_protobuf(buf, len, &lim, &r, err), EDGE_CONTROL_CHAR);
+    assert_non_null(strstr(err, "field 'title' holds a NUL byte"));
+    *at = 'X';
+    at = memchr(buf, 'Z', len);
+    *at = 0;
+    assert_int_equal(edge_requirement_from_protobuf(buf, len, &lim, &r, err), EDGE_CONTROL_CHAR);
+    assert_non_null(strstr(err, "field 'metadata.extra.value' holds a NUL byte"));
+    assert_null(r);
+    free(buf);
+}
+
+static void internal_fields_are_cleared(void **state)
+{
+    const char *in = "{\"title\":\"t\",\"priority\":\"HIGH\",\"originId\":\"REQ-900\",\"attempt\":3,"
+                     "\"tokenBudget\":5,\"modelHint\":\"cheap\",\"lastFailureOutput\":\"boom\","
+                     "\"type\":\"database\",\"complexity\":\"L\"}";
+    pb_requirement **r = NULL;
+    size_t n = 0;
+    char err[ERR_LEN];
+    (void)state;
+    assert_int_equal(edge_requirements_from_json(in, strlen(in), &lim, &r, &n, err), EDGE_OK);
+    assert_string_equal(r[0]->origin_id, "REQ-900"); /* read back as given... */
+    r[0]->intake_seq = 77;
+    r[0]->created_at_ms = 1;
+    r[0]->confidence = 0.5f;
+    edge_requirement_strip_internal(r[0]);       /* ...cleared at intake */
+    assert_string_equal(r[0]->origin_id, "");
+    assert_int_equal(r[0]->attempt, 0);
+    assert_int_equal(r[0]->token_budget, 0);
+    assert_string_equal(r[0]->model_hint, "");
+    assert_string_equal(r[0]->last_failure_output, "");
+    assert_int_equal(r[0]->intake_seq, 0);
+    assert_int_equal(r[0]->created_at_ms, 0);
+    assert_true(r[0]->confidence == 0.0f);
+    assert_true(r[0]->priority_given);
+    /* explicit choices stay */
+    assert_int_equal(r[0]->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE);
+    assert_int_equal(r[0]->complexity, ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_L);
+    edge_requirements_free(r, n);
 }
 
 static void duplicate_dependencies_collapse(void **state)
@@ -346,6 +508,10 @@ int main(void)
             cmocka_unit_test(bad_requirements_give_precise_errors),
             cmocka_unit_test(limits_are_enforced),
             cmocka_unit_test(duplicate_dependencies_collapse),
+            cmocka_unit_test(text_fields_keep_tab_newline_and_return),
+            cmocka_unit_test(protobuf_is_checked_like_json),
+            cmocka_unit_test(protobuf_string_with_nul_is_refused),
+            cmocka_unit_test(internal_fields_are_cleared),
             cmocka_unit_test(results_parse_and_print),
             cmocka_unit_test(errors_and_heartbeats_parse),
             cmocka_unit_test(protobuf_unpack_is_capped_and_checked),

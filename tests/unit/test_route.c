@@ -138,6 +138,98 @@ static void protobuf_gets_the_same_checks(void **state)
     assert_null(r);
 }
 
+/* Whatever the format, nothing decoded may grow past max_rendered as the
+ * JSON the scheduler publishes, and internal fields are cleared. */
+static void rendering_is_bounded_on_every_path(void **state)
+{
+    enum { CRIT = 60, LEN = 4000 };
+    static char quotes[CRIT][LEN + 1];
+    char *crit[CRIT];
+    pb_requirement in;
+    uint8_t *buf;
+    size_t len;
+    pb_requirement **r = NULL;
+    size_t n = 0;
+    char err[ERR_LEN];
+    (void)state;
+
+    orchestrator__v1__requirement__init(&in);
+    in.title = "t";
+    for (int i = 0; i < CRIT; i++) {
+        memset(quotes[i], '"', LEN);
+        crit[i] = quotes[i];
+    }
+    in.acceptance_criteria = crit;
+    in.n_acceptance_criteria = CRIT;
+    assert_int_equal(pb_pack(&in.base, &buf, &len), ORCH_OK);
+    assert_true(len < lim.max_payload);
+    assert_int_equal(route_decode(ROUTE_PROTOBUF, (char *)buf, len, &lim, &r, &n, err), EDGE_TOO_LARGE);
+    assert_non_null(strstr(err, "as JSON (what the scheduler publishes)"));
+    assert_null(r);
+    free(buf);
+    /* half of it fits */
+    in.n_acceptance_criteria = CRIT / 2;
+    in.origin_id = "REQ-1";
+    in.intake_seq = 9;
+    assert_int_equal(pb_pack(&in.base, &buf, &len), ORCH_OK);
+    assert_int_equal(route_decode(ROUTE_PROTOBUF, (char *)buf, len, &lim, &r, &n, err), EDGE_OK);
+    assert_string_equal(r[0]->origin_id, "");
+    assert_int_equal(r[0]->intake_seq, 0);
+    edge_requirements_free(r, n);
+    free(buf);
+    /* plain text gets the control-character rule too */
+    assert_int_equal(route_decode(ROUTE_TEXT, "Fix \x01 now", 9, &lim, &r, &n, err), EDGE_CONTROL_CHAR);
+}
+
+static void duplicates_within_a_message(void **state)
+{
+    pb_requirement **r = NULL;
+    size_t n = 0;
+    long first[4];
+    char err[ERR_LEN];
+    const char *json = "[{\"id\":\"A\",\"title\":\"t\"},{\"title\":\"t\"},{\"title\":\"t\"},{\"id\":\"A\",\"title\":\"t\"}]";
+    (void)state;
+    assert_int_equal(route_decode(ROUTE_JSON, json, strlen(json), &lim, &r, &n, err), EDGE_OK);
+    assert_int_equal(route_duplicates(r, n, first), 1);
+    assert_int_equal(first[0], -1);
+    assert_int_equal(first[1], -1); /* no id: not a duplicate of another without */
+    assert_int_equal(first[2], -1);
+    assert_int_equal(first[3], 0);
+    edge_requirements_free(r, n);
+}
+
+static void ids_owners_and_records(void **state)
+{
+    char buf[64];
+    char **ids = NULL;
+    (void)state;
+    route_auto_id("REQ-", 3, 7, buf, sizeof(buf));
+    assert_string_equal(buf, "REQ-007");
+    route_auto_id("REQ-", 3, 12345, buf, sizeof(buf));
+    assert_string_equal(buf, "REQ-12345");
+    route_owner(42, 3, buf, sizeof(buf));
+    assert_string_equal(buf, "seq-42-3");
+    /* as recorded now: the ids themselves */
+    assert_true(route_recorded_ids("REQ-010,REQ-012", 2, "REQ-", 3, &ids));
+    assert_string_equal(ids[0], "REQ-010");
+    assert_string_equal(ids[1], "REQ-012");
+    free(ids[0]);
+    free(ids[1]);
+    free(ids);
+    /* as recorded before: the first of a run */
+    assert_true(route_recorded_ids("10", 3, "REQ-", 3, &ids));
+    assert_string_equal(ids[0], "REQ-010");
+    assert_string_equal(ids[2], "REQ-012");
+    for (int i = 0; i < 3; i++)
+        free(ids[i]);
+    free(ids);
+    /* not as many as wanted */
+    assert_false(route_recorded_ids("REQ-010,REQ-012", 3, "REQ-", 3, &ids));
+    assert_null(ids);
+    assert_false(route_recorded_ids("REQ-010,REQ-012,REQ-013", 2, "REQ-", 3, &ids));
+    assert_false(route_recorded_ids("", 1, "REQ-", 3, &ids));
+}
+
 static pb_requirement *one(const char *json)
 {
     pb_requirement **r = NULL;
@@ -242,6 +334,9 @@ int main(void)
         cmocka_unit_test(plain_text_becomes_a_title),
         cmocka_unit_test(long_text_title_is_cut_on_a_character),
         cmocka_unit_test(protobuf_gets_the_same_checks),
+        cmocka_unit_test(rendering_is_bounded_on_every_path),
+        cmocka_unit_test(duplicates_within_a_message),
+        cmocka_unit_test(ids_owners_and_records),
         cmocka_unit_test(explicit_fields_win),
         cmocka_unit_test(rules_fill_what_is_missing),
         cmocka_unit_test(both_backend_and_frontend_is_split),

@@ -43,6 +43,23 @@ static void utf8_rejects_bad_bytes_with_offset(void **state)
     }
 }
 
+static void control_characters_are_found(void **state)
+{
+    size_t at = 99;
+    (void)state;
+    assert_true(text_controls_free("plain caf\xc3\xa9", 11, 0, &at));
+    assert_true(text_controls_free("a\tb\nc\rd", 7, 1, &at));
+    assert_false(text_controls_free("a\tb", 3, 0, &at));
+    assert_int_equal(at, 1);
+    assert_false(text_controls_free("ab\x01", 3, 1, &at));
+    assert_int_equal(at, 2);
+    assert_false(text_controls_free("x\x7f", 2, 1, &at));
+    assert_int_equal(at, 1);
+    assert_false(text_controls_free("ok\0no", 5, 1, &at));
+    assert_int_equal(at, 2);
+    assert_true(text_controls_free("", 0, 0, NULL));
+}
+
 static void ids_must_be_subject_tokens(void **state)
 {
     char err[128];
@@ -93,6 +110,7 @@ int main(void)
         cmocka_unit_test(utf8_accepts_valid_text),
         cmocka_unit_test(utf8_rejects_bad_bytes_with_offset),
         cmocka_unit_test(ids_must_be_subject_tokens),
+        cmocka_unit_test(control_characters_are_found),
         cmocka_unit_test(names_parse_loosely_print_strictly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

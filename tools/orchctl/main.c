@@ -21,6 +21,7 @@
 #include "nc.h"
 #include "svccfg.h"
 #include "text.h"
+#include "topology.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
@@ -361,9 +362,37 @@ static int cmd_retry(ctl *c, int argc, char **argv)
     return 0;
 }
 
+/* Why a publish on subject was not stored, and the exit code: 3 only when
+ * the server cannot be reached; a missing stream is named. */
+static int not_stored(ctl *c, jsCtx *js, const char *subject, natsStatus s)
+{
+    const char *stream = NULL;
+    jsStreamInfo *si = NULL;
+    natsStatus st;
+
+    if (natsConnection_Status(c->nc) != NATS_CONN_STATUS_CONNECTED) {
+        fprintf(stderr, "orchctl: submit: NATS unreachable (%s)\n", natsStatus_GetText(s));
+        return EXIT_NATS;
+    }
+    for (size_t i = 0; i < topo_stream_count && !stream; i++)
+        if (!strncmp(topo_streams[i].subjects[0], subject, strcspn(subject, ".")) &&
+            topo_streams[i].subjects[0][strcspn(subject, ".")] == '.')
+            stream = topo_streams[i].name;
+    if (stream && (st = js_GetStreamInfo(&si, js, stream, NULL, NULL)) == NATS_NOT_FOUND) {
+        fprintf(stderr, "orchctl: submit: stream %s for %s does not exist: no service has provisioned it "
+                        "(any orch daemon creates it when it starts)\n", stream, subject);
+        return EXIT_FAIL;
+    }
+    jsStreamInfo_Destroy(si);
+    fprintf(stderr, "orchctl: submit: not stored (%s: %s)\n", natsStatus_GetText(s), nats_GetLastError(NULL));
+    return natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED ? EXIT_FAIL : EXIT_NATS;
+}
+
 /* Publishes intake and waits for what the router made of it: the ids on
  * plan.requirement.* carrying this message's stream sequence, or its error
- * on errors.intake.*. Prints one id per line. */
+ * on errors.intake.*. Prints one id per line. Some requirements of a list
+ * may be refused (a duplicate id) while the rest go on: each refused one is
+ * named on stderr, and the exit code is 1. */
 static int submit_body(ctl *c, const char *body, size_t len, const char *ctype)
 {
     natsSubscription *plan = NULL, *errs = NULL;
@@ -371,8 +400,9 @@ static int submit_body(ctl *c, const char *body, size_t len, const char *ctype)
     jsPubAck *pa = NULL;
     natsMsg *m = NULL;
     uint64_t seq;
-    int got = 0, rc = EXIT_FAIL;
+    int got = 0, refused = 0, rc = EXIT_FAIL;
     int64_t deadline, quiet_until = 0;
+    natsStatus s;
 
     if (natsConnection_SubscribeSync(&plan, c->nc, "plan.requirement.>") != NATS_OK ||
         natsConnection_SubscribeSync(&errs, c->nc, "errors.intake.>") != NATS_OK ||
@@ -384,9 +414,8 @@ static int submit_body(ctl *c, const char *body, size_t len, const char *ctype)
     }
     if (ctype)
         natsMsgHeader_Set(m, "Content-Type", ctype);
-    if (js_PublishMsg(&pa, js, m, NULL, NULL) != NATS_OK) {
-        fprintf(stderr, "orchctl: submit: not stored (%s); are the services running?\n", nats_GetLastError(NULL));
-        rc = EXIT_NATS;
+    if ((s = js_PublishMsg(&pa, js, m, NULL, NULL)) != NATS_OK) {
+        rc = not_stored(c, js, "intake.requirements", s);
         goto out;
     }
     seq = pa->Sequence;
@@ -397,11 +426,18 @@ static int submit_body(ctl *c, const char *body, size_t len, const char *ctype)
             cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(x), (size_t)natsMsg_GetDataLength(x));
             cJSON *sq = j ? cJSON_GetObjectItem(j, "streamSeq") : NULL;
             if (sq && (uint64_t)sq->valuedouble == seq) {
-                fprintf(stderr, "orchctl: rejected (%s): %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(j, "reason")),
+                const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(j, "requirementId"));
+                const char *reason = cJSON_GetStringValue(cJSON_GetObjectItem(j, "reason"));
+                fprintf(stderr, "orchctl: rejected%s%s (%s): %s\n", id ? " " : "", id ? id : "", reason,
                         cJSON_GetStringValue(cJSON_GetObjectItem(j, "message")));
-                cJSON_Delete(j);
-                natsMsg_Destroy(x);
-                goto out;
+                /* A duplicate id refuses that requirement only: wait for the rest. */
+                if (!(reason && !strcmp(reason, edge_reason_token(EDGE_DUPLICATE_ID)))) {
+                    cJSON_Delete(j);
+                    natsMsg_Destroy(x);
+                    goto out;
+                }
+                refused++;
+                quiet_until = nats_Now() + 700;
             }
             cJSON_Delete(j);
             natsMsg_Destroy(x);
@@ -421,11 +457,16 @@ static int submit_body(ctl *c, const char *body, size_t len, const char *ctype)
             natsMsg_Destroy(x);
         }
     }
-    if (got)
+    if (refused) {
+        fprintf(stderr, "orchctl: %d requirement%s refused; %s\n", refused, refused == 1 ? "" : "s",
+                got ? "the ids printed were accepted" : "none accepted");
+        rc = EXIT_FAIL;
+    } else if (got) {
         rc = 0;
-    else
+    } else {
         fprintf(stderr, "orchctl: stored as intake message %llu, but no router answered in 10 s\n",
                 (unsigned long long)seq);
+    }
 out:
     jsPubAck_Destroy(pa);
     natsMsg_Destroy(m);
