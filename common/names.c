@@ -33,6 +33,7 @@ static const struct {
     {"release", "release-manager", "release-manager", "releaser"},
 };
 #define N_AGENTS (sizeof(agents) / sizeof(agents[0]))
+_Static_assert(N_AGENTS == NAMES_AGENT_TYPES, "names.h counts the agent types");
 
 const char *names_agent_type(Orchestrator__V1__AgentType t)
 {

@@ -10,6 +10,10 @@ const char *names_priority(Orchestrator__V1__Priority p);
 /* Accepts CRITICAL/HIGH/MEDIUM/LOW in any case and P0..P3. 0 if unknown. */
 Orchestrator__V1__Priority names_priority_parse(const char *s);
 
+/* How many agent type values there are, 0 (unknown) included: arrays
+ * indexed by Orchestrator__V1__AgentType have this many slots. */
+#define NAMES_AGENT_TYPES 7
+
 /* Subject token: "backend", "frontend", "database", "documentation",
  * "review", "release"; "unknown" for 0. */
 const char *names_agent_type(Orchestrator__V1__AgentType t);

@@ -2,8 +2,10 @@
  * requests from the CONTROL stream (durable consumer "host-listener") and
  * starts and stops agent processes from a command template: an argument
  * vector, never a shell, with {type} and {instance} filled in. At most
- * listener.max_per_type instances run per type. Wiring and the child
- * bookkeeping are both here: it is a small tool. */
+ * listener.max_per_type instances run per type. An agent that ends is
+ * replaced; one that keeps exiting at once is replaced with a growing delay
+ * and raises an alert (restart.c). Wiring and the child bookkeeping are
+ * both here: it is a small tool. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +19,8 @@
 #include "daemon.h"
 #include "log.h"
 #include "names.h"
+#include "nc.h"
+#include "restart.h"
 #include "text.h"
 
 typedef struct {
@@ -24,6 +28,7 @@ typedef struct {
     long long max_per_type;
     cfg_list initial;       /* "backend=1,frontend=1" */
     char *log_dir;          /* children's output; NULL: inherit */
+    long long min_uptime_ms, restart_base_ms, restart_max_ms, crash_alert_after;
 } listener_settings;
 
 static listener_settings L;
@@ -36,6 +41,14 @@ static const cfg_entry entries[] = {
     {"listener.initial", CFG_LIST, NULL, 0, 64, F(initial), NULL, 0,
      "agents started at once, as type=count items (backend=1,frontend=1)"},
     {"listener.log_dir", CFG_STR, NULL, 0, 512, F(log_dir), NULL, 0, "where each agent's output goes (<instance>.log)"},
+    {"listener.min_uptime_ms", CFG_INT, "10000", 0, 86400000, F(min_uptime_ms), NULL, 0,
+     "an agent that ends sooner exited at once: its replacement waits"},
+    {"listener.restart_base_ms", CFG_INT, "1000", 0, 3600000, F(restart_base_ms), NULL, 0,
+     "the wait after the first quick exit; it doubles with each in a row"},
+    {"listener.restart_max_ms", CFG_INT, "300000", 0, 86400000, F(restart_max_ms), NULL, 0,
+     "the longest wait before a replacement"},
+    {"listener.crash_alert_after", CFG_INT, "5", 1, 1000, F(crash_alert_after), NULL, 0,
+     "quick exits in a row of one type before an agent_crashloop alert"},
 };
 
 #define MAX_CHILDREN 256
@@ -44,7 +57,12 @@ static struct {
     pid_t pid[MAX_CHILDREN];
     char instance[MAX_CHILDREN][64];
     int type[MAX_CHILDREN];
+    int64_t started_ms[MAX_CHILDREN];
+    int stopped[MAX_CHILDREN];      /* ended because we asked: not its fault */
     int n;
+    restart_state restart[NAMES_AGENT_TYPES];
+    restart_cfg rcfg;
+    daemon_ctx *d;
     unsigned serial;
     natsSubscription *sub;
     long long spawned, killed;
@@ -111,6 +129,8 @@ static int spawn(int type)
         return -1;
     H.pid[H.n] = pid;
     H.type[H.n] = type;
+    H.started_ms[H.n] = text_mono_ms();
+    H.stopped[H.n] = 0;
     snprintf(H.instance[H.n], sizeof(H.instance[0]), "%s", instance);
     H.n++;
     H.spawned++;
@@ -120,10 +140,46 @@ static int spawn(int type)
 
 static void stop_child(int i, int sig)
 {
+    H.stopped[i] = 1;
     kill(H.pid[i], sig);
 }
 
 static int shutting_down;
+
+/* An agent of this type ended: its replacement is owed, at once or after
+ * the delay restart.c gives; a streak of quick exits raises one alert. */
+static void owe_replacement(int type, int64_t ran_ms, const char *instance)
+{
+    int alert = 0;
+    int64_t now = text_mono_ms();
+    int64_t delay = restart_on_exit(&H.restart[type], &H.rcfg, ran_ms, now, &alert);
+    const char *tname = names_agent_type((Orchestrator__V1__AgentType)type);
+
+    if (delay > 0)
+        log_warn("%s ran %lld ms: %d quick exits of %s agents in a row, the next starts in %lld ms", instance,
+                 (long long)ran_ms, H.restart[type].quick_exits, tname, (long long)delay);
+    if (alert && H.d) {
+        char fp[96], summary[256];
+        snprintf(fp, sizeof(fp), "agent_crashloop-%s", tname);
+        snprintf(summary, sizeof(summary), "%s agents exit at once: %d quick exits in a row (last %s, after %lld ms)",
+                 tname, H.restart[type].quick_exits, instance, (long long)ran_ms);
+        nc_publish_alert(H.d->js, "warning", "agent_crashloop", fp, summary,
+                         "Each replacement now waits longer (listener.restart_max_ms at most); see the agent's log.",
+                         "host-listener", H.d->cfg.instance, 2000);
+    }
+}
+
+/* Starts the replacements that are due. */
+static void replace_due(void)
+{
+    int64_t now = text_mono_ms();
+    for (int t = 1; t < NAMES_AGENT_TYPES; t++) {
+        for (int k = restart_due(&H.restart[t], now); k > 0; k--) {
+            restart_started(&H.restart[t]);
+            spawn(t);
+        }
+    }
+}
 
 /* Collects ended agents; while running, each is replaced, so a crash or a
  * kill never leaves a type without its agents. */
@@ -134,20 +190,29 @@ static void reap(void)
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         for (int i = 0; i < H.n; i++) {
             int type;
+            int64_t ran;
+            char instance[64];
             if (H.pid[i] != pid)
                 continue;
             type = H.type[i];
+            /* Stopped on request (a stuck agent): not a quick exit. */
+            ran = H.stopped[i] ? H.rcfg.min_uptime_ms : text_mono_ms() - H.started_ms[i];
+            memcpy(instance, H.instance[i], sizeof(instance));
             log_info("%s ended (%s %d)", H.instance[i], WIFEXITED(status) ? "exit" : "signal",
                      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-            H.pid[i] = H.pid[H.n - 1];
-            H.type[i] = H.type[H.n - 1];
-            memcpy(H.instance[i], H.instance[H.n - 1], sizeof(H.instance[0]));
             H.n--;
+            H.pid[i] = H.pid[H.n];
+            H.type[i] = H.type[H.n];
+            H.started_ms[i] = H.started_ms[H.n];
+            H.stopped[i] = H.stopped[H.n];
+            memcpy(H.instance[i], H.instance[H.n], sizeof(H.instance[0]));
             if (!shutting_down)
-                spawn(type);
+                owe_replacement(type, ran, instance);
             break;
         }
     }
+    if (!shutting_down)
+        replace_due();
 }
 
 static void handle(natsMsg *m)
@@ -187,6 +252,11 @@ static orch_status start(daemon_ctx *d, char err[ERR_LEN])
     jsSubOptions_Init(&so);
     so.Stream = "CONTROL";
     so.Consumer = "host-listener";
+    H.d = d;
+    H.rcfg.min_uptime_ms = L.min_uptime_ms;
+    H.rcfg.base_ms = L.restart_base_ms;
+    H.rcfg.max_ms = L.restart_max_ms;
+    H.rcfg.alert_after = (int)L.crash_alert_after;
     if (L.command.n == 0) {
         snprintf(err, ERR_LEN, "key 'listener.command' is empty");
         return ORCH_ERR_INVALID;

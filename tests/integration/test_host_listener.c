@@ -1,0 +1,107 @@
+/* The Host Listener against a real nats-server: an agent that exits at once
+ * is replaced with a growing delay (it was restarted about 8 times a second,
+ * forever) and raises one agent_crashloop alert; a kill request still gets
+ * its replacement at once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <nats/nats.h>
+
+#include "natsfix.h"
+#include "svcfix.h"
+
+static natsfix fix;
+static natsConnection *nc;
+static jsCtx *js;
+
+static int setup(void **state)
+{
+    (void)state;
+    return svc_env_start(&fix, &nc, &js);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    svc_env_stop(&fix, nc, js);
+    return 0;
+}
+
+/* Lines of the listener's log that contain `what`. */
+static int log_count(const char *instance, const char *what)
+{
+    char path[400], line[1024];
+    int n = 0;
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s.log", fix.dir, instance);
+    if (!(f = fopen(path, "r")))
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, what) != NULL;
+    fclose(f);
+    return n;
+}
+
+static void an_agent_that_exits_at_once_is_restarted_ever_more_slowly(void **state)
+{
+    natsSubscription *alerts = NULL;
+    natsMsg *m = NULL;
+    const char *env[] = {"ORCH_LISTENER_COMMAND=false", "ORCH_LISTENER_INITIAL=backend=1",
+                         "ORCH_LISTENER_RESTART_BASE_MS=200", "ORCH_LISTENER_RESTART_MAX_MS=1600",
+                         "ORCH_LISTENER_CRASH_ALERT_AFTER=3", NULL};
+    pid_t p;
+    int starts, alerts_seen = 0;
+    (void)state;
+
+    assert_int_equal(natsConnection_SubscribeSync(&alerts, nc, "alerts.warning.agent_crashloop"), NATS_OK);
+    p = svc_start_ready(nc, &fix, "host-listener", "hl-crash", env);
+    sleep(5);
+    /* Waits of 200, 400, 800, 1600, 1600 ms: about 6 starts in 5 s; without
+     * the backoff it was about 40. */
+    starts = log_count("hl-crash", "started backend-");
+    assert_true(starts >= 3); /* still replaced, only more slowly */
+    assert_true(starts <= 10);
+    while (natsSubscription_NextMsg(&m, alerts, 200) == NATS_OK) {
+        alerts_seen++;
+        natsMsg_Destroy(m);
+    }
+    assert_int_equal(alerts_seen, 1);
+    assert_true(log_count("hl-crash", "quick exits of backend agents in a row") >= 3);
+    svc_stop(p);
+    natsSubscription_Destroy(alerts);
+}
+
+static void a_killed_agent_is_replaced_at_once(void **state)
+{
+    jsPubAck *pa = NULL;
+    const char *env[] = {"ORCH_LISTENER_COMMAND=sleep,300", "ORCH_LISTENER_INITIAL=frontend=1",
+                         "ORCH_LISTENER_RESTART_BASE_MS=30000", NULL};
+    pid_t p;
+    (void)state;
+
+    p = svc_start_ready(nc, &fix, "host-listener", "hl-kill", env);
+    assert_int_equal(log_count("hl-kill", "started frontend-1 "), 1);
+    assert_int_equal(js_Publish(&pa, js, "control.kill.frontend-1", "{}", 2, NULL, NULL), NATS_OK);
+    jsPubAck_Destroy(pa);
+    for (int i = 0; i < 50 && log_count("hl-kill", "started frontend-2 ") < 1; i++)
+        usleep(100 * 1000);
+    /* Stopped on request is not a quick exit: no 30 s wait. */
+    assert_int_equal(log_count("hl-kill", "started frontend-2 "), 1);
+    assert_int_equal(log_count("hl-kill", "quick exits"), 0);
+    svc_stop(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(an_agent_that_exits_at_once_is_restarted_ever_more_slowly),
+        cmocka_unit_test(a_killed_agent_is_replaced_at_once),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
