@@ -87,7 +87,8 @@ static struct {
     daemon_ctx *d;
     jsCtx *js;
     kvStore *states, *budgets, *alerts, *leader;
-    lease lease;
+    lease lease;               /* the main thread's */
+    lease lease_view;          /* a copy for the other threads, under mu */
     pthread_mutex_t mu;
     volatile int running;      /* leader threads run */
     int leading;
@@ -125,6 +126,28 @@ static const struct {
 
 static const char *const seed_consumers[NT] = {"", "roy-backend", "jen-frontend", "database-agent",
                                                "documentation-agent", "senior-review", "release-manager"};
+
+/* Whether this instance may do what only the leader does (stop an agent,
+ * publish or deliver an alert, copy a dead letter, change silences):
+ * leading, and the lease renewed recently enough that no standby can have
+ * taken over. A process paused past its lease (SIGSTOP, a frozen VM) wakes
+ * up still believing it leads; this is false then, on the monotonic clock,
+ * so it acts no more and the main loop steps down. Checked right before
+ * each act, not once per round: the pause can fall anywhere. Caller holds
+ * M.mu. */
+static int may_act_locked(void)
+{
+    return M.leading && lease_valid(&M.lease_view, text_mono_ms());
+}
+
+static int may_act(void)
+{
+    int ok;
+    pthread_mutex_lock(&M.mu);
+    ok = may_act_locked();
+    pthread_mutex_unlock(&M.mu);
+    return ok;
+}
 
 /* --- what has been seen -------------------------------------------------------- */
 
@@ -273,11 +296,13 @@ static void *inputs_thread(void *arg)
                         item *it = *e->requirement_id ? item_of(e->requirement_id) : NULL;
                         if (!t && it && it->st->requirement)
                             t = (int)it->st->requirement->type;
+                        /* a service's report (the monitor's own "stuck" among
+                         * them) is not the agent's activity */
                         if (t > 0 && t < NT && strcmp(e->source, "scheduler") && strcmp(e->source, "monitor")) {
                             M.errcount[t]++;
                             rules_window_add(&M.errors[t], now);
+                            touch(e->requirement_id, e->instance, t, now);
                         }
-                        touch(e->requirement_id, e->instance, t, now);
                         orchestrator__v1__agent_error__free_unpacked(e, NULL);
                     }
                 } else if (k == 2) {
@@ -468,6 +493,8 @@ static void evaluate(void)
     int nw = 0, nc, nk, nd;
     int64_t now = text_now_ms();
 
+    if (!may_act_locked())
+        return;
     rc.stale_ms = monitor_cfg.stale_ms;
     rc.kill_ms = monitor_cfg.kill_ms;
     rc.queue_depth = (int)monitor_cfg.queue_depth;
@@ -512,13 +539,15 @@ static void evaluate(void)
         snprintf(key, sizeof(key), "%s:%u", kills[i].id, kills[i].attempt);
         if (strmap_get(M.killed, key, NULL))
             continue;
+        if (!may_act_locked())
+            return;
         strmap_put(M.killed, key, 1);
         kill_instance(&kills[i]);
     }
     am_observe(M.am, conds, nc, now);
     due = xcalloc(64, sizeof(*due));
     nd = am_due(M.am, now, due, 64);
-    for (int i = 0; i < nd; i++)
+    for (int i = 0; i < nd && may_act_locked(); i++)
         if (publish_notification(&due[i]) == 0)
             M.notified++;
     if (nd)
@@ -538,7 +567,7 @@ static void on_advisory(natsConnection *nc, natsSubscription *sub, natsMsg *m, v
     (void)nc;
     (void)sub;
     (void)closure;
-    if (stream && consumer && seq > 0 && M.leading) {
+    if (stream && consumer && seq > 0 && may_act()) {
         natsMsg *orig = NULL;
         char subject[200], msg_id[160], reason[300];
         if (js_GetMsg(&orig, M.js, stream, (uint64_t)seq, NULL, NULL) == NATS_OK) {
@@ -620,6 +649,8 @@ static long long deliver(natsMsg *m, const pb_alert *a)
     jsMsgMetaData *meta = NULL;
     uint64_t delivered = 1;
 
+    if (!may_act())
+        return -1000; /* back to the consumer: the leader sends it */
     if (!mc.homeserver || !mc.room || !mc.token) {
         log_info("alert (no Matrix configured): %s", a->summary);
         return 0;
@@ -732,7 +763,7 @@ static void on_dashboard(srv_req *req, void *closure)
     natsMsg *reply = NULL;
     (void)closure;
 
-    if (!M.leading)
+    if (!may_act())
         return;
     if (natsConnection_RequestString(&reply, M.d->rr, "orch.scheduler.list", "", 300) == NATS_OK) {
         list = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
@@ -800,11 +831,12 @@ static void on_silence(srv_req *req, void *closure)
     char id[32];
     int rc;
     (void)closure;
-    if (!M.leading) {
+    pthread_mutex_lock(&M.mu);
+    if (!may_act_locked()) {
+        pthread_mutex_unlock(&M.mu);
         cJSON_Delete(j);
         return;
     }
-    pthread_mutex_lock(&M.mu);
     if (remove)
         rc = am_unsilence(M.am, remove);
     else if (matchers && minutes > 0)
@@ -876,7 +908,9 @@ static orch_status lead(void)
     pthread_create(&M.th_inputs, NULL, inputs_thread, NULL);
     pthread_create(&M.th_watch, NULL, watch_thread, NULL);
     pthread_create(&M.th_matrix, NULL, matrix_thread, NULL);
+    pthread_mutex_lock(&M.mu);
     M.leading = 1;
+    pthread_mutex_unlock(&M.mu);
     return ORCH_OK;
 }
 
@@ -893,7 +927,9 @@ static void follow(void)
 {
     int was = M.running;
     M.running = 0;
+    pthread_mutex_lock(&M.mu);
     M.leading = 0;
+    pthread_mutex_unlock(&M.mu);
     if (was) {
         pthread_join(M.th_inputs, NULL);
         pthread_join(M.th_watch, NULL);
@@ -967,6 +1003,17 @@ void monitor_step(daemon_ctx *d)
     int64_t now = text_now_ms();
     int change = lease_tick(&M.lease, text_mono_ms());
     (void)d;
+    if (M.lease.leader && !lease_valid(&M.lease, text_mono_ms())) {
+        /* Paused past the lease (or renewals too slow): a standby may lead
+         * now. The key may be its own already: not deleted, only let go. */
+        log_warn("the monitor lease was last renewed %lld ms ago: stepping down",
+                 (long long)(text_mono_ms() - M.lease.last_renewal));
+        M.lease.leader = 0;
+        change = M.leading ? -1 : 0;
+    }
+    pthread_mutex_lock(&M.mu);
+    M.lease_view = M.lease;
+    pthread_mutex_unlock(&M.mu);
     if (change > 0 && lead() != ORCH_OK) {
         log_error("cannot start watching: %s", nats_GetLastError(NULL));
         follow();

@@ -52,7 +52,8 @@ static int teardown(void **state)
     return 0;
 }
 
-static pid_t start_monitor(env *e, const char *instance, const char *const extra[])
+/* Starts a monitor; with lead, waits until it is the leader. */
+static pid_t start_monitor_as(env *e, const char *instance, const char *const extra[], int lead)
 {
     char hs[96];
     const char *x[24] = {hs,
@@ -74,7 +75,7 @@ static pid_t start_monitor(env *e, const char *instance, const char *const extra
         x[n++] = extra[i];
     pid = svc_start_ready(e->nc, &e->fix, "monitor", instance, x);
     /* leading */
-    for (int i = 0; i < 150; i++) {
+    for (int i = 0; lead && i < 150; i++) {
         char subj[96];
         cJSON *st, *data;
         int leader;
@@ -92,6 +93,11 @@ static pid_t start_monitor(env *e, const char *instance, const char *const extra
         assert_int_equal(js_KeyValue(&e->budgets, e->js, "orch_budgets"), NATS_OK);
     }
     return pid;
+}
+
+static pid_t start_monitor(env *e, const char *instance, const char *const extra[])
+{
+    return start_monitor_as(e, instance, extra, 1);
 }
 
 static void put_state(env *e, const char *id, int status, unsigned attempt, int64_t dispatched, const char *instance,
@@ -479,6 +485,75 @@ static void matrix_ok_without_event_id_is_tried_again(void **state)
     svc_stop(pid);
 }
 
+/* 1 when instance says it leads, 0 when not, -1 without an answer. */
+static int is_leader(env *e, const char *instance)
+{
+    char subj[96];
+    cJSON *st, *data;
+    int v = -1;
+    snprintf(subj, sizeof(subj), "$SRV.STATS.orch-monitor.%s", instance);
+    st = svc_request_json(e->nc, subj, "", 1000);
+    data = st ? cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "endpoints"), 0), "data") : NULL;
+    if (data && cJSON_GetObjectItem(data, "leader"))
+        v = cJSON_IsTrue(cJSON_GetObjectItem(data, "leader"));
+    cJSON_Delete(st);
+    return v;
+}
+
+/* A leader paused past its lease (SIGSTOP) wakes up still believing it
+ * leads. It is stopped right after it sent its $SRV.PING, that is inside
+ * its round, past its lease check and before its rules: the moment where,
+ * on waking, it would stop the stuck agent the new leader stopped already.
+ * One control.kill, from the new leader; the old one steps down. */
+static void paused_leader_wakes_up_and_does_not_act(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_MONITOR_KILL_MS=9000", NULL};
+    natsSubscription *kills = NULL, *pings = NULL;
+    natsMsg *m = NULL;
+    pid_t a, b;
+    int nkills = 0;
+    long long said;
+
+    a = start_monitor_as(e, "ma", x, 1);
+    b = start_monitor_as(e, "mb", x, 0);
+    assert_int_equal(is_leader(e, "mb"), 0);
+    assert_int_equal(natsConnection_SubscribeSync(&kills, e->nc, "control.kill.>"), NATS_OK);
+    assert_int_equal(natsConnection_SubscribeSync(&pings, e->nc, "$SRV.PING"), NATS_OK);
+    natsConnection_Flush(e->nc);
+    put_state(e, "REQ-P", 5, 1, text_now_ms(), "roy-p", 2, 0, 0);
+    assert_int_equal(wait_delivered(e, 1, 5000), 1); /* "stale", from ma */
+    said = stat_of(e, "ma", "notifications");
+    assert_true(said >= 1);
+    /* ma pings every 5 s: stopped well before the work is due (9 s) */
+    while (natsSubscription_NextMsg(&m, pings, 10) == NATS_OK)
+        natsMsg_Destroy(m);
+    assert_int_equal(natsSubscription_NextMsg(&m, pings, 6000), NATS_OK);
+    kill(a, SIGSTOP);
+    natsMsg_Destroy(m);
+    assert_int_equal(natsSubscription_NextMsg(&m, kills, 200), NATS_TIMEOUT); /* not yet due */
+    /* the lease (10 s) lapses, mb takes over and stops roy-p once */
+    assert_int_equal(natsSubscription_NextMsg(&m, kills, 30000), NATS_OK);
+    assert_string_equal(natsMsg_GetSubject(m), "control.kill.roy-p");
+    natsMsg_Destroy(m);
+    nkills++;
+    assert_int_equal(is_leader(e, "mb"), 1);
+    kill(a, SIGCONT);
+    while (natsSubscription_NextMsg(&m, kills, 4000) == NATS_OK) {
+        print_message("kill after the old leader woke up: %.*s\n", natsMsg_GetDataLength(m), natsMsg_GetData(m));
+        natsMsg_Destroy(m);
+        nkills++;
+    }
+    assert_int_equal(nkills, 1);
+    assert_int_equal(is_leader(e, "ma"), 0);
+    assert_int_equal(stat_of(e, "ma", "notifications"), said); /* and announced nothing */
+    assert_int_equal(is_leader(e, "mb"), 1);
+    natsSubscription_Destroy(kills);
+    natsSubscription_Destroy(pings);
+    svc_stop(a);
+    svc_stop(b);
+}
+
 static void dashboard_reflects_the_scripted_history(void **state)
 {
     env *e = *state;
@@ -528,6 +603,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(matrix_rate_limit_of_zero_still_waits_the_floor, setup, teardown),
         cmocka_unit_test_setup_teardown(matrix_redirects_followed_at_home_refused_elsewhere, setup, teardown),
         cmocka_unit_test_setup_teardown(matrix_ok_without_event_id_is_tried_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(paused_leader_wakes_up_and_does_not_act, setup, teardown),
     };
     int rc;
     /* ORCH_TEST_FILTER=name (wildcards allowed) runs only matching cases */
