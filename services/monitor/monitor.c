@@ -30,6 +30,8 @@ const cfg_entry monitor_cfg_entries[] = {
      "dispatched work with no agent activity for this long is stale (2 h)"},
     {"monitor.kill_ms", CFG_INT, "14400000", 1000, BIG, F(kill_ms), NULL, 0,
      "past this, the stuck instance is stopped and the work released again (4 h)"},
+    {"monitor.verifying_ms", CFG_INT, "4800000", 1000, BIG, F(verifying_ms), NULL, 0,
+     "work VERIFYING this long raises an alert (80 min: twice the seed project's step time limits, 10+10+15+5 min)"},
     {"monitor.queue_depth", CFG_INT, "10", 1, 1000000, F(queue_depth), NULL, 0,
      "a type's queue (pending + in flight) deeper than this raises an alert"},
     {"monitor.error_count", CFG_INT, "5", 1, 100000, F(error_count), NULL, 0, "agent errors of a type in the window"},
@@ -74,6 +76,7 @@ typedef struct {
     pb_state *st;
     int ever_blocked, ever_overlap;
     int64_t last_activity;
+    int64_t verifying_since;    /* when this attempt became VERIFYING; 0: it is not */
 } item;
 
 typedef struct {
@@ -195,9 +198,13 @@ static void put_state(pb_state *st)
         it = &M.items[M.nitems];
         memset(it, 0, sizeof(*it));
         strmap_put(M.ids, st->id, M.nitems++);
-    } else {
-        orchestrator__v1__requirement_state__free_unpacked(it->st, NULL);
     }
+    if (st->status != ORCHESTRATOR__V1__STATUS__STATUS_VERIFYING)
+        it->verifying_since = 0;
+    else if (!it->verifying_since || it->st->status != st->status || it->st->attempt != st->attempt)
+        it->verifying_since = st->updated_at_ms ? st->updated_at_ms : text_now_ms();
+    if (it->st)
+        orchestrator__v1__requirement_state__free_unpacked(it->st, NULL);
     it->st = st;
     if (st->status == ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED)
         it->ever_blocked = 1;
@@ -497,6 +504,7 @@ static void evaluate(void)
         return;
     rc.stale_ms = monitor_cfg.stale_ms;
     rc.kill_ms = monitor_cfg.kill_ms;
+    rc.verifying_ms = monitor_cfg.verifying_ms;
     rc.queue_depth = (int)monitor_cfg.queue_depth;
     rc.error_count = (int)monitor_cfg.error_count;
     rc.error_window_ms = monitor_cfg.error_window_ms;
@@ -507,7 +515,8 @@ static void evaluate(void)
     work = xcalloc((size_t)M.nitems + 1, sizeof(*work));
     for (int i = 0; i < M.nitems; i++) {
         const pb_state *st = M.items[i].st;
-        if (st->status != ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED)
+        if (st->status != ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED &&
+            st->status != ORCHESTRATOR__V1__STATUS__STATUS_VERIFYING)
             continue;
         work[nw].id = st->id;
         work[nw].instance = st->instance;
@@ -516,6 +525,8 @@ static void evaluate(void)
         work[nw].last_activity_ms = M.items[i].last_activity;
         work[nw].attempt = st->attempt;
         work[nw].started = st->started;
+        work[nw].verifying = st->status == ORCHESTRATOR__V1__STATUS__STATUS_VERIFYING;
+        work[nw].verifying_since_ms = M.items[i].verifying_since;
         nw++;
     }
     memset(&s, 0, sizeof(s));

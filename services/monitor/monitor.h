@@ -17,7 +17,7 @@
 #include "daemon.h"
 
 typedef struct {
-    long long stale_ms, kill_ms, queue_depth, error_count, error_window_ms, infra_count, warn_percent;
+    long long stale_ms, kill_ms, verifying_ms, queue_depth, error_count, error_window_ms, infra_count, warn_percent;
     long long service_grace_ms, group_wait_ms, repeat_ms, eval_ms, active_ms;
     cfg_list services;
     char *matrix_homeserver, *matrix_room, *matrix_token;

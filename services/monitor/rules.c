@@ -11,6 +11,7 @@ void rules_cfg_default(rules_cfg *c)
 {
     c->stale_ms = 2 * 3600 * 1000LL;
     c->kill_ms = 4 * 3600 * 1000LL;
+    c->verifying_ms = 80 * 60 * 1000LL;
     c->queue_depth = 10;
     c->error_count = 5;
     c->error_window_ms = 15 * 60 * 1000LL;
@@ -78,8 +79,20 @@ int rules_eval(const rules_cfg *c, const rules_snapshot *s, int64_t now, rules_c
 
     for (int i = 0; i < s->nwork; i++) {
         const rules_work *w = &s->work[i];
-        int64_t last = w->last_activity_ms > w->dispatched_ms ? w->last_activity_ms : w->dispatched_ms;
-        int64_t idle = now - last;
+        int64_t last, idle;
+        if (w->verifying) {
+            int64_t took = now - w->verifying_since_ms;
+            if (w->verifying_since_ms && took >= c->verifying_ms) {
+                x = add(out, &n, max, "stale_verifying", 2, "stale",
+                        "%s (%s) has been VERIFYING for %lld min (over %lld min): the verification is stuck or lost",
+                        w->id, tname(w->type), (long long)(took / 60000), (long long)(c->verifying_ms / 60000));
+                label(x, "id", w->id);
+                label(x, "type", tname(w->type));
+            }
+            continue;
+        }
+        last = w->last_activity_ms > w->dispatched_ms ? w->last_activity_ms : w->dispatched_ms;
+        idle = now - last;
         if (!w->started || idle < c->stale_ms)
             continue;
         x = add(out, &n, max, "stale", 2, "stale", "%s (%s) has shown no activity for %lld min%s%s", w->id,

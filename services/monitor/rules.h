@@ -8,6 +8,11 @@
  *                the work again. Work waiting on a human or a dependency is
  *                never stale, and neither is work no agent has taken yet:
  *                that is a deep queue (queue_depth), not a stuck agent.
+ *   stale_verifying  work VERIFYING for verifying_ms (80 min: twice the
+ *                time limits of the seed project's verification steps):
+ *                the verifier is stuck or lost it. An alert naming the
+ *                requirement; nothing is stopped (the verifier's own time
+ *                limits and redelivery are what end a verification).
  *   queue_depth  pending + ack-pending of a type's consumer over queue_depth.
  *   error_rate   agent errors of a type within error_window_ms, at least
  *                error_count of them.
@@ -27,6 +32,7 @@
 
 typedef struct {
     int64_t stale_ms, kill_ms;
+    int64_t verifying_ms;
     int queue_depth;
     int error_count;
     int64_t error_window_ms;
@@ -35,7 +41,7 @@ typedef struct {
     int64_t service_grace_ms;
 } rules_cfg;
 
-/* 2 h, 4 h, 10, 5 in 15 min, 3, 80%, 30 s. */
+/* 2 h, 4 h, 80 min, 10, 5 in 15 min, 3, 80%, 30 s. */
 void rules_cfg_default(rules_cfg *c);
 
 /* Timestamps in a sliding window (a ring of the last 256). */
@@ -55,6 +61,8 @@ typedef struct {
     int64_t last_activity_ms;   /* 0: none seen */
     unsigned attempt;
     int started;                /* an agent took it */
+    int verifying;              /* VERIFYING, not DISPATCHED */
+    int64_t verifying_since_ms; /* when it became VERIFYING */
 } rules_work;
 
 typedef struct {
@@ -63,7 +71,7 @@ typedef struct {
 } rules_service;
 
 typedef struct {
-    const rules_work *work;     /* DISPATCHED work only */
+    const rules_work *work;     /* DISPATCHED and VERIFYING work only */
     int nwork;
     int depth[RULES_TYPES];     /* -1: unknown */
     const rules_window *errors; /* RULES_TYPES of them */

@@ -401,6 +401,24 @@ static void messages_past_their_delivery_limit_become_dead_letters(void **state)
     svc_stop(pid);
 }
 
+/* Work that stays VERIFYING too long is stale too (only DISPATCHED work
+ * was watched): one alert naming it. */
+static void verification_that_lasts_too_long_alerts(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_MONITOR_VERIFYING_MS=2000", NULL};
+    pid_t pid = start_monitor(e, "m1", x);
+    fm_request q;
+
+    put_state(e, "REQ-V", 6, 1, text_now_ms() - 600000, "roy-1", 2, 0, 0);
+    assert_int_equal(wait_delivered(e, 1, 10000), 1);
+    assert_true(accepted(e, 0, &q));
+    assert_non_null(strstr(q.body, "REQ-V (backend) has been VERIFYING for"));
+    sleep(1);
+    assert_int_equal(fm_delivered(e->fm), 1);
+    svc_stop(pid);
+}
+
 /* A 429 that asks for no wait at all: the monitor still waits its floor
  * (matrix.backoff_ms, 200 ms here) and more each time, instead of asking
  * again at once (it asked ~75 times a second). */
@@ -604,6 +622,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(matrix_redirects_followed_at_home_refused_elsewhere, setup, teardown),
         cmocka_unit_test_setup_teardown(matrix_ok_without_event_id_is_tried_again, setup, teardown),
         cmocka_unit_test_setup_teardown(paused_leader_wakes_up_and_does_not_act, setup, teardown),
+        cmocka_unit_test_setup_teardown(verification_that_lasts_too_long_alerts, setup, teardown),
     };
     int rc;
     /* ORCH_TEST_FILTER=name (wildcards allowed) runs only matching cases */

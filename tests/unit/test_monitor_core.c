@@ -34,10 +34,10 @@ static void rules_find_stale_work_and_ask_to_kill(void **state)
 {
     rules_cfg c;
     rules_work w[4] = {
-        {"REQ-1", "roy-1", 1, 0, 0, 1, 1},               /* dispatched at 0, silent */
-        {"REQ-2", "jen-1", 2, 0, 170 * MIN, 1, 1},       /* active recently */
-        {"REQ-3", "db-1", 3, 0, 10 * MIN, 2, 1},
-        {"REQ-4", "", 1, 0, 0, 1, 0},                    /* queued: no agent took it yet */
+        {"REQ-1", "roy-1", 1, 0, 0, 1, 1, 0, 0},               /* dispatched at 0, silent */
+        {"REQ-2", "jen-1", 2, 0, 170 * MIN, 1, 1, 0, 0},       /* active recently */
+        {"REQ-3", "db-1", 3, 0, 10 * MIN, 2, 1, 0, 0},
+        {"REQ-4", "", 1, 0, 0, 1, 0, 0, 0},                    /* queued: no agent took it yet */
     };
     rules_snapshot s;
     rules_condition out[16];
@@ -64,6 +64,36 @@ static void rules_find_stale_work_and_ask_to_kill(void **state)
     n = rules_eval(&c, &s, 241 * MIN, out, 16, k, 4, &nk);
     assert_int_equal(nk, 1);
     assert_string_equal(k[0].instance, "");
+}
+
+static void rules_find_verifications_that_last_too_long(void **state)
+{
+    rules_cfg c;
+    rules_work w[2] = {
+        {"REQ-V", "roy-1", 1, 0, 0, 1, 1, 1, 10 * MIN},  /* VERIFYING since 10 min */
+        {"REQ-W", "", 2, 0, 0, 1, 1, 1, 0},              /* since unknown: not judged */
+    };
+    rules_snapshot s;
+    rules_condition out[16];
+    rules_kill k[4];
+    int n, nk;
+    (void)state;
+    rules_cfg_default(&c);
+    assert_int_equal(c.verifying_ms, 80 * MIN);
+    memset(&s, 0, sizeof(s));
+    for (int t = 0; t < RULES_TYPES; t++)
+        s.depth[t] = -1;
+    s.work = w;
+    s.nwork = 2;
+    n = rules_eval(&c, &s, 89 * MIN, out, 16, k, 4, &nk);
+    assert_int_equal(n, 0);
+    /* long past the stale and kill times of DISPATCHED work: no kill, one alert */
+    n = rules_eval(&c, &s, 300 * MIN, out, 16, k, 4, &nk);
+    assert_int_equal(n, 1);
+    assert_int_equal(nk, 0);
+    assert_true(has_rule(out, n, "stale_verifying",
+                         "REQ-V (backend) has been VERIFYING for 290 min (over 80 min): the verification is stuck or lost"));
+    assert_string_equal(out[0].values[0], "REQ-V");
 }
 
 static void rules_queue_errors_budget_services(void **state)
@@ -514,6 +544,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rules_find_stale_work_and_ask_to_kill),
+        cmocka_unit_test(rules_find_verifications_that_last_too_long),
         cmocka_unit_test(rules_queue_errors_budget_services),
         cmocka_unit_test(alerts_group_repeat_and_resolve_once),
         cmocka_unit_test(alerts_resolved_before_announced_are_quiet),
