@@ -7,11 +7,13 @@
 
 #include <cjson/cJSON.h>
 
+#include "admit.h"
 #include "edge.h"
 #include "log.h"
 #include "nc.h"
 #include "names.h"
 #include "text.h"
+#include "topology.h"
 #include "verify.h"
 
 verifier_settings verifier_cfg;
@@ -38,12 +40,13 @@ static struct {
     daemon_ctx *d;
     vconfig projects;
     jsCtx *js;
+    kvStore *states, *claims;  /* read per result: the replicas keep no state */
     pthread_t threads[MAX_WORKERS];
     natsSubscription *subs[MAX_WORKERS];
     int nworkers;
     volatile int running;
     pthread_mutex_t mu;
-    long long passed, failed, infra, bad, busy;
+    long long passed, failed, infra, bad, refused, busy;
     long long verified, overhead_ms; /* wall time of verifications beyond their steps' own */
 } V;
 
@@ -56,6 +59,8 @@ static void count(int kind)
         V.failed++;
     else if (kind == ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_INFRASTRUCTURE_ERROR)
         V.infra++;
+    else if (kind == -2)
+        V.refused++;
     else
         V.bad++;
     pthread_mutex_unlock(&V.mu);
@@ -69,6 +74,7 @@ static void stats_data(cJSON *data, void *closure)
     cJSON_AddNumberToObject(data, "failed", (double)V.failed);
     cJSON_AddNumberToObject(data, "infrastructure_errors", (double)V.infra);
     cJSON_AddNumberToObject(data, "bad_results", (double)V.bad);
+    cJSON_AddNumberToObject(data, "refused", (double)V.refused);
     cJSON_AddNumberToObject(data, "busy", (double)V.busy);
     cJSON_AddNumberToObject(data, "overhead_ms_mean", V.verified ? (double)V.overhead_ms / (double)V.verified : 0);
     cJSON_AddNumberToObject(data, "workers", V.nworkers);
@@ -94,6 +100,118 @@ static void keep_alive(void *arg)
     natsMsg_InProgress((natsMsg *)arg, NULL);
 }
 
+/* One JSON error on errors.verifier.<reason> for a result that is not
+ * built (r: what could be read of it, or NULL), and one log line. Returns 1
+ * (term: it would be refused again) once the error is stored, -1 (nak)
+ * when it could not be. */
+static int refuse(natsMsg *m, const pb_result *r, const char *reason, const char *message)
+{
+    const char *subject = natsMsg_GetSubject(m);
+    pb_error e;
+    char *json;
+    char esubject[200], msg_id[200];
+    jsMsgMetaData *meta = NULL;
+    int rc;
+
+    orchestrator__v1__agent_error__init(&e);
+    e.source = "verifier";
+    e.reason = (char *)reason;
+    e.message = (char *)message;
+    e.subject = (char *)subject;
+    if (r) {
+        e.requirement_id = r->requirement_id;
+        e.attempt = r->attempt;
+        e.agent_type = r->agent_type;
+        e.instance = r->instance;
+    }
+    if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+        e.stream_seq = meta->Sequence.Stream;
+        jsMsgMetaData_Destroy(meta);
+    }
+    e.at_ms = text_now_ms();
+    json = edge_error_to_json(&e);
+    snprintf(esubject, sizeof(esubject), "errors.verifier.%s", reason);
+    /* one error per result, however often it is delivered, by any replica */
+    snprintf(msg_id, sizeof(msg_id), "verifier-%s-%llu", reason, (unsigned long long)e.stream_seq);
+    rc = publish(esubject, msg_id, json, (int)strlen(json), "application/json");
+    free(json);
+    log_warn("result on %s (stream sequence %llu) not built: %s: %s", subject, (unsigned long long)e.stream_seq,
+             reason, message);
+    return rc == 0 ? 1 : -1;
+}
+
+/* The KV value at key into *out (malloc'd; NULL when there is none).
+ * Returns 0, or -1 when the bucket could not be read now. */
+static int kv_read(kvStore *kv, const char *key, char **out, size_t *len)
+{
+    kvEntry *e = NULL;
+    natsStatus s = kvStore_Get(&e, kv, key);
+    *out = NULL;
+    *len = 0;
+    if (s == NATS_NOT_FOUND)
+        return 0;
+    if (s != NATS_OK)
+        return -1;
+    *len = (size_t)kvEntry_ValueLen(e);
+    *out = xmalloc(*len + 1);
+    memcpy(*out, kvEntry_Value(e), *len);
+    (*out)[*len] = '\0';
+    kvEntry_Destroy(e);
+    return 0;
+}
+
+/* Whether r counts (common/admit.h: the rule the scheduler applies), from
+ * the requirement's state and its claim. On ADMIT_OK a result without an
+ * attempt is given the current one, so its verdict names that attempt.
+ * Returns 0 when it counts, else what handle() returns. */
+static int admit(natsMsg *m, pb_result *r)
+{
+    const char *subject = natsMsg_GetSubject(m), *subject_id = strchr(subject, '.');
+    int type = names_agent_from_subject(subject, 1);
+    pb_state *st = NULL;
+    char *value = NULL, *claimant = NULL, key[300], err[ERR_LEN];
+    size_t len = 0;
+    admit_code code;
+    int rc = 0;
+
+    if (subject_id)
+        subject_id = strchr(subject_id + 1, '.');
+    if (!type || !subject_id)
+        return refuse(m, r, admit_reason(ADMIT_WRONG_TYPE), "the subject names no agent type and requirement");
+    subject_id++;
+    if (kv_read(V.states, r->requirement_id, &value, &len) != 0) {
+        log_warn("result on %s: the state of %s cannot be read now; retried", subject, r->requirement_id);
+        return -1;
+    }
+    if (value &&
+        !(st = (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor, (const uint8_t *)value, len,
+                                     PB_MAX_MSG, err))) {
+        char why[ERR_LEN + 64];
+        snprintf(why, sizeof(why), "the state of %s is unreadable: %s", r->requirement_id, err);
+        rc = refuse(m, r, "unreadable_state", why);
+        goto out;
+    }
+    if (st && admit_claim_key(st, type, r->attempt, key, sizeof(key)) > 0 &&
+        kv_read(V.claims, key, &claimant, &len) != 0) {
+        log_warn("result on %s: claim %s cannot be read now; retried", subject, key);
+        rc = -1;
+        goto out;
+    }
+    code = admit_report(st, type, subject_id, r->requirement_id, r->attempt, r->instance, claimant, err);
+    if (code != ADMIT_OK) {
+        rc = refuse(m, r, admit_reason(code), err);
+        goto out;
+    }
+    if (!r->attempt)
+        r->attempt = st->attempt;
+out:
+    if (st)
+        orchestrator__v1__requirement_state__free_unpacked(st, NULL);
+    free(value);
+    free(claimant);
+    return rc;
+}
+
 /* Returns 0 to ack, 1 to term, -1 to nak. */
 static int handle(natsMsg *m)
 {
@@ -111,28 +229,14 @@ static int handle(natsMsg *m)
     edge_limits_default(&lim);
     if (edge_result_from_json(subject, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &r, err) !=
         EDGE_OK) {
-        pb_error e;
-        char *json;
-        char esubject[200];
-        jsMsgMetaData *meta = NULL;
-        orchestrator__v1__agent_error__init(&e);
-        e.source = "verifier";
-        e.reason = "bad_result";
-        e.message = err;
-        e.subject = (char *)subject;
-        if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
-            e.stream_seq = meta->Sequence.Stream;
-            jsMsgMetaData_Destroy(meta);
-        }
-        e.at_ms = text_now_ms();
-        json = edge_error_to_json(&e);
-        snprintf(esubject, sizeof(esubject), "errors.verifier.bad_result");
-        snprintf(msg_id, sizeof(msg_id), "verifier-bad-%llu", (unsigned long long)e.stream_seq);
-        rc = publish(esubject, msg_id, json, (int)strlen(json), "application/json");
-        free(json);
-        log_warn("result on %s rejected: %s", subject, err);
         count(-1);
-        return rc == 0 ? 1 : -1;
+        return refuse(m, NULL, "bad_result", err);
+    }
+    if ((rc = admit(m, r)) != 0) {
+        if (rc == 1)
+            count(-2);
+        orchestrator__v1__result__free_unpacked(r, NULL);
+        return rc;
     }
     orchestrator__v1__verdict__init(&v);
     log_info("verifying %s attempt %u (%s at %s)", r->requirement_id, r->attempt, r->project, r->ref);
@@ -242,6 +346,11 @@ orch_status verifier_start(daemon_ctx *d, char err[ERR_LEN])
         snprintf(err, ERR_LEN, "jetstream: %s", nats_GetLastError(NULL));
         return ORCH_ERR_NATS;
     }
+    if (js_KeyValue(&V.states, V.js, TOPO_KV_REQUIREMENTS) != NATS_OK ||
+        js_KeyValue(&V.claims, V.js, TOPO_KV_CLAIMS) != NATS_OK) {
+        snprintf(err, ERR_LEN, "KV %s and %s: %s", TOPO_KV_REQUIREMENTS, TOPO_KV_CLAIMS, nats_GetLastError(NULL));
+        return ORCH_ERR_NATS;
+    }
     V.running = 1;
     for (int i = 0; i < verifier_cfg.workers; i++) {
         jsSubOptions so;
@@ -271,6 +380,8 @@ void verifier_stop(daemon_ctx *d)
     if (V.verified)
         log_info("%lld verifications; mean overhead %.1f ms each beyond their steps' own time (clone, diff, clean-up)",
                  V.verified, (double)V.overhead_ms / (double)V.verified);
+    kvStore_Destroy(V.states);
+    kvStore_Destroy(V.claims);
     if (V.js)
         jsCtx_Destroy(V.js);
     V.projects.work_root = NULL;

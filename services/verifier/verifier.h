@@ -5,7 +5,17 @@
  * on verdicts.<id> (protobuf, Nats-Msg-Id verdict-<id>-a<attempt>), and only
  * then is it acked: a verifier killed mid-build leaves the result to be
  * verified again, and the second verdict is dropped as a duplicate.
- * Review agents' results (results.review.*) are not builds and are passed. */
+ * Review agents' results (results.review.*) are not builds and are passed.
+ *
+ * Only a result that counts is built: the rule of common/admit.h, the one
+ * the scheduler applies, held against the requirement's state (KV
+ * orch_requirements) and its claim (KV orch_claims), both read for each
+ * result, so replicas keep nothing of their own. Any other result gets one
+ * JSON error on errors.verifier.<reason> (the reason token of admit.h,
+ * "bad_result" for one that cannot be read, "unreadable_state") and one
+ * log line, and is termed; a KV read that fails is retried (nak). A result
+ * without an attempt is taken for the current one, and its verdict carries
+ * that attempt. */
 #ifndef VERIFIER_VERIFIER_H
 #define VERIFIER_VERIFIER_H
 

@@ -200,21 +200,71 @@ static pid_t start_verifier_unprivileged(env *e, const char *instance)
     return pid;
 }
 
-static void submit(env *e, const char *id, unsigned attempt, const char *project, const char *ref, const char *summary)
+/* Writes a requirement's state into KV orch_requirements, as the scheduler
+ * does: backend work in status at attempt (DISPATCHED with a dispatch
+ * time). The bucket exists once a verifier has started. */
+static void put_state(env *e, const char *id, Orchestrator__V1__Status status, unsigned attempt,
+                      unsigned infra_retries)
+{
+    pb_state st;
+    pb_requirement req;
+    kvStore *kv = NULL;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    orchestrator__v1__requirement_state__init(&st);
+    orchestrator__v1__requirement__init(&req);
+    req.id = (char *)id;
+    req.type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND;
+    st.id = (char *)id;
+    st.status = status;
+    st.attempt = attempt;
+    st.infra_retries = infra_retries;
+    st.requirement = &req;
+    if (status == ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED)
+        st.dispatched_at_ms = 1;
+    assert_int_equal(pb_pack(&st.base, &buf, &len), ORCH_OK);
+    assert_int_equal(js_KeyValue(&kv, e->js, "orch_requirements"), NATS_OK);
+    assert_int_equal(kvStore_Put(NULL, kv, id, buf, (int)len), NATS_OK);
+    kvStore_Destroy(kv);
+    free(buf);
+}
+
+static void put_claim(env *e, const char *key, const char *instance)
+{
+    kvStore *kv = NULL;
+    assert_int_equal(js_KeyValue(&kv, e->js, "orch_claims"), NATS_OK);
+    assert_int_equal(kvStore_PutString(NULL, kv, key, instance), NATS_OK);
+    kvStore_Destroy(kv);
+}
+
+/* Publishes a result on results.<type>.<subject_id> naming body_id;
+ * attempt 0 leaves the field out. */
+static void publish_result(env *e, const char *type, const char *subject_id, const char *body_id, unsigned attempt,
+                           const char *instance, const char *project, const char *ref, const char *summary)
 {
     cJSON *o = cJSON_CreateObject();
     char subj[128], *body;
-    cJSON_AddStringToObject(o, "requirementId", id);
-    cJSON_AddNumberToObject(o, "attempt", attempt);
-    cJSON_AddStringToObject(o, "instance", "roy-1");
+    cJSON_AddStringToObject(o, "requirementId", body_id);
+    if (attempt)
+        cJSON_AddNumberToObject(o, "attempt", attempt);
+    cJSON_AddStringToObject(o, "instance", instance);
     cJSON_AddStringToObject(o, "project", project);
     cJSON_AddStringToObject(o, "ref", ref);
     cJSON_AddStringToObject(o, "summary", summary ? summary : "done");
     body = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
-    snprintf(subj, sizeof(subj), "results.backend.%s", id);
+    snprintf(subj, sizeof(subj), "results.%s.%s", type, subject_id);
     assert_int_equal(js_Publish(NULL, e->js, subj, body, (int)strlen(body), NULL, NULL), NATS_OK);
     free(body);
+}
+
+#define DISPATCHED ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED
+
+/* The usual result: backend work dispatched at attempt, reported by roy-1. */
+static void submit(env *e, const char *id, unsigned attempt, const char *project, const char *ref, const char *summary)
+{
+    put_state(e, id, DISPATCHED, attempt, 0);
+    publish_result(e, "backend", id, id, attempt, "roy-1", project, ref, summary);
 }
 
 /* All verdicts stored so far, in order. */
@@ -454,6 +504,183 @@ static void output_is_valid_utf8_and_keeps_what_follows_a_nul(void **state)
     svc_stop(pid);
 }
 
+/* --- only reports that count are built ------------------------------------------------- */
+
+/* The errors.verifier.* stored so far, as JSON. */
+typedef struct {
+    cJSON *e[64];
+    char subject[64][96];
+    int n;
+} errors;
+
+static void read_errors(env *e, errors *out, int want, int timeout_ms)
+{
+    natsSubscription *sub = NULL;
+    jsSubOptions so;
+    int64_t deadline = nats_Now() + timeout_ms;
+    memset(out, 0, sizeof(*out));
+    jsSubOptions_Init(&so);
+    so.Ordered = true;
+    assert_int_equal(js_SubscribeSync(&sub, e->js, "errors.verifier.>", NULL, &so, NULL), NATS_OK);
+    while (out->n < 64 && nats_Now() < deadline) {
+        natsMsg *m = NULL;
+        if (natsSubscription_NextMsg(&m, sub, 200) != NATS_OK) {
+            if (out->n >= want)
+                break;
+            continue;
+        }
+        out->e[out->n] = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+        assert_non_null(out->e[out->n]);
+        snprintf(out->subject[out->n], sizeof(out->subject[0]), "%s", natsMsg_GetSubject(m));
+        out->n++;
+        natsMsg_Destroy(m);
+    }
+    natsSubscription_Destroy(sub);
+}
+
+static void free_errors(errors *x)
+{
+    for (int i = 0; i < x->n; i++)
+        cJSON_Delete(x->e[i]);
+}
+
+/* The one error about the result on subject: its reason, with the fields
+ * an operator needs. */
+static void expect_error(const errors *x, const char *subject, const char *reason, const char *requirement_id)
+{
+    char want[96];
+    int found = -1, count = 0;
+    for (int i = 0; i < x->n; i++) {
+        const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(x->e[i], "subject"));
+        if (s && !strcmp(s, subject)) {
+            found = i;
+            count++;
+        }
+    }
+    if (count != 1)
+        fail_msg("%d errors about %s, want exactly 1", count, subject);
+    snprintf(want, sizeof(want), "errors.verifier.%s", reason);
+    assert_string_equal(x->subject[found], want);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(x->e[found], "reason")), reason);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(x->e[found], "requirementId")), requirement_id);
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(x->e[found], "streamSeq")) > 0);
+    assert_true(strlen(cJSON_GetStringValue(cJSON_GetObjectItem(x->e[found], "message"))) > 0);
+}
+
+/* Every result of the verifier's consumer handled: none waiting, none
+ * delivered and unacknowledged (so none comes back). */
+static void consumer_settles(env *e)
+{
+    for (int i = 0; i < 600; i++) {
+        jsConsumerInfo *ci = NULL;
+        int settled = 0;
+        if (js_GetConsumerInfo(&ci, e->js, "RESULTS", "verifier", NULL, NULL) == NATS_OK) {
+            settled = ci->NumPending == 0 && ci->NumAckPending == 0;
+            jsConsumerInfo_Destroy(ci);
+        }
+        if (settled)
+            return;
+        usleep(100 * 1000);
+    }
+    fail_msg("the verifier's consumer still holds results");
+}
+
+static void only_results_that_count_are_built(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_verifier(e, "v1");
+    verdicts v;
+    errors x;
+
+    /* never dispatched: BLOCKED, attempt 0 */
+    put_state(e, "BLOCKED-1", ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED, 0, 0);
+    publish_result(e, "backend", "BLOCKED-1", "BLOCKED-1", 1, "roy-1", "demo", "good", NULL);
+    /* no such requirement */
+    publish_result(e, "backend", "NOSUCH-1", "NOSUCH-1", 1, "roy-1", "demo", "good", NULL);
+    /* backend work reported by a frontend agent */
+    put_state(e, "TYPED-1", DISPATCHED, 1, 0);
+    publish_result(e, "frontend", "TYPED-1", "TYPED-1", 1, "jen-1", "demo", "good", NULL);
+    /* the subject names one requirement, the body another (both dispatched) */
+    put_state(e, "SUBJ-1", DISPATCHED, 1, 0);
+    put_state(e, "BODY-1", DISPATCHED, 1, 0);
+    publish_result(e, "backend", "SUBJ-1", "BODY-1", 1, "roy-1", "demo", "good", NULL);
+    /* an attempt that is over, and one not dispatched yet */
+    put_state(e, "OLD-1", DISPATCHED, 2, 0);
+    publish_result(e, "backend", "OLD-1", "OLD-1", 1, "roy-1", "demo", "good", NULL);
+    put_state(e, "NEXT-1", DISPATCHED, 1, 0);
+    publish_result(e, "backend", "NEXT-1", "NEXT-1", 2, "roy-1", "demo", "good", NULL);
+    /* claimed by another instance; after an infrastructure retry the
+     * dispatch id, and so the claim, carries -i<k> */
+    put_state(e, "CLAIMED-1", DISPATCHED, 1, 0);
+    put_claim(e, "backend.CLAIMED-1-a1", "roy-2");
+    publish_result(e, "backend", "CLAIMED-1", "CLAIMED-1", 1, "roy-1", "demo", "good", NULL);
+    put_state(e, "RETRIED-1", DISPATCHED, 1, 1);
+    put_claim(e, "backend.RETRIED-1-a1", "roy-1");
+    put_claim(e, "backend.RETRIED-1-a1-i1", "roy-3");
+    publish_result(e, "backend", "RETRIED-1", "RETRIED-1", 1, "roy-1", "demo", "good", NULL);
+    /* and the ones that count: claimed by their sender, and not claimed */
+    put_state(e, "MINE-1", DISPATCHED, 1, 0);
+    put_claim(e, "backend.MINE-1-a1", "roy-1");
+    publish_result(e, "backend", "MINE-1", "MINE-1", 1, "roy-1", "demo", "good", NULL);
+    put_state(e, "PLAIN-1", DISPATCHED, 1, 0);
+    publish_result(e, "backend", "PLAIN-1", "PLAIN-1", 1, "roy-1", "demo", "good", NULL);
+
+    consumer_settles(e);
+    read_verdicts(e, &v, 2, 30000);
+    read_errors(e, &x, 8, 30000);
+    /* only the two that count were built */
+    for (int i = 0; i < v.n; i++)
+        if (strcmp(v.v[i]->requirement_id, "MINE-1") && strcmp(v.v[i]->requirement_id, "PLAIN-1"))
+            fail_msg("the result for %s attempt %u was built", v.v[i]->requirement_id, v.v[i]->attempt);
+    assert_int_equal(of(&v, "MINE-1")->kind, PASS);
+    assert_int_equal(of(&v, "PLAIN-1")->kind, PASS);
+    assert_int_equal(x.n, 8);
+    expect_error(&x, "results.backend.BLOCKED-1", "not_dispatched", "BLOCKED-1");
+    expect_error(&x, "results.backend.NOSUCH-1", "unknown_requirement", "NOSUCH-1");
+    expect_error(&x, "results.frontend.TYPED-1", "wrong_type", "TYPED-1");
+    expect_error(&x, "results.backend.SUBJ-1", "id_mismatch", "BODY-1");
+    expect_error(&x, "results.backend.OLD-1", "past_attempt", "OLD-1");
+    expect_error(&x, "results.backend.NEXT-1", "future_attempt", "NEXT-1");
+    expect_error(&x, "results.backend.CLAIMED-1", "not_claimant", "CLAIMED-1");
+    expect_error(&x, "results.backend.RETRIED-1", "not_claimant", "RETRIED-1");
+    free_errors(&x);
+    free_verdicts(&v);
+    svc_stop(pid);
+}
+
+static void a_result_without_attempt_is_for_the_current_one(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_verifier(e, "v1");
+    verdicts v;
+    const pb_verdict *first = NULL, *second = NULL;
+
+    put_state(e, "BARE-1", DISPATCHED, 1, 0);
+    publish_result(e, "backend", "BARE-1", "BARE-1", 0, "roy-1", "demo", "broken", NULL);
+    read_verdicts(e, &v, 1, 60000);
+    assert_int_equal(of(&v, "BARE-1")->attempt, 1);
+    free_verdicts(&v);
+    /* sent back; the fixed work comes again without an attempt */
+    put_state(e, "BARE-1", DISPATCHED, 2, 0);
+    publish_result(e, "backend", "BARE-1", "BARE-1", 0, "roy-1", "demo", "good", NULL);
+    read_verdicts(e, &v, 2, 60000);
+    for (int i = 0; i < v.n; i++) {
+        if (strcmp(v.v[i]->requirement_id, "BARE-1"))
+            continue;
+        if (!first)
+            first = v.v[i];
+        else
+            second = v.v[i];
+    }
+    if (!second)
+        fail_msg("the second result's verdict was not stored (%d verdicts)", v.n);
+    assert_int_equal(first->kind, FAIL);
+    assert_int_equal(second->kind, PASS);
+    assert_int_equal(second->attempt, 2);
+    free_verdicts(&v);
+    svc_stop(pid);
+}
+
 static void hostile_refs_and_fields_run_nothing(void **state)
 {
     env *e = *state;
@@ -629,6 +856,11 @@ static void generated_hostile_results_run_nothing(void **state)
         } else {
             snprintf(id, sizeof(id), "GEN-%d", i);
         }
+        {
+            char sid[32]; /* dispatched: so the refs reach the checks */
+            snprintf(sid, sizeof(sid), "GEN-%d", i);
+            put_state(e, sid, DISPATCHED, 1, 0);
+        }
         cJSON_AddStringToObject(o, "requirementId", id);
         cJSON_AddNumberToObject(o, "attempt", 1);
         cJSON_AddStringToObject(o, "instance", instance);
@@ -666,7 +898,8 @@ static void generated_hostile_results_run_nothing(void **state)
         assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(st, "passed")), 0);
         assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(st, "failed")) +
                              cJSON_GetNumberValue(cJSON_GetObjectItem(st, "infrastructure_errors")) +
-                             cJSON_GetNumberValue(cJSON_GetObjectItem(st, "bad_results")),
+                             cJSON_GetNumberValue(cJSON_GetObjectItem(st, "bad_results")) +
+                             cJSON_GetNumberValue(cJSON_GetObjectItem(st, "refused")),
                          N_GENERATED);
         cJSON_Delete(st);
     }
@@ -740,6 +973,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(work_trees_go_however_deep_or_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(nothing_a_step_started_outlives_its_verdict, setup, teardown),
         cmocka_unit_test_setup_teardown(output_is_valid_utf8_and_keeps_what_follows_a_nul, setup, teardown),
+        cmocka_unit_test_setup_teardown(only_results_that_count_are_built, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_result_without_attempt_is_for_the_current_one, setup, teardown),
         cmocka_unit_test_setup_teardown(hostile_refs_and_fields_run_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(generated_hostile_results_run_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(two_replicas_verify_each_result_once, setup, teardown),
