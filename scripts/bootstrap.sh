@@ -16,6 +16,8 @@ if [ "${1:-}" = "--test" ]; then
   packages+=(docker-compose)   # validates deploy/compose.yaml; no engine needed
   packages+=(clang)            # libFuzzer targets (scripts/fuzz.sh)
 fi
+# The real coding-agent CLIs the agents test runs (var/npm, pinned).
+if [ "${1:-}" = "--test" ]; then bash "$(dirname "$0")/install-agent-clis.sh"; fi
 
 missing=()
 for p in "${packages[@]}"; do
