@@ -13,7 +13,9 @@ packages=(
   libcmocka-dev
 )
 if [ "${1:-}" = "--test" ]; then
-  packages+=(docker-compose)   # validates deploy/compose.yaml; no engine needed
+  packages+=(docker.io docker-compose iptables)  # tests/deploy: the engine, compose v1
+  packages+=(debootstrap)      # base images where no registry answers; Synapse's chroot
+  packages+=(curl jq)          # the tests read Matrix rooms and the server's monitoring
   packages+=(clang)            # libFuzzer targets (scripts/fuzz.sh)
 fi
 # The real coding-agent CLIs the agents test runs (var/npm, pinned).

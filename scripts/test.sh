@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: a normal build, then the same tests under AddressSanitizer
 # and UndefinedBehaviorSanitizer. Each integration test starts its own
-# nats-server on a free loopback port. Usage: scripts/test.sh [ctest args]
+# nats-server on a free loopback port. The deployment (label deploy: Docker,
+# tests/deploy/deploy.sh) and real-Matrix (label matrix: Synapse) tests run
+# once, in the normal build: they test containers and a homeserver, not our
+# memory use. Usage: scripts/test.sh [ctest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +14,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 status=0
 
 run() {
-  local dir=$1; shift
+  local dir=$1 exclude=$2; shift 2
   echo "== $dir: configure and build"
   mkdir -p "$dir"
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug "$@" >"$dir/configure.log" 2>&1 || {
@@ -19,19 +22,19 @@ run() {
   cmake --build "$dir" -j"$jobs" 2>&1 | grep -E "error|warning|Error" || true
   [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
   echo "== $dir: ctest"
-  (cd "$dir" && ctest --output-on-failure -j"$jobs" ${CTEST_ARGS:-})
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" ${exclude:+-LE "$exclude"} ${CTEST_ARGS:-})
 }
 
 # The normal build runs against Debian 12's nats-server (2.9.10), the
 # sanitizer build against the newest release Debian has (sid), so every test
 # runs on both an old and a current server.
 echo "== nats-server $(nats-server --version | grep -Eo '[0-9.]+$') for the normal build"
-run build || status=1
+run build "" || status=1
 current=$(bash scripts/nats-current.sh sid) || { echo "== could not fetch a current nats-server" >&2; exit 1; }
 echo "== nats-server $("$current/nats-server" --version | grep -Eo '[0-9.]+$') for the sanitizer build"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-PATH="$current:$PATH" run build-asan -DORCH_SANITIZE=ON || status=1
+PATH="$current:$PATH" run build-asan '^(deploy|matrix)$' -DORCH_SANITIZE=ON || status=1
 
 echo "== fuzzing: every target, ${ORCH_FUZZ_RUNS:-100000} runs with a fixed seed (scripts/fuzz.sh SECONDS to explore)"
 ORCH_FUZZ_RUNS=${ORCH_FUZZ_RUNS:-100000} bash scripts/fuzz.sh || status=1
