@@ -16,10 +16,11 @@
 static char **released;
 static long nreleased, capreleased;
 
-static int on_dispatch(void *ctx, const pb_state *st, const char *msg_id)
+static int on_dispatch(void *ctx, const pb_state *st, const char *msg_id, char why[ERR_LEN])
 {
     (void)ctx;
     (void)msg_id;
+    (void)why;
     if (nreleased == capreleased) {
         capreleased = capreleased ? capreleased * 2 : 1024;
         released = xrealloc(released, sizeof(char *) * (size_t)capreleased);

@@ -9,6 +9,7 @@
 #include "dag.h"
 #include "names.h"
 #include "overlap.h"
+#include "strmap.h"
 #include "text.h"
 
 #define NT 7
@@ -21,6 +22,10 @@
 #define ST_VERIFYING ORCHESTRATOR__V1__STATUS__STATUS_VERIFYING
 #define ST_COMPLETE ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE
 #define ST_ESCALATED ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED
+#define ST_REJECTED ORCHESTRATOR__V1__STATUS__STATUS_REJECTED
+#define T_REVIEW ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW
+#define T_RELEASE ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE
+#define IDLE_INSTANCES_MAX 4096   /* idle instances tracked per day; more are not charged */
 
 typedef struct {
     int *v;
@@ -48,6 +53,11 @@ struct sched {
     int in_turn;
     int merge_batches;
     int resumed;
+    /* Today's unattributed use per "<type>.<instance>", for its bound. */
+    char idle_day[16];
+    strmap *idle_index;
+    uint64_t *idle_used;
+    int n_idle, cap_idle;
 };
 
 static const char *const type_tok[NT] = {"unknown", "backend", "frontend", "database", "documentation", "review",
@@ -206,6 +216,10 @@ void sched_cfg_default(sched_cfg *c)
     c->duration_ms[3] = 4 * 3600 * 1000LL;
     c->duration_ms[4] = 8 * 3600 * 1000LL;
     c->duration_ms[0] = c->duration_ms[2];
+    c->charge_message_percent = 100;
+    c->charge_attempt_percent = 300;
+    c->idle_day_percent = 5;
+    c->retention_ms = 3600 * 1000LL;
     budget_cfg_default(&c->budget);
 }
 
@@ -218,6 +232,7 @@ sched *sched_create(const sched_cfg *c, const sched_out *out, const sched_clock 
     s->ov = overlap_create();
     s->next_order = 1;
     s->last_turn_minute = -1;
+    s->idle_index = strmap_create();
     budget_init(&s->b, &c->budget, now->day);
     return s;
 }
@@ -235,6 +250,8 @@ void sched_destroy(sched *s)
             free(s->q[t][p].v);
     overlap_destroy(s->ov);
     dag_destroy(s->g);
+    strmap_destroy(s->idle_index);
+    free(s->idle_used);
     free(s);
 }
 
@@ -297,14 +314,53 @@ static uint64_t *charged_slot(pb_state *st, unsigned attempt)
     return &st->charged_by_attempt[i];
 }
 
+/* --- reports that do not count ------------------------------------------------ */
+
+static void refuse(sched *s, const sched_from *from, const char *key, const char *why, const char *text)
+{
+    if (s->out.refuse)
+        s->out.refuse(s->out.ctx, key, why, text, from);
+}
+
+/* A charge beyond its bound: refused and alerted, not charged. */
+static void over_bound(sched *s, const sched_from *from, const char *key, const char *text)
+{
+    refuse(s, from, key, "charge_over_bound", text);
+    if (s->out.alert)
+        s->out.alert(s->out.ctx, "warning", "charge_over_bound", key, text);
+}
+
+/* What the work of st may cost, the yardstick of the bounds (see the top of
+ * schedule.h). */
+static uint64_t work_budget(const sched *s, const pb_state *st)
+{
+    uint64_t b = st->requirement->token_budget;
+    if (!b)
+        b = st->requirement->estimated_tokens * (uint64_t)s->cfg.budget_factor_percent / 100;
+    if (!b)
+        b = s->cfg.budget.limit[type_of(st)];
+    return b;
+}
+
 /* Charges what an attempt reports beyond what was charged for it already;
- * returns 1 when it charged something (st changed: save it). */
+ * returns 1 when it charged something (st changed: save it), 0 when nothing
+ * was new, -1 when the total is more than one attempt may cost (refused and
+ * alerted, not charged). */
 static int charge_attempt(sched *s, pb_state *st, unsigned attempt, uint64_t total_for_attempt,
-                          const sched_clock *now)
+                          const sched_from *from, const sched_clock *now)
 {
     uint64_t *charged = charged_slot(st, attempt);
+    uint64_t cap = work_budget(s, st) * (uint64_t)s->cfg.charge_attempt_percent / 100;
     if (total_for_attempt <= *charged)
         return 0;
+    if (total_for_attempt > cap) {
+        char text[400];
+        snprintf(text, sizeof(text), "%s attempt %u: %llu tokens claimed in all, more than one attempt may cost "
+                 "(%llu: %d%% of its token budget); not charged", st->id, attempt,
+                 (unsigned long long)total_for_attempt, (unsigned long long)cap, s->cfg.charge_attempt_percent);
+        over_bound(s, from, st->id, text);
+        return -1;
+    }
     uint64_t delta = total_for_attempt - *charged;
     *charged = total_for_attempt;
     st->tokens_used += delta;
@@ -409,12 +465,46 @@ static void complete(sched *s, int i, const sched_clock *now)
     release_types(s, c.types, now);
 }
 
+static void free_strs(char ***v, size_t *n)
+{
+    for (size_t k = 0; k < *n; k++)
+        free((*v)[k]);
+    free(*v);
+    *v = NULL;
+    *n = 0;
+}
+
+/* A requirement whose dispatch can never be published (too large for the
+ * stream, say): REJECTED with the reason and reported, never retried, so it
+ * holds nothing else up. Its bulky fields are dropped so its state can be
+ * stored; the plan message keeps the original. */
+static void reject_unpublishable(sched *s, int i, const char *why, const sched_clock *now)
+{
+    pb_state *st = s->e[i];
+    pb_requirement *r = st->requirement;
+    char text[700];
+    st->status = ST_REJECTED;
+    r->status = ST_REJECTED;
+    st->published = 0;
+    reason(st, "rejected: cannot be dispatched: %.400s", why);
+    pb_set_str(&r->description, "");
+    pb_set_str(&r->last_failure_output, "");
+    free_strs(&r->acceptance_criteria, &r->n_acceptance_criteria);
+    free_strs(&r->files, &r->n_files);
+    save(s, st, now);
+    snprintf(text, sizeof(text), "%s cannot be dispatched and was rejected: %.400s", st->id, why);
+    if (s->out.reject)
+        s->out.reject(s->out.ctx, st->id, "unpublishable", text);
+    if (s->out.alert)
+        s->out.alert(s->out.ctx, "warning", "unpublishable", st->id, text);
+}
+
 static int dispatch(sched *s, int i, const sched_clock *now)
 {
     pb_state *st = s->e[i];
     pb_requirement *r = st->requirement;
-    char msg_id[160];
-    int t = type_of(st);
+    char msg_id[160], why[ERR_LEN] = "";
+    int t = type_of(st), rc;
 
     if (st->attempt == 0)
         st->attempt = 1;
@@ -431,7 +521,11 @@ static int dispatch(sched *s, int i, const sched_clock *now)
     reason(st, "dispatched to %s (attempt %u)", type_tok[t], st->attempt);
     save(s, st, now);
     admit_dispatch_id(st, t, 0, msg_id, sizeof(msg_id));
-    if (s->out.dispatch && s->out.dispatch(s->out.ctx, st, msg_id) != 0) {
+    if (s->out.dispatch && (rc = s->out.dispatch(s->out.ctx, st, msg_id, why)) != 0) {
+        if (rc == SCHED_REFUSED) {
+            reject_unpublishable(s, i, why, now);
+            return SCHED_REFUSED;
+        }
         st->status = ST_READY;
         reason(st, "ready: publishing failed, will retry");
         save(s, st, now);
@@ -461,7 +555,7 @@ static void release_type(sched *s, int t, const sched_clock *now)
             int i;
             pb_state *st;
             const char *const *f;
-            int nf, other;
+            int nf, other, rc;
             if (s->window_used[t] >= s->cfg.window) {
                 st = s->e[h->v[0]];
                 reason(st, "window: %d %s requirements released and not yet started", s->window_used[t],
@@ -499,7 +593,10 @@ static void release_type(sched *s, int t, const sched_clock *now)
                 stash[nstash++] = i;
                 continue;
             }
-            if (dispatch(s, i, now) != 0) {
+            rc = dispatch(s, i, now);
+            if (rc == SCHED_REFUSED)
+                continue; /* rejected: it holds nothing up */
+            if (rc != 0) {
                 stash[nstash++] = i;
                 break; /* the publisher is failing: try again later */
             }
@@ -656,6 +753,31 @@ static void ensure_alias(sched *s, const char *origin, const char *part, const s
     }
 }
 
+/* An estimate above what its type (or the day in total) may spend would
+ * wait forever: escalated at once, with an error and an alert. Returns 1
+ * when it was. */
+static int over_daily_limit(sched *s, int i, const sched_clock *now)
+{
+    pb_state *st = s->e[i];
+    int t = type_of(st);
+    uint64_t est = st->requirement->estimated_tokens, lim = s->cfg.budget.limit[t];
+    uint64_t total = s->cfg.budget.total_limit;
+    char text[500];
+    if (st->alias || t == 0 || (est <= lim && est <= total))
+        return 0;
+    snprintf(text, sizeof(text), "%s is estimated at %llu tokens, more than %s may spend in a whole day (%llu)",
+             st->id, (unsigned long long)est, est > lim ? type_tok[t] : "the daily total",
+             (unsigned long long)(est > lim ? lim : total));
+    st->status = ST_ESCALATED;
+    reason(st, "escalated: %s; raise the budget, then orchctl retry %s", text, st->id);
+    save(s, st, now);
+    if (s->out.reject)
+        s->out.reject(s->out.ctx, st->id, "estimate_over_daily_limit", text);
+    if (s->out.alert)
+        s->out.alert(s->out.ctx, "warning", "estimate_over_daily_limit", st->id, text);
+    return 1;
+}
+
 int sched_add(sched *s, pb_requirement *r, const sched_clock *now)
 {
     int node, i, rc;
@@ -688,7 +810,8 @@ int sched_add(sched *s, pb_requirement *r, const sched_clock *now)
     map_node(s, node, i);
     if (*r->origin_id)
         ensure_alias(s, r->origin_id, r->id, now);
-    block_or_ready(s, i, now);
+    if (!over_daily_limit(s, i, now))
+        block_or_ready(s, i, now);
     /* Its dependents said "unknown": say what they wait on now. */
     for (int k = 0; k < dag_ndependents(s->g, node); k++) {
         int d = dag_dependent(s->g, node, k);
@@ -761,44 +884,101 @@ static int in_flight(const pb_state *st)
     return st->status == ST_DISPATCHED || st->status == ST_VERIFYING;
 }
 
-void sched_result(sched *s, const pb_result *r, const sched_clock *now)
+/* The key a refusal is published under: the requirement the subject names,
+ * else the body's, else the instance. */
+static const char *refusal_key(const sched_from *from, const char *body_id, const char *instance)
 {
-    int i = entry_of(s, r->requirement_id), charged;
-    pb_state *st;
+    if (from->id && *from->id)
+        return from->id;
+    if (body_id && *body_id)
+        return body_id;
+    return instance && *instance ? instance : "unknown";
+}
 
-    if (i < 0)
-        return;
-    st = s->e[i];
-    if (r->attempt > st->attempt)
-        return; /* not dispatched yet: not a report of ours */
-    if (r->review || r->agent_type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW) {
-        if (!st->review_requested || st->review)
-            return;
-        charge_for(s, st, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, r->tokens_used, now);
-        if (r->review == ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_CHANGES_REQUESTED) {
-            char out[OUTPUT_MAX / 4];
-            snprintf(out, sizeof(out), "review requested changes: %s", r->summary);
-            st->review_requested = 0;
-            st->review = ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_UNSPECIFIED;
-            st->status = ST_VERIFYING; /* so send_back accounts it as work in hand */
-            send_back(s, i, out, 1, 0, now);
-            return;
-        }
-        st->review = ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED;
-        reason(st, "complete; review approved");
-        save(s, st, now);
-        merge_pass(s, now);
+/* The sender's type: the subject's, which the body may repeat but not
+ * contradict. 0 with err filled when they disagree. */
+static int sender_type(const sched_from *from, int body_type, char err[ERR_LEN])
+{
+    if (from->type && body_type && from->type != body_type) {
+        snprintf(err, ERR_LEN, "the subject says %s, the body's agentType %s", type_tok[from->type < NT ? from->type : 0],
+                 type_tok[body_type < NT ? body_type : 0]);
+        return -1;
+    }
+    return from->type ? from->type : body_type;
+}
+
+static void review_answered(sched *s, int i, const pb_result *r, const sched_from *from, const sched_clock *now)
+{
+    pb_state *st = s->e[i];
+    uint64_t cap = work_budget(s, st) * (uint64_t)s->cfg.charge_message_percent / 100;
+    if (r->tokens_used > cap) {
+        char text[400];
+        snprintf(text, sizeof(text), "%s review: %llu tokens claimed, more than one report may charge (%llu: %d%% "
+                 "of its token budget); not charged", st->id, (unsigned long long)r->tokens_used,
+                 (unsigned long long)cap, s->cfg.charge_message_percent);
+        over_bound(s, from, st->id, text);
+    } else {
+        charge_for(s, st, T_REVIEW, r->tokens_used, now);
+    }
+    if (r->review == ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_CHANGES_REQUESTED) {
+        char out[OUTPUT_MAX / 4];
+        snprintf(out, sizeof(out), "review requested changes: %s", r->summary);
+        st->review_requested = 0;
+        st->review = ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_UNSPECIFIED;
+        st->status = ST_VERIFYING; /* so send_back accounts it as work in hand */
+        send_back(s, i, out, 1, 0, now);
         return;
     }
-    /* What it cost counts whenever it arrives: results and verdicts come
-     * through different consumers, so after a restart the verdict can be
-     * handled first. */
-    charged = charge_attempt(s, st, r->attempt ? r->attempt : st->attempt, r->tokens_used, now);
-    if ((r->attempt && r->attempt != st->attempt) || !in_flight(st)) {
-        if (charged)
-            save(s, st, now); /* the charge, and nothing else */
-        return; /* an older attempt's report, or one the verdict overtook */
+    st->review = ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED;
+    reason(st, "complete; review approved");
+    save(s, st, now);
+    merge_pass(s, now);
+}
+
+admit_code sched_result(sched *s, const pb_result *r, const sched_from *from, const sched_clock *now)
+{
+    int i = entry_of(s, r->requirement_id), type, own;
+    pb_state *st = i >= 0 ? s->e[i] : NULL;
+    char err[ERR_LEN];
+    admit_code c;
+
+    type = sender_type(from, (int)r->agent_type, err);
+    if (type <= 0) {
+        if (type == 0)
+            snprintf(err, ERR_LEN, "the subject names no agent type");
+        c = ADMIT_WRONG_TYPE;
+    } else {
+        c = admit_report(st, type, from->id, r->requirement_id, r->attempt, r->instance, from->claimant, err);
     }
+    own = st ? type_of(st) : 0;
+    if ((c == ADMIT_OK || c == ADMIT_PAST_ATTEMPT) && r->review && type != T_REVIEW) {
+        snprintf(err, ERR_LEN, "%s: only a review agent answers a review (results.review.%s)", st->id, st->id);
+        c = ADMIT_WRONG_TYPE;
+    }
+    if (c == ADMIT_OK && type == T_REVIEW && own != T_REVIEW && !r->review) {
+        snprintf(err, ERR_LEN, "%s: a review answers approved or changes_requested", st->id);
+        refuse(s, from, st->id, "no_review_outcome", err);
+        return ADMIT_WRONG_TYPE;
+    }
+    if (c == ADMIT_PAST_ATTEMPT) {
+        /* Results and verdicts come through different consumers, so after a
+         * restart the verdict can be handled first: what a genuine result of
+         * its own type cost counts whenever it arrives, and nothing else. */
+        if (type == own && charge_attempt(s, st, r->attempt ? r->attempt : st->attempt, r->tokens_used, from,
+                                          now) > 0)
+            save(s, st, now);
+        return c;
+    }
+    if (c != ADMIT_OK) {
+        refuse(s, from, refusal_key(from, r->requirement_id, r->instance), admit_reason(c), err);
+        return c;
+    }
+    if (type != own) {
+        if (type == T_REVIEW)
+            review_answered(s, i, r, from, now);
+        return c; /* a merge's report: the release agent's own business */
+    }
+    charge_attempt(s, st, st->attempt, r->tokens_used, from, now);
     mark_started(s, st);
     if (*r->instance)
         pb_set_str(&st->instance, r->instance);
@@ -808,6 +988,7 @@ void sched_result(sched *s, const pb_result *r, const sched_clock *now)
     }
     save(s, st, now);
     release_type(s, type_of(st), now);
+    return c;
 }
 
 static void learn(sched *s, const pb_state *st)
@@ -869,53 +1050,140 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
     }
 }
 
-void sched_error(sched *s, const pb_error *e, const sched_clock *now)
+admit_code sched_error(sched *s, const pb_error *e, const sched_from *from, const sched_clock *now)
 {
-    int i;
+    int i, type;
     pb_state *st;
+    char err[ERR_LEN];
+    admit_code c;
 
     /* Services' reports about input are for humans and the monitor. */
-    if (!strcmp(e->source, "intake") || !strcmp(e->source, "scheduler") || !*e->requirement_id)
-        return;
+    if (!strcmp(e->source, "intake") || !strcmp(e->source, "scheduler"))
+        return ADMIT_OK;
     i = entry_of(s, e->requirement_id);
-    if (i < 0)
-        return;
-    st = s->e[i];
-    if (!in_flight(st) || (e->attempt && e->attempt != st->attempt))
-        return;
+    st = i >= 0 ? s->e[i] : NULL;
+    type = sender_type(from, (int)e->agent_type, err);
+    c = type < 0 ? ADMIT_WRONG_TYPE
+                 : admit_report(st, type, from->id, e->requirement_id, e->attempt, e->instance, from->claimant, err);
+    if (c == ADMIT_PAST_ATTEMPT)
+        return c; /* about work that is over: nothing to do */
+    if (c != ADMIT_OK) {
+        refuse(s, from, refusal_key(from, e->requirement_id, e->instance), admit_reason(c), err);
+        return c;
+    }
+    if (type && type != type_of(st))
+        return c; /* a reviewer's or release agent's trouble: not the work's */
     mark_started(s, st);
     if (e->transient)
         send_back(s, i, e->message, 1, backoff(s, st->attempt - st->attempt_base), now);
     else
         escalate(s, i, e->message, now);
+    return c;
 }
 
-void sched_heartbeat(sched *s, const pb_heartbeat *h, const sched_clock *now)
+/* An idle instance's use: charged to its type as unattributed, up to its
+ * bound for the day. */
+static admit_code idle_use(sched *s, int type, const char *instance, uint64_t tokens, const sched_from *from,
+                           const sched_clock *now)
 {
-    int i = *h->requirement_id ? entry_of(s, h->requirement_id) : -1;
-    if (i >= 0 && in_flight(s->e[i])) {
-        pb_state *st = s->e[i];
-        int was = st->started;
-        mark_started(s, st);
-        /* Once the result is in (VERIFYING), its total is the attempt's:
-         * a heartbeat overtaken by it on the way must not add to it. */
-        if (h->tokens_used && st->status == ST_DISPATCHED)
-            charge_attempt(s, st, st->attempt, *charged_slot(st, st->attempt) + h->tokens_used, now);
-        if (*h->instance)
-            pb_set_str(&st->instance, h->instance);
-        if (!was || h->tokens_used)
-            save(s, st, now);
-        if (!was)
-            release_type(s, type_of(st), now);
-        return;
+    char key[160], text[400];
+    uint64_t cap, *used = NULL;
+    int k;
+
+    if (!tokens)
+        return ADMIT_OK;
+    if (type <= 0 || type >= NT) {
+        refuse(s, from, instance, admit_reason(ADMIT_WRONG_TYPE), "the heartbeat's subject names no agent type");
+        return ADMIT_WRONG_TYPE;
     }
-    if (i >= 0)
-        return; /* work no longer in flight: its result's total counted what it spent */
-    if (h->tokens_used && h->agent_type > 0 && h->agent_type < NT) {
-        budget_roll(&s->b, now->day);
-        s->b.unattributed[h->agent_type] += h->tokens_used;
+    if (strcmp(s->idle_day, now->day) != 0) {
+        strmap_destroy(s->idle_index);
+        s->idle_index = strmap_create();
+        s->n_idle = 0;
+        snprintf(s->idle_day, sizeof(s->idle_day), "%s", now->day);
     }
-    charge(s, (int)h->agent_type, h->tokens_used, now);
+    snprintf(key, sizeof(key), "%s.%s", type_tok[type], instance);
+    if (strmap_get(s->idle_index, key, &k)) {
+        used = &s->idle_used[k];
+    } else if (s->n_idle < IDLE_INSTANCES_MAX) {
+        if (s->n_idle == s->cap_idle) {
+            s->cap_idle = s->cap_idle ? s->cap_idle * 2 : 64;
+            s->idle_used = xrealloc(s->idle_used, sizeof(uint64_t) * (size_t)s->cap_idle);
+        }
+        k = s->n_idle++;
+        s->idle_used[k] = 0;
+        strmap_put(s->idle_index, key, k);
+        used = &s->idle_used[k];
+    }
+    cap = s->cfg.budget.limit[type] * (uint64_t)s->cfg.idle_day_percent / 100;
+    if (!used || tokens > cap || *used + tokens > cap) {
+        snprintf(text, sizeof(text), "%s instance %s, working on nothing, claimed %llu tokens (%llu today before); "
+                 "an idle instance may use %llu a day (%d%% of the %s limit): not charged", type_tok[type], instance,
+                 (unsigned long long)tokens, (unsigned long long)(used ? *used : 0), (unsigned long long)cap,
+                 s->cfg.idle_day_percent, type_tok[type]);
+        over_bound(s, from, instance, text);
+        return ADMIT_OK;
+    }
+    *used += tokens;
+    budget_roll(&s->b, now->day);
+    s->b.unattributed[type] += tokens;
+    charge(s, type, tokens, now);
+    return ADMIT_OK;
+}
+
+admit_code sched_heartbeat(sched *s, const pb_heartbeat *h, const sched_from *from, const sched_clock *now)
+{
+    const char *instance = from->instance && *from->instance ? from->instance : h->instance;
+    int i, was, type;
+    pb_state *st;
+    char err[ERR_LEN];
+    admit_code c;
+
+    type = sender_type(from, (int)h->agent_type, err);
+    if (type >= 0 && from->instance && *from->instance && *h->instance && strcmp(h->instance, from->instance)) {
+        snprintf(err, ERR_LEN, "the subject names instance %.80s, the body %.80s", from->instance, h->instance);
+        refuse(s, from, instance, admit_reason(ADMIT_ID_MISMATCH), err);
+        return ADMIT_ID_MISMATCH;
+    }
+    if (type >= 0 && !*h->requirement_id)
+        return idle_use(s, type, instance, h->tokens_used, from, now);
+    i = entry_of(s, h->requirement_id);
+    st = i >= 0 ? s->e[i] : NULL;
+    c = type < 0 ? ADMIT_WRONG_TYPE
+                 : admit_report(st, type, NULL, h->requirement_id, 0, instance, from->claimant, err);
+    /* Work no longer in flight, or gone back to wait for its next attempt:
+     * its result's total counted what it spent. */
+    if (c == ADMIT_PAST_ATTEMPT || (c == ADMIT_NOT_DISPATCHED && st->dispatched_at_ms))
+        return c;
+    if (c != ADMIT_OK) {
+        refuse(s, from, refusal_key(from, h->requirement_id, instance), admit_reason(c), err);
+        return c;
+    }
+    if (type && type != type_of(st))
+        return c; /* a reviewer's: the review's result says what it cost */
+    was = st->started;
+    mark_started(s, st);
+    /* Once the result is in (VERIFYING), its total is the attempt's: a
+     * heartbeat overtaken by it on the way must not add to it. */
+    if (h->tokens_used && st->status == ST_DISPATCHED) {
+        uint64_t cap = work_budget(s, st) * (uint64_t)s->cfg.charge_message_percent / 100;
+        if (h->tokens_used > cap) {
+            char text[400];
+            snprintf(text, sizeof(text), "%s: a heartbeat of %s claimed %llu tokens, more than one report may "
+                     "charge (%llu: %d%% of its token budget); not charged", st->id, instance,
+                     (unsigned long long)h->tokens_used, (unsigned long long)cap, s->cfg.charge_message_percent);
+            over_bound(s, from, st->id, text);
+        } else {
+            charge_attempt(s, st, st->attempt, *charged_slot(st, st->attempt) + h->tokens_used, from, now);
+        }
+    }
+    if (*instance)
+        pb_set_str(&st->instance, instance);
+    if (!was || h->tokens_used)
+        save(s, st, now);
+    if (!was)
+        release_type(s, type_of(st), now);
+    return c;
 }
 
 int sched_retry(sched *s, const char *id, const sched_clock *now, char *err, size_t len)
@@ -1010,11 +1278,16 @@ void sched_resume(sched *s, const sched_clock *now)
             if (st->status == ST_DISPATCHED && !st->published && s->out.dispatch) {
                 /* Decided but not confirmed: publish again; the message id
                  * makes a second copy a no-op. */
-                char msg_id[160];
+                char msg_id[160], why[ERR_LEN] = "";
+                int rc;
                 admit_dispatch_id(st, type_of(st), 0, msg_id, sizeof(msg_id));
-                if (s->out.dispatch(s->out.ctx, st, msg_id) == 0) {
+                rc = s->out.dispatch(s->out.ctx, st, msg_id, why);
+                if (rc == 0) {
                     st->published = 1;
                     save(s, st, now);
+                } else if (rc == SCHED_REFUSED) {
+                    leave_flight(s, i);
+                    reject_unpublishable(s, i, why, now);
                 }
             }
             break;

@@ -32,13 +32,30 @@
  * twice; heartbeats count only until the attempt's result is in, and those
  * of work no longer in flight not at all (the result counted them). Every
  * charge is also recorded in the requirement's state for the day, so a
- * restarted leader rebuilds the day's ledger from the states it reads. */
+ * restarted leader rebuilds the day's ledger from the states it reads.
+ *
+ * Reports. A result, error or heartbeat counts only when common/admit.h
+ * admits it: its subject names the sender's type (and, for results and
+ * errors, the requirement its body names), that type was dispatched the
+ * work, the attempt is the current one, and the sender is the claimant
+ * where the work was claimed. Anything else changes nothing and is refused
+ * with a reason (refuse()), except a past attempt's result: its cost is
+ * charged to its own attempt, and nothing else changes.
+ *
+ * Bounded charges. What one report can put on the day's ledger is bounded
+ * relative to the work's token budget (token_budget, else estimate x
+ * budget_factor_percent, else the type's daily limit): one heartbeat at
+ * most charge_message_percent of it, one attempt in all at most
+ * charge_attempt_percent of it; an idle instance's unattributed use at most
+ * idle_day_percent of its type's daily limit per day. A claim beyond a bound
+ * is not charged: it is refused (charge_over_bound) and alerted. */
 #ifndef SCHED_SCHEDULE_H
 #define SCHED_SCHEDULE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "admit.h"
 #include "budget.h"
 #include "pb.h"
 
@@ -55,12 +72,18 @@ typedef struct {
     int64_t backoff_base_ms, backoff_max_ms;
     int turn_minutes;             /* 0: continuous; else release at multiples of it */
     int64_t duration_ms[5];       /* expected duration by complexity until learned */
+    int charge_message_percent;   /* one heartbeat, of the work's token budget */
+    int charge_attempt_percent;   /* one attempt in all, of its token budget */
+    int idle_day_percent;         /* an idle instance per day, of its type's daily limit */
+    int64_t retention_ms;         /* finished requirements kept in memory this long; 0: forever */
     budget_cfg budget;
 } sched_cfg;
 
 /* window 2, 20%, 3 attempts, 5 infra retries, 150%, depth 5, max 5, 10 min
  * cooldown, quiet 22:00-06:00, backoff 30 s doubling to 15 min, continuous,
- * S 30 min, M 2 h, L 4 h, XL 8 h, the seed's budgets. */
+ * S 30 min, M 2 h, L 4 h, XL 8 h, charges bounded at 100% (a heartbeat)
+ * and 300% (an attempt) of the token budget and 5% of a type's day (an idle
+ * instance), finished requirements kept 1 h, the seed's budgets. */
 void sched_cfg_default(sched_cfg *c);
 
 /* The current time, as the adapter reads it in the configured time zone. */
@@ -70,19 +93,38 @@ typedef struct {
     int minute;                   /* of the day, 0..1439 */
 } sched_clock;
 
+/* Where a report came from, as the adapter read it off the message (all
+ * borrowed for the call). */
+typedef struct {
+    int type;               /* the agent type its subject names; 0: none */
+    const char *id;         /* the requirement its subject names; NULL: none (heartbeats) */
+    const char *instance;   /* heartbeats: the instance its subject names */
+    const char *claimant;   /* who claimed the work in orch_claims; NULL or "": nobody (or not asked) */
+    const char *subject;    /* the subject, for the refusal */
+    const char *tag;        /* unique to the message (e.g. stream and sequence): names the refusal */
+} sched_from;
+
+/* A dispatch that can never be published (e.g. larger than the stream
+ * takes): the requirement is REJECTED instead of retried. */
+#define SCHED_REFUSED (-2)
+
 /* What the scheduler asks of the world. Functions returning int return 0 on
- * success; a failed dispatch leaves the work ready for the next pass. All
- * pointers are borrowed for the call. */
+ * success; a failed dispatch (-1) leaves the work ready for the next pass;
+ * SCHED_REFUSED, with why filled, rejects it. All pointers are borrowed for
+ * the call. */
 typedef struct {
     void *ctx;
     int (*save)(void *ctx, const pb_state *st);
-    int (*dispatch)(void *ctx, const pb_state *st, const char *msg_id);   /* requirements.<type>.<id> */
+    int (*dispatch)(void *ctx, const pb_state *st, const char *msg_id, char why[ERR_LEN]); /* requirements.<type>.<id> */
     int (*review)(void *ctx, const pb_state *st, const char *msg_id);     /* requirements.review.<id> */
     int (*merge)(void *ctx, const pb_state *st, const char *batch, int batch_size, const char *msg_id);
     void (*reject)(void *ctx, const char *id, const char *reason, const char *text);  /* errors.scheduler.<id> */
     void (*spawn)(void *ctx, int type, int count, int depth, uint64_t budget, const char *reason);
     void (*alert)(void *ctx, const char *severity, const char *kind, const char *key, const char *text);
     void (*budget)(void *ctx, const budget *b, int type);                 /* usage changed */
+    /* A report that does not count (errors.scheduler.<key>): reason is a
+     * token (admit_reason(), "charge_over_bound", ...), from says what came. */
+    void (*refuse)(void *ctx, const char *key, const char *reason, const char *text, const sched_from *from);
 } sched_out;
 
 typedef struct sched sched;
@@ -103,10 +145,15 @@ void sched_restore(sched *s, pb_state *st);
 void sched_restore_budget(sched *s, const char *day, int type, uint64_t unattributed);
 void sched_resume(sched *s, const sched_clock *now);
 
-void sched_result(sched *s, const pb_result *r, const sched_clock *now);
+/* Agents' reports, judged by common/admit.h (see the top). Each returns
+ * how it was judged: ADMIT_OK when it counted (a charge beyond its bound is
+ * still refused on its own), ADMIT_PAST_ATTEMPT when only its cost counted,
+ * anything else when it changed nothing and was refused. */
+admit_code sched_result(sched *s, const pb_result *r, const sched_from *from, const sched_clock *now);
+admit_code sched_error(sched *s, const pb_error *e, const sched_from *from, const sched_clock *now);
+admit_code sched_heartbeat(sched *s, const pb_heartbeat *h, const sched_from *from, const sched_clock *now);
+
 void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now);
-void sched_error(sched *s, const pb_error *e, const sched_clock *now);
-void sched_heartbeat(sched *s, const pb_heartbeat *h, const sched_clock *now);
 
 /* A human's retry of an ESCALATED requirement: a fresh set of attempts.
  * Returns 0, or -1 with why in err. */

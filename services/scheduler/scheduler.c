@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "admit.h"
 #include "edge.h"
 #include "jsbatch.h"
 #include "lease.h"
@@ -67,6 +68,16 @@ const cfg_entry scheduler_cfg_entries[] = {
     {"scheduler.batch", CFG_INT, "64", 1, 1000, F(batch), NULL, 0, "messages fetched at once per input"},
     {"scheduler.lease_refresh_ms", CFG_INT, "3000", 100, 9000, F(lease_refresh_ms), NULL, 0,
      "how often the leader renews its 10 s lease"},
+    {"budget.charge_message_percent", CFG_INT, "100", 1, 100000, F(charge_message_percent), NULL, 0,
+     "most one heartbeat or review may charge, as a share of the work's token budget"},
+    {"budget.charge_attempt_percent", CFG_INT, "300", 1, 100000, F(charge_attempt_percent), NULL, 0,
+     "most one attempt may charge in all, as a share of its token budget"},
+    {"budget.idle_day_percent", CFG_INT, "5", 0, 100, F(idle_day_percent), NULL, 0,
+     "most an idle agent instance may charge a day, as a share of its type's daily limit"},
+    {"scheduler.retention_s", CFG_INT, "3600", 0, 31536000, F(retention_s), NULL, 0,
+     "finished requirements stay in memory this long (0: forever); their state stays in KV"},
+    {"scheduler.list_limit", CFG_INT, "500", 1, 100000, F(list_limit), NULL, 0,
+     "requirements per page of orch.scheduler.list when the request names no limit"},
 };
 const size_t scheduler_cfg_count = sizeof(scheduler_cfg_entries) / sizeof(scheduler_cfg_entries[0]);
 
@@ -90,7 +101,7 @@ typedef struct {
     daemon_ctx *d;
     sched_cfg core_cfg;
     jsCtx *js;             /* on the SendAsap connection: KV reads, for the state at takeover */
-    kvStore *states, *budgets, *leader;
+    kvStore *states, *budgets, *leader, *claims;
     lease lease;
     int leader_now;
     sched *s;              /* only while leader */
@@ -248,10 +259,35 @@ static int publish(const char *key, const char *subject, const char *msg_id, con
     return 0;
 }
 
+/* The largest message the REQUIREMENTS stream and the server take, less
+ * room for headers. */
+static size_t publish_cap(void)
+{
+    int64_t cap = natsConnection_GetMaxPayload(S.d->rr);
+    for (size_t i = 0; i < topo_stream_count; i++)
+        if (!strcmp(topo_streams[i].name, "REQUIREMENTS") && topo_streams[i].max_msg_size > 0 &&
+            topo_streams[i].max_msg_size < cap)
+            cap = topo_streams[i].max_msg_size;
+    return cap > 1024 ? (size_t)(cap - 1024) : 0;
+}
+
+/* Checks what a publish would carry against publish_cap(): a message that
+ * can never be stored must not wait in the outbox (it would hold back every
+ * batch after it). */
+static int fits(const char *subject, size_t len, char why[ERR_LEN])
+{
+    size_t cap = publish_cap();
+    if (len <= cap)
+        return 1;
+    snprintf(why, ERR_LEN, "%s would carry %zu bytes; the stream takes at most %zu", subject, len, cap);
+    return 0;
+}
+
 /* A requirement on requirements.<type>.<id>, in the configured format;
- * extra (may be NULL) adds JSON fields, for merges. */
+ * extra (may be NULL) adds JSON fields, for merges. Returns 0, -1, or
+ * SCHED_REFUSED with why filled when it can never be published. */
 static int publish_requirement(const pb_requirement *r, Orchestrator__V1__AgentType as_type, const char *msg_id,
-                               const cJSON *extra)
+                               const cJSON *extra, char why[ERR_LEN])
 {
     char subject[160];
     int rc;
@@ -263,7 +299,8 @@ static int publish_requirement(const pb_requirement *r, Orchestrator__V1__AgentT
         size_t len;
         if (pb_pack(&copy.base, &buf, &len) != ORCH_OK)
             return -1;
-        rc = publish(r->id, subject, msg_id, buf, (int)len, "application/protobuf");
+        rc = fits(subject, len, why) ? publish(r->id, subject, msg_id, buf, (int)len, "application/protobuf")
+                                     : SCHED_REFUSED;
         free(buf);
     } else {
         char *json = edge_requirement_to_json(&copy);
@@ -275,17 +312,20 @@ static int publish_requirement(const pb_requirement *r, Orchestrator__V1__AgentT
             json = cJSON_PrintUnformatted(o);
             cJSON_Delete(o);
         }
-        rc = publish(r->id, subject, msg_id, json, (int)strlen(json), "application/json");
+        rc = fits(subject, strlen(json), why)
+                 ? publish(r->id, subject, msg_id, json, (int)strlen(json), "application/json")
+                 : SCHED_REFUSED;
         free(json);
     }
     return rc;
 }
 
-static int out_dispatch(void *ctx, const pb_state *st, const char *msg_id)
+static int out_dispatch(void *ctx, const pb_state *st, const char *msg_id, char why[ERR_LEN])
 {
+    int rc;
     (void)ctx;
-    if (publish_requirement(st->requirement, st->requirement->type, msg_id, NULL) != 0)
-        return -1;
+    if ((rc = publish_requirement(st->requirement, st->requirement->type, msg_id, NULL, why)) != 0)
+        return rc;
     S.dispatched++;
     log_info("dispatched %s to %s (attempt %u, priority %s)", st->id, names_agent_type(st->requirement->type),
              st->attempt, names_priority(st->requirement->priority));
@@ -294,21 +334,31 @@ static int out_dispatch(void *ctx, const pb_state *st, const char *msg_id)
 
 static int out_review(void *ctx, const pb_state *st, const char *msg_id)
 {
+    char why[ERR_LEN];
+    int rc;
     (void)ctx;
-    log_info("%s complete; review requested", st->id);
-    return publish_requirement(st->requirement, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, msg_id, NULL);
+    rc = publish_requirement(st->requirement, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, msg_id, NULL, why);
+    if (rc == SCHED_REFUSED)
+        log_error("review of %s cannot be requested: %s", st->id, why);
+    else
+        log_info("%s complete; review requested", st->id);
+    return rc;
 }
 
 static int out_merge(void *ctx, const pb_state *st, const char *batch, int size, const char *msg_id)
 {
     cJSON *extra = cJSON_CreateObject();
+    char why[ERR_LEN];
     int rc;
     (void)ctx;
     cJSON_AddStringToObject(extra, "mergeBatch", batch);
     cJSON_AddNumberToObject(extra, "mergeBatchSize", size);
-    rc = publish_requirement(st->requirement, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE, msg_id, extra);
+    rc = publish_requirement(st->requirement, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE, msg_id, extra, why);
     cJSON_Delete(extra);
-    log_info("merge of %s released (batch %s of %d)", st->id, batch, size);
+    if (rc == SCHED_REFUSED)
+        log_error("merge of %s cannot be released: %s", st->id, why);
+    else
+        log_info("merge of %s released (batch %s of %d)", st->id, batch, size);
     return rc;
 }
 
@@ -330,6 +380,35 @@ static void out_reject(void *ctx, const char *id, const char *reason, const char
     publish(NULL, subject, msg_id, json, (int)strlen(json), "application/json");
     free(json);
     log_warn("rejected %s (%s): %s", id, reason, text);
+}
+
+/* A report that does not count: errors.scheduler.<key>, one per message. */
+static void out_refuse(void *ctx, const char *key, const char *reason, const char *text, const sched_from *from)
+{
+    pb_error e;
+    char subject[160], msg_id[200];
+    char *json;
+    int by_instance = from->instance && !strcmp(key, from->instance);
+    (void)ctx;
+    orchestrator__v1__agent_error__init(&e);
+    e.source = "scheduler";
+    e.reason = (char *)reason;
+    e.message = (char *)text;
+    e.requirement_id = by_instance ? "" : (char *)key;
+    e.instance = (char *)(from->instance ? from->instance : "");
+    e.agent_type = (Orchestrator__V1__AgentType)from->type;
+    e.subject = (char *)(from->subject ? from->subject : "");
+    e.at_ms = text_now_ms();
+    json = edge_error_to_json(&e);
+    snprintf(subject, sizeof(subject), "errors.scheduler.%s", key);
+    if (from->tag)
+        snprintf(msg_id, sizeof(msg_id), "scheduler-%s-%s", reason, from->tag);
+    else
+        snprintf(msg_id, sizeof(msg_id), "scheduler-%s-%s-%lld", reason, key, (long long)e.at_ms);
+    publish(NULL, subject, msg_id, json, (int)strlen(json), "application/json");
+    free(json);
+    log_warn("refused %s on %s (%s): %s", from->tag ? from->tag : "a message", from->subject ? from->subject : "?",
+             reason, text);
 }
 
 static void out_spawn(void *ctx, int type, int count, int depth, uint64_t budget, const char *reason)
@@ -406,19 +485,83 @@ static void out_budget(void *ctx, const budget *b, int type)
 }
 
 static const sched_out outputs = {NULL, out_save, out_dispatch, out_review, out_merge, out_reject,
-                                  out_spawn, out_alert, out_budget};
+                                  out_spawn, out_alert, out_budget, out_refuse};
 
 /* --- inputs ---------------------------------------------------------------------------- */
 
-/* Handles one message under the lock; returns 0 to ack, 1 to term (bad). */
+/* What follows token `index` of a subject ("REQ-1" of "results.backend.REQ-1"
+ * at 2), or "" when it has fewer tokens. */
+static const char *subject_rest(const char *subject, int index)
+{
+    const char *a = subject;
+    for (int i = 0; a && i < index; i++)
+        if ((a = strchr(a, '.')))
+            a++;
+    return a ? a : "";
+}
+
+/* The instance that claimed the dispatch of st to type at attempt (KV
+ * orch_claims, key from admit_claim_key) into out, "" when none did.
+ * Returns -1 when KV did not answer in time (the caller tries later). */
+static int claimant_of(const pb_state *st, int type, uint32_t attempt, char *out, size_t len)
+{
+    char key[256];
+    kvEntry *e = NULL;
+    natsStatus s;
+    out[0] = '\0';
+    if (!st || admit_claim_key(st, type, attempt, key, sizeof(key)) < 0)
+        return 0;
+    s = kvStore_Get(&e, S.claims, key);
+    if (s == NATS_OK) {
+        snprintf(out, len, "%.*s", kvEntry_ValueLen(e), kvEntry_ValueString(e));
+        kvEntry_Destroy(e);
+        return 0;
+    }
+    if (s == NATS_NOT_FOUND)
+        return 0;
+    log_warn("claim %s: %s", key, natsStatus_GetText(s));
+    return s == NATS_TIMEOUT ? -1 : 0;
+}
+
+/* "<stream>-<sequence>" of a JetStream message, to name what it causes. */
+static void message_tag(natsMsg *m, char *out, size_t len)
+{
+    jsMsgMetaData *meta = NULL;
+    if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+        snprintf(out, len, "%s-%llu", meta->Stream, (unsigned long long)meta->Sequence.Stream);
+        jsMsgMetaData_Destroy(meta);
+    } else {
+        snprintf(out, len, "%lld", (long long)text_now_ms());
+    }
+}
+
+/* A plan message the scheduler cannot take: reported, then termed. */
+static void plan_refused(const pb_requirement *r, const char *reason, const char *why)
+{
+    char buf[ERR_LEN + 64];
+    edge_limits lim;
+    char tmp[160];
+    edge_limits_default(&lim);
+    if (!r || !text_id_valid(r->id, lim.max_id, tmp, sizeof(tmp)))
+        return; /* no id to report it under: the log line says it */
+    snprintf(buf, sizeof(buf), "%s", why);
+    out_reject(NULL, r->id, reason, buf);
+}
+
+/* Handles one message under the lock; returns 0 to ack, 1 to term (bad), 2
+ * to try again later. */
 static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
 {
     const char *data = natsMsg_GetData(m);
+    const char *subj = natsMsg_GetSubject(m);
     size_t len = (size_t)natsMsg_GetDataLength(m);
-    char err[ERR_LEN];
+    char err[ERR_LEN], tag[96], claimant[128];
     edge_limits lim;
+    sched_from from;
 
     edge_limits_default(&lim);
+    memset(&from, 0, sizeof(from));
+    from.subject = subj;
     switch (kind) {
     case IN_PLAN: {
         pb_requirement *r = (pb_requirement *)pb_unpack(&orchestrator__v1__requirement__descriptor,
@@ -428,8 +571,15 @@ static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
             snprintf(err, ERR_LEN, "requirement has no id");
             bad = 1;
         }
+        if (!bad && len + 4096 > publish_cap()) {
+            /* its state (the requirement and a little) could never be stored */
+            snprintf(err, ERR_LEN, "requirement %s is %zu bytes; at most %zu can be kept", r->id, len,
+                     publish_cap() - 4096);
+            bad = 1;
+        }
         if (bad) {
-            log_error("plan message on %s dropped: %s", natsMsg_GetSubject(m), err);
+            log_error("plan message on %s dropped: %s", subj, err);
+            plan_refused(r, "invalid_requirement", err);
             if (r)
                 orchestrator__v1__requirement__free_unpacked(r, NULL);
             return 1;
@@ -439,19 +589,29 @@ static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
     }
     case IN_RESULTS: {
         pb_result *r = NULL;
-        if (edge_result_from_json(natsMsg_GetSubject(m), data, len, &lim, &r, err) != EDGE_OK) {
-            log_warn("result on %s ignored: %s", natsMsg_GetSubject(m), err);
+        int rc = 0;
+        if (edge_result_from_json(subj, data, len, &lim, &r, err) != EDGE_OK) {
+            log_warn("result on %s ignored: %s", subj, err);
             return 1;
         }
-        sched_result(S.s, r, now);
+        message_tag(m, tag, sizeof(tag));
+        from.type = names_agent_from_subject(subj, 1);
+        from.id = subject_rest(subj, 2);
+        from.tag = tag;
+        if (claimant_of(sched_get(S.s, r->requirement_id), from.type, r->attempt, claimant, sizeof(claimant)) != 0) {
+            rc = 2;
+        } else {
+            from.claimant = claimant;
+            sched_result(S.s, r, &from, now);
+        }
         orchestrator__v1__result__free_unpacked(r, NULL);
-        return 0;
+        return rc;
     }
     case IN_VERDICTS: {
         pb_verdict *v = (pb_verdict *)pb_unpack(&orchestrator__v1__verdict__descriptor, (const uint8_t *)data, len,
                                                 PB_MAX_MSG, err);
         if (!v) {
-            log_error("verdict on %s dropped: %s", natsMsg_GetSubject(m), err);
+            log_error("verdict on %s dropped: %s", subj, err);
             return 1;
         }
         sched_verdict(S.s, v, now);
@@ -460,7 +620,7 @@ static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
     }
     case IN_ERRORS: {
         pb_error *e = NULL;
-        const char *subj = natsMsg_GetSubject(m);
+        int rc = 0;
         if (!strncmp(subj, "errors.intake.", 14) || !strncmp(subj, "errors.scheduler.", 17) ||
             !strncmp(subj, "errors.verifier.", 16))
             return 0; /* services' reports: for people and the monitor */
@@ -470,9 +630,21 @@ static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
         }
         if (!*e->source)
             pb_set_str(&e->source, "agent");
-        sched_error(S.s, e, now);
+        message_tag(m, tag, sizeof(tag));
+        from.type = names_agent_from_subject(subj, 1);
+        from.id = subject_rest(subj, 2);
+        from.tag = tag;
+        /* The monitor releases stuck work on behalf of whoever held it. */
+        if (strncmp(subj, "errors.monitor.", 15) != 0 &&
+            claimant_of(sched_get(S.s, e->requirement_id), from.type ? from.type : (int)e->agent_type, e->attempt,
+                        claimant, sizeof(claimant)) != 0) {
+            rc = 2;
+        } else {
+            from.claimant = strncmp(subj, "errors.monitor.", 15) != 0 ? claimant : NULL;
+            sched_error(S.s, e, &from, now);
+        }
         orchestrator__v1__agent_error__free_unpacked(e, NULL);
-        return 0;
+        return rc;
     }
     }
     return 0;
@@ -505,7 +677,7 @@ static void *fetcher(void *arg)
         pthread_mutex_unlock(&S.mu);
         /* Acked only now: every decision they caused is saved and published. */
         for (int i = 0; i < list.Count; i++) {
-            if (failed || verdicts[i] < 0)
+            if (failed || verdicts[i] < 0 || verdicts[i] == 2)
                 natsMsg_NakWithDelay(list.Msgs[i], 1000, NULL);
             else if (verdicts[i] == 1)
                 natsMsg_Term(list.Msgs[i], NULL);
@@ -530,10 +702,23 @@ static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *m, 
     if (edge_heartbeat_from_json(natsMsg_GetSubject(m), natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &h,
                                  err) == EDGE_OK) {
         sched_clock now;
+        sched_from from;
+        char claimant[128] = "", instance[80];
+        const char *subj = natsMsg_GetSubject(m);
+        /* agents.heartbeat.<type>.<instance>: who sent it, whatever the body says */
+        memset(&from, 0, sizeof(from));
+        from.subject = subj;
+        from.type = names_agent_from_subject(subj, 2);
+        snprintf(instance, sizeof(instance), "%s", subject_rest(subj, 3));
+        from.instance = instance;
         pthread_mutex_lock(&S.mu);
         clock_now(&now);
         if (S.s && S.leader_now) {
-            sched_heartbeat(S.s, h, &now);
+            if (*h->requirement_id)
+                claimant_of(sched_get(S.s, h->requirement_id), from.type ? from.type : (int)h->agent_type, 0, claimant,
+                            sizeof(claimant));
+            from.claimant = claimant;
+            sched_heartbeat(S.s, h, &from, &now);
             flush_locked();
         }
         pthread_mutex_unlock(&S.mu);
@@ -874,6 +1059,10 @@ orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
     for (int t = 1; t < BUDGET_TYPES; t++)
         c->budget.limit[t] = (uint64_t)scheduler_cfg.budget_type[t];
     c->budget.conserve_percent = (int)scheduler_cfg.conserve_percent;
+    c->charge_message_percent = (int)scheduler_cfg.charge_message_percent;
+    c->charge_attempt_percent = (int)scheduler_cfg.charge_attempt_percent;
+    c->idle_day_percent = (int)scheduler_cfg.idle_day_percent;
+    c->retention_ms = scheduler_cfg.retention_s * 1000;
     if (!parse_hhmm(scheduler_cfg.quiet_start, &c->quiet_start) || !parse_hhmm(scheduler_cfg.quiet_end, &c->quiet_end)) {
         snprintf(err, ERR_LEN, "keys 'scheduler.quiet_start'/'scheduler.quiet_end' must be HH:MM");
         return ORCH_ERR_INVALID;
@@ -881,7 +1070,8 @@ orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
     if (natsConnection_JetStream(&S.js, d->rr, NULL) != NATS_OK ||
         js_KeyValue(&S.states, S.js, TOPO_KV_REQUIREMENTS) != NATS_OK ||
         js_KeyValue(&S.budgets, S.js, TOPO_KV_BUDGETS) != NATS_OK ||
-        js_KeyValue(&S.leader, S.js, TOPO_KV_LEADER) != NATS_OK) {
+        js_KeyValue(&S.leader, S.js, TOPO_KV_LEADER) != NATS_OK ||
+        js_KeyValue(&S.claims, S.js, TOPO_KV_CLAIMS) != NATS_OK) {
         snprintf(err, ERR_LEN, "KV buckets: %s", nats_GetLastError(NULL));
         return ORCH_ERR_NATS;
     }
@@ -928,6 +1118,7 @@ void scheduler_stop(daemon_ctx *d)
     kvStore_Destroy(S.states);
     kvStore_Destroy(S.budgets);
     kvStore_Destroy(S.leader);
+    kvStore_Destroy(S.claims);
     if (S.js)
         jsCtx_Destroy(S.js);
     strmap_destroy(S.rev_index);

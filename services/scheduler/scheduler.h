@@ -24,6 +24,8 @@ typedef struct {
     int format;                      /* 0 json, 1 protobuf */
     long long batch;
     long long lease_refresh_ms;
+    long long charge_message_percent, charge_attempt_percent, idle_day_percent;
+    long long retention_s, list_limit;
 } scheduler_settings;
 
 extern scheduler_settings scheduler_cfg;

@@ -536,6 +536,368 @@ static void standby_takes_over_when_the_leader_dies(void **state)
     svc_stop(b);
 }
 
+/* --- reports that do not count --------------------------------------------------- */
+
+static void publish_json(env *e, const char *subject, const char *body)
+{
+    assert_int_equal(js_Publish(NULL, e->js, subject, body, (int)strlen(body), NULL, NULL), NATS_OK);
+}
+
+/* Refusals seen on errors.scheduler.> but not yet expected: they arrive in
+ * the order the scheduler's consumers handled them, not the order sent. */
+static struct {
+    natsSubscription *sub;
+    char subject[64][160], reason[64][48], text[64][600];
+    int used[64];
+    int n;
+} seen;
+
+/* Waits for errors.scheduler.<key> with the given reason; fails after 8 s
+ * without one. Returns its message text (until the next call). */
+static const char *expect_refusal(natsSubscription *errs, const char *key, const char *reason)
+{
+    char want[160];
+    if (seen.sub != errs) {
+        memset(&seen, 0, sizeof(seen));
+        seen.sub = errs;
+    }
+    snprintf(want, sizeof(want), "errors.scheduler.%s", key);
+    for (int round = 0; round < 60; round++) {
+        natsMsg *m = NULL;
+        cJSON *j;
+        for (int k = 0; k < seen.n; k++) {
+            if (!seen.used[k] && !strcmp(seen.subject[k], want) && !strcmp(seen.reason[k], reason)) {
+                seen.used[k] = 1;
+                return seen.text[k];
+            }
+        }
+        if (seen.n == 64 || natsSubscription_NextMsg(&m, errs, 8000) != NATS_OK)
+            break;
+        j = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+        snprintf(seen.subject[seen.n], 160, "%s", natsMsg_GetSubject(m));
+        snprintf(seen.reason[seen.n], 48, "%s", j ? field(j, "reason") : "");
+        snprintf(seen.text[seen.n], 600, "%s", j ? field(j, "message") : "");
+        seen.n++;
+        cJSON_Delete(j);
+        natsMsg_Destroy(m);
+    }
+    fail_msg("no %s with reason %s", want, reason);
+    return NULL;
+}
+
+/* Waits until the scheduler's consumer has taken and acked everything on
+ * its stream; returns how many deliveries were redeliveries. */
+static int64_t settle(env *e, const char *stream, const char *durable)
+{
+    for (int i = 0; i < 100; i++) {
+        jsConsumerInfo *ci = NULL;
+        int64_t redelivered = -1;
+        int done = 0;
+        if (js_GetConsumerInfo(&ci, e->js, stream, durable, NULL, NULL) == NATS_OK) {
+            done = ci->NumPending == 0 && ci->NumAckPending == 0;
+            redelivered = (int64_t)ci->NumRedelivered;
+            jsConsumerInfo_Destroy(ci);
+        }
+        if (done)
+            return redelivered;
+        usleep(100 * 1000);
+    }
+    fail_msg("%s/%s never settled", stream, durable);
+    return -1;
+}
+
+/* What the day's ledger says type used (orch.scheduler.list's budget). */
+static double budget_used(env *e, const char *type)
+{
+    cJSON *l = svc_request_json(e->nc, "orch.scheduler.list", "", 3000);
+    cJSON *t = l ? cJSON_GetObjectItem(cJSON_GetObjectItem(l, "budget"), type) : NULL;
+    double used = t ? cJSON_GetObjectItem(t, "used")->valuedouble : -1;
+    cJSON_Delete(l);
+    assert_true(used >= 0);
+    return used;
+}
+
+static void expect_status(env *e, const char *id, const char *status)
+{
+    cJSON *st = status_of(e, id);
+    assert_non_null(st);
+    if (strcmp(field(st, "status"), status) != 0)
+        fail_msg("%s is %s (%s), expected %s", id, field(st, "status"), field(st, "reason"), status);
+    cJSON_Delete(st);
+}
+
+/* Waits up to 5 s for id to reach status. */
+static void wait_status(env *e, const char *id, const char *status)
+{
+    for (int i = 0; i < 50; i++) {
+        cJSON *st = status_of(e, id);
+        int done = st && !strcmp(field(st, "status"), status);
+        cJSON_Delete(st);
+        if (done)
+            return;
+        usleep(100 * 1000);
+    }
+    expect_status(e, id, status);
+}
+
+/* Only the type a requirement was dispatched to reports on it, under its
+ * own id, about its attempt; a review only from results.review.<id> while
+ * one is requested. Anything else: one error, nothing changed. */
+static void reports_from_the_wrong_sender_change_nothing(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    natsSubscription *errs = NULL;
+    work w, f;
+    char body[400];
+
+    wait_leader(e, "s1");
+    assert_int_equal(natsConnection_SubscribeSync(&errs, e->nc, "errors.scheduler.>"), NATS_OK);
+    plan(e, "ID-B", BE, MED, 1000, NULL, NULL);
+    plan(e, "ID-W", BE, MED, 1000, "ID-B", NULL);
+    plan(e, "ID-F", FE, MED, 1000, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "ID-B", 1, &w);
+    must_take(e, "jen-frontend", "requirements.frontend.>", "ID-F", 1, &f);
+
+    /* a frontend result whose body names backend work; a frontend result
+     * on backend work; work never dispatched; work that does not exist */
+    publish_json(e, "results.frontend.ID-F", "{\"requirementId\":\"ID-B\",\"attempt\":1,\"tokensUsed\":10}");
+    publish_json(e, "results.frontend.ID-B", "{\"requirementId\":\"ID-B\",\"attempt\":1,\"tokensUsed\":10}");
+    publish_json(e, "results.backend.ID-W", "{\"requirementId\":\"ID-W\",\"attempt\":1,\"tokensUsed\":500}");
+    publish_json(e, "results.backend.ID-NONE", "{\"requirementId\":\"ID-NONE\",\"tokensUsed\":500}");
+    /* an agent error naming another requirement; one from another type */
+    publish_json(e, "errors.agent.ID-X", "{\"requirementId\":\"ID-B\",\"message\":\"boom\",\"transient\":false}");
+    publish_json(e, "errors.agent.ID-F",
+                 "{\"requirementId\":\"ID-F\",\"agentType\":\"backend\",\"message\":\"boom\",\"transient\":false}");
+    settle(e, "RESULTS", "scheduler-results");
+    settle(e, "ERRORS", "scheduler-errors");
+    /* nothing changed, nothing charged */
+    expect_status(e, "ID-B", "DISPATCHED");
+    expect_status(e, "ID-W", "BLOCKED");
+    expect_status(e, "ID-F", "DISPATCHED");
+    assert_true(budget_used(e, "backend") == 0);
+    assert_true(budget_used(e, "frontend") == 0);
+    /* and each said why, once */
+    expect_refusal(errs, "ID-F", "id_mismatch");
+    assert_non_null(strstr(expect_refusal(errs, "ID-B", "wrong_type"), "a frontend agent has no part in it"));
+    expect_refusal(errs, "ID-W", "not_dispatched");
+    expect_refusal(errs, "ID-NONE", "unknown_requirement");
+    expect_refusal(errs, "ID-X", "id_mismatch");
+    assert_non_null(strstr(expect_refusal(errs, "ID-F", "wrong_type"), "a backend agent has no part in it"));
+
+    /* done and verified: a review is requested; a backend "approval" is none */
+    finish(e, "backend", &w);
+    {
+        work rv;
+        must_take(e, "senior-review", "requirements.review.>", "ID-B", 0, &rv);
+    }
+    snprintf(body, sizeof(body), "{\"requirementId\":\"ID-B\",\"attempt\":1,\"review\":\"approved\"}");
+    publish_json(e, "results.backend.ID-B", body);
+    settle(e, "RESULTS", "scheduler-results");
+    nothing_for(e, "release-manager", "requirements.release.>");
+    assert_non_null(strstr(expect_refusal(errs, "ID-B", "wrong_type"), "only a review agent answers a review"));
+    publish_json(e, "results.review.ID-B", body);
+    must_take(e, "release-manager", "requirements.release.>", "ID-B", 0, &w);
+    natsSubscription_Destroy(errs);
+    svc_stop(pid);
+}
+
+/* Where the work was claimed in orch_claims, only the claimant reports. */
+static void only_the_claimant_reports(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    natsSubscription *errs = NULL;
+    kvStore *claims = NULL;
+    work w;
+
+    wait_leader(e, "s1");
+    assert_int_equal(natsConnection_SubscribeSync(&errs, e->nc, "errors.scheduler.>"), NATS_OK);
+    assert_int_equal(js_KeyValue(&claims, e->js, "orch_claims"), NATS_OK);
+    plan(e, "CL-1", BE, MED, 1000, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "CL-1", 1, &w);
+    assert_int_equal(kvStore_CreateString(NULL, claims, "backend.CL-1-a1", "roy-1"), NATS_OK);
+    publish_json(e, "results.backend.CL-1",
+                 "{\"requirementId\":\"CL-1\",\"attempt\":1,\"instance\":\"roy-2\",\"tokensUsed\":10}");
+    publish_json(e, "errors.agent.CL-1", "{\"requirementId\":\"CL-1\",\"message\":\"boom\",\"transient\":false}");
+    settle(e, "RESULTS", "scheduler-results");
+    settle(e, "ERRORS", "scheduler-errors");
+    expect_status(e, "CL-1", "DISPATCHED");
+    assert_non_null(strstr(expect_refusal(errs, "CL-1", "not_claimant"), "claimed by roy-1, not by roy-2"));
+    expect_refusal(errs, "CL-1", "not_claimant");
+    publish_json(e, "results.backend.CL-1",
+                 "{\"requirementId\":\"CL-1\",\"attempt\":1,\"instance\":\"roy-1\",\"tokensUsed\":10}");
+    wait_status(e, "CL-1", "VERIFYING");
+    kvStore_Destroy(claims);
+    natsSubscription_Destroy(errs);
+    svc_stop(pid);
+}
+
+/* One heartbeat cannot put more on the ledger than its bound: not 100M
+ * tokens that would stop all dispatch for the day. */
+static void one_heartbeat_cannot_spend_the_day(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    natsSubscription *errs = NULL, *alerts = NULL;
+    natsMsg *m = NULL;
+    const char *evil = "{\"instance\":\"doc-evil\",\"tokensUsed\":100000000}";
+    work w;
+
+    wait_leader(e, "s1");
+    assert_int_equal(natsConnection_SubscribeSync(&errs, e->nc, "errors.scheduler.>"), NATS_OK);
+    assert_int_equal(natsConnection_SubscribeSync(&alerts, e->nc, "alerts.>"), NATS_OK);
+    assert_int_equal(natsConnection_Publish(e->nc, "agents.heartbeat.documentation.doc-evil", evil,
+                                            (int)strlen(evil)), NATS_OK);
+    natsConnection_Flush(e->nc);
+    usleep(500 * 1000);
+    /* CRITICAL work still goes, and the ledger holds none of it */
+    plan(e, "HB-1", DOC, CRIT, 1000, NULL, NULL);
+    must_take(e, "documentation-agent", "requirements.documentation.>", "HB-1", 1, &w);
+    assert_true(budget_used(e, "documentation") == 0);
+    assert_non_null(strstr(expect_refusal(errs, "doc-evil", "charge_over_bound"), "claimed 100000000 tokens"));
+    assert_int_equal(natsSubscription_NextMsg(&m, alerts, 5000), NATS_OK);
+    assert_string_equal(natsMsg_GetSubject(m), "alerts.warning.charge_over_bound");
+    natsMsg_Destroy(m);
+    /* a heartbeat about work of another type */
+    assert_int_equal(natsConnection_PublishString(e->nc, "agents.heartbeat.frontend.jen-1",
+                                                  "{\"requirementId\":\"HB-1\",\"tokensUsed\":100}"), NATS_OK);
+    expect_refusal(errs, "HB-1", "wrong_type");
+    /* an estimate no day can pay for: reported at once */
+    plan(e, "HB-HUGE", DOC, CRIT, 60000, NULL, NULL);
+    assert_non_null(strstr(expect_refusal(errs, "HB-HUGE", "estimate_over_daily_limit"),
+                           "more than documentation may spend in a whole day (50000)"));
+    expect_status(e, "HB-HUGE", "ESCALATED");
+    assert_true(budget_used(e, "documentation") == 0);
+    natsSubscription_Destroy(alerts);
+    natsSubscription_Destroy(errs);
+    svc_stop(pid);
+}
+
+/* A requirement whose JSON dispatch would be larger than the REQUIREMENTS
+ * stream takes (1 MiB), though its protobuf is not: 160 acceptance criteria
+ * of 4,000 quotes, each doubled by JSON escaping. crit holds 160 pointers;
+ * free(crit[0]) after use. */
+static void big_requirement(pb_requirement *r, char **crit, const char *id)
+{
+    char *one = malloc(4001);
+    memset(one, '"', 4000);
+    one[4000] = '\0';
+    for (int i = 0; i < 160; i++)
+        crit[i] = one;
+    orchestrator__v1__requirement__init(r);
+    r->id = (char *)id;
+    r->title = (char *)id;
+    r->type = (Orchestrator__V1__AgentType)BE;
+    r->priority = ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH;
+    r->estimated_tokens = 100;
+    r->acceptance_criteria = crit;
+    r->n_acceptance_criteria = 160;
+}
+
+/* Such a requirement on plan.requirement.<id>, as the router would never
+ * send it. */
+static void plan_big(env *e, const char *id)
+{
+    pb_requirement r;
+    char *crit[160], subj[128];
+    uint8_t *buf;
+    size_t len;
+    big_requirement(&r, crit, id);
+    r.status = ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED;
+    assert_int_equal(pb_pack(&r.base, &buf, &len), ORCH_OK);
+    snprintf(subj, sizeof(subj), "plan.requirement.%s", id);
+    assert_int_equal(js_Publish(NULL, e->js, subj, buf, (int)len, NULL, NULL), NATS_OK);
+    free(buf);
+    free(crit[0]);
+}
+
+/* The state an earlier leader left for such a requirement: dispatched, not
+ * yet published. */
+static void put_unpublished_big_state(env *e, const char *id)
+{
+    kvStore *kv = NULL;
+    pb_state st;
+    pb_requirement r;
+    char *crit[160];
+    uint8_t *buf;
+    size_t len;
+    big_requirement(&r, crit, id);
+    r.attempt = 1;
+    orchestrator__v1__requirement_state__init(&st);
+    st.id = (char *)id;
+    st.status = ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED;
+    st.attempt = 1;
+    st.order = 1;
+    st.dispatched_at_ms = 1;
+    st.requirement = &r;
+    assert_int_equal(pb_pack(&st.base, &buf, &len), ORCH_OK);
+    assert_int_equal(js_KeyValue(&kv, e->js, "orch_requirements"), NATS_OK);
+    assert_int_equal(kvStore_Put(NULL, kv, id, buf, (int)len), NATS_OK);
+    kvStore_Destroy(kv);
+    free(buf);
+    free(crit[0]);
+}
+
+static void unpublishable_work_never_wedges_the_scheduler(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_SCHEDULER_WINDOW=10", NULL};
+    pid_t pid = start_scheduler(e, "s1", x);
+    natsSubscription *errs = NULL;
+    work w;
+
+    wait_leader(e, "s1");
+    assert_int_equal(natsConnection_SubscribeSync(&errs, e->nc, "errors.scheduler.>"), NATS_OK);
+    plan(e, "PZ-1", BE, HIGH, 100, NULL, NULL);
+    plan_big(e, "PZ-BIG");
+    plan(e, "PZ-2", BE, HIGH, 100, NULL, NULL);
+    plan(e, "PZ-3", BE, HIGH, 100, "PZ-2", NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "PZ-1", 1, &w);
+    must_take(e, "roy-backend", "requirements.backend.>", "PZ-2", 1, &w);
+    /* the plan batch was taken once: not held back by its bad member */
+    assert_int_equal(settle(e, "PLAN", "scheduler-plan"), 0);
+    finish(e, "backend", &w);
+    must_take(e, "roy-backend", "requirements.backend.>", "PZ-3", 1, &w);
+    assert_int_equal(settle(e, "RESULTS", "scheduler-results"), 0);
+    assert_int_equal(settle(e, "VERDICTS", "scheduler-verdicts"), 0);
+    assert_non_null(strstr(expect_refusal(errs, "PZ-BIG", "unpublishable"), "the stream takes at most"));
+    expect_status(e, "PZ-BIG", "REJECTED");
+    svc_stop(pid);
+
+    /* what an earlier leader could leave behind: a decided, unpublished
+     * dispatch of such a requirement; a restarted one must not wedge on it */
+    put_unpublished_big_state(e, "PZ-OLD");
+    plan(e, "PZ-4", BE, HIGH, 100, NULL, NULL);
+    pid = start_scheduler(e, "s2", x);
+    wait_leader(e, "s2");
+    must_take(e, "roy-backend", "requirements.backend.>", "PZ-4", 1, &w);
+    assert_int_equal(settle(e, "PLAN", "scheduler-plan"), 0);
+    assert_non_null(strstr(expect_refusal(errs, "PZ-OLD", "unpublishable"), "the stream takes at most"));
+    expect_status(e, "PZ-OLD", "REJECTED");
+    natsSubscription_Destroy(errs);
+    assert_int_equal(audit(e, NULL), 0);
+    svc_stop(pid);
+}
+
+/* A result that leaves out its attempt reports on the current one. */
+static void a_result_without_attempt_is_the_current_one(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    work w;
+
+    wait_leader(e, "s1");
+    plan(e, "AT-1", BE, MED, 1000, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "AT-1", 1, &w);
+    report_verdict(e, "AT-1", 1, FAIL, "error: x");
+    must_take(e, "roy-backend", "requirements.backend.>", "AT-1", 2, &w);
+    publish_json(e, "results.backend.AT-1", "{\"requirementId\":\"AT-1\",\"tokensUsed\":700}");
+    wait_status(e, "AT-1", "VERIFYING");
+    assert_true(budget_used(e, "backend") == 700);
+    svc_stop(pid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -548,8 +910,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(cycle_is_rejected_on_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(sigkill_mid_flow_loses_nothing_and_doubles_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(standby_takes_over_when_the_leader_dies, setup, teardown),
+        cmocka_unit_test_setup_teardown(reports_from_the_wrong_sender_change_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(only_the_claimant_reports, setup, teardown),
+        cmocka_unit_test_setup_teardown(one_heartbeat_cannot_spend_the_day, setup, teardown),
+        cmocka_unit_test_setup_teardown(unpublishable_work_never_wedges_the_scheduler, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_result_without_attempt_is_the_current_one, setup, teardown),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    int rc;
+    if (getenv("ORCH_TEST_FILTER")) /* one case: ORCH_TEST_FILTER=name (wildcards allowed) */
+        cmocka_set_test_filter(getenv("ORCH_TEST_FILTER"));
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
     nats_Close();
     return rc;
 }

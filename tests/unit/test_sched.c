@@ -49,6 +49,9 @@ static struct {
     size_t saved_len[64];
     int nsaved;
     int fail_dispatch;
+    int refuse_dispatch;       /* dispatches answer SCHED_REFUSED */
+    char refusals[16][400];    /* "<key> <reason>: <text>" */
+    int nrefusal;
 } rec;
 
 static int r_save(void *ctx, const pb_state *st)
@@ -65,12 +68,16 @@ static int r_save(void *ctx, const pb_state *st)
     return 0;
 }
 
-static int r_dispatch(void *ctx, const pb_state *st, const char *msg_id)
+static int r_dispatch(void *ctx, const pb_state *st, const char *msg_id, char why[ERR_LEN])
 {
     sent *x;
     (void)ctx;
     if (rec.fail_dispatch)
         return -1;
+    if (rec.refuse_dispatch) {
+        snprintf(why, ERR_LEN, "requirements.backend.%s would carry 2000000 bytes", st->id);
+        return SCHED_REFUSED;
+    }
     x = &rec.d[rec.nd++];
     snprintf(x->id, sizeof(x->id), "%s", st->id);
     x->attempt = st->requirement->attempt;
@@ -124,7 +131,16 @@ static void r_alert(void *ctx, const char *severity, const char *kind, const cha
     snprintf(rec.alerts[rec.nalert++], 300, "%s/%s: %s", severity, kind, text);
 }
 
-static const sched_out out = {NULL, r_save, r_dispatch, r_review, r_merge, r_reject, r_spawn, r_alert, NULL};
+static void r_refuse(void *ctx, const char *key, const char *reason, const char *text, const sched_from *from)
+{
+    (void)ctx;
+    (void)from;
+    if (rec.nrefusal < 16)
+        snprintf(rec.refusals[rec.nrefusal++], 400, "%s %s: %s", key, reason, text);
+}
+
+static const sched_out out = {NULL, r_save, r_dispatch, r_review, r_merge, r_reject, r_spawn, r_alert, NULL,
+                              r_refuse};
 
 static sched_clock clk;
 static sched_cfg cfg;
@@ -183,14 +199,28 @@ static void verdict(sched *s, const char *id, unsigned attempt, int kind, const 
 #define FAIL ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL
 #define INFRA ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_INFRASTRUCTURE_ERROR
 
-static void result(sched *s, const char *id, unsigned attempt, uint64_t tokens)
+/* The type of id's work, as the subject of its own agents' reports says. */
+static int own_type(sched *s, const char *id)
+{
+    const pb_state *st = sched_get(s, id);
+    return st ? (int)st->requirement->type : BE;
+}
+
+/* A report on results.<type>.<id>. */
+static admit_code result_from(sched *s, int type, const pb_result *r)
+{
+    sched_from from = {type, r->requirement_id, NULL, NULL, "results", NULL};
+    return sched_result(s, r, &from, &clk);
+}
+
+static admit_code result(sched *s, const char *id, unsigned attempt, uint64_t tokens)
 {
     pb_result r;
     orchestrator__v1__result__init(&r);
     r.requirement_id = (char *)id;
     r.attempt = attempt;
     r.tokens_used = tokens;
-    sched_result(s, &r, &clk);
+    return result_from(s, own_type(s, id), &r);
 }
 
 static void review(sched *s, const char *id, int outcome, const char *summary)
@@ -201,7 +231,23 @@ static void review(sched *s, const char *id, int outcome, const char *summary)
     r.agent_type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW;
     r.review = (Orchestrator__V1__ReviewOutcome)outcome;
     r.summary = (char *)summary;
-    sched_result(s, &r, &clk);
+    result_from(s, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, &r);
+}
+
+/* A heartbeat on agents.heartbeat.<type>.<instance>: the body's type, else
+ * the type of the work it names. */
+static admit_code heartbeat(sched *s, const pb_heartbeat *h)
+{
+    sched_from from = {h->agent_type ? (int)h->agent_type : own_type(s, h->requirement_id), NULL, h->instance, NULL,
+                       "agents.heartbeat", NULL};
+    return sched_heartbeat(s, h, &from, &clk);
+}
+
+/* An error on errors.agent.<id>. */
+static admit_code agent_error(sched *s, const pb_error *e)
+{
+    sched_from from = {0, e->requirement_id, NULL, NULL, "errors.agent", NULL};
+    return sched_error(s, e, &from, &clk);
 }
 
 static void started(sched *s, const char *id)
@@ -210,7 +256,7 @@ static void started(sched *s, const char *id)
     orchestrator__v1__heartbeat__init(&h);
     h.requirement_id = (char *)id;
     h.instance = "agent-1";
-    sched_heartbeat(s, &h, &clk);
+    heartbeat(s, &h);
 }
 
 static int status(sched *s, const char *id) { return sched_get(s, id)->status; }
@@ -380,7 +426,7 @@ static void transient_agent_error_backs_off_others_escalate(void **state)
     e.requirement_id = "T";
     e.message = "npm registry timeout";
     e.transient = 1;
-    sched_error(s, &e, &clk);
+    agent_error(s, &e);
     assert_int_equal(status(s, "T"), ORCHESTRATOR__V1__STATUS__STATUS_READY);
     clk.now_ms += 31000;
     sched_tick(s, &clk);
@@ -388,11 +434,11 @@ static void transient_agent_error_backs_off_others_escalate(void **state)
     e.requirement_id = "P";
     e.message = "cannot write to the repository: permission denied";
     e.transient = 0;
-    sched_error(s, &e, &clk);
+    agent_error(s, &e);
     assert_int_equal(status(s, "P"), ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED);
     e.source = "intake";  /* input reports are not agent failures */
     e.requirement_id = "T";
-    sched_error(s, &e, &clk);
+    agent_error(s, &e);
     assert_int_equal(status(s, "T"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
     sched_destroy(s);
 }
@@ -449,8 +495,8 @@ static void tokens_are_charged_once(void **state)
     orchestrator__v1__heartbeat__init(&h);
     h.requirement_id = "K";
     h.tokens_used = 300;
-    sched_heartbeat(s, &h, &clk);
-    sched_heartbeat(s, &h, &clk);
+    heartbeat(s, &h);
+    heartbeat(s, &h);
     assert_int_equal(sched_budget(s)->used[BE], 600);
     result(s, "K", 1, 1000); /* the attempt's total */
     result(s, "K", 1, 1000); /* redelivered */
@@ -472,12 +518,12 @@ static void ledger_follows_the_states(void **state)
     orchestrator__v1__heartbeat__init(&h);
     h.requirement_id = "L";
     h.tokens_used = 300;
-    sched_heartbeat(s, &h, &clk);          /* 300 while working */
+    heartbeat(s, &h);          /* 300 while working */
     result(s, "L", 1, 1000);               /* the total: 700 more */
-    sched_heartbeat(s, &h, &clk);          /* sent before the result, arrived after */
+    heartbeat(s, &h);          /* sent before the result, arrived after */
     assert_int_equal(sched_budget(s)->used[BE], 1000);
     verdict(s, "L", 1, PASS, NULL);
-    sched_heartbeat(s, &h, &clk);          /* complete: nothing */
+    heartbeat(s, &h);          /* complete: nothing */
     {
         pb_result r;                       /* the review, with what it cost */
         orchestrator__v1__result__init(&r);
@@ -485,13 +531,13 @@ static void ledger_follows_the_states(void **state)
         r.agent_type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW;
         r.review = ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED;
         r.tokens_used = 1500;
-        sched_result(s, &r, &clk);
-        sched_result(s, &r, &clk);         /* redelivered: once */
+        result_from(s, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, &r);
+        result_from(s, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, &r); /* redelivered: once */
     }
     h.requirement_id = "";
     h.agent_type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE;
     h.tokens_used = 50;
-    sched_heartbeat(s, &h, &clk);          /* an idle agent */
+    heartbeat(s, &h);          /* an idle agent */
     {
         const budget *b = sched_budget(s);
         const pb_state *st = sched_get(s, "L");
@@ -598,22 +644,24 @@ static void changes_requested_go_back_to_the_agent(void **state)
 
 static void conservation_holds_low_hints_small_and_alerts_once(void **state)
 {
-    sched *s = sched_create(&cfg, &out, &clk);
+    sched *s;
     pb_heartbeat h;
     pb_requirement *small;
     (void)state;
+    cfg.idle_day_percent = 100; /* idle agents may use a whole type's day here */
+    s = sched_create(&cfg, &out, &clk);
     orchestrator__v1__heartbeat__init(&h);
     h.agent_type = (Orchestrator__V1__AgentType)FE;
     h.tokens_used = 290000;
-    sched_heartbeat(s, &h, &clk);
+    heartbeat(s, &h);
     h.agent_type = (Orchestrator__V1__AgentType)BE;
-    sched_heartbeat(s, &h, &clk);
+    heartbeat(s, &h);
     h.agent_type = (Orchestrator__V1__AgentType)5;
     h.tokens_used = 140000;
-    sched_heartbeat(s, &h, &clk);
+    heartbeat(s, &h);
     h.agent_type = (Orchestrator__V1__AgentType)3;
     h.tokens_used = 90000;
-    sched_heartbeat(s, &h, &clk); /* 810k of 1M */
+    heartbeat(s, &h); /* 810k of 1M */
     assert_true(sched_conservation(s));
     assert_int_equal(rec.nalert, 1);
     assert_non_null(strstr(rec.alerts[0], "warning/conservation"));
@@ -624,7 +672,8 @@ static void conservation_holds_low_hints_small_and_alerts_once(void **state)
     sched_add(s, small, &clk);
     assert_int_equal(rec.nd, 1);
     assert_string_equal(rec.d[0].hint, "cheap");
-    sched_heartbeat(s, &h, &clk);
+    h.tokens_used = 1000;
+    heartbeat(s, &h);
     assert_int_equal(rec.nalert, 1); /* once */
     /* a new day: used resets, conservation ends, LOW goes */
     snprintf(clk.day, sizeof(clk.day), "2026-11-25");
@@ -708,6 +757,176 @@ static void restart_from_saved_state_republishes_undecided(void **state)
     sched_destroy(t);
 }
 
+/* Only the type a requirement went to reports on it, about the attempt it
+ * was given; anything else changes nothing and is refused with a reason. */
+static void reports_count_only_from_who_was_dispatched(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    pb_result r;
+    pb_error e;
+    (void)state;
+    sched_add(s, req("B", BE, MED, 1000, NULL, NULL), &clk);
+    sched_add(s, req("W", BE, MED, 1000, "B", NULL), &clk); /* blocked: never dispatched */
+    orchestrator__v1__result__init(&r);
+    r.requirement_id = "B";
+    r.attempt = 1;
+    r.tokens_used = 100;
+    assert_int_equal(result_from(s, FE, &r), ADMIT_WRONG_TYPE); /* results.frontend.B */
+    assert_int_equal(status(s, "B"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    assert_non_null(strstr(rec.refusals[0], "B wrong_type: B is backend work: a frontend agent has no part in it"));
+    {   /* results.backend.X whose body names B */
+        sched_from from = {BE, "X", NULL, NULL, "results.backend.X", NULL};
+        assert_int_equal(sched_result(s, &r, &from, &clk), ADMIT_ID_MISMATCH);
+        assert_non_null(strstr(rec.refusals[1], "X id_mismatch"));
+    }
+    r.review = ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED; /* only a reviewer answers reviews */
+    assert_int_equal(result_from(s, BE, &r), ADMIT_WRONG_TYPE);
+    assert_int_equal(result_from(s, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, &r), ADMIT_NOT_DISPATCHED);
+    r.review = 0;
+    r.requirement_id = "W";
+    assert_int_equal(result_from(s, BE, &r), ADMIT_NOT_DISPATCHED);
+    r.requirement_id = "NOPE";
+    assert_int_equal(result_from(s, BE, &r), ADMIT_UNKNOWN);
+    r.requirement_id = "B";
+    r.attempt = 2;
+    assert_int_equal(result_from(s, BE, &r), ADMIT_FUTURE_ATTEMPT);
+    {   /* claimed by someone else */
+        sched_from from = {BE, "B", NULL, "roy-1", "results.backend.B", NULL};
+        r.attempt = 1;
+        r.instance = "roy-2";
+        assert_int_equal(sched_result(s, &r, &from, &clk), ADMIT_NOT_CLAIMANT);
+        r.instance = "roy-1";
+        assert_int_equal(rec.nrefusal, 8);
+        assert_int_equal(sched_budget(s)->used[BE], 0); /* none of it charged */
+        assert_int_equal(status(s, "W"), ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED);
+        assert_int_equal(status(s, "B"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+        assert_int_equal(sched_result(s, &r, &from, &clk), ADMIT_OK); /* the claimant */
+    }
+    assert_int_equal(status(s, "B"), ORCHESTRATOR__V1__STATUS__STATUS_VERIFYING);
+    assert_int_equal(sched_budget(s)->used[BE], 100);
+    /* errors: the subject must name what the body names, and only in-flight work */
+    orchestrator__v1__agent_error__init(&e);
+    e.source = "agent";
+    e.requirement_id = "B";
+    e.message = "cannot write";
+    {
+        sched_from from = {0, "OTHER", NULL, NULL, "errors.agent.OTHER", NULL};
+        assert_int_equal(sched_error(s, &e, &from, &clk), ADMIT_ID_MISMATCH);
+    }
+    e.requirement_id = "W";
+    assert_int_equal(agent_error(s, &e), ADMIT_NOT_DISPATCHED);
+    e.requirement_id = "B";
+    e.agent_type = (Orchestrator__V1__AgentType)FE;
+    assert_int_equal(agent_error(s, &e), ADMIT_WRONG_TYPE);
+    assert_int_equal(status(s, "B"), ORCHESTRATOR__V1__STATUS__STATUS_VERIFYING);
+    e.agent_type = (Orchestrator__V1__AgentType)BE;
+    assert_int_equal(agent_error(s, &e), ADMIT_OK);
+    assert_int_equal(status(s, "B"), ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED);
+    sched_destroy(s);
+}
+
+/* What one message, one attempt and one idle instance can put on the
+ * ledger is bounded; beyond it, a refusal and an alert, not a charge. */
+static void charges_are_bounded(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    pb_heartbeat h;
+    (void)state;
+    sched_add(s, req("C", BE, MED, 1000, NULL, NULL), &clk); /* token budget 1500 */
+    orchestrator__v1__heartbeat__init(&h);
+    h.instance = "doc-evil";
+    h.agent_type = (Orchestrator__V1__AgentType)DOC;
+    h.tokens_used = 100000000;
+    heartbeat(s, &h); /* idle: at most 5% of 50,000 */
+    assert_int_equal(sched_budget(s)->used[DOC], 0);
+    assert_int_equal(rec.nrefusal, 1);
+    assert_non_null(strstr(rec.refusals[0], "doc-evil charge_over_bound"));
+    assert_non_null(strstr(rec.alerts[0], "warning/charge_over_bound"));
+    h.tokens_used = 2500;
+    heartbeat(s, &h);
+    assert_int_equal(sched_budget(s)->used[DOC], 2500);
+    assert_int_equal(sched_budget(s)->unattributed[DOC], 2500);
+    h.tokens_used = 1;
+    heartbeat(s, &h); /* the day's share is spent */
+    assert_int_equal(sched_budget(s)->used[DOC], 2500);
+    assert_int_equal(rec.nrefusal, 2);
+    snprintf(clk.day, sizeof(clk.day), "2026-11-25"); /* a new day, a new share */
+    heartbeat(s, &h);
+    assert_int_equal(sched_budget(s)->used[DOC], 1);
+    /* a heartbeat about work: at most its token budget */
+    h.agent_type = (Orchestrator__V1__AgentType)BE;
+    h.instance = "roy-1";
+    h.requirement_id = "C";
+    h.tokens_used = 1501;
+    heartbeat(s, &h);
+    assert_int_equal(sched_budget(s)->used[BE], 0);
+    h.tokens_used = 1500;
+    heartbeat(s, &h);
+    heartbeat(s, &h);
+    heartbeat(s, &h);
+    assert_int_equal(sched_budget(s)->used[BE], 4500); /* 300% of 1500 */
+    heartbeat(s, &h);                                   /* a fourth: the attempt's bound */
+    assert_int_equal(sched_budget(s)->used[BE], 4500);
+    assert_non_null(strstr(rec.refusals[rec.nrefusal - 1], "C charge_over_bound: C attempt 1: 6000 tokens"));
+    assert_int_equal(result(s, "C", 1, 9000), ADMIT_OK); /* counts, but not its cost */
+    assert_int_equal(sched_budget(s)->used[BE], 4500);
+    assert_int_equal(status(s, "C"), ORCHESTRATOR__V1__STATUS__STATUS_VERIFYING);
+    sched_destroy(s);
+}
+
+/* An estimate no day can pay for is reported at once, not left waiting. */
+static void estimates_beyond_a_day_escalate_at_once(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    (void)state;
+    sched_add(s, req("HUGE", DOC, CRIT, 60000, NULL, NULL), &clk); /* documentation: 50,000 a day */
+    sched_add(s, req("SMALL", DOC, MED, 100, NULL, NULL), &clk);
+    assert_int_equal(status(s, "HUGE"), ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED);
+    assert_string_equal(rec.reject_reason[0], "estimate_over_daily_limit");
+    assert_non_null(strstr(rec.rejects[0], "HUGE is estimated at 60000 tokens, more than documentation may spend "
+                                           "in a whole day (50000)"));
+    assert_non_null(strstr(rec.alerts[0], "warning/estimate_over_daily_limit"));
+    assert_int_equal(status(s, "SMALL"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    sched_destroy(s);
+}
+
+/* A dispatch that can never be published rejects its requirement and holds
+ * nothing else up, also when a restarted leader meets it. */
+static void unpublishable_work_is_rejected_not_retried(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk), *t;
+    pb_requirement *big = req("BIG", BE, MED, 100, NULL, NULL);
+    (void)state;
+    pb_set_str(&big->description, "a very long description");
+    rec.refuse_dispatch = 1;
+    sched_add(s, big, &clk);
+    rec.refuse_dispatch = 0;
+    sched_add(s, req("OK", BE, MED, 100, NULL, NULL), &clk);
+    assert_int_equal(status(s, "BIG"), ORCHESTRATOR__V1__STATUS__STATUS_REJECTED);
+    assert_string_equal(rec.reject_reason[0], "unpublishable");
+    assert_non_null(strstr(why(s, "BIG"), "rejected: cannot be dispatched: requirements.backend.BIG would carry"));
+    assert_string_equal(sched_get(s, "BIG")->requirement->description, "");
+    assert_int_equal(rec.nd, 1);
+    assert_string_equal(rec.d[0].id, "OK");
+    sched_destroy(s);
+    /* a leader that decided a dispatch it could not publish (saved unpublished) */
+    {
+        pb_state *st = saved("OK");
+        st->published = 0;
+        rec.refuse_dispatch = 1;
+        rec.nrej = 0;
+        t = sched_create(&cfg, &out, &clk);
+        sched_restore(t, st);
+        sched_resume(t, &clk);
+        assert_int_equal(status(t, "OK"), ORCHESTRATOR__V1__STATUS__STATUS_REJECTED);
+        assert_string_equal(rec.reject_reason[0], "unpublishable");
+        rec.refuse_dispatch = 0;
+        sched_add(t, req("LAST", BE, MED, 100, NULL, NULL), &clk);
+        assert_int_equal(status(t, "LAST"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+        sched_destroy(t);
+    }
+}
+
 static void eta_and_critical_path(void **state)
 {
     sched *s = sched_create(&cfg, &out, &clk);
@@ -755,6 +974,10 @@ int main(void)
         cmocka_unit_test_setup(split_parts_stand_for_the_original, setup),
         cmocka_unit_test_setup(restart_from_saved_state_republishes_undecided, setup),
         cmocka_unit_test_setup(eta_and_critical_path, setup),
+        cmocka_unit_test_setup(reports_count_only_from_who_was_dispatched, setup),
+        cmocka_unit_test_setup(charges_are_bounded, setup),
+        cmocka_unit_test_setup(estimates_beyond_a_day_escalate_at_once, setup),
+        cmocka_unit_test_setup(unpublishable_work_is_rejected_not_retried, setup),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     for (int i = 0; i < rec.nsaved; i++)
