@@ -1,0 +1,80 @@
+/* What completed work took, per agent type and size: how long (dispatch to
+ * verified) and how many tokens. See learn.c for the estimator. Pure: no
+ * NATS, no clock; serialised to JSON so that a new leader keeps what the old
+ * one learned (the scheduler stores it in KV orch_counters, key
+ * LEARN_KV_KEY). */
+#ifndef SCHED_LEARN_H
+#define SCHED_LEARN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "names.h"
+#include "status.h"
+
+#define LEARN_SIZES 5        /* Complexity values, UNSPECIFIED included */
+#define LEARN_KEEP 32        /* most recent samples kept per type and size */
+#define LEARN_MIN 5          /* samples before a figure is used */
+#define LEARN_JSON_MAX (256 * 1024)
+#define LEARN_KV_KEY "scheduler.learned"
+
+typedef struct {
+    int64_t ms[LEARN_KEEP];      /* ring, oldest at next when full */
+    uint64_t tokens[LEARN_KEEP];
+    int n, next;
+    uint64_t seen;               /* samples ever, kept or not */
+    /* Cached from the samples on every change. */
+    int64_t mean_ms, p90_ms;
+    uint64_t mean_tokens;
+    int n_tokens;                /* samples that reported tokens */
+    int64_t told_ms;             /* mean_ms when learn_add last returned 1 */
+} learn_bucket;
+
+typedef struct {
+    learn_bucket b[NAMES_AGENT_TYPES][LEARN_SIZES];
+    int64_t prior_ms[LEARN_SIZES];      /* the configured guesses, by size */
+    /* Median of sample / prior over a type's samples (x1000), and over all
+     * types' samples: scales the prior of a size not learned yet. 0: too
+     * few samples. */
+    int64_t type_scale[NAMES_AGENT_TYPES];
+    int64_t all_scale;
+} learn;
+
+/* Empty, with the guesses used until something is learned. */
+void learn_init(learn *l, const int64_t prior_ms[LEARN_SIZES]);
+
+/* One completed requirement of type and size (out-of-range values go to 0):
+ * ms from dispatch to verification, tokens its attempts used (0: not
+ * reported, counts for duration only). Returns 1 when the expected duration
+ * of that type and size became usable, or moved by more than a tenth since
+ * the last time it returned 1 (ranks built on it are stale), else 0. */
+int learn_add(learn *l, int type, int size, int64_t ms, uint64_t tokens);
+
+/* Samples held for type and size. */
+int learn_count(const learn *l, int type, int size);
+
+/* Expected duration: the mean of the type and size once it has
+ * LEARN_MIN samples; else the prior scaled by what the type's other sizes
+ * (or, failing that, all types) took against their priors; else the prior.
+ * *how (may be NULL) says which: 2 learned, 1 scaled, 0 prior. */
+int64_t learn_duration(const learn *l, int type, int size, int *how);
+
+/* The pct-th percentile (1..100) of the type and size's samples once it
+ * has LEARN_MIN, else twice the expected duration (a wide guess). */
+int64_t learn_duration_pct(const learn *l, int type, int size, int pct);
+
+/* Expected tokens once LEARN_MIN samples reported them (returns 1 and
+ * fills *tokens), else 0 and *tokens untouched. */
+int learn_tokens(const learn *l, int type, int size, uint64_t *tokens);
+
+/* JSON {"v":1,"buckets":[{"type","size","seen","ms":[..],"tokens":[..]}]},
+ * samples oldest first. *out is malloc'd (caller frees). */
+void learn_to_json(const learn *l, char **out, size_t *len);
+
+/* Replaces what l learned with the JSON (the priors stay). Unknown types or
+ * sizes are skipped; at most LEARN_KEEP samples a bucket, the newest.
+ * ORCH_OK, or ORCH_ERR_TOO_BIG / ORCH_ERR_INVALID with err filled and l
+ * unchanged. */
+orch_status learn_from_json(learn *l, const char *text, size_t len, char err[ERR_LEN]);
+
+#endif

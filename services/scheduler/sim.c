@@ -1,0 +1,171 @@
+/* The ETA simulation.
+ *
+ * A requirement's ETA is not the longest path of expected work before it:
+ * that assumes an agent for everything that could run at once, and a
+ * roadmap of 300 backend requirements on two backend agents ends when the
+ * agents have worked through them, not when its longest chain does. So the
+ * scheduler plays its own release rule forward: the agents of each type it
+ * has seen, the work in flight holding them for what is left of it, and
+ * whenever one is free, the next ready requirement of its type in release
+ * order (priority, then upward rank, then age) starts, taking its learned
+ * expected duration (learn.c). Each requirement's simulated end is its
+ * ETA; the last one is the roadmap's.
+ *
+ * It leaves out what it cannot know (failed attempts, new requirements,
+ * agents coming and going) and what rarely decides the end (the release
+ * window, which only holds work until an agent is free, file overlaps and
+ * budgets), so the figure is "if things go as they have", recomputed as
+ * they go otherwise.
+ *
+ * Cost: an event queue of finishes and a ready heap per type, each task
+ * pushed and popped once: O((tasks + dependencies) log tasks), a few ms for
+ * thousands of requirements, so it runs on demand (orch.status, the list)
+ * rather than on every event. */
+#include "sim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+
+typedef struct {
+    int *v;
+    int n;
+} heap;
+
+typedef struct {
+    const sim_task *t;
+    const int64_t *finish;   /* for the event heap */
+    int events;              /* 1: order by finish; 0: by release order */
+} ord;
+
+static int before(const ord *o, int a, int b)
+{
+    if (o->events)
+        return o->finish[a] != o->finish[b] ? o->finish[a] < o->finish[b] : a < b;
+    if (o->t[a].prio != o->t[b].prio)
+        return o->t[a].prio < o->t[b].prio;
+    if (o->t[a].key != o->t[b].key)
+        return o->t[a].key > o->t[b].key;
+    return o->t[a].order != o->t[b].order ? o->t[a].order < o->t[b].order : a < b;
+}
+
+static void push(const ord *o, heap *h, int x)
+{
+    int i = h->n++;
+    h->v[i] = x;
+    while (i > 0) {
+        int p = (i - 1) / 2;
+        if (!before(o, h->v[i], h->v[p]))
+            break;
+        int t = h->v[p];
+        h->v[p] = h->v[i];
+        h->v[i] = t;
+        i = p;
+    }
+}
+
+static int pop(const ord *o, heap *h)
+{
+    int top = h->v[0], i = 0;
+    h->v[0] = h->v[--h->n];
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && before(o, h->v[l], h->v[m]))
+            m = l;
+        if (r < h->n && before(o, h->v[r], h->v[m]))
+            m = r;
+        if (m == i)
+            break;
+        int t = h->v[m];
+        h->v[m] = h->v[i];
+        h->v[i] = t;
+        i = m;
+    }
+    return top;
+}
+
+static int type_of(const sim_task *t) { return t->type > 0 && t->type < NAMES_AGENT_TYPES ? t->type : 0; }
+
+int64_t sim_run(const sim_task *task, int n, const int *deps, const int agents[NAMES_AGENT_TYPES],
+                int64_t *finish)
+{
+    int *unmet = xcalloc((size_t)n + 1, sizeof(int));
+    int *off = xcalloc((size_t)n + 2, sizeof(int));   /* dependents, as CSR */
+    int *users;
+    int *fill = xcalloc((size_t)n + 1, sizeof(int));
+    heap ready[NAMES_AGENT_TYPES], ev;
+    int busy[NAMES_AGENT_TYPES] = {0}, cap[NAMES_AGENT_TYPES];
+    ord ro = {task, finish, 0}, eo = {task, finish, 1};
+    int64_t now = 0, end = 0;
+
+    for (int t = 0; t < NAMES_AGENT_TYPES; t++) {
+        ready[t].v = xmalloc(sizeof(int) * ((size_t)n + 1));
+        ready[t].n = 0;
+        cap[t] = agents[t] > 0 ? agents[t] : 1;
+    }
+    ev.v = xmalloc(sizeof(int) * ((size_t)n + 1));
+    ev.n = 0;
+    for (int i = 0; i < n; i++) {
+        finish[i] = -1;
+        for (int k = 0; k < task[i].ndeps; k++) {
+            int d = deps[task[i].first_dep + k];
+            unmet[i]++;
+            if (d >= 0 && d < n)
+                off[d + 1]++;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        off[i + 1] += off[i];
+    users = xmalloc(sizeof(int) * ((size_t)off[n] + 1));
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < task[i].ndeps; k++) {
+            int d = deps[task[i].first_dep + k];
+            if (d >= 0 && d < n) {
+                users[off[d] + fill[d]++] = i;
+            }
+        }
+    /* Work in flight holds its agents from now; there may be more of it
+     * than agents counted (an agent just left): each still ends. */
+    for (int i = 0; i < n; i++) {
+        int t = type_of(&task[i]);
+        if (task[i].running && unmet[i] == 0) {
+            finish[i] = task[i].duration > 0 ? task[i].duration : 0;
+            busy[t]++;
+            push(&eo, &ev, i);
+        } else if (unmet[i] == 0) {
+            push(&ro, &ready[t], i);
+        }
+    }
+    for (;;) {
+        for (int t = 0; t < NAMES_AGENT_TYPES; t++)
+            while (busy[t] < cap[t] && ready[t].n > 0) {
+                int i = pop(&ro, &ready[t]);
+                finish[i] = now + (task[i].duration > 0 ? task[i].duration : 0);
+                busy[t]++;
+                push(&eo, &ev, i);
+            }
+        if (ev.n == 0)
+            break;
+        {
+            int i = pop(&eo, &ev);
+            now = finish[i];
+            if (now > end)
+                end = now;
+            busy[type_of(&task[i])]--;
+            for (int k = off[i]; k < off[i + 1]; k++) {
+                int u = users[k];
+                if (--unmet[u] == 0)
+                    push(&ro, &ready[type_of(&task[u])], u);
+            }
+        }
+    }
+    for (int t = 0; t < NAMES_AGENT_TYPES; t++)
+        free(ready[t].v);
+    free(ev.v);
+    free(unmet);
+    free(off);
+    free(users);
+    free(fill);
+    return end;
+}
