@@ -3,10 +3,14 @@
  * random service is killed with SIGKILL every few seconds (the scheduler
  * leader among them, a standby running) and restarted, and nats-server
  * itself is killed and restarted mid-run (with --cluster: one node of a
- * three-node cluster with R3 streams and buckets). At the end the checker
+ * three-node cluster with R3 streams and buckets), and the scheduler and
+ * monitor leaders are paused (SIGSTOP) past their lease and resumed
+ * (SIGCONT) while a standby has taken over. At the end the checker
  * (checker.h) puts every submitted requirement in one class from the
  * streams and the scheduler's stored state, and the token ledger is
- * compared with what the agents reported. Bounded: it stops by itself at
+ * compared with what the agents reported; the services' logs say who
+ * dispatched, killed or alerted when, and the checker judges each such act
+ * against the lease changes watched in KV. Bounded: it stops by itself at
  * --timeout-s, and every process it started goes with it.
  *
  *   chaos                 the CI variant (300 requirements)
@@ -43,20 +47,29 @@ typedef struct {
     int server_restarts;
     int timeout_s;
     int cluster;            /* nodes: 1, or 3 */
+    int pauses;             /* leaders paused, the scheduler's and the monitor's in turn */
+    int pause_ms;
     unsigned seed;
 } options;
 
 typedef struct {
     const char *name, *instance;
     pid_t pid;
-    int kills;
+    int kills, pauses;
+    int paused;            /* SIGSTOPped now */
 } service;
 
 static service services[] = {
-    {"router", "router-1", 0, 0},       {"router", "router-2", 0, 0},     {"scheduler", "scheduler-1", 0, 0},
-    {"scheduler", "scheduler-2", 0, 0}, {"verifier", "verifier-1", 0, 0}, {"verifier", "verifier-2", 0, 0},
-    {"monitor", "monitor-1", 0, 0},
+    {"router", "router-1", 0, 0, 0, 0},       {"router", "router-2", 0, 0, 0, 0},
+    {"scheduler", "scheduler-1", 0, 0, 0, 0}, {"scheduler", "scheduler-2", 0, 0, 0, 0},
+    {"verifier", "verifier-1", 0, 0, 0, 0},   {"verifier", "verifier-2", 0, 0, 0, 0},
+    {"monitor", "monitor-1", 0, 0, 0, 0},     {"monitor", "monitor-2", 0, 0, 0, 0},
 };
+
+/* The leases a pause is aimed at: each is a key in KV orch_leader, held by
+ * one instance of the service of the same name. */
+static const char *const lease_keys[] = {"scheduler", "monitor"};
+#define N_LEASES 2
 #define N_SERVICES ((int)(sizeof(services) / sizeof(services[0])))
 
 static const char *const agent_types[] = {"backend", "frontend", "database", "documentation", "review", "release"};
@@ -261,14 +274,15 @@ static long terminal_count(natsConnection *nc)
     return best;
 }
 
-/* The instance holding the scheduler lease, or NULL. */
-static const char *leader(jsCtx *js)
+/* The instance holding the lease key ("scheduler", "monitor"), or NULL. */
+static const char *leader(jsCtx *js, const char *key)
 {
     kvStore *kv = NULL;
     kvEntry *e = NULL;
     static char holder[64];
     const char *who = NULL;
-    if (js_KeyValue(&kv, js, TOPO_KV_LEADER) == NATS_OK && kvStore_Get(&e, kv, "scheduler") == NATS_OK) {
+    if (js_KeyValue(&kv, js, TOPO_KV_LEADER) == NATS_OK && kvStore_Get(&e, kv, key) == NATS_OK &&
+        kvEntry_ValueLen(e) > 0) {
         snprintf(holder, sizeof(holder), "%s", kvEntry_ValueString(e));
         who = holder;
     }
@@ -279,22 +293,36 @@ static const char *leader(jsCtx *js)
 
 /* 1 when nothing waits anywhere: every consumer of the suite and of the
  * agents has no pending and no unacknowledged message (but Matrix delivery
- * and the Host Listener, which this run has not). */
-static int settled(jsCtx *js)
+ * and the Host Listener, which this run has not). With report set, prints
+ * each consumer that still holds something, and what. */
+static int settled(jsCtx *js, FILE *report)
 {
+    int calm = 1;
     for (size_t i = 0; i < topo_consumer_count; i++) {
+        const topo_consumer *t = &topo_consumers[i];
         jsConsumerInfo *ci = NULL;
-        int busy;
-        if (!strcmp(topo_consumers[i].durable, "monitor-matrix") || !strcmp(topo_consumers[i].durable, "host-listener"))
+        if (!strcmp(t->durable, "monitor-matrix") || !strcmp(t->durable, "host-listener"))
             continue;
-        if (js_GetConsumerInfo(&ci, js, topo_consumers[i].stream, topo_consumers[i].durable, NULL, NULL) != NATS_OK)
-            return 0;
-        busy = ci->NumPending > 0 || ci->NumAckPending > 0;
+        if (js_GetConsumerInfo(&ci, js, t->stream, t->durable, NULL, NULL) != NATS_OK) {
+            if (report)
+                fprintf(report, "chaos: consumer %s/%s: no answer (%s)\n", t->stream, t->durable,
+                        nats_GetLastError(NULL));
+            calm = 0;
+            continue;
+        }
+        if (ci->NumPending > 0 || ci->NumAckPending > 0 || ci->NumRedelivered > 0) {
+            if (report)
+                fprintf(report, "chaos: consumer %s/%s: %llu pending, %lld unacknowledged, %lld redelivered, "
+                        "%lld waiting pulls\n", t->stream, t->durable, (unsigned long long)ci->NumPending,
+                        (long long)ci->NumAckPending, (long long)ci->NumRedelivered, (long long)ci->NumWaiting);
+            if (ci->NumPending > 0 || ci->NumAckPending > 0)
+                calm = 0;
+        }
         jsConsumerInfo_Destroy(ci);
-        if (busy)
+        if (!calm && !report)
             return 0;
     }
-    return 1;
+    return calm;
 }
 
 /* --- chaos ------------------------------------------------------------------------- */
@@ -310,9 +338,18 @@ static void kill9(pid_t pid)
 
 typedef struct {
     int kills, leader_kills, server_restarts;
+    int pauses, pauses_of[N_LEASES], taken_over;  /* taken_over: another held the lease at the resume */
     double recover_max, recover_sum;   /* kill -> the restarted service answers PING */
     double server_down, server_resume; /* the outage, and restart -> progress again */
 } figures;
+
+static int find_instance(const char *instance)
+{
+    for (int k = 0; instance && k < N_SERVICES; k++)
+        if (!strcmp(services[k].instance, instance))
+            return k;
+    return -1;
+}
 
 static void kill_one(natsConnection *nc, jsCtx *js, figures *fg, int target_leader)
 {
@@ -320,13 +357,14 @@ static void kill_one(natsConnection *nc, jsCtx *js, figures *fg, int target_lead
     double t0;
     cJSON *j;
     if (target_leader) {
-        const char *who = leader(js);
-        for (int k = 0; who && k < N_SERVICES; k++)
-            if (!strcmp(services[k].instance, who))
-                i = k;
-        if (who)
+        int k = find_instance(leader(js, "scheduler"));
+        if (k >= 0 && !services[k].paused) {
+            i = k;
             fg->leader_kills++;
+        }
     }
+    for (int tries = 0; services[i].paused && tries < N_SERVICES; tries++)
+        i = (i + 1) % N_SERVICES; /* a paused one is the pause's to resume */
     t0 = now_s();
     kill9(services[i].pid);
     services[i].kills++;
@@ -343,6 +381,128 @@ static void kill_one(natsConnection *nc, jsCtx *js, figures *fg, int target_lead
         fprintf(stderr, "chaos: %s did not come back within 15 s\n", services[i].instance);
     }
     cJSON_Delete(j);
+}
+
+/* --- pauses: a leader stopped past its lease ----------------------------------------- */
+
+typedef struct {
+    int svc;               /* index into services, -1 when none is paused */
+    int lease;             /* index into lease_keys */
+    double until;
+} pause_state;
+
+/* SIGSTOP of whoever holds the lease key: it keeps believing it leads
+ * while a standby takes over once the lease has lapsed. 0 when paused. */
+static int pause_leader(jsCtx *js, pause_state *p, int lease, int pause_ms)
+{
+    int i = find_instance(leader(js, lease_keys[lease]));
+    if (i < 0 || services[i].pid <= 0 || kill(services[i].pid, SIGSTOP) != 0)
+        return -1;
+    services[i].paused = 1;
+    p->svc = i;
+    p->lease = lease;
+    p->until = now_s() + pause_ms / 1000.0;
+    printf("chaos: paused %s, the %s leader, for %d ms\n", services[i].instance, lease_keys[lease], pause_ms);
+    fflush(stdout);
+    return 0;
+}
+
+static void resume(jsCtx *js, pause_state *p, figures *fg)
+{
+    service *s;
+    const char *now_leading;
+    if (p->svc < 0)
+        return;
+    s = &services[p->svc];
+    now_leading = leader(js, lease_keys[p->lease]);
+    kill(s->pid, SIGCONT);
+    s->paused = 0;
+    s->pauses++;
+    fg->pauses++;
+    fg->pauses_of[p->lease]++;
+    if (now_leading && strcmp(now_leading, s->instance) != 0)
+        fg->taken_over++;
+    printf("chaos: resumed %s; the %s lease is %s's\n", s->instance, lease_keys[p->lease],
+           now_leading ? now_leading : "nobody");
+    fflush(stdout);
+    p->svc = -1;
+}
+
+/* --- who led when: the lease bucket watched, the services' logs read -------------------- */
+
+static void watch_leases(kvWatcher *w, checker *ck)
+{
+    kvEntry *e = NULL;
+    while (w && kvWatcher_Next(&e, w, 1) == NATS_OK) {
+        if (e) {
+            int gone = kvEntry_Operation(e) != kvOp_Put;
+            ck_lease(ck, kvEntry_Key(e), gone ? "" : kvEntry_ValueString(e), kvEntry_Created(e) / 1000000);
+            kvEntry_Destroy(e);
+        }
+        e = NULL;
+    }
+}
+
+/* "2026-11-26T14:29:11.453Z" to ms since the epoch; -1 when it is not one. */
+static int64_t log_time(const char *line)
+{
+    struct tm tm;
+    int ms = 0;
+    memset(&tm, 0, sizeof(tm));
+    if (sscanf(line, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &ms) != 7)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+/* An act only the lease holder may do, as the scheduler and the monitor
+ * log it (dispatch; an alert of their own; a stuck agent's kill), or
+ * NULL. The topology alert every daemon may raise is not one. */
+static const char *leader_act(const char *svc, const char *msg)
+{
+    if (!strcmp(svc, "scheduler")) {
+        if (!strncmp(msg, "dispatched ", 11))
+            return "dispatch";
+        if ((!strncmp(msg, "alert critical/", 15) || !strncmp(msg, "alert warning/", 14)) &&
+            !strstr(msg, "/topology_missing"))
+            return "alert";
+    } else if (!strcmp(svc, "monitor")) {
+        if (!strncmp(msg, "alert critical: ", 16) || !strncmp(msg, "alert warning: ", 15) ||
+            !strncmp(msg, "alert info: ", 12) || !strncmp(msg, "alert resolved: ", 16))
+            return "alert";
+        if (strstr(msg, " stuck on ") && strstr(msg, "released the work again"))
+            return "kill";
+    }
+    return NULL;
+}
+
+/* Every act in the scheduler's and the monitor's logs, to the checker. */
+static long read_acts(checker *ck)
+{
+    long n = 0;
+    for (int i = 0; i < N_SERVICES; i++) {
+        char path[400], line[2048], tag[96];
+        FILE *f;
+        if (strcmp(services[i].name, "scheduler") && strcmp(services[i].name, "monitor"))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s.log", dir, services[i].instance);
+        snprintf(tag, sizeof(tag), "%s[%s] ", services[i].name, services[i].instance);
+        if (!(f = fopen(path, "r")))
+            continue;
+        while (fgets(line, sizeof(line), f)) {
+            const char *msg = strstr(line, tag), *what;
+            int64_t at = log_time(line);
+            line[strcspn(line, "\n")] = '\0';
+            if (!msg || at < 0 || !(what = leader_act(services[i].name, msg + strlen(tag))))
+                continue;
+            ck_act(ck, services[i].name, services[i].instance, msg + strlen(tag), at);
+            n++;
+        }
+        fclose(f);
+    }
+    return n;
 }
 
 /* SIGKILL of the server (or of one node of the cluster), and its restart
@@ -501,6 +661,8 @@ static void usage(FILE *to)
           "  --kill-ms N         mean time between SIGKILLs of a random service (2000)\n"
           "  --server-restarts N nats-server SIGKILLed and restarted N times mid-run (1)\n"
           "  --cluster           three nats-servers with R3 streams; a random node is the one killed\n"
+          "  --pauses N          SIGSTOP the scheduler leader, then the monitor leader, in turn, N in all (2)\n"
+          "  --pause-ms N        how long each pause lasts: past the 10 s lease (12000)\n"
           "  --timeout-s N       stop and fail after N seconds (300; 1500 with --long)\n"
           "  --seed N            the random choices (the time)\n"
           "Needs ORCH_BIN_DIR (the built daemons and agent-sim). Prints its figures last;\n"
@@ -514,6 +676,8 @@ static int parse(int argc, char **argv, options *o)
     o->requirements = 300;
     o->kill_ms = 2000;
     o->server_restarts = 1;
+    o->pauses = 2;
+    o->pause_ms = 12000;
     o->timeout_s = 0;
     o->seed = (unsigned)time(NULL);
     for (int i = 1; i < argc; i++) {
@@ -531,6 +695,10 @@ static int parse(int argc, char **argv, options *o)
             o->kill_ms = atoi(v), i++;
         } else if (v && !strcmp(a, "--server-restarts")) {
             o->server_restarts = atoi(v), i++;
+        } else if (v && !strcmp(a, "--pauses")) {
+            o->pauses = atoi(v), i++;
+        } else if (v && !strcmp(a, "--pause-ms")) {
+            o->pause_ms = atoi(v), i++;
         } else if (v && !strcmp(a, "--timeout-s")) {
             o->timeout_s = atoi(v), i++;
         } else if (v && !strcmp(a, "--seed")) {
@@ -540,8 +708,8 @@ static int parse(int argc, char **argv, options *o)
             return -1;
         }
     }
-    if (o->requirements < 10 || o->kill_ms < 100 || o->server_restarts < 0) {
-        fprintf(stderr, "chaos: --requirements at least 10, --kill-ms at least 100\n");
+    if (o->requirements < 10 || o->kill_ms < 100 || o->server_restarts < 0 || o->pauses < 0 || o->pause_ms < 100) {
+        fprintf(stderr, "chaos: --requirements at least 10, --kill-ms and --pause-ms at least 100\n");
         return -1;
     }
     if (!o->timeout_s)
@@ -559,8 +727,12 @@ int main(int argc, char **argv)
     ck_report rep;
     uint64_t ledger = 0;
     long submitted = 0, terminal = 0, before_outage = 0;
-    double t_start, deadline, next_kill, next_submit;
-    int restarts_left, ok;
+    double t_start, deadline, next_kill, next_submit, next_pause;
+    int restarts_left, pauses_left, ok, calm = 0;
+    pause_state ps = {-1, 0, 0};
+    kvStore *leases = NULL;
+    kvWatcher *lw = NULL;
+    long acts;
 
     if (parse(argc, argv, &opt) != 0)
         return 2;
@@ -570,8 +742,9 @@ int main(int argc, char **argv)
     }
     srand(opt.seed);
     signal(SIGPIPE, SIG_IGN);
-    printf("chaos: %ld requirements, a SIGKILL every ~%d ms, %d server restart(s)%s, seed %u\n", opt.requirements,
-           opt.kill_ms, opt.server_restarts, opt.cluster ? " in a three-node cluster (R3)" : "", opt.seed);
+    printf("chaos: %ld requirements, a SIGKILL every ~%d ms, %d server restart(s)%s, %d leader pause(s) of %d ms, "
+           "seed %u\n", opt.requirements, opt.kill_ms, opt.server_restarts,
+           opt.cluster ? " in a three-node cluster (R3)" : "", opt.pauses, opt.pause_ms, opt.seed);
     fflush(stdout);
 
     if (start_servers(opt.cluster ? 3 : 1) != 0)
@@ -609,11 +782,18 @@ int main(int argc, char **argv)
     sleep(1); /* the scheduler takes its lease */
 
     ck = ck_create();
+    /* Every change of a lease from now on (and each current holder first). */
+    if (js_KeyValue(&leases, js, TOPO_KV_LEADER) != NATS_OK || kvStore_WatchAll(&lw, leases, NULL) != NATS_OK) {
+        fprintf(stderr, "chaos: cannot watch the leases: %s\n", nats_GetLastError(NULL));
+        return 1;
+    }
     t_start = now_s();
     deadline = t_start + opt.timeout_s;
     next_kill = t_start + opt.kill_ms / 1000.0;
     next_submit = t_start;
     restarts_left = opt.server_restarts;
+    pauses_left = opt.pauses;
+    next_pause = t_start + 3;
     /* Submitting takes the first third of the expected run; the chaos goes on
      * until every requirement is terminal. */
     while (now_s() < deadline) {
@@ -631,6 +811,17 @@ int main(int argc, char **argv)
             printf("chaos: nats-server killed and restarted (%.1f s down)\n", fg.server_down);
             fflush(stdout);
         }
+        if (ps.svc >= 0 && now_s() >= ps.until) {
+            resume(js, &ps, &fg);
+            next_pause = now_s() + 2;
+        }
+        if (ps.svc < 0 && pauses_left > 0 && now_s() >= next_pause) {
+            if (pause_leader(js, &ps, (opt.pauses - pauses_left) % N_LEASES, opt.pause_ms) == 0)
+                pauses_left--;
+            else
+                next_pause = now_s() + 1; /* nobody leads just now */
+        }
+        watch_leases(lw, ck);
         if (t >= next_kill && terminal < opt.requirements) {
             kill_one(nc, js, &fg, fg.kills % 4 == 2);
             next_kill = now_s() + (opt.kill_ms / 2 + rand() % opt.kill_ms) / 1000.0;
@@ -640,25 +831,30 @@ int main(int argc, char **argv)
             if (n >= 0)
                 terminal = n;
         }
-        if (submitted >= opt.requirements && terminal >= opt.requirements && restarts_left == 0)
+        if (submitted >= opt.requirements && terminal >= opt.requirements && restarts_left == 0 &&
+            pauses_left == 0 && ps.svc < 0)
             break;
         usleep(200 * 1000);
     }
+    resume(js, &ps, &fg); /* should the run have timed out during a pause */
     printf("chaos: %ld of %ld terminal after %.0f s; waiting for the queues to settle\n", terminal, submitted,
            now_s() - t_start);
     fflush(stdout);
-    {
-        int calm = 0;
-        for (double t0 = now_s(); !calm && now_s() - t0 < 60 && now_s() < deadline + 60; usleep(500 * 1000))
-            calm = settled(js);
-        if (!calm)
-            printf("chaos: the queues did not settle within 60 s; judging what is stored\n");
+    for (double t0 = now_s(); !calm && now_s() - t0 < 60 && now_s() < deadline + 60; usleep(500 * 1000))
+        calm = settled(js, NULL);
+    if (!calm) {
+        printf("chaos: the queues did not settle within 60 s; judging what is stored\n");
+        settled(js, stdout);
     }
     sleep(2); /* the last decisions' writes */
+    watch_leases(lw, ck);
+    kvWatcher_Destroy(lw);
+    kvStore_Destroy(leases);
 
     if (each_stored(nc, js, "REQUIREMENTS", "requirements.>", on_dispatch, ck) < 0 ||
         each_stored(nc, js, "RESULTS", "results.>", on_result, ck) < 0 || read_states(js, ck, &ledger) != 0)
         fprintf(stderr, "chaos: reading back failed: %s\n", nats_GetLastError(NULL));
+    acts = read_acts(ck);
     ck_check(ck, &rep, stderr);
 
     for (int i = 0; i < N_AGENTS; i++)
@@ -672,7 +868,7 @@ int main(int argc, char **argv)
 
     ok = rep.n[CK_LOST] == 0 && rep.n[CK_DUPLICATED] == 0 && rep.n[CK_UNKNOWN] == 0 && submitted == opt.requirements &&
          rep.submitted == opt.requirements && ledger == rep.tokens_reported && rep.ledger_off == 0 &&
-         fg.server_restarts == opt.server_restarts;
+         fg.server_restarts == opt.server_restarts && fg.pauses == opt.pauses && rep.unfenced == 0 && calm;
     printf("chaos: submitted %ld, completed %ld, escalated %ld, lost %ld, duplicated %ld, unknown %ld\n",
            rep.submitted, rep.n[CK_COMPLETED], rep.n[CK_ESCALATED], rep.n[CK_LOST], rep.n[CK_DUPLICATED],
            rep.n[CK_UNKNOWN]);
@@ -680,6 +876,11 @@ int main(int argc, char **argv)
     for (int i = 0; i < N_SERVICES; i++)
         printf("%s%s %d", i ? ", " : "", services[i].instance, services[i].kills);
     printf("; the scheduler leader %d times)\n", fg.leader_kills);
+    printf("chaos: pauses %d (the scheduler leader %d, the monitor leader %d), %d ms each; another instance held "
+           "the lease at %d of the resumes\n", fg.pauses, fg.pauses_of[0], fg.pauses_of[1], opt.pause_ms, fg.taken_over);
+    printf("chaos: fencing: %ld dispatches, kills and alerts in the logs, %ld judged against the leases, %ld by an "
+           "instance that did not hold the lease\n", acts, rep.acts, rep.unfenced);
+    printf("chaos: queues %s\n", calm ? "settled: nothing pending or unacknowledged" : "did NOT settle");
     printf("chaos: time to recover: a killed service answers again after %.2f s on average, %.2f s at most\n",
            fg.kills ? fg.recover_sum / fg.kills : 0, fg.recover_max);
     printf("chaos: nats-server restarts %d: down %.1f s, work moving again %.1f s after it was back\n",

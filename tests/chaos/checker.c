@@ -1,5 +1,6 @@
 #include "checker.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,34 @@ typedef struct {
     uint64_t charged;    /* what the scheduler's ledger charged for it */
 } item;
 
+typedef struct {
+    char key[32];
+    char who[80];      /* holder, or the instance that acted */
+    char what[120];    /* acts only */
+    int64_t at;
+} event;
+
+typedef struct {
+    event *e;
+    int n, cap;
+} events;
+
+static void events_add(events *v, const char *key, const char *who, const char *what, int64_t at)
+{
+    event *e;
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 256;
+        v->e = xrealloc(v->e, sizeof(event) * (size_t)v->cap);
+    }
+    e = &v->e[v->n++];
+    snprintf(e->key, sizeof(e->key), "%s", key);
+    snprintf(e->who, sizeof(e->who), "%s", who ? who : "");
+    snprintf(e->what, sizeof(e->what), "%s", what ? what : "");
+    e->at = at;
+}
+
 struct checker {
+    events leases, acts;
     strmap *index;       /* id -> item */
     item *it;
     int n, cap;
@@ -43,6 +71,8 @@ void ck_destroy(checker *c)
     }
     free(c->it);
     free(c->tokens);
+    free(c->leases.e);
+    free(c->acts.e);
     strmap_destroy(c->index);
     strmap_destroy(c->dispatches);
     strmap_destroy(c->results);
@@ -119,6 +149,46 @@ void ck_final(checker *c, const char *id, const char *status, uint64_t charged)
     x->charged = charged;
 }
 
+void ck_lease(checker *c, const char *key, const char *holder, int64_t at_ms)
+{
+    events_add(&c->leases, key, holder, NULL, at_ms);
+}
+
+void ck_act(checker *c, const char *key, const char *instance, const char *what, int64_t at_ms)
+{
+    events_add(&c->acts, key, instance, what, at_ms);
+}
+
+/* The lease event of key in force at time at (the latest not after it). */
+static const event *lease_at(const checker *c, const char *key, int64_t at)
+{
+    const event *best = NULL;
+    for (int i = 0; i < c->leases.n; i++) {
+        const event *e = &c->leases.e[i];
+        if (e->at <= at && !strcmp(e->key, key) && (!best || e->at >= best->at))
+            best = e;
+    }
+    return best;
+}
+
+static void judge_acts(const checker *c, ck_report *r, FILE *detail)
+{
+    for (int i = 0; i < c->acts.n; i++) {
+        const event *a = &c->acts.e[i];
+        const event *l = lease_at(c, a->key, a->at);
+        if (!l)
+            continue;
+        r->acts++;
+        if (!strcmp(l->who, a->who))
+            continue;
+        r->unfenced++;
+        if (detail)
+            fprintf(detail, "checker: %s: '%s' at %lld while %s%s held the %s lease (since %lld)\n", a->who, a->what,
+                    (long long)a->at, *l->who ? l->who : "nobody", *l->who ? "" : " (released)", a->key,
+                    (long long)l->at);
+    }
+}
+
 const char *ck_class_name(ck_class k)
 {
     static const char *const names[CK_CLASSES] = {"completed", "escalated", "lost", "duplicated", "unknown"};
@@ -149,4 +219,5 @@ void ck_check(const checker *c, ck_report *r, FILE *detail)
     }
     for (int k = 0; k < c->ntok; k++)
         r->tokens_reported += c->tokens[k];
+    judge_acts(c, r, detail);
 }

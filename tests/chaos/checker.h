@@ -13,7 +13,14 @@
  *   escalated   ESCALATED
  *   completed   COMPLETE
  *
- * The first that applies wins, in that order. */
+ * The first that applies wins, in that order.
+ *
+ * Fencing: from the lease changes the harness watched in KV (who took or
+ * renewed which lease, when) and the acts only a lease holder may do
+ * (dispatch, kill, alert), each with the instance that did it and when, it
+ * counts the acts done while another instance held that lease, or while
+ * nobody did after a release. An act before the first lease event of its
+ * key is not judged. */
 #ifndef CHAOS_CHECKER_H
 #define CHAOS_CHECKER_H
 
@@ -36,16 +43,24 @@ void ck_result(checker *c, const char *type, const char *id, unsigned attempt, u
  * and the tokens its ledger charged for it. */
 void ck_final(checker *c, const char *id, const char *status, uint64_t charged);
 
+/* The lease key changed: holder took or renewed it ("" released it) at at_ms. */
+void ck_lease(checker *c, const char *key, const char *holder, int64_t at_ms);
+/* instance did what (a dispatch, kill or alert) under the lease key at at_ms. */
+void ck_act(checker *c, const char *key, const char *instance, const char *what, int64_t at_ms);
+
 typedef struct {
     long submitted;
     long n[CK_CLASSES];
     uint64_t tokens_reported;   /* per type, id and attempt the largest report, summed */
     long ledger_off;            /* requirements whose charge differs from their reports */
+    long acts;                  /* acts judged for fencing */
+    long unfenced;              /* of those, done while the instance did not hold the lease */
 } ck_report;
 
-/* Classifies every submitted requirement; writes one line per requirement
- * that is not completed or escalated, or whose charge differs from what its
- * agents reported, to detail (may be NULL). */
+/* Classifies every submitted requirement and judges every act; writes one
+ * line per requirement that is not completed or escalated, or whose charge
+ * differs from what its agents reported, and per unfenced act, to detail
+ * (may be NULL). */
 void ck_check(const checker *c, ck_report *r, FILE *detail);
 
 const char *ck_class_name(ck_class k);

@@ -70,11 +70,42 @@ static void each_failure_has_its_class(void **state)
     ck_destroy(c);
 }
 
+static void acts_are_judged_against_the_lease_in_force(void **state)
+{
+    checker *c = ck_create();
+    ck_report r;
+    (void)state;
+    ck_act(c, "scheduler", "s1", "dispatched CH-0", 500);      /* before any lease event: not judged */
+    ck_lease(c, "scheduler", "s1", 1000);
+    ck_lease(c, "monitor", "m1", 1000);
+    ck_act(c, "scheduler", "s1", "dispatched CH-1", 1500);
+    ck_lease(c, "scheduler", "s1", 4000);                       /* a renewal */
+    ck_act(c, "monitor", "m1", "alert critical", 4500);
+    /* s1 paused; s2 took over at 15000 */
+    ck_lease(c, "scheduler", "s2", 15000);
+    ck_act(c, "scheduler", "s2", "dispatched CH-2", 15000);     /* at the very time it took it */
+    ck_act(c, "scheduler", "s1", "dispatched CH-3", 16000);     /* the ex-leader woke up and acted */
+    ck_act(c, "monitor", "m2", "kill", 16000);                   /* m1 still holds the monitor lease */
+    ck_lease(c, "monitor", "", 20000);                           /* m1 released it */
+    ck_act(c, "monitor", "m1", "alert warning", 20001);
+    ck_check(c, &r, NULL);
+    assert_int_equal(r.acts, 6);
+    assert_int_equal(r.unfenced, 3);
+    ck_destroy(c);
+
+    c = ck_create();
+    ck_check(c, &r, NULL);
+    assert_int_equal(r.acts, 0);
+    assert_int_equal(r.unfenced, 0);
+    ck_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_clean_history_is_all_completed),
         cmocka_unit_test(each_failure_has_its_class),
+        cmocka_unit_test(acts_are_judged_against_the_lease_in_force),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
