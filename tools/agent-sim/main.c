@@ -17,6 +17,12 @@
  * the key <type>.<message id> in KV orch_claims; a message delivered again
  * (an ack lost in a server failure) finds the claim and is skipped.
  *
+ * An ack can be lost like any message: a server killed just after (or
+ * while) it arrived forgets it, and the work, whose ack wait is half an
+ * hour, would wait that long before it came back to be skipped as claimed.
+ * So the agent keeps its last acks and, every ACK_CHECK_MS, sends again
+ * those its consumer's ack floor has not passed (acking twice is harmless).
+ *
  * Nothing from a message reaches a shell: git runs with argument vectors,
  * and the id only names a file after it passed the id check. */
 #include <signal.h>
@@ -41,6 +47,14 @@
 static volatile sig_atomic_t stop;
 static void on_signal(int s) { (void)s; stop = 1; }
 
+#define RECENT_ACKS 64
+#define ACK_CHECK_MS 5000
+
+typedef struct {
+    char reply[256];   /* the message's ack subject; "" when free */
+    uint64_t seq;      /* its stream sequence */
+} sent_ack;
+
 typedef struct {
     Orchestrator__V1__AgentType type;
     const char *instance, *repo, *project, *workdir, *mode;
@@ -49,6 +63,10 @@ typedef struct {
     jsCtx *js;
     char clone[600];
     strmap *unsure;   /* claims this process sent without learning whether they were stored */
+    const char *consumer;
+    sent_ack acks[RECENT_ACKS];   /* a ring: the last acks sent */
+    int next_ack;
+    long long last_ack_check;
 } agent;
 
 static void usage(FILE *o)
@@ -249,6 +267,50 @@ static void work(agent *a, const pb_requirement *r)
     cJSON_Delete(o);
 }
 
+/* Acks m and remembers the ack until the consumer's ack floor passes it. */
+static void ack(agent *a, natsMsg *m)
+{
+    jsMsgMetaData *meta = NULL;
+    const char *reply = natsMsg_GetReply(m);
+    if (reply && natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+        sent_ack *s = &a->acks[a->next_ack];
+        snprintf(s->reply, sizeof(s->reply), "%s", reply);
+        s->seq = meta->Sequence.Stream;
+        a->next_ack = (a->next_ack + 1) % RECENT_ACKS;
+        jsMsgMetaData_Destroy(meta);
+    }
+    natsMsg_Ack(m, NULL);
+}
+
+/* Sends again the acks the consumer does not have: those above its ack
+ * floor while it counts unacknowledged messages. */
+static void ack_again(agent *a)
+{
+    jsConsumerInfo *ci = NULL;
+    int again = 0;
+    uint64_t floor;
+    if (js_GetConsumerInfo(&ci, a->js, "REQUIREMENTS", a->consumer, NULL, NULL) != NATS_OK)
+        return;
+    floor = ci->AckFloor.Stream;
+    for (int i = 0; i < RECENT_ACKS; i++) {
+        sent_ack *s = &a->acks[i];
+        if (!s->reply[0])
+            continue;
+        if (s->seq <= floor) {
+            s->reply[0] = '\0';
+        } else if (ci->NumAckPending > 0) {
+            natsConnection_PublishString(a->nc, s->reply, "+ACK");
+            again++;
+        }
+    }
+    if (again) {
+        printf("agent-sim %s: %d ack(s) sent again: the consumer's ack floor is at %llu with %lld unacknowledged\n",
+               a->instance, again, (unsigned long long)floor, (long long)ci->NumAckPending);
+        fflush(stdout);
+    }
+    jsConsumerInfo_Destroy(ci);
+}
+
 /* Claims the work in m: 1 when this agent may act on it, 0 when it was
  * claimed before (acted on already), -1 when the claim could not be made
  * (no server: the message should come back later). */
@@ -311,10 +373,13 @@ static void review_or_merge(agent *a, const pb_requirement *r)
         fflush(stdout);
         return;
     }
+    /* A review costs a fraction of the work: within what the scheduler
+     * lets one report charge (its token budget). */
+    unsigned long long tokens = r->estimated_tokens ? r->estimated_tokens / 2 : 1500;
     snprintf(subj, sizeof(subj), "results.review.%s", r->id);
     snprintf(body, sizeof(body), "{\"requirementId\":\"%s\",\"agentType\":\"review\",\"instance\":\"%s\",\"review\":\"%s\","
-                                 "\"tokensUsed\":1500,\"summary\":\"%s\"}",
-             r->id, a->instance, changes ? "changes_requested" : "approved",
+                                 "\"tokensUsed\":%llu,\"summary\":\"%s\"}",
+             r->id, a->instance, changes ? "changes_requested" : "approved", tokens,
              changes ? "please add a test for the empty case" : "looks good");
     publish(a, r, "review", subj, body);
     printf("agent-sim %s: reviewed %s: %s\n", a->instance, r->id, changes ? "changes requested" : "approved");
@@ -398,7 +463,7 @@ int main(int argc, char **argv)
     }
     jsSubOptions_Init(&so);
     so.Stream = "REQUIREMENTS";
-    so.Consumer = names_agent_consumer(a.type);
+    so.Consumer = a.consumer = names_agent_consumer(a.type);
     snprintf(filter, sizeof(filter), "requirements.%s.>", names_agent_type(a.type));
     if (js_PullSubscribe(&sub, a.js, filter, so.Consumer, NULL, &so, NULL) != NATS_OK) {
         fprintf(stderr, "agent-sim: consumer %s: %s\n", so.Consumer, nats_GetLastError(NULL));
@@ -413,6 +478,10 @@ int main(int argc, char **argv)
             heartbeat(&a, NULL, 0);
             last_beat = text_mono_ms();
         }
+        if (text_mono_ms() - a.last_ack_check > ACK_CHECK_MS) {
+            ack_again(&a);
+            a.last_ack_check = text_mono_ms();
+        }
         if (natsSubscription_Fetch(&list, sub, 1, 500, NULL) == NATS_OK && list.Count == 1) {
             pb_requirement **reqs = NULL;
             size_t n = 0;
@@ -423,7 +492,7 @@ int main(int argc, char **argv)
                 natsMsgList_Destroy(&list);
                 continue;
             }
-            natsMsg_Ack(m, NULL); /* taken: the work is this agent's now */
+            ack(&a, m); /* taken: the work is this agent's now */
             if (!mine) {
                 /* acted on before */
             } else if (edge_requirements_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &reqs, &n,
