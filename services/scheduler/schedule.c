@@ -910,12 +910,13 @@ static int sender_type(const sched_from *from, int body_type, char err[ERR_LEN])
 static void review_answered(sched *s, int i, const pb_result *r, const sched_from *from, const sched_clock *now)
 {
     pb_state *st = s->e[i];
-    uint64_t cap = work_budget(s, st) * (uint64_t)s->cfg.charge_message_percent / 100;
+    /* A review reports its whole attempt at once: the attempt's bound. */
+    uint64_t cap = work_budget(s, st) * (uint64_t)s->cfg.charge_attempt_percent / 100;
     if (r->tokens_used > cap) {
         char text[400];
-        snprintf(text, sizeof(text), "%s review: %llu tokens claimed, more than one report may charge (%llu: %d%% "
-                 "of its token budget); not charged", st->id, (unsigned long long)r->tokens_used,
-                 (unsigned long long)cap, s->cfg.charge_message_percent);
+        snprintf(text, sizeof(text), "%s review: %llu tokens claimed, more than one review may cost (%llu: %d%% "
+                 "of the work's token budget); not charged", st->id, (unsigned long long)r->tokens_used,
+                 (unsigned long long)cap, s->cfg.charge_attempt_percent);
         over_bound(s, from, st->id, text);
     } else {
         charge_for(s, st, T_REVIEW, r->tokens_used, now);

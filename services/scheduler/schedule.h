@@ -45,8 +45,8 @@
  * Bounded charges. What one report can put on the day's ledger is bounded
  * relative to the work's token budget (token_budget, else estimate x
  * budget_factor_percent, else the type's daily limit): one heartbeat at
- * most charge_message_percent of it, one attempt in all at most
- * charge_attempt_percent of it; an idle instance's unattributed use at most
+ * most charge_message_percent of it, one attempt in all (and one review) at
+ * most charge_attempt_percent of it; an idle instance's unattributed use at most
  * idle_day_percent of its type's daily limit per day. A claim beyond a bound
  * is not charged: it is refused (charge_over_bound) and alerted. */
 #ifndef SCHED_SCHEDULE_H
