@@ -1,0 +1,168 @@
+/* orch-agent's pure parts: the presets, what a coding-agent CLI's output
+ * says, the prompt, and what a failure means.
+ *
+ * A preset is a small table: the argument vector of the CLI with
+ * placeholders ({prompt}, {prompt_file}, {workdir}, {model}; an element
+ * "{model_args}" becomes the preset's model option and the model, or
+ * nothing when no model is configured), the environment it always gets
+ * (the variables that stop its other traffic), and how its output is read:
+ *
+ *   claude  Claude Code, `--output-format stream-json --verbose`: one JSON
+ *           object a line; "assistant" lines carry the usage of each model
+ *           call (live tokens), the last "result" line the totals
+ *           (usage.{input,output,cache_creation_input,cache_read_input}_tokens),
+ *           total_cost_usd, is_error, api_error_status and the final text.
+ *           `--output-format json` prints that result object alone; both
+ *           read the same.
+ *   codex   Codex, `codex exec --json`: one event a line; each
+ *           turn.completed carries that turn's usage (input_tokens, of
+ *           which cached_input_tokens, output_tokens, of which
+ *           reasoning_output_tokens); "error" and "turn.failed" carry the
+ *           failure; the last agent_message item is the final text. No cost.
+ *   gemini  Gemini CLI, `--output-format json`: one object with "response",
+ *           stats.models.<m>.tokens.total and "error".
+ *   command any other CLI: the last line of its output that is a JSON
+ *           object may say "tokensUsed" (or "tokens") and "costUsd" (or
+ *           "total_cost_usd") and "summary".
+ *
+ * Tokens counted are everything the model read and wrote: for Claude input,
+ * output and both cache figures; for Codex and Gemini input (cached ones
+ * included, as those APIs report them) and output.
+ *
+ * Nothing here runs a process, reads the clock or the environment, or logs:
+ * the adapter (agent.c) does, and passes the outcome in. */
+#ifndef AGENT_CORE_H
+#define AGENT_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "pb.h"
+#include "status.h"
+
+/* Bound on the final text kept from a CLI's output (a summary, review
+ * comments). */
+#define AGENT_TEXT_MAX 4096
+
+typedef enum { AGENT_OUT_CLAUDE = 1, AGENT_OUT_CODEX, AGENT_OUT_GEMINI, AGENT_OUT_COMMAND } agent_output;
+
+typedef struct {
+    const char *name;                 /* "claude", "codex", "gemini", "command" */
+    const char *const *argv;          /* NULL-terminated template; NULL for command */
+    const char *const *model_args;    /* what {model_args} becomes when a model is set */
+    const char *const *env;           /* "K=V" the CLI always gets, NULL-terminated */
+    agent_output output;
+} agent_preset;
+
+/* The preset called name, or NULL. */
+const agent_preset *agent_preset_find(const char *name);
+
+/* The names of every preset, for messages ("claude, codex, gemini, command"). */
+const char *agent_preset_names(void);
+
+/* What one run's output says. */
+typedef struct {
+    uint64_t tokens;
+    int has_tokens;
+    double cost_usd;
+    int has_cost;
+    int is_error;                     /* the CLI said the run failed */
+    int api_status;                   /* HTTP status of the model API's error, 0 if none */
+    char text[AGENT_TEXT_MAX];        /* the final answer (result, last agent message) */
+    char error[ERR_LEN];              /* the CLI's own error message, "" if none */
+} agent_usage;
+
+/* Reads a whole run's output (NUL-terminated; may be cut in the middle by
+ * the output bound: unreadable lines are skipped). Fills u; never fails. */
+void agent_usage_parse(agent_output kind, const char *output, agent_usage *u);
+
+/* Live tokens: what one line of streamed output adds to the tokens used so
+ * far (0 for lines that say nothing about usage). For heartbeats. */
+uint64_t agent_usage_line(agent_output kind, const char *line, size_t len);
+
+/* --- the command line ------------------------------------------------------ */
+
+typedef struct {
+    const char *prompt;
+    const char *prompt_file;
+    const char *workdir;
+    const char *model;                /* "" or NULL: none; {model_args} vanishes */
+} agent_fill;
+
+/* Builds the argument vector: tmpl (the preset's, or the configured one for
+ * command) with placeholders filled. The result is NULL-terminated and
+ * owned by the caller (agent_argv_free). ORCH_ERR_INVALID with err filled
+ * for an empty template, or {model} used without a model. */
+orch_status agent_argv_build(const char *const *tmpl, const char *const *model_args, const agent_fill *f,
+                             char ***out, char err[ERR_LEN]);
+void agent_argv_free(char **argv);
+
+/* The environment the CLI gets: fixed (the preset's "K=V"), then each name
+ * in allow that is set in from ("K=V" strings, NULL-terminated), then base
+ * ("K=V", e.g. PATH and HOME; they win). Owned by the caller
+ * (agent_argv_free). Names that are not set in from are left out. */
+char **agent_env_build(const char *const *fixed, const cfg_list *allow, const char *const *from,
+                       const char *const *base);
+
+/* The model for a dispatch: cheap when the scheduler's hint is "cheap" and
+ * a cheap model is configured, else model. Either may be NULL or "". */
+const char *agent_model_for(const char *hint, const char *model, const char *cheap);
+
+/* --- failures -------------------------------------------------------------- */
+
+typedef struct {
+    int exit_code;                    /* -1 when killed or not started */
+    int timed_out;
+    int start_failed;                 /* the CLI could not be started */
+    int changed;                      /* files the run changed (after it) */
+    int needs_change;                 /* 1: an empty diff is a failure (work, not review) */
+} agent_run;
+
+typedef struct {
+    int failed;
+    int transient;                    /* retry with backoff; else a human looks */
+    const char *reason;               /* token for the error's reason */
+    char message[ERR_LEN];
+} agent_failure;
+
+/* Judges a run: a time-out, a rate limit (429), an overloaded or failing
+ * model server (5xx, 529) and network trouble are transient; an
+ * authentication error (401, 403), a CLI that cannot be started, a run that
+ * failed otherwise, and a work run that changed nothing are not. output is
+ * the run's whole bounded output, u what agent_usage_parse read from it. */
+void agent_classify(const agent_run *run, const agent_usage *u, const char *output, agent_failure *f);
+
+/* --- prompts --------------------------------------------------------------- */
+
+/* One {{name}} of a template and its value. */
+typedef struct {
+    const char *name;
+    const char *value;
+} agent_var;
+
+/* Fills every {{name}} of tmpl from vars. An unknown name is an error
+ * (ORCH_ERR_INVALID, err names it), so a typo in a configured template
+ * shows at start, not as a strange prompt. *out: malloc'd. */
+orch_status agent_render(const char *tmpl, const agent_var *vars, size_t n, char **out, char err[ERR_LEN]);
+
+/* The variables of a work prompt for r: id, title, description, attempt,
+ * acceptance and files (one "- " line each, or "(none given)"), failure
+ * (a section with lastFailureOutput or the reviewer's comments, or ""),
+ * dependencies (deps: a section the adapter wrote from git, or ""),
+ * project, branch. Values are malloc'd: agent_vars_free. n: out count. */
+agent_var *agent_work_vars(const pb_requirement *r, const char *project, const char *branch, const char *deps,
+                           size_t *n);
+void agent_vars_free(agent_var *v, size_t n);
+
+/* The default templates: work, review. */
+extern const char agent_work_prompt[];
+extern const char agent_review_prompt[];
+
+/* Reads a review's answer: its last line starting "VERDICT:" says
+ * APPROVED or CHANGES_REQUESTED (any case). *approved set; comments gets
+ * the text without the verdict line (bounded by len). Returns 0, or -1
+ * when the text has no verdict. */
+int agent_review_verdict(const char *text, int *approved, char *comments, size_t len);
+
+#endif
