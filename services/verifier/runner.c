@@ -214,14 +214,18 @@ static void keeper(const run_spec *s, int out, int report)
     }
     /* The step is over: whatever it left running goes with it. Every
      * descendant is a child of ours or below one; once none is left to
-     * reap, none is left. */
+     * reap, none is left (and when the step left nothing, /proc is not
+     * read at all). */
     for (;;) {
+        w = waitpid(-1, &st, WNOHANG);
+        if (w > 0)
+            continue;
+        if (w < 0)
+            break; /* ECHILD */
         kill(-pid, SIGKILL);
         signal_descendants(self, SIGKILL);
-        if (waitpid(-1, &st, 0) < 0 && errno == ECHILD)
+        if (waitpid(-1, &st, 0) < 0 && errno != EINTR)
             break;
-        while (waitpid(-1, &st, WNOHANG) > 0)
-            ;
     }
 report:
     if (write(report, &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
@@ -231,19 +235,15 @@ report:
 
 /* --- the runner ---------------------------------------------------------------------- */
 
-static void read_some(int fd, outbuf *ob, int wait_ms, int *eof)
+/* One read of the output pipe into ob, if it has something (or its end). */
+static void read_some(int fd, outbuf *ob, int *eof)
 {
-    struct pollfd p = {fd, POLLIN, 0};
-    if (*eof || poll(&p, 1, wait_ms) <= 0)
-        return;
-    {
-        char buf[8192];
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n > 0)
-            outbuf_add(ob, buf, (size_t)n);
-        else if (n == 0 || (errno != EINTR && errno != EAGAIN))
-            *eof = 1;
-    }
+    char buf[8192];
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n > 0)
+        outbuf_add(ob, buf, (size_t)n);
+    else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+        *eof = 1;
 }
 
 int runner_run(const run_spec *s, run_result *r)
@@ -253,7 +253,7 @@ int runner_run(const run_spec *s, run_result *r)
     outbuf ob;
     keeper_report rep;
     int64_t start = mono_ms(), last_tick = start, until;
-    int status = 0, eof = 0, killed = 0;
+    int eof = 0, killed = 0, reported = 0, have_report = 0;
 
     memset(r, 0, sizeof(*r));
     r->exit_code = -1;
@@ -280,12 +280,19 @@ int runner_run(const run_spec *s, run_result *r)
     close(repp[1]);
 
     /* The keeper enforces the timeout and ends every process; this loop
-     * only reads, ticks, and waits for it. */
-    while (waitpid(pid, &status, WNOHANG) != pid) {
+     * only reads, ticks, and waits for its report (or its end: the report
+     * pipe closes when it dies). */
+    while (!reported) {
+        struct pollfd p[2] = {{eof ? -1 : outp[0], POLLIN, 0}, {repp[0], POLLIN, 0}};
         int64_t now;
-        read_some(outp[0], &ob, 100, &eof);
-        if (eof)
-            usleep(20 * 1000);
+        if (poll(p, 2, 100) > 0) {
+            if (p[0].revents)
+                read_some(outp[0], &ob, &eof);
+            if (p[1].revents) {
+                have_report = read(repp[0], &rep, sizeof(rep)) == (ssize_t)sizeof(rep);
+                reported = 1;
+            }
+        }
         now = mono_ms();
         if (!killed && now - start > s->timeout_ms + s->grace_ms + KEEPER_SLACK_MS) {
             kill(pid, SIGKILL);
@@ -296,15 +303,19 @@ int runner_run(const run_spec *s, run_result *r)
             last_tick = now;
         }
     }
-    for (until = mono_ms() + DRAIN_MS; !eof && mono_ms() < until;)
-        read_some(outp[0], &ob, 50, &eof);
+    waitpid(pid, NULL, 0);
+    close(repp[0]);
+    for (until = mono_ms() + DRAIN_MS; !eof && mono_ms() < until;) {
+        struct pollfd p = {outp[0], POLLIN, 0};
+        if (poll(&p, 1, 50) > 0)
+            read_some(outp[0], &ob, &eof);
+    }
     close(outp[0]);
-    if (read(repp[0], &rep, sizeof(rep)) != (ssize_t)sizeof(rep)) {
+    if (!have_report) { /* the keeper was killed */
         rep.started = 1;
         rep.timed_out = 1;
         rep.status = SIGKILL; /* as a wait status: killed by SIGKILL */
     }
-    close(repp[0]);
 
     r->duration_ms = mono_ms() - start;
     r->timed_out = rep.timed_out;

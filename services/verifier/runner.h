@@ -18,9 +18,9 @@
  * reports the step's wait status on a second pipe and exits. One keeper per
  * step, so concurrent steps of one verifier never touch each other's
  * processes; if the verifier dies, the keeper gets SIGTERM (PDEATHSIG) and
- * ends the step the same way. The runner reads output until the keeper has
- * exited, then at most a further half second, so a leftover writer cannot
- * hold a verdict. */
+ * ends the step the same way. The runner reads output until the keeper
+ * reports (a second pipe, so no polling for its exit), then at most a
+ * further half second, so a leftover writer cannot hold a verdict. */
 #ifndef VERIFIER_RUNNER_H
 #define VERIFIER_RUNNER_H
 

@@ -273,31 +273,47 @@ typedef struct {
     int n;
 } verdicts;
 
-static void read_verdicts(env *e, verdicts *out, int want, int timeout_ms)
+/* Reads the messages stored on filter, in order, handing each to take
+ * (which returns how many it holds now), until timeout_ms, or until want
+ * are held and nothing more comes for 200 ms. */
+static void read_stored(env *e, const char *filter, int want, int timeout_ms, int (*take)(natsMsg *, void *),
+                        void *arg)
 {
     natsSubscription *sub = NULL;
     jsSubOptions so;
-    char err[ERR_LEN];
     int64_t deadline = nats_Now() + timeout_ms;
-    memset(out, 0, sizeof(*out));
+    int n = 0;
     jsSubOptions_Init(&so);
     so.Ordered = true;
-    assert_int_equal(js_SubscribeSync(&sub, e->js, "verdicts.>", NULL, &so, NULL), NATS_OK);
-    while (out->n < 64 && nats_Now() < deadline) {
+    assert_int_equal(js_SubscribeSync(&sub, e->js, filter, NULL, &so, NULL), NATS_OK);
+    while (n < 64 && nats_Now() < deadline) {
         natsMsg *m = NULL;
         if (natsSubscription_NextMsg(&m, sub, 200) != NATS_OK) {
-            if (out->n >= want)
+            if (n >= want)
                 break;
             continue;
         }
-        out->v[out->n] = (pb_verdict *)pb_unpack(&orchestrator__v1__verdict__descriptor,
-                                                 (const uint8_t *)natsMsg_GetData(m),
-                                                 (size_t)natsMsg_GetDataLength(m), PB_MAX_MSG, err);
-        assert_non_null(out->v[out->n]);
-        out->n++;
+        n = take(m, arg);
         natsMsg_Destroy(m);
     }
     natsSubscription_Destroy(sub);
+}
+
+static int take_verdict(natsMsg *m, void *arg)
+{
+    verdicts *out = arg;
+    char err[ERR_LEN];
+    out->v[out->n] = (pb_verdict *)pb_unpack(&orchestrator__v1__verdict__descriptor,
+                                             (const uint8_t *)natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m),
+                                             PB_MAX_MSG, err);
+    assert_non_null(out->v[out->n]);
+    return ++out->n;
+}
+
+static void read_verdicts(env *e, verdicts *out, int want, int timeout_ms)
+{
+    memset(out, 0, sizeof(*out));
+    read_stored(e, "verdicts.>", want, timeout_ms, take_verdict, out);
 }
 
 static void free_verdicts(verdicts *v)
@@ -513,29 +529,19 @@ typedef struct {
     int n;
 } errors;
 
+static int take_error(natsMsg *m, void *arg)
+{
+    errors *out = arg;
+    out->e[out->n] = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+    assert_non_null(out->e[out->n]);
+    snprintf(out->subject[out->n], sizeof(out->subject[0]), "%s", natsMsg_GetSubject(m));
+    return ++out->n;
+}
+
 static void read_errors(env *e, errors *out, int want, int timeout_ms)
 {
-    natsSubscription *sub = NULL;
-    jsSubOptions so;
-    int64_t deadline = nats_Now() + timeout_ms;
     memset(out, 0, sizeof(*out));
-    jsSubOptions_Init(&so);
-    so.Ordered = true;
-    assert_int_equal(js_SubscribeSync(&sub, e->js, "errors.verifier.>", NULL, &so, NULL), NATS_OK);
-    while (out->n < 64 && nats_Now() < deadline) {
-        natsMsg *m = NULL;
-        if (natsSubscription_NextMsg(&m, sub, 200) != NATS_OK) {
-            if (out->n >= want)
-                break;
-            continue;
-        }
-        out->e[out->n] = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
-        assert_non_null(out->e[out->n]);
-        snprintf(out->subject[out->n], sizeof(out->subject[0]), "%s", natsMsg_GetSubject(m));
-        out->n++;
-        natsMsg_Destroy(m);
-    }
-    natsSubscription_Destroy(sub);
+    read_stored(e, "errors.verifier.>", want, timeout_ms, take_error, out);
 }
 
 static void free_errors(errors *x)
