@@ -8,6 +8,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "admit.h"
+#include "agents.h"
 #include "alerts.h"
 #include "dashboard.h"
 #include "edge.h"
@@ -52,6 +54,10 @@ const cfg_entry monitor_cfg_entries[] = {
     {"monitor.eval_ms", CFG_INT, "1000", 50, 600000, F(eval_ms), NULL, 0, "how often the rules are evaluated"},
     {"monitor.active_ms", CFG_INT, "300000", 1000, BIG, F(active_ms), NULL, 0,
      "an agent seen within this is active on the dashboard"},
+    {"monitor.max_agents", CFG_INT, "512", 16, 1000000, F(max_agents), NULL, 0,
+     "agent instances tracked at most; when full, the idle one heard longest ago gives way (never one with work)"},
+    {"monitor.agent_idle_ms", CFG_INT, "3600000", 1000, BIG, F(agent_idle_ms), NULL, 0,
+     "an instance without work not heard for this long is forgotten (1 h)"},
     {"matrix.homeserver", CFG_STR, NULL, 0, 512, F(matrix_homeserver), NULL, 0,
      "Matrix homeserver URL; without it alerts go to the stream and the log only"},
     {"matrix.room", CFG_STR, NULL, 0, 256, F(matrix_room), NULL, 0, "room id (!abc:example.org)"},
@@ -66,7 +72,6 @@ const cfg_entry monitor_cfg_entries[] = {
 const size_t monitor_cfg_count = sizeof(monitor_cfg_entries) / sizeof(monitor_cfg_entries[0]);
 
 #define NT 7
-#define MAX_AGENTS 512
 #define MAX_SERVICES 16
 #define N_INPUTS 4
 #define STATE_KEY "monitor-state"
@@ -78,13 +83,6 @@ typedef struct {
     int64_t last_activity;
     int64_t verifying_since;    /* when this attempt became VERIFYING; 0: it is not */
 } item;
-
-typedef struct {
-    char instance[64];
-    int type;
-    int64_t last_seen;
-    char requirement[64];
-} agent;
 
 static struct {
     daemon_ctx *d;
@@ -99,8 +97,10 @@ static struct {
     item *items;
     int nitems, capitems;
     strmap *ids;
-    agent agents[MAX_AGENTS];
-    int nagents;
+    agents *agents;
+    long long agents_evicted, agents_untracked;
+    int table_full_said;       /* 1: evicting said, 2: untracked said; 0 again when there is room */
+    int table_full_pending;    /* an agent_table notification to publish */
     rules_window errors[NT], infra;
     long long results[NT], errcount[NT];
     uint64_t used[NT], limit[NT], used_total, limit_total;
@@ -160,27 +160,132 @@ static item *item_of(const char *id)
     return strmap_get(M.ids, id, &i) ? &M.items[i] : NULL;
 }
 
+/* Work still in flight: an agent naming it holds work (agents.h). */
+static int in_flight(const char *id, void *arg)
+{
+    item *it = item_of(id);
+    (void)arg;
+    return it && (it->st->status == ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED ||
+                  it->st->status == ORCHESTRATOR__V1__STATUS__STATUS_VERIFYING);
+}
+
+/* instance spoke (its identity already checked); id: the work it named,
+ * "" or NULL for none. Caller holds M.mu. */
 static void touch(const char *id, const char *instance, int type, int64_t now)
 {
     item *it = id && *id ? item_of(id) : NULL;
+    char gone[64];
     if (it)
         it->last_activity = now;
-    if (instance && *instance) {
-        int i;
-        for (i = 0; i < M.nagents; i++)
-            if (!strcmp(M.agents[i].instance, instance))
-                break;
-        if (i == M.nagents) {
-            if (M.nagents == MAX_AGENTS)
-                return;
-            M.nagents++;
-            snprintf(M.agents[i].instance, sizeof(M.agents[i].instance), "%s", instance);
+    if (!instance || !*instance)
+        return;
+    switch (agents_note(M.agents, instance, type, id, now, in_flight, NULL, gone, sizeof(gone))) {
+    case AGENTS_EVICTED:
+        M.agents_evicted++;
+        if (!M.table_full_said) {
+            log_warn("agent table full (%d instances, monitor.max_agents): the idle instance heard longest ago (%s) "
+                     "gives way to %s; said once until the table has room again",
+                     agents_cap(M.agents), gone, instance);
+            M.table_full_said = M.table_full_pending = 1;
         }
-        if (type)
-            M.agents[i].type = type;
-        M.agents[i].last_seen = now;
-        snprintf(M.agents[i].requirement, sizeof(M.agents[i].requirement), "%s", id ? id : "");
+        break;
+    case AGENTS_FULL:
+        M.agents_untracked++;
+        if (M.table_full_said < 2) {
+            log_error("agent table full (%d instances, monitor.max_agents) and every one holds work: %s is not "
+                      "tracked; said once until the table has room again",
+                      agents_cap(M.agents), instance);
+            M.table_full_said = 2;
+            M.table_full_pending = 1;
+        }
+        break;
+    default:
+        break;
     }
+}
+
+/* Why an agent's report is refused, for errors.monitor.<reason>. */
+typedef struct {
+    char reason[32];
+    char message[ERR_LEN];
+} refusal;
+
+/* Whether a report counts, by its subject (see the header of admit.h):
+ * subject_type and instance from the subject, body_type, body_instance and
+ * body_id from the body. Returns 1 when it counts, 0 when it changes
+ * nothing but is no error (a late report of an attempt that is over), -1
+ * when refused (why in *no). Caller holds M.mu. */
+static int judge(const char *subject, int subject_type, const char *subject_id, int body_type,
+                 const char *instance, const char *body_instance, const char *body_id, uint32_t attempt,
+                 refusal *no)
+{
+    item *it;
+    admit_code c;
+    char err[ERR_LEN];
+
+    memset(no, 0, sizeof(*no));
+    if (subject_type <= 0 || subject_type >= NT) {
+        snprintf(no->reason, sizeof(no->reason), "wrong_subject");
+        snprintf(no->message, sizeof(no->message), "%.120s names no agent type", subject);
+        return -1;
+    }
+    if (body_type && body_type != subject_type) {
+        snprintf(no->reason, sizeof(no->reason), "type_mismatch");
+        snprintf(no->message, sizeof(no->message), "the body says agent type %s, the subject %.120s says %s",
+                 names_agent_type((Orchestrator__V1__AgentType)body_type), subject,
+                 names_agent_type((Orchestrator__V1__AgentType)subject_type));
+        return -1;
+    }
+    if (instance && body_instance && *body_instance && strcmp(instance, body_instance)) {
+        snprintf(no->reason, sizeof(no->reason), "instance_mismatch");
+        snprintf(no->message, sizeof(no->message), "the body says instance '%.64s', the subject %.120s says '%.64s'",
+                 body_instance, subject, instance);
+        return -1;
+    }
+    if ((!body_id || !*body_id) && !subject_id)
+        return 1; /* an idle heartbeat: only the instance, named by its subject */
+    it = item_of(body_id && *body_id ? body_id : subject_id);
+    c = admit_report(it ? it->st : NULL, subject_type, subject_id, body_id, attempt, instance ? instance : body_instance,
+                     NULL, err);
+    if (c == ADMIT_OK)
+        return 1;
+    if (c == ADMIT_PAST_ATTEMPT)
+        return 0;
+    snprintf(no->reason, sizeof(no->reason), "%s", admit_reason(c));
+    snprintf(no->message, sizeof(no->message), "%s", err);
+    return -1;
+}
+
+/* errors.monitor.<reason> {"source","reason","subject","requirementId","message"}
+ * and one log line. Core NATS: the ERRORS stream stores it, and no lock
+ * holder waits for an acknowledgement. */
+static void refuse(const char *subject, const char *requirement, const refusal *no)
+{
+    cJSON *o = cJSON_CreateObject();
+    char subj[64], *txt;
+    cJSON_AddStringToObject(o, "source", "monitor");
+    cJSON_AddStringToObject(o, "reason", no->reason);
+    cJSON_AddStringToObject(o, "subject", subject);
+    cJSON_AddStringToObject(o, "requirementId", requirement ? requirement : "");
+    cJSON_AddStringToObject(o, "message", no->message);
+    txt = cJSON_PrintUnformatted(o);
+    snprintf(subj, sizeof(subj), "errors.monitor.%s", no->reason);
+    natsConnection_PublishString(M.d->nc, subj, txt);
+    log_warn("report on %.120s not counted (%s): %s", subject, no->reason, no->message);
+    free(txt);
+    cJSON_Delete(o);
+}
+
+/* Token k (from 0) of a subject and everything after it. */
+static const char *token_rest(const char *subject, int k)
+{
+    const char *p = subject;
+    for (int i = 0; i < k && p; i++) {
+        p = strchr(p, '.');
+        if (p)
+            p++;
+    }
+    return p && *p ? p : NULL;
 }
 
 static void put_state(pb_state *st)
@@ -286,29 +391,56 @@ static void *inputs_thread(void *arg)
                 size_t len = (size_t)natsMsg_GetDataLength(m);
                 int64_t now = text_now_ms();
                 char err[ERR_LEN];
+                const char *subject = natsMsg_GetSubject(m);
+                refusal no;
                 if (k == 0) {
+                    /* results.<type>.<id>: the subject says whose and which */
                     pb_result *r = NULL;
-                    if (edge_result_from_json(natsMsg_GetSubject(m), data, len, &lim, &r, err) == EDGE_OK) {
-                        int t = (int)r->agent_type;
-                        if (t > 0 && t < NT)
+                    int t = (int)names_agent_from_subject(subject, 1);
+                    if (edge_result_from_json(subject, data, len, &lim, &r, err) == EDGE_OK) {
+                        int ok = judge(subject, t, token_rest(subject, 2), (int)r->agent_type, NULL, r->instance,
+                                       r->requirement_id, r->attempt, &no);
+                        if (ok > 0) {
                             M.results[t]++;
-                        touch(r->requirement_id, r->instance, t, now);
+                            touch(r->requirement_id, r->instance, t, now);
+                        } else if (ok < 0) {
+                            refuse(subject, r->requirement_id, &no);
+                        }
                         orchestrator__v1__result__free_unpacked(r, NULL);
                     }
                 } else if (k == 1) {
+                    /* errors.<source>.<id>: the subject says who reports.
+                     * An agent's (errors.agent.<id>) is judged like a result,
+                     * its type being the one its body names or else the
+                     * work's own; the verifier's count against the type of
+                     * the work without being the agent's activity; other
+                     * services' reports (the monitor's own "stuck" and
+                     * refusals among them) count for nothing here. */
                     pb_error *e = NULL;
-                    if (strncmp(natsMsg_GetSubject(m), "errors.intake.", 14) &&
+                    int agent = !strncmp(subject, "errors.agent.", 13);
+                    if ((agent || !strncmp(subject, "errors.verifier.", 16)) &&
                         edge_error_from_json(data, len, &lim, &e, err) == EDGE_OK) {
-                        int t = (int)e->agent_type;
                         item *it = *e->requirement_id ? item_of(e->requirement_id) : NULL;
-                        if (!t && it && it->st->requirement)
-                            t = (int)it->st->requirement->type;
-                        /* a service's report (the monitor's own "stuck" among
-                         * them) is not the agent's activity */
-                        if (t > 0 && t < NT && strcmp(e->source, "scheduler") && strcmp(e->source, "monitor")) {
+                        int own = it && it->st->requirement ? (int)it->st->requirement->type : 0;
+                        int t = e->agent_type ? (int)e->agent_type : own;
+                        int ok = 1;
+                        if (agent && *e->source && strcmp(e->source, "agent")) {
+                            ok = -1;
+                            memset(&no, 0, sizeof(no));
+                            snprintf(no.reason, sizeof(no.reason), "source_mismatch");
+                            snprintf(no.message, sizeof(no.message), "the body says source '%.40s' on %.120s",
+                                     e->source, subject);
+                        } else if (agent) {
+                            ok = judge(subject, t, token_rest(subject, 2), 0, NULL, e->instance, e->requirement_id,
+                                       e->attempt, &no);
+                        }
+                        if (ok > 0 && t > 0 && t < NT) {
                             M.errcount[t]++;
                             rules_window_add(&M.errors[t], now);
-                            touch(e->requirement_id, e->instance, t, now);
+                            if (agent)
+                                touch(e->requirement_id, e->instance, t, now);
+                        } else if (ok < 0) {
+                            refuse(subject, e->requirement_id, &no);
                         }
                         orchestrator__v1__agent_error__free_unpacked(e, NULL);
                     }
@@ -325,9 +457,7 @@ static void *inputs_thread(void *arg)
                     const char *subj = natsMsg_GetSubject(m) + 12;
                     char who[64];
                     snprintf(who, sizeof(who), "%.*s", (int)strcspn(subj, "."), subj);
-                    for (int a = 0; a < M.nagents; a++)
-                        if (!strcmp(M.agents[a].instance, who))
-                            M.agents[a].last_seen = now;
+                    agents_touch(M.agents, who, now);
                 }
             }
             pthread_mutex_unlock(&M.mu);
@@ -339,8 +469,12 @@ static void *inputs_thread(void *arg)
     return NULL;
 }
 
+/* agents.heartbeat.<type>.<instance>: the subject says who. */
 static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
 {
+    const char *subject = natsMsg_GetSubject(m);
+    const char *instance = token_rest(subject, 3);
+    int t = (int)names_agent_from_subject(subject, 2);
     pb_heartbeat *h = NULL;
     edge_limits lim;
     char err[ERR_LEN];
@@ -348,11 +482,18 @@ static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *m, 
     (void)sub;
     (void)closure;
     edge_limits_default(&lim);
-    if (edge_heartbeat_from_json(natsMsg_GetSubject(m), natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &h,
-                                 err) == EDGE_OK) {
-        int t = (int)h->agent_type;
+    if (instance && edge_heartbeat_from_json(subject, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &h,
+                                             err) == EDGE_OK) {
+        refusal no;
+        int ok;
         pthread_mutex_lock(&M.mu);
-        touch(h->requirement_id, h->instance, t, text_now_ms());
+        ok = judge(subject, t, NULL, (int)h->agent_type, instance, h->instance, h->requirement_id, 0, &no);
+        if (ok > 0)
+            touch(h->requirement_id, instance, t, text_now_ms());
+        else if (ok == 0)
+            touch(NULL, instance, t, text_now_ms()); /* alive, on work that is over */
+        else
+            refuse(subject, h->requirement_id, &no);
         pthread_mutex_unlock(&M.mu);
         orchestrator__v1__heartbeat__free_unpacked(h, NULL);
     }
@@ -411,6 +552,20 @@ static int publish_notification(const am_notification *n)
     if (rc == 0)
         log_warn("alert %s: %s", n->resolved ? "resolved" : sev_token(n->severity), n->summary);
     return rc;
+}
+
+/* An event, not a condition: announced at once as a warning. */
+static void announce(const char *id, const char *kind, const char *summary, const char *text)
+{
+    am_notification n;
+    memset(&n, 0, sizeof(n));
+    snprintf(n.id, sizeof(n.id), "%s", id);
+    n.severity = 2;
+    snprintf(n.kind, sizeof(n.kind), "%s", kind);
+    snprintf(n.group, sizeof(n.group), "%s", kind);
+    snprintf(n.summary, sizeof(n.summary), "%s", summary);
+    snprintf(n.text, sizeof(n.text), "%s", text);
+    publish_notification(&n);
 }
 
 static void save_am(void)
@@ -502,6 +657,23 @@ static void evaluate(void)
 
     if (!may_act_locked())
         return;
+    agents_sweep(M.agents, now, in_flight, NULL);
+    {
+        int n;
+        agents_all(M.agents, &n);
+        if (n < agents_cap(M.agents))
+            M.table_full_said = 0; /* room again: the next time it fills is said again */
+    }
+    if (M.table_full_pending) {
+        char id[64], text[300];
+        snprintf(id, sizeof(id), "agent-table-%lld", (long long)now);
+        snprintf(text, sizeof(text),
+                 "%lld instances gave way to new ones, %lld were not tracked (every slot held work). Many one-off "
+                 "instance names, or monitor.max_agents too low.\n",
+                 M.agents_evicted, M.agents_untracked);
+        announce(id, "agent_table", "WARNING agent_table: the monitor's agent table is full", text);
+        M.table_full_pending = 0;
+    }
     rc.stale_ms = monitor_cfg.stale_ms;
     rc.kill_ms = monitor_cfg.kill_ms;
     rc.verifying_ms = monitor_cfg.verifying_ms;
@@ -603,16 +775,12 @@ static void on_advisory(natsConnection *nc, natsSubscription *sub, natsMsg *m, v
             natsMsg_Destroy(orig);
             {
                 /* announced at once: a dead letter is an event, not a condition */
-                am_notification n;
-                memset(&n, 0, sizeof(n));
-                snprintf(n.id, sizeof(n.id), "D-%s-%.0f", stream, seq);
-                n.severity = 2;
-                snprintf(n.kind, sizeof(n.kind), "dead_letter");
-                snprintf(n.group, sizeof(n.group), "dead_letter");
-                snprintf(n.summary, sizeof(n.summary), "WARNING dead_letter: %s message %.0f %s", stream, seq, reason);
-                snprintf(n.text, sizeof(n.text), "A message on %s was %s; copied to %s for a look.\n", stream, reason,
+                char id[64], summary[400], text[600];
+                snprintf(id, sizeof(id), "D-%s-%.0f", stream, seq);
+                snprintf(summary, sizeof(summary), "WARNING dead_letter: %s message %.0f %s", stream, seq, reason);
+                snprintf(text, sizeof(text), "A message on %s was %s; copied to %s for a look.\n", stream, reason,
                          subject);
-                publish_notification(&n);
+                announce(id, "dead_letter", summary, text);
             }
             pthread_mutex_lock(&M.mu);
             M.dead_letters++;
@@ -769,6 +937,8 @@ static void on_dashboard(srv_req *req, void *closure)
     dash_input in;
     dash_item *items;
     dash_agent *agents;
+    const agent_entry *all;
+    int nall;
     char mode[32] = "Continuous";
     cJSON *list = NULL;
     natsMsg *reply = NULL;
@@ -789,24 +959,25 @@ static void on_dashboard(srv_req *req, void *closure)
     pthread_mutex_lock(&M.mu);
     memset(&in, 0, sizeof(in));
     items = xcalloc((size_t)M.nitems + 1, sizeof(*items));
-    agents = xcalloc((size_t)M.nagents + 1, sizeof(*agents));
+    all = agents_all(M.agents, &nall);
+    agents = xcalloc((size_t)nall + 1, sizeof(*agents));
     for (int i = 0; i < M.nitems; i++) {
         items[i].st = M.items[i].st;
         items[i].ever_blocked = M.items[i].ever_blocked;
         items[i].ever_overlap = M.items[i].ever_overlap;
     }
-    for (int i = 0; i < M.nagents; i++) {
-        agents[i].instance = M.agents[i].instance;
-        agents[i].type = M.agents[i].type;
-        agents[i].last_seen_ms = M.agents[i].last_seen;
-        agents[i].requirement = M.agents[i].requirement;
+    for (int i = 0; i < nall; i++) {
+        agents[i].instance = all[i].instance;
+        agents[i].type = all[i].type;
+        agents[i].last_seen_ms = all[i].last_seen_ms;
+        agents[i].requirement = all[i].requirement;
     }
     in.mode = mode;
     in.now_ms = text_now_ms();
     in.items = items;
     in.nitems = M.nitems;
     in.agents = agents;
-    in.nagents = M.nagents;
+    in.nagents = nall;
     memcpy(in.used, M.used, sizeof(in.used));
     memcpy(in.limit, M.limit, sizeof(in.limit));
     in.used_total = M.used_total;
@@ -876,7 +1047,13 @@ static void stats_data(cJSON *data, void *closure)
     pthread_mutex_lock(&M.mu);
     cJSON_AddBoolToObject(data, "leader", M.leading);
     cJSON_AddNumberToObject(data, "requirements", M.nitems);
-    cJSON_AddNumberToObject(data, "agents", M.nagents);
+    {
+        int n;
+        agents_all(M.agents, &n);
+        cJSON_AddNumberToObject(data, "agents", n);
+    }
+    cJSON_AddNumberToObject(data, "agents_evicted", (double)M.agents_evicted);
+    cJSON_AddNumberToObject(data, "agents_untracked", (double)M.agents_untracked);
     cJSON_AddNumberToObject(data, "alerts_firing", M.am ? am_firing(M.am) : 0);
     cJSON_AddNumberToObject(data, "notifications", (double)M.notified);
     cJSON_AddNumberToObject(data, "delivered_to_matrix", (double)M.delivered);
@@ -982,6 +1159,7 @@ orch_status monitor_start(daemon_ctx *d, char err[ERR_LEN])
     pthread_mutex_init(&M.mu, NULL);
     M.ids = strmap_create();
     M.killed = strmap_create();
+    M.agents = agents_create((int)monitor_cfg.max_agents, monitor_cfg.agent_idle_ms);
     for (int t = 0; t < NT; t++)
         M.depth[t] = -1;
     for (int i = 0; i < monitor_cfg.services.n && i < MAX_SERVICES; i++)
@@ -1065,5 +1243,6 @@ void monitor_stop(daemon_ctx *d)
     free(M.items);
     strmap_destroy(M.ids);
     strmap_destroy(M.killed);
+    agents_destroy(M.agents);
     pthread_mutex_destroy(&M.mu);
 }

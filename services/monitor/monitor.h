@@ -18,7 +18,7 @@
 
 typedef struct {
     long long stale_ms, kill_ms, verifying_ms, queue_depth, error_count, error_window_ms, infra_count, warn_percent;
-    long long service_grace_ms, group_wait_ms, repeat_ms, eval_ms, active_ms;
+    long long service_grace_ms, group_wait_ms, repeat_ms, eval_ms, active_ms, max_agents, agent_idle_ms;
     cfg_list services;
     char *matrix_homeserver, *matrix_room, *matrix_token;
     long long matrix_timeout_ms, matrix_backoff_ms, matrix_backoff_max_ms;

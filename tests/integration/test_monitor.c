@@ -230,9 +230,14 @@ static void error_rate_and_budget_alerts(void **state)
     size_t len;
 
     for (int i = 0; i < 3; i++) {
-        snprintf(body, sizeof(body), "{\"source\":\"agent\",\"agentType\":\"backend\",\"requirementId\":\"R-%d\","
-                                     "\"message\":\"npm ERR! code E%d\",\"transient\":true}", i, i);
-        js_Publish(NULL, e->js, "errors.agent.R", body, (int)strlen(body), NULL, NULL);
+        char subj[64], id[16];
+        snprintf(id, sizeof(id), "R-%d", i);
+        put_state(e, id, 5, 1, text_now_ms(), "roy-1", 2, 0, 0);
+        usleep(100 * 1000);
+        snprintf(subj, sizeof(subj), "errors.agent.%s", id);
+        snprintf(body, sizeof(body), "{\"source\":\"agent\",\"agentType\":\"backend\",\"requirementId\":\"%s\","
+                                     "\"message\":\"npm ERR! code E%d\",\"transient\":true}", id, i);
+        js_Publish(NULL, e->js, subj, body, (int)strlen(body), NULL, NULL);
     }
     gmtime_r(&t, &tm);
     strftime(day, sizeof(day), "%Y-%m-%d", &tm);
@@ -398,6 +403,147 @@ static void messages_past_their_delivery_limit_become_dead_letters(void **state)
     assert_int_equal(wait_delivered(e, 1, 10000), 1); /* and humans hear of it */
     natsSubscription_Destroy(sub);
     natsSubscription_Destroy(dl);
+    svc_stop(pid);
+}
+
+static void publish_core(env *e, const char *subject, const char *body)
+{
+    assert_int_equal(natsConnection_PublishString(e->nc, subject, body), NATS_OK);
+}
+
+/* The next errors.monitor.<reason> report, skipping "stuck" ones; 1 when one came. */
+static int next_refusal(natsSubscription *sub, int timeout_ms, char *subject, size_t slen, cJSON **body)
+{
+    natsMsg *m = NULL;
+    for (int64_t end = text_mono_ms() + timeout_ms; text_mono_ms() < end;) {
+        if (natsSubscription_NextMsg(&m, sub, 200) != NATS_OK)
+            continue;
+        *body = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+        snprintf(subject, slen, "%s", natsMsg_GetSubject(m));
+        natsMsg_Destroy(m);
+        if (*body && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(*body, "reason")), "stuck"))
+            return 1;
+        cJSON_Delete(*body);
+        *body = NULL;
+    }
+    return 0;
+}
+
+/* The subject says who speaks and for which type: a heartbeat, result or
+ * error whose body names another instance, another type, or work that was
+ * not dispatched to the subject's type counts for nothing (it kept another
+ * type's work looking alive) and is reported on errors.monitor.<reason>. */
+static void reports_count_only_for_whom_their_subject_names(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    natsSubscription *errs = NULL;
+    char subject[128];
+    cJSON *b = NULL;
+    fm_request q;
+    natsMsg *m = NULL;
+    const char *forged[] = {
+        /* another instance and type in the body */
+        "agents.heartbeat.frontend.jen-1", "{\"agentType\":\"backend\",\"instance\":\"roy-9\",\"requirementId\":\"REQ-B\"}",
+        "type_mismatch",
+        /* an honest body, but backend work */
+        "agents.heartbeat.frontend.jen-1", "{\"instance\":\"jen-1\",\"requirementId\":\"REQ-B\"}", "wrong_type",
+        "agents.heartbeat.backend.roy-1", "{\"instance\":\"roy-9\",\"requirementId\":\"REQ-B\"}", "instance_mismatch",
+    };
+
+    assert_int_equal(natsConnection_SubscribeSync(&errs, e->nc, "errors.monitor.>"), NATS_OK);
+    put_state(e, "REQ-B", 5, 1, text_now_ms(), "roy-9", 2, 0, 0);
+    usleep(300 * 1000);
+    /* forged heartbeats every 200 ms do not keep REQ-B alive: stale after 1.5 s */
+    for (int i = 0; i < 40 && fm_delivered(e->fm) == 0; i++) {
+        publish_core(e, forged[0], forged[1]);
+        publish_core(e, forged[3], forged[4]);
+        usleep(200 * 1000);
+    }
+    assert_int_equal(fm_delivered(e->fm), 1);
+    assert_true(accepted(e, 0, &q));
+    assert_non_null(strstr(q.body, "REQ-B (backend) has shown no activity"));
+    while (natsSubscription_NextMsg(&m, errs, 500) == NATS_OK)
+        natsMsg_Destroy(m); /* the refusals of the forged heartbeats */
+    for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i += 3) {
+        publish_core(e, forged[i], forged[i + 1]);
+        assert_true(next_refusal(errs, 5000, subject, sizeof(subject), &b));
+        assert_string_equal(subject + strlen("errors.monitor."), forged[i + 2]);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(b, "subject")), forged[i]);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(b, "requirementId")), "REQ-B");
+        assert_true(strlen(cJSON_GetStringValue(cJSON_GetObjectItem(b, "message"))) > 10);
+        cJSON_Delete(b);
+    }
+    /* a result and an error of the wrong type, through their streams */
+    {
+        const char *res = "{\"requirementId\":\"REQ-B\",\"instance\":\"jen-1\"}";
+        js_Publish(NULL, e->js, "results.frontend.REQ-B", res, (int)strlen(res), NULL, NULL);
+    }
+    assert_true(next_refusal(errs, 5000, subject, sizeof(subject), &b));
+    assert_string_equal(subject, "errors.monitor.wrong_type");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(b, "subject")), "results.frontend.REQ-B");
+    cJSON_Delete(b);
+    {
+        const char *res = "{\"requirementId\":\"REQ-C\",\"instance\":\"roy-9\"}";
+        js_Publish(NULL, e->js, "results.backend.REQ-B", res, (int)strlen(res), NULL, NULL);
+    }
+    assert_true(next_refusal(errs, 5000, subject, sizeof(subject), &b));
+    assert_string_equal(subject, "errors.monitor.id_mismatch");
+    cJSON_Delete(b);
+    {
+        const char *err = "{\"agentType\":\"frontend\",\"requirementId\":\"REQ-B\",\"message\":\"x\"}";
+        js_Publish(NULL, e->js, "errors.agent.REQ-B", err, (int)strlen(err), NULL, NULL);
+    }
+    assert_true(next_refusal(errs, 5000, subject, sizeof(subject), &b));
+    assert_string_equal(subject, "errors.monitor.wrong_type");
+    cJSON_Delete(b);
+    natsSubscription_Destroy(errs);
+    svc_stop(pid);
+}
+
+static int dashboard_lists(env *e, const char *type, const char *instance)
+{
+    cJSON *d = svc_request_json(e->nc, "orch.dashboard", "json", 3000);
+    cJSON *active = d ? cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "agents"), type), "active") : NULL;
+    int found = 0;
+    for (int i = 0; active && i < cJSON_GetArraySize(active); i++)
+        found |= !strcmp(cJSON_GetStringValue(cJSON_GetArrayItem(active, i)), instance);
+    cJSON_Delete(d);
+    return found;
+}
+
+/* 600 one-off instance names filled the 512 slots for good and hid every
+ * agent after them: now the idle instance heard longest ago gives way. */
+static void a_flood_of_instance_names_does_not_hide_a_real_agent(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    char subj[96], body[128];
+
+    for (int i = 0; i < 600; i++) {
+        snprintf(subj, sizeof(subj), "agents.heartbeat.frontend.one-off-%d", i);
+        snprintf(body, sizeof(body), "{\"instance\":\"one-off-%d\"}", i);
+        publish_core(e, subj, body);
+    }
+    natsConnection_Flush(e->nc);
+    for (int i = 0; i < 50 && !dashboard_lists(e, "frontend", "one-off-599"); i++)
+        usleep(100 * 1000);
+    assert_int_equal(stat_of(e, "m1", "agents"), 512);
+    put_state(e, "REQ-T", 5, 1, text_now_ms(), "roy-real", 2, 0, 0);
+    usleep(300 * 1000);
+    publish_core(e, "agents.heartbeat.backend.roy-real", "{\"instance\":\"roy-real\",\"requirementId\":\"REQ-T\"}");
+    natsConnection_Flush(e->nc);
+    for (int i = 0; i < 30 && !dashboard_lists(e, "backend", "roy-real"); i++)
+        usleep(100 * 1000);
+    assert_true(dashboard_lists(e, "backend", "roy-real"));
+    assert_true(dashboard_lists(e, "frontend", "one-off-599"));
+    assert_false(dashboard_lists(e, "frontend", "one-off-0"));
+    assert_int_equal(stat_of(e, "m1", "agents"), 512);
+    assert_int_equal(stat_of(e, "m1", "agents_evicted"), 89); /* 88 one-offs, then one for roy-real */
+    /* said once: one agent_table notification reached Matrix */
+    assert_int_equal(wait_delivered(e, 1, 5000), 1);
+    sleep(1);
+    assert_int_equal(fm_delivered(e->fm), 1);
     svc_stop(pid);
 }
 
@@ -623,6 +769,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(matrix_ok_without_event_id_is_tried_again, setup, teardown),
         cmocka_unit_test_setup_teardown(paused_leader_wakes_up_and_does_not_act, setup, teardown),
         cmocka_unit_test_setup_teardown(verification_that_lasts_too_long_alerts, setup, teardown),
+        cmocka_unit_test_setup_teardown(reports_count_only_for_whom_their_subject_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_flood_of_instance_names_does_not_hide_a_real_agent, setup, teardown),
     };
     int rc;
     /* ORCH_TEST_FILTER=name (wildcards allowed) runs only matching cases */
