@@ -1,6 +1,7 @@
 /* libFuzzer: protobuf decoding of every internal message, with the size cap
- * before unpacking; a requirement also goes through the checks. The first
- * byte picks the message type. */
+ * before unpacking, and the walk that finds NUL bytes in string fields; a
+ * requirement also goes through the checks, and through the intake path
+ * (edge_requirement_from_protobuf). The first byte picks the message type. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -25,11 +26,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     m = pb_unpack(desc, data + 1, size - 1, 1 << 16, err);
     if (!m)
         return 0;
+    {
+        char field[128];
+        if (pb_string_has_nul(desc, data + 1, size - 1, field, sizeof(field)) > 0 && !field[0])
+            abort(); /* a NUL found must be named */
+    }
     if (desc == &orchestrator__v1__requirement__descriptor) {
         edge_limits lim;
+        pb_requirement *r = NULL;
         edge_limits_default(&lim);
         if (edge_requirement_check((pb_requirement *)m, &lim, err) == EDGE_OK)
             free(edge_requirement_to_json((pb_requirement *)m));
+        if (edge_requirement_from_protobuf(data + 1, size - 1, &lim, &r, err) == EDGE_OK) {
+            edge_requirement_strip_internal(r);
+            free(edge_requirement_to_json(r));
+            orchestrator__v1__requirement__free_unpacked(r, NULL);
+        }
     }
     {
         uint8_t *buf;
