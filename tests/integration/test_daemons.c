@@ -452,6 +452,60 @@ static void a_wiped_server_is_provisioned_again(void **state)
     svc_env_stop(&f, c, js);
 }
 
+/* An agent's ack lost on the way (the proxy drops it, as a server killed
+ * before reading it would): agent-sim sends it again once its consumer
+ * shows it missing, instead of leaving the work unacknowledged for the
+ * consumer's 30 min ack wait. */
+static void agent_sim_sends_a_lost_ack_again(void **state)
+{
+    natsfix f = {0};
+    natsConnection *c = NULL;
+    jsCtx *js = NULL;
+    natsfix_proxy *px;
+    provision_report rep;
+    char err[ERR_LEN], bin[512], url[128];
+    const char *body = "{\"id\": \"R-1\", \"title\": \"Release R-1\", \"assignedAgent\": \"release\", "
+                       "\"attempt\": 1}";
+    jsPubOptions po;
+    pid_t agent;
+    int merged = 0, pending = -1;
+    long long t0;
+    (void)state;
+
+    assert_int_equal(svc_env_start(&f, &c, &js), 0);
+    assert_int_equal(provision_all(js, 1, &rep, err), ORCH_OK);
+    px = natsfix_proxy_start(&f, "$JS.ACK.REQUIREMENTS.release-manager.", 1);
+    assert_non_null(px);
+    snprintf(url, sizeof(url), "ORCH_NATS_URL=%s", natsfix_proxy_url(px));
+    {
+        const char *argv[] = {proc_bin("agent-sim", bin, sizeof(bin)), "--type", "release", "--instance", "rel-1",
+                              "--work-ms", "0", NULL};
+        const char *env[] = {url, NULL};
+        agent = proc_spawn(argv, env, f.dir, "rel-1.log");
+    }
+    assert_true(agent > 0);
+    jsPubOptions_Init(&po);
+    po.MsgId = "release-R-1-a1";
+    assert_int_equal(js_Publish(NULL, js, "requirements.release.R-1", body, (int)strlen(body), &po, NULL), NATS_OK);
+
+    for (t0 = now_ms(); !merged && now_ms() - t0 < 10000; usleep(100 * 1000))
+        merged = logged(&f, "rel-1", "merged R-1");
+    assert_true(merged);
+    assert_int_equal(natsfix_proxy_dropped(px), 1);
+    for (t0 = now_ms(); pending != 0 && now_ms() - t0 < 20000; usleep(250 * 1000)) {
+        jsConsumerInfo *ci = NULL;
+        if (js_GetConsumerInfo(&ci, js, "REQUIREMENTS", "release-manager", NULL, NULL) == NATS_OK)
+            pending = (int)ci->NumAckPending;
+        jsConsumerInfo_Destroy(ci);
+    }
+    proc_stop(agent, 3000);
+    natsfix_proxy_stop(px);
+    if (pending != 0)
+        fail_msg("the lost ack was not sent again: %d message(s) still unacknowledged after 20 s (log %s/rel-1.log)",
+                 pending, f.dir);
+    svc_env_stop(&f, c, js);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +517,7 @@ int main(void)
         cmocka_unit_test(daemon_stops_promptly_when_its_server_is_gone),
         cmocka_unit_test(a_deleted_consumer_is_noticed_and_recreated),
         cmocka_unit_test(a_wiped_server_is_provisioned_again),
+        cmocka_unit_test(agent_sim_sends_a_lost_ack_again),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     nats_Close();

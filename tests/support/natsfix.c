@@ -234,3 +234,243 @@ void natsfix_stop(natsfix *f)
         if (live[i] == f)
             live[i] = NULL;
 }
+
+/* --- the dropping proxy ------------------------------------------------------------- */
+
+#define PROXY_MAX_CONNS 16
+
+struct natsfix_proxy {
+    int listen_fd, server_port;
+    char url[64], prefix[128];
+    int drop, dropped;
+    int fds[PROXY_MAX_CONNS * 2];   /* every socket open, so stop can shut them */
+    int nfds;
+    int active;                     /* copier threads running */
+    pthread_t acceptor;
+    pthread_mutex_t mu;
+};
+
+typedef struct {
+    natsfix_proxy *p;
+    int from, to;
+    int filter;    /* client to server: parse and drop */
+} proxy_pipe;
+
+static int write_all(int fd, const char *b, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+        if (w <= 0) {
+            if (w < 0 && errno == EINTR)
+                continue;
+            return -1;
+        }
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The length of the whole operation at the start of buf (its line, and a
+ * PUB's or HPUB's payload with its CRLF), 0 while incomplete; *drop set
+ * when it is a publish the proxy is to drop. */
+static size_t next_op(natsfix_proxy *p, const char *buf, size_t len, int *drop)
+{
+    const char *eol = memmem(buf, len, "\r\n", 2);
+    size_t line, payload = 0;
+    *drop = 0;
+    if (!eol)
+        return 0;
+    line = (size_t)(eol - buf) + 2;
+    if (!strncmp(buf, "PUB ", 4) || !strncmp(buf, "HPUB ", 5)) {
+        char copy[1024], *tok[6], *save = NULL;
+        int n = 0;
+        snprintf(copy, sizeof(copy), "%.*s", (int)(eol - buf), buf);
+        for (char *t = strtok_r(copy, " ", &save); t && n < 6; t = strtok_r(NULL, " ", &save))
+            tok[n++] = t;
+        if (n < 3)
+            return line;
+        payload = (size_t)strtoul(tok[n - 1], NULL, 10) + 2;
+        if (len < line + payload)
+            return 0;
+        pthread_mutex_lock(&p->mu);
+        if (p->dropped < p->drop && !strncmp(tok[1], p->prefix, strlen(p->prefix))) {
+            p->dropped++;
+            *drop = 1;
+        }
+        pthread_mutex_unlock(&p->mu);
+    }
+    return line + payload;
+}
+
+static void *proxy_copy(void *arg)
+{
+    proxy_pipe *pp = arg;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        ssize_t r;
+        if (len == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+        r = read(pp->from, buf + len, cap - len);
+        if (r <= 0) {
+            if (r < 0 && errno == EINTR)
+                continue;
+            break;
+        }
+        len += (size_t)r;
+        if (!pp->filter) {
+            if (write_all(pp->to, buf, len) != 0)
+                break;
+            len = 0;
+            continue;
+        }
+        for (;;) {
+            int drop;
+            size_t op = next_op(pp->p, buf, len, &drop);
+            if (!op)
+                break;
+            if (!drop && write_all(pp->to, buf, op) != 0)
+                goto out;
+            memmove(buf, buf + op, len - op);
+            len -= op;
+        }
+    }
+out:
+    shutdown(pp->from, SHUT_RDWR);
+    shutdown(pp->to, SHUT_RDWR);
+    free(buf);
+    pthread_mutex_lock(&pp->p->mu);
+    pp->p->active--;
+    pthread_mutex_unlock(&pp->p->mu);
+    free(pp);
+    return NULL;
+}
+
+static void *proxy_accept(void *arg)
+{
+    natsfix_proxy *p = arg;
+    for (;;) {
+        struct sockaddr_in a;
+        int c = accept(p->listen_fd, NULL, NULL), s;
+        pthread_t t1, t2;
+        proxy_pipe *up, *down;
+        if (c < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        s = socket(AF_INET, SOCK_STREAM, 0);
+        memset(&a, 0, sizeof(a));
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons((uint16_t)p->server_port);
+        if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
+            close(c);
+            if (s >= 0)
+                close(s);
+            continue;
+        }
+        pthread_mutex_lock(&p->mu);
+        if (p->nfds + 2 > PROXY_MAX_CONNS * 2) {
+            pthread_mutex_unlock(&p->mu);
+            close(c);
+            close(s);
+            continue;
+        }
+        p->fds[p->nfds++] = c;
+        p->fds[p->nfds++] = s;
+        p->active += 2;
+        pthread_mutex_unlock(&p->mu);
+        up = malloc(sizeof(*up));
+        down = malloc(sizeof(*down));
+        *up = (proxy_pipe){p, c, s, 1};
+        *down = (proxy_pipe){p, s, c, 0};
+        if (pthread_create(&t1, NULL, proxy_copy, up) == 0) {
+            pthread_detach(t1);
+        } else {
+            free(up);
+            pthread_mutex_lock(&p->mu);
+            p->active--;
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (pthread_create(&t2, NULL, proxy_copy, down) == 0) {
+            pthread_detach(t2);
+        } else {
+            free(down);
+            pthread_mutex_lock(&p->mu);
+            p->active--;
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+    return NULL;
+}
+
+natsfix_proxy *natsfix_proxy_start(const natsfix *f, const char *prefix, int drop)
+{
+    natsfix_proxy *p = calloc(1, sizeof(*p));
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    if (!p)
+        return NULL;
+    pthread_mutex_init(&p->mu, NULL);
+    p->server_port = f->port;
+    p->drop = drop;
+    snprintf(p->prefix, sizeof(p->prefix), "%s", prefix);
+    p->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (p->listen_fd < 0 || bind(p->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        listen(p->listen_fd, 16) != 0 || getsockname(p->listen_fd, (struct sockaddr *)&a, &len) != 0 ||
+        pthread_create(&p->acceptor, NULL, proxy_accept, p) != 0) {
+        perror("natsfix: proxy");
+        if (p->listen_fd >= 0)
+            close(p->listen_fd);
+        pthread_mutex_destroy(&p->mu);
+        free(p);
+        return NULL;
+    }
+    snprintf(p->url, sizeof(p->url), "nats://127.0.0.1:%d", ntohs(a.sin_port));
+    return p;
+}
+
+const char *natsfix_proxy_url(const natsfix_proxy *p) { return p->url; }
+
+int natsfix_proxy_dropped(natsfix_proxy *p)
+{
+    int n;
+    pthread_mutex_lock(&p->mu);
+    n = p->dropped;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+void natsfix_proxy_stop(natsfix_proxy *p)
+{
+    if (!p)
+        return;
+    shutdown(p->listen_fd, SHUT_RDWR);
+    close(p->listen_fd);
+    pthread_join(p->acceptor, NULL);
+    pthread_mutex_lock(&p->mu);
+    for (int i = 0; i < p->nfds; i++)
+        shutdown(p->fds[i], SHUT_RDWR);
+    pthread_mutex_unlock(&p->mu);
+    /* The copiers end on the shutdown; the sockets are closed after them. */
+    for (int waited = 0; waited < 5000; waited += 10) {
+        int n;
+        pthread_mutex_lock(&p->mu);
+        n = p->active;
+        pthread_mutex_unlock(&p->mu);
+        if (n == 0)
+            break;
+        usleep(10 * 1000);
+    }
+    for (int i = 0; i < p->nfds; i++)
+        close(p->fds[i]);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}

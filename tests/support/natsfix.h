@@ -41,6 +41,19 @@ int natsfix_connect(const natsfix *f, void **nc_out);
 /* Stops and removes everything. Idempotent. */
 void natsfix_stop(natsfix *f);
 
+/* A TCP proxy on loopback between clients and f's server: it forwards
+ * every byte but drops the first `drop` messages a client publishes to a
+ * subject starting with prefix, as a server that died before reading them
+ * would (a lost ack, a lost publish). Clients connect to
+ * natsfix_proxy_url(). NULL when it cannot listen. */
+typedef struct natsfix_proxy natsfix_proxy;
+natsfix_proxy *natsfix_proxy_start(const natsfix *f, const char *prefix, int drop);
+const char *natsfix_proxy_url(const natsfix_proxy *p);
+/* How many messages it dropped so far. */
+int natsfix_proxy_dropped(natsfix_proxy *p);
+/* Closes every connection through it and frees it. NULL-safe. */
+void natsfix_proxy_stop(natsfix_proxy *p);
+
 /* A free TCP port on 127.0.0.1 (bound, read, released). */
 int natsfix_free_port(void);
 
