@@ -25,7 +25,8 @@
 #define ST_REJECTED ORCHESTRATOR__V1__STATUS__STATUS_REJECTED
 #define T_REVIEW ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW
 #define T_RELEASE ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE
-#define IDLE_INSTANCES_MAX 4096   /* idle instances tracked per day; more are not charged */
+#define IDLE_INSTANCES_MAX 4096
+#define PRUNED (-2)               /* node_entry of a finished requirement no longer held in memory */   /* idle instances tracked per day; more are not charged */
 
 typedef struct {
     int *v;
@@ -53,6 +54,7 @@ struct sched {
     int in_turn;
     int merge_batches;
     int resumed;
+    size_t pruned_by_status[10];  /* finished requirements let go of (their slot in e is NULL) */
     /* Today's unattributed use per "<type>.<instance>", for its bound. */
     char idle_day[16];
     strmap *idle_index;
@@ -242,7 +244,8 @@ void sched_destroy(sched *s)
     if (!s)
         return;
     for (int i = 0; i < s->n; i++)
-        orchestrator__v1__requirement_state__free_unpacked(s->e[i], NULL);
+        if (s->e[i])
+            orchestrator__v1__requirement_state__free_unpacked(s->e[i], NULL);
     free(s->e);
     free(s->node_entry);
     for (int t = 0; t < NT; t++)
@@ -639,6 +642,8 @@ static void check_spawns(sched *s, const sched_clock *now)
 static int merged(const sched *s, int node)
 {
     int i = node < s->node_cap ? s->node_entry[node] : -1;
+    if (i == PRUNED)
+        return 1; /* only requirements whose merge went out are let go */
     if (i < 0)
         return 0;
     if (s->e[i]->alias) {
@@ -663,7 +668,7 @@ static void merge_pass(sched *s, const sched_clock *now)
         for (int i = 0; i < s->n; i++) {
             pb_state *st = s->e[i];
             int node, ok = 1;
-            if (st->alias || st->merge_released || st->review != ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED)
+            if (!st || st->alias || st->merge_released || st->review != ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED)
                 continue;
             node = dag_find(s->g, st->id);
             for (int k = 0; k < dag_ndeps(s->g, node) && ok; k++)
@@ -1227,6 +1232,7 @@ void sched_tick(sched *s, const sched_clock *now)
         release_types(s, ~0u, now);
     }
     check_spawns(s, now);
+    sched_prune(s, now);
 }
 
 /* --- restart ------------------------------------------------------------------ */
@@ -1264,10 +1270,12 @@ void sched_restore_budget(sched *s, const char *day, int type, uint64_t unattrib
 void sched_resume(sched *s, const sched_clock *now)
 {
     for (int i = 0; i < s->n; i++)
-        if (s->e[i]->status == ST_COMPLETE)
+        if (s->e[i] && s->e[i]->status == ST_COMPLETE)
             dag_complete(s->g, dag_find(s->g, s->e[i]->id), NULL, NULL);
     for (int i = 0; i < s->n; i++) {
         pb_state *st = s->e[i];
+        if (!st)
+            continue;
         switch ((int)st->status) {
         case ST_READY:
             heap_push(s, &s->q[type_of(st)][prio_of(st)], i);
@@ -1301,7 +1309,7 @@ void sched_resume(sched *s, const sched_clock *now)
     }
     /* Blocked work whose dependencies completed meanwhile. */
     for (int i = 0; i < s->n; i++)
-        if (s->e[i]->status == ST_BLOCKED && dag_unmet(s->g, dag_find(s->g, s->e[i]->id)) == 0)
+        if (s->e[i] && s->e[i]->status == ST_BLOCKED && dag_unmet(s->g, dag_find(s->g, s->e[i]->id)) == 0)
             make_ready(s, i, now);
     s->resumed = 1;
     check_conservation(s, now);
@@ -1338,6 +1346,8 @@ static int64_t weight(int node, void *arg)
     int i = node < s->node_cap ? s->node_entry[node] : -1;
     pb_state *st;
     int64_t d;
+    if (i == PRUNED)
+        return 0;
     if (i < 0)
         return s->cfg.duration_ms[0]; /* unknown yet: a medium guess */
     st = s->e[i];
@@ -1381,7 +1391,7 @@ int sched_critical_path(sched *s, const sched_clock *now, const char **out, int 
         for (int i = 0; i < len; i++) {
             int e = path[i] < s->node_cap ? s->node_entry[path[i]] : -1;
             /* only unfinished work is on the path */
-            if (e >= 0 && (s->e[e]->alias || s->e[e]->status == ST_COMPLETE))
+            if (e == PRUNED || (e >= 0 && (s->e[e]->alias || s->e[e]->status == ST_COMPLETE)))
                 continue;
             out[k++] = dag_id(s->g, path[i]);
         }
@@ -1396,9 +1406,12 @@ int sched_critical_path(sched *s, const sched_clock *now, const char **out, int 
 size_t sched_count(const sched *s, size_t by_status[10])
 {
     size_t n = 0;
-    memset(by_status, 0, sizeof(size_t) * 10);
+    for (int k = 0; k < 10; k++) {
+        by_status[k] = s->pruned_by_status[k];
+        n += s->pruned_by_status[k];
+    }
     for (int i = 0; i < s->n; i++) {
-        if (s->e[i]->alias)
+        if (!s->e[i] || s->e[i]->alias)
             continue;
         n++;
         if ((unsigned)s->e[i]->status < 10)
@@ -1410,8 +1423,45 @@ size_t sched_count(const sched *s, size_t by_status[10])
 void sched_each(const sched *s, void (*fn)(const pb_state *st, void *arg), void *arg)
 {
     for (int i = 0; i < s->n; i++)
-        if (!s->e[i]->alias)
+        if (s->e[i] && !s->e[i]->alias)
             fn(s->e[i], arg);
+}
+
+int sched_slots(const sched *s) { return s->n; }
+
+const pb_state *sched_slot(const sched *s, int i)
+{
+    return i >= 0 && i < s->n && s->e[i] && !s->e[i]->alias ? s->e[i] : NULL;
+}
+
+/* Whether st is finished for good and past the retention: COMPLETE with its
+ * merge released, or REJECTED. ESCALATED is not: a human may retry it. */
+static int prunable(const sched *s, const pb_state *st, const sched_clock *now)
+{
+    int64_t since = st->completed_at_ms ? st->completed_at_ms : st->updated_at_ms;
+    if (st->alias || now->now_ms - since < s->cfg.retention_ms)
+        return 0;
+    return (st->status == ST_COMPLETE && st->merge_released) || st->status == ST_REJECTED;
+}
+
+int sched_prune(sched *s, const sched_clock *now)
+{
+    int n = 0;
+    if (s->cfg.retention_ms <= 0)
+        return 0;
+    for (int i = 0; i < s->n; i++) {
+        pb_state *st = s->e[i];
+        if (!st || !prunable(s, st, now))
+            continue;
+        /* the DAG keeps the id, complete or not, so dependents still see it */
+        map_node(s, dag_find(s->g, st->id), PRUNED);
+        if ((unsigned)st->status < 10)
+            s->pruned_by_status[st->status]++;
+        orchestrator__v1__requirement_state__free_unpacked(st, NULL);
+        s->e[i] = NULL;
+        n++;
+    }
+    return n;
 }
 
 const budget *sched_budget(const sched *s) { return &s->b; }

@@ -173,11 +173,26 @@ int64_t sched_eta(sched *s, const char *id, const sched_clock *now);
  * returned; *finish_ms the expected end of it. */
 int sched_critical_path(sched *s, const sched_clock *now, const char **out, int max, int64_t *finish_ms);
 
-/* Number of requirements known, and in each status (by Status value). */
+/* Number of requirements known (also those let go), and in each status
+ * (by Status value). */
 size_t sched_count(const sched *s, size_t by_status[10]);
 
-/* Calls fn for every requirement. */
+/* Calls fn for every requirement held in memory. */
 void sched_each(const sched *s, void (*fn)(const pb_state *st, void *arg), void *arg);
+
+/* Paging over the requirements in memory: slots 0..sched_slots()-1 keep
+ * their numbers for the life of the core (arrival order; a restart renumbers
+ * them); sched_slot is NULL for a slot that holds none (let go, or a split
+ * original). Borrowed until the next event. */
+int sched_slots(const sched *s);
+const pb_state *sched_slot(const sched *s, int i);
+
+/* Lets go of the requirements finished for good (COMPLETE with the merge
+ * released, or REJECTED) longer than retention_ms ago: their state stays in
+ * KV, their id stays in the dependency graph (a dependency on a COMPLETE one
+ * still counts as met), sched_count still counts them. sched_tick calls it.
+ * Returns how many it let go. */
+int sched_prune(sched *s, const sched_clock *now);
 
 const budget *sched_budget(const sched *s);
 int sched_conservation(const sched *s);

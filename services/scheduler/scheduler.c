@@ -739,19 +739,51 @@ static void iso(int64_t ms, char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static cJSON *status_json(const pb_state *st, int64_t eta)
+#define LIST_BYTES_MAX (768 * 1024) /* a page's rows at most: replies must stay under the 1 MB limit */
+#define LIST_TEXT_MAX 300           /* a row's long fields are cut here; orch.status.<id> has them whole */
+#define LIST_BLOCKERS_MAX 16        /* blockedBy ids a row lists */
+#define LIST_PAGE_MAX 10000
+
+/* Adds s (cut to max bytes at a UTF-8 boundary when max > 0) as key;
+ * returns 1 when it was cut. */
+static int add_text(cJSON *o, const char *key, const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    char *cut;
+    if (!max || n <= max) {
+        cJSON_AddStringToObject(o, key, s);
+        return 0;
+    }
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    cut = xstrndup(s, max);
+    cJSON_AddStringToObject(o, key, cut);
+    free(cut);
+    return 1;
+}
+
+/* A requirement's state for people; brief (list rows): long fields cut, at
+ * most LIST_BLOCKERS_MAX blockers, and "truncated" when anything was. */
+static cJSON *status_json(const pb_state *st, int64_t eta, int brief)
 {
     cJSON *o = cJSON_CreateObject(), *b;
     char when[32];
+    size_t max = brief ? LIST_TEXT_MAX : 0, nb = st->n_blocked_by;
+    int cut = 0;
     cJSON_AddStringToObject(o, "id", st->id);
-    cJSON_AddStringToObject(o, "title", st->requirement->title);
+    cut |= add_text(o, "title", st->requirement->title, max);
     cJSON_AddStringToObject(o, "status", names_status(st->status));
     cJSON_AddStringToObject(o, "type", names_agent_type(st->requirement->type));
     cJSON_AddStringToObject(o, "priority", names_priority(st->requirement->priority));
     cJSON_AddNumberToObject(o, "attempt", st->attempt);
-    cJSON_AddStringToObject(o, "reason", st->reason);
+    cut |= add_text(o, "reason", st->reason, max);
     b = cJSON_AddArrayToObject(o, "blockedBy");
-    for (size_t i = 0; i < st->n_blocked_by; i++)
+    if (brief && nb > LIST_BLOCKERS_MAX) {
+        nb = LIST_BLOCKERS_MAX;
+        cJSON_AddNumberToObject(o, "blockedByMore", (double)(st->n_blocked_by - nb));
+        cut = 1;
+    }
+    for (size_t i = 0; i < nb; i++)
         cJSON_AddItemToArray(b, cJSON_CreateString(st->blocked_by[i]));
     if (eta) {
         iso(eta, when, sizeof(when));
@@ -763,8 +795,29 @@ static cJSON *status_json(const pb_state *st, int64_t eta)
     cJSON_AddNumberToObject(o, "tokensUsed", (double)st->tokens_used);
     cJSON_AddNumberToObject(o, "estimatedTokens", (double)st->requirement->estimated_tokens);
     if (*st->requirement->last_failure_output)
-        cJSON_AddStringToObject(o, "lastFailureOutput", st->requirement->last_failure_output);
+        cut |= add_text(o, "lastFailureOutput", st->requirement->last_failure_output, max);
+    if (cut)
+        cJSON_AddBoolToObject(o, "truncated", 1);
     return o;
+}
+
+/* The state of id as the last leader stored it (a requirement let go from
+ * memory), or NULL. */
+static pb_state *stored_state(const char *id)
+{
+    kvEntry *e = NULL;
+    pb_state *st = NULL;
+    char err[ERR_LEN];
+    if (kvStore_Get(&e, S.states, id) != NATS_OK)
+        return NULL;
+    st = (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor, (const uint8_t *)kvEntry_Value(e),
+                               (size_t)kvEntry_ValueLen(e), PB_MAX_MSG, err);
+    kvEntry_Destroy(e);
+    if (st && !st->requirement) {
+        orchestrator__v1__requirement_state__free_unpacked(st, NULL);
+        st = NULL;
+    }
+    return st;
 }
 
 /* orch.status.<id>: only the leader answers (a plain subscription). */
@@ -773,43 +826,91 @@ static void on_status(srv_req *req, void *closure)
     const char *subject = natsMsg_GetSubject(req->msg);
     const char *id = subject + strlen("orch.status.");
     sched_clock now;
+    pb_state *kept;
     (void)closure;
     pthread_mutex_lock(&S.mu);
-    if (S.s && S.leader_now) {
+    if (!S.s || !S.leader_now) {
+        pthread_mutex_unlock(&S.mu);
+        return;
+    }
+    {
         const pb_state *st = sched_get(S.s, id);
         clock_now(&now);
         if (st) {
-            cJSON *o = status_json(st, sched_eta(S.s, id, &now));
+            cJSON *o = status_json(st, sched_eta(S.s, id, &now), 0);
             pthread_mutex_unlock(&S.mu);
             srv_respond_json(req, o);
             return;
         }
-        pthread_mutex_unlock(&S.mu);
-        {
-            char msg[160];
-            snprintf(msg, sizeof(msg), "no requirement %s", id);
-            srv_respond_error(req, 404, msg);
-        }
-        return;
     }
     pthread_mutex_unlock(&S.mu);
+    if ((kept = stored_state(id)) != NULL) {
+        srv_respond_json(req, status_json(kept, 0, 0));
+        orchestrator__v1__requirement_state__free_unpacked(kept, NULL);
+        return;
+    }
+    {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "no requirement %.100s", id);
+        srv_respond_error(req, 404, msg);
+    }
 }
 
-static void add_summary(const pb_state *st, void *arg)
+/* Reads {"offset": N, "limit": M} (both optional; an empty body is the first
+ * page). Returns 0, or -1 with why in err. */
+static int list_request(srv_req *req, long long *offset, long long *limit, char *err, size_t len)
 {
-    cJSON_AddItemToArray((cJSON *)arg, status_json(st, 0));
+    int n = natsMsg_GetDataLength(req->msg);
+    cJSON *j, *x;
+    *offset = 0;
+    *limit = scheduler_cfg.list_limit;
+    if (n == 0)
+        return 0;
+    j = cJSON_ParseWithLength(natsMsg_GetData(req->msg), (size_t)n);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        snprintf(err, len, "expected {\"offset\": N, \"limit\": M} or nothing");
+        return -1;
+    }
+    if ((x = cJSON_GetObjectItem(j, "offset")) != NULL) {
+        if (!cJSON_IsNumber(x) || x->valuedouble < 0 || x->valuedouble > 1e12) {
+            cJSON_Delete(j);
+            snprintf(err, len, "field 'offset': expected a number from 0");
+            return -1;
+        }
+        *offset = (long long)x->valuedouble;
+    }
+    if ((x = cJSON_GetObjectItem(j, "limit")) != NULL) {
+        if (!cJSON_IsNumber(x) || x->valuedouble < 1 || x->valuedouble > LIST_PAGE_MAX) {
+            cJSON_Delete(j);
+            snprintf(err, len, "field 'limit': expected a number from 1 to %d", LIST_PAGE_MAX);
+            return -1;
+        }
+        *limit = (long long)x->valuedouble;
+    }
+    cJSON_Delete(j);
+    return 0;
 }
 
-/* orch.scheduler.list: every requirement with its state and reason, the
- * budget, and the critical path. */
+/* orch.scheduler.list: a page of the requirements with their state and
+ * reason (long fields cut), the counts by status, the budget and the
+ * critical path. "next" is the offset of the next page, absent on the last;
+ * a page also ends early to keep the reply under the server's limit. */
 static void on_list(srv_req *req, void *closure)
 {
-    cJSON *o, *items, *path, *bud;
+    cJSON *o, *items, *path, *bud, *by;
     sched_clock now;
     const char *ids[64];
+    size_t counts[10], bytes = 0;
+    long long offset, limit, i, rows = 0;
+    char err[200];
     int64_t finish = 0;
-    int n;
+    int n, slots;
     (void)closure;
+    if (list_request(req, &offset, &limit, err, sizeof(err)) != 0) {
+        srv_respond_error(req, 400, err);
+        return;
+    }
     pthread_mutex_lock(&S.mu);
     if (!S.s || !S.leader_now) {
         pthread_mutex_unlock(&S.mu);
@@ -819,12 +920,39 @@ static void on_list(srv_req *req, void *closure)
     o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "mode", scheduler_cfg.mode ? "turns" : "continuous");
     cJSON_AddBoolToObject(o, "conservation", sched_conservation(S.s));
+    cJSON_AddNumberToObject(o, "total", (double)sched_count(S.s, counts));
+    by = cJSON_AddObjectToObject(o, "counts");
+    for (int k = 1; k < 10; k++)
+        cJSON_AddNumberToObject(by, names_status((Orchestrator__V1__Status)k), (double)counts[k]);
+    cJSON_AddNumberToObject(o, "offset", (double)offset);
     items = cJSON_AddArrayToObject(o, "requirements");
-    sched_each(S.s, add_summary, items);
+    slots = sched_slots(S.s);
+    for (i = offset; i < slots && rows < limit; i++) {
+        const pb_state *st = sched_slot(S.s, (int)i);
+        cJSON *row;
+        char *text;
+        if (!st)
+            continue;
+        row = status_json(st, 0, 1);
+        text = cJSON_PrintUnformatted(row);
+        if (rows > 0 && bytes + strlen(text) + 1 > LIST_BYTES_MAX) {
+            free(text);
+            cJSON_Delete(row);
+            break;
+        }
+        bytes += strlen(text) + 1;
+        free(text);
+        cJSON_AddItemToArray(items, row);
+        rows++;
+    }
+    while (i < slots && !sched_slot(S.s, (int)i))
+        i++;
+    if (i < slots)
+        cJSON_AddNumberToObject(o, "next", (double)i);
     path = cJSON_AddArrayToObject(o, "criticalPath");
     n = sched_critical_path(S.s, &now, ids, 64, &finish);
-    for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(path, cJSON_CreateString(ids[i]));
+    for (int k = 0; k < n; k++)
+        cJSON_AddItemToArray(path, cJSON_CreateString(ids[k]));
     if (finish) {
         char when[32];
         iso(finish, when, sizeof(when));
@@ -871,7 +999,7 @@ static void on_retry(srv_req *req, void *closure)
     rc = sched_retry(S.s, id, &now, err, sizeof(err));
     flush_locked();
     if (rc == 0) {
-        cJSON *o = status_json(sched_get(S.s, id), 0);
+        cJSON *o = status_json(sched_get(S.s, id), 0, 0);
         pthread_mutex_unlock(&S.mu);
         log_info("%s retried by request", id);
         srv_respond_json(req, o);

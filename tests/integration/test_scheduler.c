@@ -898,6 +898,120 @@ static void a_result_without_attempt_is_the_current_one(void **state)
     svc_stop(pid);
 }
 
+/* orch.scheduler.list stays under the 1 MB reply limit however long the
+ * failure outputs are: rows are cut and paged; "next" leads to all of them. */
+static void the_list_is_paged_under_the_reply_limit(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_SCHEDULER_WINDOW=100", NULL};
+    pid_t pid = start_scheduler(e, "s1", x);
+    char *out = malloc(60001), id[16], seen[24] = {0};
+    cJSON *l;
+    int total = 0, pages = 0;
+    double next = 0;
+
+    wait_leader(e, "s1");
+    memset(out, 'e', 60000);
+    out[60000] = '\0';
+    for (int i = 0; i < 24; i++) {
+        snprintf(id, sizeof(id), "LS-%d", i);
+        plan(e, id, BE, MED, 100, NULL, NULL);
+    }
+    for (int i = 0; i < 24; i++) {
+        snprintf(id, sizeof(id), "LS-%d", i);
+        wait_status(e, id, "DISPATCHED");
+        report_verdict(e, id, 1, FAIL, out); /* back as attempt 2, with 60 KB of output */
+    }
+    settle(e, "VERDICTS", "scheduler-verdicts");
+    /* the first page, as an empty request asks: counts and a page of rows */
+    l = svc_request_json(e->nc, "orch.scheduler.list", "", 5000);
+    assert_non_null(l);
+    assert_int_equal((int)cJSON_GetObjectItem(l, "total")->valuedouble, 24);
+    assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetObjectItem(l, "counts"), "DISPATCHED")->valuedouble, 24);
+    {
+        cJSON *row = cJSON_GetArrayItem(cJSON_GetObjectItem(l, "requirements"), 0);
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItem(row, "truncated")));
+        assert_true(strlen(field(row, "lastFailureOutput")) <= 300);
+    }
+    cJSON_Delete(l);
+    /* every page, five at a time */
+    for (;;) {
+        char body[64];
+        cJSON *rows, *r;
+        snprintf(body, sizeof(body), "{\"offset\":%.0f,\"limit\":5}", next);
+        l = svc_request_json(e->nc, "orch.scheduler.list", body, 5000);
+        assert_non_null(l);
+        rows = cJSON_GetObjectItem(l, "requirements");
+        assert_true(cJSON_GetArraySize(rows) <= 5);
+        cJSON_ArrayForEach(r, rows)
+        {
+            int k = atoi(field(r, "id") + 3);
+            assert_false(seen[k]);
+            seen[k] = 1;
+            total++;
+        }
+        pages++;
+        if (!cJSON_GetObjectItem(l, "next")) {
+            cJSON_Delete(l);
+            break;
+        }
+        next = cJSON_GetObjectItem(l, "next")->valuedouble;
+        cJSON_Delete(l);
+        assert_true(pages < 10);
+    }
+    assert_int_equal(total, 24);
+    assert_int_equal(pages, 5);
+    {   /* the whole output is still on orch.status.<id> */
+        cJSON *st = status_of(e, "LS-3");
+        assert_int_equal(strlen(field(st, "lastFailureOutput")), 60000);
+        cJSON_Delete(st);
+    }
+    {   /* a bad request says why */
+        cJSON *bad = svc_request_json(e->nc, "orch.scheduler.list", "{\"limit\":0}", 3000);
+        assert_null(cJSON_GetObjectItem(bad, "requirements"));
+        cJSON_Delete(bad);
+    }
+    free(out);
+    svc_stop(pid);
+}
+
+/* Finished requirements leave the leader's memory after the retention; the
+ * counts, orch.status.<id> (from KV) and dependencies still know them. */
+static void finished_work_leaves_memory(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_SCHEDULER_RETENTION_S=1", NULL};
+    pid_t pid = start_scheduler(e, "s1", x);
+    work w;
+    cJSON *l;
+
+    wait_leader(e, "s1");
+    plan(e, "PR-1", BE, MED, 100, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "PR-1", 1, &w);
+    finish(e, "backend", &w);
+    must_take(e, "senior-review", "requirements.review.>", "PR-1", 0, &w);
+    publish_json(e, "results.review.PR-1", "{\"requirementId\":\"PR-1\",\"review\":\"approved\"}");
+    must_take(e, "release-manager", "requirements.release.>", "PR-1", 0, &w);
+    for (int i = 0; i < 50; i++) { /* the retention, and a tick after it */
+        l = svc_request_json(e->nc, "orch.scheduler.list", "", 3000);
+        int gone = l && cJSON_GetArraySize(cJSON_GetObjectItem(l, "requirements")) == 0;
+        if (gone)
+            break;
+        cJSON_Delete(l);
+        l = NULL;
+        usleep(200 * 1000);
+    }
+    assert_non_null(l);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(l, "requirements")), 0);
+    assert_int_equal((int)cJSON_GetObjectItem(l, "total")->valuedouble, 1);
+    assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetObjectItem(l, "counts"), "COMPLETE")->valuedouble, 1);
+    cJSON_Delete(l);
+    expect_status(e, "PR-1", "COMPLETE");
+    plan(e, "PR-2", BE, MED, 100, "PR-1", NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "PR-2", 1, &w);
+    svc_stop(pid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -915,6 +1029,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(one_heartbeat_cannot_spend_the_day, setup, teardown),
         cmocka_unit_test_setup_teardown(unpublishable_work_never_wedges_the_scheduler, setup, teardown),
         cmocka_unit_test_setup_teardown(a_result_without_attempt_is_the_current_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_list_is_paged_under_the_reply_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(finished_work_leaves_memory, setup, teardown),
     };
     int rc;
     if (getenv("ORCH_TEST_FILTER")) /* one case: ORCH_TEST_FILTER=name (wildcards allowed) */

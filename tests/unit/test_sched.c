@@ -927,6 +927,49 @@ static void unpublishable_work_is_rejected_not_retried(void **state)
     }
 }
 
+/* Finished requirements leave memory after the retention; what depends on
+ * them still finds them done, and the counts still hold them. */
+static void finished_work_is_let_go_after_the_retention(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    size_t counts[10];
+    pb_error e;
+    int64_t start = clk.now_ms;
+    (void)state;
+    sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("E", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("B", BE, MED, 100, "A", NULL), &clk);
+    result(s, "A", 1, 50);
+    verdict(s, "A", 1, PASS, NULL);
+    review(s, "A", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
+    assert_int_equal(rec.nm, 1);
+    orchestrator__v1__agent_error__init(&e);
+    e.source = "agent";
+    e.message = "cannot write to the repository";
+    e.requirement_id = "E";
+    agent_error(s, &e);
+    assert_int_equal(status(s, "E"), ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED);
+    clk.now_ms = start + cfg.retention_ms - 1;
+    sched_tick(s, &clk);
+    assert_non_null(sched_get(s, "A"));
+    clk.now_ms = start + cfg.retention_ms + 1;
+    sched_tick(s, &clk);
+    assert_null(sched_get(s, "A"));                      /* let go */
+    assert_non_null(sched_get(s, "E"));                  /* a human may still retry it */
+    assert_int_equal(sched_count(s, counts), 3);
+    assert_int_equal(counts[ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE], 1);
+    assert_null(sched_slot(s, 0));
+    sched_add(s, req("C", BE, MED, 100, "A", NULL), &clk); /* depends on it: met */
+    assert_int_equal(status(s, "C"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    assert_int_equal(sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk), -1); /* its id stays taken */
+    assert_int_equal(result(s, "A", 1, 50), ADMIT_UNKNOWN);
+    verdict(s, "B", 1, PASS, NULL);                      /* B's merge follows A's, which went out */
+    review(s, "B", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
+    assert_int_equal(rec.nm, 2);
+    assert_true(sched_eta(s, "C", &clk) > 0);
+    sched_destroy(s);
+}
+
 static void eta_and_critical_path(void **state)
 {
     sched *s = sched_create(&cfg, &out, &clk);
@@ -978,6 +1021,7 @@ int main(void)
         cmocka_unit_test_setup(charges_are_bounded, setup),
         cmocka_unit_test_setup(estimates_beyond_a_day_escalate_at_once, setup),
         cmocka_unit_test_setup(unpublishable_work_is_rejected_not_retried, setup),
+        cmocka_unit_test_setup(finished_work_is_let_go_after_the_retention, setup),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     for (int i = 0; i < rec.nsaved; i++)
