@@ -40,7 +40,6 @@ static struct {
     daemon_ctx *d;
     vconfig projects;
     jsCtx *js;
-    kvStore *states, *claims;  /* read per result: the replicas keep no state */
     pthread_t threads[MAX_WORKERS];
     natsSubscription *subs[MAX_WORKERS];
     int nworkers;
@@ -140,23 +139,35 @@ static int refuse(natsMsg *m, const pb_result *r, const char *reason, const char
     return rc == 0 ? 1 : -1;
 }
 
-/* The KV value at key into *out (malloc'd; NULL when there is none).
- * Returns 0, or -1 when the bucket could not be read now. */
-static int kv_read(kvStore *kv, const char *key, char **out, size_t *len)
+/* The KV value at bucket/key into *out (malloc'd; NULL when there is none
+ * or it was deleted). Returns 0, or -1 when it could not be read now.
+ * Read from the stream's leader (STREAM.MSG.GET), not with kvStore_Get:
+ * nats.c makes buckets AllowDirect, and a direct get may be answered by a
+ * follower that has not yet stored the state written before the dispatch. */
+static int kv_read(const char *bucket, const char *key, char **out, size_t *len)
 {
-    kvEntry *e = NULL;
-    natsStatus s = kvStore_Get(&e, kv, key);
+    char stream[96], subject[400];
+    const char *op = NULL;
+    natsMsg *m = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s;
+
     *out = NULL;
     *len = 0;
-    if (s == NATS_NOT_FOUND)
+    snprintf(stream, sizeof(stream), "KV_%s", bucket);
+    snprintf(subject, sizeof(subject), "$KV.%s.%s", bucket, key);
+    s = js_GetLastMsg(&m, V.js, stream, subject, NULL, &jerr);
+    if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr)
         return 0;
     if (s != NATS_OK)
         return -1;
-    *len = (size_t)kvEntry_ValueLen(e);
-    *out = xmalloc(*len + 1);
-    memcpy(*out, kvEntry_Value(e), *len);
-    (*out)[*len] = '\0';
-    kvEntry_Destroy(e);
+    if (natsMsgHeader_Get(m, "KV-Operation", &op) != NATS_OK || !op) {
+        *len = (size_t)natsMsg_GetDataLength(m);
+        *out = xmalloc(*len + 1);
+        memcpy(*out, natsMsg_GetData(m), *len);
+        (*out)[*len] = '\0';
+    } /* else DEL or PURGE: none */
+    natsMsg_Destroy(m);
     return 0;
 }
 
@@ -179,7 +190,7 @@ static int admit(natsMsg *m, pb_result *r)
     if (!type || !subject_id)
         return refuse(m, r, admit_reason(ADMIT_WRONG_TYPE), "the subject names no agent type and requirement");
     subject_id++;
-    if (kv_read(V.states, r->requirement_id, &value, &len) != 0) {
+    if (kv_read(TOPO_KV_REQUIREMENTS, r->requirement_id, &value, &len) != 0) {
         log_warn("result on %s: the state of %s cannot be read now; retried", subject, r->requirement_id);
         return -1;
     }
@@ -192,7 +203,7 @@ static int admit(natsMsg *m, pb_result *r)
         goto out;
     }
     if (st && admit_claim_key(st, type, r->attempt, key, sizeof(key)) > 0 &&
-        kv_read(V.claims, key, &claimant, &len) != 0) {
+        kv_read(TOPO_KV_CLAIMS, key, &claimant, &len) != 0) {
         log_warn("result on %s: claim %s cannot be read now; retried", subject, key);
         rc = -1;
         goto out;
@@ -346,11 +357,6 @@ orch_status verifier_start(daemon_ctx *d, char err[ERR_LEN])
         snprintf(err, ERR_LEN, "jetstream: %s", nats_GetLastError(NULL));
         return ORCH_ERR_NATS;
     }
-    if (js_KeyValue(&V.states, V.js, TOPO_KV_REQUIREMENTS) != NATS_OK ||
-        js_KeyValue(&V.claims, V.js, TOPO_KV_CLAIMS) != NATS_OK) {
-        snprintf(err, ERR_LEN, "KV %s and %s: %s", TOPO_KV_REQUIREMENTS, TOPO_KV_CLAIMS, nats_GetLastError(NULL));
-        return ORCH_ERR_NATS;
-    }
     V.running = 1;
     for (int i = 0; i < verifier_cfg.workers; i++) {
         jsSubOptions so;
@@ -380,8 +386,6 @@ void verifier_stop(daemon_ctx *d)
     if (V.verified)
         log_info("%lld verifications; mean overhead %.1f ms each beyond their steps' own time (clone, diff, clean-up)",
                  V.verified, (double)V.overhead_ms / (double)V.verified);
-    kvStore_Destroy(V.states);
-    kvStore_Destroy(V.claims);
     if (V.js)
         jsCtx_Destroy(V.js);
     V.projects.work_root = NULL;

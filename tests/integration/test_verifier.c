@@ -601,8 +601,16 @@ static void only_results_that_count_are_built(void **state)
     /* never dispatched: BLOCKED, attempt 0 */
     put_state(e, "BLOCKED-1", ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED, 0, 0);
     publish_result(e, "backend", "BLOCKED-1", "BLOCKED-1", 1, "roy-1", "demo", "good", NULL);
-    /* no such requirement */
+    /* no such requirement, and one whose state was deleted */
     publish_result(e, "backend", "NOSUCH-1", "NOSUCH-1", 1, "roy-1", "demo", "good", NULL);
+    put_state(e, "GONE-1", DISPATCHED, 1, 0);
+    {
+        kvStore *kv = NULL;
+        assert_int_equal(js_KeyValue(&kv, e->js, "orch_requirements"), NATS_OK);
+        assert_int_equal(kvStore_Delete(kv, "GONE-1"), NATS_OK);
+        kvStore_Destroy(kv);
+    }
+    publish_result(e, "backend", "GONE-1", "GONE-1", 1, "roy-1", "demo", "good", NULL);
     /* backend work reported by a frontend agent */
     put_state(e, "TYPED-1", DISPATCHED, 1, 0);
     publish_result(e, "frontend", "TYPED-1", "TYPED-1", 1, "jen-1", "demo", "good", NULL);
@@ -633,16 +641,17 @@ static void only_results_that_count_are_built(void **state)
 
     consumer_settles(e);
     read_verdicts(e, &v, 2, 30000);
-    read_errors(e, &x, 8, 30000);
+    read_errors(e, &x, 9, 30000);
     /* only the two that count were built */
     for (int i = 0; i < v.n; i++)
         if (strcmp(v.v[i]->requirement_id, "MINE-1") && strcmp(v.v[i]->requirement_id, "PLAIN-1"))
             fail_msg("the result for %s attempt %u was built", v.v[i]->requirement_id, v.v[i]->attempt);
     assert_int_equal(of(&v, "MINE-1")->kind, PASS);
     assert_int_equal(of(&v, "PLAIN-1")->kind, PASS);
-    assert_int_equal(x.n, 8);
+    assert_int_equal(x.n, 9);
     expect_error(&x, "results.backend.BLOCKED-1", "not_dispatched", "BLOCKED-1");
     expect_error(&x, "results.backend.NOSUCH-1", "unknown_requirement", "NOSUCH-1");
+    expect_error(&x, "results.backend.GONE-1", "unknown_requirement", "GONE-1");
     expect_error(&x, "results.frontend.TYPED-1", "wrong_type", "TYPED-1");
     expect_error(&x, "results.backend.SUBJ-1", "id_mismatch", "BODY-1");
     expect_error(&x, "results.backend.OLD-1", "past_attempt", "OLD-1");
