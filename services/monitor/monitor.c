@@ -428,8 +428,11 @@ static void *inputs_thread(void *arg)
                             ok = -1;
                             memset(&no, 0, sizeof(no));
                             snprintf(no.reason, sizeof(no.reason), "source_mismatch");
+                            char why[80];
+                            /* the body's text is shown only when it is a plain token */
                             snprintf(no.message, sizeof(no.message), "the body says source '%.40s' on %.120s",
-                                     e->source, subject);
+                                     text_id_valid(e->source, 40, why, sizeof(why)) ? e->source : "(not a name)",
+                                     subject);
                         } else if (agent) {
                             ok = judge(subject, t, token_rest(subject, 2), 0, NULL, e->instance, e->requirement_id,
                                        e->attempt, &no);

@@ -497,6 +497,14 @@ static void reports_count_only_for_whom_their_subject_names(void **state)
     assert_true(next_refusal(errs, 5000, subject, sizeof(subject), &b));
     assert_string_equal(subject, "errors.monitor.wrong_type");
     cJSON_Delete(b);
+    {
+        /* an agent that calls itself the monitor */
+        const char *err = "{\"source\":\"monitor\",\"requirementId\":\"REQ-B\",\"message\":\"x\"}";
+        js_Publish(NULL, e->js, "errors.agent.REQ-B", err, (int)strlen(err), NULL, NULL);
+    }
+    assert_true(next_refusal(errs, 5000, subject, sizeof(subject), &b));
+    assert_string_equal(subject, "errors.monitor.source_mismatch");
+    cJSON_Delete(b);
     natsSubscription_Destroy(errs);
     svc_stop(pid);
 }
