@@ -163,6 +163,34 @@ static uint64_t *rev_slot(const char *id)
     return &S.revs[i];
 }
 
+/* --- fencing ------------------------------------------------------------------------ */
+
+/* True while this instance leads and its lease cannot have lapsed. A leader
+ * paused past its lease (SIGSTOP, a stall) wakes up still believing it
+ * leads while a standby has taken over: it must not act on anything it
+ * holds, so every flush and every publish asks this first, and the first
+ * that finds the lease lapsed makes the instance step down (the main loop
+ * does). Called with mu held. */
+static int still_leader(void)
+{
+    if (S.leader_now && !lease_valid(&S.lease, text_mono_ms())) {
+        log_warn("the lease was last renewed %lld ms ago: it may be someone else's; stepping down",
+                 (long long)(text_mono_ms() - S.lease.last_renewal));
+        S.leader_now = 0;
+    }
+    return S.leader_now;
+}
+
+/* Gives the lease up: deleted when it is still ours, only forgotten when it
+ * lapsed (the key may be another leader's by now). */
+static void lease_let_go(void)
+{
+    if (lease_valid(&S.lease, text_mono_ms()))
+        lease_release(&S.lease);
+    else
+        S.lease.leader = 0;
+}
+
 /* --- the outbox's way out: asynchronous publishes, one wait per phase ------------- */
 
 enum { B_STATES, B_BUDGETS };
@@ -186,6 +214,10 @@ static void io_write(void *ctx, int slot, int bucket, const char *key, const voi
     char subject[200];
     int64_t expect = JSBATCH_ANY;
     (void)ctx;
+    if (!lease_valid(&S.lease, text_mono_ms())) {
+        jsbatch_fail(S.jb, slot); /* fenced: see still_leader() */
+        return;
+    }
     snprintf(subject, sizeof(subject), "$KV.%s.%s", bucket == B_STATES ? TOPO_KV_REQUIREMENTS : TOPO_KV_BUDGETS, key);
     if (bucket == B_STATES) {
         expect = (int64_t)*rev_slot(key);
@@ -198,6 +230,10 @@ static void io_publish(void *ctx, int slot, const char *subject, const char *msg
                        const char *ctype)
 {
     (void)ctx;
+    if (!lease_valid(&S.lease, text_mono_ms())) {
+        jsbatch_fail(S.jb, slot); /* fenced: see still_leader() */
+        return;
+    }
     jsbatch_publish(S.jb, slot, subject, msg_id, data, (int)len, ctype, JSBATCH_ANY);
 }
 
@@ -233,6 +269,10 @@ static void flush_locked(void)
 {
     if (outbox_pending(S.ob) == 0)
         return;
+    if (!still_leader()) {
+        S.save_failed = 1; /* nothing goes out; the next leader reads KV */
+        return;
+    }
     if (outbox_flush(S.ob, &flush_io) != 0) {
         log_warn("%d decisions not stored yet; trying again", outbox_pending(S.ob));
         S.save_failed = 1;
@@ -670,7 +710,7 @@ static void *fetcher(void *arg)
         clock_now(&now);
         S.save_failed = 0;
         for (int i = 0; i < list.Count; i++)
-            verdicts[i] = S.s && S.leader_now ? handle(kind, list.Msgs[i], &now) : -1;
+            verdicts[i] = S.s && still_leader() ? handle(kind, list.Msgs[i], &now) : -1;
         flush_locked();
         failed = S.save_failed || !S.leader_now;
         S.handled[kind] += list.Count;
@@ -713,7 +753,7 @@ static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *m, 
         from.instance = instance;
         pthread_mutex_lock(&S.mu);
         clock_now(&now);
-        if (S.s && S.leader_now) {
+        if (S.s && still_leader()) {
             if (*h->requirement_id)
                 claimant_of(sched_get(S.s, h->requirement_id), from.type ? from.type : (int)h->agent_type, 0, claimant,
                             sizeof(claimant));
@@ -829,7 +869,7 @@ static void on_status(srv_req *req, void *closure)
     pb_state *kept;
     (void)closure;
     pthread_mutex_lock(&S.mu);
-    if (!S.s || !S.leader_now) {
+    if (!S.s || !still_leader()) {
         pthread_mutex_unlock(&S.mu);
         return;
     }
@@ -912,7 +952,7 @@ static void on_list(srv_req *req, void *closure)
         return;
     }
     pthread_mutex_lock(&S.mu);
-    if (!S.s || !S.leader_now) {
+    if (!S.s || !still_leader()) {
         pthread_mutex_unlock(&S.mu);
         return;
     }
@@ -991,7 +1031,7 @@ static void on_retry(srv_req *req, void *closure)
                  data);
     cJSON_Delete(j);
     pthread_mutex_lock(&S.mu);
-    if (!S.s || !S.leader_now) {
+    if (!S.s || !still_leader()) {
         pthread_mutex_unlock(&S.mu);
         return;
     }
@@ -1150,7 +1190,7 @@ static void take_or_keep_lead(void)
     if (become_leader() != ORCH_OK) {
         pthread_mutex_unlock(&S.mu);
         step_down();
-        lease_release(&S.lease);
+        lease_let_go();
         return;
     }
     pthread_mutex_unlock(&S.mu);
@@ -1221,17 +1261,17 @@ void scheduler_step(daemon_ctx *d)
     (void)d;
     take_or_keep_lead();
     pthread_mutex_lock(&S.mu);
-    if (S.s && S.leader_now) {
+    if (S.s && still_leader()) {
         clock_now(&now);
         sched_tick(S.s, &now);
         flush_locked(); /* and what failed before (e.g. during a server outage) */
     }
     {
-        int lost = S.s && !S.leader_now; /* a save found someone else writing */
+        int lost = S.s && !S.leader_now; /* a save found someone else writing, or the lease lapsed */
         pthread_mutex_unlock(&S.mu);
         if (lost) {
             step_down();
-            lease_release(&S.lease);
+            lease_let_go();
         }
     }
     nats_Sleep(250);
@@ -1242,7 +1282,7 @@ void scheduler_stop(daemon_ctx *d)
     (void)d;
     /* Fetchers finish their batch (acked) within the fetch wait. */
     step_down();
-    lease_release(&S.lease); /* a standby need not wait for the TTL */
+    lease_let_go(); /* a standby need not wait for the TTL */
     kvStore_Destroy(S.states);
     kvStore_Destroy(S.budgets);
     kvStore_Destroy(S.leader);

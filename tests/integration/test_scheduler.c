@@ -1012,6 +1012,61 @@ static void finished_work_leaves_memory(void **state)
     svc_stop(pid);
 }
 
+/* Whether instance says it leads (its STATS), 0 when it does not answer. */
+static int says_leader(env *e, const char *instance)
+{
+    char subj[128];
+    cJSON *st, *data;
+    int leader;
+    snprintf(subj, sizeof(subj), "$SRV.STATS.orch-scheduler.%s", instance);
+    st = svc_request_json(e->nc, subj, "", 1000);
+    data = st ? cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "endpoints"), 0), "data") : NULL;
+    leader = data && cJSON_IsTrue(cJSON_GetObjectItem(data, "leader"));
+    cJSON_Delete(st);
+    return leader;
+}
+
+/* A leader paused (SIGSTOP) past its lease wakes up (SIGCONT) after a
+ * standby took over: it must not act on what it held or what it receives,
+ * only step down. Here the paused one still sees B waiting for the window,
+ * while the new leader has let the CRITICAL X through instead: a heartbeat
+ * that starts A frees the window for both of them to decide on. */
+static void a_paused_leader_does_not_dispatch_after_a_takeover(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_SCHEDULER_WINDOW=1", NULL};
+    pid_t lead = start_scheduler(e, "lead", x), standby;
+    const char *hb = "{\"requirementId\":\"PA-A\",\"tokensUsed\":10}";
+    work w;
+
+    wait_leader(e, "lead");
+    standby = start_scheduler(e, "standby", x);
+    plan(e, "PA-A", BE, MED, 100, NULL, NULL);
+    plan(e, "PA-B", BE, MED, 100, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "PA-A", 1, &w);
+    settle(e, "PLAN", "scheduler-plan");
+    kill(lead, SIGSTOP);
+    wait_leader(e, "standby");
+    plan(e, "PA-X", BE, CRIT, 100, NULL, NULL);
+    settle(e, "PLAN", "scheduler-plan");
+    /* both hold this heartbeat: the new leader now, the paused one on waking */
+    assert_int_equal(natsConnection_Publish(e->nc, "agents.heartbeat.backend.roy-1", hb, (int)strlen(hb)), NATS_OK);
+    natsConnection_Flush(e->nc);
+    must_take(e, "roy-backend", "requirements.backend.>", "PA-X", 1, &w);
+    kill(lead, SIGCONT);
+    for (int i = 0; i < 50 && says_leader(e, "lead"); i++)
+        usleep(100 * 1000);
+    assert_false(says_leader(e, "lead"));
+    usleep(1000 * 1000);
+    assert_true(says_leader(e, "standby"));
+    /* the window is X's: B was dispatched by nobody */
+    assert_int_equal(audit(e, "PA-B"), 0);
+    expect_status(e, "PA-B", "READY");
+    assert_int_equal(audit(e, NULL), 0);
+    svc_stop(standby);
+    svc_stop(lead);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1031,6 +1086,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_result_without_attempt_is_the_current_one, setup, teardown),
         cmocka_unit_test_setup_teardown(the_list_is_paged_under_the_reply_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(finished_work_leaves_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_paused_leader_does_not_dispatch_after_a_takeover, setup, teardown),
     };
     int rc;
     if (getenv("ORCH_TEST_FILTER")) /* one case: ORCH_TEST_FILTER=name (wildcards allowed) */
