@@ -618,6 +618,63 @@ static void ids_are_never_handed_out_twice(void **state)
     svc_stop(pid);
 }
 
+/* A figure from a router instance's $SRV.STATS ("messages": fetched,
+ * redeliveries included; "accepted"). */
+static long long router_figure(env *e, const char *instance, const char *key)
+{
+    char subj[96];
+    cJSON *st, *data;
+    long long v;
+    snprintf(subj, sizeof(subj), "$SRV.STATS.orch-router.%s", instance);
+    st = svc_request_json(e->nc, subj, "", 2000);
+    assert_non_null(st);
+    data = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "endpoints"), 0), "data");
+    v = (long long)cJSON_GetObjectItem(data, key)->valuedouble;
+    cJSON_Delete(st);
+    return v;
+}
+
+static void plan_max_msg_size(env *e, int32_t size)
+{
+    jsStreamInfo *si = NULL;
+    jsStreamConfig cfg;
+    assert_int_equal(js_GetStreamInfo(&si, e->js, "PLAN", NULL, NULL), NATS_OK);
+    cfg = *si->Config;
+    cfg.MaxMsgSize = size;
+    assert_int_equal(js_UpdateStream(NULL, e->js, &cfg, NULL, NULL), NATS_OK);
+    jsStreamInfo_Destroy(si);
+}
+
+/* A message that comes back (its outputs could not be stored) keeps its
+ * ids and is not refused as a duplicate of itself. */
+static void a_redelivered_message_keeps_its_ids(void **state)
+{
+    env *e = *state;
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    plan_list p = {0};
+
+    /* PLAN refuses everything for a while: each try takes the ids, then
+     * fails to publish and is nak'ed */
+    plan_max_msg_size(e, 16);
+    intake_str(e, "{\"id\":\"SELF-1\",\"title\":\"Update README\"}");
+    intake_str(e, "[{\"title\":\"Update the FAQ\"},{\"id\":\"SELF-2\",\"title\":\"Update the index\"}]");
+    /* both delivered twice (the consumer gives up after five) */
+    for (int i = 0; i < 40 && router_figure(e, "r1", "messages") < 4; i++)
+        usleep(100 * 1000);
+    assert_true(router_figure(e, "r1", "messages") >= 4);
+    assert_int_equal(stream_msgs(e, "PLAN"), 0);
+    plan_max_msg_size(e, 1 << 20);
+    read_plan(e, &p, 3, 10000);
+    assert_int_equal(p.n, 3);
+    find(&p, "SELF-1");
+    find(&p, "SELF-2");
+    find(&p, "REQ-001");
+    plan_free(&p);
+    wait_intake_empty(e, 10000);
+    assert_int_equal(stream_msgs(e, "ERRORS"), 0);
+    svc_stop(pid);
+}
+
 /* Two replicas race for the same ids: the registry lets exactly one win. */
 static void two_replicas_never_take_one_id_twice(void **state)
 {
@@ -735,19 +792,7 @@ static void publish_mixed(env *e, int from, int n, int given_every)
 
 static void publish_many(env *e, int from, int n) { publish_mixed(e, from, n, 0); }
 
-static long long accepted_by(env *e, const char *instance)
-{
-    char subj[96];
-    cJSON *st, *data;
-    long long v;
-    snprintf(subj, sizeof(subj), "$SRV.STATS.orch-router.%s", instance);
-    st = svc_request_json(e->nc, subj, "", 2000);
-    assert_non_null(st);
-    data = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "endpoints"), 0), "data");
-    v = (long long)cJSON_GetObjectItem(data, "accepted")->valuedouble;
-    cJSON_Delete(st);
-    return v;
-}
+static long long accepted_by(env *e, const char *instance) { return router_figure(e, instance, "accepted"); }
 
 static void two_replicas_share_the_work_exactly_once(void **state)
 {
@@ -866,6 +911,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(poison_requirements_are_refused_on_every_path, setup, teardown),
         cmocka_unit_test_setup_teardown(internal_fields_cannot_be_set_from_outside, setup, teardown),
         cmocka_unit_test_setup_teardown(ids_are_never_handed_out_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_redelivered_message_keeps_its_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(orchctl_submit_reports_refusals_and_missing_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(two_replicas_never_take_one_id_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(orchctl_publishes_encodes_and_classifies, setup, teardown),
