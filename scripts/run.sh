@@ -9,6 +9,12 @@
 #
 #   scripts/run.sh              the demo, interactive
 #   scripts/run.sh --headless   no live screen; exit 0 only if all completed
+#   scripts/run.sh --agent claude   real coding agents instead of simulated
+#                                   ones (claude, codex, or per type:
+#                                   backend=claude,frontend=codex); with your
+#                                   own API key, on examples/agents-roadmap.md;
+#                                   approved work is merged into the demo
+#                                   repository's main by the release agent
 #
 # Environment: ORCH_PORT (4222), ORCH_DEMO_DIR (var), ORCH_DEMO_TIMEOUT (300 s),
 # ORCH_DEMO_ROUTERS / ORCH_DEMO_VERIFIERS (replicas, 1), ORCH_BIN_DIR (use
@@ -19,12 +25,57 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 headless=0
-case "${1:-}" in
-  --headless) headless=1 ;;
-  -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
-  "") ;;
-  *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
-esac
+agents=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --headless) headless=1 ;;
+    --agent) agents="${2:-}"; shift
+      [ -n "$agents" ] || { echo "run.sh: --agent needs claude, codex or TYPE=PRESET,..." >&2; exit 2; } ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# Real agents: which preset each type runs, and whether its CLI and key are
+# there. Nothing is started before everything needed is known to be there.
+agent_types=(backend frontend database documentation review release)
+declare -A preset_of=()
+if [ -n "$agents" ]; then
+  default_preset=
+  IFS=, read -ra parts <<<"$agents"
+  for part in "${parts[@]}"; do
+    case "$part" in
+      *=*) preset_of[${part%%=*}]=${part#*=} ;;
+      *) default_preset=$part ;;
+    esac
+  done
+  [ -n "$default_preset" ] || default_preset=${preset_of[backend]:-claude}
+  for t in "${agent_types[@]}"; do preset_of[$t]=${preset_of[$t]:-$default_preset}; done
+  cli_dir=${ORCH_AGENT_CLI_DIR:-$root/var/npm/node_modules/.bin}
+  agent_path="$cli_dir:/usr/local/bin:/usr/bin:/bin"
+  missing=0
+  for p in $(printf '%s\n' "${preset_of[@]}" | sort -u); do
+    case "$p" in
+      claude)
+        if ! PATH="$agent_path" command -v claude >/dev/null; then
+          echo "run.sh: --agent claude needs Claude Code: run scripts/install-agent-clis.sh (installs it into var/npm) or put 'claude' on PATH" >&2; missing=1
+        fi
+        if [ -z "${ANTHROPIC_API_KEY:-}${ANTHROPIC_AUTH_TOKEN:-}" ]; then
+          echo "run.sh: --agent claude needs your Anthropic API key: export ANTHROPIC_API_KEY=... (the demo spends real tokens: a few requirements, a few cents)" >&2; missing=1
+        fi ;;
+      codex)
+        if ! PATH="$agent_path" command -v codex >/dev/null; then
+          echo "run.sh: --agent codex needs Codex: run scripts/install-agent-clis.sh (installs it into var/npm) or put 'codex' on PATH" >&2; missing=1
+        fi
+        if [ -z "${OPENAI_API_KEY:-}${CODEX_HOME:-}" ]; then
+          echo "run.sh: --agent codex needs your OpenAI API key: export OPENAI_API_KEY=... (or CODEX_HOME with a config.toml naming a provider)" >&2; missing=1
+        fi ;;
+      *) echo "run.sh: unknown agent '$p': claude or codex here (docs/agents.md shows gemini and any command)" >&2; missing=1 ;;
+    esac
+  done
+  [ $missing -eq 0 ] || exit 2
+fi
 
 if [ -z "${ORCH_BIN_DIR:-}" ]; then
   bash scripts/bootstrap.sh
@@ -65,12 +116,19 @@ git init -q -b main "$demo/demo-repo"
 cp -r examples/demo-project/. "$demo/demo-repo/"
 git -C "$demo/demo-repo" add -A
 git -C "$demo/demo-repo" -c user.email=demo@orchestrator.local -c user.name=demo commit -q -m "demo project"
+# Approved work is merged into main by pushing to it: the repository's own
+# checkout follows (it is clean: nobody works in it).
+git -C "$demo/demo-repo" config receive.denyCurrentBranch updateInstead
 cat > "$demo/projects.json" <<JSON
 {"projects": {"demo": {"repo": "$demo/demo-repo", "base": "main", "steps": [
   {"name": "build", "command": ["make"], "timeout_s": 120},
   {"name": "test", "command": ["make", "test"], "timeout_s": 120}]}}}
 JSON
-cp "${ORCH_DEMO_ROADMAP:-examples/roadmap.md}" "$demo/roadmap.md"
+if [ -n "$agents" ]; then
+  cp "${ORCH_DEMO_ROADMAP:-examples/agents-roadmap.md}" "$demo/roadmap.md"
+else
+  cp "${ORCH_DEMO_ROADMAP:-examples/roadmap.md}" "$demo/roadmap.md"
+fi
 
 cat > "$demo/nats.conf" <<CONF
 listen: 127.0.0.1:$port
@@ -100,14 +158,36 @@ start scheduler scheduler-1
 for i in $(seq "${ORCH_DEMO_VERIFIERS:-1}"); do start verifier "verifier-$i"; done
 start monitor monitor-1
 
+if [ -n "$agents" ]; then
+  # One orch-agent settings file per type (config/agents.sample.json
+  # explains each key). The CLI gets only the variables named in env.
+  for t in "${agent_types[@]}"; do
+    case "${preset_of[$t]}" in
+      claude) model=${ORCH_AGENT_MODEL:-}; cheap=${ORCH_AGENT_CHEAP_MODEL:-claude-haiku-4-5} ;;
+      *) model=${ORCH_AGENT_MODEL:-}; cheap=${ORCH_AGENT_CHEAP_MODEL:-} ;;
+    esac
+    cat > "$demo/agents/$t.json" <<JSON
+{"agent": {"preset": "${preset_of[$t]}", "project": "demo", "projects_file": "$demo/projects.json",
+  "workdir": "$demo/agents", "path": "$agent_path", "timeout_s": ${ORCH_AGENT_TIMEOUT_S:-900},
+  "heartbeat_ms": 2000, "model": "$model", "cheap_model": "$cheap",
+  "env": ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_MAX_RETRIES",
+          "OPENAI_API_KEY", "CODEX_HOME"]}}
+JSON
+  done
+  listener_command="$bin/orch-agent,--type,{type},--instance,{instance},--config,$demo/agents/{type}.json"
+  what="one orch-agent per type ($(for t in "${agent_types[@]}"; do printf '%s=%s ' "$t" "${preset_of[$t]}"; done))"
+else
+  listener_command="$bin/agent-sim,--type,{type},--instance,{instance},--repo,$demo/demo-repo,--workdir,$demo/agents,--work-ms,${ORCH_DEMO_WORK_MS:-1500}"
+  what="one simulated agent per type"
+fi
 ORCH_SERVICE_INSTANCE=host-listener-1 \
-ORCH_LISTENER_COMMAND="$bin/agent-sim,--type,{type},--instance,{instance},--repo,$demo/demo-repo,--workdir,$demo/agents,--work-ms,${ORCH_DEMO_WORK_MS:-1500}" \
+ORCH_LISTENER_COMMAND="$listener_command" \
 ORCH_LISTENER_INITIAL="database=1,backend=1,frontend=1,documentation=1,review=1,release=1" \
 ORCH_LISTENER_MAX_PER_TYPE=3 ORCH_LISTENER_LOG_DIR="$demo/log/agents" \
   "$bin/orch-host-listener" >"$demo/log/host-listener.log" 2>&1 &
 pids+=($!)
 names+=(host-listener)
-echo "   started the Host Listener with one simulated agent per type"
+echo "   started the Host Listener with $what"
 
 for _ in $(seq 100); do
   n=$("$bin/orchctl" services --json 2>/dev/null | grep -c '"type"' || true)
@@ -143,6 +223,18 @@ while true; do
   sleep 3
 done
 [ -n "$watcher" ] && { wait "$watcher" 2>/dev/null || true; }
+if [ -n "$agents" ]; then
+  # Approved work is merged after its requirement is complete: wait until
+  # the release agent answered every merge (merged or refused).
+  want=$({ "$bin/orchctl" summary --json 2>/dev/null || true; } | { grep -o '"status":[[:space:]]*"COMPLETE"' || true; } | wc -l)
+  while [ "$(date +%s)" -lt $deadline ]; do
+    got=$(cat "$demo"/log/agents/release-*.log 2>/dev/null | grep -cE 'REQ-[^ ]*: merged|(merge_conflict|candidate_failed)\)' || true)
+    [ "$got" -ge "$want" ] && break
+    sleep 1
+  done
+  echo "== main of the demo repository"
+  git -C "$demo/demo-repo" log --oneline --first-parent -n 20 main
+fi
 elapsed=$(( $(date +%s) - started ))
 
 echo

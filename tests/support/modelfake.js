@@ -13,6 +13,7 @@
 //   {"scenarios": [
 //     {"name": "REQ-001 first", "when": ["REQ-001"], "unless": ["Attempt: 2"],
 //      "require": ["undeclared"],        // the prompt must contain these, or 400
+//      "model": "claude-haiku-4-5",      // the request must ask for this model, or 400
 //      "fail": [429, 529],               // the first requests get these statuses
 //      "hang": true,                     // never answer (a time limit must end it)
 //      "turns": [
@@ -239,6 +240,7 @@ function handle(req, res, raw) {
     return; // the socket stays open until the client goes away
   }
   const missing = s ? [].concat(s.require || []).filter((r) => !info.prompt.includes(r)) : [];
+  if (s && s.model && body.model !== s.model) missing.push('the model ' + s.model + ' (asked for ' + body.model + ')');
   if (missing.length) {
     entry.status = 400;
     entry.missing = missing;

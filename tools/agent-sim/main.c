@@ -35,6 +35,7 @@
 #include <cjson/cJSON.h>
 
 #include "cfg.h"
+#include "claim.h"
 #include "edge.h"
 #include "names.h"
 #include "nc.h"
@@ -311,56 +312,6 @@ static void ack_again(agent *a)
     jsConsumerInfo_Destroy(ci);
 }
 
-/* Claims the work in m: 1 when this agent may act on it, 0 when it was
- * claimed before (acted on already), -1 when the claim could not be made
- * (no server: the message should come back later). */
-static int claim(agent *a, natsMsg *m)
-{
-    const char *msg_id = NULL;
-    char key[200], subject[240];
-    natsMsg *c = NULL;
-    jsPubOptions po;
-    jsErrCode code = 0;
-    natsStatus s;
-    jsMsgMetaData *meta = NULL;
-
-    if (natsMsgHeader_Get(m, "Nats-Msg-Id", &msg_id) == NATS_OK && msg_id && *msg_id) {
-        snprintf(key, sizeof(key), "%s.%s", names_agent_type(a->type), msg_id);
-    } else if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
-        snprintf(key, sizeof(key), "%s.seq-%llu", names_agent_type(a->type), (unsigned long long)meta->Sequence.Stream);
-        jsMsgMetaData_Destroy(meta);
-    } else {
-        return 1; /* not from a stream: nothing to deduplicate against */
-    }
-    for (char *p = key; *p; p++) /* a KV key: letters, digits, - _ / = . */
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_/=.", *p)))
-            *p = '_';
-    snprintf(subject, sizeof(subject), "$KV.%s.%s", TOPO_KV_CLAIMS, key);
-    jsPubOptions_Init(&po);
-    po.MaxWait = 5000;
-    s = natsMsg_Create(&c, subject, NULL, a->instance, (int)strlen(a->instance));
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(c, "Nats-Expected-Last-Subject-Sequence", "0");
-    if (s == NATS_OK)
-        s = js_PublishMsg(NULL, a->js, c, &po, &code);
-    natsMsg_Destroy(c);
-    if (s == NATS_OK) {
-        strmap_del(a->unsure, key);
-        return 1;
-    }
-    if (code == JSStreamWrongLastSequenceErr) {
-        /* Claimed before: by this process only if it never learned so. */
-        if (strmap_del(a->unsure, key))
-            return 1;
-        printf("agent-sim %s: %s was claimed before; not acting on it twice\n", a->instance, key);
-        fflush(stdout);
-        return 0;
-    }
-    strmap_put(a->unsure, key, 1);
-    fprintf(stderr, "agent-sim %s: claiming %s: %s\n", a->instance, key, natsStatus_GetText(s));
-    return -1;
-}
-
 static void review_or_merge(agent *a, const pb_requirement *r)
 {
     char subj[160], body[400];
@@ -486,15 +437,18 @@ int main(int argc, char **argv)
             pb_requirement **reqs = NULL;
             size_t n = 0;
             natsMsg *m = list.Msgs[0];
-            int mine = claim(&a, m);
-            if (mine < 0) {
+            char why[300];
+            int mine = claim_take(a.js, m, names_agent_type(a.type), a.instance, a.unsure, NULL, 0, why, sizeof(why));
+            if (mine == CLAIM_UNSURE) {
+                fprintf(stderr, "agent-sim %s: %s\n", a.instance, why);
                 natsMsg_NakWithDelay(m, 1000, NULL);
                 natsMsgList_Destroy(&list);
                 continue;
             }
             ack(&a, m); /* taken: the work is this agent's now */
-            if (!mine) {
-                /* acted on before */
+            if (mine == CLAIM_TAKEN) {
+                printf("agent-sim %s: %s was claimed before; not acting on it twice\n", a.instance, natsMsg_GetSubject(m));
+                fflush(stdout);
             } else if (edge_requirements_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &reqs, &n,
                                             err) == EDGE_OK && n == 1) {
                 if (a.type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW ||

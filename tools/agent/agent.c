@@ -1,0 +1,997 @@
+/* orch-agent's adapter: NATS, git and the CLI around the pure core
+ * (agentcore.h). See agent.h for what each role does and docs/agents.md
+ * for the protocol.
+ *
+ * Directories, all under <workdir>/<instance>/ (one agent instance owns
+ * them; nothing from a message names a path: the requirement id passed the
+ * id check and the project comes from the projects file):
+ *   clone-<project>/   the persistent clone, fetched before each attempt
+ *   trees/<id>-a<n>    the work tree of one attempt (git worktree), removed
+ *                      afterwards; at start whatever a crashed run left is
+ *                      removed and the clone's worktree list pruned
+ *   logs/<id>-a<n>.log the CLI's bounded output, and the prompt it got
+ *   home/              HOME for the CLI unless agent.home says otherwise
+ *
+ * Nothing from a message reaches a shell: git and the CLI run as argument
+ * vectors (runner.h), the CLI with only the environment its config names. */
+#include "agent.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <nats/nats.h>
+
+#include "admit.h"
+#include "agentcore.h"
+#include "claim.h"
+#include "edge.h"
+#include "log.h"
+#include "names.h"
+#include "nc.h"
+#include "runner.h"
+#include "strmap.h"
+#include "text.h"
+#include "topology.h"
+#include "verify.h"
+
+extern char **environ;
+
+#define F(x) offsetof(agent_cfg, x)
+const char *const agent_cfg_presets[] = {"claude", "codex", "gemini", "command", NULL};
+
+const cfg_entry agent_cfg_entries[] = {
+    {"agent.preset", CFG_ENUM, "claude", 0, 0, F(preset), agent_cfg_presets, 0,
+     "the CLI: claude, codex, gemini, or command (agent.command)"},
+    {"agent.cli", CFG_STR, NULL, 0, 1024, F(cli), NULL, 0, "the preset's program (default: its name on agent.path)"},
+    {"agent.command", CFG_LIST, NULL, 0, 4096, F(command), NULL, 0,
+     "command preset: argv with {prompt}, {prompt_file}, {workdir}, {model}"},
+    {"agent.model", CFG_STR, NULL, 0, 128, F(model), NULL, 0, "model passed to the CLI (default: the CLI's own)"},
+    {"agent.cheap_model", CFG_STR, NULL, 0, 128, F(cheap_model), NULL, 0,
+     "model for work the scheduler marks cheap (conservation mode)"},
+    {"agent.timeout_s", CFG_INT, "1800", 1, 86400, F(timeout_s), NULL, 0, "time limit of one CLI run"},
+    {"agent.grace_ms", CFG_INT, "5000", 0, 600000, F(grace_ms), NULL, 0, "from SIGTERM to SIGKILL at the limit"},
+    {"agent.heartbeat_ms", CFG_INT, "30000", 100, 3600000, F(heartbeat_ms), NULL, 0, "heartbeat interval"},
+    {"agent.output_limit", CFG_INT, "1048576", 4096, 1073741824, F(output_limit), NULL, 0,
+     "bytes of the CLI's output kept (head and tail)"},
+    {"agent.env", CFG_LIST, NULL, 0, 128, F(env), NULL, 0,
+     "names of environment variables the CLI gets (API keys, base URLs); nothing else is passed"},
+    {"agent.path", CFG_STR, "/usr/local/bin:/usr/bin:/bin", 0, 4096, F(path), NULL, 0, "PATH of the CLI and git"},
+    {"agent.home", CFG_STR, NULL, 0, 1024, F(home), NULL, 0, "HOME of the CLI (default: a directory of the instance)"},
+    {"agent.prompt_file", CFG_STR, NULL, 0, 1024, F(prompt_file), NULL, 0,
+     "work prompt template ({{id}}, {{title}}, ...; default built in)"},
+    {"agent.review_prompt_file", CFG_STR, NULL, 0, 1024, F(review_prompt_file), NULL, 0,
+     "review prompt template (default built in)"},
+    {"agent.project", CFG_STR, "demo", 0, 128, F(project), NULL, 0, "the project worked on (a name in the projects file)"},
+    {"agent.projects_file", CFG_STR, NULL, 0, 1024, F(projects_file), NULL, CFG_REQUIRED,
+     "the verifier's projects file (repository, base branch, verification steps)"},
+    {"agent.workdir", CFG_STR, "/var/lib/orch-agent", 0, 1024, F(workdir), NULL, 0, "where clones and work trees live"},
+    {"agent.diff_limit", CFG_INT, "65536", 1024, 16777216, F(diff_limit), NULL, 0, "bytes of diff a review prompt carries"},
+};
+const size_t agent_cfg_count = sizeof(agent_cfg_entries) / sizeof(agent_cfg_entries[0]);
+
+#define GIT_TIMEOUT_MS 120000
+
+static volatile sig_atomic_t stop;
+static void on_signal(int s)
+{
+    (void)s;
+    stop = 1;
+}
+
+typedef struct {
+    const agent_cfg *c;
+    const char *type_name;
+    Orchestrator__V1__AgentType type;
+    const char *instance;
+    const agent_preset *preset;
+    const vproject *project;
+    vconfig projects;
+    char *work_template, *review_template;
+    char root[700], clone[800], home[800];
+    natsConnection *nc;
+    jsCtx *js;
+    kvStore *states;        /* orch_requirements, to tell the current attempt; NULL when not readable */
+    strmap *unsure;
+    /* the run in progress, for heartbeats */
+    const char *working_on;
+    int64_t last_beat_ms;
+} agent;
+
+typedef struct {
+    const char *id;
+    uint32_t attempt;
+} work_ref;
+
+/* --- small helpers ----------------------------------------------------------------- */
+
+static char *slurp(const char *path, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    size_t n;
+    if (!f)
+        return NULL;
+    buf = xmalloc(max + 1);
+    n = fread(buf, 1, max, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    int ok;
+    if (!f)
+        return -1;
+    ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static void mkdirs(const char *path)
+{
+    char p[1024];
+    snprintf(p, sizeof(p), "%s", path);
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') {
+            *s = '\0';
+            mkdir(p, 0755);
+            *s = '/';
+        }
+    mkdir(p, 0755);
+}
+
+/* Runs git in dir; output (malloc'd) in *out when out is not NULL.
+ * Returns git's exit code (-1 killed or not started). */
+static int git(agent *a, const char *dir, const char *const argv[], char **out)
+{
+    char path[4200], home[900];
+    const char *env[] = {path, home, "LANG=C.UTF-8", "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", NULL};
+    run_spec s = {argv, dir, env, GIT_TIMEOUT_MS, 2000, 256 * 1024, NULL, NULL, 0};
+    run_result r;
+    int rc;
+    snprintf(path, sizeof(path), "PATH=%s", a->c->path);
+    snprintf(home, sizeof(home), "HOME=%s", a->home);
+    rc = runner_run(&s, &r);
+    if (rc != 0)
+        rc = r.exit_code ? r.exit_code : -1;
+    if (out)
+        *out = r.output;
+    else
+        free(r.output);
+    return rc;
+}
+
+/* git, and the first line of its output into buf. */
+static int git_line(agent *a, const char *dir, const char *const argv[], char *buf, size_t len)
+{
+    char *out = NULL;
+    int rc = git(a, dir, argv, &out);
+    snprintf(buf, len, "%.*s", (int)strcspn(out ? out : "", "\n"), out ? out : "");
+    free(out);
+    return rc;
+}
+
+static void heartbeat(agent *a, const char *id, uint64_t tokens)
+{
+    char subj[200], *json;
+    cJSON *o = cJSON_CreateObject();
+    snprintf(subj, sizeof(subj), "agents.heartbeat.%s.%s", a->type_name, a->instance);
+    cJSON_AddStringToObject(o, "agentType", a->type_name);
+    cJSON_AddStringToObject(o, "instance", a->instance);
+    cJSON_AddStringToObject(o, "requirementId", id ? id : "");
+    cJSON_AddNumberToObject(o, "tokensUsed", (double)tokens);
+    cJSON_AddStringToObject(o, "state", id ? "working" : "idle");
+    json = cJSON_PrintUnformatted(o);
+    natsConnection_PublishString(a->nc, subj, json);
+    free(json);
+    cJSON_Delete(o);
+    a->last_beat_ms = text_mono_ms();
+}
+
+static void on_tick(void *arg)
+{
+    agent *a = arg;
+    if (text_mono_ms() - a->last_beat_ms >= a->c->heartbeat_ms)
+        heartbeat(a, a->working_on, 0);
+}
+
+/* Publishes until JetStream stores it (a server outage delays a report, it
+ * does not lose it), under a message id of its own. */
+static void publish(agent *a, const work_ref *w, const char *what, const char *subject, cJSON *o)
+{
+    char msg_id[200], *json = cJSON_PrintUnformatted(o);
+    snprintf(msg_id, sizeof(msg_id), "%s-%s-%s-a%u", what, a->type_name, w->id, w->attempt);
+    for (int tries = 1; !stop || tries <= 3; tries++) {
+        if (nc_publish_stored(a->js, subject, msg_id, json, (int)strlen(json), "application/json", 5000) == 0)
+            break;
+        if (tries == 120) {
+            log_error("giving up on %s after %d tries", subject, tries);
+            break;
+        }
+        sleep(1);
+    }
+    free(json);
+}
+
+static void report_error(agent *a, const work_ref *w, const char *reason, int transient, const char *message,
+                         uint64_t tokens)
+{
+    char subj[160];
+    cJSON *o = cJSON_CreateObject();
+    if (tokens)
+        heartbeat(a, w->id, tokens); /* what the failed run cost still counts */
+    snprintf(subj, sizeof(subj), "errors.agent.%s", w->id);
+    cJSON_AddStringToObject(o, "source", "agent");
+    cJSON_AddStringToObject(o, "reason", reason);
+    cJSON_AddStringToObject(o, "requirementId", w->id);
+    cJSON_AddNumberToObject(o, "attempt", w->attempt);
+    cJSON_AddStringToObject(o, "agentType", a->type_name);
+    cJSON_AddStringToObject(o, "instance", a->instance);
+    cJSON_AddBoolToObject(o, "transient", transient);
+    cJSON_AddStringToObject(o, "message", message);
+    publish(a, w, "error", subj, o);
+    cJSON_Delete(o);
+    log_warn("%s attempt %u: %s error (%s): %.300s", w->id, w->attempt, transient ? "transient" : "permanent",
+             reason, message);
+}
+
+/* --- the CLI ------------------------------------------------------------------------ */
+
+typedef struct {
+    agent_usage usage;
+    agent_failure failure;
+    int64_t duration_ms;
+    char *output;
+} cli_outcome;
+
+/* Runs the CLI with prompt in tree; its output goes to the attempt's log.
+ * needs_change: a run that changes nothing is a failure (work). */
+static void run_cli(agent *a, const work_ref *w, const char *tree, const char *model, const char *prompt,
+                    const char *tag, int needs_change, cli_outcome *o)
+{
+    char prompt_file[900], log_path[900], path[4200], home[900], err[ERR_LEN];
+    const char *const base[] = {path, home, "LANG=C.UTF-8", NULL};
+    const char *tmpl_default[32];
+    const char *const *tmpl;
+    char **argv = NULL, **env = NULL;
+    agent_fill fill;
+    run_spec s;
+    run_result r;
+    agent_run run;
+    FILE *f;
+    char head_before[64] = "";
+    const char *head[] = {"git", "rev-parse", "HEAD", NULL};
+
+    memset(o, 0, sizeof(*o));
+    git_line(a, tree, head, head_before, sizeof(head_before));
+    snprintf(prompt_file, sizeof(prompt_file), "%s/logs/%s-a%u%s.prompt", a->root, w->id, w->attempt, tag);
+    snprintf(log_path, sizeof(log_path), "%s/logs/%s-a%u%s.log", a->root, w->id, w->attempt, tag);
+    write_file(prompt_file, prompt);
+    if (a->preset->argv) {
+        size_t n = 0;
+        for (; a->preset->argv[n] && n + 1 < sizeof(tmpl_default) / sizeof(tmpl_default[0]); n++)
+            tmpl_default[n] = a->preset->argv[n];
+        tmpl_default[n] = NULL;
+        if (a->c->cli)
+            tmpl_default[0] = a->c->cli;
+        tmpl = tmpl_default;
+    } else {
+        tmpl = (const char *const *)a->c->command.v;
+    }
+    fill = (agent_fill){prompt, prompt_file, tree, model};
+    if (agent_argv_build(tmpl, a->preset->model_args, &fill, &argv, err) != ORCH_OK) {
+        o->failure = (agent_failure){1, 0, "bad_command", {0}};
+        snprintf(o->failure.message, sizeof(o->failure.message), "%s", err);
+        return;
+    }
+    snprintf(path, sizeof(path), "PATH=%s", a->c->path);
+    snprintf(home, sizeof(home), "HOME=%s", a->c->home ? a->c->home : a->home);
+    env = agent_env_build(a->preset->env, &a->c->env, (const char *const *)environ, base);
+    /* The command, not the prompt nor any value of the environment: those
+     * may hold what must not be logged. */
+    log_info("%s attempt %u: running %s (%s%s) in %s, time limit %llds", w->id, w->attempt, argv[0],
+             *model ? "model " : "default model", model, tree, a->c->timeout_s);
+    s = (run_spec){(const char *const *)argv, tree, (const char *const *)env, a->c->timeout_s * 1000, a->c->grace_ms,
+                   (size_t)a->c->output_limit, on_tick, a, 1000};
+    a->working_on = w->id;
+    runner_run(&s, &r);
+    a->working_on = NULL;
+    o->duration_ms = r.duration_ms;
+    o->output = r.output;
+    if ((f = fopen(log_path, "wb"))) {
+        fprintf(f, "# %s exit %d signal %d%s after %lld ms\n", argv[0], r.exit_code, r.signal,
+                r.timed_out ? " (time limit)" : "", (long long)r.duration_ms);
+        fputs(r.output ? r.output : "", f);
+        fclose(f);
+    }
+    agent_usage_parse(a->preset->output, r.output, &o->usage);
+    {
+        /* Changed: files left changed, or commits the CLI made itself. */
+        char *st = NULL, head_after[64] = "";
+        const char *status[] = {"git", "status", "--porcelain", NULL};
+        int changed = 0;
+        if (needs_change && git(a, tree, status, &st) == 0)
+            changed = st && *st;
+        free(st);
+        git_line(a, tree, head, head_after, sizeof(head_after));
+        changed |= strcmp(head_before, head_after) != 0;
+        run = (agent_run){r.exit_code, r.timed_out, r.start_failed, changed, needs_change};
+    }
+    agent_classify(&run, &o->usage, r.output, &o->failure);
+    log_info("%s attempt %u: %s exited %d after %lld ms, %llu tokens%s", w->id, w->attempt, argv[0], r.exit_code,
+             (long long)r.duration_ms, (unsigned long long)o->usage.tokens, r.timed_out ? " (time limit)" : "");
+    agent_argv_free(argv);
+    agent_argv_free(env);
+}
+
+/* --- work trees ---------------------------------------------------------------------- */
+
+static int fetch(agent *a)
+{
+    const char *argv[] = {"git", "fetch", "-q", "--prune", "origin", "+refs/heads/*:refs/remotes/origin/*", NULL};
+    char *out = NULL;
+    int rc = git(a, a->clone, argv, &out);
+    if (rc != 0)
+        log_error("git fetch in %s failed: %.300s", a->clone, out ? out : "");
+    free(out);
+    return rc;
+}
+
+static void tree_remove(agent *a, const char *tree)
+{
+    const char *rm[] = {"git", "worktree", "remove", "--force", "--force", tree, NULL};
+    const char *prune[] = {"git", "worktree", "prune", NULL};
+    git(a, a->clone, rm, NULL);
+    verify_remove_tree(tree);
+    git(a, a->clone, prune, NULL);
+}
+
+/* --- roles --------------------------------------------------------------------------- */
+
+/* What the requirements r depends on did, from the base's history: the
+ * subjects of the commits that name them. */
+static char *dependencies(agent *a, const pb_requirement *r)
+{
+    size_t cap = 64, len = 0;
+    char *s = xmalloc(cap);
+    char base[300];
+    s[0] = '\0';
+    snprintf(base, sizeof(base), "origin/%s", a->project->base);
+    for (size_t i = 0; i < r->n_dependencies; i++) {
+        char grep[200], *out = NULL;
+        const char *argv[] = {"git", "log", "-n", "5", "--format=%s", "--fixed-strings", grep, base, NULL};
+        size_t need;
+        snprintf(grep, sizeof(grep), "--grep=%s", r->dependencies[i]);
+        git(a, a->clone, argv, &out);
+        need = strlen(r->dependencies[i]) + (out ? strlen(out) : 0) + 64;
+        s = xrealloc(s, cap += need);
+        len += (size_t)snprintf(s + len, cap - len, "- %s: %s%s", r->dependencies[i],
+                                out && *out ? "merged; its commits:\n" : "not merged yet\n", out ? out : "");
+        free(out);
+    }
+    return s;
+}
+
+static void work(agent *a, const pb_requirement *r)
+{
+    work_ref w = {r->id, r->attempt ? r->attempt : 1};
+    char branch[200], tree[900], start[300], prev[300], sha[64], base_ref[300], msg[400];
+    const char *model = agent_model_for(r->model_hint, a->c->model, a->c->cheap_model);
+    char *prompt = NULL, *deps = NULL, *out = NULL;
+    agent_var *vars = NULL;
+    size_t nvars = 0;
+    cli_outcome o;
+    char err[ERR_LEN];
+    memset(&o, 0, sizeof(o));
+
+    heartbeat(a, r->id, 0); /* taken: now everyone knows who has it */
+    natsConnection_Flush(a->nc);
+    snprintf(branch, sizeof(branch), "req/%s-a%u", r->id, w.attempt);
+    snprintf(tree, sizeof(tree), "%s/trees/%s-a%u", a->root, r->id, w.attempt);
+    snprintf(base_ref, sizeof(base_ref), "origin/%s", a->project->base);
+    if (fetch(a) != 0) {
+        report_error(a, &w, "git_failed", 1, "could not fetch the project's repository", 0);
+        return;
+    }
+    /* A retry goes on from the previous attempt's branch, when it was pushed. */
+    snprintf(start, sizeof(start), "%s", base_ref);
+    if (w.attempt > 1) {
+        const char *verify[] = {"git", "rev-parse", "--verify", "-q", prev, NULL};
+        snprintf(prev, sizeof(prev), "refs/remotes/origin/req/%s-a%u", r->id, w.attempt - 1);
+        if (git(a, a->clone, verify, NULL) == 0)
+            snprintf(start, sizeof(start), "%s", prev);
+    }
+    tree_remove(a, tree); /* a crashed run's leftover of this very attempt */
+    {
+        const char *add[] = {"git", "worktree", "add", "-q", "-f", "-B", branch, tree, start, NULL};
+        if (git(a, a->clone, add, &out) != 0) {
+            snprintf(msg, sizeof(msg), "git worktree add failed: %.300s", out ? out : "");
+            report_error(a, &w, "git_failed", 1, msg, 0);
+            goto out;
+        }
+        free(out);
+        out = NULL;
+    }
+    deps = dependencies(a, r);
+    vars = agent_work_vars(r, a->project->name, branch, deps, &nvars);
+    if (agent_render(a->work_template, vars, nvars, &prompt, err) != ORCH_OK) {
+        report_error(a, &w, "bad_template", 0, err, 0);
+        goto out;
+    }
+    run_cli(a, &w, tree, model, prompt, "", 1, &o);
+    if (o.failure.failed) {
+        report_error(a, &w, o.failure.reason, o.failure.transient, o.failure.message, o.usage.tokens);
+        goto out;
+    }
+    {
+        char title[160], author[200], email[200];
+        const char *addall[] = {"git", "add", "-A", NULL};
+        const char *commit[] = {"git", "-c", author, "-c", email, "commit", "-q", "--no-verify", "-m", msg, NULL};
+        const char *head[] = {"git", "rev-parse", "HEAD", NULL};
+        char spec[300];
+        const char *push[] = {"git", "push", "-q", "-f", "origin", spec, NULL};
+        snprintf(title, sizeof(title), "%.150s", r->title);
+        snprintf(msg, sizeof(msg), "%s: %s\n\nAttempt %u by %s (%s).", r->id, title, w.attempt, a->instance,
+                 a->preset->name);
+        snprintf(author, sizeof(author), "user.name=%s", a->instance);
+        snprintf(email, sizeof(email), "user.email=%s@orch-agent.local", a->instance);
+        snprintf(spec, sizeof(spec), "HEAD:refs/heads/%s", branch);
+        const char *status[] = {"git", "status", "--porcelain", NULL};
+        char *st = NULL;
+        int dirty = git(a, tree, status, &st) == 0 && st && *st;
+        free(st);
+        if ((dirty && (git(a, tree, addall, NULL) != 0 || git(a, tree, commit, NULL) != 0)) ||
+            git_line(a, tree, head, sha, sizeof(sha)) != 0 || git(a, tree, push, &out) != 0) {
+            snprintf(msg, sizeof(msg), "could not commit and push the work: %.300s", out ? out : "");
+            report_error(a, &w, "git_failed", 1, msg, o.usage.tokens);
+            goto out;
+        }
+    }
+    {
+        char subj[160], ref[300], range[400], *files = NULL;
+        const char *diff[] = {"git", "diff", "--name-only", range, NULL};
+        cJSON *res = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(res, "filesChanged");
+        snprintf(range, sizeof(range), "%s...HEAD", base_ref);
+        git(a, tree, diff, &files);
+        for (char *p = files, *nl; p && *p; p = nl + 1) {
+            if (!(nl = strchr(p, '\n')))
+                nl = p + strlen(p) - 1;
+            else
+                *nl = '\0';
+            if (*p)
+                cJSON_AddItemToArray(list, cJSON_CreateString(p));
+        }
+        free(files);
+        snprintf(ref, sizeof(ref), "refs/heads/%s", branch);
+        snprintf(subj, sizeof(subj), "results.%s.%s", a->type_name, r->id);
+        cJSON_AddStringToObject(res, "requirementId", r->id);
+        cJSON_AddNumberToObject(res, "attempt", w.attempt);
+        cJSON_AddStringToObject(res, "agentType", a->type_name);
+        cJSON_AddStringToObject(res, "instance", a->instance);
+        cJSON_AddStringToObject(res, "project", a->project->name);
+        cJSON_AddStringToObject(res, "ref", ref);
+        cJSON_AddStringToObject(res, "commit", sha);
+        cJSON_AddStringToObject(res, "base", a->project->base);
+        cJSON_AddNumberToObject(res, "tokensUsed", (double)o.usage.tokens);
+        if (o.usage.has_cost)
+            cJSON_AddNumberToObject(res, "costUsd", o.usage.cost_usd);
+        if (*model)
+            cJSON_AddStringToObject(res, "model", model);
+        {
+            char summary[600];
+            snprintf(summary, sizeof(summary), "%.590s", *o.usage.text ? o.usage.text : "(no summary)");
+            cJSON_AddStringToObject(res, "summary", summary);
+        }
+        publish(a, &w, "result", subj, res);
+        cJSON_Delete(res);
+        log_info("%s attempt %u: pushed %s (%s), %llu tokens", r->id, w.attempt, ref, sha,
+                 (unsigned long long)o.usage.tokens);
+    }
+out:
+    free(out);
+    free(o.output);
+    free(prompt);
+    free(deps);
+    agent_vars_free(vars, nvars);
+    tree_remove(a, tree);
+}
+
+/* What a review or release dispatch names: its own fields when the
+ * scheduler sent them, else the work branch the author pushed for the
+ * attempt (req/<id>-a<attempt>) and the project's base. */
+typedef struct {
+    char ref[300], commit[64], base[200], author[100], summary[600];
+} change;
+
+static int hex_id(const char *s)
+{
+    size_t n = strspn(s, "0123456789abcdef");
+    return n >= 7 && n <= 64 && s[n] == '\0';
+}
+
+static int find_change(agent *a, const pb_requirement *r, const char *json, size_t len, change *c)
+{
+    cJSON *o = cJSON_ParseWithLength(json, len);
+    const char *v;
+    memset(c, 0, sizeof(*c));
+#define FIELD(dst, key)                                                                    \
+    if ((v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key))) && *v)       \
+    snprintf(dst, sizeof(dst), "%s", v)
+    FIELD(c->ref, "ref");
+    FIELD(c->commit, "commit");
+    FIELD(c->base, "base");
+    FIELD(c->author, "author");
+    FIELD(c->summary, "summary");
+#undef FIELD
+    cJSON_Delete(o);
+    /* Work goes onto the project's own base only. */
+    if (*c->base && strcmp(c->base, a->project->base) != 0) {
+        log_error("%s: the dispatch names base %.100s; the project's base is %s", r->id, c->base, a->project->base);
+        return -1;
+    }
+    snprintf(c->base, sizeof(c->base), "%s", a->project->base);
+    if (*c->ref && strncmp(c->ref, "refs/heads/", 11) != 0) {
+        log_error("%s: the dispatch names ref %.100s, not a branch", r->id, c->ref);
+        return -1;
+    }
+    if (!*c->ref)
+        snprintf(c->ref, sizeof(c->ref), "refs/heads/req/%s-a%u", r->id, r->attempt ? r->attempt : 1);
+    if (!*c->commit) {
+        char remote[400];
+        const char *argv[] = {"git", "rev-parse", "--verify", "-q", remote, NULL};
+        snprintf(remote, sizeof(remote), "refs/remotes/origin/%s^{commit}", c->ref + 11);
+        if (git_line(a, a->clone, argv, c->commit, sizeof(c->commit)) != 0 || !*c->commit)
+            return -1;
+    }
+    if (!hex_id(c->commit)) /* nothing else reaches git as a revision */
+        return -1;
+    if (!*c->author || !*c->summary) {
+        const char *argv[] = {"git", "log", "-1", "--format=%an", c->commit, NULL};
+        const char *argv2[] = {"git", "log", "-1", "--format=%s", c->commit, NULL};
+        if (!*c->author)
+            git_line(a, a->clone, argv, c->author, sizeof(c->author));
+        if (!*c->summary)
+            git_line(a, a->clone, argv2, c->summary, sizeof(c->summary));
+    }
+    return 0;
+}
+
+static void review(agent *a, const pb_requirement *r, const char *json, size_t len)
+{
+    work_ref w = {r->id, r->attempt ? r->attempt : 1};
+    char tree[900], range[400], base_ref[300], err[ERR_LEN], msg[ERR_LEN];
+    char *diff = NULL, *files = NULL, *prompt = NULL;
+    agent_var *wv = NULL;
+    size_t nwv = 0;
+    change c;
+    cli_outcome o;
+    memset(&o, 0, sizeof(o));
+
+    heartbeat(a, r->id, 0);
+    snprintf(tree, sizeof(tree), "%s/trees/%s-review-a%u", a->root, r->id, w.attempt);
+    if (fetch(a) != 0 || find_change(a, r, json, len, &c) != 0) {
+        report_error(a, &w, "change_not_found", 1, "the change to review was not found in the project's repository", 0);
+        return;
+    }
+    snprintf(base_ref, sizeof(base_ref), "origin/%s", c.base);
+    snprintf(range, sizeof(range), "%s...%s", base_ref, c.commit);
+    {
+        const char *d[] = {"git", "diff", range, NULL};
+        const char *f[] = {"git", "diff", "--name-only", range, NULL};
+        const char *add[] = {"git", "worktree", "add", "-q", "-f", "--detach", tree, c.commit, NULL};
+        git(a, a->clone, d, &diff);
+        git(a, a->clone, f, &files);
+        tree_remove(a, tree);
+        if (git(a, a->clone, add, NULL) != 0) {
+            report_error(a, &w, "git_failed", 1, "git worktree add failed for the review", 0);
+            goto out;
+        }
+    }
+    if (diff && strlen(diff) > (size_t)a->c->diff_limit) {
+        diff = xrealloc(diff, (size_t)a->c->diff_limit + 64);
+        snprintf(diff + a->c->diff_limit, 64, "\n[... diff cut at %lld bytes ...]", a->c->diff_limit);
+    }
+    {
+        wv = agent_work_vars(r, a->project->name, "", "", &nwv);
+        agent_var *v = xcalloc(nwv + 7, sizeof(*v));
+        memcpy(v, wv, nwv * sizeof(*v));
+        v[nwv] = (agent_var){"base", c.base};
+        v[nwv + 1] = (agent_var){"commit", c.commit};
+        v[nwv + 2] = (agent_var){"author", c.author};
+        v[nwv + 3] = (agent_var){"summary", c.summary};
+        v[nwv + 4] = (agent_var){"changed", files ? files : ""};
+        v[nwv + 5] = (agent_var){"diff", diff ? diff : ""};
+        if (agent_render(a->review_template, v, nwv + 6, &prompt, err) != ORCH_OK) {
+            free(v);
+            report_error(a, &w, "bad_template", 0, err, 0);
+            goto out;
+        }
+        free(v);
+    }
+    run_cli(a, &w, tree, agent_model_for(r->model_hint, a->c->model, a->c->cheap_model), prompt, "-review", 0, &o);
+    if (o.failure.failed) {
+        report_error(a, &w, o.failure.reason, o.failure.transient, o.failure.message, o.usage.tokens);
+        goto out;
+    }
+    {
+        int approved = 0;
+        char comments[AGENT_TEXT_MAX], subj[160];
+        cJSON *res;
+        if (agent_review_verdict(o.usage.text, &approved, comments, sizeof(comments)) != 0) {
+            snprintf(msg, sizeof(msg), "the review gave no VERDICT line: %.400s", o.usage.text);
+            report_error(a, &w, "no_verdict", 0, msg, o.usage.tokens);
+            goto out;
+        }
+        res = cJSON_CreateObject();
+        snprintf(subj, sizeof(subj), "results.review.%s", r->id);
+        cJSON_AddStringToObject(res, "requirementId", r->id);
+        cJSON_AddNumberToObject(res, "attempt", w.attempt);
+        cJSON_AddStringToObject(res, "agentType", "review");
+        cJSON_AddStringToObject(res, "instance", a->instance);
+        cJSON_AddStringToObject(res, "project", a->project->name);
+        cJSON_AddStringToObject(res, "commit", c.commit);
+        cJSON_AddStringToObject(res, "review", approved ? "approved" : "changes_requested");
+        cJSON_AddNumberToObject(res, "tokensUsed", (double)o.usage.tokens);
+        if (o.usage.has_cost)
+            cJSON_AddNumberToObject(res, "costUsd", o.usage.cost_usd);
+        comments[1000] = '\0'; /* the scheduler keeps a quarter of its output bound for comments */
+        cJSON_AddStringToObject(res, "summary", *comments ? comments : (approved ? "approved" : "changes requested"));
+        publish(a, &w, "review", subj, res);
+        cJSON_Delete(res);
+        log_info("%s attempt %u reviewed: %s", r->id, w.attempt, approved ? "approved" : "changes requested");
+    }
+out:
+    free(diff);
+    free(files);
+    free(prompt);
+    free(o.output);
+    agent_vars_free(wv, nwv);
+    tree_remove(a, tree);
+}
+
+/* The candidate: the base as fetched with the change merged, pushed to
+ * candidate/<id>-a<n>, verified by the project's steps; then the base
+ * moves to it by a plain push, which the repository accepts only as a
+ * fast forward: if the base moved meanwhile, it is built again on the new
+ * base. Returns 0 when merged; else reason and msg say why. */
+static int merge_once(agent *a, const pb_requirement *r, const change *c, const char *tree, char *sha, size_t shalen,
+                      const char **reason, int *transient, char *msg, size_t msglen)
+{
+    char base_ref[300], cand[300], spec[400], title[200], author[200], email[200];
+    char *out = NULL;
+    int rc = -1;
+    const char *add[] = {"git", "worktree", "add", "-q", "-f", "--detach", tree, base_ref, NULL};
+    const char *merge[] = {"git", "-c", author, "-c", email, "merge", "--no-ff", "--no-edit", "-m", title, c->commit,
+                           NULL};
+    const char *head[] = {"git", "rev-parse", "HEAD", NULL};
+    const char *push_cand[] = {"git", "push", "-q", "-f", "origin", spec, NULL};
+    pb_result res = ORCHESTRATOR__V1__RESULT__INIT;
+    pb_verdict v = ORCHESTRATOR__V1__VERDICT__INIT;
+
+    snprintf(base_ref, sizeof(base_ref), "origin/%s", c->base);
+    snprintf(cand, sizeof(cand), "refs/heads/candidate/%s-a%u", r->id, r->attempt ? r->attempt : 1);
+    snprintf(title, sizeof(title), "Merge %s: %.150s", r->id, r->title);
+    snprintf(author, sizeof(author), "user.name=%s", a->instance);
+    snprintf(email, sizeof(email), "user.email=%s@orch-agent.local", a->instance);
+    *transient = 0;
+    tree_remove(a, tree);
+    if (git(a, a->clone, add, &out) != 0) {
+        *reason = "git_failed", *transient = 1;
+        snprintf(msg, msglen, "git worktree add failed: %.300s", out ? out : "");
+        goto done;
+    }
+    free(out);
+    out = NULL;
+    if (git(a, tree, merge, &out) != 0) {
+        *reason = "merge_conflict";
+        snprintf(msg, msglen, "%s does not merge onto %s:\n%s", c->commit, c->base, out ? out : "");
+        goto done;
+    }
+    free(out);
+    out = NULL;
+    git_line(a, tree, head, sha, shalen);
+    snprintf(spec, sizeof(spec), "HEAD:%s", cand);
+    if (git(a, tree, push_cand, &out) != 0) {
+        *reason = "git_failed", *transient = 1;
+        snprintf(msg, msglen, "could not push the candidate: %.300s", out ? out : "");
+        goto done;
+    }
+    res.requirement_id = (char *)r->id;
+    res.attempt = r->attempt;
+    res.project = a->project->name;
+    res.ref = cand;
+    verify_run(&a->projects, &res, &v, on_tick, a);
+    if (v.kind != ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS) {
+        *reason = v.kind == ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL ? "candidate_failed" : "verify_failed";
+        *transient = v.kind != ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL;
+        snprintf(msg, msglen, "%s merged onto %s fails verification:\n%s", c->commit, c->base,
+                 *v.failing_output ? v.failing_output : v.detail);
+        goto done;
+    }
+    {
+        const char *push_base[] = {"git", "push", "-q", "origin", spec, NULL};
+        snprintf(spec, sizeof(spec), "%s:refs/heads/%s", sha, c->base);
+        free(out);
+        out = NULL;
+        if (git(a, tree, push_base, &out) != 0) {
+            *reason = "base_moved", *transient = 1;
+            snprintf(msg, msglen, "%s moved while the candidate was verified: %.300s", c->base, out ? out : "");
+            rc = 1;
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    {
+        const char *del[] = {"git", "push", "-q", "origin", spec, NULL};
+        snprintf(spec, sizeof(spec), ":%s", cand);
+        git(a, a->clone, del, NULL);
+    }
+    /* v's fields were filled by verify_run: free them, not res's borrowed ones. */
+    {
+        Orchestrator__V1__Verdict *copy = xmalloc(sizeof(*copy));
+        *copy = v;
+        protobuf_c_message_free_unpacked(&copy->base, NULL);
+    }
+    free(out);
+    return rc;
+}
+
+static void release(agent *a, const pb_requirement *r, const char *json, size_t len)
+{
+    work_ref w = {r->id, r->attempt ? r->attempt : 1};
+    char tree[900], sha[64] = "", msg[ERR_LEN], subj[160];
+    const char *reason = "";
+    int transient = 0, rc = -1;
+    change c;
+
+    heartbeat(a, r->id, 0);
+    snprintf(tree, sizeof(tree), "%s/trees/%s-merge-a%u", a->root, r->id, w.attempt);
+    for (int round = 0; round < 5 && !stop; round++) {
+        if (fetch(a) != 0 || find_change(a, r, json, len, &c) != 0) {
+            report_error(a, &w, "change_not_found", 1, "the approved change was not found in the project's repository",
+                         0);
+            return;
+        }
+        rc = merge_once(a, r, &c, tree, sha, sizeof(sha), &reason, &transient, msg, sizeof(msg));
+        tree_remove(a, tree);
+        if (rc != 1)
+            break; /* merged, or failed for good: only a moved base is tried again */
+    }
+    if (rc != 0) {
+        report_error(a, &w, reason, transient, msg, 0);
+        return;
+    }
+    {
+        cJSON *res = cJSON_CreateObject();
+        char ref[300], summary[400];
+        snprintf(ref, sizeof(ref), "refs/heads/%s", c.base);
+        snprintf(summary, sizeof(summary), "merged %s onto %s as %s", c.commit, c.base, sha);
+        snprintf(subj, sizeof(subj), "results.release.%s", r->id);
+        cJSON_AddStringToObject(res, "requirementId", r->id);
+        cJSON_AddNumberToObject(res, "attempt", w.attempt);
+        cJSON_AddStringToObject(res, "agentType", "release");
+        cJSON_AddStringToObject(res, "instance", a->instance);
+        cJSON_AddStringToObject(res, "project", a->project->name);
+        cJSON_AddStringToObject(res, "ref", ref);
+        cJSON_AddStringToObject(res, "commit", sha);
+        cJSON_AddNumberToObject(res, "tokensUsed", 0);
+        cJSON_AddStringToObject(res, "summary", summary);
+        publish(a, &w, "merge", subj, res);
+        cJSON_Delete(res);
+        log_info("%s: %s", r->id, summary);
+    }
+}
+
+/* --- the loop ------------------------------------------------------------------------ */
+
+/* Whether m is the dispatch of r's current attempt: its message id is the
+ * one the scheduler gives the current attempt (admit_dispatch_id). When the
+ * state cannot be read (no permission, no server) it is taken to be: the
+ * scheduler refuses reports on past attempts anyway. */
+static int current(agent *a, natsMsg *m, const pb_requirement *r)
+{
+    kvEntry *e = NULL;
+    const char *msg_id = NULL;
+    char want[200], err[ERR_LEN];
+    pb_state *st;
+    int yes = 1;
+    if (!a->states || natsMsgHeader_Get(m, "Nats-Msg-Id", &msg_id) != NATS_OK || !msg_id)
+        return 1;
+    if (kvStore_Get(&e, a->states, r->id) != NATS_OK)
+        return 1;
+    st = (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor, (const uint8_t *)kvEntry_Value(e),
+                               (size_t)kvEntry_ValueLen(e), PB_MAX_MSG, err);
+    if (st && admit_dispatch_id(st, (int)a->type, 0, want, sizeof(want)) > 0 && strcmp(want, msg_id) != 0) {
+        log_info("%s: dispatch %s is not the current one (%s); not acting on it", r->id, msg_id, want);
+        yes = 0;
+    }
+    if (st)
+        protobuf_c_message_free_unpacked(&st->base, NULL);
+    kvEntry_Destroy(e);
+    return yes;
+}
+
+static void handle(agent *a, natsMsg *m)
+{
+    pb_requirement **reqs = NULL;
+    size_t n = 0;
+    edge_limits lim;
+    char err[ERR_LEN], key[200];
+    claim_outcome mine = claim_take(a->js, m, a->type_name, a->instance, a->unsure, key, sizeof(key), err, sizeof(err));
+    if (mine == CLAIM_UNSURE) {
+        log_warn("%s", err);
+        natsMsg_NakWithDelay(m, 1000, NULL);
+        return;
+    }
+    natsMsg_Ack(m, NULL); /* claimed: the work is this instance's now */
+    if (mine == CLAIM_TAKEN) {
+        log_info("%s was claimed before; not acting on it twice", key);
+        return;
+    }
+    edge_limits_default(&lim);
+    if (edge_requirements_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &reqs, &n, err) !=
+            EDGE_OK ||
+        n != 1) {
+        log_error("unreadable work on %s: %s", natsMsg_GetSubject(m), n != 1 && !*err ? "not one requirement" : err);
+    } else if (current(a, m, reqs[0])) {
+        log_info("%s attempt %u taken", reqs[0]->id, reqs[0]->attempt);
+        if (a->type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW)
+            review(a, reqs[0], natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+        else if (a->type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE)
+            release(a, reqs[0], natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+        else
+            work(a, reqs[0]);
+    }
+    edge_requirements_free(reqs, n);
+}
+
+/* The clone and the directories; what a crashed run left is removed. */
+static int prepare(agent *a)
+{
+    char dir[900];
+    const char *prune[] = {"git", "worktree", "prune", NULL};
+    snprintf(a->root, sizeof(a->root), "%s/%s", a->c->workdir, a->instance);
+    snprintf(a->clone, sizeof(a->clone), "%s/clone-%s", a->root, a->project->name);
+    snprintf(a->home, sizeof(a->home), "%s/home", a->root);
+    snprintf(dir, sizeof(dir), "%s/trees", a->root);
+    verify_remove_tree(dir);
+    mkdirs(dir);
+    snprintf(dir, sizeof(dir), "%s/logs", a->root);
+    mkdirs(dir);
+    mkdirs(a->home);
+    if (access(a->clone, F_OK) != 0) {
+        const char *clone[] = {"git", "clone", "-q", "--no-checkout", a->project->repo, a->clone, NULL};
+        char *out = NULL;
+        if (git(a, a->root, clone, &out) != 0) {
+            log_error("cannot clone %s: %.300s", a->project->repo, out ? out : "");
+            free(out);
+            return -1;
+        }
+        free(out);
+    }
+    git(a, a->clone, prune, NULL);
+    return fetch(a);
+}
+
+static char *template(const char *file, const char *def, const char *what)
+{
+    char *t;
+    if (!file)
+        return xstrdup(def);
+    if (!(t = slurp(file, 1u << 20)))
+        log_error("cannot read the %s template %s: %s", what, file, strerror(errno));
+    return t;
+}
+
+int agent_serve(const char *type, const char *instance, const agent_cfg *cfg, const svc_cfg *svc)
+{
+    agent a;
+    natsSubscription *sub = NULL;
+    jsSubOptions so;
+    char filter[96], err[ERR_LEN];
+    int rc = 1;
+    char *json = NULL;
+
+    memset(&a, 0, sizeof(a));
+    a.c = cfg;
+    a.instance = instance;
+    a.type = names_agent_parse(type);
+    a.type_name = names_agent_type(a.type);
+    a.preset = agent_preset_find(agent_cfg_presets[cfg->preset]);
+    a.unsure = strmap_create();
+    if (a.preset->output == AGENT_OUT_COMMAND && cfg->command.n == 0) {
+        log_error("agent.preset is command but agent.command is not set");
+        goto out;
+    }
+    if (!(json = slurp(cfg->projects_file, 4u << 20)) ||
+        vconfig_parse(json, strlen(json), &a.projects, err) != ORCH_OK) {
+        log_error("projects file %s: %s", cfg->projects_file, json ? err : strerror(errno));
+        goto out;
+    }
+    if (!(a.project = vconfig_find(&a.projects, cfg->project))) {
+        log_error("project %s is not in %s", cfg->project, cfg->projects_file);
+        goto out;
+    }
+    if (!(a.work_template = template(cfg->prompt_file, agent_work_prompt, "prompt")) ||
+        !(a.review_template = template(cfg->review_prompt_file, agent_review_prompt, "review prompt")))
+        goto out;
+    {
+        /* A typo in a template shows now, not as a strange prompt. */
+        static const agent_var probe[] = {{"id", ""},      {"title", ""},  {"description", ""}, {"attempt", ""},
+                                          {"acceptance", ""}, {"files", ""}, {"failure", ""},     {"dependencies", ""},
+                                          {"project", ""},  {"branch", ""}, {"base", ""},        {"commit", ""},
+                                          {"author", ""},   {"summary", ""}, {"changed", ""},    {"diff", ""}};
+        char *p = NULL;
+        if (agent_render(a.work_template, probe, 10, &p, err) != ORCH_OK ||
+            (free(p), p = NULL, agent_render(a.review_template, probe, 16, &p, err) != ORCH_OK)) {
+            log_error("template: %s", err);
+            goto out;
+        }
+        free(p);
+    }
+    if (prepare(&a) != 0)
+        goto out;
+    {
+        /* Candidates are verified as the verifier would: its steps, in
+         * clones under this instance's directory. */
+        char verify_root[900];
+        snprintf(verify_root, sizeof(verify_root), "%s/verify", a.root);
+        a.projects.work_root = xstrdup(verify_root); /* vconfig_free frees it */
+        a.projects.output_limit = 65536;
+        a.projects.grace_ms = cfg->grace_ms;
+        a.projects.git_timeout_ms = GIT_TIMEOUT_MS;
+    }
+    if (nc_connect(&a.nc, svc, instance, 0, err) != ORCH_OK ||
+        natsConnection_JetStream(&a.js, a.nc, NULL) != NATS_OK) {
+        log_error("NATS: %s", err);
+        goto out;
+    }
+    if (js_KeyValue(&a.states, a.js, TOPO_KV_REQUIREMENTS) != NATS_OK) {
+        a.states = NULL;
+        log_info("%s is not readable: every dispatch is taken as the current attempt", TOPO_KV_REQUIREMENTS);
+    }
+    jsSubOptions_Init(&so);
+    so.Stream = "REQUIREMENTS";
+    so.Consumer = names_agent_consumer(a.type);
+    snprintf(filter, sizeof(filter), "requirements.%s.>", a.type_name);
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    while (!stop && js_PullSubscribe(&sub, a.js, filter, so.Consumer, NULL, &so, NULL) != NATS_OK) {
+        log_warn("consumer %s: %s; trying again", so.Consumer, nats_GetLastError(NULL));
+        sleep(1);
+    }
+    log_info("orch-agent %s ready: %s work with %s%s%s, project %s", ORCH_VERSION, a.type_name, a.preset->name,
+             cfg->model ? " model " : "", cfg->model ? cfg->model : "", a.project->name);
+    while (!stop) {
+        natsMsgList list = {0};
+        if (text_mono_ms() - a.last_beat_ms >= cfg->heartbeat_ms)
+            heartbeat(&a, NULL, 0);
+        if (natsSubscription_Fetch(&list, sub, 1, 500, NULL) == NATS_OK && list.Count == 1)
+            handle(&a, list.Msgs[0]);
+        natsMsgList_Destroy(&list);
+    }
+    log_info("stopping");
+    rc = 0;
+out:
+    if (sub) {
+        natsSubscription_Unsubscribe(sub);
+        natsSubscription_Destroy(sub);
+    }
+    kvStore_Destroy(a.states);
+    jsCtx_Destroy(a.js);
+    nc_close(a.nc, 2000);
+    vconfig_free(&a.projects);
+    strmap_destroy(a.unsure);
+    free(a.work_template);
+    free(a.review_template);
+    free(json);
+    return rc;
+}
