@@ -52,6 +52,24 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A number (1 or 0 for a boolean) from a monitor's $SRV.STATS; -1 without an answer. */
+static long long stat_of(env *e, const char *instance, const char *k)
+{
+    char subj[96];
+    cJSON *st, *data, *v;
+    long long n = -1;
+    snprintf(subj, sizeof(subj), "$SRV.STATS.orch-monitor.%s", instance);
+    st = svc_request_json(e->nc, subj, "", 1000);
+    data = st ? cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "endpoints"), 0), "data") : NULL;
+    v = data ? cJSON_GetObjectItem(data, k) : NULL;
+    if (cJSON_IsBool(v))
+        n = cJSON_IsTrue(v);
+    else if (cJSON_IsNumber(v))
+        n = (long long)v->valuedouble;
+    cJSON_Delete(st);
+    return n;
+}
+
 /* Starts a monitor; with lead, waits until it is the leader. */
 static pid_t start_monitor_as(env *e, const char *instance, const char *const extra[], int lead)
 {
@@ -75,19 +93,8 @@ static pid_t start_monitor_as(env *e, const char *instance, const char *const ex
         x[n++] = extra[i];
     pid = svc_start_ready(e->nc, &e->fix, "monitor", instance, x);
     /* leading */
-    for (int i = 0; lead && i < 150; i++) {
-        char subj[96];
-        cJSON *st, *data;
-        int leader;
-        snprintf(subj, sizeof(subj), "$SRV.STATS.orch-monitor.%s", instance);
-        st = svc_request_json(e->nc, subj, "", 500);
-        data = st ? cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "endpoints"), 0), "data") : NULL;
-        leader = data && cJSON_IsTrue(cJSON_GetObjectItem(data, "leader"));
-        cJSON_Delete(st);
-        if (leader)
-            break;
+    for (int i = 0; lead && i < 150 && stat_of(e, instance, "leader") != 1; i++)
         usleep(100 * 1000);
-    }
     if (!e->states) {
         assert_int_equal(js_KeyValue(&e->states, e->js, "orch_requirements"), NATS_OK);
         assert_int_equal(js_KeyValue(&e->budgets, e->js, "orch_budgets"), NATS_OK);
@@ -290,19 +297,6 @@ static void matrix_down_then_rate_limited_then_up_delivers_once(void **state)
     svc_stop(pid);
 }
 
-static long long stat_of(env *e, const char *instance, const char *k)
-{
-    char subj[96];
-    cJSON *st, *data;
-    long long v = -1;
-    snprintf(subj, sizeof(subj), "$SRV.STATS.orch-monitor.%s", instance);
-    st = svc_request_json(e->nc, subj, "", 1000);
-    data = st ? cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "endpoints"), 0), "data") : NULL;
-    if (data && cJSON_GetObjectItem(data, k))
-        v = (long long)cJSON_GetObjectItem(data, k)->valuedouble;
-    cJSON_Delete(st);
-    return v;
-}
 
 static void sigkill_with_alerts_pending_loses_none_doubles_none(void **state)
 {
@@ -657,20 +651,6 @@ static void matrix_ok_without_event_id_is_tried_again(void **state)
     svc_stop(pid);
 }
 
-/* 1 when instance says it leads, 0 when not, -1 without an answer. */
-static int is_leader(env *e, const char *instance)
-{
-    char subj[96];
-    cJSON *st, *data;
-    int v = -1;
-    snprintf(subj, sizeof(subj), "$SRV.STATS.orch-monitor.%s", instance);
-    st = svc_request_json(e->nc, subj, "", 1000);
-    data = st ? cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "endpoints"), 0), "data") : NULL;
-    if (data && cJSON_GetObjectItem(data, "leader"))
-        v = cJSON_IsTrue(cJSON_GetObjectItem(data, "leader"));
-    cJSON_Delete(st);
-    return v;
-}
 
 /* A leader paused past its lease (SIGSTOP) wakes up still believing it
  * leads. It is stopped right after it sent its $SRV.PING, that is inside
@@ -689,7 +669,7 @@ static void paused_leader_wakes_up_and_does_not_act(void **state)
 
     a = start_monitor_as(e, "ma", x, 1);
     b = start_monitor_as(e, "mb", x, 0);
-    assert_int_equal(is_leader(e, "mb"), 0);
+    assert_int_equal(stat_of(e, "mb", "leader"), 0);
     assert_int_equal(natsConnection_SubscribeSync(&kills, e->nc, "control.kill.>"), NATS_OK);
     assert_int_equal(natsConnection_SubscribeSync(&pings, e->nc, "$SRV.PING"), NATS_OK);
     natsConnection_Flush(e->nc);
@@ -709,7 +689,7 @@ static void paused_leader_wakes_up_and_does_not_act(void **state)
     assert_string_equal(natsMsg_GetSubject(m), "control.kill.roy-p");
     natsMsg_Destroy(m);
     nkills++;
-    assert_int_equal(is_leader(e, "mb"), 1);
+    assert_int_equal(stat_of(e, "mb", "leader"), 1);
     kill(a, SIGCONT);
     while (natsSubscription_NextMsg(&m, kills, 4000) == NATS_OK) {
         print_message("kill after the old leader woke up: %.*s\n", natsMsg_GetDataLength(m), natsMsg_GetData(m));
@@ -717,9 +697,9 @@ static void paused_leader_wakes_up_and_does_not_act(void **state)
         nkills++;
     }
     assert_int_equal(nkills, 1);
-    assert_int_equal(is_leader(e, "ma"), 0);
+    assert_int_equal(stat_of(e, "ma", "leader"), 0);
     assert_int_equal(stat_of(e, "ma", "notifications"), said); /* and announced nothing */
-    assert_int_equal(is_leader(e, "mb"), 1);
+    assert_int_equal(stat_of(e, "mb", "leader"), 1);
     natsSubscription_Destroy(kills);
     natsSubscription_Destroy(pings);
     svc_stop(a);
