@@ -182,11 +182,18 @@ static void filter_files(const classifier *c, pb_requirement *part, int keep)
     clear_list(&files, &n);
 }
 
-static void rename_part(pb_requirement *p, const char *base_id, const char *suffix, const char *what)
+static const char *const part_suffix[2] = {"BE", "FE"};
+
+void route_part_id(const char *base, int part, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s-%s", base, part_suffix[part]);
+}
+
+static void rename_part(pb_requirement *p, const char *base_id, int part, const char *what)
 {
     char id[128];
     char *title = xmalloc(strlen(p->title) + 16);
-    snprintf(id, sizeof(id), "%s-%s", base_id, suffix);
+    route_part_id(base_id, part, id, sizeof(id));
     sprintf(title, "%s (%s)", p->title, what);
     pb_set_str(&p->id, id);
     pb_set_str(&p->origin_id, base_id);
@@ -194,13 +201,9 @@ static void rename_part(pb_requirement *p, const char *base_id, const char *suff
     free(title);
 }
 
-void route_apply(const classifier *c, const route_opts *o, pb_requirement *r, pb_requirement **second)
+static void classify_requirement(const classifier *c, const pb_requirement *r, cl_result *res)
 {
     cl_input in;
-    cl_result res;
-    int explicit_type = r->type != 0;
-
-    *second = NULL;
     memset(&in, 0, sizeof(in));
     in.title = r->title;
     in.description = r->description;
@@ -208,7 +211,33 @@ void route_apply(const classifier *c, const route_opts *o, pb_requirement *r, pb
     in.n_criteria = r->n_acceptance_criteria;
     in.files = (const char *const *)r->files;
     in.n_files = r->n_files;
-    classify_run(c, &in, &res);
+    classify_run(c, &in, res);
+}
+
+/* The one rule for splitting, given the classification. */
+static int splits(const route_opts *o, const pb_requirement *r, const cl_result *res, const char *id)
+{
+    return !r->type && res->split && o->allow_split && strlen(id) + 3 <= o->max_id;
+}
+
+int route_will_split(const classifier *c, const route_opts *o, const pb_requirement *r, const char *id)
+{
+    cl_result res;
+    if (r->type || !o->allow_split)
+        return 0;
+    classify_requirement(c, r, &res);
+    return splits(o, r, &res, id);
+}
+
+void route_apply(const classifier *c, const route_opts *o, pb_requirement *r, pb_requirement **second)
+{
+    cl_result res;
+    int explicit_type = r->type != 0;
+    int split;
+
+    *second = NULL;
+    classify_requirement(c, r, &res);
+    split = splits(o, r, &res, r->id);
 
     for (size_t i = r->n_reasons; i-- > 0;)
         orchestrator__v1__classify_reason__free_unpacked(r->reasons[i], NULL);
@@ -232,18 +261,18 @@ void route_apply(const classifier *c, const route_opts *o, pb_requirement *r, pb
         r->estimated_tokens = res.tokens;
     r->status = ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED;
 
-    if (!explicit_type && res.split && o->allow_split && strlen(r->id) + 3 <= o->max_id) {
+    if (split) {
         int be = res.scores[CL_BACKEND], fe = res.scores[CL_FRONTEND];
         uint64_t total = r->estimated_tokens;
         char *base = xstrdup(r->id);
         pb_requirement *f = copy(r);
 
-        rename_part(r, base, "BE", "backend");
+        rename_part(r, base, 0, "backend");
         r->type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND;
         r->estimated_tokens = total * (uint64_t)be / (uint64_t)(be + fe);
         filter_files(c, r, CL_BACKEND);
 
-        rename_part(f, base, "FE", "frontend");
+        rename_part(f, base, 1, "frontend");
         f->type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND;
         f->estimated_tokens = total - r->estimated_tokens;
         filter_files(c, f, CL_FRONTEND);

@@ -55,7 +55,9 @@ void route_apply(const classifier *c, const route_opts *o, pb_requirement *r, pb
  * atomic, so two replicas cannot take one id. A given id that is taken by
  * another item is a duplicate and that item is refused; a redelivery of
  * the same message finds its own items as owners and goes on. An automatic
- * id that is taken (someone gave it) is skipped: the counter moves on. */
+ * id that is taken (someone gave it) is skipped: the counter moves on. A
+ * requirement that will be split takes its parts' ids (<id>-BE, <id>-FE)
+ * with its own, by the same rules. */
 
 /* For each requirement whose id was given earlier in the same message,
  * first[j] is the index of that earlier one; else -1. Returns how many. */
@@ -73,6 +75,13 @@ void route_auto_id(const char *prefix, int digits, uint64_t number, char *buf, s
  * holds want malloc'd strings (free each and the array) and 1 is returned;
  * 0 when the value does not hold want ids. */
 int route_recorded_ids(const char *value, size_t want, const char *prefix, int digits, char ***ids);
+
+/* Whether route_apply will split r once its id is id (the same rule, the
+ * same classification): the router takes the parts' ids too. */
+int route_will_split(const classifier *c, const route_opts *o, const pb_requirement *r, const char *id);
+
+/* The id of a split part: part 0 is "<base>-BE", part 1 "<base>-FE". */
+void route_part_id(const char *base, int part, char *buf, size_t len);
 
 /* A one-line account of the decision, for the log:
  * "REQ-7 -> backend (confidence 0.83; word:API +2, path:src/api/ +10)". */

@@ -282,12 +282,54 @@ static void refuse(item *it, size_t j, const char *why)
 }
 
 /* A registry entry under way: requirement j of item it, its id taken with
- * a create-only write. */
+ * a create-only write, and its split parts' ids when it will be split. */
 typedef struct {
     item *it;
     size_t j;
     int given;
+    int keys;            /* 1, or 3 with the parts */
 } taking;
+
+/* The k-th registry key of t: its id, then its parts' ids. */
+static void taking_key(const taking *t, int k, char *buf, size_t len)
+{
+    const char *id = t->it->reqs[t->j]->id;
+    if (k == 0)
+        snprintf(buf, len, "%s", id);
+    else
+        route_part_id(id, k - 1, buf, len);
+}
+
+/* Settles a given id whose registry create conflicted on key: 0 when its
+ * holder is this very item (an earlier delivery), 1 when it refused the
+ * requirement, -1 when the holder could not be read. */
+static int settle_given(taking *t, const char *key)
+{
+    item *it = t->it;
+    char owner[64], *holder, why[ERR_LEN], what[ERR_LEN - 16];
+    const char *id = it->reqs[t->j]->id;
+    int part = strcmp(key, id) != 0;
+
+    route_owner(it->seq, t->j, owner, sizeof(owner));
+    if (!(holder = kv_get(R.ids, key)))
+        return -1;
+    if (strcmp(holder, owner) == 0) {
+        free(holder);
+        return 0;
+    }
+    if (part)
+        snprintf(what, sizeof(what), "id '%s' (its split part %s) is taken already (by intake item %s); refused",
+                 id, key, holder);
+    else
+        snprintf(what, sizeof(what), "id '%s' is taken already (by intake item %s); refused", id, holder);
+    if (it->n > 1)
+        snprintf(why, sizeof(why), "[%zu]: %s", t->j, what);
+    else
+        snprintf(why, sizeof(why), "%s", what);
+    refuse(it, t->j, why);
+    free(holder);
+    return 1;
+}
 
 /* Takes every id of the batch in the registry (route.h): the given ones,
  * and automatic ones from the counter, skipping those someone else holds.
@@ -318,71 +360,73 @@ static void take_ids(item *items, int n)
     while (nt > 0) {
         uint64_t want = 0, next = 0;
         size_t kept = 0;
+        int nkeys = 0, k = 0;
         char err[ERR_LEN];
 
-        for (size_t k = 0; k < nt; k++)
-            want += !*t[k].it->reqs[t[k].j]->id;
+        for (size_t x = 0; x < nt; x++)
+            want += !*t[x].it->reqs[t[x].j]->id;
         if (want && reserve_numbers(want, &next, err) != ORCH_OK) {
             log_error("%s; the batch will be retried", err);
-            for (size_t k = 0; k < nt; k++)
-                t[k].it->failed = 1;
+            for (size_t x = 0; x < nt; x++)
+                t[x].it->failed = 1;
             break;
         }
-        jsbatch_begin(R.batch, (int)nt);
-        for (size_t k = 0; k < nt; k++) {
-            pb_requirement *r = t[k].it->reqs[t[k].j];
-            char subject[160], owner[64];
+        for (size_t x = 0; x < nt; x++) {
+            pb_requirement *r = t[x].it->reqs[t[x].j];
             if (!*r->id) {
                 char id[96];
                 route_auto_id(router_cfg.id_prefix, (int)router_cfg.id_digits, next++, id, sizeof(id));
                 pb_set_str(&r->id, id);
             }
-            snprintf(subject, sizeof(subject), "$KV.%s.%s", TOPO_KV_IDS, r->id);
-            route_owner(t[k].it->seq, t[k].j, owner, sizeof(owner));
-            jsbatch_publish(R.batch, (int)k, subject, NULL, owner, (int)strlen(owner), NULL, JSBATCH_NEW);
+            t[x].keys = route_will_split(R.cl, &R.ropts, r, r->id) ? 3 : 1;
+            nkeys += t[x].keys;
+        }
+        jsbatch_begin(R.batch, nkeys);
+        for (size_t x = 0; x < nt; x++) {
+            char owner[64];
+            route_owner(t[x].it->seq, t[x].j, owner, sizeof(owner));
+            for (int q = 0; q < t[x].keys; q++, k++) {
+                char key[160], subject[200];
+                taking_key(&t[x], q, key, sizeof(key));
+                snprintf(subject, sizeof(subject), "$KV.%s.%s", TOPO_KV_IDS, key);
+                jsbatch_publish(R.batch, k, subject, NULL, owner, (int)strlen(owner), NULL, JSBATCH_NEW);
+            }
         }
         jsbatch_wait(R.batch);
-        for (size_t k = 0; k < nt; k++) {
-            item *it = t[k].it;
-            pb_requirement *r = it->reqs[t[k].j];
-            char owner[64], *holder, why[ERR_LEN];
+        k = 0;
+        for (size_t x = 0; x < nt; x++) {
+            item *it = t[x].it;
+            pb_requirement *r = it->reqs[t[x].j];
+            int skip = 0;
 
-            if (jsbatch_ok(R.batch, (int)k))
-                continue;
-            if (!jsbatch_conflict(R.batch, (int)k)) {
-                it->failed = 1;
-                continue;
+            for (int q = 0; q < t[x].keys; q++, k++) {
+                char key[160];
+                if (jsbatch_ok(R.batch, k) || it->refused[t[x].j])
+                    continue;
+                if (!jsbatch_conflict(R.batch, k)) {
+                    it->failed = 1;
+                    continue;
+                }
+                taking_key(&t[x], q, key, sizeof(key));
+                if (!t[x].given) {
+                    /* Someone gave this id (or a part of it): skip the number. */
+                    log_info("automatic id %s is taken; skipped", key);
+                    skip = 1;
+                    continue;
+                }
+                if (settle_given(&t[x], key) < 0)
+                    it->failed = 1;
             }
-            if (!t[k].given) {
-                /* Someone gave this id: skip it, take the next number. */
-                log_info("automatic id %s is taken; skipped", r->id);
+            if (skip && !it->failed) {
                 pb_set_str(&r->id, "");
-                t[kept++] = t[k];
-                continue;
+                t[kept++] = t[x];
             }
-            route_owner(it->seq, t[k].j, owner, sizeof(owner));
-            holder = kv_get(R.ids, r->id);
-            if (holder && strcmp(holder, owner) == 0) {
-                free(holder); /* taken by this very item, on an earlier delivery */
-                continue;
-            }
-            if (!holder) {
-                it->failed = 1;
-                continue;
-            }
-            if (it->n > 1)
-                snprintf(why, sizeof(why), "[%zu]: id '%s' is taken already (by intake item %s); refused", t[k].j,
-                         r->id, holder);
-            else
-                snprintf(why, sizeof(why), "id '%s' is taken already (by intake item %s); refused", r->id, holder);
-            refuse(it, t[k].j, why);
-            free(holder);
         }
         nt = kept;
         if (nt && ++rounds == MAX_CAS_TRIES) {
             log_error("automatic ids: still taken after %d rounds; the batch will be retried", rounds);
-            for (size_t k = 0; k < nt; k++)
-                t[k].it->failed = 1;
+            for (size_t x = 0; x < nt; x++)
+                t[x].it->failed = 1;
             break;
         }
     }

@@ -528,6 +528,47 @@ static void internal_fields_cannot_be_set_from_outside(void **state)
     svc_stop(pid);
 }
 
+/* The parts of a split take their ids too: <id>-BE and <id>-FE can be
+ * neither given again nor handed out by the counter. */
+static void split_parts_take_their_ids(void **state)
+{
+    env *e = *state;
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    plan_list p = {0};
+    cJSON *errs;
+    const char *both = "\"title\":\"Transfer API and transfer page UI\","
+                       "\"files\":[\"src/api/transfer.ts\",\"src/pages/transfer.tsx\"]";
+    char body[512];
+
+    intake_str(e, "{\"id\":\"REQ-001-FE\",\"title\":\"Update README\"}");        /* 1: given */
+    snprintf(body, sizeof(body), "{%s}", both);
+    intake_str(e, body);                                                         /* 2: splits: not REQ-001 */
+    snprintf(body, sizeof(body), "{\"id\":\"T-9\",%s}", both);
+    intake_str(e, body);                                                         /* 3: T-9-BE, T-9-FE */
+    intake_str(e, "{\"id\":\"T-9-BE\",\"title\":\"Update README\"}");             /* 4: a part's id */
+    intake_str(e, "{\"id\":\"REQ-001-FE\",\"title\":\"Update README\"}");         /* 5: given twice */
+    intake_str(e, "{\"id\":\"U-1-FE\",\"title\":\"Update README\"}");             /* 6: given */
+    snprintf(body, sizeof(body), "{\"id\":\"U-1\",%s}", both);
+    intake_str(e, body);                                                         /* 7: its part is taken */
+    read_plan(e, &p, 6, 10000);
+    assert_int_equal(p.n, 6);
+    assert_int_equal(distinct_ids(&p), 6);
+    find(&p, "U-1-FE");
+    assert_string_equal(find(&p, "REQ-001-FE")->title, "Update README");
+    assert_string_equal(find(&p, "REQ-002-BE")->origin_id, "REQ-002");
+    find(&p, "REQ-002-FE");
+    find(&p, "T-9-BE");
+    find(&p, "T-9-FE");
+    plan_free(&p);
+    errs = read_errors(e, 3, 5000);
+    assert_int_equal(cJSON_GetArraySize(errs), 3);
+    expect_report(errs, 4, "duplicate_id", "id 'T-9-BE' is taken already (by intake item seq-3-0)");
+    expect_report(errs, 5, "duplicate_id", "id 'REQ-001-FE' is taken already (by intake item seq-1-0)");
+    expect_report(errs, 7, "duplicate_id", "id 'U-1' (its split part U-1-FE) is taken already (by intake item seq-6-0)");
+    cJSON_Delete(errs);
+    svc_stop(pid);
+}
+
 static void publish_mixed(env *e, int from, int n, int given_every);
 
 /* orchctl with its stdout and stderr in out; returns the exit code. */
@@ -912,6 +953,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(internal_fields_cannot_be_set_from_outside, setup, teardown),
         cmocka_unit_test_setup_teardown(ids_are_never_handed_out_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(a_redelivered_message_keeps_its_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(split_parts_take_their_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(orchctl_submit_reports_refusals_and_missing_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(two_replicas_never_take_one_id_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(orchctl_publishes_encodes_and_classifies, setup, teardown),

@@ -284,7 +284,17 @@ static void both_backend_and_frontend_is_split(void **state)
                             "\"dependencies\":[\"REQ-49\"],\"estimatedTokens\":60000,"
                             "\"files\":[\"src/api/transfer.ts\",\"src/pages/transfer.tsx\",\"package.json\"]}");
     pb_requirement *fe;
+    const route_opts off = {0, 64};
+    char part[64];
     (void)state;
+    /* told beforehand, by the same rule, so the parts' ids can be taken */
+    assert_true(route_will_split(cl, &opts, r, r->id));
+    assert_false(route_will_split(cl, &off, r, r->id));
+    assert_false(route_will_split(cl, &opts, r, "X2345678901234567890123456789012345678901234567890123456789012"));
+    route_part_id("REQ-50", 0, part, sizeof(part));
+    assert_string_equal(part, "REQ-50-BE");
+    route_part_id("REQ-50", 1, part, sizeof(part));
+    assert_string_equal(part, "REQ-50-FE");
     route_apply(cl, &opts, r, &fe);
     assert_non_null(fe);
     assert_string_equal(r->id, "REQ-50-BE");
