@@ -78,6 +78,10 @@ static int group_setup(void **state)
     setenv("HOSTLISTENER_PASS", "p-hl", 1);
     setenv("AGENT_BACKEND_PASS", "p-backend", 1);
     setenv("AGENT_FRONTEND_PASS", "p-frontend", 1);
+    setenv("AGENT_DATABASE_PASS", "p-database", 1);
+    setenv("AGENT_DOCUMENTATION_PASS", "p-documentation", 1);
+    setenv("AGENT_REVIEW_PASS", "p-review", 1);
+    setenv("AGENT_RELEASE_PASS", "p-release", 1);
     setenv("OPERATOR_PASS", "p-operator", 1);
     acc = accounts_section();
     if (natsfix_start(&fix, acc) != 0)
@@ -248,6 +252,40 @@ static void agent_identity_does_its_job_only(void **state)
     natsConnection_Destroy(sched);
 }
 
+/* The id registry: the router takes an id once; nobody else can write it,
+ * so no id can be squatted by a direct KV write. */
+static void only_the_router_takes_ids(void **state)
+{
+    natsConnection *router = connect_as("router", "p-router");
+    natsConnection *agent = connect_as("agent-backend", "p-backend");
+    natsConnection *op = connect_as("operator", "p-operator");
+    jsCtx *js = NULL;
+    jsErrCode code = 0;
+    uint64_t before;
+    (void)state;
+
+    natsConnection_JetStream(&js, router, NULL);
+    for (int i = 0; i < 2; i++) {
+        natsMsg *c = NULL;
+        natsMsg_Create(&c, "$KV.orch_ids.P-9", NULL, "seq-1-0", 7);
+        natsMsgHeader_Set(c, "Nats-Expected-Last-Subject-Sequence", "0");
+        if (i == 0)
+            assert_int_equal(js_PublishMsg(NULL, js, c, NULL, &code), NATS_OK);
+        else
+            assert_int_not_equal(js_PublishMsg(NULL, js, c, NULL, &code), NATS_OK);
+        natsMsg_Destroy(c);
+    }
+    assert_int_equal(code, JSStreamWrongLastSequenceErr);
+    before = msgs("KV_orch_ids");
+    assert_true(refused(op, "$KV.orch_ids.P-10"));
+    assert_true(refused(agent, "$KV.orch_ids.P-11"));
+    assert_int_equal(msgs("KV_orch_ids"), before);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(router);
+    natsConnection_Destroy(agent);
+    natsConnection_Destroy(op);
+}
+
 static void wrong_password_is_refused(void **state)
 {
     natsOptions *o = NULL;
@@ -264,6 +302,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(agent_identity_does_its_job_only),
+        cmocka_unit_test(only_the_router_takes_ids),
         cmocka_unit_test(wrong_password_is_refused),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
