@@ -458,13 +458,19 @@ static int64_t log_time(const char *line)
 }
 
 /* An act only the lease holder may do, as the scheduler and the monitor
- * log it (dispatch; an alert of their own; a stuck agent's kill), or
- * NULL. The topology alert every daemon may raise is not one. */
+ * log it (a dispatch of work, review or merge; a spawn request; an alert of
+ * their own; a stuck agent's kill), or NULL. Neither names its publisher
+ * in what it stores (a kill's body names the agent to stop, an alert at
+ * most its service), so the logs, one per instance, are where who did what
+ * can be read. The topology alert every daemon may raise is not one. */
 static const char *leader_act(const char *svc, const char *msg)
 {
     if (!strcmp(svc, "scheduler")) {
-        if (!strncmp(msg, "dispatched ", 11))
+        if (!strncmp(msg, "dispatched ", 11) || strstr(msg, " complete; review requested") ||
+            (!strncmp(msg, "merge of ", 9) && strstr(msg, " released (batch ")))
             return "dispatch";
+        if (!strncmp(msg, "asked for ", 10))
+            return "spawn";
         if ((!strncmp(msg, "alert critical/", 15) || !strncmp(msg, "alert warning/", 14)) &&
             !strstr(msg, "/topology_missing"))
             return "alert";
