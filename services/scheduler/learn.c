@@ -10,20 +10,35 @@
  *
  * Each type and size keeps its last LEARN_KEEP samples in a ring, so the
  * figure follows a change of agents or models within a few dozen
- * requirements and the memory is fixed (7 x 5 x 32 samples). The expected
+ * requirements and the memory is fixed (7 x 5 x 64 samples, 36 KB). The expected
  * duration is the mean of the samples, each first cut to LEARN_CUT times
  * their median. Why not the median or a trimmed mean: a roadmap's ETA is a
  * sum of many durations, and the mean is what a sum grows by; agent work is
  * skewed (log-normal, with the odd attempt that takes five times longer),
  * so a median or trimmed mean would be optimistic by a third. Why the cut:
  * one absurd sample (an agent that hung over a weekend) would otherwise
- * move the mean of 32 samples by days. The 90th percentile of the same
+ * move the mean of 64 samples by days. The 90th percentile of the same
  * samples gives a late ETA.
+ *
+ * The mean of 64 samples of work this skewed is still off by a tenth or
+ * so, and a size with few samples more; what one size of a type took says
+ * much about its others (a slow type is slow at every size). So a size's
+ * own mean is pooled with the type's scaled guess (below), weighted as
+ * LEARN_POOL samples: with 5 samples of its own the guess still counts for
+ * two thirds, with 64 for a seventh.
  *
  * A size with fewer than LEARN_MIN samples is not left at its guess when
  * the type's other sizes are known: its guess is scaled by the cut mean of
- * sample/guess over the type's samples (or over every type's, when the type
- * has too few), so one learned size corrects the others of its type.
+ * sample/guess over the type's samples, so one learned size corrects the
+ * others of its type. A scale from few samples is pulled towards the scale
+ * of all types (and that one towards 1) as if LEARN_MIN samples had said
+ * so: the first samples of a type are its quickest work, or one outlier.
+ *
+ * The forecast (sim.c, run from schedule.c) needs more than a mean: it
+ * draws durations from the samples themselves (learn_draw), and for work
+ * already running, only from the samples longer than what it has run:
+ * work that is late tends to be the long kind, so what is left of it is
+ * more than the mean less the time spent (learn_remaining).
  *
  * Tokens are kept the same way, over the samples that reported any. */
 #include "learn.h"
@@ -78,6 +93,7 @@ static void summarise(learn_bucket *b)
     memcpy(v, b->ms, sizeof(int64_t) * (size_t)b->n);
     b->mean_ms = cut_mean(v, b->n);
     b->p90_ms = b->n ? pct_of_sorted(v, b->n, 90) : 0;
+    b->cap_ms = b->n ? v[b->n / 2] * LEARN_CUT : 0;
     for (int i = 0; i < b->n; i++)
         if (b->tokens[i])
             v[m++] = (int64_t)b->tokens[i];
@@ -85,10 +101,19 @@ static void summarise(learn_bucket *b)
     b->mean_tokens = (uint64_t)cut_mean(v, m);
 }
 
+/* A scale from n samples, pulled towards base (x1000) as if LEARN_MIN
+ * samples had said base: a few early samples, which are the quick ones or
+ * one slow one, do not set a type's pace on their own. */
+static int64_t shrink(int64_t scale, int n, int64_t base)
+{
+    return (scale * n + base * LEARN_MIN) / (n + LEARN_MIN);
+}
+
 /* The scales of unlearned sizes, from every sample against its prior. */
 static void rescale(learn *l)
 {
     int64_t all[MAX_RATIOS];
+    int n_type[NAMES_AGENT_TYPES];
     int64_t mine[LEARN_SIZES * LEARN_KEEP];
     int na = 0;
     for (int t = 0; t < NAMES_AGENT_TYPES; t++) {
@@ -102,9 +127,13 @@ static void rescale(learn *l)
         }
         memcpy(all + na, mine, sizeof(int64_t) * (size_t)nm);
         na += nm;
-        l->type_scale[t] = nm >= LEARN_MIN ? cut_mean(mine, nm) : 0;
+        l->type_scale[t] = nm ? cut_mean(mine, nm) : 0;
+        n_type[t] = nm;
     }
-    l->all_scale = na >= LEARN_MIN ? cut_mean(all, na) : 0;
+    l->all_scale = na ? shrink(cut_mean(all, na), na, 1000) : 0;
+    for (int t = 0; t < NAMES_AGENT_TYPES; t++)
+        if (n_type[t])
+            l->type_scale[t] = shrink(l->type_scale[t], n_type[t], l->all_scale);
 }
 
 void learn_init(learn *l, const int64_t prior_ms[LEARN_SIZES])
@@ -158,11 +187,12 @@ int64_t learn_duration(const learn *l, int type, int size, int *how)
     int64_t scale = l->type_scale[t] ? l->type_scale[t] : l->all_scale;
     int h = 0;
     int64_t d = l->prior_ms[c];
+    if (scale)
+        d = l->prior_ms[c] * scale / 1000;
     if (b->n >= LEARN_MIN) {
-        d = b->mean_ms;
+        d = (b->mean_ms * b->n + d * LEARN_POOL) / (b->n + LEARN_POOL);
         h = 2;
     } else if (scale) {
-        d = l->prior_ms[c] * scale / 1000;
         h = 1;
     }
     if (how)
@@ -182,6 +212,76 @@ int64_t learn_duration_pct(const learn *l, int type, int size, int pct)
     memcpy(v, b->ms, sizeof(int64_t) * (size_t)b->n);
     qsort(v, (size_t)b->n, sizeof(*v), cmp_i64);
     return pct_of_sorted(v, b->n, pct < 1 ? 1 : pct > 100 ? 100 : pct);
+}
+
+int64_t learn_remaining(const learn *l, int type, int size, int64_t elapsed)
+{
+    const learn_bucket *b = &l->b[clamp(type, NAMES_AGENT_TYPES)][clamp(size, LEARN_SIZES)];
+    int64_t d = learn_duration(l, type, size, NULL), sum = 0;
+    int n = 0;
+    if (elapsed < 0)
+        elapsed = 0;
+    if (b->n >= LEARN_MIN)
+        for (int i = 0; i < b->n; i++)
+            if (b->ms[i] > elapsed) {
+                sum += b->ms[i] - elapsed;
+                n++;
+            }
+    if (n)
+        return sum / n;
+    return d - elapsed > d / 4 ? d - elapsed : d / 4;
+}
+
+static uint64_t next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+int64_t learn_draw(const learn *l, int type, int size, int64_t elapsed, uint64_t *rng)
+{
+    int t = clamp(type, NAMES_AGENT_TYPES), c = clamp(size, LEARN_SIZES), own = 0, all = 0, pick, lo, hi;
+    const learn_bucket *b = &l->b[t][c];
+    int64_t d = learn_duration(l, t, c, NULL), v;
+    if (elapsed < 0)
+        elapsed = 0;
+    if (b->n >= LEARN_MIN) {
+        for (int tries = 0; tries < 8; tries++) {
+            v = b->ms[next(rng) % (uint64_t)b->n];
+            v = v < b->cap_ms ? v : b->cap_ms;
+            if (v > elapsed)
+                return v - elapsed;
+        }
+        return learn_remaining(l, t, c, elapsed);
+    }
+    for (int u = 0; u < NAMES_AGENT_TYPES; u++)
+        for (int k = 0; k < LEARN_SIZES; k++) {
+            all += l->b[u][k].n;
+            if (u == t)
+                own += l->b[u][k].n;
+        }
+    if (all == 0)
+        return learn_remaining(l, t, c, elapsed);
+    /* the pick-th sample of the type, or of all types when it has none */
+    lo = own ? t : 0;
+    hi = own ? t + 1 : NAMES_AGENT_TYPES;
+    pick = (int)(next(rng) % (uint64_t)(own ? own : all));
+    for (int u = lo; u < hi; u++)
+        for (int k = 0; k < LEARN_SIZES; k++) {
+            const learn_bucket *o = &l->b[u][k];
+            int64_t base, x;
+            if (pick >= o->n) {
+                pick -= o->n;
+                continue;
+            }
+            base = learn_duration(l, u, k, NULL);
+            x = o->ms[pick] < o->cap_ms ? o->ms[pick] : o->cap_ms;
+            v = base > 0 ? (int64_t)((double)x / (double)base * (double)d) : d;
+            return v > elapsed ? v - elapsed : learn_remaining(l, t, c, elapsed);
+        }
+    return learn_remaining(l, t, c, elapsed);
 }
 
 int learn_tokens(const learn *l, int type, int size, uint64_t *tokens)

@@ -13,7 +13,8 @@
 #include "status.h"
 
 #define LEARN_SIZES 5        /* Complexity values, UNSPECIFIED included */
-#define LEARN_KEEP 32        /* most recent samples kept per type and size */
+#define LEARN_KEEP 64        /* most recent samples kept per type and size */
+#define LEARN_POOL 10        /* weight, in samples, of the type's scaled prior beside a size's own mean */
 #define LEARN_MIN 5          /* samples before a figure is used */
 #define LEARN_JSON_MAX (256 * 1024)
 #define LEARN_KV_KEY "scheduler.learned"
@@ -28,6 +29,7 @@ typedef struct {
     uint64_t mean_tokens;
     int n_tokens;                /* samples that reported tokens */
     int64_t told_ms;             /* mean_ms when learn_add last returned 1 */
+    int64_t cap_ms;              /* LEARN_CUT x the median: no sample counts for more */
 } learn_bucket;
 
 typedef struct {
@@ -53,15 +55,32 @@ int learn_add(learn *l, int type, int size, int64_t ms, uint64_t tokens);
 /* Samples held for type and size. */
 int learn_count(const learn *l, int type, int size);
 
-/* Expected duration: the mean of the type and size once it has
- * LEARN_MIN samples; else the prior scaled by what the type's other sizes
- * (or, failing that, all types) took against their priors; else the prior.
- * *how (may be NULL) says which: 2 learned, 1 scaled, 0 prior. */
+/* Expected duration. The prior scaled by what the type's samples took
+ * against their priors (or all types', when the type has none), pulled
+ * towards 1 while samples are few: see learn.c. Once the type and size has
+ * LEARN_MIN samples, their cut mean, pooled with that scaled prior as if it
+ * were LEARN_POOL more samples. *how (may be NULL) says which: 2 learned, 1
+ * scaled, 0 the prior. */
 int64_t learn_duration(const learn *l, int type, int size, int *how);
 
 /* The pct-th percentile (1..100) of the type and size's samples once it
  * has LEARN_MIN, else twice the expected duration (a wide guess). */
 int64_t learn_duration_pct(const learn *l, int type, int size, int pct);
+
+/* What work of type and size that has run elapsed ms is still expected to
+ * take: the mean of (sample - elapsed) over the samples longer than elapsed
+ * (work that is late tends to be the long kind); with none, or too few
+ * samples, the expected duration less elapsed, at least a quarter of it. */
+int64_t learn_remaining(const learn *l, int type, int size, int64_t elapsed);
+
+/* One random duration for work of type and size that has run elapsed ms
+ * (0: not started), what is left of it: a sample of its own type and size
+ * longer than elapsed, cut like the mean; with fewer than LEARN_MIN, a
+ * sample of the type (else of any type) scaled by the ratio of the two
+ * sizes' expected durations; with none at all, learn_remaining. *rng is a
+ * xorshift state the caller seeds (never 0). For the forecast's Monte Carlo
+ * runs (sim.c). */
+int64_t learn_draw(const learn *l, int type, int size, int64_t elapsed, uint64_t *rng);
 
 /* Expected tokens once LEARN_MIN samples reported them (returns 1 and
  * fills *tokens), else 0 and *tokens untouched. */

@@ -24,6 +24,7 @@ static void test_prior_until_enough(void **state)
     learn l;
     int how = -1;
     uint64_t tok = 7;
+    int64_t scaled, own;
     (void)state;
     learn_init(&l, prior);
     assert_int_equal(learn_duration(&l, BE, M, &how), 120 * MIN);
@@ -32,13 +33,19 @@ static void test_prior_until_enough(void **state)
     assert_int_equal(tok, 7);
     for (int i = 0; i < LEARN_MIN - 1; i++)
         assert_int_equal(learn_add(&l, BE, M, 60 * MIN, 1000), 0);
-    assert_int_equal(learn_duration(&l, BE, M, &how), 120 * MIN); /* too few to scale either */
-    assert_int_equal(how, 0);
+    /* too few for the size: the guess, scaled by the type's samples, pulled to 1 */
+    scaled = learn_duration(&l, BE, M, &how);
+    assert_int_equal(how, 1);
+    assert_true(scaled > 60 * MIN && scaled < 120 * MIN);
     assert_int_equal(learn_add(&l, BE, M, 60 * MIN, 1000), 1); /* usable now */
-    assert_int_equal(learn_duration(&l, BE, M, &how), 60 * MIN);
+    own = learn_duration(&l, BE, M, &how);
     assert_int_equal(how, 2);
+    assert_true(own > 60 * MIN && own < scaled);
     assert_int_equal(learn_tokens(&l, BE, M, &tok), 1);
     assert_int_equal(tok, 1000);
+    for (int i = 0; i < LEARN_KEEP; i++)
+        learn_add(&l, BE, M, 60 * MIN, 1000);
+    assert_true(learn_duration(&l, BE, M, NULL) < 63 * MIN); /* many samples: their mean */
     /* out-of-range type and size land in 0, never outside */
     learn_add(&l, 99, -3, MIN, 0);
     assert_int_equal(learn_count(&l, 0, 0), 1);
@@ -54,12 +61,13 @@ static void test_outlier_cut(void **state)
     for (int i = 0; i < 9; i++)
         learn_add(&l, BE, S, 10 * MIN, 0);
     learn_add(&l, BE, S, 100000 * MIN, 0); /* an agent hung for weeks */
-    assert_int_equal(learn_duration(&l, BE, S, NULL), (9 * 10 + 80) * MIN / 10);
+    assert_int_equal(l.b[BE][S].mean_ms, (9 * 10 + 80) * MIN / 10);
+    assert_true(learn_duration(&l, BE, S, NULL) < 30 * MIN);
     learn_init(&l, prior);
     for (int i = 0; i < 9; i++)
         learn_add(&l, BE, S, 10 * MIN, 0);
     learn_add(&l, BE, S, 40 * MIN, 0);
-    assert_int_equal(learn_duration(&l, BE, S, NULL), 13 * MIN);
+    assert_int_equal(l.b[BE][S].mean_ms, 13 * MIN);
 }
 
 /* Only the last LEARN_KEEP samples count: the figure follows a change. */
@@ -74,24 +82,55 @@ static void test_ring_follows(void **state)
     for (int i = 0; i < LEARN_KEEP; i++)
         moved += learn_add(&l, DOC, S, 20 * MIN, 0);
     assert_int_equal(learn_count(&l, DOC, S), LEARN_KEEP);
-    assert_int_equal(learn_duration(&l, DOC, S, NULL), 20 * MIN);
+    assert_int_equal(l.b[DOC][S].mean_ms, 20 * MIN);
+    assert_true(learn_duration(&l, DOC, S, NULL) > 19 * MIN && learn_duration(&l, DOC, S, NULL) <= 21 * MIN);
     assert_true(moved >= 1 && moved < LEARN_KEEP); /* told when it moved, not on every sample */
 }
 
 /* A learned size scales the type's others; a type with nothing takes the
- * scale of all. */
+ * scale of all types, which is pulled further towards 1. */
 static void test_scale(void **state)
 {
     learn l;
     int how;
+    int64_t doc, be;
     (void)state;
     learn_init(&l, prior);
     for (int i = 0; i < LEARN_MIN; i++)
         learn_add(&l, DOC, S, 15 * MIN, 0); /* half the guess */
-    assert_int_equal(learn_duration(&l, DOC, L, &how), 120 * MIN);
+    doc = learn_duration(&l, DOC, L, &how);
     assert_int_equal(how, 1);
-    assert_int_equal(learn_duration(&l, BE, L, &how), 120 * MIN); /* all types' scale */
+    be = learn_duration(&l, BE, L, &how);
     assert_int_equal(how, 1);
+    assert_true(doc < be && be < 240 * MIN && doc > 120 * MIN);
+}
+
+/* What is left of running work: the samples longer than what it ran. */
+static void test_remaining_and_draw(void **state)
+{
+    learn l;
+    uint64_t rng = 88172645463325252ull;
+    int64_t d;
+    (void)state;
+    learn_init(&l, prior);
+    assert_int_equal(learn_remaining(&l, BE, M, 0), 120 * MIN);
+    assert_int_equal(learn_remaining(&l, BE, M, 200 * MIN), 30 * MIN); /* late, nothing known: a quarter */
+    assert_int_equal(learn_draw(&l, BE, M, 0, &rng), 120 * MIN);      /* nothing learned: the guess */
+    for (int i = 1; i <= 10; i++)
+        learn_add(&l, BE, M, i * 10 * MIN, 0);
+    assert_int_equal(learn_remaining(&l, BE, M, 75 * MIN), 15 * MIN); /* 80, 90, 100 less 75 */
+    d = learn_duration(&l, BE, M, NULL);
+    assert_int_equal(learn_remaining(&l, BE, M, 200 * MIN), d / 4);
+    for (int k = 0; k < 200; k++) {
+        int64_t v = learn_draw(&l, BE, M, 75 * MIN, &rng);
+        assert_true(v == 5 * MIN || v == 15 * MIN || v == 25 * MIN);
+    }
+    /* another size of the type: its samples, scaled by the sizes' expected durations */
+    for (int k = 0; k < 200; k++) {
+        int64_t v = learn_draw(&l, BE, L, 0, &rng);
+        int64_t lo = 10 * MIN * learn_duration(&l, BE, L, NULL) / d, hi = 100 * MIN * learn_duration(&l, BE, L, NULL) / d;
+        assert_true(v >= lo - 1 && v <= hi + 1);
+    }
 }
 
 static void test_percentile(void **state)
@@ -170,7 +209,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prior_until_enough), cmocka_unit_test(test_outlier_cut),
         cmocka_unit_test(test_ring_follows),       cmocka_unit_test(test_scale),
-        cmocka_unit_test(test_percentile),         cmocka_unit_test(test_json_round_trip),
+        cmocka_unit_test(test_remaining_and_draw), cmocka_unit_test(test_percentile),
+        cmocka_unit_test(test_json_round_trip),
         cmocka_unit_test(test_json_bad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
