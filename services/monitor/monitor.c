@@ -222,6 +222,7 @@ static int judge(const char *subject, int subject_type, const char *subject_id, 
     item *it;
     admit_code c;
     char err[ERR_LEN];
+    const char *id;
 
     memset(no, 0, sizeof(*no));
     if (subject_type <= 0 || subject_type >= NT) {
@@ -244,9 +245,28 @@ static int judge(const char *subject, int subject_type, const char *subject_id, 
     }
     if ((!body_id || !*body_id) && !subject_id)
         return 1; /* an idle heartbeat: only the instance, named by its subject */
-    it = item_of(body_id && *body_id ? body_id : subject_id);
+    id = body_id && *body_id ? body_id : subject_id;
+    it = item_of(id);
     c = admit_report(it ? it->st : NULL, subject_type, subject_id, body_id, attempt, instance ? instance : body_instance,
                      NULL, err);
+    if (c == ADMIT_UNKNOWN || c == ADMIT_NOT_DISPATCHED || c == ADMIT_FUTURE_ATTEMPT) {
+        /* The watcher may not have shown the latest state yet (an agent
+         * can speak right after its dispatch): the bucket has the last word. */
+        kvEntry *e = NULL;
+        pb_state *fresh = NULL;
+        char perr[ERR_LEN];
+        if (kvStore_Get(&e, M.states, id) == NATS_OK && kvEntry_Operation(e) == kvOp_Put)
+            fresh = (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor,
+                                          (const uint8_t *)kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), PB_MAX_MSG,
+                                          perr);
+        if (e)
+            kvEntry_Destroy(e);
+        if (fresh) {
+            c = admit_report(fresh, subject_type, subject_id, body_id, attempt, instance ? instance : body_instance,
+                             NULL, err);
+            orchestrator__v1__requirement_state__free_unpacked(fresh, NULL);
+        }
+    }
     if (c == ADMIT_OK)
         return 1;
     if (c == ADMIT_PAST_ATTEMPT)
@@ -344,7 +364,8 @@ static void *watch_thread(void *arg)
             kvWatcher *w = k ? M.w_budgets : M.w_states;
             kvEntry *e = NULL;
             char err[ERR_LEN];
-            if (kvWatcher_Next(&e, w, k ? 10 : 200) != NATS_OK || !e)
+            /* budgets change rarely: a short look, so states are not held back */
+            if (kvWatcher_Next(&e, w, k ? 1 : 200) != NATS_OK || !e)
                 continue;
             pthread_mutex_lock(&M.mu);
             if (kvEntry_Operation(e) == kvOp_Put) {

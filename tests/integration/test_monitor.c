@@ -443,6 +443,9 @@ static void reports_count_only_for_whom_their_subject_names(void **state)
         /* an honest body, but backend work */
         "agents.heartbeat.frontend.jen-1", "{\"instance\":\"jen-1\",\"requirementId\":\"REQ-B\"}", "wrong_type",
         "agents.heartbeat.backend.roy-1", "{\"instance\":\"roy-9\",\"requirementId\":\"REQ-B\"}", "instance_mismatch",
+        /* work nobody dispatched (the monitor also asks the bucket) */
+        "agents.heartbeat.backend.roy-1", "{\"instance\":\"roy-1\",\"requirementId\":\"REQ-NONE\"}",
+        "unknown_requirement",
     };
 
     assert_int_equal(natsConnection_SubscribeSync(&errs, e->nc, "errors.monitor.>"), NATS_OK);
@@ -464,7 +467,8 @@ static void reports_count_only_for_whom_their_subject_names(void **state)
         assert_true(next_refusal(errs, 5000, subject, sizeof(subject), &b));
         assert_string_equal(subject + strlen("errors.monitor."), forged[i + 2]);
         assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(b, "subject")), forged[i]);
-        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(b, "requirementId")), "REQ-B");
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(b, "requirementId")),
+                            strstr(forged[i + 1], "REQ-NONE") ? "REQ-NONE" : "REQ-B");
         assert_true(strlen(cJSON_GetStringValue(cJSON_GetObjectItem(b, "message"))) > 10);
         cJSON_Delete(b);
     }
