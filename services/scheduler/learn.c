@@ -52,7 +52,6 @@
 #include "text.h"
 
 #define LEARN_CUT 8
-#define MAX_RATIOS (NAMES_AGENT_TYPES * LEARN_SIZES * LEARN_KEEP)
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -109,31 +108,30 @@ static int64_t shrink(int64_t scale, int n, int64_t base)
     return (scale * n + base * LEARN_MIN) / (n + LEARN_MIN);
 }
 
-/* The scales of unlearned sizes, from every sample against its prior. */
-static void rescale(learn *l)
+/* The scale of type t's unlearned sizes from its samples against their
+ * priors (only t's samples are read again: this runs on every sample),
+ * then every type's pulled towards the scale of all types, which is the
+ * types' scales weighted by their samples. */
+static void rescale(learn *l, int t)
 {
-    int64_t all[MAX_RATIOS];
-    int n_type[NAMES_AGENT_TYPES];
-    int64_t mine[LEARN_SIZES * LEARN_KEEP];
-    int na = 0;
-    for (int t = 0; t < NAMES_AGENT_TYPES; t++) {
-        int nm = 0;
-        for (int c = 0; c < LEARN_SIZES; c++) {
-            const learn_bucket *b = &l->b[t][c];
-            if (l->prior_ms[c] <= 0)
-                continue;
-            for (int i = 0; i < b->n; i++)
-                mine[nm++] = b->ms[i] * 1000 / l->prior_ms[c];
-        }
-        memcpy(all + na, mine, sizeof(int64_t) * (size_t)nm);
-        na += nm;
-        l->type_scale[t] = nm ? cut_mean(mine, nm) : 0;
-        n_type[t] = nm;
+    int64_t mine[LEARN_SIZES * LEARN_KEEP], sum = 0;
+    int nm = 0, na = 0;
+    for (int c = 0; c < LEARN_SIZES; c++) {
+        const learn_bucket *b = &l->b[t][c];
+        if (l->prior_ms[c] <= 0)
+            continue;
+        for (int i = 0; i < b->n; i++)
+            mine[nm++] = b->ms[i] * 1000 / l->prior_ms[c];
     }
-    l->all_scale = na ? shrink(cut_mean(all, na), na, 1000) : 0;
-    for (int t = 0; t < NAMES_AGENT_TYPES; t++)
-        if (n_type[t])
-            l->type_scale[t] = shrink(l->type_scale[t], n_type[t], l->all_scale);
+    l->type_raw[t] = cut_mean(mine, nm);
+    l->type_n[t] = nm;
+    for (int u = 0; u < NAMES_AGENT_TYPES; u++) {
+        sum += l->type_raw[u] * l->type_n[u];
+        na += l->type_n[u];
+    }
+    l->all_scale = na ? shrink(sum / na, na, 1000) : 0;
+    for (int u = 0; u < NAMES_AGENT_TYPES; u++)
+        l->type_scale[u] = l->type_n[u] ? shrink(l->type_raw[u], l->type_n[u], l->all_scale) : 0;
 }
 
 void learn_init(learn *l, const int64_t prior_ms[LEARN_SIZES])
@@ -165,7 +163,7 @@ int learn_add(learn *l, int type, int size, int64_t ms, uint64_t tokens)
         ms = 0;
     push(b, ms, tokens);
     summarise(b);
-    rescale(l);
+    rescale(l, clamp(type, NAMES_AGENT_TYPES));
     if (b->n < LEARN_MIN)
         return 0;
     d = b->mean_ms - b->told_ms;
@@ -387,7 +385,8 @@ orch_status learn_from_json(learn *l, const char *text, size_t len, char err[ERR
         summarise(b);
         b->told_ms = b->mean_ms;
     }
-    rescale(tmp);
+    for (int t = 0; t < NAMES_AGENT_TYPES; t++)
+        rescale(tmp, t);
     *l = *tmp;
     rc = ORCH_OK;
 out:

@@ -40,6 +40,8 @@ typedef struct {
      * few samples. */
     int64_t type_scale[NAMES_AGENT_TYPES];
     int64_t all_scale;
+    int64_t type_raw[NAMES_AGENT_TYPES];   /* a type's cut mean of sample / prior, before the pull */
+    int type_n[NAMES_AGENT_TYPES];         /* its samples */
 } learn;
 
 /* Empty, with the guesses used until something is learned. */
