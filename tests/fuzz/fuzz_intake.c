@@ -1,6 +1,7 @@
 /* libFuzzer: the intake path, whatever the bytes: format detection, JSON,
  * plain text and protobuf decoding with every check, then classification
- * and the split. The first byte picks the Content-Type the router sees. */
+ * and the split, which route_will_split must foretell. The first byte picks
+ * the Content-Type the router sees. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +31,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < n; i++) {
             pb_requirement *second = NULL;
             char line[1024];
+            int will;
             if (!*reqs[i]->id)
                 pb_set_str(&reqs[i]->id, "FUZZ-1");
+            will = route_will_split(cl, &o, reqs[i], reqs[i]->id);
             route_apply(cl, &o, reqs[i], &second);
+            if (will != (second != NULL))
+                abort(); /* the router takes the parts' ids on this answer */
             route_describe(reqs[i], line, sizeof(line));
             free(edge_requirement_to_json(reqs[i]));
             if (second)
