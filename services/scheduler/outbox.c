@@ -27,6 +27,7 @@ typedef struct {
     int entry;         /* -1: tied to no key */
     char *subject, *msg_id, *ctype;
     blob data;
+    int strikes;       /* flushes it failed while others of its phase were stored */
 } message;
 
 struct outbox {
@@ -199,7 +200,7 @@ static void write_phase(outbox *o, const outbox_io *io, int *slot, int phase)
 static void publish_phase(outbox *o, const outbox_io *io)
 {
     int *slot = xmalloc(sizeof(int) * (size_t)(o->nm ? o->nm : 1));
-    int k = 0, kept = 0;
+    int k = 0, kept = 0, stored = 0;
     for (int i = 0; i < o->n; i++)
         o->e[i].released = 0;
     for (int j = 0; j < o->nm; j++) {
@@ -213,15 +214,24 @@ static void publish_phase(outbox *o, const outbox_io *io)
                 io->publish(io->ctx, slot[j], o->m[j].subject, o->m[j].msg_id, o->m[j].data.data, o->m[j].data.len,
                             o->m[j].ctype);
         io->wait(io->ctx);
+        for (int j = 0; j < o->nm && !stored; j++)
+            stored = slot[j] >= 0 && io->ok(io->ctx, slot[j]);
     }
     for (int j = 0; j < o->nm; j++) {
         int i = o->m[j].entry;
+        message *m = &o->m[j];
         if (slot[j] >= 0 && io->ok(io->ctx, slot[j])) {
             if (i >= 0 && --o->e[i].npubs == 0)
                 o->e[i].released = 1;
-            message_free(&o->m[j]);
+            message_free(m);
+        } else if (slot[j] >= 0 && stored && ++m->strikes >= OUTBOX_GIVE_UP) {
+            if (io->dropped)
+                io->dropped(io->ctx, i >= 0 ? o->e[i].key : NULL, m->subject, m->msg_id, m->data.len);
+            if (i >= 0 && --o->e[i].npubs == 0)
+                o->e[i].released = 1; /* its key's later values are written as usual */
+            message_free(m);
         } else {
-            o->m[kept++] = o->m[j];
+            o->m[kept++] = *m;
         }
     }
     o->nm = kept;

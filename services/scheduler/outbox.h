@@ -17,7 +17,19 @@
  *
  * Writes to one key coalesce: only its latest value is written. Whatever
  * fails stays in the outbox and the next flush tries it again, with the same
- * message ids, so JetStream drops a copy that was in fact stored. */
+ * message ids, so JetStream drops a copy that was in fact stored.
+ *
+ * A publish that can never be stored (too large, a subject no stream takes)
+ * must not stay for ever: it would hold back every batch after it. The
+ * outbox cannot see why a publish failed, only whether, so it tells a
+ * permanent failure from an outage by company: a message that failed
+ * OUTBOX_GIVE_UP flushes while other publishes of the same phase were
+ * stored is given up and reported through dropped(); its key's later values
+ * are written as usual, so whoever is told must act on it (the scheduler
+ * reports it; the monitor's stuck rule releases work that never arrived).
+ * In an outage everything fails and nothing is given up.
+ * The scheduler checks what it knows to be too large before it asks for a
+ * publish; this is the net under that. */
 #ifndef SCHED_OUTBOX_H
 #define SCHED_OUTBOX_H
 
@@ -36,7 +48,12 @@ typedef struct {
                     const char *content_type);
     void (*wait)(void *ctx);                 /* until every slot of the phase is resolved */
     int (*ok)(void *ctx, int slot);          /* after wait: 1 when stored */
+    /* A message given up (key NULL when tied to none); may be NULL. Must
+     * not call into the outbox. */
+    void (*dropped)(void *ctx, const char *key, const char *subject, const char *msg_id, size_t len);
 } outbox_io;
+
+#define OUTBOX_GIVE_UP 8
 
 outbox *outbox_create(void);
 void outbox_destroy(outbox *o);

@@ -260,7 +260,29 @@ static int io_ok(void *ctx, int slot)
     return jsbatch_ok(S.jb, slot);
 }
 
-static const outbox_io flush_io = {NULL, io_begin, io_write, io_publish, io_wait, io_ok};
+/* Publishes the outbox gave up on (outbox.h): reported after the flush. */
+#define DROPPED_MAX 16
+static struct {
+    char key[96], subject[200];
+    size_t len;
+} dropped[DROPPED_MAX];
+static int n_dropped;
+
+static void io_dropped(void *ctx, const char *key, const char *subject, const char *msg_id, size_t len)
+{
+    (void)ctx;
+    log_error("gave up publishing %s (%s, %zu bytes): it failed %d flushes while others were stored", subject,
+              msg_id ? msg_id : "no message id", len, OUTBOX_GIVE_UP);
+    if (key && n_dropped < DROPPED_MAX) {
+        snprintf(dropped[n_dropped].key, sizeof(dropped[0].key), "%s", key);
+        snprintf(dropped[n_dropped].subject, sizeof(dropped[0].subject), "%s", subject);
+        dropped[n_dropped++].len = len;
+    }
+}
+
+static const outbox_io flush_io = {NULL, io_begin, io_write, io_publish, io_wait, io_ok, io_dropped};
+
+static void out_reject(void *ctx, const char *id, const char *reason, const char *text);
 
 /* Stores and publishes what the decisions so far asked for. Called with mu
  * held, after every call into the core; what fails stays in the outbox for
@@ -273,9 +295,16 @@ static void flush_locked(void)
         S.save_failed = 1; /* nothing goes out; the next leader reads KV */
         return;
     }
+    n_dropped = 0;
     if (outbox_flush(S.ob, &flush_io) != 0) {
         log_warn("%d decisions not stored yet; trying again", outbox_pending(S.ob));
         S.save_failed = 1;
+    }
+    for (int i = 0; i < n_dropped; i++) { /* said on the next flush */
+        char text[400];
+        snprintf(text, sizeof(text), "%s (%zu bytes) could not be published: it failed %d times while other "
+                 "messages were stored", dropped[i].subject, dropped[i].len, OUTBOX_GIVE_UP);
+        out_reject(NULL, dropped[i].key, "unpublishable", text);
     }
 }
 

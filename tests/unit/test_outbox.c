@@ -20,11 +20,15 @@ typedef struct {
     int fail[64];           /* per slot of the current phase */
     const char *fail_once[8];
     int nfail;
+    const char *fail_always;   /* an operation that fails every time (by its text) */
+    int fail_all;              /* everything fails: an outage */
     int waits;
 } rec;
 
 static int should_fail(rec *r, const char *op)
 {
+    if (r->fail_all || (r->fail_always && !strcmp(r->fail_always, op)))
+        return 1;
     for (int i = 0; i < r->nfail; i++)
         if (r->fail_once[i] && !strcmp(r->fail_once[i], op)) {
             r->fail_once[i] = NULL;
@@ -71,9 +75,20 @@ static int r_ok(void *ctx, int slot)
     return !((rec *)ctx)->fail[slot];
 }
 
+static char dropped[8][160];
+static int ndropped;
+
+static void r_dropped(void *ctx, const char *key, const char *subject, const char *msg_id, size_t len)
+{
+    (void)ctx;
+    if (ndropped < 8)
+        snprintf(dropped[ndropped++], sizeof(dropped[0]), "%s %s [%s] %zu", key ? key : "-", subject,
+                 msg_id ? msg_id : "-", len);
+}
+
 static outbox_io io_of(rec *r)
 {
-    outbox_io io = {r, r_begin, r_write, r_publish, r_wait, r_ok};
+    outbox_io io = {r, r_begin, r_write, r_publish, r_wait, r_ok, r_dropped};
     return io;
 }
 
@@ -227,6 +242,47 @@ static void republish_without_decision_and_newer_decisions(void **state)
     outbox_destroy(o);
 }
 
+/* A publish that fails while others are stored is given up after
+ * OUTBOX_GIVE_UP flushes, reported, and holds nothing back after that; in
+ * an outage (everything fails) nothing is given up. */
+static void a_publish_that_never_goes_is_given_up(void **state)
+{
+    rec r = {.fail_always = "publish requirements.backend.BIG [BIG-a1] huge"};
+    outbox_io io = io_of(&r);
+    outbox *o = outbox_create();
+    char key[16];
+    (void)state;
+    ndropped = 0;
+    put(o, 0, "BIG", "dispatched");
+    pub(o, "BIG", "requirements.backend.BIG", "BIG-a1", "huge");
+    put(o, 0, "BIG", "published");
+    r.fail_all = 1;                     /* an outage first: kept, however long */
+    for (int i = 0; i < 3 * OUTBOX_GIVE_UP; i++) {
+        r.nops = 0;
+        assert_true(outbox_flush(o, &io) > 0);
+    }
+    assert_int_equal(ndropped, 0);
+    r.fail_all = 0;
+    for (int i = 1; i < OUTBOX_GIVE_UP; i++) {
+        snprintf(key, sizeof(key), "OK-%d", i);
+        put(o, 0, key, "dispatched");
+        pub(o, key, "requirements.backend.OK", key, "work");
+        r.nops = 0;
+        assert_int_equal(outbox_flush(o, &io), 1); /* the others go, it stays */
+    }
+    assert_int_equal(ndropped, 0);
+    put(o, 0, "OK-9", "dispatched");
+    pub(o, "OK-9", "requirements.backend.OK", "OK-9", "work");
+    r.nops = 0;
+    assert_int_equal(outbox_flush(o, &io), 0); /* the last strike */
+    assert_int_equal(ndropped, 1);
+    assert_string_equal(dropped[0], "BIG requirements.backend.BIG [BIG-a1] 4");
+    r.nops = 0;
+    assert_int_equal(outbox_flush(o, &io), 0);
+    assert_int_equal(r.nops, 0);
+    outbox_destroy(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +292,7 @@ int main(void)
         cmocka_unit_test(writes_coalesce_and_failures_keep_the_latest),
         cmocka_unit_test(publishes_keep_their_order),
         cmocka_unit_test(republish_without_decision_and_newer_decisions),
+        cmocka_unit_test(a_publish_that_never_goes_is_given_up),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
