@@ -28,9 +28,9 @@
  * two thirds, with 64 for a seventh.
  *
  * A size with fewer than LEARN_MIN samples is not left at its guess when
- * the type's other sizes are known: its guess is scaled by the cut mean of
- * sample/guess over the type's samples, so one learned size corrects the
- * others of its type. A scale from few samples is pulled towards the scale
+ * the type's other sizes are known: its guess is scaled by what the type's
+ * sizes took against their guesses (their cut means, weighted by their
+ * samples), so one learned size corrects the others of its type. A scale from few samples is pulled towards the scale
  * of all types (and that one towards 1) as if LEARN_MIN samples had said
  * so: the first samples of a type are its quickest work, or one outlier.
  *
@@ -108,23 +108,24 @@ static int64_t shrink(int64_t scale, int n, int64_t base)
     return (scale * n + base * LEARN_MIN) / (n + LEARN_MIN);
 }
 
-/* The scale of type t's unlearned sizes from its samples against their
- * priors (only t's samples are read again: this runs on every sample),
- * then every type's pulled towards the scale of all types, which is the
- * types' scales weighted by their samples. */
+/* The scale of type t's unlearned sizes: its sizes' cut means against
+ * their priors, weighted by their samples (O(sizes): this runs on every
+ * sample); then every type's pulled towards the scale of all types, which
+ * is the types' scales weighted the same way. */
 static void rescale(learn *l, int t)
 {
-    int64_t mine[LEARN_SIZES * LEARN_KEEP], sum = 0;
+    int64_t sum = 0;
     int nm = 0, na = 0;
     for (int c = 0; c < LEARN_SIZES; c++) {
         const learn_bucket *b = &l->b[t][c];
-        if (l->prior_ms[c] <= 0)
+        if (l->prior_ms[c] <= 0 || !b->n)
             continue;
-        for (int i = 0; i < b->n; i++)
-            mine[nm++] = b->ms[i] * 1000 / l->prior_ms[c];
+        sum += b->mean_ms * 1000 / l->prior_ms[c] * b->n;
+        nm += b->n;
     }
-    l->type_raw[t] = cut_mean(mine, nm);
+    l->type_raw[t] = nm ? sum / nm : 0;
     l->type_n[t] = nm;
+    sum = 0;
     for (int u = 0; u < NAMES_AGENT_TYPES; u++) {
         sum += l->type_raw[u] * l->type_n[u];
         na += l->type_n[u];

@@ -35,12 +35,12 @@ typedef struct {
 typedef struct {
     learn_bucket b[NAMES_AGENT_TYPES][LEARN_SIZES];
     int64_t prior_ms[LEARN_SIZES];      /* the configured guesses, by size */
-    /* Median of sample / prior over a type's samples (x1000), and over all
-     * types' samples: scales the prior of a size not learned yet. 0: too
-     * few samples. */
+    /* What a type's samples took against their priors (x1000), and all
+     * types': scales the prior of a size not learned yet (learn.c). 0: no
+     * samples. */
     int64_t type_scale[NAMES_AGENT_TYPES];
     int64_t all_scale;
-    int64_t type_raw[NAMES_AGENT_TYPES];   /* a type's cut mean of sample / prior, before the pull */
+    int64_t type_raw[NAMES_AGENT_TYPES];   /* a type's mean / prior, before the pull */
     int type_n[NAMES_AGENT_TYPES];         /* its samples */
 } learn;
 
