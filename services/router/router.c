@@ -237,6 +237,14 @@ enum {
     ID_RECORDED          /* picked by an earlier delivery, read back */
 };
 
+static void refuse(item *it, size_t j, const char *why)
+{
+    if (it->refused[j])
+        return;
+    it->refused[j] = xstrdup(why);
+    it->n_refused++;
+}
+
 static void decode(item *it)
 {
     jsMsgMetaData *meta = NULL;
@@ -267,18 +275,9 @@ static void decode(item *it)
             continue;
         snprintf(why, sizeof(why), "[%zu]: id '%s' is given twice in this message (first at [%ld]); refused",
                  j, it->reqs[j]->id, first[j]);
-        it->refused[j] = xstrdup(why);
-        it->n_refused++;
+        refuse(it, j, why);
     }
     free(first);
-}
-
-static void refuse(item *it, size_t j, const char *why)
-{
-    if (it->refused[j])
-        return;
-    it->refused[j] = xstrdup(why);
-    it->n_refused++;
 }
 
 /* A registry entry under way: requirement j of item it, its id taken with
