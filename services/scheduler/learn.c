@@ -53,10 +53,17 @@
 
 #define LEARN_CUT 8
 
-static int cmp_i64(const void *a, const void *b)
+/* Insertion sort: v holds at most LEARN_KEEP values, and this runs on
+ * every completion, where qsort's calls cost more than the sorting. */
+static void sort_small(int64_t *v, int n)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
+    for (int i = 1; i < n; i++) {
+        int64_t x = v[i];
+        int j = i - 1;
+        for (; j >= 0 && v[j] > x; j--)
+            v[j + 1] = v[j];
+        v[j + 1] = x;
+    }
 }
 
 /* Mean of v[0..n) after cutting each value to LEARN_CUT x the median;
@@ -66,7 +73,7 @@ static int64_t cut_mean(int64_t *v, int n)
     int64_t cap, sum = 0;
     if (n <= 0)
         return 0;
-    qsort(v, (size_t)n, sizeof(*v), cmp_i64);
+    sort_small(v, n);
     cap = v[n / 2] * LEARN_CUT;
     for (int i = 0; i < n; i++)
         sum += v[i] < cap ? v[i] : cap;
@@ -209,7 +216,7 @@ int64_t learn_duration_pct(const learn *l, int type, int size, int pct)
     if (pct == 90)
         return b->p90_ms;
     memcpy(v, b->ms, sizeof(int64_t) * (size_t)b->n);
-    qsort(v, (size_t)b->n, sizeof(*v), cmp_i64);
+    sort_small(v, b->n);
     return pct_of_sorted(v, b->n, pct < 1 ? 1 : pct > 100 ? 100 : pct);
 }
 
