@@ -76,6 +76,9 @@ const cfg_entry agent_cfg_entries[] = {
 const size_t agent_cfg_count = sizeof(agent_cfg_entries) / sizeof(agent_cfg_entries[0]);
 
 #define GIT_TIMEOUT_MS 120000
+/* A refused merge's message: git's or the failing step's output, whole
+ * enough to act on (the verifier passes on 64 KiB of a step's output). */
+#define MERGE_MSG_MAX 16384
 
 static volatile sig_atomic_t stop;
 static void on_signal(int s)
@@ -747,7 +750,7 @@ done:
 static void release(agent *a, const pb_requirement *r, const char *json, size_t len)
 {
     work_ref w = {r->id, r->attempt ? r->attempt : 1};
-    char tree[900], sha[64] = "", msg[ERR_LEN], subj[160];
+    char tree[900], sha[64] = "", msg[MERGE_MSG_MAX], subj[160];
     const char *reason = "";
     int transient = 0, rc = -1;
     change c;
@@ -766,6 +769,9 @@ static void release(agent *a, const pb_requirement *r, const char *json, size_t 
             break; /* merged, or failed for good: only a moved base is tried again */
     }
     if (rc != 0) {
+        char log_path[900];
+        snprintf(log_path, sizeof(log_path), "%s/logs/%s-merge-a%u.log", a->root, r->id, w.attempt);
+        write_file(log_path, msg); /* the whole output; the log line is cut */
         report_error(a, &w, reason, transient, msg, 0);
         return;
     }
