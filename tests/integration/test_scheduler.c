@@ -47,18 +47,25 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Whether instance says it leads (its STATS), 0 when it does not answer. */
+static int says_leader(env *e, const char *instance)
+{
+    char subj[128];
+    cJSON *st, *data;
+    int leader;
+    snprintf(subj, sizeof(subj), "$SRV.STATS.orch-scheduler.%s", instance);
+    st = svc_request_json(e->nc, subj, "", 1000);
+    data = st ? cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "endpoints"), 0), "data") : NULL;
+    leader = data && cJSON_IsTrue(cJSON_GetObjectItem(data, "leader"));
+    cJSON_Delete(st);
+    return leader;
+}
+
 /* Waits until instance holds the lease (its STATS say leader). */
 static void wait_leader(env *e, const char *instance)
 {
-    char subj[128];
-    snprintf(subj, sizeof(subj), "$SRV.STATS.orch-scheduler.%s", instance);
     for (int i = 0; i < 150; i++) {
-        cJSON *st = svc_request_json(e->nc, subj, "", 500);
-        cJSON *data = st ? cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "endpoints"), 0), "data")
-                         : NULL;
-        int leader = data && cJSON_IsTrue(cJSON_GetObjectItem(data, "leader"));
-        cJSON_Delete(st);
-        if (leader)
+        if (says_leader(e, instance))
             return;
         usleep(100 * 1000);
     }
@@ -1010,20 +1017,6 @@ static void finished_work_leaves_memory(void **state)
     plan(e, "PR-2", BE, MED, 100, "PR-1", NULL);
     must_take(e, "roy-backend", "requirements.backend.>", "PR-2", 1, &w);
     svc_stop(pid);
-}
-
-/* Whether instance says it leads (its STATS), 0 when it does not answer. */
-static int says_leader(env *e, const char *instance)
-{
-    char subj[128];
-    cJSON *st, *data;
-    int leader;
-    snprintf(subj, sizeof(subj), "$SRV.STATS.orch-scheduler.%s", instance);
-    st = svc_request_json(e->nc, subj, "", 1000);
-    data = st ? cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "endpoints"), 0), "data") : NULL;
-    leader = data && cJSON_IsTrue(cJSON_GetObjectItem(data, "leader"));
-    cJSON_Delete(st);
-    return leader;
 }
 
 /* A leader paused (SIGSTOP) past its lease wakes up (SIGCONT) after a
