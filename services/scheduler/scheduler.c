@@ -76,7 +76,7 @@ const cfg_entry scheduler_cfg_entries[] = {
      "most an idle agent instance may charge a day, as a share of its type's daily limit"},
     {"scheduler.retention_s", CFG_INT, "3600", 0, 31536000, F(retention_s), NULL, 0,
      "finished requirements stay in memory this long (0: forever); their state stays in KV"},
-    {"scheduler.list_limit", CFG_INT, "500", 1, 100000, F(list_limit), NULL, 0,
+    {"scheduler.list_limit", CFG_INT, "500", 1, 10000, F(list_limit), NULL, 0,
      "requirements per page of orch.scheduler.list when the request names no limit"},
 };
 const size_t scheduler_cfg_count = sizeof(scheduler_cfg_entries) / sizeof(scheduler_cfg_entries[0]);
