@@ -1,0 +1,34 @@
+# The monitor's web endpoint: the page, /metrics, health and the JSON the
+# page polls. Included from the top CMakeLists.txt.
+pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
+
+# Pure: the Prometheus text and the page's views.
+add_library(monitor_web_core STATIC services/monitor/metrics.c services/monitor/webview.c)
+target_include_directories(monitor_web_core PUBLIC ${CMAKE_SOURCE_DIR}/services/monitor)
+target_link_libraries(monitor_web_core PUBLIC monitor_core orch_common_core)
+
+# The page, embedded: one HTML file with its script and style inline, no
+# build step of its own; served from memory so the binary is all there is.
+set(WEB_PAGE ${CMAKE_SOURCE_DIR}/services/monitor/web/index.html)
+add_custom_command(
+  OUTPUT ${CMAKE_BINARY_DIR}/gen/web_page.c
+  COMMAND ${CMAKE_COMMAND} -DIN=${WEB_PAGE} -DOUT=${CMAKE_BINARY_DIR}/gen/web_page.c
+          -P ${CMAKE_SOURCE_DIR}/services/monitor/web/embed.cmake
+  DEPENDS ${WEB_PAGE} ${CMAKE_SOURCE_DIR}/services/monitor/web/embed.cmake
+  COMMENT "embedding the web page")
+add_library(monitor_web STATIC services/monitor/web.c ${CMAKE_BINARY_DIR}/gen/web_page.c)
+target_link_libraries(monitor_web PUBLIC monitor_web_core PkgConfig::MHD)
+
+if(ORCH_TESTS)
+  pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+  add_executable(test_metrics tests/unit/test_metrics.c)
+  target_link_libraries(test_metrics PRIVATE monitor_web_core PkgConfig::CMOCKA)
+  add_test(NAME test_metrics COMMAND test_metrics)
+  set_tests_properties(test_metrics PROPERTIES LABELS "unit;web" TIMEOUT 60
+    ENVIRONMENT "ORCH_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+
+  add_executable(test_web tests/web/test_web.c)
+  target_link_libraries(test_web PRIVATE monitor_web PkgConfig::CMOCKA PkgConfig::CURL)
+  add_test(NAME test_web COMMAND test_web)
+  set_tests_properties(test_web PROPERTIES LABELS web TIMEOUT 120)
+endif()

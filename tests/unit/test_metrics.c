@@ -1,0 +1,381 @@
+/* The web endpoint's pure parts: the Prometheus text (metrics.c), checked
+ * line by line and, when Debian's promtool is installed, by `promtool check
+ * metrics`; and the page's views (webview.c): estimates, the critical path,
+ * paging, search, and 5,000 open requirements. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "metrics.h"
+#include "text.h"
+#include "webview.h"
+
+#define ST(x) ORCHESTRATOR__V1__STATUS__STATUS_##x
+#define MIN (60 * 1000LL)
+
+static int has_line(const char *text, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = text; (p = strstr(p, line)) != NULL; p++)
+        if ((p == text || p[-1] == '\n') && p[n] == '\n')
+            return 1;
+    return 0;
+}
+
+static void assert_int_equal_msg(int a, int b, const char *msg)
+{
+    if (a != b)
+        fail_msg("%d != %d: %s", a, b, msg);
+}
+
+/* promtool's verdict on text: 0 clean, else its exit status; -1 when
+ * promtool is missing (the bootstrap's --test installs it). */
+static int promtool(const char *text, char *out, size_t outlen)
+{
+    char path[] = "/tmp/orch-metrics-XXXXXX", cmd[256];
+    int fd = mkstemp(path), rc;
+    FILE *p;
+    size_t n;
+    if (system("command -v promtool >/dev/null 2>&1") != 0)
+        return -1;
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1", path);
+    p = popen(cmd, "r");
+    n = fread(out, 1, outlen - 1, p);
+    out[n] = '\0';
+    rc = pclose(p);
+    unlink(path);
+    return rc;
+}
+
+static void test_hist_buckets(void **state)
+{
+    metrics_hist h = {0};
+    (void)state;
+    metrics_hist_observe(&h, -3);     /* counts as 0 */
+    metrics_hist_observe(&h, 1);      /* on the bound: le="1" */
+    metrics_hist_observe(&h, 1.5);
+    metrics_hist_observe(&h, 1e9);    /* above every bound */
+    assert_int_equal(h.count, 4);
+    assert_int_equal(h.bucket[0], 2);
+    assert_int_equal(h.bucket[1], 1);
+    assert_int_equal(h.bucket[METRICS_BOUNDS], 1);
+    assert_true(h.sum > 1e9 && h.sum < 1e9 + 3);
+}
+
+static void test_empty_snapshot(void **state)
+{
+    metrics_snapshot s;
+    char *t, out[4096];
+    int rc;
+    (void)state;
+    memset(&s, 0, sizeof(s));
+    for (int i = 0; i < METRICS_TYPES; i++)
+        s.queue_depth[i] = s.consumer_lag[i] = -1;
+    t = metrics_format(&s);
+    assert_true(has_line(t, "# TYPE orch_requirements gauge"));
+    assert_true(has_line(t, "orch_requirements{type=\"backend\",status=\"READY\"} 0"));
+    assert_null(strstr(t, "type=\"unknown\""));           /* type 0 empty: left out */
+    assert_null(strstr(t, "orch_queue_depth{"));          /* unknown depth: no sample */
+    assert_true(has_line(t, "orch_alerts_firing 0"));
+    assert_true(has_line(t, "orch_dispatch_latency_seconds_bucket{type=\"review\",le=\"+Inf\"} 0"));
+    rc = promtool(t, out, sizeof(out));
+    if (rc >= 0)
+        assert_int_equal_msg(rc, 0, out);
+    free(t);
+}
+
+static void test_full_snapshot(void **state)
+{
+    metrics_snapshot s;
+    metrics_service sv[2] = {{"orch-router", 1}, {"we\"ird\\name\n", 0}};
+    char *t, out[8192];
+    int rc;
+    (void)state;
+    memset(&s, 0, sizeof(s));
+    s.requirements[1][ST(READY)] = 3;
+    s.requirements[2][ST(COMPLETE)] = 7;
+    s.queue_depth[1] = 5;
+    s.consumer_lag[1] = 2;
+    for (int i = 2; i < METRICS_TYPES; i++)
+        s.queue_depth[i] = s.consumer_lag[i] = -1;
+    s.queue_depth[0] = s.consumer_lag[0] = -1;
+    s.tokens_used[1] = 18542;
+    s.tokens_limit[1] = 300000;
+    s.cost_dollars[1] = 0.25;
+    s.agents_active[1] = 2;
+    s.attempts[1] = 4;
+    s.escalations[3] = 1;
+    s.alerts_firing = 2;
+    s.services = sv;
+    s.nservices = 2;
+    s.leader = 1;
+    metrics_hist_observe(&s.dispatch_latency[1], 0.2);
+    metrics_hist_observe(&s.dispatch_latency[1], 20);
+    metrics_hist_observe(&s.verification[1], 400);
+    t = metrics_format(&s);
+    assert_true(has_line(t, "orch_requirements{type=\"backend\",status=\"READY\"} 3"));
+    assert_true(has_line(t, "orch_requirements{type=\"frontend\",status=\"COMPLETE\"} 7"));
+    assert_true(has_line(t, "orch_queue_depth{type=\"backend\"} 5"));
+    assert_true(has_line(t, "orch_consumer_lag{type=\"backend\"} 2"));
+    assert_true(has_line(t, "orch_budget_tokens_used{type=\"backend\"} 18542"));
+    assert_true(has_line(t, "orch_budget_tokens_limit{type=\"backend\"} 300000"));
+    assert_true(has_line(t, "orch_budget_cost_dollars{type=\"backend\"} 0.250000"));
+    assert_true(has_line(t, "orch_agents_active{type=\"backend\"} 2"));
+    assert_true(has_line(t, "orch_attempts_total{type=\"backend\"} 4"));
+    assert_true(has_line(t, "orch_escalations_total{type=\"database\"} 1"));
+    assert_true(has_line(t, "# TYPE orch_escalations_total counter"));
+    assert_true(has_line(t, "orch_dispatch_latency_seconds_bucket{type=\"backend\",le=\"1\"} 1"));
+    assert_true(has_line(t, "orch_dispatch_latency_seconds_bucket{type=\"backend\",le=\"30\"} 2"));  /* cumulative */
+    assert_true(has_line(t, "orch_dispatch_latency_seconds_bucket{type=\"backend\",le=\"+Inf\"} 2"));
+    assert_true(has_line(t, "orch_dispatch_latency_seconds_count{type=\"backend\"} 2"));
+    assert_true(has_line(t, "orch_verification_duration_seconds_bucket{type=\"backend\",le=\"300\"} 0"));
+    assert_true(has_line(t, "orch_verification_duration_seconds_bucket{type=\"backend\",le=\"600\"} 1"));
+    assert_true(has_line(t, "orch_alerts_firing 2"));
+    assert_true(has_line(t, "orch_monitor_leader 1"));
+    assert_true(has_line(t, "orch_service_up{service=\"orch-router\"} 1"));
+    assert_true(has_line(t, "orch_service_up{service=\"we\\\"ird\\\\name\\n\"} 0"));
+    rc = promtool(t, out, sizeof(out));
+    if (rc >= 0)
+        assert_int_equal_msg(rc, 0, out);
+    free(t);
+}
+
+/* --- views ------------------------------------------------------------- */
+
+typedef struct {
+    pb_state *st;
+    pb_requirement *rq;
+    int n;
+    dash_item *items;
+} world;
+
+static void add(world *w, const char *id, int status, int prio, int complexity, const char *blockers)
+{
+    pb_state *s = &w->st[w->n];
+    pb_requirement *r = &w->rq[w->n];
+    orchestrator__v1__requirement_state__init(s);
+    orchestrator__v1__requirement__init(r);
+    s->id = xstrdup(id);
+    s->status = status;
+    s->requirement = r;
+    s->order = (uint64_t)w->n;
+    r->id = s->id;
+    r->title = xstrdup(id);
+    r->priority = prio;
+    r->complexity = complexity;
+    r->type = 1;
+    if (blockers && *blockers) {
+        char *copy = xstrdup(blockers), *save = NULL;
+        s->blocked_by = xcalloc(16, sizeof(char *));
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+            s->blocked_by[s->n_blocked_by++] = xstrdup(t);
+        free(copy);
+    }
+    w->items[w->n].st = s;
+    w->n++;
+}
+
+static world *world_new(int cap)
+{
+    world *w = xcalloc(1, sizeof(*w));
+    w->st = xcalloc((size_t)cap, sizeof(pb_state));
+    w->rq = xcalloc((size_t)cap, sizeof(pb_requirement));
+    w->items = xcalloc((size_t)cap, sizeof(dash_item));
+    return w;
+}
+
+static void world_free(world *w)
+{
+    for (int i = 0; i < w->n; i++) {
+        for (size_t b = 0; b < w->st[i].n_blocked_by; b++)
+            free(w->st[i].blocked_by[b]);
+        free(w->st[i].blocked_by);
+        free(w->st[i].id);
+        free(w->rq[i].title);
+    }
+    free(w->st);
+    free(w->rq);
+    free(w->items);
+    free(w);
+}
+
+static void input(world *w, dash_input *d, webview_input *in)
+{
+    memset(d, 0, sizeof(*d));
+    memset(in, 0, sizeof(*in));
+    d->mode = "continuous";
+    d->now_ms = 1000 * MIN;
+    d->items = w->items;
+    d->nitems = w->n;
+    d->active_ms = 5 * MIN;
+    in->dash = d;
+    in->conserve_percent = 80;
+}
+
+static cJSON *parse(char *text)
+{
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    assert_non_null(j);
+    return j;
+}
+
+static void test_critical_path(void **state)
+{
+    world *w = world_new(8);
+    dash_input d;
+    webview_input in;
+    cJSON *g, *path, *nodes;
+    (void)state;
+    /* A(S) -> B(XL) -> D(S);  A -> C(S) -> D;  E(M) alone;  F complete */
+    add(w, "A", ST(READY), 2, 1, "");
+    add(w, "B", ST(BLOCKED), 3, 4, "A");
+    add(w, "C", ST(BLOCKED), 3, 1, "A");
+    add(w, "D", ST(BLOCKED), 1, 1, "B,C");
+    add(w, "E", ST(READY), 1, 2, "");
+    add(w, "F", ST(COMPLETE), 1, 1, "");
+    input(w, &d, &in);
+    g = parse(webview_graph(&in, "", 1));
+    path = cJSON_GetObjectItem(g, "criticalPath");
+    assert_int_equal(cJSON_GetArraySize(path), 3);
+    assert_string_equal(cJSON_GetArrayItem(path, 0)->valuestring, "A");
+    assert_string_equal(cJSON_GetArrayItem(path, 1)->valuestring, "B");
+    assert_string_equal(cJSON_GetArrayItem(path, 2)->valuestring, "D");
+    /* A 15 + B 240 + D 15 minutes from now */
+    assert_true(cJSON_GetObjectItem(g, "criticalEndMs")->valuedouble == (double)(1000 + 270) * MIN);
+    assert_int_equal(cJSON_GetObjectItem(g, "open")->valueint, 5);
+    nodes = cJSON_GetObjectItem(g, "nodes");
+    assert_int_equal(cJSON_GetArraySize(nodes), 4); /* the path and the one most urgent besides it */
+    cJSON_Delete(g);
+
+    /* a search shows what matched, with the path */
+    g = parse(webview_graph(&in, "c", 10));
+    assert_int_equal(cJSON_GetObjectItem(g, "matched")->valueint, 1);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(g, "nodes")), 4);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(g, "edges")), 4); /* A-B A-C B-D C-D */
+    cJSON_Delete(g);
+    world_free(w);
+}
+
+static void test_list_pages(void **state)
+{
+    world *w = world_new(8);
+    dash_input d;
+    webview_input in;
+    cJSON *l, *rows;
+    (void)state;
+    add(w, "LOW-1", ST(READY), 4, 1, "");
+    add(w, "CRIT-1", ST(READY), 1, 1, "");
+    add(w, "HIGH-1", ST(READY), 2, 1, "");
+    add(w, "DONE-1", ST(COMPLETE), 1, 1, "");
+    input(w, &d, &in);
+    l = parse(webview_list(&in, "", "open", 0, 2));
+    assert_int_equal(cJSON_GetObjectItem(l, "total")->valueint, 3);
+    rows = cJSON_GetObjectItem(l, "rows");
+    assert_int_equal(cJSON_GetArraySize(rows), 2);
+    /* every one is its own critical path of one; the longest wins, then priority */
+    cJSON_Delete(l);
+    l = parse(webview_list(&in, "", "COMPLETE", 0, 10));
+    assert_int_equal(cJSON_GetObjectItem(l, "total")->valueint, 1);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(l, "rows"), 0), "id")->valuestring,
+                        "DONE-1");
+    cJSON_Delete(l);
+    l = parse(webview_list(&in, "high", "", 5, 10)); /* past the end: no rows, the total still said */
+    assert_int_equal(cJSON_GetObjectItem(l, "total")->valueint, 1);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(l, "rows")), 0);
+    cJSON_Delete(l);
+    world_free(w);
+}
+
+static void test_overview(void **state)
+{
+    world *w = world_new(8);
+    dash_input d;
+    webview_input in;
+    webview_alert al = {"queue_depth", "warning", "backend queue 12 deep", 5};
+    cJSON *o, *x;
+    (void)state;
+    add(w, "A", ST(DISPATCHED), 2, 1, "");
+    add(w, "B", ST(BLOCKED), 2, 1, "A");
+    add(w, "C", ST(COMPLETE), 1, 1, "");
+    w->st[2].completed_at_ms = 1000 * MIN - 10 * MIN;
+    w->st[2].attempt = 1;
+    input(w, &d, &in);
+    d.used[1] = 90;
+    d.limit[1] = 100;
+    d.used_total = 90;
+    d.limit_total = 100;
+    in.alerts = &al;
+    in.nalerts = 1;
+    o = parse(webview_overview(&in));
+    x = cJSON_GetObjectItem(o, "budget");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(x, "conserving")));
+    x = cJSON_GetObjectItem(o, "counts");
+    assert_int_equal(cJSON_GetObjectItem(x, "DISPATCHED")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(x, "BLOCKED")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(x, "COMPLETE")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(o, "blockedTotal")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(o, "recentTotal")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(o, "alertsFiring")->valueint, 1);
+    x = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "queues"), 1); /* HIGH */
+    assert_string_equal(cJSON_GetObjectItem(x, "priority")->valuestring, "HIGH");
+    assert_int_equal(cJSON_GetObjectItem(x, "total")->valueint, 2);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "critical"), "length")->valueint, 2);
+    cJSON_Delete(o);
+    world_free(w);
+}
+
+/* 5,000 open requirements in one long chain and a wide fan: the views stay
+ * bounded (a page, a graph of limit + path nodes) and the walk does not
+ * recurse. */
+static void test_five_thousand(void **state)
+{
+    enum { N = 5000 };
+    world *w = world_new(N);
+    dash_input d;
+    webview_input in;
+    char id[32], prev[32] = "";
+    cJSON *g;
+    char *text;
+    (void)state;
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "REQ-%d", i);
+        add(w, id, i ? ST(BLOCKED) : ST(READY), 1 + i % 4, 1 + i % 4, i < 3000 ? prev : "REQ-0");
+        snprintf(prev, sizeof(prev), "%s", id);
+    }
+    input(w, &d, &in);
+    g = parse(webview_graph(&in, "", 100));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(g, "criticalPath")), 3000);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(g, "nodes")), 3100);
+    cJSON_Delete(g);
+    text = webview_list(&in, "REQ-49", "open", 0, 50);
+    g = parse(text);
+    assert_int_equal(cJSON_GetObjectItem(g, "total")->valueint, 111); /* REQ-49, REQ-490..499, REQ-4900..4999 */
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(g, "rows")), 50);
+    cJSON_Delete(g);
+    text = webview_overview(&in);
+    assert_true(strlen(text) < 64 * 1024);
+    free(text);
+    world_free(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hist_buckets),  cmocka_unit_test(test_empty_snapshot),
+        cmocka_unit_test(test_full_snapshot), cmocka_unit_test(test_critical_path),
+        cmocka_unit_test(test_list_pages),    cmocka_unit_test(test_overview),
+        cmocka_unit_test(test_five_thousand),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
