@@ -10,6 +10,7 @@ packages=(
   nats-server libnats-dev
   libprotobuf-c-dev protobuf-c-compiler
   libcjson-dev libcurl4-openssl-dev
+  libmicrohttpd-dev            # the monitor's web endpoint
   libcmocka-dev
 )
 if [ "${1:-}" = "--test" ]; then
@@ -17,9 +18,12 @@ if [ "${1:-}" = "--test" ]; then
   packages+=(debootstrap)      # base images where no registry answers; Synapse's chroot
   packages+=(curl jq)          # the tests read Matrix rooms and the server's monitoring
   packages+=(clang)            # libFuzzer targets (scripts/fuzz.sh)
+  packages+=(prometheus chromium)  # promtool checks /metrics; the page in a real browser
 fi
 # The real coding-agent CLIs the agents test runs (var/npm, pinned).
 if [ "${1:-}" = "--test" ]; then bash "$(dirname "$0")/install-agent-clis.sh"; fi
+# puppeteer-core for the web test (var/npm-web, pinned; drives Debian's chromium).
+if [ "${1:-}" = "--test" ]; then bash "$(dirname "$0")/install-web-test.sh"; fi
 
 missing=()
 for p in "${packages[@]}"; do
