@@ -189,12 +189,20 @@ void route_part_id(const char *base, int part, char *buf, size_t len)
     snprintf(buf, len, "%s-%s", base, part_suffix[part]);
 }
 
-static void rename_part(pb_requirement *p, const char *base_id, int part, const char *what)
+/* The part's id, originId and title: "<title> (backend)", the title cut
+ * on a character so that the whole stays within max_title (0: no limit);
+ * the scheduler checks a plan message's title by that limit. */
+static void rename_part(pb_requirement *p, const char *base_id, int part, const char *what, size_t max_title)
 {
     char id[128];
-    char *title = xmalloc(strlen(p->title) + 16);
+    size_t n = strlen(p->title), suffix = strlen(what) + 3;
+    char *title = xmalloc(n + suffix + 1);
     route_part_id(base_id, part, id, sizeof(id));
-    sprintf(title, "%s (%s)", p->title, what);
+    if (max_title && n + suffix > max_title)
+        n = utf8_cut(p->title, n, max_title > suffix ? max_title - suffix : 0);
+    while (n && isspace((unsigned char)p->title[n - 1]))
+        n--;
+    sprintf(title, "%.*s (%s)", (int)n, p->title, what);
     pb_set_str(&p->id, id);
     pb_set_str(&p->origin_id, base_id);
     pb_set_str(&p->title, title);
@@ -267,12 +275,12 @@ void route_apply(const classifier *c, const route_opts *o, pb_requirement *r, pb
         char *base = xstrdup(r->id);
         pb_requirement *f = copy(r);
 
-        rename_part(r, base, 0, "backend");
+        rename_part(r, base, 0, "backend", o->max_title);
         r->type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND;
         r->estimated_tokens = total * (uint64_t)be / (uint64_t)(be + fe);
         filter_files(c, r, CL_BACKEND);
 
-        rename_part(f, base, 1, "frontend");
+        rename_part(f, base, 1, "frontend", o->max_title);
         f->type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND;
         f->estimated_tokens = total - r->estimated_tokens;
         filter_files(c, f, CL_FRONTEND);

@@ -40,6 +40,7 @@ edge_reason route_decode(route_format f, const char *data, size_t len, const edg
 typedef struct {
     int allow_split;
     size_t max_id;
+    size_t max_title;   /* a split part's title, with its " (frontend)", fits (0: no limit) */
 } route_opts;
 
 /* Classifies r in place (status CLASSIFIED). When it is split, r becomes the

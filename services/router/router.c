@@ -665,6 +665,7 @@ orch_status router_start(daemon_ctx *d, char err[ERR_LEN])
     R.lim.max_payload = (size_t)router_cfg.max_payload;
     R.ropts.allow_split = router_cfg.split;
     R.ropts.max_id = R.lim.max_id;
+    R.ropts.max_title = R.lim.max_title;
     classify_size_default(&size);
 
     if (router_cfg.rules_file && !(rules = read_rules(router_cfg.rules_file, &rules_len, err)))

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pb_requirement **reqs = NULL;
     size_t n = 0;
     char err[ERR_LEN];
-    route_opts o = {1, 64};
+    route_opts o = {1, 64, 300};
     const char *ct;
 
     if (!cl && classify_create(&cl, classify_default_rules, strlen(classify_default_rules), CL_BACKEND, NULL, err))
@@ -38,6 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             route_apply(cl, &o, reqs[i], &second);
             if (will != (second != NULL))
                 abort(); /* the router takes the parts' ids on this answer */
+            /* what the router publishes, the scheduler must take */
+            if (edge_requirement_check(reqs[i], &lim, err) != EDGE_OK ||
+                (second && edge_requirement_check(second, &lim, err) != EDGE_OK))
+                abort();
             route_describe(reqs[i], line, sizeof(line));
             free(edge_requirement_to_json(reqs[i]));
             if (second)

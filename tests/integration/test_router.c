@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <nats/nats.h>
 
+#include "edge.h"
 #include "names.h"
 #include "natsfix.h"
 #include "pb.h"
@@ -213,6 +214,26 @@ static void split_requirements_are_linked(void **state)
     assert_int_equal(find(&p, "REQ-7-FE")->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND);
     assert_string_equal(find(&p, "REQ-7-FE")->dependencies[0], "REQ-7-BE");
     plan_free(&p);
+
+    /* a title at its limit: the parts' titles, with " (frontend)", still
+     * pass the scheduler's check of plan messages */
+    {
+        char body[1024], title[301], err[ERR_LEN];
+        edge_limits lim;
+        edge_limits_default(&lim);
+        memset(title, 'x', 300);
+        title[300] = '\0';
+        memcpy(title, "Transfer API and transfer page UI ", 34);
+        snprintf(body, sizeof(body), "{\"id\":\"LONG-1\",\"title\":\"%s\","
+                 "\"files\":[\"src/api/transfer.ts\",\"src/pages/transfer.tsx\"]}", title);
+        intake_str(e, body);
+        read_plan(e, &p, 2, 10000);
+        assert_int_equal(p.n, 2);
+        for (int i = 0; i < 2; i++)
+            if (edge_requirement_check(p.r[i], &lim, err) != EDGE_OK)
+                fail_msg("%s would be dropped by the scheduler: %s", p.r[i]->id, err);
+        plan_free(&p);
+    }
     svc_stop(pid);
 }
 

@@ -16,7 +16,7 @@
 
 static classifier *cl;
 static edge_limits lim;
-static const route_opts opts = {1, 64};
+static const route_opts opts = {1, 64, 300};
 
 static int setup(void **state)
 {
@@ -181,6 +181,44 @@ static void rendering_is_bounded_on_every_path(void **state)
     assert_int_equal(route_decode(ROUTE_TEXT, "Fix \x01 now", 9, &lim, &r, &n, err), EDGE_CONTROL_CHAR);
 }
 
+static pb_requirement *one(const char *json)
+{
+    pb_requirement **r = NULL;
+    pb_requirement *x;
+    size_t n = 0;
+    char err[ERR_LEN];
+    assert_int_equal(route_decode(ROUTE_JSON, json, strlen(json), &lim, &r, &n, err), EDGE_OK);
+    x = r[0];
+    free(r);
+    return x;
+}
+
+/* A split part's title gets " (frontend)": cut to fit, so that the
+ * scheduler, which checks the title's length, takes the part. */
+static void split_titles_stay_within_the_limit(void **state)
+{
+    char json[1024], title[301];
+    pb_requirement *r, *fe = NULL;
+    char err[ERR_LEN];
+    (void)state;
+    memset(title, 'x', 300);
+    title[300] = '\0';
+    memcpy(title, "Transfer API and transfer page UI ", 34);
+    memcpy(title + 296, "\xc3\xa9\xc3\xa9", 4); /* ends in two-byte characters */
+    snprintf(json, sizeof(json), "{\"id\":\"A-1\",\"title\":\"%s\",\"files\":[\"src/api/t.ts\",\"src/pages/t.tsx\"]}",
+             title);
+    r = one(json);
+    route_apply(cl, &opts, r, &fe);
+    assert_non_null(fe);
+    assert_true(strlen(r->title) <= 300);
+    assert_true(strlen(fe->title) <= 300);
+    assert_non_null(strstr(fe->title, "x (frontend)"));
+    assert_int_equal(edge_requirement_check(r, &lim, err), EDGE_OK);
+    assert_int_equal(edge_requirement_check(fe, &lim, err), EDGE_OK);
+    orchestrator__v1__requirement__free_unpacked(r, NULL);
+    orchestrator__v1__requirement__free_unpacked(fe, NULL);
+}
+
 static void duplicates_within_a_message(void **state)
 {
     pb_requirement **r = NULL;
@@ -230,17 +268,6 @@ static void ids_owners_and_records(void **state)
     assert_false(route_recorded_ids("", 1, "REQ-", 3, &ids));
 }
 
-static pb_requirement *one(const char *json)
-{
-    pb_requirement **r = NULL;
-    pb_requirement *x;
-    size_t n = 0;
-    char err[ERR_LEN];
-    assert_int_equal(route_decode(ROUTE_JSON, json, strlen(json), &lim, &r, &n, err), EDGE_OK);
-    x = r[0];
-    free(r);
-    return x;
-}
 
 static void explicit_fields_win(void **state)
 {
@@ -284,7 +311,7 @@ static void both_backend_and_frontend_is_split(void **state)
                             "\"dependencies\":[\"REQ-49\"],\"estimatedTokens\":60000,"
                             "\"files\":[\"src/api/transfer.ts\",\"src/pages/transfer.tsx\",\"package.json\"]}");
     pb_requirement *fe;
-    const route_opts off = {0, 64};
+    const route_opts off = {0, 64, 300};
     char part[64];
     (void)state;
     /* told beforehand, by the same rule, so the parts' ids can be taken */
@@ -321,7 +348,7 @@ static void both_backend_and_frontend_is_split(void **state)
 
 static void no_split_when_disabled_or_explicit(void **state)
 {
-    route_opts off = {0, 64};
+    route_opts off = {0, 64, 300};
     pb_requirement *r = one("{\"id\":\"R-3\",\"title\":\"Transfer API and page UI\","
                             "\"files\":[\"src/api/t.ts\",\"src/pages/t.tsx\"]}");
     pb_requirement *second;
@@ -345,6 +372,7 @@ int main(void)
         cmocka_unit_test(long_text_title_is_cut_on_a_character),
         cmocka_unit_test(protobuf_gets_the_same_checks),
         cmocka_unit_test(rendering_is_bounded_on_every_path),
+        cmocka_unit_test(split_titles_stay_within_the_limit),
         cmocka_unit_test(duplicates_within_a_message),
         cmocka_unit_test(ids_owners_and_records),
         cmocka_unit_test(explicit_fields_win),
