@@ -12,6 +12,7 @@ typedef struct {
     rules_condition cond;
     int64_t started_ms;
     int64_t notified_ms;      /* last firing notification; 0 never */
+    int notified_severity;    /* the severity that notification announced */
     int present;              /* seen in the last observation */
 } alert;
 
@@ -66,9 +67,9 @@ static alert *find(am *m, const char *fp)
     return NULL;
 }
 
-void am_observe(am *m, const rules_condition *c, int n, int64_t now)
+static void observe(am *m, const rules_condition *c, int n, int64_t now, int partial)
 {
-    for (int i = 0; i < m->n; i++)
+    for (int i = 0; i < m->n && !partial; i++)
         m->a[i].present = 0;
     for (int i = 0; i < n; i++) {
         char fp[AM_FP_LEN];
@@ -87,6 +88,19 @@ void am_observe(am *m, const rules_condition *c, int n, int64_t now)
         a->cond = c[i];
         a->present = 1;
     }
+}
+
+void am_observe(am *m, const rules_condition *c, int n, int64_t now) { observe(m, c, n, now, 0); }
+
+void am_observe_partial(am *m, const rules_condition *c, int n, int64_t now) { observe(m, c, n, now, 1); }
+
+/* Due as a new announcement: never announced and past the group wait, or
+ * announced at a lower severity than it has now (a budget past 100%). */
+static int fresh(const am *m, const alert *a, int64_t now)
+{
+    if (!a->notified_ms)
+        return now - a->started_ms >= m->cfg.group_wait_ms;
+    return a->present && a->cond.severity > a->notified_severity;
 }
 
 static const char *label_of(const rules_condition *c, const char *k)
@@ -173,8 +187,7 @@ int am_due(am *m, int64_t now, am_notification *out, int max)
             int due;
             if (silenced(m, lead, now))
                 continue;
-            due = pass == 0 ? (!lead->notified_ms && now - lead->started_ms >= m->cfg.group_wait_ms)
-                            : (lead->notified_ms && now - lead->notified_ms >= m->cfg.repeat_ms);
+            due = pass == 0 ? fresh(m, lead, now) : (lead->notified_ms && now - lead->notified_ms >= m->cfg.repeat_ms);
             if (!due)
                 continue;
             x = &out[k++];
@@ -182,14 +195,15 @@ int am_due(am *m, int64_t now, am_notification *out, int max)
             for (int j = i; j < m->n; j++) {
                 alert *a = &m->a[j];
                 int same = !strcmp(a->cond.group, lead->cond.group) && !silenced(m, a, now) &&
-                           (pass == 0 ? !a->notified_ms : a->notified_ms &&
-                                                              now - a->notified_ms >= m->cfg.repeat_ms);
+                           (pass == 0 ? !a->notified_ms || fresh(m, a, now)
+                                      : a->notified_ms && now - a->notified_ms >= m->cfg.repeat_ms);
                 if (!same)
                     continue;
                 add_member(x, a);
                 line(x, a, "");
-                h = fnv(h, a->fp) ^ (uint64_t)a->started_ms;
+                h = (fnv(h, a->fp) ^ (uint64_t)a->started_ms) + (uint64_t)a->cond.severity;
                 a->notified_ms = now;
+                a->notified_severity = a->cond.severity;
             }
             if (pass == 1)
                 h ^= (uint64_t)(now / (m->cfg.repeat_ms ? m->cfg.repeat_ms : 1));
@@ -303,6 +317,7 @@ char *am_save(const am *m)
         cJSON_AddStringToObject(a, "fp", m->a[i].fp);
         cJSON_AddNumberToObject(a, "started", (double)m->a[i].started_ms);
         cJSON_AddNumberToObject(a, "notified", (double)m->a[i].notified_ms);
+        cJSON_AddNumberToObject(a, "notifiedSeverity", m->a[i].notified_severity);
         cJSON_AddBoolToObject(a, "present", m->a[i].present);
         cJSON_AddItemToObject(a, "cond", cond_json(&m->a[i].cond));
         cJSON_AddItemToArray(as, a);
@@ -339,6 +354,9 @@ int am_load(am *m, const char *json)
         snprintf(a->fp, sizeof(a->fp), "%s", jstr(it, "fp"));
         a->started_ms = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(it, "started"));
         a->notified_ms = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(it, "notified"));
+        a->notified_severity = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(it, "notifiedSeverity"));
+        if (a->notified_ms && !a->notified_severity) /* saved before severities were kept */
+            a->notified_severity = 3;
         a->present = cJSON_IsTrue(cJSON_GetObjectItem(it, "present"));
         cond_from(cJSON_GetObjectItem(it, "cond"), &a->cond);
     }

@@ -5,8 +5,10 @@
  * identified by its fingerprint (rule and labels). A new alert waits
  * group_wait (30 s), so that the alerts of one group raised together go out
  * as one notification; a firing alert is announced again only after
- * repeat_ms (4 h); when its condition is gone, one resolved notification
- * names it (the Matrix sender replies in the thread of the announcement);
+ * repeat_ms (4 h), or at once when its severity rises above the one
+ * announced (a budget going from 80% to 100%); when its condition is
+ * gone, one resolved notification names it (the Matrix sender replies in
+ * the thread of the announcement);
  * an alert resolved before it was ever announced is dropped quietly.
  * Silences (label matchers and an expiry) suppress notifications of the
  * alerts they match while they last.
@@ -26,9 +28,10 @@
 #define AM_FP_LEN 240
 #define AM_MAX_MEMBERS 16
 
+/* Filled by the monitor's settings table (monitor_nats.c). */
 typedef struct {
-    int64_t group_wait_ms;
-    int64_t repeat_ms;
+    long long group_wait_ms;
+    long long repeat_ms;
 } am_cfg;
 
 typedef struct {
@@ -48,8 +51,12 @@ typedef struct am am;
 am *am_create(const am_cfg *c);
 void am_destroy(am *m);
 
-/* The conditions true now. */
+/* The conditions true now: an alert not among them is resolved. */
 void am_observe(am *m, const rules_condition *c, int n, int64_t now);
+/* The conditions known true while the rules' inputs are not all in (just
+ * after a restart): they fire, but an alert not among them is unknown, not
+ * resolved. */
+void am_observe_partial(am *m, const rules_condition *c, int n, int64_t now);
 
 /* Notifications due now (at most max), marked as sent. */
 int am_due(am *m, int64_t now, am_notification *out, int max);

@@ -133,7 +133,7 @@ char *dash_markdown(const dash_input *in)
     for (int i = 0; i < in->nagents; i++)
         nactive += active(in, &in->agents[i]);
     put(&b, "## Orchestrator - Work Distribution Status\n\n");
-    put(&b, "**Mode:** %s\n", in->mode);
+    put(&b, "**Mode:** %s%s\n", in->mode, in->conservation ? " - conservation mode (lower priorities held back)" : "");
     put(&b, "**Token Budget:** %s / %s remaining (%.1f%%)\n", left, total,
         in->limit_total ? 100.0 * (double)rem / (double)in->limit_total : 0.0);
     put(&b, "**Active Agents:** %d", nactive);
@@ -143,6 +143,16 @@ char *dash_markdown(const dash_input *in)
     put(&b, "%s\n", nactive ? ")" : "");
     if (in->firing_alerts)
         put(&b, "**Alerts firing:** %d\n", in->firing_alerts);
+    put(&b, "**Est. completion:** %s\n", in->est_completion && *in->est_completion ? in->est_completion : "unknown");
+    put(&b, "**Next task:** %s\n", in->next_task && *in->next_task ? in->next_task : "none ready");
+    if (in->next_review && *in->next_review)
+        put(&b, "**Next Review:** %s\n", in->next_review);
+    if (in->npath) {
+        put(&b, "**Critical path:** ");
+        for (int i = 0; i < in->npath; i++)
+            put(&b, "%s%s", i ? " -> " : "", in->critical_path[i]);
+        put(&b, "\n");
+    }
 
     put(&b, "\n### Queue Status\n");
     for (int p = 1; p <= 4; p++) {
@@ -208,7 +218,7 @@ char *dash_markdown(const dash_input *in)
         int n = 0;
         for (int i = 0; i < in->nitems; i++) {
             const pb_state *s = in->items[i].st;
-            if (s->status == ST(ESCALATED) || (s->status == ST(BLOCKED) && strstr(s->reason, "(unknown)"))) {
+            if (in->items[i].blocker) {
                 put(&b, "- %s: %s\n", s->id, s->reason);
                 n++;
             }
@@ -266,6 +276,15 @@ cJSON *dash_json(const dash_input *in)
 
     dash_compute(in, &m);
     cJSON_AddStringToObject(o, "mode", in->mode);
+    cJSON_AddBoolToObject(o, "conservation", in->conservation);
+    cJSON_AddStringToObject(o, "estCompletion", in->est_completion ? in->est_completion : "");
+    cJSON_AddStringToObject(o, "nextTask", in->next_task ? in->next_task : "");
+    cJSON_AddStringToObject(o, "nextReview", in->next_review ? in->next_review : "");
+    {
+        cJSON *p = cJSON_AddArrayToObject(o, "criticalPath");
+        for (int i = 0; i < in->npath; i++)
+            cJSON_AddItemToArray(p, cJSON_CreateString(in->critical_path[i]));
+    }
     budget = cJSON_AddObjectToObject(o, "budget");
     cJSON_AddNumberToObject(budget, "used", (double)in->used_total);
     cJSON_AddNumberToObject(budget, "limit", (double)in->limit_total);
@@ -289,9 +308,13 @@ cJSON *dash_json(const dash_input *in)
     for (int t = 1; t < DASH_TYPES; t++) {
         cJSON *x = cJSON_AddObjectToObject(agents, names_agent_type((Orchestrator__V1__AgentType)t));
         cJSON *inst = cJSON_AddArrayToObject(x, "active");
+        cJSON *on = cJSON_AddArrayToObject(x, "workingOn");
         for (int i = 0; i < in->nagents; i++)
-            if (in->agents[i].type == t && active(in, &in->agents[i]))
+            if (in->agents[i].type == t && active(in, &in->agents[i])) {
                 cJSON_AddItemToArray(inst, cJSON_CreateString(in->agents[i].instance));
+                if (in->agents[i].requirement && *in->agents[i].requirement)
+                    cJSON_AddItemToArray(on, cJSON_CreateString(in->agents[i].requirement));
+            }
         cJSON_AddNumberToObject(x, "tokensUsed", (double)in->used[t]);
         cJSON_AddNumberToObject(x, "tokenLimit", (double)in->limit[t]);
         cJSON_AddNumberToObject(x, "queueDepth", in->depth[t]);

@@ -9,12 +9,15 @@
 
 #include "pb.h"
 
-#define DASH_TYPES 7
+#include "names.h"
+
+#define DASH_TYPES NAMES_AGENT_TYPES
 
 typedef struct {
     const pb_state *st;
     int ever_blocked;       /* waited on a dependency at some point */
     int ever_overlap;       /* waited on a file overlap at some point */
+    int blocker;            /* needs a person: escalated, or waits on a requirement nobody knows */
 } dash_item;
 
 typedef struct {
@@ -25,7 +28,13 @@ typedef struct {
 } dash_agent;
 
 typedef struct {
-    const char *mode;
+    const char *mode;             /* as shown: "Continuous", "Turn-Based (30-min cycles)" */
+    int conservation;             /* the scheduler holds lower priorities back */
+    const char (*critical_path)[64];
+    int npath;
+    const char *est_completion;   /* when the critical path ends (ISO), "" unknown */
+    const char *next_task;        /* the next READY requirement, "" none */
+    const char *next_review;      /* the next turn, "" outside turn mode */
     int64_t now_ms;
     const dash_item *items;
     int nitems;

@@ -1,11 +1,13 @@
 /* orch-monitor: watches work, queues, errors and budgets; alerts humans in
  * Matrix; answers the dashboard. Wiring only: the lifecycle is
- * common/daemon.c, the NATS side monitor.c, the rules rules.c, the alert
- * grouping alerts.c, Matrix matrix.c, the dashboard dashboard.c. */
+ * common/daemon.c, the NATS side monitor_nats.c (Matrix delivery
+ * matrix_nats.c, dead letters deadletter_nats.c); the cores: what it has
+ * seen seen.c, the rules rules.c, the alert grouping alerts.c, Matrix
+ * matrix.c, the dashboard dashboard.c. */
 #include <curl/curl.h>
 
 #include "daemon.h"
-#include "monitor.h"
+#include "monitor_nats.h"
 
 static daemon_spec spec = {
     .name = "monitor",

@@ -293,3 +293,23 @@ void matrix_send(const matrix_cfg *c, const char *txn, const char *body, const c
     free(a.buf);
     curl_easy_cleanup(h);
 }
+
+static uint64_t txn_hash(uint64_t h, const char *s)
+{
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+void matrix_txn(const char *msg_id, const char *fingerprint, char *out, size_t len)
+{
+    const char *key = msg_id && *msg_id ? msg_id : fingerprint ? fingerprint : "";
+    snprintf(out, len, "orch-%016llx", (unsigned long long)txn_hash(1469598103934665603ULL, key));
+}
+
+void matrix_event_key(const char *fp, char *out, size_t len)
+{
+    snprintf(out, len, "event-%016llx", (unsigned long long)txn_hash(1469598103934665603ULL, fp));
+}

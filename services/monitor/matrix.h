@@ -78,6 +78,16 @@ void matrix_send(const matrix_cfg *c, const char *txn, const char *body, const c
 /* The message JSON (malloc'd). Pure. */
 char *matrix_body(const char *body, const char *html, const char *thread_event);
 
+/* The transaction id of an alert message (malloc-free, into out): derived
+ * from its message id (Nats-Msg-Id) when it has one, else from its
+ * fingerprint, so a redelivery is the same Matrix message and two alert
+ * messages sharing a fingerprint are two. Pure. */
+void matrix_txn(const char *msg_id, const char *fingerprint, char *out, size_t len);
+
+/* The KV key (orch_alerts) under which the event id that announced the
+ * alert fp is kept, for its resolution's thread. Pure. */
+void matrix_event_key(const char *fp, char *out, size_t len);
+
 /* HTML-escapes text into a malloc'd string, newlines as <br>. Pure. */
 char *matrix_html_escape(const char *text);
 

@@ -4,22 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const type_names[RULES_TYPES] = {"unknown", "backend", "frontend", "database", "documentation",
-                                                    "review", "release"};
-
-void rules_cfg_default(rules_cfg *c)
-{
-    c->stale_ms = 2 * 3600 * 1000LL;
-    c->kill_ms = 4 * 3600 * 1000LL;
-    c->verifying_ms = 80 * 60 * 1000LL;
-    c->queue_depth = 10;
-    c->error_count = 5;
-    c->error_window_ms = 15 * 60 * 1000LL;
-    c->infra_count = 3;
-    c->warn_percent = 80;
-    c->service_grace_ms = 30 * 1000;
-}
-
 void rules_window_add(rules_window *w, int64_t t)
 {
     w->t[w->head] = t;
@@ -68,7 +52,7 @@ static void label(rules_condition *c, const char *k, const char *v)
     c->nlabels++;
 }
 
-static const char *tname(int t) { return t >= 0 && t < RULES_TYPES ? type_names[t] : "unknown"; }
+static const char *tname(int t) { return names_agent_type((Orchestrator__V1__AgentType)t); }
 
 int rules_eval(const rules_cfg *c, const rules_snapshot *s, int64_t now, rules_condition *out, int max,
                rules_kill *kills, int maxk, int *nkills)
@@ -110,7 +94,7 @@ int rules_eval(const rules_cfg *c, const rules_snapshot *s, int64_t now, rules_c
     }
     for (int t = 1; t < RULES_TYPES; t++) {
         if (s->depth[t] > c->queue_depth) {
-            x = add(out, &n, max, "queue_depth", 2, "queues", "%s queue is %d deep (pending and in flight; over %d)",
+            x = add(out, &n, max, "queue_depth", 2, "queues", "%s queue is %d deep (pending and in flight; over %lld)",
                     tname(t), s->depth[t], c->queue_depth);
             label(x, "type", tname(t));
         }

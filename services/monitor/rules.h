@@ -27,22 +27,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RULES_TYPES 7
+#include "names.h"
+
+#define RULES_TYPES NAMES_AGENT_TYPES
 #define RULES_MAX_LABELS 4
 
+/* Filled by the monitor's settings table (monitor_nats.c), which holds the
+ * defaults: 2 h, 4 h, 80 min, 10, 5 in 15 min, 3, 80%, 30 s. */
 typedef struct {
-    int64_t stale_ms, kill_ms;
-    int64_t verifying_ms;
-    int queue_depth;
-    int error_count;
-    int64_t error_window_ms;
-    int infra_count;
-    int warn_percent;
-    int64_t service_grace_ms;
+    long long stale_ms, kill_ms;
+    long long verifying_ms;
+    long long queue_depth;
+    long long error_count;
+    long long error_window_ms;
+    long long infra_count;
+    long long warn_percent;
+    long long service_grace_ms;
 } rules_cfg;
-
-/* 2 h, 4 h, 80 min, 10, 5 in 15 min, 3, 80%, 30 s. */
-void rules_cfg_default(rules_cfg *c);
 
 /* Timestamps in a sliding window (a ring of the last 256). */
 typedef struct {

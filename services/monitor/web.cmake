@@ -32,3 +32,9 @@ if(ORCH_TESTS)
   add_test(NAME test_web COMMAND test_web)
   set_tests_properties(test_web PROPERTIES LABELS web TIMEOUT 120)
 endif()
+
+if(ORCH_TESTS)
+  # The endpoint over a made-up world: the browser test's 5,000 case.
+  add_executable(web_fake tests/web/web_fake.c)
+  target_link_libraries(web_fake PRIVATE monitor_web)
+endif()

@@ -15,6 +15,7 @@
 #define BLOCKERS_TOP 10
 #define RECENT_TOP 10
 #define RECENT_MS (3600 * 1000LL)
+#define CRIT_SHOWN 200       /* critical path nodes a graph holds at most */
 #define STATUS_SLOTS 10       /* Orchestrator__V1__Status values, 0 included */
 
 /* Per item: its estimated finish and the blocker that finishes last. */
@@ -263,38 +264,39 @@ char *webview_list(const webview_input *in, const char *search, const char *stat
 char *webview_graph(const webview_input *in, const char *search, long limit)
 {
     est e;
-    int n, *idx, shown = 0, open = 0;
+    int n, *idx, shown = 0, open = 0, *chain, len = 0;
     char *in_graph;
     cJSON *o = cJSON_CreateObject(), *nodes, *edges, *path;
     est_build(&e, in);
     in_graph = xcalloc((size_t)e.n + 1, 1);
     for (int i = 0; i < e.n; i++)
         open += open_status(item(&e, i)->status);
-    /* the critical path always, then matches (when searching) or the most urgent */
-    for (int i = 0; i < e.n; i++)
-        if (e.critical[i])
-            in_graph[i] = 1;
+    /* the critical path (its first CRIT_SHOWN - 1 steps, the ones to act
+     * on now, and its end), then matches (when searching) or the most urgent */
+    chain = xmalloc(sizeof(int) * (size_t)(e.crit_len + 1));
+    for (int i = e.crit_end; i >= 0 && len < e.crit_len; i = e.pred[i])
+        chain[len++] = i;
+    path = cJSON_AddArrayToObject(o, "criticalPath");
+    for (int k = len - 1; k >= 0; k--) {
+        int step = len - 1 - k;
+        if (step < CRIT_SHOWN - 1 || k == 0) {
+            in_graph[chain[k]] = 1;
+            cJSON_AddItemToArray(path, cJSON_CreateString(item(&e, chain[k])->id));
+        }
+    }
+    free(chain);
+    cJSON_AddNumberToObject(o, "criticalLength", len);
+    if (e.crit_end >= 0)
+        cJSON_AddNumberToObject(o, "criticalEndMs", (double)e.finish[e.crit_end]);
     idx = select_sorted(&e, search, "open", &n);
     for (int k = 0; k < n && shown < limit; k++)
-        if (!in_graph[idx[k]]) {
+        if (!in_graph[idx[k]] && !e.critical[idx[k]]) { /* the path's middle stays elided */
             in_graph[idx[k]] = 1;
             shown++;
         }
     free(idx);
     cJSON_AddNumberToObject(o, "open", open);
     cJSON_AddNumberToObject(o, "matched", n);
-    path = cJSON_AddArrayToObject(o, "criticalPath");
-    {
-        /* from its start to its end */
-        int len = 0, *chain = xmalloc(sizeof(int) * (size_t)(e.crit_len + 1));
-        for (int i = e.crit_end; i >= 0 && len < e.crit_len; i = e.pred[i])
-            chain[len++] = i;
-        for (int k = len - 1; k >= 0; k--)
-            cJSON_AddItemToArray(path, cJSON_CreateString(item(&e, chain[k])->id));
-        free(chain);
-    }
-    if (e.crit_end >= 0)
-        cJSON_AddNumberToObject(o, "criticalEndMs", (double)e.finish[e.crit_end]);
     nodes = cJSON_AddArrayToObject(o, "nodes");
     edges = cJSON_AddArrayToObject(o, "edges");
     for (int i = 0; i < e.n; i++) {
