@@ -222,10 +222,21 @@ static void classify_requirement(const classifier *c, const pb_requirement *r, c
     classify_run(c, &in, res);
 }
 
-/* The one rule for splitting, given the classification. */
+/* The one rule for splitting, given the classification. A requirement that
+ * names one of its own parts' ids as a dependency stays whole: split, that
+ * part would depend on itself. */
 static int splits(const route_opts *o, const pb_requirement *r, const cl_result *res, const char *id)
 {
-    return !r->type && res->split && o->allow_split && strlen(id) + 3 <= o->max_id;
+    if (r->type || !res->split || !o->allow_split || strlen(id) + 3 > o->max_id)
+        return 0;
+    for (int part = 0; part < 2; part++) {
+        char pid[128];
+        route_part_id(id, part, pid, sizeof(pid));
+        for (size_t i = 0; i < r->n_dependencies; i++)
+            if (strcmp(r->dependencies[i], pid) == 0)
+                return 0;
+    }
+    return 1;
 }
 
 int route_will_split(const classifier *c, const route_opts *o, const pb_requirement *r, const char *id)

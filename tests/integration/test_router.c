@@ -233,6 +233,17 @@ static void split_requirements_are_linked(void **state)
             if (edge_requirement_check(p.r[i], &lim, err) != EDGE_OK)
                 fail_msg("%s would be dropped by the scheduler: %s", p.r[i]->id, err);
         plan_free(&p);
+        /* one that depends on its own part stays whole: split, the part
+         * would depend on itself */
+        intake_str(e, "{\"id\":\"SD-1\",\"title\":\"Transfer API and transfer page UI\","
+                      "\"dependencies\":[\"SD-1-FE\"],"
+                      "\"files\":[\"src/api/transfer.ts\",\"src/pages/transfer.tsx\"]}");
+        read_plan(e, &p, 2, 3000);
+        for (int i = 0; i < p.n; i++)
+            if (edge_requirement_check(p.r[i], &lim, err) != EDGE_OK)
+                fail_msg("%s would be dropped by the scheduler: %s", p.r[i]->id, err);
+        assert_int_equal(p.n, 1);
+        plan_free(&p);
     }
     svc_stop(pid);
 }

@@ -219,6 +219,22 @@ static void split_titles_stay_within_the_limit(void **state)
     orchestrator__v1__requirement__free_unpacked(fe, NULL);
 }
 
+static void no_split_that_would_depend_on_itself(void **state)
+{
+    pb_requirement *r = one("{\"id\":\"REQ-50\",\"title\":\"Transfer API and transfer page UI\","
+                            "\"dependencies\":[\"REQ-50-FE\"],"
+                            "\"files\":[\"src/api/transfer.ts\",\"src/pages/transfer.tsx\"]}");
+    pb_requirement *fe = NULL;
+    char err[ERR_LEN];
+    (void)state;
+    assert_false(route_will_split(cl, &opts, r, r->id));
+    route_apply(cl, &opts, r, &fe);
+    assert_null(fe);
+    assert_string_equal(r->id, "REQ-50");
+    assert_int_equal(edge_requirement_check(r, &lim, err), EDGE_OK);
+    orchestrator__v1__requirement__free_unpacked(r, NULL);
+}
+
 static void duplicates_within_a_message(void **state)
 {
     pb_requirement **r = NULL;
@@ -373,6 +389,7 @@ int main(void)
         cmocka_unit_test(protobuf_gets_the_same_checks),
         cmocka_unit_test(rendering_is_bounded_on_every_path),
         cmocka_unit_test(split_titles_stay_within_the_limit),
+        cmocka_unit_test(no_split_that_would_depend_on_itself),
         cmocka_unit_test(duplicates_within_a_message),
         cmocka_unit_test(ids_owners_and_records),
         cmocka_unit_test(explicit_fields_win),
