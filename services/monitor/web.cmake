@@ -38,3 +38,16 @@ if(ORCH_TESTS)
   add_executable(web_fake tests/web/web_fake.c)
   target_link_libraries(web_fake PRIVATE monitor_web)
 endif()
+
+if(ORCH_TESTS)
+  # The page in headless Chromium (puppeteer-core in var/npm-web; Debian's
+  # chromium): over 5,000 made-up requirements, and on a live suite.
+  add_library(orch_webtest STATIC tests/web/webtest.c)
+  target_include_directories(orch_webtest PUBLIC tests/web)
+  target_link_libraries(orch_webtest PUBLIC orch_testsupport PkgConfig::CURL)
+  add_executable(test_web_browser tests/web/test_web_browser.c)
+  target_link_libraries(test_web_browser PRIVATE orch_webtest PkgConfig::CMOCKA)
+  add_test(NAME test_web_browser COMMAND test_web_browser)
+  set_tests_properties(test_web_browser PROPERTIES LABELS web TIMEOUT 300
+    ENVIRONMENT "ORCH_BIN_DIR=${CMAKE_BINARY_DIR};ORCH_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+endif()

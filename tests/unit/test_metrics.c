@@ -355,8 +355,12 @@ static void test_five_thousand(void **state)
     }
     input(w, &d, &in);
     g = parse(webview_graph(&in, "", 100));
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(g, "criticalPath")), 3000);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(g, "nodes")), 3100);
+    /* the chain is the critical path: 3,000 long, 200 of it shown (the
+     * first 199 and the end), with the 100 most urgent besides */
+    assert_int_equal(cJSON_GetObjectItem(g, "criticalLength")->valueint, 3000);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(g, "criticalPath")), 200);
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(g, "criticalPath"), 199)->valuestring, "REQ-2999");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(g, "nodes")), 300);
     cJSON_Delete(g);
     text = webview_list(&in, "REQ-49", "open", 0, 50);
     g = parse(text);
