@@ -950,7 +950,7 @@ int agent_serve(const char *type, const char *instance, const agent_cfg *cfg, co
          * clones under this instance's directory. */
         char verify_root[900];
         snprintf(verify_root, sizeof(verify_root), "%s/verify", a.root);
-        a.projects.work_root = xstrdup(verify_root); /* vconfig_free frees it */
+        a.projects.work_root = xstrdup(verify_root);
         a.projects.output_limit = 65536;
         a.projects.grace_ms = cfg->grace_ms;
         a.projects.git_timeout_ms = GIT_TIMEOUT_MS;
@@ -994,6 +994,8 @@ out:
     kvStore_Destroy(a.states);
     jsCtx_Destroy(a.js);
     nc_close(a.nc, 2000);
+    free(a.projects.work_root); /* set here, not by vconfig_parse */
+    a.projects.work_root = NULL;
     vconfig_free(&a.projects);
     strmap_destroy(a.unsure);
     free(a.work_template);
