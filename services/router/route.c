@@ -224,11 +224,14 @@ static void classify_requirement(const classifier *c, const pb_requirement *r, c
 
 /* The one rule for splitting, given the classification. A requirement that
  * names one of its own parts' ids as a dependency stays whole: split, that
- * part would depend on itself. */
+ * part would depend on itself; so does one with a full list of
+ * dependencies. */
 static int splits(const route_opts *o, const pb_requirement *r, const cl_result *res, const char *id)
 {
     if (r->type || !res->split || !o->allow_split || strlen(id) + 3 > o->max_id)
         return 0;
+    if (o->max_list && r->n_dependencies + 1 > o->max_list)
+        return 0; /* the frontend part's dependencies, with the backend part, would be one too many */
     for (int part = 0; part < 2; part++) {
         char pid[128];
         route_part_id(id, part, pid, sizeof(pid));

@@ -41,6 +41,7 @@ typedef struct {
     int allow_split;
     size_t max_id;
     size_t max_title;   /* a split part's title, with its " (frontend)", fits (0: no limit) */
+    size_t max_list;    /* and its dependencies, with the backend part (0: no limit) */
 } route_opts;
 
 /* Classifies r in place (status CLASSIFIED). When it is split, r becomes the

@@ -666,6 +666,7 @@ orch_status router_start(daemon_ctx *d, char err[ERR_LEN])
     R.ropts.allow_split = router_cfg.split;
     R.ropts.max_id = R.lim.max_id;
     R.ropts.max_title = R.lim.max_title;
+    R.ropts.max_list = R.lim.max_list;
     classify_size_default(&size);
 
     if (router_cfg.rules_file && !(rules = read_rules(router_cfg.rules_file, &rules_len, err)))

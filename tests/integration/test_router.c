@@ -244,6 +244,24 @@ static void split_requirements_are_linked(void **state)
                 fail_msg("%s would be dropped by the scheduler: %s", p.r[i]->id, err);
         assert_int_equal(p.n, 1);
         plan_free(&p);
+        /* so does one with a full list of dependencies: the frontend part,
+         * with the backend part, would have one too many */
+        {
+            char *full = malloc(256 * 12 + 512);
+            size_t used = (size_t)sprintf(full, "{\"id\":\"FULL-1\",\"title\":\"Transfer API and transfer page UI\","
+                                                "\"files\":[\"src/api/t.ts\",\"src/pages/t.tsx\"],\"dependencies\":[");
+            for (int i = 0; i < 256; i++)
+                used += (size_t)sprintf(full + used, "%s\"D-%d\"", i ? "," : "", i);
+            sprintf(full + used, "]}");
+            intake_str(e, full);
+            free(full);
+        }
+        read_plan(e, &p, 2, 3000);
+        for (int i = 0; i < p.n; i++)
+            if (edge_requirement_check(p.r[i], &lim, err) != EDGE_OK)
+                fail_msg("%s would be dropped by the scheduler: %s", p.r[i]->id, err);
+        assert_int_equal(p.n, 1);
+        plan_free(&p);
     }
     svc_stop(pid);
 }

@@ -16,7 +16,7 @@
 
 static classifier *cl;
 static edge_limits lim;
-static const route_opts opts = {1, 64, 300};
+static const route_opts opts = {1, 64, 300, 256};
 
 static int setup(void **state)
 {
@@ -235,6 +235,26 @@ static void no_split_that_would_depend_on_itself(void **state)
     orchestrator__v1__requirement__free_unpacked(r, NULL);
 }
 
+static void no_split_with_a_full_list_of_dependencies(void **state)
+{
+    char *json = malloc(256 * 12 + 512);
+    size_t used = (size_t)sprintf(json, "{\"id\":\"R-1\",\"title\":\"Transfer API and transfer page UI\","
+                                        "\"files\":[\"src/api/t.ts\",\"src/pages/t.tsx\"],\"dependencies\":[");
+    pb_requirement *r, *fe = NULL;
+    char err[ERR_LEN];
+    (void)state;
+    for (int i = 0; i < 256; i++)
+        used += (size_t)sprintf(json + used, "%s\"D-%d\"", i ? "," : "", i);
+    sprintf(json + used, "]}");
+    r = one(json);
+    assert_int_equal(r->n_dependencies, 256);
+    route_apply(cl, &opts, r, &fe);
+    assert_null(fe);
+    assert_int_equal(edge_requirement_check(r, &lim, err), EDGE_OK);
+    orchestrator__v1__requirement__free_unpacked(r, NULL);
+    free(json);
+}
+
 static void duplicates_within_a_message(void **state)
 {
     pb_requirement **r = NULL;
@@ -327,7 +347,7 @@ static void both_backend_and_frontend_is_split(void **state)
                             "\"dependencies\":[\"REQ-49\"],\"estimatedTokens\":60000,"
                             "\"files\":[\"src/api/transfer.ts\",\"src/pages/transfer.tsx\",\"package.json\"]}");
     pb_requirement *fe;
-    const route_opts off = {0, 64, 300};
+    const route_opts off = {0, 64, 300, 256};
     char part[64];
     (void)state;
     /* told beforehand, by the same rule, so the parts' ids can be taken */
@@ -364,7 +384,7 @@ static void both_backend_and_frontend_is_split(void **state)
 
 static void no_split_when_disabled_or_explicit(void **state)
 {
-    route_opts off = {0, 64, 300};
+    route_opts off = {0, 64, 300, 256};
     pb_requirement *r = one("{\"id\":\"R-3\",\"title\":\"Transfer API and page UI\","
                             "\"files\":[\"src/api/t.ts\",\"src/pages/t.tsx\"]}");
     pb_requirement *second;
@@ -390,6 +410,7 @@ int main(void)
         cmocka_unit_test(rendering_is_bounded_on_every_path),
         cmocka_unit_test(split_titles_stay_within_the_limit),
         cmocka_unit_test(no_split_that_would_depend_on_itself),
+        cmocka_unit_test(no_split_with_a_full_list_of_dependencies),
         cmocka_unit_test(duplicates_within_a_message),
         cmocka_unit_test(ids_owners_and_records),
         cmocka_unit_test(explicit_fields_win),
