@@ -50,10 +50,12 @@ static void on_signal(int s) { (void)s; stop = 1; }
 
 #define RECENT_ACKS 64
 #define ACK_CHECK_MS 5000
+#define ACK_SETTLE_MS 1000
 
 typedef struct {
     char reply[256];   /* the message's ack subject; "" when free */
     uint64_t seq;      /* its stream sequence */
+    long long at;      /* when it was sent (monotonic ms) */
 } sent_ack;
 
 typedef struct {
@@ -277,6 +279,7 @@ static void ack(agent *a, natsMsg *m)
         sent_ack *s = &a->acks[a->next_ack];
         snprintf(s->reply, sizeof(s->reply), "%s", reply);
         s->seq = meta->Sequence.Stream;
+        s->at = text_mono_ms();
         a->next_ack = (a->next_ack + 1) % RECENT_ACKS;
         jsMsgMetaData_Destroy(meta);
     }
@@ -284,7 +287,8 @@ static void ack(agent *a, natsMsg *m)
 }
 
 /* Sends again the acks the consumer does not have: those above its ack
- * floor while it counts unacknowledged messages. */
+ * floor while it counts unacknowledged messages, once they are older than
+ * the server's own delay in applying an ack. */
 static void ack_again(agent *a)
 {
     jsConsumerInfo *ci = NULL;
@@ -299,7 +303,7 @@ static void ack_again(agent *a)
             continue;
         if (s->seq <= floor) {
             s->reply[0] = '\0';
-        } else if (ci->NumAckPending > 0) {
+        } else if (ci->NumAckPending > 0 && text_mono_ms() - s->at > ACK_SETTLE_MS) {
             natsConnection_PublishString(a->nc, s->reply, "+ACK");
             again++;
         }
