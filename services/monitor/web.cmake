@@ -51,3 +51,7 @@ if(ORCH_TESTS)
   set_tests_properties(test_web_browser PROPERTIES LABELS web TIMEOUT 300
     ENVIRONMENT "ORCH_BIN_DIR=${CMAKE_BINARY_DIR};ORCH_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 endif()
+
+# In the daemon: the adapter that answers the endpoint from the monitor.
+target_sources(orch-monitor PRIVATE services/monitor/web_nats.c)
+target_link_libraries(orch-monitor PRIVATE monitor_web)

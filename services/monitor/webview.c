@@ -332,6 +332,17 @@ cJSON *webview_requirement(const webview_input *in, const char *id)
         for (size_t k = 0; k < s->n_blocked_by; k++)
             cJSON_AddItemToArray(b, cJSON_CreateString(s->blocked_by[k]));
         cJSON_AddNumberToObject(o, "tokensUsed", (double)s->tokens_used);
+        b = cJSON_AddArrayToObject(o, "attempts");
+        for (unsigned k = 1; k <= s->attempt; k++) {
+            cJSON *a = cJSON_CreateObject();
+            cJSON_AddNumberToObject(a, "attempt", k);
+            cJSON_AddStringToObject(a, "outcome", k < s->attempt ? "not accepted" : names_status(s->status));
+            if (k <= s->n_charged_by_attempt)
+                cJSON_AddNumberToObject(a, "tokens", (double)s->charged_by_attempt[k - 1]);
+            if (k == s->attempt && *s->instance)
+                cJSON_AddStringToObject(a, "instance", s->instance);
+            cJSON_AddItemToArray(b, a);
+        }
         if (s->dispatched_at_ms)
             cJSON_AddNumberToObject(o, "dispatchedAtMs", (double)s->dispatched_at_ms);
         if (s->completed_at_ms)
@@ -363,8 +374,12 @@ char *webview_overview(const webview_input *in)
     cJSON_AddStringToObject(o, "mode", d->mode ? d->mode : "");
     cJSON_AddNumberToObject(o, "nowMs", (double)d->now_ms);
 
-    /* budgets: the scheduler's conservation rule on the same figures */
-    if (d->limit_total && d->used_total * 100 >= d->limit_total * (uint64_t)in->conserve_percent) {
+    /* budgets: what the scheduler says, else its rule on the same figures */
+    if (d->conservation) {
+        conserving = 1;
+        snprintf(why, sizeof(why), "the scheduler holds LOW work back and spawns no agents");
+    } else if (d->limit_total && in->conserve_percent &&
+               d->used_total * 100 >= d->limit_total * (uint64_t)in->conserve_percent) {
         conserving = 1;
         snprintf(why, sizeof(why), "%d%% or more of the daily tokens used", in->conserve_percent);
     }
@@ -519,6 +534,11 @@ char *webview_overview(const webview_input *in)
 
     x = cJSON_AddObjectToObject(o, "critical");
     cJSON_AddNumberToObject(x, "length", e.crit_len);
+    arr = cJSON_AddArrayToObject(x, "scheduler"); /* the scheduler's own, when it said */
+    for (int i = 0; i < d->npath && d->critical_path; i++)
+        cJSON_AddItemToArray(arr, cJSON_CreateString(d->critical_path[i]));
+    if (d->est_completion && *d->est_completion)
+        cJSON_AddStringToObject(x, "schedulerEnd", d->est_completion);
     if (e.crit_end >= 0) {
         cJSON_AddStringToObject(x, "end", item(&e, e.crit_end)->id);
         cJSON_AddNumberToObject(x, "endMs", (double)e.finish[e.crit_end]);

@@ -101,6 +101,8 @@ async function main() {
         const f = document.querySelector('#detail-fields [data-field="status"]');
         return f && f.textContent === "COMPLETE";
       }, { timeout });
+      if (process.env.ORCH_WEB_WANT_STEPS)
+        await page.waitForFunction(() => document.querySelector("#detail-steps"), { timeout });
       out.detail = await page.evaluate(() => document.querySelector("#detail-body").innerText);
       const same = await page.evaluate(() => window.__orchSamePage);
       if (same !== 42 || navigations !== 1) throw new Error("the page reloaded while following " + id);
