@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pb_requirement **reqs = NULL;
     size_t n = 0;
     char err[ERR_LEN];
-    route_opts o = {1, 64, 300};
+    route_opts o = {1, 64, 300, 256};
     const char *ct;
 
     if (!cl && classify_create(&cl, classify_default_rules, strlen(classify_default_rules), CL_BACKEND, NULL, err))
