@@ -607,7 +607,6 @@ static void ping_services(void)
     natsInbox_Destroy(inbox);
     pthread_mutex_lock(&M.mu);
     seen_ping(M.seen, NULL, now); /* the round is over */
-    save_seen();
     pthread_mutex_unlock(&M.mu);
 }
 
@@ -669,6 +668,9 @@ static void evaluate(void)
     if (nd)
         save_am();
     free(due);
+    /* at most once per evaluation: what a successor needs to judge alike */
+    if (seen_take_dirty(M.seen) && may_act_locked())
+        save_seen();
 }
 
 /* --- requests ------------------------------------------------------------------------ */
@@ -864,6 +866,8 @@ static void follow(void)
 {
     M.running = 0;
     pthread_mutex_lock(&M.mu);
+    if (M.seen && may_act_locked())
+        save_seen(); /* a successor starts from the latest */
     M.leading = 0;
     pthread_mutex_unlock(&M.mu);
     if (M.th_started) {

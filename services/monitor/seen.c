@@ -36,6 +36,7 @@ struct seen {
     rules_service services[SEEN_MAX_SERVICES];
     int nservices;
     int states_synced, budgets_synced, pinged;
+    int dirty;                  /* the memory seen_save writes changed */
     int64_t started_ms;
     strmap *stopped;            /* "<id>:<attempt>" */
     strmap *stopped_instances;
@@ -132,10 +133,10 @@ void seen_state(seen *s, pb_state *st, int64_t now)
         orchestrator__v1__requirement_state__free_unpacked(it->st, NULL);
     it->st = st;
     /* the scheduler's structured reason; its prose is for people */
-    if (st->status == ST(BLOCKED) || st->wait_kind == WK(DEPENDENCY))
-        it->ever_blocked = 1;
-    if (st->wait_kind == WK(OVERLAP))
-        it->ever_overlap = 1;
+    if ((st->status == ST(BLOCKED) || st->wait_kind == WK(DEPENDENCY)) && !it->ever_blocked)
+        it->ever_blocked = s->dirty = 1;
+    if (st->wait_kind == WK(OVERLAP) && !it->ever_overlap)
+        it->ever_overlap = s->dirty = 1;
 }
 
 void seen_states_synced(seen *s) { s->states_synced = 1; }
@@ -285,6 +286,7 @@ void seen_error(seen *s, int type, int agent, const char *id, const char *instan
         return;
     s->errcount[type]++;
     rules_window_add(&s->errors[type], now);
+    s->dirty = 1;
     if (agent) {
         /* alive, but an error names the failed work, not what it is on now */
         note(s, type, id, instance, 0, now, NULL, 0);
@@ -293,7 +295,11 @@ void seen_error(seen *s, int type, int agent, const char *id, const char *instan
     }
 }
 
-void seen_infra(seen *s, int64_t now) { rules_window_add(&s->infra, now); }
+void seen_infra(seen *s, int64_t now)
+{
+    rules_window_add(&s->infra, now);
+    s->dirty = 1;
+}
 
 void seen_integration(seen *s, const char *instance, int64_t now) { agents_touch(s->agents, instance, now); }
 
@@ -308,7 +314,7 @@ void seen_depth(seen *s, int type, int depth)
 void seen_ping(seen *s, const char *name, int64_t now)
 {
     if (!name) {
-        s->pinged = 1;
+        s->pinged = s->dirty = 1;
         return;
     }
     for (int i = 0; i < s->nservices; i++)
@@ -535,6 +541,13 @@ static void ids_from(seen *s, const cJSON *a, strmap *restored, int overlap)
         else
             strmap_put(restored, x->valuestring, 1);
     }
+}
+
+int seen_take_dirty(seen *s)
+{
+    int d = s->dirty;
+    s->dirty = 0;
+    return d;
 }
 
 char *seen_save(const seen *s)

@@ -139,6 +139,9 @@ void seen_stats(const seen *s, int *requirements, int *agents, long long *evicte
 /* The memory no other source holds (see the header), as JSON (malloc'd),
  * and back: returns 0, or -1 when json does not parse (nothing changed). */
 char *seen_save(const seen *s);
+/* Whether that memory changed since the last call (an error, a first
+ * blocked or overlap wait, a ping round). */
+int seen_take_dirty(seen *s);
 int seen_load(seen *s, const char *json);
 
 #endif

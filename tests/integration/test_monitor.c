@@ -86,11 +86,21 @@ static pid_t start_monitor_as(env *e, const char *instance, const char *const ex
                          "ORCH_MONITOR_ERROR_COUNT=3",
                          "ORCH_MATRIX_BACKOFF_MS=200",
                          "ORCH_MATRIX_BACKOFF_MAX_MS=800"};
-    int n = 12;
+    int n = 0;
     pid_t pid;
     snprintf(hs, sizeof(hs), "ORCH_MATRIX_HOMESERVER=http://127.0.0.1:%d", fm_port(e->fm));
+    /* a setting in extra replaces the default of the same name */
+    for (int i = 0; i < 12; i++) {
+        int given = 0;
+        size_t klen = strcspn(x[i], "=") + 1;
+        for (int j = 0; extra && extra[j]; j++)
+            given |= !strncmp(extra[j], x[i], klen);
+        if (!given)
+            x[n++] = x[i];
+    }
     for (int i = 0; extra && extra[i] && n < 23; i++)
         x[n++] = extra[i];
+    x[n] = NULL;
     pid = svc_start_ready(e->nc, &e->fix, "monitor", instance, x);
     /* leading */
     for (int i = 0; lead && i < 150 && stat_of(e, instance, "leader") != 1; i++)
@@ -745,6 +755,411 @@ static void dashboard_reflects_the_scripted_history(void **state)
     svc_stop(pid);
 }
 
+
+/* A requirement state with the scheduler's structured reason. */
+static void put_wait(env *e, const char *id, int status, int wait_kind, const char *reason, const char *instance)
+{
+    pb_state st;
+    pb_requirement r;
+    uint8_t *buf;
+    size_t len;
+    orchestrator__v1__requirement_state__init(&st);
+    orchestrator__v1__requirement__init(&r);
+    r.id = (char *)id;
+    r.title = (char *)id;
+    r.type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND;
+    r.priority = ORCHESTRATOR__V1__PRIORITY__PRIORITY_MEDIUM;
+    st.id = (char *)id;
+    st.status = (Orchestrator__V1__Status)status;
+    st.attempt = 1;
+    st.reason = (char *)reason;
+    st.wait_kind = (Orchestrator__V1__WaitKind)wait_kind;
+    st.instance = (char *)instance;
+    st.dispatched_at_ms = status == 5 ? text_now_ms() : 0;
+    st.completed_at_ms = status == 7 ? text_now_ms() : 0;
+    st.started = status == 5;
+    st.requirement = &r;
+    assert_int_equal(pb_pack(&st.base, &buf, &len), ORCH_OK);
+    assert_int_equal(kvStore_Put(NULL, e->states, id, buf, (int)len), NATS_OK);
+    free(buf);
+}
+
+static void put_total(env *e, const char *day, uint64_t used, uint64_t limit)
+{
+    pb_budget u;
+    uint8_t *buf;
+    size_t len;
+    char key[64];
+    orchestrator__v1__budget_usage__init(&u);
+    u.day = (char *)day;
+    u.used = used;
+    u.limit = limit;
+    assert_int_equal(pb_pack(&u.base, &buf, &len), ORCH_OK);
+    snprintf(key, sizeof(key), "%s.total", day);
+    assert_int_equal(kvStore_Put(NULL, e->budgets, key, buf, (int)len), NATS_OK);
+    free(buf);
+}
+
+static void day_of(time_t t, char *day, size_t len)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(day, len, "%Y-%m-%d", &tm);
+}
+
+/* The dashboard as JSON once check(d) holds (or the last one after 10 s). */
+static cJSON *dashboard_when(env *e, int (*check)(const cJSON *d, const void *arg), const void *arg)
+{
+    cJSON *d = NULL;
+    for (int i = 0; i < 100; i++) {
+        cJSON_Delete(d);
+        d = svc_request_json(e->nc, "orch.dashboard", "json", 2000);
+        if (d && check(d, arg))
+            break;
+        usleep(100 * 1000);
+    }
+    return d;
+}
+
+static double metric(const cJSON *d, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(d, "metrics"), k);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+static int has_total(const cJSON *d, const void *arg)
+{
+    return metric(d, "total") == *(const int *)arg;
+}
+
+static char *dashboard_text(env *e)
+{
+    natsMsg *reply = NULL;
+    char *s;
+    assert_int_equal(natsConnection_RequestString(&reply, e->nc, "orch.dashboard", "", 2000), NATS_OK);
+    s = strdup(natsMsg_GetData(reply));
+    natsMsg_Destroy(reply);
+    return s;
+}
+
+/* A stand-in for the scheduler's orch.scheduler.list. */
+static const char *plan_reply;
+
+static void on_list(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
+{
+    (void)sub;
+    (void)closure;
+    if (natsMsg_GetReply(m))
+        natsConnection_PublishString(nc, natsMsg_GetReply(m), plan_reply);
+    natsMsg_Destroy(m);
+}
+
+/* Every accepted Matrix message's body, joined. */
+static void all_bodies(env *e, char *all, size_t len)
+{
+    fm_request q;
+    all[0] = '\0';
+    for (int k = 0; accepted(e, k, &q); k++)
+        strncat(all, q.body, len - strlen(all) - 1);
+}
+
+/* A restarted monitor resolves nothing that still holds: the scheduler is
+ * still down, the errors still in their window, the work still stale. It
+ * used to resolve service_down 0.3 s after the restart and fire it again
+ * when the grace had passed: three messages for one outage. */
+static void a_restart_resolves_nothing_that_still_holds(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_MONITOR_SERVICES=orch-scheduler", "ORCH_MONITOR_SERVICE_GRACE_MS=2000", NULL};
+    pid_t pid = start_monitor(e, "m1", x);
+    char all[16384];
+    int before;
+
+    for (int i = 0; i < 3; i++) {
+        char subj[64], id[16], body[256];
+        snprintf(id, sizeof(id), "R-%d", i);
+        put_state(e, id, 5, 1, text_now_ms(), "roy-1", 2, 0, 0);
+        usleep(100 * 1000);
+        snprintf(subj, sizeof(subj), "errors.agent.%s", id);
+        snprintf(body, sizeof(body), "{\"source\":\"agent\",\"agentType\":\"backend\",\"requirementId\":\"%s\","
+                                     "\"message\":\"npm ERR! code E%d\",\"transient\":true}", id, i);
+        js_Publish(NULL, e->js, subj, body, (int)strlen(body), NULL, NULL);
+    }
+    /* service_down, error_rate and the three errored items gone stale */
+    assert_true(wait_delivered(e, 3, 20000) >= 3);
+    sleep(2);
+    before = fm_delivered(e->fm);
+    all_bodies(e, all, sizeof(all));
+    assert_non_null(strstr(all, "orch-scheduler has not answered"));
+    assert_non_null(strstr(all, "3 backend errors"));
+    svc_stop(pid);
+    pid = start_monitor(e, "m2", x);
+    sleep(6);
+    all_bodies(e, all, sizeof(all));
+    print_message("%d messages before the restart, %d after\n", before, fm_delivered(e->fm));
+    {
+        fm_request q;
+        for (int k = before; accepted(e, k, &q); k++)
+            print_message("after the restart: %.300s\n", q.body);
+    }
+    assert_null(strstr(all, "RESOLVED"));
+    assert_int_equal(fm_delivered(e->fm), before);
+    svc_stop(pid);
+}
+
+static int rates_seen(const cJSON *d, const void *arg)
+{
+    (void)arg;
+    return metric(d, "total") == 4 && metric(d, "complete") == 3;
+}
+
+/* The blocker and conflict rates come from the scheduler's structured
+ * reason (an overlap used to be read from its prose, never matched: the
+ * conflict rate was always 0) and survive a restart of the monitor. */
+static void blocker_and_conflict_rates_survive_a_restart(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    int four = 4;
+    cJSON *d;
+
+    put_wait(e, "B-1", 3, ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_DEPENDENCY, "waiting on B-2", "");
+    put_wait(e, "B-2", 4, ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_OVERLAP, "held back: src/api/x.c in flight", "");
+    put_wait(e, "B-3", 4, 0, "waiting on overlap with nothing", ""); /* prose only: no kind */
+    put_wait(e, "B-4", 5, ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_AGENT, "", "roy-1");
+    d = dashboard_when(e, has_total, &four);
+    cJSON_Delete(d);
+    sleep(6); /* the rules' memory is saved with the ping round (5 s) */
+    put_wait(e, "B-1", 7, 0, "", "");
+    put_wait(e, "B-2", 7, 0, "", "");
+    put_wait(e, "B-4", 7, 0, "", "");
+    d = dashboard_when(e, rates_seen, NULL);
+    assert_true(metric(d, "blockerRate") == 0.25);
+    assert_true(metric(d, "conflictRate") == 0.25);
+    cJSON_Delete(d);
+    svc_stop(pid);
+    pid = start_monitor(e, "m2", NULL);
+    d = dashboard_when(e, rates_seen, NULL);
+    print_message("after the restart: blocker rate %.2f, conflict rate %.2f\n", metric(d, "blockerRate"),
+                  metric(d, "conflictRate"));
+    assert_true(metric(d, "blockerRate") == 0.25);
+    assert_true(metric(d, "conflictRate") == 0.25);
+    cJSON_Delete(d);
+    svc_stop(pid);
+}
+
+static int budget_limit_is(const cJSON *d, const void *arg)
+{
+    const cJSON *l = cJSON_GetObjectItem(cJSON_GetObjectItem(d, "budget"), "limit");
+    return cJSON_IsNumber(l) && l->valuedouble == *(const double *)arg;
+}
+
+/* Budgets as the scheduler has them: a type with no use yet has its limit,
+ * a restarted scheduler's new total shows, and the day is the scheduler's
+ * (a zone a day ahead of the monitor's is no reason to ignore it). */
+static void budgets_are_the_schedulers_limits_and_day(void **state)
+{
+    env *e = *state;
+    natsSubscription *list = NULL;
+    char tomorrow[16], reply[512], *md;
+    double want = 1000;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    cJSON *d, *fe;
+
+    day_of(time(NULL) + 24 * 3600, tomorrow, sizeof(tomorrow));
+    put_total(e, tomorrow, 300, 1000); /* written by a scheduler in UTC+14 */
+    d = dashboard_when(e, budget_limit_is, &want);
+    assert_true(budget_limit_is(d, &want));
+    cJSON_Delete(d);
+    /* the scheduler restarted with a total of 5000 and a frontend limit */
+    snprintf(reply, sizeof(reply),
+             "{\"mode\":\"continuous\",\"budget\":{\"day\":\"%s\",\"used\":300,\"limit\":5000,"
+             "\"frontend\":{\"used\":0,\"limit\":700}}}", tomorrow);
+    plan_reply = reply;
+    assert_int_equal(natsConnection_Subscribe(&list, e->nc, "orch.scheduler.list", on_list, NULL), NATS_OK);
+    natsConnection_Flush(e->nc);
+    want = 5000;
+    d = dashboard_when(e, budget_limit_is, &want);
+    assert_true(budget_limit_is(d, &want));
+    fe = cJSON_GetObjectItem(cJSON_GetObjectItem(d, "agents"), "frontend");
+    assert_true(cJSON_GetObjectItem(fe, "tokenLimit")->valuedouble == 700);
+    cJSON_Delete(d);
+    md = dashboard_text(e);
+    assert_non_null(strstr(md, "**Token Budget:** 4,700 / 5,000 remaining"));
+    free(md);
+    natsSubscription_Destroy(list);
+    svc_stop(pid);
+}
+
+/* Past 100% of the day's total the budget alert turns critical and says
+ * so; the fingerprint was already firing as a warning and the upgrade was
+ * never announced. */
+static void budget_past_the_total_turns_critical(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    char today[16], all[16384];
+
+    day_of(time(NULL), today, sizeof(today));
+    put_total(e, today, 850, 1000);
+    assert_int_equal(wait_delivered(e, 1, 15000), 1);
+    put_total(e, today, 1050, 1000);
+    assert_int_equal(wait_delivered(e, 2, 15000), 2);
+    all_bodies(e, all, sizeof(all));
+    assert_non_null(strstr(all, "WARNING budget: 850 of 1000"));
+    assert_non_null(strstr(all, "CRITICAL budget: 1050 of 1000 daily tokens used (105%)"));
+    sleep(1);
+    assert_int_equal(fm_delivered(e->fm), 2);
+    svc_stop(pid);
+}
+
+/* Both reports are in: roy-1's heartbeat (it works on W-1) and roy-2's
+ * error (it is alive). */
+static int both_reports_in(const cJSON *d, const void *arg)
+{
+    const cJSON *be = cJSON_GetObjectItem(cJSON_GetObjectItem(d, "agents"), "backend"), *x;
+    int n = 0;
+    (void)arg;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(be, "active"))
+    {
+        n += cJSON_IsString(x) && (!strcmp(x->valuestring, "roy-1") || !strcmp(x->valuestring, "roy-2"));
+    }
+    return metric(d, "total") == 3 && n == 2;
+}
+
+static int nothing_in_flight(const cJSON *d, const void *arg)
+{
+    (void)arg;
+    return metric(d, "inFlight") == 0;
+}
+
+/* The dashboard shows as work only what is in flight: not work that
+ * completed, not the id an error names, and not an agent the monitor
+ * stopped. It shows conservation mode, the turn length, the estimated
+ * completion, the next task, the next turn and the critical path. */
+static void dashboard_tells_what_is_going_on(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_MONITOR_KILL_MS=2500", NULL};
+    pid_t pid = start_monitor(e, "m1", x);
+    natsSubscription *list = NULL;
+    cJSON *d, *be, *on, *act;
+    char *md;
+
+    plan_reply = "{\"mode\":\"turns\",\"turnMinutes\":15,\"conservation\":true,\"criticalPath\":[\"W-1\",\"W-3\"],"
+                 "\"criticalPathEnd\":\"2030-01-01T10:00:00Z\"}";
+    assert_int_equal(natsConnection_Subscribe(&list, e->nc, "orch.scheduler.list", on_list, NULL), NATS_OK);
+    natsConnection_Flush(e->nc);
+    put_wait(e, "W-1", 5, 0, "", "roy-1");
+    put_wait(e, "W-2", 5, 0, "", "roy-2");
+    put_wait(e, "W-3", 4, 0, "ready", "");
+    usleep(300 * 1000);
+    publish_core(e, "agents.heartbeat.backend.roy-1", "{\"agentType\":\"backend\",\"instance\":\"roy-1\","
+                                                      "\"requirementId\":\"W-1\"}");
+    /* roy-2 fails on W-2: alive, but not working on it */
+    publish_core(e, "errors.agent.W-2", "{\"source\":\"agent\",\"agentType\":\"backend\",\"instance\":\"roy-2\","
+                                        "\"requirementId\":\"W-2\",\"message\":\"tests fail\",\"transient\":true}");
+    d = dashboard_when(e, both_reports_in, NULL);
+    assert_true(both_reports_in(d, NULL));
+    be = cJSON_GetObjectItem(cJSON_GetObjectItem(d, "agents"), "backend");
+    on = cJSON_GetObjectItem(be, "workingOn");
+    assert_int_equal(cJSON_GetArraySize(on), 1);
+    assert_string_equal(cJSON_GetArrayItem(on, 0)->valuestring, "W-1");
+    cJSON_Delete(d);
+    md = dashboard_text(e);
+    assert_non_null(strstr(md, "Turn-Based (15-min cycles)"));
+    assert_null(strstr(md, "30-min"));
+    assert_non_null(strstr(md, "conservation mode"));
+    assert_non_null(strstr(md, "**Est. completion:** 2030-01-01T10:00:00Z"));
+    assert_non_null(strstr(md, "**Next task:** W-3 (backend)"));
+    assert_non_null(strstr(md, "**Next Review:** "));
+    assert_non_null(strstr(md, "**Critical path:** W-1 -> W-3"));
+    free(md);
+    /* W-1 completes: roy-1 is idle, not ACTIVE on it */
+    put_wait(e, "W-1", 7, 0, "", "roy-1");
+    put_wait(e, "W-2", 7, 0, "", "roy-2");
+    d = dashboard_when(e, nothing_in_flight, NULL);
+    cJSON_Delete(d);
+    md = dashboard_text(e);
+    assert_null(strstr(md, "ACTIVE (working on"));
+    free(md);
+    /* roy-7 goes silent on W-7 and is stopped: no longer an active agent */
+    put_wait(e, "W-7", 5, 0, "", "roy-7");
+    usleep(300 * 1000);
+    publish_core(e, "agents.heartbeat.backend.roy-7", "{\"agentType\":\"backend\",\"instance\":\"roy-7\","
+                                                      "\"requirementId\":\"W-7\"}");
+    sleep(5); /* stale at 1.5 s, stopped at 2.5 s */
+    d = svc_request_json(e->nc, "orch.dashboard", "json", 2000);
+    act = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "agents"), "backend"), "active");
+    for (int i = 0; i < cJSON_GetArraySize(act); i++)
+        assert_string_not_equal(cJSON_GetArrayItem(act, i)->valuestring, "roy-7");
+    cJSON_Delete(d);
+    natsSubscription_Destroy(list);
+    svc_stop(pid);
+}
+
+/* Two escalations of one requirement (two alert messages, one
+ * fingerprint) are two Matrix messages: the transaction id follows the
+ * message id, not the fingerprint. */
+static void a_second_escalation_is_a_second_message(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    jsPubOptions po;
+    pb_alert a;
+    uint8_t *buf;
+    size_t len;
+
+    orchestrator__v1__alert__init(&a);
+    a.fingerprint = "scheduler:escalation:REQ-E";
+    a.rule = "escalation";
+    a.state = ORCHESTRATOR__V1__ALERT_STATE__ALERT_STATE_FIRING;
+    a.severity = ORCHESTRATOR__V1__SEVERITY__SEVERITY_CRITICAL;
+    a.summary = "REQ-E escalated";
+    a.text = "REQ-E escalated after 3 attempts";
+    assert_int_equal(pb_pack(&a.base, &buf, &len), ORCH_OK);
+    jsPubOptions_Init(&po);
+    po.MsgId = "scheduler:escalation:REQ-E:a3";
+    assert_int_equal(js_Publish(NULL, e->js, "alerts.critical.escalation", buf, (int)len, &po, NULL), NATS_OK);
+    assert_int_equal(wait_delivered(e, 1, 10000), 1);
+    po.MsgId = "scheduler:escalation:REQ-E:a6"; /* retried by a person, escalated again */
+    assert_int_equal(js_Publish(NULL, e->js, "alerts.critical.escalation", buf, (int)len, &po, NULL), NATS_OK);
+    assert_int_equal(wait_delivered(e, 2, 10000), 2);
+    free(buf);
+    svc_stop(pid);
+}
+
+/* Empty ORCH_MATRIX_* (compose passes them so by default) are no Matrix:
+ * alerts go to the stream and the log and are acked, not retried forever
+ * against a "bad URL". */
+static void empty_matrix_settings_are_no_matrix(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_MATRIX_HOMESERVER=", "ORCH_MATRIX_ROOM=", "ORCH_MATRIX_TOKEN=", NULL};
+    pid_t pid = start_monitor(e, "m1", x);
+    jsConsumerInfo *ci = NULL;
+    int settled = 0;
+    long long redelivered = -1;
+
+    js_Publish(NULL, e->js, "alerts.warning.test", "", 0, NULL, NULL);
+    put_state(e, "REQ-M", 5, 1, text_now_ms(), "roy-1", 2, 0, 0); /* goes stale: an alert of its own */
+    sleep(4);
+    for (int i = 0; i < 50 && !settled; i++) {
+        assert_int_equal(js_GetConsumerInfo(&ci, e->js, "ALERTS", "monitor-matrix", NULL, NULL), NATS_OK);
+        settled = ci->Delivered.Stream >= 2 && ci->NumAckPending == 0 && ci->NumPending == 0;
+        redelivered = (long long)ci->NumRedelivered;
+        print_message("delivered %llu, ack pending %lld, redelivered %lld\n", (unsigned long long)ci->Delivered.Stream,
+                      (long long)ci->NumAckPending, redelivered);
+        jsConsumerInfo_Destroy(ci);
+        if (!settled)
+            usleep(100 * 1000);
+    }
+    assert_true(settled);
+    assert_int_equal(redelivered, 0);
+    assert_int_equal(fm_count(e->fm), 0);
+    svc_stop(pid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -763,6 +1178,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(verification_that_lasts_too_long_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(reports_count_only_for_whom_their_subject_names, setup, teardown),
         cmocka_unit_test_setup_teardown(a_flood_of_instance_names_does_not_hide_a_real_agent, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_restart_resolves_nothing_that_still_holds, setup, teardown),
+        cmocka_unit_test_setup_teardown(blocker_and_conflict_rates_survive_a_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(budgets_are_the_schedulers_limits_and_day, setup, teardown),
+        cmocka_unit_test_setup_teardown(budget_past_the_total_turns_critical, setup, teardown),
+        cmocka_unit_test_setup_teardown(dashboard_tells_what_is_going_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_second_escalation_is_a_second_message, setup, teardown),
+        cmocka_unit_test_setup_teardown(empty_matrix_settings_are_no_matrix, setup, teardown),
     };
     int rc;
     /* ORCH_TEST_FILTER=name (wildcards allowed) runs only matching cases */
