@@ -269,6 +269,8 @@ static int audit(env *e, const char *id)
 #define MED 3
 #define LOW 4
 
+static void wait_status(env *e, const char *id, const char *status);
+
 static void chain_is_released_in_order_and_reviewed(void **state)
 {
     env *e = *state;
@@ -312,6 +314,7 @@ static void critical_goes_ahead_of_queued_work(void **state)
     plan(e, "M-3", BE, MED, 100, NULL, NULL);
     usleep(300 * 1000);
     plan(e, "C-1", BE, CRIT, 100, NULL, NULL);
+    wait_status(e, "C-1", "READY"); /* known before the slot frees */
     must_take(e, "roy-backend", "requirements.backend.>", "M-1", 1, &w);
     finish(e, "backend", &w); /* the slot frees: the CRITICAL one goes next */
     must_take(e, "roy-backend", "requirements.backend.>", "C-1", 1, &w);
@@ -559,15 +562,22 @@ static struct {
     int n;
 } seen;
 
+/* A subscription to errors.scheduler.>, with nothing seen yet. */
+static natsSubscription *subscribe_refusals(env *e)
+{
+    natsSubscription *errs = NULL;
+    assert_int_equal(natsConnection_SubscribeSync(&errs, e->nc, "errors.scheduler.>"), NATS_OK);
+    memset(&seen, 0, sizeof(seen));
+    seen.sub = errs;
+    return errs;
+}
+
 /* Waits for errors.scheduler.<key> with the given reason; fails after 8 s
  * without one. Returns its message text (until the next call). */
 static const char *expect_refusal(natsSubscription *errs, const char *key, const char *reason)
 {
     char want[160];
-    if (seen.sub != errs) {
-        memset(&seen, 0, sizeof(seen));
-        seen.sub = errs;
-    }
+    assert_ptr_equal(seen.sub, errs); /* from subscribe_refusals */
     snprintf(want, sizeof(want), "errors.scheduler.%s", key);
     for (int round = 0; round < 60; round++) {
         natsMsg *m = NULL;
@@ -659,7 +669,7 @@ static void reports_from_the_wrong_sender_change_nothing(void **state)
     char body[400];
 
     wait_leader(e, "s1");
-    assert_int_equal(natsConnection_SubscribeSync(&errs, e->nc, "errors.scheduler.>"), NATS_OK);
+    errs = subscribe_refusals(e);
     plan(e, "ID-B", BE, MED, 1000, NULL, NULL);
     plan(e, "ID-W", BE, MED, 1000, "ID-B", NULL);
     plan(e, "ID-F", FE, MED, 1000, NULL, NULL);
@@ -719,7 +729,7 @@ static void only_the_claimant_reports(void **state)
     work w;
 
     wait_leader(e, "s1");
-    assert_int_equal(natsConnection_SubscribeSync(&errs, e->nc, "errors.scheduler.>"), NATS_OK);
+    errs = subscribe_refusals(e);
     assert_int_equal(js_KeyValue(&claims, e->js, "orch_claims"), NATS_OK);
     plan(e, "CL-1", BE, MED, 1000, NULL, NULL);
     must_take(e, "roy-backend", "requirements.backend.>", "CL-1", 1, &w);
@@ -752,7 +762,7 @@ static void one_heartbeat_cannot_spend_the_day(void **state)
     work w;
 
     wait_leader(e, "s1");
-    assert_int_equal(natsConnection_SubscribeSync(&errs, e->nc, "errors.scheduler.>"), NATS_OK);
+    errs = subscribe_refusals(e);
     assert_int_equal(natsConnection_SubscribeSync(&alerts, e->nc, "alerts.>"), NATS_OK);
     assert_int_equal(natsConnection_Publish(e->nc, "agents.heartbeat.documentation.doc-evil", evil,
                                             (int)strlen(evil)), NATS_OK);
@@ -855,7 +865,7 @@ static void unpublishable_work_never_wedges_the_scheduler(void **state)
     work w;
 
     wait_leader(e, "s1");
-    assert_int_equal(natsConnection_SubscribeSync(&errs, e->nc, "errors.scheduler.>"), NATS_OK);
+    errs = subscribe_refusals(e);
     plan(e, "PZ-1", BE, HIGH, 100, NULL, NULL);
     plan_big(e, "PZ-BIG");
     plan(e, "PZ-2", BE, HIGH, 100, NULL, NULL);
