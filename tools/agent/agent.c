@@ -79,6 +79,8 @@ const size_t agent_cfg_count = sizeof(agent_cfg_entries) / sizeof(agent_cfg_entr
 /* A refused merge's message: git's or the failing step's output, whole
  * enough to act on (the verifier passes on 64 KiB of a step's output). */
 #define MERGE_MSG_MAX 16384
+/* Elements of the command preset's argument vector. */
+#define CMD_MAX 64
 
 static volatile sig_atomic_t stop;
 static void on_signal(int s)
@@ -261,7 +263,7 @@ static void run_cli(agent *a, const work_ref *w, const char *tree, const char *m
 {
     char prompt_file[900], log_path[900], path[4200], home[900], err[ERR_LEN];
     const char *const base[] = {path, home, "LANG=C.UTF-8", NULL};
-    const char *tmpl_default[32];
+    const char *tmpl_default[CMD_MAX + 1];
     const char *const *tmpl;
     char **argv = NULL, **env = NULL;
     agent_fill fill;
@@ -286,7 +288,12 @@ static void run_cli(agent *a, const work_ref *w, const char *tree, const char *m
             tmpl_default[0] = a->c->cli;
         tmpl = tmpl_default;
     } else {
-        tmpl = (const char *const *)a->c->command.v;
+        /* a cfg_list counts its items; the template ends with NULL */
+        size_t n = 0;
+        for (; (int)n < a->c->command.n && n + 1 < sizeof(tmpl_default) / sizeof(tmpl_default[0]); n++)
+            tmpl_default[n] = a->c->command.v[n];
+        tmpl_default[n] = NULL;
+        tmpl = tmpl_default;
     }
     fill = (agent_fill){prompt, prompt_file, tree, model};
     if (agent_argv_build(tmpl, a->preset->model_args, &fill, &argv, err) != ORCH_OK) {
@@ -913,8 +920,8 @@ int agent_serve(const char *type, const char *instance, const agent_cfg *cfg, co
     a.type_name = names_agent_type(a.type);
     a.preset = agent_preset_find(agent_cfg_presets[cfg->preset]);
     a.unsure = strmap_create();
-    if (a.preset->output == AGENT_OUT_COMMAND && cfg->command.n == 0) {
-        log_error("agent.preset is command but agent.command is not set");
+    if (a.preset->output == AGENT_OUT_COMMAND && (cfg->command.n == 0 || cfg->command.n > CMD_MAX)) {
+        log_error("agent.preset is command: agent.command must have 1 to %d elements", CMD_MAX);
         goto out;
     }
     if (!(json = slurp(cfg->projects_file, 4u << 20)) ||

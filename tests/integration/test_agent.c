@@ -1,0 +1,306 @@
+/* orch-agent through real subjects, with a stand-in CLI (fake_cli.sh, the
+ * command preset) so each case is quick and exact: a result with project,
+ * ref, commit, files, tokens, cost and model, pushed to the project's
+ * repository; the cheap model for modelHint "cheap"; the CLI's environment
+ * limited to what the settings name; errors transient or not (an empty
+ * change, a 429, an authentication error, a hang stopped at its time
+ * limit); work claimed by another instance left alone; a dispatch of an
+ * attempt that is no longer the current one left alone. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "pb.h"
+#include "proc.h"
+#include "provision.h"
+#include "svcfix.h"
+
+typedef struct {
+    natsfix fix;
+    natsConnection *nc;
+    jsCtx *js;
+    natsSubscription *reports;
+    char dir[256], repo[320];
+    pid_t agent;
+} env;
+
+static int sh(const char *const argv[])
+{
+    int status = 0;
+    pid_t pid = proc_spawn(argv, NULL, NULL, NULL);
+    if (pid <= 0 || proc_wait(pid, 30000, &status) != 0)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int setup(void **state)
+{
+    env *e = calloc(1, sizeof(*e));
+    char err[ERR_LEN], path[400], cli[400], url[300], projects[400], workdir[400];
+    provision_report rep;
+    FILE *f;
+    const char *src = getenv("ORCH_SOURCE_DIR");
+
+    if (svc_env_start(&e->fix, &e->nc, &e->js) != 0 || provision_all(e->js, 1, &rep, err) != ORCH_OK)
+        return -1;
+    snprintf(e->dir, sizeof(e->dir), "/tmp/orch-agent-test-XXXXXX");
+    if (!mkdtemp(e->dir))
+        return -1;
+    /* the project: a repository the agent pushes to, main checked out */
+    snprintf(e->repo, sizeof(e->repo), "%s/repo", e->dir);
+    {
+        const char *init[] = {"git", "init", "-q", "-b", "main", e->repo, NULL};
+        const char *commit[] = {"git", "-C", e->repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q",
+                                "--allow-empty", "-m", "start", NULL};
+        const char *cfg[] = {"git", "-C", e->repo, "config", "receive.denyCurrentBranch", "updateInstead", NULL};
+        if (sh(init) || sh(commit) || sh(cfg))
+            return -1;
+    }
+    snprintf(projects, sizeof(projects), "%s/projects.json", e->dir);
+    if (!(f = fopen(projects, "w")))
+        return -1;
+    fprintf(f, "{\"projects\": {\"p1\": {\"repo\": \"%s\", \"base\": \"main\", \"steps\": "
+               "[{\"name\": \"check\", \"command\": [\"true\"], \"timeout_s\": 30}]}}}\n",
+            e->repo);
+    fclose(f);
+    snprintf(cli, sizeof(cli), "%s/tests/integration/fake_cli.sh", src);
+    snprintf(path, sizeof(path), "%s/agent.json", e->dir);
+    snprintf(workdir, sizeof(workdir), "%s/work", e->dir);
+    if (!(f = fopen(path, "w")))
+        return -1;
+    fprintf(f, "{\"agent\": {\"preset\": \"command\", \"command\": [\"bash\", \"%s\", \"{prompt_file}\", \"{workdir}\", "
+               "\"{model}\"], \"model\": \"m-big\", \"cheap_model\": \"m-cheap\", \"timeout_s\": 2, \"grace_ms\": 500, "
+               "\"heartbeat_ms\": 200, \"env\": [\"ALLOWED_X\"], \"project\": \"p1\", \"projects_file\": \"%s\", "
+               "\"workdir\": \"%s\"}}\n",
+            cli, projects, workdir);
+    fclose(f);
+    snprintf(url, sizeof(url), "ORCH_NATS_URL=%s", e->fix.url);
+    {
+        char bin[400];
+        const char *argv[] = {bin, "--type", "backend", "--instance", "be-1", "--config", path, NULL};
+        const char *vars[] = {url, "ALLOWED_X=ok", "SECRET_X=hunter2", NULL};
+        proc_bin("orch-agent", bin, sizeof(bin));
+        e->agent = proc_spawn(argv, vars, e->dir, "agent.log");
+    }
+    /* everything; report() picks results.> and errors.> */
+    if (e->agent <= 0 || natsConnection_SubscribeSync(&e->reports, e->nc, ">") != NATS_OK)
+        return -1;
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    env *e = *state;
+    const char *rm[] = {"rm", "-rf", e->dir, NULL};
+    proc_stop(e->agent, 5000);
+    natsSubscription_Destroy(e->reports);
+    svc_env_stop(&e->fix, e->nc, e->js);
+    sh(rm);
+    free(e);
+    return 0;
+}
+
+static void dispatch(env *e, const char *id, int attempt, const char *mode, const char *hint)
+{
+    char subject[120], msg_id[120], body[600];
+    jsPubOptions po;
+    natsMsg *m = NULL;
+    snprintf(subject, sizeof(subject), "requirements.backend.%s", id);
+    snprintf(msg_id, sizeof(msg_id), "%s-a%d", id, attempt);
+    snprintf(body, sizeof(body),
+             "{\"id\":\"%s\",\"title\":\"Test %s\",\"description\":\"Mode: %s\",\"type\":\"backend\","
+             "\"priority\":\"HIGH\",\"status\":\"DISPATCHED\",\"attempt\":%d,\"modelHint\":\"%s\"}",
+             id, id, mode, attempt, hint);
+    jsPubOptions_Init(&po);
+    po.MsgId = msg_id;
+    assert_int_equal(natsMsg_Create(&m, subject, NULL, body, (int)strlen(body)), NATS_OK);
+    assert_int_equal(js_PublishMsg(NULL, e->js, m, &po, NULL), NATS_OK);
+    natsMsg_Destroy(m);
+}
+
+/* The next report about id on results.> or errors.> within ms (NULL when
+ * none came): its subject in *subject. */
+static cJSON *report(env *e, const char *id, int ms, char *subject, size_t len)
+{
+    int64_t until = nats_Now() + ms;
+    while (nats_Now() < until) {
+        natsMsg *m = NULL;
+        if (natsSubscription_NextMsg(&m, e->reports, 100) != NATS_OK)
+            continue;
+        {
+            const char *s = natsMsg_GetSubject(m);
+            size_t n = strlen(s), k = strlen(id);
+            if ((!strncmp(s, "results.", 8) || !strncmp(s, "errors.", 7)) && n > k && !strcmp(s + n - k, id) &&
+                s[n - k - 1] == '.') {
+                cJSON *o = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+                snprintf(subject, len, "%s", s);
+                natsMsg_Destroy(m);
+                return o;
+            }
+        }
+        natsMsg_Destroy(m);
+    }
+    return NULL;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(o, k));
+    return v ? v : "";
+}
+
+static void result_pushed_with_everything(void **state)
+{
+    env *e = *state;
+    char subject[200], file[120];
+    cJSON *r;
+    dispatch(e, "REQ-1", 1, "write", "");
+    r = report(e, "REQ-1", 20000, subject, sizeof(subject));
+    assert_non_null(r);
+    assert_string_equal(subject, "results.backend.REQ-1");
+    assert_string_equal(str(r, "project"), "p1");
+    assert_string_equal(str(r, "ref"), "refs/heads/req/REQ-1-a1");
+    assert_int_equal(strlen(str(r, "commit")), 40);
+    assert_string_equal(str(r, "instance"), "be-1");
+    assert_string_equal(str(r, "model"), "m-big");
+    assert_string_equal(str(r, "summary"), "wrote the file");
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "tokensUsed")), 123);
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(r, "costUsd")) == 0.01);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(r, "filesChanged"), 0)),
+                        "f/REQ-1.txt");
+    /* the branch is in the project's repository, and the CLI saw only the
+     * environment its settings name */
+    {
+        char out[4096] = "", spec[200];
+        FILE *p;
+        snprintf(spec, sizeof(spec), "git -C %s show %s:f/REQ-1.txt", e->repo, str(r, "commit"));
+        p = popen(spec, "r"); /* the test's own paths and a hex id */
+        assert_non_null(p);
+        out[fread(out, 1, sizeof(out) - 1, p)] = '\0';
+        pclose(p);
+        assert_non_null(strstr(out, "model=m-big"));
+        assert_non_null(strstr(out, "\nALLOWED_X\n"));
+        assert_non_null(strstr(out, "\nPATH\n"));
+        assert_null(strstr(out, "SECRET_X"));
+        assert_null(strstr(out, "ORCH_NATS_URL"));
+    }
+    snprintf(file, sizeof(file), "%s/agent.log", e->dir);
+    {
+        FILE *f = fopen(file, "r");
+        char log[65536];
+        size_t n;
+        assert_non_null(f);
+        n = fread(log, 1, sizeof(log) - 1, f);
+        log[n] = '\0';
+        fclose(f);
+        assert_null(strstr(log, "hunter2"));
+        assert_null(strstr(log, "Mode: write")); /* the prompt stays out of the log */
+    }
+    cJSON_Delete(r);
+}
+
+static void cheap_hint_gets_the_cheap_model(void **state)
+{
+    env *e = *state;
+    char subject[200];
+    cJSON *r;
+    dispatch(e, "REQ-2", 1, "write", "cheap");
+    r = report(e, "REQ-2", 20000, subject, sizeof(subject));
+    assert_non_null(r);
+    assert_string_equal(str(r, "model"), "m-cheap");
+    cJSON_Delete(r);
+}
+
+static void expect_error(env *e, const char *id, const char *mode, const char *reason, int transient)
+{
+    char subject[200], want[120];
+    cJSON *r;
+    dispatch(e, id, 1, mode, "");
+    r = report(e, id, 20000, subject, sizeof(subject));
+    assert_non_null(r);
+    snprintf(want, sizeof(want), "errors.agent.%s", id);
+    assert_string_equal(subject, want);
+    assert_string_equal(str(r, "reason"), reason);
+    assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(r, "transient")), transient);
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "attempt")), 1);
+    cJSON_Delete(r);
+}
+
+static void errors_transient_or_not(void **state)
+{
+    env *e = *state;
+    expect_error(e, "REQ-3", "none", "empty_diff", 0);
+    expect_error(e, "REQ-4", "ratelimit", "rate_limited", 1);
+    expect_error(e, "REQ-5", "auth", "auth", 0);
+    expect_error(e, "REQ-6", "hang", "timeout", 1);
+}
+
+static void work_claimed_by_another_is_left_alone(void **state)
+{
+    env *e = *state;
+    char subject[200];
+    kvStore *kv = NULL;
+    uint64_t rev = 0;
+    cJSON *r;
+    assert_int_equal(js_KeyValue(&kv, e->js, "orch_claims"), NATS_OK);
+    assert_int_equal(kvStore_CreateString(&rev, kv, "backend.REQ-7-a1", "someone-else"), NATS_OK);
+    kvStore_Destroy(kv);
+    dispatch(e, "REQ-7", 1, "write", "");
+    r = report(e, "REQ-7", 4000, subject, sizeof(subject));
+    assert_null(r);
+}
+
+static void past_attempt_is_left_alone(void **state)
+{
+    env *e = *state;
+    char subject[200];
+    kvStore *kv = NULL;
+    uint64_t rev = 0;
+    pb_state st = ORCHESTRATOR__V1__REQUIREMENT_STATE__INIT;
+    pb_requirement req = ORCHESTRATOR__V1__REQUIREMENT__INIT;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    cJSON *r;
+    req.id = "REQ-8";
+    req.type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND;
+    st.id = "REQ-8";
+    st.attempt = 2;
+    st.status = ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED;
+    st.requirement = &req;
+    assert_int_equal(pb_pack(&st.base, &buf, &len), ORCH_OK);
+    assert_int_equal(js_KeyValue(&kv, e->js, "orch_requirements"), NATS_OK);
+    assert_int_equal(kvStore_Put(&rev, kv, "REQ-8", buf, (int)len), NATS_OK);
+    kvStore_Destroy(kv);
+    free(buf);
+    dispatch(e, "REQ-8", 1, "write", ""); /* attempt 1: over */
+    r = report(e, "REQ-8", 4000, subject, sizeof(subject));
+    assert_null(r);
+    dispatch(e, "REQ-8", 2, "write", ""); /* the current one */
+    r = report(e, "REQ-8", 20000, subject, sizeof(subject));
+    assert_non_null(r);
+    assert_string_equal(subject, "results.backend.REQ-8");
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "attempt")), 2);
+    cJSON_Delete(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(result_pushed_with_everything),
+        cmocka_unit_test(cheap_hint_gets_the_cheap_model),
+        cmocka_unit_test(errors_transient_or_not),
+        cmocka_unit_test(work_claimed_by_another_is_left_alone),
+        cmocka_unit_test(past_attempt_is_left_alone),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
