@@ -819,6 +819,17 @@ static void reports_count_only_from_who_was_dispatched(void **state)
     e.agent_type = (Orchestrator__V1__AgentType)FE;
     assert_int_equal(agent_error(s, &e), ADMIT_WRONG_TYPE);
     assert_int_equal(status(s, "B"), ORCHESTRATOR__V1__STATUS__STATUS_VERIFYING);
+    {   /* a heartbeat's instance is its subject's: the body may not say another */
+        pb_heartbeat h;
+        sched_from from = {BE, NULL, "roy-1", NULL, "agents.heartbeat.backend.roy-1", NULL};
+        orchestrator__v1__heartbeat__init(&h);
+        h.instance = "roy-2";
+        h.requirement_id = "B";
+        h.tokens_used = 10;
+        assert_int_equal(sched_heartbeat(s, &h, &from, &clk), ADMIT_ID_MISMATCH);
+        assert_non_null(strstr(rec.refusals[rec.nrefusal - 1], "the subject names instance roy-1, the body roy-2"));
+        assert_int_equal(sched_budget(s)->used[BE], 100);
+    }
     e.agent_type = (Orchestrator__V1__AgentType)BE;
     assert_int_equal(agent_error(s, &e), ADMIT_OK);
     assert_int_equal(status(s, "B"), ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED);
