@@ -109,7 +109,13 @@ async function main() {
       out.counts = await counts(page);
     }
     if (process.env.ORCH_WEB_SHOT) {
-      await page.screenshot({ path: process.env.ORCH_WEB_SHOT, fullPage: true });
+      // the graph as it is now, then the whole page (the header is sticky
+      // and the detail fixed: a tall window rather than a stitched page)
+      await page.evaluate(() => tickGraph());
+      const h = await page.evaluate(() => document.documentElement.scrollHeight);
+      await page.setViewport({ width: 1440, height: Math.min(Math.max(h, 1000), 4000) });
+      await new Promise((r) => setTimeout(r, 300));
+      await page.screenshot({ path: process.env.ORCH_WEB_SHOT });
     }
     if (errors.length) throw new Error("script errors in the page: " + errors.join("; "));
   } finally {
