@@ -5,7 +5,8 @@
  * loopback, on the roadmap tests/e2e/agents/roadmap.md. The CLIs are the
  * real ones (scripts/install-agent-clis.sh); nothing leaves the machine.
  *
- * Asserted: every requirement COMPLETE; the build broken on purpose
+ * Asserted: every requirement COMPLETE; the reviewer's comments on REQ-201
+ * in the prompt of its second attempt; the build broken on purpose
  * (REQ-202) fixed on attempt 2 by a prompt holding the compiler's exact
  * error (the server answers the fix only then); a 429 (REQ-203) reported as
  * transient and retried; a hang (REQ-204) stopped at its time limit and
@@ -260,7 +261,7 @@ static void real_agents_run_the_roadmap(void **state)
         if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(r, "status")), "COMPLETE"))
             fail_msg("%s ended %s", cJSON_GetStringValue(cJSON_GetObjectItem(r, "id")),
                      cJSON_GetStringValue(cJSON_GetObjectItem(r, "status")));
-    assert_int_equal(attempt(s, "REQ-201"), 1);
+    assert_int_equal(attempt(s, "REQ-201"), 2); /* the review asked for changes */
     assert_int_equal(attempt(s, "REQ-202"), 2); /* broken build, fixed with the compiler's error */
     assert_int_equal(attempt(s, "REQ-203"), 2); /* 429, retried */
     assert_int_equal(attempt(s, "REQ-204"), 2); /* hang, stopped at its time limit, retried */
@@ -273,6 +274,7 @@ static void real_agents_run_the_roadmap(void **state)
         scenario_use rl = use_of(recs, "REQ-203", NULL);
         scenario_use hang = use_of(recs, "REQ-204 a1", NULL);
         scenario_use cheap = use_of(recs, "REQ-206", "claude-haiku-4-5");
+        scenario_use changes = use_of(recs, "REQ-201 a2", NULL);
         /* the server refused nothing: every prompt held what its scenario
          * requires, every model was the one it expects */
         assert_int_equal(all.refused, 0);
@@ -281,6 +283,7 @@ static void real_agents_run_the_roadmap(void **state)
         assert_true(hang.hung >= 1);
         assert_true(cheap.answered >= 2);
         assert_int_equal(cheap.other_model, 0);
+        assert_true(changes.answered >= 2); /* its prompt held the reviewer's comments */
         /* the day's ledger: exactly what the server reported */
         assert_true(all.tokens > 0);
         if (cJSON_GetNumberValue(cJSON_GetObjectItem(s, "tokensUsed")) != all.tokens)
