@@ -200,6 +200,17 @@ static void every_format_reaches_plan(void **state)
     svc_stop(pid);
 }
 
+/* Every plan message passes the scheduler's check, which drops the rest. */
+static void scheduler_takes(const plan_list *p)
+{
+    edge_limits lim;
+    char err[ERR_LEN];
+    edge_limits_default(&lim);
+    for (int i = 0; i < p->n; i++)
+        if (edge_requirement_check(p->r[i], &lim, err) != EDGE_OK)
+            fail_msg("%s would be dropped by the scheduler: %s", p->r[i]->id, err);
+}
+
 static void split_requirements_are_linked(void **state)
 {
     env *e = *state;
@@ -218,9 +229,7 @@ static void split_requirements_are_linked(void **state)
     /* a title at its limit: the parts' titles, with " (frontend)", still
      * pass the scheduler's check of plan messages */
     {
-        char body[1024], title[301], err[ERR_LEN];
-        edge_limits lim;
-        edge_limits_default(&lim);
+        char body[1024], title[301];
         memset(title, 'x', 300);
         title[300] = '\0';
         memcpy(title, "Transfer API and transfer page UI ", 34);
@@ -229,9 +238,7 @@ static void split_requirements_are_linked(void **state)
         intake_str(e, body);
         read_plan(e, &p, 2, 10000);
         assert_int_equal(p.n, 2);
-        for (int i = 0; i < 2; i++)
-            if (edge_requirement_check(p.r[i], &lim, err) != EDGE_OK)
-                fail_msg("%s would be dropped by the scheduler: %s", p.r[i]->id, err);
+        scheduler_takes(&p);
         plan_free(&p);
         /* one that depends on its own part stays whole: split, the part
          * would depend on itself */
@@ -239,9 +246,7 @@ static void split_requirements_are_linked(void **state)
                       "\"dependencies\":[\"SD-1-FE\"],"
                       "\"files\":[\"src/api/transfer.ts\",\"src/pages/transfer.tsx\"]}");
         read_plan(e, &p, 2, 3000);
-        for (int i = 0; i < p.n; i++)
-            if (edge_requirement_check(p.r[i], &lim, err) != EDGE_OK)
-                fail_msg("%s would be dropped by the scheduler: %s", p.r[i]->id, err);
+        scheduler_takes(&p);
         assert_int_equal(p.n, 1);
         plan_free(&p);
         /* so does one with a full list of dependencies: the frontend part,
@@ -257,9 +262,7 @@ static void split_requirements_are_linked(void **state)
             free(full);
         }
         read_plan(e, &p, 2, 3000);
-        for (int i = 0; i < p.n; i++)
-            if (edge_requirement_check(p.r[i], &lim, err) != EDGE_OK)
-                fail_msg("%s would be dropped by the scheduler: %s", p.r[i]->id, err);
+        scheduler_takes(&p);
         assert_int_equal(p.n, 1);
         plan_free(&p);
     }
