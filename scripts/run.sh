@@ -20,6 +20,11 @@
 # ORCH_DEMO_ROUTERS / ORCH_DEMO_VERIFIERS (replicas, 1), ORCH_BIN_DIR (use
 # binaries built elsewhere instead of building), ORCH_MATRIX_HOMESERVER /
 # ORCH_MATRIX_ROOM / ORCH_MATRIX_TOKEN to send alerts to Matrix too.
+# With --agent: ANTHROPIC_API_KEY (claude) or OPENAI_API_KEY (codex), named
+# in the agents' settings so their CLIs get them; ORCH_AGENT_MODEL, ORCH_AGENT_CHEAP_MODEL
+# (claude-haiku-4-5 for claude), ORCH_AGENT_TIMEOUT_S (900), ORCH_AGENT_CLI_DIR
+# (var/npm/node_modules/.bin), ANTHROPIC_BASE_URL / CODEX_HOME for another
+# endpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -31,7 +36,7 @@ while [ $# -gt 0 ]; do
     --headless) headless=1 ;;
     --agent) agents="${2:-}"; shift
       [ -n "$agents" ] || { echo "run.sh: --agent needs claude, codex or TYPE=PRESET,..." >&2; exit 2; } ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
