@@ -163,6 +163,20 @@ start scheduler scheduler-1
 for i in $(seq "${ORCH_DEMO_VERIFIERS:-1}"); do start verifier "verifier-$i"; done
 start monitor monitor-1
 
+if [ -n "$agents" ] && printf '%s\n' "${preset_of[@]}" | grep -qx codex && [ -z "${CODEX_HOME:-}" ]; then
+  # Codex with the key in OPENAI_API_KEY: a provider that reads it, in a
+  # Codex home of the demo's own (your ~/.codex is left alone).
+  export CODEX_HOME="$demo/codex-home"
+  mkdir -p "$CODEX_HOME"
+  cat > "$CODEX_HOME/config.toml" <<TOML
+model_provider = "openai-api-key"
+[model_providers.openai-api-key]
+name = "OpenAI (API key)"
+base_url = "https://api.openai.com/v1"
+env_key = "OPENAI_API_KEY"
+wire_api = "responses"
+TOML
+fi
 if [ -n "$agents" ]; then
   # One orch-agent settings file per type (config/agents.sample.json
   # explains each key). The CLI gets only the variables named in env.
