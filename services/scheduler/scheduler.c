@@ -1176,6 +1176,9 @@ static orch_status become_leader(void)
         pthread_create(&S.threads[k], NULL, fetcher, (void *)(intptr_t)k);
     }
     natsConnection_Subscribe(&S.hb_sub, S.d->nc, "agents.heartbeat.>", on_heartbeat, NULL);
+    /* The server has the subscription before anyone is told this instance
+     * leads: a heartbeat sent after that is not missed. */
+    natsConnection_FlushTimeout(S.d->nc, 2000);
     return ORCH_OK;
 }
 
