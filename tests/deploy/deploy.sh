@@ -54,7 +54,11 @@ watchdog=
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  [ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
+  if [ -n "$watchdog" ]; then # the watchdog first, then its sleep, which holds our output open
+    sleeper=$(pgrep -P "$watchdog" || true)
+    kill "$watchdog" 2>/dev/null || true
+    [ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null || true
+  fi
   if "$DOCKER" info >/dev/null 2>&1; then
     if [ $rc -ne 0 ] || [ -n "${ORCH_TEST_KEEP:-}" ]; then
       timeout 60 "${compose[@]}" logs --no-color >"$work/compose.log" 2>&1 || true
@@ -115,7 +119,7 @@ base_image() { # suite
     return 0
   fi
   tar=$(rootfs_tar "$1" "$cache") || fail "cannot make a $1 base system"
-  "$DOCKER" import -q - "debian:$1" <"$tar" >/dev/null || fail "docker import of $tar failed"
+  "$DOCKER" import - "debian:$1" <"$tar" >/dev/null || fail "docker import of $tar failed"
   say "base image debian:$1 from debootstrap ($tar) in $(took "$t") s"
 }
 t0=$(now_s)
@@ -223,6 +227,7 @@ container_of() { # instance (<hostname>-<pid>): the container whose hostname it 
   return 1
 }
 killed=
+demo_deadline=$(( $(date +%s) + ${ORCH_DEPLOY_DEMO_TIMEOUT_S:-300} ))
 counts() { # complete escalated total, from the summary's first line
   "$bin/orchctl" summary 2>/dev/null | head -1 |
     sed -n 's/requirements: \([0-9]*\).*complete \([0-9]*\), escalated \([0-9]*\).*/\2 \3 \1/p'
@@ -240,21 +245,25 @@ while :; do
     killed=1
   fi
   [ -n "$total" ] && [ "$total" -gt 0 ] && [ $((complete + escalated)) -ge "$total" ] && break
+  [ "$(date +%s)" -lt "$demo_deadline" ] || { finished=no; break; }
   sleep 2
 done
-say "phase demo run: $(took "$t0") s ($complete complete, $escalated escalated of $total)"
-[ -n "$killed" ] || fail "the run ended before the kills"
+say "phase demo run: $(took "$t0") s (${complete:-0} complete, ${escalated:-0} escalated of ${total:-?})"
 
 # --- judging -----------------------------------------------------------------------
 
+# First what nats-server refused: it explains a run that did not finish.
+"${compose[@]}" logs --no-color nats >"$work/nats.log" 2>&1
+violations=$(grep -ci "Permissions Violation" "$work/nats.log" || true)
+if [ "$violations" -gt 0 ]; then
+  grep -i "Permissions Violation" "$work/nats.log" | head -20 >&2 || true
+  fail "nats-server logged $violations permission violations (the first above; all in $work/nats.log)"
+fi
+[ -z "${finished:-}" ] || fail "the demo did not finish within ${ORCH_DEPLOY_DEMO_TIMEOUT_S:-300} s"
+[ -n "$killed" ] || fail "the run ended before the kills"
 sleep 3 # the last acknowledgements and KV writes
 # shellcheck disable=SC2086
 "$judge" check $ids || fail "the checker found work lost, duplicated or unfinished"
-
-"${compose[@]}" logs --no-color nats >"$work/nats.log" 2>&1
-if grep -i "Permissions Violation" "$work/nats.log" >&2; then
-  fail "nats-server logged permission violations (above)"
-fi
 
 # Every alert once in the room: the monitors' Matrix consumer has delivered
 # everything, and the room holds as many messages from the monitor's user
