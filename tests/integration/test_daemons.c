@@ -405,6 +405,40 @@ static void a_deleted_consumer_is_noticed_and_recreated(void **state)
     svc_env_stop(&f, c, js);
 }
 
+/* With provisioning off a lost consumer is still noticed, logged and
+ * alerted, but left for people to create. */
+static void with_provisioning_off_a_loss_is_only_reported(void **state)
+{
+    natsfix f = {0};
+    natsConnection *c = NULL;
+    jsCtx *js = NULL;
+    const char *env[] = {"ORCH_JETSTREAM_PROVISION=false", NULL};
+    provision_report rep;
+    provision_missing m;
+    char err[ERR_LEN], alerts[2048];
+    pid_t router;
+    int n = 0;
+    long long t0;
+    (void)state;
+
+    assert_int_equal(svc_env_start(&f, &c, &js), 0);
+    assert_int_equal(provision_all(js, 1, &rep, err), ORCH_OK);
+    router = svc_start_ready(c, &f, "router", "off-router", env);
+    assert_int_equal(js_DeleteConsumer(js, "PLAN", "scheduler-plan", NULL, NULL), NATS_OK);
+    for (t0 = now_ms(); n == 0 && now_ms() - t0 < WATCH_WAIT_MS; usleep(250 * 1000))
+        n = stored_topology_alerts(js, alerts, sizeof(alerts));
+    assert_int_equal(n, 1);
+    assert_non_null(strstr(alerts, "consumer PLAN/scheduler-plan"));
+    assert_true(logged(&f, "off-router", "consumer PLAN/scheduler-plan is missing"));
+    sleep(6); /* another round: still missing, not alerted again */
+    assert_int_equal(provision_find_missing(js, 1000, &m, err), ORCH_OK);
+    assert_int_equal(m.n, 1);
+    assert_string_equal(m.obj[0].name, "PLAN/scheduler-plan");
+    assert_int_equal(stored_topology_alerts(js, alerts, sizeof(alerts)), 1);
+    svc_stop(router);
+    svc_env_stop(&f, c, js);
+}
+
 /* nats-server restarts on the same port with an empty store (a lost
  * volume): every daemon reconnects, the topology is provisioned again and
  * a requirement goes through as before. */
@@ -516,6 +550,7 @@ int main(void)
         cmocka_unit_test(daemon_waits_for_a_late_server),
         cmocka_unit_test(daemon_stops_promptly_when_its_server_is_gone),
         cmocka_unit_test(a_deleted_consumer_is_noticed_and_recreated),
+        cmocka_unit_test(with_provisioning_off_a_loss_is_only_reported),
         cmocka_unit_test(a_wiped_server_is_provisioned_again),
         cmocka_unit_test(agent_sim_sends_a_lost_ack_again),
     };
