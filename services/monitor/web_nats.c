@@ -48,6 +48,16 @@ void web_nats_state(const pb_state *prev, const pb_state *st)
         metrics_hist_observe(&W.dispatch[t], (double)(st->dispatched_at_ms - prev->updated_at_ms) / 1000.0);
 }
 
+/* A copy of s cut to WEB_NATS_OUTPUT_MAX bytes at a UTF-8 boundary. */
+static char *cut_text(const char *s)
+{
+    size_t n = strnlen(s, WEB_NATS_OUTPUT_MAX);
+    if (s[n])
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    return xstrndup(s, n);
+}
+
 static cJSON *verdict_json(const pb_verdict *v)
 {
     static const char *kinds[] = {"UNSPECIFIED", "PASS", "FAIL", "INFRASTRUCTURE_ERROR"};
@@ -61,7 +71,7 @@ static cJSON *verdict_json(const pb_verdict *v)
         cJSON_AddStringToObject(o, "instance", v->instance);
     if (*v->detail)
         cJSON_AddStringToObject(o, "detail", v->detail);
-    cut = xstrndup(v->failing_output, WEB_NATS_OUTPUT_MAX);
+    cut = cut_text(v->failing_output);
     cJSON_AddStringToObject(o, "failingOutput", cut);
     free(cut);
     steps = cJSON_AddArrayToObject(o, "steps");
@@ -74,7 +84,7 @@ static cJSON *verdict_json(const pb_verdict *v)
         cJSON_AddNumberToObject(x, "durationMs", (double)s->duration_ms);
         cJSON_AddBoolToObject(x, "timedOut", s->timed_out);
         cJSON_AddBoolToObject(x, "passed", s->passed);
-        cut = xstrndup(s->output, WEB_NATS_OUTPUT_MAX);
+        cut = cut_text(s->output);
         cJSON_AddStringToObject(x, "output", cut);
         free(cut);
         cJSON_AddItemToArray(steps, x);
