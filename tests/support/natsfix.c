@@ -137,10 +137,40 @@ static int prepare(natsfix *f)
     return 0;
 }
 
+/* "sync_interval: always" when the nats-server on PATH knows it (2.10 and
+ * later; 2.9 refuses the field): tests that claim nothing is lost across a
+ * server kill then hold on servers that flush every write, as operators
+ * who need that guarantee run them. Asked once, from `nats-server
+ * --version` written to f's directory. */
+static const char *sync_option(const natsfix *f)
+{
+    static int known = -1;
+    char line[128] = "";
+    int major = 0, minor = 0, st = 0;
+    FILE *v;
+    pid_t p;
+    const char *argv[] = {"nats-server", "--version", NULL};
+
+    if (known >= 0)
+        return known ? "sync_interval: always" : "";
+    known = 0;
+    if ((p = proc_spawn(argv, NULL, f->dir, "version.txt")) > 0 && proc_wait(p, 5000, &st) == 0) {
+        char path[300];
+        snprintf(path, sizeof(path), "%s/version.txt", f->dir);
+        if ((v = fopen(path, "r"))) {
+            if (fgets(line, sizeof(line), v) && sscanf(line, "nats-server: v%d.%d", &major, &minor) == 2)
+                known = major > 2 || (major == 2 && minor >= 10);
+            fclose(v);
+        }
+    }
+    return known ? "sync_interval: always" : "";
+}
+
 /* Picks f's client port and writes its configuration. */
 static int configure(natsfix *f, const char *extra_conf)
 {
     FILE *c;
+    const char *sync = sync_option(f);
     f->port = natsfix_free_port();
     snprintf(f->url, sizeof(f->url), "nats://127.0.0.1:%d", f->port);
     c = fopen(f->conf, "w");
@@ -149,8 +179,8 @@ static int configure(natsfix *f, const char *extra_conf)
         return -1;
     }
     fprintf(c, "listen: 127.0.0.1:%d\nserver_name: fix_%d\n"
-               "jetstream { store_dir: \"%s/js\" }\n%s\n",
-            f->port, f->port, f->dir, extra_conf ? extra_conf : "");
+               "jetstream { store_dir: \"%s/js\"%s%s }\n%s\n",
+            f->port, f->port, f->dir, *sync ? ", " : "", sync, extra_conf ? extra_conf : "");
     fclose(c);
     return 0;
 }
