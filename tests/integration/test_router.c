@@ -835,6 +835,31 @@ static void orchctl_submit_reports_refusals_and_missing_stream(void **state)
             !strstr(out, "1 requirement refused"))
             fail_msg("orchctl said: %s", out);
     }
+    /* a roadmap import in two messages: the first has an id taken before,
+     * the second still goes in */
+    {
+        char path[400];
+        const char *a[] = {"roadmap", "import", path, NULL};
+        FILE *f;
+        plan_list p = {0};
+        snprintf(path, sizeof(path), "%s/roadmap.md", e->fix.dir);
+        f = fopen(path, "w");
+        fputs("# Roadmap\n\n## Phase 1 - Docs\n\n", f);
+        for (int i = 0; i < 201; i++)
+            fprintf(f, "### RM-%d: Update the guide, part %d\n- Status: Pending\n- Agent: documentation\n\n", i, i);
+        fclose(f);
+        intake_str(e, "{\"id\":\"RM-5\",\"title\":\"Taken before\"}");
+        read_plan(e, &p, 1000, 2000); /* what is on PLAN so far */
+        plan_free(&p);
+        assert_int_equal(orchctl_all(e, a, out, sizeof(out)), 1);
+        if (!strstr(out, "rejected RM-5 (duplicate_id)"))
+            fail_msg("orchctl said: %.2000s", out);
+        read_plan(e, &p, 200, 10000);
+        assert_int_equal(p.n, 200);
+        find(&p, "RM-200"); /* the second message's */
+        assert_int_equal(count_id(&p, "RM-5"), 0);
+        plan_free(&p);
+    }
     svc_stop(pid);
     {
         const char *a[] = {"--server", "nats://127.0.0.1:1", "submit", "--title", "x", NULL};

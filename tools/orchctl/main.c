@@ -721,16 +721,20 @@ static int cmd_roadmap(ctl *c, int argc, char **argv)
         if (!json) {
             fprintf(stderr, "orchctl: %s: nothing Pending or New\n", argv[2]);
         } else {
-            /* in messages of at most 200 requirements (the router takes 256) */
+            /* in messages of at most 200 requirements (the router takes 256);
+             * one with refusals (an id submitted before) does not keep the
+             * rest from going in: the exit code tells */
             cJSON *all = cJSON_Parse(json), *chunk = NULL;
             int n = cJSON_GetArraySize(all);
-            for (int i = 0; i < n && rc == 0; i++) {
+            for (int i = 0; i < n && rc != EXIT_NATS; i++) {
                 if (!chunk)
                     chunk = cJSON_CreateArray();
                 cJSON_AddItemToArray(chunk, cJSON_Duplicate(cJSON_GetArrayItem(all, i), 1));
                 if (cJSON_GetArraySize(chunk) == 200 || i == n - 1) {
                     char *part = cJSON_PrintUnformatted(chunk);
-                    rc = submit_body(c, part, strlen(part), "application/json");
+                    int part_rc = submit_body(c, part, strlen(part), "application/json");
+                    if (part_rc && rc != EXIT_NATS)
+                        rc = part_rc;
                     free(part);
                     cJSON_Delete(chunk);
                     chunk = NULL;
