@@ -699,6 +699,12 @@ static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
         }
         if (!*e->source)
             pb_set_str(&e->source, "agent");
+        /* Of the monitor's reports only "stuck" releases work; the others
+         * (errors.monitor.<reason>) tell people of reports it refused. */
+        if (!strncmp(subj, "errors.monitor.", 15) && strcmp(e->reason ? e->reason : "", "stuck") != 0) {
+            orchestrator__v1__agent_error__free_unpacked(e, NULL);
+            return 0;
+        }
         message_tag(m, tag, sizeof(tag));
         from.type = names_agent_from_subject(subj, 1);
         from.id = subject_rest(subj, 2);

@@ -719,6 +719,41 @@ static void reports_from_the_wrong_sender_change_nothing(void **state)
     svc_stop(pid);
 }
 
+/* The monitor's errors.monitor.<reason> reports tell people of reports it
+ * refused; only its "stuck" report (errors.monitor.<id>) releases work. A
+ * refusal naming work in flight was itself refused as an id mismatch, one
+ * scheduler error for every monitor refusal. */
+static void the_monitors_refusals_are_not_failures(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    natsSubscription *errs = NULL;
+    natsMsg *m = NULL;
+    work w;
+
+    wait_leader(e, "s1");
+    errs = subscribe_refusals(e);
+    plan(e, "MO-1", BE, MED, 1000, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "MO-1", 1, &w);
+    publish_json(e, "errors.monitor.id_mismatch",
+                 "{\"source\":\"monitor\",\"reason\":\"id_mismatch\",\"subject\":\"agents.heartbeat.backend.x\","
+                 "\"requirementId\":\"MO-1\",\"message\":\"refused\"}");
+    settle(e, "ERRORS", "scheduler-errors");
+    expect_status(e, "MO-1", "DISPATCHED");
+    if (natsSubscription_NextMsg(&m, errs, 1000) == NATS_OK) {
+        fail_msg("the scheduler answered a monitor refusal on %s", natsMsg_GetSubject(m));
+        natsMsg_Destroy(m);
+    }
+    /* the stuck report still releases the work */
+    publish_json(e, "errors.monitor.MO-1",
+                 "{\"source\":\"monitor\",\"reason\":\"stuck\",\"requirementId\":\"MO-1\",\"attempt\":1,"
+                 "\"transient\":true,\"message\":\"no activity\"}");
+    settle(e, "ERRORS", "scheduler-errors");
+    must_take(e, "roy-backend", "requirements.backend.>", "MO-1", 2, &w);
+    natsSubscription_Destroy(errs);
+    svc_stop(pid);
+}
+
 /* Where the work was claimed in orch_claims, only the claimant reports. */
 static void only_the_claimant_reports(void **state)
 {
@@ -1084,6 +1119,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(standby_takes_over_when_the_leader_dies, setup, teardown),
         cmocka_unit_test_setup_teardown(reports_from_the_wrong_sender_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(only_the_claimant_reports, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_monitors_refusals_are_not_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(one_heartbeat_cannot_spend_the_day, setup, teardown),
         cmocka_unit_test_setup_teardown(unpublishable_work_never_wedges_the_scheduler, setup, teardown),
         cmocka_unit_test_setup_teardown(a_result_without_attempt_is_the_current_one, setup, teardown),
