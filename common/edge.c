@@ -527,6 +527,12 @@ static void add_list(cJSON *o, const char *key, char **v, size_t n)
         cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
 }
 
+/* Every JSON the edge writes decodes strictly: a string cut short
+ * somewhere upstream (a byte limit inside a character) or bytes from
+ * outside that no check saw would otherwise reach agents as invalid UTF-8,
+ * which strict decoders refuse whole. cJSON copies such bytes as they are;
+ * each is replaced by '?' here, after printing, where only string contents
+ * can hold them. */
 static char *print_and_free(cJSON *o)
 {
     char *s = cJSON_PrintUnformatted(o);
@@ -535,6 +541,7 @@ static char *print_and_free(cJSON *o)
         fprintf(stderr, "fatal: out of memory printing JSON\n");
         abort();
     }
+    text_utf8_repair(s);
     return s;
 }
 

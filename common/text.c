@@ -46,49 +46,84 @@ char *xstrndup(const char *s, size_t n)
     return d;
 }
 
-int text_utf8_valid(const char *buf, size_t len, size_t *bad_at)
+size_t text_utf8_char(const char *buf, size_t len)
 {
     const unsigned char *s = (const unsigned char *)buf;
+    unsigned c = len ? s[0] : 0;
+    size_t need;
+    unsigned cp;
+
+    if (c == 0)
+        return 0;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t k = 1; k <= need; k++) {
+        if (k >= len || (s[k] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3F);
+    }
+    if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return need + 1;
+}
+
+int text_utf8_valid(const char *buf, size_t len, size_t *bad_at)
+{
     size_t i = 0;
 
     while (i < len) {
-        unsigned c = s[i];
-        size_t need;
-        unsigned cp;
-
-        if (c == 0)
-            goto bad;
-        if (c < 0x80) {
-            i++;
-            continue;
+        size_t n = text_utf8_char(buf + i, len - i);
+        if (!n) {
+            if (bad_at)
+                *bad_at = i;
+            return 0;
         }
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            cp = c & 0x07;
-        } else {
-            goto bad;
-        }
-        for (size_t k = 1; k <= need; k++) {
-            if (i + k >= len || (s[i + k] & 0xC0) != 0x80)
-                goto bad;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            goto bad;
-        i += need + 1;
+        i += n;
     }
     return 1;
-bad:
-    if (bad_at)
-        *bad_at = i;
-    return 0;
+}
+
+size_t text_utf8_prefix(const char *buf, size_t len, size_t max)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        size_t n = text_utf8_char(buf + i, len - i);
+        if (!n)
+            n = 1; /* a bad byte is one unit: cutting after it splits nothing */
+        if (i + n > max)
+            break;
+        i += n;
+    }
+    return i;
+}
+
+size_t text_utf8_repair(char *s)
+{
+    size_t len = strlen(s), i = 0, fixed = 0;
+
+    while (i < len) {
+        size_t n = text_utf8_char(s + i, len - i);
+        if (!n) {
+            s[i] = '?';
+            n = 1;
+            fixed++;
+        }
+        i += n;
+    }
+    return fixed;
 }
 
 int text_controls_free(const char *buf, size_t len, int allow_space, size_t *at)

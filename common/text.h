@@ -19,6 +19,20 @@ char *xstrndup(const char *s, size_t n);
  * NUL); otherwise 0 and the byte offset of the first bad byte in *bad_at. */
 int text_utf8_valid(const char *buf, size_t len, size_t *bad_at);
 
+/* The length of the valid UTF-8 character at buf[0..len), 1 to 4; 0 when
+ * there is none there (a bad or cut sequence, a NUL, len 0). */
+size_t text_utf8_char(const char *buf, size_t len);
+
+/* The length of the longest prefix of buf[0..len) of at most max bytes
+ * that does not end inside a character: where to cut text that must stay
+ * UTF-8. */
+size_t text_utf8_prefix(const char *buf, size_t len, size_t max);
+
+/* Replaces, in place, each byte of s that is not part of a valid UTF-8
+ * character with '?', so the string decodes strictly (the length does not
+ * change). Returns how many were replaced. */
+size_t text_utf8_repair(char *s);
+
 /* Returns 1 when buf[0..len) holds no control character: none of U+0000..
  * U+001F nor U+007F, except tab, newline and carriage return when
  * allow_space is set. Otherwise 0 and the offset of the first in *at. JSON

@@ -841,7 +841,8 @@ static void send_back(sched *s, int i, const char *output, int count_attempt, in
     leave_flight(s, i);
     if (output) {
         size_t n = strlen(output);
-        char *cut = xstrndup(output, n > OUTPUT_MAX ? OUTPUT_MAX : n);
+        /* cut on a character: the retry's JSON must stay UTF-8 */
+        char *cut = xstrndup(output, text_utf8_prefix(output, n, OUTPUT_MAX));
         pb_set_str(&st->requirement->last_failure_output, cut);
         free(cut);
     }

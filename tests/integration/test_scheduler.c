@@ -754,6 +754,33 @@ static void the_monitors_refusals_are_not_failures(void **state)
     svc_stop(pid);
 }
 
+/* A failure output longer than the scheduler keeps is cut on a character:
+ * cut inside one, the retry's JSON failed every strict decoder (the agent
+ * side of must_take decodes strictly). */
+static void a_long_failure_output_is_cut_on_a_character(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    size_t n = 2 + 3 * 30000;
+    char *out = malloc(n + 1);
+    work w;
+
+    /* "xx" then euro signs: the 64 KiB mark falls inside one */
+    memcpy(out, "xx", 2);
+    for (size_t i = 2; i < n; i += 3)
+        memcpy(out + i, "\xe2\x82\xac", 3);
+    out[n] = '\0';
+    wait_leader(e, "s1");
+    plan(e, "U8-1", BE, MED, 1000, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "U8-1", 1, &w);
+    report_result(e, "backend", "U8-1", 1, 100);
+    report_verdict(e, "U8-1", 1, FAIL, out);
+    must_take(e, "roy-backend", "requirements.backend.>", "U8-1", 2, &w);
+    assert_memory_equal(w.output, out, 8);
+    free(out);
+    svc_stop(pid);
+}
+
 /* Where the work was claimed in orch_claims, only the claimant reports. */
 static void only_the_claimant_reports(void **state)
 {
@@ -1120,6 +1147,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reports_from_the_wrong_sender_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(only_the_claimant_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(the_monitors_refusals_are_not_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_long_failure_output_is_cut_on_a_character, setup, teardown),
         cmocka_unit_test_setup_teardown(one_heartbeat_cannot_spend_the_day, setup, teardown),
         cmocka_unit_test_setup_teardown(unpublishable_work_never_wedges_the_scheduler, setup, teardown),
         cmocka_unit_test_setup_teardown(a_result_without_attempt_is_the_current_one, setup, teardown),

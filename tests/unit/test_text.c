@@ -104,11 +104,49 @@ static void names_parse_loosely_print_strictly(void **state)
     assert_int_equal(names_complexity_parse("xl"), ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_XL);
 }
 
+static void utf8_cuts_fall_between_characters(void **state)
+{
+    const char *t = "ab\xe2\x82\xac\xf0\x9f\x98\x80z"; /* a b euro emoji z */
+    size_t len = strlen(t);
+    (void)state;
+    assert_int_equal(text_utf8_prefix(t, len, 0), 0);
+    assert_int_equal(text_utf8_prefix(t, len, 2), 2);
+    assert_int_equal(text_utf8_prefix(t, len, 3), 2);  /* inside the euro */
+    assert_int_equal(text_utf8_prefix(t, len, 4), 2);
+    assert_int_equal(text_utf8_prefix(t, len, 5), 5);
+    assert_int_equal(text_utf8_prefix(t, len, 8), 5);  /* inside the emoji */
+    assert_int_equal(text_utf8_prefix(t, len, 9), 9);
+    assert_int_equal(text_utf8_prefix(t, len, 100), len);
+    /* a bad byte counts as one: cutting after it splits nothing */
+    assert_int_equal(text_utf8_prefix("a\xffb", 3, 2), 2);
+    for (size_t max = 0; max <= len; max++) {
+        size_t n = text_utf8_prefix(t, len, max);
+        assert_true(n <= max);
+        assert_true(text_utf8_valid(t, n, NULL));
+    }
+}
+
+static void utf8_repair_replaces_each_bad_byte(void **state)
+{
+    char cut[] = "ok \xe2\x82";             /* a euro cut short */
+    char mixed[] = "a\xffb\xc0\xafc\xed\xa0\x80d"; /* stray, overlong, surrogate */
+    char fine[] = "na\xc3\xafve \xe2\x82\xac";
+    (void)state;
+    assert_int_equal(text_utf8_repair(cut), 2);
+    assert_string_equal(cut, "ok ??");
+    assert_int_equal(text_utf8_repair(mixed), 6);
+    assert_string_equal(mixed, "a?b??c???d");
+    assert_int_equal(text_utf8_repair(fine), 0);
+    assert_string_equal(fine, "na\xc3\xafve \xe2\x82\xac");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(utf8_accepts_valid_text),
         cmocka_unit_test(utf8_rejects_bad_bytes_with_offset),
+        cmocka_unit_test(utf8_cuts_fall_between_characters),
+        cmocka_unit_test(utf8_repair_replaces_each_bad_byte),
         cmocka_unit_test(ids_must_be_subject_tokens),
         cmocka_unit_test(control_characters_are_found),
         cmocka_unit_test(names_parse_loosely_print_strictly),
