@@ -67,8 +67,8 @@ char *outbuf_clean(const char *in, size_t n, size_t *out_len)
     char *out = xmalloc(n * 3 + 1), *o = out;
     size_t i = 0;
     while (i < n) {
-        size_t k = seq_len((unsigned char)in[i]), bad;
-        if (k <= n - i && text_utf8_valid(in + i, k, &bad)) {
+        size_t k = text_utf8_char(in + i, n - i);
+        if (k) {
             memcpy(o, in + i, k);
             o += k;
             i += k;
