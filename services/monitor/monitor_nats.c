@@ -649,7 +649,8 @@ static void evaluate(void)
         announce(NULL, id, "agent_table", "WARNING agent_table: the monitor's agent table is full", text);
     }
     nc = rules_eval(&monitor_cfg.rules, seen_rules(M.seen, now), now, conds, 256, kills, 32, &nk);
-    for (int i = 0; i < nk; i++) {
+    /* nobody is stopped on a view that is not complete yet */
+    for (int i = 0; i < nk && seen_settled(M.seen); i++) {
         if (!may_act_locked())
             return;
         if (seen_stop_once(M.seen, kills[i].id, kills[i].attempt, kills[i].instance))

@@ -37,6 +37,12 @@ struct seen {
     int nservices;
     int states_synced, budgets_synced, pinged;
     int dirty;                  /* the memory seen_save writes changed */
+    int64_t activity_said_ms;   /* when activity last made the memory dirty */
+    struct restored_activity {
+        char id[64];
+        int64_t at;
+    } *activity;                /* restored last activity of work not seen yet */
+    int nactivity;
     int64_t started_ms;
     strmap *stopped;            /* "<id>:<attempt>" */
     strmap *stopped_instances;
@@ -80,6 +86,7 @@ void seen_destroy(seen *s)
     strmap_destroy(s->ever_overlap);
     strmap_destroy(s->stopped);
     strmap_destroy(s->stopped_instances);
+    free(s->activity);
     agents_destroy(s->agents);
     free(s->work);
     free(s->ditems);
@@ -124,6 +131,9 @@ void seen_state(seen *s, pb_state *st, int64_t now)
         strmap_put(s->ids, st->id, s->nitems++);
         it->ever_blocked = strmap_get(s->ever_blocked, st->id, NULL);
         it->ever_overlap = strmap_get(s->ever_overlap, st->id, NULL);
+        for (int k = 0; k < s->nactivity; k++)
+            if (!strcmp(s->activity[k].id, st->id))
+                it->last_activity = s->activity[k].at;
     }
     if (st->status != ST(VERIFYING))
         it->verifying_since = 0;
@@ -238,8 +248,15 @@ static seen_say note(seen *s, int type, const char *id, const char *instance, in
                      size_t len)
 {
     item *it = item_of(s, id);
-    if (it)
+    if (it) {
         it->last_activity = now;
+        /* activity moves all the time: saved every 5 s at most (the stale
+         * rule counts in hours) */
+        if (now - s->activity_said_ms >= 5000) {
+            s->activity_said_ms = now;
+            s->dirty = 1;
+        }
+    }
     if (!instance || !*instance)
         return SEEN_QUIET;
     if (!on) {
@@ -565,6 +582,12 @@ char *seen_save(const seen *s)
     window_json(o, "infra", &s->infra);
     ids_json(s, o, "everBlocked", 0);
     ids_json(s, o, "everOverlap", 1);
+    /* the last activity on work in flight, or a successor would take a
+     * long-running agent for a silent one and stop it */
+    v = cJSON_AddObjectToObject(o, "activity");
+    for (int i = 0; i < s->nitems; i++)
+        if (s->items[i].last_activity && seen_in_flight(s, s->items[i].st->id))
+            cJSON_AddNumberToObject(v, s->items[i].st->id, (double)s->items[i].last_activity);
     json = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return json;
@@ -593,6 +616,20 @@ int seen_load(seen *s, const char *json)
     window_from(cJSON_GetObjectItem(o, "infra"), &s->infra);
     ids_from(s, cJSON_GetObjectItem(o, "everBlocked"), s->ever_blocked, 0);
     ids_from(s, cJSON_GetObjectItem(o, "everOverlap"), s->ever_overlap, 1);
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(o, "activity"))
+    {
+        item *it;
+        if (!cJSON_IsNumber(x))
+            continue;
+        if ((it = item_of(s, x->string)) != NULL) {
+            if ((int64_t)x->valuedouble > it->last_activity)
+                it->last_activity = (int64_t)x->valuedouble;
+        } else {
+            s->activity = xrealloc(s->activity, sizeof(*s->activity) * (size_t)(s->nactivity + 1));
+            snprintf(s->activity[s->nactivity].id, sizeof(s->activity[0].id), "%s", x->string);
+            s->activity[s->nactivity++].at = (int64_t)x->valuedouble;
+        }
+    }
     cJSON_Delete(o);
     return 0;
 }

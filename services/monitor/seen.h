@@ -19,8 +19,10 @@
  * down). Two things prevent it:
  *   - the memory the rules and metrics need that no other source holds (the
  *     services' last answers, the error windows, the requirements that ever
- *     waited on a dependency or an overlap) is saved with seen_save and
- *     restored with seen_load;
+ *     waited on a dependency or an overlap, the last activity on work in
+ *     flight) is saved with seen_save and restored with seen_load; without
+ *     the last activity a successor counted a long-running agent's silence
+ *     from the dispatch and stopped it;
  *   - what can be rebuilt (states and budgets from KV, queue depths, one
  *     round of pings) must be in before seen_settled says yes; until then
  *     an alert that is not found is unknown, not resolved.

@@ -1160,6 +1160,57 @@ static void empty_matrix_settings_are_no_matrix(void **state)
     svc_stop(pid);
 }
 
+
+static void heartbeat_as(env *e, const char *instance, const char *id)
+{
+    char subj[96], body[200];
+    snprintf(subj, sizeof(subj), "agents.heartbeat.backend.%s", instance);
+    snprintf(body, sizeof(body), "{\"agentType\":\"backend\",\"instance\":\"%s\",\"requirementId\":\"%s\"}", instance,
+             id);
+    assert_int_equal(natsConnection_PublishString(e->nc, subj, body), NATS_OK);
+    natsConnection_Flush(e->nc);
+}
+
+/* A restarted monitor does not stop an agent that was working all along:
+ * the last activity on work in flight is part of what it restores (it
+ * counted from the dispatch and stopped a long-running agent at once). */
+static void a_restart_does_not_stop_a_working_agent(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_MONITOR_STALE_MS=4000", "ORCH_MONITOR_KILL_MS=6000", NULL};
+    pid_t pid = start_monitor(e, "m1", x);
+    natsSubscription *kills = NULL;
+    natsMsg *m = NULL;
+
+    assert_int_equal(natsConnection_SubscribeSync(&kills, e->nc, "control.kill.>"), NATS_OK);
+    put_state(e, "REQ-L", 5, 1, text_now_ms(), "roy-L", 2, 0, 0);
+    for (int i = 0; i < 5; i++) {
+        heartbeat_as(e, "roy-L", "REQ-L");
+        usleep(200 * 1000);
+    }
+    /* dispatched an hour ago: only its activity says it is alive */
+    put_state(e, "REQ-L", 5, 1, text_now_ms() - 3600 * 1000LL, "roy-L", 2, 0, 0);
+    for (int i = 0; i < 10; i++) {
+        heartbeat_as(e, "roy-L", "REQ-L");
+        usleep(200 * 1000);
+    }
+    svc_stop(pid);
+    pid = start_monitor(e, "m2", x);
+    /* an agent says it lives every so often, not at once for a new monitor */
+    sleep(2);
+    for (int i = 0; i < 10; i++) {
+        heartbeat_as(e, "roy-L", "REQ-L");
+        usleep(200 * 1000);
+    }
+    assert_int_equal(natsSubscription_NextMsg(&m, kills, 100), NATS_TIMEOUT);
+    /* silent now: stopped after all, so the test can see a stop */
+    assert_int_equal(natsSubscription_NextMsg(&m, kills, 15000), NATS_OK);
+    assert_string_equal(natsMsg_GetSubject(m), "control.kill.roy-L");
+    natsMsg_Destroy(m);
+    natsSubscription_Destroy(kills);
+    svc_stop(pid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1185,6 +1236,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(dashboard_tells_what_is_going_on, setup, teardown),
         cmocka_unit_test_setup_teardown(a_second_escalation_is_a_second_message, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_matrix_settings_are_no_matrix, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_restart_does_not_stop_a_working_agent, setup, teardown),
     };
     int rc;
     /* ORCH_TEST_FILTER=name (wildcards allowed) runs only matching cases */

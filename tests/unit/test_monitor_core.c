@@ -841,6 +841,38 @@ static void seen_dashboard_shows_only_work_in_flight_as_an_agents(void **state)
     seen_destroy(s);
 }
 
+
+static void seen_restores_the_last_activity_on_work_in_flight(void **state)
+{
+    seen *s = test_seen(0), *back;
+    rules_cfg c;
+    rules_condition out[16];
+    rules_kill k[4];
+    pb_state *st = test_state("L", STS(DISPATCHED), 0, "", 3, 1);
+    char *saved;
+    int n, nk;
+    (void)state;
+    test_rules_cfg(&c);
+    st->started = 1;
+    st->instance = strdup("roy-1");
+    seen_state(s, st, 0);
+    seen_report(s, 1, "L", "roy-1", 300 * MIN, NULL, 0);
+    assert_int_equal(seen_take_dirty(s), 1);
+    assert_int_equal(seen_take_dirty(s), 0);
+    saved = seen_save(s);
+    seen_destroy(s);
+    back = test_seen(301 * MIN);
+    assert_int_equal(seen_load(back, saved), 0);
+    st = test_state("L", STS(DISPATCHED), 0, "", 3, 1);
+    st->started = 1;
+    seen_state(back, st, 301 * MIN);
+    n = rules_eval(&c, seen_rules(back, 302 * MIN), 302 * MIN, out, 16, k, 4, &nk);
+    assert_false(has_rule(out, n, "stale", NULL)); /* active 2 min ago, dispatched 5 h ago */
+    assert_int_equal(nk, 0);
+    free(saved);
+    seen_destroy(back);
+}
+
 static void alerts_severity_upgrade_is_announced_and_partial_views_resolve_nothing(void **state)
 {
     am_cfg cfg = {0, 4 * 3600 * 1000LL};
@@ -906,6 +938,7 @@ int main(void)
         cmocka_unit_test(seen_restores_what_the_rules_need_and_settles_only_when_all_is_in),
         cmocka_unit_test(seen_budget_day_is_the_schedulers_and_limits_come_from_its_plan),
         cmocka_unit_test(seen_dashboard_shows_only_work_in_flight_as_an_agents),
+        cmocka_unit_test(seen_restores_the_last_activity_on_work_in_flight),
         cmocka_unit_test(alerts_severity_upgrade_is_announced_and_partial_views_resolve_nothing),
         cmocka_unit_test(matrix_txn_follows_the_message_id),
     };
