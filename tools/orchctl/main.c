@@ -34,6 +34,45 @@ typedef struct {
 
 typedef int (*command_fn)(ctl *c, int argc, char **argv);
 
+/* Connects on first use. Every command parses and checks its arguments
+ * before it calls this, so bad usage is exit 2 even with NATS down. */
+static int ctl_connect(ctl *c)
+{
+    char err[ERR_LEN];
+    if (c->nc)
+        return 0;
+    if (nc_connect(&c->nc, &c->cfg, "orchctl", NC_SEND_ASAP | NC_FAIL_FAST, err) != ORCH_OK) {
+        fprintf(stderr, "orchctl: %s\n", err);
+        return EXIT_NATS;
+    }
+    return 0;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* An argument a command does not take: bad usage. */
+static int bad_arg(const char *cmd, const char *arg)
+{
+    fprintf(stderr, "orchctl: %s: %s '%s' (try orchctl %s --help)\n", cmd,
+            arg[0] == '-' ? "unknown option" : "unexpected argument", arg, cmd);
+    return EXIT_USAGE;
+}
+
+/* Whether s can be a requirement id in a subject token. */
+static int id_ok(const char *s)
+{
+    if (!*s || *s == '-')
+        return 0;
+    for (; *s; s++)
+        if (*s == '.' || *s == '*' || *s == '>' || (unsigned char)*s <= ' ')
+            return 0;
+    return 1;
+}
+
 typedef struct {
     const char *name;
     command_fn fn;
@@ -42,20 +81,31 @@ typedef struct {
     int offline;      /* needs no NATS connection */
 } command;
 
-/* services: every instance answering $SRV.PING, with its endpoints. */
+/* services: every instance answering $SRV.INFO, with its endpoints. The
+ * columns are as wide as their longest value (instance ids vary). */
 static int cmd_services(ctl *c, int argc, char **argv)
 {
     natsInbox *inbox = NULL;
     natsSubscription *sub = NULL;
-    int n = 0;
-    int as_json = argc > 1 && strcmp(argv[1], "--json") == 0;
-    cJSON *all = cJSON_CreateArray();
+    int n = 0, as_json = 0, rc;
+    int wname = 4, wid = 2, wver = 7;
+    cJSON *all;
 
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json"))
+            return bad_arg("services", argv[i]);
+        as_json = 1;
+    }
+    if ((rc = ctl_connect(c)) != 0)
+        return rc;
     if (natsInbox_Create(&inbox) != NATS_OK || natsConnection_SubscribeSync(&sub, c->nc, inbox) != NATS_OK ||
         natsConnection_PublishRequestString(c->nc, "$SRV.INFO", inbox, "") != NATS_OK) {
         fprintf(stderr, "orchctl: services: %s\n", nats_GetLastError(NULL));
+        natsSubscription_Destroy(sub);
+        natsInbox_Destroy(inbox);
         return EXIT_NATS;
     }
+    all = cJSON_CreateArray();
     /* Every instance answers once; gather until quiet. */
     for (;;) {
         natsMsg *m = NULL;
@@ -73,18 +123,20 @@ static int cmd_services(ctl *c, int argc, char **argv)
         free(s);
     } else {
         const cJSON *j;
-        printf("%-16s %-28s %-8s %s\n", "NAME", "ID", "VERSION", "ENDPOINTS");
         cJSON_ArrayForEach(j, all) {
-            const cJSON *eps = cJSON_GetObjectItem(j, "endpoints");
+            int k;
+            if ((k = (int)strlen(jstr(j, "name"))) > wname)
+                wname = k;
+            if ((k = (int)strlen(jstr(j, "id"))) > wid)
+                wid = k;
+            if ((k = (int)strlen(jstr(j, "version"))) > wver)
+                wver = k;
+        }
+        printf("%-*s  %-*s  %-*s  %s\n", wname, "NAME", wid, "ID", wver, "VERSION", "ENDPOINTS");
+        cJSON_ArrayForEach(j, all) {
             const cJSON *e;
-            const cJSON *name = cJSON_GetObjectItem(j, "name"), *id = cJSON_GetObjectItem(j, "id"),
-                        *ver = cJSON_GetObjectItem(j, "version");
-            printf("%-16s %-28s %-8s", cJSON_IsString(name) ? name->valuestring : "?",
-                   cJSON_IsString(id) ? id->valuestring : "?", cJSON_IsString(ver) ? ver->valuestring : "?");
-            cJSON_ArrayForEach(e, eps) {
-                const cJSON *s = cJSON_GetObjectItem(e, "subject");
-                printf(" %s", cJSON_IsString(s) ? s->valuestring : "?");
-            }
+            printf("%-*s  %-*s  %-*s ", wname, jstr(j, "name"), wid, jstr(j, "id"), wver, jstr(j, "version"));
+            cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "endpoints")) printf(" %s", jstr(e, "subject"));
             printf("\n");
         }
     }
@@ -131,6 +183,10 @@ static char *body_args(int argc, char **argv, int from, const char **ctype, size
                 fprintf(stderr, "orchctl: cannot read %s (or larger than 1 MiB)\n", argv[i]);
                 return NULL;
             }
+        } else if (!strncmp(argv[i], "--", 2)) {
+            fprintf(stderr, "orchctl: unknown option '%s' (or it needs a value)\n", argv[i]);
+            free(body);
+            return NULL;
         } else if (!body) {
             body = xstrdup(argv[i]);
             *len = strlen(body);
@@ -164,6 +220,11 @@ static int cmd_publish(ctl *c, int argc, char **argv)
     }
     if (!(body = body_args(argc, argv, 2, &ctype, &len)))
         return EXIT_USAGE;
+    if ((rc = ctl_connect(c)) != 0) {
+        free(body);
+        return rc;
+    }
+    rc = EXIT_FAIL;
     s = natsConnection_JetStream(&js, c->nc, NULL);
     if (s == NATS_OK)
         s = natsMsg_Create(&m, argv[1], NULL, body, (int)len);
@@ -198,6 +259,11 @@ static int cmd_classify(ctl *c, int argc, char **argv)
 
     if (!body)
         return EXIT_USAGE;
+    if ((rc = ctl_connect(c)) != 0) {
+        free(body);
+        return rc;
+    }
+    rc = EXIT_FAIL;
     s = natsMsg_Create(&m, "orch.router.classify", NULL, body, (int)len);
     if (s == NATS_OK && ctype)
         s = natsMsgHeader_Set(m, "Content-Type", ctype);
@@ -282,17 +348,92 @@ static int request_json(ctl *c, const char *subject, const char *body, cJSON **o
     return rc;
 }
 
-static const char *jstr(const cJSON *o, const char *k)
+/* The whole of orch.scheduler.list, page after page ({"offset": next}
+ * until an answer has no next): the first answer's total, counts, budget
+ * and critical path, with the rows of every page in its requirements. */
+static int list_all(ctl *c, cJSON **out)
 {
-    const cJSON *v = cJSON_GetObjectItem(o, k);
-    return cJSON_IsString(v) ? v->valuestring : "";
+    cJSON *all = NULL, *rows;
+    const cJSON *nx;
+    double offset = 0;
+    int rc;
+
+    *out = NULL;
+    if ((rc = request_json(c, "orch.scheduler.list", "", &all)) != 0)
+        return rc;
+    if (!cJSON_IsArray(rows = cJSON_GetObjectItem(all, "requirements")))
+        rows = cJSON_AddArrayToObject(all, "requirements");
+    nx = cJSON_GetObjectItem(all, "next");
+    while (cJSON_IsNumber(nx)) {
+        cJSON *page = NULL, *r, *pr;
+        char body[64];
+        /* offsets only grow: a reply that does not is not followed */
+        if (nx->valuedouble <= offset) {
+            fprintf(stderr, "orchctl: orch.scheduler.list: next %.0f after offset %.0f\n", nx->valuedouble, offset);
+            rc = EXIT_FAIL;
+            break;
+        }
+        offset = nx->valuedouble;
+        snprintf(body, sizeof(body), "{\"offset\":%.0f}", offset);
+        if ((rc = request_json(c, "orch.scheduler.list", body, &page)) != 0)
+            break;
+        pr = cJSON_GetObjectItem(page, "requirements");
+        while (cJSON_IsArray(pr) && (r = cJSON_DetachItemFromArray(pr, 0)) != NULL)
+            cJSON_AddItemToArray(rows, r);
+        cJSON_DeleteItemFromObject(all, "next");
+        if (cJSON_IsNumber(nx = cJSON_GetObjectItem(page, "next")))
+            cJSON_AddNumberToObject(all, "next", nx->valuedouble);
+        cJSON_Delete(page);
+        nx = cJSON_GetObjectItem(all, "next");
+    }
+    if (rc != 0) {
+        cJSON_Delete(all);
+        return rc;
+    }
+    cJSON_DeleteItemFromObject(all, "next");
+    *out = all;
+    return 0;
 }
 
-static void print_status_line(const cJSON *r)
+static int terminal(const char *status)
+{
+    return !strcmp(status, "COMPLETE") || !strcmp(status, "ESCALATED") || !strcmp(status, "REJECTED");
+}
+
+/* A row's ETA: the row's own when the list carries one, else what
+ * orch.status.<id> says (list rows are brief); "-" for finished work. */
+static void row_eta(ctl *c, const cJSON *r, char *buf, size_t len)
+{
+    char subject[160];
+    cJSON *o = NULL;
+    natsMsg *reply = NULL;
+    const char *code = NULL;
+
+    snprintf(buf, len, "-");
+    if (*jstr(r, "eta")) {
+        snprintf(buf, len, "%s", jstr(r, "eta"));
+        return;
+    }
+    if (terminal(jstr(r, "status")) || !id_ok(jstr(r, "id")))
+        return;
+    snprintf(subject, sizeof(subject), "orch.status.%s", jstr(r, "id"));
+    if (natsConnection_RequestString(&reply, c->nc, subject, "", 3000) != NATS_OK)
+        return;
+    if (natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code) != NATS_OK &&
+        (o = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply))) != NULL &&
+        *jstr(o, "eta"))
+        snprintf(buf, len, "%s", jstr(o, "eta"));
+    cJSON_Delete(o);
+    natsMsg_Destroy(reply);
+}
+
+static void print_status_line(ctl *c, const cJSON *r)
 {
     const cJSON *att = cJSON_GetObjectItem(r, "attempt");
-    printf("%-14s %-10s %-13s %-8s %3d  %s\n", jstr(r, "id"), jstr(r, "status"), jstr(r, "type"),
-           jstr(r, "priority"), att ? (int)att->valuedouble : 0, jstr(r, "reason"));
+    char eta[40];
+    row_eta(c, r, eta, sizeof(eta));
+    printf("%-14s %-10s %-13s %-8s %3d  %-20s  %s\n", jstr(r, "id"), jstr(r, "status"), jstr(r, "type"),
+           jstr(r, "priority"), cJSON_IsNumber(att) ? (int)att->valuedouble : 0, eta, jstr(r, "reason"));
 }
 
 /* status [ID] [--json]: one requirement in full, or all of them a line each. */
@@ -306,14 +447,20 @@ static int cmd_status(ctl *c, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             as_json = 1;
-        else
+        else if (!id && id_ok(argv[i]))
             id = argv[i];
+        else
+            return bad_arg("status", argv[i]);
     }
-    if (id)
+    if ((rc = ctl_connect(c)) != 0)
+        return rc;
+    if (id) {
         snprintf(subject, sizeof(subject), "orch.status.%s", id);
-    else
-        snprintf(subject, sizeof(subject), "orch.scheduler.list");
-    if ((rc = request_json(c, subject, "", &o)) != 0)
+        rc = request_json(c, subject, "", &o);
+    } else {
+        rc = list_all(c, &o);
+    }
+    if (rc != 0)
         return rc;
     if (as_json) {
         char *t = cJSON_Print(o);
@@ -322,24 +469,25 @@ static int cmd_status(ctl *c, int argc, char **argv)
     } else if (id) {
         const cJSON *b = cJSON_GetObjectItem(o, "blockedBy"), *it;
         printf("%s  %s\n", jstr(o, "id"), jstr(o, "title"));
-        printf("  status    %s (attempt %d)\n", jstr(o, "status"), (int)cJSON_GetObjectItem(o, "attempt")->valuedouble);
+        printf("  status    %s (attempt %d)\n", jstr(o, "status"),
+               (int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "attempt")));
         printf("  agent     %s   priority %s\n", jstr(o, "type"), jstr(o, "priority"));
         printf("  waits     %s\n", jstr(o, "reason"));
         if (cJSON_GetArraySize(b) > 0) {
             printf("  blocked by");
-            cJSON_ArrayForEach(it, b) printf(" %s", it->valuestring);
+            cJSON_ArrayForEach(it, b) printf(" %s", cJSON_IsString(it) ? it->valuestring : "?");
             printf("\n");
         }
         if (*jstr(o, "eta"))
             printf("  eta       %s\n", jstr(o, "eta"));
-        printf("  tokens    %.0f used of %.0f estimated\n", cJSON_GetObjectItem(o, "tokensUsed")->valuedouble,
-               cJSON_GetObjectItem(o, "estimatedTokens")->valuedouble);
+        printf("  tokens    %.0f used of %.0f estimated\n", cJSON_GetNumberValue(cJSON_GetObjectItem(o, "tokensUsed")),
+               cJSON_GetNumberValue(cJSON_GetObjectItem(o, "estimatedTokens")));
         if (*jstr(o, "lastFailureOutput"))
             printf("  last failure:\n%s\n", jstr(o, "lastFailureOutput"));
     } else {
         const cJSON *r;
-        printf("%-14s %-10s %-13s %-8s %3s  %s\n", "ID", "STATUS", "AGENT", "PRIORITY", "TRY", "REASON");
-        cJSON_ArrayForEach(r, cJSON_GetObjectItem(o, "requirements")) print_status_line(r);
+        printf("%-14s %-10s %-13s %-8s %3s  %-20s  %s\n", "ID", "STATUS", "AGENT", "PRIORITY", "TRY", "ETA", "REASON");
+        cJSON_ArrayForEach(r, cJSON_GetObjectItem(o, "requirements")) print_status_line(c, r);
     }
     cJSON_Delete(o);
     return 0;
@@ -350,10 +498,12 @@ static int cmd_retry(ctl *c, int argc, char **argv)
 {
     cJSON *o;
     int rc;
-    if (argc != 2) {
+    if (argc != 2 || !id_ok(argv[1])) {
         fprintf(stderr, "orchctl: usage: orchctl retry ID\n");
         return EXIT_USAGE;
     }
+    if ((rc = ctl_connect(c)) != 0)
+        return rc;
     if ((rc = request_json(c, "orch.scheduler.retry", argv[1], &o)) != 0)
         return rc;
     printf("%s is %s again (attempt %d)\n", jstr(o, "id"), jstr(o, "status"),
@@ -526,40 +676,47 @@ static int cmd_submit(ctl *c, int argc, char **argv)
         len = strlen(body);
         cJSON_Delete(o);
     }
-    rc = submit_body(c, body, len, NULL);
+    if ((rc = ctl_connect(c)) == 0)
+        rc = submit_body(c, body, len, NULL);
     free(body);
     return rc;
 }
 
+/* Whether the run is over: every requirement known is COMPLETE, ESCALATED
+ * or REJECTED, by the list's counts (which also hold requirements let go
+ * from memory), and there is at least one. The first page is enough. */
 static int all_terminal(ctl *c, int *total)
 {
-    cJSON *o, *r;
-    int done = 1;
+    cJSON *o;
+    const cJSON *by;
+    double done;
     *total = 0;
-    if (request_json(c, "orch.scheduler.list", "", &o) != 0)
+    if (request_json(c, "orch.scheduler.list", "{\"limit\":1}", &o) != 0)
         return 0;
-    cJSON_ArrayForEach(r, cJSON_GetObjectItem(o, "requirements")) {
-        const char *st = jstr(r, "status");
-        (*total)++;
-        done &= !strcmp(st, "COMPLETE") || !strcmp(st, "ESCALATED");
-    }
+    by = cJSON_GetObjectItem(o, "counts");
+    *total = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "total"));
+    done = cJSON_GetNumberValue(cJSON_GetObjectItem(by, "COMPLETE")) +
+           cJSON_GetNumberValue(cJSON_GetObjectItem(by, "ESCALATED")) +
+           cJSON_GetNumberValue(cJSON_GetObjectItem(by, "REJECTED"));
     cJSON_Delete(o);
-    return done && *total > 0;
+    /* cJSON_GetNumberValue is NaN for a missing count: never done */
+    return *total > 0 && done == (double)*total;
 }
 
 /* dashboard [--json] [--watch [--until-done]] */
 static int cmd_dashboard(ctl *c, int argc, char **argv)
 {
-    int as_json = 0, watch = 0, until_done = 0;
+    int as_json = 0, watch = 0, until_done = 0, rc;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) as_json = 1;
         else if (!strcmp(argv[i], "--watch")) watch = 1;
         else if (!strcmp(argv[i], "--until-done")) until_done = 1;
         else {
-            fprintf(stderr, "orchctl: dashboard: unknown option %s\n", argv[i]);
-            return EXIT_USAGE;
+            return bad_arg("dashboard", argv[i]);
         }
     }
+    if ((rc = ctl_connect(c)) != 0)
+        return rc;
     for (;;) {
         natsMsg *reply = NULL;
         int total = 0, done;
@@ -587,8 +744,11 @@ static int cmd_agents(ctl *c, int argc, char **argv)
 {
     cJSON *o, *t;
     natsMsg *reply = NULL;
-    (void)argc;
-    (void)argv;
+    int rc;
+    if (argc > 1)
+        return bad_arg("agents", argv[1]);
+    if ((rc = ctl_connect(c)) != 0)
+        return rc;
     if (natsConnection_RequestString(&reply, c->nc, "orch.dashboard", "json", 5000) != NATS_OK) {
         fprintf(stderr, "orchctl: no answer from the monitor\n");
         return EXIT_FAIL;
@@ -608,29 +768,121 @@ static int cmd_agents(ctl *c, int argc, char **argv)
     return 0;
 }
 
-/* silence add MATCHERS --minutes N [--comment C] | silence remove ID */
+#define SILENCE_USAGE                                                                                             \
+    "orchctl silence add rule=stale,type=backend [--minutes 60] [--comment C] | silence remove S1 | silence list"
+
+/* Matchers as the monitor takes them: key=value pairs, comma separated. */
+static int matchers_ok(const char *m)
+{
+    char *copy = xstrdup(m), *save, *tok;
+    int n = 0, ok = 1;
+    for (tok = strtok_r(copy, ",", &save); tok && ok; tok = strtok_r(NULL, ",", &save), n++) {
+        char *eq = strchr(tok, '=');
+        ok = eq && eq != tok && eq[1];
+    }
+    free(copy);
+    return ok && n > 0 && m[strlen(m) - 1] != ',';
+}
+
+/* silence list: the monitor's silences as it saved them (KV orch_alerts,
+ * key monitor-state, written by the leading monitor on every change). */
+static int silence_list(ctl *c)
+{
+    jsCtx *js = NULL;
+    kvStore *kv = NULL;
+    kvEntry *e = NULL;
+    cJSON *o = NULL;
+    const cJSON *s;
+    int64_t now = nats_Now();
+    int rc = EXIT_FAIL, shown = 0;
+    natsStatus st;
+
+    if (natsConnection_JetStream(&js, c->nc, NULL) != NATS_OK || js_KeyValue(&kv, js, TOPO_KV_ALERTS) != NATS_OK) {
+        fprintf(stderr, "orchctl: silence list: no bucket %s (has the monitor run?)\n", TOPO_KV_ALERTS);
+        goto out;
+    }
+    if ((st = kvStore_Get(&e, kv, "monitor-state")) == NATS_NOT_FOUND) {
+        rc = 0; /* no monitor has saved anything: no silences */
+    } else if (st != NATS_OK ||
+               !(o = cJSON_ParseWithLength(kvEntry_ValueString(e), (size_t)kvEntry_ValueLen(e)))) {
+        fprintf(stderr, "orchctl: silence list: cannot read the monitor's state: %s\n", natsStatus_GetText(st));
+        goto out;
+    }
+    rc = 0;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItem(o, "silences")) {
+        const cJSON *l;
+        double exp = cJSON_GetNumberValue(cJSON_GetObjectItem(s, "expires"));
+        const char *sep = "";
+        if (!(exp > (double)now))
+            continue;
+        if (!shown++)
+            printf("%-6s %-9s %-40s %s\n", "ID", "MINUTES", "MATCHERS", "COMMENT");
+        printf("%-6s %-9.0f ", jstr(s, "id"), (exp - (double)now) / 60000.0 + 0.5);
+        {
+            char m[512];
+            size_t used = 0;
+            m[0] = '\0';
+            cJSON_ArrayForEach(l, cJSON_GetObjectItem(s, "labels")) {
+                used += (size_t)snprintf(m + used, used < sizeof(m) ? sizeof(m) - used : 0, "%s%s=%s", sep,
+                                         l->string, cJSON_IsString(l) ? l->valuestring : "");
+                sep = ",";
+            }
+            printf("%-40s %s\n", m, jstr(s, "comment"));
+        }
+    }
+    if (!shown)
+        printf("no active silences\n");
+out:
+    cJSON_Delete(o);
+    kvEntry_Destroy(e);
+    kvStore_Destroy(kv);
+    jsCtx_Destroy(js);
+    return rc;
+}
+
+/* silence add MATCHERS --minutes N [--comment C] | silence remove ID | silence list */
 static int cmd_silence(ctl *c, int argc, char **argv)
 {
-    cJSON *req = cJSON_CreateObject(), *o;
+    cJSON *req, *o;
     char *body;
     int rc;
-    if (argc >= 3 && !strcmp(argv[1], "remove")) {
+    if (argc == 2 && !strcmp(argv[1], "list")) {
+        if ((rc = ctl_connect(c)) != 0)
+            return rc;
+        return silence_list(c);
+    }
+    req = cJSON_CreateObject();
+    if (argc == 3 && !strcmp(argv[1], "remove") && argv[2][0] != '-') {
         cJSON_AddStringToObject(req, "remove", argv[2]);
-    } else if (argc >= 3 && !strcmp(argv[1], "add")) {
+    } else if (argc >= 3 && !strcmp(argv[1], "add") && matchers_ok(argv[2])) {
         double minutes = 60;
         cJSON_AddStringToObject(req, "matchers", argv[2]);
-        for (int i = 3; i + 1 < argc; i += 2) {
-            if (!strcmp(argv[i], "--minutes"))
-                minutes = atof(argv[i + 1]);
-            else if (!strcmp(argv[i], "--comment"))
+        for (int i = 3; i < argc; i += 2) {
+            char *end = NULL;
+            if (i + 1 >= argc || (strcmp(argv[i], "--minutes") && strcmp(argv[i], "--comment"))) {
+                cJSON_Delete(req);
+                return bad_arg("silence", argv[i]);
+            }
+            if (!strcmp(argv[i], "--comment")) {
                 cJSON_AddStringToObject(req, "comment", argv[i + 1]);
+                continue;
+            }
+            minutes = strtod(argv[i + 1], &end);
+            if (end == argv[i + 1] || *end || !(minutes > 0) || minutes > 525600) {
+                fprintf(stderr, "orchctl: silence: --minutes takes a number of minutes from 1 to 525600\n");
+                cJSON_Delete(req);
+                return EXIT_USAGE;
+            }
         }
         cJSON_AddNumberToObject(req, "minutes", minutes);
     } else {
-        fprintf(stderr, "orchctl: usage: orchctl silence add rule=stale,type=backend [--minutes 60] [--comment C] | "
-                        "orchctl silence remove S1\n");
+        fprintf(stderr, "orchctl: usage: %s\n", SILENCE_USAGE);
         cJSON_Delete(req);
         return EXIT_USAGE;
+    }
+    if ((rc = ctl_connect(c)) != 0) {
+        cJSON_Delete(req);
+        return rc;
     }
     body = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
@@ -641,6 +893,74 @@ static int cmd_silence(ctl *c, int argc, char **argv)
     printf("%s\n", cJSON_GetStringValue(cJSON_GetObjectItem(o, "id")) ? cJSON_GetStringValue(cJSON_GetObjectItem(o, "id"))
                                                                      : "removed");
     cJSON_Delete(o);
+    return 0;
+}
+
+/* deadletters [--limit N]: the last N messages of the DEADLETTER stream
+ * (the monitor copies there what reached its delivery limit), oldest
+ * first, with where each came from and why. */
+static int cmd_deadletters(ctl *c, int argc, char **argv)
+{
+    long limit = 20;
+    jsCtx *js = NULL;
+    jsStreamInfo *si = NULL;
+    uint64_t first, last, msgs;
+    int rc;
+
+    for (int i = 1; i < argc; i++) {
+        char *end = NULL;
+        if (strcmp(argv[i], "--limit") || i + 1 >= argc)
+            return bad_arg("deadletters", argv[i]);
+        limit = strtol(argv[++i], &end, 10);
+        if (end == argv[i] || *end || limit < 1 || limit > 10000) {
+            fprintf(stderr, "orchctl: deadletters: --limit takes a number from 1 to 10000\n");
+            return EXIT_USAGE;
+        }
+    }
+    if ((rc = ctl_connect(c)) != 0)
+        return rc;
+    if (natsConnection_JetStream(&js, c->nc, NULL) != NATS_OK ||
+        js_GetStreamInfo(&si, js, "DEADLETTER", NULL, NULL) != NATS_OK) {
+        fprintf(stderr, "orchctl: deadletters: no stream DEADLETTER (%s)\n", nats_GetLastError(NULL));
+        jsCtx_Destroy(js);
+        return EXIT_FAIL;
+    }
+    first = si->State.FirstSeq;
+    last = si->State.LastSeq;
+    msgs = si->State.Msgs;
+    jsStreamInfo_Destroy(si);
+    if (msgs == 0)
+        printf("no dead letters\n");
+    for (uint64_t seq = last >= first + (uint64_t)limit ? last - (uint64_t)limit + 1 : first; msgs && seq <= last;
+         seq++) {
+        natsMsg *m = NULL;
+        const char *h = NULL;
+        int len;
+        if (js_GetMsg(&m, js, "DEADLETTER", seq, NULL, NULL) != NATS_OK)
+            continue; /* deleted, or aged out meanwhile */
+        printf("#%llu %s\n", (unsigned long long)seq, natsMsg_GetSubject(m));
+        if (natsMsgHeader_Get(m, "Orch-Dead-Subject", &h) == NATS_OK)
+            printf("  subject   %s (stream sequence ", h);
+        else
+            printf("  subject   ? (stream sequence ");
+        printf("%s)\n", natsMsgHeader_Get(m, "Orch-Dead-Seq", &h) == NATS_OK ? h : "?");
+        if (natsMsgHeader_Get(m, "Orch-Dead-Reason", &h) == NATS_OK)
+            printf("  reason    %s\n", h);
+        /* the data as it came (JSON, text or protobuf): the first 300
+         * bytes, anything unprintable as \xNN */
+        len = natsMsg_GetDataLength(m);
+        printf("  data      ");
+        for (int k = 0; k < len && k < 300; k++) {
+            unsigned char ch = (unsigned char)natsMsg_GetData(m)[k];
+            if (ch >= ' ' && ch < 0x7f)
+                putchar(ch);
+            else
+                printf("\\x%02x", ch);
+        }
+        printf("%s\n", len > 300 ? " ..." : "");
+        natsMsg_Destroy(m);
+    }
+    jsCtx_Destroy(js);
     return 0;
 }
 
@@ -716,6 +1036,11 @@ static int cmd_roadmap(ctl *c, int argc, char **argv)
         free(text);
         return EXIT_FAIL;
     }
+    if ((rc = ctl_connect(c)) != 0) {
+        roadmap_free(&r);
+        free(text);
+        return rc;
+    }
     if (!strcmp(argv[1], "import")) {
         char *json = roadmap_pending_json(&r);
         if (!json) {
@@ -776,11 +1101,24 @@ static int cmd_summary(ctl *c, int argc, char **argv)
     natsMsg *reply = NULL;
     jsCtx *js = NULL;
     jsStreamInfo *si = NULL;
-    int complete = 0, escalated = 0, total = 0, rc;
-    int as_json = argc > 1 && !strcmp(argv[1], "--json");
+    const cJSON *by;
+    int complete, escalated, rejected, total, rc, as_json = 0;
 
-    if ((rc = request_json(c, "orch.scheduler.list", "", &list)) != 0)
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json"))
+            return bad_arg("summary", argv[i]);
+        as_json = 1;
+    }
+    if ((rc = ctl_connect(c)) != 0)
         return rc;
+    if ((rc = list_all(c, &list)) != 0)
+        return rc;
+    /* the counts cover every requirement, also those let go from memory */
+    by = cJSON_GetObjectItem(list, "counts");
+    total = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(list, "total"));
+    complete = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(by, "COMPLETE"));
+    escalated = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(by, "ESCALATED"));
+    rejected = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(by, "REJECTED"));
     if (natsConnection_RequestString(&reply, c->nc, "orch.dashboard", "json", 5000) == NATS_OK) {
         dash = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
         natsMsg_Destroy(reply);
@@ -790,9 +1128,6 @@ static int cmd_summary(ctl *c, int argc, char **argv)
     cJSON_ArrayForEach(r, cJSON_GetObjectItem(list, "requirements")) {
         cJSON *x = cJSON_CreateObject();
         const char *st = jstr(r, "status");
-        total++;
-        complete += !strcmp(st, "COMPLETE");
-        escalated += !strcmp(st, "ESCALATED");
         cJSON_AddStringToObject(x, "id", jstr(r, "id"));
         cJSON_AddStringToObject(x, "status", st);
         cJSON_AddNumberToObject(x, "attempt", cJSON_GetNumberValue(cJSON_GetObjectItem(r, "attempt")));
@@ -802,6 +1137,7 @@ static int cmd_summary(ctl *c, int argc, char **argv)
     cJSON_AddNumberToObject(out, "total", total);
     cJSON_AddNumberToObject(out, "complete", complete);
     cJSON_AddNumberToObject(out, "escalated", escalated);
+    cJSON_AddNumberToObject(out, "rejected", rejected);
     if (dash) {
         cJSON *m = cJSON_GetObjectItem(dash, "metrics");
         cJSON_AddItemToObject(out, "firstTimeAcceptanceRate",
@@ -821,7 +1157,7 @@ static int cmd_summary(ctl *c, int argc, char **argv)
         free(t);
     } else {
         const cJSON *ft = cJSON_GetObjectItem(out, "firstTimeAcceptanceRate");
-        printf("requirements: %d, complete %d, escalated %d\n", total, complete, escalated);
+        printf("requirements: %d, complete %d, escalated %d, rejected %d\n", total, complete, escalated, rejected);
         if (cJSON_IsNumber(ft))
             printf("first-time acceptance: %.0f%%\n", ft->valuedouble * 100);
         printf("tokens spent: %.0f\n", cJSON_GetNumberValue(cJSON_GetObjectItem(out, "tokensUsed")));
@@ -839,8 +1175,10 @@ static const command commands[] = {
      "submit requirements and print the ids given", 0},
     {"dashboard", cmd_dashboard, "dashboard [--json] [--watch [--until-done]]", "the monitor's dashboard", 0},
     {"agents", cmd_agents, "agents", "active agents, queue depth and token use by type", 0},
-    {"silence", cmd_silence, "silence add MATCHERS [--minutes N] [--comment C] | silence remove ID",
-     "silence alerts matching rule=...,type=...", 0},
+    {"silence", cmd_silence, "silence add MATCHERS [--minutes N] [--comment C] | silence remove ID | silence list",
+     "silence alerts matching rule=...,type=...; list the active silences", 0},
+    {"deadletters", cmd_deadletters, "deadletters [--limit N]",
+     "the last N (20) messages that reached their delivery limit, with where from and why", 0},
     {"roadmap", cmd_roadmap, "roadmap import|sync FILE", "submit a roadmap's Pending/New items; write statuses back", 0},
     {"status", cmd_status, "status [ID] [--json]", "a requirement's state, attempt, ETA and why it waits; or all", 0},
     {"retry", cmd_retry, "retry ID", "retry an ESCALATED requirement with a fresh set of attempts", 0},
@@ -912,20 +1250,11 @@ int main(int argc, char **argv)
         cfg_free(&t, 1);
         return 0;
     }
-    if (cmd->offline) {
-        rc = cmd->fn(&c, argc - i, argv + i);
-        cfg_free(&t, 1);
-        return rc;
-    }
-    if (nc_connect(&c.nc, &c.cfg, "orchctl", NC_SEND_ASAP | NC_FAIL_FAST, err) != ORCH_OK) {
-        fprintf(stderr, "orchctl: %s\n", err);
-        cfg_free(&t, 1);
-        nats_Close();
-        return EXIT_NATS;
-    }
+    /* a command connects (ctl_connect) once its arguments are checked */
     rc = cmd->fn(&c, argc - i, argv + i);
     natsConnection_Destroy(c.nc);
     cfg_free(&t, 1);
-    nats_Close();
+    if (!cmd->offline)
+        nats_Close();
     return rc;
 }

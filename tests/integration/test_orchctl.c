@@ -1,0 +1,446 @@
+/* orchctl through a real nats-server and real daemons: a paged list read
+ * to its end (status, summary, the completion check), the ETA column,
+ * usage errors found before connecting, silences listed, dead letters
+ * browsed, the services table aligned. */
+#include <regex.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+#include <nats/nats.h>
+
+#include "natsfix.h"
+#include "pb.h"
+#include "proc.h"
+#include "svcfix.h"
+
+#define BE ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND
+#define MED ORCHESTRATOR__V1__PRIORITY__PRIORITY_MEDIUM
+#define FAIL ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL
+
+typedef struct {
+    natsfix fix;
+    natsConnection *nc;
+    jsCtx *js;
+} env;
+
+static int setup(void **state)
+{
+    env *e = calloc(1, sizeof(*e));
+    if (svc_env_start(&e->fix, &e->nc, &e->js) != 0)
+        return -1;
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    env *e = *state;
+    svc_env_stop(&e->fix, e->nc, e->js);
+    free(e);
+    return 0;
+}
+
+/* orchctl against url with its stdout and stderr in out; the exit code. */
+static int orchctl_at(env *e, const char *url, const char *const args[], char *out, size_t len)
+{
+    char bin[512], var[300], path[400];
+    const char *argv[16] = {proc_bin("orchctl", bin, sizeof(bin))};
+    int n = 1, st = 0;
+    pid_t pid;
+    FILE *o;
+
+    for (int i = 0; args[i] && n < 15; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    snprintf(var, sizeof(var), "ORCH_NATS_URL=%s", url);
+    snprintf(path, sizeof(path), "%s/orchctl.all", e->fix.dir);
+    pid = fork();
+    if (pid == 0) {
+        if (!freopen(path, "w", stdout) || dup2(fileno(stdout), 2) < 0)
+            _exit(126);
+        putenv(var);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    assert_int_equal(proc_wait(pid, 30000, &st), 0);
+    out[0] = '\0';
+    if ((o = fopen(path, "r"))) {
+        size_t k = fread(out, 1, len - 1, o);
+        out[k] = '\0';
+        fclose(o);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int orchctl(env *e, const char *const args[], char *out, size_t len)
+{
+    return orchctl_at(e, e->fix.url, args, out, len);
+}
+
+static pid_t start_scheduler(env *e, const char *list_limit)
+{
+    char limit[64];
+    const char *x[] = {"ORCH_SCHEDULER_BACKOFF_BASE_MS=200", "ORCH_SCHEDULER_SPAWN_COOLDOWN_S=0",
+                       "ORCH_SCHEDULER_QUIET_START=00:00", "ORCH_SCHEDULER_QUIET_END=00:00",
+                       "ORCH_SCHEDULER_WINDOW=100", limit, NULL};
+    snprintf(limit, sizeof(limit), "ORCH_SCHEDULER_LIST_LIMIT=%s", list_limit);
+    return svc_start_ready(e->nc, &e->fix, "scheduler", "s1", x);
+}
+
+/* A classified requirement on PLAN, as the router publishes it. */
+static void plan(env *e, const char *id)
+{
+    pb_requirement r;
+    uint8_t *buf;
+    size_t len;
+    char subj[128];
+
+    orchestrator__v1__requirement__init(&r);
+    r.id = (char *)id;
+    r.title = (char *)id;
+    r.type = BE;
+    r.priority = MED;
+    r.estimated_tokens = 100;
+    r.complexity = ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_M;
+    r.status = ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED;
+    assert_int_equal(pb_pack(&r.base, &buf, &len), ORCH_OK);
+    snprintf(subj, sizeof(subj), "plan.requirement.%s", id);
+    assert_int_equal(js_Publish(NULL, e->js, subj, buf, (int)len, NULL, NULL), NATS_OK);
+    free(buf);
+}
+
+static cJSON *status_of(env *e, const char *id)
+{
+    char subj[128];
+    snprintf(subj, sizeof(subj), "orch.status.%s", id);
+    return svc_request_json(e->nc, subj, "", 2000);
+}
+
+/* Waits up to 10 s for id to be status at attempt (0: any). */
+static void wait_status(env *e, const char *id, const char *status, int attempt)
+{
+    cJSON *st = NULL;
+    for (int i = 0; i < 100; i++) {
+        int ok;
+        cJSON_Delete(st);
+        st = status_of(e, id);
+        ok = st && !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(st, "status")), status) &&
+             (!attempt || (int)cJSON_GetNumberValue(cJSON_GetObjectItem(st, "attempt")) == attempt);
+        if (ok) {
+            cJSON_Delete(st);
+            return;
+        }
+        usleep(100 * 1000);
+    }
+    fail_msg("%s never became %s (attempt %d): %s", id, status, attempt,
+             st ? cJSON_GetStringValue(cJSON_GetObjectItem(st, "reason")) : "no answer");
+}
+
+static void verdict_fail(env *e, const char *id, unsigned attempt)
+{
+    pb_verdict v;
+    uint8_t *buf;
+    size_t len;
+    char subj[128];
+    orchestrator__v1__verdict__init(&v);
+    v.requirement_id = (char *)id;
+    v.attempt = attempt;
+    v.kind = FAIL;
+    v.failing_output = "error TS2304";
+    assert_int_equal(pb_pack(&v.base, &buf, &len), ORCH_OK);
+    snprintf(subj, sizeof(subj), "verdicts.%s", id);
+    assert_int_equal(js_Publish(NULL, e->js, subj, buf, (int)len, NULL, NULL), NATS_OK);
+    free(buf);
+}
+
+/* Three failed attempts: ESCALATED (the scheduler's default limit). */
+static void escalate(env *e, const char *id)
+{
+    for (unsigned a = 1; a <= 3; a++) {
+        wait_status(e, id, "DISPATCHED", (int)a);
+        verdict_fail(e, id, a);
+    }
+    wait_status(e, id, "ESCALATED", 0);
+}
+
+/* Waits until the scheduler's counts say n requirements are status. */
+static void wait_count(env *e, const char *status, int n)
+{
+    int got = -1;
+    for (int i = 0; i < 100; i++) {
+        cJSON *l = svc_request_json(e->nc, "orch.scheduler.list", "", 2000);
+        got = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(l, "counts"), status));
+        cJSON_Delete(l);
+        if (got == n)
+            return;
+        usleep(100 * 1000);
+    }
+    fail_msg("%d requirements %s, expected %d", got, status, n);
+}
+
+/* A line of text that starts with word and a space. */
+static const char *line_of(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (!strncmp(p, word, n) && p[n] == ' ')
+            return p;
+    return NULL;
+}
+
+/* More requirements than one page of orch.scheduler.list (5 a page):
+ * `orchctl status` shows every one, each with its ETA, and `orchctl
+ * summary` counts and lists every one. */
+static void status_and_summary_read_every_page(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "5");
+    char *out = malloc(1 << 16), id[16];
+    regex_t iso;
+    cJSON *sum;
+
+    for (int i = 1; i <= 13; i++) {
+        snprintf(id, sizeof(id), "OC-%d", i);
+        plan(e, id);
+    }
+    wait_count(e, "DISPATCHED", 13);
+    {
+        const char *a[] = {"status", NULL};
+        int etas = 0;
+        assert_int_equal(orchctl(e, a, out, 1 << 16), 0);
+        assert_non_null(strstr(out, " ETA "));
+        assert_int_equal(regcomp(&iso, "^OC-[0-9]+ .*[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}", REG_EXTENDED),
+                         0);
+        for (int i = 1; i <= 13; i++) {
+            const char *l;
+            char line[400];
+            snprintf(id, sizeof(id), "OC-%d", i);
+            if (!(l = line_of(out, id)))
+                fail_msg("orchctl status has no line for %s:\n%s", id, out);
+            snprintf(line, sizeof(line), "%.*s", (int)strcspn(l, "\n"), l);
+            etas += regexec(&iso, line, 0, NULL, 0) == 0;
+        }
+        regfree(&iso);
+        if (etas != 13)
+            fail_msg("%d of 13 rows show an ETA:\n%s", etas, out);
+    }
+    {
+        const char *a[] = {"summary", "--json", NULL};
+        assert_int_equal(orchctl(e, a, out, 1 << 16), 0);
+        sum = cJSON_Parse(out);
+        assert_non_null(sum);
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(sum, "requirements")), 13);
+        assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(sum, "total")), 13);
+        cJSON_Delete(sum);
+    }
+    {
+        const char *a[] = {"summary", NULL};
+        assert_int_equal(orchctl(e, a, out, 1 << 16), 0);
+        assert_non_null(strstr(out, "requirements: 13, complete 0, escalated 0, rejected 0"));
+    }
+    free(out);
+    svc_stop(pid);
+}
+
+/* `orchctl dashboard --watch --until-done` (the demo's watcher) ends only
+ * when every requirement is done by the counts, not when the first page
+ * of the list is. */
+static void until_done_waits_for_every_page(void **state)
+{
+    env *e = *state;
+    pid_t sched = start_scheduler(e, "2"), mon, watch;
+    char bin[512], url[300], first[2][16];
+    const char *argv[] = {proc_bin("orchctl", bin, sizeof(bin)), "dashboard", "--watch", "--until-done", NULL};
+    const char *envv[] = {url, NULL};
+    cJSON *l, *r;
+    int k = 0, st = 0;
+
+    mon = svc_start_ready(e->nc, &e->fix, "monitor", "m1", NULL);
+    plan(e, "UD-1");
+    plan(e, "UD-2");
+    plan(e, "UD-3");
+    wait_count(e, "DISPATCHED", 3);
+    /* the two on the first page escalate; the third waits */
+    l = svc_request_json(e->nc, "orch.scheduler.list", "", 2000);
+    assert_non_null(cJSON_GetObjectItem(l, "next"));
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(l, "requirements"))
+        snprintf(first[k++], sizeof(first[0]), "%s", cJSON_GetStringValue(cJSON_GetObjectItem(r, "id")));
+    cJSON_Delete(l);
+    assert_int_equal(k, 2);
+    escalate(e, first[0]);
+    escalate(e, first[1]);
+    snprintf(url, sizeof(url), "ORCH_NATS_URL=%s", e->fix.url);
+    watch = proc_spawn(argv, envv, e->fix.dir, "watch.log");
+    assert_true(watch > 0);
+    if (proc_wait(watch, 6000, &st) == 0)
+        fail_msg("the watcher ended (status %d) with a requirement still DISPATCHED", st);
+    for (int i = 1; i <= 3; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "UD-%d", i);
+        if (strcmp(id, first[0]) && strcmp(id, first[1]))
+            escalate(e, id);
+    }
+    assert_int_equal(proc_wait(watch, 15000, &st), 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    svc_stop(mon);
+    svc_stop(sched);
+}
+
+/* Arguments are checked before connecting: bad usage is exit 2 with NATS
+ * down, and an option is never taken for an id. */
+static void usage_errors_come_before_connecting(void **state)
+{
+    env *e = *state;
+    const char *down = "nats://127.0.0.1:1";
+    char out[4096];
+    const char *bad[][6] = {
+        {"status", "--bogus", NULL},
+        {"status", "A", "B", NULL},
+        {"summary", "--bogus", NULL},
+        {"services", "--bogus", NULL},
+        {"agents", "x", NULL},
+        {"retry", "--bogus", NULL},
+        {"silence", "add", "nonsense", NULL},
+        {"silence", "add", "rule=stale", "--minutes", "soon", NULL},
+        {"silence", "add", "rule=stale", "--bogus", "1", NULL},
+        {"deadletters", "--limit", "0", NULL},
+        {"deadletters", "--bogus", NULL},
+        {"dashboard", "--bogus", NULL},
+        {"publish", "intake.requirements", "--bogus", NULL},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = orchctl_at(e, down, bad[i], out, sizeof(out));
+        if (rc != 2)
+            fail_msg("orchctl %s %s: exit %d, expected 2: %s", bad[i][0], bad[i][1], rc, out);
+    }
+    {   /* good usage, NATS down: 3 */
+        const char *a[] = {"status", "REQ-1", NULL};
+        assert_int_equal(orchctl_at(e, down, a, out, sizeof(out)), 3);
+    }
+    {   /* with NATS up the option is still refused, not asked about */
+        const char *a[] = {"status", "--bogus", NULL};
+        assert_int_equal(orchctl(e, a, out, sizeof(out)), 2);
+        assert_non_null(strstr(out, "--bogus"));
+    }
+}
+
+/* A silence set is listed until it is removed. */
+static void silences_are_listed(void **state)
+{
+    env *e = *state;
+    pid_t mon = svc_start_ready(e->nc, &e->fix, "monitor", "m1", NULL);
+    char out[4096], sid[16] = "";
+    const char *add[] = {"silence", "add", "rule=stale,type=backend", "--minutes", "30", "--comment", "known issue",
+                         NULL};
+    const char *list[] = {"silence", "list", NULL};
+    const char *l;
+
+    /* the monitor answers once it leads */
+    for (int i = 0; i < 100 && !*sid; i++) {
+        if (orchctl(e, add, out, sizeof(out)) == 0)
+            snprintf(sid, sizeof(sid), "%.*s", (int)strcspn(out, "\n"), out);
+        else
+            usleep(100 * 1000);
+    }
+    assert_true(sid[0] == 'S');
+    assert_int_equal(orchctl(e, list, out, sizeof(out)), 0);
+    if (!(l = line_of(out, sid)) || !strstr(l, "rule=stale") || !strstr(l, "type=backend") || !strstr(l, "known issue"))
+        fail_msg("silence %s not listed:\n%s", sid, out);
+    {
+        const char *rm[] = {"silence", "remove", sid, NULL};
+        assert_int_equal(orchctl(e, rm, out, sizeof(out)), 0);
+    }
+    assert_int_equal(orchctl(e, list, out, sizeof(out)), 0);
+    if (line_of(out, sid))
+        fail_msg("silence %s still listed after its removal:\n%s", sid, out);
+    svc_stop(mon);
+}
+
+/* A message the monitor copied to DEADLETTER is shown with where it came
+ * from and why; --limit keeps to the latest. */
+static void dead_letters_are_browsed(void **state)
+{
+    env *e = *state;
+    pid_t mon = svc_start_ready(e->nc, &e->fix, "monitor", "m1", NULL); /* provisions DEADLETTER */
+    char out[8192];
+
+    for (int i = 1; i <= 3; i++) {
+        natsMsg *m = NULL;
+        char body[64], seq[16];
+        snprintf(body, sizeof(body), "{\"requirementId\":\"DL-%d\"}", i);
+        snprintf(seq, sizeof(seq), "%d", 40 + i);
+        assert_int_equal(natsMsg_Create(&m, "deadletter.RESULTS.verifier", NULL, body, (int)strlen(body)), NATS_OK);
+        natsMsgHeader_Set(m, "Orch-Dead-Reason", "delivered 5 times to RESULTS/verifier without an ack");
+        natsMsgHeader_Set(m, "Orch-Dead-Stream", "RESULTS");
+        natsMsgHeader_Set(m, "Orch-Dead-Seq", seq);
+        natsMsgHeader_Set(m, "Orch-Dead-Subject", "results.backend.DL-1");
+        assert_int_equal(js_PublishMsg(NULL, e->js, m, NULL, NULL), NATS_OK);
+        natsMsg_Destroy(m);
+    }
+    {
+        const char *a[] = {"deadletters", NULL};
+        assert_int_equal(orchctl(e, a, out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "DL-1"));
+        assert_non_null(strstr(out, "DL-3"));
+        assert_non_null(strstr(out, "results.backend.DL-1 (stream sequence 41)"));
+        assert_non_null(strstr(out, "delivered 5 times to RESULTS/verifier without an ack"));
+    }
+    {
+        const char *a[] = {"deadletters", "--limit", "1", NULL};
+        assert_int_equal(orchctl(e, a, out, sizeof(out)), 0);
+        assert_null(strstr(out, "DL-2"));
+        assert_non_null(strstr(out, "DL-3"));
+    }
+    svc_stop(mon);
+}
+
+/* Every row of `orchctl services` has its columns where the header has
+ * them, whatever the length of an instance id. */
+static void services_columns_line_up(void **state)
+{
+    env *e = *state;
+    pid_t a = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    pid_t b = svc_start_ready(e->nc, &e->fix, "router", "router-instance-with-a-long-name-2", NULL);
+    char out[8192];
+    const char *args[] = {"services", NULL};
+    const char *head, *p;
+    int col, rows = 0;
+
+    assert_int_equal(orchctl(e, args, out, sizeof(out)), 0);
+    head = strstr(out, "NAME");
+    assert_non_null(head);
+    col = (int)(strstr(head, "VERSION") - head);
+    for (p = strchr(head, '\n'); p && p[1]; p = strchr(p + 1, '\n')) {
+        const char *line = p + 1;
+        /* the third column starts where VERSION does, after a blank */
+        if (strncmp(line, "orch-", 5))
+            continue;
+        rows++;
+        if (line[col - 1] != ' ' || line[col] == ' ')
+            fail_msg("misaligned at column %d:\n%s", col, out);
+    }
+    assert_int_equal(rows, 2);
+    svc_stop(a);
+    svc_stop(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(status_and_summary_read_every_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(until_done_waits_for_every_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(usage_errors_come_before_connecting, setup, teardown),
+        cmocka_unit_test_setup_teardown(silences_are_listed, setup, teardown),
+        cmocka_unit_test_setup_teardown(dead_letters_are_browsed, setup, teardown),
+        cmocka_unit_test_setup_teardown(services_columns_line_up, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
