@@ -233,10 +233,11 @@ while true; do
   line=$("$bin/orchctl" summary 2>/dev/null | head -1 || true)
   [ $headless -eq 1 ] && echo "   $(date +%T) $line"
   total=$(echo "$line" | sed -n 's/requirements: \([0-9]*\).*/\1/p')
-  done_n=$(echo "$line" | sed -n 's/.*complete \([0-9]*\), escalated \([0-9]*\)/\1 \2/p')
+  # done: COMPLETE + ESCALATED + REJECTED, by the scheduler's counts
+  done_n=$(echo "$line" | sed -n 's/.*complete \([0-9]*\), escalated \([0-9]*\), rejected \([0-9]*\).*/\1 \2 \3/p')
   if [ -n "$total" ] && [ -n "$done_n" ]; then
     set -- $done_n
-    [ $(( $1 + $2 )) -ge "$total" ] && [ "$total" -gt 0 ] && break
+    [ $(( $1 + $2 + $3 )) -ge "$total" ] && [ "$total" -gt 0 ] && break
   fi
   if [ "$(date +%s)" -ge $deadline ]; then echo "run.sh: not done after ${timeout} s" >&2; break; fi
   sleep 3
