@@ -9,7 +9,7 @@
 #   - the chaos checker (deploy-judge) finds every requirement COMPLETE,
 #     none lost or duplicated, and the ledger equal to the agents' reports;
 #   - nats-server ran with deploy/nats.conf's users (random passwords) and
-#     logged no "Permissions Violation";
+#     logged no permission violation;
 #   - the Matrix room holds each alert of the ALERTS stream exactly once.
 #
 # Docker: the engine running, or dockerd started here (and stopped at the
@@ -254,12 +254,18 @@ say "phase demo run: $(took "$t0") s (${complete:-0} complete, ${escalated:-0} e
 
 # First what nats-server refused: it explains a run that did not finish.
 "${compose[@]}" logs --no-color nats >"$work/nats.log" 2>&1
-violations=$(grep -ci "Permissions Violation" "$work/nats.log" || true)
+# (the server logs "Publish Violation" and "Subscription Violation"; the
+# client is told "Permissions Violation")
+violation='(Permissions|Publish|Subscription) Violation'
+violations=$(grep -ciE "$violation" "$work/nats.log" || true)
 if [ "$violations" -gt 0 ]; then
-  grep -i "Permissions Violation" "$work/nats.log" | head -20 >&2 || true
+  grep -iE "$violation" "$work/nats.log" | head -20 >&2 || true
   fail "nats-server logged $violations permission violations (the first above; all in $work/nats.log)"
 fi
-[ -z "${finished:-}" ] || fail "the demo did not finish within ${ORCH_DEPLOY_DEMO_TIMEOUT_S:-300} s"
+if [ -n "${finished:-}" ]; then
+  "$bin/orchctl" dashboard >&2 || true
+  fail "the demo did not finish within ${ORCH_DEPLOY_DEMO_TIMEOUT_S:-300} s (the dashboard above)"
+fi
 [ -n "$killed" ] || fail "the run ended before the kills"
 sleep 3 # the last acknowledgements and KV writes
 # shellcheck disable=SC2086
