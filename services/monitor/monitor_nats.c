@@ -233,24 +233,24 @@ static int judge(const char *subject, int subject_type, const char *subject_id, 
     return -1;
 }
 
-/* errors.monitor.<reason> {"source","reason","subject","requirementId","message"}
+/* errors.monitor.<reason> {"source","reason","message","requirementId","subject"}
  * and one log line. Core NATS: the ERRORS stream stores it, and no lock
  * holder waits for an acknowledgement. */
 static void refuse(const char *subject, const char *requirement, const refusal *no)
 {
-    cJSON *o = cJSON_CreateObject();
+    pb_error e;
     char subj[64], *txt;
-    cJSON_AddStringToObject(o, "source", "monitor");
-    cJSON_AddStringToObject(o, "reason", no->reason);
-    cJSON_AddStringToObject(o, "subject", subject);
-    cJSON_AddStringToObject(o, "requirementId", requirement ? requirement : "");
-    cJSON_AddStringToObject(o, "message", no->message);
-    txt = cJSON_PrintUnformatted(o);
+    orchestrator__v1__agent_error__init(&e);
+    e.source = "monitor";
+    e.reason = (char *)no->reason;
+    e.subject = (char *)subject;
+    e.requirement_id = (char *)(requirement ? requirement : "");
+    e.message = (char *)no->message;
+    txt = edge_error_to_json(&e);
     snprintf(subj, sizeof(subj), "errors.monitor.%s", no->reason);
     natsConnection_PublishString(M.d->nc, subj, txt);
     log_warn("report on %.120s not counted (%s): %s", subject, no->reason, no->message);
     free(txt);
-    cJSON_Delete(o);
 }
 
 /* Token k (from 0) of a subject and everything after it. */
@@ -543,13 +543,25 @@ static void kill_instance(const rules_kill *k)
         publish(subject, msg_id, body, (int)strlen(body), "application/json");
     }
     /* the scheduler takes a transient error as "try again" */
-    snprintf(subject, sizeof(subject), "errors.monitor.%s", k->id);
-    snprintf(msg_id, sizeof(msg_id), "stuck-%s-a%u", k->id, k->attempt);
-    snprintf(body, sizeof(body),
-             "{\"source\":\"monitor\",\"reason\":\"stuck\",\"requirementId\":\"%s\",\"attempt\":%u,\"instance\":\"%s\","
-             "\"transient\":true,\"message\":\"no activity for %lld min: instance %s stopped, work released again\"}",
-             k->id, k->attempt, k->instance, stale, *k->instance ? k->instance : "(unknown)");
-    publish(subject, msg_id, body, (int)strlen(body), "application/json");
+    {
+        pb_error e;
+        char message[300], *json;
+        orchestrator__v1__agent_error__init(&e);
+        snprintf(message, sizeof(message), "no activity for %lld min: instance %s stopped, work released again",
+                 stale, *k->instance ? k->instance : "(unknown)");
+        e.source = "monitor";
+        e.reason = "stuck";
+        e.requirement_id = (char *)k->id;
+        e.attempt = k->attempt;
+        e.instance = (char *)k->instance;
+        e.transient = 1;
+        e.message = message;
+        json = edge_error_to_json(&e);
+        snprintf(subject, sizeof(subject), "errors.monitor.%s", k->id);
+        snprintf(msg_id, sizeof(msg_id), "stuck-%s-a%u", k->id, k->attempt);
+        publish(subject, msg_id, json, (int)strlen(json), "application/json");
+        free(json);
+    }
     log_warn("%s stuck on %s: %s and released the work again", k->id, *k->instance ? k->instance : "an unknown agent",
              *k->instance ? "asked to stop it" : "nothing to stop");
 }
