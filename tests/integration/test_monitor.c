@@ -1211,6 +1211,54 @@ static void a_restart_does_not_stop_a_working_agent(void **state)
     svc_stop(pid);
 }
 
+
+static int has_blocked_pair(const cJSON *d, const void *arg)
+{
+    (void)arg;
+    return metric(d, "total") == 2;
+}
+
+/* The Blockers section lists work waiting on a requirement nobody knows,
+ * from the structured reason (wait_kind DEPENDENCY, wait_ids); it used to
+ * look for "(unknown)" in the scheduler's prose. */
+static void blockers_come_from_the_structured_reason(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    char *ghost[] = {"GHOST-1"}, *known[] = {"K-2"}, *md;
+    const char *ids[] = {"K-1", "K-2"};
+    cJSON *d;
+
+    for (int i = 0; i < 2; i++) {
+        pb_state st;
+        pb_requirement r;
+        uint8_t *buf;
+        size_t len;
+        orchestrator__v1__requirement_state__init(&st);
+        orchestrator__v1__requirement__init(&r);
+        r.id = r.title = (char *)ids[i];
+        r.type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND;
+        r.priority = ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH;
+        st.id = (char *)ids[i];
+        st.status = ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED;
+        st.wait_kind = ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_DEPENDENCY;
+        st.reason = i ? "waiting on GHOST-1" : "waiting on K-2";
+        st.wait_ids = i ? ghost : known;
+        st.n_wait_ids = 1;
+        st.requirement = &r;
+        assert_int_equal(pb_pack(&st.base, &buf, &len), ORCH_OK);
+        assert_int_equal(kvStore_Put(NULL, e->states, ids[i], buf, (int)len), NATS_OK);
+        free(buf);
+    }
+    d = dashboard_when(e, has_blocked_pair, NULL);
+    cJSON_Delete(d);
+    md = dashboard_text(e);
+    assert_non_null(strstr(md, "### Blockers\n\n- K-2: waiting on GHOST-1\n"));
+    assert_null(strstr(md, "- K-1: waiting on K-2"));
+    free(md);
+    svc_stop(pid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1237,6 +1285,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_second_escalation_is_a_second_message, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_matrix_settings_are_no_matrix, setup, teardown),
         cmocka_unit_test_setup_teardown(a_restart_does_not_stop_a_working_agent, setup, teardown),
+        cmocka_unit_test_setup_teardown(blockers_come_from_the_structured_reason, setup, teardown),
     };
     int rc;
     /* ORCH_TEST_FILTER=name (wildcards allowed) runs only matching cases */
