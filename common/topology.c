@@ -9,7 +9,9 @@
  * server's id table small. Dispatch does not rely on the window alone: the
  * scheduler also records the dispatched attempt in KV before it acks. */
 const topo_stream topo_streams[] = {
-    {"INTAKE", {"intake.>"}, TOPO_WORK_QUEUE, 7 * DAY, 600, 1 << 20,
+    /* work.requirements.<type>.<id>: the seed's own way to hand in work,
+     * with the agent type in the subject */
+    {"INTAKE", {"intake.>", "work.requirements.>"}, TOPO_WORK_QUEUE, 7 * DAY, 600, 1 << 20,
      "requirements as people and tools send them; the router consumes"},
     {"PLAN", {"plan.>"}, TOPO_WORK_QUEUE, 30 * DAY, 600, 1 << 20,
      "classified requirements (protobuf) for the scheduler"},
@@ -37,7 +39,9 @@ const size_t topo_stream_count = sizeof(topo_streams) / sizeof(topo_streams[0]);
  * died waits before it is redelivered: short for the services that handle a
  * batch in milliseconds. Max deliver bounds redelivery of a poison message. */
 const topo_consumer topo_consumers[] = {
-    {"INTAKE", "router", "intake.>", 10000, 5, 1000, "shared by all router replicas"},
+    /* ">": both of INTAKE's subjects (a consumer has one filter in
+     * nats.c 3.4.1) */
+    {"INTAKE", "router", ">", 10000, 5, 1000, "shared by all router replicas"},
     {"PLAN", "scheduler-plan", "plan.>", 10000, 10, 1000, "classified requirements"},
     {"RESULTS", "verifier", "results.>", 20000, 5, 64, "shared by all verifier replicas (in-progress acks every 5 s)"},
     {"RESULTS", "scheduler-results", "results.>", 10000, 10, 1000, "results move work to VERIFYING"},
@@ -49,6 +53,16 @@ const topo_consumer topo_consumers[] = {
     {"INTEGRATION", "monitor-integration", "integration.>", 10000, 10, 1000, "agent activity"},
     {"ALERTS", "monitor-matrix", "alerts.>", 20000, -1, 64, "delivery to Matrix (one attempt is bounded by matrix.timeout_ms)"},
     {"CONTROL", "host-listener", "control.>", 30000, 10, 100, "the Host Listener's spawn and kill requests"},
+    /* The seed's own readers: `nats consumer next RESULTS orchestrator` and
+     * `nats consumer next ERRORS orchestrator`. RESULTS and ERRORS keep
+     * their messages (limits streams, each consumer sees everything), so
+     * these take nothing from the services. No service reads them: their
+     * pending count grows with the stream, and the stream's age limit is
+     * what bounds it. No inactive threshold: the daemons provision what is
+     * missing again and alert on it. No delivery limit: a message fetched
+     * and never acked is offered again, not dead-lettered and alerted. */
+    {"RESULTS", "orchestrator", "results.>", 30000, -1, 1000, "completions for a person reading them by hand"},
+    {"ERRORS", "orchestrator", "errors.>", 30000, -1, 1000, "failures for a person reading them by hand"},
     /* The seed's agent consumers. */
     {"REQUIREMENTS", "roy-backend", "requirements.backend.>", 1800000, -1, 1000, "backend agents"},
     {"REQUIREMENTS", "jen-frontend", "requirements.frontend.>", 1800000, -1, 1000, "frontend agents"},

@@ -251,6 +251,47 @@ int route_will_split(const classifier *c, const route_opts *o, const pb_requirem
     return splits(o, r, &res, id);
 }
 
+edge_reason route_subject_apply(const char *subject, pb_requirement **reqs, size_t n, const edge_limits *l,
+                                char err[ERR_LEN])
+{
+    const char *type_tok, *id;
+    size_t tlen;
+    Orchestrator__V1__AgentType t;
+    edge_reason e = EDGE_OK;
+
+    if (strncmp(subject, ROUTE_WORK_PREFIX, strlen(ROUTE_WORK_PREFIX)) != 0)
+        return EDGE_OK;
+    type_tok = subject + strlen(ROUTE_WORK_PREFIX);
+    tlen = strcspn(type_tok, ".");
+    id = type_tok[tlen] == '.' ? type_tok + tlen + 1 : "";
+    if (!(t = names_agent_from_subject(subject, 2))) {
+        snprintf(err, ERR_LEN, "subject %.200s: '%.*s' is not an agent type (%s)", subject, (int)(tlen > 64 ? 64 : tlen),
+                 type_tok, NAMES_AGENT_LIST);
+        return EDGE_BAD_VALUE;
+    }
+    for (size_t j = 0; j < n && e == EDGE_OK; j++) {
+        pb_requirement *r = reqs[j];
+        char which[32] = "";
+        if (n > 1)
+            snprintf(which, sizeof(which), "[%zu]: ", j);
+        if (r->type && r->type != t) {
+            snprintf(err, ERR_LEN, "%sassignedAgent '%.64s' is not the subject's type '%s'", which, r->assigned_agent,
+                     names_agent_type(t));
+            return EDGE_BAD_VALUE;
+        }
+        r->type = t;
+        if (n == 1 && *id && *r->id && strcmp(r->id, id) != 0) {
+            snprintf(err, ERR_LEN, "id '%.64s' is not the subject's id '%.64s'", r->id, id);
+            return EDGE_INVALID_ID;
+        }
+        if (n == 1 && *id && !*r->id) {
+            pb_set_str(&r->id, id);
+            e = edge_requirement_check(r, l, err);
+        }
+    }
+    return e;
+}
+
 void route_apply(const classifier *c, const route_opts *o, pb_requirement *r, pb_requirement **second)
 {
     cl_result res;

@@ -261,6 +261,8 @@ static void decode(item *it)
     natsMsgHeader_Get(it->m, "Content-Type", &ct);
     it->hash = fnv64(data, len);
     it->why = route_decode(route_format_of(ct, data, len), data, len, &R.lim, &it->reqs, &it->n, it->err);
+    if (it->why == EDGE_OK)
+        it->why = route_subject_apply(natsMsg_GetSubject(it->m), it->reqs, it->n, &R.lim, it->err);
     if (it->why != EDGE_OK)
         return;
     it->refused = xcalloc(it->n, sizeof(*it->refused));
@@ -650,6 +652,15 @@ static char *read_rules(const char *path, size_t *len, char err[ERR_LEN])
     return buf;
 }
 
+/* The router's consumer filter, as topology.c has it. */
+static const char *intake_filter(void)
+{
+    for (size_t i = 0; i < topo_consumer_count; i++)
+        if (!strcmp(topo_consumers[i].stream, "INTAKE") && !strcmp(topo_consumers[i].durable, "router"))
+            return topo_consumers[i].filter;
+    return ">";
+}
+
 orch_status router_start(daemon_ctx *d, char err[ERR_LEN])
 {
     jsSubOptions so;
@@ -694,7 +705,7 @@ orch_status router_start(daemon_ctx *d, char err[ERR_LEN])
     jsSubOptions_Init(&so);
     so.Stream = "INTAKE";
     so.Consumer = "router";
-    if (js_PullSubscribe(&R.sub, d->js, "intake.>", "router", NULL, &so, &jerr) != NATS_OK) {
+    if (js_PullSubscribe(&R.sub, d->js, intake_filter(), "router", NULL, &so, &jerr) != NATS_OK) {
         snprintf(err, ERR_LEN, "pull subscribe INTAKE/router: %s (%d)", nats_GetLastError(NULL), (int)jerr);
         return ORCH_ERR_NATS;
     }

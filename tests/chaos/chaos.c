@@ -301,7 +301,9 @@ static int settled(jsCtx *js, FILE *report)
     for (size_t i = 0; i < topo_consumer_count; i++) {
         const topo_consumer *t = &topo_consumers[i];
         jsConsumerInfo *ci = NULL;
-        if (!strcmp(t->durable, "monitor-matrix") || !strcmp(t->durable, "host-listener"))
+        /* "orchestrator": the seed's by-hand readers, which no service reads */
+        if (!strcmp(t->durable, "monitor-matrix") || !strcmp(t->durable, "host-listener") ||
+            !strcmp(t->durable, "orchestrator"))
             continue;
         if (js_GetConsumerInfo(&ci, js, t->stream, t->durable, NULL, NULL) != NATS_OK) {
             if (report)

@@ -1020,6 +1020,80 @@ static void orchctl_publishes_encodes_and_classifies(void **state)
     }
 }
 
+/* The seed's own commands, as written: `nats pub
+ * work.requirements.<type>.<id> '{...}'` is intake with the subject's type
+ * (and its id, when the body has none), and `nats consumer next RESULTS
+ * orchestrator` / `... ERRORS orchestrator` read completions and failures
+ * without taking them from the services. */
+static void seed_subjects_and_consumers_work(void **state)
+{
+    env *e = *state;
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    plan_list p = {0};
+    cJSON *errs;
+    const char *api = "{\"title\":\"Add inventory transaction API endpoint\",\"files\":[\"src/api/tx.ts\"]}";
+    const char *given = "{\"id\":\"SEED-2\",\"title\":\"Document the API\",\"assignedAgent\":\"documentation\"}";
+    const char *other = "{\"title\":\"Add an index\",\"assignedAgent\":\"roy\"}";
+    const char *wrong_id = "{\"id\":\"SEED-9\",\"title\":\"Add an index\"}";
+
+    /* a plain publish, as `nats pub` does: the INTAKE stream takes it */
+    assert_int_equal(natsConnection_PublishString(e->nc, "work.requirements.frontend.SEED-1", api), NATS_OK);
+    assert_int_equal(natsConnection_PublishString(e->nc, "work.requirements.documentation.SEED-2", given), NATS_OK);
+    assert_int_equal(natsConnection_Flush(e->nc), NATS_OK);
+    read_plan(e, &p, 2, 10000);
+    assert_int_equal(p.n, 2);
+    /* the title alone would make it backend: the subject says frontend */
+    assert_int_equal(find(&p, "SEED-1")->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND);
+    assert_int_equal(find(&p, "SEED-2")->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DOCUMENTATION);
+    plan_free(&p);
+
+    /* a body that contradicts its subject, and a type that is none */
+    intake(e, "work.requirements.database.SEED-3", other, (int)strlen(other), NULL);        /* seq 3 */
+    intake(e, "work.requirements.database.SEED-4", wrong_id, (int)strlen(wrong_id), NULL);  /* seq 4 */
+    intake(e, "work.requirements.wizard.SEED-5", api, (int)strlen(api), NULL);              /* seq 5 */
+    errs = read_errors(e, 3, 10000);
+    expect_report(errs, 3, "bad_value", "is not the subject's type 'database'");
+    expect_report(errs, 4, "invalid_id", "id 'SEED-9' is not the subject's id 'SEED-4'");
+    expect_report(errs, 5, "bad_value", "'wizard' is not an agent type");
+    cJSON_Delete(errs);
+    wait_intake_empty(e, 5000);
+
+    /* completions and failures, read by hand; the services' consumers
+     * still have every one */
+    {
+        const char *streams[] = {"RESULTS", "ERRORS"}, *subjects[] = {"results.frontend.SEED-1", "errors.agent.SEED-1"},
+                   *services[] = {"scheduler-results", "scheduler-errors"};
+        for (int k = 0; k < 2; k++) {
+            natsSubscription *sub = NULL;
+            natsMsgList list = {0};
+            jsConsumerInfo *ci = NULL;
+            jsSubOptions so;
+            uint64_t before;
+            assert_int_equal(js_GetConsumerInfo(&ci, e->js, streams[k], services[k], NULL, NULL), NATS_OK);
+            before = ci->NumPending;
+            jsConsumerInfo_Destroy(ci);
+            assert_int_equal(js_Publish(NULL, e->js, subjects[k], "{\"requirementId\":\"SEED-1\"}", 27, NULL, NULL),
+                             NATS_OK);
+            jsSubOptions_Init(&so);
+            so.Stream = streams[k];
+            so.Consumer = "orchestrator";
+            assert_int_equal(js_PullSubscribe(&sub, e->js, NULL, "orchestrator", NULL, &so, NULL), NATS_OK);
+            assert_int_equal(natsSubscription_Fetch(&list, sub, 100, 5000, NULL), NATS_OK);
+            assert_true(list.Count >= 1);
+            assert_string_equal(natsMsg_GetSubject(list.Msgs[list.Count - 1]), subjects[k]);
+            for (int i = 0; i < list.Count; i++)
+                natsMsg_Ack(list.Msgs[i], NULL);
+            natsMsgList_Destroy(&list);
+            natsSubscription_Unsubscribe(sub);
+            natsSubscription_Destroy(sub);
+            assert_int_equal(js_GetConsumerInfo(&ci, e->js, streams[k], services[k], NULL, NULL), NATS_OK);
+            assert_int_equal(ci->NumPending, before + 1);
+            jsConsumerInfo_Destroy(ci);
+        }
+    }
+    svc_stop(pid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1036,6 +1110,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(two_replicas_never_take_one_id_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(orchctl_publishes_encodes_and_classifies, setup, teardown),
         cmocka_unit_test_setup_teardown(two_replicas_share_the_work_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(seed_subjects_and_consumers_work, setup, teardown),
         cmocka_unit_test_setup_teardown(sigkill_mid_batch_loses_nothing_and_doubles_nothing, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
