@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include <microhttpd.h>
 
+#include "log.h"
 #include "text.h"
 
 #if MHD_VERSION < 0x00097002
@@ -73,8 +75,51 @@ static MHD_Result send_text(struct MHD_Connection *c, unsigned code, const char 
     return respond(c, code, TEXT, (char *)msg, strlen(msg), 0);
 }
 
+/* One line for each refused request, as for any bad input, but at most
+ * LOG_BURST in LOG_WINDOW_MS (a scanner must not flood the log): then one
+ * line saying how many went unlogged. The path is printed with anything
+ * but printable ASCII replaced. */
+#define LOG_BURST 10
+#define LOG_WINDOW_MS 10000
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+/* the request this thread answers, for the log line */
+static _Thread_local const char *current_url, *current_method;
+static int64_t log_window_start;
+static int log_in_window, log_skipped;
+
+static void log_refusal(struct MHD_Connection *c, unsigned code, const char *reason)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char path[128], from[64] = "?";
+    int64_t now = text_mono_ms();
+    int say, skipped = 0;
+    pthread_mutex_lock(&log_mu);
+    if (now - log_window_start >= LOG_WINDOW_MS) {
+        skipped = log_skipped;
+        log_window_start = now;
+        log_in_window = log_skipped = 0;
+    }
+    say = log_in_window++ < LOG_BURST;
+    log_skipped += !say;
+    pthread_mutex_unlock(&log_mu);
+    if (skipped)
+        log_info("web: %d more refused requests were not logged", skipped);
+    if (!say)
+        return;
+    snprintf(path, sizeof(path), "%s", current_url ? current_url : "");
+    for (char *p = path; *p; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            *p = '?';
+    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, from, sizeof(from));
+    log_info("web: %u %s for %s %s from %s", code, reason, current_method ? current_method : "?", path, from);
+}
+
 static MHD_Result send_error(struct MHD_Connection *c, unsigned code, const char *reason, const char *msg)
 {
+    if (code >= 400 && code < 500)
+        log_refusal(c, code, reason);
     char *body = xmalloc(512);
     int n = snprintf(body, 512, "{\"reason\":\"%s\",\"message\":\"%s\"}\n", reason, msg);
     return respond(c, code, JSON, body, (size_t)(n < 512 ? n : 511), 1);
@@ -129,6 +174,8 @@ static MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, c
     (void)version;
     (void)upload;
     (void)state;
+    current_url = url;
+    current_method = method;
     /* Answered on the first call, before any body is read: nothing here
      * takes a body, and libmicrohttpd then closes the connection rather
      * than read what was sent. */

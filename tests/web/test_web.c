@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -255,6 +256,32 @@ static void test_huge_headers(void **state)
     assert_int_equal(call(c, "GET", "/healthz", NULL)->code, 200);
 }
 
+/* Refused requests are logged, one line each, but a flood is not: at most
+ * ten lines in ten seconds (this runs first, in a fresh window). */
+static void test_refusals_logged_bounded(void **state)
+{
+    ctx *c = *state;
+    char path[] = "/tmp/orch-web-log-XXXXXX", line[512];
+    int fd = mkstemp(path), saved = dup(2), lines = 0;
+    FILE *f;
+    assert_true(fd >= 0);
+    fflush(stderr);
+    dup2(fd, 2);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(call(c, "DELETE", "/api/overview%01", NULL)->code, 405);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    f = fdopen(fd, "r");
+    rewind(f);
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, "web: 405 method_not_allowed for DELETE /api/overview? from 127.0.0.1"))
+            lines++;
+    fclose(f);
+    unlink(path);
+    assert_int_equal(lines, 10);
+}
+
 static void test_token(void **state)
 {
     ctx *c = *state;
@@ -297,7 +324,7 @@ static void test_bad_settings(void **state)
 int main(void)
 {
     const struct CMUnitTest open_tests[] = {
-        cmocka_unit_test(test_routes),      cmocka_unit_test(test_read_only), cmocka_unit_test(test_bad_queries),
+        cmocka_unit_test(test_refusals_logged_bounded), cmocka_unit_test(test_routes),      cmocka_unit_test(test_read_only), cmocka_unit_test(test_bad_queries),
         cmocka_unit_test(test_huge_headers), cmocka_unit_test(test_bad_settings),
     };
     const struct CMUnitTest token_tests[] = {cmocka_unit_test(test_token)};
