@@ -118,7 +118,7 @@ static void utf8_cuts_fall_between_characters(void **state)
     assert_int_equal(text_utf8_prefix(t, len, 9), 9);
     assert_int_equal(text_utf8_prefix(t, len, 100), len);
     /* a bad byte counts as one: cutting after it splits nothing */
-    assert_int_equal(text_utf8_prefix("a\xffb", 3, 2), 2);
+    assert_int_equal(text_utf8_prefix("a\xff" "b", 3, 2), 2);
     for (size_t max = 0; max <= len; max++) {
         size_t n = text_utf8_prefix(t, len, max);
         assert_true(n <= max);
@@ -129,15 +129,15 @@ static void utf8_cuts_fall_between_characters(void **state)
 static void utf8_repair_replaces_each_bad_byte(void **state)
 {
     char cut[] = "ok \xe2\x82";             /* a euro cut short */
-    char mixed[] = "a\xffb\xc0\xafc\xed\xa0\x80d"; /* stray, overlong, surrogate */
-    char fine[] = "na\xc3\xafve \xe2\x82\xac";
+    char mixed[] = "a\xff" "b\xc0\xaf" "c\xed\xa0\x80" "d"; /* stray, overlong, surrogate */
+    char fine[] = "na\xc3\xaf" "ve \xe2\x82\xac";
     (void)state;
     assert_int_equal(text_utf8_repair(cut), 2);
     assert_string_equal(cut, "ok ??");
     assert_int_equal(text_utf8_repair(mixed), 6);
     assert_string_equal(mixed, "a?b??c???d");
     assert_int_equal(text_utf8_repair(fine), 0);
-    assert_string_equal(fine, "na\xc3\xafve \xe2\x82\xac");
+    assert_string_equal(fine, "na\xc3\xaf" "ve \xe2\x82\xac");
 }
 
 int main(void)
