@@ -286,6 +286,30 @@ static void only_the_router_takes_ids(void **state)
     natsConnection_Destroy(op);
 }
 
+/* Every service may raise the alerts it raises: a lost stream or consumer
+ * (common/daemon.c, every daemon) and an agent that keeps exiting (the Host
+ * Listener). A refusal shows only as a violation in the server's log. */
+static void services_may_raise_their_alerts(void **state)
+{
+    static const struct {
+        const char *user, *password, *subject;
+    } may[] = {
+        {"router", "p-router", "alerts.critical.topology_missing"},
+        {"scheduler", "p-scheduler", "alerts.critical.topology_missing"},
+        {"verifier", "p-verifier", "alerts.critical.topology_missing"},
+        {"monitor", "p-monitor", "alerts.critical.topology_missing"},
+        {"hostlistener", "p-hl", "alerts.critical.topology_missing"},
+        {"hostlistener", "p-hl", "alerts.warning.agent_crashloop"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(may) / sizeof(may[0]); i++) {
+        natsConnection *nc = connect_as(may[i].user, may[i].password);
+        if (refused(nc, may[i].subject))
+            fail_msg("%s may not publish %s: %s", may[i].user, may[i].subject, last_violation);
+        natsConnection_Destroy(nc);
+    }
+}
+
 static void wrong_password_is_refused(void **state)
 {
     natsOptions *o = NULL;
@@ -303,6 +327,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(agent_identity_does_its_job_only),
         cmocka_unit_test(only_the_router_takes_ids),
+        cmocka_unit_test(services_may_raise_their_alerts),
         cmocka_unit_test(wrong_password_is_refused),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
