@@ -77,6 +77,13 @@ Orchestrator__V1__AgentType names_agent_from_subject(const char *subject, int in
     return names_agent_parse(tok);
 }
 
+int names_error_is_agents(const char *subject)
+{
+    static const char prefix[] = "errors.agent";
+    size_t n = sizeof(prefix) - 1;
+    return subject && !strncmp(subject, prefix, n) && (subject[n] == '\0' || subject[n] == '.');
+}
+
 static const char *const statuses[] = {"UNSPECIFIED", "NEW", "CLASSIFIED", "BLOCKED", "READY",
                                        "DISPATCHED", "VERIFYING", "COMPLETE", "REJECTED", "ESCALATED"};
 

@@ -27,6 +27,13 @@ Orchestrator__V1__AgentType names_agent_parse(const char *s);
  * "results.backend.REQ-1", 2 for "agents.heartbeat.backend.roy-1" and
  * "control.spawn.backend". 0 if there is no such token or it is unknown. */
 Orchestrator__V1__AgentType names_agent_from_subject(const char *subject, int index);
+/* Whether an errors.<source>.<...> subject is an agent's failure report:
+ * its source token is "agent" (errors.agent.<id>). Every other source
+ * (intake, scheduler, verifier, monitor, ...) is a service's report for
+ * people and the monitor, never an agent's failure. 0 for NULL or any
+ * subject outside errors.*. */
+int names_error_is_agents(const char *subject);
+
 /* Known names for an error message. */
 #define NAMES_AGENT_LIST "backend (roy), frontend (jen), database, documentation, review, release"
 

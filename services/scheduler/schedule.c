@@ -25,6 +25,8 @@
 #define ST_REJECTED ORCHESTRATOR__V1__STATUS__STATUS_REJECTED
 #define T_REVIEW ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW
 #define T_RELEASE ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE
+#define WK(x) ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_##x
+#define P_CRIT ORCHESTRATOR__V1__PRIORITY__PRIORITY_CRITICAL
 #define IDLE_INSTANCES_MAX 4096
 #define PRUNED (-2)               /* node_entry of a finished requirement no longer held in memory */   /* idle instances tracked per day; more are not charged */
 
@@ -45,6 +47,7 @@ struct sched {
     overlap *ov;
     budget b;
     int window_used[NT];
+    int window_crit[NT];   /* of window_used: CRITICAL work (see release_type) */
     int64_t last_spawn[NT];
     uint64_t next_order;
     int conserving;
@@ -67,15 +70,41 @@ static const char *const type_tok[NT] = {"unknown", "backend", "frontend", "data
 
 /* --- small helpers --------------------------------------------------------- */
 
-static void reason(pb_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void reason(pb_state *st, const char *fmt, ...)
+/* Why st is where it is: kind (a WaitKind: what it waits on, for
+ * programs) and the prose (for people, one wording per kind, always
+ * "<kind>: ..."); the ids the wait names are cleared (reason_id adds
+ * them). Returns 1 when anything changed, so a pass that says the same
+ * again need not save. */
+static int reason(pb_state *st, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int reason(pb_state *st, int kind, const char *fmt, ...)
 {
     char buf[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    /* the prose names the ids, so the same prose and kind is the same wait */
+    if ((int)st->wait_kind == kind && !strcmp(st->reason, buf))
+        return 0;
     pb_set_str(&st->reason, buf);
+    st->wait_kind = (Orchestrator__V1__WaitKind)kind;
+    for (size_t k = 0; k < st->n_wait_ids; k++)
+        free(st->wait_ids[k]);
+    free(st->wait_ids);
+    st->wait_ids = NULL;
+    st->n_wait_ids = 0;
+    return 1;
+}
+
+static void reason_id(pb_state *st, const char *id) { pb_add_str(&st->wait_ids, &st->n_wait_ids, id); }
+
+/* HH:MM:SS of the configured day at ms from now (the clock's minute is in
+ * the configured time zone, whole minutes off UTC). */
+static void clock_at(const sched_clock *now, int64_t ms, char *buf, size_t len)
+{
+    int64_t sec = now->minute * 60LL + (now->now_ms / 1000) % 60 + (ms > 0 ? (ms + 999) / 1000 : 0);
+    sec %= 86400;
+    snprintf(buf, len, "%02d:%02d:%02d", (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
 }
 
 static int type_of(const pb_state *st)
@@ -223,6 +252,29 @@ void sched_cfg_default(sched_cfg *c)
     c->idle_day_percent = 5;
     c->retention_ms = 3600 * 1000LL;
     budget_cfg_default(&c->budget);
+}
+
+int sched_turn_due(const sched_cfg *c, int type, int minute)
+{
+    int off = type > 0 && type < NT ? c->turn_offset[type] : 0;
+    if (c->turn_minutes <= 0 || minute < off)
+        return 0;
+    return (minute - off) % c->turn_minutes == 0;
+}
+
+int sched_turn_next(const sched_cfg *c, int type, int minute)
+{
+    int off = type > 0 && type < NT ? c->turn_offset[type] : 0, m;
+    if (c->turn_minutes <= 0)
+        return -1;
+    /* the cycle that holds minute, then the next one; a day's last cycle
+     * may be cut short by midnight, where the cycles start again */
+    m = (minute / c->turn_minutes) * c->turn_minutes + off;
+    if (m <= minute)
+        m += c->turn_minutes;
+    if (m >= 1440)
+        m = 1440 + off;
+    return m;
 }
 
 sched *sched_create(const sched_cfg *c, const sched_out *out, const sched_clock *now)
@@ -386,17 +438,28 @@ static void enter_flight(sched *s, int i)
     int nf;
     files_of(st, &f, &nf);
     overlap_set(s->ov, i, f, nf);
-    if (!st->started)
+    if (!st->started) {
         s->window_used[type_of(st)]++;
+        if (prio_of(st) == P_CRIT)
+            s->window_crit[type_of(st)]++;
+    }
+}
+
+/* st no longer holds a slot of its type's window. */
+static void window_free(sched *s, const pb_state *st)
+{
+    if (s->window_used[type_of(st)] > 0)
+        s->window_used[type_of(st)]--;
+    if (prio_of(st) == P_CRIT && s->window_crit[type_of(st)] > 0)
+        s->window_crit[type_of(st)]--;
 }
 
 static void leave_flight(sched *s, int i)
 {
     pb_state *st = s->e[i];
     overlap_clear(s->ov, i);
-    if ((st->status == ST_DISPATCHED || st->status == ST_VERIFYING) && !st->started &&
-        s->window_used[type_of(st)] > 0)
-        s->window_used[type_of(st)]--;
+    if ((st->status == ST_DISPATCHED || st->status == ST_VERIFYING) && !st->started)
+        window_free(s, st);
     budget_unreserve(&s->b, type_of(st), st->reserved_tokens);
     st->reserved_tokens = 0;
 }
@@ -405,8 +468,7 @@ static void mark_started(sched *s, pb_state *st)
 {
     if (st->status == ST_DISPATCHED && !st->started) {
         st->started = 1;
-        if (s->window_used[type_of(st)] > 0)
-            s->window_used[type_of(st)]--;
+        window_free(s, st);
     }
 }
 
@@ -414,6 +476,39 @@ static void mark_started(sched *s, pb_state *st)
 
 static void release_type(sched *s, int t, const sched_clock *now);
 static void complete(sched *s, int i, const sched_clock *now);
+
+/* The window's wording for ready work of type t and priority p (CRITICAL
+ * work counts only the CRITICAL slots: see release_type). */
+static void window_text(const sched *s, int t, int p, char *buf, size_t len)
+{
+    int crit = p == P_CRIT;
+    snprintf(buf, len, "window: %d of %d %s%s release slots taken", crit ? s->window_crit[t] : s->window_used[t],
+             s->cfg.window, crit ? "CRITICAL " : "", type_tok[t]);
+}
+
+/* What queued ready work waits on before a release pass looks at it: its
+ * backoff, else (turns mode, between turns) its type's next turn, else a
+ * slot of the window. Returns 1 when the reason changed. */
+static int queued_reason(sched *s, pb_state *st, const sched_clock *now)
+{
+    int t = type_of(st);
+    char buf[160];
+    int64_t turn_ms = -1;
+    if (s->cfg.turn_minutes > 0 && !s->in_turn) {
+        int m = sched_turn_next(&s->cfg, t, now->minute);
+        turn_ms = (m - now->minute) * 60000LL - (now->now_ms % 60000);
+    }
+    if (st->retry_at_ms > now->now_ms && (turn_ms < 0 || st->retry_at_ms - now->now_ms > turn_ms)) {
+        clock_at(now, st->retry_at_ms - now->now_ms, buf, sizeof(buf));
+        return reason(st, WK(RETRY_BACKOFF), "backoff: attempt %u not before %s", st->attempt, buf);
+    }
+    if (turn_ms >= 0) {
+        int m = sched_turn_next(&s->cfg, t, now->minute) % 1440;
+        return reason(st, WK(TURN), "turn: the next %s turn is at %02d:%02d", type_tok[t], m / 60, m % 60);
+    }
+    window_text(s, t, prio_of(st), buf, sizeof(buf));
+    return reason(st, WK(WINDOW), "%s", buf);
+}
 
 static void make_ready(sched *s, int i, const sched_clock *now)
 {
@@ -423,7 +518,7 @@ static void make_ready(sched *s, int i, const sched_clock *now)
         return;
     }
     st->status = ST_READY;
-    reason(st, "ready: waiting for a release slot");
+    queued_reason(s, st, now);
     for (size_t k = 0; k < st->n_blocked_by; k++)
         free(st->blocked_by[k]);
     free(st->blocked_by);
@@ -456,15 +551,33 @@ static void release_types(sched *s, unsigned types, const sched_clock *now)
             release_type(s, t, now);
 }
 
+static void block_or_ready(sched *s, int i, const sched_clock *now);
+
+/* The blocked dependents of node, after it completed: what they still wait
+ * on (those it freed are ready already). */
+static void refresh_blocked(sched *s, int node, const sched_clock *now)
+{
+    for (int k = 0; k < dag_ndependents(s->g, node); k++) {
+        int d = dag_dependent(s->g, node, k);
+        int j = d < s->node_cap ? s->node_entry[d] : -1;
+        if (j >= 0 && s->e[j]->status == ST_BLOCKED)
+            block_or_ready(s, j, now);
+    }
+}
+
 static void complete(sched *s, int i, const sched_clock *now)
 {
     pb_state *st = s->e[i];
     ready_ctx c = {s, now, 0};
     st->status = ST_COMPLETE;
     st->completed_at_ms = now->now_ms;
-    reason(st, st->alias ? "complete: all parts complete" : "complete; awaiting review");
+    if (st->alias)
+        reason(st, WK(UNSPECIFIED), "complete: all parts complete");
+    else
+        reason(st, WK(REVIEW), "review: complete, awaiting review");
     save(s, st, now);
     dag_complete(s->g, dag_find(s->g, st->id), on_ready, &c);
+    refresh_blocked(s, dag_find(s->g, st->id), now);
     release_types(s, c.types, now);
 }
 
@@ -489,7 +602,7 @@ static void reject_unpublishable(sched *s, int i, const char *why, const sched_c
     st->status = ST_REJECTED;
     r->status = ST_REJECTED;
     st->published = 0;
-    reason(st, "rejected: cannot be dispatched: %.400s", why);
+    reason(st, WK(HUMAN), "rejected: cannot be dispatched: %.400s", why);
     pb_set_str(&r->description, "");
     pb_set_str(&r->last_failure_output, "");
     free_strs(&r->acceptance_criteria, &r->n_acceptance_criteria);
@@ -521,7 +634,7 @@ static int dispatch(sched *s, int i, const sched_clock *now)
     st->started = 0;
     st->published = 0;
     *charged_slot(st, st->attempt) = 0; /* a new dispatch of it: new work to pay for */
-    reason(st, "dispatched to %s (attempt %u)", type_tok[t], st->attempt);
+    reason(st, WK(AGENT), "agent: dispatched to %s (attempt %u)", type_tok[t], st->attempt);
     save(s, st, now);
     admit_dispatch_id(st, t, 0, msg_id, sizeof(msg_id));
     if (s->out.dispatch && (rc = s->out.dispatch(s->out.ctx, st, msg_id, why)) != 0) {
@@ -530,7 +643,7 @@ static int dispatch(sched *s, int i, const sched_clock *now)
             return SCHED_REFUSED;
         }
         st->status = ST_READY;
-        reason(st, "ready: publishing failed, will retry");
+        queued_reason(s, st, now);
         save(s, st, now);
         return -1;
     }
@@ -548,8 +661,19 @@ static void release_type(sched *s, int t, const sched_clock *now)
     int *stash = NULL, nstash = 0, cap = 0;
     char why[512];
 
-    if (s->cfg.turn_minutes > 0 && !s->in_turn)
+    if (s->cfg.turn_minutes > 0 && !s->in_turn) {
+        for (int p = 1; p < NP; p++)
+            for (int k = 0; k < s->q[t][p].n; k++) {
+                pb_state *st = s->e[s->q[t][p].v[k]];
+                /* held by the budget, overlap or conservation at the last
+                 * turn: still so, and they say why */
+                if (st->status == ST_READY && (st->wait_kind == WK(WINDOW) || st->wait_kind == WK(TURN) ||
+                                               st->wait_kind == WK(RETRY_BACKOFF)) &&
+                    queued_reason(s, st, now))
+                    save(s, st, now);
+            }
         return;
+    }
     budget_roll(&s->b, now->day);
     for (int p = 1; p < NP; p++) {
         heap *h = &s->q[t][p];
@@ -559,10 +683,16 @@ static void release_type(sched *s, int t, const sched_clock *now)
             pb_state *st;
             const char *const *f;
             int nf, other, rc;
-            if (s->window_used[t] >= s->cfg.window) {
-                st = s->e[h->v[0]];
-                reason(st, "window: %d %s requirements released and not yet started", s->window_used[t],
-                       type_tok[t]);
+            /* CRITICAL work waits only for CRITICAL work released and not
+             * started: it overtakes everything (docs/scheduler.md) */
+            if ((p == P_CRIT ? s->window_crit[t] : s->window_used[t]) >= s->cfg.window) {
+                window_text(s, t, p, why, sizeof(why));
+                for (int k = 0; k < h->n; k++) {
+                    st = s->e[h->v[k]];
+                    if (st->status == ST_READY && (st->wait_kind != WK(WINDOW) || strcmp(st->reason, why)) &&
+                        reason(st, WK(WINDOW), "%s", why))
+                        save(s, st, now);
+                }
                 break;
             }
             i = heap_pop(s, h);
@@ -574,25 +704,31 @@ static void release_type(sched *s, int t, const sched_clock *now)
                 stash = xrealloc(stash, sizeof(int) * (size_t)cap);
             }
             if (st->retry_at_ms > now->now_ms) {
-                reason(st, "backoff: retry in %lld s", (long long)((st->retry_at_ms - now->now_ms + 999) / 1000));
+                if (queued_reason(s, st, now))
+                    save(s, st, now);
                 stash[nstash++] = i;
                 continue;
             }
             if (s->conserving && p == ORCHESTRATOR__V1__PRIORITY__PRIORITY_LOW) {
                 budget_conservation(&s->b, why, sizeof(why));
-                reason(st, "conservation: LOW work held back (%s)", why);
+                if (reason(st, WK(CONSERVATION), "conservation: LOW work held back (%s)", why))
+                    save(s, st, now);
                 stash[nstash++] = i;
                 continue;
             }
             if (!budget_fits(&s->b, t, st->requirement->estimated_tokens, why, sizeof(why))) {
-                reason(st, "%s", why);
+                if (reason(st, WK(BUDGET), "%s", why))
+                    save(s, st, now);
                 stash[nstash++] = i;
                 continue;
             }
             files_of(st, &f, &nf);
             other = overlap_find(s->ov, f, nf, s->cfg.overlap_threshold, i, why, sizeof(why), NULL);
             if (other >= 0) {
-                reason(st, "overlap with %s on %s", s->e[other]->id, why);
+                if (reason(st, WK(OVERLAP), "overlap: with %s on %s", s->e[other]->id, why)) {
+                    reason_id(st, s->e[other]->id);
+                    save(s, st, now);
+                }
                 stash[nstash++] = i;
                 continue;
             }
@@ -714,27 +850,34 @@ static void block_or_ready(sched *s, int i, const sched_clock *now)
     free(st->blocked_by);
     st->blocked_by = NULL;
     st->n_blocked_by = 0;
-    reason(st, "dependency: waiting on %s", buf);
+    reason(st, WK(DEPENDENCY), "dependency: waiting on %s", buf);
     for (int k = 0; k < dag_ndeps(s->g, node); k++) {
         int d = dag_dep(s->g, node, k);
-        if (!dag_complete_p(s->g, d))
+        if (!dag_complete_p(s->g, d)) {
             pb_add_str(&st->blocked_by, &st->n_blocked_by, dag_id(s->g, d));
+            reason_id(st, dag_id(s->g, d));
+        }
     }
     save(s, st, now);
 }
 
 /* The requirement a split part stands for: a node with no work that depends
  * on every part, so that depending on the original id waits for them all. */
-static void ensure_alias(sched *s, const char *origin, const char *part, const sched_clock *now)
+static void ensure_alias(sched *s, const char *origin, const pb_requirement *pr, const sched_clock *now)
 {
     int i = entry_of(s, origin), node;
+    const char *part = pr->id;
     char buf[512];
     if (i >= 0) {
         if (s->e[i]->alias && dag_add_dep(s->g, dag_find(s->g, origin), part, buf, sizeof(buf)) == DAG_OK) {
-            pb_add_str(&s->e[i]->requirement->dependencies, &s->e[i]->requirement->n_dependencies, part);
+            pb_requirement *r = s->e[i]->requirement;
+            pb_add_str(&r->dependencies, &r->n_dependencies, part);
+            /* as urgent as its most urgent part */
+            if (pr->priority && (!r->priority || pr->priority < r->priority))
+                r->priority = pr->priority;
             if (s->e[i]->status == ST_COMPLETE)
                 s->e[i]->status = ST_BLOCKED;
-            save(s, s->e[i], now);
+            block_or_ready(s, i, now); /* says what it waits on now, and saves */
         }
         return;
     }
@@ -745,6 +888,7 @@ static void ensure_alias(sched *s, const char *origin, const char *part, const s
         orchestrator__v1__requirement__init(r);
         r->id = xstrdup(origin);
         r->title = xstrdup("(split into parts)");
+        r->priority = pr->priority;
         pb_add_str(&r->dependencies, &r->n_dependencies, part);
         if (dag_add(s->g, origin, deps, 1, &node, buf, sizeof(buf)) != DAG_OK) {
             orchestrator__v1__requirement__free_unpacked(r, NULL);
@@ -774,13 +918,55 @@ static int over_daily_limit(sched *s, int i, const sched_clock *now)
              st->id, (unsigned long long)est, est > lim ? type_tok[t] : "the daily total",
              (unsigned long long)(est > lim ? lim : total));
     st->status = ST_ESCALATED;
-    reason(st, "escalated: %s; raise the budget, then orchctl retry %s", text, st->id);
+    reason(st, WK(HUMAN), "escalated: %s; raise the budget, then orchctl retry %s", text, st->id);
     save(s, st, now);
     if (s->out.reject)
         s->out.reject(s->out.ctx, st->id, "estimate_over_daily_limit", text);
     if (s->out.alert)
         s->out.alert(s->out.ctx, "warning", "estimate_over_daily_limit", st->id, text);
     return 1;
+}
+
+/* The ids of a cycle as dag.h writes it ("A -> B -> A"), one at a time:
+ * the next id into out, the rest returned (NULL at the end). */
+static const char *cycle_next(const char *p, char *out, size_t len)
+{
+    const char *arrow;
+    size_t n;
+    if (!p || !*p)
+        return NULL;
+    arrow = strstr(p, " -> ");
+    n = arrow ? (size_t)(arrow - p) : strlen(p);
+    snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), p);
+    return arrow ? arrow + 4 : p + n;
+}
+
+/* The members of a rejected cycle other than the newcomer that closed it:
+ * each waits on the next for ever, so each is REJECTED too, naming the
+ * cycle (its ids in wait_ids), and reported like the newcomer. */
+static void reject_cycle(sched *s, const char *newcomer, const char *cycle, const sched_clock *now)
+{
+    char id[256], other[256], text[1200];
+    for (const char *p = cycle_next(cycle, id, sizeof(id)); p; p = cycle_next(p, id, sizeof(id))) {
+        int i = entry_of(s, id);
+        pb_state *st = i >= 0 ? s->e[i] : NULL;
+        if (!st || !strcmp(id, newcomer) || st->status != ST_BLOCKED)
+            continue;
+        st->status = ST_REJECTED;
+        st->requirement->status = ST_REJECTED;
+        reason(st, WK(CYCLE), "rejected: dependency cycle %s", cycle);
+        for (const char *q = cycle_next(cycle, other, sizeof(other)); q; q = cycle_next(q, other, sizeof(other))) {
+            int dup = !strcmp(other, st->id);
+            for (size_t k = 0; k < st->n_wait_ids && !dup; k++)
+                dup = !strcmp(st->wait_ids[k], other);
+            if (!dup)
+                reason_id(st, other);
+        }
+        save(s, st, now);
+        snprintf(text, sizeof(text), "dependency cycle: %s (closed by %s)", cycle, newcomer);
+        if (s->out.reject)
+            s->out.reject(s->out.ctx, st->id, "cycle", text);
+    }
 }
 
 int sched_add(sched *s, pb_requirement *r, const sched_clock *now)
@@ -805,6 +991,7 @@ int sched_add(sched *s, pb_requirement *r, const sched_clock *now)
         snprintf(text, sizeof(text), "dependency cycle: %s", buf);
         if (s->out.reject)
             s->out.reject(s->out.ctx, r->id, "cycle", text);
+        reject_cycle(s, r->id, buf, now);
         orchestrator__v1__requirement__free_unpacked(r, NULL);
         return -1;
     }
@@ -814,7 +1001,7 @@ int sched_add(sched *s, pb_requirement *r, const sched_clock *now)
     i = new_entry(s, st);
     map_node(s, node, i);
     if (*r->origin_id)
-        ensure_alias(s, r->origin_id, r->id, now);
+        ensure_alias(s, r->origin_id, r, now);
     if (!over_daily_limit(s, i, now))
         block_or_ready(s, i, now);
     /* Its dependents said "unknown": say what they wait on now. */
@@ -848,7 +1035,7 @@ static void send_back(sched *s, int i, const char *output, int count_attempt, in
     }
     if (count_attempt && st->attempt - st->attempt_base >= (uint32_t)s->cfg.max_attempts) {
         st->status = ST_ESCALATED;
-        reason(st, "escalated: %u attempts failed; a human must look (orchctl retry %s)",
+        reason(st, WK(HUMAN), "escalated: %u attempts failed; a human must look (orchctl retry %s)",
                st->attempt - st->attempt_base, st->id);
         save(s, st, now);
         if (s->out.alert) {
@@ -864,7 +1051,7 @@ static void send_back(sched *s, int i, const char *output, int count_attempt, in
         st->attempt++;
     st->retry_at_ms = delay_ms ? now->now_ms + delay_ms : 0;
     st->status = ST_READY;
-    reason(st, "ready: attempt %u after a failure", st->attempt);
+    queued_reason(s, st, now);
     heap_push(s, &s->q[t][prio_of(st)], i);
     save(s, st, now);
     release_types(s, ~0u, now);
@@ -876,7 +1063,7 @@ static void escalate(sched *s, int i, const char *why, const sched_clock *now)
     char text[700];
     leave_flight(s, i);
     st->status = ST_ESCALATED;
-    reason(st, "escalated: %.400s", why);
+    reason(st, WK(HUMAN), "escalated: %.400s", why);
     save(s, st, now);
     if (s->out.alert) {
         snprintf(text, sizeof(text), "%s (%s) escalated: %.400s", st->id, st->requirement->title, why);
@@ -937,7 +1124,7 @@ static void review_answered(sched *s, int i, const pb_result *r, const sched_fro
         return;
     }
     st->review = ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED;
-    reason(st, "complete; review approved");
+    reason(st, WK(MERGE), "merge: review approved, awaiting the merge");
     save(s, st, now);
     merge_pass(s, now);
 }
@@ -991,7 +1178,7 @@ admit_code sched_result(sched *s, const pb_result *r, const sched_from *from, co
         pb_set_str(&st->instance, r->instance);
     if (st->status == ST_DISPATCHED) {
         st->status = ST_VERIFYING;
-        reason(st, "verifying attempt %u", st->attempt);
+        reason(st, WK(VERIFYING), "verifying: attempt %u", st->attempt);
     }
     save(s, st, now);
     release_type(s, type_of(st), now);
@@ -1064,8 +1251,10 @@ admit_code sched_error(sched *s, const pb_error *e, const sched_from *from, cons
     char err[ERR_LEN];
     admit_code c;
 
-    /* Services' reports about input are for humans and the monitor. */
-    if (!strcmp(e->source, "intake") || !strcmp(e->source, "scheduler"))
+    /* Services' reports are for people and the monitor; the subject says
+     * whose a report is, not the body (the monitor's on behalf of an agent
+     * come as the agent's: the adapter passes only those that release work). */
+    if (from->subject && !names_error_is_agents(from->subject) && strncmp(from->subject, "errors.monitor.", 15))
         return ADMIT_OK;
     i = entry_of(s, e->requirement_id);
     st = i >= 0 ? s->e[i] : NULL;
@@ -1211,7 +1400,7 @@ int sched_retry(sched *s, const char *id, const sched_clock *now, char *err, siz
     st->infra_retries = 0;
     st->retry_at_ms = 0;
     st->status = ST_READY;
-    reason(st, "ready: retried by a human (attempt %u)", st->attempt);
+    queued_reason(s, st, now);
     heap_push(s, &s->q[type_of(st)][prio_of(st)], i);
     save(s, st, now);
     release_type(s, type_of(st), now);
@@ -1223,12 +1412,17 @@ void sched_tick(sched *s, const sched_clock *now)
     if (budget_roll(&s->b, now->day))
         check_conservation(s, now);
     if (s->cfg.turn_minutes > 0) {
-        if (now->minute % s->cfg.turn_minutes != 0 || now->minute == s->last_turn_minute)
+        unsigned due = 0;
+        for (int t = 1; t < NT; t++)
+            if (sched_turn_due(&s->cfg, t, now->minute))
+                due |= 1u << t;
+        if (!due || now->minute == s->last_turn_minute)
             return;
         s->last_turn_minute = now->minute;
         s->in_turn = 1;
-        release_types(s, ~0u, now);
+        release_types(s, due, now);
         s->in_turn = 0;
+        release_types(s, due, now); /* what is left says when its next turn is */
     } else {
         release_types(s, ~0u, now);
     }
@@ -1432,7 +1626,7 @@ int sched_slots(const sched *s) { return s->n; }
 
 const pb_state *sched_slot(const sched *s, int i)
 {
-    return i >= 0 && i < s->n && s->e[i] && !s->e[i]->alias ? s->e[i] : NULL;
+    return i >= 0 && i < s->n ? s->e[i] : NULL;
 }
 
 /* Whether st is finished for good and past the retention: COMPLETE with its

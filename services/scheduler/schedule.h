@@ -57,6 +57,7 @@
 
 #include "admit.h"
 #include "budget.h"
+#include "names.h"
 #include "pb.h"
 
 typedef struct {
@@ -71,6 +72,7 @@ typedef struct {
     int quiet_start, quiet_end;   /* minutes of the day; no spawns between */
     int64_t backoff_base_ms, backoff_max_ms;
     int turn_minutes;             /* 0: continuous; else release at multiples of it */
+    int turn_offset[NAMES_AGENT_TYPES]; /* turns mode: minutes into each cycle a type's own turn comes */
     int64_t duration_ms[5];       /* expected duration by complexity until learned */
     int charge_message_percent;   /* one heartbeat, of the work's token budget */
     int charge_attempt_percent;   /* one attempt in all, of its token budget */
@@ -85,6 +87,18 @@ typedef struct {
  * and 300% (an attempt) of the token budget and 5% of a type's day (an idle
  * instance), finished requirements kept 1 h, the seed's budgets. */
 void sched_cfg_default(sched_cfg *c);
+
+/* Turns (turn_minutes > 0). A cycle starts at every multiple of
+ * turn_minutes past midnight; type's turn comes turn_offset[type] minutes
+ * into each cycle (all 0: every type at the cycle's start; the seed's
+ * stagger is backend 0, frontend 5, database 10, documentation 15, review
+ * 20, release 25 in 30-minute cycles). An offset must be below
+ * turn_minutes. sched_turn_due: 1 when minute (of the day, 0..1439) is
+ * type's turn. sched_turn_next: the minute of type's first turn after
+ * minute, counted from minute's day (past 1439 when it is tomorrow's);
+ * -1 in continuous mode. Pure. */
+int sched_turn_due(const sched_cfg *c, int type, int minute);
+int sched_turn_next(const sched_cfg *c, int type, int minute);
 
 /* The current time, as the adapter reads it in the configured time zone. */
 typedef struct {
@@ -182,8 +196,9 @@ void sched_each(const sched *s, void (*fn)(const pb_state *st, void *arg), void 
 
 /* Paging over the requirements in memory: slots 0..sched_slots()-1 keep
  * their numbers for the life of the core (arrival order; a restart renumbers
- * them); sched_slot is NULL for a slot that holds none (let go, or a split
- * original). Borrowed until the next event. */
+ * them); sched_slot is NULL for a slot that holds none (let go). A split
+ * original has a slot (its state's alias is set). Borrowed until the next
+ * event. */
 int sched_slots(const sched *s);
 const pb_state *sched_slot(const sched *s, int i);
 

@@ -51,6 +51,9 @@ const cfg_entry scheduler_cfg_entries[] = {
      "continuous: act on every event; turns: release only every turn_minutes"},
     {"scheduler.turn_minutes", CFG_INT, "30", 1, 1440, F(turn_minutes), NULL, 0,
      "the turn cadence (releases at multiples of it past the hour)"},
+    {"scheduler.turn_offsets", CFG_LIST, "", 0, 8, F(turn_offsets), NULL, 0,
+     "turns mode: minutes into each cycle of the turn of backend, frontend, database, documentation, review, "
+     "release (the seed's stagger: 0,5,10,15,20,25); empty: every type at the cycle's start"},
     {"scheduler.timezone", CFG_STR, "UTC", 0, 64, F(timezone), NULL, 0,
      "time zone of the budget day and the quiet window (e.g. Europe/Berlin)"},
     {"budget.total", CFG_INT, "1000000", 0, 1000000000000LL, F(budget_total), NULL, 0, "daily tokens in total"},
@@ -689,9 +692,8 @@ static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
     }
     case IN_ERRORS: {
         pb_error *e = NULL;
-        int rc = 0;
-        if (!strncmp(subj, "errors.intake.", 14) || !strncmp(subj, "errors.scheduler.", 17) ||
-            !strncmp(subj, "errors.verifier.", 16))
+        int rc = 0, stuck_report = !strncmp(subj, "errors.monitor.", 15);
+        if (!names_error_is_agents(subj) && !stuck_report)
             return 0; /* services' reports: for people and the monitor */
         if (edge_error_from_json(data, len, &lim, &e, err) != EDGE_OK) {
             log_warn("error report on %s ignored: %s", subj, err);
@@ -701,7 +703,7 @@ static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
             pb_set_str(&e->source, "agent");
         /* Of the monitor's reports only "stuck" releases work; the others
          * (errors.monitor.<reason>) tell people of reports it refused. */
-        if (!strncmp(subj, "errors.monitor.", 15) && strcmp(e->reason ? e->reason : "", "stuck") != 0) {
+        if (stuck_report && strcmp(e->reason ? e->reason : "", "stuck") != 0) {
             orchestrator__v1__agent_error__free_unpacked(e, NULL);
             return 0;
         }
@@ -710,12 +712,12 @@ static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
         from.id = subject_rest(subj, 2);
         from.tag = tag;
         /* The monitor releases stuck work on behalf of whoever held it. */
-        if (strncmp(subj, "errors.monitor.", 15) != 0 &&
+        if (!stuck_report &&
             claimant_of(sched_get(S.s, e->requirement_id), from.type ? from.type : (int)e->agent_type, e->attempt,
                         claimant, sizeof(claimant)) != 0) {
             rc = 2;
         } else {
-            from.claimant = strncmp(subj, "errors.monitor.", 15) != 0 ? claimant : NULL;
+            from.claimant = !stuck_report ? claimant : NULL;
             sched_error(S.s, e, &from, now);
         }
         orchestrator__v1__agent_error__free_unpacked(e, NULL);
@@ -837,6 +839,26 @@ static int add_text(cJSON *o, const char *key, const char *s, size_t max)
     return 1;
 }
 
+/* The type of a split original: its parts' types, "backend+frontend".
+ * Called with mu held (an original is never let go from memory, so it is
+ * never answered from KV). */
+static const char *parts_type(const pb_state *st, char *buf, size_t len)
+{
+    size_t used = 0;
+    unsigned seen = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; S.s && k < st->requirement->n_dependencies; k++) {
+        const pb_state *p = sched_get(S.s, st->requirement->dependencies[k]);
+        int t = p ? (int)p->requirement->type : 0;
+        if (!t || t >= NAMES_AGENT_TYPES || (seen & (1u << t)) || used >= len)
+            continue;
+        seen |= 1u << t;
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "+" : "",
+                                 names_agent_type((Orchestrator__V1__AgentType)t));
+    }
+    return *buf ? buf : names_agent_type(st->requirement->type);
+}
+
 /* A requirement's state for people; brief (list rows): long fields cut, at
  * most LIST_BLOCKERS_MAX blockers, and "truncated" when anything was. */
 static cJSON *status_json(const pb_state *st, int64_t eta, int brief)
@@ -848,7 +870,15 @@ static cJSON *status_json(const pb_state *st, int64_t eta, int brief)
     cJSON_AddStringToObject(o, "id", st->id);
     cut |= add_text(o, "title", st->requirement->title, max);
     cJSON_AddStringToObject(o, "status", names_status(st->status));
-    cJSON_AddStringToObject(o, "type", names_agent_type(st->requirement->type));
+    if (st->alias) {
+        char types[128];
+        cJSON *parts = cJSON_AddArrayToObject(o, "parts");
+        cJSON_AddStringToObject(o, "type", parts_type(st, types, sizeof(types)));
+        for (size_t i = 0; i < st->requirement->n_dependencies; i++)
+            cJSON_AddItemToArray(parts, cJSON_CreateString(st->requirement->dependencies[i]));
+    } else {
+        cJSON_AddStringToObject(o, "type", names_agent_type(st->requirement->type));
+    }
     cJSON_AddStringToObject(o, "priority", names_priority(st->requirement->priority));
     cJSON_AddNumberToObject(o, "attempt", st->attempt);
     cut |= add_text(o, "reason", st->reason, max);
@@ -1236,6 +1266,31 @@ static void take_or_keep_lead(void)
 
 /* --- daemon hooks ------------------------------------------------------------------------- */
 
+/* scheduler.turn_offsets: one offset per agent type from backend on, each
+ * below the cycle (turn_minutes), or none. */
+static orch_status parse_offsets(sched_cfg *c, char err[ERR_LEN])
+{
+    const cfg_list *l = &scheduler_cfg.turn_offsets;
+    if (l->n == 0)
+        return ORCH_OK;
+    if (l->n != NAMES_AGENT_TYPES - 1) {
+        snprintf(err, ERR_LEN, "key 'scheduler.turn_offsets': %d values for the %d agent types (%s)", l->n,
+                 NAMES_AGENT_TYPES - 1, NAMES_AGENT_LIST);
+        return ORCH_ERR_INVALID;
+    }
+    for (int i = 0; i < l->n; i++) {
+        char *end;
+        long v = strtol(l->v[i], &end, 10);
+        if (end == l->v[i] || *end || v < 0 || v >= scheduler_cfg.turn_minutes) {
+            snprintf(err, ERR_LEN, "key 'scheduler.turn_offsets': '%.20s' is not a minute from 0 to %lld "
+                     "(scheduler.turn_minutes - 1)", l->v[i], scheduler_cfg.turn_minutes - 1);
+            return ORCH_ERR_INVALID;
+        }
+        c->turn_offset[i + 1] = (int)v;
+    }
+    return ORCH_OK;
+}
+
 orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
 {
     sched_cfg *c = &S.core_cfg;
@@ -1269,6 +1324,8 @@ orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
     c->charge_attempt_percent = (int)scheduler_cfg.charge_attempt_percent;
     c->idle_day_percent = (int)scheduler_cfg.idle_day_percent;
     c->retention_ms = scheduler_cfg.retention_s * 1000;
+    if (parse_offsets(c, err) != ORCH_OK)
+        return ORCH_ERR_INVALID;
     if (!parse_hhmm(scheduler_cfg.quiet_start, &c->quiet_start) || !parse_hhmm(scheduler_cfg.quiet_end, &c->quiet_end)) {
         snprintf(err, ERR_LEN, "keys 'scheduler.quiet_start'/'scheduler.quiet_end' must be HH:MM");
         return ORCH_ERR_INVALID;

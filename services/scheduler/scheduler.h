@@ -19,6 +19,7 @@ typedef struct {
     long long backoff_base_ms, backoff_max_ms;
     int mode;                        /* 0 continuous, 1 turns */
     long long turn_minutes;
+    cfg_list turn_offsets;           /* minutes, backend first */
     char *timezone;
     long long budget_total, budget_type[7], conserve_percent;
     int format;                      /* 0 json, 1 protobuf */

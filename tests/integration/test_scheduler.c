@@ -270,6 +270,8 @@ static int audit(env *e, const char *id)
 #define LOW 4
 
 static void wait_status(env *e, const char *id, const char *status);
+static void expect_status(env *e, const char *id, const char *status);
+static pb_state *stored_wait(env *e, const char *id, int kind);
 
 static void chain_is_released_in_order_and_reviewed(void **state)
 {
@@ -313,11 +315,24 @@ static void critical_goes_ahead_of_queued_work(void **state)
     plan(e, "M-2", BE, MED, 100, NULL, NULL);
     plan(e, "M-3", BE, MED, 100, NULL, NULL);
     usleep(300 * 1000);
+    expect_status(e, "M-2", "READY");
     plan(e, "C-1", BE, CRIT, 100, NULL, NULL);
-    wait_status(e, "C-1", "READY"); /* known before the slot frees */
+    /* M-1 holds the window, released and not started: the CRITICAL one
+     * goes at once all the same */
+    wait_status(e, "C-1", "DISPATCHED");
+    expect_status(e, "M-2", "READY");
+    {
+        cJSON *st = status_of(e, "M-2");
+        assert_string_equal(field(st, "reason"), "window: 2 of 1 backend release slots taken");
+        cJSON_Delete(st);
+    }
+    plan(e, "C-2", BE, CRIT, 100, NULL, NULL); /* CRITICAL work has a window of its own */
+    wait_status(e, "C-2", "READY");
     must_take(e, "roy-backend", "requirements.backend.>", "M-1", 1, &w);
-    finish(e, "backend", &w); /* the slot frees: the CRITICAL one goes next */
+    finish(e, "backend", &w);
     must_take(e, "roy-backend", "requirements.backend.>", "C-1", 1, &w);
+    finish(e, "backend", &w);
+    must_take(e, "roy-backend", "requirements.backend.>", "C-2", 1, &w);
     finish(e, "backend", &w);
     must_take(e, "roy-backend", "requirements.backend.>", "M-2", 1, &w);
     svc_stop(pid);
@@ -359,8 +374,14 @@ static void overlapping_files_wait(void **state)
     must_take(e, "roy-backend", "requirements.backend.>", "A-1", 1, &w);
     nothing_for(e, "jen-frontend", "requirements.frontend.>");
     st = status_of(e, "B-1");
-    assert_string_equal(field(st, "reason"), "overlap with A-1 on src/shared/util.ts");
+    assert_string_equal(field(st, "reason"), "overlap: with A-1 on src/shared/util.ts");
     cJSON_Delete(st);
+    {   /* what the monitor reads: the stored state says it, structured */
+        pb_state *b = stored_wait(e, "B-1", ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_OVERLAP);
+        assert_int_equal(b->n_wait_ids, 1);
+        assert_string_equal(b->wait_ids[0], "A-1");
+        orchestrator__v1__requirement_state__free_unpacked(b, NULL);
+    }
     finish(e, "backend", &w);
     must_take(e, "jen-frontend", "requirements.frontend.>", "B-1", 1, &w2);
     svc_stop(pid);
@@ -468,7 +489,21 @@ static void cycle_is_rejected_on_errors(void **state)
     assert_string_equal(field(j, "message"), "dependency cycle: REQ-B -> REQ-A -> REQ-B");
     cJSON_Delete(j);
     natsMsg_Destroy(m);
+    /* REQ-A waited on REQ-B for ever: rejected too, and said so */
+    assert_int_equal(natsSubscription_NextMsg(&m, errs, 5000), NATS_OK);
+    assert_string_equal(natsMsg_GetSubject(m), "errors.scheduler.REQ-A");
+    j = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+    assert_string_equal(field(j, "reason"), "cycle");
+    assert_string_equal(field(j, "message"), "dependency cycle: REQ-B -> REQ-A -> REQ-B (closed by REQ-B)");
+    cJSON_Delete(j);
+    natsMsg_Destroy(m);
     natsSubscription_Destroy(errs);
+    wait_status(e, "REQ-A", "REJECTED");
+    {
+        cJSON *st = status_of(e, "REQ-A");
+        assert_string_equal(field(st, "reason"), "rejected: dependency cycle REQ-B -> REQ-A -> REQ-B");
+        cJSON_Delete(st);
+    }
     {
         work w;
         must_take(e, "roy-backend", "requirements.backend.>", "REQ-C", 1, &w); /* the rest is unaffected */
@@ -655,6 +690,35 @@ static void wait_status(env *e, const char *id, const char *status)
         usleep(100 * 1000);
     }
     expect_status(e, id, status);
+}
+
+/* The state of id as stored in KV once its wait_kind is kind (up to 5 s);
+ * the caller frees it. */
+static pb_state *stored_wait(env *e, const char *id, int kind)
+{
+    kvStore *kv = NULL;
+    pb_state *st = NULL;
+    char err[ERR_LEN];
+    assert_int_equal(js_KeyValue(&kv, e->js, "orch_requirements"), NATS_OK);
+    for (int i = 0; i < 50; i++) {
+        kvEntry *en = NULL;
+        if (kvStore_Get(&en, kv, id) == NATS_OK) {
+            st = (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor,
+                                       (const uint8_t *)kvEntry_Value(en), (size_t)kvEntry_ValueLen(en), PB_MAX_MSG,
+                                       err);
+            kvEntry_Destroy(en);
+            if (st && (int)st->wait_kind == kind)
+                break;
+            if (st)
+                orchestrator__v1__requirement_state__free_unpacked(st, NULL);
+            st = NULL;
+        }
+        usleep(100 * 1000);
+    }
+    kvStore_Destroy(kv);
+    if (!st)
+        fail_msg("the stored state of %s never said wait kind %d", id, kind);
+    return st;
 }
 
 /* Only the type a requirement was dispatched to reports on it, under its
@@ -1132,6 +1196,130 @@ static void a_paused_leader_does_not_dispatch_after_a_takeover(void **state)
     svc_stop(lead);
 }
 
+
+/* A part of a split requirement, as the router publishes it. */
+static void plan_part(env *e, const char *id, const char *origin, int type, int prio, const char *deps)
+{
+    pb_requirement r;
+    char *dv[1] = {(char *)deps}, subj[128];
+    uint8_t *buf;
+    size_t len;
+    orchestrator__v1__requirement__init(&r);
+    r.id = (char *)id;
+    r.title = (char *)id;
+    r.origin_id = (char *)origin;
+    r.type = (Orchestrator__V1__AgentType)type;
+    r.priority = (Orchestrator__V1__Priority)prio;
+    r.estimated_tokens = 100;
+    r.complexity = ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_M;
+    r.status = ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED;
+    r.dependencies = deps ? dv : NULL;
+    r.n_dependencies = deps ? 1 : 0;
+    assert_int_equal(pb_pack(&r.base, &buf, &len), ORCH_OK);
+    snprintf(subj, sizeof(subj), "plan.requirement.%s", id);
+    assert_int_equal(js_Publish(NULL, e->js, subj, buf, (int)len, NULL, NULL), NATS_OK);
+    free(buf);
+}
+
+/* The row of id in the first page of orch.scheduler.list, or NULL; *list
+ * holds it (the caller deletes it). */
+static cJSON *list_row(env *e, const char *id, cJSON **list)
+{
+    cJSON *r;
+    *list = svc_request_json(e->nc, "orch.scheduler.list", "", 5000);
+    assert_non_null(*list);
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(*list, "requirements"))
+    if (!strcmp(field(r, "id"), id))
+        return r;
+    return NULL;
+}
+
+/* The original of a split requirement is listed with its parts' types and
+ * priority, says what it still waits on, and completes with its parts. */
+static void a_split_original_is_listed_and_follows_its_parts(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    cJSON *l, *row;
+    work w;
+
+    wait_leader(e, "s1");
+    plan_part(e, "SP-1-BE", "SP-1", BE, HIGH, NULL);
+    plan_part(e, "SP-1-FE", "SP-1", FE, HIGH, "SP-1-BE");
+    must_take(e, "roy-backend", "requirements.backend.>", "SP-1-BE", 1, &w);
+    wait_status(e, "SP-1-FE", "BLOCKED");
+    row = list_row(e, "SP-1", &l);
+    assert_non_null(row);
+    assert_string_equal(field(row, "type"), "backend+frontend");
+    assert_string_equal(field(row, "priority"), "HIGH");
+    assert_string_equal(field(row, "reason"), "dependency: waiting on SP-1-BE, SP-1-FE");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(row, "parts")), 2);
+    cJSON_Delete(l);
+    finish(e, "backend", &w);
+    must_take(e, "jen-frontend", "requirements.frontend.>", "SP-1-FE", 1, &w);
+    row = list_row(e, "SP-1", &l);
+    assert_string_equal(field(row, "reason"), "dependency: waiting on SP-1-FE"); /* not on the part that is done */
+    cJSON_Delete(l);
+    finish(e, "frontend", &w);
+    wait_status(e, "SP-1", "COMPLETE");
+    svc_stop(pid);
+}
+
+/* Turns mode: work waits for its type's own turn (the seed's stagger as
+ * an option) and says when that is. */
+static void work_waiting_for_its_turn_says_when(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_SCHEDULER_MODE=turns", "ORCH_SCHEDULER_TURN_MINUTES=1440",
+                       "ORCH_SCHEDULER_TURN_OFFSETS=0,5,10,15,20,25", NULL};
+    pid_t pid;
+    cJSON *st;
+    time_t t = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    if (tm.tm_hour == 23 && tm.tm_min >= 55) /* a turn could come during the test */
+        skip();
+    if (tm.tm_hour == 0 && tm.tm_min < 10)
+        skip();
+    pid = start_scheduler(e, "s1", x);
+    wait_leader(e, "s1");
+    plan(e, "TU-1", FE, MED, 100, NULL, NULL);
+    plan(e, "TU-2", DB, MED, 100, NULL, NULL);
+    wait_status(e, "TU-1", "READY");
+    wait_status(e, "TU-2", "READY");
+    st = status_of(e, "TU-1");
+    assert_string_equal(field(st, "reason"), "turn: the next frontend turn is at 00:05");
+    cJSON_Delete(st);
+    st = status_of(e, "TU-2");
+    assert_string_equal(field(st, "reason"), "turn: the next database turn is at 00:10");
+    cJSON_Delete(st);
+    {
+        pb_state *s1 = stored_wait(e, "TU-1", ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_TURN);
+        orchestrator__v1__requirement_state__free_unpacked(s1, NULL);
+    }
+    svc_stop(pid);
+    {   /* an offset past the cycle stops the start, naming the key */
+        const char *bad[] = {"ORCH_SCHEDULER_MODE=turns", "ORCH_SCHEDULER_TURN_MINUTES=30",
+                             "ORCH_SCHEDULER_TURN_OFFSETS=0,5,10,15,20,30", NULL};
+        char path[512], text[4096] = "";
+        int status = 0;
+        size_t n;
+        FILE *f;
+        pid = svc_start(&e->fix, "scheduler", "bad", bad);
+        assert_int_equal(proc_wait(pid, 5000, &status), 0);
+        assert_true(WIFEXITED(status));
+        assert_int_not_equal(WEXITSTATUS(status), 0);
+        snprintf(path, sizeof(path), "%s/bad.log", e->fix.dir);
+        f = fopen(path, "r");
+        assert_non_null(f);
+        n = fread(text, 1, sizeof(text) - 1, f);
+        text[n] = '\0';
+        fclose(f);
+        assert_non_null(strstr(text, "scheduler.turn_offsets"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1142,6 +1330,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(failures_retry_with_the_error_then_escalate, setup, teardown),
         cmocka_unit_test_setup_teardown(deep_queue_asks_for_more_agents, setup, teardown),
         cmocka_unit_test_setup_teardown(cycle_is_rejected_on_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_split_original_is_listed_and_follows_its_parts, setup, teardown),
+        cmocka_unit_test_setup_teardown(work_waiting_for_its_turn_says_when, setup, teardown),
         cmocka_unit_test_setup_teardown(sigkill_mid_flow_loses_nothing_and_doubles_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(standby_takes_over_when_the_leader_dies, setup, teardown),
         cmocka_unit_test_setup_teardown(reports_from_the_wrong_sender_change_nothing, setup, teardown),

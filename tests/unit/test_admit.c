@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "admit.h"
+#include "names.h"
 
 #define BACKEND ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND
 #define FRONTEND ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND
@@ -242,6 +243,26 @@ static void dispatch_ids_and_claim_keys(void **state)
     assert_string_equal(out, "");
 }
 
+/* Whose report an errors.* subject is: the subject decides, the body's
+ * "source" does not. */
+static void only_errors_agent_are_agents_failures(void **state)
+{
+    (void)state;
+    assert_true(names_error_is_agents("errors.agent.REQ-1"));
+    assert_true(names_error_is_agents("errors.agent"));
+    assert_false(names_error_is_agents("errors.agents.REQ-1"));
+    assert_false(names_error_is_agents("errors.agentx"));
+    assert_false(names_error_is_agents("errors.intake.bad_json"));
+    assert_false(names_error_is_agents("errors.scheduler.REQ-1"));
+    assert_false(names_error_is_agents("errors.verifier.ref_not_found"));
+    assert_false(names_error_is_agents("errors.monitor.REQ-1"));
+    assert_false(names_error_is_agents("errors.backend.REQ-1"));
+    assert_false(names_error_is_agents("results.agent.REQ-1"));
+    assert_false(names_error_is_agents("errors."));
+    assert_false(names_error_is_agents(""));
+    assert_false(names_error_is_agents(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +278,7 @@ int main(void)
         cmocka_unit_test(only_the_claimant_counts),
         cmocka_unit_test(reasons_are_tokens),
         cmocka_unit_test(dispatch_ids_and_claim_keys),
+        cmocka_unit_test(only_errors_agent_are_agents_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -301,16 +301,25 @@ static void critical_overtakes_queued_medium_work(void **state)
     sched_add(s, req("M3", BE, MED, 100, NULL, NULL), &clk);
     sched_add(s, req("M4", BE, LOW, 100, NULL, NULL), &clk);
     assert_int_equal(rec.nd, 2);
-    assert_non_null(strstr(why(s, "M3"), "window: 2 backend requirements released and not yet started"));
+    assert_string_equal(why(s, "M3"), "window: 2 of 2 backend release slots taken");
+    assert_int_equal(sched_get(s, "M3")->wait_kind, ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_WINDOW);
+    assert_string_equal(why(s, "M4"), "window: 2 of 2 backend release slots taken"); /* all of the queue says so */
     sched_add(s, req("C1", BE, CRIT, 100, NULL, NULL), &clk);
-    assert_int_equal(rec.nd, 2); /* the window is full */
-    started(s, "M1");            /* one slot frees */
-    assert_int_equal(rec.nd, 3);
-    assert_string_equal(rec.d[2].id, "C1"); /* ahead of M3, which is older */
-    started(s, "M2");
-    assert_string_equal(rec.d[3].id, "M3");
+    assert_int_equal(rec.nd, 3); /* the window full of MEDIUM work does not hold it */
+    assert_string_equal(rec.d[2].id, "C1");
+    sched_add(s, req("C2", BE, CRIT, 100, NULL, NULL), &clk);
+    sched_add(s, req("C3", BE, CRIT, 100, NULL, NULL), &clk);
+    assert_int_equal(rec.nd, 4); /* CRITICAL work has a window of its own */
+    assert_string_equal(why(s, "C3"), "window: 2 of 2 CRITICAL backend release slots taken");
     started(s, "C1");
-    assert_string_equal(rec.d[4].id, "M4"); /* LOW last */
+    assert_string_equal(rec.d[4].id, "C3");
+    started(s, "M1");
+    started(s, "M2");            /* C2 and C3 still hold the window */
+    assert_int_equal(rec.nd, 5);
+    started(s, "C2");
+    assert_string_equal(rec.d[5].id, "M3");
+    started(s, "C3");
+    assert_string_equal(rec.d[6].id, "M4"); /* LOW last */
     sched_destroy(s);
 }
 
@@ -340,7 +349,10 @@ static void overlap_holds_the_second(void **state)
     sched_add(s, req("C", FE, MED, 100, NULL, "src/pages/c.tsx"), &clk);
     assert_int_equal(rec.nd, 2);
     assert_string_equal(rec.d[1].id, "C");
-    assert_string_equal(why(s, "B"), "overlap with A on src/shared/util.ts");
+    assert_string_equal(why(s, "B"), "overlap: with A on src/shared/util.ts");
+    assert_int_equal(sched_get(s, "B")->wait_kind, ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_OVERLAP);
+    assert_int_equal(sched_get(s, "B")->n_wait_ids, 1);
+    assert_string_equal(sched_get(s, "B")->wait_ids[0], "A");
     verdict(s, "A", 1, PASS, NULL);
     assert_int_equal(rec.nd, 3);
     assert_string_equal(rec.d[2].id, "B");
@@ -364,7 +376,7 @@ static void verifier_files_replace_declared_ones(void **state)
     sched_verdict(s, &v, &clk); /* back to the agent with attempt 2, holding real.ts */
     assert_int_equal(rec.nd, 2);
     sched_add(s, req("B", BE, MED, 100, NULL, "src/api/real.ts"), &clk);
-    assert_string_equal(why(s, "B"), "overlap with A on src/api/real.ts");
+    assert_string_equal(why(s, "B"), "overlap: with A on src/api/real.ts");
     sched_add(s, req("C", BE, MED, 100, NULL, "src/api/declared.ts"), &clk);
     assert_int_equal(status(s, "C"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
     sched_destroy(s);
@@ -405,7 +417,8 @@ static void infra_errors_retry_without_counting(void **state)
     sched_add(s, req("I", BE, MED, 100, NULL, NULL), &clk);
     verdict(s, "I", 1, INFRA, "ref not found");
     assert_int_equal(rec.nd, 1); /* backoff first */
-    assert_non_null(strstr(why(s, "I"), "backoff: retry in 30 s"));
+    assert_string_equal(why(s, "I"), "backoff: attempt 1 not before 10:00:30");
+    assert_int_equal(sched_get(s, "I")->wait_kind, ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_RETRY_BACKOFF);
     clk.now_ms += 31000;
     sched_tick(s, &clk);
     assert_int_equal(rec.nd, 2);
@@ -436,9 +449,11 @@ static void transient_agent_error_backs_off_others_escalate(void **state)
     e.transient = 0;
     agent_error(s, &e);
     assert_int_equal(status(s, "P"), ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED);
-    e.source = "intake";  /* input reports are not agent failures */
     e.requirement_id = "T";
-    agent_error(s, &e);
+    {   /* a service's report on its own subject is not an agent's failure */
+        sched_from from = {0, "T", NULL, NULL, "errors.intake.T", NULL};
+        sched_error(s, &e, &from, &clk);
+    }
     assert_int_equal(status(s, "T"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
     sched_destroy(s);
 }
@@ -475,14 +490,25 @@ static void cycles_rejected_unknown_dependencies_wait(void **state)
     (void)state;
     assert_int_equal(sched_add(s, req("REQ-A", BE, MED, 100, "REQ-B", NULL), &clk), 0);
     assert_string_equal(why(s, "REQ-A"), "dependency: waiting on REQ-B (unknown)");
+    assert_int_equal(sched_get(s, "REQ-A")->wait_kind, ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_DEPENDENCY);
+    assert_int_equal(sched_get(s, "REQ-A")->n_wait_ids, 1);
+    assert_string_equal(sched_get(s, "REQ-A")->wait_ids[0], "REQ-B");
     assert_int_equal(sched_add(s, req("REQ-B", BE, MED, 100, "REQ-A", NULL), &clk), -1);
     assert_string_equal(rec.reject_reason[0], "cycle");
     assert_string_equal(rec.rejects[0], "dependency cycle: REQ-B -> REQ-A -> REQ-B");
     assert_null(sched_get(s, "REQ-B"));
+    /* the member already known waited on REQ-B for ever: rejected too */
+    assert_int_equal(status(s, "REQ-A"), ORCHESTRATOR__V1__STATUS__STATUS_REJECTED);
+    assert_string_equal(why(s, "REQ-A"), "rejected: dependency cycle REQ-B -> REQ-A -> REQ-B");
+    assert_int_equal(sched_get(s, "REQ-A")->wait_kind, ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_CYCLE);
+    assert_int_equal(sched_get(s, "REQ-A")->n_wait_ids, 1);
+    assert_string_equal(sched_get(s, "REQ-A")->wait_ids[0], "REQ-B");
+    assert_string_equal(rec.reject_reason[1], "cycle");
+    assert_string_equal(rec.rejects[1], "dependency cycle: REQ-B -> REQ-A -> REQ-B (closed by REQ-B)");
     assert_int_equal(sched_add(s, req("OTHER", BE, MED, 100, NULL, NULL), &clk), 0);
     assert_int_equal(status(s, "OTHER"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
     assert_int_equal(sched_add(s, req("OTHER", BE, MED, 100, NULL, NULL), &clk), -1);
-    assert_string_equal(rec.reject_reason[1], "duplicate_id");
+    assert_string_equal(rec.reject_reason[2], "duplicate_id");
     sched_destroy(s);
 }
 
@@ -720,6 +746,112 @@ static void split_parts_stand_for_the_original(void **state)
     verdict(s, "REQ-7-FE", 1, PASS, NULL);
     assert_int_equal(rec.nd, 3);
     assert_string_equal(rec.d[2].id, "REQ-8");
+    sched_destroy(s);
+}
+
+static void a_longer_cycle_rejects_every_member(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    (void)state;
+    sched_add(s, req("CY-1", BE, MED, 100, "CY-2", NULL), &clk);
+    sched_add(s, req("CY-2", FE, MED, 100, "CY-3", NULL), &clk);
+    sched_add(s, req("DEP", FE, MED, 100, "CY-1", NULL), &clk);
+    assert_int_equal(sched_add(s, req("CY-3", DB, MED, 100, "CY-1", NULL), &clk), -1);
+    assert_int_equal(status(s, "CY-1"), ORCHESTRATOR__V1__STATUS__STATUS_REJECTED);
+    assert_int_equal(status(s, "CY-2"), ORCHESTRATOR__V1__STATUS__STATUS_REJECTED);
+    assert_int_equal(sched_get(s, "CY-2")->n_wait_ids, 2); /* the others of the cycle */
+    assert_int_equal(rec.nrej, 3);                         /* the newcomer and both members */
+    assert_int_equal(status(s, "DEP"), ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED); /* not in the cycle */
+    sched_destroy(s);
+}
+
+static void a_split_original_says_what_it_waits_on(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    pb_requirement *be = req("REQ-9-BE", BE, HIGH, 100, NULL, NULL);
+    pb_requirement *fe = req("REQ-9-FE", FE, HIGH, 100, "REQ-9-BE", NULL);
+    const pb_state *al;
+    (void)state;
+    pb_set_str(&be->origin_id, "REQ-9");
+    pb_set_str(&fe->origin_id, "REQ-9");
+    sched_add(s, be, &clk);
+    sched_add(s, fe, &clk);
+    al = sched_get(s, "REQ-9");
+    assert_int_equal(al->requirement->priority, HIGH);
+    assert_string_equal(al->reason, "dependency: waiting on REQ-9-BE, REQ-9-FE");
+    assert_int_equal(al->n_wait_ids, 2);
+    verdict(s, "REQ-9-BE", 1, PASS, NULL);
+    al = sched_get(s, "REQ-9");
+    assert_string_equal(al->reason, "dependency: waiting on REQ-9-FE"); /* not on the part that completed */
+    assert_int_equal(al->n_wait_ids, 1);
+    verdict(s, "REQ-9-FE", 1, PASS, NULL);
+    al = sched_get(s, "REQ-9");
+    assert_int_equal(al->status, ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
+    assert_int_equal(al->n_wait_ids, 0);
+    {   /* it has a slot of its own, as the list shows it */
+        int found = 0;
+        for (int i = 0; i < sched_slots(s); i++)
+            found |= sched_slot(s, i) && !strcmp(sched_slot(s, i)->id, "REQ-9");
+        assert_true(found);
+    }
+    sched_destroy(s);
+}
+
+static void turns_are_staggered_by_type(void **state)
+{
+    sched_cfg c;
+    (void)state;
+    sched_cfg_default(&c);
+    assert_false(sched_turn_due(&c, BE, 0)); /* continuous */
+    assert_int_equal(sched_turn_next(&c, BE, 0), -1);
+    c.turn_minutes = 30;
+    assert_true(sched_turn_due(&c, BE, 0));
+    assert_true(sched_turn_due(&c, FE, 30));
+    assert_false(sched_turn_due(&c, FE, 5));
+    assert_int_equal(sched_turn_next(&c, BE, 0), 30);
+    assert_int_equal(sched_turn_next(&c, BE, 29), 30);
+    assert_int_equal(sched_turn_next(&c, BE, 1439), 1440); /* tomorrow's first */
+    for (int t = 1; t < NAMES_AGENT_TYPES; t++)
+        c.turn_offset[t] = (t - 1) * 5;                      /* the seed's :00, :05, :10, ... */
+    assert_true(sched_turn_due(&c, BE, 600));
+    assert_false(sched_turn_due(&c, FE, 600));
+    assert_true(sched_turn_due(&c, FE, 605));
+    assert_true(sched_turn_due(&c, FE, 635));
+    assert_true(sched_turn_due(&c, DB, 10));
+    assert_false(sched_turn_due(&c, DB, 0));
+    assert_true(sched_turn_due(&c, DOC, 1425));
+    assert_int_equal(sched_turn_next(&c, FE, 600), 605);
+    assert_int_equal(sched_turn_next(&c, FE, 605), 635);
+    assert_int_equal(sched_turn_next(&c, DOC, 1436), 1440 + 15);
+    c.turn_minutes = 7;                                   /* cycles that do not divide the day */
+    c.turn_offset[FE] = 5;
+    assert_int_equal(sched_turn_next(&c, FE, 1436), 1440 + 5); /* 1435 + 5 would be past midnight */
+}
+
+static void a_turn_releases_only_its_type_and_the_rest_say_when(void **state)
+{
+    sched *s;
+    (void)state;
+    cfg.turn_minutes = 30;
+    cfg.turn_offset[FE] = 5;
+    s = sched_create(&cfg, &out, &clk);
+    clk.minute = 10 * 60 + 1;
+    sched_add(s, req("B1", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("F1", FE, MED, 100, NULL, NULL), &clk);
+    assert_string_equal(why(s, "B1"), "turn: the next backend turn is at 10:30");
+    assert_string_equal(why(s, "F1"), "turn: the next frontend turn is at 10:05");
+    assert_int_equal(sched_get(s, "F1")->wait_kind, ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_TURN);
+    clk.minute = 10 * 60 + 5;
+    sched_tick(s, &clk);
+    assert_int_equal(rec.nd, 1);
+    assert_string_equal(rec.d[0].id, "F1");
+    assert_string_equal(why(s, "B1"), "turn: the next backend turn is at 10:30");
+    sched_add(s, req("F2", FE, MED, 100, NULL, NULL), &clk);
+    assert_string_equal(why(s, "F2"), "turn: the next frontend turn is at 10:35");
+    clk.minute = 10 * 60 + 30;
+    sched_tick(s, &clk);
+    assert_int_equal(rec.nd, 2);
+    assert_string_equal(rec.d[1].id, "B1");
     sched_destroy(s);
 }
 
@@ -1025,6 +1157,10 @@ int main(void)
         cmocka_unit_test_setup(changes_requested_go_back_to_the_agent, setup),
         cmocka_unit_test_setup(conservation_holds_low_hints_small_and_alerts_once, setup),
         cmocka_unit_test_setup(turns_release_only_on_the_cadence, setup),
+        cmocka_unit_test_setup(turns_are_staggered_by_type, setup),
+        cmocka_unit_test_setup(a_turn_releases_only_its_type_and_the_rest_say_when, setup),
+        cmocka_unit_test_setup(a_longer_cycle_rejects_every_member, setup),
+        cmocka_unit_test_setup(a_split_original_says_what_it_waits_on, setup),
         cmocka_unit_test_setup(split_parts_stand_for_the_original, setup),
         cmocka_unit_test_setup(restart_from_saved_state_republishes_undecided, setup),
         cmocka_unit_test_setup(eta_and_critical_path, setup),
