@@ -64,6 +64,16 @@ const cfg_entry monitor_cfg_entries[] = {
      "first retry delay after a 429, a 5xx, an answer without an event id or a transport failure, and the "
      "floor of every retry delay; doubles, with jitter"},
     {"matrix.backoff_max_ms", CFG_INT, "60000", 10, 3600000, F(matrix_backoff_max_ms), NULL, 0, "longest retry delay"},
+    {"web.port", CFG_INT, "0", 0, 65535, F(web.port), NULL, 0,
+     "port of the web endpoint (the live dashboard, /metrics, /healthz, /readyz); 0: off"},
+    {"web.listen", CFG_STR, "127.0.0.1", 0, 64, F(web.listen), NULL, 0,
+     "IPv4 address the web endpoint binds to: loopback unless set (0.0.0.0 in a container)"},
+    {"web.token", CFG_STR, NULL, 0, 256, F(web.token), NULL, CFG_SECRET,
+     "bearer token the endpoint's data and metrics want (prefer ORCH_WEB_TOKEN; never logged); empty: none"},
+    {"web.cents_per_million_tokens", CFG_INT, "0", 0, 100000000, F(web.cents_per_mtok), NULL, 0,
+     "price of a million tokens, for the cost gauge (orch_budget_cost_dollars); 0: no cost"},
+    {"web.status_timeout_ms", CFG_INT, "1000", 50, 10000, F(web.status_timeout_ms), NULL, 0,
+     "bound on asking the scheduler for a requirement's detail (orch.status.<id>)"},
 };
 const size_t monitor_cfg_count = sizeof(monitor_cfg_entries) / sizeof(monitor_cfg_entries[0]);
 
@@ -291,8 +301,10 @@ static void *watch_thread(void *arg)
                     pb_state *st = (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor,
                                                          (const uint8_t *)kvEntry_Value(e),
                                                          (size_t)kvEntry_ValueLen(e), PB_MAX_MSG, err);
-                    if (st)
+                    if (st) {
+                        web_nats_state(seen_requirement(M.seen, st->id), st);
                         seen_state(M.seen, st, text_now_ms());
+                    }
                 } else {
                     pb_budget *u = (pb_budget *)pb_unpack(&orchestrator__v1__budget_usage__descriptor,
                                                           (const uint8_t *)kvEntry_Value(e),
@@ -393,6 +405,8 @@ static void *inputs_thread(void *arg)
                     pb_verdict *v = (pb_verdict *)pb_unpack(&orchestrator__v1__verdict__descriptor,
                                                             (const uint8_t *)data, len, PB_MAX_MSG, err);
                     if (v) {
+                        const pb_state *of = seen_requirement(M.seen, v->requirement_id);
+                        web_nats_verdict(v, of && of->requirement ? (int)of->requirement->type : 0);
                         if (v->kind == ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_INFRASTRUCTURE_ERROR)
                             seen_infra(M.seen, now);
                         orchestrator__v1__verdict__free_unpacked(v, NULL);
@@ -571,19 +585,24 @@ static void kill_instance(const rules_kill *k)
 static void read_depths(void)
 {
     int depth[SEEN_TYPES];
+    long long lag[SEEN_TYPES];
     for (int t = 1; t < SEEN_TYPES; t++) {
         jsConsumerInfo *ci = NULL;
         depth[t] = -1;
+        lag[t] = -1;
         /* the stream leader's view: JetStream API requests go to it */
         if (js_GetConsumerInfo(&ci, M.d->js, "REQUIREMENTS", names_agent_consumer((Orchestrator__V1__AgentType)t),
                                NULL, NULL) == NATS_OK) {
             depth[t] = (int)(ci->NumPending + (uint64_t)ci->NumAckPending);
+            lag[t] = (long long)ci->NumPending;
             jsConsumerInfo_Destroy(ci);
         }
     }
     pthread_mutex_lock(&M.mu);
-    for (int t = 1; t < SEEN_TYPES; t++)
+    for (int t = 1; t < SEEN_TYPES; t++) {
         seen_depth(M.seen, t, depth[t]);
+        web_nats_lag(t, lag[t]);
+    }
     pthread_mutex_unlock(&M.mu);
 }
 
@@ -908,6 +927,7 @@ static void follow(void)
     M.am = NULL;
     seen_destroy(M.seen);
     M.seen = NULL;
+    web_nats_reset();
     pthread_mutex_unlock(&M.mu);
 }
 
@@ -953,6 +973,13 @@ orch_status monitor_start(daemon_ctx *d, char err[ERR_LEN])
     if ((st = srv_add_endpoint(d->srv, "dashboard", "orch.dashboard", "", on_dashboard, stats_data, NULL, err)) ||
         (st = srv_add_endpoint(d->srv, "silence", "orch.monitor.silence", "", on_silence, NULL, NULL, err)))
         return st;
+    /* the web endpoint last: it reads what the lines above set up */
+    unset_empty(&monitor_cfg.web.token);
+    {
+        web_nats_monitor wm = {&M.mu, &M.seen, &M.am, &M.leading, d->rr, monitor_cfg.rules.service_grace_ms};
+        if ((st = web_nats_start(&monitor_cfg.web, &wm, err)) != ORCH_OK)
+            return st;
+    }
     return ORCH_OK;
 }
 
@@ -1005,6 +1032,7 @@ void monitor_step(daemon_ctx *d)
 void monitor_stop(daemon_ctx *d)
 {
     (void)d;
+    web_nats_stop(); /* first: its requests read the state follow() frees */
     follow();
     lease_release(&M.lease);
     kvStore_Destroy(M.states);

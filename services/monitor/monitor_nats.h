@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "rules.h"
 #include "seen.h"
+#include "web_nats.h"
 
 /* The settings table writes straight into the cores' config structs: the
  * table is the one place defaults live. */
@@ -28,6 +29,7 @@ typedef struct {
     cfg_list services;
     char *matrix_homeserver, *matrix_room, *matrix_token;
     long long matrix_timeout_ms, matrix_backoff_ms, matrix_backoff_max_ms;
+    web_nats_cfg web;
 } monitor_settings;
 
 extern monitor_settings monitor_cfg;

@@ -55,3 +55,11 @@ endif()
 # In the daemon: the adapter that answers the endpoint from the monitor.
 target_sources(orch-monitor PRIVATE services/monitor/web_nats.c)
 target_link_libraries(orch-monitor PRIVATE monitor_web)
+
+if(ORCH_TESTS)
+  add_executable(test_web_live tests/web/test_web_live.c)
+  target_link_libraries(test_web_live PRIVATE orch_webtest PkgConfig::CMOCKA)
+  add_test(NAME test_web_live COMMAND test_web_live)
+  set_tests_properties(test_web_live PROPERTIES LABELS web TIMEOUT 300
+    ENVIRONMENT "ORCH_BIN_DIR=${CMAKE_BINARY_DIR};ORCH_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+endif()
