@@ -16,7 +16,9 @@
 #                                   approved work is merged into the demo
 #                                   repository's main by the release agent
 #
-# Environment: ORCH_PORT (4222), ORCH_DEMO_DIR (var), ORCH_DEMO_TIMEOUT (300 s),
+# Environment: ORCH_PORT (4222), ORCH_WEB_PORT (the monitor's live web
+# dashboard and /metrics; the first free of 8080-8099), ORCH_DEMO_DIR (var),
+# ORCH_DEMO_TIMEOUT (300 s),
 # ORCH_DEMO_ROUTERS / ORCH_DEMO_VERIFIERS (replicas, 1), ORCH_BIN_DIR (use
 # binaries built elsewhere instead of building), ORCH_MATRIX_HOMESERVER /
 # ORCH_MATRIX_ROOM / ORCH_MATRIX_TOKEN to send alerts to Matrix too.
@@ -99,6 +101,14 @@ if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
   echo "run.sh: port $port is taken; set ORCH_PORT to another" >&2
   exit 1
 fi
+# The web dashboard: ORCH_WEB_PORT when set, else the first free of 8080-8099.
+for web_port in ${ORCH_WEB_PORT:-$(seq 8080 8099)}; do
+  (exec 3<>/dev/tcp/127.0.0.1/"$web_port") 2>/dev/null || break
+done
+if (exec 3<>/dev/tcp/127.0.0.1/"$web_port") 2>/dev/null; then
+  echo "run.sh: port $web_port is taken; set ORCH_WEB_PORT to a free one" >&2
+  exit 1
+fi
 rm -rf "$demo"
 mkdir -p "$demo/log/agents" "$demo/nats" "$demo/agents"
 export ORCH_NATS_URL="nats://127.0.0.1:$port"
@@ -161,7 +171,7 @@ start() { # name instance
 for i in $(seq "${ORCH_DEMO_ROUTERS:-1}"); do start router "router-$i"; done
 start scheduler scheduler-1
 for i in $(seq "${ORCH_DEMO_VERIFIERS:-1}"); do start verifier "verifier-$i"; done
-start monitor monitor-1
+ORCH_WEB_PORT=$web_port start monitor monitor-1
 
 if [ -n "$agents" ] && printf '%s\n' "${preset_of[@]}" | grep -qx codex && [ -z "${CODEX_HOME:-}" ]; then
   # Codex with the key in OPENAI_API_KEY: a provider that reads it, in a
@@ -215,6 +225,7 @@ for _ in $(seq 100); do
 done
 echo "== services:"
 "$bin/orchctl" services
+echo "== live dashboard: http://127.0.0.1:$web_port/  (Prometheus: http://127.0.0.1:$web_port/metrics)"
 sleep 1 # the scheduler and the monitor take their leases
 
 echo "== importing $demo/roadmap.md"
