@@ -181,6 +181,20 @@ int learn_add(learn *l, int type, int size, int64_t ms, uint64_t tokens)
     return 1;
 }
 
+int learn_add_tokens(learn *l, int type, int size, uint64_t tokens)
+{
+    learn_bucket *b = &l->b[clamp(type, NAMES_AGENT_TYPES)][clamp(size, LEARN_SIZES)];
+    for (int k = 0; k < b->n && tokens; k++) {
+        int i = ((b->n < LEARN_KEEP ? b->n : b->next) - 1 - k + LEARN_KEEP) % LEARN_KEEP; /* newest first */
+        if (b->tokens[i] == 0) {
+            b->tokens[i] = tokens;
+            summarise(b);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int learn_count(const learn *l, int type, int size)
 {
     return l->b[clamp(type, NAMES_AGENT_TYPES)][clamp(size, LEARN_SIZES)].n;

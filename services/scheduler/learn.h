@@ -54,6 +54,12 @@ void learn_init(learn *l, const int64_t prior_ms[LEARN_SIZES]);
  * the last time it returned 1 (ranks built on it are stale), else 0. */
 int learn_add(learn *l, int type, int size, int64_t ms, uint64_t tokens);
 
+/* The tokens of a completed requirement whose result came after its
+ * verdict (the two travel through different consumers): they go to the
+ * newest sample of its type and size that has none. Returns 1 when one
+ * was filled. */
+int learn_add_tokens(learn *l, int type, int size, uint64_t tokens);
+
 /* Samples held for type and size. */
 int learn_count(const learn *l, int type, int size);
 

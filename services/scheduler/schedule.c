@@ -7,8 +7,11 @@
 
 #include "admit.h"
 #include "dag.h"
+#include "learn.h"
 #include "names.h"
 #include "overlap.h"
+#include "rank.h"
+#include "sim.h"
 #include "strmap.h"
 #include "text.h"
 
@@ -29,6 +32,7 @@
 #define P_CRIT ORCHESTRATOR__V1__PRIORITY__PRIORITY_CRITICAL
 #define IDLE_INSTANCES_MAX 4096
 #define PRUNED (-2)               /* node_entry of a finished requirement no longer held in memory */   /* idle instances tracked per day; more are not charged */
+#define AGENTS_MAX 256            /* instances counted for the forecast; the stalest makes room */
 
 typedef struct {
     int *v;
@@ -51,8 +55,31 @@ struct sched {
     int64_t last_spawn[NT];
     uint64_t next_order;
     int conserving;
-    int64_t learned_ms[NT][NP];
-    int learned_n[NT][NP];
+    learn lrn;              /* durations and tokens of completed work (learn.h) */
+    int learn_restored;     /* figures came from KV: do not learn the saved states again */
+    /* Release keys within a priority (larger first; see rank.c), by entry. */
+    int64_t *key;
+    /* When an agent first showed activity on the current attempt, by entry
+     * (0: not yet, or before a restart): durations count from it, not from
+     * the dispatch, which may have waited for a free agent. */
+    int64_t *started_ms;
+    int rank_stale;         /* durations learned since: recompute at the next pass */
+    int adds_since_rank;    /* requirements added since the last computation */
+    int ranked_nodes;
+    /* The forecast (sim.h), by entry, valid while nothing changed. */
+    uint64_t changes;
+    uint64_t fc_changes;
+    int64_t fc_now, fc_end, fc_late;
+    int fc_agents[NT];
+    int64_t *fc_eta;
+    int fc_valid;
+    /* Instances seen, for the forecast's count of agents. */
+    struct {
+        char name[80];
+        int type;
+        int64_t seen_ms;
+    } agent[AGENTS_MAX];
+    int n_agents;
     int last_turn_minute;
     int in_turn;
     int merge_batches;
@@ -122,8 +149,17 @@ static int prio_of(const pb_state *st)
 static void save(sched *s, pb_state *st, const sched_clock *now)
 {
     st->updated_at_ms = now->now_ms;
+    s->changes++;
     if (s->out.save)
         s->out.save(s->out.ctx, st);
+}
+
+/* Release order within a priority: the larger key, then the older. */
+static int goes_first(const sched *s, int a, int b)
+{
+    if (s->key[a] != s->key[b])
+        return s->key[a] > s->key[b];
+    return s->e[a]->order < s->e[b]->order;
 }
 
 static void heap_push(sched *s, heap *h, int x)
@@ -137,7 +173,7 @@ static void heap_push(sched *s, heap *h, int x)
     h->v[i] = x;
     while (i > 0) {
         int p = (i - 1) / 2;
-        if (s->e[h->v[p]]->order <= s->e[h->v[i]]->order)
+        if (!goes_first(s, h->v[i], h->v[p]))
             break;
         int t = h->v[p];
         h->v[p] = h->v[i];
@@ -146,15 +182,13 @@ static void heap_push(sched *s, heap *h, int x)
     }
 }
 
-static int heap_pop(sched *s, heap *h)
+static void sift_down(sched *s, heap *h, int i)
 {
-    int top = h->v[0], i = 0;
-    h->v[0] = h->v[--h->n];
     for (;;) {
         int l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->n && s->e[h->v[l]]->order < s->e[h->v[m]]->order)
+        if (l < h->n && goes_first(s, h->v[l], h->v[m]))
             m = l;
-        if (r < h->n && s->e[h->v[r]]->order < s->e[h->v[m]]->order)
+        if (r < h->n && goes_first(s, h->v[r], h->v[m]))
             m = r;
         if (m == i)
             break;
@@ -163,6 +197,13 @@ static int heap_pop(sched *s, heap *h)
         h->v[i] = t;
         i = m;
     }
+}
+
+static int heap_pop(sched *s, heap *h)
+{
+    int top = h->v[0];
+    h->v[0] = h->v[--h->n];
+    sift_down(s, h, 0);
     return top;
 }
 
@@ -189,8 +230,12 @@ static int new_entry(sched *s, pb_state *st)
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 64;
         s->e = xrealloc(s->e, sizeof(*s->e) * (size_t)s->cap);
+        s->key = xrealloc(s->key, sizeof(*s->key) * (size_t)s->cap);
+        s->started_ms = xrealloc(s->started_ms, sizeof(*s->started_ms) * (size_t)s->cap);
     }
     s->e[s->n] = st;
+    s->key[s->n] = 0;
+    s->started_ms[s->n] = 0;
     return s->n++;
 }
 
@@ -247,6 +292,8 @@ void sched_cfg_default(sched_cfg *c)
     c->duration_ms[3] = 4 * 3600 * 1000LL;
     c->duration_ms[4] = 8 * 3600 * 1000LL;
     c->duration_ms[0] = c->duration_ms[2];
+    c->order = SCHED_ORDER_RANK;
+    c->agent_seen_ms = 15 * 60 * 1000LL;
     c->charge_message_percent = 100;
     c->charge_attempt_percent = 300;
     c->idle_day_percent = 5;
@@ -288,6 +335,7 @@ sched *sched_create(const sched_cfg *c, const sched_out *out, const sched_clock 
     s->last_turn_minute = -1;
     s->idle_index = strmap_create();
     budget_init(&s->b, &c->budget, now->day);
+    learn_init(&s->lrn, c->duration_ms);
     return s;
 }
 
@@ -299,6 +347,9 @@ void sched_destroy(sched *s)
         if (s->e[i])
             orchestrator__v1__requirement_state__free_unpacked(s->e[i], NULL);
     free(s->e);
+    free(s->key);
+    free(s->started_ms);
+    free(s->fc_eta);
     free(s->node_entry);
     for (int t = 0; t < NT; t++)
         for (int p = 0; p < NP; p++)
@@ -367,6 +418,32 @@ static uint64_t *charged_slot(pb_state *st, unsigned attempt)
         st->n_charged_by_attempt = i + 1;
     }
     return &st->charged_by_attempt[i];
+}
+
+/* --- agents seen ---------------------------------------------------------------- */
+
+/* An instance of type showed life (an admitted heartbeat or result): it
+ * counts as an agent for the forecast for cfg.agent_seen_ms. */
+static void seen(sched *s, int type, const char *instance, const sched_clock *now)
+{
+    int k, stalest = 0;
+    if (!instance || !*instance || type <= 0 || type >= NT)
+        return;
+    for (k = 0; k < s->n_agents; k++) {
+        if (s->agent[k].type == type && !strcmp(s->agent[k].name, instance))
+            break;
+        if (s->agent[k].seen_ms < s->agent[stalest].seen_ms)
+            stalest = k;
+    }
+    if (k == s->n_agents) {
+        if (s->n_agents < AGENTS_MAX)
+            s->n_agents++;
+        else
+            k = stalest;
+        snprintf(s->agent[k].name, sizeof(s->agent[k].name), "%s", instance);
+        s->agent[k].type = type;
+    }
+    s->agent[k].seen_ms = now->now_ms;
 }
 
 /* --- reports that do not count ------------------------------------------------ */
@@ -464,12 +541,169 @@ static void leave_flight(sched *s, int i)
     st->reserved_tokens = 0;
 }
 
-static void mark_started(sched *s, pb_state *st)
+/* When the current attempt started: the first activity seen, else its
+ * dispatch. */
+static int64_t started_at(const sched *s, const pb_state *st)
+{
+    int i = entry_of(s, st->id);
+    return i >= 0 && s->started_ms[i] >= st->dispatched_at_ms ? s->started_ms[i] : st->dispatched_at_ms;
+}
+
+static void mark_started(sched *s, pb_state *st, const sched_clock *now)
 {
     if (st->status == ST_DISPATCHED && !st->started) {
+        int i = entry_of(s, st->id);
+        if (i >= 0)
+            s->started_ms[i] = now->now_ms;
         st->started = 1;
         window_free(s, st);
     }
+}
+
+/* --- release order (rank.c) ----------------------------------------------------- */
+
+static int finished(const pb_state *st)
+{
+    return st->status == ST_COMPLETE || st->status == ST_ESCALATED || st->status == ST_REJECTED;
+}
+
+/* What a requirement is expected to take: learned, or the configured guess
+ * (learn.h). */
+static int64_t expected_of(const sched *s, const pb_state *st)
+{
+    return learn_duration(&s->lrn, type_of(st), (int)st->requirement->complexity, NULL);
+}
+
+/* A node's weight for upward rank: its expected duration while unfinished. */
+static int64_t rank_weight(int node, void *arg)
+{
+    const sched *s = arg;
+    int i = node < s->node_cap ? s->node_entry[node] : -1;
+    if (!dag_known(s->g, node))
+        return s->cfg.duration_ms[0]; /* not known yet: a medium guess */
+    if (i < 0 || !s->e[i] || s->e[i]->alias || finished(s->e[i]))
+        return 0;
+    return expected_of(s, s->e[i]);
+}
+
+/* Every key computed again from the whole graph, and the ready queues put
+ * in the new order. */
+static void rerank(sched *s)
+{
+    size_t n = dag_count(s->g);
+    int64_t *r;
+    s->rank_stale = 0;
+    s->adds_since_rank = 0;
+    s->ranked_nodes = (int)n;
+    if (s->cfg.order == SCHED_ORDER_AGE || n == 0)
+        return;
+    r = xmalloc(sizeof(int64_t) * n);
+    if (s->cfg.order == SCHED_ORDER_DOWNSTREAM)
+        rank_downstream(s->g, r);
+    else
+        rank_upward(s->g, rank_weight, s, r);
+    for (size_t v = 0; v < n && (int)v < s->node_cap; v++)
+        if (s->node_entry[v] >= 0)
+            s->key[s->node_entry[v]] = r[v];
+    free(r);
+    for (int t = 0; t < NT; t++)
+        for (int p = 0; p < NP; p++)
+            for (int k = s->q[t][p].n / 2 - 1; k >= 0; k--)
+                sift_down(s, &s->q[t][p], k);
+}
+
+/* A new requirement's own key is exact at once (what depends on it is
+ * known); what it adds to the keys of its dependencies waits for the next
+ * computation: after ranked_nodes / 16 more additions, a change in what was
+ * learned, or the next tick (force). */
+static void maybe_rerank(sched *s, int force)
+{
+    if (s->rank_stale || (s->adds_since_rank && (force || s->adds_since_rank > s->ranked_nodes / 16)))
+        rerank(s);
+}
+
+static void key_new(sched *s, int i, int node)
+{
+    int64_t after = 0;
+    s->adds_since_rank++;
+    if (s->cfg.order == SCHED_ORDER_AGE)
+        return;
+    for (int k = 0; k < dag_ndependents(s->g, node); k++) {
+        int d = dag_dependent(s->g, node, k);
+        int j = d < s->node_cap ? s->node_entry[d] : -1;
+        if (j < 0)
+            continue;
+        if (s->cfg.order == SCHED_ORDER_DOWNSTREAM)
+            after += s->key[j];
+        else if (s->key[j] > after)
+            after = s->key[j];
+    }
+    s->key[i] = (s->cfg.order == SCHED_ORDER_DOWNSTREAM ? 1 : rank_weight(node, s)) + after;
+}
+
+/* --- learned figures (learn.c) ---------------------------------------------------- */
+
+static void set_extra(pb_requirement *r, const char *key, const char *value)
+{
+    Orchestrator__V1__Metadata *m = r->metadata;
+    Orchestrator__V1__Metadata__ExtraEntry *e;
+    if (!m) {
+        m = xmalloc(sizeof(*m));
+        orchestrator__v1__metadata__init(m);
+        r->metadata = m;
+    }
+    for (size_t i = 0; i < m->n_extra; i++)
+        if (!strcmp(m->extra[i]->key, key)) {
+            pb_set_str(&m->extra[i]->value, value);
+            return;
+        }
+    e = xmalloc(sizeof(*e));
+    orchestrator__v1__metadata__extra_entry__init(e);
+    e->key = xstrdup(key);
+    e->value = xstrdup(value);
+    m->extra = xrealloc(m->extra, sizeof(*m->extra) * (m->n_extra + 1));
+    m->extra[m->n_extra++] = e;
+}
+
+static int has_extra(const pb_requirement *r, const char *key)
+{
+    if (r->metadata)
+        for (size_t i = 0; i < r->metadata->n_extra; i++)
+            if (!strcmp(r->metadata->extra[i]->key, key))
+                return 1;
+    return 0;
+}
+
+/* Once LEARN_MIN completed requirements of its type and size reported
+ * tokens, the estimate is what they used, and the requirement says so in
+ * metadata "estimate" (the router's figure stays in "routerEstimate"). */
+static void learned_estimate(sched *s, pb_state *st)
+{
+    pb_requirement *r = st->requirement;
+    int t = type_of(st), c = (int)r->complexity;
+    uint64_t tok;
+    char buf[160];
+    if (!learn_tokens(&s->lrn, t, c, &tok) || !tok || tok == r->estimated_tokens)
+        return;
+    if (!has_extra(r, "routerEstimate")) {
+        snprintf(buf, sizeof(buf), "%llu", (unsigned long long)r->estimated_tokens);
+        set_extra(r, "routerEstimate", buf);
+    }
+    snprintf(buf, sizeof(buf), "learned: mean of the last %d completed %s %s", learn_count(&s->lrn, t, c),
+             type_tok[t], names_complexity((Orchestrator__V1__Complexity)c));
+    set_extra(r, "estimate", buf);
+    r->estimated_tokens = tok;
+}
+
+static void persist_learned(sched *s)
+{
+    char *js;
+    size_t len;
+    if (!s->out.learned)
+        return;
+    learn_to_json(&s->lrn, &js, &len);
+    s->out.learned(s->out.ctx, js, len);
+    free(js);
 }
 
 /* --- release ----------------------------------------------------------------- */
@@ -675,6 +909,7 @@ static void release_type(sched *s, int t, const sched_clock *now)
         return;
     }
     budget_roll(&s->b, now->day);
+    maybe_rerank(s, 0);
     for (int p = 1; p < NP; p++) {
         heap *h = &s->q[t][p];
         nstash = 0;
@@ -716,6 +951,7 @@ static void release_type(sched *s, int t, const sched_clock *now)
                 stash[nstash++] = i;
                 continue;
             }
+            learned_estimate(s, st);
             if (!budget_fits(&s->b, t, st->requirement->estimated_tokens, why, sizeof(why))) {
                 if (reason(st, WK(BUDGET), "%s", why))
                     save(s, st, now);
@@ -1000,6 +1236,7 @@ int sched_add(sched *s, pb_requirement *r, const sched_clock *now)
     r->status = ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED;
     i = new_entry(s, st);
     map_node(s, node, i);
+    key_new(s, i, node);
     if (*r->origin_id)
         ensure_alias(s, r->origin_id, r, now);
     if (!over_daily_limit(s, i, now))
@@ -1158,9 +1395,14 @@ admit_code sched_result(sched *s, const pb_result *r, const sched_from *from, co
         /* Results and verdicts come through different consumers, so after a
          * restart the verdict can be handled first: what a genuine result of
          * its own type cost counts whenever it arrives, and nothing else. */
-        if (type == own && charge_attempt(s, st, r->attempt ? r->attempt : st->attempt, r->tokens_used, from,
-                                          now) > 0)
+        unsigned a = r->attempt ? r->attempt : st->attempt;
+        if (type == own && charge_attempt(s, st, a, r->tokens_used, from, now) > 0) {
             save(s, st, now);
+            /* the verdict came first and learned the work without its tokens */
+            if (st->status == ST_COMPLETE && a == st->attempt &&
+                learn_add_tokens(&s->lrn, type_of(st), (int)st->requirement->complexity, *charged_slot(st, a)))
+                persist_learned(s);
+        }
         return c;
     }
     if (c != ADMIT_OK) {
@@ -1173,7 +1415,8 @@ admit_code sched_result(sched *s, const pb_result *r, const sched_from *from, co
         return c; /* a merge's report: the release agent's own business */
     }
     charge_attempt(s, st, st->attempt, r->tokens_used, from, now);
-    mark_started(s, st);
+    seen(s, type, r->instance, now);
+    mark_started(s, st, now);
     if (*r->instance)
         pb_set_str(&st->instance, r->instance);
     if (st->status == ST_DISPATCHED) {
@@ -1185,13 +1428,21 @@ admit_code sched_result(sched *s, const pb_result *r, const sched_from *from, co
     return c;
 }
 
-static void learn(sched *s, const pb_state *st)
+/* A completed requirement's duration (its last attempt's start to its verdict) and
+ * the tokens of that attempt, learned; keys built on the old figures are
+ * recomputed when the figure moved (learn_add). */
+static int learn_from(sched *s, const pb_state *st)
 {
-    int t = type_of(st), c = st->requirement->complexity;
-    if (c < 0 || c >= NP || !st->dispatched_at_ms || st->completed_at_ms < st->dispatched_at_ms)
-        return;
-    s->learned_ms[t][c] += st->completed_at_ms - st->dispatched_at_ms;
-    s->learned_n[t][c]++;
+    uint64_t tokens = 0;
+    int64_t from = started_at(s, st);
+    if (st->alias || !from || st->completed_at_ms < from)
+        return 0;
+    if (st->attempt && st->attempt <= st->n_charged_by_attempt)
+        tokens = st->charged_by_attempt[st->attempt - 1];
+    if (learn_add(&s->lrn, type_of(st), (int)st->requirement->complexity, st->completed_at_ms - from, tokens) &&
+        s->cfg.order == SCHED_ORDER_RANK)
+        s->rank_stale = 1;
+    return 1;
 }
 
 void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
@@ -1204,7 +1455,7 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
     st = s->e[i];
     if (!in_flight(st) || (v->attempt && v->attempt != st->attempt))
         return;
-    mark_started(s, st);
+    mark_started(s, st, now);
     if (v->n_files_touched) {
         for (size_t k = 0; k < st->n_actual_files; k++)
             free(st->actual_files[k]);
@@ -1219,7 +1470,8 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
         char msg_id[160];
         leave_flight(s, i);
         st->completed_at_ms = now->now_ms;
-        learn(s, st);
+        if (learn_from(s, st))
+            persist_learned(s);
         st->review_requested = 1;
         complete(s, i, now);
         admit_dispatch_id(st, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, 0, msg_id, sizeof(msg_id));
@@ -1269,7 +1521,7 @@ admit_code sched_error(sched *s, const pb_error *e, const sched_from *from, cons
     }
     if (type && type != type_of(st))
         return c; /* a reviewer's or release agent's trouble: not the work's */
-    mark_started(s, st);
+    mark_started(s, st, now);
     if (e->transient)
         send_back(s, i, e->message, 1, backoff(s, st->attempt - st->attempt_base), now);
     else
@@ -1342,7 +1594,10 @@ admit_code sched_heartbeat(sched *s, const pb_heartbeat *h, const sched_from *fr
         return ADMIT_ID_MISMATCH;
     }
     if (type >= 0 && !*h->requirement_id)
+    {
+        seen(s, type, instance, now);
         return idle_use(s, type, instance, h->tokens_used, from, now);
+    }
     i = entry_of(s, h->requirement_id);
     st = i >= 0 ? s->e[i] : NULL;
     c = type < 0 ? ADMIT_WRONG_TYPE
@@ -1357,8 +1612,9 @@ admit_code sched_heartbeat(sched *s, const pb_heartbeat *h, const sched_from *fr
     }
     if (type && type != type_of(st))
         return c; /* a reviewer's: the review's result says what it cost */
+    seen(s, type_of(st), instance, now);
     was = st->started;
-    mark_started(s, st);
+    mark_started(s, st, now);
     /* Once the result is in (VERIFYING), its total is the attempt's: a
      * heartbeat overtaken by it on the way must not add to it. */
     if (h->tokens_used && st->status == ST_DISPATCHED) {
@@ -1409,6 +1665,7 @@ int sched_retry(sched *s, const char *id, const sched_clock *now, char *err, siz
 
 void sched_tick(sched *s, const sched_clock *now)
 {
+    maybe_rerank(s, 1);
     if (budget_roll(&s->b, now->day))
         check_conservation(s, now);
     if (s->cfg.turn_minutes > 0) {
@@ -1453,6 +1710,16 @@ void sched_restore(sched *s, pb_state *st)
     }
 }
 
+orch_status sched_restore_learned(sched *s, const char *json, size_t len, char err[ERR_LEN])
+{
+    orch_status rc = learn_from_json(&s->lrn, json, len, err);
+    if (rc == ORCH_OK) {
+        s->learn_restored = 1;
+        s->rank_stale = 1;
+    }
+    return rc;
+}
+
 void sched_restore_budget(sched *s, const char *day, int type, uint64_t unattributed)
 {
     if (strcmp(day, s->b.day) != 0 || type <= 0 || type >= NT)
@@ -1464,6 +1731,7 @@ void sched_restore_budget(sched *s, const char *day, int type, uint64_t unattrib
 
 void sched_resume(sched *s, const sched_clock *now)
 {
+    int learned = 0;
     for (int i = 0; i < s->n; i++)
         if (s->e[i] && s->e[i]->status == ST_COMPLETE)
             dag_complete(s->g, dag_find(s->g, s->e[i]->id), NULL, NULL);
@@ -1496,7 +1764,8 @@ void sched_resume(sched *s, const sched_clock *now)
             }
             break;
         case ST_COMPLETE:
-            learn(s, st);
+            if (!s->learn_restored)
+                learned += learn_from(s, st);
             break;
         default:
             break;
@@ -1506,6 +1775,9 @@ void sched_resume(sched *s, const sched_clock *now)
     for (int i = 0; i < s->n; i++)
         if (s->e[i] && s->e[i]->status == ST_BLOCKED && dag_unmet(s->g, dag_find(s->g, s->e[i]->id)) == 0)
             make_ready(s, i, now);
+    if (learned)
+        persist_learned(s); /* figures learned from the states, kept from now on */
+    s->rank_stale = 1;
     s->resumed = 1;
     check_conservation(s, now);
     merge_pass(s, now);
@@ -1527,11 +1799,7 @@ typedef struct {
 
 static int64_t expected(const sched *s, int t, int c)
 {
-    if (c < 0 || c >= NP)
-        c = 0;
-    if (s->learned_n[t][c])
-        return s->learned_ms[t][c] / s->learned_n[t][c];
-    return s->cfg.duration_ms[c];
+    return learn_duration(&s->lrn, t, c, NULL);
 }
 
 static int64_t weight(int node, void *arg)
@@ -1557,20 +1825,150 @@ static int64_t weight(int node, void *arg)
     return d;
 }
 
+/* The forecast: the rest of the roadmap simulated (sim.c) FORECAST_RUNS
+ * times, each with durations drawn from what was learned (learn_draw: work
+ * in flight, what is left of it), released work not started yet ahead of
+ * the ready queue, the agents seen. A requirement's ETA is the mean of its
+ * simulated ends; the roadmap's is the mean of the runs' ends, and its late
+ * ETA the 90th percentile. Several runs, not one with mean durations: the
+ * end of parallel work is the latest of several uncertain ends, which is
+ * later than the latest of their means, so a single run is optimistic.
+ * Kept until a state changes, the time moves or the agents seen change. */
+#define FORECAST_RUNS 16
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void forecast(sched *s, const sched_clock *now)
+{
+    int *idx, *ent, *deps = NULL, nd = 0, capd = 0, n = 0, agents[NT], *never;
+    sim_task *task;
+    int64_t *fin, *sum, *elapsed, ends[FORECAST_RUNS];
+    uint64_t rng = ((uint64_t)now->now_ms * 2654435761u ^ s->changes ^ 0x9e3779b97f4a7c15ull) | 1;
+
+    for (int t = 0; t < NT; t++)
+        agents[t] = sched_agents(s, t, now);
+    if (s->fc_valid && s->fc_changes == s->changes && s->fc_now == now->now_ms &&
+        !memcmp(agents, s->fc_agents, sizeof(agents)))
+        return;
+    memcpy(s->fc_agents, agents, sizeof(agents));
+    maybe_rerank(s, 1);
+    idx = xmalloc(sizeof(int) * ((size_t)s->n + 1));
+    ent = xmalloc(sizeof(int) * ((size_t)s->n + 1));
+    task = xcalloc((size_t)s->n + 1, sizeof(*task));
+    fin = xmalloc(sizeof(int64_t) * ((size_t)s->n + 1));
+    sum = xcalloc((size_t)s->n + 1, sizeof(int64_t));
+    elapsed = xcalloc((size_t)s->n + 1, sizeof(int64_t));
+    never = xcalloc((size_t)s->n + 1, sizeof(int));
+    for (int i = 0; i < s->n; i++) {
+        idx[i] = s->e[i] && !finished(s->e[i]) ? n : -1;
+        if (idx[i] >= 0)
+            ent[n++] = i;
+    }
+    for (int i = 0; i < s->n; i++) {
+        pb_state *st = s->e[i];
+        sim_task *k;
+        int node;
+        if (idx[i] < 0)
+            continue;
+        k = &task[idx[i]];
+        node = dag_find(s->g, st->id);
+        k->type = st->alias ? 0 : type_of(st);
+        k->prio = prio_of(st);
+        k->key = s->key[i];
+        k->order = st->order;
+        if (st->status == ST_VERIFYING || (st->status == ST_DISPATCHED && st->started)) {
+            k->running = 1;
+            elapsed[idx[i]] = now->now_ms - started_at(s, st);
+        } else if (st->status == ST_DISPATCHED) {
+            k->prio = 0; /* on the stream: free agents take it first, in the order it went out */
+            k->key = 0;
+            k->order = (uint64_t)st->dispatched_at_ms;
+        }
+        k->first_dep = nd;
+        for (int j = 0; j < dag_ndeps(s->g, node); j++) {
+            int d = dag_dep(s->g, node, j), e = d < s->node_cap ? s->node_entry[d] : -1;
+            if (dag_complete_p(s->g, d))
+                continue;
+            if (nd == capd) {
+                capd = capd ? capd * 2 : 256;
+                deps = xrealloc(deps, sizeof(int) * (size_t)capd);
+            }
+            deps[nd++] = e >= 0 ? idx[e] : -1; /* -1: unknown or stopped, never done */
+            k->ndeps++;
+        }
+    }
+    for (int r = 0; r < FORECAST_RUNS; r++) {
+        for (int k = 0; k < n; k++) {
+            const pb_state *st = s->e[ent[k]];
+            task[k].duration = st->alias || st->status == ST_VERIFYING
+                                   ? 0
+                                   : learn_draw(&s->lrn, type_of(st), (int)st->requirement->complexity, elapsed[k],
+                                                &rng);
+        }
+        ends[r] = n ? sim_run(task, n, deps, agents, fin) : 0;
+        for (int k = 0; k < n; k++) {
+            if (fin[k] < 0)
+                never[k] = 1;
+            sum[k] += fin[k];
+        }
+    }
+    free(s->fc_eta);
+    s->fc_eta = xcalloc((size_t)s->n + 1, sizeof(int64_t));
+    for (int k = 0; k < n; k++)
+        s->fc_eta[ent[k]] = never[k] ? 0 : now->now_ms + sum[k] / FORECAST_RUNS;
+    qsort(ends, FORECAST_RUNS, sizeof(int64_t), cmp_i64);
+    s->fc_end = s->fc_late = 0;
+    if (n) {
+        int64_t total = 0;
+        for (int r = 0; r < FORECAST_RUNS; r++)
+            total += ends[r];
+        s->fc_end = now->now_ms + total / FORECAST_RUNS;
+        s->fc_late = now->now_ms + ends[(FORECAST_RUNS * 9 + 9) / 10 - 1];
+    }
+    s->fc_valid = 1;
+    s->fc_changes = s->changes;
+    s->fc_now = now->now_ms;
+    free(idx);
+    free(ent);
+    free(task);
+    free(fin);
+    free(sum);
+    free(elapsed);
+    free(never);
+    free(deps);
+}
+
 int64_t sched_eta(sched *s, const char *id, const sched_clock *now)
 {
-    int node = dag_find(s->g, id);
-    int64_t *ef, eta;
-    weight_ctx w = {s, now};
-    const pb_state *st = sched_get(s, id);
-    if (node < 0 || !st || st->status == ST_COMPLETE || st->status == ST_ESCALATED)
+    int i = entry_of(s, id);
+    if (i < 0 || !s->e[i] || finished(s->e[i]))
         return 0;
-    ef = xmalloc(sizeof(int64_t) * (dag_count(s->g) + 1));
-    dag_longest(s->g, weight, &w, ef);
-    eta = now->now_ms + ef[node];
-    free(ef);
-    return eta;
+    forecast(s, now);
+    return s->fc_eta[i];
 }
+
+int64_t sched_roadmap_eta(sched *s, const sched_clock *now, int64_t *late_ms)
+{
+    forecast(s, now);
+    if (late_ms)
+        *late_ms = s->fc_late;
+    return s->fc_end;
+}
+
+int sched_agents(const sched *s, int type, const sched_clock *now)
+{
+    int n = 0;
+    for (int k = 0; k < s->n_agents; k++)
+        if (s->agent[k].type == type && now->now_ms - s->agent[k].seen_ms <= s->cfg.agent_seen_ms)
+            n++;
+    return n;
+}
+
+const learn *sched_learned(const sched *s) { return &s->lrn; }
 
 int sched_critical_path(sched *s, const sched_clock *now, const char **out, int max, int64_t *finish_ms)
 {

@@ -6,8 +6,10 @@
  * implements and the unit tests record. The clock is an argument.
  *
  * Release. Ready work waits in one heap per agent type and priority, ordered
- * by arrival. A release pass for a type takes CRITICAL before HIGH before
- * MEDIUM before LOW, oldest first, and releases an item only when all hold:
+ * by upward rank (the longest chain of expected work from it to the end of
+ * the roadmap: rank.c), then by arrival. A release pass for a type takes
+ * CRITICAL before HIGH before MEDIUM before LOW, in that order within each,
+ * and releases an item only when all hold:
  * the type's window of released-but-not-started work has room; no backoff is
  * pending; LOW work is not held back by conservation mode; its estimate fits
  * the day's budget; its files do not overlap in-flight work by more than the
@@ -57,8 +59,16 @@
 
 #include "admit.h"
 #include "budget.h"
+#include "learn.h"
 #include "names.h"
 #include "pb.h"
+
+/* The order of ready work within a priority (see "Release" above). */
+enum {
+    SCHED_ORDER_RANK = 0,     /* upward rank over expected durations, then age (rank.c) */
+    SCHED_ORDER_AGE,          /* oldest first: the rule before rank, kept for comparison */
+    SCHED_ORDER_DOWNSTREAM    /* Airflow's downstream weight: most descendants first, then age */
+};
 
 typedef struct {
     int window;                   /* released-but-not-started per type */
@@ -74,6 +84,8 @@ typedef struct {
     int turn_minutes;             /* 0: continuous; else release at multiples of it */
     int turn_offset[NAMES_AGENT_TYPES]; /* turns mode: minutes into each cycle a type's own turn comes */
     int64_t duration_ms[5];       /* expected duration by complexity until learned */
+    int order;                    /* SCHED_ORDER_*: within a priority */
+    int64_t agent_seen_ms;        /* an instance counts as an agent this long after its last report */
     int charge_message_percent;   /* one heartbeat, of the work's token budget */
     int charge_attempt_percent;   /* one attempt in all, of its token budget */
     int idle_day_percent;         /* an idle instance per day, of its type's daily limit */
@@ -85,7 +97,8 @@ typedef struct {
  * cooldown, quiet 22:00-06:00, backoff 30 s doubling to 15 min, continuous,
  * S 30 min, M 2 h, L 4 h, XL 8 h, charges bounded at 100% (a heartbeat)
  * and 300% (an attempt) of the token budget and 5% of a type's day (an idle
- * instance), finished requirements kept 1 h, the seed's budgets. */
+ * instance), finished requirements kept 1 h, the seed's budgets, release by
+ * upward rank, an instance counted as an agent 15 min after its last report. */
 void sched_cfg_default(sched_cfg *c);
 
 /* Turns (turn_minutes > 0). A cycle starts at every multiple of
@@ -139,6 +152,9 @@ typedef struct {
     /* A report that does not count (errors.scheduler.<key>): reason is a
      * token (admit_reason(), "charge_over_bound", ...), from says what came. */
     void (*refuse)(void *ctx, const char *key, const char *reason, const char *text, const sched_from *from);
+    /* What was learned changed (learn.h JSON): store it (KV orch_counters,
+     * key LEARN_KV_KEY) so that a new leader keeps it. */
+    void (*learned)(void *ctx, const char *json, size_t len);
 } sched_out;
 
 typedef struct sched sched;
@@ -157,6 +173,10 @@ int sched_add(sched *s, pb_requirement *r, const sched_clock *now);
  * ready. */
 void sched_restore(sched *s, pb_state *st);
 void sched_restore_budget(sched *s, const char *day, int type, uint64_t unattributed);
+/* What the last leader learned (LEARN_KV_KEY's value), before sched_resume;
+ * without it sched_resume learns from the COMPLETE states it was given.
+ * ORCH_OK, or the learn_from_json error with err filled (nothing changed). */
+orch_status sched_restore_learned(sched *s, const char *json, size_t len, char err[ERR_LEN]);
 void sched_resume(sched *s, const sched_clock *now);
 
 /* Agents' reports, judged by common/admit.h (see the top). Each returns
@@ -179,9 +199,22 @@ void sched_tick(sched *s, const sched_clock *now);
 /* The state of id, or NULL. Borrowed until the next event. */
 const pb_state *sched_get(const sched *s, const char *id);
 
-/* Expected completion of id (ms since the epoch), from the longest path of
- * unfinished work before it; 0 when unknown or complete. */
+/* Expected completion of id (ms since the epoch): the mean of its ends in
+ * simulations of the release rule over the rest of the roadmap, durations
+ * drawn from what was learned, with the agents seen (sim.h, learn.h); 0
+ * when finished, escalated, or waiting on something that never ends (an
+ * unknown id, escalated work). Kept until a state changes or now moves. */
 int64_t sched_eta(sched *s, const char *id, const sched_clock *now);
+
+/* The same simulations' end of all unfinished work (their mean), and in
+ * *late_ms (may be NULL) their 90th percentile; 0 when nothing is left. */
+int64_t sched_roadmap_eta(sched *s, const sched_clock *now, int64_t *late_ms);
+
+/* Instances of type seen within cfg.agent_seen_ms. */
+int sched_agents(const sched *s, int type, const sched_clock *now);
+
+/* What was learned (borrowed). */
+const learn *sched_learned(const sched *s);
 
 /* The critical path of unfinished work: ids into out (borrowed), length
  * returned; *finish_ms the expected end of it. */

@@ -22,6 +22,8 @@
 #include "topology.h"
 
 static const char *const mode_choices[] = {"continuous", "turns", NULL};
+/* In the order of SCHED_ORDER_* (schedule.h). */
+static const char *const order_choices[] = {"rank", "age", "downstream", NULL};
 static const char *const format_choices[] = {"json", "protobuf", NULL};
 
 scheduler_settings scheduler_cfg;
@@ -49,6 +51,9 @@ const cfg_entry scheduler_cfg_entries[] = {
     {"scheduler.backoff_max_ms", CFG_INT, "900000", 1, 86400000, F(backoff_max_ms), NULL, 0, "longest retry delay"},
     {"scheduler.mode", CFG_ENUM, "continuous", 0, 0, F(mode), mode_choices, 0,
      "continuous: act on every event; turns: release only every turn_minutes"},
+    {"scheduler.release_order", CFG_ENUM, "rank", 0, 0, F(release_order), order_choices, 0,
+     "within a priority: rank (most expected work behind it first), age (oldest first) or downstream (most "
+     "dependents first)"},
     {"scheduler.turn_minutes", CFG_INT, "30", 1, 1440, F(turn_minutes), NULL, 0,
      "the turn cadence (releases at multiples of it past the hour)"},
     {"scheduler.turn_offsets", CFG_LIST, "", 0, 8, F(turn_offsets), NULL, 0,
@@ -556,8 +561,17 @@ static void out_budget(void *ctx, const budget *b, int type)
     }
 }
 
+/* What was learned, in KV orch_budgets under LEARN_KV_KEY (JSON; readers of
+ * the bucket's BudgetUsage values skip it, as it is not protobuf), written
+ * with the budgets by the outbox, so a new leader keeps it. */
+static void out_learned(void *ctx, const char *json, size_t len)
+{
+    (void)ctx;
+    outbox_put(S.ob, B_BUDGETS, LEARN_KV_KEY, json, len);
+}
+
 static const sched_out outputs = {NULL, out_save, out_dispatch, out_review, out_merge, out_reject,
-                                  out_spawn, out_alert, out_budget, out_refuse};
+                                  out_spawn, out_alert, out_budget, out_refuse, out_learned};
 
 /* --- inputs ---------------------------------------------------------------------------- */
 
@@ -899,6 +913,10 @@ static cJSON *status_json(const pb_state *st, int64_t eta, int brief)
         cJSON_AddStringToObject(o, "instance", st->instance);
     cJSON_AddNumberToObject(o, "tokensUsed", (double)st->tokens_used);
     cJSON_AddNumberToObject(o, "estimatedTokens", (double)st->requirement->estimated_tokens);
+    if (st->requirement->metadata)
+        for (size_t i = 0; i < st->requirement->metadata->n_extra; i++)
+            if (!strcmp(st->requirement->metadata->extra[i]->key, "estimate"))
+                cJSON_AddStringToObject(o, "estimate", st->requirement->metadata->extra[i]->value);
     if (*st->requirement->last_failure_output)
         cut |= add_text(o, "lastFailureOutput", st->requirement->last_failure_output, max);
     if (cut)
@@ -1038,7 +1056,7 @@ static void on_list(srv_req *req, void *closure)
         char *text;
         if (!st)
             continue;
-        row = status_json(st, 0, 1);
+        row = status_json(st, sched_eta(S.s, st->id, &now), 1);
         text = cJSON_PrintUnformatted(row);
         if (rows > 0 && bytes + strlen(text) + 1 > LIST_BYTES_MAX) {
             free(text);
@@ -1054,6 +1072,18 @@ static void on_list(srv_req *req, void *closure)
         i++;
     if (i < slots)
         cJSON_AddNumberToObject(o, "next", (double)i);
+    {
+        int64_t late = 0, end = sched_roadmap_eta(S.s, &now, &late);
+        char when[32];
+        if (end) {
+            iso(end, when, sizeof(when));
+            cJSON_AddStringToObject(o, "roadmapEta", when);
+            cJSON_AddNumberToObject(o, "roadmapEtaMs", (double)end);
+            iso(late, when, sizeof(when));
+            cJSON_AddStringToObject(o, "roadmapEtaLate", when);
+            cJSON_AddNumberToObject(o, "roadmapEtaLateMs", (double)late);
+        }
+    }
     path = cJSON_AddArrayToObject(o, "criticalPath");
     n = sched_critical_path(S.s, &now, ids, 64, &finish);
     for (int k = 0; k < n; k++)
@@ -1156,6 +1186,26 @@ static void restore_budgets(const sched_clock *now)
     kvKeysList_Destroy(&keys);
 }
 
+/* What the last leader learned (LEARN_KV_KEY), before sched_resume; without
+ * it the core learns from the COMPLETE states it was given. */
+static void restore_learned(void)
+{
+    kvEntry *e = NULL;
+    char err[ERR_LEN];
+    natsStatus s = kvStore_Get(&e, S.budgets, LEARN_KV_KEY);
+    if (s != NATS_OK) {
+        if (s != NATS_NOT_FOUND)
+            log_warn("reading %s/%s: %s; learning from the states instead", TOPO_KV_BUDGETS, LEARN_KV_KEY,
+                     natsStatus_GetText(s));
+        return;
+    }
+    if (sched_restore_learned(S.s, kvEntry_ValueString(e), (size_t)kvEntry_ValueLen(e), err) != ORCH_OK)
+        log_warn("%s/%s unreadable (%s); learning from the states instead", TOPO_KV_BUDGETS, LEARN_KV_KEY, err);
+    else
+        log_info("learned durations and tokens restored from %s/%s", TOPO_KV_BUDGETS, LEARN_KV_KEY);
+    kvEntry_Destroy(e);
+}
+
 /* Rebuilds the core from KV and starts consuming. Called with mu held. */
 static orch_status become_leader(void)
 {
@@ -1195,6 +1245,7 @@ static orch_status become_leader(void)
     }
     kvKeysList_Destroy(&keys);
     restore_budgets(&now);
+    restore_learned();
     sched_resume(S.s, &now);
     flush_locked();
     log_info("leader: state of %d requirements restored", restored);
@@ -1316,6 +1367,7 @@ orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
     c->backoff_base_ms = scheduler_cfg.backoff_base_ms;
     c->backoff_max_ms = scheduler_cfg.backoff_max_ms;
     c->turn_minutes = scheduler_cfg.mode ? (int)scheduler_cfg.turn_minutes : 0;
+    c->order = scheduler_cfg.release_order;
     c->budget.total_limit = (uint64_t)scheduler_cfg.budget_total;
     for (int t = 1; t < BUDGET_TYPES; t++)
         c->budget.limit[t] = (uint64_t)scheduler_cfg.budget_type[t];

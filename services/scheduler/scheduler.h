@@ -23,6 +23,7 @@ typedef struct {
     char *timezone;
     long long budget_total, budget_type[7], conserve_percent;
     int format;                      /* 0 json, 1 protobuf */
+    int release_order;               /* SCHED_ORDER_*: rank, age, downstream */
     long long batch;
     long long lease_refresh_ms;
     long long charge_message_percent, charge_attempt_percent, idle_day_percent;

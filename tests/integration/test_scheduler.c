@@ -1320,6 +1320,79 @@ static void work_waiting_for_its_turn_says_when(void **state)
     }
 }
 
+/* What the leader learned from completed work is in KV (orch_budgets,
+ * scheduler.learned), and a new leader that has nothing else to learn from
+ * (the states of that work gone) still estimates from it, and says so. The
+ * list carries the roadmap's ETA from the forecast. */
+static void learned_figures_outlive_the_leader(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    kvStore *budgets = NULL, *states = NULL;
+    kvEntry *k = NULL;
+    work w;
+    cJSON *st, *list;
+    char id[16];
+
+    wait_leader(e, "s1");
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof(id), "L-%d", i);
+        plan(e, id, BE, MED, 40000, NULL, NULL);
+        must_take(e, "roy-backend", "requirements.backend.>", id, 1, &w);
+        report_result(e, "backend", id, 1, 5000);
+        report_verdict(e, id, 1, PASS, NULL);
+        wait_status(e, id, "COMPLETE");
+    }
+    assert_int_equal(js_KeyValue(&budgets, e->js, "orch_budgets"), NATS_OK);
+    for (int i = 0; i < 50; i++) {
+        cJSON *j, *b;
+        kvEntry_Destroy(k);
+        k = NULL;
+        if (kvStore_Get(&k, budgets, "scheduler.learned") == NATS_OK && (j = cJSON_Parse(kvEntry_ValueString(k)))) {
+            /* five samples with their tokens (a result handled after its verdict fills them in) */
+            int n = 0;
+            cJSON *t;
+            b = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "buckets"), 0);
+            cJSON_ArrayForEach(t, cJSON_GetObjectItem(b, "tokens")) n += t->valuedouble == 5000;
+            cJSON_Delete(j);
+            if (n == 5)
+                break;
+        }
+        usleep(100 * 1000);
+    }
+    assert_non_null(k);
+    assert_non_null(strstr(kvEntry_ValueString(k), "\"type\":\"backend\",\"size\":\"M\""));
+    kvEntry_Destroy(k);
+    plan(e, "WAIT-1", BE, MED, 40000, "NEVER-1", NULL);
+    plan(e, "NEXT-0", FE, MED, 40000, NULL, NULL);
+    wait_status(e, "NEXT-0", "DISPATCHED");
+    list = svc_request_json(e->nc, "orch.scheduler.list", "", 2000);
+    assert_non_null(list);
+    assert_true(cJSON_GetObjectItem(list, "roadmapEtaMs")->valuedouble > 0);
+    assert_true(cJSON_GetObjectItem(list, "roadmapEtaLateMs")->valuedouble >=
+                cJSON_GetObjectItem(list, "roadmapEtaMs")->valuedouble);
+    cJSON_Delete(list);
+    svc_stop(pid);
+
+    /* the completed work's states are gone: only the stored figures remain */
+    assert_int_equal(js_KeyValue(&states, e->js, "orch_requirements"), NATS_OK);
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof(id), "L-%d", i);
+        assert_int_equal(kvStore_Purge(states, id, NULL), NATS_OK);
+    }
+    pid = start_scheduler(e, "s2", NULL);
+    wait_leader(e, "s2");
+    plan(e, "NEXT-1", BE, MED, 40000, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "NEXT-1", 1, &w);
+    st = status_of(e, "NEXT-1");
+    assert_int_equal((int)cJSON_GetObjectItem(st, "estimatedTokens")->valuedouble, 5000);
+    assert_string_equal(field(st, "estimate"), "learned: mean of the last 5 completed backend M");
+    cJSON_Delete(st);
+    kvStore_Destroy(states);
+    kvStore_Destroy(budgets);
+    svc_stop(pid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1344,6 +1417,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_list_is_paged_under_the_reply_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(finished_work_leaves_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(a_paused_leader_does_not_dispatch_after_a_takeover, setup, teardown),
+        cmocka_unit_test_setup_teardown(learned_figures_outlive_the_leader, setup, teardown),
     };
     int rc;
     if (getenv("ORCH_TEST_FILTER")) /* one case: ORCH_TEST_FILTER=name (wildcards allowed) */

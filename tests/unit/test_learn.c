@@ -133,6 +133,27 @@ static void test_remaining_and_draw(void **state)
     }
 }
 
+/* A result handled after its verdict: its tokens fill the newest sample
+ * without any, not a new one. */
+static void test_tokens_after_the_verdict(void **state)
+{
+    learn l;
+    uint64_t tok;
+    (void)state;
+    learn_init(&l, prior);
+    assert_int_equal(learn_add_tokens(&l, BE, M, 500), 0); /* nothing to fill */
+    for (int i = 0; i < LEARN_MIN; i++)
+        learn_add(&l, BE, M, MIN, i < 3 ? 1000 : 0);
+    assert_int_equal(learn_tokens(&l, BE, M, &tok), 0);
+    assert_int_equal(learn_add_tokens(&l, BE, M, 1000), 1);
+    assert_int_equal(learn_tokens(&l, BE, M, &tok), 0);
+    assert_int_equal(learn_add_tokens(&l, BE, M, 1000), 1);
+    assert_int_equal(learn_tokens(&l, BE, M, &tok), 1);
+    assert_int_equal(tok, 1000);
+    assert_int_equal(learn_count(&l, BE, M), LEARN_MIN);
+    assert_int_equal(learn_add_tokens(&l, BE, M, 1000), 0); /* all have theirs */
+}
+
 static void test_percentile(void **state)
 {
     learn l;
@@ -209,7 +230,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prior_until_enough), cmocka_unit_test(test_outlier_cut),
         cmocka_unit_test(test_ring_follows),       cmocka_unit_test(test_scale),
-        cmocka_unit_test(test_remaining_and_draw), cmocka_unit_test(test_percentile),
+        cmocka_unit_test(test_remaining_and_draw), cmocka_unit_test(test_tokens_after_the_verdict),
+        cmocka_unit_test(test_percentile),
         cmocka_unit_test(test_json_round_trip),
         cmocka_unit_test(test_json_bad),
     };
