@@ -235,19 +235,36 @@ report:
 
 /* --- the runner ---------------------------------------------------------------------- */
 
-/* One read of the output pipe into ob, if it has something (or its end). */
-static void read_some(int fd, outbuf *ob, int *eof)
+/* Who watches the output as it arrives (runner_run_watch). */
+typedef struct {
+    void (*fn)(void *arg, const char *data, size_t n);
+    void *arg;
+} watcher;
+
+/* One read of the output pipe into ob, if it has something (or its end);
+ * what was read is shown to w first. */
+static void read_some(int fd, outbuf *ob, int *eof, const watcher *w)
 {
     char buf[8192];
     ssize_t n = read(fd, buf, sizeof(buf));
-    if (n > 0)
+    if (n > 0) {
+        if (w->fn)
+            w->fn(w->arg, buf, (size_t)n);
         outbuf_add(ob, buf, (size_t)n);
-    else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
         *eof = 1;
+    }
 }
 
 int runner_run(const run_spec *s, run_result *r)
 {
+    return runner_run_watch(s, r, NULL, NULL);
+}
+
+int runner_run_watch(const run_spec *s, run_result *r, void (*on_output)(void *arg, const char *data, size_t n),
+                     void *arg)
+{
+    const watcher w = {on_output, arg};
     int outp[2] = {-1, -1}, repp[2] = {-1, -1};
     pid_t pid = -1;
     outbuf ob;
@@ -287,7 +304,7 @@ int runner_run(const run_spec *s, run_result *r)
         int64_t now;
         if (poll(p, 2, 100) > 0) {
             if (p[0].revents)
-                read_some(outp[0], &ob, &eof);
+                read_some(outp[0], &ob, &eof, &w);
             if (p[1].revents) {
                 have_report = read(repp[0], &rep, sizeof(rep)) == (ssize_t)sizeof(rep);
                 reported = 1;
@@ -308,7 +325,7 @@ int runner_run(const run_spec *s, run_result *r)
     for (until = mono_ms() + DRAIN_MS; !eof && mono_ms() < until;) {
         struct pollfd p = {outp[0], POLLIN, 0};
         if (poll(&p, 1, 50) > 0)
-            read_some(outp[0], &ob, &eof);
+            read_some(outp[0], &ob, &eof, &w);
     }
     close(outp[0]);
     if (!have_report) { /* the keeper was killed */

@@ -1,4 +1,5 @@
-/* Running one verification step as a process, and the HTTP smoke check.
+/* Running a process to its end under a time limit (a verification step,
+ * an agent's CLI run, git), and the verifier's HTTP smoke check.
  *
  * The process gets its own process group, a clean environment (only what
  * the caller lists: none of the verifier's own variables, so NATS
@@ -21,8 +22,8 @@
  * ends the step the same way. The runner reads output until the keeper
  * reports (a second pipe, so no polling for its exit), then at most a
  * further half second, so a leftover writer cannot hold a verdict. */
-#ifndef VERIFIER_RUNNER_H
-#define VERIFIER_RUNNER_H
+#ifndef ORCH_RUNNER_H
+#define ORCH_RUNNER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +51,12 @@ typedef struct {
 
 /* Runs a step to its end; returns 0 when it exited 0. */
 int runner_run(const run_spec *s, run_result *r);
+
+/* runner_run, and on_output(arg, data, n) sees the output as it arrives,
+ * in pieces as read (a line may be split), whole even where the captured
+ * output is cut; on the calling thread, like tick. on_output may be NULL. */
+int runner_run_watch(const run_spec *s, run_result *r, void (*on_output)(void *arg, const char *data, size_t n),
+                     void *arg);
 
 /* GET url; passes when the status is want. Output says what happened. */
 int runner_http(const char *url, long want, int64_t timeout_ms, run_result *r);

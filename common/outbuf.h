@@ -11,8 +11,8 @@
  * replaced by U+FFFD: the text after a NUL is kept, and the result is a C
  * string whose length is its size. Replacement makes the text at most three
  * times the limit (a limit of bytes read, not of bytes written). */
-#ifndef VERIFIER_OUTBUF_H
-#define VERIFIER_OUTBUF_H
+#ifndef ORCH_OUTBUF_H
+#define ORCH_OUTBUF_H
 
 #include <stddef.h>
 
