@@ -237,7 +237,7 @@ static void real_agents_run_the_roadmap(void **state)
          * it, the scheduler conserves and small work goes out "cheap". */
         const char *env[] = {e_port, e_demo, e_bin, e_anthropic, e_codex, e_cli, e_roadmap,
                              "ANTHROPIC_API_KEY=sk-scripted-anthropic", "OPENAI_API_KEY=sk-scripted-openai",
-                             "ORCH_AGENT_TIMEOUT_S=10", "ORCH_AGENT_CHEAP_MODEL=claude-haiku-4-5",
+                             "ORCH_AGENT_TIMEOUT_S=15", "ORCH_AGENT_CHEAP_MODEL=claude-haiku-4-5",
                              "ORCH_BUDGET_DOCUMENTATION=1000", "ORCH_DEMO_TIMEOUT=240", NULL};
         pid = proc_spawn(argv, env, dir, "run.log");
     }

@@ -79,6 +79,8 @@ const size_t agent_cfg_count = sizeof(agent_cfg_entries) / sizeof(agent_cfg_entr
 /* A refused merge's message: git's or the failing step's output, whole
  * enough to act on (the verifier passes on 64 KiB of a step's output). */
 #define MERGE_MSG_MAX 16384
+/* Longest line of a CLI's output read for live tokens. */
+#define LINE_MAX_BYTES (4u << 20)
 /* Elements of the command preset's argument vector. */
 #define CMD_MAX 64
 
@@ -106,6 +108,11 @@ typedef struct {
     /* the run in progress, for heartbeats */
     const char *working_on;
     int64_t last_beat_ms;
+    uint64_t live_tokens;   /* tokens the CLI's output showed so far in this run */
+    uint64_t live_sent;     /* of which heartbeats carried */
+    char *line;             /* the output's line being read */
+    size_t line_len, line_cap;
+    int line_dropped;       /* the line outgrew LINE_MAX: skipped to its end */
 } agent;
 
 typedef struct {
@@ -200,11 +207,43 @@ static void heartbeat(agent *a, const char *id, uint64_t tokens)
     a->last_beat_ms = text_mono_ms();
 }
 
+/* A heartbeat carries the tokens the output showed since the last one. */
 static void on_tick(void *arg)
 {
     agent *a = arg;
-    if (text_mono_ms() - a->last_beat_ms >= a->c->heartbeat_ms)
-        heartbeat(a, a->working_on, 0);
+    if (text_mono_ms() - a->last_beat_ms >= a->c->heartbeat_ms) {
+        log_debug("heartbeat on %s: %llu tokens since the last one", a->working_on ? a->working_on : "nothing",
+                  (unsigned long long)(a->live_tokens - a->live_sent));
+        heartbeat(a, a->working_on, a->live_tokens - a->live_sent);
+        a->live_sent = a->live_tokens;
+    }
+}
+
+/* The CLI's output as it arrives: each whole line is read for usage
+ * (claude's stream-json, codex's events). */
+static void on_output(void *arg, const char *data, size_t n)
+{
+    agent *a = arg;
+    for (size_t i = 0; i < n; i++) {
+        if (data[i] == '\n') {
+            if (!a->line_dropped && a->line_len)
+                a->live_tokens += agent_usage_line(a->preset->output, a->line, a->line_len);
+            a->line_len = 0;
+            a->line_dropped = 0;
+            continue;
+        }
+        if (a->line_dropped)
+            continue;
+        if (a->line_len + 1 > a->line_cap) {
+            if (a->line_cap >= LINE_MAX_BYTES) {
+                a->line_dropped = 1;
+                continue;
+            }
+            a->line_cap = a->line_cap ? a->line_cap * 2 : 4096;
+            a->line = xrealloc(a->line, a->line_cap);
+        }
+        a->line[a->line_len++] = data[i];
+    }
 }
 
 /* Publishes until JetStream stores it (a server outage delays a report, it
@@ -230,8 +269,11 @@ static void report_error(agent *a, const work_ref *w, const char *reason, int tr
 {
     char subj[160];
     cJSON *o = cJSON_CreateObject();
-    if (tokens)
-        heartbeat(a, w->id, tokens); /* what the failed run cost still counts */
+    /* What the failed run cost still counts: the part its heartbeats did
+     * not carry (they carry differences, the total is the run's). */
+    if (tokens > a->live_sent)
+        heartbeat(a, w->id, tokens - a->live_sent);
+    a->live_sent = 0;
     snprintf(subj, sizeof(subj), "errors.agent.%s", w->id);
     cJSON_AddStringToObject(o, "source", "agent");
     cJSON_AddStringToObject(o, "reason", reason);
@@ -311,7 +353,10 @@ static void run_cli(agent *a, const work_ref *w, const char *tree, const char *m
     s = (run_spec){(const char *const *)argv, tree, (const char *const *)env, a->c->timeout_s * 1000, a->c->grace_ms,
                    (size_t)a->c->output_limit, on_tick, a, 1000};
     a->working_on = w->id;
-    runner_run(&s, &r);
+    a->live_tokens = a->live_sent = 0;
+    a->line_len = 0;
+    a->line_dropped = 0;
+    runner_run_watch(&s, &r, on_output, a);
     a->working_on = NULL;
     o->duration_ms = r.duration_ms;
     o->output = r.output;
@@ -1007,6 +1052,7 @@ out:
     strmap_destroy(a.unsure);
     free(a.work_template);
     free(a.review_template);
+    free(a.line);
     free(json);
     return rc;
 }
