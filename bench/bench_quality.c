@@ -29,7 +29,7 @@
  * and three quarters of the first run's makespan, and judged against what
  * was left: |predicted end - actual end| / (actual end - now).
  *
- *   bench_quality [GRAPHS_PER_SIZE] [SEED]      (4, 1)
+ *   bench_quality [GRAPHS_PER_SIZE] [SEED]      (8, 1)
  * BQ_VERBOSE=1 prints each graph's figures on stderr. */
 #include <math.h>
 #include <stdint.h>
@@ -545,10 +545,14 @@ static void run(const graph *g, int order, int64_t expect, run_out *o)
         finish(&w, wt, who);
         sched_tick(w.s, &w.clk);
         take(&w);
-        if (expect && o->npred < 3 && w.clk.now_ms - t0 >= (int64_t)((double)expect * (o->npred + 1) / 4.0)) {
-            o->pred_t[o->npred] = w.clk.now_ms - t0;
-            o->pred_end[o->npred++] = sched_roadmap_eta(w.s, &w.clk, NULL) - t0;
-
+        /* the first completion past each quarter reads the ETA, while work is left */
+        if (expect && w.done < g->n && o->npred < 3 &&
+            w.clk.now_ms - t0 >= (int64_t)((double)expect * (o->npred + 1) / 4.0)) {
+            int64_t end = sched_roadmap_eta(w.s, &w.clk, NULL) - t0;
+            while (o->npred < 3 && w.clk.now_ms - t0 >= (int64_t)((double)expect * (o->npred + 1) / 4.0)) {
+                o->pred_t[o->npred] = w.clk.now_ms - t0;
+                o->pred_end[o->npred++] = end;
+            }
         }
         if (stalled(&w)) {
             sched_tick(w.s, &w.clk);
@@ -594,12 +598,12 @@ static double pct(double *v, int n, double p)
 
 int main(int argc, char **argv)
 {
-    int per = argc > 1 ? atoi(argv[1]) : 4;
+    int per = argc > 1 ? atoi(argv[1]) : 8;
     verbose = getenv("BQ_VERBOSE") != NULL;
     uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
     int total = NFAM * NSIZES * per, fails = 0, differ = 0;
     double *ratio[NFAM][NRULE], *eta_err[3], *eta_all[NFAM];
-    int nr[NFAM] = {0}, ne = 0, wins[NFAM] = {0}, nfam_eta[NFAM] = {0};
+    int nr[NFAM] = {0}, ne[3] = {0}, wins[NFAM] = {0}, nfam_eta[NFAM] = {0};
 
     for (int f = 0; f < NFAM; f++) {
         for (int r = 0; r < NRULE; r++)
@@ -646,15 +650,13 @@ int main(int argc, char **argv)
                 for (int q = 0; q < eta.npred; q++) {
                     double left = (double)(eta.makespan - eta.pred_t[q]);
                     double e = left > 0 ? fabs((double)(eta.pred_end[q] - eta.makespan)) / left : 0;
-                    eta_err[q][ne] = e;
+                    eta_err[q][ne[q]++] = e;
                     if (q == 1)
                         eta_all[f][nfam_eta[f]++] = e;
                     if (verbose && q == 1)
                         fprintf(stderr, "%s n=%d at 50%%: left %.1f h, predicted %.1f h\n", fam_name[f], g.n,
                                 left / HOUR_MS, (double)(eta.pred_end[q] - eta.pred_t[q]) / HOUR_MS);
                 }
-                if (eta.npred == 3)
-                    ne++;
                 nr[f]++;
                 g_free(&g);
             }
@@ -689,15 +691,15 @@ int main(int argc, char **argv)
                "family: %s\n",
                all_rank / all_n, all_rank / all_n <= 1.05 ? "met" : "NOT met", every_family_better ? "met" : "NOT met");
     }
-    printf("\nroadmap ETA error, |predicted end - actual end| / time left, rank order, %d runs (%d of them ended "
-           "otherwise than the run measured above)\n", ne, differ);
-    printf("%-14s %8s %8s\n", "at", "median", "p90");
+    printf("\nroadmap ETA error, |predicted end - actual end| / time left, rank order (%d of the runs ended "
+           "otherwise than the run measured above)\n", differ);
+    printf("%-14s %8s %8s %6s\n", "at", "median", "p90", "runs");
     {
         static const char *const at[3] = {"25% of the run", "50% of the run", "75% of the run"};
         double med50 = 0;
         for (int q = 0; q < 3; q++) {
-            double m = pct(eta_err[q], ne, 0.5), p = pct(eta_err[q], ne, 0.9);
-            printf("%-14s %7.1f%% %7.1f%%\n", at[q], 100 * m, 100 * p);
+            double m = pct(eta_err[q], ne[q], 0.5), p = pct(eta_err[q], ne[q], 0.9);
+            printf("%-14s %7.1f%% %7.1f%% %6d\n", at[q], 100 * m, 100 * p, ne[q]);
             if (q == 1)
                 med50 = m;
         }
