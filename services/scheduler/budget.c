@@ -9,14 +9,14 @@ static const char *const type_names[BUDGET_TYPES] = {"", "backend", "frontend", 
 void budget_cfg_default(budget_cfg *c)
 {
     memset(c, 0, sizeof(*c));
-    c->limit[1] = 300000;
-    c->limit[2] = 300000;
-    c->limit[3] = 100000;
-    c->limit[4] = 50000;
-    c->limit[5] = 150000;
-    c->limit[6] = 50000;
-    c->total_limit = 1000000;
-    c->conserve_percent = 80;
+    c->limit[1] = BUDGET_DEF_BACKEND;
+    c->limit[2] = BUDGET_DEF_FRONTEND;
+    c->limit[3] = BUDGET_DEF_DATABASE;
+    c->limit[4] = BUDGET_DEF_DOCUMENTATION;
+    c->limit[5] = BUDGET_DEF_REVIEW;
+    c->limit[6] = BUDGET_DEF_RELEASE;
+    c->total_limit = BUDGET_DEF_TOTAL;
+    c->conserve_percent = BUDGET_DEF_CONSERVE_PERCENT;
 }
 
 void budget_init(budget *b, const budget_cfg *c, const char *day)
@@ -100,7 +100,7 @@ int budget_conservation(const budget *b, char *why, size_t len)
 {
     if (b->used_total * 100 >= b->cfg.total_limit * (uint64_t)b->cfg.conserve_percent) {
         if (why)
-            snprintf(why, len, "%llu of %llu daily tokens used (%d%% or more)", (unsigned long long)b->used_total,
+            snprintf(why, len, "%llu of %llu daily tokens used (%lld%% or more)", (unsigned long long)b->used_total,
                      (unsigned long long)b->cfg.total_limit, b->cfg.conserve_percent);
         return 1;
     }

@@ -14,10 +14,22 @@
 
 #define BUDGET_TYPES 7   /* index = agent type; 0 unused */
 
+/* The seed's table, the defaults of the budget.* settings (the daemon's
+ * settings table writes straight into budget_cfg: CFG_INT is long long,
+ * hence the types). */
+#define BUDGET_DEF_TOTAL 1000000
+#define BUDGET_DEF_BACKEND 300000
+#define BUDGET_DEF_FRONTEND 300000
+#define BUDGET_DEF_DATABASE 100000
+#define BUDGET_DEF_DOCUMENTATION 50000
+#define BUDGET_DEF_REVIEW 150000
+#define BUDGET_DEF_RELEASE 50000
+#define BUDGET_DEF_CONSERVE_PERCENT 80
+
 typedef struct {
-    uint64_t limit[BUDGET_TYPES];
-    uint64_t total_limit;
-    int conserve_percent;   /* of the total: conservation mode from here */
+    unsigned long long limit[BUDGET_TYPES];
+    unsigned long long total_limit;
+    long long conserve_percent;   /* of the total: conservation mode from here */
 } budget_cfg;
 
 typedef struct {

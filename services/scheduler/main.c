@@ -16,6 +16,9 @@ static daemon_spec spec = {
 
 int main(int argc, char **argv)
 {
+    /* the core's defaults first, for what is no setting (expected durations
+     * until learned); the settings table then writes the settings over them */
+    sched_cfg_default(&scheduler_cfg.core);
     spec.n_entries = scheduler_cfg_count;
     return daemon_main(&spec, argc, argv);
 }

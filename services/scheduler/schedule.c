@@ -274,19 +274,19 @@ static int64_t backoff(const sched *s, unsigned n)
 void sched_cfg_default(sched_cfg *c)
 {
     memset(c, 0, sizeof(*c));
-    c->window = 2;
-    c->overlap_threshold = 0.2;
-    c->max_attempts = 3;
-    c->max_infra_retries = 5;
-    c->budget_factor_percent = 150;
-    c->spawn_depth = 5;
-    c->spawn_max = 5;
-    c->spawn_cooldown_ms = 10 * 60 * 1000;
-    c->quiet_start = 22 * 60;
-    c->quiet_end = 6 * 60;
-    c->backoff_base_ms = 30 * 1000;
-    c->backoff_max_ms = 15 * 60 * 1000;
-    c->turn_minutes = 0;
+    c->window = SCHED_DEF_WINDOW;
+    c->overlap_percent = SCHED_DEF_OVERLAP_PERCENT;
+    c->max_attempts = SCHED_DEF_MAX_ATTEMPTS;
+    c->max_infra_retries = SCHED_DEF_MAX_INFRA_RETRIES;
+    c->budget_factor_percent = SCHED_DEF_BUDGET_FACTOR_PERCENT;
+    c->spawn_depth = SCHED_DEF_SPAWN_DEPTH;
+    c->spawn_max = SCHED_DEF_SPAWN_MAX;
+    c->spawn_cooldown_s = SCHED_DEF_SPAWN_COOLDOWN_S;
+    sched_parse_hhmm(SCHED_DEF_QUIET_START, &c->quiet_start);
+    sched_parse_hhmm(SCHED_DEF_QUIET_END, &c->quiet_end);
+    c->backoff_base_ms = SCHED_DEF_BACKOFF_BASE_MS;
+    c->backoff_max_ms = SCHED_DEF_BACKOFF_MAX_MS;
+    c->turn_minutes = 0; /* continuous (scheduler.mode); SCHED_DEF_TURN_MINUTES is the cadence of turns */
     c->duration_ms[1] = 30 * 60 * 1000LL;
     c->duration_ms[2] = 2 * 3600 * 1000LL;
     c->duration_ms[3] = 4 * 3600 * 1000LL;
@@ -294,11 +294,21 @@ void sched_cfg_default(sched_cfg *c)
     c->duration_ms[0] = c->duration_ms[2];
     c->order = SCHED_ORDER_RANK;
     c->agent_seen_ms = 15 * 60 * 1000LL;
-    c->charge_message_percent = 100;
-    c->charge_attempt_percent = 300;
-    c->idle_day_percent = 5;
-    c->retention_ms = 3600 * 1000LL;
+    c->charge_message_percent = SCHED_DEF_CHARGE_MESSAGE_PERCENT;
+    c->charge_attempt_percent = SCHED_DEF_CHARGE_ATTEMPT_PERCENT;
+    c->idle_day_percent = SCHED_DEF_IDLE_DAY_PERCENT;
+    c->retention_s = SCHED_DEF_RETENTION_S;
     budget_cfg_default(&c->budget);
+}
+
+int sched_parse_hhmm(const char *s, int *minute)
+{
+    int h, m;
+    char tail;
+    if (!s || sscanf(s, "%d:%d%c", &h, &m, &tail) != 2 || h < 0 || h > 23 || m < 0 || m > 59)
+        return 0;
+    *minute = h * 60 + m;
+    return 1;
 }
 
 int sched_turn_due(const sched_cfg *c, int type, int minute)
@@ -488,7 +498,7 @@ static int charge_attempt(sched *s, pb_state *st, unsigned attempt, uint64_t tot
     if (total_for_attempt > cap) {
         char text[400];
         snprintf(text, sizeof(text), "%s attempt %u: %llu tokens claimed in all, more than one attempt may cost "
-                 "(%llu: %d%% of its token budget); not charged", st->id, attempt,
+                 "(%llu: %lld%% of its token budget); not charged", st->id, attempt,
                  (unsigned long long)total_for_attempt, (unsigned long long)cap, s->cfg.charge_attempt_percent);
         over_bound(s, from, st->id, text);
         return -1;
@@ -716,7 +726,7 @@ static void complete(sched *s, int i, const sched_clock *now);
 static void window_text(const sched *s, int t, int p, char *buf, size_t len)
 {
     int crit = p == P_CRIT;
-    snprintf(buf, len, "window: %d of %d %s%s release slots taken", crit ? s->window_crit[t] : s->window_used[t],
+    snprintf(buf, len, "window: %d of %lld %s%s release slots taken", crit ? s->window_crit[t] : s->window_used[t],
              s->cfg.window, crit ? "CRITICAL " : "", type_tok[t]);
 }
 
@@ -959,7 +969,7 @@ static void release_type(sched *s, int t, const sched_clock *now)
                 continue;
             }
             files_of(st, &f, &nf);
-            other = overlap_find(s->ov, f, nf, s->cfg.overlap_threshold, i, why, sizeof(why), NULL);
+            other = overlap_find(s->ov, f, nf, (double)s->cfg.overlap_percent / 100.0, i, why, sizeof(why), NULL);
             if (other >= 0) {
                 if (reason(st, WK(OVERLAP), "overlap: with %s on %s", s->e[other]->id, why)) {
                     reason_id(st, s->e[other]->id);
@@ -995,13 +1005,13 @@ static void check_spawns(sched *s, const sched_clock *now)
             depth += s->q[t][p].n;
         if (depth <= s->cfg.spawn_depth || budget_left(&s->b, t) == 0)
             continue;
-        if (s->last_spawn[t] && now->now_ms - s->last_spawn[t] < s->cfg.spawn_cooldown_ms)
+        if (s->last_spawn[t] && now->now_ms - s->last_spawn[t] < s->cfg.spawn_cooldown_s * 1000)
             continue;
         {
             int count = (depth + s->cfg.spawn_depth - 1) / s->cfg.spawn_depth;
             if (count > s->cfg.spawn_max)
                 count = s->cfg.spawn_max;
-            snprintf(why, sizeof(why), "%d ready %s requirements waiting (more than %d), all independent", depth,
+            snprintf(why, sizeof(why), "%d ready %s requirements waiting (more than %lld), all independent", depth,
                      type_tok[t], s->cfg.spawn_depth);
             s->out.spawn(s->out.ctx, t, count, depth, budget_left(&s->b, t), why);
             s->last_spawn[t] = now->now_ms;
@@ -1344,7 +1354,7 @@ static void review_answered(sched *s, int i, const pb_result *r, const sched_fro
     uint64_t cap = work_budget(s, st) * (uint64_t)s->cfg.charge_attempt_percent / 100;
     if (r->tokens_used > cap) {
         char text[400];
-        snprintf(text, sizeof(text), "%s review: %llu tokens claimed, more than one review may cost (%llu: %d%% "
+        snprintf(text, sizeof(text), "%s review: %llu tokens claimed, more than one review may cost (%llu: %lld%% "
                  "of the work's token budget); not charged", st->id, (unsigned long long)r->tokens_used,
                  (unsigned long long)cap, s->cfg.charge_attempt_percent);
         over_bound(s, from, st->id, text);
@@ -1566,7 +1576,7 @@ static admit_code idle_use(sched *s, int type, const char *instance, uint64_t to
     cap = s->cfg.budget.limit[type] * (uint64_t)s->cfg.idle_day_percent / 100;
     if (!used || tokens > cap || *used + tokens > cap) {
         snprintf(text, sizeof(text), "%s instance %s, working on nothing, claimed %llu tokens (%llu today before); "
-                 "an idle instance may use %llu a day (%d%% of the %s limit): not charged", type_tok[type], instance,
+                 "an idle instance may use %llu a day (%lld%% of the %s limit): not charged", type_tok[type], instance,
                  (unsigned long long)tokens, (unsigned long long)(used ? *used : 0), (unsigned long long)cap,
                  s->cfg.idle_day_percent, type_tok[type]);
         over_bound(s, from, instance, text);
@@ -1622,7 +1632,7 @@ admit_code sched_heartbeat(sched *s, const pb_heartbeat *h, const sched_from *fr
         if (h->tokens_used > cap) {
             char text[400];
             snprintf(text, sizeof(text), "%s: a heartbeat of %s claimed %llu tokens, more than one report may "
-                     "charge (%llu: %d%% of its token budget); not charged", st->id, instance,
+                     "charge (%llu: %lld%% of its token budget); not charged", st->id, instance,
                      (unsigned long long)h->tokens_used, (unsigned long long)cap, s->cfg.charge_message_percent);
             over_bound(s, from, st->id, text);
         } else {
@@ -2032,7 +2042,7 @@ const pb_state *sched_slot(const sched *s, int i)
 static int prunable(const sched *s, const pb_state *st, const sched_clock *now)
 {
     int64_t since = st->completed_at_ms ? st->completed_at_ms : st->updated_at_ms;
-    if (st->alias || now->now_ms - since < s->cfg.retention_ms)
+    if (st->alias || now->now_ms - since < s->cfg.retention_s * 1000)
         return 0;
     return (st->status == ST_COMPLETE && st->merge_released) || st->status == ST_REJECTED;
 }
@@ -2040,7 +2050,7 @@ static int prunable(const sched *s, const pb_state *st, const sched_clock *now)
 int sched_prune(sched *s, const sched_clock *now)
 {
     int n = 0;
-    if (s->cfg.retention_ms <= 0)
+    if (s->cfg.retention_s <= 0)
         return 0;
     for (int i = 0; i < s->n; i++) {
         pb_state *st = s->e[i];

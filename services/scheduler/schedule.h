@@ -70,36 +70,65 @@ enum {
     SCHED_ORDER_DOWNSTREAM    /* Airflow's downstream weight: most descendants first, then age */
 };
 
+/* The core's settings. The daemon's settings table (scheduler.c) writes
+ * straight into them (long long: what a CFG_INT setting is), in the units
+ * of their keys; its defaults are the SCHED_DEF_* below, which
+ * sched_cfg_default also uses: one default per setting. */
+#define SCHED_DEF_WINDOW 2
+#define SCHED_DEF_OVERLAP_PERCENT 20
+#define SCHED_DEF_MAX_ATTEMPTS 3
+#define SCHED_DEF_MAX_INFRA_RETRIES 5
+#define SCHED_DEF_BUDGET_FACTOR_PERCENT 150
+#define SCHED_DEF_SPAWN_DEPTH 5
+#define SCHED_DEF_SPAWN_MAX 5
+#define SCHED_DEF_SPAWN_COOLDOWN_S 600
+#define SCHED_DEF_QUIET_START "22:00"
+#define SCHED_DEF_QUIET_END "06:00"
+#define SCHED_DEF_BACKOFF_BASE_MS 30000
+#define SCHED_DEF_BACKOFF_MAX_MS 900000
+#define SCHED_DEF_TURN_MINUTES 30
+#define SCHED_DEF_CHARGE_MESSAGE_PERCENT 100
+#define SCHED_DEF_CHARGE_ATTEMPT_PERCENT 300
+#define SCHED_DEF_IDLE_DAY_PERCENT 5
+#define SCHED_DEF_RETENTION_S 3600
+/* A default as the settings table writes it: SCHED_TEXT(SCHED_DEF_WINDOW) is "2". */
+#define SCHED_TEXT_(x) #x
+#define SCHED_TEXT(x) SCHED_TEXT_(x)
+
 typedef struct {
-    int window;                   /* released-but-not-started per type */
-    double overlap_threshold;     /* 0.2 */
-    int max_attempts;             /* 3 */
-    int max_infra_retries;        /* 5 */
-    int budget_factor_percent;    /* a release's own budget: estimate x 150% */
-    int spawn_depth;              /* ready queue deeper than this: spawn */
-    int spawn_max;                /* instances asked for at most */
-    int64_t spawn_cooldown_ms;
-    int quiet_start, quiet_end;   /* minutes of the day; no spawns between */
-    int64_t backoff_base_ms, backoff_max_ms;
-    int turn_minutes;             /* 0: continuous; else release at multiples of it */
+    long long window;             /* released-but-not-started per type */
+    long long overlap_percent;    /* file overlap above which two requirements wait for each other */
+    long long max_attempts;
+    long long max_infra_retries;
+    long long budget_factor_percent; /* a release's own budget: estimate x this / 100 */
+    long long spawn_depth;        /* ready queue deeper than this: spawn */
+    long long spawn_max;          /* instances asked for at most */
+    long long spawn_cooldown_s;
+    int quiet_start, quiet_end;   /* minutes of the day (sched_parse_hhmm); no spawns between */
+    long long backoff_base_ms, backoff_max_ms;
+    long long turn_minutes;       /* 0: continuous; else release at multiples of it */
     int turn_offset[NAMES_AGENT_TYPES]; /* turns mode: minutes into each cycle a type's own turn comes */
     int64_t duration_ms[5];       /* expected duration by complexity until learned */
     int order;                    /* SCHED_ORDER_*: within a priority */
     int64_t agent_seen_ms;        /* an instance counts as an agent this long after its last report */
-    int charge_message_percent;   /* one heartbeat, of the work's token budget */
-    int charge_attempt_percent;   /* one attempt in all, of its token budget */
-    int idle_day_percent;         /* an idle instance per day, of its type's daily limit */
-    int64_t retention_ms;         /* finished requirements kept in memory this long; 0: forever */
+    long long charge_message_percent; /* one heartbeat, of the work's token budget */
+    long long charge_attempt_percent; /* one attempt in all, of its token budget */
+    long long idle_day_percent;   /* an idle instance per day, of its type's daily limit */
+    long long retention_s;        /* finished requirements kept in memory this long; 0: forever */
     budget_cfg budget;
 } sched_cfg;
 
-/* window 2, 20%, 3 attempts, 5 infra retries, 150%, depth 5, max 5, 10 min
- * cooldown, quiet 22:00-06:00, backoff 30 s doubling to 15 min, continuous,
- * S 30 min, M 2 h, L 4 h, XL 8 h, charges bounded at 100% (a heartbeat)
+/* The SCHED_DEF_* and BUDGET_DEF_* defaults (window 2, 20%, 3 attempts, 5
+ * infra retries, 150%, depth 5, max 5, 10 min cooldown, quiet 22:00-06:00,
+ * backoff 30 s doubling to 15 min, charges bounded at 100% (a heartbeat)
  * and 300% (an attempt) of the token budget and 5% of a type's day (an idle
- * instance), finished requirements kept 1 h, the seed's budgets, release by
+ * instance), finished requirements kept 1 h, the seed's budgets),
+ * continuous, S 30 min, M 2 h, L 4 h, XL 8 h, release by
  * upward rank, an instance counted as an agent 15 min after its last report. */
 void sched_cfg_default(sched_cfg *c);
+
+/* "HH:MM" into minutes of the day; 0 when it is not one. */
+int sched_parse_hhmm(const char *s, int *minute);
 
 /* Turns (turn_minutes > 0). A cycle starts at every multiple of
  * turn_minutes past midnight; type's turn comes turn_offset[type] minutes
@@ -236,7 +265,7 @@ int sched_slots(const sched *s);
 const pb_state *sched_slot(const sched *s, int i);
 
 /* Lets go of the requirements finished for good (COMPLETE with the merge
- * released, or REJECTED) longer than retention_ms ago: their state stays in
+ * released, or REJECTED) longer than retention_s ago: their state stays in
  * KV, their id stays in the dependency graph (a dependency on a COMPLETE one
  * still counts as met), sched_count still counts them. sched_tick calls it.
  * Returns how many it let go. */

@@ -30,59 +30,59 @@ scheduler_settings scheduler_cfg;
 
 #define F(x) offsetof(scheduler_settings, x)
 const cfg_entry scheduler_cfg_entries[] = {
-    {"scheduler.window", CFG_INT, "2", 1, 100000, F(window), NULL, 0,
+    {"scheduler.window", CFG_INT, SCHED_TEXT(SCHED_DEF_WINDOW), 1, 100000, F(core.window), NULL, 0,
      "released-but-not-started requirements per agent type"},
-    {"scheduler.overlap_percent", CFG_INT, "20", 0, 100, F(overlap_percent), NULL, 0,
+    {"scheduler.overlap_percent", CFG_INT, SCHED_TEXT(SCHED_DEF_OVERLAP_PERCENT), 0, 100, F(core.overlap_percent), NULL, 0,
      "file overlap above which two requirements are serialized"},
-    {"scheduler.max_attempts", CFG_INT, "3", 1, 100, F(max_attempts), NULL, 0, "attempts before escalation"},
-    {"scheduler.max_infra_retries", CFG_INT, "5", 0, 100, F(max_infra_retries), NULL, 0,
+    {"scheduler.max_attempts", CFG_INT, SCHED_TEXT(SCHED_DEF_MAX_ATTEMPTS), 1, 100, F(core.max_attempts), NULL, 0, "attempts before escalation"},
+    {"scheduler.max_infra_retries", CFG_INT, SCHED_TEXT(SCHED_DEF_MAX_INFRA_RETRIES), 0, 100, F(core.max_infra_retries), NULL, 0,
      "verifier infrastructure errors retried before escalation"},
-    {"scheduler.budget_factor_percent", CFG_INT, "150", 100, 1000, F(budget_factor_percent), NULL, 0,
+    {"scheduler.budget_factor_percent", CFG_INT, SCHED_TEXT(SCHED_DEF_BUDGET_FACTOR_PERCENT), 100, 1000, F(core.budget_factor_percent), NULL, 0,
      "a released requirement's token budget, as a share of its estimate"},
-    {"scheduler.spawn_depth", CFG_INT, "5", 1, 100000, F(spawn_depth), NULL, 0,
+    {"scheduler.spawn_depth", CFG_INT, SCHED_TEXT(SCHED_DEF_SPAWN_DEPTH), 1, 100000, F(core.spawn_depth), NULL, 0,
      "ready queue depth above which more agents are asked for"},
-    {"scheduler.spawn_max", CFG_INT, "5", 1, 100, F(spawn_max), NULL, 0, "agents asked for at most, per request"},
-    {"scheduler.spawn_cooldown_s", CFG_INT, "600", 0, 86400, F(spawn_cooldown_s), NULL, 0,
+    {"scheduler.spawn_max", CFG_INT, SCHED_TEXT(SCHED_DEF_SPAWN_MAX), 1, 100, F(core.spawn_max), NULL, 0, "agents asked for at most, per request"},
+    {"scheduler.spawn_cooldown_s", CFG_INT, SCHED_TEXT(SCHED_DEF_SPAWN_COOLDOWN_S), 0, 86400, F(core.spawn_cooldown_s), NULL, 0,
      "least time between spawn requests for one type"},
-    {"scheduler.quiet_start", CFG_STR, "22:00", 0, 5, F(quiet_start), NULL, 0, "start of the no-spawn window (HH:MM)"},
-    {"scheduler.quiet_end", CFG_STR, "06:00", 0, 5, F(quiet_end), NULL, 0, "end of the no-spawn window (HH:MM)"},
-    {"scheduler.backoff_base_ms", CFG_INT, "30000", 1, 3600000, F(backoff_base_ms), NULL, 0,
+    {"scheduler.quiet_start", CFG_STR, SCHED_DEF_QUIET_START, 0, 5, F(quiet_start), NULL, 0, "start of the no-spawn window (HH:MM)"},
+    {"scheduler.quiet_end", CFG_STR, SCHED_DEF_QUIET_END, 0, 5, F(quiet_end), NULL, 0, "end of the no-spawn window (HH:MM)"},
+    {"scheduler.backoff_base_ms", CFG_INT, SCHED_TEXT(SCHED_DEF_BACKOFF_BASE_MS), 1, 3600000, F(core.backoff_base_ms), NULL, 0,
      "first retry delay after a transient failure; doubles per attempt"},
-    {"scheduler.backoff_max_ms", CFG_INT, "900000", 1, 86400000, F(backoff_max_ms), NULL, 0, "longest retry delay"},
+    {"scheduler.backoff_max_ms", CFG_INT, SCHED_TEXT(SCHED_DEF_BACKOFF_MAX_MS), 1, 86400000, F(core.backoff_max_ms), NULL, 0, "longest retry delay"},
     {"scheduler.mode", CFG_ENUM, "continuous", 0, 0, F(mode), mode_choices, 0,
      "continuous: act on every event; turns: release only every turn_minutes"},
     {"scheduler.release_order", CFG_ENUM, "rank", 0, 0, F(release_order), order_choices, 0,
      "within a priority: rank (most expected work behind it first), age (oldest first) or downstream (most "
      "dependents first)"},
-    {"scheduler.turn_minutes", CFG_INT, "30", 1, 1440, F(turn_minutes), NULL, 0,
+    {"scheduler.turn_minutes", CFG_INT, SCHED_TEXT(SCHED_DEF_TURN_MINUTES), 1, 1440, F(core.turn_minutes), NULL, 0,
      "the turn cadence (releases at multiples of it past the hour)"},
     {"scheduler.turn_offsets", CFG_LIST, "", 0, 8, F(turn_offsets), NULL, 0,
      "turns mode: minutes into each cycle of the turn of backend, frontend, database, documentation, review, "
      "release (the seed's stagger: 0,5,10,15,20,25); empty: every type at the cycle's start"},
     {"scheduler.timezone", CFG_STR, "UTC", 0, 64, F(timezone), NULL, 0,
      "time zone of the budget day and the quiet window (e.g. Europe/Berlin)"},
-    {"budget.total", CFG_INT, "1000000", 0, 1000000000000LL, F(budget_total), NULL, 0, "daily tokens in total"},
-    {"budget.backend", CFG_INT, "300000", 0, 1000000000000LL, F(budget_type[1]), NULL, 0, "daily tokens, backend"},
-    {"budget.frontend", CFG_INT, "300000", 0, 1000000000000LL, F(budget_type[2]), NULL, 0, "daily tokens, frontend"},
-    {"budget.database", CFG_INT, "100000", 0, 1000000000000LL, F(budget_type[3]), NULL, 0, "daily tokens, database"},
-    {"budget.documentation", CFG_INT, "50000", 0, 1000000000000LL, F(budget_type[4]), NULL, 0,
+    {"budget.total", CFG_INT, SCHED_TEXT(BUDGET_DEF_TOTAL), 0, 1000000000000LL, F(core.budget.total_limit), NULL, 0, "daily tokens in total"},
+    {"budget.backend", CFG_INT, SCHED_TEXT(BUDGET_DEF_BACKEND), 0, 1000000000000LL, F(core.budget.limit[1]), NULL, 0, "daily tokens, backend"},
+    {"budget.frontend", CFG_INT, SCHED_TEXT(BUDGET_DEF_FRONTEND), 0, 1000000000000LL, F(core.budget.limit[2]), NULL, 0, "daily tokens, frontend"},
+    {"budget.database", CFG_INT, SCHED_TEXT(BUDGET_DEF_DATABASE), 0, 1000000000000LL, F(core.budget.limit[3]), NULL, 0, "daily tokens, database"},
+    {"budget.documentation", CFG_INT, SCHED_TEXT(BUDGET_DEF_DOCUMENTATION), 0, 1000000000000LL, F(core.budget.limit[4]), NULL, 0,
      "daily tokens, documentation"},
-    {"budget.review", CFG_INT, "150000", 0, 1000000000000LL, F(budget_type[5]), NULL, 0, "daily tokens, review"},
-    {"budget.release", CFG_INT, "50000", 0, 1000000000000LL, F(budget_type[6]), NULL, 0, "daily tokens, release"},
-    {"budget.conserve_percent", CFG_INT, "80", 1, 100, F(conserve_percent), NULL, 0,
+    {"budget.review", CFG_INT, SCHED_TEXT(BUDGET_DEF_REVIEW), 0, 1000000000000LL, F(core.budget.limit[5]), NULL, 0, "daily tokens, review"},
+    {"budget.release", CFG_INT, SCHED_TEXT(BUDGET_DEF_RELEASE), 0, 1000000000000LL, F(core.budget.limit[6]), NULL, 0, "daily tokens, release"},
+    {"budget.conserve_percent", CFG_INT, SCHED_TEXT(BUDGET_DEF_CONSERVE_PERCENT), 1, 100, F(core.budget.conserve_percent), NULL, 0,
      "share of the daily total that starts conservation mode"},
     {"scheduler.format", CFG_ENUM, "json", 0, 0, F(format), format_choices, 0,
      "what requirements.<type>.<id> carries: the seed's JSON or protobuf"},
     {"scheduler.batch", CFG_INT, "64", 1, 1000, F(batch), NULL, 0, "messages fetched at once per input"},
     {"scheduler.lease_refresh_ms", CFG_INT, "3000", 100, 9000, F(lease_refresh_ms), NULL, 0,
      "how often the leader renews its 10 s lease"},
-    {"budget.charge_message_percent", CFG_INT, "100", 1, 100000, F(charge_message_percent), NULL, 0,
+    {"budget.charge_message_percent", CFG_INT, SCHED_TEXT(SCHED_DEF_CHARGE_MESSAGE_PERCENT), 1, 100000, F(core.charge_message_percent), NULL, 0,
      "most one heartbeat may charge, as a share of the work's token budget"},
-    {"budget.charge_attempt_percent", CFG_INT, "300", 1, 100000, F(charge_attempt_percent), NULL, 0,
+    {"budget.charge_attempt_percent", CFG_INT, SCHED_TEXT(SCHED_DEF_CHARGE_ATTEMPT_PERCENT), 1, 100000, F(core.charge_attempt_percent), NULL, 0,
      "most one attempt (or one review of it) may charge in all, as a share of its token budget"},
-    {"budget.idle_day_percent", CFG_INT, "5", 0, 100, F(idle_day_percent), NULL, 0,
+    {"budget.idle_day_percent", CFG_INT, SCHED_TEXT(SCHED_DEF_IDLE_DAY_PERCENT), 0, 100, F(core.idle_day_percent), NULL, 0,
      "most an idle agent instance may charge a day, as a share of its type's daily limit"},
-    {"scheduler.retention_s", CFG_INT, "3600", 0, 31536000, F(retention_s), NULL, 0,
+    {"scheduler.retention_s", CFG_INT, SCHED_TEXT(SCHED_DEF_RETENTION_S), 0, 31536000, F(core.retention_s), NULL, 0,
      "finished requirements stay in memory this long (0: forever); their state stays in KV"},
     {"scheduler.list_limit", CFG_INT, "500", 1, 10000, F(list_limit), NULL, 0,
      "requirements per page of orch.scheduler.list when the request names no limit"},
@@ -142,16 +142,6 @@ static void clock_now(sched_clock *c)
     localtime_r(&t, &tm);   /* TZ is the configured zone (set at start) */
     strftime(c->day, sizeof(c->day), "%Y-%m-%d", &tm);
     c->minute = tm.tm_hour * 60 + tm.tm_min;
-}
-
-static int parse_hhmm(const char *s, int *minute)
-{
-    int h, m;
-    char tail;
-    if (sscanf(s, "%d:%d%c", &h, &m, &tail) != 2 || h < 0 || h > 23 || m < 0 || m > 59)
-        return 0;
-    *minute = h * 60 + m;
-    return 1;
 }
 
 /* --- sched_out: saving and publishing ------------------------------------------------ */
@@ -1332,9 +1322,9 @@ static orch_status parse_offsets(sched_cfg *c, char err[ERR_LEN])
     for (int i = 0; i < l->n; i++) {
         char *end;
         long v = strtol(l->v[i], &end, 10);
-        if (end == l->v[i] || *end || v < 0 || v >= scheduler_cfg.turn_minutes) {
+        if (end == l->v[i] || *end || v < 0 || v >= scheduler_cfg.core.turn_minutes) {
             snprintf(err, ERR_LEN, "key 'scheduler.turn_offsets': '%.20s' is not a minute from 0 to %lld "
-                     "(scheduler.turn_minutes - 1)", l->v[i], scheduler_cfg.turn_minutes - 1);
+                     "(scheduler.turn_minutes - 1)", l->v[i], scheduler_cfg.core.turn_minutes - 1);
             return ORCH_ERR_INVALID;
         }
         c->turn_offset[i + 1] = (int)v;
@@ -1355,30 +1345,14 @@ orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
     setenv("TZ", scheduler_cfg.timezone, 1);
     tzset();
 
-    sched_cfg_default(c);
-    c->window = (int)scheduler_cfg.window;
-    c->overlap_threshold = (double)scheduler_cfg.overlap_percent / 100.0;
-    c->max_attempts = (int)scheduler_cfg.max_attempts;
-    c->max_infra_retries = (int)scheduler_cfg.max_infra_retries;
-    c->budget_factor_percent = (int)scheduler_cfg.budget_factor_percent;
-    c->spawn_depth = (int)scheduler_cfg.spawn_depth;
-    c->spawn_max = (int)scheduler_cfg.spawn_max;
-    c->spawn_cooldown_ms = scheduler_cfg.spawn_cooldown_s * 1000;
-    c->backoff_base_ms = scheduler_cfg.backoff_base_ms;
-    c->backoff_max_ms = scheduler_cfg.backoff_max_ms;
-    c->turn_minutes = scheduler_cfg.mode ? (int)scheduler_cfg.turn_minutes : 0;
+    *c = scheduler_cfg.core; /* as the settings table wrote it */
+    if (!scheduler_cfg.mode)
+        c->turn_minutes = 0;
     c->order = scheduler_cfg.release_order;
-    c->budget.total_limit = (uint64_t)scheduler_cfg.budget_total;
-    for (int t = 1; t < BUDGET_TYPES; t++)
-        c->budget.limit[t] = (uint64_t)scheduler_cfg.budget_type[t];
-    c->budget.conserve_percent = (int)scheduler_cfg.conserve_percent;
-    c->charge_message_percent = (int)scheduler_cfg.charge_message_percent;
-    c->charge_attempt_percent = (int)scheduler_cfg.charge_attempt_percent;
-    c->idle_day_percent = (int)scheduler_cfg.idle_day_percent;
-    c->retention_ms = scheduler_cfg.retention_s * 1000;
     if (parse_offsets(c, err) != ORCH_OK)
         return ORCH_ERR_INVALID;
-    if (!parse_hhmm(scheduler_cfg.quiet_start, &c->quiet_start) || !parse_hhmm(scheduler_cfg.quiet_end, &c->quiet_end)) {
+    if (!sched_parse_hhmm(scheduler_cfg.quiet_start, &c->quiet_start) ||
+        !sched_parse_hhmm(scheduler_cfg.quiet_end, &c->quiet_end)) {
         snprintf(err, ERR_LEN, "keys 'scheduler.quiet_start'/'scheduler.quiet_end' must be HH:MM");
         return ORCH_ERR_INVALID;
     }
@@ -1394,7 +1368,7 @@ orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
         return st;
     lease_init(&S.lease, S.leader, LEASE_KEY, d->cfg.instance, scheduler_cfg.lease_refresh_ms);
     log_info("mode %s, window %lld, budgets total %lld, time zone %s", scheduler_cfg.mode ? "turns" : "continuous",
-             scheduler_cfg.window, scheduler_cfg.budget_total, scheduler_cfg.timezone);
+             c->window, (long long)c->budget.total_limit, scheduler_cfg.timezone);
     if ((st = srv_add_endpoint(d->srv, "status", "orch.status.*", "", on_status, stats_data, NULL, err)) != ORCH_OK ||
         (st = srv_add_endpoint(d->srv, "list", "orch.scheduler.list", "", on_list, NULL, NULL, err)) != ORCH_OK ||
         (st = srv_add_endpoint(d->srv, "retry", "orch.scheduler.retry", "", on_retry, NULL, NULL, err)) != ORCH_OK)

@@ -11,23 +11,22 @@
 
 #include "cfg.h"
 #include "daemon.h"
+#include "schedule.h"
 
+/* The settings table writes the core's settings straight into core (main.c
+ * fills it with sched_cfg_default first, for what is no setting); the rest
+ * are the adapter's, or need reading before the core takes them. */
 typedef struct {
-    long long window, overlap_percent, max_attempts, max_infra_retries, budget_factor_percent;
-    long long spawn_depth, spawn_max, spawn_cooldown_s;
-    char *quiet_start, *quiet_end;   /* "HH:MM" */
-    long long backoff_base_ms, backoff_max_ms;
-    int mode;                        /* 0 continuous, 1 turns */
-    long long turn_minutes;
-    cfg_list turn_offsets;           /* minutes, backend first */
+    sched_cfg core;
+    char *quiet_start, *quiet_end;   /* "HH:MM": core.quiet_start, quiet_end */
+    int mode;                        /* 0 continuous, 1 turns (core.turn_minutes 0 when continuous) */
+    cfg_list turn_offsets;           /* minutes, backend first: core.turn_offset */
     char *timezone;
-    long long budget_total, budget_type[7], conserve_percent;
     int format;                      /* 0 json, 1 protobuf */
     int release_order;               /* SCHED_ORDER_*: rank, age, downstream */
     long long batch;
     long long lease_refresh_ms;
-    long long charge_message_percent, charge_attempt_percent, idle_day_percent;
-    long long retention_s, list_limit;
+    long long list_limit;
 } scheduler_settings;
 
 extern scheduler_settings scheduler_cfg;

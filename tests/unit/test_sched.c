@@ -1092,10 +1092,10 @@ static void finished_work_is_let_go_after_the_retention(void **state)
     e.requirement_id = "E";
     agent_error(s, &e);
     assert_int_equal(status(s, "E"), ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED);
-    clk.now_ms = start + cfg.retention_ms - 1;
+    clk.now_ms = start + cfg.retention_s * 1000 - 1;
     sched_tick(s, &clk);
     assert_non_null(sched_get(s, "A"));
-    clk.now_ms = start + cfg.retention_ms + 1;
+    clk.now_ms = start + cfg.retention_s * 1000 + 1;
     sched_tick(s, &clk);
     assert_null(sched_get(s, "A"));                      /* let go */
     assert_non_null(sched_get(s, "E"));                  /* a human may still retry it */
