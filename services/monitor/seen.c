@@ -381,7 +381,10 @@ const rules_snapshot *seen_rules(seen *s, int64_t now)
         w->dispatched_ms = st->dispatched_at_ms;
         w->last_activity_ms = it->last_activity;
         w->attempt = st->attempt;
-        w->started = st->started;
+        /* Started as the scheduler saw it, or as the monitor heard it: a
+         * heartbeat is not stored, and one that came while no scheduler
+         * led never reached the state. */
+        w->started = st->started || (st->dispatched_at_ms && it->last_activity > st->dispatched_at_ms);
         w->verifying = st->status == ST(VERIFYING);
         w->verifying_since_ms = it->verifying_since;
     }

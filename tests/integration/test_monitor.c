@@ -117,8 +117,12 @@ static pid_t start_monitor(env *e, const char *instance, const char *const extra
     return start_monitor_as(e, instance, extra, 1);
 }
 
-static void put_state(env *e, const char *id, int status, unsigned attempt, int64_t dispatched, const char *instance,
-                      int complexity, int64_t created, int64_t completed)
+static void heartbeat_as(env *e, const char *instance, const char *id);
+
+/* started: whether the scheduler saw the agent start (-1: as dispatched
+ * work usually is, started once DISPATCHED) */
+static void put_state_started(env *e, const char *id, int status, unsigned attempt, int64_t dispatched,
+                              const char *instance, int complexity, int64_t created, int64_t completed, int started)
 {
     pb_state st;
     pb_requirement r;
@@ -138,11 +142,17 @@ static void put_state(env *e, const char *id, int status, unsigned attempt, int6
     st.dispatched_at_ms = dispatched;
     st.completed_at_ms = completed;
     st.instance = (char *)instance;
-    st.started = status == 5; /* dispatched work here was taken by an agent */
+    st.started = started >= 0 ? started : status == 5; /* dispatched work here was taken by an agent */
     st.requirement = &r;
     assert_int_equal(pb_pack(&st.base, &buf, &len), ORCH_OK);
     assert_int_equal(kvStore_Put(NULL, e->states, id, buf, (int)len), NATS_OK);
     free(buf);
+}
+
+static void put_state(env *e, const char *id, int status, unsigned attempt, int64_t dispatched, const char *instance,
+                      int complexity, int64_t created, int64_t completed)
+{
+    put_state_started(e, id, status, attempt, dispatched, instance, complexity, created, completed, -1);
 }
 
 static int wait_delivered(env *e, int n, int timeout_ms)
@@ -358,6 +368,29 @@ static void stuck_instance_is_stopped_and_work_released(void **state)
     assert_int_equal(natsSubscription_NextMsg(&m, kill_sub, 1500), NATS_TIMEOUT);
     natsSubscription_Destroy(kill_sub);
     natsSubscription_Destroy(err_sub);
+    svc_stop(pid);
+}
+
+/* Work whose start the scheduler never recorded (the agent's first
+ * heartbeat came while no scheduler led: heartbeats are not stored) still
+ * goes stale once the monitor itself heard the agent on it; it never did,
+ * and a hung agent's work waited out the agents' 30 min ack wait. */
+static void work_the_monitor_heard_started_goes_stale(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_MONITOR_STALE_MS=1500", "ORCH_MONITOR_KILL_MS=2500", NULL};
+    pid_t pid = start_monitor(e, "m1", x);
+    natsSubscription *kill_sub = NULL;
+    natsMsg *m = NULL;
+
+    assert_int_equal(natsConnection_SubscribeSync(&kill_sub, e->nc, "control.kill.>"), NATS_OK);
+    put_state_started(e, "REQ-H", 5, 1, text_now_ms() - 100, "roy-9", 2, 0, 0, 0);
+    sleep(1); /* the monitor has read the state */
+    heartbeat_as(e, "roy-9", "REQ-H");
+    assert_int_equal(natsSubscription_NextMsg(&m, kill_sub, 15000), NATS_OK);
+    assert_string_equal(natsMsg_GetSubject(m), "control.kill.roy-9");
+    natsMsg_Destroy(m);
+    natsSubscription_Destroy(kill_sub);
     svc_stop(pid);
 }
 
@@ -1268,6 +1301,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(matrix_down_then_rate_limited_then_up_delivers_once, setup, teardown),
         cmocka_unit_test_setup_teardown(sigkill_with_alerts_pending_loses_none_doubles_none, setup, teardown),
         cmocka_unit_test_setup_teardown(stuck_instance_is_stopped_and_work_released, setup, teardown),
+        cmocka_unit_test_setup_teardown(work_the_monitor_heard_started_goes_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(messages_past_their_delivery_limit_become_dead_letters, setup, teardown),
         cmocka_unit_test_setup_teardown(dashboard_reflects_the_scripted_history, setup, teardown),
         cmocka_unit_test_setup_teardown(matrix_rate_limit_of_zero_still_waits_the_floor, setup, teardown),
