@@ -6,7 +6,7 @@
 
 #include "classify.h"
 #include "daemon.h"
-#include "router.h"
+#include "router_nats.h"
 
 static daemon_spec spec = {
     .name = "router",

@@ -64,7 +64,7 @@ void route_apply(const classifier *c, const route_opts *o, pb_requirement *r, pb
 /* --- ids ---------------------------------------------------------------------
  *
  * Every id the router hands on is first taken in a create-only registry
- * (KV orch_ids, router.c): the key is the id, the value the intake item
+ * (KV orch_ids, router_nats.c): the key is the id, the value the intake item
  * that took it, "seq-<S>-<i>" (item i of intake message S). A create is
  * atomic, so two replicas cannot take one id. A given id that is taken by
  * another item is a duplicate and that item is refused; a redelivery of

@@ -1,10 +1,10 @@
 /* orch-verifier: builds and tests every result before it is accepted.
- * Wiring only: the lifecycle is common/daemon.c, the NATS side verifier.c,
+ * Wiring only: the lifecycle is common/daemon.c, the NATS side verifier_nats.c,
  * the work verify.c and runner.c. */
 #include <curl/curl.h>
 
 #include "daemon.h"
-#include "verifier.h"
+#include "verifier_nats.h"
 
 static daemon_spec spec = {
     .name = "verifier",

@@ -3,8 +3,8 @@
  * publishes each requirement on plan.requirement.<id> (protobuf), and acks
  * an intake message only after JetStream stored everything published for
  * it. Bad input is reported on errors.intake.<reason> and terminated. */
-#ifndef ROUTER_ROUTER_H
-#define ROUTER_ROUTER_H
+#ifndef ROUTER_ROUTER_NATS_H
+#define ROUTER_ROUTER_NATS_H
 
 #include "cfg.h"
 #include "daemon.h"

@@ -1,4 +1,4 @@
-#include "verifier.h"
+#include "verifier_nats.h"
 
 #include <pthread.h>
 #include <stdio.h>

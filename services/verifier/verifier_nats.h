@@ -16,8 +16,8 @@
  * log line, and is termed; a KV read that fails is retried (nak). A result
  * without an attempt is taken for the current one, and its verdict carries
  * that attempt. */
-#ifndef VERIFIER_VERIFIER_H
-#define VERIFIER_VERIFIER_H
+#ifndef VERIFIER_VERIFIER_NATS_H
+#define VERIFIER_VERIFIER_NATS_H
 
 #include "cfg.h"
 #include "daemon.h"

@@ -1,4 +1,4 @@
-#include "router.h"
+#include "router_nats.h"
 
 #include <pthread.h>
 #include <stdio.h>
