@@ -323,6 +323,43 @@ static void critical_overtakes_queued_medium_work(void **state)
     sched_destroy(s);
 }
 
+#define KIND(x) ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_##x
+
+/* Every stage of a requirement's life says what it waits on, for programs
+ * (wait_kind) as for people (the reason's first word). */
+static void every_stage_says_what_it_waits_on(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    const pb_state *st;
+    pb_error e;
+    (void)state;
+    sched_add(s, req("W", BE, MED, 100, NULL, NULL), &clk);
+    st = sched_get(s, "W");
+    assert_int_equal(st->wait_kind, KIND(AGENT));
+    assert_string_equal(st->reason, "agent: dispatched to backend (attempt 1)");
+    result(s, "W", 1, 10);
+    assert_int_equal(st->wait_kind, KIND(VERIFYING));
+    assert_string_equal(st->reason, "verifying: attempt 1");
+    verdict(s, "W", 1, PASS, NULL);
+    assert_int_equal(st->wait_kind, KIND(REVIEW));
+    assert_string_equal(st->reason, "review: complete, awaiting review");
+    review(s, "W", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
+    assert_int_equal(st->wait_kind, KIND(MERGE));
+    assert_string_equal(st->reason, "merge: review approved, awaiting the merge");
+    sched_add(s, req("X", BE, MED, 100, NULL, NULL), &clk);
+    orchestrator__v1__agent_error__init(&e);
+    e.source = "agent";
+    e.requirement_id = "X";
+    e.message = "no such repository";
+    agent_error(s, &e);
+    st = sched_get(s, "X");
+    assert_int_equal(st->status, ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED);
+    assert_int_equal(st->wait_kind, KIND(HUMAN));
+    assert_string_equal(st->reason, "escalated: no such repository");
+    assert_int_equal(st->n_wait_ids, 0);
+    sched_destroy(s);
+}
+
 static void budget_holds_then_releases(void **state)
 {
     sched *s = sched_create(&cfg, &out, &clk);
@@ -331,6 +368,7 @@ static void budget_holds_then_releases(void **state)
     sched_add(s, req("D2", DOC, MED, 20000, NULL, NULL), &clk);
     assert_int_equal(rec.nd, 1);
     assert_non_null(strstr(why(s, "D2"), "budget: needs 20000 tokens, documentation has 10000 left today"));
+    assert_int_equal(sched_get(s, "D2")->wait_kind, ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_BUDGET);
     result(s, "D1", 1, 25000);   /* 25k used, 15k still reserved: 10k left */
     assert_int_equal(rec.nd, 1);
     verdict(s, "D1", 1, PASS, NULL); /* reservation freed: 25k left */
@@ -693,6 +731,7 @@ static void conservation_holds_low_hints_small_and_alerts_once(void **state)
     assert_non_null(strstr(rec.alerts[0], "warning/conservation"));
     sched_add(s, req("L", BE, LOW, 100, NULL, NULL), &clk);
     assert_non_null(strstr(why(s, "L"), "conservation: LOW work held back"));
+    assert_int_equal(sched_get(s, "L")->wait_kind, ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_CONSERVATION);
     small = req("S", BE, MED, 100, NULL, NULL);
     small->complexity = ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_S;
     sched_add(s, small, &clk);
@@ -1344,6 +1383,7 @@ int main(void)
         cmocka_unit_test_setup(conservation_holds_low_hints_small_and_alerts_once, setup),
         cmocka_unit_test_setup(turns_release_only_on_the_cadence, setup),
         cmocka_unit_test_setup(turns_are_staggered_by_type, setup),
+        cmocka_unit_test_setup(every_stage_says_what_it_waits_on, setup),
         cmocka_unit_test_setup(a_turn_releases_only_its_type_and_the_rest_say_when, setup),
         cmocka_unit_test_setup(a_longer_cycle_rejects_every_member, setup),
         cmocka_unit_test_setup(a_split_original_says_what_it_waits_on, setup),
