@@ -314,6 +314,10 @@ static void real_agents_run_the_roadmap(void **state)
     assert_true(count(logs, "CONFLICT (add/add): Merge conflict in features/shared.c") >= 1);
     assert_int_equal(count(logs, "permanent error (candidate_failed)"), 1);
     assert_true(count(logs, "multiple definition of") >= 1);
+    /* under ASan/UBSan: the agents' own reports (they end with the run) */
+    assert_int_equal(count(logs, "ERROR: AddressSanitizer") + count(logs, "ERROR: LeakSanitizer") +
+                         count(logs, "runtime error:"),
+                     0);
     free(logs);
 
     /* main: every change but the refused two, building and passing its tests */
