@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strmap.h"
 #include "text.h"
+
+#define ST(x) ORCHESTRATOR__V1__STATUS__STATUS_##x
 
 const double metrics_bounds[METRICS_BOUNDS] = {1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 14400};
 
@@ -160,4 +163,75 @@ char *metrics_format(const metrics_snapshot *s)
     if (fclose(b.f) != 0 || !text)
         abort();
     return text;
+}
+
+struct metrics_ready {
+    strmap *slot_of;        /* id -> slot in since */
+    int64_t *since;
+    int *free_slots, nfree, nslots;
+};
+
+metrics_ready *metrics_ready_create(void)
+{
+    metrics_ready *r = xcalloc(1, sizeof(*r));
+    r->slot_of = strmap_create();
+    return r;
+}
+
+void metrics_ready_destroy(metrics_ready *r)
+{
+    if (!r)
+        return;
+    strmap_destroy(r->slot_of);
+    free(r->since);
+    free(r->free_slots);
+    free(r);
+}
+
+static void ready_forget(metrics_ready *r, const char *id)
+{
+    int slot;
+    if (!strmap_get(r->slot_of, id, &slot))
+        return;
+    strmap_del(r->slot_of, id);
+    r->free_slots[r->nfree++] = slot;
+}
+
+static void ready_note(metrics_ready *r, const char *id, int64_t since)
+{
+    int slot;
+    if (strmap_get(r->slot_of, id, &slot))
+        return; /* the first time counts */
+    if (!r->nfree) {
+        int grow = r->nslots ? r->nslots : 256;
+        r->since = xrealloc(r->since, sizeof(int64_t) * (size_t)(r->nslots + grow));
+        r->free_slots = xrealloc(r->free_slots, sizeof(int) * (size_t)(r->nslots + grow));
+        for (int i = r->nslots + grow - 1; i >= r->nslots; i--)
+            r->free_slots[r->nfree++] = i;
+        r->nslots += grow;
+    }
+    slot = r->free_slots[--r->nfree];
+    r->since[slot] = since;
+    strmap_put(r->slot_of, id, slot);
+}
+
+double metrics_ready_state(metrics_ready *r, const pb_state *prev, const pb_state *st)
+{
+    int slot;
+    int64_t from;
+    double out = -1;
+    if (st->status == ST(READY)) {
+        /* seen becoming READY now, or READY already when first seen */
+        ready_note(r, st->id, prev && prev->status != ST(READY) ? st->updated_at_ms
+                              : prev ? prev->updated_at_ms : st->updated_at_ms);
+        return -1;
+    }
+    if (prev && st->status == ST(DISPATCHED) && st->dispatched_at_ms > 0 &&
+        (prev->status != ST(DISPATCHED) || prev->attempt != st->attempt) && prev->status != ST(VERIFYING)) {
+        from = strmap_get(r->slot_of, st->id, &slot) ? r->since[slot] : prev->updated_at_ms;
+        if (from > 0 && st->dispatched_at_ms >= from)
+            out = (double)(st->dispatched_at_ms - from) / 1000.0;
+    }
+    ready_forget(r, st->id);
+    return out;
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "names.h"
+#include "pb.h"
 
 #define METRICS_TYPES NAMES_AGENT_TYPES
 #define METRICS_STATUSES 10      /* Orchestrator__V1__Status values, 0 included */
@@ -61,6 +62,23 @@ typedef struct {
     metrics_hist dispatch_latency[METRICS_TYPES];   /* READY seen -> dispatched */
     metrics_hist verification[METRICS_TYPES];       /* the verifier's steps, summed */
 } metrics_snapshot;
+
+/* When each requirement first became READY, for the dispatch latency: the
+ * scheduler saves a waiting requirement again whenever the reason it waits
+ * changes (its budget left, a window's slots), each time with a new
+ * updated_at_ms, so the state a dispatch replaces does not say when the
+ * wait began. Holds one entry per READY requirement seen (freed when it
+ * leaves READY). */
+typedef struct metrics_ready metrics_ready;
+
+metrics_ready *metrics_ready_create(void);
+void metrics_ready_destroy(metrics_ready *r); /* NULL-safe */
+
+/* A requirement's new state st replacing prev (NULL when none was seen).
+ * Returns the dispatch latency in seconds when st is a dispatch seen as it
+ * happened (from when it first became READY, or, released at once, from the
+ * state it left), else -1. */
+double metrics_ready_state(metrics_ready *r, const pb_state *prev, const pb_state *st);
 
 /* The exposition text (malloc'd, the caller frees; never NULL: the daemons'
  * out-of-memory policy aborts). Series of the unknown type (index 0) are left

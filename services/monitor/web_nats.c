@@ -32,74 +32,19 @@ static struct {
     kept_verdict verdicts[WEB_NATS_VERDICTS];
     int next_verdict;
     strmap *verdict_of;         /* id -> slot */
-    /* when each READY requirement first became READY (its state is saved
-     * again while it waits, with a new updated_at_ms each time) */
-    strmap *ready_of;           /* id -> slot in ready_since */
-    int64_t *ready_since;
-    int *free_slots, nfree, nslots;
+    metrics_ready *ready;       /* for the dispatch latency */
 } W;
-
-static void ready_forget(const char *id)
-{
-    int slot;
-    if (!strmap_get(W.ready_of, id, &slot))
-        return;
-    strmap_del(W.ready_of, id);
-    W.free_slots[W.nfree++] = slot;
-}
-
-static void ready_note(const char *id, int64_t since)
-{
-    int slot;
-    if (strmap_get(W.ready_of, id, &slot))
-        return; /* still the first time */
-    if (!W.nfree) {
-        int grow = W.nslots ? W.nslots : 256;
-        W.ready_since = xrealloc(W.ready_since, sizeof(int64_t) * (size_t)(W.nslots + grow));
-        W.free_slots = xrealloc(W.free_slots, sizeof(int) * (size_t)(W.nslots + grow));
-        for (int i = W.nslots + grow - 1; i >= W.nslots; i--)
-            W.free_slots[W.nfree++] = i;
-        W.nslots += grow;
-    }
-    slot = W.free_slots[--W.nfree];
-    W.ready_since[slot] = since;
-    strmap_put(W.ready_of, id, slot);
-}
-
-static void ready_reset(void)
-{
-    strmap_destroy(W.ready_of);
-    free(W.ready_since);
-    free(W.free_slots);
-    W.ready_of = strmap_create();
-    W.ready_since = NULL;
-    W.free_slots = NULL;
-    W.nfree = W.nslots = 0;
-}
 
 /* --- hooks (the monitor's lock held) ------------------------------------------------------ */
 
 void web_nats_state(const pb_state *prev, const pb_state *st)
 {
-    int t = st->requirement ? (int)st->requirement->type : 0, slot;
-    int64_t from;
+    int t = st->requirement ? (int)st->requirement->type : 0;
+    double latency;
     if (!W.w || t < 0 || t >= METRICS_TYPES)
         return;
-    if (st->status == ST(READY)) {
-        /* seen becoming READY now, or READY already when first seen */
-        ready_note(st->id, prev && prev->status != ST(READY) ? st->updated_at_ms
-                           : prev ? prev->updated_at_ms : st->updated_at_ms);
-        return;
-    }
-    /* a dispatch seen as it happened: from when it first became READY (or,
-     * released at once, from the state it left) to its dispatch */
-    if (prev && st->status == ST(DISPATCHED) && st->dispatched_at_ms > 0 &&
-        (prev->status != ST(DISPATCHED) || prev->attempt != st->attempt) && prev->status != ST(VERIFYING)) {
-        from = strmap_get(W.ready_of, st->id, &slot) ? W.ready_since[slot] : prev->updated_at_ms;
-        if (from > 0 && st->dispatched_at_ms >= from)
-            metrics_hist_observe(&W.dispatch[t], (double)(st->dispatched_at_ms - from) / 1000.0);
-    }
-    ready_forget(st->id);
+    if ((latency = metrics_ready_state(W.ready, prev, st)) >= 0)
+        metrics_hist_observe(&W.dispatch[t], latency);
 }
 
 /* A copy of s cut to WEB_NATS_OUTPUT_MAX bytes at a UTF-8 boundary. */
@@ -196,7 +141,8 @@ void web_nats_reset(void)
     strmap_destroy(W.verdict_of);
     W.verdict_of = strmap_create();
     W.next_verdict = 0;
-    ready_reset();
+    metrics_ready_destroy(W.ready);
+    W.ready = metrics_ready_create();
 }
 
 /* --- the source (on libmicrohttpd's threads) ---------------------------------------------- */
@@ -397,7 +343,7 @@ orch_status web_nats_start(const web_nats_cfg *cfg, const web_nats_monitor *m, c
     W.cfg = *cfg;
     W.m = *m;
     W.verdict_of = strmap_create();
-    ready_reset();
+    W.ready = metrics_ready_create();
     for (int t = 0; t < METRICS_TYPES; t++)
         W.lag[t] = -1;
     ws.listen = cfg->listen;
@@ -406,9 +352,8 @@ orch_status web_nats_start(const web_nats_cfg *cfg, const web_nats_monitor *m, c
     if ((st = web_start(&W.w, &ws, &src, err)) != ORCH_OK) {
         strmap_destroy(W.verdict_of);
         W.verdict_of = NULL;
-        ready_reset();
-        strmap_destroy(W.ready_of);
-        W.ready_of = NULL;
+        metrics_ready_destroy(W.ready);
+        W.ready = NULL;
         return st;
     }
     log_info("web: http://%s:%d/ (metrics at /metrics)%s", cfg->listen && *cfg->listen ? cfg->listen : "127.0.0.1",
@@ -428,7 +373,6 @@ void web_nats_stop(void)
     }
     strmap_destroy(W.verdict_of);
     W.verdict_of = NULL;
-    ready_reset();
-    strmap_destroy(W.ready_of);
-    W.ready_of = NULL;
+    metrics_ready_destroy(W.ready);
+    W.ready = NULL;
 }

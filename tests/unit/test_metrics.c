@@ -150,6 +150,46 @@ static void test_full_snapshot(void **state)
     free(t);
 }
 
+static pb_state *state_at(pb_state *s, const char *id, int status, unsigned attempt, int64_t updated,
+                         int64_t dispatched)
+{
+    orchestrator__v1__requirement_state__init(s);
+    s->id = (char *)id;
+    s->status = status;
+    s->attempt = attempt;
+    s->updated_at_ms = updated;
+    s->dispatched_at_ms = dispatched;
+    return s;
+}
+
+/* The dispatch latency counts from when the requirement first became READY,
+ * not from the last time the scheduler saved it while it waited. */
+static void test_ready_latency(void **state)
+{
+    metrics_ready *r = metrics_ready_create();
+    pb_state a0, a1, a2, a3, b0, b1, c1, c2, d0, d1, a4, a5;
+    (void)state;
+    metrics_ready_destroy(NULL);
+    /* A: CLASSIFIED, READY at 1 s, saved again at 5 s (a new reason), dispatched at 9 s */
+    assert_true(metrics_ready_state(r, NULL, state_at(&a0, "A", ST(CLASSIFIED), 0, 500, 0)) < 0);
+    assert_true(metrics_ready_state(r, &a0, state_at(&a1, "A", ST(READY), 0, 1000, 0)) < 0);
+    assert_true(metrics_ready_state(r, &a1, state_at(&a2, "A", ST(READY), 0, 5000, 0)) < 0);
+    assert_true(metrics_ready_state(r, &a2, state_at(&a3, "A", ST(DISPATCHED), 1, 9000, 9000)) == 8.0);
+    /* B: released at once, from the state it left */
+    assert_true(metrics_ready_state(r, NULL, state_at(&b0, "B", ST(CLASSIFIED), 0, 2000, 0)) < 0);
+    assert_true(metrics_ready_state(r, &b0, state_at(&b1, "B", ST(DISPATCHED), 1, 2500, 2500)) == 0.5);
+    /* C: READY when first seen (a monitor that just started) */
+    assert_true(metrics_ready_state(r, NULL, state_at(&c1, "C", ST(READY), 0, 3000, 0)) < 0);
+    assert_true(metrics_ready_state(r, &c1, state_at(&c2, "C", ST(DISPATCHED), 1, 4000, 4000)) == 1.0);
+    /* D: back from VERIFYING is no dispatch seen as it happened */
+    state_at(&d0, "D", ST(VERIFYING), 1, 1000, 500);
+    assert_true(metrics_ready_state(r, &d0, state_at(&d1, "D", ST(DISPATCHED), 1, 6000, 500)) < 0);
+    /* A's second attempt waits afresh: its first wait was forgotten */
+    assert_true(metrics_ready_state(r, &a3, state_at(&a4, "A", ST(READY), 1, 20000, 9000)) < 0);
+    assert_true(metrics_ready_state(r, &a4, state_at(&a5, "A", ST(DISPATCHED), 2, 21000, 21000)) == 1.0);
+    metrics_ready_destroy(r);
+}
+
 /* --- views ------------------------------------------------------------- */
 
 typedef struct {
@@ -376,7 +416,7 @@ static void test_five_thousand(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hist_buckets),  cmocka_unit_test(test_empty_snapshot),
+        cmocka_unit_test(test_hist_buckets),  cmocka_unit_test(test_empty_snapshot), cmocka_unit_test(test_ready_latency),
         cmocka_unit_test(test_full_snapshot), cmocka_unit_test(test_critical_path),
         cmocka_unit_test(test_list_pages),    cmocka_unit_test(test_overview),
         cmocka_unit_test(test_five_thousand),
