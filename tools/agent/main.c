@@ -31,7 +31,7 @@ int main(int argc, char **argv)
 
     memset(&cfg, 0, sizeof(cfg));
     memset(&svc, 0, sizeof(svc));
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* option and value */
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout, t, 2);
@@ -51,7 +51,6 @@ int main(int argc, char **argv)
             instance = v;
         else
             config = v;
-        i++;
     }
     if (!type || !names_agent_parse(type) || !instance || !text_id_valid(instance, 64, err, sizeof(err))) {
         fprintf(stderr, "orch-agent: --type must be an agent type and --instance a valid id (try --help)\n");
