@@ -16,9 +16,7 @@
 #                                   approved work is merged into the demo
 #                                   repository's main by the release agent
 #
-# Environment: ORCH_PORT (4222), ORCH_WEB_PORT (the monitor's live web
-# dashboard and /metrics; the first free of 8080-8099), ORCH_DEMO_DIR (var),
-# ORCH_DEMO_TIMEOUT (300 s),
+# Environment: ORCH_PORT (4222), ORCH_WEB_PORT (8080-8099), ORCH_DEMO_DIR (var), ORCH_DEMO_TIMEOUT (300 s),
 # ORCH_DEMO_ROUTERS / ORCH_DEMO_VERIFIERS (replicas, 1), ORCH_BIN_DIR (use
 # binaries built elsewhere instead of building), ORCH_MATRIX_HOMESERVER /
 # ORCH_MATRIX_ROOM / ORCH_MATRIX_TOKEN to send alerts to Matrix too.
