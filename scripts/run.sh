@@ -17,7 +17,8 @@
 #                                   repository's main by the release agent
 #
 # Environment: ORCH_PORT (4222), ORCH_WEB_PORT (8080-8099), ORCH_DEMO_DIR (var), ORCH_DEMO_TIMEOUT (300 s),
-# ORCH_DEMO_ROUTERS / ORCH_DEMO_VERIFIERS (replicas, 1), ORCH_BIN_DIR (use
+# ORCH_DEMO_ROUTERS / ORCH_DEMO_VERIFIERS (replicas, 1), ORCH_DEMO_INITIAL
+# (agents per type at start, "backend=2,..."; one each), ORCH_BIN_DIR (use
 # binaries built elsewhere instead of building), ORCH_MATRIX_HOMESERVER /
 # ORCH_MATRIX_ROOM / ORCH_MATRIX_TOKEN to send alerts to Matrix too.
 # With --agent: ANTHROPIC_API_KEY (claude) or OPENAI_API_KEY (codex), named
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
     --headless) headless=1 ;;
     --agent) agents="${2:-}"; shift
       [ -n "$agents" ] || { echo "run.sh: --agent needs claude, codex or TYPE=PRESET,..." >&2; exit 2; } ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -209,7 +210,7 @@ else
 fi
 ORCH_SERVICE_INSTANCE=host-listener-1 \
 ORCH_LISTENER_COMMAND="$listener_command" \
-ORCH_LISTENER_INITIAL="database=1,backend=1,frontend=1,documentation=1,review=1,release=1" \
+ORCH_LISTENER_INITIAL="${ORCH_DEMO_INITIAL:-database=1,backend=1,frontend=1,documentation=1,review=1,release=1}" \
 ORCH_LISTENER_MAX_PER_TYPE=3 ORCH_LISTENER_LOG_DIR="$demo/log/agents" \
   "$bin/orch-host-listener" >"$demo/log/host-listener.log" 2>&1 &
 pids+=($!)

@@ -238,7 +238,10 @@ static void real_agents_run_the_roadmap(void **state)
         const char *env[] = {e_port, e_demo, e_bin, e_anthropic, e_codex, e_cli, e_roadmap,
                              "ANTHROPIC_API_KEY=sk-scripted-anthropic", "OPENAI_API_KEY=sk-scripted-openai",
                              "ORCH_AGENT_TIMEOUT_S=15", "ORCH_AGENT_CHEAP_MODEL=claude-haiku-4-5",
-                             "ORCH_BUDGET_DOCUMENTATION=1000", "ORCH_DEMO_TIMEOUT=240", NULL};
+                             "ORCH_BUDGET_DOCUMENTATION=1000", "ORCH_DEMO_TIMEOUT=240",
+                             /* two of each: each pair of clashing changes is worked at once */
+                             "ORCH_DEMO_INITIAL=backend=2,frontend=2,database=1,documentation=1,review=1,release=1",
+                             NULL};
         pid = proc_spawn(argv, env, dir, "run.log");
     }
     assert_true(pid > 0);
