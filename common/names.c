@@ -84,6 +84,15 @@ int names_error_is_agents(const char *subject)
     return subject && !strncmp(subject, prefix, n) && (subject[n] == '\0' || subject[n] == '.');
 }
 
+static const char *const wait_kinds[] = {"unspecified", "dependency", "budget", "conservation", "overlap",
+                                         "window", "turn", "retry_backoff", "verifying", "review", "merge",
+                                         "quiet_hours", "human", "agent", "cycle"};
+
+const char *names_wait_kind(Orchestrator__V1__WaitKind k)
+{
+    return (unsigned)k < sizeof(wait_kinds) / sizeof(wait_kinds[0]) ? wait_kinds[k] : "unspecified";
+}
+
 static const char *const statuses[] = {"UNSPECIFIED", "NEW", "CLASSIFIED", "BLOCKED", "READY",
                                        "DISPATCHED", "VERIFYING", "COMPLETE", "REJECTED", "ESCALATED"};
 

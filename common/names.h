@@ -34,6 +34,11 @@ Orchestrator__V1__AgentType names_agent_from_subject(const char *subject, int in
  * subject outside errors.*. */
 int names_error_is_agents(const char *subject);
 
+/* What a requirement waits on (RequirementState.wait_kind), as orch.status
+ * says it: "dependency", "window", "turn", "retry_backoff", ...;
+ * "unspecified" for 0 and values this build does not know. */
+const char *names_wait_kind(Orchestrator__V1__WaitKind k);
+
 /* Known names for an error message. */
 #define NAMES_AGENT_LIST "backend (roy), frontend (jen), database, documentation, review, release"
 

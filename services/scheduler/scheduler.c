@@ -886,6 +886,12 @@ static cJSON *status_json(const pb_state *st, int64_t eta, int brief)
     cJSON_AddStringToObject(o, "priority", names_priority(st->requirement->priority));
     cJSON_AddNumberToObject(o, "attempt", st->attempt);
     cut |= add_text(o, "reason", st->reason, max);
+    if (st->wait_kind) {
+        cJSON *w = cJSON_AddArrayToObject(o, "waitIds");
+        cJSON_AddStringToObject(o, "waitKind", names_wait_kind(st->wait_kind));
+        for (size_t i = 0; i < st->n_wait_ids && (!brief || i < LIST_BLOCKERS_MAX); i++)
+            cJSON_AddItemToArray(w, cJSON_CreateString(st->wait_ids[i]));
+    }
     b = cJSON_AddArrayToObject(o, "blockedBy");
     if (brief && nb > LIST_BLOCKERS_MAX) {
         nb = LIST_BLOCKERS_MAX;

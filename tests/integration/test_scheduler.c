@@ -375,6 +375,8 @@ static void overlapping_files_wait(void **state)
     nothing_for(e, "jen-frontend", "requirements.frontend.>");
     st = status_of(e, "B-1");
     assert_string_equal(field(st, "reason"), "overlap: with A-1 on src/shared/util.ts");
+    assert_string_equal(field(st, "waitKind"), "overlap");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "waitIds"), 0)), "A-1");
     cJSON_Delete(st);
     {   /* what the monitor reads: the stored state says it, structured */
         pb_state *b = stored_wait(e, "B-1", ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_OVERLAP);

@@ -1,8 +1,10 @@
 /* Whether an agent's report counts (common/admit.c): every code, in the
  * order the header gives, and the names of dispatches and claims. */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -263,6 +265,26 @@ static void only_errors_agent_are_agents_failures(void **state)
     assert_false(names_error_is_agents(NULL));
 }
 
+/* Every WaitKind the proto has has its own name (a new one added to the
+ * proto without a name would read "unspecified"). */
+static void wait_kinds_have_names(void **state)
+{
+    const ProtobufCEnumDescriptor *d = &orchestrator__v1__wait_kind__descriptor;
+    (void)state;
+    assert_string_equal(names_wait_kind(ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_OVERLAP), "overlap");
+    assert_string_equal(names_wait_kind(ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_RETRY_BACKOFF), "retry_backoff");
+    assert_string_equal(names_wait_kind((Orchestrator__V1__WaitKind)999), "unspecified");
+    for (unsigned i = 0; i < d->n_values; i++) {
+        char want[64];
+        size_t k;
+        /* WAIT_KIND_QUIET_HOURS: quiet_hours */
+        snprintf(want, sizeof(want), "%s", d->values[i].name + strlen("WAIT_KIND_"));
+        for (k = 0; want[k]; k++)
+            want[k] = (char)tolower((unsigned char)want[k]);
+        assert_string_equal(names_wait_kind((Orchestrator__V1__WaitKind)d->values[i].value), want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +301,7 @@ int main(void)
         cmocka_unit_test(reasons_are_tokens),
         cmocka_unit_test(dispatch_ids_and_claim_keys),
         cmocka_unit_test(only_errors_agent_are_agents_failures),
+        cmocka_unit_test(wait_kinds_have_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
