@@ -12,6 +12,7 @@
 
 #define MAX_TOKENS 100000000ULL   /* 1e8: no single task is bigger */
 #define MAX_ATTEMPT 1000ULL
+#define MAX_COST_USD 100000.0     /* no single report costs more */
 
 static const char *const reason_tokens[] = {
     "ok", "too_large", "invalid_utf8", "too_deep", "invalid_json", "wrong_type",
@@ -545,7 +546,7 @@ static char *print_and_free(cJSON *o)
     return s;
 }
 
-char *edge_requirement_to_json(const pb_requirement *r)
+static cJSON *requirement_object(const pb_requirement *r)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *m;
@@ -590,11 +591,54 @@ char *edge_requirement_to_json(const pb_requirement *r)
             cJSON_AddItemToArray(a, x);
         }
     }
+    return o;
+}
+
+char *edge_requirement_to_json(const pb_requirement *r)
+{
+    return print_and_free(requirement_object(r));
+}
+
+char *edge_change_dispatch_to_json(const pb_requirement *r, const pb_state *st, const char *batch, int batch_size)
+{
+    cJSON *o = requirement_object(r);
+    const Orchestrator__V1__Delivery *d = st->delivery;
+    if (d) {
+        add_str_if(o, "project", d->project);
+        add_str_if(o, "ref", d->ref);
+        add_str_if(o, "commit", d->commit);
+        add_str_if(o, "base", d->base_branch);
+    }
+    add_list(o, "filesChanged", st->actual_files, st->n_actual_files);
+    add_str_if(o, "author", st->instance);
+    if (d)
+        add_str_if(o, "summary", d->summary);
+    if (batch) {
+        cJSON_AddStringToObject(o, "mergeBatch", batch);
+        cJSON_AddNumberToObject(o, "mergeBatchSize", batch_size);
+    }
     return print_and_free(o);
 }
 
+/* "costUsd": US dollars, a number from 0 to MAX_COST_USD, kept in
+ * millionths (rounded). */
+static edge_reason get_cost(const cJSON *o, uint64_t *micro, char err[ERR_LEN])
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, "costUsd");
+    double d;
+    if (!j || cJSON_IsNull(j))
+        return EDGE_OK;
+    if (!cJSON_IsNumber(j))
+        return fail(err, EDGE_WRONG_TYPE, "field 'costUsd': expected a number, got %s", jtype(j));
+    d = j->valuedouble;
+    if (!(d >= 0 && d <= MAX_COST_USD)) /* also NaN */
+        return fail(err, EDGE_BAD_VALUE, "field 'costUsd': expected US dollars from 0 to %.0f", MAX_COST_USD);
+    *micro = (uint64_t)(d * 1e6 + 0.5);
+    return EDGE_OK;
+}
+
 /* Result: {"requirementId", "attempt", "agentType", "instance", "project",
- * "ref", "tokensUsed", "summary", "filesChanged", "review"}. */
+ * "ref", "tokensUsed", "costUsd", "summary", "filesChanged", "review"}. */
 edge_reason edge_result_from_json(const char *subject, const char *buf, size_t len, const edge_limits *l,
                                   pb_result **out, char err[ERR_LEN])
 {
@@ -654,6 +698,8 @@ edge_reason edge_result_from_json(const char *subject, const char *buf, size_t l
         goto out;
     if (s)
         pb_set_str(&r->summary, s);
+    if ((e = get_cost(o, &r->cost_micro_usd, err)))
+        goto out;
     if ((e = get_list(o, "", "filesChanged", "files", l, 1024, 0, 0, &r->files_changed, &r->n_files_changed,
                       err)))
         goto out;
@@ -690,6 +736,8 @@ char *edge_result_to_json(const pb_result *r)
     add_str_if(o, "project", r->project);
     add_str_if(o, "ref", r->ref);
     cJSON_AddNumberToObject(o, "tokensUsed", (double)r->tokens_used);
+    if (r->cost_micro_usd)
+        cJSON_AddNumberToObject(o, "costUsd", (double)r->cost_micro_usd / 1e6);
     add_str_if(o, "summary", r->summary);
     add_list(o, "filesChanged", r->files_changed, r->n_files_changed);
     if (r->review)

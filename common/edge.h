@@ -72,6 +72,16 @@ void edge_requirements_free(pb_requirement **reqs, size_t n);
  * Returns a malloc'd NUL-terminated string. */
 char *edge_requirement_to_json(const pb_requirement *r);
 
+/* A review's or a merge's dispatch (requirements.review.<id>,
+ * requirements.release.<id>): r's JSON (r as dispatched, its type the
+ * reviewer's or the release agent's) with what to review or merge, from
+ * st: "project", "ref", "commit" (the full commit id the verifier
+ * verified), "base", "filesChanged" (the files the verifier saw touched),
+ * "author" (the author's instance), "summary" (the author's); for a merge
+ * (batch not NULL) also "mergeBatch" and "mergeBatchSize". Fields st does
+ * not know are left out. Returns a malloc'd string. */
+char *edge_change_dispatch_to_json(const pb_requirement *r, const pb_state *st, const char *batch, int batch_size);
+
 /* An agent's completion report. subject is the one it came on
  * (results.<type>.<id>), or NULL: the type named there stands in for an
  * agentType the JSON leaves out. *out: free with

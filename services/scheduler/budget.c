@@ -33,7 +33,9 @@ int budget_roll(budget *b, const char *day)
     snprintf(b->day, sizeof(b->day), "%s", day);
     memset(b->used, 0, sizeof(b->used));
     memset(b->unattributed, 0, sizeof(b->unattributed));
+    memset(b->cost_micro_usd, 0, sizeof(b->cost_micro_usd));
     b->used_total = 0;
+    b->cost_micro_usd_total = 0;
     return 1;
 }
 
@@ -45,6 +47,14 @@ void budget_charge(budget *b, int type, uint64_t tokens)
         return;
     b->used[type] += tokens;
     b->used_total += tokens;
+}
+
+void budget_charge_cost(budget *b, int type, uint64_t micro_usd)
+{
+    if (!valid(type))
+        return;
+    b->cost_micro_usd[type] += micro_usd;
+    b->cost_micro_usd_total += micro_usd;
 }
 
 void budget_reserve(budget *b, int type, uint64_t tokens)

@@ -38,6 +38,9 @@ typedef struct {
     uint64_t used[BUDGET_TYPES], used_total;
     uint64_t unattributed[BUDGET_TYPES];   /* of used: charged to no requirement */
     uint64_t reserved[BUDGET_TYPES], reserved_total;
+    /* What agents said the day's work cost, in millionths of a US dollar:
+     * kept beside the tokens, limits nothing. */
+    uint64_t cost_micro_usd[BUDGET_TYPES], cost_micro_usd_total;
 } budget;
 
 /* The seed's table: backend 300k, frontend 300k, database 100k,
@@ -50,6 +53,8 @@ void budget_init(budget *b, const budget_cfg *c, const char *day);
 int budget_roll(budget *b, const char *day);
 
 void budget_charge(budget *b, int type, uint64_t tokens);
+/* Adds a reported cost (millionths of a US dollar) to type and the day. */
+void budget_charge_cost(budget *b, int type, uint64_t micro_usd);
 void budget_reserve(budget *b, int type, uint64_t tokens);
 void budget_unreserve(budget *b, int type, uint64_t tokens);
 

@@ -386,17 +386,50 @@ static void check_conservation(sched *s, const sched_clock *now)
     s->conserving = c;
 }
 
+/* The day's ledger of type and the total, out after a change. */
+static void ledger_out(sched *s, int type)
+{
+    if (s->out.budget) {
+        s->out.budget(s->out.ctx, &s->b, type);
+        s->out.budget(s->out.ctx, &s->b, 0);
+    }
+}
+
 static void charge(sched *s, int type, uint64_t tokens, const sched_clock *now)
 {
     if (!tokens)
         return;
     budget_roll(&s->b, now->day);
     budget_charge(&s->b, type, tokens);
-    if (s->out.budget) {
-        s->out.budget(s->out.ctx, &s->b, type);
-        s->out.budget(s->out.ctx, &s->b, 0);
-    }
+    ledger_out(s, type);
     check_conservation(s, now);
+}
+
+/* A result's cost, on the day's ledger of the type that reported it. */
+static void charge_cost(sched *s, int type, uint64_t micro_usd, const sched_clock *now)
+{
+    if (!micro_usd)
+        return;
+    budget_roll(&s->b, now->day);
+    budget_charge_cost(&s->b, type, micro_usd);
+    ledger_out(s, type);
+}
+
+/* The accepted attempt's change, made on first use. */
+static Orchestrator__V1__Delivery *delivery_of(pb_state *st)
+{
+    if (!st->delivery) {
+        st->delivery = xmalloc(sizeof(*st->delivery));
+        orchestrator__v1__delivery__init(st->delivery);
+    }
+    return st->delivery;
+}
+
+static void forget_delivery(pb_state *st)
+{
+    if (st->delivery)
+        orchestrator__v1__delivery__free_unpacked(st->delivery, NULL);
+    st->delivery = NULL;
 }
 
 /* Charges tokens spent on st's behalf to type, and records them in st for
@@ -1273,6 +1306,11 @@ static void send_back(sched *s, int i, const char *output, int count_attempt, in
     char text[600];
 
     leave_flight(s, i);
+    /* the next attempt delivers a new change, reviewed and merged anew */
+    forget_delivery(st);
+    st->review_requested = 0;
+    st->review = ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_UNSPECIFIED;
+    st->merge_released = 0;
     if (output) {
         size_t n = strlen(output);
         /* cut on a character: the retry's JSON must stay UTF-8 */
@@ -1361,11 +1399,10 @@ static void review_answered(sched *s, int i, const pb_result *r, const sched_fro
     } else {
         charge_for(s, st, T_REVIEW, r->tokens_used, now);
     }
+    charge_cost(s, T_REVIEW, r->cost_micro_usd, now);
     if (r->review == ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_CHANGES_REQUESTED) {
         char out[OUTPUT_MAX / 4];
         snprintf(out, sizeof(out), "review requested changes: %s", r->summary);
-        st->review_requested = 0;
-        st->review = ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_UNSPECIFIED;
         st->status = ST_VERIFYING; /* so send_back accounts it as work in hand */
         send_back(s, i, out, 1, 0, now);
         return;
@@ -1374,6 +1411,36 @@ static void review_answered(sched *s, int i, const pb_result *r, const sched_fro
     reason(st, WK(MERGE), "merge: review approved, awaiting the merge");
     save(s, st, now);
     merge_pass(s, now);
+}
+
+/* The release agent merged it: recorded once, with what it cost. */
+static void merge_done(sched *s, int i, const pb_result *r, const sched_clock *now)
+{
+    pb_state *st = s->e[i];
+    Orchestrator__V1__Delivery *d = delivery_of(st);
+    if (d->merged)
+        return;
+    d->merged = 1;
+    pb_set_str(&d->merged_commit, r->ref);
+    charge_cost(s, T_RELEASE, r->cost_micro_usd, now);
+    reason(st, WK(UNSPECIFIED), "merged: %.200s", *r->summary ? r->summary : "by the release agent");
+    save(s, st, now);
+}
+
+/* The release agent could not merge it (a conflict, a failing merged
+ * state): back to its author as the next attempt, with the exact output. */
+static void merge_refused(sched *s, int i, const pb_error *e, const sched_clock *now)
+{
+    pb_state *st = s->e[i];
+    char *out;
+    size_t n = strlen(e->message) + 64;
+    if (st->status != ST_COMPLETE || (st->delivery && st->delivery->merged))
+        return;
+    out = xmalloc(n);
+    snprintf(out, n, "the merge was refused: %s", e->message);
+    st->status = ST_VERIFYING; /* so send_back accounts it as work in hand */
+    send_back(s, i, out, 1, 0, now);
+    free(out);
 }
 
 admit_code sched_result(sched *s, const pb_result *r, const sched_from *from, const sched_clock *now)
@@ -1407,6 +1474,7 @@ admit_code sched_result(sched *s, const pb_result *r, const sched_from *from, co
          * its own type cost counts whenever it arrives, and nothing else. */
         unsigned a = r->attempt ? r->attempt : st->attempt;
         if (type == own && charge_attempt(s, st, a, r->tokens_used, from, now) > 0) {
+            charge_cost(s, type, r->cost_micro_usd, now); /* with its tokens: once */
             save(s, st, now);
             /* the verdict came first and learned the work without its tokens */
             if (st->status == ST_COMPLETE && a == st->attempt &&
@@ -1422,9 +1490,17 @@ admit_code sched_result(sched *s, const pb_result *r, const sched_from *from, co
     if (type != own) {
         if (type == T_REVIEW)
             review_answered(s, i, r, from, now);
-        return c; /* a merge's report: the release agent's own business */
+        else if (type == T_RELEASE)
+            merge_done(s, i, r, now);
+        return c;
     }
     charge_attempt(s, st, st->attempt, r->tokens_used, from, now);
+    if (st->status == ST_DISPATCHED) /* the attempt's first result: its cost counts once */
+        charge_cost(s, type, r->cost_micro_usd, now);
+    /* what the attempt delivered, for its review and merge */
+    pb_set_str(&delivery_of(st)->project, r->project);
+    pb_set_str(&st->delivery->ref, r->ref);
+    pb_set_str(&st->delivery->summary, r->summary);
     seen(s, type, r->instance, now);
     mark_started(s, st, now);
     if (*r->instance)
@@ -1483,6 +1559,10 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
         if (learn_from(s, st))
             persist_learned(s);
         st->review_requested = 1;
+        if (*v->commit)
+            pb_set_str(&delivery_of(st)->commit, v->commit);
+        if (*v->base_branch)
+            pb_set_str(&delivery_of(st)->base_branch, v->base_branch);
         complete(s, i, now);
         admit_dispatch_id(st, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, 0, msg_id, sizeof(msg_id));
         if (s->out.review)
@@ -1529,8 +1609,12 @@ admit_code sched_error(sched *s, const pb_error *e, const sched_from *from, cons
         refuse(s, from, refusal_key(from, e->requirement_id, e->instance), admit_reason(c), err);
         return c;
     }
+    if (type == T_RELEASE && type != type_of(st)) {
+        merge_refused(s, i, e, now);
+        return c;
+    }
     if (type && type != type_of(st))
-        return c; /* a reviewer's or release agent's trouble: not the work's */
+        return c; /* a reviewer's trouble: not the work's */
     mark_started(s, st, now);
     if (e->transient)
         send_back(s, i, e->message, 1, backoff(s, st->attempt - st->attempt_base), now);
@@ -1730,13 +1814,15 @@ orch_status sched_restore_learned(sched *s, const char *json, size_t len, char e
     return rc;
 }
 
-void sched_restore_budget(sched *s, const char *day, int type, uint64_t unattributed)
+void sched_restore_budget(sched *s, const char *day, int type, uint64_t unattributed, uint64_t cost_micro_usd)
 {
     if (strcmp(day, s->b.day) != 0 || type <= 0 || type >= NT)
         return;
     s->b.unattributed[type] = unattributed;
     s->b.used[type] += unattributed;
     s->b.used_total += unattributed;
+    s->b.cost_micro_usd_total += cost_micro_usd - s->b.cost_micro_usd[type];
+    s->b.cost_micro_usd[type] = cost_micro_usd;
 }
 
 void sched_resume(sched *s, const sched_clock *now)

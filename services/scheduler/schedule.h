@@ -197,11 +197,11 @@ int sched_add(sched *s, pb_requirement *r, const sched_clock *now);
 
 /* Rebuilding after a restart: every saved state (ownership taken; each
  * brings the tokens charged for it today), then the day's unattributed use
- * per type (what no requirement accounts for), then sched_resume, which
+ * and reported cost per type (what no requirement accounts for), then sched_resume, which
  * re-publishes what was decided but not confirmed and releases what is
  * ready. */
 void sched_restore(sched *s, pb_state *st);
-void sched_restore_budget(sched *s, const char *day, int type, uint64_t unattributed);
+void sched_restore_budget(sched *s, const char *day, int type, uint64_t unattributed, uint64_t cost_micro_usd);
 /* What the last leader learned (LEARN_KV_KEY's value), before sched_resume;
  * without it sched_resume learns from the COMPLETE states it was given.
  * ORCH_OK, or the learn_from_json error with err filled (nothing changed). */

@@ -351,10 +351,12 @@ static int fits(const char *subject, size_t len, char why[ERR_LEN])
 }
 
 /* A requirement on requirements.<type>.<id>, in the configured format;
- * extra (may be NULL) adds JSON fields, for merges. Returns 0, -1, or
- * SCHED_REFUSED with why filled when it can never be published. */
+ * a review's or a merge's (change not NULL) in JSON also names the change
+ * to review or merge (edge_change_dispatch_to_json), with the merge's batch
+ * (batch not NULL). Returns 0, -1, or SCHED_REFUSED with why filled when it
+ * can never be published. */
 static int publish_requirement(const pb_requirement *r, Orchestrator__V1__AgentType as_type, const char *msg_id,
-                               const cJSON *extra, char why[ERR_LEN])
+                               const pb_state *change, const char *batch, int batch_size, char why[ERR_LEN])
 {
     char subject[160];
     int rc;
@@ -370,15 +372,8 @@ static int publish_requirement(const pb_requirement *r, Orchestrator__V1__AgentT
                                      : SCHED_REFUSED;
         free(buf);
     } else {
-        char *json = edge_requirement_to_json(&copy);
-        if (extra) {
-            cJSON *o = cJSON_Parse(json);
-            const cJSON *it;
-            cJSON_ArrayForEach(it, extra) cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
-            free(json);
-            json = cJSON_PrintUnformatted(o);
-            cJSON_Delete(o);
-        }
+        char *json = change ? edge_change_dispatch_to_json(&copy, change, batch, batch_size)
+                            : edge_requirement_to_json(&copy);
         rc = fits(subject, strlen(json), why)
                  ? publish(r->id, subject, msg_id, json, (int)strlen(json), "application/json")
                  : SCHED_REFUSED;
@@ -391,7 +386,7 @@ static int out_dispatch(void *ctx, const pb_state *st, const char *msg_id, char 
 {
     int rc;
     (void)ctx;
-    if ((rc = publish_requirement(st->requirement, st->requirement->type, msg_id, NULL, why)) != 0)
+    if ((rc = publish_requirement(st->requirement, st->requirement->type, msg_id, NULL, NULL, 0, why)) != 0)
         return rc;
     S.dispatched++;
     log_info("dispatched %s to %s (attempt %u, priority %s)", st->id, names_agent_type(st->requirement->type),
@@ -404,7 +399,8 @@ static int out_review(void *ctx, const pb_state *st, const char *msg_id)
     char why[ERR_LEN];
     int rc;
     (void)ctx;
-    rc = publish_requirement(st->requirement, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, msg_id, NULL, why);
+    rc = publish_requirement(st->requirement, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, msg_id, st, NULL, 0,
+                             why);
     if (rc == SCHED_REFUSED)
         log_error("review of %s cannot be requested: %s", st->id, why);
     else
@@ -414,14 +410,11 @@ static int out_review(void *ctx, const pb_state *st, const char *msg_id)
 
 static int out_merge(void *ctx, const pb_state *st, const char *batch, int size, const char *msg_id)
 {
-    cJSON *extra = cJSON_CreateObject();
     char why[ERR_LEN];
     int rc;
     (void)ctx;
-    cJSON_AddStringToObject(extra, "mergeBatch", batch);
-    cJSON_AddNumberToObject(extra, "mergeBatchSize", size);
-    rc = publish_requirement(st->requirement, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE, msg_id, extra, why);
-    cJSON_Delete(extra);
+    rc = publish_requirement(st->requirement, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE, msg_id, st, batch,
+                             size, why);
     if (rc == SCHED_REFUSED)
         log_error("merge of %s cannot be released: %s", st->id, why);
     else
@@ -541,6 +534,7 @@ static void out_budget(void *ctx, const budget *b, int type)
     u.agent_type = (Orchestrator__V1__AgentType)type;
     u.used = type ? b->used[type] : b->used_total;
     u.unattributed = type ? b->unattributed[type] : 0;
+    u.cost_micro_usd = type ? b->cost_micro_usd[type] : b->cost_micro_usd_total;
     u.limit = type ? b->cfg.limit[type] : b->cfg.total_limit;
     u.conservation = budget_conservation(b, NULL, 0);
     u.updated_at_ms = text_now_ms();
@@ -1095,10 +1089,12 @@ static void on_list(srv_req *req, void *closure)
         cJSON_AddStringToObject(bud, "day", b->day);
         cJSON_AddNumberToObject(bud, "used", (double)b->used_total);
         cJSON_AddNumberToObject(bud, "limit", (double)b->cfg.total_limit);
+        cJSON_AddNumberToObject(bud, "costUsd", (double)b->cost_micro_usd_total / 1e6);
         for (int t = 1; t < BUDGET_TYPES; t++) {
             cJSON *x = cJSON_AddObjectToObject(bud, names_agent_type((Orchestrator__V1__AgentType)t));
             cJSON_AddNumberToObject(x, "used", (double)b->used[t]);
             cJSON_AddNumberToObject(x, "limit", (double)b->cfg.limit[t]);
+            cJSON_AddNumberToObject(x, "costUsd", (double)b->cost_micro_usd[t] / 1e6);
         }
     }
     pthread_mutex_unlock(&S.mu);
@@ -1173,7 +1169,7 @@ static void restore_budgets(const sched_clock *now)
                                                   (const uint8_t *)kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
                                                   PB_MAX_MSG, err);
             if (u && u->agent_type)
-                sched_restore_budget(S.s, u->day, u->agent_type, u->unattributed);
+                sched_restore_budget(S.s, u->day, u->agent_type, u->unattributed, u->cost_micro_usd);
             if (u)
                 orchestrator__v1__budget_usage__free_unpacked(u, NULL);
         }

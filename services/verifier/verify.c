@@ -464,6 +464,8 @@ static void run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick
     pb_set_str(&v->project, r->project);
     pb_set_str(&v->ref, r->ref);
     pb_set_str(&v->instance, r->instance);
+    if (p)
+        pb_set_str(&v->base_branch, p->base);
     if (!p) {
         verdict_infra(v, "unknown project '%.200s' (not in the verifier's projects file)", r->project);
         return;
@@ -508,6 +510,7 @@ static void run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick
             goto out;
         }
         trim(sha);
+        pb_set_str(&v->commit, sha); /* what was verified, whatever the ref names later */
     }
     {
         const char *a[] = {"git", "clone", "--quiet", "--shared", "--no-checkout", "--", p->repo, src, NULL};

@@ -1197,6 +1197,163 @@ static void a_paused_leader_does_not_dispatch_after_a_takeover(void **state)
     svc_stop(standby);
     svc_stop(lead);
 }
+/* The next message a seed consumer takes, as JSON (acked), or NULL. */
+static cJSON *take_json(env *e, const char *consumer, const char *filter)
+{
+    natsSubscription *sub = NULL;
+    jsSubOptions so;
+    natsMsgList list = {0};
+    cJSON *o = NULL;
+
+    jsSubOptions_Init(&so);
+    so.Stream = "REQUIREMENTS";
+    so.Consumer = consumer;
+    assert_int_equal(js_PullSubscribe(&sub, e->js, filter, consumer, NULL, &so, NULL), NATS_OK);
+    if (natsSubscription_Fetch(&list, sub, 1, 5000, NULL) == NATS_OK && list.Count == 1) {
+        o = cJSON_ParseWithLength(natsMsg_GetData(list.Msgs[0]), (size_t)natsMsg_GetDataLength(list.Msgs[0]));
+        natsMsg_Ack(list.Msgs[0], NULL);
+    }
+    natsMsgList_Destroy(&list);
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    return o;
+}
+
+#define COMMIT_1 "0123456789abcdef0123456789abcdef01234567"
+
+/* The author's result and a passing verdict naming the commit it verified
+ * and the files it saw touched. */
+static void deliver(env *e, const char *id, unsigned attempt)
+{
+    pb_verdict v;
+    char *files[] = {"src/api/a.c", "src/api/a.h"};
+    uint8_t *buf;
+    size_t len;
+    char subj[128], body[512];
+    snprintf(subj, sizeof(subj), "results.backend.%s", id);
+    snprintf(body, sizeof(body), "{\"requirementId\":\"%s\",\"attempt\":%u,\"instance\":\"roy-1\",\"project\":\"demo\","
+                                 "\"ref\":\"refs/heads/req/%s-a%u\",\"tokensUsed\":100,\"costUsd\":0.25,"
+                                 "\"summary\":\"adds the endpoint\"}", id, attempt, id, attempt);
+    publish_json(e, subj, body);
+    orchestrator__v1__verdict__init(&v);
+    v.requirement_id = (char *)id;
+    v.attempt = attempt;
+    v.kind = PASS;
+    v.commit = COMMIT_1;
+    v.base_branch = "main";
+    v.files_touched = files;
+    v.n_files_touched = 2;
+    assert_int_equal(pb_pack(&v.base, &buf, &len), ORCH_OK);
+    snprintf(subj, sizeof(subj), "verdicts.%s", id);
+    assert_int_equal(js_Publish(NULL, e->js, subj, buf, (int)len, NULL, NULL), NATS_OK);
+    free(buf);
+}
+
+static void expect_change(cJSON *o, const char *id)
+{
+    char ref[64];
+    cJSON *files = cJSON_GetObjectItem(o, "filesChanged");
+    snprintf(ref, sizeof(ref), "refs/heads/req/%s-a1", id);
+    assert_non_null(o);
+    assert_string_equal(field(o, "id"), id);
+    assert_string_equal(field(o, "project"), "demo");
+    assert_string_equal(field(o, "ref"), ref);
+    assert_string_equal(field(o, "commit"), COMMIT_1);
+    assert_string_equal(field(o, "base"), "main");
+    assert_string_equal(field(o, "author"), "roy-1");
+    assert_string_equal(field(o, "summary"), "adds the endpoint");
+    assert_int_equal(cJSON_GetArraySize(files), 2);
+    assert_string_equal(cJSON_GetArrayItem(files, 0)->valuestring, "src/api/a.c");
+}
+
+/* What the day's ledger says type's results cost, in US dollars. */
+static double budget_cost(env *e, const char *type)
+{
+    cJSON *l = svc_request_json(e->nc, "orch.scheduler.list", "", 3000);
+    cJSON *t = l ? cJSON_GetObjectItem(cJSON_GetObjectItem(l, "budget"), type) : NULL;
+    cJSON *c = t ? cJSON_GetObjectItem(t, "costUsd") : NULL;
+    double cost = cJSON_IsNumber(c) ? c->valuedouble : -1;
+    cJSON_Delete(l);
+    return cost;
+}
+
+/* A review's and a merge's dispatch name the change: project, ref, the
+ * commit the verifier verified, base, files, author and summary; the
+ * release agent's result records the merge; the results' cost is on the
+ * day's ledger. */
+static void a_review_and_a_merge_name_the_change(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    work w;
+    cJSON *o, *st;
+
+    wait_leader(e, "s1");
+    plan(e, "CH-1", BE, MED, 100, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "CH-1", 1, &w);
+    deliver(e, "CH-1", 1);
+    o = take_json(e, "senior-review", "requirements.review.>");
+    expect_change(o, "CH-1");
+    assert_null(cJSON_GetObjectItem(o, "mergeBatch"));
+    cJSON_Delete(o);
+    publish_json(e, "results.review.CH-1",
+                 "{\"requirementId\":\"CH-1\",\"attempt\":1,\"review\":\"approved\",\"costUsd\":0.05}");
+    o = take_json(e, "release-manager", "requirements.release.>");
+    expect_change(o, "CH-1");
+    assert_string_equal(field(o, "mergeBatch"), "merge-1");
+    assert_int_equal((int)cJSON_GetObjectItem(o, "mergeBatchSize")->valuedouble, 1);
+    cJSON_Delete(o);
+    publish_json(e, "results.release.CH-1",
+                 "{\"requirementId\":\"CH-1\",\"attempt\":1,\"instance\":\"rel-1\",\"project\":\"demo\","
+                 "\"ref\":\"refs/heads/main\",\"summary\":\"merged onto main\"}");
+    for (int i = 0; i < 50; i++) {
+        int done;
+        st = status_of(e, "CH-1");
+        done = st && !strcmp(field(st, "reason"), "merged: merged onto main");
+        cJSON_Delete(st);
+        if (done)
+            break;
+        usleep(100 * 1000);
+    }
+    st = status_of(e, "CH-1");
+    assert_string_equal(field(st, "status"), "COMPLETE");
+    assert_string_equal(field(st, "reason"), "merged: merged onto main");
+    cJSON_Delete(st);
+    assert_true(budget_cost(e, "backend") == 0.25);
+    assert_true(budget_cost(e, "review") == 0.05);
+    svc_stop(pid);
+}
+
+/* A merge the release agent refuses (a conflict) goes back to the author as
+ * the next attempt with the exact output. */
+static void a_refused_merge_goes_back_with_the_output(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    const char *conflict = "CONFLICT (content): Merge conflict in src/api/a.c";
+    work w;
+    cJSON *o;
+
+    wait_leader(e, "s1");
+    plan(e, "CH-2", BE, MED, 100, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "CH-2", 1, &w);
+    deliver(e, "CH-2", 1);
+    must_take(e, "senior-review", "requirements.review.>", "CH-2", 0, &w);
+    publish_json(e, "results.review.CH-2", "{\"requirementId\":\"CH-2\",\"attempt\":1,\"review\":\"approved\"}");
+    o = take_json(e, "release-manager", "requirements.release.>");
+    assert_non_null(o);
+    cJSON_Delete(o);
+    publish_json(e, "errors.agent.CH-2",
+                 "{\"requirementId\":\"CH-2\",\"attempt\":1,\"agentType\":\"release\",\"instance\":\"rel-1\","
+                 "\"reason\":\"merge_conflict\",\"transient\":false,"
+                 "\"message\":\"" COMMIT_1 " does not merge onto main:\\nCONFLICT (content): Merge conflict in "
+                 "src/api/a.c\"}");
+    must_take(e, "roy-backend", "requirements.backend.>", "CH-2", 2, &w);
+    assert_non_null(strstr(w.output, conflict));
+    assert_non_null(strstr(w.output, COMMIT_1 " does not merge onto main:\n"));
+    svc_stop(pid);
+}
+
 
 
 /* A part of a split requirement, as the router publishes it. */
@@ -1420,6 +1577,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(finished_work_leaves_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(a_paused_leader_does_not_dispatch_after_a_takeover, setup, teardown),
         cmocka_unit_test_setup_teardown(learned_figures_outlive_the_leader, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_review_and_a_merge_name_the_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_refused_merge_goes_back_with_the_output, setup, teardown),
     };
     int rc;
     if (getenv("ORCH_TEST_FILTER")) /* one case: ORCH_TEST_FILTER=name (wildcards allowed) */

@@ -367,6 +367,18 @@ static void verdicts_for_every_kind_of_work(void **state)
     assert_true(x->steps[0]->passed && x->steps[1]->passed);
     assert_int_equal(x->n_files_touched, 1);
     assert_string_equal(x->files_touched[0], "extra.txt");
+    { /* the commit the ref resolved to, verified, and the base it was compared with */
+        char path[400], sha[64] = "";
+        FILE *f;
+        snprintf(path, sizeof(path), "%s/.git/refs/heads/good", e->repo);
+        assert_non_null(f = fopen(path, "r"));
+        assert_non_null(fgets(sha, sizeof(sha), f));
+        fclose(f);
+        sha[strcspn(sha, "\n")] = '\0';
+        assert_int_equal(strlen(sha), 40);
+        assert_string_equal(x->commit, sha);
+        assert_string_equal(x->base_branch, "main");
+    }
 
     x = of(&v, "BROKEN-1");
     assert_int_equal(x->kind, FAIL);

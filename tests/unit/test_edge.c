@@ -432,6 +432,100 @@ static void results_parse_and_print(void **state)
     assert_null(r);
 }
 
+static void results_carry_their_cost(void **state)
+{
+    const char *in = "{\"requirementId\":\"R-1\",\"tokensUsed\":10,\"costUsd\":0.0123456}";
+    pb_result *r = NULL, *back = NULL;
+    char err[ERR_LEN];
+    char *json;
+    (void)state;
+
+    assert_int_equal(edge_result_from_json(NULL, in, strlen(in), &lim, &r, err), EDGE_OK);
+    assert_int_equal(r->cost_micro_usd, 12346); /* millionths, rounded */
+    json = edge_result_to_json(r);
+    assert_non_null(strstr(json, "\"costUsd\":0.012346"));
+    assert_int_equal(edge_result_from_json(NULL, json, strlen(json), &lim, &back, err), EDGE_OK);
+    assert_int_equal(back->cost_micro_usd, 12346);
+    free(json);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+
+    {
+        const char *bad[] = {"{\"requirementId\":\"R-1\",\"costUsd\":-1}", "{\"requirementId\":\"R-1\",\"costUsd\":\"1\"}",
+                             "{\"requirementId\":\"R-1\",\"costUsd\":1e300}"};
+        edge_reason want[] = {EDGE_BAD_VALUE, EDGE_WRONG_TYPE, EDGE_BAD_VALUE};
+        for (int i = 0; i < 3; i++) {
+            assert_int_equal(edge_result_from_json(NULL, bad[i], strlen(bad[i]), &lim, &r, err), want[i]);
+            assert_non_null(strstr(err, "costUsd"));
+        }
+    }
+    assert_null(r);
+}
+
+static void review_and_merge_dispatches_name_the_change(void **state)
+{
+    pb_requirement r;
+    pb_state st;
+    Orchestrator__V1__Delivery d;
+    char *files[] = {"src/api.c", "src/api.h"};
+    char *json;
+    cJSON *o;
+    (void)state;
+
+    orchestrator__v1__requirement__init(&r);
+    r.id = "R-1";
+    r.title = "an endpoint";
+    r.type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW;
+    orchestrator__v1__requirement_state__init(&st);
+    st.id = "R-1";
+    st.instance = "roy-1";
+    st.actual_files = files;
+    st.n_actual_files = 2;
+    orchestrator__v1__delivery__init(&d);
+    d.project = "demo";
+    d.ref = "refs/heads/req/R-1-a1";
+    d.commit = "0123456789abcdef0123456789abcdef01234567";
+    d.base_branch = "main";
+    d.summary = "adds the endpoint";
+    st.delivery = &d;
+
+    json = edge_change_dispatch_to_json(&r, &st, NULL, 0);
+    o = cJSON_Parse(json);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "id")), "R-1");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "project")), "demo");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "ref")), "refs/heads/req/R-1-a1");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "commit")),
+                        "0123456789abcdef0123456789abcdef01234567");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "base")), "main");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "author")), "roy-1");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "summary")), "adds the endpoint");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "filesChanged")), 2);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "filesChanged"), 1)),
+                        "src/api.h");
+    assert_null(cJSON_GetObjectItem(o, "mergeBatch"));
+    cJSON_Delete(o);
+    free(json);
+
+    r.type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE;
+    json = edge_change_dispatch_to_json(&r, &st, "merge-3", 2);
+    o = cJSON_Parse(json);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "type")), "release");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "commit")),
+                        "0123456789abcdef0123456789abcdef01234567");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "mergeBatch")), "merge-3");
+    assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(o, "mergeBatchSize")), 2);
+    cJSON_Delete(o);
+    free(json);
+
+    st.delivery = NULL; /* nothing known: only the requirement */
+    json = edge_change_dispatch_to_json(&r, &st, NULL, 0);
+    o = cJSON_Parse(json);
+    assert_null(cJSON_GetObjectItem(o, "commit"));
+    assert_null(cJSON_GetObjectItem(o, "project"));
+    cJSON_Delete(o);
+    free(json);
+}
+
 static void errors_and_heartbeats_parse(void **state)
 {
     const char *e_in = "{\"requirementId\":\"REQ-3\",\"message\":\"npm ERR! network\",\"transient\":true,"
@@ -513,6 +607,8 @@ int main(void)
             cmocka_unit_test(protobuf_string_with_nul_is_refused),
             cmocka_unit_test(internal_fields_are_cleared),
             cmocka_unit_test(results_parse_and_print),
+            cmocka_unit_test(results_carry_their_cost),
+            cmocka_unit_test(review_and_merge_dispatches_name_the_change),
             cmocka_unit_test(errors_and_heartbeats_parse),
             cmocka_unit_test(protobuf_unpack_is_capped_and_checked),
         };

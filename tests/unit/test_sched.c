@@ -622,8 +622,8 @@ static void ledger_follows_the_states(void **state)
             sched_restore(t, (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor, rec.saved[i],
                                                    rec.saved_len[i], PB_MAX_MSG, err));
         }
-        sched_restore_budget(t, clk.day, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE, 50);
-        sched_restore_budget(t, "1999-01-01", ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE, 70); /* not today */
+        sched_restore_budget(t, clk.day, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE, 50, 0);
+        sched_restore_budget(t, "1999-01-01", ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE, 70, 0); /* not today */
         sched_resume(t, &clk);
         assert_int_equal(sched_budget(t)->used_total, total);
         assert_int_equal(sched_budget(t)->used[BE], 1000);
@@ -703,6 +703,144 @@ static void changes_requested_go_back_to_the_agent(void **state)
     assert_int_equal(rec.nd, 2);
     assert_int_equal(rec.d[1].attempt, 2);
     assert_string_equal(rec.d[1].output, "review requested changes: missing tests");
+    sched_destroy(s);
+}
+
+#define RELEASE ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE
+#define APPROVED ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED
+
+/* The author's result (project, ref, summary, cost) and a passing verdict
+ * that names the commit it verified. */
+static void delivered(sched *s, const char *id, unsigned attempt, uint64_t cost_micro_usd)
+{
+    pb_result r;
+    pb_verdict v;
+    orchestrator__v1__result__init(&r);
+    r.requirement_id = (char *)id;
+    r.attempt = attempt;
+    r.instance = "roy-1";
+    r.project = "demo";
+    r.ref = "refs/heads/req/A-a1";
+    r.summary = "adds the endpoint";
+    r.tokens_used = 10;
+    r.cost_micro_usd = cost_micro_usd;
+    result_from(s, own_type(s, id), &r);
+    orchestrator__v1__verdict__init(&v);
+    v.requirement_id = (char *)id;
+    v.attempt = attempt;
+    v.kind = PASS;
+    v.commit = "0123456789abcdef0123456789abcdef01234567";
+    v.base_branch = "main";
+    sched_verdict(s, &v, &clk);
+}
+
+static admit_code release_error(sched *s, const char *id, unsigned attempt, const char *message)
+{
+    pb_error e;
+    orchestrator__v1__agent_error__init(&e);
+    e.requirement_id = (char *)id;
+    e.attempt = attempt;
+    e.agent_type = RELEASE;
+    e.reason = "merge_conflict";
+    e.message = (char *)message;
+    return agent_error(s, &e);
+}
+
+static void the_change_travels_to_review_and_merge(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    const pb_state *st;
+    pb_result r;
+    (void)state;
+    sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk);
+    delivered(s, "A", 1, 0);
+    st = sched_get(s, "A");
+    assert_non_null(st->delivery);
+    assert_string_equal(st->delivery->project, "demo");
+    assert_string_equal(st->delivery->ref, "refs/heads/req/A-a1");
+    assert_string_equal(st->delivery->summary, "adds the endpoint");
+    assert_string_equal(st->delivery->commit, "0123456789abcdef0123456789abcdef01234567");
+    assert_string_equal(st->delivery->base_branch, "main");
+    assert_string_equal(st->instance, "roy-1");
+    review(s, "A", APPROVED, "fine");
+    assert_int_equal(rec.nm, 1);
+    /* the release agent's report: merged, once */
+    orchestrator__v1__result__init(&r);
+    r.requirement_id = "A";
+    r.attempt = 1;
+    r.agent_type = RELEASE;
+    r.ref = "refs/heads/main";
+    r.summary = "merged onto main";
+    assert_int_equal(result_from(s, RELEASE, &r), ADMIT_OK);
+    st = sched_get(s, "A");
+    assert_true(st->delivery->merged);
+    assert_string_equal(st->delivery->merged_commit, "refs/heads/main");
+    assert_string_equal(st->reason, "merged: merged onto main");
+    assert_int_equal(st->status, ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
+    /* a refusal after the merge is recorded changes nothing */
+    release_error(s, "A", 1, "late");
+    assert_int_equal(rec.nd, 1);
+    sched_destroy(s);
+}
+
+static void a_refused_merge_goes_back_to_the_author(void **state)
+{
+    sched *s;
+    const pb_state *st;
+    const char *conflict = "0123456 does not merge onto main:\nCONFLICT (content): Merge conflict in src/api.c\n";
+    (void)state;
+    cfg.max_attempts = 2;
+    s = sched_create(&cfg, &out, &clk);
+    sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk);
+    delivered(s, "A", 1, 0);
+    review(s, "A", APPROVED, "fine");
+    assert_int_equal(rec.nm, 1);
+    assert_int_equal(release_error(s, "A", 1, conflict), ADMIT_OK);
+    assert_int_equal(rec.nd, 2); /* the next attempt, with the exact output */
+    assert_int_equal(rec.d[1].attempt, 2);
+    assert_non_null(strstr(rec.d[1].output, conflict));
+    st = sched_get(s, "A");
+    assert_int_equal(st->status, ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    assert_false(st->merge_released);
+    assert_int_equal(st->review, 0);
+    assert_null(st->delivery); /* the new attempt delivers anew */
+    assert_int_equal(release_error(s, "A", 1, conflict), ADMIT_PAST_ATTEMPT); /* redelivered: nothing */
+    assert_int_equal(rec.nd, 2);
+    /* the second attempt's merge fails too: past the limit, a human's */
+    delivered(s, "A", 2, 0);
+    review(s, "A", APPROVED, "fine");
+    assert_int_equal(rec.nm, 2);
+    release_error(s, "A", 2, "merged onto main fails verification:\nmake: *** [all] Error 2\n");
+    st = sched_get(s, "A");
+    assert_int_equal(st->status, ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED);
+    assert_int_equal(rec.nd, 2);
+    assert_int_equal(rec.nalert, 1);
+    sched_destroy(s);
+}
+
+static void results_cost_goes_on_the_ledger_once(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    pb_result r;
+    (void)state;
+    sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk);
+    orchestrator__v1__result__init(&r);
+    r.requirement_id = "A";
+    r.attempt = 1;
+    r.tokens_used = 10;
+    r.cost_micro_usd = 1234567;
+    result_from(s, BE, &r);
+    result_from(s, BE, &r); /* redelivered */
+    assert_int_equal(sched_budget(s)->cost_micro_usd[BE], 1234567);
+    verdict(s, "A", 1, PASS, NULL);
+    orchestrator__v1__result__init(&r); /* the review, with its own cost */
+    r.requirement_id = "A";
+    r.agent_type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW;
+    r.review = APPROVED;
+    r.cost_micro_usd = 5000;
+    result_from(s, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, &r);
+    assert_int_equal(sched_budget(s)->cost_micro_usd[ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW], 5000);
+    assert_int_equal(sched_budget(s)->cost_micro_usd_total, 1239567);
     sched_destroy(s);
 }
 
@@ -1380,6 +1518,9 @@ int main(void)
         cmocka_unit_test_setup(late_results_are_still_charged, setup),
         cmocka_unit_test_setup(approved_merges_go_in_dependency_order, setup),
         cmocka_unit_test_setup(changes_requested_go_back_to_the_agent, setup),
+        cmocka_unit_test_setup(the_change_travels_to_review_and_merge, setup),
+        cmocka_unit_test_setup(a_refused_merge_goes_back_to_the_author, setup),
+        cmocka_unit_test_setup(results_cost_goes_on_the_ledger_once, setup),
         cmocka_unit_test_setup(conservation_holds_low_hints_small_and_alerts_once, setup),
         cmocka_unit_test_setup(turns_release_only_on_the_cadence, setup),
         cmocka_unit_test_setup(turns_are_staggered_by_type, setup),
