@@ -361,6 +361,20 @@ int seen_table_notice(seen *s, char *text, size_t len)
              s->evicted, s->untracked);
     return 1;
 }
+/* The instance the monitor last heard working on id ("" when none): the
+ * scheduler records who took the work only from a heartbeat it handled,
+ * and one that came while no scheduler led is lost, so a stuck agent would
+ * be "unknown" and never stopped. */
+static const char *heard_on(const seen *s, const char *id)
+{
+    int n = 0;
+    const agent_entry *a = agents_all(s->agents, &n), *best = NULL;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(a[i].requirement, id) && (!best || a[i].last_seen_ms > best->last_seen_ms))
+            best = &a[i];
+    return best ? best->instance : "";
+}
+
 
 const rules_snapshot *seen_rules(seen *s, int64_t now)
 {
@@ -376,7 +390,7 @@ const rules_snapshot *seen_rules(seen *s, int64_t now)
         w = &s->work[nw++];
         memset(w, 0, sizeof(*w));
         w->id = st->id;
-        w->instance = st->instance;
+        w->instance = *st->instance ? st->instance : heard_on(s, st->id);
         w->type = st->requirement ? (int)st->requirement->type : 0;
         w->dispatched_ms = st->dispatched_at_ms;
         w->last_activity_ms = it->last_activity;

@@ -229,6 +229,16 @@ static void deep_queue_alerts_and_silence_suppresses(void **state)
     assert_non_null(r);
     assert_string_equal(cJSON_GetObjectItem(r, "id")->valuestring, "S1");
     cJSON_Delete(r);
+    {   /* a rule that does not exist silences nothing: refused, not kept */
+        natsMsg *reply = NULL;
+        const char *code = NULL;
+        assert_int_equal(natsConnection_RequestString(&reply, e->nc, "orch.monitor.silence",
+                                                      "{\"matchers\":\"rule=nonexistent\",\"minutes\":10}", 2000),
+                         NATS_OK);
+        assert_int_equal(natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code), NATS_OK);
+        assert_string_equal(code, "400");
+        natsMsg_Destroy(reply);
+    }
     for (int i = 0; i < 7; i++) {
         char subj[64];
         snprintf(subj, sizeof(subj), "requirements.frontend.F-%d", i);
@@ -371,10 +381,12 @@ static void stuck_instance_is_stopped_and_work_released(void **state)
     svc_stop(pid);
 }
 
-/* Work whose start the scheduler never recorded (the agent's first
- * heartbeat came while no scheduler led: heartbeats are not stored) still
- * goes stale once the monitor itself heard the agent on it; it never did,
- * and a hung agent's work waited out the agents' 30 min ack wait. */
+/* Work whose start and agent the scheduler never recorded (the agent's
+ * first heartbeat came while no scheduler led: heartbeats are not stored)
+ * still goes stale once the monitor itself heard the agent on it, and that
+ * agent is stopped. Neither happened: a hung agent's work waited out the
+ * agents' 30 min ack wait, or was released while the hung agent, "unknown",
+ * was never stopped and never replaced. */
 static void work_the_monitor_heard_started_goes_stale(void **state)
 {
     env *e = *state;
@@ -384,7 +396,8 @@ static void work_the_monitor_heard_started_goes_stale(void **state)
     natsMsg *m = NULL;
 
     assert_int_equal(natsConnection_SubscribeSync(&kill_sub, e->nc, "control.kill.>"), NATS_OK);
-    put_state_started(e, "REQ-H", 5, 1, text_now_ms() - 100, "roy-9", 2, 0, 0, 0);
+    /* neither the start nor the instance reached the state */
+    put_state_started(e, "REQ-H", 5, 1, text_now_ms() - 100, "", 2, 0, 0, 0);
     sleep(1); /* the monitor has read the state */
     heartbeat_as(e, "roy-9", "REQ-H");
     assert_int_equal(natsSubscription_NextMsg(&m, kill_sub, 15000), NATS_OK);
