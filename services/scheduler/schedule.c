@@ -1421,7 +1421,7 @@ static void merge_done(sched *s, int i, const pb_result *r, const sched_clock *n
     if (d->merged)
         return;
     d->merged = 1;
-    pb_set_str(&d->merged_commit, r->ref);
+    pb_set_str(&d->merged_ref, r->ref);
     charge_cost(s, T_RELEASE, r->cost_micro_usd, now);
     reason(st, WK(UNSPECIFIED), "merged: %.200s", *r->summary ? r->summary : "by the release agent");
     save(s, st, now);

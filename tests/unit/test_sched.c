@@ -774,7 +774,7 @@ static void the_change_travels_to_review_and_merge(void **state)
     assert_int_equal(result_from(s, RELEASE, &r), ADMIT_OK);
     st = sched_get(s, "A");
     assert_true(st->delivery->merged);
-    assert_string_equal(st->delivery->merged_commit, "refs/heads/main");
+    assert_string_equal(st->delivery->merged_ref, "refs/heads/main");
     assert_string_equal(st->reason, "merged: merged onto main");
     assert_int_equal(st->status, ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
     /* a refusal after the merge is recorded changes nothing */
