@@ -5,7 +5,8 @@
  * limited to what the settings name; errors transient or not (an empty
  * change, a 429, an authentication error, a hang stopped at its time
  * limit); work claimed by another instance left alone; a dispatch of an
- * attempt that is no longer the current one left alone. */
+ * attempt that is no longer the current one left alone; a merge of the
+ * commit its dispatch names. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -293,6 +294,66 @@ static void past_attempt_is_left_alone(void **state)
     cJSON_Delete(r);
 }
 
+/* A merge's dispatch names the verified commit: the release role merges
+ * that commit, also when the author's ref is a commit id rather than a
+ * branch. */
+static void a_merge_takes_the_verified_commit(void **state)
+{
+    env *e = *state;
+    char subject[200], body[900], sha[64], bin[400], url[300], path[400];
+    jsPubOptions po;
+    natsMsg *m = NULL;
+    pid_t rel;
+    cJSON *r;
+
+    dispatch(e, "REQ-M", 1, "write", "");
+    r = report(e, "REQ-M", 20000, subject, sizeof(subject));
+    assert_non_null(r);
+    assert_string_equal(subject, "results.backend.REQ-M");
+    snprintf(sha, sizeof(sha), "%s", str(r, "commit"));
+    assert_int_equal(strlen(sha), 40);
+    cJSON_Delete(r);
+
+    snprintf(url, sizeof(url), "ORCH_NATS_URL=%s", e->fix.url);
+    snprintf(path, sizeof(path), "%s/agent.json", e->dir);
+    proc_bin("orch-agent", bin, sizeof(bin));
+    {
+        const char *argv[] = {bin, "--type", "release", "--instance", "rel-1", "--config", path, NULL};
+        const char *vars[] = {url, NULL};
+        rel = proc_spawn(argv, vars, e->dir, "release.log");
+        assert_true(rel > 0);
+    }
+    snprintf(body, sizeof(body),
+             "{\"id\":\"REQ-M\",\"title\":\"Test REQ-M\",\"type\":\"release\",\"priority\":\"HIGH\","
+             "\"status\":\"COMPLETE\",\"attempt\":1,\"project\":\"p1\",\"ref\":\"%s\",\"commit\":\"%s\","
+             "\"base\":\"main\",\"filesChanged\":[\"f/REQ-M.txt\"],\"author\":\"be-1\",\"summary\":\"wrote the file\","
+             "\"mergeBatch\":\"merge-1\",\"mergeBatchSize\":1}",
+             sha, sha);
+    jsPubOptions_Init(&po);
+    po.MsgId = "REQ-M-merge-a1";
+    assert_int_equal(natsMsg_Create(&m, "requirements.release.REQ-M", NULL, body, (int)strlen(body)), NATS_OK);
+    assert_int_equal(js_PublishMsg(NULL, e->js, m, &po, NULL), NATS_OK);
+    natsMsg_Destroy(m);
+    r = report(e, "REQ-M", 30000, subject, sizeof(subject));
+    proc_stop(rel, 5000);
+    assert_non_null(r);
+    if (strcmp(subject, "results.release.REQ-M") != 0)
+        fail_msg("%s: %s", subject, str(r, "message"));
+    assert_non_null(strstr(str(r, "summary"), sha));
+    cJSON_Delete(r);
+    /* main holds the change */
+    {
+        char out[512] = "", spec[400];
+        FILE *p;
+        snprintf(spec, sizeof(spec), "git -C %s merge-base --is-ancestor %s main && echo held", e->repo, sha);
+        p = popen(spec, "r"); /* the test's own paths and a hex id */
+        assert_non_null(p);
+        out[fread(out, 1, sizeof(out) - 1, p)] = '\0';
+        pclose(p);
+        assert_non_null(strstr(out, "held"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +362,7 @@ int main(void)
         cmocka_unit_test(errors_transient_or_not),
         cmocka_unit_test(work_claimed_by_another_is_left_alone),
         cmocka_unit_test(past_attempt_is_left_alone),
+        cmocka_unit_test(a_merge_takes_the_verified_commit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

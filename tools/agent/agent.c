@@ -592,9 +592,14 @@ static int find_change(agent *a, const pb_requirement *r, const char *json, size
         return -1;
     }
     snprintf(c->base, sizeof(c->base), "%s", a->project->base);
+    /* The verified commit is what counts; the ref only leads to it when the
+     * dispatch names none (an author may report a commit id as its ref). */
     if (*c->ref && strncmp(c->ref, "refs/heads/", 11) != 0) {
-        log_error("%s: the dispatch names ref %.100s, not a branch", r->id, c->ref);
-        return -1;
+        if (!*c->commit) {
+            log_error("%s: the dispatch names ref %.100s, not a branch", r->id, c->ref);
+            return -1;
+        }
+        c->ref[0] = '\0';
     }
     if (!*c->ref)
         snprintf(c->ref, sizeof(c->ref), "refs/heads/req/%s-a%u", r->id, r->attempt ? r->attempt : 1);
