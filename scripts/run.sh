@@ -255,10 +255,11 @@ done
 [ -n "$watcher" ] && { wait "$watcher" 2>/dev/null || true; }
 if [ -n "$agents" ]; then
   # Approved work is merged after its requirement is complete: wait until
-  # the release agent answered every merge (merged or refused).
+  # every complete requirement is merged (a refused merge goes back to its
+  # author and comes round again).
   want=$({ "$bin/orchctl" summary --json 2>/dev/null || true; } | { grep -o '"status":[[:space:]]*"COMPLETE"' || true; } | wc -l)
   while [ "$(date +%s)" -lt $deadline ]; do
-    got=$(cat "$demo"/log/agents/release-*.log 2>/dev/null | grep -cE 'REQ-[^ ]*: merged|(merge_conflict|candidate_failed)\)' || true)
+    got=$(cat "$demo"/log/agents/release-*.log 2>/dev/null | grep -cE 'REQ-[^ ]*: merged' || true)
     [ "$got" -ge "$want" ] && break
     sleep 1
   done
