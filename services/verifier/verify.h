@@ -6,7 +6,8 @@
  * private shared clone made in a fresh directory and the commit checked out
  * in it, the project's steps run in order until one fails (runner.h), the
  * files the change touched listed against the base branch, and the
- * directory removed whatever happened. git runs with an argument vector and
+ * directory removed whatever happened. The verdict names the commit the
+ * ref resolved to (once it did) and the project's base branch. git runs with an argument vector and
  * a clean environment, like the steps.
  *
  * Verdict kinds: PASS; FAIL (a step failed, or the ref is not a valid ref:
