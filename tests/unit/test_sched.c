@@ -622,10 +622,13 @@ static void ledger_follows_the_states(void **state)
             sched_restore(t, (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor, rec.saved[i],
                                                    rec.saved_len[i], PB_MAX_MSG, err));
         }
-        sched_restore_budget(t, clk.day, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE, 50, 0);
-        sched_restore_budget(t, "1999-01-01", ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE, 70, 0); /* not today */
+        sched_restore_budget(t, clk.day, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE, 50, 250000);
+        sched_restore_budget(t, "1999-01-01", ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE, 70, 9); /* not today */
         sched_resume(t, &clk);
         assert_int_equal(sched_budget(t)->used_total, total);
+        /* the day's cost, from the budgets bucket */
+        assert_int_equal(sched_budget(t)->cost_micro_usd[ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE], 250000);
+        assert_int_equal(sched_budget(t)->cost_micro_usd_total, 250000);
         assert_int_equal(sched_budget(t)->used[BE], 1000);
         result(t, "L", 1, 1000);           /* redelivered after the restart: nothing */
         assert_int_equal(sched_budget(t)->used_total, total);
