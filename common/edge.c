@@ -930,6 +930,75 @@ char *edge_heartbeat_to_json(const pb_heartbeat *h)
     return print_and_free(o);
 }
 
+char *edge_spawn_to_json(const pb_spawn *sp)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "agentType", names_agent_type(sp->agent_type));
+    cJSON_AddNumberToObject(o, "count", sp->count);
+    add_str_if(o, "reason", sp->reason);
+    cJSON_AddNumberToObject(o, "tokenBudget", (double)sp->token_budget);
+    cJSON_AddNumberToObject(o, "queueDepth", sp->queue_depth);
+    cJSON_AddNumberToObject(o, "requestedAtMs", (double)sp->requested_at_ms);
+    return print_and_free(o);
+}
+
+edge_reason edge_spawn_from_json(const char *subject, const char *buf, size_t len, pb_spawn **out, char err[ERR_LEN])
+{
+    cJSON *o = NULL, *x;
+    pb_spawn *sp = NULL;
+    edge_reason e = EDGE_OK;
+
+    *out = NULL;
+    if (len > 64 * 1024)
+        return fail(err, EDGE_TOO_LARGE, "spawn request of %zu bytes, at most 65536", len);
+    if (!(o = cJSON_ParseWithLength(buf, len)) || !cJSON_IsObject(o)) {
+        e = fail(err, EDGE_INVALID_JSON, "a spawn request is a JSON object");
+        goto out;
+    }
+    sp = xmalloc(sizeof(*sp));
+    orchestrator__v1__spawn_request__init(sp);
+    sp->agent_type = subject ? names_agent_from_subject(subject, 2) : ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_UNSPECIFIED;
+    if (cJSON_IsString(x = cJSON_GetObjectItem(o, "agentType"))) {
+        Orchestrator__V1__AgentType t = names_agent_parse(x->valuestring);
+        if (!t || (sp->agent_type && t != sp->agent_type)) {
+            e = fail(err, EDGE_BAD_VALUE, "field 'agentType': '%.40s' is not %s", x->valuestring,
+                     sp->agent_type ? "the subject's type" : "an agent type");
+            goto out;
+        }
+        sp->agent_type = t;
+    }
+    if (!sp->agent_type) {
+        e = fail(err, EDGE_MISSING_FIELD, "field 'agentType': missing (and the subject names no type)");
+        goto out;
+    }
+    sp->count = 1;
+    if ((x = cJSON_GetObjectItem(o, "count"))) {
+        if (!cJSON_IsNumber(x) || x->valuedouble < 1 || x->valuedouble > 100) {
+            e = fail(err, EDGE_BAD_VALUE, "field 'count': a number from 1 to 100");
+            goto out;
+        }
+        sp->count = (uint32_t)x->valuedouble;
+    }
+    if (cJSON_IsString(x = cJSON_GetObjectItem(o, "reason")))
+        pb_set_str(&sp->reason, x->valuestring);
+    *out = sp;
+    sp = NULL;
+out:
+    if (sp)
+        orchestrator__v1__spawn_request__free_unpacked(sp, NULL);
+    cJSON_Delete(o);
+    return e;
+}
+
+char *edge_kill_to_json(const char *instance, const char *requirement_id, const char *reason)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "instance", instance);
+    add_str_if(o, "requirementId", requirement_id);
+    add_str_if(o, "reason", reason);
+    return print_and_free(o);
+}
+
 /* One-line fields take no control character at all; text fields take tab,
  * newline and carriage return. */
 enum { LINE = 0, TEXT = 1 };

@@ -101,6 +101,20 @@ edge_reason edge_heartbeat_from_json(const char *subject, const char *buf, size_
                                      pb_heartbeat **out, char err[ERR_LEN]);
 char *edge_heartbeat_to_json(const pb_heartbeat *h);
 
+/* A request for more agents (control.spawn.<type>), the proto's
+ * SpawnRequest as JSON: {"agentType","count","reason","tokenBudget",
+ * "queueDepth","requestedAtMs"}. */
+char *edge_spawn_to_json(const pb_spawn *s);
+/* Reads one; the type comes from the subject when the body leaves it out
+ * (subject may be NULL). A missing count is 1; counts above 100 are
+ * refused. */
+edge_reason edge_spawn_from_json(const char *subject, const char *buf, size_t len, pb_spawn **out,
+                                 char err[ERR_LEN]);
+
+/* A request to stop an agent instance (control.kill.<instance>):
+ * {"instance","requirementId","reason"}; requirement_id may be NULL. */
+char *edge_kill_to_json(const char *instance, const char *requirement_id, const char *reason);
+
 /* Checks a requirement that arrived as protobuf by the same rules as the
  * JSON path (ids, title, lengths, counts, UTF-8 and control characters of
  * every string, metadata, dependencies). Trims the title and drops

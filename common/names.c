@@ -1,5 +1,6 @@
 #include "names.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "text.h"
@@ -124,4 +125,58 @@ Orchestrator__V1__Complexity names_complexity_parse(const char *s)
         if (text_ieq(s, complexities[i]))
             return (Orchestrator__V1__Complexity)i;
     return ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_UNSPECIFIED;
+}
+
+static const char *const alert_rules[] = {"stale", "stale_verifying", "queue_depth", "error_rate", "infra_errors",
+                                          "budget", "service_down", "agent_table", "escalation", "charge_over_bound",
+                                          "estimate_over_daily_limit", "unpublishable", "conservation",
+                                          "topology_missing", "agent_crashloop"};
+
+int names_alert_rule_known(const char *rule)
+{
+    for (size_t i = 0; i < sizeof(alert_rules) / sizeof(alert_rules[0]); i++)
+        if (!strcmp(rule, alert_rules[i]))
+            return 1;
+    return 0;
+}
+
+int names_silence_matchers_ok(const char *m, char *err, size_t len)
+{
+    const char *p = m;
+    int n = 0;
+
+    if (!*m) {
+        snprintf(err, len, "no matchers: give key=value pairs, comma separated (rule=stale,type=backend)");
+        return 0;
+    }
+    while (*p) {
+        const char *end = strchr(p, ','), *eq;
+        size_t tok = end ? (size_t)(end - p) : strlen(p);
+        char key[32], value[96];
+        eq = memchr(p, '=', tok);
+        if (!eq || eq == p || (size_t)(eq - p) >= sizeof(key) || tok - (size_t)(eq - p) - 1 >= sizeof(value) ||
+            eq + 1 == p + tok) {
+            snprintf(err, len, "matcher '%.*s' is not key=value", (int)(tok < 64 ? tok : 64), p);
+            return 0;
+        }
+        snprintf(key, sizeof(key), "%.*s", (int)(eq - p), p);
+        snprintf(value, sizeof(value), "%.*s", (int)(tok - (size_t)(eq - p) - 1), eq + 1);
+        if (!strcmp(key, "rule") && !names_alert_rule_known(value)) {
+            snprintf(err, len, "no alert rule '%s' (known: %s)", value, NAMES_ALERT_RULES);
+            return 0;
+        }
+        if (!strcmp(key, "type") && !names_agent_parse(value)) {
+            snprintf(err, len, "no agent type '%s' (known: %s)", value, NAMES_AGENT_LIST);
+            return 0;
+        }
+        n++;
+        if (!end)
+            break;
+        p = end + 1;
+        if (!*p) {
+            snprintf(err, len, "a matcher list does not end with ','");
+            return 0;
+        }
+    }
+    return n > 0;
 }

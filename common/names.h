@@ -49,4 +49,18 @@ Orchestrator__V1__Status names_status_parse(const char *s);
 const char *names_complexity(Orchestrator__V1__Complexity c);
 Orchestrator__V1__Complexity names_complexity_parse(const char *s);
 
+/* The alert rules there are, the monitor's and the other services':
+ * what a silence's rule= may name. */
+#define NAMES_ALERT_RULES                                                                                  \
+    "stale, stale_verifying, queue_depth, error_rate, infra_errors, budget, service_down, agent_table, "    \
+    "escalation, charge_over_bound, estimate_over_daily_limit, unpublishable, conservation, "              \
+    "topology_missing, agent_crashloop"
+/* 1 when rule is one of NAMES_ALERT_RULES. */
+int names_alert_rule_known(const char *rule);
+
+/* Checks silence matchers: key=value pairs, comma separated, a rule= among
+ * the known rules, a type= among the agent types. 1 when good; otherwise 0
+ * and one line in err. */
+int names_silence_matchers_ok(const char *m, char *err, size_t len);
+
 #endif

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "pb.h"
 #include "text.h"
+#include "topology.h"
 
 typedef struct {
     long long base, max;
@@ -276,4 +277,42 @@ int nc_publish_alert(jsCtx *js, const char *severity, const char *rule, const ch
     free(buf);
     log_warn("alert %s/%s%s: %s", severity, rule, rc == 0 ? "" : " (not stored)", summary);
     return rc;
+}
+
+orch_status nc_pull_subscribe(jsCtx *js, const char *stream, const char *durable, natsSubscription **sub,
+                              char err[ERR_LEN])
+{
+    const topo_consumer *c = topo_consumer_find(stream, durable);
+    jsSubOptions so;
+    jsErrCode jerr = 0;
+
+    *sub = NULL;
+    if (!c) {
+        snprintf(err, ERR_LEN, "no consumer %s/%s in the topology", stream ? stream : "*", durable);
+        return ORCH_ERR_INVALID;
+    }
+    jsSubOptions_Init(&so);
+    so.Stream = c->stream;
+    so.Consumer = c->durable;
+    if (js_PullSubscribe(sub, js, c->filter, c->durable, NULL, &so, &jerr) != NATS_OK) {
+        snprintf(err, ERR_LEN, "pull subscribe %s/%s: %s (%d)", c->stream, c->durable, nats_GetLastError(NULL),
+                 (int)jerr);
+        return ORCH_ERR_NATS;
+    }
+    return ORCH_OK;
+}
+
+void nc_settle(natsMsg *m, nc_settle_kind k, int64_t delay_ms)
+{
+    switch (k) {
+    case NC_ACK:
+        natsMsg_Ack(m, NULL);
+        break;
+    case NC_TERM:
+        natsMsg_Term(m, NULL);
+        break;
+    case NC_RETRY:
+        natsMsg_NakWithDelay(m, delay_ms, NULL);
+        break;
+    }
 }

@@ -24,6 +24,26 @@
 orch_status nc_connect(natsConnection **out, const svc_cfg *cfg, const char *name,
                        unsigned flags, char err[ERR_LEN]);
 
+/* How a service settles a message it took from a durable consumer, once
+ * everything the message caused is stored (docs/architecture.md, "Settling
+ * a message"). Handlers return one of these. */
+typedef enum {
+    NC_ACK = 0,    /* done: handled, or nothing to do */
+    NC_TERM = 1,   /* bad input: reported on errors.<service>.*, never again */
+    NC_RETRY = 2   /* not now (a store failed, a dependency is not there yet): again after a delay */
+} nc_settle_kind;
+
+/* Acks, terminates, or naks with delay_ms (for NC_RETRY). */
+void nc_settle(natsMsg *m, nc_settle_kind k, int64_t delay_ms);
+
+/* A pull subscription on the topology's durable consumer (stream,
+ * durable), with the filter topology.c gives it: each consumer's stream,
+ * name and filter are written once, there. Fills err and returns
+ * ORCH_ERR_NATS when the server refuses, ORCH_ERR_INVALID when topology.c
+ * has no such consumer. */
+orch_status nc_pull_subscribe(jsCtx *js, const char *stream, const char *durable, natsSubscription **sub,
+                              char err[ERR_LEN]);
+
 /* Publishes to a stream and waits until JetStream stored it (or max_wait_ms
  * passed). msg_id (dedupe) and content_type may be NULL. Logs a failure.
  * Returns 0 when stored. */

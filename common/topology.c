@@ -95,3 +95,11 @@ int64_t topo_kv_ttl_ms(const char *bucket)
             return topo_buckets[i].ttl_s * 1000;
     return 0;
 }
+
+const topo_consumer *topo_consumer_find(const char *stream, const char *durable)
+{
+    for (size_t i = 0; i < topo_consumer_count; i++)
+        if ((!stream || strcmp(topo_consumers[i].stream, stream) == 0) && strcmp(topo_consumers[i].durable, durable) == 0)
+            return &topo_consumers[i];
+    return NULL;
+}

@@ -46,6 +46,10 @@ extern const size_t topo_consumer_count;
 extern const topo_bucket topo_buckets[];
 extern const size_t topo_bucket_count;
 
+/* The topology's consumer named durable on stream (NULL: the first of
+ * that name on any stream); NULL when there is none. */
+const topo_consumer *topo_consumer_find(const char *stream, const char *durable);
+
 /* A bucket's TTL in milliseconds (0 = none or unknown bucket). */
 int64_t topo_kv_ttl_ms(const char *bucket);
 

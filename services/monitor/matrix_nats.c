@@ -7,6 +7,7 @@
 
 #include "alerts.h"
 #include "log.h"
+#include "nc.h"
 #include "pb.h"
 #include "text.h"
 
@@ -120,15 +121,10 @@ static void *run(void *arg)
                                                 (size_t)natsMsg_GetDataLength(m), PB_MAX_MSG, err);
             if (!a) {
                 log_error("alert on %s unreadable: %s", natsMsg_GetSubject(m), err);
-                natsMsg_Term(m, NULL);
+                nc_settle(m, NC_TERM, 0);
             } else {
-                long long rc = deliver(d, m, a);
-                if (rc == 0)
-                    natsMsg_Ack(m, NULL);
-                else if (rc == 1)
-                    natsMsg_Term(m, NULL);
-                else
-                    natsMsg_NakWithDelay(m, -rc, NULL);
+                long long rc = deliver(d, m, a); /* < 0: again after -rc ms */
+                nc_settle(m, rc < 0 ? NC_RETRY : rc == 1 ? NC_TERM : NC_ACK, rc < 0 ? -rc : 0);
                 orchestrator__v1__alert__free_unpacked(a, NULL);
             }
         }

@@ -114,14 +114,6 @@ static struct {
 static const char *const input_durables[N_INPUTS] = {"monitor-results", "monitor-errors", "monitor-verdicts",
                                                      "monitor-integration"};
 
-static const topo_consumer *consumer_of(const char *durable)
-{
-    for (size_t i = 0; i < topo_consumer_count; i++)
-        if (!strcmp(topo_consumers[i].durable, durable))
-            return &topo_consumers[i];
-    return NULL;
-}
-
 /* Whether this instance may do what only the leader does (stop an agent,
  * publish or deliver an alert, copy a dead letter, change silences):
  * leading, and the lease renewed recently enough that no standby can have
@@ -231,7 +223,12 @@ static int judge(const char *subject, int subject_type, const char *subject_id, 
         if (fresh) {
             c = admit_report(fresh, subject_type, subject_id, body_id, attempt, instance ? instance : body_instance,
                              NULL, err);
-            orchestrator__v1__requirement_state__free_unpacked(fresh, NULL);
+            /* what the bucket says is newer than what the watcher showed:
+             * taken now, so the report lands on the work it names */
+            if (c == ADMIT_OK && (!known || known->updated_at_ms <= fresh->updated_at_ms))
+                seen_state(M.seen, fresh, text_now_ms());
+            else
+                orchestrator__v1__requirement_state__free_unpacked(fresh, NULL);
         }
     }
     if (c == ADMIT_OK)
@@ -352,7 +349,7 @@ static void on_error(const char *subject, const char *data, size_t len, const ed
     pb_error *e = NULL;
     char err[ERR_LEN];
     refusal no;
-    int agent = !strncmp(subject, "errors.agent.", 13), ok = 1, t, own;
+    int agent = names_error_is_agents(subject), ok = 1, t, own;
     const pb_state *known;
     if ((!agent && strncmp(subject, "errors.verifier.", 16)) || edge_error_from_json(data, len, lim, &e, err) != EDGE_OK)
         return;
@@ -546,15 +543,16 @@ static void save_seen(void) { save_kv(SEEN_KEY, seen_save(M.seen)); }
 
 static void kill_instance(const rules_kill *k)
 {
-    char subject[160], msg_id[160], body[512];
+    char subject[160], msg_id[160], why[96];
     long long stale = monitor_cfg.rules.kill_ms / 60000;
     if (*k->instance) {
+        char *body;
         snprintf(subject, sizeof(subject), "control.kill.%s", k->instance);
         snprintf(msg_id, sizeof(msg_id), "kill-%s-a%u", k->id, k->attempt);
-        snprintf(body, sizeof(body),
-                 "{\"instance\":\"%s\",\"requirementId\":\"%s\",\"reason\":\"no activity for %lld min\"}",
-                 k->instance, k->id, stale);
+        snprintf(why, sizeof(why), "no activity for %lld min", stale);
+        body = edge_kill_to_json(k->instance, k->id, why);
         publish(subject, msg_id, body, (int)strlen(body), "application/json");
+        free(body);
     }
     /* the scheduler takes a transient error as "try again" */
     {
@@ -745,9 +743,14 @@ static void on_silence(srv_req *req, void *closure)
     const char *remove = j ? cJSON_GetStringValue(cJSON_GetObjectItem(j, "remove")) : NULL;
     const char *comment = j ? cJSON_GetStringValue(cJSON_GetObjectItem(j, "comment")) : NULL;
     double minutes = j ? cJSON_GetNumberValue(cJSON_GetObjectItem(j, "minutes")) : 0;
-    char id[32];
+    char id[32], why[512];
     int rc;
     (void)closure;
+    if (matchers && !remove && !names_silence_matchers_ok(matchers, why, sizeof(why))) {
+        srv_respond_error(req, 400, why);
+        cJSON_Delete(j);
+        return;
+    }
     pthread_mutex_lock(&M.mu);
     if (!may_act_locked()) {
         pthread_mutex_unlock(&M.mu);
@@ -805,7 +808,7 @@ static void stats_data(cJSON *data, void *closure)
 static orch_status lead(void)
 {
     kvEntry *e = NULL;
-    jsSubOptions so;
+    char err[ERR_LEN];
     mxd_cfg mc;
     dl_cfg dc;
     int64_t now = text_now_ms();
@@ -827,21 +830,12 @@ static orch_status lead(void)
     M.last_depth_ms = M.last_ping_ms = M.last_eval_ms = M.last_plan_ms = 0;
     pthread_mutex_unlock(&M.mu);
     M.running = 1;
-    for (int k = 0; k < N_INPUTS; k++) {
-        const topo_consumer *c = consumer_of(input_durables[k]);
-        if (!c)
+    for (int k = 0; k < N_INPUTS; k++)
+        if (nc_pull_subscribe(M.d->js, NULL, input_durables[k], &M.inputs[k], err) != ORCH_OK) {
+            log_error("%s", err);
             return ORCH_ERR_NATS;
-        jsSubOptions_Init(&so);
-        so.Stream = c->stream;
-        so.Consumer = c->durable;
-        if (js_PullSubscribe(&M.inputs[k], M.d->js, c->filter, c->durable, NULL, &so, NULL) != NATS_OK)
-            return ORCH_ERR_NATS;
-    }
-    jsSubOptions_Init(&so);
-    so.Stream = "ALERTS";
-    so.Consumer = "monitor-matrix";
-    if (js_PullSubscribe(&M.alerts_sub, M.d->js, consumer_of("monitor-matrix")->filter, "monitor-matrix", NULL, &so,
-                         NULL) != NATS_OK ||
+        }
+    if (nc_pull_subscribe(M.d->js, "ALERTS", "monitor-matrix", &M.alerts_sub, err) != ORCH_OK ||
         kvStore_WatchAll(&M.w_states, M.states, NULL) != NATS_OK ||
         kvStore_WatchAll(&M.w_budgets, M.budgets, NULL) != NATS_OK ||
         natsConnection_Subscribe(&M.hb_sub, M.d->nc, "agents.heartbeat.>", on_heartbeat, NULL) != NATS_OK)

@@ -15,6 +15,8 @@ typedef struct {
     int ever_blocked, ever_overlap;
     int64_t last_activity;
     int64_t verifying_since;    /* when this attempt became VERIFYING; 0: it is not */
+    char heard[64];             /* the instance last heard on it, during attempt heard_attempt */
+    uint32_t heard_attempt;
 } item;
 
 struct seen {
@@ -250,6 +252,10 @@ static seen_say note(seen *s, int type, const char *id, const char *instance, in
     item *it = item_of(s, id);
     if (it) {
         it->last_activity = now;
+        if (on && instance && *instance) {
+            snprintf(it->heard, sizeof(it->heard), "%s", instance);
+            it->heard_attempt = it->st->attempt;
+        }
         /* activity moves all the time: saved every 5 s at most (the stale
          * rule counts in hours) */
         if (now - s->activity_said_ms >= 5000) {
@@ -361,21 +367,6 @@ int seen_table_notice(seen *s, char *text, size_t len)
              s->evicted, s->untracked);
     return 1;
 }
-/* The instance the monitor last heard working on id ("" when none): the
- * scheduler records who took the work only from a heartbeat it handled,
- * and one that came while no scheduler led is lost, so a stuck agent would
- * be "unknown" and never stopped. */
-static const char *heard_on(const seen *s, const char *id)
-{
-    int n = 0;
-    const agent_entry *a = agents_all(s->agents, &n), *best = NULL;
-    for (int i = 0; i < n; i++)
-        if (!strcmp(a[i].requirement, id) && (!best || a[i].last_seen_ms > best->last_seen_ms))
-            best = &a[i];
-    return best ? best->instance : "";
-}
-
-
 const rules_snapshot *seen_rules(seen *s, int64_t now)
 {
     int nw = 0;
@@ -390,7 +381,12 @@ const rules_snapshot *seen_rules(seen *s, int64_t now)
         w = &s->work[nw++];
         memset(w, 0, sizeof(*w));
         w->id = st->id;
-        w->instance = *st->instance ? st->instance : heard_on(s, st->id);
+        /* Who took the work as the scheduler recorded it, else as the
+         * monitor heard it: the scheduler records it from a heartbeat it
+         * handled, and one that came while no scheduler led is lost, so a
+         * stuck agent would be "unknown" and never stopped. Per item, so a
+         * late report of other work by the same instance changes nothing. */
+        w->instance = *st->instance ? st->instance : it->heard_attempt == st->attempt ? it->heard : "";
         w->type = st->requirement ? (int)st->requirement->type : 0;
         w->dispatched_ms = st->dispatched_at_ms;
         w->last_activity_ms = it->last_activity;

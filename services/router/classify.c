@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "names.h"
 #include "text.h"
 
 #define MAX_PHRASES 4096
@@ -80,8 +81,7 @@ struct classifier {
     cl_size_table size;
 };
 
-static const char *const type_names[CL_NTYPES] = {"", "backend", "frontend", "database", "documentation",
-                                                  "review", "release"};
+_Static_assert(CL_NTYPES == NAMES_AGENT_TYPES, "the classifier's types are the protocol's agent types");
 static const char *const prio_names[5] = {"", "CRITICAL", "HIGH", "MEDIUM", "LOW"};
 
 void classify_size_default(cl_size_table *t)
@@ -227,7 +227,7 @@ static int add_phrase(classifier *c, const char *text, kind k, int target, char 
 static int type_from_name(const char *s)
 {
     for (int i = 1; i < CL_NTYPES; i++)
-        if (text_ieq(s, type_names[i]))
+        if (text_ieq(s, names_agent_type((Orchestrator__V1__AgentType)i)))
             return i;
     return 0;
 }

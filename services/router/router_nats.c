@@ -10,6 +10,7 @@
 #include "edge.h"
 #include "jsbatch.h"
 #include "log.h"
+#include "nc.h"
 #include "names.h"
 #include "route.h"
 #include "text.h"
@@ -58,7 +59,7 @@ typedef struct {
     /* figures for $SRV.STATS, under mu */
     pthread_mutex_t mu;
     long long accepted, split, messages, published;
-    long long by_type[7], by_priority[5], errors[N_REASONS];
+    long long by_type[NAMES_AGENT_TYPES], by_priority[5], errors[N_REASONS];
 } router;
 
 static router R;
@@ -69,7 +70,7 @@ static void count_requirement(const pb_requirement *r)
 {
     pthread_mutex_lock(&R.mu);
     R.accepted++;
-    if ((unsigned)r->type < 7)
+    if ((unsigned)r->type < NAMES_AGENT_TYPES)
         R.by_type[r->type]++;
     if ((unsigned)r->priority < 5)
         R.by_priority[r->priority]++;
@@ -86,7 +87,7 @@ static void stats_data(cJSON *data, void *closure)
     cJSON_AddNumberToObject(data, "split", (double)R.split);
     cJSON_AddNumberToObject(data, "published", (double)R.published);
     t = cJSON_AddObjectToObject(data, "by_type");
-    for (int i = 1; i < 7; i++)
+    for (int i = 1; i < NAMES_AGENT_TYPES; i++)
         cJSON_AddNumberToObject(t, names_agent_type((Orchestrator__V1__AgentType)i), (double)R.by_type[i]);
     p = cJSON_AddObjectToObject(data, "by_priority");
     for (int i = 1; i < 5; i++)
@@ -566,12 +567,7 @@ void router_step(daemon_ctx *d)
      * report is stored; anything else comes back later, and its outputs are
      * deduplicated by their Nats-Msg-Id. */
     for (int i = 0; i < list.Count; i++) {
-        if (!jsbatch_ok(R.batch, i))
-            natsMsg_NakWithDelay(list.Msgs[i], 1000, NULL);
-        else if (bad[i])
-            natsMsg_Term(list.Msgs[i], NULL);
-        else
-            natsMsg_Ack(list.Msgs[i], NULL);
+        nc_settle(list.Msgs[i], !jsbatch_ok(R.batch, i) ? NC_RETRY : bad[i] ? NC_TERM : NC_ACK, 1000);
         for (size_t j = 0; items[i].refused && j < items[i].n; j++)
             free(items[i].refused[j]);
         free(items[i].refused);
@@ -652,19 +648,8 @@ static char *read_rules(const char *path, size_t *len, char err[ERR_LEN])
     return buf;
 }
 
-/* The router's consumer filter, as topology.c has it. */
-static const char *intake_filter(void)
-{
-    for (size_t i = 0; i < topo_consumer_count; i++)
-        if (!strcmp(topo_consumers[i].stream, "INTAKE") && !strcmp(topo_consumers[i].durable, "router"))
-            return topo_consumers[i].filter;
-    return ">";
-}
-
 orch_status router_start(daemon_ctx *d, char err[ERR_LEN])
 {
-    jsSubOptions so;
-    jsErrCode jerr = 0;
     char *rules = NULL;
     size_t rules_len = strlen(classify_default_rules);
     orch_status st;
@@ -702,13 +687,8 @@ orch_status router_start(daemon_ctx *d, char err[ERR_LEN])
     if (jsbatch_create(&R.batch, d->nc, (int)router_cfg.batch * 4 + MAX_OUTPUTS_PER_MSG,
                        router_cfg.publish_wait_ms, err) != ORCH_OK)
         return ORCH_ERR_NATS;
-    jsSubOptions_Init(&so);
-    so.Stream = "INTAKE";
-    so.Consumer = "router";
-    if (js_PullSubscribe(&R.sub, d->js, intake_filter(), "router", NULL, &so, &jerr) != NATS_OK) {
-        snprintf(err, ERR_LEN, "pull subscribe INTAKE/router: %s (%d)", nats_GetLastError(NULL), (int)jerr);
-        return ORCH_ERR_NATS;
-    }
+    if ((st = nc_pull_subscribe(d->js, "INTAKE", "router", &R.sub, err)) != ORCH_OK)
+        return st;
     return srv_add_endpoint(d->srv, "classify", "orch.router.classify", NULL, on_classify, stats_data, NULL, err);
 }
 

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const type_names[BUDGET_TYPES] = {"", "backend", "frontend", "database", "documentation",
-                                                     "review", "release"};
+/* An agent type's name, names.c's. */
+static const char *type_name(int t) { return names_agent_type((Orchestrator__V1__AgentType)t); }
 
 void budget_cfg_default(budget_cfg *c)
 {
@@ -101,7 +101,7 @@ int budget_fits(const budget *b, int type, uint64_t estimate, char *why, size_t 
     if (why)
         snprintf(why, len, "budget: needs %llu tokens, %s has %llu left today", (unsigned long long)estimate,
                  left_of(b->cfg.limit[type], b->used[type], b->reserved[type]) <= budget_total_left(b)
-                     ? type_names[valid(type) ? type : 0] : "the daily total",
+                     ? type_name(valid(type) ? type : 0) : "the daily total",
                  (unsigned long long)left);
     return 0;
 }
@@ -117,7 +117,7 @@ int budget_conservation(const budget *b, char *why, size_t len)
     for (int t = 1; t < BUDGET_TYPES; t++) {
         if (b->used[t] > b->cfg.limit[t]) {
             if (why)
-                snprintf(why, len, "%s is over its budget (%llu of %llu)", type_names[t],
+                snprintf(why, len, "%s is over its budget (%llu of %llu)", type_name(t),
                          (unsigned long long)b->used[t], (unsigned long long)b->cfg.limit[t]);
             return 1;
         }

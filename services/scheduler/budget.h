@@ -12,7 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BUDGET_TYPES 7   /* index = agent type; 0 unused */
+#include "names.h"
+
+#define BUDGET_TYPES NAMES_AGENT_TYPES   /* index = agent type; 0 unused */
 
 /* The seed's table, the defaults of the budget.* settings (the daemon's
  * settings table writes straight into budget_cfg: CFG_INT is long long,

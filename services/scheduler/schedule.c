@@ -15,7 +15,7 @@
 #include "strmap.h"
 #include "text.h"
 
-#define NT 7
+#define NT NAMES_AGENT_TYPES
 #define NP 5
 #define OUTPUT_MAX (64 * 1024)
 
@@ -92,8 +92,8 @@ struct sched {
     int n_idle, cap_idle;
 };
 
-static const char *const type_tok[NT] = {"unknown", "backend", "frontend", "database", "documentation", "review",
-                                         "release"};
+/* An agent type's subject token, names.c's. */
+static const char *type_tok_of(int t) { return names_agent_type((Orchestrator__V1__AgentType)t); }
 
 /* --- small helpers --------------------------------------------------------- */
 
@@ -733,7 +733,7 @@ static void learned_estimate(sched *s, pb_state *st)
         set_extra(r, "routerEstimate", buf);
     }
     snprintf(buf, sizeof(buf), "learned: mean of the last %d completed %s %s", learn_count(&s->lrn, t, c),
-             type_tok[t], names_complexity((Orchestrator__V1__Complexity)c));
+             type_tok_of(t), names_complexity((Orchestrator__V1__Complexity)c));
     set_extra(r, "estimate", buf);
     r->estimated_tokens = tok;
 }
@@ -760,7 +760,7 @@ static void window_text(const sched *s, int t, int p, char *buf, size_t len)
 {
     int crit = p == P_CRIT;
     snprintf(buf, len, "window: %d of %lld %s%s release slots taken", crit ? s->window_crit[t] : s->window_used[t],
-             s->cfg.window, crit ? "CRITICAL " : "", type_tok[t]);
+             s->cfg.window, crit ? "CRITICAL " : "", type_tok_of(t));
 }
 
 /* What queued ready work waits on before a release pass looks at it: its
@@ -781,7 +781,7 @@ static int queued_reason(sched *s, pb_state *st, const sched_clock *now)
     }
     if (turn_ms >= 0) {
         int m = sched_turn_next(&s->cfg, t, now->minute) % 1440;
-        return reason(st, WK(TURN), "turn: the next %s turn is at %02d:%02d", type_tok[t], m / 60, m % 60);
+        return reason(st, WK(TURN), "turn: the next %s turn is at %02d:%02d", type_tok_of(t), m / 60, m % 60);
     }
     window_text(s, t, prio_of(st), buf, sizeof(buf));
     return reason(st, WK(WINDOW), "%s", buf);
@@ -911,7 +911,7 @@ static int dispatch(sched *s, int i, const sched_clock *now)
     st->started = 0;
     st->published = 0;
     *charged_slot(st, st->attempt) = 0; /* a new dispatch of it: new work to pay for */
-    reason(st, WK(AGENT), "agent: dispatched to %s (attempt %u)", type_tok[t], st->attempt);
+    reason(st, WK(AGENT), "agent: dispatched to %s (attempt %u)", type_tok_of(t), st->attempt);
     save(s, st, now);
     admit_dispatch_id(st, t, 0, msg_id, sizeof(msg_id));
     if (s->out.dispatch && (rc = s->out.dispatch(s->out.ctx, st, msg_id, why)) != 0) {
@@ -1045,7 +1045,7 @@ static void check_spawns(sched *s, const sched_clock *now)
             if (count > s->cfg.spawn_max)
                 count = s->cfg.spawn_max;
             snprintf(why, sizeof(why), "%d ready %s requirements waiting (more than %lld), all independent", depth,
-                     type_tok[t], s->cfg.spawn_depth);
+                     type_tok_of(t), s->cfg.spawn_depth);
             s->out.spawn(s->out.ctx, t, count, depth, budget_left(&s->b, t), why);
             s->last_spawn[t] = now->now_ms;
         }
@@ -1194,7 +1194,7 @@ static int over_daily_limit(sched *s, int i, const sched_clock *now)
     if (st->alias || t == 0 || (est <= lim && est <= total))
         return 0;
     snprintf(text, sizeof(text), "%s is estimated at %llu tokens, more than %s may spend in a whole day (%llu)",
-             st->id, (unsigned long long)est, est > lim ? type_tok[t] : "the daily total",
+             st->id, (unsigned long long)est, est > lim ? type_tok_of(t) : "the daily total",
              (unsigned long long)(est > lim ? lim : total));
     st->status = ST_ESCALATED;
     reason(st, WK(HUMAN), "escalated: %s; raise the budget, then orchctl retry %s", text, st->id);
@@ -1297,13 +1297,22 @@ int sched_add(sched *s, pb_requirement *r, const sched_clock *now)
     return 0;
 }
 
+/* An escalation's alert key names the attempt: after a human's retry the
+ * same requirement can escalate again, and an alert keyed by the id alone
+ * was dropped as a duplicate within the stream's window. */
+static const char *escalation_key(const pb_state *st, char *key, size_t len)
+{
+    snprintf(key, len, "%s-a%u", st->id, st->attempt);
+    return key;
+}
+
 /* Back to the agent with the next attempt, or to a human past the limit. */
 static void send_back(sched *s, int i, const char *output, int count_attempt, int64_t delay_ms,
                       const sched_clock *now)
 {
     pb_state *st = s->e[i];
     int t = type_of(st);
-    char text[600];
+    char text[600], key[96];
 
     leave_flight(s, i);
     /* the next attempt delivers a new change, reviewed and merged anew */
@@ -1327,7 +1336,7 @@ static void send_back(sched *s, int i, const char *output, int count_attempt, in
             snprintf(text, sizeof(text), "%s (%s) escalated after %u attempts: %.300s", st->id,
                      st->requirement->title, st->attempt - st->attempt_base,
                      output ? output : "see its last failure");
-            s->out.alert(s->out.ctx, "critical", "escalation", st->id, text);
+            s->out.alert(s->out.ctx, "critical", "escalation", escalation_key(st, key, sizeof(key)), text);
         }
         release_types(s, ~0u, now);
         return;
@@ -1345,14 +1354,14 @@ static void send_back(sched *s, int i, const char *output, int count_attempt, in
 static void escalate(sched *s, int i, const char *why, const sched_clock *now)
 {
     pb_state *st = s->e[i];
-    char text[700];
+    char text[700], key[96];
     leave_flight(s, i);
     st->status = ST_ESCALATED;
     reason(st, WK(HUMAN), "escalated: %.400s", why);
     save(s, st, now);
     if (s->out.alert) {
         snprintf(text, sizeof(text), "%s (%s) escalated: %.400s", st->id, st->requirement->title, why);
-        s->out.alert(s->out.ctx, "critical", "escalation", st->id, text);
+        s->out.alert(s->out.ctx, "critical", "escalation", escalation_key(st, key, sizeof(key)), text);
     }
     release_types(s, ~0u, now);
 }
@@ -1378,8 +1387,8 @@ static const char *refusal_key(const sched_from *from, const char *body_id, cons
 static int sender_type(const sched_from *from, int body_type, char err[ERR_LEN])
 {
     if (from->type && body_type && from->type != body_type) {
-        snprintf(err, ERR_LEN, "the subject says %s, the body's agentType %s", type_tok[from->type < NT ? from->type : 0],
-                 type_tok[body_type < NT ? body_type : 0]);
+        snprintf(err, ERR_LEN, "the subject says %s, the body's agentType %s", type_tok_of(from->type < NT ? from->type : 0),
+                 type_tok_of(body_type < NT ? body_type : 0));
         return -1;
     }
     return from->type ? from->type : body_type;
@@ -1644,7 +1653,7 @@ static admit_code idle_use(sched *s, int type, const char *instance, uint64_t to
         s->n_idle = 0;
         snprintf(s->idle_day, sizeof(s->idle_day), "%s", now->day);
     }
-    snprintf(key, sizeof(key), "%s.%s", type_tok[type], instance);
+    snprintf(key, sizeof(key), "%s.%s", type_tok_of(type), instance);
     if (strmap_get(s->idle_index, key, &k)) {
         used = &s->idle_used[k];
     } else if (s->n_idle < IDLE_INSTANCES_MAX) {
@@ -1660,9 +1669,9 @@ static admit_code idle_use(sched *s, int type, const char *instance, uint64_t to
     cap = s->cfg.budget.limit[type] * (uint64_t)s->cfg.idle_day_percent / 100;
     if (!used || tokens > cap || *used + tokens > cap) {
         snprintf(text, sizeof(text), "%s instance %s, working on nothing, claimed %llu tokens (%llu today before); "
-                 "an idle instance may use %llu a day (%lld%% of the %s limit): not charged", type_tok[type], instance,
+                 "an idle instance may use %llu a day (%lld%% of the %s limit): not charged", type_tok_of(type), instance,
                  (unsigned long long)tokens, (unsigned long long)(used ? *used : 0), (unsigned long long)cap,
-                 s->cfg.idle_day_percent, type_tok[type]);
+                 s->cfg.idle_day_percent, type_tok_of(type));
         over_bound(s, from, instance, text);
         return ADMIT_OK;
     }

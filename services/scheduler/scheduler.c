@@ -96,14 +96,10 @@ const size_t scheduler_cfg_count = sizeof(scheduler_cfg_entries) / sizeof(schedu
 
 typedef enum { IN_PLAN, IN_RESULTS, IN_VERDICTS, IN_ERRORS } input_kind;
 
-static const struct {
-    const char *stream, *durable, *filter;
-} inputs[N_INPUTS] = {
-    {"PLAN", "scheduler-plan", "plan.>"},
-    {"RESULTS", "scheduler-results", "results.>"},
-    {"VERDICTS", "scheduler-verdicts", "verdicts.>"},
-    {"ERRORS", "scheduler-errors", "errors.>"},
-};
+/* The scheduler's durable consumers, in input_kind order; their streams
+ * and filters are topology.c's. */
+static const char *const input_durables[N_INPUTS] = {"scheduler-plan", "scheduler-results", "scheduler-verdicts",
+                                                     "scheduler-errors"};
 
 typedef struct {
     daemon_ctx *d;
@@ -473,25 +469,25 @@ static void out_refuse(void *ctx, const char *key, const char *reason, const cha
 
 static void out_spawn(void *ctx, int type, int count, int depth, uint64_t budget, const char *reason)
 {
-    cJSON *o = cJSON_CreateObject();
+    pb_spawn sp;
     char subject[96], msg_id[96];
     char *json;
+    const char *tname = names_agent_type((Orchestrator__V1__AgentType)type);
     int64_t now = text_now_ms();
     (void)ctx;
-    cJSON_AddStringToObject(o, "agentType", names_agent_type((Orchestrator__V1__AgentType)type));
-    cJSON_AddNumberToObject(o, "count", count);
-    cJSON_AddStringToObject(o, "reason", reason);
-    cJSON_AddNumberToObject(o, "tokenBudget", (double)budget);
-    cJSON_AddNumberToObject(o, "queueDepth", depth);
-    cJSON_AddNumberToObject(o, "requestedAtMs", (double)now);
-    json = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    snprintf(subject, sizeof(subject), "control.spawn.%s", names_agent_type((Orchestrator__V1__AgentType)type));
-    snprintf(msg_id, sizeof(msg_id), "spawn-%s-%lld", names_agent_type((Orchestrator__V1__AgentType)type),
-             (long long)(now / 1000));
+    orchestrator__v1__spawn_request__init(&sp);
+    sp.agent_type = (Orchestrator__V1__AgentType)type;
+    sp.count = (uint32_t)count;
+    sp.reason = (char *)reason;
+    sp.token_budget = budget;
+    sp.queue_depth = (uint32_t)depth;
+    sp.requested_at_ms = now;
+    json = edge_spawn_to_json(&sp);
+    snprintf(subject, sizeof(subject), "control.spawn.%s", tname);
+    snprintf(msg_id, sizeof(msg_id), "spawn-%s-%lld", tname, (long long)(now / 1000));
     publish(NULL, subject, msg_id, json, (int)strlen(json), "application/json");
     free(json);
-    log_info("asked for %d more %s agents: %s", count, names_agent_type((Orchestrator__V1__AgentType)type), reason);
+    log_info("asked for %d more %s agents: %s", count, tname, reason);
 }
 
 static void out_alert(void *ctx, const char *severity, const char *kind, const char *key, const char *text)
@@ -751,14 +747,9 @@ static void *fetcher(void *arg)
         S.handled[kind] += list.Count;
         pthread_mutex_unlock(&S.mu);
         /* Acked only now: every decision they caused is saved and published. */
-        for (int i = 0; i < list.Count; i++) {
-            if (failed || verdicts[i] < 0 || verdicts[i] == 2)
-                natsMsg_NakWithDelay(list.Msgs[i], 1000, NULL);
-            else if (verdicts[i] == 1)
-                natsMsg_Term(list.Msgs[i], NULL);
-            else
-                natsMsg_Ack(list.Msgs[i], NULL);
-        }
+        for (int i = 0; i < list.Count; i++)
+            nc_settle(list.Msgs[i], failed || verdicts[i] < 0 || verdicts[i] > 1 ? NC_RETRY : (nc_settle_kind)verdicts[i],
+                      1000);
         natsMsgList_Destroy(&list);
     }
     free(verdicts);
@@ -1244,17 +1235,22 @@ static orch_status become_leader(void)
 
     S.running = 1;
     for (int k = 0; k < N_INPUTS; k++) {
-        jsSubOptions so;
-        jsSubOptions_Init(&so);
-        so.Stream = inputs[k].stream;
-        so.Consumer = inputs[k].durable;
-        if (js_PullSubscribe(&S.subs[k], S.d->js, inputs[k].filter, inputs[k].durable, NULL, &so, NULL) != NATS_OK) {
-            log_error("pull subscribe %s/%s: %s", inputs[k].stream, inputs[k].durable, nats_GetLastError(NULL));
+        char err[ERR_LEN];
+        if (nc_pull_subscribe(S.d->js, NULL, input_durables[k], &S.subs[k], err) != ORCH_OK) {
+            log_error("%s", err);
             return ORCH_ERR_NATS;
         }
-        pthread_create(&S.threads[k], NULL, fetcher, (void *)(intptr_t)k);
+        if (pthread_create(&S.threads[k], NULL, fetcher, (void *)(intptr_t)k) != 0) {
+            natsSubscription_Destroy(S.subs[k]);
+            S.subs[k] = NULL;
+            log_error("cannot start the %s reader", input_durables[k]);
+            return ORCH_ERR_IO;
+        }
     }
-    natsConnection_Subscribe(&S.hb_sub, S.d->nc, "agents.heartbeat.>", on_heartbeat, NULL);
+    if (natsConnection_Subscribe(&S.hb_sub, S.d->nc, "agents.heartbeat.>", on_heartbeat, NULL) != NATS_OK) {
+        log_error("subscribe agents.heartbeat.>: %s", nats_GetLastError(NULL));
+        return ORCH_ERR_NATS;
+    }
     /* The server has the subscription before anyone is told this instance
      * leads: a heartbeat sent after that is not missed. */
     natsConnection_FlushTimeout(S.d->nc, 2000);

@@ -298,12 +298,7 @@ static void *worker(void *arg)
         natsStatus s = natsSubscription_Fetch(&list, sub, 1, 500, NULL);
         if (s == NATS_OK && list.Count == 1) {
             int rc = handle(list.Msgs[0]);
-            if (rc == 0)
-                natsMsg_Ack(list.Msgs[0], NULL);
-            else if (rc == 1)
-                natsMsg_Term(list.Msgs[0], NULL);
-            else
-                natsMsg_NakWithDelay(list.Msgs[0], 2000, NULL);
+            nc_settle(list.Msgs[0], rc == 0 ? NC_ACK : rc == 1 ? NC_TERM : NC_RETRY, 2000);
         } else if (s != NATS_TIMEOUT && s != NATS_OK) {
             nats_Sleep(200);
         }
@@ -359,15 +354,13 @@ orch_status verifier_start(daemon_ctx *d, char err[ERR_LEN])
     }
     V.running = 1;
     for (int i = 0; i < verifier_cfg.workers; i++) {
-        jsSubOptions so;
-        jsSubOptions_Init(&so);
-        so.Stream = "RESULTS";
-        so.Consumer = "verifier";
-        if (js_PullSubscribe(&V.subs[i], d->js, "results.>", "verifier", NULL, &so, NULL) != NATS_OK) {
-            snprintf(err, ERR_LEN, "pull subscribe RESULTS/verifier: %s", nats_GetLastError(NULL));
-            return ORCH_ERR_NATS;
+        orch_status st = nc_pull_subscribe(d->js, "RESULTS", "verifier", &V.subs[i], err);
+        if (st != ORCH_OK)
+            return st;
+        if (pthread_create(&V.threads[i], NULL, worker, V.subs[i]) != 0) {
+            snprintf(err, ERR_LEN, "cannot start worker %d", i);
+            return ORCH_ERR_IO;
         }
-        pthread_create(&V.threads[i], NULL, worker, V.subs[i]);
         V.nworkers++;
     }
     return srv_add_endpoint(d->srv, "stats", "orch.verifier.stats", NULL, on_stats, stats_data, NULL, err);

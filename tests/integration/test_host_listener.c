@@ -97,11 +97,33 @@ static void a_killed_agent_is_replaced_at_once(void **state)
     svc_stop(p);
 }
 
+static void spawn_requests_are_read_and_checked(void **state)
+{
+    jsPubAck *pa = NULL;
+    const char *env[] = {"ORCH_LISTENER_COMMAND=sleep,300", NULL};
+    const char *good = "{\"agentType\":\"database\",\"count\":2,\"reason\":\"queue deep\"}";
+    const char *bad = "{\"count\":1000}";
+    pid_t p;
+    (void)state;
+
+    p = svc_start_ready(nc, &fix, "host-listener", "hl-spawn", env);
+    assert_int_equal(js_Publish(&pa, js, "control.spawn.database", good, (int)strlen(good), NULL, NULL), NATS_OK);
+    jsPubAck_Destroy(pa);
+    assert_int_equal(js_Publish(&pa, js, "control.spawn.database", bad, (int)strlen(bad), NULL, NULL), NATS_OK);
+    jsPubAck_Destroy(pa);
+    for (int i = 0; i < 50 && log_count("hl-spawn", "spawn request on control.spawn.database ignored") < 1; i++)
+        usleep(100 * 1000);
+    assert_int_equal(log_count("hl-spawn", "started database-"), 2);
+    assert_int_equal(log_count("hl-spawn", "spawn request on control.spawn.database ignored"), 1);
+    svc_stop(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(an_agent_that_exits_at_once_is_restarted_ever_more_slowly),
         cmocka_unit_test(a_killed_agent_is_replaced_at_once),
+        cmocka_unit_test(spawn_requests_are_read_and_checked),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

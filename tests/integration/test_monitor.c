@@ -398,8 +398,15 @@ static void work_the_monitor_heard_started_goes_stale(void **state)
     assert_int_equal(natsConnection_SubscribeSync(&kill_sub, e->nc, "control.kill.>"), NATS_OK);
     /* neither the start nor the instance reached the state */
     put_state_started(e, "REQ-H", 5, 1, text_now_ms() - 100, "", 2, 0, 0, 0);
-    sleep(1); /* the monitor has read the state */
+    put_state_started(e, "REQ-V", 6, 1, text_now_ms() - 100, "roy-9", 2, 0, 0, 1);
+    sleep(1); /* the monitor has read the states */
     heartbeat_as(e, "roy-9", "REQ-H");
+    /* then a late report of its earlier work, read from the stream after
+     * the heartbeat: it does not make the monitor forget who is on REQ-H */
+    assert_int_equal(js_Publish(NULL, e->js, "results.backend.REQ-V",
+                                "{\"requirementId\":\"REQ-V\",\"attempt\":1,\"instance\":\"roy-9\"}", 56, NULL,
+                                NULL),
+                     NATS_OK);
     assert_int_equal(natsSubscription_NextMsg(&m, kill_sub, 15000), NATS_OK);
     assert_string_equal(natsMsg_GetSubject(m), "control.kill.roy-9");
     natsMsg_Destroy(m);

@@ -311,6 +311,8 @@ static void usage_errors_come_before_connecting(void **state)
         {"silence", "add", "nonsense", NULL},
         {"silence", "add", "rule=stale", "--minutes", "soon", NULL},
         {"silence", "add", "rule=stale", "--bogus", "1", NULL},
+        {"silence", "add", "rule=nonexistent", NULL},
+        {"silence", "add", "rule=stale,type=plumber", NULL},
         {"deadletters", "--limit", "0", NULL},
         {"deadletters", "--bogus", NULL},
         {"dashboard", "--bogus", NULL},

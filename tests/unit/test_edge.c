@@ -583,6 +583,38 @@ static void protobuf_unpack_is_capped_and_checked(void **state)
     assert_non_null(strstr(err, "more than the 16 allowed"));
 }
 
+static void spawn_and_kill_requests_round_trip(void **state)
+{
+    pb_spawn sp, *back = NULL;
+    char err[ERR_LEN], *json;
+    (void)state;
+    orchestrator__v1__spawn_request__init(&sp);
+    sp.agent_type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE;
+    sp.count = 2;
+    sp.reason = "queue \"deep\": 7";
+    sp.queue_depth = 7;
+    json = edge_spawn_to_json(&sp);
+    assert_int_equal(edge_spawn_from_json("control.spawn.database", json, strlen(json), &back, err), EDGE_OK);
+    assert_int_equal(back->agent_type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE);
+    assert_int_equal(back->count, 2);
+    assert_string_equal(back->reason, "queue \"deep\": 7");
+    orchestrator__v1__spawn_request__free_unpacked(back, NULL);
+    /* the subject decides the type; a body that says otherwise is refused */
+    assert_int_equal(edge_spawn_from_json("control.spawn.backend", json, strlen(json), &back, err), EDGE_BAD_VALUE);
+    assert_null(back);
+    free(json);
+    assert_int_equal(edge_spawn_from_json("control.spawn.backend", "{}", 2, &back, err), EDGE_OK);
+    assert_int_equal(back->count, 1);
+    orchestrator__v1__spawn_request__free_unpacked(back, NULL);
+    assert_int_equal(edge_spawn_from_json("control.spawn.backend", "{\"count\":1000}", 14, &back, err), EDGE_BAD_VALUE);
+    assert_int_equal(edge_spawn_from_json("control.spawn.backend", "[1]", 3, &back, err), EDGE_INVALID_JSON);
+    assert_int_equal(edge_spawn_from_json(NULL, "{}", 2, &back, err), EDGE_MISSING_FIELD);
+    /* a kill request is escaped like any JSON */
+    json = edge_kill_to_json("roy-1", "REQ-1", "no \"activity\"");
+    assert_string_equal(json, "{\"instance\":\"roy-1\",\"requirementId\":\"REQ-1\",\"reason\":\"no \\\"activity\\\"\"}");
+    free(json);
+}
+
 int main(void)
 {
     int rc;
@@ -611,6 +643,7 @@ int main(void)
             cmocka_unit_test(review_and_merge_dispatches_name_the_change),
             cmocka_unit_test(errors_and_heartbeats_parse),
             cmocka_unit_test(protobuf_unpack_is_capped_and_checked),
+            cmocka_unit_test(spawn_and_kill_requests_round_trip),
         };
         rc = cmocka_run_group_tests(tests, setup, NULL);
     }

@@ -140,6 +140,23 @@ static void utf8_repair_replaces_each_bad_byte(void **state)
     assert_string_equal(fine, "na\xc3\xaf" "ve \xe2\x82\xac");
 }
 
+static void silence_matchers_name_known_rules_and_types(void **state)
+{
+    char err[512];
+    (void)state;
+    assert_true(names_silence_matchers_ok("rule=stale,type=backend", err, sizeof(err)));
+    assert_true(names_silence_matchers_ok("rule=topology_missing", err, sizeof(err)));
+    assert_true(names_silence_matchers_ok("id=REQ-1", err, sizeof(err)));
+    assert_false(names_silence_matchers_ok("rule=nonexistent", err, sizeof(err)));
+    assert_non_null(strstr(err, "no alert rule 'nonexistent'"));
+    assert_false(names_silence_matchers_ok("type=plumber", err, sizeof(err)));
+    assert_false(names_silence_matchers_ok("nonsense", err, sizeof(err)));
+    assert_false(names_silence_matchers_ok("rule=", err, sizeof(err)));
+    assert_false(names_silence_matchers_ok("=stale", err, sizeof(err)));
+    assert_false(names_silence_matchers_ok("rule=stale,", err, sizeof(err)));
+    assert_false(names_silence_matchers_ok("", err, sizeof(err)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +167,7 @@ int main(void)
         cmocka_unit_test(ids_must_be_subject_tokens),
         cmocka_unit_test(control_characters_are_found),
         cmocka_unit_test(names_parse_loosely_print_strictly),
+        cmocka_unit_test(silence_matchers_name_known_rules_and_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

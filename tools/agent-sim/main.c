@@ -348,9 +348,7 @@ int main(int argc, char **argv)
     cfg_table t = {svc_cfg_entries, svc_cfg_count, &cfg};
     char err[ERR_LEN];
     natsSubscription *sub = NULL;
-    jsSubOptions so;
     const char *type = NULL;
-    char filter[96];
     edge_limits lim;
     long long last_beat = 0;
 
@@ -416,12 +414,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "agent-sim: %s\n", err);
         return 3;
     }
-    jsSubOptions_Init(&so);
-    so.Stream = "REQUIREMENTS";
-    so.Consumer = a.consumer = names_agent_consumer(a.type);
-    snprintf(filter, sizeof(filter), "requirements.%s.>", names_agent_type(a.type));
-    if (js_PullSubscribe(&sub, a.js, filter, so.Consumer, NULL, &so, NULL) != NATS_OK) {
-        fprintf(stderr, "agent-sim: consumer %s: %s\n", so.Consumer, nats_GetLastError(NULL));
+    a.consumer = names_agent_consumer(a.type);
+    if (nc_pull_subscribe(a.js, "REQUIREMENTS", a.consumer, &sub, err) != ORCH_OK) {
+        fprintf(stderr, "agent-sim: %s\n", err);
         return 3;
     }
     printf("agent-sim %s: ready for %s work\n", a.instance, names_agent_type(a.type));

@@ -14,9 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 
 #include "daemon.h"
+#include "edge.h"
 #include "log.h"
 #include "names.h"
 #include "nc.h"
@@ -218,14 +218,19 @@ static void reap(void)
 static void handle(natsMsg *m)
 {
     const char *subj = natsMsg_GetSubject(m);
-    cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
     if (!strncmp(subj, "control.spawn.", 14)) {
-        int type = (int)names_agent_from_subject(subj, 2);
-        int count = j && cJSON_IsNumber(cJSON_GetObjectItem(j, "count")) ? (int)cJSON_GetObjectItem(j, "count")->valuedouble : 1;
+        pb_spawn *sp = NULL;
+        char err[ERR_LEN];
         int started = 0;
-        for (int i = 0; type && i < count && i < 100; i++)
-            started += spawn(type) == 0;
-        log_info("spawn request for %d %s agents: started %d (cap %lld)", count, subj + 14, started, L.max_per_type);
+        if (edge_spawn_from_json(subj, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &sp, err) != EDGE_OK) {
+            log_warn("spawn request on %s ignored: %s", subj, err);
+            return;
+        }
+        for (uint32_t i = 0; i < sp->count; i++)
+            started += spawn((int)sp->agent_type) == 0;
+        log_info("spawn request for %u %s agents: started %d (cap %lld)", sp->count, subj + 14, started,
+                 L.max_per_type);
+        orchestrator__v1__spawn_request__free_unpacked(sp, NULL);
     } else if (!strncmp(subj, "control.kill.", 13)) {
         const char *who = subj + 13;
         for (int i = 0; i < H.n; i++) {
@@ -243,15 +248,10 @@ static void handle(natsMsg *m)
             }
         }
     }
-    cJSON_Delete(j);
 }
 
 static orch_status start(daemon_ctx *d, char err[ERR_LEN])
 {
-    jsSubOptions so;
-    jsSubOptions_Init(&so);
-    so.Stream = "CONTROL";
-    so.Consumer = "host-listener";
     H.d = d;
     H.rcfg.min_uptime_ms = L.min_uptime_ms;
     H.rcfg.base_ms = L.restart_base_ms;
@@ -261,10 +261,8 @@ static orch_status start(daemon_ctx *d, char err[ERR_LEN])
         snprintf(err, ERR_LEN, "key 'listener.command' is empty");
         return ORCH_ERR_INVALID;
     }
-    if (js_PullSubscribe(&H.sub, d->js, "control.>", "host-listener", NULL, &so, NULL) != NATS_OK) {
-        snprintf(err, ERR_LEN, "pull subscribe CONTROL/host-listener: %s", nats_GetLastError(NULL));
+    if (nc_pull_subscribe(d->js, "CONTROL", "host-listener", &H.sub, err) != ORCH_OK)
         return ORCH_ERR_NATS;
-    }
     for (int i = 0; i < L.initial.n; i++) {
         char name[32];
         int count = 0, type;

@@ -771,19 +771,6 @@ static int cmd_agents(ctl *c, int argc, char **argv)
 #define SILENCE_USAGE                                                                                             \
     "orchctl silence add rule=stale,type=backend [--minutes 60] [--comment C] | silence remove S1 | silence list"
 
-/* Matchers as the monitor takes them: key=value pairs, comma separated. */
-static int matchers_ok(const char *m)
-{
-    char *copy = xstrdup(m), *save, *tok;
-    int n = 0, ok = 1;
-    for (tok = strtok_r(copy, ",", &save); tok && ok; tok = strtok_r(NULL, ",", &save), n++) {
-        char *eq = strchr(tok, '=');
-        ok = eq && eq != tok && eq[1];
-    }
-    free(copy);
-    return ok && n > 0 && m[strlen(m) - 1] != ',';
-}
-
 /* silence list: the monitor's silences as it saved them (KV orch_alerts,
  * key monitor-state, written by the leading monitor on every change). */
 static int silence_list(ctl *c)
@@ -854,8 +841,14 @@ static int cmd_silence(ctl *c, int argc, char **argv)
     req = cJSON_CreateObject();
     if (argc == 3 && !strcmp(argv[1], "remove") && argv[2][0] != '-') {
         cJSON_AddStringToObject(req, "remove", argv[2]);
-    } else if (argc >= 3 && !strcmp(argv[1], "add") && matchers_ok(argv[2])) {
+    } else if (argc >= 3 && !strcmp(argv[1], "add")) {
         double minutes = 60;
+        char why[512];
+        if (!names_silence_matchers_ok(argv[2], why, sizeof(why))) {
+            fprintf(stderr, "orchctl: silence: %s\n", why);
+            cJSON_Delete(req);
+            return EXIT_USAGE;
+        }
         cJSON_AddStringToObject(req, "matchers", argv[2]);
         for (int i = 3; i < argc; i += 2) {
             char *end = NULL;
