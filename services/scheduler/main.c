@@ -1,8 +1,8 @@
 /* orch-scheduler: releases ready work to agents: dependencies, priorities,
  * budgets, file overlap, retries, spawns. Wiring only: the lifecycle is
- * common/daemon.c, the NATS side scheduler.c, the decisions schedule.c. */
+ * common/daemon.c, the NATS side scheduler_nats.c, the decisions schedule.c. */
 #include "daemon.h"
-#include "scheduler.h"
+#include "scheduler_nats.h"
 
 static daemon_spec spec = {
     .name = "scheduler",

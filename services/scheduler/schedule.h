@@ -70,7 +70,7 @@ enum {
     SCHED_ORDER_DOWNSTREAM    /* Airflow's downstream weight: most descendants first, then age */
 };
 
-/* The core's settings. The daemon's settings table (scheduler.c) writes
+/* The core's settings. The daemon's settings table (scheduler_nats.c) writes
  * straight into them (long long: what a CFG_INT setting is), in the units
  * of their keys; its defaults are the SCHED_DEF_* below, which
  * sched_cfg_default also uses: one default per setting. */

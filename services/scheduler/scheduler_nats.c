@@ -1,4 +1,4 @@
-#include "scheduler.h"
+#include "scheduler_nats.h"
 
 #include <pthread.h>
 #include <stdio.h>

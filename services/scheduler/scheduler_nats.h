@@ -6,8 +6,8 @@
  * orch_requirements by compare-and-set and published before the message that
  * caused it is acked. A standby polls for the lease and takes over when it
  * lapses. */
-#ifndef SCHEDULER_SCHEDULER_H
-#define SCHEDULER_SCHEDULER_H
+#ifndef SCHEDULER_SCHEDULER_NATS_H
+#define SCHEDULER_SCHEDULER_NATS_H
 
 #include "cfg.h"
 #include "daemon.h"
