@@ -180,3 +180,17 @@ int names_silence_matchers_ok(const char *m, char *err, size_t len)
     }
     return n > 0;
 }
+
+const char *names_subject(char *out, size_t len, const char *family, const char *a, const char *b)
+{
+    if (b)
+        snprintf(out, len, "%s.%s.%s", family, a, b);
+    else
+        snprintf(out, len, "%s.%s", family, a);
+    return out;
+}
+
+const char *names_subject_typed(char *out, size_t len, const char *family, int type, const char *id)
+{
+    return names_subject(out, len, family, names_agent_type((Orchestrator__V1__AgentType)type), id);
+}

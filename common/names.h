@@ -3,6 +3,8 @@
 #ifndef ORCH_NAMES_H
 #define ORCH_NAMES_H
 
+#include <stddef.h>
+
 #include "pb.h"
 
 /* "CRITICAL", "HIGH", ...; "UNSPECIFIED" for 0. */
@@ -62,5 +64,28 @@ int names_alert_rule_known(const char *rule);
  * the known rules, a type= among the agent types. 1 when good; otherwise 0
  * and one line in err. */
 int names_silence_matchers_ok(const char *m, char *err, size_t len);
+
+/* The suite's subject families, each written once (README, "Subjects"). */
+#define NAMES_SUBJ_INTAKE "intake"               /* intake.<anything> */
+#define NAMES_SUBJ_PLAN "plan.requirement"       /* plan.requirement.<id> */
+#define NAMES_SUBJ_REQUIREMENTS "requirements"   /* requirements.<type>.<id> */
+#define NAMES_SUBJ_RESULTS "results"             /* results.<type>.<id> */
+#define NAMES_SUBJ_VERDICTS "verdicts"           /* verdicts.<id> */
+#define NAMES_SUBJ_ERRORS "errors"               /* errors.<source>.<id or reason> */
+#define NAMES_SUBJ_HEARTBEAT "agents.heartbeat"  /* agents.heartbeat.<type>.<instance> */
+#define NAMES_SUBJ_ALERTS "alerts"               /* alerts.<severity>.<rule> */
+#define NAMES_SUBJ_SPAWN "control.spawn"         /* control.spawn.<type> */
+#define NAMES_SUBJ_KILL "control.kill"           /* control.kill.<instance> */
+#define NAMES_SUBJ_DEADLETTER "deadletter"       /* deadletter.<stream>.<consumer> */
+#define NAMES_SUBJ_STATUS "orch.status"          /* orch.status.<id> */
+
+/* Fills out (len bytes) with "<family>.<a>", or "<family>.<a>.<b>" when b
+ * is not NULL, and returns out. */
+const char *names_subject(char *out, size_t len, const char *family, const char *a, const char *b);
+
+/* The same with an agent type's token as the first part:
+ * names_subject_typed(out, len, NAMES_SUBJ_RESULTS, backend, "REQ-1") is
+ * "results.backend.REQ-1"; id NULL gives "<family>.<type>". */
+const char *names_subject_typed(char *out, size_t len, const char *family, int type, const char *id);
 
 #endif

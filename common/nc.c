@@ -1,4 +1,5 @@
 #include "nc.h"
+#include "names.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -271,7 +272,7 @@ int nc_publish_alert(jsCtx *js, const char *severity, const char *rule, const ch
     size_t len = 0;
     int rc = -1;
 
-    snprintf(subject, sizeof(subject), "alerts.%s.%s", severity, rule);
+    names_subject(subject, sizeof(subject), NAMES_SUBJ_ALERTS, severity, rule);
     if (nc_alert_pack(severity, rule, fingerprint, summary, text, source, instance, &buf, &len) == ORCH_OK)
         rc = nc_publish_stored(js, subject, fingerprint, buf, (int)len, "application/protobuf", max_wait_ms);
     free(buf);

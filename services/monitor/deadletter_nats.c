@@ -1,4 +1,5 @@
 #include "deadletter_nats.h"
+#include "names.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -27,7 +28,7 @@ static void copy(dl *d, const char *stream, const char *consumer, double seq, do
         log_warn("dead letter %s/%.0f: the message is gone (%s)", stream, seq, nats_GetLastError(NULL));
         return;
     }
-    snprintf(subject, sizeof(subject), "deadletter.%s.%s", stream, consumer);
+    names_subject(subject, sizeof(subject), NAMES_SUBJ_DEADLETTER, stream, consumer);
     snprintf(msg_id, sizeof(msg_id), "dead-%s-%.0f", stream, seq);
     snprintf(reason, sizeof(reason), "delivered %.0f times to %s/%s without an ack", deliveries, stream, consumer);
     jsPubOptions_Init(&po);

@@ -254,7 +254,7 @@ static void refuse(const char *subject, const char *requirement, const refusal *
     e.requirement_id = (char *)(requirement ? requirement : "");
     e.message = (char *)no->message;
     txt = edge_error_to_json(&e);
-    snprintf(subj, sizeof(subj), "errors.monitor.%s", no->reason);
+    names_subject(subj, sizeof(subj), NAMES_SUBJ_ERRORS, "monitor", no->reason);
     natsConnection_PublishString(M.d->nc, subj, txt);
     log_warn("report on %.120s not counted (%s): %s", subject, no->reason, no->message);
     free(txt);
@@ -505,7 +505,7 @@ static int publish_notification(const am_notification *n)
     a.group_key = (char *)n->group;
     a.updated_at_ms = text_now_ms();
     if (pb_pack(&a.base, &buf, &len) == ORCH_OK) {
-        snprintf(subject, sizeof(subject), "alerts.%s.%s", sev_token(n->severity), n->kind);
+        names_subject(subject, sizeof(subject), NAMES_SUBJ_ALERTS, sev_token(n->severity), n->kind);
         rc = publish(subject, n->id, buf, (int)len, "application/protobuf");
         free(buf);
     }
@@ -547,7 +547,7 @@ static void kill_instance(const rules_kill *k)
     long long stale = monitor_cfg.rules.kill_ms / 60000;
     if (*k->instance) {
         char *body;
-        snprintf(subject, sizeof(subject), "control.kill.%s", k->instance);
+        names_subject(subject, sizeof(subject), NAMES_SUBJ_KILL, k->instance, NULL);
         snprintf(msg_id, sizeof(msg_id), "kill-%s-a%u", k->id, k->attempt);
         snprintf(why, sizeof(why), "no activity for %lld min", stale);
         body = edge_kill_to_json(k->instance, k->id, why);
@@ -569,7 +569,7 @@ static void kill_instance(const rules_kill *k)
         e.transient = 1;
         e.message = message;
         json = edge_error_to_json(&e);
-        snprintf(subject, sizeof(subject), "errors.monitor.%s", k->id);
+        names_subject(subject, sizeof(subject), NAMES_SUBJ_ERRORS, "monitor", k->id);
         snprintf(msg_id, sizeof(msg_id), "stuck-%s-a%u", k->id, k->attempt);
         publish(subject, msg_id, json, (int)strlen(json), "application/json");
         free(json);

@@ -242,7 +242,7 @@ static cJSON *scheduler_status(const char *id)
     natsMsg *reply = NULL;
     char subject[128];
     cJSON *o = NULL;
-    snprintf(subject, sizeof(subject), "orch.status.%s", id);
+    names_subject(subject, sizeof(subject), NAMES_SUBJ_STATUS, id, NULL);
     if (natsConnection_RequestString(&reply, W.m.rr, subject, "", W.cfg.status_timeout_ms) == NATS_OK) {
         const char *code = NULL;
         if (natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code) != NATS_OK || !code)

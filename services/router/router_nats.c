@@ -178,7 +178,7 @@ static void report_bad_input(int input, natsMsg *m, uint64_t seq, edge_reason wh
         e.requirement_id = (char *)id;
     e.at_ms = text_now_ms();
     json = edge_error_to_json(&e);
-    snprintf(subject, sizeof(subject), "errors.intake.%s", e.reason);
+    names_subject(subject, sizeof(subject), NAMES_SUBJ_ERRORS, "intake", e.reason);
     if (index < 0)
         snprintf(msg_id, sizeof(msg_id), "intake-error-%llu", (unsigned long long)seq);
     else
@@ -206,7 +206,7 @@ static void publish_requirement(int input, pb_requirement *r, uint64_t seq, uint
         jsbatch_fail(R.batch, input);
         return;
     }
-    snprintf(subject, sizeof(subject), "plan.requirement.%s", r->id);
+    names_subject(subject, sizeof(subject), NAMES_SUBJ_PLAN, r->id, NULL);
     /* Derived from the content and the id: a redelivery publishes the same
      * id, JetStream drops the second copy within the duplicate window. */
     snprintf(msg_id, sizeof(msg_id), "plan-%s-%016llx", r->id, (unsigned long long)content_hash);

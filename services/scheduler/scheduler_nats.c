@@ -358,7 +358,7 @@ static int publish_requirement(const pb_requirement *r, Orchestrator__V1__AgentT
     int rc;
     pb_requirement copy = *r;
     copy.type = as_type;
-    snprintf(subject, sizeof(subject), "requirements.%s.%s", names_agent_type(as_type), r->id);
+    names_subject_typed(subject, sizeof(subject), NAMES_SUBJ_REQUIREMENTS, (int)as_type, r->id);
     if (scheduler_cfg.format == 1) {
         uint8_t *buf;
         size_t len;
@@ -431,7 +431,7 @@ static void out_reject(void *ctx, const char *id, const char *reason, const char
     e.requirement_id = (char *)id;
     e.at_ms = text_now_ms();
     json = edge_error_to_json(&e);
-    snprintf(subject, sizeof(subject), "errors.scheduler.%s", id);
+    names_subject(subject, sizeof(subject), NAMES_SUBJ_ERRORS, "scheduler", id);
     snprintf(msg_id, sizeof(msg_id), "scheduler-%s-%s", reason, id);
     publish(NULL, subject, msg_id, json, (int)strlen(json), "application/json");
     free(json);
@@ -456,7 +456,7 @@ static void out_refuse(void *ctx, const char *key, const char *reason, const cha
     e.subject = (char *)(from->subject ? from->subject : "");
     e.at_ms = text_now_ms();
     json = edge_error_to_json(&e);
-    snprintf(subject, sizeof(subject), "errors.scheduler.%s", key);
+    names_subject(subject, sizeof(subject), NAMES_SUBJ_ERRORS, "scheduler", key);
     if (from->tag)
         snprintf(msg_id, sizeof(msg_id), "scheduler-%s-%s", reason, from->tag);
     else
@@ -483,7 +483,7 @@ static void out_spawn(void *ctx, int type, int count, int depth, uint64_t budget
     sp.queue_depth = (uint32_t)depth;
     sp.requested_at_ms = now;
     json = edge_spawn_to_json(&sp);
-    snprintf(subject, sizeof(subject), "control.spawn.%s", tname);
+    names_subject(subject, sizeof(subject), NAMES_SUBJ_SPAWN, tname, NULL);
     snprintf(msg_id, sizeof(msg_id), "spawn-%s-%lld", tname, (long long)(now / 1000));
     publish(NULL, subject, msg_id, json, (int)strlen(json), "application/json");
     free(json);
@@ -511,7 +511,7 @@ static void out_alert(void *ctx, const char *severity, const char *kind, const c
     a.started_at_ms = now;
     a.updated_at_ms = now;
     if (pb_pack(&a.base, &buf, &len) == ORCH_OK) {
-        snprintf(subject, sizeof(subject), "alerts.%s.%s", severity, kind);
+        names_subject(subject, sizeof(subject), NAMES_SUBJ_ALERTS, severity, kind);
         publish(NULL, subject, fp, buf, (int)len, "application/protobuf");
         free(buf);
     }

@@ -129,7 +129,7 @@ static int refuse(natsMsg *m, const pb_result *r, const char *reason, const char
     }
     e.at_ms = text_now_ms();
     json = edge_error_to_json(&e);
-    snprintf(esubject, sizeof(esubject), "errors.verifier.%s", reason);
+    names_subject(esubject, sizeof(esubject), NAMES_SUBJ_ERRORS, "verifier", reason);
     /* one error per result, however often it is delivered, by any replica */
     snprintf(msg_id, sizeof(msg_id), "verifier-%s-%llu", reason, (unsigned long long)e.stream_seq);
     rc = publish(esubject, msg_id, json, (int)strlen(json), "application/json");
@@ -273,7 +273,7 @@ static int handle(natsMsg *m)
              *v.detail ? ": " : "", v.detail);
     rc = -1;
     if (pb_pack(&v.base, &buf, &len) == ORCH_OK) {
-        snprintf(vsubject, sizeof(vsubject), "verdicts.%s", r->requirement_id);
+        names_subject(vsubject, sizeof(vsubject), NAMES_SUBJ_VERDICTS, r->requirement_id, NULL);
         snprintf(msg_id, sizeof(msg_id), "verdict-%s-a%u", r->requirement_id, r->attempt);
         rc = publish(vsubject, msg_id, buf, (int)len, "application/protobuf");
     }

@@ -157,6 +157,22 @@ static void silence_matchers_name_known_rules_and_types(void **state)
     assert_false(names_silence_matchers_ok("", err, sizeof(err)));
 }
 
+static void subjects_are_built_in_one_place(void **state)
+{
+    char out[96];
+    (void)state;
+    assert_string_equal(names_subject_typed(out, sizeof(out), NAMES_SUBJ_RESULTS,
+                                            ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND, "REQ-1"),
+                        "results.backend.REQ-1");
+    assert_string_equal(names_subject_typed(out, sizeof(out), NAMES_SUBJ_SPAWN,
+                                            ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, NULL),
+                        "control.spawn.review");
+    assert_string_equal(names_subject(out, sizeof(out), NAMES_SUBJ_ERRORS, "intake", "too_large"),
+                        "errors.intake.too_large");
+    assert_string_equal(names_subject(out, sizeof(out), NAMES_SUBJ_STATUS, "REQ-7", NULL), "orch.status.REQ-7");
+    assert_string_equal(names_subject(out, 12, NAMES_SUBJ_HEARTBEAT, "backend", "roy-1"), "agents.hear");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +184,7 @@ int main(void)
         cmocka_unit_test(control_characters_are_found),
         cmocka_unit_test(names_parse_loosely_print_strictly),
         cmocka_unit_test(silence_matchers_name_known_rules_and_types),
+        cmocka_unit_test(subjects_are_built_in_one_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -129,7 +129,7 @@ static void publish(agent *a, const pb_requirement *r, const char *what, const c
 static void heartbeat(agent *a, const char *id, uint64_t tokens)
 {
     char subj[160], body[300];
-    snprintf(subj, sizeof(subj), "agents.heartbeat.%s.%s", names_agent_type(a->type), a->instance);
+    names_subject_typed(subj, sizeof(subj), NAMES_SUBJ_HEARTBEAT, (int)a->type, a->instance);
     snprintf(body, sizeof(body), "{\"agentType\":\"%s\",\"instance\":\"%s\",\"requirementId\":\"%s\",\"tokensUsed\":%llu,"
                                  "\"state\":\"%s\"}",
              names_agent_type(a->type), a->instance, id ? id : "", (unsigned long long)tokens, id ? "working" : "idle");
@@ -229,7 +229,7 @@ static void work(agent *a, const pb_requirement *r)
         usleep((useconds_t)(a->heartbeat_ms * 1000));
     }
     if (first && !strcmp(mode, "transient")) {
-        snprintf(subj, sizeof(subj), "errors.agent.%s", r->id);
+        names_subject(subj, sizeof(subj), NAMES_SUBJ_ERRORS, "agent", r->id);
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "source", "agent");
         cJSON_AddStringToObject(o, "reason", "registry_timeout");
@@ -264,7 +264,7 @@ static void work(agent *a, const pb_requirement *r)
     cJSON_AddNumberToObject(o, "tokensUsed", (double)(spent + total / 2));
     cJSON_AddStringToObject(o, "summary", "implemented (simulated)");
     json = cJSON_PrintUnformatted(o);
-    snprintf(subj, sizeof(subj), "results.%s.%s", names_agent_type(a->type), r->id);
+    names_subject_typed(subj, sizeof(subj), NAMES_SUBJ_RESULTS, (int)a->type, r->id);
     publish(a, r, "result", subj, json);
     free(json);
     cJSON_Delete(o);
@@ -331,7 +331,7 @@ static void review_or_merge(agent *a, const pb_requirement *r)
     /* A review costs a fraction of the work: within what the scheduler
      * lets one report charge (its token budget). */
     unsigned long long tokens = r->estimated_tokens ? r->estimated_tokens / 2 : 1500;
-    snprintf(subj, sizeof(subj), "results.review.%s", r->id);
+    names_subject(subj, sizeof(subj), NAMES_SUBJ_RESULTS, "review", r->id);
     snprintf(body, sizeof(body), "{\"requirementId\":\"%s\",\"agentType\":\"review\",\"instance\":\"%s\",\"review\":\"%s\","
                                  "\"tokensUsed\":%llu,\"summary\":\"%s\"}",
              r->id, a->instance, changes ? "changes_requested" : "approved", tokens,

@@ -194,7 +194,7 @@ static void heartbeat(agent *a, const char *id, uint64_t tokens)
 {
     char subj[200], *json;
     cJSON *o = cJSON_CreateObject();
-    snprintf(subj, sizeof(subj), "agents.heartbeat.%s.%s", a->type_name, a->instance);
+    names_subject(subj, sizeof(subj), NAMES_SUBJ_HEARTBEAT, a->type_name, a->instance);
     cJSON_AddStringToObject(o, "agentType", a->type_name);
     cJSON_AddStringToObject(o, "instance", a->instance);
     cJSON_AddStringToObject(o, "requirementId", id ? id : "");
@@ -274,7 +274,7 @@ static void report_error(agent *a, const work_ref *w, const char *reason, int tr
     if (tokens > a->live_sent)
         heartbeat(a, w->id, tokens - a->live_sent);
     a->live_sent = 0;
-    snprintf(subj, sizeof(subj), "errors.agent.%s", w->id);
+    names_subject(subj, sizeof(subj), NAMES_SUBJ_ERRORS, "agent", w->id);
     cJSON_AddStringToObject(o, "source", "agent");
     cJSON_AddStringToObject(o, "reason", reason);
     cJSON_AddStringToObject(o, "requirementId", w->id);
@@ -525,7 +525,7 @@ static void work(agent *a, const pb_requirement *r)
         }
         free(files);
         snprintf(ref, sizeof(ref), "refs/heads/%s", branch);
-        snprintf(subj, sizeof(subj), "results.%s.%s", a->type_name, r->id);
+        names_subject(subj, sizeof(subj), NAMES_SUBJ_RESULTS, a->type_name, r->id);
         cJSON_AddStringToObject(res, "requirementId", r->id);
         cJSON_AddNumberToObject(res, "attempt", w.attempt);
         cJSON_AddStringToObject(res, "agentType", a->type_name);
@@ -690,7 +690,7 @@ static void review(agent *a, const pb_requirement *r, const char *json, size_t l
             goto out;
         }
         res = cJSON_CreateObject();
-        snprintf(subj, sizeof(subj), "results.review.%s", r->id);
+        names_subject(subj, sizeof(subj), NAMES_SUBJ_RESULTS, "review", r->id);
         cJSON_AddStringToObject(res, "requirementId", r->id);
         cJSON_AddNumberToObject(res, "attempt", w.attempt);
         cJSON_AddStringToObject(res, "agentType", "review");
@@ -837,7 +837,7 @@ static void release(agent *a, const pb_requirement *r, const char *json, size_t 
         char ref[300], summary[400];
         snprintf(ref, sizeof(ref), "refs/heads/%s", c.base);
         snprintf(summary, sizeof(summary), "merged %s onto %s as %s", c.commit, c.base, sha);
-        snprintf(subj, sizeof(subj), "results.release.%s", r->id);
+        names_subject(subj, sizeof(subj), NAMES_SUBJ_RESULTS, "release", r->id);
         cJSON_AddStringToObject(res, "requirementId", r->id);
         cJSON_AddNumberToObject(res, "attempt", w.attempt);
         cJSON_AddStringToObject(res, "agentType", "release");

@@ -416,7 +416,7 @@ static void row_eta(ctl *c, const cJSON *r, char *buf, size_t len)
     }
     if (terminal(jstr(r, "status")) || !id_ok(jstr(r, "id")))
         return;
-    snprintf(subject, sizeof(subject), "orch.status.%s", jstr(r, "id"));
+    names_subject(subject, sizeof(subject), NAMES_SUBJ_STATUS, jstr(r, "id"), NULL);
     if (natsConnection_RequestString(&reply, c->nc, subject, "", 3000) != NATS_OK)
         return;
     if (natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code) != NATS_OK &&
@@ -455,7 +455,7 @@ static int cmd_status(ctl *c, int argc, char **argv)
     if ((rc = ctl_connect(c)) != 0)
         return rc;
     if (id) {
-        snprintf(subject, sizeof(subject), "orch.status.%s", id);
+        names_subject(subject, sizeof(subject), NAMES_SUBJ_STATUS, id, NULL);
         rc = request_json(c, subject, "", &o);
     } else {
         rc = list_all(c, &o);
@@ -964,7 +964,7 @@ static const char *roadmap_status(ctl *c, const char *id, char *buf, size_t len)
     char subject[128];
     natsMsg *reply = NULL;
     const char *st, *code = NULL;
-    snprintf(subject, sizeof(subject), "orch.status.%s", id);
+    names_subject(subject, sizeof(subject), NAMES_SUBJ_STATUS, id, NULL);
     if (natsConnection_RequestString(&reply, c->nc, subject, "", 3000) != NATS_OK)
         return NULL;
     if (natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code) == NATS_OK) {
