@@ -21,6 +21,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,9 +315,24 @@ static void real_agents_run_the_roadmap(void **state)
         assert_true(seen >= 1);
     }
     cJSON_Delete(recs);
-    cJSON_Delete(s);
 
     logs = agent_logs();
+    {   /* the day's cost: exactly what the agents' CLIs reported for the
+         * results and reviews that reached the ledger (Codex reports none) */
+        double reported = 0, v;
+        int n = 0;
+        const cJSON *ledger = cJSON_GetObjectItem(s, "costUsd");
+        for (const char *p = logs; (p = strstr(p, ", cost $")); p += 8)
+            if (sscanf(p + 8, "%lf", &v) == 1) {
+                reported += v;
+                n++;
+            }
+        assert_true(n > 0);
+        assert_non_null(ledger);
+        if (fabs(ledger->valuedouble - reported) > 1e-6 * n + 1e-9)
+            fail_msg("the ledger says $%.6f, the agents reported $%.6f in %d reports", ledger->valuedouble, reported, n);
+    }
+    cJSON_Delete(s);
     assert_true(count(logs, "REQ-203 attempt 1: transient error (rate_limited)") == 1);
     assert_true(count(logs, "REQ-204 attempt 1: transient error (timeout)") == 1);
     assert_int_equal(count(logs, "permanent error (merge_conflict)"), 1);

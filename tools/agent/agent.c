@@ -546,8 +546,12 @@ static void work(agent *a, const pb_requirement *r)
         }
         publish(a, &w, "result", subj, res);
         cJSON_Delete(res);
-        log_info("%s attempt %u: pushed %s (%s), %llu tokens", r->id, w.attempt, ref, sha,
-                 (unsigned long long)o.usage.tokens);
+        if (o.usage.has_cost)
+            log_info("%s attempt %u: pushed %s (%s), %llu tokens, cost $%.6f", r->id, w.attempt, ref, sha,
+                     (unsigned long long)o.usage.tokens, o.usage.cost_usd);
+        else
+            log_info("%s attempt %u: pushed %s (%s), %llu tokens", r->id, w.attempt, ref, sha,
+                     (unsigned long long)o.usage.tokens);
     }
 out:
     free(out);
@@ -705,7 +709,11 @@ static void review(agent *a, const pb_requirement *r, const char *json, size_t l
         cJSON_AddStringToObject(res, "summary", *comments ? comments : (approved ? "approved" : "changes requested"));
         publish(a, &w, "review", subj, res);
         cJSON_Delete(res);
-        log_info("%s attempt %u reviewed: %s", r->id, w.attempt, approved ? "approved" : "changes requested");
+        if (o.usage.has_cost)
+            log_info("%s attempt %u reviewed: %s, cost $%.6f", r->id, w.attempt,
+                     approved ? "approved" : "changes requested", o.usage.cost_usd);
+        else
+            log_info("%s attempt %u reviewed: %s", r->id, w.attempt, approved ? "approved" : "changes requested");
     }
 out:
     free(diff);

@@ -1131,6 +1131,11 @@ static int cmd_summary(ctl *c, int argc, char **argv)
     cJSON_AddNumberToObject(out, "complete", complete);
     cJSON_AddNumberToObject(out, "escalated", escalated);
     cJSON_AddNumberToObject(out, "rejected", rejected);
+    {   /* the day's cost, as the scheduler's ledger has it */
+        const cJSON *cost = cJSON_GetObjectItem(cJSON_GetObjectItem(list, "budget"), "costUsd");
+        if (cJSON_IsNumber(cost))
+            cJSON_AddNumberToObject(out, "costUsd", cost->valuedouble);
+    }
     if (dash) {
         cJSON *m = cJSON_GetObjectItem(dash, "metrics");
         cJSON_AddItemToObject(out, "firstTimeAcceptanceRate",
