@@ -34,6 +34,7 @@ current=$(bash scripts/nats-current.sh sid) || { echo "== could not fetch a curr
 echo "== nats-server $("$current/nats-server" --version | grep -Eo '[0-9.]+$') for the sanitizer build"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0   # third-party leaks only
 PATH="$current:$PATH" run build-asan '^(deploy|matrix)$' -DORCH_SANITIZE=ON || status=1
 
 echo "== fuzzing: every target, ${ORCH_FUZZ_RUNS:-100000} runs with a fixed seed (scripts/fuzz.sh SECONDS to explore)"
