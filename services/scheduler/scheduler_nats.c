@@ -378,10 +378,18 @@ static int publish_requirement(const pb_requirement *r, Orchestrator__V1__AgentT
     return rc;
 }
 
+/* Every act only a leader may do checks the lease again as it acts, not
+ * only when its batch began: a leader stopped (SIGSTOP, a freeze) in the
+ * middle of a batch wakes up past its lease and would otherwise go on
+ * deciding for the rest of it (a chaos run saw a merge released 2.6 s
+ * after the standby took over; the outbox refused to send it, but the
+ * decision was made). still_leader steps down when the lease lapsed. */
 static int out_dispatch(void *ctx, const pb_state *st, const char *msg_id, char why[ERR_LEN])
 {
     int rc;
     (void)ctx;
+    if (!still_leader())
+        return -1;
     if ((rc = publish_requirement(st->requirement, st->requirement->type, msg_id, NULL, NULL, 0, why)) != 0)
         return rc;
     S.dispatched++;
@@ -395,6 +403,8 @@ static int out_review(void *ctx, const pb_state *st, const char *msg_id)
     char why[ERR_LEN];
     int rc;
     (void)ctx;
+    if (!still_leader())
+        return -1;
     rc = publish_requirement(st->requirement, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, msg_id, st, NULL, 0,
                              why);
     if (rc == SCHED_REFUSED)
@@ -409,6 +419,8 @@ static int out_merge(void *ctx, const pb_state *st, const char *batch, int size,
     char why[ERR_LEN];
     int rc;
     (void)ctx;
+    if (!still_leader())
+        return -1;
     rc = publish_requirement(st->requirement, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE, msg_id, st, batch,
                              size, why);
     if (rc == SCHED_REFUSED)
@@ -475,6 +487,8 @@ static void out_spawn(void *ctx, int type, int count, int depth, uint64_t budget
     const char *tname = names_agent_type((Orchestrator__V1__AgentType)type);
     int64_t now = text_now_ms();
     (void)ctx;
+    if (!still_leader())
+        return;
     orchestrator__v1__spawn_request__init(&sp);
     sp.agent_type = (Orchestrator__V1__AgentType)type;
     sp.count = (uint32_t)count;
@@ -498,6 +512,8 @@ static void out_alert(void *ctx, const char *severity, const char *kind, const c
     size_t len;
     int64_t now = text_now_ms();
     (void)ctx;
+    if (!still_leader())
+        return;
     orchestrator__v1__alert__init(&a);
     snprintf(fp, sizeof(fp), "scheduler:%s:%s", kind, key);
     a.fingerprint = fp;
