@@ -506,27 +506,14 @@ static void out_spawn(void *ctx, int type, int count, int depth, uint64_t budget
 
 static void out_alert(void *ctx, const char *severity, const char *kind, const char *key, const char *text)
 {
-    pb_alert a;
     char subject[96], fp[200];
     uint8_t *buf;
     size_t len;
-    int64_t now = text_now_ms();
     (void)ctx;
     if (!still_leader())
         return;
-    orchestrator__v1__alert__init(&a);
     snprintf(fp, sizeof(fp), "scheduler:%s:%s", kind, key);
-    a.fingerprint = fp;
-    a.rule = (char *)kind;
-    a.state = ORCHESTRATOR__V1__ALERT_STATE__ALERT_STATE_FIRING;
-    a.severity = !strcmp(severity, "critical") ? ORCHESTRATOR__V1__SEVERITY__SEVERITY_CRITICAL
-                                               : ORCHESTRATOR__V1__SEVERITY__SEVERITY_WARNING;
-    a.summary = (char *)text;
-    a.text = (char *)text;
-    a.group_key = (char *)kind;
-    a.started_at_ms = now;
-    a.updated_at_ms = now;
-    if (pb_pack(&a.base, &buf, &len) == ORCH_OK) {
+    if (nc_alert_pack(severity, kind, fp, text, text, "scheduler", S.d->cfg.instance, &buf, &len) == ORCH_OK) {
         names_subject(subject, sizeof(subject), NAMES_SUBJ_ALERTS, severity, kind);
         publish(NULL, subject, fp, buf, (int)len, "application/protobuf");
         free(buf);

@@ -34,6 +34,7 @@
 #include <nats/nats.h>
 
 #include "checker.h"
+#include "history.h"
 #include "names.h"
 #include "natsfix.h"
 #include "pb.h"
@@ -83,7 +84,7 @@ static natsfix nodes[MAX_NODES];
 static int n_nodes = 1;
 static natsfix fix;
 static char dir[300], projects_env[400], work_env[400], replicas_env[64] = "ORCH_JETSTREAM_REPLICAS=1";
-static const char *svc_env[] = {
+static const char *service_env[] = {
     projects_env, work_env, replicas_env,
     "ORCH_SCHEDULER_WINDOW=20", "ORCH_SCHEDULER_BACKOFF_BASE_MS=500", "ORCH_SCHEDULER_BACKOFF_MAX_MS=2000",
     "ORCH_BUDGET_TOTAL=1000000000000", "ORCH_BUDGET_BACKEND=1000000000000", "ORCH_BUDGET_FRONTEND=1000000000000",
@@ -277,18 +278,8 @@ static long terminal_count(natsConnection *nc)
 /* The instance holding the lease key ("scheduler", "monitor"), or NULL. */
 static const char *leader(jsCtx *js, const char *key)
 {
-    kvStore *kv = NULL;
-    kvEntry *e = NULL;
     static char holder[64];
-    const char *who = NULL;
-    if (js_KeyValue(&kv, js, TOPO_KV_LEADER) == NATS_OK && kvStore_Get(&e, kv, key) == NATS_OK &&
-        kvEntry_ValueLen(e) > 0) {
-        snprintf(holder, sizeof(holder), "%s", kvEntry_ValueString(e));
-        who = holder;
-    }
-    kvEntry_Destroy(e);
-    kvStore_Destroy(kv);
-    return who;
+    return hist_leader(js, key, holder, sizeof(holder)) == 0 ? holder : NULL;
 }
 
 /* 1 when nothing waits anywhere: every consumer of the suite and of the
@@ -372,7 +363,7 @@ static void kill_one(natsConnection *nc, jsCtx *js, figures *fg, int target_lead
     services[i].kills++;
     fg->kills++;
     usleep((useconds_t)(200 + rand() % 600) * 1000);
-    services[i].pid = svc_start(&fix, services[i].name, services[i].instance, svc_env);
+    services[i].pid = svc_start(&fix, services[i].name, services[i].instance, service_env);
     j = svc_wait_ping(nc, services[i].name, services[i].instance, 15000);
     if (j) {
         double took = now_s() - t0;
@@ -552,120 +543,6 @@ static void restart_server(natsConnection *nc, figures *fg, long *terminal_befor
 
 /* --- the end: reading back ----------------------------------------------------------- */
 
-/* Every stored message of stream (filter), through an ordered consumer. */
-static long each_stored(natsConnection *nc, jsCtx *js, const char *stream, const char *filter,
-                        void (*fn)(natsMsg *m, void *arg), void *arg)
-{
-    jsStreamInfo *si = NULL;
-    natsSubscription *sub = NULL;
-    jsSubOptions so;
-    long want, got = 0;
-    (void)nc;
-    if (js_GetStreamInfo(&si, js, stream, NULL, NULL) != NATS_OK)
-        return -1;
-    want = (long)si->State.Msgs;
-    jsStreamInfo_Destroy(si);
-    jsSubOptions_Init(&so);
-    so.Stream = stream;
-    so.Ordered = true;
-    so.Config.DeliverPolicy = js_DeliverAll;
-    if (js_SubscribeSync(&sub, js, filter, NULL, &so, NULL) != NATS_OK)
-        return -1;
-    while (got < want) {
-        natsMsg *m = NULL;
-        if (natsSubscription_NextMsg(&m, sub, 5000) != NATS_OK)
-            break;
-        fn(m, arg);
-        natsMsg_Destroy(m);
-        got++;
-    }
-    natsSubscription_Unsubscribe(sub);
-    natsSubscription_Destroy(sub);
-    return got;
-}
-
-/* requirements.<type>.<id> */
-static void on_dispatch(natsMsg *m, void *arg)
-{
-    const char *subj = natsMsg_GetSubject(m), *msg_id = NULL;
-    char type[32];
-    const char *id;
-    cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
-    const char *dot = strchr(subj + strlen("requirements."), '.');
-    if (!dot || !j) {
-        cJSON_Delete(j);
-        return;
-    }
-    snprintf(type, sizeof(type), "%.*s", (int)(dot - subj - strlen("requirements.")), subj + strlen("requirements."));
-    id = dot + 1;
-    natsMsgHeader_Get(m, "Nats-Msg-Id", &msg_id);
-    ck_dispatched(arg, type, id, (unsigned)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "attempt")), msg_id);
-    cJSON_Delete(j);
-}
-
-/* results.<type>.<id> */
-static void on_result(natsMsg *m, void *arg)
-{
-    const char *subj = natsMsg_GetSubject(m);
-    char type[32];
-    cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
-    const char *dot = strchr(subj + strlen("results."), '.');
-    if (dot && j) {
-        snprintf(type, sizeof(type), "%.*s", (int)(dot - subj - strlen("results.")), subj + strlen("results."));
-        ck_result(arg, type, dot + 1, (unsigned)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "attempt")),
-                  (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "tokensUsed")));
-    }
-    cJSON_Delete(j);
-}
-
-/* Final states from KV (what any restarted leader would read), and the
- * day's token ledger (every day's total, should the run cross midnight). */
-static int read_states(jsCtx *js, checker *ck, uint64_t *ledger)
-{
-    kvStore *kv = NULL;
-    kvKeysList keys = {0};
-    char err[ERR_LEN];
-    *ledger = 0;
-    if (js_KeyValue(&kv, js, TOPO_KV_REQUIREMENTS) != NATS_OK || kvStore_Keys(&keys, kv, NULL) != NATS_OK)
-        return -1;
-    for (int i = 0; i < keys.Count; i++) {
-        kvEntry *e = NULL;
-        pb_state *st;
-        if (kvStore_Get(&e, kv, keys.Keys[i]) != NATS_OK)
-            continue;
-        st = (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor, (const uint8_t *)kvEntry_Value(e),
-                                   (size_t)kvEntry_ValueLen(e), PB_MAX_MSG, err);
-        if (st) {
-            ck_final(ck, st->id, names_status(st->status), st->charged_day_own + st->charged_day_review);
-            orchestrator__v1__requirement_state__free_unpacked(st, NULL);
-        }
-        kvEntry_Destroy(e);
-    }
-    kvKeysList_Destroy(&keys);
-    kvStore_Destroy(kv);
-    if (js_KeyValue(&kv, js, TOPO_KV_BUDGETS) != NATS_OK || kvStore_Keys(&keys, kv, NULL) != NATS_OK)
-        return -1;
-    for (int i = 0; i < keys.Count; i++) {
-        kvEntry *e = NULL;
-        size_t n = strlen(keys.Keys[i]);
-        if (n < 6 || strcmp(keys.Keys[i] + n - 6, ".total") || kvStore_Get(&e, kv, keys.Keys[i]) != NATS_OK)
-            continue;
-        {
-            pb_budget *u = (pb_budget *)pb_unpack(&orchestrator__v1__budget_usage__descriptor,
-                                                  (const uint8_t *)kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
-                                                  PB_MAX_MSG, err);
-            if (u) {
-                *ledger += u->used;
-                orchestrator__v1__budget_usage__free_unpacked(u, NULL);
-            }
-        }
-        kvEntry_Destroy(e);
-    }
-    kvKeysList_Destroy(&keys);
-    kvStore_Destroy(kv);
-    return 0;
-}
-
 /* --- main ------------------------------------------------------------------------------ */
 
 static void usage(FILE *to)
@@ -741,6 +618,7 @@ int main(int argc, char **argv)
     jsCtx *js = NULL;
     ck_report rep;
     uint64_t ledger = 0;
+    long reviews_off = 0;
     long submitted = 0, terminal = 0, before_outage = 0;
     double t_start, deadline, next_kill, next_submit, next_pause;
     int restarts_left, pauses_left, ok, calm = 0;
@@ -773,7 +651,7 @@ int main(int argc, char **argv)
         return 1;
     }
     for (int i = 0; i < N_SERVICES; i++)
-        services[i].pid = svc_start(&fix, services[i].name, services[i].instance, svc_env);
+        services[i].pid = svc_start(&fix, services[i].name, services[i].instance, service_env);
     for (int i = 0; i < N_SERVICES; i++) {
         cJSON *j = svc_wait_ping(nc, services[i].name, services[i].instance, 15000);
         if (!j) {
@@ -866,8 +744,7 @@ int main(int argc, char **argv)
     kvWatcher_Destroy(lw);
     kvStore_Destroy(leases);
 
-    if (each_stored(nc, js, "REQUIREMENTS", "requirements.>", on_dispatch, ck) < 0 ||
-        each_stored(nc, js, "RESULTS", "results.>", on_result, ck) < 0 || read_states(js, ck, &ledger) != 0)
+    if (hist_collect(js, ck, &ledger, &reviews_off, stderr) != 0)
         fprintf(stderr, "chaos: reading back failed: %s\n", nats_GetLastError(NULL));
     acts = read_acts(ck);
     ck_check(ck, &rep, stderr);
@@ -882,7 +759,7 @@ int main(int argc, char **argv)
         natsfix_stop(&nodes[i]);
 
     ok = rep.n[CK_LOST] == 0 && rep.n[CK_DUPLICATED] == 0 && rep.n[CK_UNKNOWN] == 0 && submitted == opt.requirements &&
-         rep.submitted == opt.requirements && ledger == rep.tokens_reported && rep.ledger_off == 0 &&
+         rep.submitted == opt.requirements && ledger == rep.tokens_reported && rep.ledger_off == 0 && reviews_off == 0 &&
          fg.server_restarts == opt.server_restarts && fg.pauses == opt.pauses && rep.unfenced == 0 && calm;
     printf("chaos: submitted %ld, completed %ld, escalated %ld, lost %ld, duplicated %ld, unknown %ld\n",
            rep.submitted, rep.n[CK_COMPLETED], rep.n[CK_ESCALATED], rep.n[CK_LOST], rep.n[CK_DUPLICATED],

@@ -55,8 +55,9 @@ static const char *type_and_id(const char *subj, const char *prefix, char *type,
 }
 
 /* Reviews per requirement: the attempts review was dispatched for, and the
- * review results that name no attempt (they cannot be told apart by the
- * checker, which keys results by attempt). */
+ * review results stored, one per reviewed attempt. Results that name no
+ * attempt are counted only here (the checker keys results by attempt, so
+ * two of them would look like one result stored twice). */
 typedef struct {
     char id[64];
     uint64_t dispatched;    /* bit n: attempt n (up to 63) */
@@ -106,9 +107,9 @@ static void on_result(natsMsg *m, void *arg)
     char type[32];
     cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
     if (j && (id = type_and_id(natsMsg_GetSubject(m), "results.", type, sizeof(type)))) {
-        if (!strcmp(type, "review") && !cJSON_GetObjectItem(j, "attempt"))
-            tally(c, id)->answered++;
-        else
+        if (!strcmp(type, "review"))
+            tally(c, id)->answered++; /* one review result per reviewed attempt */
+        if (strcmp(type, "review") || cJSON_GetObjectItem(j, "attempt"))
             ck_result(c->ck, type, id, (unsigned)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "attempt")),
                       (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "tokensUsed")));
     }
@@ -183,8 +184,8 @@ int hist_collect(jsCtx *js, checker *ck, uint64_t *ledger, long *reviews_off, FI
         if (c.r[i].answered != want) {
             (*reviews_off)++;
             if (detail)
-                fprintf(detail, "history: %s: review dispatched for %d attempt(s), %ld review result(s) without an "
-                        "attempt stored\n", c.r[i].id, want, c.r[i].answered);
+                fprintf(detail, "history: %s: review dispatched for %d attempt(s), %ld review result(s) "
+                        "stored\n", c.r[i].id, want, c.r[i].answered);
         }
     }
     rc = 0;

@@ -1,8 +1,8 @@
 /* Reading a run's history back for the chaos checker (checker.h): every
  * dispatch stored on REQUIREMENTS, every result stored on RESULTS, and the
  * scheduler's final state and charge of each requirement in KV, as any
- * restarted leader would read them. Used by the deployment test's judge
- * (tests/deploy/judge.c); the chaos run collects the same way. */
+ * restarted leader would read them. Used by the chaos run (tests/chaos)
+ * and the deployment test's judge (tests/deploy/judge.c). */
 #ifndef DEPLOY_HISTORY_H
 #define DEPLOY_HISTORY_H
 

@@ -37,23 +37,6 @@
 
 static char dir[256];
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-        n = 0;
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
 
 /* Runs argv to its end (it names its own directory: the test's working
  * directory is the build tree); its output in dir/log. Returns the exit
@@ -128,7 +111,7 @@ static cJSON *records(void)
     char path[400], *text, *line, *save;
     cJSON *all = cJSON_CreateArray();
     snprintf(path, sizeof(path), "%s/requests.jsonl", dir);
-    text = slurp(path);
+    text = proc_slurp(path);
     assert_non_null(text);
     for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         cJSON *e = cJSON_Parse(line);
@@ -203,7 +186,7 @@ static void real_agents_run_the_roadmap(void **state)
         assert_true(fake_pid > 0);
     }
     for (int i = 0; i < 200 && !port; i++) {
-        char *p = slurp(portfile);
+        char *p = proc_slurp(portfile);
         port = p ? atoi(p) : 0;
         free(p);
         if (!port)
@@ -252,12 +235,12 @@ static void real_agents_run_the_roadmap(void **state)
     proc_stop(fake_pid, 2000);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         snprintf(path, sizeof(path), "%s/run.log", dir);
-        text = slurp(path);
+        text = proc_slurp(path);
         fail_msg("run.sh --agent failed:\n%s", text ? text : "(no log)");
     }
 
     snprintf(path, sizeof(path), "%s/var/summary.json", dir);
-    text = slurp(path);
+    text = proc_slurp(path);
     assert_non_null(text);
     s = cJSON_Parse(text);
     free(text);
@@ -357,7 +340,7 @@ static void real_agents_run_the_roadmap(void **state)
         assert_int_equal(run(make, "make.log"), 0);
         assert_int_equal(run(git_log, "log.txt"), 0);
         snprintf(log, sizeof(log), "%s/log.txt", dir);
-        text = slurp(log);
+        text = proc_slurp(log);
         assert_non_null(text);
         for (int id = 201; id <= 210; id++) {
             char merge[64];

@@ -22,23 +22,6 @@
 
 static char dir[256];
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-        n = 0;
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
 
 static const cJSON *req(const cJSON *s, const char *id)
 {
@@ -82,11 +65,11 @@ static void demo_runs_to_completion(void **state)
     assert_int_equal(proc_wait(pid, 300 * 1000, &status), 0);
     snprintf(log, sizeof(log), "%s/run.log", dir);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char *text = slurp(log);
+        char *text = proc_slurp(log);
         fail_msg("run.sh --headless failed:\n%s", text ? text : "(no log)");
     }
     snprintf(path, sizeof(path), "%s/var/summary.json", dir);
-    summary = slurp(path);
+    summary = proc_slurp(path);
     assert_non_null(summary);
     s = cJSON_Parse(summary);
     assert_non_null(s);
@@ -107,9 +90,9 @@ static void demo_runs_to_completion(void **state)
 
     /* the roadmap: every Status line written back, nothing else touched */
     snprintf(path, sizeof(path), "%s/examples/roadmap.md", src);
-    before = slurp(path);
+    before = proc_slurp(path);
     snprintf(path, sizeof(path), "%s/var/roadmap.md", dir);
-    after = slurp(path);
+    after = proc_slurp(path);
     assert_non_null(before);
     assert_non_null(after);
     {

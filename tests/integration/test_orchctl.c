@@ -25,28 +25,7 @@
 #define MED ORCHESTRATOR__V1__PRIORITY__PRIORITY_MEDIUM
 #define FAIL ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL
 
-typedef struct {
-    natsfix fix;
-    natsConnection *nc;
-    jsCtx *js;
-} env;
-
-static int setup(void **state)
-{
-    env *e = calloc(1, sizeof(*e));
-    if (svc_env_start(&e->fix, &e->nc, &e->js) != 0)
-        return -1;
-    *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    env *e = *state;
-    svc_env_stop(&e->fix, e->nc, e->js);
-    free(e);
-    return 0;
-}
+typedef svc_env env;
 
 /* orchctl against url with its stdout and stderr in out; the exit code. */
 static int orchctl_at(env *e, const char *url, const char *const args[], char *out, size_t len)
@@ -437,12 +416,12 @@ static void services_columns_line_up(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(status_and_summary_read_every_page, setup, teardown),
-        cmocka_unit_test_setup_teardown(until_done_waits_for_every_page, setup, teardown),
-        cmocka_unit_test_setup_teardown(usage_errors_come_before_connecting, setup, teardown),
-        cmocka_unit_test_setup_teardown(silences_are_listed, setup, teardown),
-        cmocka_unit_test_setup_teardown(dead_letters_are_browsed, setup, teardown),
-        cmocka_unit_test_setup_teardown(services_columns_line_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(status_and_summary_read_every_page, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(until_done_waits_for_every_page, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(usage_errors_come_before_connecting, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(silences_are_listed, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(dead_letters_are_browsed, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(services_columns_line_up, svc_env_setup, svc_env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,28 +22,7 @@
 #include "proc.h"
 #include "svcfix.h"
 
-typedef struct {
-    natsfix fix;
-    natsConnection *nc;
-    jsCtx *js;
-} env;
-
-static int setup(void **state)
-{
-    env *e = calloc(1, sizeof(*e));
-    if (svc_env_start(&e->fix, &e->nc, &e->js) != 0)
-        return -1;
-    *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    env *e = *state;
-    svc_env_stop(&e->fix, e->nc, e->js);
-    free(e);
-    return 0;
-}
+typedef svc_env env;
 
 static void intake(env *e, const char *subject, const void *data, int len, const char *ctype)
 {
@@ -1097,21 +1076,21 @@ static void seed_subjects_and_consumers_work(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(every_format_reaches_plan, setup, teardown),
-        cmocka_unit_test_setup_teardown(split_requirements_are_linked, setup, teardown),
-        cmocka_unit_test_setup_teardown(bad_input_is_reported_once_and_terminated, setup, teardown),
-        cmocka_unit_test_setup_teardown(dry_run_classifies_without_publishing, setup, teardown),
-        cmocka_unit_test_setup_teardown(poison_requirements_are_refused_on_every_path, setup, teardown),
-        cmocka_unit_test_setup_teardown(internal_fields_cannot_be_set_from_outside, setup, teardown),
-        cmocka_unit_test_setup_teardown(ids_are_never_handed_out_twice, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_redelivered_message_keeps_its_ids, setup, teardown),
-        cmocka_unit_test_setup_teardown(split_parts_take_their_ids, setup, teardown),
-        cmocka_unit_test_setup_teardown(orchctl_submit_reports_refusals_and_missing_stream, setup, teardown),
-        cmocka_unit_test_setup_teardown(two_replicas_never_take_one_id_twice, setup, teardown),
-        cmocka_unit_test_setup_teardown(orchctl_publishes_encodes_and_classifies, setup, teardown),
-        cmocka_unit_test_setup_teardown(two_replicas_share_the_work_exactly_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(seed_subjects_and_consumers_work, setup, teardown),
-        cmocka_unit_test_setup_teardown(sigkill_mid_batch_loses_nothing_and_doubles_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(every_format_reaches_plan, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(split_requirements_are_linked, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(bad_input_is_reported_once_and_terminated, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(dry_run_classifies_without_publishing, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(poison_requirements_are_refused_on_every_path, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(internal_fields_cannot_be_set_from_outside, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(ids_are_never_handed_out_twice, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_redelivered_message_keeps_its_ids, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(split_parts_take_their_ids, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(orchctl_submit_reports_refusals_and_missing_stream, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(two_replicas_never_take_one_id_twice, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(orchctl_publishes_encodes_and_classifies, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(two_replicas_share_the_work_exactly_once, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(seed_subjects_and_consumers_work, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(sigkill_mid_batch_loses_nothing_and_doubles_nothing, svc_env_setup, svc_env_teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     nats_Close();

@@ -24,28 +24,7 @@
 #include "proc.h"
 #include "svcfix.h"
 
-typedef struct {
-    natsfix fix;
-    natsConnection *nc;
-    jsCtx *js;
-} env;
-
-static int setup(void **state)
-{
-    env *e = calloc(1, sizeof(*e));
-    if (svc_env_start(&e->fix, &e->nc, &e->js) != 0)
-        return -1;
-    *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    env *e = *state;
-    svc_env_stop(&e->fix, e->nc, e->js);
-    free(e);
-    return 0;
-}
+typedef svc_env env;
 
 /* Whether instance says it leads (its STATS), 0 when it does not answer. */
 static int says_leader(env *e, const char *instance)
@@ -1594,31 +1573,31 @@ static void work_waiting_for_its_turn_says_when(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(chain_is_released_in_order_and_reviewed, setup, teardown),
-        cmocka_unit_test_setup_teardown(critical_goes_ahead_of_queued_work, setup, teardown),
-        cmocka_unit_test_setup_teardown(budget_holds_until_tokens_free, setup, teardown),
-        cmocka_unit_test_setup_teardown(overlapping_files_wait, setup, teardown),
-        cmocka_unit_test_setup_teardown(failures_retry_with_the_error_then_escalate, setup, teardown),
-        cmocka_unit_test_setup_teardown(deep_queue_asks_for_more_agents, setup, teardown),
-        cmocka_unit_test_setup_teardown(cycle_is_rejected_on_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_split_original_is_listed_and_follows_its_parts, setup, teardown),
-        cmocka_unit_test_setup_teardown(work_waiting_for_its_turn_says_when, setup, teardown),
-        cmocka_unit_test_setup_teardown(sigkill_mid_flow_loses_nothing_and_doubles_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(standby_takes_over_when_the_leader_dies, setup, teardown),
-        cmocka_unit_test_setup_teardown(reports_from_the_wrong_sender_change_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(only_the_claimant_reports, setup, teardown),
-        cmocka_unit_test_setup_teardown(the_monitors_refusals_are_not_failures, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_second_escalation_is_a_second_alert, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_long_failure_output_is_cut_on_a_character, setup, teardown),
-        cmocka_unit_test_setup_teardown(one_heartbeat_cannot_spend_the_day, setup, teardown),
-        cmocka_unit_test_setup_teardown(unpublishable_work_never_wedges_the_scheduler, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_result_without_attempt_is_the_current_one, setup, teardown),
-        cmocka_unit_test_setup_teardown(the_list_is_paged_under_the_reply_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(finished_work_leaves_memory, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_paused_leader_does_not_dispatch_after_a_takeover, setup, teardown),
-        cmocka_unit_test_setup_teardown(learned_figures_outlive_the_leader, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_review_and_a_merge_name_the_change, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_refused_merge_goes_back_with_the_output, setup, teardown),
+        cmocka_unit_test_setup_teardown(chain_is_released_in_order_and_reviewed, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(critical_goes_ahead_of_queued_work, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(budget_holds_until_tokens_free, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(overlapping_files_wait, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(failures_retry_with_the_error_then_escalate, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(deep_queue_asks_for_more_agents, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(cycle_is_rejected_on_errors, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_split_original_is_listed_and_follows_its_parts, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(work_waiting_for_its_turn_says_when, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(sigkill_mid_flow_loses_nothing_and_doubles_nothing, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(standby_takes_over_when_the_leader_dies, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(reports_from_the_wrong_sender_change_nothing, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(only_the_claimant_reports, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(the_monitors_refusals_are_not_failures, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_second_escalation_is_a_second_alert, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_long_failure_output_is_cut_on_a_character, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(one_heartbeat_cannot_spend_the_day, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(unpublishable_work_never_wedges_the_scheduler, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_result_without_attempt_is_the_current_one, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(the_list_is_paged_under_the_reply_limit, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(finished_work_leaves_memory, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_paused_leader_does_not_dispatch_after_a_takeover, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(learned_figures_outlive_the_leader, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_review_and_a_merge_name_the_change, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_refused_merge_goes_back_with_the_output, svc_env_setup, svc_env_teardown),
     };
     int rc;
     if (getenv("ORCH_TEST_FILTER")) /* one case: ORCH_TEST_FILTER=name (wildcards allowed) */

@@ -94,3 +94,22 @@ int proc_alive(long pid)
     cp = strrchr(buf, ')');
     return cp && cp[1] == ' ' && cp[2] != 'Z';
 }
+
+char *proc_slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc(n > 0 ? (size_t)n + 1 : 1);
+    if (!buf || n < 0 || fread(buf, 1, (size_t)n, f) != (size_t)n)
+        n = 0;
+    if (buf)
+        buf[n] = '\0';
+    fclose(f);
+    return buf;
+}

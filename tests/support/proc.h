@@ -22,6 +22,9 @@ int proc_stop(pid_t pid, int grace_ms);
  * may never reap, counts as gone. */
 int proc_alive(long pid);
 
+/* The whole of a file as a NUL-terminated string (free it); NULL when it
+ * cannot be opened. */
+char *proc_slurp(const char *path);
 /* Path of a built binary: $ORCH_BIN_DIR/name. */
 const char *proc_bin(const char *name, char *buf, size_t len);
 

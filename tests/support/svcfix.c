@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +28,26 @@ void svc_env_stop(natsfix *f, natsConnection *nc, jsCtx *js)
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
     natsfix_stop(f);
+}
+
+int svc_env_setup(void **state)
+{
+    svc_env *e = calloc(1, sizeof(*e));
+    if (!e || svc_env_start(&e->fix, &e->nc, &e->js) != 0) {
+        free(e);
+        return -1;
+    }
+    *state = e;
+    return 0;
+}
+
+int svc_env_teardown(void **state)
+{
+    svc_env *e = *state;
+    if (e)
+        svc_env_stop(&e->fix, e->nc, e->js);
+    free(e);
+    return 0;
 }
 
 pid_t svc_start(const natsfix *f, const char *name, const char *instance, const char *const extra_env[])

@@ -14,6 +14,16 @@
  * a JetStream context on that. 0 on success. svc_env_stop undoes it all
  * (NULL-safe). */
 int svc_env_start(natsfix *f, natsConnection **nc, jsCtx **js);
+
+/* The same as a cmocka setup and teardown: *state becomes a calloc'ed
+ * svc_env (server, connection, JetStream), freed by svc_env_teardown. */
+typedef struct {
+    natsfix fix;
+    natsConnection *nc;
+    jsCtx *js;
+} svc_env;
+int svc_env_setup(void **state);
+int svc_env_teardown(void **state);
 void svc_env_stop(natsfix *f, natsConnection *nc, jsCtx *js);
 
 /* Starts orch-<name> with ORCH_NATS_URL, ORCH_SERVICE_INSTANCE=instance and

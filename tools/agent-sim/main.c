@@ -332,9 +332,9 @@ static void review_or_merge(agent *a, const pb_requirement *r)
      * lets one report charge (its token budget). */
     unsigned long long tokens = r->estimated_tokens ? r->estimated_tokens / 2 : 1500;
     names_subject(subj, sizeof(subj), NAMES_SUBJ_RESULTS, "review", r->id);
-    snprintf(body, sizeof(body), "{\"requirementId\":\"%s\",\"agentType\":\"review\",\"instance\":\"%s\",\"review\":\"%s\","
-                                 "\"tokensUsed\":%llu,\"summary\":\"%s\"}",
-             r->id, a->instance, changes ? "changes_requested" : "approved", tokens,
+    snprintf(body, sizeof(body), "{\"requirementId\":\"%s\",\"attempt\":%u,\"agentType\":\"review\",\"instance\":\"%s\","
+                                 "\"review\":\"%s\",\"tokensUsed\":%llu,\"summary\":\"%s\"}",
+             r->id, r->attempt, a->instance, changes ? "changes_requested" : "approved", tokens,
              changes ? "please add a test for the empty case" : "looks good");
     publish(a, r, "review", subj, body);
     printf("agent-sim %s: reviewed %s: %s\n", a->instance, r->id, changes ? "changes requested" : "approved");
