@@ -27,41 +27,9 @@
 
 typedef svc_env env;
 
-/* orchctl against url with its stdout and stderr in out; the exit code. */
-static int orchctl_at(env *e, const char *url, const char *const args[], char *out, size_t len)
-{
-    char bin[512], var[300], path[400];
-    const char *argv[16] = {proc_bin("orchctl", bin, sizeof(bin))};
-    int n = 1, st = 0;
-    pid_t pid;
-    FILE *o;
-
-    for (int i = 0; args[i] && n < 15; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    snprintf(var, sizeof(var), "ORCH_NATS_URL=%s", url);
-    snprintf(path, sizeof(path), "%s/orchctl.all", e->fix.dir);
-    pid = fork();
-    if (pid == 0) {
-        if (!freopen(path, "w", stdout) || dup2(fileno(stdout), 2) < 0)
-            _exit(126);
-        putenv(var);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    assert_int_equal(proc_wait(pid, 30000, &st), 0);
-    out[0] = '\0';
-    if ((o = fopen(path, "r"))) {
-        size_t k = fread(out, 1, len - 1, o);
-        out[k] = '\0';
-        fclose(o);
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static int orchctl(env *e, const char *const args[], char *out, size_t len)
 {
-    return orchctl_at(e, e->fix.url, args, out, len);
+    return svc_orchctl_at(&e->fix, e->fix.url, args, out, len);
 }
 
 static pid_t start_scheduler(env *e, const char *list_limit)
@@ -298,13 +266,13 @@ static void usage_errors_come_before_connecting(void **state)
         {"publish", "intake.requirements", "--bogus", NULL},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        int rc = orchctl_at(e, down, bad[i], out, sizeof(out));
+        int rc = svc_orchctl_at(&e->fix, down, bad[i], out, sizeof(out));
         if (rc != 2)
             fail_msg("orchctl %s %s: exit %d, expected 2: %s", bad[i][0], bad[i][1], rc, out);
     }
     {   /* good usage, NATS down: 3 */
         const char *a[] = {"status", "REQ-1", NULL};
-        assert_int_equal(orchctl_at(e, down, a, out, sizeof(out)), 3);
+        assert_int_equal(svc_orchctl_at(&e->fix, down, a, out, sizeof(out)), 3);
     }
     {   /* with NATS up the option is still refused, not asked about */
         const char *a[] = {"status", "--bogus", NULL};

@@ -603,38 +603,6 @@ static void split_parts_take_their_ids(void **state)
 
 static void publish_mixed(env *e, int from, int n, int given_every);
 
-/* orchctl with its stdout and stderr in out; returns the exit code. */
-static int orchctl_all(env *e, const char *const args[], char *out, size_t len)
-{
-    char bin[512], url[300], path[400];
-    const char *argv[16] = {proc_bin("orchctl", bin, sizeof(bin))};
-    int n = 1, st = 0;
-    pid_t pid;
-    FILE *o;
-
-    for (int i = 0; args[i] && n < 15; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    snprintf(url, sizeof(url), "ORCH_NATS_URL=%s", e->fix.url);
-    snprintf(path, sizeof(path), "%s/orchctl.all", e->fix.dir);
-    pid = fork();
-    if (pid == 0) {
-        if (!freopen(path, "w", stdout) || dup2(fileno(stdout), 2) < 0)
-            _exit(126);
-        putenv(url);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    assert_int_equal(proc_wait(pid, 15000, &st), 0);
-    out[0] = '\0';
-    if ((o = fopen(path, "r"))) {
-        size_t k = fread(out, 1, len - 1, o);
-        out[k] = '\0';
-        fclose(o);
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static int count_id(const plan_list *p, const char *id)
 {
     int k = 0;
@@ -784,19 +752,19 @@ static void orchctl_submit_reports_refusals_and_missing_stream(void **state)
 
     {
         const char *a[] = {"submit", "--title", "Fix login crash", NULL};
-        assert_int_equal(orchctl_all(e, a, out, sizeof(out)), 1);
+        assert_int_equal(svc_orchctl_at(&e->fix, e->fix.url, a, out, sizeof(out)), 1);
         if (!strstr(out, "stream INTAKE for intake.requirements does not exist: no service has provisioned it"))
             fail_msg("orchctl said: %s", out);
     }
     pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
     {
         const char *a[] = {"submit", "--title", "Update README", "--id", "REQ-002", NULL};
-        assert_int_equal(orchctl_all(e, a, out, sizeof(out)), 0);
+        assert_int_equal(svc_orchctl_at(&e->fix, e->fix.url, a, out, sizeof(out)), 0);
         assert_non_null(strstr(out, "REQ-002"));
     }
     {
         const char *a[] = {"submit", "--title", "Update README again", "--id", "REQ-002", NULL};
-        assert_int_equal(orchctl_all(e, a, out, sizeof(out)), 1);
+        assert_int_equal(svc_orchctl_at(&e->fix, e->fix.url, a, out, sizeof(out)), 1);
         if (!strstr(out, "rejected REQ-002 (duplicate_id)"))
             fail_msg("orchctl said: %s", out);
     }
@@ -808,7 +776,7 @@ static void orchctl_submit_reports_refusals_and_missing_stream(void **state)
         f = fopen(path, "w");
         fputs("[{\"title\":\"Update the FAQ\"},{\"id\":\"REQ-002\",\"title\":\"Taken\"}]", f);
         fclose(f);
-        assert_int_equal(orchctl_all(e, a, out, sizeof(out)), 1);
+        assert_int_equal(svc_orchctl_at(&e->fix, e->fix.url, a, out, sizeof(out)), 1);
         /* the accepted one is printed, the refused one named */
         if (!strstr(out, "REQ-001\t") || !strstr(out, "rejected REQ-002 (duplicate_id)") ||
             !strstr(out, "1 requirement refused"))
@@ -830,7 +798,7 @@ static void orchctl_submit_reports_refusals_and_missing_stream(void **state)
         intake_str(e, "{\"id\":\"RM-5\",\"title\":\"Taken before\"}");
         read_plan(e, &p, 1000, 2000); /* what is on PLAN so far */
         plan_free(&p);
-        assert_int_equal(orchctl_all(e, a, out, sizeof(out)), 1);
+        assert_int_equal(svc_orchctl_at(&e->fix, e->fix.url, a, out, sizeof(out)), 1);
         if (!strstr(out, "rejected RM-5 (duplicate_id)"))
             fail_msg("orchctl said: %.2000s", out);
         read_plan(e, &p, 200, 10000);
@@ -842,7 +810,7 @@ static void orchctl_submit_reports_refusals_and_missing_stream(void **state)
     svc_stop(pid);
     {
         const char *a[] = {"--server", "nats://127.0.0.1:1", "submit", "--title", "x", NULL};
-        assert_int_equal(orchctl_all(e, a, out, sizeof(out)), 3);
+        assert_int_equal(svc_orchctl_at(&e->fix, e->fix.url, a, out, sizeof(out)), 3);
     }
 }
 

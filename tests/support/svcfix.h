@@ -51,4 +51,9 @@ cJSON *svc_request_json(natsConnection *nc, const char *subject, const char *bod
  * returns its exit code, its stdout in out (also left in <dir>/orchctl.out). */
 int svc_orchctl(const natsfix *f, const char *const args[], char *out, size_t outlen);
 
+/* Runs orchctl against url (a server that need not be f's, e.g. one that
+ * is down) with its stdout and stderr both in out (also left in
+ * <f's dir>/orchctl.all); returns its exit code. */
+int svc_orchctl_at(const natsfix *f, const char *url, const char *const args[], char *out, size_t len);
+
 #endif
