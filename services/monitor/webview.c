@@ -17,6 +17,84 @@
 #define RECENT_MS (3600 * 1000LL)
 #define CRIT_SHOWN 200       /* critical path nodes a graph holds at most */
 #define STATUS_SLOTS 10       /* Orchestrator__V1__Status values, 0 included */
+#define SCHED_ID_MAX 64       /* a requirement id's length at most (names.h's rule for subjects) */
+
+struct webview_sched {
+    int64_t at_ms;
+    strmap *ids;        /* id -> index into eta */
+    int64_t *eta;       /* 0: the scheduler has none */
+    int n, cap;
+    int64_t end, late;  /* the roadmap's; 0: nothing left */
+    int pages;
+};
+
+webview_sched *webview_sched_create(int64_t at_ms)
+{
+    webview_sched *s = xcalloc(1, sizeof(*s));
+    s->at_ms = at_ms;
+    s->ids = strmap_create();
+    return s;
+}
+
+void webview_sched_destroy(webview_sched *s)
+{
+    if (!s)
+        return;
+    strmap_destroy(s->ids);
+    free(s->eta);
+    free(s);
+}
+
+int webview_sched_rows(const webview_sched *s) { return s ? s->n : 0; }
+
+static int64_t ms_of(const cJSON *o, const char *key)
+{
+    const cJSON *x = cJSON_GetObjectItem(o, key);
+    return cJSON_IsNumber(x) && x->valuedouble > 0 && x->valuedouble < 9e15 ? (int64_t)x->valuedouble : 0;
+}
+
+long long webview_sched_page(webview_sched *s, const char *json, size_t len, long long after, char *err, size_t errlen)
+{
+    cJSON *o = cJSON_ParseWithLength(json, len), *rows = cJSON_GetObjectItem(o, "requirements"), *r, *nx;
+    long long next = 0;
+    if (!cJSON_IsObject(o) || !cJSON_IsArray(rows)) {
+        snprintf(err, errlen, "not a page of orch.scheduler.list (no requirements)");
+        cJSON_Delete(o);
+        return -1;
+    }
+    if ((nx = cJSON_GetObjectItem(o, "next")) != NULL) {
+        if (!cJSON_IsNumber(nx) || nx->valuedouble <= (double)after || nx->valuedouble > 1e12) {
+            snprintf(err, errlen, "next does not lie past offset %lld", after);
+            cJSON_Delete(o);
+            return -1;
+        }
+        next = (long long)nx->valuedouble;
+    }
+    if (!s->pages++) {
+        s->end = ms_of(o, "roadmapEtaMs");
+        s->late = ms_of(o, "roadmapEtaLateMs");
+        if (s->late < s->end)
+            s->late = s->end;
+    }
+    cJSON_ArrayForEach(r, rows)
+    {
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(r, "id"));
+        int k;
+        if (!id || !*id || strnlen(id, SCHED_ID_MAX + 1) > SCHED_ID_MAX)
+            continue;
+        if (!strmap_get(s->ids, id, &k)) {
+            if (s->n == s->cap) {
+                s->cap = s->cap ? s->cap * 2 : 256;
+                s->eta = xrealloc(s->eta, sizeof(int64_t) * (size_t)s->cap);
+            }
+            k = s->n++;
+            strmap_put(s->ids, id, k);
+        }
+        s->eta[k] = ms_of(r, "etaMs");
+    }
+    cJSON_Delete(o);
+    return next;
+}
 
 /* Per item: its estimated finish and the blocker that finishes last. */
 typedef struct {
@@ -191,8 +269,42 @@ static int urgency_cmp(const est *e, int i, int j)
     return r;
 }
 
+/* Item i's ETA and whose it is: the scheduler's for what it listed, else
+ * the monitor's. */
+static const char *eta_of(const est *e, int i, int64_t *ms)
+{
+    const webview_sched *f = e->in->sched;
+    int k;
+    if (f && strmap_get(f->ids, item(e, i)->id, &k)) {
+        *ms = f->eta[k];
+        return "scheduler";
+    }
+    *ms = e->finish[i];
+    return "monitor";
+}
+
+/* The roadmap's ETA: the scheduler's forecast, else the end of the
+ * monitor's critical path. */
+static void add_roadmap_eta(cJSON *o, const est *e)
+{
+    const webview_sched *f = e->in->sched;
+    cJSON *x = cJSON_AddObjectToObject(o, "eta");
+    cJSON_AddStringToObject(x, "source", f ? "scheduler" : "monitor");
+    if (f) {
+        cJSON_AddNumberToObject(x, "atMs", (double)f->at_ms);
+        if (f->end) {
+            cJSON_AddNumberToObject(x, "endMs", (double)f->end);
+            cJSON_AddNumberToObject(x, "lateMs", (double)f->late);
+        }
+    } else if (e->crit_end >= 0) {
+        cJSON_AddNumberToObject(x, "endMs", (double)e->finish[e->crit_end]);
+    }
+}
+
 static cJSON *row(const est *e, int i)
 {
+    int64_t eta;
+    const char *source = eta_of(e, i, &eta);
     const pb_state *s = item(e, i);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", s->id);
@@ -204,8 +316,10 @@ static cJSON *row(const est *e, int i)
     cJSON_AddStringToObject(o, "reason", s->reason);
     if (*s->instance)
         cJSON_AddStringToObject(o, "instance", s->instance);
-    if (e->finish[i])
-        cJSON_AddNumberToObject(o, "etaMs", (double)e->finish[i]);
+    if (eta) {
+        cJSON_AddNumberToObject(o, "etaMs", (double)eta);
+        cJSON_AddStringToObject(o, "etaSource", source);
+    }
     if (e->critical[i])
         cJSON_AddBoolToObject(o, "critical", 1);
     return o;
@@ -253,6 +367,7 @@ char *webview_list(const webview_input *in, const char *search, const char *stat
     cJSON_AddNumberToObject(o, "total", n);
     cJSON_AddNumberToObject(o, "offset", (double)offset);
     cJSON_AddNumberToObject(o, "limit", (double)limit);
+    add_roadmap_eta(o, &e);
     rows = cJSON_AddArrayToObject(o, "rows");
     for (long i = offset; i < n && i < offset + limit; i++)
         cJSON_AddItemToArray(rows, row(&e, idx[i]));
@@ -286,8 +401,13 @@ char *webview_graph(const webview_input *in, const char *search, long limit)
     }
     free(chain);
     cJSON_AddNumberToObject(o, "criticalLength", len);
-    if (e.crit_end >= 0)
-        cJSON_AddNumberToObject(o, "criticalEndMs", (double)e.finish[e.crit_end]);
+    if (e.crit_end >= 0) {
+        int64_t end;
+        cJSON_AddStringToObject(o, "criticalEndSource", eta_of(&e, e.crit_end, &end));
+        if (end)
+            cJSON_AddNumberToObject(o, "criticalEndMs", (double)end);
+    }
+    add_roadmap_eta(o, &e);
     idx = select_sorted(&e, search, "open", &n);
     for (int k = 0; k < n && shown < limit; k++)
         if (!in_graph[idx[k]] && !e.critical[idx[k]]) { /* the path's middle stays elided */
@@ -540,9 +660,13 @@ char *webview_overview(const webview_input *in)
     if (d->est_completion && *d->est_completion)
         cJSON_AddStringToObject(x, "schedulerEnd", d->est_completion);
     if (e.crit_end >= 0) {
+        int64_t end;
         cJSON_AddStringToObject(x, "end", item(&e, e.crit_end)->id);
-        cJSON_AddNumberToObject(x, "endMs", (double)e.finish[e.crit_end]);
+        cJSON_AddStringToObject(x, "endSource", eta_of(&e, e.crit_end, &end));
+        if (end)
+            cJSON_AddNumberToObject(x, "endMs", (double)end);
     }
+    add_roadmap_eta(o, &e);
     est_free(&e);
     return print(o);
 }

@@ -16,7 +16,17 @@
  *
  * The page never gets everything at once: lists come in pages, and the
  * graph holds the critical path, the most urgent open work up to a limit,
- * and what a search matched, with the edges among them. */
+ * and what a search matched, with the edges among them.
+ *
+ * The ETAs shown are the scheduler's when it answered: its forecast
+ * (orch.scheduler.list: each row's etaMs, the roadmap's roadmapEtaMs and
+ * roadmapEtaLateMs; docs/scheduler.md, "ETAs") is read page by page into a
+ * webview_sched and given in the input. A requirement the scheduler listed
+ * takes the scheduler's ETA (none when the scheduler gives none: it waits on
+ * something that never ends); one it did not list, or every one when there
+ * is no webview_sched, takes the monitor's estimate above, and each row
+ * says which (etaSource "scheduler" or "monitor"), as does the roadmap's
+ * ETA (the "eta" object of the overview, the list and the graph). */
 #ifndef MONITOR_WEBVIEW_H
 #define MONITOR_WEBVIEW_H
 
@@ -29,8 +39,27 @@ typedef struct {
     int64_t since_ms;
 } webview_alert;
 
+/* The scheduler's forecast, as its list pages said it. */
+typedef struct webview_sched webview_sched;
+
+/* An empty forecast taken at at_ms (never NULL; out of memory aborts). */
+webview_sched *webview_sched_create(int64_t at_ms);
+void webview_sched_destroy(webview_sched *s);       /* NULL-safe */
+
+/* Reads one answer of orch.scheduler.list (len bytes of JSON): every row's
+ * etaMs (a row without one: the scheduler has no ETA for it), and from the
+ * first page read, the roadmap's ETA and its 90th percentile. Returns the
+ * offset of the next page to ask for, 0 after the last page, or -1 when
+ * the text is not a list page (why in err, and s unchanged) or its next
+ * does not lie past after (a page must move forwards). */
+long long webview_sched_page(webview_sched *s, const char *json, size_t len, long long after, char *err, size_t errlen);
+
+/* Requirements the forecast lists. */
+int webview_sched_rows(const webview_sched *s);
+
 typedef struct {
     const dash_input *dash;
+    const webview_sched *sched;    /* NULL: the scheduler did not answer (the monitor's estimates) */
     int conserve_percent;          /* the scheduler's budget.conserve_percent */
     const webview_alert *alerts;   /* firing now */
     int nalerts;

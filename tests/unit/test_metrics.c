@@ -1,7 +1,8 @@
 /* The web endpoint's pure parts: the Prometheus text (metrics.c), checked
  * line by line and, when Debian's promtool is installed, by `promtool check
  * metrics`; and the page's views (webview.c): estimates, the critical path,
- * paging, search, and 5,000 open requirements. */
+ * paging, search, 5,000 open requirements, and the scheduler's ETAs taking
+ * the place of the monitor's (labelled which is which). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -413,13 +414,159 @@ static void test_five_thousand(void **state)
     world_free(w);
 }
 
+/* A row of view by id, or NULL. */
+static const cJSON *row_by_id(const cJSON *rows, const char *id)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach(r, rows) if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(r, "id")), id)) return r;
+    return NULL;
+}
+
+static const char *src_of(const cJSON *r) { return cJSON_GetStringValue(cJSON_GetObjectItem(r, "etaSource")); }
+static double ms_of(const cJSON *o, const char *k) { return cJSON_GetNumberValue(cJSON_GetObjectItem(o, k)); }
+
+/* The scheduler's forecast, read from two list pages, wins over the
+ * monitor's estimate for what it listed (also "no ETA"); what it did not
+ * list, and everything when it did not answer, keeps the monitor's,
+ * labelled so; the roadmap's ETA is the scheduler's mean and 90th
+ * percentile. Bad pages are refused and change nothing. */
+static void test_scheduler_eta(void **state)
+{
+    world *w = world_new(8);
+    dash_input d;
+    webview_input in;
+    webview_sched *f;
+    const double now = 1000 * MIN, a_eta = now + 333 * MIN, end = now + 900 * MIN, late = now + 1200 * MIN;
+    char page1[512], err[160];
+    const char *back = "{\"requirements\":[{\"id\":\"C\",\"etaMs\":5}],\"next\":3}";
+    const char *page2 = "{\"offset\":3,\"requirements\":[{\"id\":\"D\",\"status\":\"COMPLETE\"}]}";
+    cJSON *l, *x;
+    (void)state;
+    add(w, "A", ST(DISPATCHED), 2, 1, "");
+    add(w, "B", ST(BLOCKED), 2, 1, "A");
+    add(w, "C", ST(READY), 3, 1, "");
+    add(w, "D", ST(COMPLETE), 1, 1, "");
+    w->st[0].dispatched_at_ms = (int64_t)now;
+    input(w, &d, &in);
+
+    /* no answer: the monitor's own (A S: 15 min; B after it; C S: 15 min) */
+    l = parse(webview_list(&in, "", "", 0, 10));
+    x = cJSON_GetObjectItem(l, "rows");
+    assert_true(ms_of(row_by_id(x, "A"), "etaMs") == now + 15 * MIN);
+    assert_string_equal(src_of(row_by_id(x, "A")), "monitor");
+    assert_true(ms_of(row_by_id(x, "B"), "etaMs") == now + 30 * MIN);
+    assert_null(cJSON_GetObjectItem(row_by_id(x, "D"), "etaMs"));
+    x = cJSON_GetObjectItem(l, "eta");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(x, "source")), "monitor");
+    assert_true(ms_of(x, "endMs") == now + 30 * MIN);
+    assert_null(cJSON_GetObjectItem(x, "lateMs"));
+    cJSON_Delete(l);
+
+    /* the scheduler's pages: A with an ETA, B without one, C not listed */
+    snprintf(page1, sizeof(page1),
+             "{\"offset\":0,\"next\":3,\"roadmapEta\":\"x\",\"roadmapEtaMs\":%.0f,\"roadmapEtaLateMs\":%.0f,"
+             "\"requirements\":[{\"id\":\"A\",\"etaMs\":%.0f},{\"id\":\"B\",\"status\":\"BLOCKED\"},{\"nope\":1}]}",
+             end, late, a_eta);
+    f = webview_sched_create((int64_t)now - 1000);
+    assert_int_equal(webview_sched_page(f, page1, strlen(page1), 0, err, sizeof(err)), 3);
+    /* refused: not JSON, not a page, a next that does not move forwards */
+    assert_int_equal(webview_sched_page(f, "{", 1, 3, err, sizeof(err)), -1);
+    assert_int_equal(webview_sched_page(f, "{\"rows\":[]}", 12, 3, err, sizeof(err)), -1);
+    assert_int_equal(webview_sched_page(f, back, strlen(back), 3, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "past offset 3"));
+    assert_int_equal(webview_sched_rows(f), 2);
+    assert_int_equal(webview_sched_page(f, page2, strlen(page2), 3, err, sizeof(err)), 0);
+    assert_int_equal(webview_sched_rows(f), 3);
+    in.sched = f;
+
+    l = parse(webview_list(&in, "", "", 0, 10));
+    x = cJSON_GetObjectItem(l, "rows");
+    assert_true(ms_of(row_by_id(x, "A"), "etaMs") == a_eta);
+    assert_string_equal(src_of(row_by_id(x, "A")), "scheduler");
+    assert_null(cJSON_GetObjectItem(row_by_id(x, "B"), "etaMs")); /* the scheduler has none: not the monitor's */
+    assert_true(ms_of(row_by_id(x, "C"), "etaMs") == now + 15 * MIN);
+    assert_string_equal(src_of(row_by_id(x, "C")), "monitor");
+    x = cJSON_GetObjectItem(l, "eta");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(x, "source")), "scheduler");
+    assert_true(ms_of(x, "endMs") == end);
+    assert_true(ms_of(x, "lateMs") == late);
+    assert_true(ms_of(x, "atMs") == now - 1000);
+    cJSON_Delete(l);
+
+    l = parse(webview_graph(&in, "", 10));
+    assert_true(ms_of(row_by_id(cJSON_GetObjectItem(l, "nodes"), "A"), "etaMs") == a_eta);
+    assert_true(ms_of(cJSON_GetObjectItem(l, "eta"), "endMs") == end);
+    cJSON_Delete(l);
+    l = parse(webview_overview(&in));
+    assert_true(ms_of(cJSON_GetObjectItem(l, "eta"), "lateMs") == late);
+    cJSON_Delete(l);
+    webview_sched_destroy(f);
+
+    /* the scheduler answered with nothing left: no roadmap ETA, and no
+     * monitor's one in its place */
+    f = webview_sched_create((int64_t)now);
+    assert_int_equal(webview_sched_page(f, page2, strlen(page2), 0, err, sizeof(err)), 0);
+    in.sched = f;
+    l = parse(webview_overview(&in));
+    x = cJSON_GetObjectItem(l, "eta");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(x, "source")), "scheduler");
+    assert_null(cJSON_GetObjectItem(x, "endMs"));
+    cJSON_Delete(l);
+    webview_sched_destroy(f);
+    webview_sched_destroy(NULL);
+    world_free(w);
+}
+
+/* A page of 5,000 rows (the scheduler's largest is 10,000) is read whole
+ * and every open requirement shows the scheduler's ETA. */
+static void test_scheduler_eta_five_thousand(void **state)
+{
+    enum { N = 5000 };
+    world *w = world_new(N);
+    dash_input d;
+    webview_input in;
+    webview_sched *f = webview_sched_create(1);
+    cJSON *page = cJSON_CreateObject(), *rows = cJSON_AddArrayToObject(page, "requirements"), *l;
+    char id[32], *text, err[160];
+    int from_scheduler = 0;
+    const cJSON *r;
+    (void)state;
+    for (int i = 0; i < N; i++) {
+        cJSON *row = cJSON_CreateObject();
+        snprintf(id, sizeof(id), "REQ-%d", i);
+        add(w, id, ST(READY), 1 + i % 4, 1 + i % 4, "");
+        cJSON_AddStringToObject(row, "id", id);
+        cJSON_AddNumberToObject(row, "etaMs", 7e12 + i);
+        cJSON_AddItemToArray(rows, row);
+    }
+    cJSON_AddNumberToObject(page, "roadmapEtaMs", 8e12);
+    text = cJSON_PrintUnformatted(page);
+    cJSON_Delete(page);
+    assert_int_equal(webview_sched_page(f, text, strlen(text), 0, err, sizeof(err)), 0);
+    free(text);
+    assert_int_equal(webview_sched_rows(f), N);
+    input(w, &d, &in);
+    in.sched = f;
+    l = parse(webview_list(&in, "", "open", 0, 1000));
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(l, "rows"))
+    {
+        int i = atoi(cJSON_GetStringValue(cJSON_GetObjectItem(r, "id")) + 4);
+        from_scheduler += ms_of(r, "etaMs") == 7e12 + i && !strcmp(src_of(r), "scheduler");
+    }
+    assert_int_equal(from_scheduler, 1000);
+    cJSON_Delete(l);
+    webview_sched_destroy(f);
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hist_buckets),  cmocka_unit_test(test_empty_snapshot), cmocka_unit_test(test_ready_latency),
         cmocka_unit_test(test_full_snapshot), cmocka_unit_test(test_critical_path),
         cmocka_unit_test(test_list_pages),    cmocka_unit_test(test_overview),
-        cmocka_unit_test(test_five_thousand),
+        cmocka_unit_test(test_five_thousand), cmocka_unit_test(test_scheduler_eta),
+        cmocka_unit_test(test_scheduler_eta_five_thousand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
