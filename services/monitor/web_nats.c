@@ -15,6 +15,9 @@
 
 #define ST(x) ORCHESTRATOR__V1__STATUS__STATUS_##x
 #define MAX_ALERTS 64
+#define SCHED_LIST "orch.scheduler.list"
+#define FORECAST_PAGE_ROWS 10000    /* the scheduler's largest page */
+#define FORECAST_PAGES_MAX 100      /* a million rows: past this the rest keep the monitor's estimate */
 
 /* The latest verdict of a requirement, as the page shows it. */
 typedef struct {
@@ -34,6 +37,22 @@ static struct {
     strmap *verdict_of;         /* id -> slot */
     metrics_ready *ready;       /* for the dispatch latency */
 } W;
+
+/* The scheduler's forecast, shared by the requests of WEB_NATS_FORECAST_TTL_MS
+ * (counted, so that a refresh can replace it while a request still reads
+ * the old one). One request at a time asks the scheduler; the others use
+ * what is held meanwhile. */
+typedef struct {
+    webview_sched *f;
+    int refs;
+} held_forecast;
+
+static struct {
+    pthread_mutex_t mu;
+    held_forecast *cur;         /* NULL: none (the scheduler did not answer) */
+    int64_t asked_ms;           /* when cur was asked for; 0: never */
+    int asking;
+} F = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
 
 /* --- hooks (the monitor's lock held) ------------------------------------------------------ */
 
@@ -252,6 +271,102 @@ static cJSON *scheduler_status(const char *id)
     return o;
 }
 
+/* Every page of orch.scheduler.list read into a forecast, or NULL when the
+ * scheduler did not answer (or answered something else: logged). */
+static webview_sched *ask_forecast(int64_t now)
+{
+    webview_sched *f = webview_sched_create(now);
+    long long offset = 0;
+    for (int page = 0; page < FORECAST_PAGES_MAX; page++) {
+        natsMsg *reply = NULL;
+        const char *code = NULL;
+        char body[80], err[160];
+        long long next;
+        natsStatus st;
+        snprintf(body, sizeof(body), "{\"offset\":%lld,\"limit\":%d}", offset, FORECAST_PAGE_ROWS);
+        if ((st = natsConnection_RequestString(&reply, W.m.rr, SCHED_LIST, body, W.cfg.status_timeout_ms)) != NATS_OK) {
+            log_debug("web: no forecast from %s: %s", SCHED_LIST, natsStatus_GetText(st));
+            goto fail;
+        }
+        if (natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code) == NATS_OK && code) {
+            log_warn("web: %s refused page %lld: %s", SCHED_LIST, offset, code);
+            natsMsg_Destroy(reply);
+            goto fail;
+        }
+        next = webview_sched_page(f, natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), offset, err,
+                                  sizeof(err));
+        natsMsg_Destroy(reply);
+        if (next < 0) {
+            log_warn("web: %s page %lld: %s", SCHED_LIST, offset, err);
+            goto fail;
+        }
+        if (next == 0)
+            return f;
+        offset = next;
+    }
+    log_warn("web: %s has more than %d pages; the rest keep the monitor's estimate", SCHED_LIST, FORECAST_PAGES_MAX);
+    return f;
+fail:
+    webview_sched_destroy(f);
+    return NULL;
+}
+
+static void forecast_release(held_forecast *h)
+{
+    int last;
+    if (!h)
+        return;
+    pthread_mutex_lock(&F.mu);
+    last = --h->refs == 0;
+    pthread_mutex_unlock(&F.mu);
+    if (last) {
+        webview_sched_destroy(h->f);
+        free(h);
+    }
+}
+
+/* The forecast to show (a reference to release), NULL when the scheduler
+ * did not answer; asks again once what is held is WEB_NATS_FORECAST_TTL_MS
+ * old. Called without the monitor's lock: asking may take a while. */
+static held_forecast *forecast_get(void)
+{
+    int64_t now = text_now_ms();
+    held_forecast *h, *old = NULL;
+    pthread_mutex_lock(&F.mu);
+    if (!F.asking && (!F.asked_ms || now - F.asked_ms >= WEB_NATS_FORECAST_TTL_MS || now < F.asked_ms)) {
+        webview_sched *f;
+        F.asking = 1;
+        pthread_mutex_unlock(&F.mu);
+        f = ask_forecast(now);
+        h = f ? xcalloc(1, sizeof(*h)) : NULL;
+        if (h) {
+            h->f = f;
+            h->refs = 1; /* the cache's */
+        }
+        pthread_mutex_lock(&F.mu);
+        old = F.cur;
+        F.cur = h;
+        F.asked_ms = now;
+        F.asking = 0;
+    }
+    if ((h = F.cur) != NULL)
+        h->refs++;
+    pthread_mutex_unlock(&F.mu);
+    forecast_release(old);
+    return h;
+}
+
+static void forecast_forget(void)
+{
+    held_forecast *old;
+    pthread_mutex_lock(&F.mu);
+    old = F.cur;
+    F.cur = NULL;
+    F.asked_ms = 0;
+    pthread_mutex_unlock(&F.mu);
+    forecast_release(old);
+}
+
 static char *standby(int *code)
 {
     *code = 503;
@@ -264,22 +379,27 @@ static char *src_view(void *ctx, web_view v, const web_query *q, int *code)
     webview_input in;
     webview_alert alerts[MAX_ALERTS];
     cJSON *keep = NULL, *detail = NULL, *sched = NULL;
+    held_forecast *fc = NULL;
     char *out = NULL;
     (void)ctx;
 
     /* the scheduler is asked before the lock is taken: it may take a while */
     if (v == WEB_REQUIREMENT)
         sched = scheduler_status(q->id);
+    else
+        fc = forecast_get();
     pthread_mutex_lock(W.m.mu);
     if (!leading_locked()) {
         pthread_mutex_unlock(W.m.mu);
         cJSON_Delete(sched);
+        forecast_release(fc);
         return standby(code);
     }
     d = *seen_dash(*W.m.seen, text_now_ms());
     d.firing_alerts = *W.m.am ? am_firing(*W.m.am) : 0;
     memset(&in, 0, sizeof(in));
     in.dash = &d;
+    in.sched = fc ? fc->f : NULL;
     in.conserve_percent = 0; /* the scheduler says whether it conserves (the plan) */
     *code = 200;
     switch (v) {
@@ -302,6 +422,7 @@ static char *src_view(void *ctx, web_view v, const web_query *q, int *code)
     }
     pthread_mutex_unlock(W.m.mu);
     cJSON_Delete(keep);
+    forecast_release(fc);
     if (v == WEB_REQUIREMENT) {
         if (!detail) {
             *code = 404;
@@ -309,9 +430,14 @@ static char *src_view(void *ctx, web_view v, const web_query *q, int *code)
             return xstrdup("{\"reason\":\"not_found\",\"message\":\"no requirement by that id\"}");
         }
         if (sched) {
-            /* the scheduler's word on what it holds: the failure output whole, its ETA */
+            /* the scheduler's word on what it holds: the failure output whole, its ETA
+             * (none when it gives none, not the monitor's) */
             const char *keys[] = {"id", "title", "status", "type", "priority", "attempt", "reason",
                                   "lastFailureOutput", "etaMs", "instance", "tokensUsed"};
+            cJSON_DeleteItemFromObject(detail, "etaMs");
+            cJSON_DeleteItemFromObject(detail, "etaSource");
+            if (cJSON_IsNumber(cJSON_GetObjectItem(sched, "etaMs")))
+                cJSON_AddStringToObject(detail, "etaSource", "scheduler");
             for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
                 cJSON *x = cJSON_GetObjectItem(sched, keys[k]);
                 if (!x)
@@ -367,6 +493,7 @@ void web_nats_stop(void)
         return;
     web_stop(W.w);
     W.w = NULL;
+    forecast_forget();
     for (int i = 0; i < WEB_NATS_VERDICTS; i++) {
         free(W.verdicts[i].json);
         W.verdicts[i].json = NULL;

@@ -12,7 +12,15 @@
  * undelivered counts (lag), and the latest verdict of the last
  * WEB_NATS_VERDICTS requirements (their steps and outputs, cut to
  * WEB_NATS_OUTPUT_MAX bytes a step) for the requirement's detail, which
- * also carries the scheduler's own answer on orch.status.<id>. */
+ * also carries the scheduler's own answer on orch.status.<id>.
+ *
+ * The ETAs on the page are the scheduler's: every page of
+ * orch.scheduler.list (10,000 rows a page), asked at most once in
+ * WEB_NATS_FORECAST_TTL_MS and shared by the requests meanwhile, so a page
+ * polling every second costs the scheduler one read of its list in that
+ * time. When it does not answer (within web.status_timeout_ms a page), the
+ * views carry the monitor's own estimate, labelled so (webview.h), until
+ * the next ask. */
 #ifndef MONITOR_WEB_NATS_H
 #define MONITOR_WEB_NATS_H
 
@@ -27,6 +35,7 @@
 
 #define WEB_NATS_VERDICTS 256
 #define WEB_NATS_OUTPUT_MAX (16 * 1024)
+#define WEB_NATS_FORECAST_TTL_MS 5000
 
 /* Settings (the monitor's table writes them: web.*). */
 typedef struct {

@@ -10,7 +10,8 @@
 //                    it READY, touch ORCH_WEB_MARK, then see it reach COMPLETE
 //                    without the page reloading; open its detail
 //   ORCH_WEB_SHOT    where to save a screenshot (PNG)
-//   ORCH_WEB_OUT     where to write what was seen (JSON)
+//   ORCH_WEB_OUT     where to write what was seen (JSON: the counts, the roadmap
+//                    ETA's text and source, the statuses followed, ...)
 //   ORCH_WEB_TIMEOUT_MS  bound on each wait (default 30000)
 //
 // Exit 0 when everything expected was seen; 1 with one line saying what was
@@ -76,6 +77,10 @@ async function main() {
       }
     }
     out.counts = await counts(page);
+    out.roadmapEta = await page.evaluate(() => {
+      const e = document.querySelector("#roadmap-eta");
+      return e ? { text: e.textContent, source: e.dataset.source } : null;
+    });
 
     const id = process.env.ORCH_WEB_FOLLOW;
     if (id) {

@@ -59,6 +59,12 @@ static void five_thousand_open_requirements(void **state)
     assert_true(cJSON_GetObjectItem(out, "graphNodes")->valueint <= 200 + 50);
     assert_true(cJSON_GetObjectItem(out, "graphCritical")->valueint > 1);
     {
+        /* no scheduler here: the roadmap's ETA is the monitor's, and says so */
+        cJSON *re = cJSON_GetObjectItem(out, "roadmapEta");
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(re, "source")), "monitor");
+        assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(re, "text")), "monitor's estimate"));
+    }
+    {
         cJSON *seen = cJSON_GetObjectItem(out, "seen");
         int n = cJSON_GetArraySize(seen);
         assert_true(n >= 2);

@@ -7,7 +7,10 @@
  * latency, services up); the page in headless Chromium shows the counts and
  * follows one requirement from READY to COMPLETE without a reload; the
  * requirement's detail carries the verifier's steps and the review; a
- * screenshot is saved. */
+ * screenshot is saved. And the ETAs the page polls are the scheduler's
+ * (orch.scheduler.list), labelled the monitor's own estimate once the
+ * scheduler stops answering. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -305,6 +308,12 @@ static void live_suite_metrics_and_page(void **state)
         assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(out, "detail")), "test"));
         assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "counts"), "COMPLETE")->valueint, 2);
     }
+    {
+        /* the header's roadmap ETA is the scheduler's forecast */
+        cJSON *re = cJSON_GetObjectItem(out, "roadmapEta");
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(re, "source")), "scheduler");
+        assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(re, "text")), "roadmap done "));
+    }
     cJSON_Delete(out);
 
     /* the figures after: what the test drove */
@@ -371,9 +380,130 @@ static void live_suite_metrics_and_page(void **state)
     svc_stop(e->scheduler);
 }
 
+static cJSON *get_json(env *e, const char *path)
+{
+    char *body = NULL;
+    cJSON *o;
+    assert_int_equal(webtest_get(e->url, path, NULL, &body), 200);
+    o = cJSON_Parse(body);
+    free(body);
+    assert_non_null(o);
+    return o;
+}
+
+static double num(const cJSON *o, const char *k) { return cJSON_GetNumberValue(cJSON_GetObjectItem(o, k)); }
+static const char *str(const cJSON *o, const char *k) { return cJSON_GetStringValue(cJSON_GetObjectItem(o, k)) ?: ""; }
+
+/* Polls the list the page polls until its open rows (n of them) and its
+ * roadmap ETA all come from source; returns it. */
+static cJSON *wait_eta_source(env *e, int n, const char *source)
+{
+    cJSON *l = NULL;
+    for (int i = 0; i < 150; i++) {
+        const cJSON *r;
+        int from = 0;
+        cJSON_Delete(l);
+        l = get_json(e, "/api/requirements?status=open&limit=50");
+        cJSON_ArrayForEach(r, cJSON_GetObjectItem(l, "rows")) from += !strcmp(str(r, "etaSource"), source);
+        if (from == n && (int)num(l, "total") == n && !strcmp(str(cJSON_GetObjectItem(l, "eta"), "source"), source))
+            return l;
+        usleep(100 * 1000);
+    }
+    {
+        char *t = cJSON_PrintUnformatted(l);
+        fail_msg("the page's ETAs never all came from the %s: %s", source, t);
+    }
+    return NULL;
+}
+
+/* The ETAs the page polls are the scheduler's forecast: each open row's
+ * etaMs is what orch.status.<id> says (the cache is at most 5 s old, and
+ * work in flight keeps its ETA), the roadmap's is the list's roadmapEtaMs
+ * with its 90th percentile, in the list, the graph and the overview. The
+ * monitor's own estimate is a different rule (15 minutes for an S, 45 for
+ * an M, where the scheduler's priors are 30 minutes and 2 hours, and three
+ * share one agent in its forecast), a quarter of an hour and more away, so
+ * it cannot pass for the scheduler's. With the scheduler stopped, the page
+ * gets the monitor's estimates, labelled so. */
+static void scheduler_etas_reach_the_page(void **state)
+{
+    env *e = *state;
+    int port = natsfix_free_port();
+    char portenv[64];
+    const char *sched_env[] = {"ORCH_SCHEDULER_QUIET_START=00:00", "ORCH_SCHEDULER_QUIET_END=00:00",
+                               "ORCH_SCHEDULER_SPAWN_COOLDOWN_S=0", NULL};
+    const char *mon_env[] = {portenv, "ORCH_MONITOR_EVAL_MS=200", NULL};
+    const char *ids[] = {"ETA-1", "ETA-2", "ETA-3"};
+    const char *intake = "[{\"id\":\"ETA-1\",\"title\":\"Orders endpoint\",\"assignedAgent\":\"roy\",\"estimatedTokens\":100},"
+                         "{\"id\":\"ETA-2\",\"title\":\"Stock endpoint\",\"assignedAgent\":\"roy\",\"estimatedTokens\":100},"
+                         "{\"id\":\"ETA-3\",\"title\":\"Returns endpoint\",\"assignedAgent\":\"roy\",\"estimatedTokens\":100}]";
+    double sched_eta[3];
+    cJSON *l, *sl, *x;
+    const cJSON *r;
+
+    snprintf(portenv, sizeof(portenv), "ORCH_WEB_PORT=%d", port);
+    snprintf(e->url, sizeof(e->url), "http://127.0.0.1:%d", port);
+    e->scheduler = svc_start_ready(e->nc, &e->fix, "scheduler", "s1", sched_env);
+    e->router = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    e->monitor = svc_start_ready(e->nc, &e->fix, "monitor", "m1", mon_env);
+    assert_true(webtest_wait_http(e->url, "/readyz", 200, 20000));
+    wait_sample(e, "orch_monitor_leader", 1);
+    publish(e, "intake.requirements", intake, strlen(intake));
+    wait_status(e, ids[0], "DISPATCHED"); /* the others DISPATCHED or READY, as the budget allows */
+
+    l = wait_eta_source(e, 3, "scheduler");
+    sl = svc_request_json(e->nc, "orch.scheduler.list", "", 2000);
+    assert_non_null(sl);
+    for (int i = 0; i < 3; i++) {
+        char subj[64];
+        cJSON *st;
+        double web = -1;
+        snprintf(subj, sizeof(subj), "orch.status.%s", ids[i]);
+        st = svc_request_json(e->nc, subj, "", 2000);
+        assert_non_null(st);
+        sched_eta[i] = num(st, "etaMs");
+        cJSON_Delete(st);
+        cJSON_ArrayForEach(r, cJSON_GetObjectItem(l, "rows")) if (!strcmp(str(r, "id"), ids[i])) web = num(r, "etaMs");
+        if (!(sched_eta[i] > 0) || fabs(web - sched_eta[i]) > 10000)
+            fail_msg("%s: the page says %.0f, the scheduler %.0f", ids[i], web, sched_eta[i]);
+    }
+    x = cJSON_GetObjectItem(l, "eta");
+    if (fabs(num(x, "endMs") - num(sl, "roadmapEtaMs")) > 10000 ||
+        fabs(num(x, "lateMs") - num(sl, "roadmapEtaLateMs")) > 10000)
+        fail_msg("the page's roadmap ETA %.0f (90%%: %.0f) is not the scheduler's %.0f (%.0f)", num(x, "endMs"),
+                 num(x, "lateMs"), num(sl, "roadmapEtaMs"), num(sl, "roadmapEtaLateMs"));
+    cJSON_Delete(l);
+    l = get_json(e, "/api/graph?limit=50");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(l, "nodes")), 3);
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(l, "nodes")) assert_string_equal(str(r, "etaSource"), "scheduler");
+    assert_true(fabs(num(cJSON_GetObjectItem(l, "eta"), "endMs") - num(sl, "roadmapEtaMs")) <= 10000);
+    cJSON_Delete(l);
+    l = get_json(e, "/api/overview");
+    assert_string_equal(str(cJSON_GetObjectItem(l, "eta"), "source"), "scheduler");
+    cJSON_Delete(l);
+
+    /* the scheduler gone: the monitor's own estimates, said to be its own */
+    svc_stop(e->scheduler);
+    e->scheduler = 0;
+    l = wait_eta_source(e, 3, "monitor");
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(l, "rows"))
+    {
+        for (int i = 0; i < 3; i++)
+            if (!strcmp(str(r, "id"), ids[i]) && fabs(num(r, "etaMs") - sched_eta[i]) < 10 * 60000.0)
+                fail_msg("%s: the monitor's estimate %.0f is the scheduler's %.0f", ids[i], num(r, "etaMs"), sched_eta[i]);
+    }
+    assert_true(num(cJSON_GetObjectItem(l, "eta"), "endMs") > 0);
+    assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(l, "eta"), "lateMs"));
+    cJSON_Delete(l);
+    cJSON_Delete(sl);
+    svc_stop(e->monitor);
+    svc_stop(e->router);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test_setup_teardown(live_suite_metrics_and_page, setup, teardown)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test_setup_teardown(scheduler_etas_reach_the_page, setup, teardown),
+                                       cmocka_unit_test_setup_teardown(live_suite_metrics_and_page, setup, teardown)};
     curl_global_init(CURL_GLOBAL_DEFAULT);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
