@@ -1,5 +1,6 @@
 /* orchctl through a real nats-server and real daemons: a paged list read
- * to its end (status, summary, the completion check), the ETA column,
+ * to its end (status, summary, the completion check), the ETA column, the
+ * roadmap's ETA (status, dashboard),
  * usage errors found before connecting, silences listed, dead letters
  * browsed, the services table aligned. */
 #include <regex.h>
@@ -197,6 +198,96 @@ static void status_and_summary_read_every_page(void **state)
     svc_stop(pid);
 }
 
+/* "roadmap done by D (90%: L)" as orchctl prints it, from a list answer's
+ * roadmapEta and roadmapEtaLate ("2026-11-27T14:05:33Z": to the minute). */
+static void roadmap_line(const cJSON *list, char *buf, size_t len)
+{
+    const char *a = cJSON_GetStringValue(cJSON_GetObjectItem(list, "roadmapEta"));
+    const char *b = cJSON_GetStringValue(cJSON_GetObjectItem(list, "roadmapEtaLate"));
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_true(strlen(a) >= 16 && strlen(b) >= 16);
+    snprintf(buf, len, "roadmap done by %.10s %.5s UTC (90%%: %.10s %.5s UTC)\n", a, a + 11, b, b + 11);
+}
+
+/* Whether out has the line the list said before or after orchctl ran (the
+ * forecast is taken afresh at each answer). */
+static int has_roadmap_line(env *e, const char *out, const cJSON *before)
+{
+    char want[2][200];
+    cJSON *after = svc_request_json(e->nc, "orch.scheduler.list", "", 2000);
+    assert_non_null(after);
+    roadmap_line(before, want[0], sizeof(want[0]));
+    roadmap_line(after, want[1], sizeof(want[1]));
+    cJSON_Delete(after);
+    return strstr(out, want[0]) || strstr(out, want[1]);
+}
+
+/* `orchctl status` ends with the roadmap's ETA as the scheduler's list
+ * gives it (roadmapEta, and roadmapEtaLate as the 90% figure), "nothing
+ * left" before there is work; `orchctl status ID` shows the requirement's
+ * ETA; `orchctl dashboard` shows the roadmap's ETA under the monitor's
+ * dashboard, and says the scheduler did not answer once it is gone. */
+static void status_and_dashboard_show_the_roadmap_eta(void **state)
+{
+    env *e = *state;
+    pid_t sched = start_scheduler(e, "2"), mon;
+    char *out = malloc(1 << 16), id[16];
+    cJSON *before;
+
+    {
+        const char *a[] = {"status", NULL};
+        assert_int_equal(orchctl(e, a, out, 1 << 16), 0);
+        if (!strstr(out, "\nroadmap: nothing left\n"))
+            fail_msg("no 'roadmap: nothing left' with no work:\n%s", out);
+    }
+    for (int i = 1; i <= 5; i++) {
+        snprintf(id, sizeof(id), "RM-%d", i);
+        plan(e, id);
+    }
+    wait_count(e, "DISPATCHED", 5);
+    {
+        const char *a[] = {"status", NULL};
+        before = svc_request_json(e->nc, "orch.scheduler.list", "", 2000);
+        assert_non_null(before);
+        assert_int_equal(orchctl(e, a, out, 1 << 16), 0);
+        if (!has_roadmap_line(e, out, before))
+            fail_msg("orchctl status does not show the list's roadmapEta %s (90%%: %s):\n%s",
+                     cJSON_GetStringValue(cJSON_GetObjectItem(before, "roadmapEta")),
+                     cJSON_GetStringValue(cJSON_GetObjectItem(before, "roadmapEtaLate")), out);
+        cJSON_Delete(before);
+    }
+    {
+        const char *a[] = {"status", "RM-4", NULL};
+        char want[2][80];
+        cJSON *st = status_of(e, "RM-4");
+        assert_non_null(st);
+        snprintf(want[0], sizeof(want[0]), "  eta       %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(st, "eta")));
+        cJSON_Delete(st);
+        assert_int_equal(orchctl(e, a, out, 1 << 16), 0);
+        st = status_of(e, "RM-4");
+        snprintf(want[1], sizeof(want[1]), "  eta       %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(st, "eta")));
+        cJSON_Delete(st);
+        if (!strstr(out, want[0]) && !strstr(out, want[1]))
+            fail_msg("orchctl status RM-4 does not show its ETA (%s):\n%s", want[0], out);
+    }
+    mon = svc_start_ready(e->nc, &e->fix, "monitor", "m1", NULL);
+    {
+        const char *a[] = {"dashboard", NULL};
+        before = svc_request_json(e->nc, "orch.scheduler.list", "", 2000);
+        assert_int_equal(orchctl(e, a, out, 1 << 16), 0);
+        if (!has_roadmap_line(e, out, before))
+            fail_msg("orchctl dashboard does not show the roadmap's ETA:\n%s", out);
+        cJSON_Delete(before);
+        svc_stop(sched);
+        assert_int_equal(orchctl(e, a, out, 1 << 16), 0);
+        if (!strstr(out, "\nroadmap ETA: unknown (the scheduler did not answer)\n"))
+            fail_msg("orchctl dashboard without a scheduler:\n%s", out);
+    }
+    svc_stop(mon);
+    free(out);
+}
+
 /* `orchctl dashboard --watch --until-done` (the demo's watcher) ends only
  * when every requirement is done by the counts, not when the first page
  * of the list is. */
@@ -386,6 +477,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(status_and_summary_read_every_page, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(until_done_waits_for_every_page, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(status_and_dashboard_show_the_roadmap_eta, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(usage_errors_come_before_connecting, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(silences_are_listed, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(dead_letters_are_browsed, svc_env_setup, svc_env_teardown),

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -400,6 +401,42 @@ static int terminal(const char *status)
     return !strcmp(status, "COMPLETE") || !strcmp(status, "ESCALATED") || !strcmp(status, "REJECTED");
 }
 
+/* ms since the epoch as "2026-11-27 14:05 UTC" (the scheduler's times are UTC). */
+static void utc_minute(double ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+/* The roadmap's ETA for people, from an answer of orch.scheduler.list
+ * (roadmapEtaMs, roadmapEtaLateMs: the forecast's mean end of all unfinished
+ * work and its 90th percentile); list NULL: the scheduler did not answer. */
+static void roadmap_eta_line(const cJSON *list, char *buf, size_t len)
+{
+    const cJSON *end = cJSON_GetObjectItem(list, "roadmapEtaMs"), *late = cJSON_GetObjectItem(list, "roadmapEtaLateMs");
+    const cJSON *by = cJSON_GetObjectItem(list, "counts"), *n;
+    double open = 0;
+    if (!list) {
+        snprintf(buf, len, "roadmap ETA: unknown (the scheduler did not answer)");
+        return;
+    }
+    if (cJSON_IsNumber(end) && end->valuedouble > 0) {
+        char a[40], b[40];
+        utc_minute(end->valuedouble, a, sizeof(a));
+        utc_minute(cJSON_IsNumber(late) && late->valuedouble > end->valuedouble ? late->valuedouble : end->valuedouble, b,
+                   sizeof(b));
+        snprintf(buf, len, "roadmap done by %s (90%%: %s)", a, b);
+        return;
+    }
+    cJSON_ArrayForEach(n, by) if (cJSON_IsNumber(n) && !terminal(n->string)) open += n->valuedouble;
+    if (cJSON_IsObject(by) && open == 0)
+        snprintf(buf, len, "roadmap: nothing left");
+    else
+        snprintf(buf, len, "roadmap ETA: unknown (the scheduler gave no forecast)");
+}
+
 /* A row's ETA: the row's own when the list carries one, else what
  * orch.status.<id> says (list rows are brief); "-" for finished work. */
 static void row_eta(ctl *c, const cJSON *r, char *buf, size_t len)
@@ -480,14 +517,19 @@ static int cmd_status(ctl *c, int argc, char **argv)
         }
         if (*jstr(o, "eta"))
             printf("  eta       %s\n", jstr(o, "eta"));
+        else if (!terminal(jstr(o, "status")))
+            printf("  eta       none (it waits on work that will not finish: an unknown id or escalated work)\n");
         printf("  tokens    %.0f used of %.0f estimated\n", cJSON_GetNumberValue(cJSON_GetObjectItem(o, "tokensUsed")),
                cJSON_GetNumberValue(cJSON_GetObjectItem(o, "estimatedTokens")));
         if (*jstr(o, "lastFailureOutput"))
             printf("  last failure:\n%s\n", jstr(o, "lastFailureOutput"));
     } else {
         const cJSON *r;
+        char line[160];
         printf("%-14s %-10s %-13s %-8s %3s  %-20s  %s\n", "ID", "STATUS", "AGENT", "PRIORITY", "TRY", "ETA", "REASON");
         cJSON_ArrayForEach(r, cJSON_GetObjectItem(o, "requirements")) print_status_line(c, r);
+        roadmap_eta_line(o, line, sizeof(line));
+        printf("%s\n", line);
     }
     cJSON_Delete(o);
     return 0;
@@ -703,7 +745,25 @@ static int all_terminal(ctl *c, int *total)
     return *total > 0 && done == (double)*total;
 }
 
-/* dashboard [--json] [--watch [--until-done]] */
+/* The first page of orch.scheduler.list (one row: only its roadmap ETA and
+ * counts are wanted), or NULL when the scheduler does not answer. Quiet:
+ * its absence is said by the line that shows it. */
+static cJSON *list_head(ctl *c)
+{
+    natsMsg *reply = NULL;
+    const char *code = NULL;
+    cJSON *o = NULL;
+    if (natsConnection_RequestString(&reply, c->nc, "orch.scheduler.list", "{\"limit\":1}", 2000) != NATS_OK)
+        return NULL;
+    if (natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code) != NATS_OK || !code)
+        o = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
+    natsMsg_Destroy(reply);
+    return o;
+}
+
+/* dashboard [--json] [--watch [--until-done]]: the monitor's, and (not with
+ * --json, which is the monitor's document as it is) the roadmap's ETA as
+ * the scheduler forecasts it. */
 static int cmd_dashboard(ctl *c, int argc, char **argv)
 {
     int as_json = 0, watch = 0, until_done = 0, rc;
@@ -728,8 +788,15 @@ static int cmd_dashboard(ctl *c, int argc, char **argv)
         if (watch && isatty(1))
             printf("\033[H\033[2J");
         printf("%.*s\n", natsMsg_GetDataLength(reply), natsMsg_GetData(reply));
-        fflush(stdout);
         natsMsg_Destroy(reply);
+        if (!as_json) {
+            cJSON *head = list_head(c);
+            char line[160];
+            roadmap_eta_line(head, line, sizeof(line));
+            printf("%s\n", line);
+            cJSON_Delete(head);
+        }
+        fflush(stdout);
         if (!watch)
             return 0;
         done = until_done && all_terminal(c, &total);
@@ -1171,14 +1238,16 @@ static const command commands[] = {
     {"summary", cmd_summary, "summary [--json]", "final states, first-time acceptance, tokens spent, alerts raised", 0},
     {"submit", cmd_submit, "submit FILE|- | --title T [--files a,b] [--depends X,Y] [--priority P] [--agent A] [--id ID]",
      "submit requirements and print the ids given", 0},
-    {"dashboard", cmd_dashboard, "dashboard [--json] [--watch [--until-done]]", "the monitor's dashboard", 0},
+    {"dashboard", cmd_dashboard, "dashboard [--json] [--watch [--until-done]]",
+     "the monitor's dashboard, and the roadmap's ETA (the scheduler's forecast; not with --json)", 0},
     {"agents", cmd_agents, "agents", "active agents, queue depth and token use by type", 0},
     {"silence", cmd_silence, "silence add MATCHERS [--minutes N] [--comment C] | silence remove ID | silence list",
      "silence alerts matching rule=...,type=...; list the active silences", 0},
     {"deadletters", cmd_deadletters, "deadletters [--limit N]",
      "the last N (20) messages that reached their delivery limit, with where from and why", 0},
     {"roadmap", cmd_roadmap, "roadmap import|sync FILE", "submit a roadmap's Pending/New items; write statuses back", 0},
-    {"status", cmd_status, "status [ID] [--json]", "a requirement's state, attempt, ETA and why it waits; or all", 0},
+    {"status", cmd_status, "status [ID] [--json]",
+     "a requirement's state, attempt, ETA and why it waits; or all, and the roadmap's ETA (mean and 90%)", 0},
     {"retry", cmd_retry, "retry ID", "retry an ESCALATED requirement with a fresh set of attempts", 0},
     {"encode", cmd_encode, "encode FILE|-", "seed JSON requirement to protobuf bytes on stdout", 1},
     {"publish", cmd_publish, "publish SUBJECT [--content-type T] DATA|--file F",
