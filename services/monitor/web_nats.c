@@ -383,7 +383,14 @@ static char *src_view(void *ctx, web_view v, const web_query *q, int *code)
     char *out = NULL;
     (void)ctx;
 
-    /* the scheduler is asked before the lock is taken: it may take a while */
+    /* the scheduler is asked before the lock is taken: it may take a while
+     * (a standby is not worth asking for) */
+    pthread_mutex_lock(W.m.mu);
+    if (!leading_locked()) {
+        pthread_mutex_unlock(W.m.mu);
+        return standby(code);
+    }
+    pthread_mutex_unlock(W.m.mu);
     if (v == WEB_REQUIREMENT)
         sched = scheduler_status(q->id);
     else
