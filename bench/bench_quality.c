@@ -10,10 +10,12 @@
  * size's (S 30 min, M 2 h, L 4 h, XL 8 h) times a factor per type the
  * scheduler does not know, and one in twenty takes 3 to 6 times longer.
  *
- * Each graph is run three times through the scheduler core itself
- * (schedule.c: window, budgets, overlap, priorities), once per release
- * order within a priority (sched_cfg.order: oldest first, Airflow's
- * downstream count, upward rank); nothing else differs. The world is
+ * Each graph is run four times through the scheduler core itself
+ * (schedule.c: window, budgets, overlap, priorities), once per release rule
+ * within a priority (sched_cfg.order and .reserve: oldest first, Airflow's
+ * downstream count, upward rank alone, and the suite's rule: upward rank
+ * with agents kept for more urgent work about to be ready); nothing else
+ * differs. The world is
  * simulated: released work goes to a queue per type (the stream), a free
  * agent takes the oldest, heartbeats it at once and every 10 minutes (idle
  * agents too), and after its true duration its result and a passing
@@ -47,9 +49,12 @@
 
 enum { F_ROADMAP, F_LAYERED, F_FORKJOIN, F_CHAINS, F_WIDE, NFAM };
 static const char *const fam_name[NFAM] = {"roadmap", "layered", "fork-join", "chains", "wide"};
-enum { R_AGE, R_DOWN, R_RANK, NRULE };
-static const int rule_order[NRULE] = {SCHED_ORDER_AGE, SCHED_ORDER_DOWNSTREAM, SCHED_ORDER_RANK};
-static const char *const rule_name[NRULE] = {"oldest-first", "downstream", "rank"};
+/* The suite's rule is the last: rank with reservations (reserve.h); rank
+ * alone shows what each of the two adds. */
+enum { R_AGE, R_DOWN, R_LIST, R_RANK, NRULE };
+static const int rule_order[NRULE] = {SCHED_ORDER_AGE, SCHED_ORDER_DOWNSTREAM, SCHED_ORDER_RANK, SCHED_ORDER_RANK};
+static const int rule_reserve[NRULE] = {0, 0, 0, 1};
+static const char *const rule_name[NRULE] = {"oldest-first", "downstream", "rank alone", "rank+reserve"};
 static const int sizes[] = {50, 200, 500, 2000};
 #define NSIZES ((int)(sizeof(sizes) / sizeof(sizes[0])))
 
@@ -481,7 +486,7 @@ typedef struct {
 /* One run of g through the core with the given release order. When
  * expect (the makespan of the same run before) is set, the core's roadmap
  * ETA is read at the first completion past 25, 50 and 75 % of it. */
-static void run(const graph *g, int order, int64_t expect, run_out *o)
+static void run(const graph *g, int rule, int64_t expect, run_out *o)
 {
     world w;
     sched_cfg cfg;
@@ -507,7 +512,8 @@ static void run(const graph *g, int order, int64_t expect, run_out *o)
     out.ctx = &w;
     out.dispatch = on_dispatch;
     sched_cfg_default(&cfg);
-    cfg.order = order;
+    cfg.order = rule_order[rule];
+    cfg.reserve = rule_reserve[rule];
     cfg.budget.total_limit = 1000000000000000ULL; /* budgets never decide here */
     for (int t = 1; t < NT; t++)
         cfg.budget.limit[t] = 100000000000000ULL;
@@ -629,7 +635,7 @@ int main(int argc, char **argv)
                 lb = lower_bound(&g);
                 run_out eta;
                 for (int r = 0; r < NRULE; r++) {
-                    run(&g, rule_order[r], 0, &o[r]);
+                    run(&g, r, 0, &o[r]);
                     if (o[r].complete != g.n) {
                         fprintf(stderr, "%s n=%d %s: %d of %d completed\n", fam_name[f], g.n, rule_name[r],
                                 o[r].complete, g.n);
@@ -638,13 +644,14 @@ int main(int argc, char **argv)
                     ratio[f][r][nr[f]] = (double)o[r].makespan / (double)lb;
                 }
                 /* the rank run again, reading its ETAs at a quarter, half and three quarters */
-                run(&g, SCHED_ORDER_RANK, o[R_RANK].makespan, &eta);
+                run(&g, R_RANK, o[R_RANK].makespan, &eta);
                 if (eta.makespan != o[R_RANK].makespan)
                     differ++;
                 if (verbose)
-                    fprintf(stderr, "%s n=%d lb %.1f h (cp %.1f): oldest %.3f downstream %.3f rank %.3f\n", fam_name[f], g.n,
-                            (double)lb / HOUR_MS, (double)critical_path(&g) / HOUR_MS, ratio[f][0][nr[f]],
-                            ratio[f][1][nr[f]], ratio[f][2][nr[f]]);
+                    fprintf(stderr, "%s n=%d lb %.1f h (cp %.1f): oldest %.3f downstream %.3f rank alone %.3f "
+                            "rank+reserve %.3f\n", fam_name[f], g.n, (double)lb / HOUR_MS,
+                            (double)critical_path(&g) / HOUR_MS, ratio[f][R_AGE][nr[f]], ratio[f][R_DOWN][nr[f]],
+                            ratio[f][R_LIST][nr[f]], ratio[f][R_RANK][nr[f]]);
                 if (o[R_RANK].makespan <= o[R_AGE].makespan && o[R_RANK].makespan <= o[R_DOWN].makespan)
                     wins[f]++;
                 for (int q = 0; q < eta.npred; q++) {
@@ -662,8 +669,8 @@ int main(int argc, char **argv)
             }
 
     printf("\nmakespan / lower bound (mean; max), lower bound = max(critical path, work of a type / its agents)\n");
-    printf("%-10s %18s %18s %18s %12s %12s %10s\n", "family", rule_name[0], rule_name[1], rule_name[2],
-           "rank/oldest", "rank/downst", "rank best");
+    printf("%-10s %18s %18s %18s %18s %12s %12s %10s\n", "family", rule_name[0], rule_name[1], rule_name[2],
+           rule_name[3], "ours/oldest", "ours/downst", "ours best");
     {
         double all_rank = 0;
         int all_n = 0, every_family_better = 1;
@@ -682,9 +689,10 @@ int main(int argc, char **argv)
             for (int i = 0; i < nr[f]; i++)
                 all_rank += ratio[f][R_RANK][i];
             all_n += nr[f];
-            printf("%-10s %10.3f; %5.2f %10.3f; %5.2f %10.3f; %5.2f %12.3f %12.3f %6d/%d\n", fam_name[f], mean[0], mx[0],
-                   mean[1], mx[1], mean[2], mx[2], mean[2] / mean[0], mean[2] / mean[1], wins[f], nr[f]);
-            if (!(mean[2] < mean[0] && mean[2] < mean[1]))
+            printf("%-10s %10.3f; %5.2f %10.3f; %5.2f %10.3f; %5.2f %10.3f; %5.2f %12.3f %12.3f %6d/%d\n", fam_name[f],
+                   mean[R_AGE], mx[R_AGE], mean[R_DOWN], mx[R_DOWN], mean[R_LIST], mx[R_LIST], mean[R_RANK], mx[R_RANK],
+                   mean[R_RANK] / mean[R_AGE], mean[R_RANK] / mean[R_DOWN], wins[f], nr[f]);
+            if (!(mean[R_RANK] < mean[R_AGE] && mean[R_RANK] < mean[R_DOWN]))
                 every_family_better = 0;
         }
         printf("target: mean makespan within 1.05x the lower bound: %.3f overall (%s); better than both on every "

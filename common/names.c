@@ -87,7 +87,7 @@ int names_error_is_agents(const char *subject)
 
 static const char *const wait_kinds[] = {"unspecified", "dependency", "budget", "conservation", "overlap",
                                          "window", "turn", "retry_backoff", "verifying", "review", "merge",
-                                         "quiet_hours", "human", "agent", "cycle"};
+                                         "quiet_hours", "human", "agent", "cycle", "reserved"};
 
 const char *names_wait_kind(Orchestrator__V1__WaitKind k)
 {

@@ -11,6 +11,7 @@
 #include "names.h"
 #include "overlap.h"
 #include "rank.h"
+#include "reserve.h"
 #include "sim.h"
 #include "strmap.h"
 #include "text.h"
@@ -63,6 +64,10 @@ struct sched {
      * (0: not yet, or before a restart): durations count from it, not from
      * the dispatch, which may have waited for a free agent. */
     int64_t *started_ms;
+    /* Entries in flight (enter_flight .. leave_flight), and where each is
+     * in that list (-1: not in it), for the reservations of release_type. */
+    int *flight, nflight, *flight_pos;
+    reserve rsv;
     int rank_stale;         /* durations learned since: recompute at the next pass */
     int adds_since_rank;    /* requirements added since the last computation */
     int ranked_nodes;
@@ -232,10 +237,13 @@ static int new_entry(sched *s, pb_state *st)
         s->e = xrealloc(s->e, sizeof(*s->e) * (size_t)s->cap);
         s->key = xrealloc(s->key, sizeof(*s->key) * (size_t)s->cap);
         s->started_ms = xrealloc(s->started_ms, sizeof(*s->started_ms) * (size_t)s->cap);
+        s->flight = xrealloc(s->flight, sizeof(*s->flight) * (size_t)s->cap);
+        s->flight_pos = xrealloc(s->flight_pos, sizeof(*s->flight_pos) * (size_t)s->cap);
     }
     s->e[s->n] = st;
     s->key[s->n] = 0;
     s->started_ms[s->n] = 0;
+    s->flight_pos[s->n] = -1;
     return s->n++;
 }
 
@@ -293,6 +301,7 @@ void sched_cfg_default(sched_cfg *c)
     c->duration_ms[4] = 8 * 3600 * 1000LL;
     c->duration_ms[0] = c->duration_ms[2];
     c->order = SCHED_ORDER_RANK;
+    c->reserve = 1;
     c->agent_seen_ms = 15 * 60 * 1000LL;
     c->charge_message_percent = SCHED_DEF_CHARGE_MESSAGE_PERCENT;
     c->charge_attempt_percent = SCHED_DEF_CHARGE_ATTEMPT_PERCENT;
@@ -359,6 +368,9 @@ void sched_destroy(sched *s)
     free(s->e);
     free(s->key);
     free(s->started_ms);
+    free(s->flight);
+    free(s->flight_pos);
+    reserve_free(&s->rsv);
     free(s->fc_eta);
     free(s->node_entry);
     for (int t = 0; t < NT; t++)
@@ -558,6 +570,10 @@ static void enter_flight(sched *s, int i)
     int nf;
     files_of(st, &f, &nf);
     overlap_set(s->ov, i, f, nf);
+    if (s->flight_pos[i] < 0) {
+        s->flight_pos[i] = s->nflight;
+        s->flight[s->nflight++] = i;
+    }
     if (!st->started) {
         s->window_used[type_of(st)]++;
         if (prio_of(st) == P_CRIT)
@@ -577,7 +593,13 @@ static void window_free(sched *s, const pb_state *st)
 static void leave_flight(sched *s, int i)
 {
     pb_state *st = s->e[i];
+    int at = s->flight_pos[i];
     overlap_clear(s->ov, i);
+    if (at >= 0) {
+        s->flight[at] = s->flight[--s->nflight];
+        s->flight_pos[s->flight[at]] = at;
+        s->flight_pos[i] = -1;
+    }
     if ((st->status == ST_DISPATCHED || st->status == ST_VERIFYING) && !st->started)
         window_free(s, st);
     budget_unreserve(&s->b, type_of(st), st->reserved_tokens);
@@ -604,6 +626,11 @@ static void mark_started(sched *s, pb_state *st, const sched_clock *now)
 }
 
 /* --- release order (rank.c) ----------------------------------------------------- */
+
+static int in_flight(const pb_state *st)
+{
+    return st->status == ST_DISPATCHED || st->status == ST_VERIFYING;
+}
 
 static int finished(const pb_state *st)
 {
@@ -932,10 +959,62 @@ static int dispatch(sched *s, int i, const sched_clock *now)
     return 0;
 }
 
+/* --- reservations (reserve.h) ---------------------------------------------------- */
+
+/* What type t's agents are expected to do next, into s->rsv: the agents
+ * free now (those seen, less work started or released and not started),
+ * when each busy one is expected to be free, and the blocked requirements of
+ * type t that wait only on work in flight, with when that work is expected
+ * to end. Work that has run past the 90th percentile of its kind claims
+ * nothing: when it ends is anyone's guess. Returns 0 when the type's agents
+ * are not known (nothing seen): then nothing is held. */
+static int reserve_build(sched *s, int t, const sched_clock *now)
+{
+    int agents = sched_agents(s, t, now), busy = 0;
+    if (agents == 0)
+        return 0;
+    reserve_reset(&s->rsv, 0);
+    for (int k = 0; k < s->nflight; k++) {
+        pb_state *st = s->e[s->flight[k]];
+        int node, size;
+        int64_t end;
+        if (!st || !in_flight(st))
+            continue;
+        size = (int)st->requirement->complexity;
+        if (st->status == ST_VERIFYING)
+            end = now->now_ms; /* its agent is done; the verdict is near */
+        else if (!st->started)
+            end = now->now_ms + expected_of(s, st);
+        else {
+            int64_t ran = now->now_ms - started_at(s, st);
+            if (ran > learn_duration_pct(&s->lrn, type_of(st), size, 90))
+                continue;
+            end = started_at(s, st) + expected_of(s, st);
+            if (end < now->now_ms)
+                end = now->now_ms;
+        }
+        if (type_of(st) == t && st->status == ST_DISPATCHED) {
+            busy++;
+            reserve_add_busy(&s->rsv, end);
+        }
+        node = dag_find(s->g, st->id);
+        for (int d = 0; node >= 0 && d < dag_ndependents(s->g, node); d++) {
+            int v = dag_dependent(s->g, node, d);
+            int j = v < s->node_cap ? s->node_entry[v] : -1;
+            const pb_state *z = j >= 0 ? s->e[j] : NULL;
+            if (z && z->status == ST_BLOCKED && type_of(z) == t && dag_unmet(s->g, v) == 1)
+                reserve_add_claim(&s->rsv, end, prio_of(z), s->key[j], j);
+        }
+    }
+    s->rsv.free_now = agents - busy;
+    reserve_ready(&s->rsv);
+    return 1;
+}
+
 /* One pass over a type's ready work: see the top of sched.h. */
 static void release_type(sched *s, int t, const sched_clock *now)
 {
-    int *stash = NULL, nstash = 0, cap = 0;
+    int *stash = NULL, nstash = 0, cap = 0, reserving = -1; /* -1: not built yet */
     char why[512];
 
     if (s->cfg.turn_minutes > 0 && !s->in_turn) {
@@ -1010,6 +1089,29 @@ static void release_type(sched *s, int t, const sched_clock *now)
                 }
                 stash[nstash++] = i;
                 continue;
+            }
+            if (p != P_CRIT && s->cfg.reserve && s->cfg.order == SCHED_ORDER_RANK) {
+                int64_t dur = expected_of(s, st);
+                int held;
+                if (reserving < 0)
+                    reserving = reserve_build(s, t, now);
+                held = reserving ? reserve_holds(&s->rsv, now->now_ms, p, s->key[i], dur) : -1;
+                if (held >= 0) {
+                    const pb_state *z = s->e[held];
+                    long long mins = 0;
+                    for (int k = 0; k < s->rsv.nclaim; k++)
+                        if (s->rsv.claim[k].entry == held)
+                            mins = (long long)((s->rsv.claim[k].at - now->now_ms) / 60000);
+                    if (reason(st, WK(RESERVED), "reserved: a %s agent is kept for %s (more urgent, ready in about "
+                               "%lld min)", type_tok_of(t), z->id, mins)) {
+                        reason_id(st, z->id);
+                        save(s, st, now);
+                    }
+                    stash[nstash++] = i;
+                    continue;
+                }
+                if (reserving)
+                    reserve_take(&s->rsv, now->now_ms + dur);
             }
             rc = dispatch(s, i, now);
             if (rc == SCHED_REFUSED)
@@ -1364,11 +1466,6 @@ static void escalate(sched *s, int i, const char *why, const sched_clock *now)
         s->out.alert(s->out.ctx, "critical", "escalation", escalation_key(st, key, sizeof(key)), text);
     }
     release_types(s, ~0u, now);
-}
-
-static int in_flight(const pb_state *st)
-{
-    return st->status == ST_DISPATCHED || st->status == ST_VERIFYING;
 }
 
 /* The key a refusal is published under: the requirement the subject names,

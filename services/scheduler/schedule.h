@@ -110,6 +110,7 @@ typedef struct {
     int turn_offset[NAMES_AGENT_TYPES]; /* turns mode: minutes into each cycle a type's own turn comes */
     int64_t duration_ms[5];       /* expected duration by complexity until learned */
     int order;                    /* SCHED_ORDER_*: within a priority */
+    int reserve;                  /* with rank order: keep agents for more urgent work about to be ready (reserve.h) */
     int64_t agent_seen_ms;        /* an instance counts as an agent this long after its last report */
     long long charge_message_percent; /* one heartbeat, of the work's token budget */
     long long charge_attempt_percent; /* one attempt in all, of its token budget */

@@ -54,6 +54,9 @@ const cfg_entry scheduler_cfg_entries[] = {
     {"scheduler.release_order", CFG_ENUM, "rank", 0, 0, F(release_order), order_choices, 0,
      "within a priority: rank (most expected work behind it first), age (oldest first) or downstream (most "
      "dependents first)"},
+    {"scheduler.reserve", CFG_BOOL, "true", 0, 0, F(core.reserve), NULL, 0,
+     "with release_order rank: keep an agent free for more urgent work about to become ready instead of starting "
+     "work that can wait (docs/scheduler.md)"},
     {"scheduler.turn_minutes", CFG_INT, SCHED_TEXT(SCHED_DEF_TURN_MINUTES), 1, 1440, F(core.turn_minutes), NULL, 0,
      "the turn cadence (releases at multiples of it past the hour)"},
     {"scheduler.turn_offsets", CFG_LIST, "", 0, 8, F(turn_offsets), NULL, 0,

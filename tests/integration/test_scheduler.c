@@ -1570,10 +1570,59 @@ static void work_waiting_for_its_turn_says_when(void **state)
     }
 }
 
+static void beat(env *e, const char *type, const char *instance, const char *id)
+{
+    char subj[128], body[256];
+    snprintf(subj, sizeof(subj), "agents.heartbeat.%s.%s", type, instance);
+    snprintf(body, sizeof(body), "{\"instance\":\"%s\",\"requirementId\":\"%s\",\"state\":\"%s\"}", instance,
+             id ? id : "", id ? "working" : "idle");
+    assert_int_equal(natsConnection_PublishString(e->nc, subj, body), NATS_OK);
+    natsConnection_Flush(e->nc);
+}
+
+/* The one backend agent is kept for B, which waits only on A (in the
+ * frontend agent's hands, ending in about two hours) and has four
+ * requirements behind it, rather than given X, which would hold it past
+ * that; X says why, and goes once B has the agent. */
+static void an_agent_is_kept_for_the_longer_path(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    work w;
+    cJSON *st;
+
+    wait_leader(e, "s1");
+    beat(e, "backend", "be-1", NULL);
+    beat(e, "frontend", "fe-1", NULL);
+    plan(e, "RS-A", FE, MED, 1000, NULL, NULL);
+    must_take(e, "jen-frontend", "requirements.frontend.>", "RS-A", 1, &w);
+    beat(e, "frontend", "fe-1", "RS-A");
+    plan(e, "RS-B", BE, MED, 1000, "RS-A", NULL);
+    plan(e, "RS-C1", FE, MED, 1000, "RS-B", NULL);
+    plan(e, "RS-C2", FE, MED, 1000, "RS-C1", NULL);
+    plan(e, "RS-C3", FE, MED, 1000, "RS-C2", NULL);
+    plan(e, "RS-C4", FE, MED, 1000, "RS-C3", NULL);
+    plan(e, "RS-X", BE, MED, 1000, NULL, NULL);
+    settle(e, "PLAN", "scheduler-plan");
+    beat(e, "backend", "be-1", NULL);
+    nothing_for(e, "roy-backend", "requirements.backend.>");
+    st = status_of(e, "RS-X");
+    assert_string_equal(field(st, "status"), "READY");
+    assert_string_equal(field(st, "waitKind"), "reserved");
+    assert_non_null(strstr(field(st, "reason"), "reserved: a backend agent is kept for RS-B"));
+    cJSON_Delete(st);
+    finish(e, "frontend", &w);
+    must_take(e, "roy-backend", "requirements.backend.>", "RS-B", 1, &w);
+    beat(e, "backend", "be-1", "RS-B");
+    must_take(e, "roy-backend", "requirements.backend.>", "RS-X", 1, &w);
+    svc_stop(pid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(chain_is_released_in_order_and_reviewed, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(an_agent_is_kept_for_the_longer_path, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(critical_goes_ahead_of_queued_work, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(budget_holds_until_tokens_free, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(overlapping_files_wait, svc_env_setup, svc_env_teardown),

@@ -1503,6 +1503,96 @@ static void forecast_counts_agents(void **state)
     sched_destroy(s);
 }
 
+static void idle(sched *s, int type, const char *instance)
+{
+    pb_heartbeat h;
+    orchestrator__v1__heartbeat__init(&h);
+    h.agent_type = (Orchestrator__V1__AgentType)type;
+    h.requirement_id = "";
+    h.instance = (char *)instance;
+    heartbeat(s, &h);
+}
+
+static void started_by(sched *s, const char *id, const char *instance)
+{
+    pb_heartbeat h;
+    orchestrator__v1__heartbeat__init(&h);
+    h.requirement_id = (char *)id;
+    h.instance = (char *)instance;
+    heartbeat(s, &h);
+}
+
+/* A with the frontend agent, 90 minutes to go; B (backend) waits only on
+ * A, with C1..C4 behind it; X (backend, two hours) is ready. */
+static sched *longer_path_ahead(void)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    idle(s, BE, "be-1");
+    idle(s, FE, "fe-1");
+    sched_add(s, req("A", FE, MED, 100, NULL, NULL), &clk);
+    sched_tick(s, &clk);
+    started_by(s, "A", "fe-1");
+    clk.now_ms += 30 * 60 * 1000LL;
+    idle(s, BE, "be-1"); /* idle agents say so every few minutes */
+    sched_add(s, req("B", BE, MED, 100, "A", NULL), &clk);
+    sched_add(s, req("C1", FE, MED, 100, "B", NULL), &clk);
+    sched_add(s, req("C2", FE, MED, 100, "C1", NULL), &clk);
+    sched_add(s, req("C3", FE, MED, 100, "C2", NULL), &clk);
+    sched_add(s, req("C4", FE, MED, 100, "C3", NULL), &clk);
+    sched_add(s, req("X", BE, MED, 100, NULL, NULL), &clk);
+    return s;
+}
+
+/* One backend agent. B (backend) waits only on A, which a frontend agent
+ * is working on and is expected to end in 90 minutes; four requirements
+ * wait behind B. X, a two-hour backend requirement with nothing behind it,
+ * would take the agent just before B is ready and hold it two hours: it is
+ * kept back (RESERVED, naming B), while S, half an hour, ends in time and
+ * goes. B goes as soon as A is done, X after it. */
+static void the_agent_is_kept_for_the_longer_path_about_to_be_ready(void **state)
+{
+    sched *s = longer_path_ahead();
+    pb_requirement *short_one = req("S", BE, MED, 100, NULL, NULL);
+    (void)state;
+    short_one->complexity = ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_S;
+    sched_add(s, short_one, &clk);
+    sched_tick(s, &clk);
+    assert_int_equal(status(s, "S"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    assert_int_equal(status(s, "X"), ORCHESTRATOR__V1__STATUS__STATUS_READY);
+    assert_int_equal(sched_get(s, "X")->wait_kind, KIND(RESERVED));
+    assert_int_equal(sched_get(s, "X")->n_wait_ids, 1);
+    assert_string_equal(sched_get(s, "X")->wait_ids[0], "B");
+    assert_non_null(strstr(why(s, "X"), "reserved: a backend agent is kept for B"));
+    started_by(s, "S", "be-1");
+    clk.now_ms += 30 * 60 * 1000LL;
+    idle(s, BE, "be-1"); /* done with S: its heartbeats name nothing now */
+    result(s, "S", 1, 10);
+    verdict(s, "S", 1, PASS, NULL);
+    sched_tick(s, &clk);
+    assert_int_equal(status(s, "X"), ORCHESTRATOR__V1__STATUS__STATUS_READY); /* B is still an hour away */
+    clk.now_ms += 60 * 60 * 1000LL;
+    idle(s, BE, "be-1");
+    result(s, "A", 1, 10);
+    verdict(s, "A", 1, PASS, NULL);
+    sched_tick(s, &clk);
+    assert_int_equal(status(s, "B"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    started_by(s, "B", "be-1");
+    sched_tick(s, &clk);
+    assert_int_equal(status(s, "X"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED); /* nothing claims the agent now */
+    sched_destroy(s);
+}
+
+static void without_reservations_the_agent_is_not_kept(void **state)
+{
+    sched *s;
+    (void)state;
+    cfg.reserve = 0;
+    s = longer_path_ahead();
+    sched_tick(s, &clk);
+    assert_int_equal(status(s, "X"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    sched_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1540,6 +1630,8 @@ int main(void)
         cmocka_unit_test_setup(unpublishable_work_is_rejected_not_retried, setup),
         cmocka_unit_test_setup(finished_work_is_let_go_after_the_retention, setup),
         cmocka_unit_test_setup(ready_work_goes_by_rank_then_age, setup),
+        cmocka_unit_test_setup(the_agent_is_kept_for_the_longer_path_about_to_be_ready, setup),
+        cmocka_unit_test_setup(without_reservations_the_agent_is_not_kept, setup),
         cmocka_unit_test_setup(estimates_are_learned_and_say_so, setup),
         cmocka_unit_test_setup(learned_figures_outlive_the_leader, setup),
         cmocka_unit_test_setup(forecast_counts_agents, setup),
