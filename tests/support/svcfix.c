@@ -50,8 +50,43 @@ int svc_env_teardown(void **state)
     return 0;
 }
 
+/* Which log each started daemon writes, so a stop that fails can show why
+ * (an AddressSanitizer report, the watchdog's line) where CI prints it. */
+static struct {
+    pid_t pid;
+    char path[512];
+} started[64];
+
+static void remember_log(pid_t pid, const char *dir, const char *log)
+{
+    int slot = 0;
+    for (int i = 0; i < 64; i++)
+        if (started[i].pid == 0 || started[i].pid == pid) {
+            slot = i;
+            break;
+        }
+    started[slot].pid = pid;
+    snprintf(started[slot].path, sizeof(started[slot].path), "%s/%s", dir, log);
+}
+
+/* The last lines of pid's log on stderr. */
+static void print_log_tail(pid_t pid)
+{
+    for (int i = 0; i < 64; i++)
+        if (started[i].pid == pid) {
+            char *text = proc_slurp(started[i].path);
+            size_t len = text ? strlen(text) : 0;
+            size_t from = len > 6000 ? len - 6000 : 0;
+            fprintf(stderr, "--- the end of %s ---\n%s\n--- end ---\n", started[i].path, text ? text + from : "(none)");
+            free(text);
+            started[i].pid = 0;
+            return;
+        }
+}
+
 pid_t svc_start(const natsfix *f, const char *name, const char *instance, const char *const extra_env[])
 {
+    pid_t pid;
     char bin[512], exe[64], url[96], inst[96], log[96];
     const char *env[32];
     int n = 0;
@@ -69,15 +104,20 @@ pid_t svc_start(const natsfix *f, const char *name, const char *instance, const 
     env[n] = NULL;
     argv[0] = proc_bin(exe, bin, sizeof(bin));
     argv[1] = NULL;
-    return proc_spawn(argv, env, f->dir, log);
+    pid = proc_spawn(argv, env, f->dir, log);
+    if (pid > 0)
+        remember_log(pid, f->dir, log);
+    return pid;
 }
 
 void svc_stop(pid_t pid)
 {
     int st = proc_stop(pid, 5000);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        print_log_tail(pid);
         fail_msg("daemon %d did not exit cleanly: %s %d", (int)pid, WIFEXITED(st) ? "exit" : "signal",
                  WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+    }
 }
 
 cJSON *svc_request_json(natsConnection *nc, const char *subject, const char *body, int timeout_ms)
