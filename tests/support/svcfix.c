@@ -98,7 +98,10 @@ pid_t svc_start(const natsfix *f, const char *name, const char *instance, const 
     snprintf(log, sizeof(log), "%s.log", instance);
     env[n++] = url;
     env[n++] = inst;
-    env[n++] = "ORCH_SHUTDOWN_TIMEOUT_MS=4000";
+    /* bounded, with room for a loaded machine: under the sanitizers, with
+     * the current server writing every KV update to disk, a stop's last
+     * saves can take seconds */
+    env[n++] = "ORCH_SHUTDOWN_TIMEOUT_MS=10000";
     for (int i = 0; extra_env && extra_env[i] && n < 31; i++)
         env[n++] = extra_env[i];
     env[n] = NULL;
@@ -112,7 +115,7 @@ pid_t svc_start(const natsfix *f, const char *name, const char *instance, const 
 
 void svc_stop(pid_t pid)
 {
-    int st = proc_stop(pid, 5000);
+    int st = proc_stop(pid, 12000);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         print_log_tail(pid);
         fail_msg("daemon %d did not exit cleanly: %s %d", (int)pid, WIFEXITED(st) ? "exit" : "signal",
