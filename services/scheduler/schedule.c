@@ -2082,9 +2082,11 @@ static void forecast(sched *s, const sched_clock *now)
         k->prio = prio_of(st);
         k->key = s->key[i];
         k->order = st->order;
+        k->expect = st->alias || st->status == ST_VERIFYING ? 0 : expected_of(s, st);
         if (st->status == ST_VERIFYING || (st->status == ST_DISPATCHED && st->started)) {
             k->running = 1;
             elapsed[idx[i]] = now->now_ms - started_at(s, st);
+            k->expect = k->expect > elapsed[idx[i]] ? k->expect - elapsed[idx[i]] : 0;
         } else if (st->status == ST_DISPATCHED) {
             k->prio = 0; /* on the stream: free agents take it first, in the order it went out */
             k->key = 0;
@@ -2111,7 +2113,7 @@ static void forecast(sched *s, const sched_clock *now)
                                    : learn_draw(&s->lrn, type_of(st), (int)st->requirement->complexity, elapsed[k],
                                                 &rng);
         }
-        ends[r] = n ? sim_run(task, n, deps, agents, fin) : 0;
+        ends[r] = n ? sim_run(task, n, deps, agents, s->cfg.reserve && s->cfg.order == SCHED_ORDER_RANK, fin) : 0;
         for (int k = 0; k < n; k++) {
             if (fin[k] < 0)
                 never[k] = 1;

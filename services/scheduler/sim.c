@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reserve.h"
 #include "text.h"
 
 typedef struct {
@@ -87,9 +88,36 @@ static int pop(const ord *o, heap *h)
 
 static int type_of(const sim_task *t) { return t->type > 0 && t->type < NAMES_AGENT_TYPES ? t->type : 0; }
 
-int64_t sim_run(const sim_task *task, int n, const int *deps, const int agents[NAMES_AGENT_TYPES],
+/* Candidates one start may pass over when reservations hold them: the
+ * scheduler tries every ready one; the forecast stops here, so a queue of
+ * thousands does not make it quadratic. */
+#define SIM_PASS_OVER 8
+
+/* What type t's agents are expected to do next at now, into r, as the
+ * scheduler's reserve_build sees it: free agents, the expected ends of the
+ * type's running work, and the tasks of type t waiting only on running
+ * work (running: the event heap). */
+static void reserve_at(reserve *r, const sim_task *task, const heap *ev, const int *unmet, const int *off,
+                       const int *users, const int64_t *exp_end, int t, int free_now, int64_t now)
+{
+    reserve_reset(r, free_now);
+    for (int k = 0; k < ev->n; k++) {
+        int i = ev->v[k];
+        int64_t at = exp_end[i] > now ? exp_end[i] : now;
+        if (type_of(&task[i]) == t)
+            reserve_add_busy(r, at);
+        for (int u = off[i]; u < off[i + 1]; u++)
+            if (unmet[users[u]] == 1 && type_of(&task[users[u]]) == t)
+                reserve_add_claim(r, at, task[users[u]].prio, task[users[u]].key, users[u]);
+    }
+    reserve_ready(r);
+}
+
+int64_t sim_run(const sim_task *task, int n, const int *deps, const int agents[NAMES_AGENT_TYPES], int reserve_on,
                 int64_t *finish)
 {
+    int64_t *exp_end = xcalloc((size_t)n + 1, sizeof(int64_t)); /* when the scheduler expects each to end */
+    reserve rsv = {0};
     int *unmet = xcalloc((size_t)n + 1, sizeof(int));
     int *off = xcalloc((size_t)n + 2, sizeof(int));   /* dependents, as CSR */
     int *users;
@@ -131,6 +159,7 @@ int64_t sim_run(const sim_task *task, int n, const int *deps, const int agents[N
         int t = type_of(&task[i]);
         if (task[i].running && unmet[i] == 0) {
             finish[i] = task[i].duration > 0 ? task[i].duration : 0;
+            exp_end[i] = task[i].expect;
             busy[t]++;
             push(&eo, &ev, i);
         } else if (unmet[i] == 0) {
@@ -138,13 +167,37 @@ int64_t sim_run(const sim_task *task, int n, const int *deps, const int agents[N
         }
     }
     for (;;) {
-        for (int t = 0; t < NAMES_AGENT_TYPES; t++)
+        for (int t = 0; t < NAMES_AGENT_TYPES; t++) {
+            int built = 0;
             while (busy[t] < cap[t] && ready[t].n > 0) {
-                int i = pop(&ro, &ready[t]);
+                int i = -1, passed[SIM_PASS_OVER], np = 0;
+                while (ready[t].n > 0) {
+                    int c = pop(&ro, &ready[t]);
+                    /* released work (0) and CRITICAL (1) are never held */
+                    if (reserve_on && task[c].prio > 1 && np < SIM_PASS_OVER) {
+                        if (!built)
+                            reserve_at(&rsv, task, &ev, unmet, off, users, exp_end, t, cap[t] - busy[t], now);
+                        built = 1;
+                        if (reserve_holds(&rsv, now, task[c].prio, task[c].key, task[c].expect) >= 0) {
+                            passed[np++] = c;
+                            continue;
+                        }
+                    }
+                    i = c;
+                    break;
+                }
+                for (int k = 0; k < np; k++)
+                    push(&ro, &ready[t], passed[k]);
+                if (i < 0)
+                    break; /* all held: an agent waits for what is about to be ready */
                 finish[i] = now + (task[i].duration > 0 ? task[i].duration : 0);
+                exp_end[i] = now + task[i].expect;
+                if (built)
+                    reserve_take(&rsv, exp_end[i]);
                 busy[t]++;
                 push(&eo, &ev, i);
             }
+        }
         if (ev.n == 0)
             break;
         {
@@ -163,6 +216,8 @@ int64_t sim_run(const sim_task *task, int n, const int *deps, const int agents[N
     for (int t = 0; t < NAMES_AGENT_TYPES; t++)
         free(ready[t].v);
     free(ev.v);
+    free(exp_end);
+    reserve_free(&rsv);
     free(unmet);
     free(off);
     free(users);

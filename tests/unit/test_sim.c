@@ -1,6 +1,6 @@
 /* sim.c: nothing to run, a chain, agents as the bottleneck, work in flight,
  * release order (priority, key, age), no agents counted, a dependency that
- * can never finish. */
+ * can never finish, reservations as the scheduler makes them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +20,7 @@ static sim_task task(int type, int64_t dur, int first_dep, int ndeps)
     t.type = type;
     t.prio = 3;
     t.duration = dur;
+    t.expect = dur;
     t.first_dep = first_dep;
     t.ndeps = ndeps;
     return t;
@@ -30,7 +31,7 @@ static void test_empty(void **state)
     int agents[NAMES_AGENT_TYPES] = {0};
     int64_t f[1] = {7};
     (void)state;
-    assert_int_equal(sim_run(NULL, 0, NULL, agents, f), 0);
+    assert_int_equal(sim_run(NULL, 0, NULL, agents, 0, f), 0);
 }
 
 /* 0 <- 1 <- 2, plenty of agents: the sum along the chain. */
@@ -41,7 +42,7 @@ static void test_chain(void **state)
     int agents[NAMES_AGENT_TYPES] = {0, 4, 4};
     int64_t f[3];
     (void)state;
-    assert_int_equal(sim_run(t, 3, deps, agents, f), 35);
+    assert_int_equal(sim_run(t, 3, deps, agents, 0, f), 35);
     assert_int_equal(f[0], 10);
     assert_int_equal(f[1], 30);
     assert_int_equal(f[2], 35);
@@ -57,9 +58,9 @@ static void test_agents_bound(void **state)
     (void)state;
     for (int i = 0; i < 6; i++)
         t[i] = task(BE, 60, 0, 0);
-    assert_int_equal(sim_run(t, 6, NULL, agents, f), 360);
+    assert_int_equal(sim_run(t, 6, NULL, agents, 0, f), 360);
     agents[BE] = 3;
-    assert_int_equal(sim_run(t, 6, NULL, agents, f), 120);
+    assert_int_equal(sim_run(t, 6, NULL, agents, 0, f), 120);
 }
 
 /* Work in flight holds its agent for what is left; more in flight than
@@ -72,7 +73,7 @@ static void test_running(void **state)
     (void)state;
     t[0].running = 1;
     t[1].running = 1;
-    assert_int_equal(sim_run(t, 3, NULL, agents, f), 70);
+    assert_int_equal(sim_run(t, 3, NULL, agents, 0, f), 70);
     assert_int_equal(f[0], 15);
     assert_int_equal(f[1], 40);
     assert_int_equal(f[2], 70); /* starts when both are done: 2 busy, 1 agent */
@@ -91,7 +92,7 @@ static void test_order(void **state)
     t[2].order = 3;
     t[2].prio = 1;
     t[3].order = 0;
-    sim_run(t, 4, NULL, agents, f);
+    sim_run(t, 4, NULL, agents, 0, f);
     assert_int_equal(f[2], 10); /* CRITICAL */
     assert_int_equal(f[1], 20); /* larger key */
     assert_int_equal(f[3], 30); /* older */
@@ -107,9 +108,40 @@ static void test_no_agents_and_bad_dep(void **state)
     int agents[NAMES_AGENT_TYPES] = {0};
     int64_t f[2];
     (void)state;
-    assert_int_equal(sim_run(t, 2, deps, agents, f), 10);
+    assert_int_equal(sim_run(t, 2, deps, agents, 0, f), 10);
     assert_int_equal(f[0], 10);
     assert_int_equal(f[1], -1);
+}
+
+/* One backend agent. A (frontend) runs until 60; B (backend, 1000 of
+ * roadmap behind it) waits only on A. Without reservations X (100) takes
+ * the agent at 0 and B waits until 100; with them X waits for B, and S
+ * (30: done before B is ready) goes first. As the scheduler would. */
+static void test_reserve(void **state)
+{
+    int agents[NAMES_AGENT_TYPES] = {0, 1, 1};
+    int deps[] = {0};
+    int64_t f[4];
+    sim_task t[4];
+    (void)state;
+    t[0] = task(FE, 60, 0, 0);
+    t[0].running = 1;
+    t[1] = task(BE, 50, 0, 1);
+    t[1].key = 1000;
+    t[2] = task(BE, 100, 0, 0);
+    t[2].key = 100;
+    t[3] = task(BE, 30, 0, 0);
+    t[3].key = 30;
+    assert_int_equal(sim_run(t, 4, deps, agents, 0, f), 180);
+    assert_int_equal(f[2], 100); /* X first */
+    assert_int_equal(f[1], 150);
+    assert_int_equal(sim_run(t, 4, deps, agents, 1, f), 210);
+    assert_int_equal(f[3], 30);  /* S fills the gap */
+    assert_int_equal(f[1], 110); /* B on time */
+    assert_int_equal(f[2], 210); /* X after it */
+    t[1].prio = 1;               /* CRITICAL work is never held: nor does it hold */
+    t[2].prio = 1;
+    assert_int_equal(sim_run(t, 4, deps, agents, 1, f), 180);
 }
 
 int main(void)
@@ -117,6 +149,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),   cmocka_unit_test(test_chain), cmocka_unit_test(test_agents_bound),
         cmocka_unit_test(test_running), cmocka_unit_test(test_order), cmocka_unit_test(test_no_agents_and_bad_dep),
+        cmocka_unit_test(test_reserve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
