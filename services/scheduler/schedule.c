@@ -783,11 +783,30 @@ static void complete(sched *s, int i, const sched_clock *now);
 
 /* The window's wording for ready work of type t and priority p (CRITICAL
  * work counts only the CRITICAL slots: see release_type). */
-static void window_text(const sched *s, int t, int p, char *buf, size_t len)
+/* The type's window now: scheduler.window, or 1 when every agent of the
+ * type seen already has work dispatched to it (started or about to be):
+ * one released requirement waits for the next agent to be free, not more,
+ * so what goes next is chosen when an agent is about to take it, not hours
+ * before (docs/scheduler.md). CRITICAL work keeps the whole window; with no
+ * agent of the type seen, so does everything. */
+static long long window_now(const sched *s, int t, int p, const sched_clock *now)
+{
+    int agents, dispatched = 0;
+    if (p == P_CRIT || (agents = sched_agents(s, t, now)) == 0)
+        return s->cfg.window;
+    for (int k = 0; k < s->nflight; k++) {
+        const pb_state *st = s->e[s->flight[k]];
+        if (st && st->status == ST_DISPATCHED && type_of(st) == t && ++dispatched >= agents)
+            return 1;
+    }
+    return s->cfg.window;
+}
+
+static void window_text(const sched *s, int t, int p, long long limit, char *buf, size_t len)
 {
     int crit = p == P_CRIT;
-    snprintf(buf, len, "window: %d of %lld %s%s release slots taken", crit ? s->window_crit[t] : s->window_used[t],
-             s->cfg.window, crit ? "CRITICAL " : "", type_tok_of(t));
+    snprintf(buf, len, "window: %d of %lld %s%s release slots taken%s", crit ? s->window_crit[t] : s->window_used[t],
+             limit, crit ? "CRITICAL " : "", type_tok_of(t), limit < s->cfg.window ? " (every agent busy)" : "");
 }
 
 /* What queued ready work waits on before a release pass looks at it: its
@@ -810,7 +829,7 @@ static int queued_reason(sched *s, pb_state *st, const sched_clock *now)
         int m = sched_turn_next(&s->cfg, t, now->minute) % 1440;
         return reason(st, WK(TURN), "turn: the next %s turn is at %02d:%02d", type_tok_of(t), m / 60, m % 60);
     }
-    window_text(s, t, prio_of(st), buf, sizeof(buf));
+    window_text(s, t, prio_of(st), window_now(s, t, prio_of(st), now), buf, sizeof(buf));
     return reason(st, WK(WINDOW), "%s", buf);
 }
 
@@ -1034,6 +1053,7 @@ static void release_type(sched *s, int t, const sched_clock *now)
     maybe_rerank(s, 0);
     for (int p = 1; p < NP; p++) {
         heap *h = &s->q[t][p];
+        long long limit = -1; /* window_now, once known; again after each release */
         nstash = 0;
         while (h->n > 0) {
             int i;
@@ -1042,8 +1062,10 @@ static void release_type(sched *s, int t, const sched_clock *now)
             int nf, other, rc;
             /* CRITICAL work waits only for CRITICAL work released and not
              * started: it overtakes everything (docs/scheduler.md) */
-            if ((p == P_CRIT ? s->window_crit[t] : s->window_used[t]) >= s->cfg.window) {
-                window_text(s, t, p, why, sizeof(why));
+            if (limit < 0)
+                limit = window_now(s, t, p, now);
+            if ((p == P_CRIT ? s->window_crit[t] : s->window_used[t]) >= limit) {
+                window_text(s, t, p, limit, why, sizeof(why));
                 for (int k = 0; k < h->n; k++) {
                     st = s->e[h->v[k]];
                     if (st->status == ST_READY && (st->wait_kind != WK(WINDOW) || strcmp(st->reason, why)) &&
@@ -1114,6 +1136,7 @@ static void release_type(sched *s, int t, const sched_clock *now)
                     reserve_take(&s->rsv, now->now_ms + dur);
             }
             rc = dispatch(s, i, now);
+            limit = -1;
             if (rc == SCHED_REFUSED)
                 continue; /* rejected: it holds nothing up */
             if (rc != 0) {

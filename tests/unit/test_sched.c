@@ -290,11 +290,15 @@ static void chain_migration_api_ui_released_in_order(void **state)
     sched_destroy(s);
 }
 
+/* Agents are not counted here (agent_seen_ms < 0: one instance starts
+ * everything), so the window is scheduler.window throughout; how it
+ * narrows when every agent is busy: every_agent_busy_narrows_the_window. */
 static void critical_overtakes_queued_medium_work(void **state)
 {
     sched *s;
     (void)state;
     cfg.window = 2;
+    cfg.agent_seen_ms = -1;
     s = sched_create(&cfg, &out, &clk);
     sched_add(s, req("M1", BE, MED, 100, NULL, NULL), &clk);
     sched_add(s, req("M2", BE, MED, 100, NULL, NULL), &clk);
@@ -1559,11 +1563,11 @@ static void the_agent_is_kept_for_the_longer_path_about_to_be_ready(void **state
     sched_tick(s, &clk);
     assert_int_equal(status(s, "S"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
     assert_int_equal(status(s, "X"), ORCHESTRATOR__V1__STATUS__STATUS_READY);
+    started_by(s, "S", "be-1"); /* until then X waited for the window (the one agent has S) */
     assert_int_equal(sched_get(s, "X")->wait_kind, KIND(RESERVED));
     assert_int_equal(sched_get(s, "X")->n_wait_ids, 1);
     assert_string_equal(sched_get(s, "X")->wait_ids[0], "B");
     assert_non_null(strstr(why(s, "X"), "reserved: a backend agent is kept for B"));
-    started_by(s, "S", "be-1");
     clk.now_ms += 30 * 60 * 1000LL;
     idle(s, BE, "be-1"); /* done with S: its heartbeats name nothing now */
     result(s, "S", 1, 10);
@@ -1590,6 +1594,48 @@ static void without_reservations_the_agent_is_not_kept(void **state)
     s = longer_path_ahead();
     sched_tick(s, &clk);
     assert_int_equal(status(s, "X"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    sched_destroy(s);
+}
+
+/* Two backend agents, a window of 2: two requirements go (one for each
+ * agent); with both agents given work, one more is released, not two:
+ * it waits for the next free agent and the rest are chosen when an agent
+ * is about to take them. With no agent seen, the window is the setting. */
+static void every_agent_busy_narrows_the_window(void **state)
+{
+    sched *s;
+    (void)state;
+    cfg.window = 2;
+    s = sched_create(&cfg, &out, &clk);
+    idle(s, BE, "be-1");
+    idle(s, BE, "be-2");
+    for (int i = 0; i < 5; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "W%d", i);
+        sched_add(s, req(id, BE, MED, 100, NULL, NULL), &clk);
+    }
+    sched_tick(s, &clk);
+    assert_int_equal(rec.nd, 2);
+    assert_string_equal(why(s, "W2"), "window: 2 of 1 backend release slots taken (every agent busy)");
+    started_by(s, "W0", "be-1");
+    started_by(s, "W1", "be-2");
+    assert_int_equal(rec.nd, 3); /* one waits for the next free agent */
+    assert_string_equal(why(s, "W3"), "window: 1 of 1 backend release slots taken (every agent busy)");
+    sched_destroy(s);
+
+    setup(NULL);
+    cfg.window = 2;
+    cfg.agent_seen_ms = -1; /* no agent counted */
+    s = sched_create(&cfg, &out, &clk);
+    for (int i = 0; i < 5; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "W%d", i);
+        sched_add(s, req(id, BE, MED, 100, NULL, NULL), &clk);
+    }
+    sched_tick(s, &clk);
+    started(s, "W0");
+    started(s, "W1");
+    assert_int_equal(rec.nd, 4); /* the whole window */
     sched_destroy(s);
 }
 
@@ -1632,6 +1678,7 @@ int main(void)
         cmocka_unit_test_setup(ready_work_goes_by_rank_then_age, setup),
         cmocka_unit_test_setup(the_agent_is_kept_for_the_longer_path_about_to_be_ready, setup),
         cmocka_unit_test_setup(without_reservations_the_agent_is_not_kept, setup),
+        cmocka_unit_test_setup(every_agent_busy_narrows_the_window, setup),
         cmocka_unit_test_setup(estimates_are_learned_and_say_so, setup),
         cmocka_unit_test_setup(learned_figures_outlive_the_leader, setup),
         cmocka_unit_test_setup(forecast_counts_agents, setup),
