@@ -695,7 +695,7 @@ int main(int argc, char **argv)
             if (!(mean[R_RANK] < mean[R_AGE] && mean[R_RANK] < mean[R_DOWN]))
                 every_family_better = 0;
         }
-        printf("target: mean makespan within 1.05x the lower bound: %.3f overall (%s); better than both on every "
+        printf("target: mean makespan within 1.05x the lower bound: %.4f overall (%s); better than both on every "
                "family: %s\n",
                all_rank / all_n, all_rank / all_n <= 1.05 ? "met" : "NOT met", every_family_better ? "met" : "NOT met");
     }
