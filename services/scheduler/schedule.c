@@ -7,6 +7,7 @@
 
 #include "admit.h"
 #include "dag.h"
+#include "iheap.h"
 #include "learn.h"
 #include "names.h"
 #include "overlap.h"
@@ -35,11 +36,6 @@
 #define PRUNED (-2)               /* node_entry of a finished requirement no longer held in memory */   /* idle instances tracked per day; more are not charged */
 #define AGENTS_MAX 256            /* instances counted for the forecast; the stalest makes room */
 
-typedef struct {
-    int *v;
-    int n, cap;
-} heap;
-
 struct sched {
     sched_cfg cfg;
     sched_out out;
@@ -48,7 +44,7 @@ struct sched {
     int n, cap;
     int *node_entry;       /* dag node -> entry, -1 for a placeholder */
     int node_cap;
-    heap q[NT][NP];
+    iheap q[NT][NP];     /* ready work by type and priority, in release order (goes_first) */
     overlap *ov;
     budget b;
     int window_used[NT];
@@ -167,50 +163,7 @@ static int goes_first(const sched *s, int a, int b)
     return s->e[a]->order < s->e[b]->order;
 }
 
-static void heap_push(sched *s, heap *h, int x)
-{
-    int i;
-    if (h->n == h->cap) {
-        h->cap = h->cap ? h->cap * 2 : 16;
-        h->v = xrealloc(h->v, sizeof(int) * (size_t)h->cap);
-    }
-    i = h->n++;
-    h->v[i] = x;
-    while (i > 0) {
-        int p = (i - 1) / 2;
-        if (!goes_first(s, h->v[i], h->v[p]))
-            break;
-        int t = h->v[p];
-        h->v[p] = h->v[i];
-        h->v[i] = t;
-        i = p;
-    }
-}
-
-static void sift_down(sched *s, heap *h, int i)
-{
-    for (;;) {
-        int l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->n && goes_first(s, h->v[l], h->v[m]))
-            m = l;
-        if (r < h->n && goes_first(s, h->v[r], h->v[m]))
-            m = r;
-        if (m == i)
-            break;
-        int t = h->v[m];
-        h->v[m] = h->v[i];
-        h->v[i] = t;
-        i = m;
-    }
-}
-
-static int heap_pop(sched *s, heap *h)
-{
-    int top = h->v[0];
-    h->v[0] = h->v[--h->n];
-    sift_down(s, h, 0);
-    return top;
-}
+static int ready_first(const void *ctx, int a, int b) { return goes_first(ctx, a, b); }
 
 static int entry_of(const sched *s, const char *id)
 {
@@ -352,6 +305,9 @@ sched *sched_create(const sched_cfg *c, const sched_out *out, const sched_clock 
     s->ov = overlap_create();
     s->next_order = 1;
     s->last_turn_minute = -1;
+    for (int t = 0; t < NT; t++)
+        for (int p = 0; p < NP; p++)
+            iheap_init(&s->q[t][p], ready_first, s);
     s->idle_index = strmap_create();
     budget_init(&s->b, &c->budget, now->day);
     learn_init(&s->lrn, c->duration_ms);
@@ -375,7 +331,7 @@ void sched_destroy(sched *s)
     free(s->node_entry);
     for (int t = 0; t < NT; t++)
         for (int p = 0; p < NP; p++)
-            free(s->q[t][p].v);
+            iheap_free(&s->q[t][p]);
     overlap_destroy(s->ov);
     dag_destroy(s->g);
     strmap_destroy(s->idle_index);
@@ -678,8 +634,7 @@ static void rerank(sched *s)
     free(r);
     for (int t = 0; t < NT; t++)
         for (int p = 0; p < NP; p++)
-            for (int k = s->q[t][p].n / 2 - 1; k >= 0; k--)
-                sift_down(s, &s->q[t][p], k);
+            iheap_rebuild(&s->q[t][p]);
 }
 
 /* A new requirement's own key is exact at once (what depends on it is
@@ -847,7 +802,7 @@ static void make_ready(sched *s, int i, const sched_clock *now)
     free(st->blocked_by);
     st->blocked_by = NULL;
     st->n_blocked_by = 0;
-    heap_push(s, &s->q[type_of(st)][prio_of(st)], i);
+    iheap_push(&s->q[type_of(st)][prio_of(st)], i);
     save(s, st, now);
 }
 
@@ -1052,7 +1007,7 @@ static void release_type(sched *s, int t, const sched_clock *now)
     budget_roll(&s->b, now->day);
     maybe_rerank(s, 0);
     for (int p = 1; p < NP; p++) {
-        heap *h = &s->q[t][p];
+        iheap *h = &s->q[t][p];
         long long limit = -1; /* window_now, once known; again after each release */
         nstash = 0;
         while (h->n > 0) {
@@ -1074,7 +1029,7 @@ static void release_type(sched *s, int t, const sched_clock *now)
                 }
                 break;
             }
-            i = heap_pop(s, h);
+            i = iheap_pop(h);
             st = s->e[i];
             if (st->status != ST_READY)
                 continue; /* left the queue some other way */
@@ -1145,7 +1100,7 @@ static void release_type(sched *s, int t, const sched_clock *now)
             }
         }
         for (int k = 0; k < nstash; k++)
-            heap_push(s, h, stash[k]);
+            iheap_push(h, stash[k]);
     }
     free(stash);
 }
@@ -1471,7 +1426,7 @@ static void send_back(sched *s, int i, const char *output, int count_attempt, in
     st->retry_at_ms = delay_ms ? now->now_ms + delay_ms : 0;
     st->status = ST_READY;
     queued_reason(s, st, now);
-    heap_push(s, &s->q[t][prio_of(st)], i);
+    iheap_push(&s->q[t][prio_of(st)], i);
     save(s, st, now);
     release_types(s, ~0u, now);
 }
@@ -1880,7 +1835,7 @@ int sched_retry(sched *s, const char *id, const sched_clock *now, char *err, siz
     st->retry_at_ms = 0;
     st->status = ST_READY;
     queued_reason(s, st, now);
-    heap_push(s, &s->q[type_of(st)][prio_of(st)], i);
+    iheap_push(&s->q[type_of(st)][prio_of(st)], i);
     save(s, st, now);
     release_type(s, type_of(st), now);
     return 0;
@@ -1966,7 +1921,7 @@ void sched_resume(sched *s, const sched_clock *now)
             continue;
         switch ((int)st->status) {
         case ST_READY:
-            heap_push(s, &s->q[type_of(st)][prio_of(st)], i);
+            iheap_push(&s->q[type_of(st)][prio_of(st)], i);
             break;
         case ST_DISPATCHED:
         case ST_VERIFYING:

@@ -26,64 +26,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iheap.h"
 #include "reserve.h"
 #include "text.h"
 
 typedef struct {
-    int *v;
-    int n;
-} heap;
-
-typedef struct {
     const sim_task *t;
-    const int64_t *finish;   /* for the event heap */
-    int events;              /* 1: order by finish; 0: by release order */
+    const int64_t *finish;
 } ord;
 
-static int before(const ord *o, int a, int b)
+/* Events: the earlier finish first. */
+static int ends_first(const void *ctx, int a, int b)
 {
-    if (o->events)
-        return o->finish[a] != o->finish[b] ? o->finish[a] < o->finish[b] : a < b;
+    const ord *o = ctx;
+    return o->finish[a] != o->finish[b] ? o->finish[a] < o->finish[b] : a < b;
+}
+
+/* Ready work: the release order (priority, key, age). */
+static int goes_first(const void *ctx, int a, int b)
+{
+    const ord *o = ctx;
     if (o->t[a].prio != o->t[b].prio)
         return o->t[a].prio < o->t[b].prio;
     if (o->t[a].key != o->t[b].key)
         return o->t[a].key > o->t[b].key;
     return o->t[a].order != o->t[b].order ? o->t[a].order < o->t[b].order : a < b;
-}
-
-static void push(const ord *o, heap *h, int x)
-{
-    int i = h->n++;
-    h->v[i] = x;
-    while (i > 0) {
-        int p = (i - 1) / 2;
-        if (!before(o, h->v[i], h->v[p]))
-            break;
-        int t = h->v[p];
-        h->v[p] = h->v[i];
-        h->v[i] = t;
-        i = p;
-    }
-}
-
-static int pop(const ord *o, heap *h)
-{
-    int top = h->v[0], i = 0;
-    h->v[0] = h->v[--h->n];
-    for (;;) {
-        int l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->n && before(o, h->v[l], h->v[m]))
-            m = l;
-        if (r < h->n && before(o, h->v[r], h->v[m]))
-            m = r;
-        if (m == i)
-            break;
-        int t = h->v[m];
-        h->v[m] = h->v[i];
-        h->v[i] = t;
-        i = m;
-    }
-    return top;
 }
 
 static int type_of(const sim_task *t) { return t->type > 0 && t->type < NAMES_AGENT_TYPES ? t->type : 0; }
@@ -97,7 +64,7 @@ static int type_of(const sim_task *t) { return t->type > 0 && t->type < NAMES_AG
  * scheduler's reserve_build sees it: free agents, the expected ends of the
  * type's running work, and the tasks of type t waiting only on running
  * work (running: the event heap). */
-static void reserve_at(reserve *r, const sim_task *task, const heap *ev, const int *unmet, const int *off,
+static void reserve_at(reserve *r, const sim_task *task, const iheap *ev, const int *unmet, const int *off,
                        const int *users, const int64_t *exp_end, int t, int free_now, int64_t now)
 {
     reserve_reset(r, free_now);
@@ -122,18 +89,16 @@ int64_t sim_run(const sim_task *task, int n, const int *deps, const int agents[N
     int *off = xcalloc((size_t)n + 2, sizeof(int));   /* dependents, as CSR */
     int *users;
     int *fill = xcalloc((size_t)n + 1, sizeof(int));
-    heap ready[NAMES_AGENT_TYPES], ev;
+    iheap ready[NAMES_AGENT_TYPES], ev;
     int busy[NAMES_AGENT_TYPES] = {0}, cap[NAMES_AGENT_TYPES];
-    ord ro = {task, finish, 0}, eo = {task, finish, 1};
+    ord o = {task, finish};
     int64_t now = 0, end = 0;
 
     for (int t = 0; t < NAMES_AGENT_TYPES; t++) {
-        ready[t].v = xmalloc(sizeof(int) * ((size_t)n + 1));
-        ready[t].n = 0;
+        iheap_init(&ready[t], goes_first, &o);
         cap[t] = agents[t] > 0 ? agents[t] : 1;
     }
-    ev.v = xmalloc(sizeof(int) * ((size_t)n + 1));
-    ev.n = 0;
+    iheap_init(&ev, ends_first, &o);
     for (int i = 0; i < n; i++) {
         finish[i] = -1;
         for (int k = 0; k < task[i].ndeps; k++) {
@@ -161,9 +126,9 @@ int64_t sim_run(const sim_task *task, int n, const int *deps, const int agents[N
             finish[i] = task[i].duration > 0 ? task[i].duration : 0;
             exp_end[i] = task[i].expect;
             busy[t]++;
-            push(&eo, &ev, i);
+            iheap_push(&ev, i);
         } else if (unmet[i] == 0) {
-            push(&ro, &ready[t], i);
+            iheap_push(&ready[t], i);
         }
     }
     for (;;) {
@@ -172,7 +137,7 @@ int64_t sim_run(const sim_task *task, int n, const int *deps, const int agents[N
             while (busy[t] < cap[t] && ready[t].n > 0) {
                 int i = -1, passed[SIM_PASS_OVER], np = 0;
                 while (ready[t].n > 0) {
-                    int c = pop(&ro, &ready[t]);
+                    int c = iheap_pop(&ready[t]);
                     /* released work (0) and CRITICAL (1) are never held */
                     if (reserve_on && task[c].prio > 1 && np < SIM_PASS_OVER) {
                         if (!built)
@@ -187,7 +152,7 @@ int64_t sim_run(const sim_task *task, int n, const int *deps, const int agents[N
                     break;
                 }
                 for (int k = 0; k < np; k++)
-                    push(&ro, &ready[t], passed[k]);
+                    iheap_push(&ready[t], passed[k]);
                 if (i < 0)
                     break; /* all held: an agent waits for what is about to be ready */
                 finish[i] = now + (task[i].duration > 0 ? task[i].duration : 0);
@@ -195,13 +160,13 @@ int64_t sim_run(const sim_task *task, int n, const int *deps, const int agents[N
                 if (built)
                     reserve_take(&rsv, exp_end[i]);
                 busy[t]++;
-                push(&eo, &ev, i);
+                iheap_push(&ev, i);
             }
         }
         if (ev.n == 0)
             break;
         {
-            int i = pop(&eo, &ev);
+            int i = iheap_pop(&ev);
             now = finish[i];
             if (now > end)
                 end = now;
@@ -209,13 +174,13 @@ int64_t sim_run(const sim_task *task, int n, const int *deps, const int agents[N
             for (int k = off[i]; k < off[i + 1]; k++) {
                 int u = users[k];
                 if (--unmet[u] == 0)
-                    push(&ro, &ready[type_of(&task[u])], u);
+                    iheap_push(&ready[type_of(&task[u])], u);
             }
         }
     }
     for (int t = 0; t < NAMES_AGENT_TYPES; t++)
-        free(ready[t].v);
-    free(ev.v);
+        iheap_free(&ready[t]);
+    iheap_free(&ev);
     free(exp_end);
     reserve_free(&rsv);
     free(unmet);
