@@ -230,6 +230,7 @@ int seen_plan_from_json(const cJSON *o, seen_plan *p)
             snprintf(p->path[p->npath++], sizeof(p->path[0]), "%s", x->valuestring);
     }
     str(o, "criticalPathEnd", p->path_end, sizeof(p->path_end));
+    str(o, "roadmapEta", p->roadmap_eta, sizeof(p->roadmap_eta));
     if (cJSON_IsObject(b = cJSON_GetObjectItem(o, "budget"))) {
         str(b, "day", p->day, sizeof(p->day));
         p->have_budget = *p->day != '\0';
@@ -503,7 +504,9 @@ const dash_input *seen_dash(seen *s, int64_t now)
     in->conservation = s->plan.conservation;
     in->critical_path = (const char(*)[64])s->plan.path;
     in->npath = s->plan.npath;
-    in->est_completion = s->plan.path_end;
+    /* the forecast (the release rule played on the agents there are); the
+     * critical path's end only when a scheduler gave none */
+    in->est_completion = *s->plan.roadmap_eta ? s->plan.roadmap_eta : s->plan.path_end;
     in->next_task = s->next_task;
     in->next_review = s->next_review;
     in->now_ms = now;

@@ -64,6 +64,7 @@ typedef struct {
     char path[SEEN_PATH_MAX][64];
     int npath;
     char path_end[32];         /* ISO time the critical path ends, "" unknown */
+    char roadmap_eta[32];      /* ISO time the scheduler's forecast ends all open work, "" unknown */
     char day[16];
     int have_budget;
     uint64_t used_total, limit_total, used[SEEN_TYPES], limit[SEEN_TYPES];

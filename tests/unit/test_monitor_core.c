@@ -795,8 +795,15 @@ static void seen_budget_day_is_the_schedulers_and_limits_come_from_its_plan(void
     assert_true(in->conservation);
     assert_int_equal(in->npath, 2);
     assert_string_equal(in->critical_path[1], "B");
-    assert_string_equal(in->est_completion, "2026-11-27T12:00:00Z");
+    assert_string_equal(in->est_completion, "2026-11-27T12:00:00Z"); /* no forecast: the critical path's end */
     assert_string_equal(in->next_review, "00:15 UTC");
+    o = cJSON_Parse("{\"mode\":\"continuous\",\"criticalPath\":[\"A\"],\"criticalPathEnd\":\"2026-11-27T12:00:00Z\","
+                    "\"roadmapEta\":\"2026-11-28T09:30:00Z\"}");
+    seen_plan_from_json(o, &p);
+    cJSON_Delete(o);
+    seen_plan_set(s, &p);
+    in = seen_dash(s, 7 * 60000);
+    assert_string_equal(in->est_completion, "2026-11-28T09:30:00Z"); /* the scheduler's forecast */
     memset(&p, 0, sizeof(p));
     seen_plan_set(s, &p);
     assert_string_equal(seen_dash(s, 0)->mode, "unknown (no scheduler)");
