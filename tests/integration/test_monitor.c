@@ -1100,7 +1100,7 @@ static void dashboard_tells_what_is_going_on(void **state)
     char *md;
 
     plan_reply = "{\"mode\":\"turns\",\"turnMinutes\":15,\"conservation\":true,\"criticalPath\":[\"W-1\",\"W-3\"],"
-                 "\"criticalPathEnd\":\"2030-01-01T10:00:00Z\"}";
+                 "\"criticalPathEnd\":\"2030-01-01T10:00:00Z\",\"roadmapEta\":\"2030-01-02T16:30:00Z\"}";
     assert_int_equal(natsConnection_Subscribe(&list, e->nc, "orch.scheduler.list", on_list, NULL), NATS_OK);
     natsConnection_Flush(e->nc);
     put_wait(e, "W-1", 5, 0, "", "roy-1");
@@ -1123,7 +1123,7 @@ static void dashboard_tells_what_is_going_on(void **state)
     assert_non_null(strstr(md, "Turn-Based (15-min cycles)"));
     assert_null(strstr(md, "30-min"));
     assert_non_null(strstr(md, "conservation mode"));
-    assert_non_null(strstr(md, "**Est. completion:** 2030-01-01T10:00:00Z"));
+    assert_non_null(strstr(md, "**Est. completion:** 2030-01-02T16:30:00Z")); /* the forecast, not the path's end */
     assert_non_null(strstr(md, "**Next task:** W-3 (backend)"));
     assert_non_null(strstr(md, "**Next Review:** "));
     assert_non_null(strstr(md, "**Critical path:** W-1 -> W-3"));
