@@ -153,9 +153,12 @@ pid_t svc_start_ready(natsConnection *nc, const natsfix *f, const char *name, co
     pid_t pid = svc_start(f, name, instance, extra_env);
     cJSON *j;
     assert_true(pid > 0);
-    j = svc_wait_ping(nc, name, instance, 10000);
+    /* up to 30 s: under the sanitizers on a loaded machine, with the current
+     * server syncing every write, provisioning the streams can take long */
+    j = svc_wait_ping(nc, name, instance, 30000);
     if (!j) {
         proc_stop(pid, 1000);
+        print_log_tail(pid);
         fail_msg("orch-%s %s did not answer $SRV.PING (log %s/%s.log)", name, instance, f->dir, instance);
     }
     cJSON_Delete(j);
