@@ -54,7 +54,7 @@ static pid_t start_daemon(const char *name, const char *instance)
 
 static cJSON *wait_ping(const char *name, const char *id)
 {
-    return svc_wait_ping(nc, name, id, 10000);
+    return svc_wait_ping(nc, name, id, 30000); /* a loaded machine under the sanitizers: as svc_start_ready */
 }
 
 static long long now_ms(void)

@@ -195,7 +195,7 @@ static pid_t start_verifier_unprivileged(env *e, const char *instance)
         run = argv + 3; /* not root: the permission checks are an owner's already */
     pid = proc_spawn(run, envv, e->fix.dir, log);
     assert_true(pid > 0);
-    j = svc_wait_ping(e->nc, "verifier", instance, 10000);
+    j = svc_wait_ping(e->nc, "verifier", instance, 30000); /* as svc_start_ready */
     if (!j) {
         proc_stop(pid, 1000);
         fail_msg("orch-verifier %s did not answer (log %s/%s)", instance, e->fix.dir, log);
