@@ -283,7 +283,7 @@ int daemon_main(const daemon_spec *spec, int argc, char **argv)
     int rc = 1;
     struct sigaction sa;
     pthread_t wd;
-    watchdog_arg wa;
+    static watchdog_arg wa; /* the detached watchdog may read it after this returns */
     static watch w; /* large; one per process */
 
     memset(&d, 0, sizeof(d));
@@ -409,6 +409,6 @@ out:
     srv_destroy(d.srv); /* after the close: no handler can still run */
     log_info("stopped (exit %d)", rc);
     cfg_free(tables, nt);
-    nats_Close();
+    nc_lib_close(svc_name);
     return rc;
 }

@@ -203,6 +203,12 @@ void nc_close(natsConnection *nc, long long timeout_ms)
     natsConnection_Destroy(nc);
 }
 
+void nc_lib_close(const char *who)
+{
+    if (nats_CloseAndWait(2000) != NATS_OK)
+        fprintf(stderr, "%s: the NATS library's threads did not stop within 2 s\n", who);
+}
+
 int nc_publish_stored(jsCtx *js, const char *subject, const char *msg_id, const void *data, int len,
                       const char *content_type, int64_t max_wait_ms)
 {

@@ -468,6 +468,6 @@ int main(int argc, char **argv)
     nc_close(a.nc, 2000);
     strmap_destroy(a.unsure);
     cfg_free(&t, 1);
-    nats_Close();
+    nc_lib_close("agent-sim");
     return 0;
 }

@@ -8,6 +8,7 @@
 #include "agent.h"
 #include "log.h"
 #include "names.h"
+#include "nc.h"
 #include "text.h"
 
 static void usage(FILE *o, const cfg_table *t, size_t n)
@@ -64,6 +65,6 @@ int main(int argc, char **argv)
     log_info("orch-agent %s, %s, config %s", ORCH_VERSION, type, config ? config : "(defaults and environment)");
     rc = agent_serve(type, instance, &cfg, &svc);
     cfg_free(t, 2);
-    nats_Close();
+    nc_lib_close("orch-agent");
     return rc;
 }

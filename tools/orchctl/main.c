@@ -1322,6 +1322,6 @@ int main(int argc, char **argv)
     natsConnection_Destroy(c.nc);
     cfg_free(&t, 1);
     if (!cmd->offline)
-        nats_Close();
+        nc_lib_close("orchctl");
     return rc;
 }
