@@ -2110,6 +2110,10 @@ static void forecast(sched *s, const sched_clock *now)
             total += ends[r];
         s->fc_end = now->now_ms + total / FORECAST_RUNS;
         s->fc_late = now->now_ms + ends[(FORECAST_RUNS * 9 + 9) / 10 - 1];
+        /* one run far out can pull the mean past the 90th percentile: the
+         * late ETA is never before the ETA */
+        if (s->fc_late < s->fc_end)
+            s->fc_late = s->fc_end;
     }
     s->fc_valid = 1;
     s->fc_changes = s->changes;
