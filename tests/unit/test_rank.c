@@ -15,7 +15,7 @@
 
 static void add(dag *g, const char *id, const char *d1, const char *d2)
 {
-    const char *deps[2];
+    const char *deps[2] = {NULL, NULL}; /* dag_add reads none when n is 0 */
     int n = 0, node;
     char buf[256];
     if (d1)
