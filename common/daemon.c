@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "log.h"
 #include "nc.h"
 #include "provision.h"
@@ -137,13 +138,6 @@ static int known_missing(const provision_missing *m, int id)
     return 0;
 }
 
-static uint64_t fnv1a(const char *s, uint64_t h)
-{
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 /* One alert for the objects that went missing since the last round. */
 static void alert_lost(watch *w, const provision_missing *lost, int repaired)
 {
@@ -173,7 +167,7 @@ static void alert_lost(watch *w, const provision_missing *lost, int repaired)
         /* Not repaired: instances that notice in the same minute agree. */
         stamp = (uint64_t)(text_now_ms() / 60000);
         for (int i = 0; i < lost->n; i++)
-            stamp = fnv1a(lost->obj[i].name, stamp);
+            stamp = hash_fnv1a64_str(stamp, lost->obj[i].name);
     }
     snprintf(fp, sizeof(fp), "topology_missing:%016llx", (unsigned long long)stamp);
     nc_publish_alert(d->js, "critical", "topology_missing", fp, summary, text, w->svc_name, d->cfg.instance,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "text.h"
 
 static char tomb;  /* address marks a deleted slot */
@@ -22,12 +23,7 @@ struct strmap {
 
 static uint64_t hash(const char *k)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *k; k++) {
-        h ^= (unsigned char)*k;
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return hash_fnv1a64_str(HASH_FNV1A64_INIT, k);
 }
 
 strmap *strmap_create(void)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "text.h"
 
 typedef struct {
@@ -48,15 +49,6 @@ void am_destroy(am *m)
     free(m->a);
     free(m->s);
     free(m);
-}
-
-static uint64_t fnv(uint64_t h, const char *s)
-{
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
 }
 
 static alert *find(am *m, const char *fp)
@@ -167,7 +159,7 @@ int am_due(am *m, int64_t now, am_notification *out, int max)
             am_notification *x = &out[k++];
             begin(x, a, 1);
             add_member(x, a);
-            snprintf(x->id, sizeof(x->id), "R-%016llx", (unsigned long long)fnv(fnv(14695981039346656037ULL, a->fp),
+            snprintf(x->id, sizeof(x->id), "R-%016llx", (unsigned long long)hash_fnv1a64_str(hash_fnv1a64_str(HASH_FNV1A64_INIT, a->fp),
                                                                                  "resolved") ^ (uint64_t)a->started_ms);
             snprintf(x->summary, sizeof(x->summary), "RESOLVED %s: %.200s", a->cond.rule, a->cond.text);
             line(x, a, "resolved: ");
@@ -183,7 +175,7 @@ int am_due(am *m, int64_t now, am_notification *out, int max)
         for (int i = 0; i < m->n && k < max; i++) {
             alert *lead = &m->a[i];
             am_notification *x;
-            uint64_t h = 14695981039346656037ULL;
+            uint64_t h = HASH_FNV1A64_INIT;
             int due;
             if (silenced(m, lead, now))
                 continue;
@@ -201,7 +193,7 @@ int am_due(am *m, int64_t now, am_notification *out, int max)
                     continue;
                 add_member(x, a);
                 line(x, a, "");
-                h = (fnv(h, a->fp) ^ (uint64_t)a->started_ms) + (uint64_t)a->cond.severity;
+                h = (hash_fnv1a64_str(h, a->fp) ^ (uint64_t)a->started_ms) + (uint64_t)a->cond.severity;
                 a->notified_ms = now;
                 a->notified_severity = a->cond.severity;
             }

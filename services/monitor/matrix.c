@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "text.h"
 
 #define MAX_ANSWER (64 * 1024)
@@ -294,22 +295,13 @@ void matrix_send(const matrix_cfg *c, const char *txn, const char *body, const c
     curl_easy_cleanup(h);
 }
 
-static uint64_t txn_hash(uint64_t h, const char *s)
-{
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 void matrix_txn(const char *msg_id, const char *fingerprint, char *out, size_t len)
 {
     const char *key = msg_id && *msg_id ? msg_id : fingerprint ? fingerprint : "";
-    snprintf(out, len, "orch-%016llx", (unsigned long long)txn_hash(1469598103934665603ULL, key));
+    snprintf(out, len, "orch-%016llx", (unsigned long long)hash_fnv1a64_str(HASH_FNV1A64_INIT, key));
 }
 
 void matrix_event_key(const char *fp, char *out, size_t len)
 {
-    snprintf(out, len, "event-%016llx", (unsigned long long)txn_hash(1469598103934665603ULL, fp));
+    snprintf(out, len, "event-%016llx", (unsigned long long)hash_fnv1a64_str(HASH_FNV1A64_INIT, fp));
 }

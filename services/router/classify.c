@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hash.h"
 #include "names.h"
 #include "text.h"
 
@@ -137,11 +138,9 @@ static int tokenize(const char *text, token *out, int max)
 
 static uint64_t hash_lower(const char *s, int len)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (int i = 0; i < len; i++) {
-        h ^= (unsigned char)tolower((unsigned char)s[i]);
-        h *= 1099511628211ULL;
-    }
+    uint64_t h = HASH_FNV1A64_INIT;
+    for (int i = 0; i < len; i++)
+        h = hash_fnv1a64_byte(h, (unsigned char)tolower((unsigned char)s[i]));
     return h;
 }
 
