@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "text.h"
 
 #define MAX_FILE_BYTES (1024 * 1024)
@@ -244,35 +245,6 @@ static int apply_object(const cfg_table *tables, size_t nt, const cJSON *obj,
     return 1;
 }
 
-static char *read_file(const char *path, char err[ERR_LEN])
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t n;
-
-    if (!f) {
-        snprintf(err, ERR_LEN, "config %s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    buf = xmalloc(MAX_FILE_BYTES + 1);
-    n = fread(buf, 1, MAX_FILE_BYTES + 1, f);
-    if (ferror(f)) {
-        snprintf(err, ERR_LEN, "config %s: cannot read: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (n > MAX_FILE_BYTES) {
-        snprintf(err, ERR_LEN, "config %s: larger than %d bytes", path, MAX_FILE_BYTES);
-        goto fail;
-    }
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-fail:
-    fclose(f);
-    free(buf);
-    return NULL;
-}
-
 static int is_set(const cfg_table *t, const cfg_entry *e)
 {
     if (e->type == CFG_STR)
@@ -304,8 +276,9 @@ orch_status cfg_load(const cfg_table *tables, size_t ntables, const char *path,
 
     if (path) {
         const char *end = NULL;
-        text = read_file(path, err);
-        if (!text) {
+        char rerr[ERR_LEN];
+        if (fileio_read(path, MAX_FILE_BYTES, &text, NULL, rerr) != ORCH_OK) {
+            snprintf(err, ERR_LEN, "config %.480s", rerr);
             st = ORCH_ERR_IO;
             goto out;
         }

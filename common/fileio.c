@@ -24,7 +24,7 @@ orch_status fileio_read_stream(FILE *f, const char *name, size_t limit, char **o
     if (len)
         *len = 0;
     if (!out || !f) {
-        snprintf(err, ERR_LEN, "read %s: no stream or no output", name ? name : "(null)");
+        snprintf(err, ERR_LEN, "%s: no stream or no output", name ? name : "(null)");
         return ORCH_ERR_INVALID;
     }
     *out = NULL;
@@ -33,7 +33,7 @@ orch_status fileio_read_stream(FILE *f, const char *name, size_t limit, char **o
     if (limit > SIZE_MAX / 2)
         limit = SIZE_MAX / 2;
     if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        snprintf(err, ERR_LEN, "read %s: is a directory", name);
+        snprintf(err, ERR_LEN, "%s: is a directory", name);
         return ORCH_ERR_IO;
     }
     /* One byte past the limit is read to tell "exactly at" from "over". */
@@ -43,13 +43,13 @@ orch_status fileio_read_stream(FILE *f, const char *name, size_t limit, char **o
         size_t got = fread(buf + n, 1, cap - n, f);
         n += got;
         if (n > limit) {
-            snprintf(err, ERR_LEN, "read %s: larger than the limit of %zu bytes", name, limit);
+            snprintf(err, ERR_LEN, "%s: larger than the limit of %zu bytes", name, limit);
             st = ORCH_ERR_TOO_BIG;
             goto out;
         }
         if (got == 0 || n < cap) {
             if (ferror(f)) {
-                snprintf(err, ERR_LEN, "read %s: %s", name, strerror(errno));
+                snprintf(err, ERR_LEN, "%s: cannot read: %s", name, strerror(errno));
                 goto out;
             }
             if (feof(f))
@@ -81,12 +81,12 @@ orch_status fileio_read(const char *path, size_t limit, char **out, size_t *len,
     if (out)
         *out = NULL;
     if (!path || !out) {
-        snprintf(err, ERR_LEN, "read: no path or no output");
+        snprintf(err, ERR_LEN, "(null): no path or no output");
         return ORCH_ERR_INVALID;
     }
     if (!(f = fopen(path, "rb"))) {
         int e = errno;
-        snprintf(err, ERR_LEN, "read %s: cannot open: %s", path, strerror(e));
+        snprintf(err, ERR_LEN, "%s: cannot open: %s", path, strerror(e));
         return e == ENOENT ? ORCH_ERR_NOT_FOUND : ORCH_ERR_IO;
     }
     st = fileio_read_stream(f, path, limit, out, len, err);

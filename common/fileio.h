@@ -19,7 +19,9 @@
 /* Reads the file at path whole, at most limit bytes. On ORCH_OK, *out is a
  * malloc'd NUL-terminated buffer the caller frees and *len (when len is not
  * NULL) its length without the terminator; an empty file gives "" and 0.
- * On failure *out is NULL, *len is 0 and err names the file:
+ * On failure *out is NULL, *len is 0 and err starts with the file's name
+ * ("PATH: cannot open: No such file or directory"), so a caller can put its
+ * own context in front ("config PATH: ..."):
  *   ORCH_ERR_NOT_FOUND  no such file;
  *   ORCH_ERR_TOO_BIG    the file holds more than limit bytes (err names the limit);
  *   ORCH_ERR_IO         any other open or read error, a directory among them;

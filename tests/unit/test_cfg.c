@@ -136,6 +136,32 @@ static void file_errors_name_the_file(void **state)
     assert_non_null(strstr(err, path));
     assert_int_equal(cfg_load(&table, 1, "/nonexistent/x.json", err), ORCH_ERR_IO);
     assert_non_null(strstr(err, "/nonexistent/x.json"));
+    assert_non_null(strstr(err, "config /nonexistent/x.json: cannot open"));
+}
+
+/* 1 MiB is read; one byte more is refused by name, never cut to a prefix
+ * that might still parse. */
+static void an_oversized_file_is_refused_not_cut(void **state)
+{
+    char err[ERR_LEN];
+    FILE *f;
+    (void)state;
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"demo\": {\"count\": 4}}", f);
+    for (long i = (long)strlen("{\"demo\": {\"count\": 4}}"); i < 1024 * 1024; i++)
+        fputc(' ', f);
+    fclose(f);
+    assert_int_equal(cfg_load(&table, 1, path, err), ORCH_OK);
+    assert_int_equal(d.count, 4);
+    f = fopen(path, "a");
+    assert_non_null(f);
+    fputc(' ', f);
+    fclose(f);
+    assert_int_equal(cfg_load(&table, 1, path, err), ORCH_ERR_IO);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "larger than the limit of 1048576 bytes"));
+    assert_int_equal(strncmp(err, "config ", 7), 0);
 }
 
 static void env_errors_name_the_variable(void **state)
@@ -223,6 +249,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(errors_name_the_key_and_file, setup, teardown),
         cmocka_unit_test_setup_teardown(underscore_keys_are_comments, setup, teardown),
         cmocka_unit_test_setup_teardown(file_errors_name_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_oversized_file_is_refused_not_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(env_errors_name_the_variable, setup, teardown),
         cmocka_unit_test(env_name_maps_dots),
         cmocka_unit_test_setup_teardown(list_from_env_trims_and_skips_empty, setup, teardown),

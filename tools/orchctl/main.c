@@ -16,6 +16,7 @@
 
 #include "cfg.h"
 #include "edge.h"
+#include "fileio.h"
 #include "names.h"
 #include "pb.h"
 #include "roadmap.h"
@@ -152,22 +153,15 @@ static int cmd_services(ctl *c, int argc, char **argv)
     return 0;
 }
 
-/* Reads a whole file ("-": standard input), at most max bytes. */
+/* Reads a whole file ("-": standard input), at most max bytes; a larger one
+ * is refused, never cut. Says why on stderr when it returns NULL. */
 static char *slurp(const char *path, size_t max, size_t *len)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    char *buf;
-    if (!f)
-        return NULL;
-    buf = xmalloc(max + 1);
-    *len = fread(buf, 1, max + 1, f);
-    if (f != stdin)
-        fclose(f);
-    if (*len > max) {
-        free(buf);
-        return NULL;
-    }
-    buf[*len] = '\0';
+    char err[ERR_LEN], *buf = NULL;
+    orch_status st = strcmp(path, "-") == 0 ? fileio_read_stream(stdin, "standard input", max, &buf, len, err)
+                                            : fileio_read(path, max, &buf, len, err);
+    if (st != ORCH_OK)
+        fprintf(stderr, "orchctl: %s\n", err);
     return buf;
 }
 
