@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backoff.h"
 #include "hash.h"
 #include "text.h"
 
@@ -113,13 +114,8 @@ int matrix_same_origin(const char *base, const char *url)
 
 int64_t matrix_retry_delay(const mx_result *r, uint64_t attempt, int64_t base_ms, int64_t max_ms, double rand01)
 {
-    int64_t d = base_ms > 0 ? base_ms : 1;
-    for (uint64_t i = 1; i < attempt && d < max_ms; i++)
-        d *= 2;
-    if (d > max_ms)
-        d = max_ms;
     /* jitter spreads retries of several senders; never under the floor */
-    d = d / 2 + (int64_t)((double)(d - d / 2) * rand01);
+    int64_t d = backoff_ms(base_ms, max_ms, attempt, backoff_draw(rand01));
     if (d < base_ms)
         d = base_ms;
     if (r->outcome == MX_RETRY_AFTER && r->retry_ms > d)
