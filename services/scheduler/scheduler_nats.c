@@ -16,6 +16,7 @@
 #include "nc.h"
 #include "names.h"
 #include "outbox.h"
+#include "sched_view.h"
 #include "schedule.h"
 #include "strmap.h"
 #include "text.h"
@@ -803,114 +804,6 @@ static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *m, 
 
 /* --- requests -------------------------------------------------------------------------- */
 
-static void iso(int64_t ms, char *buf, size_t len)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-#define LIST_BYTES_MAX (768 * 1024) /* a page's rows at most: replies must stay under the 1 MB limit */
-#define LIST_TEXT_MAX 300           /* a row's long fields are cut here; orch.status.<id> has them whole */
-#define LIST_BLOCKERS_MAX 16        /* blockedBy ids a row lists */
-#define LIST_PAGE_MAX 10000
-
-/* Adds s (cut to max bytes at a UTF-8 boundary when max > 0) as key;
- * returns 1 when it was cut. */
-static int add_text(cJSON *o, const char *key, const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    char *cut;
-    if (!max || n <= max) {
-        cJSON_AddStringToObject(o, key, s);
-        return 0;
-    }
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-        max--;
-    cut = xstrndup(s, max);
-    cJSON_AddStringToObject(o, key, cut);
-    free(cut);
-    return 1;
-}
-
-/* The type of a split original: its parts' types, "backend+frontend".
- * Called with mu held (an original is never let go from memory, so it is
- * never answered from KV). */
-static const char *parts_type(const pb_state *st, char *buf, size_t len)
-{
-    size_t used = 0;
-    unsigned seen = 0;
-    buf[0] = '\0';
-    for (size_t k = 0; S.s && k < st->requirement->n_dependencies; k++) {
-        const pb_state *p = sched_get(S.s, st->requirement->dependencies[k]);
-        int t = p ? (int)p->requirement->type : 0;
-        if (!t || t >= NAMES_AGENT_TYPES || (seen & (1u << t)) || used >= len)
-            continue;
-        seen |= 1u << t;
-        used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "+" : "",
-                                 names_agent_type((Orchestrator__V1__AgentType)t));
-    }
-    return *buf ? buf : names_agent_type(st->requirement->type);
-}
-
-/* A requirement's state for people; brief (list rows): long fields cut, at
- * most LIST_BLOCKERS_MAX blockers, and "truncated" when anything was. */
-static cJSON *status_json(const pb_state *st, int64_t eta, int brief)
-{
-    cJSON *o = cJSON_CreateObject(), *b;
-    char when[32];
-    size_t max = brief ? LIST_TEXT_MAX : 0, nb = st->n_blocked_by;
-    int cut = 0;
-    cJSON_AddStringToObject(o, "id", st->id);
-    cut |= add_text(o, "title", st->requirement->title, max);
-    cJSON_AddStringToObject(o, "status", names_status(st->status));
-    if (st->alias) {
-        char types[128];
-        cJSON *parts = cJSON_AddArrayToObject(o, "parts");
-        cJSON_AddStringToObject(o, "type", parts_type(st, types, sizeof(types)));
-        for (size_t i = 0; i < st->requirement->n_dependencies; i++)
-            cJSON_AddItemToArray(parts, cJSON_CreateString(st->requirement->dependencies[i]));
-    } else {
-        cJSON_AddStringToObject(o, "type", names_agent_type(st->requirement->type));
-    }
-    cJSON_AddStringToObject(o, "priority", names_priority(st->requirement->priority));
-    cJSON_AddNumberToObject(o, "attempt", st->attempt);
-    cut |= add_text(o, "reason", st->reason, max);
-    if (st->wait_kind) {
-        cJSON *w = cJSON_AddArrayToObject(o, "waitIds");
-        cJSON_AddStringToObject(o, "waitKind", names_wait_kind(st->wait_kind));
-        for (size_t i = 0; i < st->n_wait_ids && (!brief || i < LIST_BLOCKERS_MAX); i++)
-            cJSON_AddItemToArray(w, cJSON_CreateString(st->wait_ids[i]));
-    }
-    b = cJSON_AddArrayToObject(o, "blockedBy");
-    if (brief && nb > LIST_BLOCKERS_MAX) {
-        nb = LIST_BLOCKERS_MAX;
-        cJSON_AddNumberToObject(o, "blockedByMore", (double)(st->n_blocked_by - nb));
-        cut = 1;
-    }
-    for (size_t i = 0; i < nb; i++)
-        cJSON_AddItemToArray(b, cJSON_CreateString(st->blocked_by[i]));
-    if (eta) {
-        iso(eta, when, sizeof(when));
-        cJSON_AddStringToObject(o, "eta", when);
-        cJSON_AddNumberToObject(o, "etaMs", (double)eta);
-    }
-    if (*st->instance)
-        cJSON_AddStringToObject(o, "instance", st->instance);
-    cJSON_AddNumberToObject(o, "tokensUsed", (double)st->tokens_used);
-    cJSON_AddNumberToObject(o, "estimatedTokens", (double)st->requirement->estimated_tokens);
-    if (st->requirement->metadata)
-        for (size_t i = 0; i < st->requirement->metadata->n_extra; i++)
-            if (!strcmp(st->requirement->metadata->extra[i]->key, "estimate"))
-                cJSON_AddStringToObject(o, "estimate", st->requirement->metadata->extra[i]->value);
-    if (*st->requirement->last_failure_output)
-        cut |= add_text(o, "lastFailureOutput", st->requirement->last_failure_output, max);
-    if (cut)
-        cJSON_AddBoolToObject(o, "truncated", 1);
-    return o;
-}
-
 /* The state of id as the last leader stored it (a requirement let go from
  * memory), or NULL. */
 static pb_state *stored_state(const char *id)
@@ -947,7 +840,7 @@ static void on_status(srv_req *req, void *closure)
         const pb_state *st = sched_get(S.s, id);
         clock_now(&now);
         if (st) {
-            cJSON *o = status_json(st, sched_eta(S.s, id, &now), 0);
+            cJSON *o = sched_view_status(S.s, st, sched_eta(S.s, id, &now), 0);
             pthread_mutex_unlock(&S.mu);
             srv_respond_json(req, o);
             return;
@@ -955,7 +848,9 @@ static void on_status(srv_req *req, void *closure)
     }
     pthread_mutex_unlock(&S.mu);
     if ((kept = stored_state(id)) != NULL) {
-        srv_respond_json(req, status_json(kept, 0, 0));
+        /* Without the core (mu is not held): a split original is never let
+         * go from memory, so a state read back has no parts to name. */
+        srv_respond_json(req, sched_view_status(NULL, kept, 0, 0));
         orchestrator__v1__requirement_state__free_unpacked(kept, NULL);
         return;
     }
@@ -966,58 +861,16 @@ static void on_status(srv_req *req, void *closure)
     }
 }
 
-/* Reads {"offset": N, "limit": M} (both optional; an empty body is the first
- * page). Returns 0, or -1 with why in err. */
-static int list_request(srv_req *req, long long *offset, long long *limit, char *err, size_t len)
-{
-    int n = natsMsg_GetDataLength(req->msg);
-    cJSON *j, *x;
-    *offset = 0;
-    *limit = scheduler_cfg.list_limit;
-    if (n == 0)
-        return 0;
-    j = cJSON_ParseWithLength(natsMsg_GetData(req->msg), (size_t)n);
-    if (!cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        snprintf(err, len, "expected {\"offset\": N, \"limit\": M} or nothing");
-        return -1;
-    }
-    if ((x = cJSON_GetObjectItem(j, "offset")) != NULL) {
-        if (!cJSON_IsNumber(x) || x->valuedouble < 0 || x->valuedouble > 1e12) {
-            cJSON_Delete(j);
-            snprintf(err, len, "field 'offset': expected a number from 0");
-            return -1;
-        }
-        *offset = (long long)x->valuedouble;
-    }
-    if ((x = cJSON_GetObjectItem(j, "limit")) != NULL) {
-        if (!cJSON_IsNumber(x) || x->valuedouble < 1 || x->valuedouble > LIST_PAGE_MAX) {
-            cJSON_Delete(j);
-            snprintf(err, len, "field 'limit': expected a number from 1 to %d", LIST_PAGE_MAX);
-            return -1;
-        }
-        *limit = (long long)x->valuedouble;
-    }
-    cJSON_Delete(j);
-    return 0;
-}
-
-/* orch.scheduler.list: a page of the requirements with their state and
- * reason (long fields cut), the counts by status, the budget and the
- * critical path. "next" is the offset of the next page, absent on the last;
- * a page also ends early to keep the reply under the server's limit. */
+/* orch.scheduler.list: a page of the requirements (sched_view.h). */
 static void on_list(srv_req *req, void *closure)
 {
-    cJSON *o, *items, *path, *bud, *by;
     sched_clock now;
-    const char *ids[64];
-    size_t counts[10], bytes = 0;
-    long long offset, limit, i, rows = 0;
+    long long offset, limit;
     char err[200];
-    int64_t finish = 0;
-    int n, slots;
+    cJSON *o;
     (void)closure;
-    if (list_request(req, &offset, &limit, err, sizeof(err)) != 0) {
+    if (sched_view_list_request(natsMsg_GetData(req->msg), (size_t)natsMsg_GetDataLength(req->msg),
+                                scheduler_cfg.list_limit, &offset, &limit, err, sizeof(err)) != 0) {
         srv_respond_error(req, 400, err);
         return;
     }
@@ -1027,73 +880,7 @@ static void on_list(srv_req *req, void *closure)
         return;
     }
     clock_now(&now);
-    o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "mode", scheduler_cfg.mode ? "turns" : "continuous");
-    cJSON_AddBoolToObject(o, "conservation", sched_conservation(S.s));
-    cJSON_AddNumberToObject(o, "total", (double)sched_count(S.s, counts));
-    by = cJSON_AddObjectToObject(o, "counts");
-    for (int k = 1; k < 10; k++)
-        cJSON_AddNumberToObject(by, names_status((Orchestrator__V1__Status)k), (double)counts[k]);
-    cJSON_AddNumberToObject(o, "offset", (double)offset);
-    items = cJSON_AddArrayToObject(o, "requirements");
-    slots = sched_slots(S.s);
-    for (i = offset; i < slots && rows < limit; i++) {
-        const pb_state *st = sched_slot(S.s, (int)i);
-        cJSON *row;
-        char *text;
-        if (!st)
-            continue;
-        row = status_json(st, sched_eta(S.s, st->id, &now), 1);
-        text = cJSON_PrintUnformatted(row);
-        if (rows > 0 && bytes + strlen(text) + 1 > LIST_BYTES_MAX) {
-            free(text);
-            cJSON_Delete(row);
-            break;
-        }
-        bytes += strlen(text) + 1;
-        free(text);
-        cJSON_AddItemToArray(items, row);
-        rows++;
-    }
-    while (i < slots && !sched_slot(S.s, (int)i))
-        i++;
-    if (i < slots)
-        cJSON_AddNumberToObject(o, "next", (double)i);
-    {
-        int64_t late = 0, end = sched_roadmap_eta(S.s, &now, &late);
-        char when[32];
-        if (end) {
-            iso(end, when, sizeof(when));
-            cJSON_AddStringToObject(o, "roadmapEta", when);
-            cJSON_AddNumberToObject(o, "roadmapEtaMs", (double)end);
-            iso(late, when, sizeof(when));
-            cJSON_AddStringToObject(o, "roadmapEtaLate", when);
-            cJSON_AddNumberToObject(o, "roadmapEtaLateMs", (double)late);
-        }
-    }
-    path = cJSON_AddArrayToObject(o, "criticalPath");
-    n = sched_critical_path(S.s, &now, ids, 64, &finish);
-    for (int k = 0; k < n; k++)
-        cJSON_AddItemToArray(path, cJSON_CreateString(ids[k]));
-    if (finish) {
-        char when[32];
-        iso(finish, when, sizeof(when));
-        cJSON_AddStringToObject(o, "criticalPathEnd", when);
-    }
-    bud = cJSON_AddObjectToObject(o, "budget");
-    {
-        const budget *b = sched_budget(S.s);
-        cJSON_AddStringToObject(bud, "day", b->day);
-        cJSON_AddNumberToObject(bud, "used", (double)b->used_total);
-        cJSON_AddNumberToObject(bud, "limit", (double)b->cfg.total_limit);
-        cJSON_AddNumberToObject(bud, "costUsd", (double)b->cost_micro_usd_total / 1e6);
-        for (int t = 1; t < BUDGET_TYPES; t++) {
-            cJSON *x = cJSON_AddObjectToObject(bud, names_agent_type((Orchestrator__V1__AgentType)t));
-            cJSON_AddNumberToObject(x, "used", (double)b->used[t]);
-            cJSON_AddNumberToObject(x, "limit", (double)b->cfg.limit[t]);
-            cJSON_AddNumberToObject(x, "costUsd", (double)b->cost_micro_usd[t] / 1e6);
-        }
-    }
+    o = sched_view_list(S.s, scheduler_cfg.mode, offset, limit, &now);
     pthread_mutex_unlock(&S.mu);
     srv_respond_json(req, o);
 }
@@ -1101,19 +888,11 @@ static void on_list(srv_req *req, void *closure)
 /* orch.scheduler.retry: {"id": "REQ-1"} or the bare id. */
 static void on_retry(srv_req *req, void *closure)
 {
-    const char *data = natsMsg_GetData(req->msg);
     char id[80] = "", err[256];
-    cJSON *j;
     sched_clock now;
     int rc;
     (void)closure;
-    j = cJSON_ParseWithLength(data, (size_t)natsMsg_GetDataLength(req->msg));
-    if (j && cJSON_IsString(cJSON_GetObjectItem(j, "id")))
-        snprintf(id, sizeof(id), "%s", cJSON_GetObjectItem(j, "id")->valuestring);
-    else
-        snprintf(id, sizeof(id), "%.*s", natsMsg_GetDataLength(req->msg) < 79 ? natsMsg_GetDataLength(req->msg) : 79,
-                 data);
-    cJSON_Delete(j);
+    sched_view_request_id(natsMsg_GetData(req->msg), (size_t)natsMsg_GetDataLength(req->msg), id, sizeof(id));
     pthread_mutex_lock(&S.mu);
     if (!S.s || !still_leader()) {
         pthread_mutex_unlock(&S.mu);
@@ -1123,7 +902,7 @@ static void on_retry(srv_req *req, void *closure)
     rc = sched_retry(S.s, id, &now, err, sizeof(err));
     flush_locked();
     if (rc == 0) {
-        cJSON *o = status_json(sched_get(S.s, id), 0, 0);
+        cJSON *o = sched_view_status(S.s, sched_get(S.s, id), 0, 0);
         pthread_mutex_unlock(&S.mu);
         log_info("%s retried by request", id);
         srv_respond_json(req, o);
@@ -1135,16 +914,15 @@ static void on_retry(srv_req *req, void *closure)
 
 static void stats_data(cJSON *data, void *closure)
 {
-    size_t counts[10];
     (void)closure;
     pthread_mutex_lock(&S.mu);
     cJSON_AddBoolToObject(data, "leader", S.leader_now);
     cJSON_AddNumberToObject(data, "dispatched", (double)S.dispatched);
     if (S.s) {
-        cJSON *by = cJSON_AddObjectToObject(data, "by_status");
-        cJSON_AddNumberToObject(data, "requirements", (double)sched_count(S.s, counts));
-        for (int i = 1; i < 10; i++)
-            cJSON_AddNumberToObject(by, names_status((Orchestrator__V1__Status)i), (double)counts[i]);
+        cJSON *by;
+        size_t total = sched_view_by_status(S.s, &by);
+        cJSON_AddItemToObject(data, "by_status", by);
+        cJSON_AddNumberToObject(data, "requirements", (double)total);
     }
     pthread_mutex_unlock(&S.mu);
 }
