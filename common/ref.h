@@ -6,8 +6,8 @@
  * '~', '^', ':', '?', '*', '[', '\\', no trailing '/' or '.', no "//";
  * and in addition nothing starting with '-' (it would read as an option),
  * at most 255 bytes. Refused refs never reach git. */
-#ifndef VERIFIER_REF_H
-#define VERIFIER_REF_H
+#ifndef ORCH_REF_H
+#define ORCH_REF_H
 
 #include <stddef.h>
 

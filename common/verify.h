@@ -1,4 +1,5 @@
-/* One verification, from a result to a verdict, without NATS.
+/* One verification, from a result to a verdict, without NATS. Used by the
+ * verifier and by orch-agent's release role (library orch_verify).
  *
  * Projects come from the verifier's projects file only (a message names a
  * project; it never gives a path). For a result: the project is looked up,
@@ -15,8 +16,8 @@
  * INFRASTRUCTURE_ERROR (unknown project, repository missing, ref not found,
  * no room for a work tree: not the agent's fault, retried by the
  * scheduler). */
-#ifndef VERIFIER_VERIFY_H
-#define VERIFIER_VERIFY_H
+#ifndef ORCH_VERIFY_H
+#define ORCH_VERIFY_H
 
 #include <stddef.h>
 #include <stdint.h>
