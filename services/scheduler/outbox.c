@@ -36,6 +36,8 @@ struct outbox {
     int n, cap;
     message *m;        /* in the order they were asked for */
     int nm, capm;
+    outbox_drop *gone; /* given up by the last flush */
+    int ngone, capgone;
 };
 
 static void blob_set(blob *b, const void *data, size_t len)
@@ -81,10 +83,39 @@ static void message_free(message *m)
     blob_clear(&m->data);
 }
 
+static void gone_clear(outbox *o)
+{
+    for (int i = 0; i < o->ngone; i++) {
+        free(o->gone[i].key);
+        free(o->gone[i].subject);
+        free(o->gone[i].msg_id);
+    }
+    o->ngone = 0;
+}
+
+/* Keeps what is said of m, given up (its strings move to the list). */
+static void give_up(outbox *o, message *m, const char *key)
+{
+    outbox_drop *d;
+    if (o->ngone == o->capgone) {
+        o->capgone = o->capgone ? o->capgone * 2 : 8;
+        o->gone = xrealloc(o->gone, sizeof(outbox_drop) * (size_t)o->capgone);
+    }
+    d = &o->gone[o->ngone++];
+    d->key = dup_or_null(key);
+    d->subject = m->subject;
+    d->msg_id = m->msg_id;
+    d->len = m->data.len;
+    m->subject = NULL;
+    m->msg_id = NULL;
+}
+
 void outbox_destroy(outbox *o)
 {
     if (!o)
         return;
+    gone_clear(o);
+    free(o->gone);
     for (int i = 0; i < o->n; i++) {
         free(o->e[i].key);
         blob_clear(&o->e[i].now);
@@ -225,8 +256,7 @@ static void publish_phase(outbox *o, const outbox_io *io)
                 o->e[i].released = 1;
             message_free(m);
         } else if (slot[j] >= 0 && stored && ++m->strikes >= OUTBOX_GIVE_UP) {
-            if (io->dropped)
-                io->dropped(io->ctx, i >= 0 ? o->e[i].key : NULL, m->subject, m->msg_id, m->data.len);
+            give_up(o, m, i >= 0 ? o->e[i].key : NULL);
             if (i >= 0 && --o->e[i].npubs == 0)
                 o->e[i].released = 1; /* its key's later values are written as usual */
             message_free(m);
@@ -270,6 +300,7 @@ static void compact(outbox *o)
 int outbox_flush(outbox *o, const outbox_io *io)
 {
     int *slot = xmalloc(sizeof(int) * (size_t)(o->n ? o->n : 1));
+    gone_clear(o);
     write_phase(o, io, slot, 1);
     publish_phase(o, io);
     write_phase(o, io, slot, 3);
@@ -284,4 +315,10 @@ int outbox_pending(const outbox *o)
     for (int j = 0; j < o->nm; j++)
         loose += o->m[j].entry < 0;
     return o->n + loose;
+}
+
+int outbox_dropped(const outbox *o, const outbox_drop **out)
+{
+    *out = o->gone;
+    return o->ngone;
 }

@@ -24,9 +24,11 @@
  * outbox cannot see why a publish failed, only whether, so it tells a
  * permanent failure from an outage by company: a message that failed
  * OUTBOX_GIVE_UP flushes while other publishes of the same phase were
- * stored is given up and reported through dropped(); its key's later values
- * are written as usual, so whoever is told must act on it (the scheduler
- * reports it; the monitor's stuck rule releases work that never arrived).
+ * stored is given up and listed by outbox_dropped() after that flush; its
+ * key's later values are written as usual, so whoever reads the list must
+ * act on it (the scheduler reports it; the monitor's stuck rule releases
+ * work that never arrived). The list is read after the flush, not told
+ * during it, so the reader may publish its report through the outbox.
  * In an outage everything fails and nothing is given up.
  * The scheduler checks what it knows to be too large before it asks for a
  * publish; this is the net under that. */
@@ -48,10 +50,15 @@ typedef struct {
                     const char *content_type);
     void (*wait)(void *ctx);                 /* until every slot of the phase is resolved */
     int (*ok)(void *ctx, int slot);          /* after wait: 1 when stored */
-    /* A message given up (key NULL when tied to none); may be NULL. Must
-     * not call into the outbox. */
-    void (*dropped)(void *ctx, const char *key, const char *subject, const char *msg_id, size_t len);
 } outbox_io;
+
+/* A message a flush gave up (see the top). */
+typedef struct {
+    char *key;         /* the key it was tied to; NULL: none */
+    char *subject;
+    char *msg_id;      /* NULL: none */
+    size_t len;        /* of its data */
+} outbox_drop;
 
 #define OUTBOX_GIVE_UP 8
 
@@ -72,5 +79,11 @@ int outbox_flush(outbox *o, const outbox_io *io);
 
 /* Keys and messages waiting. */
 int outbox_pending(const outbox *o);
+
+/* The messages the last outbox_flush gave up, in the order they were asked
+ * for, into *out (borrowed until the next flush or outbox_destroy; calls
+ * that add to the outbox leave it alone). Returns how many; 0 before any
+ * flush. */
+int outbox_dropped(const outbox *o, const outbox_drop **out);
 
 #endif

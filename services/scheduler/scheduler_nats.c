@@ -1,6 +1,8 @@
 #include "scheduler_nats.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,7 +126,7 @@ typedef struct {
     int save_failed;       /* in the batch being handled */
     natsSubscription *subs[N_INPUTS];
     pthread_t threads[N_INPUTS];
-    volatile int running;
+    atomic_bool running;   /* the readers go on while set; cleared to stop them */
     natsSubscription *hb_sub;
     long long dispatched, handled[N_INPUTS];
 } scheduler;
@@ -258,53 +260,7 @@ static int io_ok(void *ctx, int slot)
     return jsbatch_ok(S.jb, slot);
 }
 
-/* Publishes the outbox gave up on (outbox.h): reported after the flush. */
-#define DROPPED_MAX 16
-static struct {
-    char key[96], subject[200];
-    size_t len;
-} dropped[DROPPED_MAX];
-static int n_dropped;
-
-static void io_dropped(void *ctx, const char *key, const char *subject, const char *msg_id, size_t len)
-{
-    (void)ctx;
-    log_error("gave up publishing %s (%s, %zu bytes): it failed %d flushes while others were stored", subject,
-              msg_id ? msg_id : "no message id", len, OUTBOX_GIVE_UP);
-    if (key && n_dropped < DROPPED_MAX) {
-        snprintf(dropped[n_dropped].key, sizeof(dropped[0].key), "%s", key);
-        snprintf(dropped[n_dropped].subject, sizeof(dropped[0].subject), "%s", subject);
-        dropped[n_dropped++].len = len;
-    }
-}
-
-static const outbox_io flush_io = {NULL, io_begin, io_write, io_publish, io_wait, io_ok, io_dropped};
-
-static void out_reject(void *ctx, const char *id, const char *reason, const char *text);
-
-/* Stores and publishes what the decisions so far asked for. Called with mu
- * held, after every call into the core; what fails stays in the outbox for
- * the next flush, and the batch being handled is not acked. */
-static void flush_locked(void)
-{
-    if (outbox_pending(S.ob) == 0)
-        return;
-    if (!still_leader()) {
-        S.save_failed = 1; /* nothing goes out; the next leader reads KV */
-        return;
-    }
-    n_dropped = 0;
-    if (outbox_flush(S.ob, &flush_io) != 0) {
-        log_warn("%d decisions not stored yet; trying again", outbox_pending(S.ob));
-        S.save_failed = 1;
-    }
-    for (int i = 0; i < n_dropped; i++) { /* said on the next flush */
-        char text[400];
-        snprintf(text, sizeof(text), "%s (%zu bytes) could not be published: it failed %d times while other "
-                 "messages were stored", dropped[i].subject, dropped[i].len, OUTBOX_GIVE_UP);
-        out_reject(NULL, dropped[i].key, "unpublishable", text);
-    }
-}
+static const outbox_io flush_io = {NULL, io_begin, io_write, io_publish, io_wait, io_ok};
 
 static int out_save(void *ctx, const pb_state *st)
 {
@@ -560,6 +516,38 @@ static void out_learned(void *ctx, const char *json, size_t len)
 static const sched_out outputs = {NULL, out_save, out_dispatch, out_review, out_merge, out_reject,
                                   out_spawn, out_alert, out_budget, out_refuse, out_learned};
 
+/* Stores and publishes what the decisions so far asked for. Called with mu
+ * held, after every call into the core; what fails stays in the outbox for
+ * the next flush, and the batch being handled is not acked. What the outbox
+ * gave up on (outbox.h) is logged, and reported on errors.scheduler.<id>
+ * when tied to a requirement; the report goes out with the next flush. */
+static void flush_locked(void)
+{
+    const outbox_drop *gone;
+    int n;
+    if (outbox_pending(S.ob) == 0)
+        return;
+    if (!still_leader()) {
+        S.save_failed = 1; /* nothing goes out; the next leader reads KV */
+        return;
+    }
+    if (outbox_flush(S.ob, &flush_io) != 0) {
+        log_warn("%d decisions not stored yet; trying again", outbox_pending(S.ob));
+        S.save_failed = 1;
+    }
+    n = outbox_dropped(S.ob, &gone);
+    for (int i = 0; i < n; i++) {
+        char text[400];
+        log_error("gave up publishing %s (%s, %zu bytes): it failed %d flushes while others were stored",
+                  gone[i].subject, gone[i].msg_id ? gone[i].msg_id : "no message id", gone[i].len, OUTBOX_GIVE_UP);
+        if (!gone[i].key)
+            continue;
+        snprintf(text, sizeof(text), "%s (%zu bytes) could not be published: it failed %d times while other "
+                 "messages were stored", gone[i].subject, gone[i].len, OUTBOX_GIVE_UP);
+        out_reject(NULL, gone[i].key, "unpublishable", text);
+    }
+}
+
 /* --- inputs ---------------------------------------------------------------------------- */
 
 /* What follows token `index` of a subject ("REQ-1" of "results.backend.REQ-1"
@@ -571,6 +559,21 @@ static const char *subject_rest(const char *subject, int index)
         if ((a = strchr(a, '.')))
             a++;
     return a ? a : "";
+}
+
+/* 1 when s begins with prefix (no length counted by hand). */
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* 1 when subject is <family>.<token>.<something>: errors.monitor.<id> is
+ * subject_in(subject, NAMES_SUBJ_ERRORS, "monitor"). */
+static int subject_in(const char *subject, const char *family, const char *token)
+{
+    size_t f = strlen(family), t = strlen(token);
+    return starts_with(subject, family) && subject[f] == '.' && starts_with(subject + f + 1, token) &&
+           subject[f + 1 + t] == '.' && subject[f + 2 + t] != '\0';
 }
 
 /* The instance that claimed the dispatch of st to type at attempt (KV
@@ -693,7 +696,7 @@ static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
     }
     case IN_ERRORS: {
         pb_error *e = NULL;
-        int rc = 0, stuck_report = !strncmp(subj, "errors.monitor.", 15);
+        int rc = 0, stuck_report = subject_in(subj, NAMES_SUBJ_ERRORS, "monitor");
         if (!names_error_is_agents(subj) && !stuck_report)
             return 0; /* services' reports: for people and the monitor */
         if (edge_error_from_json(data, len, &lim, &e, err) != EDGE_OK) {
@@ -733,7 +736,7 @@ static void *fetcher(void *arg)
     input_kind kind = (input_kind)(intptr_t)arg;
     int *verdicts = xcalloc((size_t)scheduler_cfg.batch, sizeof(int));
 
-    while (S.running) {
+    while (atomic_load(&S.running)) {
         natsMsgList list = {0};
         natsStatus s = natsSubscription_Fetch(&list, S.subs[kind], (int)scheduler_cfg.batch, 500, NULL);
         sched_clock now;
@@ -827,7 +830,7 @@ static pb_state *stored_state(const char *id)
 static void on_status(srv_req *req, void *closure)
 {
     const char *subject = natsMsg_GetSubject(req->msg);
-    const char *id = subject + strlen("orch.status.");
+    const char *id = subject_rest(subject, 2); /* orch.status.<id> */
     sched_clock now;
     pb_state *kept;
     (void)closure;
@@ -937,7 +940,7 @@ static void restore_budgets(const sched_clock *now)
     for (int i = 0; i < keys.Count; i++) {
         kvEntry *e = NULL;
         char err[ERR_LEN];
-        if (strncmp(keys.Keys[i], now->day, strlen(now->day)) != 0 || kvStore_Get(&e, S.budgets, keys.Keys[i]) != NATS_OK)
+        if (!starts_with(keys.Keys[i], now->day) || kvStore_Get(&e, S.budgets, keys.Keys[i]) != NATS_OK)
             continue;
         {
             pb_budget *u = (pb_budget *)pb_unpack(&orchestrator__v1__budget_usage__descriptor,
@@ -1017,7 +1020,7 @@ static orch_status become_leader(void)
     flush_locked();
     log_info("leader: state of %d requirements restored", restored);
 
-    S.running = 1;
+    atomic_store(&S.running, true);
     for (int k = 0; k < N_INPUTS; k++) {
         char err[ERR_LEN];
         if (nc_pull_subscribe(S.d->js, NULL, input_durables[k], &S.subs[k], err) != ORCH_OK) {
@@ -1045,7 +1048,7 @@ static orch_status become_leader(void)
  * Called without mu held. */
 static void step_down(void)
 {
-    S.running = 0;
+    atomic_store(&S.running, false);
     for (int k = 0; k < N_INPUTS; k++) {
         if (S.subs[k]) {
             pthread_join(S.threads[k], NULL);
@@ -1120,6 +1123,7 @@ orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
     orch_status st;
 
     memset(&S, 0, sizeof(S));
+    atomic_init(&S.running, false);
     S.d = d;
     pthread_mutex_init(&S.mu, NULL);
     S.rev_index = strmap_create();
