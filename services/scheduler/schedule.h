@@ -5,21 +5,13 @@
  * review, merge, reject, spawn, alert, save), which the NATS adapter
  * implements and the unit tests record. The clock is an argument.
  *
- * Release. Ready work waits in one heap per agent type and priority, ordered
- * by upward rank (the longest chain of expected work from it to the end of
- * the roadmap: rank.c), then by arrival. A release pass for a type takes
- * CRITICAL before HIGH before MEDIUM before LOW, in that order within each,
- * and releases an item only when all hold:
- * the type's window of released-but-not-started work has room; no backoff is
- * pending; LOW work is not held back by conservation mode; its estimate fits
- * the day's budget; its files do not overlap in-flight work by more than the
- * threshold. An item that cannot go keeps the exact reason it waits. Passes
- * run on every event that can free something (continuous mode), or only at
- * turn boundaries (turns mode).
- *
- * Dispatch is recorded before it is published (save, then dispatch, then
- * save "published"), with a message id of id + attempt, so a restarted
- * leader re-publishes what it had decided and JetStream drops the copy.
+ * Release (sched_release.c, whose top says the rule): ready work waits in
+ * one queue per agent type and priority, ordered by upward rank, and goes
+ * when the type's window has room and every release gate (backoff,
+ * conservation, budget, overlap, reservation) lets it; an item that cannot
+ * go keeps the exact reason it waits. Dispatch is recorded before it is
+ * published, with a message id of id + attempt, so a restarted leader
+ * re-publishes what it had decided and JetStream drops the copy.
  *
  * Retries. A failed verification or a review asking for changes sends the
  * work back with attempt + 1 and the exact output; a transient agent error
@@ -28,29 +20,29 @@
  * infrastructure error of the verifier is retried with backoff without
  * counting an attempt. A non-transient agent error escalates at once.
  *
- * Tokens. A result carries the total an attempt used; heartbeats carry what
- * was used since the last one. Each attempt records what was charged, and
- * only the increase is charged again, so redelivered results never count
- * twice; heartbeats count only until the attempt's result is in, and those
- * of work no longer in flight not at all (the result counted them). Every
- * charge is also recorded in the requirement's state for the day, so a
- * restarted leader rebuilds the day's ledger from the states it reads.
+ * Tokens (sched_ledger.c, whose top says the rule): each attempt is
+ * charged only what it reports beyond what was charged for it already, and
+ * every charge is also recorded in the requirement's state for the day, so
+ * redelivered reports never count twice and a restarted leader rebuilds the
+ * day's ledger from the states it reads.
  *
  * Reports. A result, error or heartbeat counts only when common/admit.h
  * admits it: its subject names the sender's type (and, for results and
  * errors, the requirement its body names), that type was dispatched the
  * work, the attempt is the current one, and the sender is the claimant
  * where the work was claimed. Anything else changes nothing and is refused
- * with a reason (refuse()), except a past attempt's result: its cost is
+ * with a reason (sched_out.refuse), except a past attempt's result: its cost is
  * charged to its own attempt, and nothing else changes.
  *
  * Bounded charges. What one report can put on the day's ledger is bounded
- * relative to the work's token budget (token_budget, else estimate x
- * budget_factor_percent, else the type's daily limit): one heartbeat at
- * most charge_message_percent of it, one attempt in all (and one review) at
- * most charge_attempt_percent of it; an idle instance's unattributed use at most
- * idle_day_percent of its type's daily limit per day. A claim beyond a bound
- * is not charged: it is refused (charge_over_bound) and alerted. */
+ * relative to the work's token budget (charge_message_percent for a
+ * heartbeat, charge_attempt_percent for an attempt or a review,
+ * idle_day_percent of a type's daily limit for an idle instance); a claim
+ * beyond a bound is refused (charge_over_bound) and alerted, not charged
+ * (sched_ledger.c).
+ *
+ * Inside, the core is split by concern, each with its own part of the
+ * state: services/scheduler/sched_int.h maps the files. */
 #ifndef SCHED_SCHEDULE_H
 #define SCHED_SCHEDULE_H
 
