@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "names.h"
+#include "text.h"
 
 #define T_REVIEW ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW
 #define T_RELEASE ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE
@@ -11,7 +12,9 @@
 typedef enum { STAGE_NONE, STAGE_OWN, STAGE_REVIEW, STAGE_MERGE } stage;
 
 static const char *const reasons[] = {"ok", "unknown_requirement", "id_mismatch", "wrong_type", "not_dispatched",
-                                      "past_attempt", "future_attempt", "not_claimant"};
+                                      "past_attempt", "future_attempt", "not_claimant", "instance_mismatch",
+                                      "source_mismatch"};
+_Static_assert(sizeof(reasons) / sizeof(reasons[0]) == ADMIT_SOURCE_MISMATCH + 1, "a reason for every code");
 
 const char *admit_reason(admit_code c)
 {
@@ -155,4 +158,35 @@ int admit_claim_key(const pb_state *st, int type, uint32_t attempt, char *out, s
         return -1;
     }
     return snprintf(out, len, "%s.%s", type_name(t), id);
+}
+
+admit_code admit_envelope(const char *subject, int subject_type, int body_type, const char *subject_instance,
+                          const char *body_instance, const char *body_source, char err[ERR_LEN])
+{
+    char why[80];
+
+    err[0] = '\0';
+    if (!subject)
+        subject = "";
+    if (body_source && *body_source && strcmp(body_source, names_source_token(NAMES_SRC_AGENT)) != 0) {
+        /* the body's text is shown only when it is a plain token */
+        snprintf(err, ERR_LEN, "the body says source '%.40s' on %.120s",
+                 text_id_valid(body_source, 40, why, sizeof(why)) ? body_source : "(not a name)", subject);
+        return ADMIT_SOURCE_MISMATCH;
+    }
+    if (subject_type <= 0 || subject_type >= NAMES_AGENT_TYPES) {
+        snprintf(err, ERR_LEN, "%.120s names no agent type", subject);
+        return ADMIT_WRONG_TYPE;
+    }
+    if (body_type && body_type != subject_type) {
+        snprintf(err, ERR_LEN, "the body says agent type %s, the subject %.120s says %s", type_name(body_type),
+                 subject, type_name(subject_type));
+        return ADMIT_WRONG_TYPE;
+    }
+    if (subject_instance && body_instance && *body_instance && strcmp(subject_instance, body_instance) != 0) {
+        snprintf(err, ERR_LEN, "the body says instance '%.64s', the subject %.120s says '%.64s'", body_instance,
+                 subject, subject_instance);
+        return ADMIT_INSTANCE_MISMATCH;
+    }
+    return ADMIT_OK;
 }

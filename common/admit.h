@@ -19,6 +19,13 @@
  *      admit_claim_key, value the claimant instance), the sender is the
  *      claimant (NOT_CLAIMANT).
  *
+ * Before any of these, admit_envelope checks what a report says of its
+ * sender against its subject, in this order: an errors.agent.* body names
+ * no other source (SOURCE_MISMATCH); the subject names an agent type and
+ * the body no other (WRONG_TYPE); the body names no other instance than
+ * the subject (INSTANCE_MISMATCH). Every service that judges reports calls both, so the
+ * same report is refused by each for the same named reason.
+ *
  * PAST_ATTEMPT is the one refusal that is not an error of the sender:
  * results and verdicts travel through different consumers, so a genuine
  * result can arrive after its verdict or after the next attempt went out.
@@ -42,7 +49,9 @@ typedef enum {
     ADMIT_NOT_DISPATCHED,   /* the requirement never went to the sender's type (yet) */
     ADMIT_PAST_ATTEMPT,     /* over: may be charged to its attempt, changes nothing else */
     ADMIT_FUTURE_ATTEMPT,   /* an attempt not dispatched yet */
-    ADMIT_NOT_CLAIMANT      /* another instance claimed the work */
+    ADMIT_NOT_CLAIMANT,     /* another instance claimed the work */
+    ADMIT_INSTANCE_MISMATCH, /* the body names another instance than the subject */
+    ADMIT_SOURCE_MISMATCH   /* an agent's error whose body names another source */
 } admit_code;
 
 /* Judges a report. st: the requirement's state, NULL when unknown (borrowed).
@@ -57,9 +66,21 @@ typedef enum {
 admit_code admit_report(const pb_state *st, int subject_type, const char *subject_id, const char *body_id,
                         uint32_t attempt, const char *instance, const char *claimant, char err[ERR_LEN]);
 
+/* Judges what a report says of its sender against its subject (the
+ * header's first paragraph). subject: for the message only. subject_type:
+ * the type its subject names, 0 when none. body_type: the body's, 0 when
+ * it names none. subject_instance: the instance its subject names, NULL
+ * when it names none (results, errors). body_instance: the body's, NULL or
+ * "" when none. body_source: an agent error's "source", NULL for other
+ * reports. Returns ADMIT_OK, ADMIT_WRONG_TYPE, ADMIT_INSTANCE_MISMATCH or
+ * ADMIT_SOURCE_MISMATCH, with one line for people in err. */
+admit_code admit_envelope(const char *subject, int subject_type, int body_type, const char *subject_instance,
+                          const char *body_instance, const char *body_source, char err[ERR_LEN]);
+
 /* A short token for the code ("ok", "unknown_requirement", "id_mismatch",
  * "wrong_type", "not_dispatched", "past_attempt", "future_attempt",
- * "not_claimant"), for errors.<service>.* reasons; never NULL. */
+ * "not_claimant", "instance_mismatch", "source_mismatch"), for
+ * errors.<service>.* reasons; never NULL. */
 const char *admit_reason(admit_code c);
 
 /* The Nats-Msg-Id of the dispatch of st's attempt to type: "<id>-a<n>"

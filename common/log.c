@@ -1,6 +1,7 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -10,7 +11,8 @@ static const char *const tags[] = {"DEBUG", "INFO ", "WARN ", "ERROR"};
 
 static char service_name[32] = "orch";
 static char instance_id[64] = "-";
-static volatile int min_level = LOG_INFO;
+/* Read by every thread that logs, set by the one that reloads the config. */
+static atomic_int min_level = LOG_INFO;
 
 void log_init(const char *service, const char *instance, log_level level)
 {
@@ -18,12 +20,12 @@ void log_init(const char *service, const char *instance, log_level level)
         snprintf(service_name, sizeof(service_name), "%s", service);
     if (instance)
         snprintf(instance_id, sizeof(instance_id), "%s", instance);
-    min_level = level;
+    atomic_store(&min_level, (int)level);
 }
 
-void log_set_level(log_level level) { min_level = level; }
+void log_set_level(log_level level) { atomic_store(&min_level, (int)level); }
 
-int log_enabled(log_level level) { return (int)level >= min_level; }
+int log_enabled(log_level level) { return (int)level >= atomic_load(&min_level); }
 
 void log_write(log_level level, const char *fmt, ...)
 {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "text.h"
+#include "topology.h"
 
 static const char *const priorities[] = {"UNSPECIFIED", "CRITICAL", "HIGH", "MEDIUM", "LOW"};
 
@@ -23,15 +24,15 @@ Orchestrator__V1__Priority names_priority_parse(const char *s)
 }
 
 static const struct {
-    const char *token, *persona, *consumer, *alias;
+    const char *token, *persona, *alias;
 } agents[] = {
-    {"unknown", "unknown", "", ""},
-    {"backend", "roy", "roy-backend", "be"},
-    {"frontend", "jen", "jen-frontend", "fe"},
-    {"database", "database-agent", "database-agent", "db"},
-    {"documentation", "documentation-agent", "documentation-agent", "docs"},
-    {"review", "senior-review", "senior-review", "reviewer"},
-    {"release", "release-manager", "release-manager", "releaser"},
+    {"unknown", "unknown", ""},
+    {"backend", "roy", "be"},
+    {"frontend", "jen", "fe"},
+    {"database", "database-agent", "db"},
+    {"documentation", "documentation-agent", "docs"},
+    {"review", "senior-review", "reviewer"},
+    {"release", "release-manager", "releaser"},
 };
 #define N_AGENTS (sizeof(agents) / sizeof(agents[0]))
 _Static_assert(N_AGENTS == NAMES_AGENT_TYPES, "names.h counts the agent types");
@@ -48,14 +49,21 @@ const char *names_agent_persona(Orchestrator__V1__AgentType t)
 
 const char *names_agent_consumer(Orchestrator__V1__AgentType t)
 {
-    return (unsigned)t < N_AGENTS ? agents[t].consumer : "";
+    char filter[64];
+    if (t <= 0 || (unsigned)t >= N_AGENTS)
+        return "";
+    names_subject(filter, sizeof(filter), NAMES_SUBJ_REQUIREMENTS, agents[t].token, ">");
+    for (size_t i = 0; i < topo_consumer_count; i++)
+        if (!strcmp(topo_consumers[i].stream, "REQUIREMENTS") && !strcmp(topo_consumers[i].filter, filter))
+            return topo_consumers[i].durable;
+    return "";
 }
 
 Orchestrator__V1__AgentType names_agent_parse(const char *s)
 {
     for (size_t i = 1; i < N_AGENTS; i++)
         if (text_ieq(s, agents[i].token) || text_ieq(s, agents[i].persona) ||
-            text_ieq(s, agents[i].consumer) || text_ieq(s, agents[i].alias))
+            text_ieq(s, names_agent_consumer((Orchestrator__V1__AgentType)i)) || text_ieq(s, agents[i].alias))
             return (Orchestrator__V1__AgentType)i;
     return ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_UNSPECIFIED;
 }
@@ -80,9 +88,89 @@ Orchestrator__V1__AgentType names_agent_from_subject(const char *subject, int in
 
 int names_error_is_agents(const char *subject)
 {
-    static const char prefix[] = "errors.agent";
-    size_t n = sizeof(prefix) - 1;
-    return subject && !strncmp(subject, prefix, n) && (subject[n] == '\0' || subject[n] == '.');
+    return names_source_of(subject) == NAMES_SRC_AGENT;
+}
+
+static const char *const families[NAMES_FAM_COUNT] = {
+    [NAMES_FAM_INTAKE] = "intake",
+    [NAMES_FAM_WORK] = "work.requirements",
+    [NAMES_FAM_PLAN] = "plan.requirement",
+    [NAMES_FAM_REQUIREMENTS] = "requirements",
+    [NAMES_FAM_RESULTS] = "results",
+    [NAMES_FAM_VERDICTS] = "verdicts",
+    [NAMES_FAM_ERRORS] = "errors",
+    [NAMES_FAM_INTEGRATION] = "integration",
+    [NAMES_FAM_HEARTBEAT] = "agents.heartbeat",
+    [NAMES_FAM_ALERTS] = "alerts",
+    [NAMES_FAM_SPAWN] = "control.spawn",
+    [NAMES_FAM_KILL] = "control.kill",
+    [NAMES_FAM_DEADLETTER] = "deadletter",
+    [NAMES_FAM_STATUS] = "orch.status",
+};
+
+const char *names_family_prefix(names_family f)
+{
+    return (unsigned)f < NAMES_FAM_COUNT ? families[f] : "";
+}
+
+const char *names_subject_rest(const char *subject, names_family f)
+{
+    const char *p = names_family_prefix(f);
+    size_t n = strlen(p);
+    if (!subject || !n || strncmp(subject, p, n) != 0 || subject[n] != '.' || subject[n + 1] == '\0')
+        return NULL;
+    return subject + n + 1;
+}
+
+static const char *const sources[NAMES_SRC_COUNT] = {"", "agent", "intake", "scheduler", "verifier", "monitor"};
+
+const char *names_source_token(names_source s)
+{
+    return (unsigned)s < NAMES_SRC_COUNT ? sources[s] : "";
+}
+
+names_source names_source_of(const char *subject)
+{
+    const char *rest = names_subject_rest(subject, NAMES_FAM_ERRORS);
+    size_t n;
+    if (!rest)
+        return NAMES_SRC_NONE;
+    n = strcspn(rest, ".");
+    for (int i = 1; i < NAMES_SRC_COUNT; i++)
+        if (strlen(sources[i]) == n && !strncmp(rest, sources[i], n))
+            return (names_source)i;
+    return NAMES_SRC_NONE;
+}
+
+static const char *const requests[NAMES_REQ_COUNT] = {
+    [NAMES_REQ_SCHEDULER_LIST] = "orch.scheduler.list",
+    [NAMES_REQ_SCHEDULER_RETRY] = "orch.scheduler.retry",
+    [NAMES_REQ_DASHBOARD] = "orch.dashboard",
+    [NAMES_REQ_MONITOR_SILENCE] = "orch.monitor.silence",
+    [NAMES_REQ_ROUTER_CLASSIFY] = "orch.router.classify",
+    [NAMES_REQ_VERIFIER_STATS] = "orch.verifier.stats",
+};
+
+const char *names_request_subject(names_request r)
+{
+    return (unsigned)r < NAMES_REQ_COUNT ? requests[r] : "";
+}
+
+static const char *const severities[] = {"", "info", "warning", "critical"};
+
+const char *names_severity(Orchestrator__V1__Severity s)
+{
+    return (unsigned)s < 4 && s ? severities[s] : "unspecified";
+}
+
+int names_severity_parse(const char *s, Orchestrator__V1__Severity *out)
+{
+    for (int i = 1; s && i < 4; i++)
+        if (text_ieq(s, severities[i])) {
+            *out = (Orchestrator__V1__Severity)i;
+            return 0;
+        }
+    return -1;
 }
 
 static const char *const wait_kinds[] = {"unspecified", "dependency", "budget", "conservation", "overlap",
@@ -127,17 +215,27 @@ Orchestrator__V1__Complexity names_complexity_parse(const char *s)
     return ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_UNSPECIFIED;
 }
 
-static const char *const alert_rules[] = {"stale", "stale_verifying", "queue_depth", "error_rate", "infra_errors",
-                                          "budget", "service_down", "agent_table", "escalation", "charge_over_bound",
-                                          "estimate_over_daily_limit", "unpublishable", "conservation",
-                                          "topology_missing", "agent_crashloop"};
+static const char *const alert_kinds[NAMES_ALERT_COUNT] = {
+    "stale", "stale_verifying", "queue_depth", "error_rate", "infra_errors", "budget", "service_down",
+    "agent_table", "escalation", "charge_over_bound", "estimate_over_daily_limit", "unpublishable",
+    "conservation", "topology_missing", "agent_crashloop"};
+
+const char *names_alert_kind_token(names_alert_kind k)
+{
+    return (unsigned)k < NAMES_ALERT_COUNT ? alert_kinds[k] : "";
+}
+
+names_alert_kind names_alert_kind_parse(const char *rule)
+{
+    for (int i = 0; rule && i < NAMES_ALERT_COUNT; i++)
+        if (!strcmp(rule, alert_kinds[i]))
+            return (names_alert_kind)i;
+    return NAMES_ALERT_COUNT;
+}
 
 int names_alert_rule_known(const char *rule)
 {
-    for (size_t i = 0; i < sizeof(alert_rules) / sizeof(alert_rules[0]); i++)
-        if (!strcmp(rule, alert_rules[i]))
-            return 1;
-    return 0;
+    return names_alert_kind_parse(rule) != NAMES_ALERT_COUNT;
 }
 
 int names_silence_matchers_ok(const char *m, char *err, size_t len)
@@ -162,7 +260,11 @@ int names_silence_matchers_ok(const char *m, char *err, size_t len)
         snprintf(key, sizeof(key), "%.*s", (int)(eq - p), p);
         snprintf(value, sizeof(value), "%.*s", (int)(tok - (size_t)(eq - p) - 1), eq + 1);
         if (!strcmp(key, "rule") && !names_alert_rule_known(value)) {
-            snprintf(err, len, "no alert rule '%s' (known: %s)", value, NAMES_ALERT_RULES);
+            size_t used = (size_t)snprintf(err, len, "no alert rule '%s' (known:", value);
+            for (int k = 0; k < NAMES_ALERT_COUNT && used < len; k++)
+                used += (size_t)snprintf(err + used, len - used, "%s %s", k ? "," : "", alert_kinds[k]);
+            if (used < len)
+                snprintf(err + used, len - used, ")");
             return 0;
         }
         if (!strcmp(key, "type") && !names_agent_parse(value)) {

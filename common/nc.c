@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "edge.h"
 #include "log.h"
 #include "pb.h"
 #include "text.h"
@@ -230,59 +231,95 @@ int nc_publish_stored(jsCtx *js, const char *subject, const char *msg_id, const 
     return s == NATS_OK ? 0 : -1;
 }
 
-orch_status nc_alert_pack(const char *severity, const char *rule, const char *fingerprint, const char *summary,
-                          const char *text, const char *source, const char *instance, uint8_t **buf, size_t *len)
+orch_status nc_alert_pack(const nc_alert *a, uint8_t **buf, size_t *len)
 {
-    pb_alert a;
-    Orchestrator__V1__Alert__LabelsEntry e[2];
-    Orchestrator__V1__Alert__LabelsEntry *labels[2];
+    pb_alert pa;
+    Orchestrator__V1__Alert__LabelsEntry e[3];
+    Orchestrator__V1__Alert__LabelsEntry *labels[3];
+    const char *keys[3] = {"source", "instance", "members"}, *values[3] = {a->source, a->instance, a->members};
     int64_t now = text_now_ms();
     size_t n = 0;
 
-    orchestrator__v1__alert__init(&a);
-    if (source) {
+    *buf = NULL;
+    *len = 0;
+    if (a->severity < ORCHESTRATOR__V1__SEVERITY__SEVERITY_INFO ||
+        a->severity > ORCHESTRATOR__V1__SEVERITY__SEVERITY_CRITICAL)
+        return ORCH_ERR_INVALID;
+    orchestrator__v1__alert__init(&pa);
+    for (int i = 0; i < 3; i++) {
+        if (!values[i])
+            continue;
         orchestrator__v1__alert__labels_entry__init(&e[n]);
-        e[n].key = "source";
-        e[n].value = (char *)source;
+        e[n].key = (char *)keys[i];
+        e[n].value = (char *)values[i];
         labels[n] = &e[n];
         n++;
     }
-    if (instance) {
-        orchestrator__v1__alert__labels_entry__init(&e[n]);
-        e[n].key = "instance";
-        e[n].value = (char *)instance;
-        labels[n] = &e[n];
-        n++;
-    }
-    a.labels = n ? labels : NULL;
-    a.n_labels = n;
-    a.fingerprint = (char *)fingerprint;
-    a.rule = (char *)rule;
-    a.state = ORCHESTRATOR__V1__ALERT_STATE__ALERT_STATE_FIRING;
-    a.severity = !strcmp(severity, "critical") ? ORCHESTRATOR__V1__SEVERITY__SEVERITY_CRITICAL
-                                               : ORCHESTRATOR__V1__SEVERITY__SEVERITY_WARNING;
-    a.summary = (char *)summary;
-    a.text = (char *)text;
-    a.group_key = (char *)rule;
-    a.started_at_ms = now;
-    a.updated_at_ms = now;
-    return pb_pack(&a.base, buf, len);
+    pa.labels = n ? labels : NULL;
+    pa.n_labels = n;
+    pa.fingerprint = (char *)a->fingerprint;
+    pa.rule = (char *)a->rule;
+    pa.state = a->resolved ? ORCHESTRATOR__V1__ALERT_STATE__ALERT_STATE_RESOLVED
+                           : ORCHESTRATOR__V1__ALERT_STATE__ALERT_STATE_FIRING;
+    pa.severity = a->severity;
+    pa.summary = (char *)a->summary;
+    pa.text = (char *)a->text;
+    pa.group_key = (char *)(a->group ? a->group : a->rule);
+    pa.started_at_ms = a->resolved ? 0 : now;
+    pa.updated_at_ms = now;
+    return pb_pack(&pa.base, buf, len);
+}
+
+const char *nc_alert_subject(const nc_alert *a, char *out, size_t len)
+{
+    return names_subject(out, len, NAMES_SUBJ_ALERTS, names_severity(a->severity), a->rule);
 }
 
 int nc_publish_alert(jsCtx *js, const char *severity, const char *rule, const char *fingerprint,
                      const char *summary, const char *text, const char *source, const char *instance,
                      int64_t max_wait_ms)
 {
+    nc_alert a = {ORCHESTRATOR__V1__SEVERITY__SEVERITY_UNSPECIFIED, rule, NULL, fingerprint, summary, text, source,
+                  instance, NULL, 0};
     char subject[128];
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = -1;
 
-    names_subject(subject, sizeof(subject), NAMES_SUBJ_ALERTS, severity, rule);
-    if (nc_alert_pack(severity, rule, fingerprint, summary, text, source, instance, &buf, &len) == ORCH_OK)
+    if (names_severity_parse(severity, &a.severity) != 0) {
+        log_error("alert %s not raised: no severity '%s' (critical, warning or info): %s", rule,
+                  severity ? severity : "(none)", summary);
+        return -1;
+    }
+    nc_alert_subject(&a, subject, sizeof(subject));
+    if (nc_alert_pack(&a, &buf, &len) == ORCH_OK)
         rc = nc_publish_stored(js, subject, fingerprint, buf, (int)len, "application/protobuf", max_wait_ms);
     free(buf);
-    log_warn("alert %s/%s%s: %s", severity, rule, rc == 0 ? "" : " (not stored)", summary);
+    log_warn("alert %s/%s%s: %s", names_severity(a.severity), rule, rc == 0 ? "" : " (not stored)", summary);
+    return rc;
+}
+
+char *nc_refusal_pack(names_source src, pb_error *e, const char *token, char *subject, size_t len)
+{
+    e->source = (char *)names_source_token(src);
+    if (!e->at_ms)
+        e->at_ms = text_now_ms();
+    names_subject(subject, len, NAMES_SUBJ_ERRORS, e->source, token);
+    return edge_error_to_json(e);
+}
+
+int nc_publish_refusal(jsCtx *js, natsConnection *nc, names_source src, pb_error *e, const char *token,
+                       const char *msg_id, int64_t max_wait_ms)
+{
+    char subject[256];
+    char *json = nc_refusal_pack(src, e, token, subject, sizeof(subject));
+    int rc;
+
+    if (js)
+        rc = nc_publish_stored(js, subject, msg_id, json, (int)strlen(json), "application/json", max_wait_ms);
+    else
+        rc = natsConnection_PublishString(nc, subject, json) == NATS_OK ? 0 : -1;
+    free(json);
     return rc;
 }
 
@@ -321,5 +358,36 @@ void nc_settle(natsMsg *m, nc_settle_kind k, int64_t delay_ms)
     case NC_RETRY:
         natsMsg_NakWithDelay(m, delay_ms, NULL);
         break;
+    case NC_IN_PROGRESS:
+        natsMsg_InProgress(m, NULL);
+        break;
     }
+}
+
+int nc_consume(natsSubscription *sub, int batch, int64_t wait_ms, nc_handler handler, void *arg)
+{
+    natsMsgList list = {0};
+    nc_settlement one, *how;
+    natsStatus s = natsSubscription_Fetch(&list, sub, batch, wait_ms, NULL);
+    int n;
+
+    if (s == NATS_TIMEOUT || (s == NATS_OK && list.Count == 0)) {
+        natsMsgList_Destroy(&list);
+        return 0;
+    }
+    if (s != NATS_OK) {
+        natsMsgList_Destroy(&list);
+        nats_Sleep(200);
+        return -1;
+    }
+    n = list.Count;
+    how = n == 1 ? &one : xcalloc((size_t)n, sizeof(*how));
+    for (int i = 0; i < n; i++)
+        how[i] = handler(list.Msgs[i], arg);
+    for (int i = 0; i < n; i++)
+        nc_settle(list.Msgs[i], how[i].kind, how[i].delay_ms);
+    if (how != &one)
+        free(how);
+    natsMsgList_Destroy(&list);
+    return n;
 }

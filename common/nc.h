@@ -7,6 +7,8 @@
 
 #include <nats/nats.h>
 
+#include "names.h"
+#include "pb.h"
 #include "status.h"
 #include "svccfg.h"
 
@@ -26,15 +28,42 @@ orch_status nc_connect(natsConnection **out, const svc_cfg *cfg, const char *nam
 
 /* How a service settles a message it took from a durable consumer, once
  * everything the message caused is stored (docs/architecture.md, "Settling
- * a message"). Handlers return one of these. */
+ * a message"). Handlers return one of these, with a delay for NC_RETRY. */
 typedef enum {
     NC_ACK = 0,    /* done: handled, or nothing to do */
     NC_TERM = 1,   /* bad input: reported on errors.<service>.*, never again */
-    NC_RETRY = 2   /* not now (a store failed, a dependency is not there yet): again after a delay */
+    NC_RETRY = 2,  /* not now (a store failed, a dependency is not there yet): again after a delay */
+    NC_IN_PROGRESS /* still being worked on: the ack wait starts again, and the message stays held */
 } nc_settle_kind;
 
-/* Acks, terminates, or naks with delay_ms (for NC_RETRY). */
+/* A settle kind and, for NC_RETRY, the delay before the redelivery. */
+typedef struct {
+    nc_settle_kind kind;
+    int64_t delay_ms;
+} nc_settlement;
+
+static inline nc_settlement nc_ack(void) { return (nc_settlement){NC_ACK, 0}; }
+static inline nc_settlement nc_term(void) { return (nc_settlement){NC_TERM, 0}; }
+static inline nc_settlement nc_retry(int64_t delay_ms) { return (nc_settlement){NC_RETRY, delay_ms}; }
+
+/* Acks, terminates, naks with delay_ms (for NC_RETRY), or says in progress. */
 void nc_settle(natsMsg *m, nc_settle_kind k, int64_t delay_ms);
+
+/* Decides the settlement of one message. The message is borrowed: the
+ * handler neither settles nor destroys it. */
+typedef nc_settlement (*nc_handler)(natsMsg *m, void *arg);
+
+/* One round of the fetch-and-settle loop every consumer of the suite runs:
+ * fetches up to batch messages from a pull subscription (waiting up to
+ * wait_ms), calls handler on each in order, then settles each as its
+ * handler said, and destroys them. The settling comes after the whole
+ * batch, so what the handlers published asynchronously can be waited for
+ * in between by a handler of the last message, and no message is acked
+ * before the ones before it were handled. Returns the number of messages
+ * handled (0 when none came within wait_ms); after a fetch failure other
+ * than a timeout (no server), waits 200 ms, so a caller's loop does not
+ * spin, and returns -1. */
+int nc_consume(natsSubscription *sub, int batch, int64_t wait_ms, nc_handler handler, void *arg);
 
 /* A pull subscription on the topology's durable consumer (stream,
  * durable), with the filter topology.c gives it: each consumer's stream,
@@ -50,22 +79,53 @@ orch_status nc_pull_subscribe(jsCtx *js, const char *stream, const char *durable
 int nc_publish_stored(jsCtx *js, const char *subject, const char *msg_id, const void *data, int len,
                       const char *content_type, int64_t max_wait_ms);
 
-/* Packs a firing alert (orchestrator.v1.Alert, protobuf) into *buf (the
- * caller frees it): severity "critical" or "warning"; rule is also its
- * group; source and instance become labels (either may be NULL). For a
- * service that publishes through its own path; nc_publish_alert uses it. */
-orch_status nc_alert_pack(const char *severity, const char *rule, const char *fingerprint, const char *summary,
-                          const char *text, const char *source, const char *instance, uint8_t **buf, size_t *len);
+/* An alert as the suite publishes it (orchestrator.v1.Alert). Strings are
+ * borrowed; source, instance and members may be NULL (no such label). */
+typedef struct {
+    Orchestrator__V1__Severity severity;
+    const char *rule;          /* its kind (names_alert_kind_token), and its group when group is NULL */
+    const char *group;
+    const char *fingerprint;   /* also the message id */
+    const char *summary, *text;
+    const char *source, *instance;   /* labels */
+    const char *members;       /* label: the grouped alerts' fingerprints, one a line */
+    int resolved;              /* 0: firing */
+} nc_alert;
+
+/* Packs a (protobuf) into *buf (the caller frees it), stamped now. The one
+ * packer of alerts: nc_publish_alert and the monitor's notifications use
+ * it. ORCH_ERR_INVALID for a severity other than info, warning, critical. */
+orch_status nc_alert_pack(const nc_alert *a, uint8_t **buf, size_t *len);
+
+/* The subject of a: alerts.<severity>.<rule>, into out (len bytes). */
+const char *nc_alert_subject(const nc_alert *a, char *out, size_t len);
 
 /* Raises an alert: an orchestrator.v1.Alert (protobuf), firing, on
  * alerts.<severity>.<rule>, labelled with source and instance, and waits
  * until stored (max_wait_ms). The fingerprint is also its message id, so
  * instances that raise the same alert within the ALERTS stream's duplicate
- * window store it once. severity: "critical" or "warning". Logs the alert
- * (one line) whether or not it was stored. Returns 0 when stored. */
+ * window store it once. severity: "critical", "warning" or "info"
+ * (names_severity_parse); another word is refused (logged, -1), not taken
+ * for a warning. Logs the alert (one line) whether or not it was stored.
+ * Returns 0 when stored. */
 int nc_publish_alert(jsCtx *js, const char *severity, const char *rule, const char *fingerprint,
                      const char *summary, const char *text, const char *source, const char *instance,
                      int64_t max_wait_ms);
+
+/* A refusal of bad input, ready to send: sets e->source to src's token,
+ * e->at_ms to now when it is 0, fills subject (len bytes) with
+ * errors.<source>.<token> and returns e as JSON (edge.c; the caller frees
+ * it). For a service that sends through its own path (the router's
+ * batch); nc_publish_refusal uses it. */
+char *nc_refusal_pack(names_source src, pb_error *e, const char *token, char *subject, size_t len);
+
+/* Publishes a refusal on errors.<source>.<token> (nc_refusal_pack). With
+ * js: stored, waiting up to max_wait_ms, deduplicated by msg_id (NULL:
+ * none). With js NULL: a core publish on nc, for a caller that holds a lock
+ * and must not wait for an acknowledgement (the ERRORS stream still stores
+ * it). Returns 0 when stored (sent, for a core publish). */
+int nc_publish_refusal(jsCtx *js, natsConnection *nc, names_source src, pb_error *e, const char *token,
+                       const char *msg_id, int64_t max_wait_ms);
 
 /* How many times any connection of this process reconnected so far: a
  * change tells a watcher that the server may have come back as another

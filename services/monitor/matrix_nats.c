@@ -1,6 +1,7 @@
 #include "matrix_nats.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 struct mxd {
     mxd_cfg cfg;
     pthread_t th;
-    volatile int running;
+    atomic_int running;
     pthread_mutex_t mu;
     long long delivered;
     mx_throttle log;             /* the retry lines */
@@ -30,8 +31,10 @@ static const char *label(const pb_alert *a, const char *k)
     return "";
 }
 
-/* Returns 0 to ack, 1 to term, or a delay in ms (< 0 negated) to nak. */
-static long long deliver(mxd *d, natsMsg *m, const pb_alert *a)
+/* Delivers a to the room: acked when sent (or when no Matrix is
+ * configured), again after a delay when the leader should send it or the
+ * homeserver asks to wait, terminated when the homeserver refuses it. */
+static nc_settlement deliver(mxd *d, natsMsg *m, const pb_alert *a)
 {
     const matrix_cfg *mc = &d->cfg.matrix;
     mx_result r;
@@ -43,10 +46,10 @@ static long long deliver(mxd *d, natsMsg *m, const pb_alert *a)
     uint64_t delivered = 1;
 
     if (!d->cfg.may_act(d->cfg.arg))
-        return -1000; /* back to the consumer: the leader sends it */
+        return nc_retry(1000); /* back to the consumer: the leader sends it */
     if (!mc->homeserver) {
         log_info("alert (no Matrix configured): %s", a->summary);
-        return 0;
+        return nc_ack();
     }
     if (resolved && *members) {
         char key[64], first[AM_FP_LEN];
@@ -90,7 +93,7 @@ static long long deliver(mxd *d, natsMsg *m, const pb_alert *a)
         d->delivered++;
         pthread_mutex_unlock(&d->mu);
         log_info("alert delivered to Matrix as %s%s", r.event_id, *thread ? " (in thread)" : "");
-        return 0;
+        return nc_ack();
     case MX_RETRY_AFTER:
     case MX_BACKOFF: {
         /* never sooner than the floor, even when a 429 asks for 0 ms */
@@ -100,36 +103,35 @@ static long long deliver(mxd *d, natsMsg *m, const pb_alert *a)
         if (matrix_throttle(&d->log, text_mono_ms(), MX_LOG_EVERY_MS, &suppressed))
             log_warn("Matrix: %s; again in %lld ms (attempt %llu; %ld such lines suppressed)", r.detail, delay,
                      (unsigned long long)delivered, suppressed);
-        return -delay;
+        return nc_retry(delay);
     }
     default:
         log_error("Matrix refused an alert, not retrying: %s", r.detail);
-        return 1;
+        return nc_term();
     }
+}
+
+/* One alert from the ALERTS consumer. */
+static nc_settlement on_alert(natsMsg *m, void *arg)
+{
+    char err[ERR_LEN];
+    nc_settlement how;
+    pb_alert *a = (pb_alert *)pb_unpack(&orchestrator__v1__alert__descriptor, (const uint8_t *)natsMsg_GetData(m),
+                                        (size_t)natsMsg_GetDataLength(m), PB_MAX_MSG, err);
+    if (!a) {
+        log_error("alert on %s unreadable: %s", natsMsg_GetSubject(m), err);
+        return nc_term();
+    }
+    how = deliver(arg, m, a);
+    orchestrator__v1__alert__free_unpacked(a, NULL);
+    return how;
 }
 
 static void *run(void *arg)
 {
     mxd *d = arg;
-    while (d->running) {
-        natsMsgList list = {0};
-        if (natsSubscription_Fetch(&list, d->cfg.sub, 1, 500, NULL) == NATS_OK && list.Count == 1) {
-            natsMsg *m = list.Msgs[0];
-            char err[ERR_LEN];
-            pb_alert *a = (pb_alert *)pb_unpack(&orchestrator__v1__alert__descriptor,
-                                                (const uint8_t *)natsMsg_GetData(m),
-                                                (size_t)natsMsg_GetDataLength(m), PB_MAX_MSG, err);
-            if (!a) {
-                log_error("alert on %s unreadable: %s", natsMsg_GetSubject(m), err);
-                nc_settle(m, NC_TERM, 0);
-            } else {
-                long long rc = deliver(d, m, a); /* < 0: again after -rc ms */
-                nc_settle(m, rc < 0 ? NC_RETRY : rc == 1 ? NC_TERM : NC_ACK, rc < 0 ? -rc : 0);
-                orchestrator__v1__alert__free_unpacked(a, NULL);
-            }
-        }
-        natsMsgList_Destroy(&list);
-    }
+    while (atomic_load(&d->running))
+        nc_consume(d->cfg.sub, 1, 500, on_alert, d);
     return NULL;
 }
 
@@ -137,7 +139,7 @@ mxd *mxd_start(const mxd_cfg *c)
 {
     mxd *d = xcalloc(1, sizeof(*d));
     d->cfg = *c;
-    d->running = 1;
+    atomic_init(&d->running, 1);
     pthread_mutex_init(&d->mu, NULL);
     if (pthread_create(&d->th, NULL, run, d) != 0) {
         pthread_mutex_destroy(&d->mu);
@@ -151,7 +153,7 @@ void mxd_stop(mxd *d)
 {
     if (!d)
         return;
-    d->running = 0;
+    atomic_store(&d->running, 0);
     pthread_join(d->th, NULL);
     pthread_mutex_destroy(&d->mu);
     free(d);

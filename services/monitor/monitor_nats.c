@@ -1,6 +1,7 @@
 #include "monitor_nats.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +92,7 @@ static struct {
     lease lease;               /* the main thread's */
     lease lease_view;          /* a copy for the other threads, under mu */
     pthread_mutex_t mu;
-    volatile int running;      /* leader threads run */
+    atomic_int running;        /* leader threads run */
     int leading;
     const char *services[SEEN_MAX_SERVICES];
     int nservices;
@@ -165,18 +166,18 @@ static void report(int type, const char *id, const char *instance, int64_t now)
 
 /* Why an agent's report is refused, for errors.monitor.<reason>. */
 typedef struct {
-    char reason[32];
+    admit_code code;
     char message[ERR_LEN];
 } refusal;
 
 /* Whether a report counts, by its subject (see the header of admit.h):
  * subject_type and instance from the subject, body_type, body_instance and
- * body_id from the body. Returns 1 when it counts, 0 when it changes
- * nothing but is no error (a late report of an attempt that is over), -1
- * when refused (why in *no). Caller holds M.mu. */
+ * body_id from the body, body_source an agent error's. Returns 1 when it
+ * counts, 0 when it changes nothing but is no error (a late report of an
+ * attempt that is over), -1 when refused (why in *no). Caller holds M.mu. */
 static int judge(const char *subject, int subject_type, const char *subject_id, int body_type,
-                 const char *instance, const char *body_instance, const char *body_id, uint32_t attempt,
-                 refusal *no)
+                 const char *instance, const char *body_instance, const char *body_source, const char *body_id,
+                 uint32_t attempt, refusal *no)
 {
     const pb_state *known;
     admit_code c;
@@ -184,22 +185,9 @@ static int judge(const char *subject, int subject_type, const char *subject_id, 
     const char *id;
 
     memset(no, 0, sizeof(*no));
-    if (subject_type <= 0 || subject_type >= SEEN_TYPES) {
-        snprintf(no->reason, sizeof(no->reason), "wrong_subject");
-        snprintf(no->message, sizeof(no->message), "%.120s names no agent type", subject);
-        return -1;
-    }
-    if (body_type && body_type != subject_type) {
-        snprintf(no->reason, sizeof(no->reason), "type_mismatch");
-        snprintf(no->message, sizeof(no->message), "the body says agent type %s, the subject %.120s says %s",
-                 names_agent_type((Orchestrator__V1__AgentType)body_type), subject,
-                 names_agent_type((Orchestrator__V1__AgentType)subject_type));
-        return -1;
-    }
-    if (instance && body_instance && *body_instance && strcmp(instance, body_instance)) {
-        snprintf(no->reason, sizeof(no->reason), "instance_mismatch");
-        snprintf(no->message, sizeof(no->message), "the body says instance '%.64s', the subject %.120s says '%.64s'",
-                 body_instance, subject, instance);
+    c = admit_envelope(subject, subject_type, body_type, instance, body_instance, body_source, no->message);
+    if (c != ADMIT_OK) {
+        no->code = c;
         return -1;
     }
     if ((!body_id || !*body_id) && !subject_id)
@@ -235,7 +223,7 @@ static int judge(const char *subject, int subject_type, const char *subject_id, 
         return 1;
     if (c == ADMIT_PAST_ATTEMPT)
         return 0;
-    snprintf(no->reason, sizeof(no->reason), "%s", admit_reason(c));
+    no->code = c;
     snprintf(no->message, sizeof(no->message), "%s", err);
     return -1;
 }
@@ -246,18 +234,14 @@ static int judge(const char *subject, int subject_type, const char *subject_id, 
 static void refuse(const char *subject, const char *requirement, const refusal *no)
 {
     pb_error e;
-    char subj[64], *txt;
+    const char *reason = admit_reason(no->code);
     orchestrator__v1__agent_error__init(&e);
-    e.source = "monitor";
-    e.reason = (char *)no->reason;
+    e.reason = (char *)reason;
     e.subject = (char *)subject;
     e.requirement_id = (char *)(requirement ? requirement : "");
     e.message = (char *)no->message;
-    txt = edge_error_to_json(&e);
-    names_subject(subj, sizeof(subj), NAMES_SUBJ_ERRORS, "monitor", no->reason);
-    natsConnection_PublishString(M.d->nc, subj, txt);
-    log_warn("report on %.120s not counted (%s): %s", subject, no->reason, no->message);
-    free(txt);
+    nc_publish_refusal(NULL, M.d->nc, NAMES_SRC_MONITOR, &e, reason, NULL, 0);
+    log_warn("report on %.120s not counted (%s): %s", subject, reason, no->message);
 }
 
 /* Token k (from 0) of a subject and everything after it. */
@@ -279,7 +263,7 @@ static const char *token_rest(const char *subject, int k)
 static void *watch_thread(void *arg)
 {
     (void)arg;
-    while (M.running) {
+    while (atomic_load(&M.running)) {
         for (int k = 0; k < 2; k++) {
             kvWatcher *w = k ? M.w_budgets : M.w_states;
             kvEntry *e = NULL;
@@ -328,8 +312,8 @@ static void on_result(const char *subject, const char *data, size_t len, const e
     int t = (int)names_agent_from_subject(subject, 1), ok;
     if (edge_result_from_json(subject, data, len, lim, &r, err) != EDGE_OK)
         return;
-    ok = judge(subject, t, token_rest(subject, 2), (int)r->agent_type, NULL, r->instance, r->requirement_id, r->attempt,
-               &no);
+    ok = judge(subject, t, token_rest(subject, 2), (int)r->agent_type, NULL, r->instance, NULL, r->requirement_id,
+               r->attempt, &no);
     if (ok > 0) {
         seen_result(M.seen, t);
         report(t, r->requirement_id, r->instance, now);
@@ -349,24 +333,17 @@ static void on_error(const char *subject, const char *data, size_t len, const ed
     pb_error *e = NULL;
     char err[ERR_LEN];
     refusal no;
-    int agent = names_error_is_agents(subject), ok = 1, t, own;
+    names_source src = names_source_of(subject);
+    int agent = src == NAMES_SRC_AGENT, ok = 1, t, own;
     const pb_state *known;
-    if ((!agent && strncmp(subject, "errors.verifier.", 16)) || edge_error_from_json(data, len, lim, &e, err) != EDGE_OK)
+    if ((!agent && src != NAMES_SRC_VERIFIER) || edge_error_from_json(data, len, lim, &e, err) != EDGE_OK)
         return;
     known = *e->requirement_id ? seen_requirement(M.seen, e->requirement_id) : NULL;
     own = known && known->requirement ? (int)known->requirement->type : 0;
     t = e->agent_type ? (int)e->agent_type : own;
-    if (agent && *e->source && strcmp(e->source, "agent")) {
-        char why[80];
-        ok = -1;
-        memset(&no, 0, sizeof(no));
-        snprintf(no.reason, sizeof(no.reason), "source_mismatch");
-        /* the body's text is shown only when it is a plain token */
-        snprintf(no.message, sizeof(no.message), "the body says source '%.40s' on %.120s",
-                 text_id_valid(e->source, 40, why, sizeof(why)) ? e->source : "(not a name)", subject);
-    } else if (agent) {
-        ok = judge(subject, t, token_rest(subject, 2), 0, NULL, e->instance, e->requirement_id, e->attempt, &no);
-    }
+    if (agent)
+        ok = judge(subject, t, token_rest(subject, 2), 0, NULL, e->instance, e->source, e->requirement_id,
+                   e->attempt, &no);
     if (ok > 0)
         seen_error(M.seen, t, agent, e->requirement_id, e->instance, now);
     else if (ok < 0)
@@ -374,56 +351,53 @@ static void on_error(const char *subject, const char *data, size_t len, const ed
     orchestrator__v1__agent_error__free_unpacked(e, NULL);
 }
 
-/* Results, errors, verdicts, integration: activity and counters. */
-static void *inputs_thread(void *arg)
+/* One input message: results, errors, verdicts, integration (arg: which,
+ * an index into input_durables). Activity and counters; acked whatever it
+ * says: a report that does not count was refused on errors.monitor.*. */
+static nc_settlement on_input(natsMsg *m, void *arg)
 {
+    int k = (int)(intptr_t)arg;
+    const char *data = natsMsg_GetData(m), *subject = natsMsg_GetSubject(m);
+    size_t len = (size_t)natsMsg_GetDataLength(m);
+    int64_t now = text_now_ms();
     edge_limits lim;
-    (void)arg;
+    char err[ERR_LEN];
+
     edge_limits_default(&lim);
-    while (M.running) {
-        for (int k = 0; k < N_INPUTS && M.running; k++) {
-            natsMsgList list = {0};
-            if (natsSubscription_Fetch(&list, M.inputs[k], 100, 100, NULL) != NATS_OK) {
-                natsMsgList_Destroy(&list);
-                continue;
-            }
-            pthread_mutex_lock(&M.mu);
-            for (int i = 0; i < list.Count; i++) {
-                natsMsg *m = list.Msgs[i];
-                const char *data = natsMsg_GetData(m), *subject = natsMsg_GetSubject(m);
-                size_t len = (size_t)natsMsg_GetDataLength(m);
-                int64_t now = text_now_ms();
-                char err[ERR_LEN];
-                if (k == 0) {
-                    on_result(subject, data, len, &lim, now);
-                } else if (k == 1) {
-                    on_error(subject, data, len, &lim, now);
-                } else if (k == 2) {
-                    pb_verdict *v = (pb_verdict *)pb_unpack(&orchestrator__v1__verdict__descriptor,
-                                                            (const uint8_t *)data, len, PB_MAX_MSG, err);
-                    if (v) {
-                        const pb_state *of = seen_requirement(M.seen, v->requirement_id);
-                        web_nats_verdict(v, of && of->requirement ? (int)of->requirement->type : 0);
-                        if (v->kind == ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_INFRASTRUCTURE_ERROR)
-                            seen_infra(M.seen, now);
-                        orchestrator__v1__verdict__free_unpacked(v, NULL);
-                    }
-                } else {
-                    /* integration.<agent>.<topic>: the agent is active */
-                    const char *who = token_rest(subject, 1);
-                    char name[64];
-                    if (who) {
-                        snprintf(name, sizeof(name), "%.*s", (int)strcspn(who, "."), who);
-                        seen_integration(M.seen, name, now);
-                    }
-                }
-            }
-            pthread_mutex_unlock(&M.mu);
-            for (int i = 0; i < list.Count; i++)
-                natsMsg_Ack(list.Msgs[i], NULL);
-            natsMsgList_Destroy(&list);
+    pthread_mutex_lock(&M.mu);
+    if (k == 0) {
+        on_result(subject, data, len, &lim, now);
+    } else if (k == 1) {
+        on_error(subject, data, len, &lim, now);
+    } else if (k == 2) {
+        pb_verdict *v = (pb_verdict *)pb_unpack(&orchestrator__v1__verdict__descriptor, (const uint8_t *)data, len,
+                                                PB_MAX_MSG, err);
+        if (v) {
+            const pb_state *of = seen_requirement(M.seen, v->requirement_id);
+            web_nats_verdict(v, of && of->requirement ? (int)of->requirement->type : 0);
+            if (v->kind == ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_INFRASTRUCTURE_ERROR)
+                seen_infra(M.seen, now);
+            orchestrator__v1__verdict__free_unpacked(v, NULL);
+        }
+    } else {
+        /* integration.<agent>.<topic>: the agent is active */
+        const char *who = names_subject_rest(subject, NAMES_FAM_INTEGRATION);
+        char name[64];
+        if (who) {
+            snprintf(name, sizeof(name), "%.*s", (int)strcspn(who, "."), who);
+            seen_integration(M.seen, name, now);
         }
     }
+    pthread_mutex_unlock(&M.mu);
+    return nc_ack();
+}
+
+static void *inputs_thread(void *arg)
+{
+    (void)arg;
+    while (atomic_load(&M.running))
+        for (int k = 0; k < N_INPUTS && atomic_load(&M.running); k++)
+            nc_consume(M.inputs[k], 100, 100, on_input, (void *)(intptr_t)k);
     return NULL;
 }
 
@@ -446,7 +420,7 @@ static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *m, 
         int ok;
         pthread_mutex_lock(&M.mu);
         if (M.seen) {
-            ok = judge(subject, t, NULL, (int)h->agent_type, instance, h->instance, h->requirement_id, 0, &no);
+            ok = judge(subject, t, NULL, (int)h->agent_type, instance, h->instance, NULL, h->requirement_id, 0, &no);
             if (ok > 0)
                 report(t, h->requirement_id, instance, text_now_ms());
             else if (ok == 0)
@@ -468,52 +442,28 @@ static int publish(const char *subject, const char *msg_id, const void *data, in
     return nc_publish_stored(M.js, subject, msg_id, data, len, ctype, 10000);
 }
 
-static const char *sev_token(int s) { return s >= 3 ? "critical" : s == 2 ? "warning" : "info"; }
-
 static int publish_notification(const am_notification *n)
 {
-    pb_alert a;
-    Orchestrator__V1__Alert__LabelsEntry e1, e2;
-    Orchestrator__V1__Alert__LabelsEntry *labels[2];
     char members[AM_MAX_MEMBERS * AM_FP_LEN], subject[96];
     size_t used = 0;
-    uint8_t *buf;
-    size_t len;
+    uint8_t *buf = NULL;
+    size_t len = 0;
     int rc = -1;
+    nc_alert a = {(Orchestrator__V1__Severity)n->severity, n->kind, n->group, n->id, n->summary, n->text,
+                  names_source_token(NAMES_SRC_MONITOR), NULL, members, n->resolved};
 
     members[0] = '\0';
     for (int i = 0; i < n->nmembers; i++)
         used += (size_t)snprintf(members + used, sizeof(members) - used, "%s%s", i ? "\n" : "", n->members[i]);
-    orchestrator__v1__alert__init(&a);
-    orchestrator__v1__alert__labels_entry__init(&e1);
-    orchestrator__v1__alert__labels_entry__init(&e2);
-    e1.key = "members";
-    e1.value = members;
-    e2.key = "source";
-    e2.value = "monitor";
-    labels[0] = &e1;
-    labels[1] = &e2;
-    a.labels = labels;
-    a.n_labels = 2;
-    a.fingerprint = (char *)n->id;
-    a.rule = (char *)n->kind;
-    a.state = n->resolved ? ORCHESTRATOR__V1__ALERT_STATE__ALERT_STATE_RESOLVED
-                          : ORCHESTRATOR__V1__ALERT_STATE__ALERT_STATE_FIRING;
-    a.severity = (Orchestrator__V1__Severity)n->severity;
-    a.summary = (char *)n->summary;
-    a.text = (char *)n->text;
-    a.group_key = (char *)n->group;
-    a.updated_at_ms = text_now_ms();
-    if (pb_pack(&a.base, &buf, &len) == ORCH_OK) {
-        names_subject(subject, sizeof(subject), NAMES_SUBJ_ALERTS, sev_token(n->severity), n->kind);
+    if (nc_alert_pack(&a, &buf, &len) == ORCH_OK) {
+        nc_alert_subject(&a, subject, sizeof(subject));
         rc = publish(subject, n->id, buf, (int)len, "application/protobuf");
         free(buf);
     }
     if (rc == 0)
-        log_warn("alert %s: %s", n->resolved ? "resolved" : sev_token(n->severity), n->summary);
+        log_warn("alert %s: %s", n->resolved ? "resolved" : names_severity(a.severity), n->summary);
     return rc;
 }
-
 
 /* An event, not a condition: announced at once as a warning. */
 static void announce(void *arg, const char *id, const char *kind, const char *summary, const char *text)
@@ -522,7 +472,7 @@ static void announce(void *arg, const char *id, const char *kind, const char *su
     (void)arg;
     memset(&n, 0, sizeof(n));
     snprintf(n.id, sizeof(n.id), "%s", id);
-    n.severity = 2;
+    n.severity = ORCHESTRATOR__V1__SEVERITY__SEVERITY_WARNING;
     snprintf(n.kind, sizeof(n.kind), "%s", kind);
     snprintf(n.group, sizeof(n.group), "%s", kind);
     snprintf(n.summary, sizeof(n.summary), "%s", summary);
@@ -557,22 +507,18 @@ static void kill_instance(const rules_kill *k)
     /* the scheduler takes a transient error as "try again" */
     {
         pb_error e;
-        char message[300], *json;
+        char message[300];
         orchestrator__v1__agent_error__init(&e);
         snprintf(message, sizeof(message), "no activity for %lld min: instance %s stopped, work released again",
                  stale, *k->instance ? k->instance : "(unknown)");
-        e.source = "monitor";
         e.reason = "stuck";
         e.requirement_id = (char *)k->id;
         e.attempt = k->attempt;
         e.instance = (char *)k->instance;
         e.transient = 1;
         e.message = message;
-        json = edge_error_to_json(&e);
-        names_subject(subject, sizeof(subject), NAMES_SUBJ_ERRORS, "monitor", k->id);
         snprintf(msg_id, sizeof(msg_id), "stuck-%s-a%u", k->id, k->attempt);
-        publish(subject, msg_id, json, (int)strlen(json), "application/json");
-        free(json);
+        nc_publish_refusal(M.js, NULL, NAMES_SRC_MONITOR, &e, k->id, msg_id, 10000);
     }
     log_warn("%s stuck on %s: %s and released the work again", k->id, *k->instance ? k->instance : "an unknown agent",
              *k->instance ? "asked to stop it" : "nothing to stop");
@@ -647,7 +593,7 @@ static void read_plan(void)
     natsMsg *reply = NULL;
     seen_plan p;
     memset(&p, 0, sizeof(p));
-    if (natsConnection_RequestString(&reply, M.d->rr, "orch.scheduler.list", "{\"limit\":1}", 300) == NATS_OK) {
+    if (natsConnection_RequestString(&reply, M.d->rr, names_request_subject(NAMES_REQ_SCHEDULER_LIST), "{\"limit\":1}", 300) == NATS_OK) {
         cJSON *o = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
         seen_plan_from_json(o, &p);
         cJSON_Delete(o);
@@ -675,7 +621,7 @@ static void evaluate(void)
     if (seen_table_notice(M.seen, text, sizeof(text))) {
         char id[64];
         snprintf(id, sizeof(id), "agent-table-%lld", (long long)now);
-        announce(NULL, id, "agent_table", "WARNING agent_table: the monitor's agent table is full", text);
+        announce(NULL, id, names_alert_kind_token(NAMES_ALERT_AGENT_TABLE), "WARNING agent_table: the monitor's agent table is full", text);
     }
     nc = rules_eval(&monitor_cfg.rules, seen_rules(M.seen, now), now, conds, 256, kills, 32, &nk);
     /* nobody is stopped on a view that is not complete yet */
@@ -808,7 +754,7 @@ static void stats_data(cJSON *data, void *closure)
 static orch_status lead(void)
 {
     kvEntry *e = NULL;
-    char err[ERR_LEN];
+    char err[ERR_LEN], hb_filter[64];
     mxd_cfg mc;
     dl_cfg dc;
     int64_t now = text_now_ms();
@@ -829,7 +775,8 @@ static orch_status lead(void)
     }
     M.last_depth_ms = M.last_ping_ms = M.last_eval_ms = M.last_plan_ms = 0;
     pthread_mutex_unlock(&M.mu);
-    M.running = 1;
+    names_subject(hb_filter, sizeof(hb_filter), NAMES_SUBJ_HEARTBEAT, ">", NULL);
+    atomic_store(&M.running, 1);
     for (int k = 0; k < N_INPUTS; k++)
         if (nc_pull_subscribe(M.d->js, NULL, input_durables[k], &M.inputs[k], err) != ORCH_OK) {
             log_error("%s", err);
@@ -838,12 +785,12 @@ static orch_status lead(void)
     if (nc_pull_subscribe(M.d->js, "ALERTS", "monitor-matrix", &M.alerts_sub, err) != ORCH_OK ||
         kvStore_WatchAll(&M.w_states, M.states, NULL) != NATS_OK ||
         kvStore_WatchAll(&M.w_budgets, M.budgets, NULL) != NATS_OK ||
-        natsConnection_Subscribe(&M.hb_sub, M.d->nc, "agents.heartbeat.>", on_heartbeat, NULL) != NATS_OK)
+        natsConnection_Subscribe(&M.hb_sub, M.d->nc, hb_filter, on_heartbeat, NULL) != NATS_OK)
         return ORCH_ERR_NATS;
     if (pthread_create(&M.th_inputs, NULL, inputs_thread, NULL) != 0)
         return ORCH_ERR_IO;
     if (pthread_create(&M.th_watch, NULL, watch_thread, NULL) != 0) {
-        M.running = 0;
+        atomic_store(&M.running, 0);
         pthread_join(M.th_inputs, NULL);
         return ORCH_ERR_IO;
     }
@@ -890,7 +837,7 @@ static void unwatch(kvWatcher **w)
 
 static void follow(void)
 {
-    M.running = 0;
+    atomic_store(&M.running, 0);
     pthread_mutex_lock(&M.mu);
     if (M.seen && may_act_locked())
         save_seen(); /* a successor starts from the latest */
@@ -964,8 +911,8 @@ orch_status monitor_start(daemon_ctx *d, char err[ERR_LEN])
     log_info("Matrix %s; stale after %lld s; %d services expected",
              monitor_cfg.matrix_homeserver ? "configured" : "not configured (alerts go to the stream and the log)",
              monitor_cfg.rules.stale_ms / 1000, M.nservices);
-    if ((st = srv_add_endpoint(d->srv, "dashboard", "orch.dashboard", "", on_dashboard, stats_data, NULL, err)) ||
-        (st = srv_add_endpoint(d->srv, "silence", "orch.monitor.silence", "", on_silence, NULL, NULL, err)))
+    if ((st = srv_add_endpoint(d->srv, "dashboard", names_request_subject(NAMES_REQ_DASHBOARD), "", on_dashboard, stats_data, NULL, err)) ||
+        (st = srv_add_endpoint(d->srv, "silence", names_request_subject(NAMES_REQ_MONITOR_SILENCE), "", on_silence, NULL, NULL, err)))
         return st;
     /* the web endpoint last: it reads what the lines above set up */
     unset_empty(&monitor_cfg.web.token);

@@ -15,7 +15,7 @@
 
 #define ST(x) ORCHESTRATOR__V1__STATUS__STATUS_##x
 #define MAX_ALERTS 64
-#define SCHED_LIST "orch.scheduler.list"
+#define SCHED_LIST names_request_subject(NAMES_REQ_SCHEDULER_LIST)
 #define FORECAST_PAGE_ROWS 10000    /* the scheduler's largest page */
 #define FORECAST_PAGES_MAX 100      /* a million rows: past this the rest keep the monitor's estimate */
 

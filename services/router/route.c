@@ -259,9 +259,8 @@ edge_reason route_subject_apply(const char *subject, pb_requirement **reqs, size
     Orchestrator__V1__AgentType t;
     edge_reason e = EDGE_OK;
 
-    if (strncmp(subject, ROUTE_WORK_PREFIX, strlen(ROUTE_WORK_PREFIX)) != 0)
+    if (!(type_tok = names_subject_rest(subject, NAMES_FAM_WORK)))
         return EDGE_OK;
-    type_tok = subject + strlen(ROUTE_WORK_PREFIX);
     tlen = strcspn(type_tok, ".");
     id = type_tok[tlen] == '.' ? type_tok + tlen + 1 : "";
     if (!(t = names_agent_from_subject(subject, 2))) {

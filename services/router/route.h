@@ -37,9 +37,6 @@ route_format route_format_of(const char *content_type, const char *data, size_t 
 edge_reason route_decode(route_format f, const char *data, size_t len, const edge_limits *l,
                          pb_requirement ***out, size_t *n, char err[ERR_LEN]);
 
-/* The seed's subject for work of a known type: work.requirements.<type>.<id>. */
-#define ROUTE_WORK_PREFIX "work.requirements."
-
 /* What the subject of an intake message says about its requirements. On
  * intake.* it says nothing. On work.requirements.<type>[.<id>] the type is
  * every requirement's type (one that names another type is refused), and

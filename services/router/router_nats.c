@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "edge.h"
+#include "fileio.h"
 #include "jsbatch.h"
 #include "log.h"
 #include "nc.h"
@@ -169,16 +170,14 @@ static void report_bad_input(int input, natsMsg *m, uint64_t seq, edge_reason wh
     char subject[96], msg_id[64];
 
     orchestrator__v1__agent_error__init(&e);
-    e.source = "intake";
     e.reason = (char *)edge_reason_token(why);
     e.message = (char *)err;
     e.stream_seq = seq;
     e.subject = (char *)natsMsg_GetSubject(m);
     if (id)
         e.requirement_id = (char *)id;
-    e.at_ms = text_now_ms();
-    json = edge_error_to_json(&e);
-    names_subject(subject, sizeof(subject), NAMES_SUBJ_ERRORS, "intake", e.reason);
+    /* in the batch: the message is terminated once this is stored */
+    json = nc_refusal_pack(NAMES_SRC_INTAKE, &e, e.reason, subject, sizeof(subject));
     if (index < 0)
         snprintf(msg_id, sizeof(msg_id), "intake-error-%llu", (unsigned long long)seq);
     else
@@ -633,20 +632,7 @@ static void on_classify(srv_req *req, void *closure)
 
 /* --- start and stop ------------------------------------------------------------ */
 
-static char *read_rules(const char *path, size_t *len, char err[ERR_LEN])
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    if (!f) {
-        snprintf(err, ERR_LEN, "router.rules_file %s: cannot open", path);
-        return NULL;
-    }
-    buf = xmalloc(1 << 20);
-    *len = fread(buf, 1, (1 << 20) - 1, f);
-    buf[*len] = '\0';
-    fclose(f);
-    return buf;
-}
+#define RULES_MAX (1u << 20) /* router.rules_file: a larger one is refused, not cut */
 
 orch_status router_start(daemon_ctx *d, char err[ERR_LEN])
 {
@@ -665,8 +651,13 @@ orch_status router_start(daemon_ctx *d, char err[ERR_LEN])
     R.ropts.max_list = R.lim.max_list;
     classify_size_default(&size);
 
-    if (router_cfg.rules_file && !(rules = read_rules(router_cfg.rules_file, &rules_len, err)))
-        return ORCH_ERR_INVALID;
+    if (router_cfg.rules_file) {
+        char ferr[ERR_LEN];
+        if (fileio_read(router_cfg.rules_file, RULES_MAX, &rules, &rules_len, ferr) != ORCH_OK) {
+            snprintf(err, ERR_LEN, "router.rules_file %s", ferr);
+            return ORCH_ERR_INVALID;
+        }
+    }
     st = classify_create(&R.cl, rules ? rules : classify_default_rules, rules_len, router_cfg.default_type + 1,
                          &size, err);
     free(rules);
@@ -689,7 +680,7 @@ orch_status router_start(daemon_ctx *d, char err[ERR_LEN])
         return ORCH_ERR_NATS;
     if ((st = nc_pull_subscribe(d->js, "INTAKE", "router", &R.sub, err)) != ORCH_OK)
         return st;
-    return srv_add_endpoint(d->srv, "classify", "orch.router.classify", NULL, on_classify, stats_data, NULL, err);
+    return srv_add_endpoint(d->srv, "classify", names_request_subject(NAMES_REQ_ROUTER_CLASSIFY), NULL, on_classify, stats_data, NULL, err);
 }
 
 void router_stop(daemon_ctx *d)

@@ -1,6 +1,7 @@
 #include "verifier_nats.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "admit.h"
 #include "edge.h"
+#include "fileio.h"
 #include "log.h"
 #include "nc.h"
 #include "names.h"
@@ -35,6 +37,8 @@ const cfg_entry verifier_cfg_entries[] = {
 const size_t verifier_cfg_count = sizeof(verifier_cfg_entries) / sizeof(verifier_cfg_entries[0]);
 
 #define MAX_WORKERS 64
+#define PROJECTS_MAX (1u << 20) /* the projects file: a larger one is refused, not cut */
+#define RETRY_MS 2000   /* a result that cannot be judged or answered now comes back after this */
 
 static struct {
     daemon_ctx *d;
@@ -43,7 +47,7 @@ static struct {
     pthread_t threads[MAX_WORKERS];
     natsSubscription *subs[MAX_WORKERS];
     int nworkers;
-    volatile int running;
+    atomic_int running;
     pthread_mutex_t mu;
     long long passed, failed, infra, bad, refused, busy;
     long long verified, overhead_ms; /* wall time of verifications beyond their steps' own */
@@ -100,20 +104,18 @@ static void keep_alive(void *arg)
 }
 
 /* One JSON error on errors.verifier.<reason> for a result that is not
- * built (r: what could be read of it, or NULL), and one log line. Returns 1
- * (term: it would be refused again) once the error is stored, -1 (nak)
- * when it could not be. */
-static int refuse(natsMsg *m, const pb_result *r, const char *reason, const char *message)
+ * built (r: what could be read of it, or NULL), and one log line.
+ * Terminated once the error is stored (it would be refused again), again
+ * later when it could not be. */
+static nc_settlement refuse(natsMsg *m, const pb_result *r, const char *reason, const char *message)
 {
     const char *subject = natsMsg_GetSubject(m);
     pb_error e;
-    char *json;
-    char esubject[200], msg_id[200];
+    char msg_id[200];
     jsMsgMetaData *meta = NULL;
     int rc;
 
     orchestrator__v1__agent_error__init(&e);
-    e.source = "verifier";
     e.reason = (char *)reason;
     e.message = (char *)message;
     e.subject = (char *)subject;
@@ -127,16 +129,12 @@ static int refuse(natsMsg *m, const pb_result *r, const char *reason, const char
         e.stream_seq = meta->Sequence.Stream;
         jsMsgMetaData_Destroy(meta);
     }
-    e.at_ms = text_now_ms();
-    json = edge_error_to_json(&e);
-    names_subject(esubject, sizeof(esubject), NAMES_SUBJ_ERRORS, "verifier", reason);
     /* one error per result, however often it is delivered, by any replica */
     snprintf(msg_id, sizeof(msg_id), "verifier-%s-%llu", reason, (unsigned long long)e.stream_seq);
-    rc = publish(esubject, msg_id, json, (int)strlen(json), "application/json");
-    free(json);
+    rc = nc_publish_refusal(V.js, NULL, NAMES_SRC_VERIFIER, &e, reason, msg_id, 10000);
     log_warn("result on %s (stream sequence %llu) not built: %s: %s", subject, (unsigned long long)e.stream_seq,
              reason, message);
-    return rc == 0 ? 1 : -1;
+    return rc == 0 ? nc_term() : nc_retry(RETRY_MS);
 }
 
 /* The KV value at bucket/key into *out (malloc'd; NULL when there is none
@@ -174,8 +172,9 @@ static int kv_read(const char *bucket, const char *key, char **out, size_t *len)
 /* Whether r counts (common/admit.h: the rule the scheduler applies), from
  * the requirement's state and its claim. On ADMIT_OK a result without an
  * attempt is given the current one, so its verdict names that attempt.
- * Returns 0 when it counts, else what handle() returns. */
-static int admit(natsMsg *m, pb_result *r)
+ * *counts is 1 when it counts; otherwise the settlement says what becomes
+ * of the message. */
+static nc_settlement admit(natsMsg *m, pb_result *r, int *counts)
 {
     const char *subject = natsMsg_GetSubject(m), *subject_id = strchr(subject, '.');
     int type = names_agent_from_subject(subject, 1);
@@ -183,16 +182,22 @@ static int admit(natsMsg *m, pb_result *r)
     char *value = NULL, *claimant = NULL, key[300], err[ERR_LEN];
     size_t len = 0;
     admit_code code;
-    int rc = 0;
+    nc_settlement rc = nc_ack();
 
+    *counts = 0;
     if (subject_id)
         subject_id = strchr(subject_id + 1, '.');
-    if (!type || !subject_id)
-        return refuse(m, r, admit_reason(ADMIT_WRONG_TYPE), "the subject names no agent type and requirement");
+    code = admit_envelope(subject, type, (int)r->agent_type, NULL, r->instance, NULL, err);
+    if (code == ADMIT_OK && !subject_id) {
+        code = ADMIT_WRONG_TYPE;
+        snprintf(err, ERR_LEN, "%.120s names no requirement", subject);
+    }
+    if (code != ADMIT_OK)
+        return refuse(m, r, admit_reason(code), err);
     subject_id++;
     if (kv_read(TOPO_KV_REQUIREMENTS, r->requirement_id, &value, &len) != 0) {
         log_warn("result on %s: the state of %s cannot be read now; retried", subject, r->requirement_id);
-        return -1;
+        return nc_retry(RETRY_MS);
     }
     if (value &&
         !(st = (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor, (const uint8_t *)value, len,
@@ -205,7 +210,7 @@ static int admit(natsMsg *m, pb_result *r)
     if (st && admit_claim_key(st, type, r->attempt, key, sizeof(key)) > 0 &&
         kv_read(TOPO_KV_CLAIMS, key, &claimant, &len) != 0) {
         log_warn("result on %s: claim %s cannot be read now; retried", subject, key);
-        rc = -1;
+        rc = nc_retry(RETRY_MS);
         goto out;
     }
     code = admit_report(st, type, subject_id, r->requirement_id, r->attempt, r->instance, claimant, err);
@@ -215,6 +220,7 @@ static int admit(natsMsg *m, pb_result *r)
     }
     if (!r->attempt)
         r->attempt = st->attempt;
+    *counts = 1;
 out:
     if (st)
         orchestrator__v1__requirement_state__free_unpacked(st, NULL);
@@ -223,8 +229,8 @@ out:
     return rc;
 }
 
-/* Returns 0 to ack, 1 to term, -1 to nak. */
-static int handle(natsMsg *m)
+/* One result: verified, and acked once its verdict is stored. */
+static nc_settlement handle(natsMsg *m, void *arg)
 {
     const char *subject = natsMsg_GetSubject(m);
     pb_result *r = NULL;
@@ -233,21 +239,24 @@ static int handle(natsMsg *m)
     char err[ERR_LEN], vsubject[128], msg_id[160];
     uint8_t *buf = NULL;
     size_t len = 0;
-    int rc;
+    int counts = 0;
+    nc_settlement how;
+    (void)arg;
 
-    if (!strncmp(subject, "results.review.", 15))
-        return 0; /* a review is not a build */
+    if (names_agent_from_subject(subject, 1) == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW)
+        return nc_ack(); /* a review is not a build */
     edge_limits_default(&lim);
     if (edge_result_from_json(subject, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &r, err) !=
         EDGE_OK) {
         count(-1);
         return refuse(m, NULL, "bad_result", err);
     }
-    if ((rc = admit(m, r)) != 0) {
-        if (rc == 1)
+    how = admit(m, r, &counts);
+    if (!counts) {
+        if (how.kind == NC_TERM)
             count(-2);
         orchestrator__v1__result__free_unpacked(r, NULL);
-        return rc;
+        return how;
     }
     orchestrator__v1__verdict__init(&v);
     log_info("verifying %s attempt %u (%s at %s)", r->requirement_id, r->attempt, r->project, r->ref);
@@ -271,13 +280,14 @@ static int handle(natsMsg *m)
              : v.kind == ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL ? "FAILED"
                                                                             : "infrastructure error",
              *v.detail ? ": " : "", v.detail);
-    rc = -1;
+    how = nc_retry(RETRY_MS);
     if (pb_pack(&v.base, &buf, &len) == ORCH_OK) {
         names_subject(vsubject, sizeof(vsubject), NAMES_SUBJ_VERDICTS, r->requirement_id, NULL);
         snprintf(msg_id, sizeof(msg_id), "verdict-%s-a%u", r->requirement_id, r->attempt);
-        rc = publish(vsubject, msg_id, buf, (int)len, "application/protobuf");
+        if (publish(vsubject, msg_id, buf, (int)len, "application/protobuf") == 0)
+            how = nc_ack();
     }
-    if (rc == 0)
+    if (how.kind == NC_ACK)
         count(v.kind);
     free(buf);
     /* v's fields were malloc'd by verify_run: free them the generated way */
@@ -287,37 +297,15 @@ static int handle(natsMsg *m)
         orchestrator__v1__verdict__free_unpacked(heap, NULL);
     }
     orchestrator__v1__result__free_unpacked(r, NULL);
-    return rc;
+    return how;
 }
 
 static void *worker(void *arg)
 {
     natsSubscription *sub = arg;
-    while (V.running) {
-        natsMsgList list = {0};
-        natsStatus s = natsSubscription_Fetch(&list, sub, 1, 500, NULL);
-        if (s == NATS_OK && list.Count == 1) {
-            int rc = handle(list.Msgs[0]);
-            nc_settle(list.Msgs[0], rc == 0 ? NC_ACK : rc == 1 ? NC_TERM : NC_RETRY, 2000);
-        } else if (s != NATS_TIMEOUT && s != NATS_OK) {
-            nats_Sleep(200);
-        }
-        natsMsgList_Destroy(&list);
-    }
+    while (atomic_load(&V.running))
+        nc_consume(sub, 1, 500, handle, NULL);
     return NULL;
-}
-
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    if (!f)
-        return NULL;
-    buf = xmalloc(1 << 20);
-    *len = fread(buf, 1, (1 << 20) - 1, f);
-    buf[*len] = '\0';
-    fclose(f);
-    return buf;
 }
 
 orch_status verifier_start(daemon_ctx *d, char err[ERR_LEN])
@@ -327,10 +315,9 @@ orch_status verifier_start(daemon_ctx *d, char err[ERR_LEN])
     pthread_mutex_init(&V.mu, NULL);
     if (verifier_cfg.projects_file) {
         size_t len = 0;
-        char *text = read_all(verifier_cfg.projects_file, &len);
-        char perr[ERR_LEN];
-        if (!text) {
-            snprintf(err, ERR_LEN, "verifier.projects_file %s: cannot read", verifier_cfg.projects_file);
+        char *text = NULL, perr[ERR_LEN];
+        if (fileio_read(verifier_cfg.projects_file, PROJECTS_MAX, &text, &len, perr) != ORCH_OK) {
+            snprintf(err, ERR_LEN, "verifier.projects_file %s", perr);
             return ORCH_ERR_INVALID;
         }
         if (vconfig_parse(text, len, &V.projects, perr) != ORCH_OK) {
@@ -352,7 +339,7 @@ orch_status verifier_start(daemon_ctx *d, char err[ERR_LEN])
         snprintf(err, ERR_LEN, "jetstream: %s", nats_GetLastError(NULL));
         return ORCH_ERR_NATS;
     }
-    V.running = 1;
+    atomic_store(&V.running, 1);
     for (int i = 0; i < verifier_cfg.workers; i++) {
         orch_status st = nc_pull_subscribe(d->js, "RESULTS", "verifier", &V.subs[i], err);
         if (st != ORCH_OK)
@@ -363,14 +350,14 @@ orch_status verifier_start(daemon_ctx *d, char err[ERR_LEN])
         }
         V.nworkers++;
     }
-    return srv_add_endpoint(d->srv, "stats", "orch.verifier.stats", NULL, on_stats, stats_data, NULL, err);
+    return srv_add_endpoint(d->srv, "stats", names_request_subject(NAMES_REQ_VERIFIER_STATS), NULL, on_stats, stats_data, NULL, err);
 }
 
 void verifier_stop(daemon_ctx *d)
 {
     (void)d;
     /* Workers finish the verification in hand, publish, ack, then leave. */
-    V.running = 0;
+    atomic_store(&V.running, 0);
     for (int i = 0; i < V.nworkers; i++) {
         pthread_join(V.threads[i], NULL);
         natsSubscription_Unsubscribe(V.subs[i]);

@@ -500,9 +500,9 @@ static void reports_count_only_for_whom_their_subject_names(void **state)
     fm_request q;
     natsMsg *m = NULL;
     const char *forged[] = {
-        /* another instance and type in the body */
+        /* another instance and type in the body: the type is judged first, and named as admit.c names it */
         "agents.heartbeat.frontend.jen-1", "{\"agentType\":\"backend\",\"instance\":\"roy-9\",\"requirementId\":\"REQ-B\"}",
-        "type_mismatch",
+        "wrong_type",
         /* an honest body, but backend work */
         "agents.heartbeat.frontend.jen-1", "{\"instance\":\"jen-1\",\"requirementId\":\"REQ-B\"}", "wrong_type",
         "agents.heartbeat.backend.roy-1", "{\"instance\":\"roy-9\",\"requirementId\":\"REQ-B\"}", "instance_mismatch",

@@ -11,6 +11,7 @@
 
 #include "admit.h"
 #include "names.h"
+#include "topology.h"
 
 #define BACKEND ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND
 #define FRONTEND ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND
@@ -265,6 +266,115 @@ static void only_errors_agent_are_agents_failures(void **state)
     assert_false(names_error_is_agents(NULL));
 }
 
+/* What a report says of its sender against its subject: the one check the
+ * verifier, the monitor and the scheduler share, with the same reasons. */
+static void envelope_refuses_a_sender_the_subject_does_not_name(void **state)
+{
+    char err[ERR_LEN];
+    (void)state;
+    assert_int_equal(admit_envelope("results.backend.REQ-1", BACKEND, BACKEND, NULL, "roy-1", NULL, err), ADMIT_OK);
+    assert_string_equal(err, "");
+    assert_int_equal(admit_envelope("results.backend.REQ-1", BACKEND, 0, NULL, NULL, NULL, err), ADMIT_OK);
+    /* no type in the subject */
+    assert_int_equal(admit_envelope("results.nobody.REQ-1", 0, BACKEND, NULL, NULL, NULL, err), ADMIT_WRONG_TYPE);
+    assert_non_null(strstr(err, "names no agent type"));
+    assert_int_equal(admit_envelope(NULL, NAMES_AGENT_TYPES, 0, NULL, NULL, NULL, err), ADMIT_WRONG_TYPE);
+    /* the body says another type */
+    assert_int_equal(admit_envelope("results.backend.REQ-1", BACKEND, FRONTEND, NULL, NULL, NULL, err),
+                     ADMIT_WRONG_TYPE);
+    assert_non_null(strstr(err, "frontend"));
+    /* the body says another instance than the subject */
+    assert_int_equal(admit_envelope("agents.heartbeat.backend.roy-1", BACKEND, 0, "roy-1", "roy-9", NULL, err),
+                     ADMIT_INSTANCE_MISMATCH);
+    assert_non_null(strstr(err, "roy-9"));
+    assert_int_equal(admit_envelope("agents.heartbeat.backend.roy-1", BACKEND, 0, "roy-1", "", NULL, err), ADMIT_OK);
+    /* an agent's error whose body names another source, first */
+    assert_int_equal(admit_envelope("errors.agent.REQ-1", 0, 0, NULL, NULL, "scheduler", err),
+                     ADMIT_SOURCE_MISMATCH);
+    assert_int_equal(admit_envelope("errors.agent.REQ-1", 0, 0, NULL, NULL, "a b;", err), ADMIT_SOURCE_MISMATCH);
+    assert_non_null(strstr(err, "(not a name)"));
+    assert_int_equal(admit_envelope("errors.agent.REQ-1", BACKEND, 0, NULL, NULL, "agent", err), ADMIT_OK);
+}
+
+/* One reason per code, each its own word. */
+static void every_code_has_its_own_reason(void **state)
+{
+    (void)state;
+    assert_string_equal(admit_reason(ADMIT_WRONG_TYPE), "wrong_type");
+    assert_string_equal(admit_reason(ADMIT_INSTANCE_MISMATCH), "instance_mismatch");
+    assert_string_equal(admit_reason(ADMIT_SOURCE_MISMATCH), "source_mismatch");
+    assert_string_equal(admit_reason((admit_code)99), "unknown");
+    for (int i = 0; i <= ADMIT_SOURCE_MISMATCH; i++)
+        for (int j = i + 1; j <= ADMIT_SOURCE_MISMATCH; j++)
+            assert_string_not_equal(admit_reason((admit_code)i), admit_reason((admit_code)j));
+}
+
+/* Subject families and error sources: one table, one prefix compare. */
+static void subjects_are_read_by_family(void **state)
+{
+    (void)state;
+    assert_string_equal(names_subject_rest("errors.verifier.bad_result", NAMES_FAM_ERRORS), "verifier.bad_result");
+    assert_string_equal(names_subject_rest("control.spawn.backend", NAMES_FAM_SPAWN), "backend");
+    assert_string_equal(names_subject_rest("agents.heartbeat.backend.roy-1", NAMES_FAM_HEARTBEAT), "backend.roy-1");
+    assert_null(names_subject_rest("control.spawned.backend", NAMES_FAM_SPAWN));
+    assert_null(names_subject_rest("control.spawn.", NAMES_FAM_SPAWN));
+    assert_null(names_subject_rest("control.spawn", NAMES_FAM_SPAWN));
+    assert_null(names_subject_rest(NULL, NAMES_FAM_SPAWN));
+    assert_null(names_subject_rest("errors.x", NAMES_FAM_COUNT));
+    assert_int_equal(names_source_of("errors.verifier.bad_result"), NAMES_SRC_VERIFIER);
+    assert_int_equal(names_source_of("errors.intake.bad_json"), NAMES_SRC_INTAKE);
+    assert_int_equal(names_source_of("errors.monitor"), NAMES_SRC_MONITOR);
+    assert_int_equal(names_source_of("errors.verifiers.x"), NAMES_SRC_NONE);
+    assert_int_equal(names_source_of("results.verifier.x"), NAMES_SRC_NONE);
+    assert_string_equal(names_source_token(NAMES_SRC_SCHEDULER), "scheduler");
+    assert_string_equal(names_source_token(NAMES_SRC_COUNT), "");
+    assert_string_equal(names_request_subject(NAMES_REQ_SCHEDULER_LIST), "orch.scheduler.list");
+    assert_string_equal(names_request_subject(NAMES_REQ_COUNT), "");
+    for (int f = 0; f < NAMES_FAM_COUNT; f++)
+        assert_true(*names_family_prefix((names_family)f));
+    for (int r = 0; r < NAMES_REQ_COUNT; r++)
+        assert_true(*names_request_subject((names_request)r));
+}
+
+/* A severity is one of three words; anything else is refused, not taken
+ * for a warning. */
+static void severities_parse_or_refuse(void **state)
+{
+    Orchestrator__V1__Severity s = ORCHESTRATOR__V1__SEVERITY__SEVERITY_UNSPECIFIED;
+    (void)state;
+    assert_int_equal(names_severity_parse("critical", &s), 0);
+    assert_int_equal(s, ORCHESTRATOR__V1__SEVERITY__SEVERITY_CRITICAL);
+    assert_int_equal(names_severity_parse("WARNING", &s), 0);
+    assert_int_equal(s, ORCHESTRATOR__V1__SEVERITY__SEVERITY_WARNING);
+    assert_int_equal(names_severity_parse("info", &s), 0);
+    assert_int_equal(s, ORCHESTRATOR__V1__SEVERITY__SEVERITY_INFO);
+    assert_int_equal(names_severity_parse("critcal", &s), -1);
+    assert_int_equal(names_severity_parse("", &s), -1);
+    assert_int_equal(names_severity_parse(NULL, &s), -1);
+    assert_int_equal(s, ORCHESTRATOR__V1__SEVERITY__SEVERITY_INFO); /* untouched when refused */
+    assert_string_equal(names_severity(ORCHESTRATOR__V1__SEVERITY__SEVERITY_CRITICAL), "critical");
+    assert_string_equal(names_severity(ORCHESTRATOR__V1__SEVERITY__SEVERITY_UNSPECIFIED), "unspecified");
+}
+
+/* Alert kinds and the agents' consumers: each spelled once. */
+static void alert_kinds_and_consumers_have_one_spelling(void **state)
+{
+    (void)state;
+    assert_int_equal(names_alert_kind_parse("agent_crashloop"), NAMES_ALERT_AGENT_CRASHLOOP);
+    assert_string_equal(names_alert_kind_token(NAMES_ALERT_TOPOLOGY_MISSING), "topology_missing");
+    assert_int_equal(names_alert_kind_parse("stalled"), NAMES_ALERT_COUNT);
+    assert_int_equal(names_alert_kind_parse(NULL), NAMES_ALERT_COUNT);
+    for (int k = 0; k < NAMES_ALERT_COUNT; k++)
+        assert_int_equal(names_alert_kind_parse(names_alert_kind_token((names_alert_kind)k)), k);
+    assert_string_equal(names_agent_consumer(BACKEND), "roy-backend");
+    assert_string_equal(names_agent_consumer(FRONTEND), "jen-frontend");
+    assert_string_equal(names_agent_consumer(RELEASE), "release-manager");
+    assert_string_equal(names_agent_consumer((Orchestrator__V1__AgentType)0), "");
+    assert_int_equal(names_agent_parse("jen-frontend"), FRONTEND);
+    for (int t = 1; t < NAMES_AGENT_TYPES; t++)
+        assert_non_null(topo_consumer_find("REQUIREMENTS", names_agent_consumer((Orchestrator__V1__AgentType)t)));
+}
+
 /* Every WaitKind the proto has has its own name (a new one added to the
  * proto without a name would read "unspecified"). */
 static void wait_kinds_have_names(void **state)
@@ -301,6 +411,11 @@ int main(void)
         cmocka_unit_test(reasons_are_tokens),
         cmocka_unit_test(dispatch_ids_and_claim_keys),
         cmocka_unit_test(only_errors_agent_are_agents_failures),
+        cmocka_unit_test(envelope_refuses_a_sender_the_subject_does_not_name),
+        cmocka_unit_test(every_code_has_its_own_reason),
+        cmocka_unit_test(subjects_are_read_by_family),
+        cmocka_unit_test(severities_parse_or_refuse),
+        cmocka_unit_test(alert_kinds_and_consumers_have_one_spelling),
         cmocka_unit_test(wait_kinds_have_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
