@@ -99,6 +99,7 @@ const size_t scheduler_cfg_count = sizeof(scheduler_cfg_entries) / sizeof(schedu
 #define FLUSH_MAX_PENDING 4096  /* asynchronous publishes in flight at most */
 #define FLUSH_WAIT_MS 5000      /* for their acks, per phase of a flush */
 #define N_INPUTS 4
+#define RETRY_MS 1000          /* a message not settled now comes back after this */
 
 typedef enum { IN_PLAN, IN_RESULTS, IN_VERDICTS, IN_ERRORS } input_kind;
 
@@ -469,12 +470,18 @@ static void out_alert(void *ctx, const char *severity, const char *kind, const c
     char subject[96], fp[200];
     uint8_t *buf;
     size_t len;
+    nc_alert a = {.rule = kind, .fingerprint = fp, .summary = text, .text = text, .source = "scheduler",
+                  .instance = S.d->cfg.instance};
     (void)ctx;
     if (!still_leader())
         return;
+    if (names_severity_parse(severity, &a.severity) != 0) {
+        log_error("alert %s not raised: no severity '%s': %s", kind, severity ? severity : "(none)", text);
+        return;
+    }
     snprintf(fp, sizeof(fp), "scheduler:%s:%s", kind, key);
-    if (nc_alert_pack(severity, kind, fp, text, text, "scheduler", S.d->cfg.instance, &buf, &len) == ORCH_OK) {
-        names_subject(subject, sizeof(subject), NAMES_SUBJ_ALERTS, severity, kind);
+    if (nc_alert_pack(&a, &buf, &len) == ORCH_OK) {
+        nc_alert_subject(&a, subject, sizeof(subject));
         publish(NULL, subject, fp, buf, (int)len, "application/protobuf");
         free(buf);
     }
@@ -567,15 +574,6 @@ static int starts_with(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* 1 when subject is <family>.<token>.<something>: errors.monitor.<id> is
- * subject_in(subject, NAMES_SUBJ_ERRORS, "monitor"). */
-static int subject_in(const char *subject, const char *family, const char *token)
-{
-    size_t f = strlen(family), t = strlen(token);
-    return starts_with(subject, family) && subject[f] == '.' && starts_with(subject + f + 1, token) &&
-           subject[f + 1 + t] == '.' && subject[f + 2 + t] != '\0';
-}
-
 /* The instance that claimed the dispatch of st to type at attempt (KV
  * orch_claims, key from admit_claim_key) into out, "" when none did.
  * Returns -1 when KV did not answer in time (the caller tries later). */
@@ -624,9 +622,10 @@ static void plan_refused(const pb_requirement *r, const char *reason, const char
     out_reject(NULL, r->id, reason, buf);
 }
 
-/* Handles one message under the lock; returns 0 to ack, 1 to term (bad), 2
- * to try again later. */
-static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
+/* Handles one message under the lock; says how to settle it: acked when
+ * handled (or nothing to do), termed when bad (and reported), again after
+ * RETRY_MS when something it needs did not answer. */
+static nc_settlement handle(input_kind kind, natsMsg *m, const sched_clock *now)
 {
     const char *data = natsMsg_GetData(m);
     const char *subj = natsMsg_GetSubject(m);
@@ -658,50 +657,51 @@ static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
             plan_refused(r, "invalid_requirement", err);
             if (r)
                 orchestrator__v1__requirement__free_unpacked(r, NULL);
-            return 1;
+            return nc_term();
         }
         sched_add(S.s, r, now);
-        return 0;
+        return nc_ack();
     }
     case IN_RESULTS: {
         pb_result *r = NULL;
-        int rc = 0;
+        nc_settlement how = nc_ack();
         if (edge_result_from_json(subj, data, len, &lim, &r, err) != EDGE_OK) {
             log_warn("result on %s ignored: %s", subj, err);
-            return 1;
+            return nc_term();
         }
         message_tag(m, tag, sizeof(tag));
         from.type = names_agent_from_subject(subj, 1);
         from.id = subject_rest(subj, 2);
         from.tag = tag;
         if (claimant_of(sched_get(S.s, r->requirement_id), from.type, r->attempt, claimant, sizeof(claimant)) != 0) {
-            rc = 2;
+            how = nc_retry(RETRY_MS);
         } else {
             from.claimant = claimant;
             sched_result(S.s, r, &from, now);
         }
         orchestrator__v1__result__free_unpacked(r, NULL);
-        return rc;
+        return how;
     }
     case IN_VERDICTS: {
         pb_verdict *v = (pb_verdict *)pb_unpack(&orchestrator__v1__verdict__descriptor, (const uint8_t *)data, len,
                                                 PB_MAX_MSG, err);
         if (!v) {
             log_error("verdict on %s dropped: %s", subj, err);
-            return 1;
+            return nc_term();
         }
         sched_verdict(S.s, v, now);
         orchestrator__v1__verdict__free_unpacked(v, NULL);
-        return 0;
+        return nc_ack();
     }
     case IN_ERRORS: {
         pb_error *e = NULL;
-        int rc = 0, stuck_report = subject_in(subj, NAMES_SUBJ_ERRORS, "monitor");
+        nc_settlement how = nc_ack();
+        int stuck_report = names_source_of(subj) == NAMES_SRC_MONITOR;
         if (!names_error_is_agents(subj) && !stuck_report)
-            return 0; /* services' reports: for people and the monitor */
+            return nc_ack(); /* services' reports: for people and the monitor */
         if (edge_error_from_json(data, len, &lim, &e, err) != EDGE_OK) {
             log_warn("error report on %s ignored: %s", subj, err);
-            return 1;
+            return nc_term();
         }
         if (!*e->source)
             pb_set_str(&e->source, "agent");
@@ -709,7 +709,7 @@ static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
          * (errors.monitor.<reason>) tell people of reports it refused. */
         if (stuck_report && strcmp(e->reason ? e->reason : "", "stuck") != 0) {
             orchestrator__v1__agent_error__free_unpacked(e, NULL);
-            return 0;
+            return nc_ack();
         }
         message_tag(m, tag, sizeof(tag));
         from.type = names_agent_from_subject(subj, 1);
@@ -719,22 +719,22 @@ static int handle(input_kind kind, natsMsg *m, const sched_clock *now)
         if (!stuck_report &&
             claimant_of(sched_get(S.s, e->requirement_id), from.type ? from.type : (int)e->agent_type, e->attempt,
                         claimant, sizeof(claimant)) != 0) {
-            rc = 2;
+            how = nc_retry(RETRY_MS);
         } else {
             from.claimant = !stuck_report ? claimant : NULL;
             sched_error(S.s, e, &from, now);
         }
         orchestrator__v1__agent_error__free_unpacked(e, NULL);
-        return rc;
+        return how;
     }
     }
-    return 0;
+    return nc_ack();
 }
 
 static void *fetcher(void *arg)
 {
     input_kind kind = (input_kind)(intptr_t)arg;
-    int *verdicts = xcalloc((size_t)scheduler_cfg.batch, sizeof(int));
+    nc_settlement *how = xcalloc((size_t)scheduler_cfg.batch, sizeof(nc_settlement));
 
     while (atomic_load(&S.running)) {
         natsMsgList list = {0};
@@ -751,18 +751,19 @@ static void *fetcher(void *arg)
         clock_now(&now);
         S.save_failed = 0;
         for (int i = 0; i < list.Count; i++)
-            verdicts[i] = S.s && still_leader() ? handle(kind, list.Msgs[i], &now) : -1;
+            how[i] = S.s && still_leader() ? handle(kind, list.Msgs[i], &now) : nc_retry(RETRY_MS);
         flush_locked();
         failed = S.save_failed || !S.leader_now;
         S.handled[kind] += list.Count;
         pthread_mutex_unlock(&S.mu);
         /* Acked only now: every decision they caused is saved and published. */
-        for (int i = 0; i < list.Count; i++)
-            nc_settle(list.Msgs[i], failed || verdicts[i] < 0 || verdicts[i] > 1 ? NC_RETRY : (nc_settle_kind)verdicts[i],
-                      1000);
+        for (int i = 0; i < list.Count; i++) {
+            nc_settlement h = failed ? nc_retry(RETRY_MS) : how[i];
+            nc_settle(list.Msgs[i], h.kind, h.delay_ms);
+        }
         natsMsgList_Destroy(&list);
     }
-    free(verdicts);
+    free(how);
     return NULL;
 }
 
@@ -830,10 +831,12 @@ static pb_state *stored_state(const char *id)
 static void on_status(srv_req *req, void *closure)
 {
     const char *subject = natsMsg_GetSubject(req->msg);
-    const char *id = subject_rest(subject, 2); /* orch.status.<id> */
+    const char *id = names_subject_rest(subject, NAMES_FAM_STATUS);
     sched_clock now;
     pb_state *kept;
     (void)closure;
+    if (!id)
+        return; /* the endpoint's subject is orch.status.*: never */
     pthread_mutex_lock(&S.mu);
     if (!S.s || !still_leader()) {
         pthread_mutex_unlock(&S.mu);
@@ -981,7 +984,7 @@ static orch_status become_leader(void)
 {
     kvKeysList keys = {0};
     sched_clock now;
-    char err[ERR_LEN];
+    char err[ERR_LEN], hb_subject[64];
     int restored = 0;
     natsStatus s;
 
@@ -1034,8 +1037,9 @@ static orch_status become_leader(void)
             return ORCH_ERR_IO;
         }
     }
-    if (natsConnection_Subscribe(&S.hb_sub, S.d->nc, "agents.heartbeat.>", on_heartbeat, NULL) != NATS_OK) {
-        log_error("subscribe agents.heartbeat.>: %s", nats_GetLastError(NULL));
+    snprintf(hb_subject, sizeof(hb_subject), "%s.>", NAMES_SUBJ_HEARTBEAT);
+    if (natsConnection_Subscribe(&S.hb_sub, S.d->nc, hb_subject, on_heartbeat, NULL) != NATS_OK) {
+        log_error("subscribe %s: %s", hb_subject, nats_GetLastError(NULL));
         return ORCH_ERR_NATS;
     }
     /* The server has the subscription before anyone is told this instance
@@ -1120,6 +1124,7 @@ static orch_status parse_offsets(sched_cfg *c, char err[ERR_LEN])
 orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
 {
     sched_cfg *c = &S.core_cfg;
+    char status_subject[64];
     orch_status st;
 
     memset(&S, 0, sizeof(S));
@@ -1155,9 +1160,12 @@ orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
     lease_init(&S.lease, S.leader, LEASE_KEY, d->cfg.instance, scheduler_cfg.lease_refresh_ms);
     log_info("mode %s, window %lld, budgets total %lld, time zone %s", scheduler_cfg.mode ? "turns" : "continuous",
              c->window, (long long)c->budget.total_limit, scheduler_cfg.timezone);
-    if ((st = srv_add_endpoint(d->srv, "status", "orch.status.*", "", on_status, stats_data, NULL, err)) != ORCH_OK ||
-        (st = srv_add_endpoint(d->srv, "list", "orch.scheduler.list", "", on_list, NULL, NULL, err)) != ORCH_OK ||
-        (st = srv_add_endpoint(d->srv, "retry", "orch.scheduler.retry", "", on_retry, NULL, NULL, err)) != ORCH_OK)
+    snprintf(status_subject, sizeof(status_subject), "%s.*", NAMES_SUBJ_STATUS);
+    if ((st = srv_add_endpoint(d->srv, "status", status_subject, "", on_status, stats_data, NULL, err)) != ORCH_OK ||
+        (st = srv_add_endpoint(d->srv, "list", names_request_subject(NAMES_REQ_SCHEDULER_LIST), "", on_list, NULL,
+                               NULL, err)) != ORCH_OK ||
+        (st = srv_add_endpoint(d->srv, "retry", names_request_subject(NAMES_REQ_SCHEDULER_RETRY), "", on_retry, NULL,
+                               NULL, err)) != ORCH_OK)
         return st;
     return ORCH_OK;
 }
