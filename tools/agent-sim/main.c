@@ -26,13 +26,13 @@
  * Nothing from a message reaches a shell: git runs with argument vectors,
  * and the id only names a file after it passed the id check. */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 
 #include "cfg.h"
 #include "claim.h"
@@ -45,8 +45,10 @@
 #include "text.h"
 #include "topology.h"
 
-static volatile sig_atomic_t stop;
-static void on_signal(int s) { (void)s; stop = 1; }
+/* Set by the signal handler, read by the loop (lock-free, so safe in a
+ * handler). */
+static atomic_int stop;
+static void on_signal(int s) { (void)s; atomic_store(&stop, 1); }
 
 #define RECENT_ACKS 64
 #define ACK_CHECK_MS 5000
@@ -70,6 +72,8 @@ typedef struct {
     sent_ack acks[RECENT_ACKS];   /* a ring: the last acks sent */
     int next_ack;
     long long last_ack_check;
+    pb_requirement **taken;       /* the work the last message handed over, done after its ack */
+    size_t n_taken;
 } agent;
 
 static void usage(FILE *o)
@@ -128,12 +132,18 @@ static void publish(agent *a, const pb_requirement *r, const char *what, const c
 
 static void heartbeat(agent *a, const char *id, uint64_t tokens)
 {
-    char subj[160], body[300];
+    char subj[160], *body;
+    pb_heartbeat h;
+    orchestrator__v1__heartbeat__init(&h);
+    h.agent_type = a->type;
+    h.instance = (char *)a->instance;
+    h.requirement_id = (char *)(id ? id : "");
+    h.tokens_used = tokens;
+    h.state = id ? "working" : "idle";
     names_subject_typed(subj, sizeof(subj), NAMES_SUBJ_HEARTBEAT, (int)a->type, a->instance);
-    snprintf(body, sizeof(body), "{\"agentType\":\"%s\",\"instance\":\"%s\",\"requirementId\":\"%s\",\"tokensUsed\":%llu,"
-                                 "\"state\":\"%s\"}",
-             names_agent_type(a->type), a->instance, id ? id : "", (unsigned long long)tokens, id ? "working" : "idle");
+    body = edge_heartbeat_to_json(&h);
     natsConnection_PublishString(a->nc, subj, body);
+    free(body);
 }
 
 static const char *sim_mode(agent *a, const pb_requirement *r)
@@ -200,7 +210,7 @@ static void work(agent *a, const pb_requirement *r)
                                          : 1000;
     uint64_t spent = 0;
     long slices = a->work_ms / (a->heartbeat_ms > 0 ? a->heartbeat_ms : 1);
-    cJSON *o;
+    pb_result res;
     char *json;
 
     printf("agent-sim %s: working on %s attempt %u%s%s\n", a->instance, r->id, r->attempt, *mode ? " mode " : "",
@@ -229,20 +239,20 @@ static void work(agent *a, const pb_requirement *r)
         usleep((useconds_t)(a->heartbeat_ms * 1000));
     }
     if (first && !strcmp(mode, "transient")) {
-        names_subject(subj, sizeof(subj), NAMES_SUBJ_ERRORS, "agent", r->id);
-        o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "source", "agent");
-        cJSON_AddStringToObject(o, "reason", "registry_timeout");
-        cJSON_AddStringToObject(o, "requirementId", r->id);
-        cJSON_AddNumberToObject(o, "attempt", r->attempt);
-        cJSON_AddStringToObject(o, "agentType", names_agent_type(a->type));
-        cJSON_AddStringToObject(o, "instance", a->instance);
-        cJSON_AddBoolToObject(o, "transient", 1);
-        cJSON_AddStringToObject(o, "message", "npm ERR! network timeout fetching a package (simulated)");
-        json = cJSON_PrintUnformatted(o);
+        pb_error e;
+        orchestrator__v1__agent_error__init(&e);
+        e.source = (char *)names_source_token(NAMES_SRC_AGENT);
+        e.reason = "registry_timeout";
+        e.requirement_id = r->id;
+        e.attempt = r->attempt;
+        e.agent_type = a->type;
+        e.instance = (char *)a->instance;
+        e.transient = 1;
+        e.message = "npm ERR! network timeout fetching a package (simulated)";
+        names_subject(subj, sizeof(subj), NAMES_SUBJ_ERRORS, e.source, r->id);
+        json = edge_error_to_json(&e);
         publish(a, r, "error", subj, json);
         free(json);
-        cJSON_Delete(o);
         return;
     }
     {
@@ -254,24 +264,24 @@ static void work(agent *a, const pb_requirement *r)
         if (commit_work(a, r, broken, ref, sizeof(ref)) != 0)
             return;
     }
-    o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "requirementId", r->id);
-    cJSON_AddNumberToObject(o, "attempt", r->attempt);
-    cJSON_AddStringToObject(o, "agentType", names_agent_type(a->type));
-    cJSON_AddStringToObject(o, "instance", a->instance);
-    cJSON_AddStringToObject(o, "project", a->project);
-    cJSON_AddStringToObject(o, "ref", ref);
-    cJSON_AddNumberToObject(o, "tokensUsed", (double)(spent + total / 2));
-    cJSON_AddStringToObject(o, "summary", "implemented (simulated)");
-    json = cJSON_PrintUnformatted(o);
+    orchestrator__v1__result__init(&res);
+    res.requirement_id = r->id;
+    res.attempt = r->attempt;
+    res.agent_type = a->type;
+    res.instance = (char *)a->instance;
+    res.project = (char *)a->project;
+    res.ref = ref;
+    res.tokens_used = spent + total / 2;
+    res.summary = "implemented (simulated)";
+    json = edge_result_to_json(&res);
     names_subject_typed(subj, sizeof(subj), NAMES_SUBJ_RESULTS, (int)a->type, r->id);
     publish(a, r, "result", subj, json);
     free(json);
-    cJSON_Delete(o);
 }
 
-/* Acks m and remembers the ack until the consumer's ack floor passes it. */
-static void ack(agent *a, natsMsg *m)
+/* Remembers the ack about to be sent for m until the consumer's ack floor
+ * passes it. */
+static void remember_ack(agent *a, natsMsg *m)
 {
     jsMsgMetaData *meta = NULL;
     const char *reply = natsMsg_GetReply(m);
@@ -283,7 +293,6 @@ static void ack(agent *a, natsMsg *m)
         a->next_ack = (a->next_ack + 1) % RECENT_ACKS;
         jsMsgMetaData_Destroy(meta);
     }
-    natsMsg_Ack(m, NULL);
 }
 
 /* Sends again the acks the consumer does not have: those above its ack
@@ -318,7 +327,8 @@ static void ack_again(agent *a)
 
 static void review_or_merge(agent *a, const pb_requirement *r)
 {
-    char subj[160], body[400];
+    char subj[160], *body;
+    pb_result res;
     const char *mode = sim_mode(a, r);
     int changes = a->type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW && !strcmp(mode, "changes") &&
                   r->attempt <= 1;
@@ -331,14 +341,47 @@ static void review_or_merge(agent *a, const pb_requirement *r)
     /* A review costs a fraction of the work: within what the scheduler
      * lets one report charge (its token budget). */
     unsigned long long tokens = r->estimated_tokens ? r->estimated_tokens / 2 : 1500;
-    names_subject(subj, sizeof(subj), NAMES_SUBJ_RESULTS, "review", r->id);
-    snprintf(body, sizeof(body), "{\"requirementId\":\"%s\",\"attempt\":%u,\"agentType\":\"review\",\"instance\":\"%s\","
-                                 "\"review\":\"%s\",\"tokensUsed\":%llu,\"summary\":\"%s\"}",
-             r->id, r->attempt, a->instance, changes ? "changes_requested" : "approved", tokens,
-             changes ? "please add a test for the empty case" : "looks good");
+    orchestrator__v1__result__init(&res);
+    res.requirement_id = r->id;
+    res.attempt = r->attempt;
+    res.agent_type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW;
+    res.instance = (char *)a->instance;
+    res.review = changes ? ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_CHANGES_REQUESTED
+                         : ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED;
+    res.tokens_used = tokens;
+    res.summary = changes ? "please add a test for the empty case" : "looks good";
+    names_subject_typed(subj, sizeof(subj), NAMES_SUBJ_RESULTS, (int)res.agent_type, r->id);
+    body = edge_result_to_json(&res);
     publish(a, r, "review", subj, body);
+    free(body);
     printf("agent-sim %s: reviewed %s: %s\n", a->instance, r->id, changes ? "changes requested" : "approved");
     fflush(stdout);
+}
+
+/* A dispatch: claimed (again later when the claim's fate is unknown), and
+ * its work kept in a->taken to be done once the message is acked. */
+static nc_settlement take(natsMsg *m, void *arg)
+{
+    agent *a = arg;
+    edge_limits lim;
+    char why[300], err[ERR_LEN] = "";
+    int mine = claim_take(a->js, m, names_agent_type(a->type), a->instance, a->unsure, NULL, 0, why, sizeof(why));
+
+    if (mine == CLAIM_UNSURE) {
+        fprintf(stderr, "agent-sim %s: %s\n", a->instance, why);
+        return nc_retry(1000);
+    }
+    remember_ack(a, m);
+    if (mine == CLAIM_TAKEN) {
+        printf("agent-sim %s: %s was claimed before; not acting on it twice\n", a->instance, natsMsg_GetSubject(m));
+        fflush(stdout);
+        return nc_ack();
+    }
+    edge_limits_default(&lim);
+    if (edge_requirements_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &a->taken,
+                                    &a->n_taken, err) != EDGE_OK || a->n_taken != 1)
+        fprintf(stderr, "agent-sim %s: unreadable work: %s\n", a->instance, *err ? err : "not one requirement");
+    return nc_ack();
 }
 
 int main(int argc, char **argv)
@@ -349,7 +392,6 @@ int main(int argc, char **argv)
     char err[ERR_LEN];
     natsSubscription *sub = NULL;
     const char *type = NULL;
-    edge_limits lim;
     long long last_beat = 0;
 
     memset(&a, 0, sizeof(a));
@@ -421,9 +463,7 @@ int main(int argc, char **argv)
     }
     printf("agent-sim %s: ready for %s work\n", a.instance, names_agent_type(a.type));
     fflush(stdout);
-    edge_limits_default(&lim);
     while (!stop) {
-        natsMsgList list = {0};
         if (text_mono_ms() - last_beat > a.heartbeat_ms * 4) {
             heartbeat(&a, NULL, 0);
             last_beat = text_mono_ms();
@@ -432,35 +472,18 @@ int main(int argc, char **argv)
             ack_again(&a);
             a.last_ack_check = text_mono_ms();
         }
-        if (natsSubscription_Fetch(&list, sub, 1, 500, NULL) == NATS_OK && list.Count == 1) {
-            pb_requirement **reqs = NULL;
-            size_t n = 0;
-            natsMsg *m = list.Msgs[0];
-            char why[300];
-            int mine = claim_take(a.js, m, names_agent_type(a.type), a.instance, a.unsure, NULL, 0, why, sizeof(why));
-            if (mine == CLAIM_UNSURE) {
-                fprintf(stderr, "agent-sim %s: %s\n", a.instance, why);
-                natsMsg_NakWithDelay(m, 1000, NULL);
-                natsMsgList_Destroy(&list);
-                continue;
-            }
-            ack(&a, m); /* taken: the work is this agent's now */
-            if (mine == CLAIM_TAKEN) {
-                printf("agent-sim %s: %s was claimed before; not acting on it twice\n", a.instance, natsMsg_GetSubject(m));
-                fflush(stdout);
-            } else if (edge_requirements_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &reqs, &n,
-                                            err) == EDGE_OK && n == 1) {
-                if (a.type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW ||
-                    a.type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE)
-                    review_or_merge(&a, reqs[0]);
-                else
-                    work(&a, reqs[0]);
-            } else {
-                fprintf(stderr, "agent-sim %s: unreadable work: %s\n", a.instance, err);
-            }
-            edge_requirements_free(reqs, n);
+        nc_consume(sub, 1, 500, take, &a);
+        if (a.n_taken == 1) {
+            /* acked: the work is this agent's now */
+            if (a.type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW ||
+                a.type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE)
+                review_or_merge(&a, a.taken[0]);
+            else
+                work(&a, a.taken[0]);
         }
-        natsMsgList_Destroy(&list);
+        edge_requirements_free(a.taken, a.n_taken);
+        a.taken = NULL;
+        a.n_taken = 0;
     }
     natsSubscription_Unsubscribe(sub);
     natsSubscription_Destroy(sub);

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,11 +85,13 @@ const size_t agent_cfg_count = sizeof(agent_cfg_entries) / sizeof(agent_cfg_entr
 /* Elements of the command preset's argument vector. */
 #define CMD_MAX 64
 
-static volatile sig_atomic_t stop;
+/* Set by the signal handler, read by the loop (lock-free, so safe in a
+ * handler). */
+static atomic_int stop;
 static void on_signal(int s)
 {
     (void)s;
-    stop = 1;
+    atomic_store(&stop, 1);
 }
 
 typedef struct {
@@ -113,6 +116,11 @@ typedef struct {
     char *line;             /* the output's line being read */
     size_t line_len, line_cap;
     int line_dropped;       /* the line outgrew LINE_MAX: skipped to its end */
+    /* the work the last message handed over, done after its ack */
+    pb_requirement **taken;
+    size_t n_taken;
+    char *taken_data;       /* that message's body */
+    size_t taken_len;
 } agent;
 
 typedef struct {
@@ -268,21 +276,27 @@ static void report_error(agent *a, const work_ref *w, const char *reason, int tr
                          uint64_t tokens)
 {
     char subj[160];
-    cJSON *o = cJSON_CreateObject();
+    pb_error e;
+    cJSON *o;
+    char *json;
     /* What the failed run cost still counts: the part its heartbeats did
      * not carry (they carry differences, the total is the run's). */
     if (tokens > a->live_sent)
         heartbeat(a, w->id, tokens - a->live_sent);
     a->live_sent = 0;
-    names_subject(subj, sizeof(subj), NAMES_SUBJ_ERRORS, "agent", w->id);
-    cJSON_AddStringToObject(o, "source", "agent");
-    cJSON_AddStringToObject(o, "reason", reason);
-    cJSON_AddStringToObject(o, "requirementId", w->id);
-    cJSON_AddNumberToObject(o, "attempt", w->attempt);
-    cJSON_AddStringToObject(o, "agentType", a->type_name);
-    cJSON_AddStringToObject(o, "instance", a->instance);
-    cJSON_AddBoolToObject(o, "transient", transient);
-    cJSON_AddStringToObject(o, "message", message);
+    orchestrator__v1__agent_error__init(&e);
+    e.source = (char *)names_source_token(NAMES_SRC_AGENT);
+    e.reason = (char *)reason;
+    e.requirement_id = (char *)w->id;
+    e.attempt = w->attempt;
+    e.agent_type = a->type;
+    e.instance = (char *)a->instance;
+    e.transient = transient != 0;
+    e.message = (char *)message;
+    names_subject(subj, sizeof(subj), NAMES_SUBJ_ERRORS, e.source, w->id);
+    json = edge_error_to_json(&e);
+    o = cJSON_Parse(json);
+    free(json);
     publish(a, w, "error", subj, o);
     cJSON_Delete(o);
     log_warn("%s attempt %u: %s error (%s): %.300s", w->id, w->attempt, transient ? "transient" : "permanent",
@@ -890,38 +904,59 @@ static int current(agent *a, natsMsg *m, const pb_requirement *r)
     return yes;
 }
 
-static void handle(agent *a, natsMsg *m)
+/* A dispatch: claimed (again later when the claim's fate is unknown),
+ * read, and when it is the current attempt kept in a->taken, to be worked
+ * on once the message is acked: the work is this instance's then. */
+static nc_settlement take(natsMsg *m, void *arg)
 {
-    pb_requirement **reqs = NULL;
-    size_t n = 0;
+    agent *a = arg;
     edge_limits lim;
-    char err[ERR_LEN], key[200];
+    char err[ERR_LEN] = "", key[200];
     claim_outcome mine = claim_take(a->js, m, a->type_name, a->instance, a->unsure, key, sizeof(key), err, sizeof(err));
     if (mine == CLAIM_UNSURE) {
         log_warn("%s", err);
-        natsMsg_NakWithDelay(m, 1000, NULL);
-        return;
+        return nc_retry(1000);
     }
-    natsMsg_Ack(m, NULL); /* claimed: the work is this instance's now */
     if (mine == CLAIM_TAKEN) {
         log_info("%s was claimed before; not acting on it twice", key);
-        return;
+        return nc_ack();
     }
     edge_limits_default(&lim);
-    if (edge_requirements_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &reqs, &n, err) !=
-            EDGE_OK ||
-        n != 1) {
-        log_error("unreadable work on %s: %s", natsMsg_GetSubject(m), n != 1 && !*err ? "not one requirement" : err);
-    } else if (current(a, m, reqs[0])) {
-        log_info("%s attempt %u taken", reqs[0]->id, reqs[0]->attempt);
-        if (a->type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW)
-            review(a, reqs[0], natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
-        else if (a->type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE)
-            release(a, reqs[0], natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
-        else
-            work(a, reqs[0]);
+    if (edge_requirements_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &a->taken,
+                                    &a->n_taken, err) != EDGE_OK ||
+        a->n_taken != 1) {
+        log_error("unreadable work on %s: %s", natsMsg_GetSubject(m), a->n_taken != 1 && !*err ? "not one requirement" : err);
+    } else if (current(a, m, a->taken[0])) {
+        a->taken_len = (size_t)natsMsg_GetDataLength(m);
+        a->taken_data = xmalloc(a->taken_len + 1);
+        memcpy(a->taken_data, natsMsg_GetData(m), a->taken_len);
+        a->taken_data[a->taken_len] = '\0';
+        return nc_ack();
     }
-    edge_requirements_free(reqs, n);
+    edge_requirements_free(a->taken, a->n_taken);
+    a->taken = NULL;
+    a->n_taken = 0;
+    return nc_ack();
+}
+
+/* The work take() kept, if any. */
+static void act(agent *a)
+{
+    if (a->taken_data) {
+        pb_requirement *r = a->taken[0];
+        log_info("%s attempt %u taken", r->id, r->attempt);
+        if (a->type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW)
+            review(a, r, a->taken_data, a->taken_len);
+        else if (a->type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE)
+            release(a, r, a->taken_data, a->taken_len);
+        else
+            work(a, r);
+    }
+    edge_requirements_free(a->taken, a->n_taken);
+    a->taken = NULL;
+    a->n_taken = 0;
+    free(a->taken_data);
+    a->taken_data = NULL;
 }
 
 /* The clone and the directories; what a crashed run left is removed. */
@@ -1042,12 +1077,10 @@ int agent_serve(const char *type, const char *instance, const agent_cfg *cfg, co
     log_info("orch-agent %s ready: %s work with %s%s%s, project %s", ORCH_VERSION, a.type_name, a.preset->name,
              cfg->model ? " model " : "", cfg->model ? cfg->model : "", a.project->name);
     while (!stop) {
-        natsMsgList list = {0};
         if (text_mono_ms() - a.last_beat_ms >= cfg->heartbeat_ms)
             heartbeat(&a, NULL, 0);
-        if (natsSubscription_Fetch(&list, sub, 1, 500, NULL) == NATS_OK && list.Count == 1)
-            handle(&a, list.Msgs[0]);
-        natsMsgList_Destroy(&list);
+        nc_consume(sub, 1, 500, take, &a);
+        act(&a);
     }
     log_info("stopping");
     rc = 0;

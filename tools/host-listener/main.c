@@ -163,7 +163,7 @@ static void owe_replacement(int type, int64_t ran_ms, const char *instance)
         snprintf(fp, sizeof(fp), "agent_crashloop-%s", tname);
         snprintf(summary, sizeof(summary), "%s agents exit at once: %d quick exits in a row (last %s, after %lld ms)",
                  tname, H.restart[type].quick_exits, instance, (long long)ran_ms);
-        nc_publish_alert(H.d->js, "warning", "agent_crashloop", fp, summary,
+        nc_publish_alert(H.d->js, "warning", names_alert_kind_token(NAMES_ALERT_AGENT_CRASHLOOP), fp, summary,
                          "Each replacement now waits longer (listener.restart_max_ms at most); see the agent's log.",
                          "host-listener", H.d->cfg.instance, 2000);
     }
@@ -215,24 +215,26 @@ static void reap(void)
         replace_due();
 }
 
-static void handle(natsMsg *m)
+/* control.spawn.<type> or control.kill.<instance>. Acked whatever it
+ * says: a kill request for an instance that died meanwhile is a no-op. */
+static nc_settlement handle(natsMsg *m, void *arg)
 {
-    const char *subj = natsMsg_GetSubject(m);
-    if (!strncmp(subj, "control.spawn.", 14)) {
+    const char *subj = natsMsg_GetSubject(m), *type_tok, *who;
+    (void)arg;
+    if ((type_tok = names_subject_rest(subj, NAMES_FAM_SPAWN))) {
         pb_spawn *sp = NULL;
         char err[ERR_LEN];
         int started = 0;
         if (edge_spawn_from_json(subj, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &sp, err) != EDGE_OK) {
             log_warn("spawn request on %s ignored: %s", subj, err);
-            return;
+            return nc_ack();
         }
         for (uint32_t i = 0; i < sp->count; i++)
             started += spawn((int)sp->agent_type) == 0;
-        log_info("spawn request for %u %s agents: started %d (cap %lld)", sp->count, subj + 14, started,
+        log_info("spawn request for %u %s agents: started %d (cap %lld)", sp->count, type_tok, started,
                  L.max_per_type);
         orchestrator__v1__spawn_request__free_unpacked(sp, NULL);
-    } else if (!strncmp(subj, "control.kill.", 13)) {
-        const char *who = subj + 13;
+    } else if ((who = names_subject_rest(subj, NAMES_FAM_KILL))) {
         for (int i = 0; i < H.n; i++) {
             if (!strcmp(H.instance[i], who)) {
                 stop_child(i, SIGTERM);
@@ -248,6 +250,7 @@ static void handle(natsMsg *m)
             }
         }
     }
+    return nc_ack();
 }
 
 static orch_status start(daemon_ctx *d, char err[ERR_LEN])
@@ -278,17 +281,9 @@ static orch_status start(daemon_ctx *d, char err[ERR_LEN])
 
 static void step(daemon_ctx *d)
 {
-    natsMsgList list = {0};
     (void)d;
     reap();
-    /* kill requests for instances that died meanwhile are no-ops: ack all */
-    if (natsSubscription_Fetch(&list, H.sub, 10, 500, NULL) == NATS_OK) {
-        for (int i = 0; i < list.Count; i++) {
-            handle(list.Msgs[i]);
-            natsMsg_Ack(list.Msgs[i], NULL);
-        }
-    }
-    natsMsgList_Destroy(&list);
+    nc_consume(H.sub, 10, 500, handle, NULL);
 }
 
 static void stop_all(daemon_ctx *d)

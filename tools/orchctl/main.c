@@ -259,7 +259,7 @@ static int cmd_classify(ctl *c, int argc, char **argv)
         return rc;
     }
     rc = EXIT_FAIL;
-    s = natsMsg_Create(&m, "orch.router.classify", NULL, body, (int)len);
+    s = natsMsg_Create(&m, names_request_subject(NAMES_REQ_ROUTER_CLASSIFY), NULL, body, (int)len);
     if (s == NATS_OK && ctype)
         s = natsMsgHeader_Set(m, "Content-Type", ctype);
     if (s == NATS_OK)
@@ -354,7 +354,7 @@ static int list_all(ctl *c, cJSON **out)
     int rc;
 
     *out = NULL;
-    if ((rc = request_json(c, "orch.scheduler.list", "", &all)) != 0)
+    if ((rc = request_json(c, names_request_subject(NAMES_REQ_SCHEDULER_LIST), "", &all)) != 0)
         return rc;
     if (!cJSON_IsArray(rows = cJSON_GetObjectItem(all, "requirements")))
         rows = cJSON_AddArrayToObject(all, "requirements");
@@ -370,7 +370,7 @@ static int list_all(ctl *c, cJSON **out)
         }
         offset = nx->valuedouble;
         snprintf(body, sizeof(body), "{\"offset\":%.0f}", offset);
-        if ((rc = request_json(c, "orch.scheduler.list", body, &page)) != 0)
+        if ((rc = request_json(c, names_request_subject(NAMES_REQ_SCHEDULER_LIST), body, &page)) != 0)
             break;
         pr = cJSON_GetObjectItem(page, "requirements");
         while (cJSON_IsArray(pr) && (r = cJSON_DetachItemFromArray(pr, 0)) != NULL)
@@ -540,7 +540,7 @@ static int cmd_retry(ctl *c, int argc, char **argv)
     }
     if ((rc = ctl_connect(c)) != 0)
         return rc;
-    if ((rc = request_json(c, "orch.scheduler.retry", argv[1], &o)) != 0)
+    if ((rc = request_json(c, names_request_subject(NAMES_REQ_SCHEDULER_RETRY), argv[1], &o)) != 0)
         return rc;
     printf("%s is %s again (attempt %d)\n", jstr(o, "id"), jstr(o, "status"),
            (int)cJSON_GetObjectItem(o, "attempt")->valuedouble);
@@ -727,7 +727,7 @@ static int all_terminal(ctl *c, int *total)
     const cJSON *by;
     double done;
     *total = 0;
-    if (request_json(c, "orch.scheduler.list", "{\"limit\":1}", &o) != 0)
+    if (request_json(c, names_request_subject(NAMES_REQ_SCHEDULER_LIST), "{\"limit\":1}", &o) != 0)
         return 0;
     by = cJSON_GetObjectItem(o, "counts");
     *total = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "total"));
@@ -747,7 +747,7 @@ static cJSON *list_head(ctl *c)
     natsMsg *reply = NULL;
     const char *code = NULL;
     cJSON *o = NULL;
-    if (natsConnection_RequestString(&reply, c->nc, "orch.scheduler.list", "{\"limit\":1}", 2000) != NATS_OK)
+    if (natsConnection_RequestString(&reply, c->nc, names_request_subject(NAMES_REQ_SCHEDULER_LIST), "{\"limit\":1}", 2000) != NATS_OK)
         return NULL;
     if (natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code) != NATS_OK || !code)
         o = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
@@ -774,7 +774,7 @@ static int cmd_dashboard(ctl *c, int argc, char **argv)
     for (;;) {
         natsMsg *reply = NULL;
         int total = 0, done;
-        natsStatus s = natsConnection_RequestString(&reply, c->nc, "orch.dashboard", as_json ? "json" : "", 5000);
+        natsStatus s = natsConnection_RequestString(&reply, c->nc, names_request_subject(NAMES_REQ_DASHBOARD), as_json ? "json" : "", 5000);
         if (s != NATS_OK) {
             fprintf(stderr, "orchctl: no dashboard (is the monitor running?): %s\n", natsStatus_GetText(s));
             return EXIT_FAIL;
@@ -810,7 +810,7 @@ static int cmd_agents(ctl *c, int argc, char **argv)
         return bad_arg("agents", argv[1]);
     if ((rc = ctl_connect(c)) != 0)
         return rc;
-    if (natsConnection_RequestString(&reply, c->nc, "orch.dashboard", "json", 5000) != NATS_OK) {
+    if (natsConnection_RequestString(&reply, c->nc, names_request_subject(NAMES_REQ_DASHBOARD), "json", 5000) != NATS_OK) {
         fprintf(stderr, "orchctl: no answer from the monitor\n");
         return EXIT_FAIL;
     }
@@ -940,7 +940,7 @@ static int cmd_silence(ctl *c, int argc, char **argv)
     }
     body = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
-    rc = request_json(c, "orch.monitor.silence", body, &o);
+    rc = request_json(c, names_request_subject(NAMES_REQ_MONITOR_SILENCE), body, &o);
     free(body);
     if (rc)
         return rc;
@@ -1173,7 +1173,7 @@ static int cmd_summary(ctl *c, int argc, char **argv)
     complete = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(by, "COMPLETE"));
     escalated = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(by, "ESCALATED"));
     rejected = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(by, "REJECTED"));
-    if (natsConnection_RequestString(&reply, c->nc, "orch.dashboard", "json", 5000) == NATS_OK) {
+    if (natsConnection_RequestString(&reply, c->nc, names_request_subject(NAMES_REQ_DASHBOARD), "json", 5000) == NATS_OK) {
         dash = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
         natsMsg_Destroy(reply);
     }
