@@ -398,13 +398,10 @@ static void out_reject(void *ctx, const char *id, const char *reason, const char
     char *json;
     (void)ctx;
     orchestrator__v1__agent_error__init(&e);
-    e.source = "scheduler";
     e.reason = (char *)reason;
     e.message = (char *)text;
     e.requirement_id = (char *)id;
-    e.at_ms = text_now_ms();
-    json = edge_error_to_json(&e);
-    names_subject(subject, sizeof(subject), NAMES_SUBJ_ERRORS, "scheduler", id);
+    json = nc_refusal_pack(NAMES_SRC_SCHEDULER, &e, id, subject, sizeof(subject));
     snprintf(msg_id, sizeof(msg_id), "scheduler-%s-%s", reason, id);
     publish(NULL, subject, msg_id, json, (int)strlen(json), "application/json");
     free(json);
@@ -420,16 +417,13 @@ static void out_refuse(void *ctx, const char *key, const char *reason, const cha
     int by_instance = from->instance && !strcmp(key, from->instance);
     (void)ctx;
     orchestrator__v1__agent_error__init(&e);
-    e.source = "scheduler";
     e.reason = (char *)reason;
     e.message = (char *)text;
     e.requirement_id = by_instance ? "" : (char *)key;
     e.instance = (char *)(from->instance ? from->instance : "");
     e.agent_type = (Orchestrator__V1__AgentType)from->type;
     e.subject = (char *)(from->subject ? from->subject : "");
-    e.at_ms = text_now_ms();
-    json = edge_error_to_json(&e);
-    names_subject(subject, sizeof(subject), NAMES_SUBJ_ERRORS, "scheduler", key);
+    json = nc_refusal_pack(NAMES_SRC_SCHEDULER, &e, key, subject, sizeof(subject));
     if (from->tag)
         snprintf(msg_id, sizeof(msg_id), "scheduler-%s-%s", reason, from->tag);
     else
