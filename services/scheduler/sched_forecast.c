@@ -9,7 +9,9 @@
  *    something is learned or added, never with the clock;
  *  - weight_left, for the critical path: what is left of it now (work in
  *    flight less the time since its dispatch), so the path's end is a time
- *    of day.
+ *    of day; COMPLETE and ESCALATED work weigh nothing, REJECTED work its
+ *    whole duration (weight_whole: nothing), so a rejected requirement
+ *    still shows on the path it blocks.
  * Both take the expected duration from forecast_expected, one rule. */
 #include <stdio.h>
 #include <stdlib.h>
