@@ -638,7 +638,8 @@ static edge_reason get_cost(const cJSON *o, uint64_t *micro, char err[ERR_LEN])
 }
 
 /* Result: {"requirementId", "attempt", "agentType", "instance", "project",
- * "ref", "tokensUsed", "costUsd", "summary", "filesChanged", "review"}. */
+ * "ref" (else "commit"), "commit", "base", "model", "tokensUsed", "costUsd",
+ * "summary", "filesChanged", "review"}. */
 edge_reason edge_result_from_json(const char *subject, const char *buf, size_t len, const edge_limits *l,
                                   pb_result **out, char err[ERR_LEN])
 {
@@ -690,6 +691,18 @@ edge_reason edge_result_from_json(const char *subject, const char *buf, size_t l
         goto out;
     if (s)
         pb_set_str(&r->ref, s);
+    if ((e = get_string(o, "", "commit", NULL, 256, 0, &s, err)))
+        goto out;
+    if (s)
+        pb_set_str(&r->commit, s);
+    if ((e = get_string(o, "", "base", NULL, 256, 0, &s, err)))
+        goto out;
+    if (s)
+        pb_set_str(&r->base_branch, s);
+    if ((e = get_string(o, "", "model", NULL, 128, 0, &s, err)))
+        goto out;
+    if (s)
+        pb_set_str(&r->model, s);
     if ((e = get_uint(o, "", "tokensUsed", "tokens_used", MAX_TOKENS, &u, &present, err)))
         goto out;
     if (present)
@@ -735,6 +748,9 @@ char *edge_result_to_json(const pb_result *r)
     add_str_if(o, "instance", r->instance);
     add_str_if(o, "project", r->project);
     add_str_if(o, "ref", r->ref);
+    add_str_if(o, "commit", r->commit);
+    add_str_if(o, "base", r->base_branch);
+    add_str_if(o, "model", r->model);
     cJSON_AddNumberToObject(o, "tokensUsed", (double)r->tokens_used);
     if (r->cost_micro_usd)
         cJSON_AddNumberToObject(o, "costUsd", (double)r->cost_micro_usd / 1e6);

@@ -414,6 +414,29 @@ static void results_parse_and_print(void **state)
     protobuf_c_message_free_unpacked(&r->base, NULL);
     protobuf_c_message_free_unpacked(&back->base, NULL);
 
+    /* what orch-agent adds (commit, base, model) travels both ways */
+    {
+        const char *full = "{\"requirementId\":\"REQ-8\",\"agentType\":\"backend\",\"ref\":\"refs/heads/req/REQ-8-a1\","
+                           "\"commit\":\"0123abcd\",\"base\":\"main\",\"model\":\"sonnet\",\"costUsd\":0.123456}";
+        assert_int_equal(edge_result_from_json(NULL, full, strlen(full), &lim, &r, err), EDGE_OK);
+        json = edge_result_to_json(r);
+        assert_int_equal(edge_result_from_json(NULL, json, strlen(json), &lim, &back, err), EDGE_OK);
+        assert_string_equal(back->ref, "refs/heads/req/REQ-8-a1");
+        assert_string_equal(back->commit, "0123abcd");
+        assert_string_equal(back->base_branch, "main");
+        assert_string_equal(back->model, "sonnet");
+        assert_int_equal(back->cost_micro_usd, 123456);
+        free(json);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+        protobuf_c_message_free_unpacked(&back->base, NULL);
+        /* a review names its commit only: that is its ref too */
+        assert_int_equal(edge_result_from_json(NULL, "{\"requirementId\":\"R-2\",\"commit\":\"abc\"}", 38, &lim, &r, err),
+                         EDGE_OK);
+        assert_string_equal(r->ref, "abc");
+        assert_string_equal(r->commit, "abc");
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+    }
+
     /* found by fuzz_reports: a result without an agent type must print back parseable */
     assert_int_equal(edge_result_from_json(NULL, "{\"requirementId\":\"R-1\"}", 23, &lim, &r, err), EDGE_OK);
     json = edge_result_to_json(r);

@@ -201,17 +201,16 @@ static int git_line(agent *a, const char *dir, const char *const argv[], char *b
 static void heartbeat(agent *a, const char *id, uint64_t tokens)
 {
     char subj[200], *json;
-    cJSON *o = cJSON_CreateObject();
+    pb_heartbeat h = ORCHESTRATOR__V1__HEARTBEAT__INIT;
+    h.agent_type = a->type;
+    h.instance = (char *)a->instance;
+    h.requirement_id = (char *)(id ? id : "");
+    h.tokens_used = tokens;
+    h.state = id ? "working" : "idle";
     names_subject(subj, sizeof(subj), NAMES_SUBJ_HEARTBEAT, a->type_name, a->instance);
-    cJSON_AddStringToObject(o, "agentType", a->type_name);
-    cJSON_AddStringToObject(o, "instance", a->instance);
-    cJSON_AddStringToObject(o, "requirementId", id ? id : "");
-    cJSON_AddNumberToObject(o, "tokensUsed", (double)tokens);
-    cJSON_AddStringToObject(o, "state", id ? "working" : "idle");
-    json = cJSON_PrintUnformatted(o);
+    json = edge_heartbeat_to_json(&h);
     natsConnection_PublishString(a->nc, subj, json);
     free(json);
-    cJSON_Delete(o);
     a->last_beat_ms = text_mono_ms();
 }
 
@@ -256,9 +255,9 @@ static void on_output(void *arg, const char *data, size_t n)
 
 /* Publishes until JetStream stores it (a server outage delays a report, it
  * does not lose it), under a message id of its own. */
-static void publish(agent *a, const work_ref *w, const char *what, const char *subject, cJSON *o)
+static void publish(agent *a, const work_ref *w, const char *what, const char *subject, const char *json)
 {
-    char msg_id[200], *json = cJSON_PrintUnformatted(o);
+    char msg_id[200];
     snprintf(msg_id, sizeof(msg_id), "%s-%s-%s-a%u", what, a->type_name, w->id, w->attempt);
     for (int tries = 1; !stop || tries <= 3; tries++) {
         if (nc_publish_stored(a->js, subject, msg_id, json, (int)strlen(json), "application/json", 5000) == 0)
@@ -269,6 +268,28 @@ static void publish(agent *a, const work_ref *w, const char *what, const char *s
         }
         sleep(1);
     }
+    }
+
+/* What a run cost, in the millionths of a dollar the ledger keeps (0: not
+ * said). */
+static uint64_t usd_micro(const agent_usage *u)
+{
+    return u->has_cost && u->cost_usd > 0 ? (uint64_t)(u->cost_usd * 1e6 + 0.5) : 0;
+}
+
+/* Sends a result (work, review or merge) on results.<its type>.<id> as
+ * edge.c writes it; the requirement, attempt, instance and project are
+ * filled in here. */
+static void report_result(agent *a, const work_ref *w, const char *what, pb_result *res)
+{
+    char subj[160], *json;
+    res->requirement_id = (char *)w->id;
+    res->attempt = w->attempt;
+    res->instance = (char *)a->instance;
+    res->project = a->project->name;
+    names_subject(subj, sizeof(subj), NAMES_SUBJ_RESULTS, names_agent_type(res->agent_type), w->id);
+    json = edge_result_to_json(res);
+    publish(a, w, what, subj, json);
     free(json);
 }
 
@@ -277,7 +298,6 @@ static void report_error(agent *a, const work_ref *w, const char *reason, int tr
 {
     char subj[160];
     pb_error e;
-    cJSON *o;
     char *json;
     /* What the failed run cost still counts: the part its heartbeats did
      * not carry (they carry differences, the total is the run's). */
@@ -295,10 +315,8 @@ static void report_error(agent *a, const work_ref *w, const char *reason, int tr
     e.message = (char *)message;
     names_subject(subj, sizeof(subj), NAMES_SUBJ_ERRORS, e.source, w->id);
     json = edge_error_to_json(&e);
-    o = cJSON_Parse(json);
+    publish(a, w, "error", subj, json);
     free(json);
-    publish(a, w, "error", subj, o);
-    cJSON_Delete(o);
     log_warn("%s attempt %u: %s error (%s): %.300s", w->id, w->attempt, transient ? "transient" : "permanent",
              reason, message);
 }
@@ -524,9 +542,11 @@ static void work(agent *a, const pb_requirement *r)
         }
     }
     {
-        char subj[160], ref[300], range[400], *files = NULL;
+        char ref[300], range[400], *files = NULL;
         const char *diff[] = {"git", "diff", "--name-only", range, NULL};
-        cJSON *res = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(res, "filesChanged");
+        pb_result res = ORCHESTRATOR__V1__RESULT__INIT;
+        char summary[600], **list = NULL;
+        size_t nlist = 0;
         snprintf(range, sizeof(range), "%s...HEAD", base_ref);
         git(a, tree, diff, &files);
         for (char *p = files, *nl; p && *p; p = nl + 1) {
@@ -534,32 +554,26 @@ static void work(agent *a, const pb_requirement *r)
                 nl = p + strlen(p) - 1;
             else
                 *nl = '\0';
-            if (*p)
-                cJSON_AddItemToArray(list, cJSON_CreateString(p));
+            if (*p) {
+                list = xrealloc(list, sizeof(char *) * (nlist + 1));
+                list[nlist++] = p;
+            }
         }
-        free(files);
         snprintf(ref, sizeof(ref), "refs/heads/%s", branch);
-        names_subject(subj, sizeof(subj), NAMES_SUBJ_RESULTS, a->type_name, r->id);
-        cJSON_AddStringToObject(res, "requirementId", r->id);
-        cJSON_AddNumberToObject(res, "attempt", w.attempt);
-        cJSON_AddStringToObject(res, "agentType", a->type_name);
-        cJSON_AddStringToObject(res, "instance", a->instance);
-        cJSON_AddStringToObject(res, "project", a->project->name);
-        cJSON_AddStringToObject(res, "ref", ref);
-        cJSON_AddStringToObject(res, "commit", sha);
-        cJSON_AddStringToObject(res, "base", a->project->base);
-        cJSON_AddNumberToObject(res, "tokensUsed", (double)o.usage.tokens);
-        if (o.usage.has_cost)
-            cJSON_AddNumberToObject(res, "costUsd", o.usage.cost_usd);
-        if (*model)
-            cJSON_AddStringToObject(res, "model", model);
-        {
-            char summary[600];
-            snprintf(summary, sizeof(summary), "%.590s", *o.usage.text ? o.usage.text : "(no summary)");
-            cJSON_AddStringToObject(res, "summary", summary);
-        }
-        publish(a, &w, "result", subj, res);
-        cJSON_Delete(res);
+        snprintf(summary, sizeof(summary), "%.590s", *o.usage.text ? o.usage.text : "(no summary)");
+        res.agent_type = a->type;
+        res.ref = ref;
+        res.commit = sha;
+        res.base_branch = a->project->base;
+        res.model = (char *)model;
+        res.tokens_used = o.usage.tokens;
+        res.cost_micro_usd = usd_micro(&o.usage);
+        res.summary = summary;
+        res.files_changed = list;
+        res.n_files_changed = nlist;
+        report_result(a, &w, "result", &res);
+        free(list);
+        free(files);
         if (o.usage.has_cost)
             log_info("%s attempt %u: pushed %s (%s), %llu tokens, cost $%.6f", r->id, w.attempt, ref, sha,
                      (unsigned long long)o.usage.tokens, o.usage.cost_usd);
@@ -700,29 +714,23 @@ static void review(agent *a, const pb_requirement *r, const char *json, size_t l
     }
     {
         int approved = 0;
-        char comments[AGENT_TEXT_MAX], subj[160];
-        cJSON *res;
+        char comments[AGENT_TEXT_MAX];
+        pb_result res = ORCHESTRATOR__V1__RESULT__INIT;
         if (agent_review_verdict(o.usage.text, &approved, comments, sizeof(comments)) != 0) {
             snprintf(msg, sizeof(msg), "the review gave no VERDICT line: %.400s", o.usage.text);
             report_error(a, &w, "no_verdict", 0, msg, o.usage.tokens);
             goto out;
         }
-        res = cJSON_CreateObject();
-        names_subject(subj, sizeof(subj), NAMES_SUBJ_RESULTS, "review", r->id);
-        cJSON_AddStringToObject(res, "requirementId", r->id);
-        cJSON_AddNumberToObject(res, "attempt", w.attempt);
-        cJSON_AddStringToObject(res, "agentType", "review");
-        cJSON_AddStringToObject(res, "instance", a->instance);
-        cJSON_AddStringToObject(res, "project", a->project->name);
-        cJSON_AddStringToObject(res, "commit", c.commit);
-        cJSON_AddStringToObject(res, "review", approved ? "approved" : "changes_requested");
-        cJSON_AddNumberToObject(res, "tokensUsed", (double)o.usage.tokens);
-        if (o.usage.has_cost)
-            cJSON_AddNumberToObject(res, "costUsd", o.usage.cost_usd);
+        res.agent_type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW;
+        res.ref = c.commit;
+        res.commit = c.commit;
+        res.review = approved ? ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED
+                              : ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_CHANGES_REQUESTED;
+        res.tokens_used = o.usage.tokens;
+        res.cost_micro_usd = usd_micro(&o.usage);
         comments[1000] = '\0'; /* the scheduler keeps a quarter of its output bound for comments */
-        cJSON_AddStringToObject(res, "summary", *comments ? comments : (approved ? "approved" : "changes requested"));
-        publish(a, &w, "review", subj, res);
-        cJSON_Delete(res);
+        res.summary = *comments ? comments : (char *)(approved ? "approved" : "changes requested");
+        report_result(a, &w, "review", &res);
         if (o.usage.has_cost)
             log_info("%s attempt %u reviewed: %s, cost $%.6f", r->id, w.attempt,
                      approved ? "approved" : "changes requested", o.usage.cost_usd);
@@ -829,7 +837,7 @@ done:
 static void release(agent *a, const pb_requirement *r, const char *json, size_t len)
 {
     work_ref w = {r->id, r->attempt ? r->attempt : 1};
-    char tree[900], sha[64] = "", msg[MERGE_MSG_MAX], subj[160];
+    char tree[900], sha[64] = "", msg[MERGE_MSG_MAX];
     const char *reason = "";
     int transient = 0, rc = -1;
     change c;
@@ -855,22 +863,15 @@ static void release(agent *a, const pb_requirement *r, const char *json, size_t 
         return;
     }
     {
-        cJSON *res = cJSON_CreateObject();
+        pb_result res = ORCHESTRATOR__V1__RESULT__INIT;
         char ref[300], summary[400];
         snprintf(ref, sizeof(ref), "refs/heads/%s", c.base);
         snprintf(summary, sizeof(summary), "merged %s onto %s as %s", c.commit, c.base, sha);
-        names_subject(subj, sizeof(subj), NAMES_SUBJ_RESULTS, "release", r->id);
-        cJSON_AddStringToObject(res, "requirementId", r->id);
-        cJSON_AddNumberToObject(res, "attempt", w.attempt);
-        cJSON_AddStringToObject(res, "agentType", "release");
-        cJSON_AddStringToObject(res, "instance", a->instance);
-        cJSON_AddStringToObject(res, "project", a->project->name);
-        cJSON_AddStringToObject(res, "ref", ref);
-        cJSON_AddStringToObject(res, "commit", sha);
-        cJSON_AddNumberToObject(res, "tokensUsed", 0);
-        cJSON_AddStringToObject(res, "summary", summary);
-        publish(a, &w, "merge", subj, res);
-        cJSON_Delete(res);
+        res.agent_type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE;
+        res.ref = ref;
+        res.commit = sha;
+        res.summary = summary;
+        report_result(a, &w, "merge", &res);
         log_info("%s: %s", r->id, summary);
     }
 }
