@@ -635,6 +635,13 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
             pb_set_str(&sched_delivery(st)->commit, v->commit);
         if (*v->base_branch)
             pb_set_str(&sched_delivery(st)->base_branch, v->base_branch);
+        /* The verdict can come before the result (another consumer, e.g.
+         * after a restart): what the verifier verified names the change
+         * for its review and merge until the result fills in the rest. */
+        if (!*sched_delivery(st)->project && *v->project)
+            pb_set_str(&st->delivery->project, v->project);
+        if (!*st->delivery->ref && *v->ref)
+            pb_set_str(&st->delivery->ref, v->ref);
         sched_complete(s, i, now);
         admit_dispatch_id(st, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, 0, msg_id, sizeof(msg_id));
         if (s->out.review)

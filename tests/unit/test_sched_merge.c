@@ -44,6 +44,31 @@ static void changes_requested_go_back_to_the_agent(void **state)
     sched_destroy(s);
 }
 
+/* The verdict can be handled before the result (they come through
+ * different consumers): the review still names the change the verifier
+ * verified. */
+static void a_verdict_before_its_result_still_names_the_change(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    const pb_state *st;
+    pb_verdict v;
+    (void)state;
+    sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk);
+    orchestrator__v1__verdict__init(&v);
+    v.requirement_id = "A";
+    v.attempt = 1;
+    v.kind = PASS;
+    v.project = "demo";
+    v.ref = "refs/heads/req/A-a1";
+    v.commit = "0123456789abcdef0123456789abcdef01234567";
+    sched_verdict(s, &v, &clk);
+    st = sched_get(s, "A");
+    assert_non_null(st->delivery);
+    assert_string_equal(st->delivery->project, "demo");
+    assert_string_equal(st->delivery->ref, "refs/heads/req/A-a1");
+    sched_destroy(s);
+}
+
 static void the_change_travels_to_review_and_merge(void **state)
 {
     sched *s = sched_create(&cfg, &out, &clk);
@@ -121,6 +146,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(approved_merges_go_in_dependency_order, setup),
         cmocka_unit_test_setup(changes_requested_go_back_to_the_agent, setup),
+        cmocka_unit_test_setup(a_verdict_before_its_result_still_names_the_change, setup),
         cmocka_unit_test_setup(the_change_travels_to_review_and_merge, setup),
         cmocka_unit_test_setup(a_refused_merge_goes_back_to_the_author, setup),
     };
