@@ -1,0 +1,118 @@
+/* The dashboard's metrics and its Markdown and JSON from a scripted
+ * history (services/monitor/dashboard.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "dashboard.h"
+#include "text.h"
+
+#define MIN (60 * 1000LL)
+
+static pb_state *st(const char *id, int status, unsigned attempt, int complexity, int64_t created, int64_t completed,
+                    uint64_t tokens)
+{
+    pb_state *s = xmalloc(sizeof(*s));
+    pb_requirement *r = xmalloc(sizeof(*r));
+    orchestrator__v1__requirement_state__init(s);
+    orchestrator__v1__requirement__init(r);
+    r->id = xstrdup(id);
+    r->title = xstrdup(id);
+    r->type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND;
+    r->priority = ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH;
+    r->complexity = (Orchestrator__V1__Complexity)complexity;
+    r->created_at_ms = created;
+    s->id = xstrdup(id);
+    s->status = (Orchestrator__V1__Status)status;
+    s->attempt = attempt;
+    s->completed_at_ms = completed;
+    s->tokens_used = tokens;
+    s->requirement = r;
+    s->reason = xstrdup(status == 3 ? "dependency: waiting on REQ-X (unknown)" : "");
+    return s;
+}
+
+static void dashboard_numbers_match_a_scripted_history(void **state)
+{
+    const int64_t now = 10 * 24 * 3600 * 1000LL;
+    pb_state *s[6] = {
+        st("C1", 7, 1, 1, now - 100 * MIN, now - 40 * MIN, 1000),   /* S, 60 min, first time */
+        st("C2", 7, 1, 1, now - 200 * MIN, now - 80 * MIN, 3000),   /* S, 120 min */
+        st("C3", 7, 2, 2, now - 30 * 60 * MIN, now - 26 * 60 * MIN, 8000), /* M, 240 min, 2 attempts, >24h? no: 26 h ago */
+        st("E1", 9, 3, 2, now - 10 * MIN, 0, 500),
+        st("B1", 3, 0, 2, now - 5 * MIN, 0, 0),
+        st("D1", 5, 1, 2, now - 5 * MIN, 0, 0),
+    };
+    dash_item items[6];
+    dash_input in;
+    dash_metrics m;
+    char *md;
+    cJSON *j;
+    (void)state;
+    s[5]->dispatched_at_ms = now - 15 * MIN;
+    for (int i = 0; i < 6; i++) {
+        items[i].st = s[i];
+        items[i].ever_blocked = i == 4 || i == 1;
+        items[i].ever_overlap = i == 2;
+    }
+    memset(&in, 0, sizeof(in));
+    in.mode = "Continuous";
+    in.now_ms = now;
+    in.items = items;
+    in.nitems = 6;
+    in.used[1] = 18542;
+    in.limit[1] = 300000;
+    in.used_total = 543211;
+    in.limit_total = 1000000;
+    for (int t = 0; t < DASH_TYPES; t++)
+        in.depth[t] = -1;
+    in.depth[1] = 2;
+    in.results[1] = 8;
+    in.errors[1] = 2;
+    in.active_ms = 5 * MIN;
+    dash_compute(&in, &m);
+    assert_int_equal(m.total, 6);
+    assert_int_equal(m.complete, 3);
+    assert_int_equal(m.escalated, 1);
+    assert_int_equal(m.in_flight, 1);
+    assert_int_equal(m.waiting, 1);
+    assert_true(m.completed_per_day == 2);                       /* C3 finished 26 h ago */
+    assert_true(m.avg_minutes[1] == 90.0);                       /* (60 + 120) / 2 */
+    assert_true(m.avg_minutes[2] == 240.0);
+    assert_true(m.avg_minutes[3] < 0);
+    assert_true(m.first_time_acceptance > 0.666 && m.first_time_acceptance < 0.667);
+    assert_true(m.blocker_rate > 0.333 && m.blocker_rate < 0.334);
+    assert_true(m.conflict_rate > 0.166 && m.conflict_rate < 0.167);
+    assert_true(m.error_rate[1] == 0.25);
+    assert_true(m.tokens_per_requirement == 4000.0);
+    assert_true(m.escalation_rate == 0.25);
+    md = dash_markdown(&in);
+    assert_non_null(strstr(md, "**Token Budget:** 456,789 / 1,000,000 remaining (45.7%)"));
+    assert_non_null(strstr(md, "- D1 (backend) - Assigned, In Progress (15 min elapsed)"));
+    assert_non_null(strstr(md, "- B1 (backend) - Pending (dependency: waiting on REQ-X (unknown))"));
+    assert_non_null(strstr(md, "**CRITICAL:** 0 items ✅"));
+    assert_non_null(strstr(md, "1. ✅ C1 (backend) - C1"));
+    assert_non_null(strstr(md, "- Token usage: 18,542 / 300,000 (6.2%)"));
+    assert_non_null(strstr(md, "First-time acceptance rate: 66.7%"));
+    free(md);
+    j = dash_json(&in);
+    assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetObjectItem(j, "metrics"), "complete")->valuedouble, 3);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "queues"), "HIGH")), 2);
+    cJSON_Delete(j);
+    for (int i = 0; i < 6; i++)
+        orchestrator__v1__requirement_state__free_unpacked(s[i], NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(dashboard_numbers_match_a_scripted_history),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
