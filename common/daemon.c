@@ -170,7 +170,8 @@ static void alert_lost(watch *w, const provision_missing *lost, int repaired)
             stamp = hash_fnv1a64_str(stamp, lost->obj[i].name);
     }
     snprintf(fp, sizeof(fp), "topology_missing:%016llx", (unsigned long long)stamp);
-    nc_publish_alert(d->js, "critical", "topology_missing", fp, summary, text, w->svc_name, d->cfg.instance,
+    nc_publish_alert(d->js, names_severity(ORCHESTRATOR__V1__SEVERITY__SEVERITY_CRITICAL),
+                     names_alert_kind_token(NAMES_ALERT_TOPOLOGY_MISSING), fp, summary, text, w->svc_name, d->cfg.instance,
                      ALERT_WAIT_MS);
 }
 

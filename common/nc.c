@@ -1,5 +1,4 @@
 #include "nc.h"
-#include "names.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -7,8 +6,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "backoff.h"
 #include "edge.h"
 #include "log.h"
+#include "names.h"
 #include "pb.h"
 #include "text.h"
 #include "topology.h"
@@ -22,20 +23,11 @@ typedef struct {
  * are the same for every connection of a process, so one static suffices. */
 static backoff reconnect_policy = {250, 5000};
 
-long long nc_backoff_ms(long long base, long long max, int attempt, double rnd)
-{
-    long long d = base;
-    for (int i = 1; i < attempt && d < max; i++)
-        d *= 2;
-    if (d > max)
-        d = max;
-    return d / 2 + (long long)((double)(d - d / 2) * rnd);
-}
-
 static int64_t reconnect_delay(natsConnection *nc, int attempts, void *closure)
 {
     const backoff *b = closure;
-    long long d = nc_backoff_ms(b->base, b->max, attempts, (double)rand() / ((double)RAND_MAX + 1.0));
+    long long d = backoff_ms(b->base, b->max, attempts > 0 ? (uint64_t)attempts : 1,
+                             backoff_draw((double)rand() / ((double)RAND_MAX + 1.0)));
     (void)nc;
     if (attempts == 1 || attempts % 10 == 0)
         log_info("nats: reconnect attempt %d in %lld ms", attempts, d);

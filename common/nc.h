@@ -144,8 +144,4 @@ void nc_close(natsConnection *nc, long long timeout_ms);
  * they did not stop in time. */
 void nc_lib_close(const char *who);
 
-/* The reconnect delay for attempt n (1-based): base * 2^(n-1), capped at
- * max, then a random 50-100% of that. rnd in [0,1). Pure, for tests. */
-long long nc_backoff_ms(long long base, long long max, int attempt, double rnd);
-
 #endif

@@ -9,6 +9,7 @@
 
 #include "edge.h"
 #include "fileio.h"
+#include "hash.h"
 #include "jsbatch.h"
 #include "log.h"
 #include "nc.h"
@@ -101,17 +102,6 @@ static void stats_data(cJSON *data, void *closure)
 }
 
 /* --- ids ----------------------------------------------------------------------- */
-
-static uint64_t fnv64(const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 /* Reserves count numbers of the counter by compare-and-set on its
  * revision, so that replicas never hand out the same one; *first is the
@@ -259,7 +249,7 @@ static void decode(item *it)
         jsMsgMetaData_Destroy(meta);
     }
     natsMsgHeader_Get(it->m, "Content-Type", &ct);
-    it->hash = fnv64(data, len);
+    it->hash = hash_fnv1a64(data, len);
     it->why = route_decode(route_format_of(ct, data, len), data, len, &R.lim, &it->reqs, &it->n, it->err);
     if (it->why == EDGE_OK)
         it->why = route_subject_apply(natsMsg_GetSubject(it->m), it->reqs, it->n, &R.lim, it->err);

@@ -32,6 +32,7 @@
 #include "agentcore.h"
 #include "claim.h"
 #include "edge.h"
+#include "fileio.h"
 #include "log.h"
 #include "names.h"
 #include "nc.h"
@@ -129,20 +130,6 @@ typedef struct {
 } work_ref;
 
 /* --- small helpers ----------------------------------------------------------------- */
-
-static char *slurp(const char *path, size_t max)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    size_t n;
-    if (!f)
-        return NULL;
-    buf = xmalloc(max + 1);
-    n = fread(buf, 1, max, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
 
 static int write_file(const char *path, const char *text)
 {
@@ -990,11 +977,11 @@ static int prepare(agent *a)
 
 static char *template(const char *file, const char *def, const char *what)
 {
-    char *t;
+    char *t, err[ERR_LEN];
     if (!file)
         return xstrdup(def);
-    if (!(t = slurp(file, 1u << 20)))
-        log_error("cannot read the %s template %s: %s", what, file, strerror(errno));
+    if (fileio_read(file, 1u << 20, &t, NULL, err) != ORCH_OK)
+        log_error("cannot read the %s template: %s", what, err);
     return t;
 }
 
@@ -1018,9 +1005,12 @@ int agent_serve(const char *type, const char *instance, const agent_cfg *cfg, co
         log_error("agent.preset is command: agent.command must have 1 to %d elements", CMD_MAX);
         goto out;
     }
-    if (!(json = slurp(cfg->projects_file, 4u << 20)) ||
-        vconfig_parse(json, strlen(json), &a.projects, err) != ORCH_OK) {
-        log_error("projects file %s: %s", cfg->projects_file, json ? err : strerror(errno));
+    if (fileio_read(cfg->projects_file, 4u << 20, &json, NULL, err) != ORCH_OK) {
+        log_error("projects file %s", err);
+        goto out;
+    }
+    if (vconfig_parse(json, strlen(json), &a.projects, err) != ORCH_OK) {
+        log_error("projects file %s: %s", cfg->projects_file, err);
         goto out;
     }
     if (!(a.project = vconfig_find(&a.projects, cfg->project))) {

@@ -175,7 +175,6 @@ static char *body_args(int argc, char **argv, int from, const char **ctype, size
         } else if (!strcmp(argv[i], "--file") && i + 1 < argc) {
             free(body);
             if (!(body = slurp(argv[++i], 1 << 20, len))) {
-                fprintf(stderr, "orchctl: cannot read %s (or larger than 1 MiB)\n", argv[i]);
                 return NULL;
             }
         } else if (!strncmp(argv[i], "--", 2)) {
@@ -301,7 +300,6 @@ static int cmd_encode(ctl *c, int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!(json = slurp(argv[1], 1 << 20, &len))) {
-        fprintf(stderr, "orchctl: cannot read %s (or larger than 1 MiB)\n", argv[1]);
         return EXIT_FAIL;
     }
     edge_limits_default(&lim);
@@ -672,7 +670,6 @@ static int cmd_submit(ctl *c, int argc, char **argv)
 
     if (argc == 2 && strncmp(argv[1], "--", 2)) {
         if (!(body = slurp(argv[1], 1 << 20, &len))) {
-            fprintf(stderr, "orchctl: cannot read %s (or larger than 1 MiB)\n", argv[1]);
             return EXIT_FAIL;
         }
     } else {
@@ -1082,7 +1079,6 @@ static int cmd_roadmap(ctl *c, int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!(text = slurp(argv[2], 4 << 20, &len))) {
-        fprintf(stderr, "orchctl: cannot read %s\n", argv[2]);
         return EXIT_FAIL;
     }
     if (roadmap_parse(text, len, &r, err, sizeof(err)) != 0) {
