@@ -216,7 +216,7 @@ void release_mark_started(sched *s, pb_state *st, const sched_clock *now);
 int64_t release_started_at(const sched *s, const pb_state *st);
 /* Work that can never be published: REJECTED, reported, never retried. */
 void release_reject_unpublishable(sched *s, int i, const char *why, const sched_clock *now);
-int64_t release_backoff(const sched *s, unsigned n);
+int64_t release_backoff(const sched *s, const char *id, unsigned n);
 void release_check_spawns(sched *s, const sched_clock *now);
 
 /* --- sched_ledger.c --------------------------------------------------------------- */

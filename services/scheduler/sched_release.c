@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backoff.h"
+#include "hash.h"
 #include "sched_int.h"
 
 /* --- turns ------------------------------------------------------------------- */
@@ -187,13 +189,16 @@ void release_mark_started(sched *s, pb_state *st, const sched_clock *now)
     }
 }
 
-/* Exponential: base, doubled for each further n, up to the maximum. */
-int64_t release_backoff(const sched *s, unsigned n)
+/* Exponential with jitter (common/backoff.h): base doubled for each further
+ * n, up to the maximum, and drawn from the upper half of that step by a hash
+ * of the id and n, not by rand(): the core stays a function of its inputs
+ * (a new leader, a replay and a test compute the same time), while work that
+ * failed together, in an outage of the model's API say, comes back spread
+ * over the step instead of all at once. */
+int64_t release_backoff(const sched *s, const char *id, unsigned n)
 {
-    int64_t d = s->cfg.backoff_base_ms;
-    for (unsigned i = 1; i < n && d < s->cfg.backoff_max_ms; i++)
-        d *= 2;
-    return d < s->cfg.backoff_max_ms ? d : s->cfg.backoff_max_ms;
+    uint64_t h = hash_fnv1a64_more(hash_fnv1a64_str(HASH_FNV1A64_INIT, id), &n, sizeof(n));
+    return backoff_ms(s->cfg.backoff_base_ms, s->cfg.backoff_max_ms, n, (uint32_t)(h ^ (h >> 32)));
 }
 
 /* --- the window ------------------------------------------------------------------ */

@@ -659,7 +659,7 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
             snprintf(why, sizeof(why), "the verifier failed %u times: %.400s", st->infra_retries - 1, v->detail);
             escalate(s, i, why, now);
         } else {
-            sched_send_back(s, i, NULL, 0, release_backoff(s, st->infra_retries), now);
+            sched_send_back(s, i, NULL, 0, release_backoff(s, st->id, st->infra_retries), now);
         }
         break;
     }
@@ -696,7 +696,7 @@ admit_code sched_error(sched *s, const pb_error *e, const sched_from *from, cons
         return c; /* a reviewer's trouble: not the work's */
     release_mark_started(s, st, now);
     if (e->transient)
-        sched_send_back(s, i, e->message, 1, release_backoff(s, st->attempt - st->attempt_base), now);
+        sched_send_back(s, i, e->message, 1, release_backoff(s, st->id, st->attempt - st->attempt_base), now);
     else
         escalate(s, i, e->message, now);
     return c;
