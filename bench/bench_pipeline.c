@@ -22,6 +22,7 @@
 #include "natsfix.h"
 #include "proc.h"
 #include "provision.h"
+#include "topology.h"
 
 static double now_s(void)
 {
@@ -95,11 +96,16 @@ static void wait_arrived(long n, double timeout)
 
 /* --- baseline: one hop = fetch a batch, publish each on, wait, ack ------------------------- */
 
+/* The consumer is the suite's own (stream, durable and filter from
+ * topology.c): a filter written here once drifted from it, the pull
+ * subscription was refused, nothing was checked, and the baseline read
+ * 0 per second. Any failure now sets failed and says why. */
 typedef struct {
     natsConnection *nc;
-    const char *stream, *durable, *filter, *to_prefix;
+    const char *stream, *durable, *to_prefix;
     int batch;
     volatile int *stop;
+    int failed;
 } hop;
 
 static void *hop_thread(void *arg)
@@ -109,28 +115,55 @@ static void *hop_thread(void *arg)
     jsOptions o;
     natsSubscription *sub = NULL;
     jsSubOptions so;
-    natsConnection_JetStream(&js, h->nc, NULL);
+    jsErrCode jerr = 0;
+    const topo_consumer *c = topo_consumer_find(h->stream, h->durable);
+    natsStatus s;
+    if (!c) {
+        fprintf(stderr, "baseline: no consumer %s/%s in the topology\n", h->stream, h->durable);
+        h->failed = 1;
+        return NULL;
+    }
     jsOptions_Init(&o);
     o.PublishAsync.MaxPending = 4096;
-    natsConnection_JetStream(&pub, h->nc, &o);
     jsSubOptions_Init(&so);
     so.Stream = h->stream;
     so.Consumer = h->durable;
-    js_PullSubscribe(&sub, js, h->filter, h->durable, NULL, &so, NULL);
-    while (!*h->stop) {
+    if ((s = natsConnection_JetStream(&js, h->nc, NULL)) != NATS_OK ||
+        (s = natsConnection_JetStream(&pub, h->nc, &o)) != NATS_OK ||
+        (s = js_PullSubscribe(&sub, js, c->filter, h->durable, NULL, &so, &jerr)) != NATS_OK) {
+        fprintf(stderr, "baseline: consumer %s/%s (filter %s): %s (JetStream error %d)\n", h->stream, h->durable,
+                c->filter, nats_GetLastError(NULL), (int)jerr);
+        h->failed = 1;
+        goto out;
+    }
+    while (!*h->stop && !h->failed) {
         natsMsgList l = {0};
-        if (natsSubscription_Fetch(&l, sub, h->batch, 200, NULL) == NATS_OK) {
-            for (int i = 0; i < l.Count; i++) {
+        s = natsSubscription_Fetch(&l, sub, h->batch, 200, NULL);
+        if (s == NATS_OK) {
+            for (int i = 0; i < l.Count && !h->failed; i++) {
                 char subj[64];
                 snprintf(subj, sizeof(subj), "%s.B%d", h->to_prefix, i);
-                js_PublishAsync(pub, subj, natsMsg_GetData(l.Msgs[i]), natsMsg_GetDataLength(l.Msgs[i]), NULL);
+                while ((s = js_PublishAsync(pub, subj, natsMsg_GetData(l.Msgs[i]), natsMsg_GetDataLength(l.Msgs[i]),
+                                            NULL)) == NATS_TIMEOUT)
+                    ; /* MaxPending reached: it waited, sent nothing; again */
+                if (s != NATS_OK) {
+                    fprintf(stderr, "baseline: publish to %s: %s\n", subj, natsStatus_GetText(s));
+                    h->failed = 1;
+                }
             }
-            js_PublishAsyncComplete(pub, NULL);
-            for (int i = 0; i < l.Count; i++)
+            if (!h->failed && (s = js_PublishAsyncComplete(pub, NULL)) != NATS_OK) {
+                fprintf(stderr, "baseline: publishes to %s unacknowledged: %s\n", h->to_prefix, natsStatus_GetText(s));
+                h->failed = 1;
+            }
+            for (int i = 0; i < l.Count && !h->failed; i++)
                 natsMsg_Ack(l.Msgs[i], NULL);
+        } else if (s != NATS_TIMEOUT) {
+            fprintf(stderr, "baseline: fetch from %s/%s: %s\n", h->stream, h->durable, natsStatus_GetText(s));
+            h->failed = 1;
         }
         natsMsgList_Destroy(&l);
     }
+out:
     natsSubscription_Destroy(sub);
     jsCtx_Destroy(pub);
     jsCtx_Destroy(js);
@@ -155,9 +188,12 @@ static double baseline(long n)
     natsConnection_ConnectTo(&nc, fix.url);
     natsConnection_ConnectTo(&obs, fix.url);
     natsConnection_JetStream(&js, nc, NULL);
-    provision_all(js, 1, &rep, err);
-    h1 = (hop){nc, "INTAKE", "router", "intake.>", "plan.requirement", 256, &stop};
-    h2 = (hop){nc, "PLAN", "scheduler-plan", "plan.>", "requirements.backend", 64, &stop};
+    if (provision_all(js, 1, &rep, err) != ORCH_OK) {
+        fprintf(stderr, "baseline: provisioning: %s\n", err);
+        exit(1);
+    }
+    h1 = (hop){nc, "INTAKE", "router", "plan.requirement", 256, &stop, 0};
+    h2 = (hop){nc, "PLAN", "scheduler-plan", "requirements.backend", 64, &stop, 0};
     arrived = 0;
     natsConnection_Subscribe(&sub, obs, "requirements.>", on_dispatch, NULL);
     pthread_create(&t1, NULL, hop_thread, &h1);
@@ -174,7 +210,9 @@ static double baseline(long n)
     natsConnection_Destroy(nc);
     natsConnection_Destroy(obs);
     natsfix_stop(&fix);
-    return arrived >= n ? n / dt : 0;
+    if (arrived < n)
+        fprintf(stderr, "baseline: %ld of %ld arrived\n", (long)arrived, n);
+    return arrived >= n && !h1.failed && !h2.failed ? n / dt : 0;
 }
 
 static pid_t start(natsfix *f, const char *name, const char *instance, const char *const extra[])
@@ -277,6 +315,7 @@ int main(int argc, char **argv)
     long n = argc > 1 ? atol(argv[1]) : 5000, nlatency = argc > 2 ? atol(argv[2]) : 3000;
     double rate = argc > 3 ? atof(argv[3]) : 1000;
     double base, suite, t0;
+    int rc = 0;
     natsfix fix = {0};
     natsConnection *nc = NULL;
     natsSubscription *sub = NULL;
@@ -287,6 +326,8 @@ int main(int argc, char **argv)
 
     base = baseline(n);
     printf("%-52s %10.0f per second\n", "baseline: 2 JetStream hops, pass-through", base);
+    if (base <= 0)
+        rc = 1; /* a ratio against nothing measures nothing: say so in the exit status */
 
     if (natsfix_start(&fix, NULL) != 0)
         return 1;
@@ -305,6 +346,8 @@ int main(int argc, char **argv)
         wait_arrived(n, 300);
         wall = now_s() - t0;
         suite = arrived >= n ? n / wall : arrived / wall;
+        if (arrived < n)
+            rc = 1;
         printf("%-52s scheduler %.0f%%, router %.0f%% of one core\n", "CPU while the suite ran flat out",
                100.0 * (cpu_s(scheduler) - c0) / wall, 100.0 * (cpu_s(router) - r0) / wall);
         printf("%-52s %.0f us per requirement at the scheduler\n", "wall time", wall / (double)n * 1e6);
@@ -377,5 +420,5 @@ int main(int argc, char **argv)
     }
     free(lat);
     nats_Close();
-    return 0;
+    return rc;
 }
