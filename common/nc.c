@@ -356,7 +356,7 @@ void nc_settle(natsMsg *m, nc_settle_kind k, int64_t delay_ms)
     }
 }
 
-int nc_consume(natsSubscription *sub, int batch, int64_t wait_ms, nc_handler handler, void *arg)
+int nc_consume_batch(natsSubscription *sub, int batch, int64_t wait_ms, nc_batch_handler handler, void *arg)
 {
     natsMsgList list = {0};
     nc_settlement one, *how;
@@ -375,11 +375,30 @@ int nc_consume(natsSubscription *sub, int batch, int64_t wait_ms, nc_handler han
     n = list.Count;
     how = n == 1 ? &one : xcalloc((size_t)n, sizeof(*how));
     for (int i = 0; i < n; i++)
-        how[i] = handler(list.Msgs[i], arg);
+        how[i] = nc_retry(1000);   /* what a handler leaves undecided comes back */
+    handler(list.Msgs, n, how, arg);
     for (int i = 0; i < n; i++)
         nc_settle(list.Msgs[i], how[i].kind, how[i].delay_ms);
     if (how != &one)
         free(how);
     natsMsgList_Destroy(&list);
     return n;
+}
+
+typedef struct {
+    nc_handler handler;
+    void *arg;
+} each_msg;
+
+static void each(natsMsg **msgs, int n, nc_settlement *how, void *arg)
+{
+    const each_msg *e = arg;
+    for (int i = 0; i < n; i++)
+        how[i] = e->handler(msgs[i], e->arg);
+}
+
+int nc_consume(natsSubscription *sub, int batch, int64_t wait_ms, nc_handler handler, void *arg)
+{
+    each_msg e = {handler, arg};
+    return nc_consume_batch(sub, batch, wait_ms, each, &e);
 }

@@ -53,16 +53,25 @@ void nc_settle(natsMsg *m, nc_settle_kind k, int64_t delay_ms);
  * handler neither settles nor destroys it. */
 typedef nc_settlement (*nc_handler)(natsMsg *m, void *arg);
 
+/* Decides the settlements of a whole batch at once: how[i] for msgs[i].
+ * For a consumer whose messages are handled together (numbered, published
+ * and waited for as one batch, or decided under one lock and stored by one
+ * flush), so one failure can send the whole batch back. Messages are
+ * borrowed, as for nc_handler. */
+typedef void (*nc_batch_handler)(natsMsg **msgs, int n, nc_settlement *how, void *arg);
+
 /* One round of the fetch-and-settle loop every consumer of the suite runs:
  * fetches up to batch messages from a pull subscription (waiting up to
- * wait_ms), calls handler on each in order, then settles each as its
- * handler said, and destroys them. The settling comes after the whole
- * batch, so what the handlers published asynchronously can be waited for
- * in between by a handler of the last message, and no message is acked
- * before the ones before it were handled. Returns the number of messages
- * handled (0 when none came within wait_ms); after a fetch failure other
- * than a timeout (no server), waits 200 ms, so a caller's loop does not
- * spin, and returns -1. */
+ * wait_ms), has handler decide each one's settlement, then settles each as
+ * decided, and destroys them. The settling comes after the whole batch, so
+ * what the handler published asynchronously can be waited for before, and
+ * no message is acked before the ones before it were handled. Returns the
+ * number of messages handled (0 when none came within wait_ms); after a
+ * fetch failure other than a timeout (no server), waits 200 ms, so a
+ * caller's loop does not spin, and returns -1. */
+int nc_consume_batch(natsSubscription *sub, int batch, int64_t wait_ms, nc_batch_handler handler, void *arg);
+
+/* The same with a handler called on each message in order. */
 int nc_consume(natsSubscription *sub, int batch, int64_t wait_ms, nc_handler handler, void *arg);
 
 /* A pull subscription on the topology's durable consumer (stream,

@@ -41,18 +41,18 @@ const size_t topo_stream_count = sizeof(topo_streams) / sizeof(topo_streams[0]);
 const topo_consumer topo_consumers[] = {
     /* ">": both of INTAKE's subjects (a consumer has one filter in
      * nats.c 3.4.1) */
-    {"INTAKE", "router", ">", 10000, 5, 1000, "shared by all router replicas"},
-    {"PLAN", "scheduler-plan", "plan.>", 10000, 10, 1000, "classified requirements"},
-    {"RESULTS", "verifier", "results.>", 20000, 5, 64, "shared by all verifier replicas (in-progress acks every 5 s)"},
-    {"RESULTS", "scheduler-results", "results.>", 10000, 10, 1000, "results move work to VERIFYING"},
-    {"RESULTS", "monitor-results", "results.>", 10000, 10, 1000, "agent activity and token spend"},
-    {"VERDICTS", "scheduler-verdicts", "verdicts.>", 10000, 10, 1000, "verdicts complete or reject"},
-    {"VERDICTS", "monitor-verdicts", "verdicts.>", 10000, 10, 1000, "acceptance metrics"},
-    {"ERRORS", "scheduler-errors", "errors.>", 10000, 10, 1000, "retry or escalate"},
-    {"ERRORS", "monitor-errors", "errors.>", 10000, 10, 1000, "error rates"},
-    {"INTEGRATION", "monitor-integration", "integration.>", 10000, 10, 1000, "agent activity"},
-    {"ALERTS", "monitor-matrix", "alerts.>", 20000, -1, 64, "delivery to Matrix (one attempt is bounded by matrix.timeout_ms)"},
-    {"CONTROL", "host-listener", "control.>", 30000, 10, 100, "the Host Listener's spawn and kill requests"},
+    {"INTAKE", TOPO_DUR_ROUTER, ">", 10000, 5, 1000, "shared by all router replicas"},
+    {"PLAN", TOPO_DUR_SCHEDULER_PLAN, "plan.>", 10000, 10, 1000, "classified requirements"},
+    {"RESULTS", TOPO_DUR_VERIFIER, "results.>", 20000, 5, 64, "shared by all verifier replicas (in-progress acks every 5 s)"},
+    {"RESULTS", TOPO_DUR_SCHEDULER_RESULTS, "results.>", 10000, 10, 1000, "results move work to VERIFYING"},
+    {"RESULTS", TOPO_DUR_MONITOR_RESULTS, "results.>", 10000, 10, 1000, "agent activity and token spend"},
+    {"VERDICTS", TOPO_DUR_SCHEDULER_VERDICTS, "verdicts.>", 10000, 10, 1000, "verdicts complete or reject"},
+    {"VERDICTS", TOPO_DUR_MONITOR_VERDICTS, "verdicts.>", 10000, 10, 1000, "acceptance metrics"},
+    {"ERRORS", TOPO_DUR_SCHEDULER_ERRORS, "errors.>", 10000, 10, 1000, "retry or escalate"},
+    {"ERRORS", TOPO_DUR_MONITOR_ERRORS, "errors.>", 10000, 10, 1000, "error rates"},
+    {"INTEGRATION", TOPO_DUR_MONITOR_INTEGRATION, "integration.>", 10000, 10, 1000, "agent activity"},
+    {"ALERTS", TOPO_DUR_MONITOR_MATRIX, "alerts.>", 20000, -1, 64, "delivery to Matrix (one attempt is bounded by matrix.timeout_ms)"},
+    {"CONTROL", TOPO_DUR_HOST_LISTENER, "control.>", 30000, 10, 100, "the Host Listener's spawn and kill requests"},
     /* The seed's own readers: `nats consumer next RESULTS orchestrator` and
      * `nats consumer next ERRORS orchestrator`. RESULTS and ERRORS keep
      * their messages (limits streams, each consumer sees everything), so

@@ -53,6 +53,20 @@ const topo_consumer *topo_consumer_find(const char *stream, const char *durable)
 /* A bucket's TTL in milliseconds (0 = none or unknown bucket). */
 int64_t topo_kv_ttl_ms(const char *bucket);
 
+/* The services' durable consumer names, each written once: here. */
+#define TOPO_DUR_ROUTER "router"
+#define TOPO_DUR_SCHEDULER_PLAN "scheduler-plan"
+#define TOPO_DUR_VERIFIER "verifier"
+#define TOPO_DUR_SCHEDULER_RESULTS "scheduler-results"
+#define TOPO_DUR_MONITOR_RESULTS "monitor-results"
+#define TOPO_DUR_SCHEDULER_VERDICTS "scheduler-verdicts"
+#define TOPO_DUR_MONITOR_VERDICTS "monitor-verdicts"
+#define TOPO_DUR_SCHEDULER_ERRORS "scheduler-errors"
+#define TOPO_DUR_MONITOR_ERRORS "monitor-errors"
+#define TOPO_DUR_MONITOR_INTEGRATION "monitor-integration"
+#define TOPO_DUR_MONITOR_MATRIX "monitor-matrix"
+#define TOPO_DUR_HOST_LISTENER "host-listener"
+
 /* Bucket names used by the services. */
 #define TOPO_KV_REQUIREMENTS "orch_requirements"
 #define TOPO_KV_BUDGETS "orch_budgets"

@@ -112,8 +112,8 @@ static struct {
 
 /* The monitor's durable consumers, in the order inputs_thread reads them;
  * their streams and filters are topology.c's. */
-static const char *const input_durables[N_INPUTS] = {"monitor-results", "monitor-errors", "monitor-verdicts",
-                                                     "monitor-integration"};
+static const char *const input_durables[N_INPUTS] = {TOPO_DUR_MONITOR_RESULTS, TOPO_DUR_MONITOR_ERRORS,
+                                                     TOPO_DUR_MONITOR_VERDICTS, TOPO_DUR_MONITOR_INTEGRATION};
 
 /* Whether this instance may do what only the leader does (stop an agent,
  * publish or deliver an alert, copy a dead letter, change silences):
@@ -782,7 +782,7 @@ static orch_status lead(void)
             log_error("%s", err);
             return ORCH_ERR_NATS;
         }
-    if (nc_pull_subscribe(M.d->js, "ALERTS", "monitor-matrix", &M.alerts_sub, err) != ORCH_OK ||
+    if (nc_pull_subscribe(M.d->js, "ALERTS", TOPO_DUR_MONITOR_MATRIX, &M.alerts_sub, err) != ORCH_OK ||
         kvStore_WatchAll(&M.w_states, M.states, NULL) != NATS_OK ||
         kvStore_WatchAll(&M.w_budgets, M.budgets, NULL) != NATS_OK ||
         natsConnection_Subscribe(&M.hb_sub, M.d->nc, hb_filter, on_heartbeat, NULL) != NATS_OK)

@@ -517,46 +517,31 @@ static int publish_item(int input, item *it)
     return it->n_refused == it->n;
 }
 
-void router_step(daemon_ctx *d)
+/* A batch is numbered, published and waited for as one (jsbatch); each
+ * message is then acked when what it caused is stored, terminated when it
+ * was bad input whose error report is stored, and otherwise comes back
+ * later (its outputs are deduplicated by their Nats-Msg-Id). */
+static void handle_batch(natsMsg **msgs, int n, nc_settlement *how, void *arg)
 {
-    natsMsgList list = {0};
-    natsStatus s;
-    item *items;
-    int *bad;
-    (void)d;
-
-    s = natsSubscription_Fetch(&list, R.sub, (int)router_cfg.batch, router_cfg.fetch_wait_ms, NULL);
-    if (s == NATS_TIMEOUT || (s == NATS_OK && list.Count == 0)) {
-        natsMsgList_Destroy(&list);
-        return;
-    }
-    if (s != NATS_OK) {
-        log_warn("fetch: %s", natsStatus_GetText(s));
-        natsMsgList_Destroy(&list);
-        nats_Sleep(200);
-        return;
-    }
-    items = xcalloc((size_t)list.Count, sizeof(*items));
-    bad = xcalloc((size_t)list.Count, sizeof(int));
-    for (int i = 0; i < list.Count; i++) {
-        items[i].m = list.Msgs[i];
+    item *items = xcalloc((size_t)n, sizeof(*items));
+    int *bad = xcalloc((size_t)n, sizeof(int));
+    (void)arg;
+    for (int i = 0; i < n; i++) {
+        items[i].m = msgs[i];
         decode(&items[i]);
     }
-    assign_ids(items, list.Count);
+    assign_ids(items, n);
 
-    jsbatch_begin(R.batch, list.Count);
-    for (int i = 0; i < list.Count; i++) {
+    jsbatch_begin(R.batch, n);
+    for (int i = 0; i < n; i++) {
         if (items[i].failed)
             jsbatch_fail(R.batch, i);
         else
             bad[i] = publish_item(i, &items[i]);
     }
     jsbatch_wait(R.batch);
-    /* Ack only what is stored; bad input is terminated once its error
-     * report is stored; anything else comes back later, and its outputs are
-     * deduplicated by their Nats-Msg-Id. */
-    for (int i = 0; i < list.Count; i++) {
-        nc_settle(list.Msgs[i], !jsbatch_ok(R.batch, i) ? NC_RETRY : bad[i] ? NC_TERM : NC_ACK, 1000);
+    for (int i = 0; i < n; i++) {
+        how[i] = !jsbatch_ok(R.batch, i) ? nc_retry(1000) : bad[i] ? nc_term() : nc_ack();
         for (size_t j = 0; items[i].refused && j < items[i].n; j++)
             free(items[i].refused[j]);
         free(items[i].refused);
@@ -564,7 +549,7 @@ void router_step(daemon_ctx *d)
         edge_requirements_free(items[i].reqs, items[i].n);
     }
     pthread_mutex_lock(&R.mu);
-    R.messages += list.Count;
+    R.messages += n;
     {
         long long stored, failed;
         jsbatch_counts(R.batch, &stored, &failed);
@@ -573,7 +558,13 @@ void router_step(daemon_ctx *d)
     pthread_mutex_unlock(&R.mu);
     free(bad);
     free(items);
-    natsMsgList_Destroy(&list);
+}
+
+void router_step(daemon_ctx *d)
+{
+    (void)d;
+    if (nc_consume_batch(R.sub, (int)router_cfg.batch, router_cfg.fetch_wait_ms, handle_batch, NULL) < 0)
+        log_warn("fetch from the router's consumer failed; trying again");
 }
 
 /* --- dry run: orch.router.classify ------------------------------------------- */
@@ -668,7 +659,7 @@ orch_status router_start(daemon_ctx *d, char err[ERR_LEN])
     if (jsbatch_create(&R.batch, d->nc, (int)router_cfg.batch * 4 + MAX_OUTPUTS_PER_MSG,
                        router_cfg.publish_wait_ms, err) != ORCH_OK)
         return ORCH_ERR_NATS;
-    if ((st = nc_pull_subscribe(d->js, "INTAKE", "router", &R.sub, err)) != ORCH_OK)
+    if ((st = nc_pull_subscribe(d->js, "INTAKE", TOPO_DUR_ROUTER, &R.sub, err)) != ORCH_OK)
         return st;
     return srv_add_endpoint(d->srv, "classify", names_request_subject(NAMES_REQ_ROUTER_CLASSIFY), NULL, on_classify, stats_data, NULL, err);
 }

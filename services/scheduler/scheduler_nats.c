@@ -105,8 +105,8 @@ typedef enum { IN_PLAN, IN_RESULTS, IN_VERDICTS, IN_ERRORS } input_kind;
 
 /* The scheduler's durable consumers, in input_kind order; their streams
  * and filters are topology.c's. */
-static const char *const input_durables[N_INPUTS] = {"scheduler-plan", "scheduler-results", "scheduler-verdicts",
-                                                     "scheduler-errors"};
+static const char *const input_durables[N_INPUTS] = {TOPO_DUR_SCHEDULER_PLAN, TOPO_DUR_SCHEDULER_RESULTS,
+                                                     TOPO_DUR_SCHEDULER_VERDICTS, TOPO_DUR_SCHEDULER_ERRORS};
 
 typedef struct {
     daemon_ctx *d;
@@ -725,39 +725,33 @@ static nc_settlement handle(input_kind kind, natsMsg *m, const sched_clock *now)
     return nc_ack();
 }
 
+/* A fetched batch is decided under the lock and stored by one flush; only
+ * then is it settled: as each message's handler said, or all of it again
+ * after RETRY_MS when a decision could not be stored or the lead was lost
+ * meanwhile. */
+static void handle_batch(natsMsg **msgs, int n, nc_settlement *how, void *arg)
+{
+    input_kind kind = (input_kind)(intptr_t)arg;
+    sched_clock now;
+    int failed;
+    pthread_mutex_lock(&S.mu);
+    clock_now(&now);
+    S.save_failed = 0;
+    for (int i = 0; i < n; i++)
+        how[i] = S.s && still_leader() ? handle(kind, msgs[i], &now) : nc_retry(RETRY_MS);
+    flush_locked();
+    failed = S.save_failed || !S.leader_now;
+    S.handled[kind] += n;
+    pthread_mutex_unlock(&S.mu);
+    for (int i = 0; failed && i < n; i++)
+        how[i] = nc_retry(RETRY_MS);
+}
+
 static void *fetcher(void *arg)
 {
     input_kind kind = (input_kind)(intptr_t)arg;
-    nc_settlement *how = xcalloc((size_t)scheduler_cfg.batch, sizeof(nc_settlement));
-
-    while (atomic_load(&S.running)) {
-        natsMsgList list = {0};
-        natsStatus s = natsSubscription_Fetch(&list, S.subs[kind], (int)scheduler_cfg.batch, 500, NULL);
-        sched_clock now;
-        int failed;
-        if (s != NATS_OK || list.Count == 0) {
-            natsMsgList_Destroy(&list);
-            if (s != NATS_TIMEOUT && s != NATS_OK)
-                nats_Sleep(200);
-            continue;
-        }
-        pthread_mutex_lock(&S.mu);
-        clock_now(&now);
-        S.save_failed = 0;
-        for (int i = 0; i < list.Count; i++)
-            how[i] = S.s && still_leader() ? handle(kind, list.Msgs[i], &now) : nc_retry(RETRY_MS);
-        flush_locked();
-        failed = S.save_failed || !S.leader_now;
-        S.handled[kind] += list.Count;
-        pthread_mutex_unlock(&S.mu);
-        /* Acked only now: every decision they caused is saved and published. */
-        for (int i = 0; i < list.Count; i++) {
-            nc_settlement h = failed ? nc_retry(RETRY_MS) : how[i];
-            nc_settle(list.Msgs[i], h.kind, h.delay_ms);
-        }
-        natsMsgList_Destroy(&list);
-    }
-    free(how);
+    while (atomic_load(&S.running))
+        nc_consume_batch(S.subs[kind], (int)scheduler_cfg.batch, 500, handle_batch, (void *)(intptr_t)kind);
     return NULL;
 }
 

@@ -341,7 +341,7 @@ orch_status verifier_start(daemon_ctx *d, char err[ERR_LEN])
     }
     atomic_store(&V.running, 1);
     for (int i = 0; i < verifier_cfg.workers; i++) {
-        orch_status st = nc_pull_subscribe(d->js, "RESULTS", "verifier", &V.subs[i], err);
+        orch_status st = nc_pull_subscribe(d->js, "RESULTS", TOPO_DUR_VERIFIER, &V.subs[i], err);
         if (st != ORCH_OK)
             return st;
         if (pthread_create(&V.threads[i], NULL, worker, V.subs[i]) != 0) {

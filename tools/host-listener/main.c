@@ -22,6 +22,7 @@
 #include "nc.h"
 #include "restart.h"
 #include "text.h"
+#include "topology.h"
 
 typedef struct {
     cfg_list command;       /* argv template */
@@ -264,7 +265,7 @@ static orch_status start(daemon_ctx *d, char err[ERR_LEN])
         snprintf(err, ERR_LEN, "key 'listener.command' is empty");
         return ORCH_ERR_INVALID;
     }
-    if (nc_pull_subscribe(d->js, "CONTROL", "host-listener", &H.sub, err) != ORCH_OK)
+    if (nc_pull_subscribe(d->js, "CONTROL", TOPO_DUR_HOST_LISTENER, &H.sub, err) != ORCH_OK)
         return ORCH_ERR_NATS;
     for (int i = 0; i < L.initial.n; i++) {
         char name[32];
