@@ -683,26 +683,22 @@ edge_reason edge_result_from_json(const char *subject, const char *buf, size_t l
         }
         pb_set_str(&r->instance, s);
     }
-    if ((e = get_string(o, "", "project", NULL, 128, 0, &s, err)))
-        goto out;
-    if (s)
-        pb_set_str(&r->project, s);
-    if ((e = get_string(o, "", "ref", "commit", 256, 0, &s, err)))
-        goto out;
-    if (s)
-        pb_set_str(&r->ref, s);
-    if ((e = get_string(o, "", "commit", NULL, 256, 0, &s, err)))
-        goto out;
-    if (s)
-        pb_set_str(&r->commit, s);
-    if ((e = get_string(o, "", "base", NULL, 256, 0, &s, err)))
-        goto out;
-    if (s)
-        pb_set_str(&r->base_branch, s);
-    if ((e = get_string(o, "", "model", NULL, 128, 0, &s, err)))
-        goto out;
-    if (s)
-        pb_set_str(&r->model, s);
+    {
+        /* the optional strings: key, alias, bound, where */
+        const struct {
+            const char *key, *alias;
+            size_t max;
+            char **field;
+        } opt[] = {{"project", NULL, 128, &r->project},    {"ref", "commit", 256, &r->ref},
+                   {"commit", NULL, 256, &r->commit},      {"base", NULL, 256, &r->base_branch},
+                   {"model", NULL, 128, &r->model}};
+        for (size_t k = 0; k < sizeof(opt) / sizeof(opt[0]); k++) {
+            if ((e = get_string(o, "", opt[k].key, opt[k].alias, opt[k].max, 0, &s, err)))
+                goto out;
+            if (s)
+                pb_set_str(opt[k].field, s);
+        }
+    }
     if ((e = get_uint(o, "", "tokensUsed", "tokens_used", MAX_TOKENS, &u, &present, err)))
         goto out;
     if (present)

@@ -75,6 +75,20 @@ static void add(train *t, const char *id, const char *dep)
     assert_int_equal(train_enqueue(t, &c, err), ORCH_OK);
 }
 
+/* A train on b0 with these changes (ids one letter each, "A B C") queued
+ * and their candidates asked for, four builders free. */
+static train *queued(rec *r, const char *ids)
+{
+    train *t = mk(r, "b0");
+    for (const char *p = ids; *p; p++) {
+        char id[2] = {*p, '\0'};
+        if (*p != ' ')
+            add(t, id, NULL);
+    }
+    train_step(t, 4, 0);
+    return t;
+}
+
 /* The result of the build recorded as ops[op] ("build N ..."). */
 static uint64_t build_of(const rec *r, int op)
 {
@@ -97,12 +111,8 @@ static void failed(train *t, const rec *r, int op, const char *out)
 static void nothing_breaks_each_candidate_is_built_once_and_the_prefix_merges_in_one_move(void **state)
 {
     rec r;
-    train *t = mk(&r, "b0");
+    train *t = queued(&r, "A B C");
     (void)state;
-    add(t, "A", NULL);
-    add(t, "B", NULL);
-    add(t, "C", NULL);
-    train_step(t, 4, 0);
     assert_int_equal(r.n, 3);
     assert_string_equal(r.ops[0], "build 1 b0: A");
     assert_string_equal(r.ops[1], "build 2 b0: A B");
@@ -126,12 +136,8 @@ static void nothing_breaks_each_candidate_is_built_once_and_the_prefix_merges_in
 static void results_in_any_order_move_the_base_only_over_a_passed_prefix(void **state)
 {
     rec r;
-    train *t = mk(&r, "b0");
+    train *t = queued(&r, "A B C");
     (void)state;
-    add(t, "A", NULL);
-    add(t, "B", NULL);
-    add(t, "C", NULL);
-    train_step(t, 4, 0);
     passed(t, &r, 2, "mABC");
     passed(t, &r, 1, "mAB");
     train_step(t, 4, 0);
@@ -147,12 +153,8 @@ static void results_in_any_order_move_the_base_only_over_a_passed_prefix(void **
 static void a_change_that_fails_is_refused_and_those_behind_are_built_without_it(void **state)
 {
     rec r;
-    train *t = mk(&r, "b0");
+    train *t = queued(&r, "A B C");
     (void)state;
-    add(t, "A", NULL);
-    add(t, "B", NULL);
-    add(t, "C", NULL);
-    train_step(t, 4, 0);
     failed(t, &r, 1, "error: B broke it");
     passed(t, &r, 2, "mABC");   /* a candidate holding B: void once B goes */
     train_step(t, 4, 0);
@@ -175,11 +177,8 @@ static void a_change_that_fails_is_refused_and_those_behind_are_built_without_it
 static void two_changes_that_break_only_together_the_first_merges_the_second_is_refused(void **state)
 {
     rec r;
-    train *t = mk(&r, "b0");
+    train *t = queued(&r, "A B");
     (void)state;
-    add(t, "A", NULL);
-    add(t, "B", NULL);
-    train_step(t, 4, 0);
     passed(t, &r, 0, "mA");
     failed(t, &r, 1, "undefined reference to `old_name'");
     train_step(t, 4, 0);
@@ -280,10 +279,8 @@ static void a_change_stacked_on_a_refused_one_leaves_with_it(void **state)
 static void a_change_that_does_not_merge_is_refused_as_a_conflict_without_a_base_check(void **state)
 {
     rec r;
-    train *t = mk(&r, "b0");
+    train *t = queued(&r, "A");
     (void)state;
-    add(t, "A", NULL);
-    train_step(t, 4, 0);
     assert_int_equal(train_result(t, 1, 0, 1, NULL, "CONFLICT (content): Merge conflict in src/a.h", 0), 1);
     train_step(t, 4, 0);
     assert_string_equal(r.ops[1], "eject A conflict: CONFLICT (content): Merge conflict in src/a.h");
@@ -318,11 +315,8 @@ static void speculation_is_bounded_by_free_builders_and_max_ahead(void **state)
 static void a_base_moved_by_someone_else_voids_every_candidate(void **state)
 {
     rec r;
-    train *t = mk(&r, "b0");
+    train *t = queued(&r, "A B");
     (void)state;
-    add(t, "A", NULL);
-    add(t, "B", NULL);
-    train_step(t, 4, 0);
     passed(t, &r, 0, "mA");
     train_step(t, 4, 0);
     assert_string_equal(r.ops[2], "advance b0->mA: A");
@@ -402,11 +396,8 @@ static void a_train_killed_mid_move_merges_nothing_twice(void **state)
 static void a_removed_change_is_taken_out_and_those_behind_rebuilt(void **state)
 {
     rec r;
-    train *t = mk(&r, "b0");
+    train *t = queued(&r, "A B");
     (void)state;
-    add(t, "A", NULL);
-    add(t, "B", NULL);
-    train_step(t, 4, 0);
     assert_int_equal(train_remove(t, "A"), 1);
     assert_int_equal(train_remove(t, "A"), 0);
     train_step(t, 4, 0);
