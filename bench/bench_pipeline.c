@@ -192,8 +192,8 @@ static double baseline(long n)
         fprintf(stderr, "baseline: provisioning: %s\n", err);
         exit(1);
     }
-    h1 = (hop){nc, "INTAKE", "router", "plan.requirement", 256, &stop, 0};
-    h2 = (hop){nc, "PLAN", "scheduler-plan", "requirements.backend", 64, &stop, 0};
+    h1 = (hop){nc, "INTAKE", TOPO_DUR_ROUTER, "plan.requirement", 256, &stop, 0};
+    h2 = (hop){nc, "PLAN", TOPO_DUR_SCHEDULER_PLAN, "requirements.backend", 64, &stop, 0};
     arrived = 0;
     natsConnection_Subscribe(&sub, obs, "requirements.>", on_dispatch, NULL);
     pthread_create(&t1, NULL, hop_thread, &h1);
