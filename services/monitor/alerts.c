@@ -13,7 +13,7 @@ typedef struct {
     rules_condition cond;
     int64_t started_ms;
     int64_t notified_ms;      /* last firing notification; 0 never */
-    int notified_severity;    /* the severity that notification announced */
+    Orchestrator__V1__Severity notified_severity;   /* the severity that notification announced */
     int present;              /* seen in the last observation */
 } alert;
 
@@ -34,6 +34,16 @@ struct am {
 };
 
 static const char *const sev_names[] = {"", "INFO", "WARNING", "CRITICAL"};
+
+/* A severity read back from the stored state: one of the proto's, else
+ * unspecified (a stored number is not trusted as an index). */
+static Orchestrator__V1__Severity severity_at(const cJSON *o, const char *key)
+{
+    double d = cJSON_GetNumberValue(cJSON_GetObjectItem(o, key));
+    return d >= ORCHESTRATOR__V1__SEVERITY__SEVERITY_INFO && d <= ORCHESTRATOR__V1__SEVERITY__SEVERITY_CRITICAL
+               ? (Orchestrator__V1__Severity)(int)d
+               : ORCHESTRATOR__V1__SEVERITY__SEVERITY_UNSPECIFIED;
+}
 
 am *am_create(const am_cfg *c)
 {
@@ -288,7 +298,7 @@ static void cond_from(const cJSON *o, rules_condition *c)
     snprintf(c->rule, sizeof(c->rule), "%s", jstr(o, "rule"));
     snprintf(c->group, sizeof(c->group), "%s", jstr(o, "group"));
     snprintf(c->text, sizeof(c->text), "%s", jstr(o, "text"));
-    c->severity = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "severity"));
+    c->severity = severity_at(o, "severity");
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "labels")) {
         if (c->nlabels == RULES_MAX_LABELS || !cJSON_IsString(it))
             break;
@@ -346,9 +356,9 @@ int am_load(am *m, const char *json)
         snprintf(a->fp, sizeof(a->fp), "%s", jstr(it, "fp"));
         a->started_ms = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(it, "started"));
         a->notified_ms = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(it, "notified"));
-        a->notified_severity = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(it, "notifiedSeverity"));
+        a->notified_severity = severity_at(it, "notifiedSeverity");
         if (a->notified_ms && !a->notified_severity) /* saved before severities were kept */
-            a->notified_severity = 3;
+            a->notified_severity = ORCHESTRATOR__V1__SEVERITY__SEVERITY_CRITICAL;
         a->present = cJSON_IsTrue(cJSON_GetObjectItem(it, "present"));
         cond_from(cJSON_GetObjectItem(it, "cond"), &a->cond);
     }

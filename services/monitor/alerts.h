@@ -37,7 +37,7 @@ typedef struct {
 typedef struct {
     char id[64];
     int resolved;
-    int severity;
+    Orchestrator__V1__Severity severity;
     char kind[32];
     char group[64];
     char summary[300];

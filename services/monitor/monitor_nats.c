@@ -449,7 +449,7 @@ static int publish_notification(const am_notification *n)
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = -1;
-    nc_alert a = {(Orchestrator__V1__Severity)n->severity, n->kind, n->group, n->id, n->summary, n->text,
+    nc_alert a = {n->severity, n->kind, n->group, n->id, n->summary, n->text,
                   names_source_token(NAMES_SRC_MONITOR), NULL, members, n->resolved};
 
     members[0] = '\0';

@@ -4,6 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#define INFO ORCHESTRATOR__V1__SEVERITY__SEVERITY_INFO
+#define WARNING ORCHESTRATOR__V1__SEVERITY__SEVERITY_WARNING
+#define CRITICAL ORCHESTRATOR__V1__SEVERITY__SEVERITY_CRITICAL
+
 void rules_window_add(rules_window *w, int64_t t)
 {
     w->t[w->head] = t;
@@ -23,9 +27,9 @@ int rules_window_count(const rules_window *w, int64_t now, int64_t span)
     return k;
 }
 
-static rules_condition *add(rules_condition *out, int *n, int max, const char *rule, int severity,
+static rules_condition *add(rules_condition *out, int *n, int max, const char *rule, Orchestrator__V1__Severity severity,
                             const char *group, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-static rules_condition *add(rules_condition *out, int *n, int max, const char *rule, int severity,
+static rules_condition *add(rules_condition *out, int *n, int max, const char *rule, Orchestrator__V1__Severity severity,
                             const char *group, const char *fmt, ...)
 {
     rules_condition *c;
@@ -67,7 +71,7 @@ int rules_eval(const rules_cfg *c, const rules_snapshot *s, int64_t now, rules_c
         if (w->verifying) {
             int64_t took = now - w->verifying_since_ms;
             if (w->verifying_since_ms && took >= c->verifying_ms) {
-                x = add(out, &n, max, "stale_verifying", 2, "stale",
+                x = add(out, &n, max, "stale_verifying", WARNING, "stale",
                         "%s (%s) has been VERIFYING for %lld min (over %lld min): the verification is stuck or lost",
                         w->id, tname(w->type), (long long)(took / 60000), (long long)(c->verifying_ms / 60000));
                 label(x, "id", w->id);
@@ -79,7 +83,7 @@ int rules_eval(const rules_cfg *c, const rules_snapshot *s, int64_t now, rules_c
         idle = now - last;
         if (!w->started || idle < c->stale_ms)
             continue;
-        x = add(out, &n, max, "stale", 2, "stale", "%s (%s) has shown no activity for %lld min%s%s", w->id,
+        x = add(out, &n, max, "stale", WARNING, "stale", "%s (%s) has shown no activity for %lld min%s%s", w->id,
                 tname(w->type), (long long)(idle / 60000), *w->instance ? " on " : "", w->instance);
         label(x, "id", w->id);
         label(x, "type", tname(w->type));
@@ -94,20 +98,20 @@ int rules_eval(const rules_cfg *c, const rules_snapshot *s, int64_t now, rules_c
     }
     for (int t = 1; t < RULES_TYPES; t++) {
         if (s->depth[t] > c->queue_depth) {
-            x = add(out, &n, max, "queue_depth", 2, "queues", "%s queue is %d deep (pending and in flight; over %lld)",
+            x = add(out, &n, max, "queue_depth", WARNING, "queues", "%s queue is %d deep (pending and in flight; over %lld)",
                     tname(t), s->depth[t], c->queue_depth);
             label(x, "type", tname(t));
         }
         if (s->errors) {
             int e = rules_window_count(&s->errors[t], now, c->error_window_ms);
             if (e >= c->error_count) {
-                x = add(out, &n, max, "error_rate", 2, "errors", "%d %s errors in the last %lld min", e, tname(t),
+                x = add(out, &n, max, "error_rate", WARNING, "errors", "%d %s errors in the last %lld min", e, tname(t),
                         (long long)(c->error_window_ms / 60000));
                 label(x, "type", tname(t));
             }
         }
         if (s->limit[t] && s->used[t] > s->limit[t]) {
-            x = add(out, &n, max, "budget", 2, "budget", "%s is over its daily budget: %llu of %llu tokens", tname(t),
+            x = add(out, &n, max, "budget", WARNING, "budget", "%s is over its daily budget: %llu of %llu tokens", tname(t),
                     (unsigned long long)s->used[t], (unsigned long long)s->limit[t]);
             label(x, "type", tname(t));
         }
@@ -115,7 +119,7 @@ int rules_eval(const rules_cfg *c, const rules_snapshot *s, int64_t now, rules_c
     if (s->infra) {
         int e = rules_window_count(s->infra, now, c->error_window_ms);
         if (e >= c->infra_count)
-            add(out, &n, max, "infra_errors", 3, "verifier", "%d verifier infrastructure errors in the last %lld min",
+            add(out, &n, max, "infra_errors", CRITICAL, "verifier", "%d verifier infrastructure errors in the last %lld min",
                 e, (long long)(c->error_window_ms / 60000));
     }
     if (s->limit_total && s->used_total * 100 >= s->limit_total * (uint64_t)c->warn_percent) {
@@ -129,7 +133,7 @@ int rules_eval(const rules_cfg *c, const rules_snapshot *s, int64_t now, rules_c
         const rules_service *v = &s->services[i];
         int64_t since = v->last_seen_ms ? v->last_seen_ms : s->started_ms;
         if (now - since >= c->service_grace_ms) {
-            x = add(out, &n, max, "service_down", 3, "services", "%s has not answered $SRV.PING for %lld s", v->name,
+            x = add(out, &n, max, "service_down", CRITICAL, "services", "%s has not answered $SRV.PING for %lld s", v->name,
                     (long long)((now - since) / 1000));
             label(x, "service", v->name);
         }

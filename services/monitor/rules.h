@@ -88,7 +88,7 @@ typedef struct {
     char keys[RULES_MAX_LABELS][32];
     char values[RULES_MAX_LABELS][96];
     int nlabels;
-    int severity;               /* 1 info, 2 warning, 3 critical */
+    Orchestrator__V1__Severity severity;   /* the proto's: info < warning < critical */
     char group[64];
     char text[512];
 } rules_condition;

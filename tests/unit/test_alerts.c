@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "alerts.h"
+#include "text.h"
 
 static rules_condition cond(const char *rule, const char *id, const char *group, int sev)
 {
@@ -113,6 +114,32 @@ static void silences_suppress_and_expire(void **state)
     am_destroy(m);
 }
 
+/* A stored state is read like input: a severity that is none of the
+ * proto's is not used as an index (it read past the table of names). */
+static void a_stored_severity_out_of_range_is_not_trusted(void **state)
+{
+    am_cfg cfg = {0, 3600000};
+    am *m = am_create(&cfg), *back = am_create(&cfg);
+    am_notification n[4];
+    rules_condition c = cond("stale", "A", "stale", 2);
+    char *saved, *bent, *p;
+    (void)state;
+    am_observe(m, &c, 1, 1000);
+    saved = am_save(m);
+    assert_non_null(p = strstr(saved, "\"severity\":2"));
+    bent = xmalloc(strlen(saved) + 16);
+    snprintf(bent, strlen(saved) + 16, "%.*s\"severity\":70000%s", (int)(p - saved), saved,
+             p + strlen("\"severity\":2"));
+    assert_int_equal(am_load(back, bent), 0);
+    assert_int_equal(am_due(back, 2000, n, 4), 1);
+    assert_int_equal(n[0].severity, ORCHESTRATOR__V1__SEVERITY__SEVERITY_UNSPECIFIED);
+    assert_non_null(strstr(n[0].summary, "stale"));
+    free(bent);
+    free(saved);
+    am_destroy(back);
+    am_destroy(m);
+}
+
 static void alerts_severity_upgrade_is_announced_and_partial_views_resolve_nothing(void **state)
 {
     am_cfg cfg = {0, 4 * 3600 * 1000LL};
@@ -147,6 +174,7 @@ int main(void)
         cmocka_unit_test(alerts_group_repeat_and_resolve_once),
         cmocka_unit_test(alerts_resolved_before_announced_are_quiet),
         cmocka_unit_test(silences_suppress_and_expire),
+        cmocka_unit_test(a_stored_severity_out_of_range_is_not_trusted),
         cmocka_unit_test(alerts_severity_upgrade_is_announced_and_partial_views_resolve_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
