@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "land.h"
 #include "schedule.h"
 #include "text.h"
 
@@ -433,6 +434,7 @@ static void finish(world *w, int t, agent *a)
     v.attempt = 1;
     v.kind = ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS;
     sched_verdict(w->s, &v, &w->clk);
+    bench_land(w->s, id, &w->clk);
     a->busy = -1;
     w->done++;
 }

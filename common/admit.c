@@ -50,6 +50,8 @@ static admit_code judge_attempt(const pb_state *st, stage g, int type, uint32_t 
     int in_flight = st_status == ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED ||
                     st_status == ORCHESTRATOR__V1__STATUS__STATUS_VERIFYING;
     int over = st_status == ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE ||
+               st_status == ORCHESTRATOR__V1__STATUS__STATUS_REVIEWING ||
+               st_status == ORCHESTRATOR__V1__STATUS__STATUS_MERGING ||
                st_status == ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED;
 
     if (st->attempt == 0) {

@@ -183,18 +183,20 @@ const char *names_wait_kind(Orchestrator__V1__WaitKind k)
 }
 
 static const char *const statuses[] = {"UNSPECIFIED", "NEW", "CLASSIFIED", "BLOCKED", "READY",
-                                       "DISPATCHED", "VERIFYING", "COMPLETE", "REJECTED", "ESCALATED"};
+                                       "DISPATCHED", "VERIFYING", "COMPLETE", "REJECTED", "ESCALATED",
+                                       "REVIEWING", "MERGING"};
+_Static_assert(sizeof(statuses) / sizeof(statuses[0]) == NAMES_STATUS_COUNT, "a name for every status");
 
 const char *names_status(Orchestrator__V1__Status s)
 {
-    return (unsigned)s < 10 ? statuses[s] : "UNSPECIFIED";
+    return (unsigned)s < NAMES_STATUS_COUNT ? statuses[s] : "UNSPECIFIED";
 }
 
 Orchestrator__V1__Status names_status_parse(const char *s)
 {
     if (text_ieq(s, "PENDING"))
         return ORCHESTRATOR__V1__STATUS__STATUS_NEW;
-    for (int i = 1; i < 10; i++)
+    for (int i = 1; i < NAMES_STATUS_COUNT; i++)
         if (text_ieq(s, statuses[i]))
             return (Orchestrator__V1__Status)i;
     return ORCHESTRATOR__V1__STATUS__STATUS_UNSPECIFIED;

@@ -46,6 +46,10 @@ const char *names_wait_kind(Orchestrator__V1__WaitKind k);
 /* Known names for an error message. */
 #define NAMES_AGENT_LIST "backend (roy), frontend (jen), database, documentation, review, release"
 
+/* How many statuses there are, UNSPECIFIED included: the size of an array
+ * indexed by status. */
+#define NAMES_STATUS_COUNT (ORCHESTRATOR__V1__STATUS__STATUS_MERGING + 1)
+
 const char *names_status(Orchestrator__V1__Status s);
 /* Also takes the seed's "PENDING" as NEW. 0 if unknown. */
 Orchestrator__V1__Status names_status_parse(const char *s);

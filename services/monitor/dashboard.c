@@ -61,8 +61,9 @@ void dash_compute(const dash_input *in, dash_metrics *m)
             }
         } else if (s->status == ST(ESCALATED)) {
             m->escalated++;
-        } else if (s->status == ST(DISPATCHED) || s->status == ST(VERIFYING)) {
-            m->in_flight++;
+        } else if (s->status == ST(DISPATCHED) || s->status == ST(VERIFYING) || s->status == ST(REVIEWING) ||
+                   s->status == ST(MERGING)) {
+            m->in_flight++;   /* work on it goes on: its agent, the verifier, its review or its merge */
         } else {
             m->waiting++;
         }
@@ -85,6 +86,8 @@ static const char *status_words(int s)
     switch (s) {
     case ST(DISPATCHED): return "Assigned, In Progress";
     case ST(VERIFYING): return "Verifying";
+    case ST(REVIEWING): return "Verified, In Review";
+    case ST(MERGING): return "Approved, Merging";
     case ST(BLOCKED): return "Pending";
     case ST(READY): return "Ready to assign";
     case ST(ESCALATED): return "Escalated";

@@ -291,8 +291,10 @@ static void forecast(sched *s, const sched_clock *now)
         k->prio = prio_of(st);
         k->key = s->rk.key[i];
         k->order = st->order;
-        k->expect = st->alias || st->status == ST_VERIFYING ? 0 : forecast_expected(s, st);
-        if (st->status == ST_VERIFYING || (st->status == ST_DISPATCHED && st->started)) {
+        k->expect = st->alias || st->status == ST_VERIFYING || unmerged(st) ? 0 : forecast_expected(s, st);
+        /* verified work in review or merge holds no agent: it ends now, in
+         * the forecast (review and merge times are not learned yet) */
+        if (st->status == ST_VERIFYING || unmerged(st) || (st->status == ST_DISPATCHED && st->started)) {
             k->running = 1;
             elapsed[idx[i]] = now->now_ms - release_started_at(s, st);
             k->expect = k->expect > elapsed[idx[i]] ? k->expect - elapsed[idx[i]] : 0;
@@ -317,7 +319,7 @@ static void forecast(sched *s, const sched_clock *now)
     for (int r = 0; r < FORECAST_RUNS; r++) {
         for (int k = 0; k < n; k++) {
             const pb_state *st = s->e[ent[k]];
-            task[k].duration = st->alias || st->status == ST_VERIFYING
+            task[k].duration = st->alias || st->status == ST_VERIFYING || unmerged(st)
                                    ? 0
                                    : learn_draw(&s->rk.lrn, type_of(st), (int)st->requirement->complexity,
                                                 elapsed[k], &rng);

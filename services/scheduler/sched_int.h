@@ -45,6 +45,8 @@
 #define ST_COMPLETE ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE
 #define ST_ESCALATED ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED
 #define ST_REJECTED ORCHESTRATOR__V1__STATUS__STATUS_REJECTED
+#define ST_REVIEWING ORCHESTRATOR__V1__STATUS__STATUS_REVIEWING
+#define ST_MERGING ORCHESTRATOR__V1__STATUS__STATUS_MERGING
 #define T_REVIEW ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW
 #define T_RELEASE ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE
 #define WK(x) ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_##x
@@ -113,6 +115,9 @@ struct sched_forecast {
 /* Merges (sched_merge.c). */
 struct sched_merge {
     int batches;
+    /* Approved entries whose merge has not gone out (a merge pass looks at
+     * these, not at every entry); stale ones are dropped as it meets them. */
+    int *approved, napproved, capapproved;
 };
 
 struct sched {
@@ -127,7 +132,7 @@ struct sched {
     int node_cap;
     uint64_t next_order;
     uint64_t changes;       /* states saved so far: the forecast is kept while it stands */
-    size_t pruned_by_status[10]; /* finished requirements let go of */
+    size_t pruned_by_status[NAMES_STATUS_COUNT]; /* finished requirements let go of */
     struct sched_release rel;
     struct sched_ledger led;
     struct sched_rank rk;
@@ -155,6 +160,14 @@ static inline int prio_of(const pb_state *st)
 static inline int in_flight(const pb_state *st)
 {
     return st->status == ST_DISPATCHED || st->status == ST_VERIFYING;
+}
+
+/* Verified, not merged yet: its review or its merge is under way. Its files
+ * stay held (a change to them would meet it at the merge) and its
+ * dependents wait (they are built on the base that holds it). */
+static inline int unmerged(const pb_state *st)
+{
+    return st->status == ST_REVIEWING || st->status == ST_MERGING;
 }
 
 static inline int finished(const pb_state *st)
@@ -187,6 +200,8 @@ void sched_map_node(sched *s, int node, int entry);
 Orchestrator__V1__Delivery *sched_delivery(pb_state *st);
 void sched_refuse(sched *s, const sched_from *from, const char *key, const char *why, const char *text);
 void sched_make_ready(sched *s, int i, const sched_clock *now);
+/* COMPLETE: merged (a split original: all its parts are); what depends on
+ * it may go. The reason is the caller's, but for a split original. */
 void sched_complete(sched *s, int i, const sched_clock *now);
 /* Back to the agent with the next attempt (count_attempt) after delay_ms,
  * or to a human past max_attempts; output (may be NULL) goes with it. */
@@ -211,6 +226,10 @@ void release_types(sched *s, unsigned types, const sched_clock *now);
  * due now, and then the tick does nothing more); else every type (1). */
 int release_tick(sched *s, const sched_clock *now);
 void release_enter_flight(sched *s, int i);
+/* Verified: its agent's window slot and its reserved tokens are free, but
+ * it stays in flight for the rest (its files held, its dependents' claims
+ * counted) until it is merged or sent back: release_leave_flight then. */
+void release_verified(sched *s, int i);
 void release_leave_flight(sched *s, int i);
 void release_mark_started(sched *s, pb_state *st, const sched_clock *now);
 int64_t release_started_at(const sched *s, const pb_state *st);
@@ -264,6 +283,10 @@ void forecast_persist_learned(sched *s);
 /* --- sched_merge.c --------------------------------------------------------------------- */
 
 void merge_pass(sched *s, const sched_clock *now);
+/* Entry i is approved: its merge goes out in a pass once its dependencies'
+ * merges did. */
+void merge_note_approved(sched *s, int i);
+void merge_free(struct sched_merge *m);
 void merge_review_answered(sched *s, int i, const pb_result *r, const sched_from *from, const sched_clock *now);
 void merge_done(sched *s, int i, const pb_result *r, const sched_clock *now);
 void merge_refused(sched *s, int i, const pb_error *e, const sched_clock *now);

@@ -153,6 +153,15 @@ static void window_free(sched *s, const pb_state *st)
         r->window_crit[type_of(st)]--;
 }
 
+void release_verified(sched *s, int i)
+{
+    pb_state *st = s->e[i];
+    if ((st->status == ST_DISPATCHED || st->status == ST_VERIFYING) && !st->started)
+        window_free(s, st);
+    budget_unreserve(&s->led.b, type_of(st), st->reserved_tokens);
+    st->reserved_tokens = 0;
+}
+
 void release_leave_flight(sched *s, int i)
 {
     struct sched_release *r = &s->rel;
@@ -303,11 +312,11 @@ static int reserve_build(sched *s, int t, const sched_clock *now)
         pb_state *st = s->e[r->flight[k]];
         int node, size;
         int64_t end;
-        if (!st || !in_flight(st))
+        if (!st || !(in_flight(st) || unmerged(st)))
             continue;
         size = (int)st->requirement->complexity;
-        if (st->status == ST_VERIFYING)
-            end = now->now_ms; /* its agent is done; the verdict is near */
+        if (st->status == ST_VERIFYING || unmerged(st))
+            end = now->now_ms; /* its agent is done; the verdict, review and merge are near */
         else if (!st->started)
             end = now->now_ms + forecast_expected(s, st);
         else {

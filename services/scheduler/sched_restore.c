@@ -66,6 +66,14 @@ void sched_resume(sched *s, const sched_clock *now)
             if (st->status == ST_DISPATCHED && !st->published && s->out.dispatch)
                 republish(s, i, now);
             break;
+        case ST_REVIEWING:
+        case ST_MERGING:
+            release_enter_flight(s, i); /* no window slot: it was started */
+            if (st->review == ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED && !st->merge_released)
+                merge_note_approved(s, i);
+            if (!s->rk.learn_restored) /* verified: learned from */
+                learned += forecast_learn_from(s, st);
+            break;
         case ST_COMPLETE:
             if (!s->rk.learn_restored)
                 learned += forecast_learn_from(s, st);

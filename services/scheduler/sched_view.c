@@ -8,7 +8,7 @@
 #include "names.h"
 #include "text.h"
 
-#define STATUS_SLOTS 10 /* Orchestrator__V1__Status values, 0 included: sched_count's array */
+#define STATUS_SLOTS NAMES_STATUS_COUNT /* sched_count's array */
 #define PATH_MAX_IDS 64 /* critical path ids a page names at most */
 
 static void iso(int64_t ms, char *buf, size_t len)

@@ -162,6 +162,7 @@ void sched_destroy(sched *s)
     release_free(&s->rel);
     ledger_free(&s->led);
     forecast_free(s);
+    merge_free(&s->mg);
     dag_destroy(s->g);
     free(s);
 }
@@ -244,11 +245,10 @@ void sched_complete(sched *s, int i, const sched_clock *now)
     pb_state *st = s->e[i];
     ready_ctx c = {s, now, 0};
     st->status = ST_COMPLETE;
-    st->completed_at_ms = now->now_ms;
+    if (!st->completed_at_ms)
+        st->completed_at_ms = now->now_ms;
     if (st->alias)
         sched_reason(st, WK(UNSPECIFIED), "complete: all parts complete");
-    else
-        sched_reason(st, WK(REVIEW), "review: complete, awaiting review");
     sched_save(s, st, now);
     dag_complete(s->g, dag_find(s->g, st->id), on_ready, &c);
     refresh_blocked(s, dag_find(s->g, st->id), now);
@@ -566,7 +566,7 @@ admit_code sched_result(sched *s, const pb_result *r, const sched_from *from, co
             ledger_charge_cost(s, type, r->cost_micro_usd, now); /* with its tokens: once */
             sched_save(s, st, now);
             /* the verdict came first and learned the work without its tokens */
-            if (st->status == ST_COMPLETE && a == st->attempt &&
+            if ((st->status == ST_COMPLETE || unmerged(st)) && a == st->attempt &&
                 learn_add_tokens(&s->rk.lrn, type_of(st), (int)st->requirement->complexity, *ledger_charged_slot(st, a)))
                 forecast_persist_learned(s);
         }
@@ -626,11 +626,10 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
     switch (v->kind) {
     case ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS: {
         char msg_id[160];
-        release_leave_flight(s, i);
+        release_verified(s, i);
         st->completed_at_ms = now->now_ms;
         if (forecast_learn_from(s, st))
             forecast_persist_learned(s);
-        st->review_requested = 1;
         if (*v->commit)
             pb_set_str(&sched_delivery(st)->commit, v->commit);
         if (*v->base_branch)
@@ -642,7 +641,21 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
             pb_set_str(&st->delivery->project, v->project);
         if (!*st->delivery->ref && *v->ref)
             pb_set_str(&st->delivery->ref, v->ref);
-        sched_complete(s, i, now);
+        if (type_of(st) == T_REVIEW || type_of(st) == T_RELEASE) {
+            /* review and release work changes nothing to merge: done */
+            release_leave_flight(s, i);
+            sched_reason(st, WK(UNSPECIFIED), "complete: verified (%s work has no change to merge)",
+                         type_tok(type_of(st)));
+            sched_complete(s, i, now);
+            release_types(s, ~0u, now);
+            break;
+        }
+        /* Verified is not done: its dependents wait until it is merged,
+         * and its files stay held until then. */
+        st->status = ST_REVIEWING;
+        st->review_requested = 1;
+        sched_reason(st, WK(REVIEW), "review: verified, awaiting review");
+        sched_save(s, st, now);
         admit_dispatch_id(st, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, 0, msg_id, sizeof(msg_id));
         if (s->out.review)
             s->out.review(s->out.ctx, st, msg_id);
@@ -795,10 +808,10 @@ const pb_state *sched_get(const sched *s, const char *id)
     return i >= 0 ? s->e[i] : NULL;
 }
 
-size_t sched_count(const sched *s, size_t by_status[10])
+size_t sched_count(const sched *s, size_t by_status[NAMES_STATUS_COUNT])
 {
     size_t n = 0;
-    for (int k = 0; k < 10; k++) {
+    for (int k = 0; k < NAMES_STATUS_COUNT; k++) {
         by_status[k] = s->pruned_by_status[k];
         n += s->pruned_by_status[k];
     }
@@ -806,7 +819,7 @@ size_t sched_count(const sched *s, size_t by_status[10])
         if (!s->e[i] || s->e[i]->alias)
             continue;
         n++;
-        if ((unsigned)s->e[i]->status < 10)
+        if ((unsigned)s->e[i]->status < NAMES_STATUS_COUNT)
             by_status[s->e[i]->status]++;
     }
     return n;
@@ -847,7 +860,7 @@ int sched_prune(sched *s, const sched_clock *now)
             continue;
         /* the DAG keeps the id, complete or not, so dependents still see it */
         sched_map_node(s, dag_find(s->g, st->id), PRUNED);
-        if ((unsigned)st->status < 10)
+        if ((unsigned)st->status < NAMES_STATUS_COUNT)
             s->pruned_by_status[st->status]++;
         orchestrator__v1__requirement_state__free_unpacked(st, NULL);
         s->e[i] = NULL;

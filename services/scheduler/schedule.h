@@ -244,7 +244,7 @@ int sched_critical_path(sched *s, const sched_clock *now, const char **out, int 
 
 /* Number of requirements known (also those let go), and in each status
  * (by Status value). */
-size_t sched_count(const sched *s, size_t by_status[10]);
+size_t sched_count(const sched *s, size_t by_status[NAMES_STATUS_COUNT]);
 
 /* Calls fn for every requirement held in memory. */
 void sched_each(const sched *s, void (*fn)(const pb_state *st, void *arg), void *arg);

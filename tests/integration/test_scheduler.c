@@ -198,10 +198,37 @@ static void beat(env *e, const char *type, const char *instance, const char *id)
 #define PASS ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS
 #define FAIL ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL
 
+static void wait_status(env *e, const char *id, const char *status);
+
+/* What a review agent and a release agent say: approved, then merged. */
+static void review_and_merge(env *e, const char *id, unsigned attempt)
+{
+    char subj[128], body[256];
+    wait_status(e, id, "REVIEWING");
+    snprintf(subj, sizeof(subj), "results.review.%s", id);
+    snprintf(body, sizeof(body), "{\"requirementId\":\"%s\",\"attempt\":%u,\"instance\":\"rev-1\",\"review\":\"approved\","
+                                 "\"summary\":\"fine\"}", id, attempt);
+    assert_int_equal(js_Publish(NULL, e->js, subj, body, (int)strlen(body), NULL, NULL), NATS_OK);
+    wait_status(e, id, "MERGING");
+    snprintf(subj, sizeof(subj), "results.release.%s", id);
+    snprintf(body, sizeof(body), "{\"requirementId\":\"%s\",\"attempt\":%u,\"instance\":\"rel-1\","
+                                 "\"ref\":\"refs/heads/main\",\"summary\":\"merged\"}", id, attempt);
+    assert_int_equal(js_Publish(NULL, e->js, subj, body, (int)strlen(body), NULL, NULL), NATS_OK);
+    wait_status(e, id, "COMPLETE");
+}
+
+/* The agent's result and a passing verdict: verified, in review. */
 static void finish(env *e, const char *type, const work *w)
 {
     report_result(e, type, w->id, w->attempt, 1000);
     report_verdict(e, w->id, w->attempt, PASS, NULL);
+}
+
+/* Verified, approved and merged: what depends on it may go. */
+static void land(env *e, const char *type, const work *w)
+{
+    finish(e, type, w);
+    review_and_merge(e, w->id, w->attempt);
 }
 
 static cJSON *status_of(env *e, const char *id)
@@ -287,8 +314,14 @@ static void chain_is_released_in_order_and_reviewed(void **state)
         must_take(e, "senior-review", "requirements.review.>", "MIG-1", 0, &rv);
         assert_string_equal(rv.subject, "requirements.review.MIG-1");
     }
+    /* verified is not merged: API-1 would be built on a base without MIG-1 */
+    nothing_for(e, "roy-backend", "requirements.backend.>");
+    st = status_of(e, "API-1");
+    assert_string_equal(field(st, "reason"), "dependency: waiting on MIG-1");
+    cJSON_Delete(st);
+    review_and_merge(e, "MIG-1", 1);
     must_take(e, "roy-backend", "requirements.backend.>", "API-1", 1, &w);
-    finish(e, "backend", &w);
+    land(e, "backend", &w);
     must_take(e, "jen-frontend", "requirements.frontend.>", "UI-1", 1, &w);
     svc_stop(pid);
 }
@@ -375,6 +408,9 @@ static void overlapping_files_wait(void **state)
         orchestrator__v1__requirement_state__free_unpacked(b, NULL);
     }
     finish(e, "backend", &w);
+    /* verified is not merged: B-1's change to the same file waits for the merge */
+    nothing_for(e, "jen-frontend", "requirements.frontend.>");
+    review_and_merge(e, w.id, w.attempt);
     must_take(e, "jen-frontend", "requirements.frontend.>", "B-1", 1, &w2);
     svc_stop(pid);
 }
@@ -537,7 +573,10 @@ static void sigkill_mid_flow_loses_nothing_and_doubles_nothing(void **state)
         if (!take(e, "roy-backend", "requirements.backend.>", 300, &w))
             continue;
         taken++;
-        finish(e, "backend", &w);
+        if (!strcmp(w.id, "K-0") || !strcmp(w.id, "K-1"))
+            land(e, "backend", &w); /* the chain goes on once each is merged */
+        else
+            finish(e, "backend", &w);
     }
     assert_int_equal(taken, total);
     assert_int_equal(audit(e, NULL), 0); /* fails inside on any duplicate */
@@ -564,7 +603,7 @@ static void standby_takes_over_when_the_leader_dies(void **state)
     waited = (long long)time(NULL) - t0;
     print_message("standby took over after %lld s\n", waited);
     assert_true(waited <= 13);
-    finish(e, "backend", &w);
+    land(e, "backend", &w);
     /* F-2's plan message may have been in the dead leader's hands: it comes
      * back after the consumer's ack wait (10 s). */
     if (!take(e, "roy-backend", "requirements.backend.>", 20000, &w) || strcmp(w.id, "F-2") != 0)
@@ -1034,7 +1073,7 @@ static void unpublishable_work_never_wedges_the_scheduler(void **state)
     beat(e, "backend", "agent-1", "PZ-2");
     /* the plan batch was taken once: not held back by its bad member */
     assert_int_equal(settle(e, "PLAN", "scheduler-plan"), 0);
-    finish(e, "backend", &w);
+    land(e, "backend", &w);
     must_take(e, "roy-backend", "requirements.backend.>", "PZ-3", 1, &w);
     assert_int_equal(settle(e, "RESULTS", "scheduler-results"), 0);
     assert_int_equal(settle(e, "VERDICTS", "scheduler-verdicts"), 0);
@@ -1169,6 +1208,7 @@ static void finished_work_leaves_memory(void **state)
     must_take(e, "senior-review", "requirements.review.>", "PR-1", 0, &w);
     publish_json(e, "results.review.PR-1", "{\"requirementId\":\"PR-1\",\"review\":\"approved\"}");
     must_take(e, "release-manager", "requirements.release.>", "PR-1", 0, &w);
+    publish_json(e, "results.release.PR-1", "{\"requirementId\":\"PR-1\",\"ref\":\"refs/heads/main\"}");
     for (int i = 0; i < 50; i++) { /* the retention, and a tick after it */
         l = svc_request_json(e->nc, "orch.scheduler.list", "", 3000);
         int gone = l && cJSON_GetArraySize(cJSON_GetObjectItem(l, "requirements")) == 0;
@@ -1408,7 +1448,7 @@ static void learned_figures_outlive_the_leader(void **state)
         must_take(e, "roy-backend", "requirements.backend.>", id, 1, &w);
         report_result(e, "backend", id, 1, 5000);
         report_verdict(e, id, 1, PASS, NULL);
-        wait_status(e, id, "COMPLETE");
+        wait_status(e, id, "REVIEWING");
     }
     assert_int_equal(js_KeyValue(&budgets, e->js, "orch_budgets"), NATS_OK);
     for (int i = 0; i < 50; i++) {
@@ -1518,12 +1558,12 @@ static void a_split_original_is_listed_and_follows_its_parts(void **state)
     assert_string_equal(field(row, "reason"), "dependency: waiting on SP-1-BE, SP-1-FE");
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(row, "parts")), 2);
     cJSON_Delete(l);
-    finish(e, "backend", &w);
+    land(e, "backend", &w);
     must_take(e, "jen-frontend", "requirements.frontend.>", "SP-1-FE", 1, &w);
     row = list_row(e, "SP-1", &l);
     assert_string_equal(field(row, "reason"), "dependency: waiting on SP-1-FE"); /* not on the part that is done */
     cJSON_Delete(l);
-    finish(e, "frontend", &w);
+    land(e, "frontend", &w);
     wait_status(e, "SP-1", "COMPLETE");
     svc_stop(pid);
 }
@@ -1614,7 +1654,7 @@ static void an_agent_is_kept_for_the_longer_path(void **state)
     assert_string_equal(field(st, "waitKind"), "reserved");
     assert_non_null(strstr(field(st, "reason"), "reserved: a backend agent is kept for RS-B"));
     cJSON_Delete(st);
-    finish(e, "frontend", &w);
+    land(e, "frontend", &w);
     must_take(e, "roy-backend", "requirements.backend.>", "RS-B", 1, &w);
     beat(e, "backend", "be-1", "RS-B");
     must_take(e, "roy-backend", "requirements.backend.>", "RS-X", 1, &w);

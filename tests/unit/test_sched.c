@@ -32,12 +32,20 @@ static void chain_migration_api_ui_released_in_order(void **state)
     assert_int_equal(status(s, "MIG"), ORCHESTRATOR__V1__STATUS__STATUS_VERIFYING);
     assert_int_equal(rec.nd, 1);
     verdict(s, "MIG", 1, PASS, NULL);
-    assert_int_equal(status(s, "MIG"), ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
+    assert_int_equal(status(s, "MIG"), ORCHESTRATOR__V1__STATUS__STATUS_REVIEWING);
     assert_int_equal(rec.nr, 1);
     assert_string_equal(rec.reviews[0], "MIG");
+    /* verified is not merged: API would be built on a base without MIG */
+    assert_int_equal(rec.nd, 1);
+    assert_string_equal(why(s, "API"), "dependency: waiting on MIG");
+    review(s, "MIG", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
+    assert_int_equal(status(s, "MIG"), ORCHESTRATOR__V1__STATUS__STATUS_MERGING);
+    assert_int_equal(rec.nd, 1);
+    merged(s, "MIG");
+    assert_int_equal(status(s, "MIG"), ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
     assert_int_equal(rec.nd, 2);
     assert_string_equal(rec.d[1].id, "API");
-    verdict(s, "API", 1, PASS, NULL);
+    landed(s, "API", 1);
     assert_int_equal(rec.nd, 3);
     assert_string_equal(rec.d[2].id, "UI");
     sched_destroy(s);
@@ -192,10 +200,15 @@ static void every_stage_says_what_it_waits_on(void **state)
     assert_string_equal(st->reason, "verifying: attempt 1");
     verdict(s, "W", 1, PASS, NULL);
     assert_int_equal(st->wait_kind, KIND(REVIEW));
-    assert_string_equal(st->reason, "review: complete, awaiting review");
+    assert_string_equal(st->reason, "review: verified, awaiting review");
+    assert_int_equal(st->status, ORCHESTRATOR__V1__STATUS__STATUS_REVIEWING);
     review(s, "W", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
     assert_int_equal(st->wait_kind, KIND(MERGE));
     assert_string_equal(st->reason, "merge: review approved, awaiting the merge");
+    assert_int_equal(st->status, ORCHESTRATOR__V1__STATUS__STATUS_MERGING);
+    merged(s, "W");
+    assert_int_equal(st->status, ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
+    assert_string_equal(st->reason, "merged: merged");
     sched_add(s, req("X", BE, MED, 100, NULL, NULL), &clk);
     orchestrator__v1__agent_error__init(&e);
     e.source = "agent";
@@ -241,11 +254,11 @@ static void a_split_original_says_what_it_waits_on(void **state)
     assert_int_equal(al->requirement->priority, HIGH);
     assert_string_equal(al->reason, "dependency: waiting on REQ-9-BE, REQ-9-FE");
     assert_int_equal(al->n_wait_ids, 2);
-    verdict(s, "REQ-9-BE", 1, PASS, NULL);
+    landed(s, "REQ-9-BE", 1);
     al = sched_get(s, "REQ-9");
     assert_string_equal(al->reason, "dependency: waiting on REQ-9-FE"); /* not on the part that completed */
     assert_int_equal(al->n_wait_ids, 1);
-    verdict(s, "REQ-9-FE", 1, PASS, NULL);
+    landed(s, "REQ-9-FE", 1);
     al = sched_get(s, "REQ-9");
     assert_int_equal(al->status, ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
     assert_int_equal(al->n_wait_ids, 0);
@@ -270,11 +283,11 @@ static void split_parts_stand_for_the_original(void **state)
     sched_add(s, be, &clk);
     sched_add(s, fe, &clk);
     assert_int_equal(rec.nd, 1);
-    verdict(s, "REQ-7-BE", 1, PASS, NULL);
+    landed(s, "REQ-7-BE", 1);
     assert_int_equal(rec.nd, 2);
     assert_string_equal(rec.d[1].id, "REQ-7-FE");
     assert_int_equal(status(s, "REQ-8"), ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED);
-    verdict(s, "REQ-7-FE", 1, PASS, NULL);
+    landed(s, "REQ-7-FE", 1);
     assert_int_equal(rec.nd, 3);
     assert_string_equal(rec.d[2].id, "REQ-8");
     sched_destroy(s);
@@ -417,7 +430,7 @@ static void unpublishable_work_is_rejected_not_retried(void **state)
 static void finished_work_is_let_go_after_the_retention(void **state)
 {
     sched *s = sched_create(&cfg, &out, &clk);
-    size_t counts[10];
+    size_t counts[NAMES_STATUS_COUNT];
     pb_error e;
     int64_t start = clk.now_ms;
     (void)state;
@@ -428,6 +441,7 @@ static void finished_work_is_let_go_after_the_retention(void **state)
     verdict(s, "A", 1, PASS, NULL);
     review(s, "A", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
     assert_int_equal(rec.nm, 1);
+    merged(s, "A"); /* only merged work is let go */
     orchestrator__v1__agent_error__init(&e);
     e.source = "agent";
     e.message = "cannot write to the repository";
@@ -448,7 +462,7 @@ static void finished_work_is_let_go_after_the_retention(void **state)
     assert_int_equal(status(s, "C"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
     assert_int_equal(sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk), -1); /* its id stays taken */
     assert_int_equal(result(s, "A", 1, 50), ADMIT_UNKNOWN);
-    verdict(s, "B", 1, PASS, NULL);                      /* B's merge follows A's, which went out */
+    verdict(s, "B", 1, PASS, NULL);                      /* B's merge follows A's, which is in */
     review(s, "B", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
     assert_int_equal(rec.nm, 2);
     assert_true(sched_eta(s, "C", &clk) > 0);

@@ -34,6 +34,11 @@ static void eta_and_critical_path(void **state)
     clk.now_ms += 3600 * 1000; /* an hour into A */
     assert_int_equal(sched_eta(s, "C", &clk), clk.now_ms + 5 * 3600 * 1000LL);
     verdict(s, "A", 1, PASS, NULL); /* A took 1 h: database M learned as 1 h */
+    /* in review: its end is now, as far as the forecast knows (review and
+     * merge times are not forecast) */
+    assert_int_equal(sched_eta(s, "A", &clk), clk.now_ms);
+    review(s, "A", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
+    merged(s, "A");
     assert_int_equal(sched_eta(s, "A", &clk), 0);
     sched_destroy(s);
 }

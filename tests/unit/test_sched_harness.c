@@ -195,6 +195,25 @@ void review(sched *s, const char *id, int outcome, const char *summary)
     result_from(s, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, &r);
 }
 
+/* The release agent's result: id's merge is on the base. */
+admit_code merged(sched *s, const char *id)
+{
+    pb_result r;
+    orchestrator__v1__result__init(&r);
+    r.requirement_id = (char *)id;
+    r.agent_type = RELEASE;
+    r.ref = "refs/heads/main";
+    r.summary = "merged";
+    return result_from(s, RELEASE, &r);
+}
+
+void landed(sched *s, const char *id, unsigned attempt)
+{
+    verdict(s, id, attempt, PASS, NULL);
+    review(s, id, ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
+    merged(s, id);
+}
+
 /* A heartbeat on agents.heartbeat.<type>.<instance>: the body's type, else
  * the type of the work it names. */
 admit_code heartbeat(sched *s, const pb_heartbeat *h)

@@ -98,6 +98,13 @@ admit_code result(sched *s, const char *id, unsigned attempt, uint64_t tokens);
 
 void review(sched *s, const char *id, int outcome, const char *summary);
 
+/* The release agent's result on results.release.<id>: merged. */
+admit_code merged(sched *s, const char *id);
+
+/* Verified (PASS), approved and merged: COMPLETE, what depends on it may go
+ * (a merge waits for its dependencies' merges, as the scheduler does). */
+void landed(sched *s, const char *id, unsigned attempt);
+
 /* A heartbeat on agents.heartbeat.<type>.<instance>: the body's type, else
  * the type of the work it names. */
 admit_code heartbeat(sched *s, const pb_heartbeat *h);

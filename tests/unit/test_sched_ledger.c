@@ -122,7 +122,7 @@ static void late_results_are_still_charged(void **state)
     {   /* and saved so: a restarted leader sees the same */
         pb_state *st = saved("M");
         assert_int_equal(st->charged_day_own, 1400);
-        assert_int_equal(st->status, ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
+        assert_int_equal(st->status, ORCHESTRATOR__V1__STATUS__STATUS_REVIEWING);
         orchestrator__v1__requirement_state__free_unpacked(st, NULL);
     }
     sched_destroy(s);

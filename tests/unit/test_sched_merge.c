@@ -12,22 +12,31 @@
 
 #include "test_sched_harness.h"
 
+/* A dependent is worked on only once its dependency is merged, so its
+ * merge follows its dependency's; independent approvals go out together,
+ * as one batch. */
 static void approved_merges_go_in_dependency_order(void **state)
 {
     sched *s = sched_create(&cfg, &out, &clk);
     (void)state;
     sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk);
     sched_add(s, req("B", BE, MED, 100, "A", NULL), &clk);
+    sched_add(s, req("C", FE, MED, 100, NULL, NULL), &clk);
     verdict(s, "A", 1, PASS, NULL);
-    verdict(s, "B", 1, PASS, NULL);
-    review(s, "B", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
-    assert_int_equal(rec.nm, 0); /* not before A's merge */
+    verdict(s, "C", 1, PASS, NULL);
+    assert_int_equal(status(s, "B"), ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED); /* not on an unmerged A */
+    review(s, "C", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
     review(s, "A", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
     assert_int_equal(rec.nm, 2);
-    assert_string_equal(rec.merges[0], "A");
-    assert_string_equal(rec.merges[1], "B");
-    assert_string_equal(rec.merge_batch[0], rec.merge_batch[1]);
-    assert_int_equal(rec.merge_size[0], 2);
+    assert_string_equal(rec.merges[0], "C");
+    assert_string_equal(rec.merges[1], "A");
+    assert_int_equal(rec.merge_size[1], 1);
+    merged(s, "A");
+    assert_int_equal(status(s, "B"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    landed(s, "B", 1);
+    assert_int_equal(rec.nm, 3);
+    assert_string_equal(rec.merges[2], "B");
+    assert_int_equal(status(s, "B"), ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
     sched_destroy(s);
 }
 

@@ -81,7 +81,13 @@ static void overlap_holds_the_second(void **state)
     assert_int_equal(sched_get(s, "B")->wait_kind, ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_OVERLAP);
     assert_int_equal(sched_get(s, "B")->n_wait_ids, 1);
     assert_string_equal(sched_get(s, "B")->wait_ids[0], "A");
+    /* verified is not merged: B's change to util.ts would meet A's at the merge */
     verdict(s, "A", 1, PASS, NULL);
+    assert_int_equal(rec.nd, 2);
+    assert_string_equal(why(s, "B"), "overlap: with A on src/shared/util.ts");
+    review(s, "A", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
+    assert_int_equal(rec.nd, 2);
+    merged(s, "A");
     assert_int_equal(rec.nd, 3);
     assert_string_equal(rec.d[2].id, "B");
     sched_destroy(s);
@@ -318,7 +324,7 @@ static void the_agent_is_kept_for_the_longer_path_about_to_be_ready(void **state
     clk.now_ms += 60 * 60 * 1000LL;
     idle(s, BE, "be-1");
     result(s, "A", 1, 10);
-    verdict(s, "A", 1, PASS, NULL);
+    landed(s, "A", 1);
     sched_tick(s, &clk);
     assert_int_equal(status(s, "B"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
     started_by(s, "B", "be-1");

@@ -16,11 +16,11 @@ static void restart_from_saved_state_republishes_undecided(void **state)
 {
     sched *s = sched_create(&cfg, &out, &clk);
     sched *t;
-    size_t counts[10];
+    size_t counts[NAMES_STATUS_COUNT];
     (void)state;
     sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk);
     sched_add(s, req("B", BE, MED, 100, "A", NULL), &clk);
-    verdict(s, "A", 1, PASS, NULL);       /* B dispatched */
+    landed(s, "A", 1);                    /* B dispatched */
     rec.fail_dispatch = 1;                /* the publisher is down: C decided, not published */
     sched_add(s, req("C", FE, MED, 100, NULL, NULL), &clk);
     sched_destroy(s);                     /* the scheduler dies */
@@ -42,7 +42,34 @@ static void restart_from_saved_state_republishes_undecided(void **state)
     assert_int_equal(rec.nd, 1);
     assert_string_equal(rec.d[0].id, "C");
     verdict(t, "B", 1, PASS, NULL);
-    assert_int_equal(status(t, "B"), ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
+    assert_int_equal(status(t, "B"), ORCHESTRATOR__V1__STATUS__STATUS_REVIEWING);
+    sched_destroy(t);
+}
+
+/* Verified work in review when the scheduler dies still holds its files and
+ * its dependents after the restart: nothing is built beside it, or on a
+ * base without it. */
+static void a_restart_keeps_unmerged_work_holding(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    sched *t;
+    (void)state;
+    sched_add(s, req("A", BE, MED, 100, NULL, "src/a.c"), &clk);
+    sched_add(s, req("B", BE, MED, 100, "A", NULL), &clk);
+    verdict(s, "A", 1, PASS, NULL);
+    review(s, "A", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
+    sched_destroy(s);
+    rec.nd = 0;
+    t = from_saved(&out, NULL, 0);
+    assert_int_equal(status(t, "A"), ORCHESTRATOR__V1__STATUS__STATUS_MERGING);
+    assert_int_equal(status(t, "B"), ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED);
+    sched_add(t, req("C", FE, MED, 100, NULL, "src/a.c"), &clk);
+    assert_int_equal(status(t, "C"), ORCHESTRATOR__V1__STATUS__STATUS_READY);
+    assert_non_null(strstr(why(t, "C"), "overlap: with A"));
+    merged(t, "A");
+    assert_int_equal(status(t, "A"), ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
+    assert_int_equal(status(t, "B"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    assert_int_equal(status(t, "C"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
     sched_destroy(t);
 }
 
@@ -50,6 +77,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(restart_from_saved_state_republishes_undecided, setup),
+        cmocka_unit_test_setup(a_restart_keeps_unmerged_work_holding, setup),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rec_free();

@@ -280,6 +280,13 @@ static void live_suite_metrics_and_page(void **state)
         verdict(e, "WEB-1", a1, 1500, 2500, euros);
         free(euros);
     }
+    /* verified, then reviewed and merged, as the senior-review and
+     * release-manager agents answer: only merged is COMPLETE */
+    wait_status(e, "WEB-1", "REVIEWING");
+    assert_int_equal(take(e, "senior-review", "requirements.review.>", "WEB-1"), a1);
+    result(e, "review", "WEB-1", a1, 50, ",\"review\":\"approved\",\"summary\":\"clear\"");
+    assert_int_equal(take(e, "release-manager", "requirements.release.>", "WEB-1"), a1);
+    result(e, "release", "WEB-1", a1, 0, ",\"summary\":\"merged\"");
     wait_status(e, "WEB-1", "COMPLETE");
     wait_status(e, "WEB-2", "DISPATCHED");
     released = text_now_ms();
@@ -288,12 +295,12 @@ static void live_suite_metrics_and_page(void **state)
     wait_status(e, "WEB-2", "VERIFYING");
     wait_sample(e, "orch_results_total{type=\"documentation\"}", 2);
     verdict(e, "WEB-2", a2, 20000, 40000, NULL);
-    wait_status(e, "WEB-2", "COMPLETE");
-    /* the reviews, as a senior-review agent answers them (WEB-1's came first) */
-    assert_int_equal(take(e, "senior-review", "requirements.review.>", "WEB-1"), a1);
-    result(e, "review", "WEB-1", a1, 50, ",\"review\":\"approved\",\"summary\":\"clear\"");
+    wait_status(e, "WEB-2", "REVIEWING");
     assert_int_equal(take(e, "senior-review", "requirements.review.>", "WEB-2"), a2);
     result(e, "review", "WEB-2", a2, 50, ",\"review\":\"approved\",\"summary\":\"reads well\"");
+    assert_int_equal(take(e, "release-manager", "requirements.release.>", "WEB-2"), a2);
+    result(e, "release", "WEB-2", a2, 0, ",\"summary\":\"merged\"");
+    wait_status(e, "WEB-2", "COMPLETE");
 
     assert_int_equal(proc_wait(node, 120000, &status), 0);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)

@@ -325,6 +325,87 @@ static void ack_again(agent *a)
     jsConsumerInfo_Destroy(ci);
 }
 
+/* One merge of the change onto main, for real: the author's branch
+ * (req/<id>-a<attempt>, as commit_work names it) merged with --no-ff onto
+ * main as fetched, pushed as a fast forward; a main moved meanwhile is
+ * fetched and merged again (5 times at most). Without a repository (the
+ * tests' bare agents) the merge is only reported. A conflict is refused as
+ * orch-agent refuses it: errors.agent.<id> with agentType release. */
+static void merge(agent *a, const pb_requirement *r)
+{
+    char subj[160], ref[200], spec[260], title[200], sha[64] = "", *json, *out = NULL;
+    const char *fail = NULL;
+    pb_result res;
+    snprintf(ref, sizeof(ref), "refs/heads/req/%s-a%u", r->id, r->attempt ? r->attempt : 1);
+    snprintf(spec, sizeof(spec), "%s:refs/remotes/change", ref);
+    snprintf(title, sizeof(title), "Merge %s: %.150s", r->id, r->title);
+    for (int round = 0; a->repo && round < 5; round++) {
+        const char *fetch[] = {"git", "fetch", "-q", "-f", "origin", "main", spec, NULL};
+        const char *co[] = {"git", "checkout", "-q", "-f", "-B", "merge", "refs/remotes/origin/main", NULL};
+        const char *mg[] = {"git", "-c", "user.email=release@orchestrator.local", "-c", "user.name=agent-sim",
+                            "merge", "--no-ff", "--no-edit", "-m", title, "refs/remotes/change", NULL};
+        const char *abort_mg[] = {"git", "merge", "--abort", NULL};
+        const char *head[] = {"git", "rev-parse", "HEAD", NULL};
+        const char *push[] = {"git", "push", "-q", "origin", "HEAD:refs/heads/main", NULL};
+        free(out);
+        out = NULL;
+        fail = NULL;
+        if (git(a, fetch, NULL) != 0 || git(a, co, NULL) != 0) {
+            fail = "git_failed";
+            continue;
+        }
+        if (git(a, mg, &out) != 0) {
+            git(a, abort_mg, NULL);
+            fail = "merge_conflict";
+            break;
+        }
+        free(out);
+        out = NULL;
+        if (git(a, head, &out) == 0)
+            snprintf(sha, sizeof(sha), "%.40s", out);
+        if (git(a, push, NULL) == 0)
+            break;
+        fail = "base_moved";
+    }
+    if (fail) {
+        pb_error e;
+        char msg[600];
+        orchestrator__v1__agent_error__init(&e);
+        e.source = (char *)names_source_token(NAMES_SRC_AGENT);
+        e.reason = (char *)fail;
+        e.requirement_id = r->id;
+        e.attempt = r->attempt;
+        e.agent_type = a->type;
+        e.instance = (char *)a->instance;
+        e.transient = 0;
+        snprintf(msg, sizeof(msg), "%s does not merge onto main: %.400s", ref, out ? out : fail);
+        e.message = msg;
+        names_subject(subj, sizeof(subj), NAMES_SUBJ_ERRORS, e.source, r->id);
+        json = edge_error_to_json(&e);
+        publish(a, r, "merge-error", subj, json);
+        free(json);
+        free(out);
+        printf("agent-sim %s: could not merge %s (%s)\n", a->instance, r->id, fail);
+        fflush(stdout);
+        return;
+    }
+    free(out);
+    orchestrator__v1__result__init(&res);
+    res.requirement_id = r->id;
+    res.attempt = r->attempt;
+    res.agent_type = a->type;
+    res.instance = (char *)a->instance;
+    res.ref = "refs/heads/main";
+    res.commit = sha;
+    res.summary = a->repo ? "merged onto main" : "merged (no repository)";
+    names_subject_typed(subj, sizeof(subj), NAMES_SUBJ_RESULTS, (int)res.agent_type, r->id);
+    json = edge_result_to_json(&res);
+    publish(a, r, "merge", subj, json);
+    free(json);
+    printf("agent-sim %s: merged %s%s%s\n", a->instance, r->id, *sha ? " as " : "", sha);
+    fflush(stdout);
+}
+
 static void review_or_merge(agent *a, const pb_requirement *r)
 {
     char subj[160], *body;
@@ -334,8 +415,7 @@ static void review_or_merge(agent *a, const pb_requirement *r)
                   r->attempt <= 1;
     usleep((useconds_t)(a->work_ms * 500));
     if (a->type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE) {
-        printf("agent-sim %s: merged %s\n", a->instance, r->id);
-        fflush(stdout);
+        merge(a, r);
         return;
     }
     /* A review costs a fraction of the work: within what the scheduler

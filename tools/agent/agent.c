@@ -440,14 +440,19 @@ static char *dependencies(agent *a, const pb_requirement *r)
     snprintf(base, sizeof(base), "origin/%s", a->project->base);
     for (size_t i = 0; i < r->n_dependencies; i++) {
         char grep[200], *out = NULL;
-        const char *argv[] = {"git", "log", "-n", "5", "--format=%s", "--fixed-strings", grep, base, NULL};
+        /* its commits on the base (it is merged before this work is
+         * dispatched), each with the files it changed */
+        const char *argv[] = {"git", "log", "-n", "5", "--format=%h %s", "--name-only", "--fixed-strings", grep, base,
+                              NULL};
         size_t need;
         snprintf(grep, sizeof(grep), "--grep=%s", r->dependencies[i]);
         git(a, a->clone, argv, &out);
         need = strlen(r->dependencies[i]) + (out ? strlen(out) : 0) + 64;
         s = xrealloc(s, cap += need);
         len += (size_t)snprintf(s + len, cap - len, "- %s: %s%s", r->dependencies[i],
-                                out && *out ? "merged; its commits:\n" : "not merged yet\n", out ? out : "");
+                                out && *out ? "merged; its commits and the files they changed:\n"
+                                            : "no commit naming it on the base branch\n",
+                                out ? out : "");
         free(out);
     }
     return s;

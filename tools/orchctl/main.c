@@ -1036,6 +1036,10 @@ static const char *roadmap_status(ctl *c, const char *id, char *buf, size_t len)
         snprintf(buf, len, "Complete");
     else if (!strcmp(st, "DISPATCHED") || !strcmp(st, "VERIFYING"))
         snprintf(buf, len, "In Progress");
+    else if (!strcmp(st, "REVIEWING"))
+        snprintf(buf, len, "In Review");
+    else if (!strcmp(st, "MERGING"))
+        snprintf(buf, len, "Merging");
     else if (!strcmp(st, "ESCALATED"))
         snprintf(buf, len, "Escalated");
     else if (!strcmp(st, "BLOCKED")) {
