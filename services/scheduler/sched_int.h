@@ -203,6 +203,8 @@ void sched_make_ready(sched *s, int i, const sched_clock *now);
 /* COMPLETE: merged (a split original: all its parts are); what depends on
  * it may go. The reason is the caller's, but for a split original. */
 void sched_complete(sched *s, int i, const sched_clock *now);
+/* ESCALATED now, with why, and one critical alert. */
+void sched_escalate(sched *s, int i, const char *why, const sched_clock *now);
 /* Back to the agent with the next attempt (count_attempt) after delay_ms,
  * or to a human past max_attempts; output (may be NULL) goes with it. */
 void sched_send_back(sched *s, int i, const char *output, int count_attempt, int64_t delay_ms,

@@ -138,7 +138,10 @@ void merge_done(sched *s, int i, const pb_result *r, const sched_clock *now)
 }
 
 /* The release agent could not merge it (a conflict, a failing merged
- * state): back to its author as the next attempt, with the exact output. */
+ * state): back to its author as the next attempt, with the exact output.
+ * That is no failure of the author's work, which passed its checks and its
+ * review: it does not count against max_attempts, but refusals have their
+ * own limit (max_merge_refusals), past which a person decides. */
 void merge_refused(sched *s, int i, const pb_error *e, const sched_clock *now)
 {
     pb_state *st = s->e[i];
@@ -149,7 +152,17 @@ void merge_refused(sched *s, int i, const pb_error *e, const sched_clock *now)
     out = xmalloc(n);
     snprintf(out, n, "the merge was refused: %s", e->message);
     st->status = ST_VERIFYING; /* so sched_send_back accounts it as work in hand */
-    sched_send_back(s, i, out, 1, 0, now);
+    if (++st->merge_refusals > (uint32_t)s->cfg.max_merge_refusals) {
+        char why[600];
+        snprintf(why, sizeof(why), "the merge was refused %u times; the last: %.400s", st->merge_refusals, e->message);
+        pb_set_str(&st->requirement->last_failure_output, out);
+        sched_escalate(s, i, why, now);
+    } else {
+        /* a new attempt that is no failure of the author's: the next one
+         * starts from its branch with the base merged in (docs/agents.md) */
+        st->attempt_base++;
+        sched_send_back(s, i, out, 1, 0, now);
+    }
     release_types(s, ~0u, now); /* the files it held are free */
     free(out);
 }

@@ -103,6 +103,7 @@ void sched_cfg_default(sched_cfg *c)
     c->overlap_percent = SCHED_DEF_OVERLAP_PERCENT;
     c->max_attempts = SCHED_DEF_MAX_ATTEMPTS;
     c->max_infra_retries = SCHED_DEF_MAX_INFRA_RETRIES;
+    c->max_merge_refusals = SCHED_DEF_MAX_MERGE_REFUSALS;
     c->budget_factor_percent = SCHED_DEF_BUDGET_FACTOR_PERCENT;
     c->spawn_depth = SCHED_DEF_SPAWN_DEPTH;
     c->spawn_max = SCHED_DEF_SPAWN_MAX;
@@ -494,7 +495,7 @@ void sched_send_back(sched *s, int i, const char *output, int count_attempt, int
     release_types(s, ~0u, now);
 }
 
-static void escalate(sched *s, int i, const char *why, const sched_clock *now)
+void sched_escalate(sched *s, int i, const char *why, const sched_clock *now)
 {
     pb_state *st = s->e[i];
     char text[700], key[96];
@@ -670,7 +671,7 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
         if (++st->infra_retries > (uint32_t)s->cfg.max_infra_retries) {
             char why[600];
             snprintf(why, sizeof(why), "the verifier failed %u times: %.400s", st->infra_retries - 1, v->detail);
-            escalate(s, i, why, now);
+            sched_escalate(s, i, why, now);
         } else {
             sched_send_back(s, i, NULL, 0, release_backoff(s, st->id, st->infra_retries), now);
         }
@@ -711,7 +712,7 @@ admit_code sched_error(sched *s, const pb_error *e, const sched_from *from, cons
     if (e->transient)
         sched_send_back(s, i, e->message, 1, release_backoff(s, st->id, st->attempt - st->attempt_base), now);
     else
-        escalate(s, i, e->message, now);
+        sched_escalate(s, i, e->message, now);
     return c;
 }
 
@@ -778,6 +779,7 @@ int sched_retry(sched *s, const char *id, const sched_clock *now, char *err, siz
         return -1;
     }
     st->attempt_base = st->attempt;
+    st->merge_refusals = 0;
     st->attempt++;
     st->infra_retries = 0;
     st->retry_at_ms = 0;

@@ -70,6 +70,7 @@ enum {
 #define SCHED_DEF_OVERLAP_PERCENT 20
 #define SCHED_DEF_MAX_ATTEMPTS 3
 #define SCHED_DEF_MAX_INFRA_RETRIES 5
+#define SCHED_DEF_MAX_MERGE_REFUSALS 3
 #define SCHED_DEF_BUDGET_FACTOR_PERCENT 150
 #define SCHED_DEF_SPAWN_DEPTH 5
 #define SCHED_DEF_SPAWN_MAX 5
@@ -92,6 +93,7 @@ typedef struct {
     long long overlap_percent;    /* file overlap above which two requirements wait for each other */
     long long max_attempts;
     long long max_infra_retries;
+    long long max_merge_refusals;
     long long budget_factor_percent; /* a release's own budget: estimate x this / 100 */
     long long spawn_depth;        /* ready queue deeper than this: spawn */
     long long spawn_max;          /* instances asked for at most */

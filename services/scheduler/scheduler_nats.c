@@ -40,6 +40,8 @@ const cfg_entry scheduler_cfg_entries[] = {
     {"scheduler.max_attempts", CFG_INT, SCHED_TEXT(SCHED_DEF_MAX_ATTEMPTS), 1, 100, F(core.max_attempts), NULL, 0, "attempts before escalation"},
     {"scheduler.max_infra_retries", CFG_INT, SCHED_TEXT(SCHED_DEF_MAX_INFRA_RETRIES), 0, 100, F(core.max_infra_retries), NULL, 0,
      "verifier infrastructure errors retried before escalation"},
+    {"scheduler.max_merge_refusals", CFG_INT, SCHED_TEXT(SCHED_DEF_MAX_MERGE_REFUSALS), 0, 100, F(core.max_merge_refusals), NULL,
+     0, "merges refused (conflicts) before escalation; they are not counted as failed attempts"},
     {"scheduler.budget_factor_percent", CFG_INT, SCHED_TEXT(SCHED_DEF_BUDGET_FACTOR_PERCENT), 100, 1000, F(core.budget_factor_percent), NULL, 0,
      "a released requirement's token budget, as a share of its estimate"},
     {"scheduler.spawn_depth", CFG_INT, SCHED_TEXT(SCHED_DEF_SPAWN_DEPTH), 1, 100000, F(core.spawn_depth), NULL, 0,

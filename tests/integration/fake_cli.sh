@@ -14,6 +14,14 @@ case "$mode" in
     echo "working"
     echo '{"tokensUsed": 123, "costUsd": 0.01, "summary": "wrote the file"}' ;;
   none) echo '{"tokensUsed": 7}' ;;
+  resolve)
+    # what it found (outside the work tree), then one resolution of f/shared.txt
+    log="$dir/../../$id-cli.log"
+    grep -q '^<<<<<<< ' "$dir/f/shared.txt" 2>/dev/null && echo "markers" >> "$log"
+    grep -q 'Merge conflicts to resolve' "$prompt" && grep -q 'f/shared.txt' "$prompt" && echo "told" >> "$log"
+    git -C "$dir" config user.name >/dev/null 2>&1 || [ -n "${GIT_AUTHOR_NAME:-}" ] && echo "identity" >> "$log"
+    printf 'mine and theirs\n' > "$dir/f/shared.txt"
+    echo '{"tokensUsed": 5, "summary": "resolved the conflict"}' ;;
   ratelimit) echo "API Error: 429 Too Many Requests (rate_limit_error)" >&2; exit 1 ;;
   auth) echo "API Error: 401 Unauthorized: invalid x-api-key" >&2; exit 1 ;;
   hang) sleep 60 ;;

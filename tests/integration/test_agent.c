@@ -354,6 +354,146 @@ static void a_merge_takes_the_verified_commit(void **state)
     }
 }
 
+/* A command the test runs in dir (its own paths and fixed words). */
+static void in(const char *dir, const char *const argv[])
+{
+    char *args[16];
+    int n = 0;
+    args[n++] = "git";
+    args[n++] = "-C";
+    args[n++] = (char *)dir;
+    args[n++] = "-c";
+    args[n++] = "user.email=t@t";
+    args[n++] = "-c";
+    args[n++] = "user.name=t";
+    for (int i = 0; argv[i] && n < 15; i++)
+        args[n++] = (char *)argv[i];
+    args[n] = NULL;
+    assert_int_equal(sh((const char *const *)args), 0);
+}
+
+/* path in dir with text, committed as msg. */
+static void commit_file(const char *dir, const char *path, const char *text, const char *msg)
+{
+    char full[600];
+    FILE *f;
+    snprintf(full, sizeof(full), "%s/f", dir);
+    mkdir(full, 0755);
+    snprintf(full, sizeof(full), "%s/%s", dir, path);
+    assert_non_null(f = fopen(full, "w"));
+    fputs(text, f);
+    fclose(f);
+    {
+        const char *add[] = {"add", path, NULL};
+        const char *ci[] = {"commit", "-q", "-m", msg, NULL};
+        in(dir, add);
+        in(dir, ci);
+    }
+}
+
+/* The previous attempt's branch req/<id>-a1 with path=mine, and main moved
+ * on since with base_path=theirs. */
+static void diverged(env *e, const char *id, const char *path, const char *base_path)
+{
+    char wt[400], branch[100];
+    snprintf(wt, sizeof(wt), "%s/wt-%s", e->dir, id);
+    snprintf(branch, sizeof(branch), "req/%s-a1", id);
+    {
+        const char *add[] = {"worktree", "add", "-q", "-b", branch, wt, "main", NULL};
+        in(e->repo, add);
+    }
+    commit_file(wt, path, "mine\n", "the previous attempt");
+    commit_file(e->repo, base_path, "theirs\n", "main moves on");
+}
+
+/* What `git -C repo <args>` prints (the test's own words). */
+static void git_out(env *e, const char *args, char *out, size_t len)
+{
+    char cmd[800];
+    FILE *p;
+    snprintf(cmd, sizeof(cmd), "git -C %s %s 2>&1", e->repo, args);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    out[fread(out, 1, len - 1, p)] = '\0';
+    pclose(p);
+}
+
+static void dispatch_after_refusal(env *e, const char *id, const char *mode)
+{
+    char subject[120], msg_id[120], body[900];
+    jsPubOptions po;
+    natsMsg *m = NULL;
+    snprintf(subject, sizeof(subject), "requirements.backend.%s", id);
+    snprintf(msg_id, sizeof(msg_id), "%s-a2", id);
+    snprintf(body, sizeof(body),
+             "{\"id\":\"%s\",\"title\":\"Test %s\",\"description\":\"Mode: %s\",\"type\":\"backend\","
+             "\"priority\":\"HIGH\",\"status\":\"DISPATCHED\",\"attempt\":2,\"lastFailureOutput\":"
+             "\"the merge was refused: 0123abc does not merge onto main:\\nCONFLICT (add/add): Merge conflict in "
+             "f/shared.txt\\n\"}",
+             id, id, mode);
+    jsPubOptions_Init(&po);
+    po.MsgId = msg_id;
+    assert_int_equal(natsMsg_Create(&m, subject, NULL, body, (int)strlen(body)), NATS_OK);
+    assert_int_equal(js_PublishMsg(NULL, e->js, m, &po, NULL), NATS_OK);
+    natsMsg_Destroy(m);
+}
+
+/* A change refused at its merge comes back; main moved on without touching
+ * its files: orch-agent merges main in, and that is all it takes: no CLI
+ * run (the CLI, in write mode, would have added a file), the next attempt
+ * holds both. */
+static void a_refused_merge_that_git_resolves_needs_no_cli_run(void **state)
+{
+    env *e = *state;
+    char subject[200], out[2048];
+    cJSON *r;
+
+    diverged(e, "REQ-G", "f/g.txt", "f/other.txt");
+    dispatch_after_refusal(e, "REQ-G", "write");
+    r = report(e, "REQ-G", 20000, subject, sizeof(subject));
+    assert_non_null(r);
+    if (strcmp(subject, "results.backend.REQ-G") != 0)
+        fail_msg("%s: %s", subject, str(r, "message"));
+    assert_string_equal(str(r, "ref"), "refs/heads/req/REQ-G-a2");
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "tokensUsed")), 0);
+    cJSON_Delete(r);
+    git_out(e, "ls-tree -r --name-only req/REQ-G-a2", out, sizeof(out));
+    assert_non_null(strstr(out, "f/g.txt"));       /* the change */
+    assert_non_null(strstr(out, "f/other.txt"));   /* main as it is now */
+    assert_null(strstr(out, "f/REQ-G.txt"));       /* no CLI run */
+}
+
+/* A real conflict goes to the CLI prepared: main merged in with the
+ * markers in place and git's list of files in the prompt; the CLI only
+ * edits, orch-agent commits the merge with its own identity. */
+static void a_real_conflict_goes_to_the_cli_with_the_markers(void **state)
+{
+    env *e = *state;
+    char subject[200], out[2048], log[400];
+    cJSON *r;
+
+    diverged(e, "REQ-C", "f/shared.txt", "f/shared.txt");
+    dispatch_after_refusal(e, "REQ-C", "resolve");
+    r = report(e, "REQ-C", 20000, subject, sizeof(subject));
+    assert_non_null(r);
+    if (strcmp(subject, "results.backend.REQ-C") != 0)
+        fail_msg("%s: %s", subject, str(r, "message"));
+    cJSON_Delete(r);
+    git_out(e, "show req/REQ-C-a2:f/shared.txt", out, sizeof(out));
+    assert_string_equal(out, "mine and theirs\n");
+    git_out(e, "rev-list --parents -n 1 req/REQ-C-a2", out, sizeof(out));
+    assert_non_null(strchr(strchr(out, ' ') + 1, ' ')); /* a merge: two parents */
+    snprintf(log, sizeof(log), "%s/work/be-1/REQ-C-cli.log", e->dir);
+    {
+        char *text = proc_slurp(log);
+        assert_non_null(text);
+        assert_non_null(strstr(text, "markers"));
+        assert_non_null(strstr(text, "told"));
+        assert_non_null(strstr(text, "identity"));
+        free(text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +503,8 @@ int main(void)
         cmocka_unit_test(work_claimed_by_another_is_left_alone),
         cmocka_unit_test(past_attempt_is_left_alone),
         cmocka_unit_test(a_merge_takes_the_verified_commit),
+        cmocka_unit_test(a_refused_merge_that_git_resolves_needs_no_cli_run),
+        cmocka_unit_test(a_real_conflict_goes_to_the_cli_with_the_markers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

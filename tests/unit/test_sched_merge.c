@@ -138,14 +138,27 @@ static void a_refused_merge_goes_back_to_the_author(void **state)
     assert_null(st->delivery); /* the new attempt delivers anew */
     assert_int_equal(release_error(s, "A", 1, conflict), ADMIT_PAST_ATTEMPT); /* redelivered: nothing */
     assert_int_equal(rec.nd, 2);
-    /* the second attempt's merge fails too: past the limit, a human's */
+    /* a refused merge is no failed attempt of the author's: with
+     * max_attempts 2, the second refusal still goes back to it */
     delivered(s, "A", 2, 0);
     review(s, "A", APPROVED, "fine");
     assert_int_equal(rec.nm, 2);
     release_error(s, "A", 2, "merged onto main fails verification:\nmake: *** [all] Error 2\n");
     st = sched_get(s, "A");
+    assert_int_equal(st->status, ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    assert_int_equal(st->attempt, 3);
+    assert_int_equal(st->merge_refusals, 2);
+    assert_int_equal(rec.nalert, 0);
+    /* refusals have their own limit (3 by default): the fourth is a human's */
+    for (unsigned a = 3; a <= 4; a++) {
+        delivered(s, "A", a, 0);
+        review(s, "A", APPROVED, "fine");
+        release_error(s, "A", a, conflict);
+    }
+    st = sched_get(s, "A");
     assert_int_equal(st->status, ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED);
-    assert_int_equal(rec.nd, 2);
+    assert_non_null(strstr(st->reason, "the merge was refused 4 times"));
+    assert_int_equal(rec.nd, 4);
     assert_int_equal(rec.nalert, 1);
     sched_destroy(s);
 }

@@ -322,8 +322,12 @@ typedef struct {
 static void run_cli(agent *a, const work_ref *w, const char *tree, const char *model, const char *prompt,
                     const char *tag, int needs_change, cli_outcome *o)
 {
-    char prompt_file[900], log_path[900], path[4200], home[900], err[ERR_LEN];
-    const char *const base[] = {path, home, "LANG=C.UTF-8", NULL};
+    char prompt_file[900], log_path[900], path[4200], home[900], err[ERR_LEN], gname[200], gmail[200], cname[200],
+        cmail[200];
+    /* A git identity of the instance's own, so a CLI that commits (Claude
+     * Code does) can, whatever the HOME it runs with holds; nothing of the
+     * user's global git configuration is read or changed. */
+    const char *const base[] = {path, home, "LANG=C.UTF-8", gname, gmail, cname, cmail, NULL};
     const char *tmpl_default[CMD_MAX + 1];
     const char *const *tmpl;
     char **argv = NULL, **env = NULL;
@@ -364,6 +368,10 @@ static void run_cli(agent *a, const work_ref *w, const char *tree, const char *m
     }
     snprintf(path, sizeof(path), "PATH=%s", a->c->path);
     snprintf(home, sizeof(home), "HOME=%s", a->c->home ? a->c->home : a->home);
+    snprintf(gname, sizeof(gname), "GIT_AUTHOR_NAME=%s", a->instance);
+    snprintf(gmail, sizeof(gmail), "GIT_AUTHOR_EMAIL=%s@orch-agent.local", a->instance);
+    snprintf(cname, sizeof(cname), "GIT_COMMITTER_NAME=%s", a->instance);
+    snprintf(cmail, sizeof(cmail), "GIT_COMMITTER_EMAIL=%s@orch-agent.local", a->instance);
     env = agent_env_build(a->preset->env, &a->c->env, (const char *const *)environ, base);
     /* The command, not the prompt nor any value of the environment: those
      * may hold what must not be logged. */
@@ -463,11 +471,12 @@ static void work(agent *a, const pb_requirement *r)
     work_ref w = {r->id, r->attempt ? r->attempt : 1};
     char branch[200], tree[900], start[300], prev[300], sha[64], base_ref[300], msg[400];
     const char *model = agent_model_for(r->model_hint, a->c->model, a->c->cheap_model);
-    char *prompt = NULL, *deps = NULL, *out = NULL;
+    char *prompt = NULL, *deps = NULL, *out = NULL, *conflicts = NULL;
     agent_var *vars = NULL;
     size_t nvars = 0;
     cli_outcome o;
     char err[ERR_LEN];
+    int integrated = 0;
     memset(&o, 0, sizeof(o));
 
     heartbeat(a, r->id, 0); /* taken: now everyone knows who has it */
@@ -498,13 +507,65 @@ static void work(agent *a, const pb_requirement *r)
         free(out);
         out = NULL;
     }
+    if (strcmp(start, base_ref) != 0) {
+        /* A retry on its previous branch: the base as it is now merged in
+         * first, by orch-agent with its own identity (the CLI need not run
+         * git: Codex's sandbox cannot write the clone's git directory). */
+        char mname[200], mmail[200], mmsg[200];
+        const char *mg[] = {"git", "-c", mname, "-c", mmail, "merge", "--no-edit", "-m", mmsg, base_ref, NULL};
+        const char *unmerged[] = {"git", "diff", "--name-only", "--diff-filter=U", NULL};
+        snprintf(mname, sizeof(mname), "user.name=%s", a->instance);
+        snprintf(mmail, sizeof(mmail), "user.email=%s@orch-agent.local", a->instance);
+        snprintf(mmsg, sizeof(mmsg), "Merge %s into %s", base_ref + strlen("origin/"), branch);
+        if (git(a, tree, mg, &out) == 0) {
+            /* merged cleanly: an approved change refused at its merge for a
+             * conflict needs no new work, only the base; it is verified
+             * again as it is (a merged state that failed its checks is
+             * the CLI's to fix) */
+            integrated = r->last_failure_output && !strncmp(r->last_failure_output, "the merge was refused:", 22) &&
+                         strstr(r->last_failure_output, "does not merge onto");
+        } else if (git(a, tree, unmerged, &conflicts) != 0 || !conflicts || !*conflicts) {
+            snprintf(msg, sizeof(msg), "could not merge %s into the work: %.300s", base_ref, out ? out : "");
+            report_error(a, &w, "git_failed", 1, msg, 0);
+            goto out;
+        }
+        free(out);
+        out = NULL;
+    }
     deps = dependencies(a, r);
     vars = agent_work_vars(r, a->project->name, branch, deps, &nvars);
     if (agent_render(a->work_template, vars, nvars, &prompt, err) != ORCH_OK) {
         report_error(a, &w, "bad_template", 0, err, 0);
         goto out;
     }
-    run_cli(a, &w, tree, model, prompt, "", 1, &o);
+    if (conflicts) {
+        /* the conflict, prepared: markers in place, git's list of files */
+        size_t n = strlen(prompt) + strlen(conflicts) + 600;
+        prompt = xrealloc(prompt, n);
+        snprintf(prompt + strlen(prompt), n - strlen(prompt),
+                 "\n\n## Merge conflicts to resolve\n\nThe base branch (%s) has been merged into this work tree. "
+                 "These files have conflicts, marked with <<<<<<<, ======= and >>>>>>> lines:\n%s\n"
+                 "Resolve each one so that both the base's change and this requirement's change hold, remove "
+                 "every marker, and make the build pass. Do not run git: the merge is committed for you.\n",
+                 a->project->base, conflicts);
+    }
+    if (integrated) {
+        snprintf(o.usage.text, sizeof(o.usage.text), "merged %s in without a conflict; the approved change as it was",
+                 a->project->base);
+        log_info("%s attempt %u: %s merged in cleanly; no CLI run", r->id, w.attempt, base_ref);
+    } else {
+        run_cli(a, &w, tree, model, prompt, "", 1, &o);
+    }
+    if (!o.failure.failed && conflicts) {
+        const char *markers[] = {"git", "grep", "-n", "-E", "^(<<<<<<<|>>>>>>>) ", NULL};
+        char *left = NULL;
+        if (git(a, tree, markers, &left) == 0 && left && *left) {
+            o.failure = (agent_failure){1, 0, "conflict_unresolved", {0}};
+            snprintf(o.failure.message, sizeof(o.failure.message), "conflict markers left after the run:\n%.1500s",
+                     left);
+        }
+        free(left);
+    }
     if (o.failure.failed) {
         report_error(a, &w, o.failure.reason, o.failure.transient, o.failure.message, o.usage.tokens);
         goto out;
@@ -575,6 +636,7 @@ static void work(agent *a, const pb_requirement *r)
     }
 out:
     free(out);
+    free(conflicts);
     free(o.output);
     free(prompt);
     free(deps);
