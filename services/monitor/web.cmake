@@ -23,14 +23,12 @@ if(ORCH_TESTS)
   pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
   add_executable(test_metrics tests/unit/test_metrics.c)
   target_link_libraries(test_metrics PRIVATE monitor_web_core PkgConfig::CMOCKA)
-  add_test(NAME test_metrics COMMAND test_metrics)
-  set_tests_properties(test_metrics PROPERTIES LABELS "unit;web" TIMEOUT 60
+  orch_cases(test_metrics tests/unit/test_metrics.c LABELS unit web TIMEOUT 60
     ENVIRONMENT "ORCH_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 
   add_executable(test_web tests/web/test_web.c)
   target_link_libraries(test_web PRIVATE monitor_web PkgConfig::CMOCKA PkgConfig::CURL)
-  add_test(NAME test_web COMMAND test_web)
-  set_tests_properties(test_web PROPERTIES LABELS web TIMEOUT 120)
+  orch_cases(test_web tests/web/test_web.c LABELS web TIMEOUT 120)
 endif()
 
 if(ORCH_TESTS)
@@ -47,8 +45,8 @@ if(ORCH_TESTS)
   target_link_libraries(orch_webtest PUBLIC orch_testsupport PkgConfig::CURL)
   add_executable(test_web_browser tests/web/test_web_browser.c)
   target_link_libraries(test_web_browser PRIVATE orch_webtest PkgConfig::CMOCKA)
-  add_test(NAME test_web_browser COMMAND test_web_browser)
-  set_tests_properties(test_web_browser PROPERTIES LABELS web TIMEOUT 300
+  # one test: its group setup starts the browser over 5,000 made-up requirements
+  orch_cases(test_web_browser tests/web/test_web_browser.c PER_FILE LABELS web TIMEOUT 300
     ENVIRONMENT "ORCH_BIN_DIR=${CMAKE_BINARY_DIR};ORCH_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 endif()
 
@@ -59,7 +57,7 @@ target_link_libraries(orch-monitor PRIVATE monitor_web)
 if(ORCH_TESTS)
   add_executable(test_web_live tests/web/test_web_live.c)
   target_link_libraries(test_web_live PRIVATE orch_webtest PkgConfig::CMOCKA)
-  add_test(NAME test_web_live COMMAND test_web_live)
-  set_tests_properties(test_web_live PROPERTIES LABELS web TIMEOUT 300
+  # one test: its group setup starts the whole suite and the browser
+  orch_cases(test_web_live tests/web/test_web_live.c PER_FILE LABELS web TIMEOUT 300
     ENVIRONMENT "ORCH_BIN_DIR=${CMAKE_BINARY_DIR};ORCH_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 endif()

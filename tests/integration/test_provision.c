@@ -78,8 +78,11 @@ static void seed_consumers_filter_by_type(void **state)
 {
     conn c;
     jsConsumerInfo *ci = NULL;
+    provision_report rep;
+    char err[ERR_LEN];
     (void)state;
     connect_js(&c);
+    assert_int_equal(provision_all(c.js, 1, &rep, err), ORCH_OK); /* on its own server when run alone */
     assert_int_equal(js_GetConsumerInfo(&ci, c.js, "REQUIREMENTS", "roy-backend", NULL, NULL), NATS_OK);
     assert_string_equal(ci->Config->FilterSubject, "requirements.backend.>");
     assert_int_equal(ci->Config->AckPolicy, js_AckExplicit);
@@ -97,6 +100,7 @@ static void drift_is_repaired(void **state)
     (void)state;
 
     connect_js(&c);
+    assert_int_equal(provision_all(c.js, 1, &rep, err), ORCH_OK); /* on its own server when run alone */
     assert_int_equal(js_GetStreamInfo(&si, c.js, "RESULTS", NULL, NULL), NATS_OK);
     sc = *si->Config; /* borrows si's strings: destroy si only after the update */
     sc.MaxAge = 3600LL * 1000000000LL;
