@@ -203,6 +203,9 @@ void sched_make_ready(sched *s, int i, const sched_clock *now);
 /* COMPLETE: merged (a split original: all its parts are); what depends on
  * it may go. The reason is the caller's, but for a split original. */
 void sched_complete(sched *s, int i, const sched_clock *now);
+/* The BLOCKED work waiting on entry i says again where i is (in review,
+ * merging, escalated...). */
+void sched_refresh_dependents(sched *s, int i, const sched_clock *now);
 /* ESCALATED now, with why, and one critical alert. */
 void sched_escalate(sched *s, int i, const char *why, const sched_clock *now);
 /* Back to the agent with the next attempt (count_attempt) after delay_ms,

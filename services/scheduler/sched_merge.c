@@ -115,6 +115,7 @@ void merge_review_answered(sched *s, int i, const pb_result *r, const sched_from
     st->status = ST_MERGING;
     sched_reason(st, WK(MERGE), "merge: review approved, awaiting the merge");
     sched_save(s, st, now);
+    sched_refresh_dependents(s, i, now);
     merge_note_approved(s, i);
     merge_pass(s, now);
 }

@@ -241,6 +241,11 @@ static void refresh_blocked(sched *s, int node, const sched_clock *now)
     }
 }
 
+void sched_refresh_dependents(sched *s, int i, const sched_clock *now)
+{
+    refresh_blocked(s, dag_find(s->g, s->e[i]->id), now);
+}
+
 void sched_complete(sched *s, int i, const sched_clock *now)
 {
     pb_state *st = s->e[i];
@@ -258,6 +263,32 @@ void sched_complete(sched *s, int i, const sched_clock *now)
 
 /* --- events ----------------------------------------------------------------------- */
 
+/* What node waits on, for people: each unfinished dependency and, where it
+ * is not simply not done yet, where it is ("REQ-1 (in review)", "REQ-2
+ * (escalated: waits for a person)"), so work behind a dead end says so. */
+static void blockers_text(const sched *s, int node, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < dag_ndeps(s->g, node) && used < len; k++) {
+        int d = dag_dep(s->g, node, k), j = entry_at(s, d);
+        const char *where = "";
+        if (dag_complete_p(s->g, d))
+            continue;
+        if (j == -1 && !dag_known(s->g, d))
+            where = " (unknown)";
+        else if (j >= 0 && s->e[j]->status == ST_REVIEWING)
+            where = " (in review)";
+        else if (j >= 0 && s->e[j]->status == ST_MERGING)
+            where = " (merging)";
+        else if (j >= 0 && s->e[j]->status == ST_ESCALATED)
+            where = " (escalated: waits for a person)";
+        else if (j >= 0 && s->e[j]->status == ST_REJECTED)
+            where = " (rejected: will never finish)";
+        used += (size_t)snprintf(buf + used, len - used, "%s%s%s", used ? ", " : "", dag_id(s->g, d), where);
+    }
+}
+
 static void block_or_ready(sched *s, int i, const sched_clock *now)
 {
     pb_state *st = s->e[i];
@@ -267,7 +298,7 @@ static void block_or_ready(sched *s, int i, const sched_clock *now)
         sched_make_ready(s, i, now);
         return;
     }
-    dag_blockers(s->g, node, buf, sizeof(buf));
+    blockers_text(s, node, buf, sizeof(buf));
     st->status = ST_BLOCKED;
     for (size_t k = 0; k < st->n_blocked_by; k++)
         free(st->blocked_by[k]);
@@ -476,6 +507,7 @@ void sched_send_back(sched *s, int i, const char *output, int count_attempt, int
         sched_reason(st, WK(HUMAN), "escalated: %u attempts failed; a human must look (orchctl retry %s)",
                st->attempt - st->attempt_base, st->id);
         sched_save(s, st, now);
+        sched_refresh_dependents(s, i, now);
         if (s->out.alert) {
             snprintf(text, sizeof(text), "%s (%s) escalated after %u attempts: %.300s", st->id,
                      st->requirement->title, st->attempt - st->attempt_base,
@@ -503,6 +535,7 @@ void sched_escalate(sched *s, int i, const char *why, const sched_clock *now)
     st->status = ST_ESCALATED;
     sched_reason(st, WK(HUMAN), "escalated: %.400s", why);
     sched_save(s, st, now);
+    sched_refresh_dependents(s, i, now);
     if (s->out.alert) {
         snprintf(text, sizeof(text), "%s (%s) escalated: %.400s", st->id, st->requirement->title, why);
         s->out.alert(s->out.ctx, "critical", "escalation", escalation_key(st, key, sizeof(key)), text);
@@ -657,6 +690,7 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
         st->review_requested = 1;
         sched_reason(st, WK(REVIEW), "review: verified, awaiting review");
         sched_save(s, st, now);
+        sched_refresh_dependents(s, i, now);
         admit_dispatch_id(st, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW, 0, msg_id, sizeof(msg_id));
         if (s->out.review)
             s->out.review(s->out.ctx, st, msg_id);
@@ -787,6 +821,7 @@ int sched_retry(sched *s, const char *id, const sched_clock *now, char *err, siz
     release_queued_reason(s, st, now);
     release_push(s, i);
     sched_save(s, st, now);
+    sched_refresh_dependents(s, i, now); /* they wait on it again, not on a dead end */
     release_type(s, type_of(st), now);
     return 0;
 }

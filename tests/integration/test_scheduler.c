@@ -316,8 +316,9 @@ static void chain_is_released_in_order_and_reviewed(void **state)
     }
     /* verified is not merged: API-1 would be built on a base without MIG-1 */
     nothing_for(e, "roy-backend", "requirements.backend.>");
+    wait_status(e, "MIG-1", "REVIEWING");
     st = status_of(e, "API-1");
-    assert_string_equal(field(st, "reason"), "dependency: waiting on MIG-1");
+    assert_string_equal(field(st, "reason"), "dependency: waiting on MIG-1 (in review)");
     cJSON_Delete(st);
     review_and_merge(e, "MIG-1", 1);
     must_take(e, "roy-backend", "requirements.backend.>", "API-1", 1, &w);

@@ -37,9 +37,10 @@ static void chain_migration_api_ui_released_in_order(void **state)
     assert_string_equal(rec.reviews[0], "MIG");
     /* verified is not merged: API would be built on a base without MIG */
     assert_int_equal(rec.nd, 1);
-    assert_string_equal(why(s, "API"), "dependency: waiting on MIG");
+    assert_string_equal(why(s, "API"), "dependency: waiting on MIG (in review)");
     review(s, "MIG", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
     assert_int_equal(status(s, "MIG"), ORCHESTRATOR__V1__STATUS__STATUS_MERGING);
+    assert_string_equal(why(s, "API"), "dependency: waiting on MIG (merging)");
     assert_int_equal(rec.nd, 1);
     merged(s, "MIG");
     assert_int_equal(status(s, "MIG"), ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
@@ -469,10 +470,35 @@ static void finished_work_is_let_go_after_the_retention(void **state)
     sched_destroy(s);
 }
 
+/* Work behind an escalated dependency says it waits on a dead end, until a
+ * person retries it. */
+static void work_behind_an_escalated_dependency_says_so(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    pb_error e;
+    char err[200];
+    (void)state;
+    sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("B", FE, MED, 100, "A", NULL), &clk);
+    assert_string_equal(why(s, "B"), "dependency: waiting on A");
+    orchestrator__v1__agent_error__init(&e);
+    e.source = "agent";
+    e.requirement_id = "A";
+    e.message = "no such repository";
+    agent_error(s, &e);
+    assert_int_equal(status(s, "A"), ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED);
+    assert_int_equal(status(s, "B"), ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED);
+    assert_string_equal(why(s, "B"), "dependency: waiting on A (escalated: waits for a person)");
+    assert_int_equal(sched_retry(s, "A", &clk, err, sizeof(err)), 0);
+    assert_string_equal(why(s, "B"), "dependency: waiting on A");
+    sched_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(chain_migration_api_ui_released_in_order, setup),
+        cmocka_unit_test_setup(work_behind_an_escalated_dependency_says_so, setup),
         cmocka_unit_test_setup(verifier_files_replace_declared_ones, setup),
         cmocka_unit_test_setup(reject_retry_with_output_then_escalate, setup),
         cmocka_unit_test_setup(infra_errors_retry_without_counting, setup),
