@@ -245,7 +245,9 @@ orch_status web_start(web **out, const web_settings *cfg, const web_source *src,
     w->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                             handle, w, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)WEB_THREADS,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONNECTIONS,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WEB_PER_ADDRESS,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_IDLE_S,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024, MHD_OPTION_END);
     if (!w->d) {
         snprintf(err, ERR_LEN, "web: cannot serve on %s:%d (in use, or not an address of this host)", host,

@@ -20,8 +20,12 @@
  * set, every path but /, /healthz and /readyz wants `Authorization: Bearer
  * <token>` (compared in constant time) and answers 401 without it: the page
  * and the probes show no data, and container probes carry no secrets.
- * Bounds: at most 64 connections, 10 s idle per connection, 32 KiB of
- * request headers, query values of at most 128 bytes.
+ * Bounds: at most WEB_CONNECTIONS connections in all and WEB_PER_ADDRESS
+ * from one client address (libmicrohttpd's own limits), so clients that
+ * hold connections open, trickling a byte now and then or sending nothing,
+ * take at most their address's share and /healthz and /metrics still
+ * answer everyone else; WEB_IDLE_S idle per connection, 32 KiB of request
+ * headers, query values of at most 128 bytes.
  *
  * The data comes from a web_source: callbacks the monitor's adapter
  * supplies, called on libmicrohttpd's threads (up to WEB_THREADS at once),
@@ -33,6 +37,9 @@
 #include "status.h"
 
 #define WEB_THREADS 4
+#define WEB_CONNECTIONS 256
+#define WEB_PER_ADDRESS 16
+#define WEB_IDLE_S 10
 #define WEB_QUERY_MAX 128
 
 typedef enum { WEB_OVERVIEW, WEB_LIST, WEB_GRAPH, WEB_REQUIREMENT } web_view;

@@ -10,6 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <cmocka.h>
 #include <curl/curl.h>
 
@@ -321,11 +325,54 @@ static void test_bad_settings(void **state)
     web_stop(NULL);
 }
 
+/* Clients that hold connections open (a request begun and never finished)
+ * cannot shut others out: one address holds at most WEB_PER_ADDRESS, and
+ * /healthz answers another address at once. 80 from 127.0.0.2 took all 64
+ * connections there were. */
+static void test_slow_clients_do_not_shut_others_out(void **state)
+{
+    ctx *c = *state;
+    int fds[80], n = 0;
+    struct sockaddr_in src, dst;
+    int64_t t0;
+    reply *r;
+    memset(&src, 0, sizeof(src));
+    memset(&dst, 0, sizeof(dst));
+    src.sin_family = AF_INET;
+    src.sin_addr.s_addr = inet_addr("127.0.0.2");
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons((uint16_t)web_port(c->w));
+    dst.sin_addr.s_addr = inet_addr("127.0.0.1");
+    for (int i = 0; i < 80; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(fd >= 0);
+        if (bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0 ||
+            connect(fd, (struct sockaddr *)&dst, sizeof(dst)) != 0) {
+            close(fd);
+            continue;
+        }
+        if (write(fd, "G", 1) != 1) { /* a request begun, never finished */
+            close(fd);
+            continue;
+        }
+        fds[n++] = fd;
+    }
+    assert_true(n > WEB_PER_ADDRESS);
+    usleep(300 * 1000); /* the server has accepted (or turned away) them all */
+    t0 = text_mono_ms();
+    r = call(c, "GET", "/healthz", NULL);
+    assert_int_equal(r->code, 200);
+    assert_true(text_mono_ms() - t0 < 2000);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest open_tests[] = {
         cmocka_unit_test(test_refusals_logged_bounded), cmocka_unit_test(test_routes),      cmocka_unit_test(test_read_only), cmocka_unit_test(test_bad_queries),
         cmocka_unit_test(test_huge_headers), cmocka_unit_test(test_bad_settings),
+        cmocka_unit_test(test_slow_clients_do_not_shut_others_out),
     };
     const struct CMUnitTest token_tests[] = {cmocka_unit_test(test_token)};
     int rc;
