@@ -290,7 +290,7 @@ static edge_reason metadata_from(const cJSON *o, const char *pfx, const edge_lim
     return EDGE_OK;
 }
 
-static edge_reason check_texts(const pb_requirement *r, const char *pfx, const edge_limits *l, char err[ERR_LEN]);
+static edge_reason check_texts(pb_requirement *r, const char *pfx, const edge_limits *l, char err[ERR_LEN]);
 
 static edge_reason requirement_from(const cJSON *o, const char *pfx, const edge_limits *l,
                                     pb_requirement **out, char err[ERR_LEN])
@@ -1046,8 +1046,10 @@ static edge_reason check_list(const char *pfx, const char *field, char **v, size
 
 /* The rules every string of a requirement obeys, whichever way it came:
  * the JSON parser reads into a requirement and then calls this, and so does
- * the protobuf path, so the two cannot drift apart. */
-static edge_reason check_texts(const pb_requirement *r, const char *pfx, const edge_limits *l, char err[ERR_LEN])
+ * the protobuf path, so the two cannot drift apart. Its files are put in
+ * one spelling each (text_path_normalise), so no spelling gets past the
+ * overlap rule. */
+static edge_reason check_texts(pb_requirement *r, const char *pfx, const edge_limits *l, char err[ERR_LEN])
 {
     const pb_metadata *m = r->metadata;
     edge_reason e;
@@ -1064,6 +1066,11 @@ static edge_reason check_texts(const pb_requirement *r, const char *pfx, const e
         (e = check_list(pfx, "files", r->files, r->n_files, 1024, LINE, l, err)) ||
         (e = check_list(pfx, "dependencies", r->dependencies, r->n_dependencies, l->max_id, LINE, l, err)))
         return e;
+    for (size_t i = 0; i < r->n_files; i++) {
+        char why[300];
+        if (text_path_normalise(r->files[i], why, sizeof(why)) != 0)
+            return fail(err, EDGE_BAD_VALUE, "field '%sfiles[%zu]': %s", pfx, i, why);
+    }
     if (!m)
         return EDGE_OK;
     if ((e = check_str(pfx, "metadata.phase", m->phase, l->max_id, LINE, err)) ||

@@ -193,3 +193,39 @@ int64_t text_mono_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int text_path_normalise(char *path, char *err, size_t errlen)
+{
+    size_t n = strlen(path), out = 0, starts[512];
+    int depth = 0, dir = n > 0 && path[n - 1] == '/';
+    char *src = xstrdup(path), *save = NULL;
+    for (char *seg = strtok_r(src, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
+        if (!strcmp(seg, "."))
+            continue;
+        if (!strcmp(seg, "..")) {
+            if (depth == 0) {
+                snprintf(err, errlen, "'%.200s' leaves the project", path);
+                free(src);
+                return -1;
+            }
+            out = starts[--depth];
+            continue;
+        }
+        if (depth == (int)(sizeof(starts) / sizeof(starts[0]))) {
+            snprintf(err, errlen, "'%.200s' is nested too deep", path);
+            free(src);
+            return -1;
+        }
+        starts[depth++] = out;
+        out += (size_t)sprintf(path + out, "%s%s", out ? "/" : "", seg);
+    }
+    free(src);
+    if (out == 0) {
+        snprintf(err, errlen, "'%.200s' names no file of the project", path);
+        return -1;
+    }
+    if (dir)
+        path[out++] = '/';
+    path[out] = '\0';
+    return 0;
+}

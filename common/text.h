@@ -44,6 +44,15 @@ int text_controls_free(const char *buf, size_t len, int allow_space, size_t *at)
  * from [A-Za-z0-9_-]. Otherwise 0, with the reason in err (if not NULL). */
 int text_id_valid(const char *s, size_t max_len, char *err, size_t errlen);
 
+/* A file path of the project in one spelling, in place: "./src//x/../a.c"
+ * and "/src/a.c" are "src/a.c" ("." and empty segments dropped, ".." taking
+ * the segment before it, a leading "/" meaning the project's root); a
+ * trailing "/" (a directory) is kept. Returns 0, or -1 with the reason in
+ * err when the path leaves the project ("../x", "a/../../x") or names no
+ * file ("", ".", "/"). So two spellings of one file are one file for the
+ * overlap rule and in prompts. */
+int text_path_normalise(char *path, char *err, size_t errlen);
+
 /* Case-insensitive ASCII equality. */
 int text_ieq(const char *a, const char *b);
 

@@ -573,6 +573,46 @@ static void internal_fields_cannot_be_set_from_outside(void **state)
     svc_stop(pid);
 }
 
+/* A file has one spelling on its way to the scheduler, whatever the intake
+ * said ("./src//a.c", "/src/x/../a.c" are src/a.c), so no spelling slips
+ * past the overlap rule; a path leaving the project is refused, naming the
+ * field. JSON and protobuf alike. */
+static void file_paths_have_one_spelling(void **state)
+{
+    env *e = *state;
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    plan_list p = {0};
+    pb_requirement r;
+    char *files[] = {"/src/x/../a.c", "lib//"};
+    cJSON *errs;
+
+    intake_str(e, "{\"id\":\"PATH-1\",\"title\":\"Fix the parser\",\"files\":[\"./src//a.c\",\"docs/./api.md\"]}");
+    orchestrator__v1__requirement__init(&r);
+    r.id = "PATH-2";
+    r.title = "Fix the lexer";
+    r.files = files;
+    r.n_files = 2;
+    intake_pb(e, &r);
+    read_plan(e, &p, 2, 10000);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(find(&p, "PATH-1")->files[0], "src/a.c");
+    assert_string_equal(find(&p, "PATH-1")->files[1], "docs/api.md");
+    assert_string_equal(find(&p, "PATH-2")->files[0], "src/a.c");
+    assert_string_equal(find(&p, "PATH-2")->files[1], "lib/");
+    plan_free(&p);
+    intake_str(e, "{\"id\":\"PATH-3\",\"title\":\"Read the keys\",\"files\":[\"src/../../etc/passwd\"]}");
+    errs = read_errors(e, 1, 10000);
+    assert_non_null(errs);
+    {
+        char *text = cJSON_PrintUnformatted(errs);
+        assert_non_null(strstr(text, "files[0]"));
+        assert_non_null(strstr(text, "leaves the project"));
+        free(text);
+    }
+    cJSON_Delete(errs);
+    svc_stop(pid);
+}
+
 /* The parts of a split take their ids too: <id>-BE and <id>-FE can be
  * neither given again nor handed out by the counter. */
 static void split_parts_take_their_ids(void **state)
@@ -1072,6 +1112,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(dry_run_classifies_without_publishing, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(poison_requirements_are_refused_on_every_path, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(internal_fields_cannot_be_set_from_outside, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(file_paths_have_one_spelling, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(ids_are_never_handed_out_twice, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_redelivered_message_keeps_its_ids, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(split_parts_take_their_ids, svc_env_setup, svc_env_teardown),

@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -173,9 +174,32 @@ static void subjects_are_built_in_one_place(void **state)
     assert_string_equal(names_subject(out, 12, NAMES_SUBJ_HEARTBEAT, "backend", "roy-1"), "agents.hear");
 }
 
+static void paths_have_one_spelling(void **state)
+{
+    const char *cases[][2] = {{"./src/a.c", "src/a.c"},      {"src//a.c", "src/a.c"},   {"src/x/../a.c", "src/a.c"},
+                              {"/src/a.c", "src/a.c"},       {"src/", "src/"},          {".//src/./lib//", "src/lib/"},
+                              {"a/b/../../c", "c"},          {"README.md", "README.md"}};
+    const char *bad[] = {"../x", "a/../../x", "", ".", "/", "./", "src/.."};
+    char buf[128], err[200];
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(buf, sizeof(buf), "%s", cases[i][0]);
+        assert_int_equal(text_path_normalise(buf, err, sizeof(err)), 0);
+        assert_string_equal(buf, cases[i][1]);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(buf, sizeof(buf), "%s", bad[i]);
+        assert_int_equal(text_path_normalise(buf, err, sizeof(err)), -1);
+    }
+    snprintf(buf, sizeof(buf), "../etc/passwd");
+    text_path_normalise(buf, err, sizeof(err));
+    assert_non_null(strstr(err, "leaves the project"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(paths_have_one_spelling),
         cmocka_unit_test(utf8_accepts_valid_text),
         cmocka_unit_test(utf8_rejects_bad_bytes_with_offset),
         cmocka_unit_test(utf8_cuts_fall_between_characters),
