@@ -540,6 +540,24 @@ static void run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick
             }
             free(out);
             out = NULL;
+            {
+                /* a ref that holds nothing the base does not is no change:
+                 * the agent's, like a failing step */
+                char only[200];
+                const char *cnt[] = {"git", "-C", src, "rev-list", "--count", only, NULL};
+                snprintf(only, sizeof(only), "%s..%s", base, sha);
+                if (git(&x, cnt, &out) == 0 && atoi(out) == 0) {
+                    char text[600];
+                    v->kind = ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL;
+                    snprintf(text, sizeof(text), "the change is empty: %s (%.12s) holds no commit that %s does not",
+                             r->ref, sha, p->base);
+                    pb_set_str(&v->failing_output, text);
+                    pb_set_str(&v->detail, "empty change");
+                    goto out;
+                }
+                free(out);
+                out = NULL;
+            }
         }
     }
 

@@ -243,8 +243,9 @@ static nc_settlement handle(natsMsg *m, void *arg)
     nc_settlement how;
     (void)arg;
 
-    if (names_agent_from_subject(subject, 1) == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW)
-        return nc_ack(); /* a review is not a build */
+    if (names_agent_from_subject(subject, 1) == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW ||
+        names_agent_from_subject(subject, 1) == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE)
+        return nc_ack(); /* a review is not a build; a merge was built by the release role itself */
     edge_limits_default(&lim);
     if (edge_result_from_json(subject, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &r, err) !=
         EDGE_OK) {

@@ -344,6 +344,25 @@ static const pb_verdict *of(const verdicts *v, const char *id)
 #define FAIL ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL
 #define INFRA ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_INFRASTRUCTURE_ERROR
 
+/* A result whose ref is the base itself (or anything the base holds) is no
+ * change: it fails, with a clear output, instead of passing on to review. */
+static void a_ref_that_is_the_base_is_an_empty_change(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_verifier(e, "v1");
+    verdicts v;
+    const pb_verdict *x;
+
+    submit(e, "EMPTY-1", 1, "demo", "refs/heads/main", NULL);
+    read_verdicts(e, &v, 1, 60000);
+    x = of(&v, "EMPTY-1");
+    assert_int_equal(x->kind, ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL);
+    assert_non_null(strstr(x->failing_output, "the change is empty"));
+    assert_int_equal(x->n_steps, 0); /* nothing was built */
+    free_verdicts(&v);
+    svc_stop(pid);
+}
+
 static void verdicts_for_every_kind_of_work(void **state)
 {
     env *e = *state;
@@ -1007,6 +1026,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(verdicts_for_every_kind_of_work, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_ref_that_is_the_base_is_an_empty_change, setup, teardown),
         cmocka_unit_test_setup_teardown(hanging_step_is_killed_with_its_children_and_noise_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(work_trees_go_however_deep_or_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(nothing_a_step_started_outlives_its_verdict, setup, teardown),
