@@ -680,6 +680,8 @@ static void on_dashboard(srv_req *req, void *closure)
     }
 }
 
+#define SILENCE_MAX_MINUTES (30 * 24 * 60)
+
 /* orch.monitor.silence {"matchers": "rule=stale,type=backend", "minutes": 60, "comment": "..."}
  * orch.monitor.silence {"remove": "S1"} */
 static void on_silence(srv_req *req, void *closure)
@@ -693,6 +695,14 @@ static void on_silence(srv_req *req, void *closure)
     int rc;
     (void)closure;
     if (matchers && !remove && !names_silence_matchers_ok(matchers, why, sizeof(why))) {
+        srv_respond_error(req, 400, why);
+        cJSON_Delete(j);
+        return;
+    }
+    /* a person's duration, bounded: 10^180 minutes overflowed into an
+     * expiry in the past, 10^9 silenced for ever */
+    if (matchers && !remove && !(minutes >= 1 && minutes <= SILENCE_MAX_MINUTES)) {
+        snprintf(why, sizeof(why), "minutes must be a number from 1 to %d (30 days)", SILENCE_MAX_MINUTES);
         srv_respond_error(req, 400, why);
         cJSON_Delete(j);
         return;

@@ -239,6 +239,20 @@ static void deep_queue_alerts_and_silence_suppresses(void **state)
         assert_string_equal(code, "400");
         natsMsg_Destroy(reply);
     }
+    {   /* durations are bounded: for ever, or so long it overflows, is refused */
+        const char *bad[] = {"{\"matchers\":\"rule=stale\",\"minutes\":1e9}",
+                             "{\"matchers\":\"rule=stale\",\"minutes\":1e180}",
+                             "{\"matchers\":\"rule=stale\",\"minutes\":-5}"};
+        for (int i = 0; i < 3; i++) {
+            natsMsg *reply = NULL;
+            const char *code = NULL;
+            assert_int_equal(natsConnection_RequestString(&reply, e->nc, "orch.monitor.silence", bad[i], 2000), NATS_OK);
+            assert_int_equal(natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code), NATS_OK);
+            assert_string_equal(code, "400");
+            assert_non_null(strstr(natsMsg_GetData(reply), "minutes must be"));
+            natsMsg_Destroy(reply);
+        }
+    }
     for (int i = 0; i < 7; i++) {
         char subj[64];
         snprintf(subj, sizeof(subj), "requirements.frontend.F-%d", i);
