@@ -168,6 +168,8 @@ git init -q -b main "$work/repos/demo"
 cp -r "$src/examples/demo-project/." "$work/repos/demo/"
 git -C "$work/repos/demo" add -A
 git -C "$work/repos/demo" -c user.email=demo@orchestrator.local -c user.name=demo commit -q -m "demo project"
+# the release agents push their merges to main, which is checked out
+git -C "$work/repos/demo" config receive.denyCurrentBranch updateInstead
 chown -R "$orch_uid" "$work/repos"
 cat >"$work/projects.json" <<'JSON'
 {"projects": {"demo": {"repo": "/srv/git/demo", "base": "main", "steps": [
