@@ -229,3 +229,22 @@ int text_path_normalise(char *path, char *err, size_t errlen)
     path[out] = '\0';
     return 0;
 }
+
+char *text_printable(const char *s)
+{
+    size_t n = s ? strlen(s) : 0, o = 0;
+    char *out = xmalloc(n * 6 + 1);   /* at most \u00NN (6) for a 2-byte C1 */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
+            o += (size_t)sprintf(out + o, "\\x%02x", c);
+        } else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9f) {
+            o += (size_t)sprintf(out + o, "\\u%04x", (unsigned char)s[i + 1]);
+            i++;
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}

@@ -53,6 +53,13 @@ int text_id_valid(const char *s, size_t max_len, char *err, size_t errlen);
  * overlap rule and in prompts. */
 int text_path_normalise(char *path, char *err, size_t errlen);
 
+/* A copy of s (NUL-terminated) that is safe to print on a terminal: C0
+ * control characters other than tab and newline, DEL, and the C1 controls
+ * (U+0080..U+009F, which terminals may obey as escape sequences) are
+ * written as \x1b or \u009b; everything else is as it was. The caller
+ * frees it; s NULL gives "". */
+char *text_printable(const char *s);
+
 /* Case-insensitive ASCII equality. */
 int text_ieq(const char *a, const char *b);
 

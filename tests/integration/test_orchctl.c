@@ -472,6 +472,41 @@ static void services_columns_line_up(void **state)
     svc_stop(b);
 }
 
+/* A failing build's output can hold terminal escapes (compilers print in
+ * colour), and so can anything a message carried: orchctl shows them as
+ * text, and no ESC or C1 control reaches the terminal. */
+static void control_characters_are_shown_not_obeyed(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "500");
+    pb_verdict v;
+    uint8_t *buf;
+    size_t len;
+    char out[8192];
+    const char *one[] = {"status", "ESC-1", NULL};
+    const char *all[] = {"status", NULL};
+
+    plan(e, "ESC-1");
+    wait_status(e, "ESC-1", "DISPATCHED", 1);
+    orchestrator__v1__verdict__init(&v);
+    v.requirement_id = "ESC-1";
+    v.attempt = 1;
+    v.kind = FAIL;
+    v.failing_output = "main.c:3: \x1b[31merror\x1b[0m: undeclared \xc2\x9b" "2J";
+    assert_int_equal(pb_pack(&v.base, &buf, &len), ORCH_OK);
+    assert_int_equal(js_Publish(NULL, e->js, "verdicts.ESC-1", buf, (int)len, NULL, NULL), NATS_OK);
+    free(buf);
+    wait_status(e, "ESC-1", "DISPATCHED", 2);
+    assert_int_equal(orchctl(e, one, out, sizeof(out)), 0);
+    assert_null(strchr(out, 0x1b));
+    assert_null(strstr(out, "\xc2\x9b"));
+    assert_non_null(strstr(out, "\\x1b[31merror"));
+    assert_non_null(strstr(out, "\\u009b2J"));
+    assert_int_equal(orchctl(e, all, out, sizeof(out)), 0);
+    assert_null(strchr(out, 0x1b));
+    svc_stop(pid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -482,6 +517,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(silences_are_listed, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(dead_letters_are_browsed, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(services_columns_line_up, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(control_characters_are_shown_not_obeyed, svc_env_setup, svc_env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

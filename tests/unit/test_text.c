@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -196,9 +197,22 @@ static void paths_have_one_spelling(void **state)
     assert_non_null(strstr(err, "leaves the project"));
 }
 
+static void printable_shows_controls_as_text(void **state)
+{
+    char *p;
+    (void)state;
+    p = text_printable("ok\ttab\nline \x1b[31mred\x7f \xc2\x9b" "2J caf\xc3\xa9");
+    assert_string_equal(p, "ok\ttab\nline \\x1b[31mred\\x7f \\u009b2J caf\xc3\xa9");
+    free(p);
+    p = text_printable(NULL);
+    assert_string_equal(p, "");
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(printable_shows_controls_as_text),
         cmocka_unit_test(paths_have_one_spelling),
         cmocka_unit_test(utf8_accepts_valid_text),
         cmocka_unit_test(utf8_rejects_bad_bytes_with_offset),

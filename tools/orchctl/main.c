@@ -83,6 +83,29 @@ typedef struct {
     int offline;      /* needs no NATS connection */
 } command;
 
+/* Every string of an answer made safe to print (text_printable): a title,
+ * a reason or a failure output with terminal escapes in it shows them as
+ * text instead of obeying them. */
+static void scrub(cJSON *j)
+{
+    cJSON *it;
+    if (cJSON_IsString(j) && j->valuestring) {
+        char *p = text_printable(j->valuestring);
+        if (strcmp(p, j->valuestring))
+            cJSON_SetValuestring(j, p);
+        free(p);
+    }
+    cJSON_ArrayForEach(it, j) scrub(it);
+}
+
+static cJSON *parse_reply(const char *data, size_t len)
+{
+    cJSON *j = cJSON_ParseWithLength(data, len);
+    if (j)
+        scrub(j);
+    return j;
+}
+
 /* services: every instance answering $SRV.INFO, with its endpoints. The
  * columns are as wide as their longest value (instance ids vary). */
 static int cmd_services(ctl *c, int argc, char **argv)
@@ -114,7 +137,7 @@ static int cmd_services(ctl *c, int argc, char **argv)
         cJSON *j;
         if (natsSubscription_NextMsg(&m, sub, 500) != NATS_OK)
             break;
-        j = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+        j = parse_reply(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
         natsMsg_Destroy(m);
         if (j)
             cJSON_AddItemToArray(all, j);
@@ -270,7 +293,7 @@ static int cmd_classify(ctl *c, int argc, char **argv)
         natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code);
         fprintf(stderr, "orchctl: classify: %s\n", text);
     } else {
-        cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
+        cJSON *j = parse_reply(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
         char *pretty = j ? cJSON_Print(j) : NULL;
         printf("%s\n", pretty ? pretty : natsMsg_GetData(reply));
         free(pretty);
@@ -334,7 +357,7 @@ static int request_json(ctl *c, const char *subject, const char *body, cJSON **o
     } else if (natsMsgHeader_Get(reply, "Nats-Service-Error", &text) == NATS_OK) {
         fprintf(stderr, "orchctl: %s\n", text);
     } else {
-        *out = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
+        *out = parse_reply(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
         rc = *out ? 0 : EXIT_FAIL;
     }
     natsMsg_Destroy(reply);
@@ -449,7 +472,7 @@ static void row_eta(ctl *c, const cJSON *r, char *buf, size_t len)
     if (natsConnection_RequestString(&reply, c->nc, subject, "", 3000) != NATS_OK)
         return;
     if (natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code) != NATS_OK &&
-        (o = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply))) != NULL &&
+        (o = parse_reply(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply))) != NULL &&
         *jstr(o, "eta"))
         snprintf(buf, len, "%s", jstr(o, "eta"));
     cJSON_Delete(o);
@@ -607,7 +630,7 @@ static int submit_body(ctl *c, const char *body, size_t len, const char *ctype)
     while (nats_Now() < deadline && (!quiet_until || nats_Now() < quiet_until)) {
         natsMsg *x = NULL;
         if (natsSubscription_NextMsg(&x, errs, 1) == NATS_OK) {
-            cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(x), (size_t)natsMsg_GetDataLength(x));
+            cJSON *j = parse_reply(natsMsg_GetData(x), (size_t)natsMsg_GetDataLength(x));
             cJSON *sq = j ? cJSON_GetObjectItem(j, "streamSeq") : NULL;
             if (sq && (uint64_t)sq->valuedouble == seq) {
                 const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(j, "requirementId"));
@@ -747,7 +770,7 @@ static cJSON *list_head(ctl *c)
     if (natsConnection_RequestString(&reply, c->nc, names_request_subject(NAMES_REQ_SCHEDULER_LIST), "{\"limit\":1}", 2000) != NATS_OK)
         return NULL;
     if (natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code) != NATS_OK || !code)
-        o = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
+        o = parse_reply(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
     natsMsg_Destroy(reply);
     return o;
 }
@@ -778,7 +801,13 @@ static int cmd_dashboard(ctl *c, int argc, char **argv)
         }
         if (watch && isatty(1))
             printf("\033[H\033[2J");
-        printf("%.*s\n", natsMsg_GetDataLength(reply), natsMsg_GetData(reply));
+        {
+            char *raw = xstrndup(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
+            char *shown = text_printable(raw);
+            printf("%s\n", shown);
+            free(shown);
+            free(raw);
+        }
         natsMsg_Destroy(reply);
         if (!as_json) {
             cJSON *head = list_head(c);
@@ -811,7 +840,7 @@ static int cmd_agents(ctl *c, int argc, char **argv)
         fprintf(stderr, "orchctl: no answer from the monitor\n");
         return EXIT_FAIL;
     }
-    o = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
+    o = parse_reply(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
     natsMsg_Destroy(reply);
     printf("%-14s %-7s %-12s %-12s %s\n", "TYPE", "QUEUE", "TOKENS", "LIMIT", "ACTIVE");
     cJSON_ArrayForEach(t, cJSON_GetObjectItem(o, "agents")) {
@@ -849,7 +878,7 @@ static int silence_list(ctl *c)
     if ((st = kvStore_Get(&e, kv, "monitor-state")) == NATS_NOT_FOUND) {
         rc = 0; /* no monitor has saved anything: no silences */
     } else if (st != NATS_OK ||
-               !(o = cJSON_ParseWithLength(kvEntry_ValueString(e), (size_t)kvEntry_ValueLen(e)))) {
+               !(o = parse_reply(kvEntry_ValueString(e), (size_t)kvEntry_ValueLen(e)))) {
         fprintf(stderr, "orchctl: silence list: cannot read the monitor's state: %s\n", natsStatus_GetText(st));
         goto out;
     }
@@ -1029,7 +1058,7 @@ static const char *roadmap_status(ctl *c, const char *id, char *buf, size_t len)
         natsMsg_Destroy(reply);
         return NULL; /* not submitted (yet): leave the line alone */
     }
-    o = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
+    o = parse_reply(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
     natsMsg_Destroy(reply);
     st = o ? jstr(o, "status") : "";
     if (!strcmp(st, "COMPLETE"))
@@ -1174,7 +1203,7 @@ static int cmd_summary(ctl *c, int argc, char **argv)
     escalated = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(by, "ESCALATED"));
     rejected = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(by, "REJECTED"));
     if (natsConnection_RequestString(&reply, c->nc, names_request_subject(NAMES_REQ_DASHBOARD), "json", 5000) == NATS_OK) {
-        dash = cJSON_ParseWithLength(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
+        dash = parse_reply(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
         natsMsg_Destroy(reply);
     }
     out = cJSON_CreateObject();
