@@ -352,6 +352,17 @@ static void a_merge_takes_the_verified_commit(void **state)
         pclose(p);
         assert_non_null(strstr(out, "held"));
     }
+    /* and the work's branch is gone once merged (agent.keep_branches is off) */
+    {
+        char out[512] = "", spec[400];
+        FILE *p;
+        snprintf(spec, sizeof(spec), "git -C %s branch --list 'req/REQ-M-*'", e->repo);
+        p = popen(spec, "r"); /* the test's own paths */
+        assert_non_null(p);
+        out[fread(out, 1, sizeof(out) - 1, p)] = '\0';
+        pclose(p);
+        assert_string_equal(out, "");
+    }
 }
 
 /* A command the test runs in dir (its own paths and fixed words). */

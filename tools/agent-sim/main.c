@@ -390,6 +390,13 @@ static void merge(agent *a, const pb_requirement *r)
         return;
     }
     free(out);
+    if (a->repo) {
+        /* merged: the work's branch goes, as orch-agent's release role does */
+        char del[220];
+        const char *push_del[] = {"git", "push", "-q", "origin", del, NULL};
+        snprintf(del, sizeof(del), ":%s", ref);
+        git(a, push_del, NULL);
+    }
     orchestrator__v1__result__init(&res);
     res.requirement_id = r->id;
     res.attempt = r->attempt;

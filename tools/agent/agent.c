@@ -74,6 +74,8 @@ const cfg_entry agent_cfg_entries[] = {
      "the verifier's projects file (repository, base branch, verification steps)"},
     {"agent.workdir", CFG_STR, "/var/lib/orch-agent", 0, 1024, F(workdir), NULL, 0, "where clones and work trees live"},
     {"agent.diff_limit", CFG_INT, "65536", 1024, 16777216, F(diff_limit), NULL, 0, "bytes of diff a review prompt carries"},
+    {"agent.keep_branches", CFG_BOOL, "false", 0, 0, F(keep_branches), NULL, 0,
+     "release: keep the req/<id>-a<n> branches of merged work (by default they are deleted once merged)"},
 };
 const size_t agent_cfg_count = sizeof(agent_cfg_entries) / sizeof(agent_cfg_entries[0]);
 
@@ -888,6 +890,35 @@ done:
     return rc;
 }
 
+/* Once merged, the attempts' branches of the work (req/<id>-a<n>) are
+ * deleted from the project's repository, unless agent.keep_branches: the
+ * base holds the work, and a team's repository does not fill up with
+ * finished branches. Best effort: a branch that stays is only clutter. */
+static void delete_work_branches(agent *a, const pb_requirement *r)
+{
+    char pattern[200], *out = NULL;
+    const char *ls[] = {"git", "ls-remote", "--heads", "origin", pattern, NULL};
+    if (a->c->keep_branches)
+        return;
+    snprintf(pattern, sizeof(pattern), "refs/heads/req/%s-a*", r->id);
+    if (git(a, a->clone, ls, &out) != 0 || !out) {
+        free(out);
+        return;
+    }
+    for (char *line = out, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        char *ref;
+        if ((nl = strchr(line, '\n')))
+            *nl = '\0';
+        if ((ref = strchr(line, '\t'))) {
+            char spec[300];
+            const char *del[] = {"git", "push", "-q", "origin", spec, NULL};
+            snprintf(spec, sizeof(spec), ":%s", ref + 1);
+            git(a, a->clone, del, NULL);
+        }
+    }
+    free(out);
+}
+
 static void release(agent *a, const pb_requirement *r, const char *json, size_t len)
 {
     work_ref w = {r->id, r->attempt ? r->attempt : 1};
@@ -926,6 +957,7 @@ static void release(agent *a, const pb_requirement *r, const char *json, size_t 
         res.commit = sha;
         res.summary = summary;
         report_result(a, &w, "merge", &res);
+        delete_work_branches(a, r);
         log_info("%s: %s", r->id, summary);
     }
 }

@@ -39,6 +39,7 @@ typedef struct {
     char *projects_file;         /* the verifier's projects file: repository, base, steps */
     char *workdir;
     long long diff_limit;        /* bytes of diff a review prompt carries */
+    int keep_branches;           /* release: keep req/<id>-a<n> of merged work */
 } agent_cfg;
 
 extern const cfg_entry agent_cfg_entries[];
