@@ -314,8 +314,9 @@ static void on_result(const char *subject, const char *data, size_t len, const e
         return;
     ok = judge(subject, t, token_rest(subject, 2), (int)r->agent_type, NULL, r->instance, NULL, r->requirement_id,
                r->attempt, &no);
+    if (ok >= 0)
+        seen_result(M.seen, t); /* a past attempt's result happened too: counted, not activity */
     if (ok > 0) {
-        seen_result(M.seen, t);
         report(t, r->requirement_id, r->instance, now);
     } else if (ok < 0) {
         refuse(subject, r->requirement_id, &no);
@@ -344,9 +345,11 @@ static void on_error(const char *subject, const char *data, size_t len, const ed
     if (agent)
         ok = judge(subject, t, token_rest(subject, 2), 0, NULL, e->instance, e->source, e->requirement_id,
                    e->attempt, &no);
-    if (ok > 0)
+    /* An error of an attempt that is over (the scheduler, reading another
+     * consumer, sent the work back already) still happened: it counts. */
+    if (ok >= 0)
         seen_error(M.seen, t, agent, e->requirement_id, e->instance, now);
-    else if (ok < 0)
+    else
         refuse(subject, e->requirement_id, &no);
     orchestrator__v1__agent_error__free_unpacked(e, NULL);
 }

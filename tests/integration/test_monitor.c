@@ -269,6 +269,32 @@ static void deep_queue_alerts_and_silence_suppresses(void **state)
     svc_stop(pid);
 }
 
+/* An agent's error is usually read after the scheduler already sent the
+ * work back as the next attempt (they read different consumers): it is an
+ * error all the same, and counts for the error rate. */
+static void errors_of_an_attempt_that_is_over_still_count(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    char body[256];
+    fm_request q;
+
+    for (int i = 0; i < 3; i++) {
+        char subj[64], id[16];
+        snprintf(id, sizeof(id), "P-%d", i);
+        put_state(e, id, 5, 2, text_now_ms(), "roy-1", 2, 0, 0); /* attempt 2 is out already */
+        usleep(100 * 1000);
+        snprintf(subj, sizeof(subj), "errors.agent.%s", id);
+        snprintf(body, sizeof(body), "{\"source\":\"agent\",\"agentType\":\"backend\",\"requirementId\":\"%s\","
+                                     "\"attempt\":1,\"message\":\"npm ERR! code E%d\",\"transient\":true}", id, i);
+        js_Publish(NULL, e->js, subj, body, (int)strlen(body), NULL, NULL);
+    }
+    assert_int_equal(wait_delivered(e, 1, 15000), 1);
+    assert_true(accepted(e, 0, &q));
+    assert_non_null(strstr(q.body, "3 backend errors in the last 15 min"));
+    svc_stop(pid);
+}
+
 static void error_rate_and_budget_alerts(void **state)
 {
     env *e = *state;
@@ -1332,6 +1358,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(stale_work_one_alert_then_one_threaded_resolution, setup, teardown),
         cmocka_unit_test_setup_teardown(deep_queue_alerts_and_silence_suppresses, setup, teardown),
         cmocka_unit_test_setup_teardown(error_rate_and_budget_alerts, setup, teardown),
+        cmocka_unit_test_setup_teardown(errors_of_an_attempt_that_is_over_still_count, setup, teardown),
         cmocka_unit_test_setup_teardown(matrix_down_then_rate_limited_then_up_delivers_once, setup, teardown),
         cmocka_unit_test_setup_teardown(sigkill_with_alerts_pending_loses_none_doubles_none, setup, teardown),
         cmocka_unit_test_setup_teardown(stuck_instance_is_stopped_and_work_released, setup, teardown),
