@@ -6,6 +6,8 @@
 //   ORCH_WEB_TOKEN   bearer token, passed as the page wants it (/#token=)
 //   ORCH_WEB_EXPECT  JSON {"READY": 2, "total": 5, ...}: wait until the page's
 //                    counts show exactly these
+//   ORCH_WEB_EXPECT_END  the same, waited for after the followed requirement
+//                    is COMPLETE (the counts come on the overview's own poll)
 //   ORCH_WEB_FOLLOW  a requirement id: find it with the list's search box, see
 //                    it READY, touch ORCH_WEB_MARK, then see it reach COMPLETE
 //                    without the page reloading; open its detail
@@ -61,8 +63,8 @@ async function main() {
     out.listRows = await page.evaluate(() => document.querySelectorAll("#req-table tbody tr").length);
     await page.evaluate(() => { window.__orchSamePage = 42; });
 
-    if (process.env.ORCH_WEB_EXPECT) {
-      const want = JSON.parse(process.env.ORCH_WEB_EXPECT);
+    // waits until the page's counts show want (a JSON object of status: count)
+    async function countsReach(want) {
       try {
         await page.waitForFunction((want) => {
           for (const [k, v] of Object.entries(want)) {
@@ -76,6 +78,7 @@ async function main() {
         throw new Error("the page's counts " + JSON.stringify(out.counts) + " never matched " + JSON.stringify(want));
       }
     }
+    if (process.env.ORCH_WEB_EXPECT) await countsReach(JSON.parse(process.env.ORCH_WEB_EXPECT));
     out.counts = await counts(page);
     out.roadmapEta = await page.evaluate(() => {
       const e = document.querySelector("#roadmap-eta");
@@ -111,6 +114,8 @@ async function main() {
       out.detail = await page.evaluate(() => document.querySelector("#detail-body").innerText);
       const same = await page.evaluate(() => window.__orchSamePage);
       if (same !== 42 || navigations !== 1) throw new Error("the page reloaded while following " + id);
+      // the counts come with the overview, on its own poll: they catch up
+      if (process.env.ORCH_WEB_EXPECT_END) await countsReach(JSON.parse(process.env.ORCH_WEB_EXPECT_END));
       out.counts = await counts(page);
     }
     if (process.env.ORCH_WEB_SHOT) {
