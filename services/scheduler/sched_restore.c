@@ -45,6 +45,25 @@ static void republish(sched *s, int i, const sched_clock *now)
     }
 }
 
+/* A review or a merge asked for by a leader that died between storing the
+ * decision and publishing it would never come: nothing else asks again,
+ * and the work would wait in review or merge for ever. So a new leader asks
+ * again for every one not answered yet; the message id (the same as the
+ * first time) makes JetStream drop a copy within its duplicate window, and
+ * past it the agent's claim on that id keeps it from acting twice. */
+static void ask_again(sched *s, const pb_state *st)
+{
+    char msg_id[160];
+    if (st->status == ST_REVIEWING && st->review_requested && !st->review && s->out.review) {
+        admit_dispatch_id(st, T_REVIEW, 0, msg_id, sizeof(msg_id));
+        s->out.review(s->out.ctx, st, msg_id);
+    } else if (st->status == ST_MERGING && st->merge_released && !(st->delivery && st->delivery->merged) &&
+               s->out.merge) {
+        admit_dispatch_id(st, T_RELEASE, 0, msg_id, sizeof(msg_id));
+        s->out.merge(s->out.ctx, st, st->merge_batch, 1, msg_id);
+    }
+}
+
 void sched_resume(sched *s, const sched_clock *now)
 {
     int learned = 0;
@@ -71,6 +90,7 @@ void sched_resume(sched *s, const sched_clock *now)
             release_enter_flight(s, i); /* no window slot: it was started */
             if (st->review == ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED && !st->merge_released)
                 merge_note_approved(s, i);
+            ask_again(s, st);
             if (!s->rk.learn_restored) /* verified: learned from */
                 learned += forecast_learn_from(s, st);
             break;

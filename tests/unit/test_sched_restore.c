@@ -73,11 +73,41 @@ static void a_restart_keeps_unmerged_work_holding(void **state)
     sched_destroy(t);
 }
 
+/* A review or a merge decided by a leader that died before publishing it
+ * is asked for again by the next one (the same message id: a copy is
+ * dropped), so work never waits in review or merge for a request that was
+ * lost. */
+static void a_new_leader_asks_again_for_unanswered_reviews_and_merges(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    sched *t;
+    (void)state;
+    sched_add(s, req("R", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("M", FE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("D", DB, MED, 100, NULL, NULL), &clk);
+    verdict(s, "R", 1, PASS, NULL);
+    verdict(s, "M", 1, PASS, NULL);
+    review(s, "M", ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED, "fine");
+    landed(s, "D", 1);
+    sched_destroy(s);
+    rec.nr = 0;
+    rec.nm = 0;
+    t = from_saved(&out, NULL, 0);
+    assert_int_equal(rec.nr, 1);
+    assert_string_equal(rec.reviews[0], "R");
+    assert_int_equal(rec.nm, 1);
+    assert_string_equal(rec.merges[0], "M");   /* not D: merged */
+    merged(t, "M");
+    assert_int_equal(status(t, "M"), ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
+    sched_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(restart_from_saved_state_republishes_undecided, setup),
         cmocka_unit_test_setup(a_restart_keeps_unmerged_work_holding, setup),
+        cmocka_unit_test_setup(a_new_leader_asks_again_for_unanswered_reviews_and_merges, setup),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rec_free();
