@@ -896,6 +896,9 @@ static void publish_mixed(env *e, int from, int n, int given_every)
     jsOptions o;
     jsOptions_Init(&o);
     o.PublishAsync.MaxPending = 256;
+    o.PublishAsync.StallWait = 60000; /* a loaded server under the sanitizers
+                                         took longer than the 200 ms default
+                                         to make room (NATS_TIMEOUT in CI) */
     assert_int_equal(natsConnection_JetStream(&js, e->nc, &o), NATS_OK);
     for (int i = from; i < from + n; i++) {
         char body[128];

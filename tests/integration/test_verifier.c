@@ -886,6 +886,7 @@ static void generated_hostile_results_run_nothing(void **state)
     pthread_create(&watcher, NULL, watch_processes, e->marker);
     jsOptions_Init(&jo);
     jo.PublishAsync.MaxPending = 1024;
+    jo.PublishAsync.StallWait = 60000; /* room comes late on a loaded server */
     assert_int_equal(natsConnection_JetStream(&ajs, e->nc, &jo), NATS_OK);
     for (int i = 0; i < N_GENERATED; i++) {
         char ref[1200], summary[1200], instance[1200], project[1200], id[1200], subj[64], *body;
