@@ -555,13 +555,12 @@ static void read_depths(void)
 
 static void ping_services(void)
 {
-    natsInbox *inbox = NULL;
+    char inbox[320];
     natsSubscription *sub = NULL;
     int64_t now = text_now_ms();
-    if (natsInbox_Create(&inbox) != NATS_OK || natsConnection_SubscribeSync(&sub, M.d->rr, inbox) != NATS_OK ||
+    if (nc_inbox(inbox, sizeof(inbox)) != ORCH_OK || natsConnection_SubscribeSync(&sub, M.d->rr, inbox) != NATS_OK ||
         natsConnection_PublishRequestString(M.d->rr, "$SRV.PING", inbox, "") != NATS_OK) {
         natsSubscription_Destroy(sub);
-        natsInbox_Destroy(inbox);
         return;
     }
     for (;;) {
@@ -582,7 +581,6 @@ static void ping_services(void)
         natsMsg_Destroy(m);
     }
     natsSubscription_Destroy(sub);
-    natsInbox_Destroy(inbox);
     pthread_mutex_lock(&M.mu);
     seen_ping(M.seen, NULL, now); /* the round is over */
     pthread_mutex_unlock(&M.mu);
@@ -921,6 +919,7 @@ orch_status monitor_start(daemon_ctx *d, char err[ERR_LEN])
         return ORCH_ERR_NATS;
     }
     lease_init(&M.lease, M.leader, "monitor", d->cfg.instance, 3000);
+    lease_alert_to(&M.lease, d->js, "monitor");
     log_info("Matrix %s; stale after %lld s; %d services expected",
              monitor_cfg.matrix_homeserver ? "configured" : "not configured (alerts go to the stream and the log)",
              monitor_cfg.rules.stale_ms / 1000, M.nservices);

@@ -250,16 +250,46 @@ void ledger_restore_state(sched *s, const pb_state *st)
     }
 }
 
-void sched_restore_budget(sched *s, const char *day, int type, uint64_t unattributed, uint64_t cost_micro_usd)
+int ledger_restore_bounded(const sched *s, const pb_state *st, char why[ERR_LEN])
+{
+    uint64_t cap = work_budget(s, st) * (uint64_t)s->cfg.charge_attempt_percent / 100;
+    uint64_t attempts = st->attempt ? st->attempt : 1;
+    if (strcmp(st->charged_day, s->led.b.day) != 0)
+        return 0; /* another day's: not counted */
+    if (st->charged_day_own > cap * attempts || st->charged_day_review > cap * attempts) {
+        snprintf(why, ERR_LEN, "it says %llu tokens (and %llu for reviews) were charged today, more than %llu "
+                 "attempt(s) may cost (%llu each)", (unsigned long long)st->charged_day_own,
+                 (unsigned long long)st->charged_day_review, (unsigned long long)attempts, (unsigned long long)cap);
+        return -1;
+    }
+    return 0;
+}
+
+int sched_restore_budget(sched *s, const char *day, int type, uint64_t unattributed, uint64_t cost_micro_usd,
+                         char why[ERR_LEN])
 {
     budget *b = &s->led.b;
+    *why = '\0';
     if (strcmp(day, b->day) != 0 || type <= 0 || type >= NT)
-        return;
+        return 0;
+    /* Unattributed use comes only from idle instances' charges, each
+     * bounded; a figure past the type's whole daily limit is no sum of
+     * them that the ledger would have taken: refused, as a charge past its
+     * bound is, and the rest of the day's figures restored. */
+    if (unattributed > s->cfg.budget.limit[type]) {
+        snprintf(why, ERR_LEN, "%s unattributed use of %llu tokens on %s is more than its whole daily limit (%llu): "
+                 "not restored", type_tok(type), (unsigned long long)unattributed, day,
+                 (unsigned long long)s->cfg.budget.limit[type]);
+        if (s->out.alert)
+            s->out.alert(s->out.ctx, "warning", "charge_over_bound", type_tok(type), why);
+        unattributed = 0;
+    }
     b->unattributed[type] = unattributed;
     b->used[type] += unattributed;
     b->used_total += unattributed;
     b->cost_micro_usd_total += cost_micro_usd - b->cost_micro_usd[type];
     b->cost_micro_usd[type] = cost_micro_usd;
+    return *why ? -1 : 0;
 }
 
 const budget *sched_budget(const sched *s) { return &s->led.b; }

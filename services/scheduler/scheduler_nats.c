@@ -867,8 +867,9 @@ static void restore_budgets(const sched_clock *now)
             pb_budget *u = (pb_budget *)pb_unpack(&orchestrator__v1__budget_usage__descriptor,
                                                   (const uint8_t *)kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
                                                   PB_MAX_MSG, err);
-            if (u && u->agent_type)
-                sched_restore_budget(S.s, u->day, u->agent_type, u->unattributed, u->cost_micro_usd);
+            if (u && u->agent_type &&
+                sched_restore_budget(S.s, u->day, u->agent_type, u->unattributed, u->cost_micro_usd, err) != 0)
+                log_error("%s/%s: %s", TOPO_KV_BUDGETS, keys.Keys[i], err);
             if (u)
                 orchestrator__v1__budget_usage__free_unpacked(u, NULL);
         }
@@ -895,6 +896,24 @@ static void restore_learned(void)
     else
         log_info("learned durations and tokens restored from %s/%s", TOPO_KV_BUDGETS, LEARN_KV_KEY);
     kvEntry_Destroy(e);
+}
+
+/* A saved state that is not restored (unreadable, or refused by
+ * sched_restore_checked) stays where it is, for a person: never deleted,
+ * never the reason to give up the lead. Its revision is remembered, so
+ * work of that id planned later writes over it by compare-and-set like any
+ * other (the bucket's history keeps the quarantined value) instead of
+ * finding "someone else" writing. One critical alert names it. */
+static void quarantine(const char *key, uint64_t rev, const char *how, const char *why)
+{
+    char text[ERR_LEN + 200], fp_key[160];
+    snprintf(text, sizeof(text), "state %s/%s (revision %llu) %s and quarantined: %s; kept as it is for a person",
+             TOPO_KV_REQUIREMENTS, key, (unsigned long long)rev, how, why);
+    snprintf(fp_key, sizeof(fp_key), "%.100s.r%llu", key, (unsigned long long)rev);
+    char *safe = text_printable(text); /* why may quote what the state holds */
+    log_error("%s", safe);
+    out_alert(NULL, "critical", names_alert_kind_token(NAMES_ALERT_STATE_QUARANTINED), fp_key, safe);
+    free(safe);
 }
 
 /* Rebuilds the core from KV and starts consuming. Called with mu held. */
@@ -925,13 +944,13 @@ static orch_status become_leader(void)
             continue;
         st = (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor,
                                    (const uint8_t *)kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), PB_MAX_MSG, err);
-        if (st) {
-            *rev_slot(st->id) = kvEntry_Revision(e);
-            sched_restore(S.s, st);
+        if (!st)
+            quarantine(keys.Keys[i], kvEntry_Revision(e), "unreadable", err);
+        else if (sched_restore_checked(S.s, st, keys.Keys[i], err) == 0)
             restored++;
-        } else {
-            log_error("state %s unreadable: %s", keys.Keys[i], err);
-        }
+        else
+            quarantine(keys.Keys[i], kvEntry_Revision(e), "refused", err);
+        *rev_slot(keys.Keys[i]) = kvEntry_Revision(e);
         kvEntry_Destroy(e);
     }
     kvKeysList_Destroy(&keys);
@@ -1076,6 +1095,7 @@ orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
     if ((st = jsbatch_create(&S.jb, d->rr, FLUSH_MAX_PENDING, FLUSH_WAIT_MS, err)) != ORCH_OK)
         return st;
     lease_init(&S.lease, S.leader, LEASE_KEY, d->cfg.instance, scheduler_cfg.lease_refresh_ms);
+    lease_alert_to(&S.lease, d->js, "scheduler");
     log_info("mode %s, window %lld, budgets total %lld, time zone %s", scheduler_cfg.mode ? "turns" : "continuous",
              c->window, (long long)c->budget.total_limit, scheduler_cfg.timezone);
     snprintf(status_subject, sizeof(status_subject), "%s.*", NAMES_SUBJ_STATUS);

@@ -78,6 +78,7 @@ static void ledger_follows_the_states(void **state)
     }
     {
         uint64_t total = sched_budget(s)->used_total;
+        char why[ERR_LEN];
         sched_destroy(s);
         t = sched_create(&cfg, &out, &clk);
         for (int i = 0; i < rec.nsaved; i++) {
@@ -85,8 +86,8 @@ static void ledger_follows_the_states(void **state)
             sched_restore(t, (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor, rec.saved[i],
                                                    rec.saved_len[i], PB_MAX_MSG, err));
         }
-        sched_restore_budget(t, clk.day, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE, 50, 250000);
-        sched_restore_budget(t, "1999-01-01", ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE, 70, 9); /* not today */
+        sched_restore_budget(t, clk.day, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE, 50, 250000, why);
+        sched_restore_budget(t, "1999-01-01", ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_DATABASE, 70, 9, why); /* not today */
         sched_resume(t, &clk);
         assert_int_equal(sched_budget(t)->used_total, total);
         /* the day's cost, from the budgets bucket */
