@@ -555,12 +555,13 @@ static void read_depths(void)
 
 static void ping_services(void)
 {
-    char inbox[320];
+    natsInbox *inbox = NULL;
     natsSubscription *sub = NULL;
     int64_t now = text_now_ms();
-    if (nc_inbox(inbox, sizeof(inbox)) != ORCH_OK || natsConnection_SubscribeSync(&sub, M.d->rr, inbox) != NATS_OK ||
+    if (natsInbox_Create(&inbox) != NATS_OK || natsConnection_SubscribeSync(&sub, M.d->rr, inbox) != NATS_OK ||
         natsConnection_PublishRequestString(M.d->rr, "$SRV.PING", inbox, "") != NATS_OK) {
         natsSubscription_Destroy(sub);
+        natsInbox_Destroy(inbox);
         return;
     }
     for (;;) {
@@ -581,6 +582,7 @@ static void ping_services(void)
         natsMsg_Destroy(m);
     }
     natsSubscription_Destroy(sub);
+    natsInbox_Destroy(inbox);
     pthread_mutex_lock(&M.mu);
     seen_ping(M.seen, NULL, now); /* the round is over */
     pthread_mutex_unlock(&M.mu);
