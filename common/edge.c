@@ -1,18 +1,17 @@
+/* Requirements at the edge: the seed's requirement JSON both ways, the
+ * protobuf intake, and the rules every requirement's strings obey (results,
+ * errors, heartbeats and control messages are edge_report.c's). */
 #include "edge.h"
 
-#include <cjson/cJSON.h>
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "edge_int.h"
 #include "names.h"
 #include "text.h"
 
-#define MAX_TOKENS 100000000ULL   /* 1e8: no single task is bigger */
-#define MAX_ATTEMPT 1000ULL
-#define MAX_COST_USD 100000.0     /* no single report costs more */
 
 static const char *const reason_tokens[] = {
     "ok", "too_large", "invalid_utf8", "too_deep", "invalid_json", "wrong_type",
@@ -36,209 +35,6 @@ void edge_limits_default(edge_limits *l)
     l->max_rendered = 256 * 1024;
 }
 
-static edge_reason fail(char err[ERR_LEN], edge_reason r, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static edge_reason fail(char err[ERR_LEN], edge_reason r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, ERR_LEN, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-static const char *jtype(const cJSON *j)
-{
-    if (cJSON_IsString(j)) return "a string";
-    if (cJSON_IsNumber(j)) return "a number";
-    if (cJSON_IsBool(j)) return "true/false";
-    if (cJSON_IsNull(j)) return "null";
-    if (cJSON_IsArray(j)) return "a list";
-    if (cJSON_IsObject(j)) return "an object";
-    return "something else";
-}
-
-/* Size, UTF-8, depth and syntax, before any field is looked at. */
-static edge_reason parse_root(const char *buf, size_t len, const edge_limits *l, cJSON **root,
-                              char err[ERR_LEN])
-{
-    size_t bad = 0, i;
-    int depth = 0, in_str = 0, esc = 0;
-    const char *end = NULL;
-
-    *root = NULL;
-    if (len > l->max_payload)
-        return fail(err, EDGE_TOO_LARGE, "message is %zu bytes, at most %zu", len, l->max_payload);
-    for (i = 0; i < len && isspace((unsigned char)buf[i]); i++)
-        ;
-    if (i == len)
-        return fail(err, EDGE_EMPTY, "message is empty");
-    if (!text_utf8_valid(buf, len, &bad))
-        return fail(err, EDGE_INVALID_UTF8, "invalid UTF-8 at byte %zu", bad);
-    for (i = 0; i < len; i++) {
-        char c = buf[i];
-        if (in_str) {
-            if (esc) esc = 0;
-            else if (c == '\\') esc = 1;
-            else if (c == '"') in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '{' || c == '[') {
-            if (++depth > l->max_depth)
-                return fail(err, EDGE_TOO_DEEP, "nested deeper than %d levels at byte %zu", l->max_depth, i);
-        } else if (c == '}' || c == ']') {
-            depth--;
-        }
-    }
-    *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-    if (!*root) {
-        const char *at = cJSON_GetErrorPtr();
-        size_t off = at && at >= buf && at <= buf + len ? (size_t)(at - buf) : 0;
-        return fail(err, EDGE_INVALID_JSON, "invalid JSON near byte %zu", off);
-    }
-    for (i = end ? (size_t)(end - buf) : len; i < len; i++) {
-        if (!isspace((unsigned char)buf[i])) {
-            cJSON_Delete(*root);
-            *root = NULL;
-            return fail(err, EDGE_INVALID_JSON, "unexpected text after the JSON value at byte %zu", i);
-        }
-    }
-    return EDGE_OK;
-}
-
-/* The first of the given spellings present in o ("assignedAgent",
- * "assigned_agent"); NULL when none is. A JSON null counts as absent. */
-static const cJSON *item2(const cJSON *o, const char *a, const char *b, const char **used)
-{
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, a);
-    *used = a;
-    if ((!j || cJSON_IsNull(j)) && b) {
-        j = cJSON_GetObjectItemCaseSensitive(o, b);
-        if (j)
-            *used = b;
-    }
-    return j && !cJSON_IsNull(j) ? j : NULL;
-}
-
-static edge_reason get_string(const cJSON *o, const char *pfx, const char *key, const char *alt,
-                              size_t max, int required, const char **out, char err[ERR_LEN])
-{
-    const char *name;
-    const cJSON *j = item2(o, key, alt, &name);
-    size_t n;
-
-    *out = NULL;
-    if (!j) {
-        if (required)
-            return fail(err, EDGE_MISSING_FIELD, "field '%s%s' is missing", pfx, key);
-        return EDGE_OK;
-    }
-    if (!cJSON_IsString(j))
-        return fail(err, EDGE_WRONG_TYPE, "field '%s%s': expected a string, got %s", pfx, name, jtype(j));
-    n = strlen(j->valuestring);
-    if (n > max)
-        return fail(err, EDGE_TOO_LONG, "field '%s%s': %zu bytes, at most %zu", pfx, name, n, max);
-    *out = j->valuestring;
-    return EDGE_OK;
-}
-
-static edge_reason get_uint(const cJSON *o, const char *pfx, const char *key, const char *alt,
-                            uint64_t max, uint64_t *out, int *present, char err[ERR_LEN])
-{
-    const char *name;
-    const cJSON *j = item2(o, key, alt, &name);
-    double d;
-
-    if (present)
-        *present = 0;
-    if (!j)
-        return EDGE_OK;
-    if (!cJSON_IsNumber(j))
-        return fail(err, EDGE_WRONG_TYPE, "field '%s%s': expected a number, got %s", pfx, name, jtype(j));
-    d = j->valuedouble;
-    /* range before the cast: casting an out-of-range double is undefined */
-    if (d > (double)max)
-        return fail(err, EDGE_BAD_VALUE, "field '%s%s': %.0f is more than %llu", pfx, name, d,
-                    (unsigned long long)max);
-    if (d < 0 || d != (double)(uint64_t)d)
-        return fail(err, EDGE_BAD_VALUE, "field '%s%s': expected a whole number >= 0", pfx, name);
-    *out = (uint64_t)d;
-    if (present)
-        *present = 1;
-    return EDGE_OK;
-}
-
-static edge_reason get_bool(const cJSON *o, const char *pfx, const char *key, int *out, char err[ERR_LEN])
-{
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!j || cJSON_IsNull(j))
-        return EDGE_OK;
-    if (!cJSON_IsBool(j))
-        return fail(err, EDGE_WRONG_TYPE, "field '%s%s': expected true or false, got %s", pfx, key, jtype(j));
-    *out = cJSON_IsTrue(j);
-    return EDGE_OK;
-}
-
-/* A list of strings. ids: each item must be a safe id; then every problem
- * is reported with the reason given in id_reason. */
-static edge_reason get_list(const cJSON *o, const char *pfx, const char *key, const char *alt,
-                            const edge_limits *l, size_t max_len, int ids, edge_reason id_reason,
-                            char ***arr, size_t *n, char err[ERR_LEN])
-{
-    const char *name;
-    const cJSON *j = item2(o, key, alt, &name);
-    const cJSON *it;
-    size_t i = 0;
-
-    if (!j)
-        return EDGE_OK;
-    if (!cJSON_IsArray(j))
-        return fail(err, ids ? id_reason : EDGE_WRONG_TYPE, "field '%s%s': expected a list of %s, got %s",
-                    pfx, name, ids ? "ids" : "strings", jtype(j));
-    if ((size_t)cJSON_GetArraySize(j) > l->max_list)
-        return fail(err, EDGE_TOO_LONG, "field '%s%s': %d items, at most %zu", pfx, name,
-                    cJSON_GetArraySize(j), l->max_list);
-    cJSON_ArrayForEach(it, j) {
-        char why[160];
-        if (!cJSON_IsString(it))
-            return fail(err, ids ? id_reason : EDGE_WRONG_TYPE, "field '%s%s[%zu]': expected %s, got %s",
-                        pfx, name, i, ids ? "an id string" : "a string", jtype(it));
-        if (ids && !text_id_valid(it->valuestring, l->max_id, why, sizeof(why)))
-            return fail(err, id_reason, "field '%s%s[%zu]': id '%.80s' %s", pfx, name, i, it->valuestring, why);
-        if (strlen(it->valuestring) > max_len)
-            return fail(err, EDGE_TOO_LONG, "field '%s%s[%zu]': %zu bytes, at most %zu", pfx, name, i,
-                        strlen(it->valuestring), max_len);
-        if (ids) {
-            int dup = 0;
-            for (size_t k = 0; k < *n; k++)
-                dup |= strcmp((*arr)[k], it->valuestring) == 0;
-            if (dup) {
-                i++;
-                continue;
-            }
-        }
-        pb_add_str(arr, n, it->valuestring);
-        i++;
-    }
-    return EDGE_OK;
-}
-
-static edge_reason get_agent(const cJSON *o, const char *pfx, const char *key, const char *alt,
-                             Orchestrator__V1__AgentType *out, const char **given, char err[ERR_LEN])
-{
-    const char *s;
-    edge_reason r = get_string(o, pfx, key, alt, 64, 0, &s, err);
-    if (given)
-        *given = s;
-    if (r || !s || !*s)
-        return r;
-    *out = names_agent_parse(s);
-    if (!*out)
-        return fail(err, EDGE_BAD_VALUE, "field '%s%s': unknown agent '%.64s' (known: %s)", pfx, key, s,
-                    NAMES_AGENT_LIST);
-    return EDGE_OK;
-}
-
 static edge_reason metadata_from(const cJSON *o, const char *pfx, const edge_limits *l,
                                  pb_metadata **out, char err[ERR_LEN])
 {
@@ -252,20 +48,20 @@ static edge_reason metadata_from(const cJSON *o, const char *pfx, const edge_lim
     if (!j || cJSON_IsNull(j))
         return EDGE_OK;
     if (!cJSON_IsObject(j))
-        return fail(err, EDGE_WRONG_TYPE, "field '%smetadata': expected an object, got %s", pfx, jtype(j));
+        return edge_fail(err, EDGE_WRONG_TYPE, "field '%smetadata': expected an object, got %s", pfx, edge_jtype(j));
     m = xmalloc(sizeof(*m));
     orchestrator__v1__metadata__init(m);
     *out = m;
     snprintf(p, sizeof(p), "%smetadata.", pfx);
-    if ((r = get_string(j, p, "phase", NULL, l->max_id, 0, &s, err)))
+    if ((r = edge_get_string(j, p, "phase", NULL, l->max_id, 0, &s, err)))
         return r;
     if (s)
         pb_set_str(&m->phase, s);
-    if ((r = get_string(j, p, "requestedBy", "requested_by", l->max_string, 0, &s, err)))
+    if ((r = edge_get_string(j, p, "requestedBy", "requested_by", l->max_string, 0, &s, err)))
         return r;
     if (s)
         pb_set_str(&m->requested_by, s);
-    if ((r = get_string(j, p, "deadline", NULL, l->max_id, 0, &s, err)))
+    if ((r = edge_get_string(j, p, "deadline", NULL, l->max_id, 0, &s, err)))
         return r;
     if (s)
         pb_set_str(&m->deadline, s);
@@ -277,9 +73,9 @@ static edge_reason metadata_from(const cJSON *o, const char *pfx, const edge_lim
         if (!cJSON_IsString(it))
             continue; /* only string metadata is kept */
         if (m->n_extra >= l->max_list)
-            return fail(err, EDGE_TOO_LONG, "field '%smetadata': more than %zu keys", pfx, l->max_list);
+            return edge_fail(err, EDGE_TOO_LONG, "field '%smetadata': more than %zu keys", pfx, l->max_list);
         if (strlen(it->string) > l->max_id || strlen(it->valuestring) > l->max_string)
-            return fail(err, EDGE_TOO_LONG, "field '%smetadata.%.64s': key or value too long", pfx, it->string);
+            return edge_fail(err, EDGE_TOO_LONG, "field '%smetadata.%.64s': key or value too long", pfx, it->string);
         e = xmalloc(sizeof(*e));
         orchestrator__v1__metadata__extra_entry__init(e);
         e->key = xstrdup(it->string);
@@ -305,17 +101,17 @@ static edge_reason requirement_from(const cJSON *o, const char *pfx, const edge_
     orchestrator__v1__requirement__init(r);
     *out = r;
     if (!cJSON_IsObject(o))
-        return fail(err, EDGE_WRONG_TYPE, "%s: expected a requirement object, got %s",
-                    *pfx ? pfx : "message", jtype(o));
+        return edge_fail(err, EDGE_WRONG_TYPE, "%s: expected a requirement object, got %s",
+                    *pfx ? pfx : "message", edge_jtype(o));
 
-    if ((e = get_string(o, pfx, "id", NULL, 1024, 0, &s, err)))
+    if ((e = edge_get_string(o, pfx, "id", NULL, 1024, 0, &s, err)))
         return e;
     if (s && *s) {
         if (!text_id_valid(s, l->max_id, why, sizeof(why)))
-            return fail(err, EDGE_INVALID_ID, "field '%sid': '%.80s' %s", pfx, s, why);
+            return edge_fail(err, EDGE_INVALID_ID, "field '%sid': '%.80s' %s", pfx, s, why);
         pb_set_str(&r->id, s);
     }
-    if ((e = get_string(o, pfx, "title", NULL, l->max_title, 1, &s, err)))
+    if ((e = edge_get_string(o, pfx, "title", NULL, l->max_title, 1, &s, err)))
         return e;
     {
         const char *t = s;
@@ -323,83 +119,83 @@ static edge_reason requirement_from(const cJSON *o, const char *pfx, const edge_
         while (n && isspace((unsigned char)*t)) { t++; n--; }
         while (n && isspace((unsigned char)t[n - 1])) n--;
         if (n == 0)
-            return fail(err, EDGE_MISSING_FIELD, "field '%stitle' is empty", pfx);
+            return edge_fail(err, EDGE_MISSING_FIELD, "field '%stitle' is empty", pfx);
         r->title = xstrndup(t, n);
     }
-    if ((e = get_string(o, pfx, "description", NULL, l->max_string, 0, &s, err)))
+    if ((e = edge_get_string(o, pfx, "description", NULL, l->max_string, 0, &s, err)))
         return e;
     if (s)
         pb_set_str(&r->description, s);
-    if ((e = get_string(o, pfx, "priority", NULL, 32, 0, &s, err)))
+    if ((e = edge_get_string(o, pfx, "priority", NULL, 32, 0, &s, err)))
         return e;
     if (s && *s) {
         r->priority = names_priority_parse(s);
         if (!r->priority)
-            return fail(err, EDGE_BAD_VALUE, "field '%spriority': '%s' is not CRITICAL, HIGH, MEDIUM, LOW or P0..P3",
+            return edge_fail(err, EDGE_BAD_VALUE, "field '%spriority': '%s' is not CRITICAL, HIGH, MEDIUM, LOW or P0..P3",
                         pfx, s);
         r->priority_given = 1;
     }
     {
         const char *given = NULL;
-        if ((e = get_agent(o, pfx, "assignedAgent", "assigned_agent", &r->type, &given, err)))
+        if ((e = edge_get_agent(o, pfx, "assignedAgent", "assigned_agent", &r->type, &given, err)))
             return e;
         if (given && *given)
             pb_set_str(&r->assigned_agent, given);
-        if (!r->type && (e = get_agent(o, pfx, "type", "agent", &r->type, NULL, err)))
+        if (!r->type && (e = edge_get_agent(o, pfx, "type", "agent", &r->type, NULL, err)))
             return e;
     }
-    if ((e = get_string(o, pfx, "status", NULL, 32, 0, &s, err)))
+    if ((e = edge_get_string(o, pfx, "status", NULL, 32, 0, &s, err)))
         return e;
     if (s && *s) {
         r->status = names_status_parse(s);
         if (!r->status)
-            return fail(err, EDGE_BAD_VALUE, "field '%sstatus': unknown status '%s'", pfx, s);
+            return edge_fail(err, EDGE_BAD_VALUE, "field '%sstatus': unknown status '%s'", pfx, s);
     }
-    if ((e = get_uint(o, pfx, "estimatedTokens", "estimated_tokens", MAX_TOKENS, &u, &present, err)))
+    if ((e = edge_get_uint(o, pfx, "estimatedTokens", "estimated_tokens", MAX_TOKENS, &u, &present, err)))
         return e;
     if (present)
         r->estimated_tokens = u;
-    if ((e = get_list(o, pfx, "dependencies", "dependsOn", l, l->max_id, 1, EDGE_BAD_DEPENDENCY,
+    if ((e = edge_get_list(o, pfx, "dependencies", "dependsOn", l, l->max_id, 1, EDGE_BAD_DEPENDENCY,
                       &r->dependencies, &r->n_dependencies, err)))
         return e;
     for (size_t i = 0; r->id != protobuf_c_empty_string && i < r->n_dependencies; i++)
         if (strcmp(r->dependencies[i], r->id) == 0)
-            return fail(err, EDGE_SELF_DEPENDENCY, "field '%sdependencies[%zu]': '%s' depends on itself", pfx,
+            return edge_fail(err, EDGE_SELF_DEPENDENCY, "field '%sdependencies[%zu]': '%s' depends on itself", pfx,
                         i, r->id);
-    if ((e = get_list(o, pfx, "acceptanceCriteria", "acceptance_criteria", l, l->max_string, 0, 0,
+    if ((e = edge_get_list(o, pfx, "acceptanceCriteria", "acceptance_criteria", l, l->max_string, 0, 0,
                       &r->acceptance_criteria, &r->n_acceptance_criteria, err)))
         return e;
-    if ((e = get_list(o, pfx, "files", NULL, l, 1024, 0, 0, &r->files, &r->n_files, err)))
+    if ((e = edge_get_list(o, pfx, "files", NULL, l, 1024, 0, 0, &r->files, &r->n_files, err)))
         return e;
     if ((e = metadata_from(o, pfx, l, &r->metadata, err)))
         return e;
 
     /* Fields the suite adds; read back when an agent or tool echoes them. */
-    if ((e = get_string(o, pfx, "complexity", NULL, 16, 0, &s, err)))
+    if ((e = edge_get_string(o, pfx, "complexity", NULL, 16, 0, &s, err)))
         return e;
     if (s && *s && !(r->complexity = names_complexity_parse(s)))
-        return fail(err, EDGE_BAD_VALUE, "field '%scomplexity': '%s' is not S, M, L or XL", pfx, s);
-    if ((e = get_uint(o, pfx, "attempt", NULL, MAX_ATTEMPT, &u, &present, err)))
+        return edge_fail(err, EDGE_BAD_VALUE, "field '%scomplexity': '%s' is not S, M, L or XL", pfx, s);
+    if ((e = edge_get_uint(o, pfx, "attempt", NULL, MAX_ATTEMPT, &u, &present, err)))
         return e;
     if (present)
         r->attempt = (uint32_t)u;
-    if ((e = get_uint(o, pfx, "tokenBudget", "token_budget", MAX_TOKENS * 10, &u, &present, err)))
+    if ((e = edge_get_uint(o, pfx, "tokenBudget", "token_budget", MAX_TOKENS * 10, &u, &present, err)))
         return e;
     if (present)
         r->token_budget = u;
-    if ((e = get_string(o, pfx, "modelHint", "model_hint", 64, 0, &s, err)))
+    if ((e = edge_get_string(o, pfx, "modelHint", "model_hint", 64, 0, &s, err)))
         return e;
     if (s)
         pb_set_str(&r->model_hint, s);
-    if ((e = get_string(o, pfx, "lastFailureOutput", "last_failure_output", l->max_output, 0, &s, err)))
+    if ((e = edge_get_string(o, pfx, "lastFailureOutput", "last_failure_output", l->max_output, 0, &s, err)))
         return e;
     if (s)
         pb_set_str(&r->last_failure_output, s);
-    if ((e = get_string(o, pfx, "originId", "origin_id", l->max_id, 0, &s, err)))
+    if ((e = edge_get_string(o, pfx, "originId", "origin_id", l->max_id, 0, &s, err)))
         return e;
     if (s && *s) {
         if (!text_id_valid(s, l->max_id, why, sizeof(why)))
-            return fail(err, EDGE_INVALID_ID, "field '%soriginId': '%.80s' %s", pfx, s, why);
+            return edge_fail(err, EDGE_INVALID_ID, "field '%soriginId': '%.80s' %s", pfx, s, why);
         pb_set_str(&r->origin_id, s);
     }
     return check_texts(r, pfx, l, err);
@@ -451,12 +247,12 @@ static edge_reason json_nul_free(const char *buf, size_t len, char err[ERR_LEN])
             is_key = j < len && buf[j] == ':';
             if (found) {
                 if (is_key)
-                    return fail(err, EDGE_CONTROL_CHAR, "a key holds a NUL character (\\u0000) at byte %zu", nul);
+                    return edge_fail(err, EDGE_CONTROL_CHAR, "a key holds a NUL character (\\u0000) at byte %zu", nul);
                 if (key_len)
-                    return fail(err, EDGE_CONTROL_CHAR,
+                    return edge_fail(err, EDGE_CONTROL_CHAR,
                                 "field '%.*s' holds a NUL character (\\u0000) at byte %zu: refused rather than cut "
                                 "short", (int)(key_len > 64 ? 64 : key_len), buf + key, nul);
-                return fail(err, EDGE_CONTROL_CHAR, "a string holds a NUL character (\\u0000) at byte %zu", nul);
+                return edge_fail(err, EDGE_CONTROL_CHAR, "a string holds a NUL character (\\u0000) at byte %zu", nul);
             }
             if (is_key) {
                 key = start;
@@ -477,7 +273,7 @@ edge_reason edge_requirements_from_json(const char *buf, size_t len, const edge_
 
     *out = NULL;
     *n = 0;
-    if ((r = parse_root(buf, len, l, &root, err)))
+    if ((r = edge_parse_root(buf, len, l, &root, err)))
         return r;
     if ((r = json_nul_free(buf, len, err)))
         goto out;
@@ -485,11 +281,11 @@ edge_reason edge_requirements_from_json(const char *buf, size_t len, const edge_
         const cJSON *it;
         size_t total = (size_t)cJSON_GetArraySize(root);
         if (total == 0) {
-            r = fail(err, EDGE_EMPTY, "the list of requirements is empty");
+            r = edge_fail(err, EDGE_EMPTY, "the list of requirements is empty");
             goto out;
         }
         if (total > l->max_list) {
-            r = fail(err, EDGE_TOO_LONG, "%zu requirements in one message, at most %zu", total, l->max_list);
+            r = edge_fail(err, EDGE_TOO_LONG, "%zu requirements in one message, at most %zu", total, l->max_list);
             goto out;
         }
         reqs = xcalloc(total, sizeof(*reqs));
@@ -514,38 +310,6 @@ out:
     cJSON_Delete(root);
     return r;
 }
-
-static void add_str_if(cJSON *o, const char *key, const char *v)
-{
-    if (v && *v)
-        cJSON_AddStringToObject(o, key, v);
-}
-
-static void add_list(cJSON *o, const char *key, char **v, size_t n)
-{
-    cJSON *a = cJSON_AddArrayToObject(o, key);
-    for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
-}
-
-/* Every JSON the edge writes decodes strictly: a string cut short
- * somewhere upstream (a byte limit inside a character) or bytes from
- * outside that no check saw would otherwise reach agents as invalid UTF-8,
- * which strict decoders refuse whole. cJSON copies such bytes as they are;
- * each is replaced by '?' here, after printing, where only string contents
- * can hold them. */
-static char *print_and_free(cJSON *o)
-{
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!s) {
-        fprintf(stderr, "fatal: out of memory printing JSON\n");
-        abort();
-    }
-    text_utf8_repair(s);
-    return s;
-}
-
 static cJSON *requirement_object(const pb_requirement *r)
 {
     cJSON *o = cJSON_CreateObject();
@@ -558,28 +322,28 @@ static cJSON *requirement_object(const pb_requirement *r)
     cJSON_AddStringToObject(o, "type", names_agent_type(r->type));
     cJSON_AddStringToObject(o, "status", names_status(r->status));
     cJSON_AddNumberToObject(o, "estimatedTokens", (double)r->estimated_tokens);
-    add_list(o, "dependencies", r->dependencies, r->n_dependencies);
-    add_list(o, "acceptanceCriteria", r->acceptance_criteria, r->n_acceptance_criteria);
-    add_list(o, "files", r->files, r->n_files);
+    edge_add_list(o, "dependencies", r->dependencies, r->n_dependencies);
+    edge_add_list(o, "acceptanceCriteria", r->acceptance_criteria, r->n_acceptance_criteria);
+    edge_add_list(o, "files", r->files, r->n_files);
     m = cJSON_AddObjectToObject(o, "metadata");
     if (r->metadata) {
-        add_str_if(m, "phase", r->metadata->phase);
-        add_str_if(m, "requestedBy", r->metadata->requested_by);
-        add_str_if(m, "deadline", r->metadata->deadline);
+        edge_add_str_if(m, "phase", r->metadata->phase);
+        edge_add_str_if(m, "requestedBy", r->metadata->requested_by);
+        edge_add_str_if(m, "deadline", r->metadata->deadline);
         for (size_t i = 0; i < r->metadata->n_extra; i++)
             if (!cJSON_HasObjectItem(m, r->metadata->extra[i]->key))
                 cJSON_AddStringToObject(m, r->metadata->extra[i]->key, r->metadata->extra[i]->value);
     }
-    add_str_if(o, "description", r->description);
+    edge_add_str_if(o, "description", r->description);
     if (r->complexity)
         cJSON_AddStringToObject(o, "complexity", names_complexity(r->complexity));
     if (r->attempt)
         cJSON_AddNumberToObject(o, "attempt", r->attempt);
     if (r->token_budget)
         cJSON_AddNumberToObject(o, "tokenBudget", (double)r->token_budget);
-    add_str_if(o, "modelHint", r->model_hint);
-    add_str_if(o, "lastFailureOutput", r->last_failure_output);
-    add_str_if(o, "originId", r->origin_id);
+    edge_add_str_if(o, "modelHint", r->model_hint);
+    edge_add_str_if(o, "lastFailureOutput", r->last_failure_output);
+    edge_add_str_if(o, "originId", r->origin_id);
     if (r->n_reasons) {
         cJSON *a = cJSON_AddArrayToObject(o, "classification");
         cJSON_AddNumberToObject(o, "confidence", (double)r->confidence);
@@ -596,7 +360,7 @@ static cJSON *requirement_object(const pb_requirement *r)
 
 char *edge_requirement_to_json(const pb_requirement *r)
 {
-    return print_and_free(requirement_object(r));
+    return edge_print_and_free(requirement_object(r));
 }
 
 char *edge_change_dispatch_to_json(const pb_requirement *r, const pb_state *st, const char *batch, int batch_size)
@@ -604,411 +368,20 @@ char *edge_change_dispatch_to_json(const pb_requirement *r, const pb_state *st, 
     cJSON *o = requirement_object(r);
     const Orchestrator__V1__Delivery *d = st->delivery;
     if (d) {
-        add_str_if(o, "project", d->project);
-        add_str_if(o, "ref", d->ref);
-        add_str_if(o, "commit", d->commit);
-        add_str_if(o, "base", d->base_branch);
+        edge_add_str_if(o, "project", d->project);
+        edge_add_str_if(o, "ref", d->ref);
+        edge_add_str_if(o, "commit", d->commit);
+        edge_add_str_if(o, "base", d->base_branch);
     }
-    add_list(o, "filesChanged", st->actual_files, st->n_actual_files);
-    add_str_if(o, "author", st->instance);
+    edge_add_list(o, "filesChanged", st->actual_files, st->n_actual_files);
+    edge_add_str_if(o, "author", st->instance);
     if (d)
-        add_str_if(o, "summary", d->summary);
+        edge_add_str_if(o, "summary", d->summary);
     if (batch) {
         cJSON_AddStringToObject(o, "mergeBatch", batch);
         cJSON_AddNumberToObject(o, "mergeBatchSize", batch_size);
     }
-    return print_and_free(o);
-}
-
-/* "costUsd": US dollars, a number from 0 to MAX_COST_USD, kept in
- * millionths (rounded). */
-static edge_reason get_cost(const cJSON *o, uint64_t *micro, char err[ERR_LEN])
-{
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, "costUsd");
-    double d;
-    if (!j || cJSON_IsNull(j))
-        return EDGE_OK;
-    if (!cJSON_IsNumber(j))
-        return fail(err, EDGE_WRONG_TYPE, "field 'costUsd': expected a number, got %s", jtype(j));
-    d = j->valuedouble;
-    if (!(d >= 0 && d <= MAX_COST_USD)) /* also NaN */
-        return fail(err, EDGE_BAD_VALUE, "field 'costUsd': expected US dollars from 0 to %.0f", MAX_COST_USD);
-    *micro = (uint64_t)(d * 1e6 + 0.5);
-    return EDGE_OK;
-}
-
-/* Result: {"requirementId", "attempt", "agentType", "instance", "project",
- * "ref" (else "commit"), "commit", "base", "model", "tokensUsed", "costUsd",
- * "summary", "filesChanged", "review"}. */
-edge_reason edge_result_from_json(const char *subject, const char *buf, size_t len, const edge_limits *l,
-                                  pb_result **out, char err[ERR_LEN])
-{
-    cJSON *o = NULL;
-    pb_result *r = NULL;
-    edge_reason e;
-    const char *s;
-    uint64_t u = 0;
-    int present = 0;
-    char why[160];
-
-    *out = NULL;
-    if ((e = parse_root(buf, len, l, &o, err)))
-        return e;
-    r = xmalloc(sizeof(*r));
-    orchestrator__v1__result__init(r);
-    if (!cJSON_IsObject(o)) {
-        e = fail(err, EDGE_WRONG_TYPE, "message: expected a result object, got %s", jtype(o));
-        goto out;
-    }
-    if ((e = get_string(o, "", "requirementId", "id", 1024, 1, &s, err)))
-        goto out;
-    if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
-        e = fail(err, EDGE_INVALID_ID, "field 'requirementId': '%.80s' %s", s, why);
-        goto out;
-    }
-    pb_set_str(&r->requirement_id, s);
-    if ((e = get_uint(o, "", "attempt", NULL, MAX_ATTEMPT, &u, &present, err)))
-        goto out;
-    r->attempt = present ? (uint32_t)u : 0;
-    if ((e = get_agent(o, "", "agentType", "type", &r->agent_type, NULL, err)))
-        goto out;
-    if (!r->agent_type && subject)
-        r->agent_type = names_agent_from_subject(subject, 1);
-    if ((e = get_string(o, "", "instance", NULL, l->max_id, 0, &s, err)))
-        goto out;
-    if (s && *s) {
-        if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
-            e = fail(err, EDGE_INVALID_ID, "field 'instance': '%.80s' %s", s, why);
-            goto out;
-        }
-        pb_set_str(&r->instance, s);
-    }
-    {
-        /* the optional strings: key, alias, bound, where */
-        const struct {
-            const char *key, *alias;
-            size_t max;
-            char **field;
-        } opt[] = {{"project", NULL, 128, &r->project},    {"ref", "commit", 256, &r->ref},
-                   {"commit", NULL, 256, &r->commit},      {"base", NULL, 256, &r->base_branch},
-                   {"model", NULL, 128, &r->model}};
-        for (size_t k = 0; k < sizeof(opt) / sizeof(opt[0]); k++) {
-            if ((e = get_string(o, "", opt[k].key, opt[k].alias, opt[k].max, 0, &s, err)))
-                goto out;
-            if (s)
-                pb_set_str(opt[k].field, s);
-        }
-    }
-    if ((e = get_uint(o, "", "tokensUsed", "tokens_used", MAX_TOKENS, &u, &present, err)))
-        goto out;
-    if (present)
-        r->tokens_used = u;
-    if ((e = get_string(o, "", "summary", NULL, l->max_string, 0, &s, err)))
-        goto out;
-    if (s)
-        pb_set_str(&r->summary, s);
-    if ((e = get_cost(o, &r->cost_micro_usd, err)))
-        goto out;
-    if ((e = get_list(o, "", "filesChanged", "files", l, 1024, 0, 0, &r->files_changed, &r->n_files_changed,
-                      err)))
-        goto out;
-    if ((e = get_string(o, "", "review", NULL, 32, 0, &s, err)))
-        goto out;
-    if (s && *s) {
-        if (text_ieq(s, "approved") || text_ieq(s, "approve"))
-            r->review = ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED;
-        else if (text_ieq(s, "changes_requested") || text_ieq(s, "changes-requested") ||
-                 text_ieq(s, "request_changes"))
-            r->review = ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_CHANGES_REQUESTED;
-        else {
-            e = fail(err, EDGE_BAD_VALUE, "field 'review': '%s' is not approved or changes_requested", s);
-            goto out;
-        }
-    }
-    *out = r;
-    r = NULL;
-out:
-    if (r)
-        orchestrator__v1__result__free_unpacked(r, NULL);
-    cJSON_Delete(o);
-    return e;
-}
-
-char *edge_result_to_json(const pb_result *r)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "requirementId", r->requirement_id);
-    cJSON_AddNumberToObject(o, "attempt", r->attempt);
-    if (r->agent_type) /* "unknown" would not parse back */
-        cJSON_AddStringToObject(o, "agentType", names_agent_type(r->agent_type));
-    add_str_if(o, "instance", r->instance);
-    add_str_if(o, "project", r->project);
-    add_str_if(o, "ref", r->ref);
-    add_str_if(o, "commit", r->commit);
-    add_str_if(o, "base", r->base_branch);
-    add_str_if(o, "model", r->model);
-    cJSON_AddNumberToObject(o, "tokensUsed", (double)r->tokens_used);
-    if (r->cost_micro_usd)
-        cJSON_AddNumberToObject(o, "costUsd", (double)r->cost_micro_usd / 1e6);
-    add_str_if(o, "summary", r->summary);
-    add_list(o, "filesChanged", r->files_changed, r->n_files_changed);
-    if (r->review)
-        cJSON_AddStringToObject(o, "review",
-                                r->review == ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED
-                                    ? "approved" : "changes_requested");
-    return print_and_free(o);
-}
-
-/* Error: {"message" (or "error"), "reason", "source", "requirementId",
- * "attempt", "agentType", "instance", "transient", "streamSeq", "subject"}. */
-edge_reason edge_error_from_json(const char *buf, size_t len, const edge_limits *l,
-                                 pb_error **out, char err[ERR_LEN])
-{
-    cJSON *o = NULL;
-    pb_error *r = NULL;
-    edge_reason e;
-    const char *s;
-    uint64_t u = 0;
-    int present = 0, b = 0;
-    char why[160];
-
-    *out = NULL;
-    if ((e = parse_root(buf, len, l, &o, err)))
-        return e;
-    r = xmalloc(sizeof(*r));
-    orchestrator__v1__agent_error__init(r);
-    if (!cJSON_IsObject(o)) {
-        e = fail(err, EDGE_WRONG_TYPE, "message: expected an error object, got %s", jtype(o));
-        goto out;
-    }
-    if ((e = get_string(o, "", "message", "error", l->max_output, 1, &s, err)))
-        goto out;
-    pb_set_str(&r->message, s);
-    if ((e = get_string(o, "", "reason", "code", l->max_id, 0, &s, err)))
-        goto out;
-    if (s && *s) {
-        if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
-            e = fail(err, EDGE_BAD_VALUE, "field 'reason': '%.80s' %s", s, why);
-            goto out;
-        }
-        pb_set_str(&r->reason, s);
-    }
-    if ((e = get_string(o, "", "source", NULL, l->max_id, 0, &s, err)))
-        goto out;
-    if (s)
-        pb_set_str(&r->source, s);
-    if ((e = get_string(o, "", "requirementId", "id", 1024, 0, &s, err)))
-        goto out;
-    if (s && *s) {
-        if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
-            e = fail(err, EDGE_INVALID_ID, "field 'requirementId': '%.80s' %s", s, why);
-            goto out;
-        }
-        pb_set_str(&r->requirement_id, s);
-    }
-    if ((e = get_uint(o, "", "attempt", NULL, MAX_ATTEMPT, &u, &present, err)))
-        goto out;
-    if (present)
-        r->attempt = (uint32_t)u;
-    if ((e = get_agent(o, "", "agentType", "type", &r->agent_type, NULL, err)))
-        goto out;
-    if ((e = get_string(o, "", "instance", NULL, l->max_id, 0, &s, err)))
-        goto out;
-    if (s && *s) {
-        if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
-            e = fail(err, EDGE_INVALID_ID, "field 'instance': '%.80s' %s", s, why);
-            goto out;
-        }
-        pb_set_str(&r->instance, s);
-    }
-    if ((e = get_bool(o, "", "transient", &b, err)))
-        goto out;
-    r->transient = b;
-    if ((e = get_uint(o, "", "streamSeq", NULL, UINT64_MAX >> 11, &u, &present, err)))
-        goto out;
-    if (present)
-        r->stream_seq = u;
-    if ((e = get_string(o, "", "subject", NULL, 1024, 0, &s, err)))
-        goto out;
-    if (s)
-        pb_set_str(&r->subject, s);
-    *out = r;
-    r = NULL;
-out:
-    if (r)
-        orchestrator__v1__agent_error__free_unpacked(r, NULL);
-    cJSON_Delete(o);
-    return e;
-}
-
-char *edge_error_to_json(const pb_error *e)
-{
-    cJSON *o = cJSON_CreateObject();
-    add_str_if(o, "source", e->source);
-    add_str_if(o, "reason", e->reason);
-    cJSON_AddStringToObject(o, "message", e->message);
-    add_str_if(o, "requirementId", e->requirement_id);
-    if (e->attempt)
-        cJSON_AddNumberToObject(o, "attempt", e->attempt);
-    if (e->agent_type)
-        cJSON_AddStringToObject(o, "agentType", names_agent_type(e->agent_type));
-    add_str_if(o, "instance", e->instance);
-    cJSON_AddBoolToObject(o, "transient", e->transient);
-    if (e->stream_seq)
-        cJSON_AddNumberToObject(o, "streamSeq", (double)e->stream_seq);
-    add_str_if(o, "subject", e->subject);
-    if (e->at_ms)
-        cJSON_AddNumberToObject(o, "atMs", (double)e->at_ms);
-    return print_and_free(o);
-}
-
-/* Heartbeat: {"agentType", "instance", "requirementId", "tokensUsed", "state"}. */
-edge_reason edge_heartbeat_from_json(const char *subject, const char *buf, size_t len, const edge_limits *l,
-                                     pb_heartbeat **out, char err[ERR_LEN])
-{
-    cJSON *o = NULL;
-    pb_heartbeat *h = NULL;
-    edge_reason e;
-    const char *s, *from_subject;
-    uint64_t u = 0;
-    int present = 0;
-    char why[160];
-
-    *out = NULL;
-    if ((e = parse_root(buf, len, l, &o, err)))
-        return e;
-    h = xmalloc(sizeof(*h));
-    orchestrator__v1__heartbeat__init(h);
-    if (!cJSON_IsObject(o)) {
-        e = fail(err, EDGE_WRONG_TYPE, "message: expected a heartbeat object, got %s", jtype(o));
-        goto out;
-    }
-    if ((e = get_agent(o, "", "agentType", "type", &h->agent_type, NULL, err)))
-        goto out;
-    if (!h->agent_type && subject)
-        h->agent_type = names_agent_from_subject(subject, 2);
-    /* agents.heartbeat.<type>.<instance> names the sender: the body may
-     * leave the instance out. */
-    from_subject = subject;
-    for (int k = 0; from_subject && k < 3; k++)
-        if ((from_subject = strchr(from_subject, '.')))
-            from_subject++;
-    if (from_subject && !*from_subject)
-        from_subject = NULL;
-    if ((e = get_string(o, "", "instance", NULL, l->max_id, !from_subject, &s, err)))
-        goto out;
-    if ((!s || !*s) && from_subject)
-        s = from_subject;
-    if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
-        e = fail(err, EDGE_INVALID_ID, "field 'instance': '%.80s' %s", s, why);
-        goto out;
-    }
-    pb_set_str(&h->instance, s);
-    if ((e = get_string(o, "", "requirementId", NULL, 1024, 0, &s, err)))
-        goto out;
-    if (s && *s) {
-        if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
-            e = fail(err, EDGE_INVALID_ID, "field 'requirementId': '%.80s' %s", s, why);
-            goto out;
-        }
-        pb_set_str(&h->requirement_id, s);
-    }
-    if ((e = get_uint(o, "", "tokensUsed", "tokens_used", MAX_TOKENS, &u, &present, err)))
-        goto out;
-    if (present)
-        h->tokens_used = u;
-    if ((e = get_string(o, "", "state", NULL, 32, 0, &s, err)))
-        goto out;
-    if (s)
-        pb_set_str(&h->state, s);
-    *out = h;
-    h = NULL;
-out:
-    if (h)
-        orchestrator__v1__heartbeat__free_unpacked(h, NULL);
-    cJSON_Delete(o);
-    return e;
-}
-
-char *edge_heartbeat_to_json(const pb_heartbeat *h)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (h->agent_type)
-        cJSON_AddStringToObject(o, "agentType", names_agent_type(h->agent_type));
-    cJSON_AddStringToObject(o, "instance", h->instance);
-    add_str_if(o, "requirementId", h->requirement_id);
-    cJSON_AddNumberToObject(o, "tokensUsed", (double)h->tokens_used);
-    add_str_if(o, "state", h->state);
-    return print_and_free(o);
-}
-
-char *edge_spawn_to_json(const pb_spawn *sp)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "agentType", names_agent_type(sp->agent_type));
-    cJSON_AddNumberToObject(o, "count", sp->count);
-    add_str_if(o, "reason", sp->reason);
-    cJSON_AddNumberToObject(o, "tokenBudget", (double)sp->token_budget);
-    cJSON_AddNumberToObject(o, "queueDepth", sp->queue_depth);
-    cJSON_AddNumberToObject(o, "requestedAtMs", (double)sp->requested_at_ms);
-    return print_and_free(o);
-}
-
-edge_reason edge_spawn_from_json(const char *subject, const char *buf, size_t len, pb_spawn **out, char err[ERR_LEN])
-{
-    cJSON *o = NULL, *x;
-    pb_spawn *sp = NULL;
-    edge_reason e = EDGE_OK;
-
-    *out = NULL;
-    if (len > 64 * 1024)
-        return fail(err, EDGE_TOO_LARGE, "spawn request of %zu bytes, at most 65536", len);
-    if (!(o = cJSON_ParseWithLength(buf, len)) || !cJSON_IsObject(o)) {
-        e = fail(err, EDGE_INVALID_JSON, "a spawn request is a JSON object");
-        goto out;
-    }
-    sp = xmalloc(sizeof(*sp));
-    orchestrator__v1__spawn_request__init(sp);
-    sp->agent_type = subject ? names_agent_from_subject(subject, 2) : ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_UNSPECIFIED;
-    if (cJSON_IsString(x = cJSON_GetObjectItem(o, "agentType"))) {
-        Orchestrator__V1__AgentType t = names_agent_parse(x->valuestring);
-        if (!t || (sp->agent_type && t != sp->agent_type)) {
-            e = fail(err, EDGE_BAD_VALUE, "field 'agentType': '%.40s' is not %s", x->valuestring,
-                     sp->agent_type ? "the subject's type" : "an agent type");
-            goto out;
-        }
-        sp->agent_type = t;
-    }
-    if (!sp->agent_type) {
-        e = fail(err, EDGE_MISSING_FIELD, "field 'agentType': missing (and the subject names no type)");
-        goto out;
-    }
-    sp->count = 1;
-    if ((x = cJSON_GetObjectItem(o, "count"))) {
-        if (!cJSON_IsNumber(x) || x->valuedouble < 1 || x->valuedouble > 100) {
-            e = fail(err, EDGE_BAD_VALUE, "field 'count': a number from 1 to 100");
-            goto out;
-        }
-        sp->count = (uint32_t)x->valuedouble;
-    }
-    if (cJSON_IsString(x = cJSON_GetObjectItem(o, "reason")))
-        pb_set_str(&sp->reason, x->valuestring);
-    *out = sp;
-    sp = NULL;
-out:
-    if (sp)
-        orchestrator__v1__spawn_request__free_unpacked(sp, NULL);
-    cJSON_Delete(o);
-    return e;
-}
-
-char *edge_kill_to_json(const char *instance, const char *requirement_id, const char *reason)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "instance", instance);
-    add_str_if(o, "requirementId", requirement_id);
-    add_str_if(o, "reason", reason);
-    return print_and_free(o);
+    return edge_print_and_free(o);
 }
 
 /* One-line fields take no control character at all; text fields take tab,
@@ -1020,11 +393,11 @@ static edge_reason check_str(const char *pfx, const char *field, const char *s, 
 {
     size_t n = strlen(s), bad = 0;
     if (n > max)
-        return fail(err, EDGE_TOO_LONG, "field '%s%s': %zu bytes, at most %zu", pfx, field, n, max);
+        return edge_fail(err, EDGE_TOO_LONG, "field '%s%s': %zu bytes, at most %zu", pfx, field, n, max);
     if (!text_utf8_valid(s, n, &bad))
-        return fail(err, EDGE_INVALID_UTF8, "field '%s%s': invalid UTF-8 at byte %zu", pfx, field, bad);
+        return edge_fail(err, EDGE_INVALID_UTF8, "field '%s%s': invalid UTF-8 at byte %zu", pfx, field, bad);
     if (!text_controls_free(s, n, text, &bad))
-        return fail(err, EDGE_CONTROL_CHAR, "field '%s%s': control character 0x%02x at byte %zu%s", pfx, field,
+        return edge_fail(err, EDGE_CONTROL_CHAR, "field '%s%s': control character 0x%02x at byte %zu%s", pfx, field,
                     (unsigned char)s[bad], bad, text ? " (only tab, newline and carriage return are allowed)" : "");
     return EDGE_OK;
 }
@@ -1035,7 +408,7 @@ static edge_reason check_list(const char *pfx, const char *field, char **v, size
     char name[64];
     edge_reason e;
     if (n > l->max_list)
-        return fail(err, EDGE_TOO_LONG, "field '%s%s': %zu items, at most %zu", pfx, field, n, l->max_list);
+        return edge_fail(err, EDGE_TOO_LONG, "field '%s%s': %zu items, at most %zu", pfx, field, n, l->max_list);
     for (size_t i = 0; i < n; i++) {
         snprintf(name, sizeof(name), "%s[%zu]", field, i);
         if ((e = check_str(pfx, name, v[i], max_len, text, err)))
@@ -1069,7 +442,7 @@ static edge_reason check_texts(pb_requirement *r, const char *pfx, const edge_li
     for (size_t i = 0; i < r->n_files; i++) {
         char why[300];
         if (text_path_normalise(r->files[i], why, sizeof(why)) != 0)
-            return fail(err, EDGE_BAD_VALUE, "field '%sfiles[%zu]': %s", pfx, i, why);
+            return edge_fail(err, EDGE_BAD_VALUE, "field '%sfiles[%zu]': %s", pfx, i, why);
     }
     if (!m)
         return EDGE_OK;
@@ -1078,7 +451,7 @@ static edge_reason check_texts(pb_requirement *r, const char *pfx, const edge_li
         (e = check_str(pfx, "metadata.deadline", m->deadline, l->max_id, LINE, err)))
         return e;
     if (m->n_extra > l->max_list)
-        return fail(err, EDGE_TOO_LONG, "field '%smetadata': %zu keys, at most %zu", pfx, m->n_extra, l->max_list);
+        return edge_fail(err, EDGE_TOO_LONG, "field '%smetadata': %zu keys, at most %zu", pfx, m->n_extra, l->max_list);
     for (size_t i = 0; i < m->n_extra; i++) {
         char name[96];
         if ((e = check_str(pfx, "metadata key", m->extra[i]->key, l->max_id, LINE, err)))
@@ -1098,24 +471,24 @@ edge_reason edge_requirement_check(pb_requirement *r, const edge_limits *l, char
     const char *t;
 
     if (r->n_dependencies > l->max_list)
-        return fail(err, EDGE_TOO_LONG, "field 'dependencies': %zu items, at most %zu", r->n_dependencies,
+        return edge_fail(err, EDGE_TOO_LONG, "field 'dependencies': %zu items, at most %zu", r->n_dependencies,
                     l->max_list);
     for (size_t i = 0; i < r->n_dependencies; i++)
         if (!text_id_valid(r->dependencies[i], l->max_id, why, sizeof(why)))
-            return fail(err, EDGE_BAD_DEPENDENCY, "field 'dependencies[%zu]': id '%.80s' %s", i,
+            return edge_fail(err, EDGE_BAD_DEPENDENCY, "field 'dependencies[%zu]': id '%.80s' %s", i,
                         r->dependencies[i], why);
     if (*r->id && !text_id_valid(r->id, l->max_id, why, sizeof(why)))
-        return fail(err, EDGE_INVALID_ID, "field 'id': '%.80s' %s", r->id, why);
+        return edge_fail(err, EDGE_INVALID_ID, "field 'id': '%.80s' %s", r->id, why);
     if ((e = check_texts(r, "", l, err)))
         return e;
     if (*r->origin_id && !text_id_valid(r->origin_id, l->max_id, why, sizeof(why)))
-        return fail(err, EDGE_INVALID_ID, "field 'originId': '%.80s' %s", r->origin_id, why);
+        return edge_fail(err, EDGE_INVALID_ID, "field 'originId': '%.80s' %s", r->origin_id, why);
     t = r->title;
     n = strlen(t);
     while (n && isspace((unsigned char)*t)) { t++; n--; }
     while (n && isspace((unsigned char)t[n - 1])) n--;
     if (n == 0)
-        return fail(err, EDGE_MISSING_FIELD, "field 'title' is %s", *r->title ? "empty" : "missing");
+        return edge_fail(err, EDGE_MISSING_FIELD, "field 'title' is %s", *r->title ? "empty" : "missing");
     if (t != r->title || n != strlen(r->title)) {
         char *trimmed = xstrndup(t, n);
         pb_set_str(&r->title, trimmed);
@@ -1123,7 +496,7 @@ edge_reason edge_requirement_check(pb_requirement *r, const edge_limits *l, char
     }
     for (size_t i = 0; i < r->n_dependencies; i++)
         if (*r->id && strcmp(r->dependencies[i], r->id) == 0)
-            return fail(err, EDGE_SELF_DEPENDENCY, "field 'dependencies[%zu]': '%s' depends on itself", i, r->id);
+            return edge_fail(err, EDGE_SELF_DEPENDENCY, "field 'dependencies[%zu]': '%s' depends on itself", i, r->id);
     /* As the JSON parser does: a dependency named twice counts once. */
     for (size_t i = 0, kept = 0; i < r->n_dependencies; i++) {
         int seen = 0;
@@ -1138,9 +511,9 @@ edge_reason edge_requirement_check(pb_requirement *r, const edge_limits *l, char
     }
     if ((unsigned)r->priority > 4 || (unsigned)r->type > 6 || (unsigned)r->complexity > 4 ||
         (unsigned)r->status > 9)
-        return fail(err, EDGE_BAD_VALUE, "an enum field holds a value this version does not know");
+        return edge_fail(err, EDGE_BAD_VALUE, "an enum field holds a value this version does not know");
     if (r->estimated_tokens > MAX_TOKENS)
-        return fail(err, EDGE_BAD_VALUE, "field 'estimatedTokens': more than %llu", (unsigned long long)MAX_TOKENS);
+        return edge_fail(err, EDGE_BAD_VALUE, "field 'estimatedTokens': more than %llu", (unsigned long long)MAX_TOKENS);
     return EDGE_OK;
 }
 
@@ -1154,21 +527,21 @@ edge_reason edge_requirement_from_protobuf(const void *data, size_t len, const e
 
     *out = NULL;
     if (len > l->max_payload)
-        return fail(err, EDGE_TOO_LARGE, "message is %zu bytes, at most %zu", len, l->max_payload);
+        return edge_fail(err, EDGE_TOO_LARGE, "message is %zu bytes, at most %zu", len, l->max_payload);
     r = (pb_requirement *)pb_unpack(&orchestrator__v1__requirement__descriptor, data, len, l->max_payload, err);
     if (!r)
         return EDGE_INVALID_PROTOBUF;
     nul = pb_string_has_nul(&orchestrator__v1__requirement__descriptor, data, len, field, sizeof(field));
     if (nul < 0)
-        e = fail(err, EDGE_INVALID_PROTOBUF, "Requirement: a field this reader cannot walk (%zu bytes)", len);
+        e = edge_fail(err, EDGE_INVALID_PROTOBUF, "Requirement: a field this reader cannot walk (%zu bytes)", len);
     else if (nul)
-        e = fail(err, EDGE_CONTROL_CHAR, "field '%s' holds a NUL byte: refused rather than cut short", field);
+        e = edge_fail(err, EDGE_CONTROL_CHAR, "field '%s' holds a NUL byte: refused rather than cut short", field);
     else
         e = edge_requirement_check(r, l, err);
     if (!e && *r->assigned_agent) {
         Orchestrator__V1__AgentType t = names_agent_parse(r->assigned_agent);
         if (!t)
-            e = fail(err, EDGE_BAD_VALUE, "field 'assignedAgent': unknown agent '%.64s' (known: %s)",
+            e = edge_fail(err, EDGE_BAD_VALUE, "field 'assignedAgent': unknown agent '%.64s' (known: %s)",
                      r->assigned_agent, NAMES_AGENT_LIST);
         r->type = t; /* as in the JSON, the assigned agent wins over type */
     }

@@ -8,37 +8,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <cjson/cJSON.h>
-#include <nats/nats.h>
 
 #include "cfg.h"
+#include "ctl.h"
 #include "edge.h"
 #include "fileio.h"
 #include "names.h"
 #include "pb.h"
-#include "roadmap.h"
 #include "nc.h"
-#include "svccfg.h"
 #include "text.h"
 #include "topology.h"
 
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
-#define EXIT_NATS 3
-
-typedef struct {
-    natsConnection *nc;
-    svc_cfg cfg;
-} ctl;
-
 typedef int (*command_fn)(ctl *c, int argc, char **argv);
 
-/* Connects on first use. Every command parses and checks its arguments
- * before it calls this, so bad usage is exit 2 even with NATS down. */
-static int ctl_connect(ctl *c)
+int ctl_connect(ctl *c)
 {
     char err[ERR_LEN];
     if (c->nc)
@@ -50,22 +33,20 @@ static int ctl_connect(ctl *c)
     return 0;
 }
 
-static const char *jstr(const cJSON *o, const char *k)
+const char *jstr(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItem(o, k);
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-/* An argument a command does not take: bad usage. */
-static int bad_arg(const char *cmd, const char *arg)
+int bad_arg(const char *cmd, const char *arg)
 {
     fprintf(stderr, "orchctl: %s: %s '%s' (try orchctl %s --help)\n", cmd,
             arg[0] == '-' ? "unknown option" : "unexpected argument", arg, cmd);
     return EXIT_USAGE;
 }
 
-/* Whether s can be a requirement id in a subject token. */
-static int id_ok(const char *s)
+int id_ok(const char *s)
 {
     if (!*s || *s == '-')
         return 0;
@@ -98,7 +79,7 @@ static void scrub(cJSON *j)
     cJSON_ArrayForEach(it, j) scrub(it);
 }
 
-static cJSON *parse_reply(const char *data, size_t len)
+cJSON *parse_reply(const char *data, size_t len)
 {
     cJSON *j = cJSON_ParseWithLength(data, len);
     if (j)
@@ -110,7 +91,7 @@ static cJSON *parse_reply(const char *data, size_t len)
  * columns are as wide as their longest value (instance ids vary). */
 static int cmd_services(ctl *c, int argc, char **argv)
 {
-    natsInbox *inbox = NULL;
+    char inbox[320];
     natsSubscription *sub = NULL;
     int n = 0, as_json = 0, rc;
     int wname = 4, wid = 2, wver = 7;
@@ -123,11 +104,10 @@ static int cmd_services(ctl *c, int argc, char **argv)
     }
     if ((rc = ctl_connect(c)) != 0)
         return rc;
-    if (natsInbox_Create(&inbox) != NATS_OK || natsConnection_SubscribeSync(&sub, c->nc, inbox) != NATS_OK ||
+    if (nc_inbox(inbox, sizeof(inbox)) != ORCH_OK || natsConnection_SubscribeSync(&sub, c->nc, inbox) != NATS_OK ||
         natsConnection_PublishRequestString(c->nc, "$SRV.INFO", inbox, "") != NATS_OK) {
         fprintf(stderr, "orchctl: services: %s\n", nats_GetLastError(NULL));
         natsSubscription_Destroy(sub);
-        natsInbox_Destroy(inbox);
         return EXIT_NATS;
     }
     all = cJSON_CreateArray();
@@ -168,7 +148,6 @@ static int cmd_services(ctl *c, int argc, char **argv)
     n = cJSON_GetArraySize(all);
     cJSON_Delete(all);
     natsSubscription_Destroy(sub);
-    natsInbox_Destroy(inbox);
     if (n == 0) {
         fprintf(stderr, "orchctl: no service answered $SRV.INFO\n");
         return EXIT_FAIL;
@@ -178,7 +157,7 @@ static int cmd_services(ctl *c, int argc, char **argv)
 
 /* Reads a whole file ("-": standard input), at most max bytes; a larger one
  * is refused, never cut. Says why on stderr when it returns NULL. */
-static char *slurp(const char *path, size_t max, size_t *len)
+char *slurp(const char *path, size_t max, size_t *len)
 {
     char err[ERR_LEN], *buf = NULL;
     orch_status st = strcmp(path, "-") == 0 ? fileio_read_stream(stdin, "standard input", max, &buf, len, err)
@@ -342,7 +321,7 @@ static int cmd_encode(ctl *c, int argc, char **argv)
 
 /* A request whose answer is JSON or a service error; prints the JSON
  * (pretty) or the error. Returns the exit code. */
-static int request_json(ctl *c, const char *subject, const char *body, cJSON **out)
+int request_json(ctl *c, const char *subject, const char *body, cJSON **out)
 {
     natsMsg *reply = NULL;
     const char *text = NULL;
@@ -362,192 +341,6 @@ static int request_json(ctl *c, const char *subject, const char *body, cJSON **o
     }
     natsMsg_Destroy(reply);
     return rc;
-}
-
-/* The whole of orch.scheduler.list, page after page ({"offset": next}
- * until an answer has no next): the first answer's total, counts, budget
- * and critical path, with the rows of every page in its requirements. */
-static int list_all(ctl *c, cJSON **out)
-{
-    cJSON *all = NULL, *rows;
-    const cJSON *nx;
-    double offset = 0;
-    int rc;
-
-    *out = NULL;
-    if ((rc = request_json(c, names_request_subject(NAMES_REQ_SCHEDULER_LIST), "", &all)) != 0)
-        return rc;
-    if (!cJSON_IsArray(rows = cJSON_GetObjectItem(all, "requirements")))
-        rows = cJSON_AddArrayToObject(all, "requirements");
-    nx = cJSON_GetObjectItem(all, "next");
-    while (cJSON_IsNumber(nx)) {
-        cJSON *page = NULL, *r, *pr;
-        char body[64];
-        /* offsets only grow: a reply that does not is not followed */
-        if (nx->valuedouble <= offset) {
-            fprintf(stderr, "orchctl: orch.scheduler.list: next %.0f after offset %.0f\n", nx->valuedouble, offset);
-            rc = EXIT_FAIL;
-            break;
-        }
-        offset = nx->valuedouble;
-        snprintf(body, sizeof(body), "{\"offset\":%.0f}", offset);
-        if ((rc = request_json(c, names_request_subject(NAMES_REQ_SCHEDULER_LIST), body, &page)) != 0)
-            break;
-        pr = cJSON_GetObjectItem(page, "requirements");
-        while (cJSON_IsArray(pr) && (r = cJSON_DetachItemFromArray(pr, 0)) != NULL)
-            cJSON_AddItemToArray(rows, r);
-        cJSON_DeleteItemFromObject(all, "next");
-        if (cJSON_IsNumber(nx = cJSON_GetObjectItem(page, "next")))
-            cJSON_AddNumberToObject(all, "next", nx->valuedouble);
-        cJSON_Delete(page);
-        nx = cJSON_GetObjectItem(all, "next");
-    }
-    if (rc != 0) {
-        cJSON_Delete(all);
-        return rc;
-    }
-    cJSON_DeleteItemFromObject(all, "next");
-    *out = all;
-    return 0;
-}
-
-static int terminal(const char *status)
-{
-    return !strcmp(status, "COMPLETE") || !strcmp(status, "ESCALATED") || !strcmp(status, "REJECTED");
-}
-
-/* ms since the epoch as "2026-11-27 14:05 UTC" (the scheduler's times are UTC). */
-static void utc_minute(double ms, char *buf, size_t len)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm);
-}
-
-/* The roadmap's ETA for people, from an answer of orch.scheduler.list
- * (roadmapEtaMs, roadmapEtaLateMs: the forecast's mean end of all unfinished
- * work and its 90th percentile); list NULL: the scheduler did not answer. */
-static void roadmap_eta_line(const cJSON *list, char *buf, size_t len)
-{
-    const cJSON *end = cJSON_GetObjectItem(list, "roadmapEtaMs"), *late = cJSON_GetObjectItem(list, "roadmapEtaLateMs");
-    const cJSON *by = cJSON_GetObjectItem(list, "counts"), *n;
-    double open = 0;
-    if (!list) {
-        snprintf(buf, len, "roadmap ETA: unknown (the scheduler did not answer)");
-        return;
-    }
-    if (cJSON_IsNumber(end) && end->valuedouble > 0) {
-        char a[40], b[40];
-        utc_minute(end->valuedouble, a, sizeof(a));
-        utc_minute(cJSON_IsNumber(late) && late->valuedouble > end->valuedouble ? late->valuedouble : end->valuedouble, b,
-                   sizeof(b));
-        snprintf(buf, len, "roadmap done by %s (90%%: %s)", a, b);
-        return;
-    }
-    cJSON_ArrayForEach(n, by) if (cJSON_IsNumber(n) && !terminal(n->string)) open += n->valuedouble;
-    if (cJSON_IsObject(by) && open == 0)
-        snprintf(buf, len, "roadmap: nothing left");
-    else
-        snprintf(buf, len, "roadmap ETA: unknown (the scheduler gave no forecast)");
-}
-
-/* A row's ETA: the row's own when the list carries one, else what
- * orch.status.<id> says (list rows are brief); "-" for finished work. */
-static void row_eta(ctl *c, const cJSON *r, char *buf, size_t len)
-{
-    char subject[160];
-    cJSON *o = NULL;
-    natsMsg *reply = NULL;
-    const char *code = NULL;
-
-    snprintf(buf, len, "-");
-    if (*jstr(r, "eta")) {
-        snprintf(buf, len, "%s", jstr(r, "eta"));
-        return;
-    }
-    if (terminal(jstr(r, "status")) || !id_ok(jstr(r, "id")))
-        return;
-    names_subject(subject, sizeof(subject), NAMES_SUBJ_STATUS, jstr(r, "id"), NULL);
-    if (natsConnection_RequestString(&reply, c->nc, subject, "", 3000) != NATS_OK)
-        return;
-    if (natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code) != NATS_OK &&
-        (o = parse_reply(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply))) != NULL &&
-        *jstr(o, "eta"))
-        snprintf(buf, len, "%s", jstr(o, "eta"));
-    cJSON_Delete(o);
-    natsMsg_Destroy(reply);
-}
-
-static void print_status_line(ctl *c, const cJSON *r)
-{
-    const cJSON *att = cJSON_GetObjectItem(r, "attempt");
-    char eta[40];
-    row_eta(c, r, eta, sizeof(eta));
-    printf("%-14s %-10s %-13s %-8s %3d  %-20s  %s\n", jstr(r, "id"), jstr(r, "status"), jstr(r, "type"),
-           jstr(r, "priority"), cJSON_IsNumber(att) ? (int)att->valuedouble : 0, eta, jstr(r, "reason"));
-}
-
-/* status [ID] [--json]: one requirement in full, or all of them a line each. */
-static int cmd_status(ctl *c, int argc, char **argv)
-{
-    const char *id = NULL;
-    int as_json = 0, rc;
-    cJSON *o;
-    char subject[160];
-
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            as_json = 1;
-        else if (!id && id_ok(argv[i]))
-            id = argv[i];
-        else
-            return bad_arg("status", argv[i]);
-    }
-    if ((rc = ctl_connect(c)) != 0)
-        return rc;
-    if (id) {
-        names_subject(subject, sizeof(subject), NAMES_SUBJ_STATUS, id, NULL);
-        rc = request_json(c, subject, "", &o);
-    } else {
-        rc = list_all(c, &o);
-    }
-    if (rc != 0)
-        return rc;
-    if (as_json) {
-        char *t = cJSON_Print(o);
-        printf("%s\n", t);
-        free(t);
-    } else if (id) {
-        const cJSON *b = cJSON_GetObjectItem(o, "blockedBy"), *it;
-        printf("%s  %s\n", jstr(o, "id"), jstr(o, "title"));
-        printf("  status    %s (attempt %d)\n", jstr(o, "status"),
-               (int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "attempt")));
-        printf("  agent     %s   priority %s\n", jstr(o, "type"), jstr(o, "priority"));
-        printf("  waits     %s\n", jstr(o, "reason"));
-        if (cJSON_GetArraySize(b) > 0) {
-            printf("  blocked by");
-            cJSON_ArrayForEach(it, b) printf(" %s", cJSON_IsString(it) ? it->valuestring : "?");
-            printf("\n");
-        }
-        if (*jstr(o, "eta"))
-            printf("  eta       %s\n", jstr(o, "eta"));
-        else if (!terminal(jstr(o, "status")))
-            printf("  eta       none (it waits on work that will not finish: an unknown id or escalated work)\n");
-        printf("  tokens    %.0f used of %.0f estimated\n", cJSON_GetNumberValue(cJSON_GetObjectItem(o, "tokensUsed")),
-               cJSON_GetNumberValue(cJSON_GetObjectItem(o, "estimatedTokens")));
-        if (*jstr(o, "lastFailureOutput"))
-            printf("  last failure:\n%s\n", jstr(o, "lastFailureOutput"));
-    } else {
-        const cJSON *r;
-        char line[160];
-        printf("%-14s %-10s %-13s %-8s %3s  %-20s  %s\n", "ID", "STATUS", "AGENT", "PRIORITY", "TRY", "ETA", "REASON");
-        cJSON_ArrayForEach(r, cJSON_GetObjectItem(o, "requirements")) print_status_line(c, r);
-        roadmap_eta_line(o, line, sizeof(line));
-        printf("%s\n", line);
-    }
-    cJSON_Delete(o);
-    return 0;
 }
 
 /* retry ID: a human's fresh set of attempts for an escalated requirement. */
@@ -600,7 +393,7 @@ static int not_stored(ctl *c, jsCtx *js, const char *subject, natsStatus s)
  * on errors.intake.*. Prints one id per line. Some requirements of a list
  * may be refused (a duplicate id) while the rest go on: each refused one is
  * named on stderr, and the exit code is 1. */
-static int submit_body(ctl *c, const char *body, size_t len, const char *ctype)
+int submit_body(ctl *c, const char *body, size_t len, const char *ctype)
 {
     natsSubscription *plan = NULL, *errs = NULL;
     jsCtx *js = NULL;
@@ -736,123 +529,6 @@ static int cmd_submit(ctl *c, int argc, char **argv)
         rc = submit_body(c, body, len, NULL);
     free(body);
     return rc;
-}
-
-/* Whether the run is over: every requirement known is COMPLETE, ESCALATED
- * or REJECTED, by the list's counts (which also hold requirements let go
- * from memory), and there is at least one. The first page is enough. */
-static int all_terminal(ctl *c, int *total)
-{
-    cJSON *o;
-    const cJSON *by;
-    double done;
-    *total = 0;
-    if (request_json(c, names_request_subject(NAMES_REQ_SCHEDULER_LIST), "{\"limit\":1}", &o) != 0)
-        return 0;
-    by = cJSON_GetObjectItem(o, "counts");
-    *total = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "total"));
-    done = cJSON_GetNumberValue(cJSON_GetObjectItem(by, "COMPLETE")) +
-           cJSON_GetNumberValue(cJSON_GetObjectItem(by, "ESCALATED")) +
-           cJSON_GetNumberValue(cJSON_GetObjectItem(by, "REJECTED"));
-    cJSON_Delete(o);
-    /* cJSON_GetNumberValue is NaN for a missing count: never done */
-    return *total > 0 && done == (double)*total;
-}
-
-/* The first page of orch.scheduler.list (one row: only its roadmap ETA and
- * counts are wanted), or NULL when the scheduler does not answer. Quiet:
- * its absence is said by the line that shows it. */
-static cJSON *list_head(ctl *c)
-{
-    natsMsg *reply = NULL;
-    const char *code = NULL;
-    cJSON *o = NULL;
-    if (natsConnection_RequestString(&reply, c->nc, names_request_subject(NAMES_REQ_SCHEDULER_LIST), "{\"limit\":1}", 2000) != NATS_OK)
-        return NULL;
-    if (natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code) != NATS_OK || !code)
-        o = parse_reply(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
-    natsMsg_Destroy(reply);
-    return o;
-}
-
-/* dashboard [--json] [--watch [--until-done]]: the monitor's, and (not with
- * --json, which is the monitor's document as it is) the roadmap's ETA as
- * the scheduler forecasts it. */
-static int cmd_dashboard(ctl *c, int argc, char **argv)
-{
-    int as_json = 0, watch = 0, until_done = 0, rc;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) as_json = 1;
-        else if (!strcmp(argv[i], "--watch")) watch = 1;
-        else if (!strcmp(argv[i], "--until-done")) until_done = 1;
-        else {
-            return bad_arg("dashboard", argv[i]);
-        }
-    }
-    if ((rc = ctl_connect(c)) != 0)
-        return rc;
-    for (;;) {
-        natsMsg *reply = NULL;
-        int total = 0, done;
-        natsStatus s = natsConnection_RequestString(&reply, c->nc, names_request_subject(NAMES_REQ_DASHBOARD), as_json ? "json" : "", 5000);
-        if (s != NATS_OK) {
-            fprintf(stderr, "orchctl: no dashboard (is the monitor running?): %s\n", natsStatus_GetText(s));
-            return EXIT_FAIL;
-        }
-        if (watch && isatty(1))
-            printf("\033[H\033[2J");
-        {
-            char *raw = xstrndup(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
-            char *shown = text_printable(raw);
-            printf("%s\n", shown);
-            free(shown);
-            free(raw);
-        }
-        natsMsg_Destroy(reply);
-        if (!as_json) {
-            cJSON *head = list_head(c);
-            char line[160];
-            roadmap_eta_line(head, line, sizeof(line));
-            printf("%s\n", line);
-            cJSON_Delete(head);
-        }
-        fflush(stdout);
-        if (!watch)
-            return 0;
-        done = until_done && all_terminal(c, &total);
-        if (done)
-            return 0;
-        nats_Sleep(2000);
-    }
-}
-
-/* agents: active agents by type, from the dashboard's data. */
-static int cmd_agents(ctl *c, int argc, char **argv)
-{
-    cJSON *o, *t;
-    natsMsg *reply = NULL;
-    int rc;
-    if (argc > 1)
-        return bad_arg("agents", argv[1]);
-    if ((rc = ctl_connect(c)) != 0)
-        return rc;
-    if (natsConnection_RequestString(&reply, c->nc, names_request_subject(NAMES_REQ_DASHBOARD), "json", 5000) != NATS_OK) {
-        fprintf(stderr, "orchctl: no answer from the monitor\n");
-        return EXIT_FAIL;
-    }
-    o = parse_reply(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
-    natsMsg_Destroy(reply);
-    printf("%-14s %-7s %-12s %-12s %s\n", "TYPE", "QUEUE", "TOKENS", "LIMIT", "ACTIVE");
-    cJSON_ArrayForEach(t, cJSON_GetObjectItem(o, "agents")) {
-        const cJSON *a;
-        printf("%-14s %-7.0f %-12.0f %-12.0f", t->string, cJSON_GetNumberValue(cJSON_GetObjectItem(t, "queueDepth")),
-               cJSON_GetNumberValue(cJSON_GetObjectItem(t, "tokensUsed")),
-               cJSON_GetNumberValue(cJSON_GetObjectItem(t, "tokenLimit")));
-        cJSON_ArrayForEach(a, cJSON_GetObjectItem(t, "active")) printf(" %s", a->valuestring);
-        printf("\n");
-    }
-    cJSON_Delete(o);
-    return 0;
 }
 
 #define SILENCE_USAGE                                                                                             \
@@ -1041,219 +717,6 @@ static int cmd_deadletters(ctl *c, int argc, char **argv)
         natsMsg_Destroy(m);
     }
     jsCtx_Destroy(js);
-    return 0;
-}
-
-/* The roadmap's word for a state. */
-static const char *roadmap_status(ctl *c, const char *id, char *buf, size_t len)
-{
-    cJSON *o;
-    char subject[128];
-    natsMsg *reply = NULL;
-    const char *st, *code = NULL;
-    names_subject(subject, sizeof(subject), NAMES_SUBJ_STATUS, id, NULL);
-    if (natsConnection_RequestString(&reply, c->nc, subject, "", 3000) != NATS_OK)
-        return NULL;
-    if (natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code) == NATS_OK) {
-        natsMsg_Destroy(reply);
-        return NULL; /* not submitted (yet): leave the line alone */
-    }
-    o = parse_reply(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
-    natsMsg_Destroy(reply);
-    st = o ? jstr(o, "status") : "";
-    if (!strcmp(st, "COMPLETE"))
-        snprintf(buf, len, "Complete");
-    else if (!strcmp(st, "DISPATCHED") || !strcmp(st, "VERIFYING"))
-        snprintf(buf, len, "In Progress");
-    else if (!strcmp(st, "REVIEWING"))
-        snprintf(buf, len, "In Review");
-    else if (!strcmp(st, "MERGING"))
-        snprintf(buf, len, "Merging");
-    else if (!strcmp(st, "ESCALATED"))
-        snprintf(buf, len, "Escalated");
-    else if (!strcmp(st, "BLOCKED")) {
-        const cJSON *b, *it;
-        size_t used = (size_t)snprintf(buf, len, "Blocked by");
-        b = cJSON_GetObjectItem(o, "blockedBy");
-        cJSON_ArrayForEach(it, b) used += (size_t)snprintf(buf + used, len > used ? len - used : 0, "%s %s",
-                                                           it == b->child ? "" : ",", it->valuestring);
-    } else if (*st)
-        snprintf(buf, len, "Ready");
-    else
-        buf[0] = '\0';
-    cJSON_Delete(o);
-    return *buf ? buf : NULL;
-}
-
-typedef struct {
-    ctl *c;
-    char buf[64][200];
-    int n;
-} sync_ctx;
-
-static const char *status_cb(const char *id, void *arg)
-{
-    sync_ctx *s = arg;
-    if (s->n == 64)
-        return NULL;
-    return roadmap_status(s->c, id, s->buf[s->n++], sizeof(s->buf[0]));
-}
-
-/* roadmap import FILE | roadmap sync FILE */
-static int cmd_roadmap(ctl *c, int argc, char **argv)
-{
-    size_t len = 0;
-    char *text, err[256];
-    roadmap r;
-    int rc = 0;
-
-    if (argc != 3 || (strcmp(argv[1], "import") && strcmp(argv[1], "sync"))) {
-        fprintf(stderr, "orchctl: usage: orchctl roadmap import|sync plans/roadmap.md\n");
-        return EXIT_USAGE;
-    }
-    if (!(text = slurp(argv[2], 4 << 20, &len))) {
-        return EXIT_FAIL;
-    }
-    if (roadmap_parse(text, len, &r, err, sizeof(err)) != 0) {
-        fprintf(stderr, "orchctl: %s: %s\n", argv[2], err);
-        free(text);
-        return EXIT_FAIL;
-    }
-    if ((rc = ctl_connect(c)) != 0) {
-        roadmap_free(&r);
-        free(text);
-        return rc;
-    }
-    if (!strcmp(argv[1], "import")) {
-        char *json = roadmap_pending_json(&r);
-        if (!json) {
-            fprintf(stderr, "orchctl: %s: nothing Pending or New\n", argv[2]);
-        } else {
-            /* in messages of at most 200 requirements (the router takes 256);
-             * one with refusals (an id submitted before) does not keep the
-             * rest from going in: the exit code tells */
-            cJSON *all = cJSON_Parse(json), *chunk = NULL;
-            int n = cJSON_GetArraySize(all);
-            for (int i = 0; i < n && rc != EXIT_NATS; i++) {
-                if (!chunk)
-                    chunk = cJSON_CreateArray();
-                cJSON_AddItemToArray(chunk, cJSON_Duplicate(cJSON_GetArrayItem(all, i), 1));
-                if (cJSON_GetArraySize(chunk) == 200 || i == n - 1) {
-                    char *part = cJSON_PrintUnformatted(chunk);
-                    int part_rc = submit_body(c, part, strlen(part), "application/json");
-                    if (part_rc && rc != EXIT_NATS)
-                        rc = part_rc;
-                    free(part);
-                    cJSON_Delete(chunk);
-                    chunk = NULL;
-                }
-            }
-            cJSON_Delete(chunk);
-            cJSON_Delete(all);
-        }
-        free(json);
-    } else {
-        int changed = 0;
-        sync_ctx *sc = xcalloc(1, sizeof(*sc));
-        char *out, tmp[1100];
-        FILE *f;
-        sc->c = c;
-        /* at most 64 lookups per run is plenty for a roadmap file; more are left as they are */
-        out = roadmap_with_status(text, len, &r, status_cb, sc, &changed);
-        snprintf(tmp, sizeof(tmp), "%s.tmp", argv[2]);
-        if (!(f = fopen(tmp, "wb")) || fwrite(out, 1, strlen(out), f) != strlen(out) || fclose(f) != 0 ||
-            rename(tmp, argv[2]) != 0) {
-            fprintf(stderr, "orchctl: cannot write %s\n", argv[2]);
-            rc = EXIT_FAIL;
-        } else {
-            printf("%d status line%s updated in %s\n", changed, changed == 1 ? "" : "s", argv[2]);
-        }
-        free(out);
-        free(sc);
-    }
-    roadmap_free(&r);
-    free(text);
-    return rc;
-}
-
-/* summary [--json]: the outcome of a run: every requirement's final state,
- * throughput, first-time acceptance, token spend, alerts raised. */
-static int cmd_summary(ctl *c, int argc, char **argv)
-{
-    cJSON *list = NULL, *dash = NULL, *out, *reqs, *r;
-    natsMsg *reply = NULL;
-    jsCtx *js = NULL;
-    jsStreamInfo *si = NULL;
-    const cJSON *by;
-    int complete, escalated, rejected, total, rc, as_json = 0;
-
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json"))
-            return bad_arg("summary", argv[i]);
-        as_json = 1;
-    }
-    if ((rc = ctl_connect(c)) != 0)
-        return rc;
-    if ((rc = list_all(c, &list)) != 0)
-        return rc;
-    /* the counts cover every requirement, also those let go from memory */
-    by = cJSON_GetObjectItem(list, "counts");
-    total = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(list, "total"));
-    complete = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(by, "COMPLETE"));
-    escalated = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(by, "ESCALATED"));
-    rejected = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(by, "REJECTED"));
-    if (natsConnection_RequestString(&reply, c->nc, names_request_subject(NAMES_REQ_DASHBOARD), "json", 5000) == NATS_OK) {
-        dash = parse_reply(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
-        natsMsg_Destroy(reply);
-    }
-    out = cJSON_CreateObject();
-    reqs = cJSON_AddArrayToObject(out, "requirements");
-    cJSON_ArrayForEach(r, cJSON_GetObjectItem(list, "requirements")) {
-        cJSON *x = cJSON_CreateObject();
-        const char *st = jstr(r, "status");
-        cJSON_AddStringToObject(x, "id", jstr(r, "id"));
-        cJSON_AddStringToObject(x, "status", st);
-        cJSON_AddNumberToObject(x, "attempt", cJSON_GetNumberValue(cJSON_GetObjectItem(r, "attempt")));
-        cJSON_AddStringToObject(x, "type", jstr(r, "type"));
-        cJSON_AddItemToArray(reqs, x);
-    }
-    cJSON_AddNumberToObject(out, "total", total);
-    cJSON_AddNumberToObject(out, "complete", complete);
-    cJSON_AddNumberToObject(out, "escalated", escalated);
-    cJSON_AddNumberToObject(out, "rejected", rejected);
-    {   /* the day's cost, as the scheduler's ledger has it */
-        const cJSON *cost = cJSON_GetObjectItem(cJSON_GetObjectItem(list, "budget"), "costUsd");
-        if (cJSON_IsNumber(cost))
-            cJSON_AddNumberToObject(out, "costUsd", cost->valuedouble);
-    }
-    if (dash) {
-        cJSON *m = cJSON_GetObjectItem(dash, "metrics");
-        cJSON_AddItemToObject(out, "firstTimeAcceptanceRate",
-                              cJSON_Duplicate(cJSON_GetObjectItem(m, "firstTimeAcceptanceRate"), 1));
-        cJSON_AddItemToObject(out, "tokensUsed",
-                              cJSON_Duplicate(cJSON_GetObjectItem(cJSON_GetObjectItem(dash, "budget"), "used"), 1));
-    }
-    if (natsConnection_JetStream(&js, c->nc, NULL) == NATS_OK &&
-        js_GetStreamInfo(&si, js, "ALERTS", NULL, NULL) == NATS_OK) {
-        cJSON_AddNumberToObject(out, "alertsRaised", (double)si->State.Msgs);
-        jsStreamInfo_Destroy(si);
-    }
-    jsCtx_Destroy(js);
-    if (as_json) {
-        char *t = cJSON_Print(out);
-        printf("%s\n", t);
-        free(t);
-    } else {
-        const cJSON *ft = cJSON_GetObjectItem(out, "firstTimeAcceptanceRate");
-        printf("requirements: %d, complete %d, escalated %d, rejected %d\n", total, complete, escalated, rejected);
-        if (cJSON_IsNumber(ft))
-            printf("first-time acceptance: %.0f%%\n", ft->valuedouble * 100);
-        printf("tokens spent: %.0f\n", cJSON_GetNumberValue(cJSON_GetObjectItem(out, "tokensUsed")));
-        printf("alerts raised: %.0f\n", cJSON_GetNumberValue(cJSON_GetObjectItem(out, "alertsRaised")));
-    }
-    cJSON_Delete(out);
-    cJSON_Delete(list);
-    cJSON_Delete(dash);
     return 0;
 }
 
