@@ -31,6 +31,10 @@ const topo_stream topo_streams[] = {
      "alerts raised and resolved by the monitor"},
     {"DEADLETTER", {"deadletter.>"}, TOPO_LIMITS, 30 * DAY, 600, 2 << 20,
      "messages that hit their delivery limit, with the reason"},
+    /* train.do.<project>: builds and base moves the scheduler asks of the
+     * verifiers; train.done.<project>: what became of them */
+    {"TRAIN", {"train.>"}, TOPO_LIMITS, 30 * DAY, 600, 4 << 20,
+     "the merge train: candidate builds and base moves, and their outcomes (JSON)"},
 };
 const size_t topo_stream_count = sizeof(topo_streams) / sizeof(topo_streams[0]);
 
@@ -52,6 +56,9 @@ const topo_consumer topo_consumers[] = {
     {"ERRORS", TOPO_DUR_MONITOR_ERRORS, "errors.>", 10000, 10, 1000, "error rates"},
     {"INTEGRATION", TOPO_DUR_MONITOR_INTEGRATION, "integration.>", 10000, 10, 1000, "agent activity"},
     {"ALERTS", TOPO_DUR_MONITOR_MATRIX, "alerts.>", 20000, -1, 64, "delivery to Matrix (one attempt is bounded by matrix.timeout_ms)"},
+    {"TRAIN", TOPO_DUR_VERIFIER_TRAIN, "train.do.>", 20000, 5, 64,
+     "merge-train builds and base moves, shared by all verifier replicas (in-progress acks every 5 s)"},
+    {"TRAIN", TOPO_DUR_SCHEDULER_TRAIN, "train.done.>", 10000, 10, 1000, "merge-train outcomes move the base"},
     {"CONTROL", TOPO_DUR_HOST_LISTENER, "control.>", 30000, 10, 100, "the Host Listener's spawn and kill requests"},
     /* The seed's own readers: `nats consumer next RESULTS orchestrator` and
      * `nats consumer next ERRORS orchestrator`. RESULTS and ERRORS keep
@@ -83,6 +90,7 @@ const topo_bucket topo_buckets[] = {
     {TOPO_KV_ALERTS, 1, 0, "alert state: fingerprints, Matrix event ids"},
     {TOPO_KV_INTAKE_IDS, 1, 86400, "ids assigned per intake message, so a redelivery gets the same"},
     {TOPO_KV_CLAIMS, 1, 86400, "<type>.<message id>: created by the agent that acts on that work, once"},
+    {TOPO_KV_TRAINS, 1, 0, "the merge train of each project (JSON), kept by the scheduler's leader"},
     {TOPO_KV_IDS, 1, 0, "every requirement id the router handed on, created once: seq-<S>-<i>, the intake item "
                         "that took it"},
 };

@@ -66,6 +66,8 @@ int64_t topo_kv_ttl_ms(const char *bucket);
 #define TOPO_DUR_MONITOR_INTEGRATION "monitor-integration"
 #define TOPO_DUR_MONITOR_MATRIX "monitor-matrix"
 #define TOPO_DUR_HOST_LISTENER "host-listener"
+#define TOPO_DUR_VERIFIER_TRAIN "verifier-train"
+#define TOPO_DUR_SCHEDULER_TRAIN "scheduler-train"
 
 /* Bucket names used by the services. */
 #define TOPO_KV_REQUIREMENTS "orch_requirements"
@@ -77,5 +79,6 @@ int64_t topo_kv_ttl_ms(const char *bucket);
 #define TOPO_KV_INTAKE_IDS "orch_intake_ids"
 #define TOPO_KV_CLAIMS "orch_claims"
 #define TOPO_KV_IDS "orch_ids"
+#define TOPO_KV_TRAINS "orch_trains"
 
 #endif

@@ -1,4 +1,5 @@
 #include "verify.h"
+#include "verify_int.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -233,13 +234,6 @@ const vproject *vconfig_find(const vconfig *c, const char *name)
 
 /* --- one verification ------------------------------------------------------------- */
 
-typedef struct {
-    const vconfig *c;
-    char home[600];
-    void (*tick)(void *);
-    void *tick_arg;
-} vctx;
-
 /* The clean environment of git and of the steps: nothing of the verifier's. */
 static char **clean_env(const vctx *x, char *const *extra, int nextra)
 {
@@ -263,9 +257,9 @@ static void free_env(char **env)
 }
 
 /* Runs git with argv; returns 0 on success; its output in *out (malloc'd). */
-static int git(const vctx *x, const char *const *argv, char **out)
+int verify_git_env(const vctx *x, char *const *extra, int nextra, const char *const *argv, char **out)
 {
-    char **env = clean_env(x, NULL, 0);
+    char **env = clean_env(x, extra, nextra);
     run_spec s = {argv, x->home, (const char *const *)env, x->c->git_timeout_ms, 2000, 64 * 1024,
                   x->tick, x->tick_arg, 5000};
     run_result r;
@@ -278,7 +272,12 @@ static int git(const vctx *x, const char *const *argv, char **out)
     return rc;
 }
 
-static void trim(char *s)
+int verify_git(const vctx *x, const char *const *argv, char **out)
+{
+    return verify_git_env(x, NULL, 0, argv, out);
+}
+
+void verify_trim(char *s)
 {
     size_t n = strlen(s);
     while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
@@ -452,6 +451,62 @@ static pb_step *add_step_result(pb_verdict *v, const vstep *s, const run_result 
     return ps;
 }
 
+int verify_home(vctx *x, char *why, size_t n)
+{
+    snprintf(x->home, sizeof(x->home), "%s/verify-XXXXXX", x->c->work_root);
+    if (mkdir(x->c->work_root, 0700) != 0 && errno != EEXIST) {
+        snprintf(why, n, "cannot create the work root %.400s", x->c->work_root);
+        return -1;
+    }
+    if (!mkdtemp(x->home)) {
+        snprintf(why, n, "no room for a work tree: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Runs p's steps in order in the work tree src until one fails: each
+ * step's result into v, and v's kind PASS, or FAIL with the failing step's
+ * exact output and a one-line detail (the seed's REJECT IMMEDIATELY).
+ * Returns 1 when every step passed. */
+int verify_steps(const vctx *x, const vproject *p, const char *src, pb_verdict *v)
+{
+    const vconfig *c = x->c;
+    v->kind = ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS;
+    for (int k = 0; k < p->nsteps; k++) {
+        const vstep *s = &p->steps[k];
+        run_result rr;
+        pb_step *ps;
+        if (s->http_url) {
+            runner_http(s->http_url, s->http_status, s->timeout_ms, &rr);
+        } else {
+            char dir[900];
+            char **env = clean_env(x, s->env, s->nenv);
+            run_spec rs = {(const char *const *)s->argv, dir, (const char *const *)env, s->timeout_ms, c->grace_ms,
+                           c->output_limit, x->tick, x->tick_arg, 5000};
+            snprintf(dir, sizeof(dir), "%s/%s", src, s->dir);
+            runner_run(&rs, &rr);
+            free_env(env);
+        }
+        ps = add_step_result(v, s, &rr);
+        run_result_free(&rr);
+        if (!ps->passed) {
+            char head[200];
+            v->kind = ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL;
+            pb_set_str(&v->failing_output, ps->output);
+            if (ps->timed_out)
+                snprintf(head, sizeof(head), "step %s timed out after %lld s", s->name, (long long)(s->timeout_ms / 1000));
+            else if (ps->signal)
+                snprintf(head, sizeof(head), "step %s was killed by signal %d", s->name, ps->signal);
+            else
+                snprintf(head, sizeof(head), "step %s exited with %d", s->name, ps->exit_code);
+            pb_set_str(&v->detail, head);
+            break; /* the seed's REJECT IMMEDIATELY */
+        }
+    }
+    return v->kind == ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS;
+}
+
 static void run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick)(void *), void *tick_arg)
 {
     const vproject *p = vconfig_find(c, r->project);
@@ -478,13 +533,8 @@ static void run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick
         pb_set_str(&v->detail, buf);
         return;
     }
-    snprintf(x.home, sizeof(x.home), "%s/verify-XXXXXX", c->work_root);
-    if (mkdir(c->work_root, 0700) != 0 && errno != EEXIST) {
-        verdict_infra(v, "cannot create the work root %s", c->work_root);
-        return;
-    }
-    if (!mkdtemp(x.home)) {
-        verdict_infra(v, "no room for a work tree: %s", strerror(errno));
+    if (verify_home(&x, why, sizeof(why)) != 0) {
+        verdict_infra(v, "%s", why);
         return;
     }
     made = 1;
@@ -496,7 +546,7 @@ static void run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick
     snprintf(spec, sizeof(spec), "%s^{commit}", r->ref);
     {
         const char *a[] = {"git", "-C", p->repo, "rev-parse", "--git-dir", NULL};
-        if (git(&x, a, &out) != 0) {
+        if (verify_git(&x, a, &out) != 0) {
             verdict_infra(v, "repository missing or unreadable: %.900s", out);
             goto out;
         }
@@ -505,17 +555,17 @@ static void run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick
     }
     {
         const char *a[] = {"git", "-C", p->repo, "rev-parse", "--verify", "--quiet", "--end-of-options", spec, NULL};
-        if (git(&x, a, &sha) != 0) {
+        if (verify_git(&x, a, &sha) != 0) {
             verdict_infra(v, "ref not found in the project's repository: %.200s", r->ref);
             goto out;
         }
-        trim(sha);
+        verify_trim(sha);
         pb_set_str(&v->commit, sha); /* what was verified, whatever the ref names later */
     }
     {
         const char *a[] = {"git", "clone", "--quiet", "--shared", "--no-checkout", "--", p->repo, src, NULL};
         const char *b[] = {"git", "-C", src, "checkout", "--quiet", "--detach", sha, NULL};
-        if (git(&x, a, &out) != 0 || (free(out), out = NULL, git(&x, b, &out) != 0)) {
+        if (verify_git(&x, a, &out) != 0 || (free(out), out = NULL, verify_git(&x, b, &out) != 0)) {
             verdict_infra(v, "cannot check out the work: %.900s", out ? out : "");
             goto out;
         }
@@ -528,12 +578,13 @@ static void run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick
         const char *a[] = {"git", "-C", p->repo, "rev-parse", "--verify", "--quiet", "--end-of-options", basespec,
                            NULL};
         snprintf(basespec, sizeof(basespec), "%s^{commit}", p->base);
-        if (git(&x, a, &base) == 0) {
+        if (verify_git(&x, a, &base) == 0) {
             char range[200];
             const char *d[] = {"git", "-C", src, "diff", "--name-only", range, NULL};
-            trim(base);
+            verify_trim(base);
+            pb_set_str(&v->base_commit, base); /* where a merge train of it starts */
             snprintf(range, sizeof(range), "%s...%s", base, sha);
-            if (git(&x, d, &out) == 0) {
+            if (verify_git(&x, d, &out) == 0) {
                 char *save, *line;
                 for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
                     pb_add_str(&v->files_touched, &v->n_files_touched, line);
@@ -546,7 +597,7 @@ static void run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick
                 char only[200];
                 const char *cnt[] = {"git", "-C", src, "rev-list", "--count", only, NULL};
                 snprintf(only, sizeof(only), "%s..%s", base, sha);
-                if (git(&x, cnt, &out) == 0 && atoi(out) == 0) {
+                if (verify_git(&x, cnt, &out) == 0 && atoi(out) == 0) {
                     char text[600];
                     v->kind = ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL;
                     snprintf(text, sizeof(text), "the change is empty: %s (%.12s) holds no commit that %s does not",
@@ -561,38 +612,7 @@ static void run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick
         }
     }
 
-    v->kind = ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS;
-    for (int k = 0; k < p->nsteps; k++) {
-        const vstep *s = &p->steps[k];
-        run_result rr;
-        pb_step *ps;
-        if (s->http_url) {
-            runner_http(s->http_url, s->http_status, s->timeout_ms, &rr);
-        } else {
-            char dir[900];
-            char **env = clean_env(&x, s->env, s->nenv);
-            run_spec rs = {(const char *const *)s->argv, dir, (const char *const *)env, s->timeout_ms, c->grace_ms,
-                           c->output_limit, tick, tick_arg, 5000};
-            snprintf(dir, sizeof(dir), "%s/%s", src, s->dir);
-            runner_run(&rs, &rr);
-            free_env(env);
-        }
-        ps = add_step_result(v, s, &rr);
-        run_result_free(&rr);
-        if (!ps->passed) {
-            char head[200];
-            v->kind = ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL;
-            pb_set_str(&v->failing_output, ps->output);
-            if (ps->timed_out)
-                snprintf(head, sizeof(head), "step %s timed out after %lld s", s->name, (long long)(s->timeout_ms / 1000));
-            else if (ps->signal)
-                snprintf(head, sizeof(head), "step %s was killed by signal %d", s->name, ps->signal);
-            else
-                snprintf(head, sizeof(head), "step %s exited with %d", s->name, ps->exit_code);
-            pb_set_str(&v->detail, head);
-            break; /* the seed's REJECT IMMEDIATELY */
-        }
-    }
+    verify_steps(&x, p, src, v);
 out:
     free(out);
     free(sha);

@@ -13,6 +13,7 @@
  *                     agents seen, the forecast, the critical path
  *                                                     (struct sched_forecast)
  *   sched_merge.c     reviews and merges                (struct sched_merge)
+ *   sched_train.c     the merge trains, one per project (in struct sched_merge)
  *   sched_restore.c   rebuilding after a restart (no state of its own)
  * A new concern gets a file and a struct of its own here, not fields in
  * another's. Arrays "by entry" are indexed like sched.e and grown with it
@@ -118,6 +119,9 @@ struct sched_merge {
     /* Approved entries whose merge has not gone out (a merge pass looks at
      * these, not at every entry); stale ones are dropped as it meets them. */
     int *approved, napproved, capapproved;
+    /* The merge trains, one per project (sched_train.c; merge_train on). */
+    struct sched_train **trains;
+    int ntrains;
 };
 
 struct sched {
@@ -299,5 +303,10 @@ void merge_free(struct sched_merge *m);
 void merge_review_answered(sched *s, int i, const pb_result *r, const sched_from *from, const sched_clock *now);
 void merge_done(sched *s, int i, const pb_result *r, const sched_clock *now);
 void merge_refused(sched *s, int i, const pb_error *e, const sched_clock *now);
+
+/* --- sched_train.c: the merge train, when merge_train is on --- */
+void strain_enqueue(sched *s, int i, const sched_clock *now);
+void strain_step_all(sched *s, const sched_clock *now);
+void strain_free(struct sched_merge *m);
 
 #endif

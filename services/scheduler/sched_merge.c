@@ -43,6 +43,7 @@ void merge_note_approved(sched *s, int i)
 
 void merge_free(struct sched_merge *m)
 {
+    strain_free(m);
     free(m->approved);
     m->approved = NULL;
     m->napproved = m->capapproved = 0;
@@ -84,6 +85,14 @@ void merge_pass(sched *s, const sched_clock *now)
     } while (added);
     if (n == 0)
         return;
+    if (s->cfg.merge_train) {
+        /* in dependency order: a change enters after what it is stacked on */
+        for (int k = 0; k < n; k++)
+            strain_enqueue(s, batch[k], now);
+        strain_step_all(s, now);
+        free(batch);
+        return;
+    }
     snprintf(name, sizeof(name), "merge-%d", ++s->mg.batches);
     for (int k = 0; k < n; k++) {
         pb_state *st = s->e[batch[k]];

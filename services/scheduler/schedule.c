@@ -104,6 +104,8 @@ void sched_cfg_default(sched_cfg *c)
     c->max_attempts = SCHED_DEF_MAX_ATTEMPTS;
     c->max_infra_retries = SCHED_DEF_MAX_INFRA_RETRIES;
     c->max_merge_refusals = SCHED_DEF_MAX_MERGE_REFUSALS;
+    c->train_ahead = SCHED_DEF_TRAIN_AHEAD;
+    c->train_base_retry_ms = SCHED_DEF_TRAIN_BASE_RETRY_MS;
     c->budget_factor_percent = SCHED_DEF_BUDGET_FACTOR_PERCENT;
     c->spawn_depth = SCHED_DEF_SPAWN_DEPTH;
     c->spawn_max = SCHED_DEF_SPAWN_MAX;
@@ -143,6 +145,8 @@ sched *sched_create(const sched_cfg *c, const sched_out *out, const sched_clock 
     sched *s = xcalloc(1, sizeof(*s));
     s->cfg = *c;
     s->out = *out;
+    if (c->merge_train)
+        s->out.merge = NULL; /* the train merges: nothing goes to a release agent */
     s->g = dag_create();
     s->next_order = 1;
     release_init(&s->rel, s);
@@ -668,6 +672,8 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
             pb_set_str(&sched_delivery(st)->commit, v->commit);
         if (*v->base_branch)
             pb_set_str(&sched_delivery(st)->base_branch, v->base_branch);
+        if (*v->base_commit)
+            pb_set_str(&sched_delivery(st)->verified_base, v->base_commit);
         /* The verdict can come before the result (another consumer, e.g.
          * after a restart): what the verifier verified names the change
          * for its review and merge until the result fills in the rest. */
@@ -829,6 +835,7 @@ int sched_retry(sched *s, const char *id, const sched_clock *now, char *err, siz
 void sched_tick(sched *s, const sched_clock *now)
 {
     forecast_rerank(s, 1);
+    sched_train_tick(s, now);
     if (budget_roll(&s->led.b, now->day))
         ledger_check_conservation(s, now);
     if (!release_tick(s, now))

@@ -54,6 +54,7 @@
 #include "learn.h"
 #include "names.h"
 #include "pb.h"
+#include "train.h"
 
 /* The order of ready work within a priority (see "Release" above). */
 enum {
@@ -84,6 +85,8 @@ enum {
 #define SCHED_DEF_CHARGE_ATTEMPT_PERCENT 300
 #define SCHED_DEF_IDLE_DAY_PERCENT 5
 #define SCHED_DEF_RETENTION_S 3600
+#define SCHED_DEF_TRAIN_AHEAD 4
+#define SCHED_DEF_TRAIN_BASE_RETRY_MS 60000
 /* A default as the settings table writes it: SCHED_TEXT(SCHED_DEF_WINDOW) is "2". */
 #define SCHED_TEXT_(x) #x
 #define SCHED_TEXT(x) SCHED_TEXT_(x)
@@ -108,6 +111,9 @@ typedef struct {
     int64_t agent_seen_ms;        /* an instance counts as an agent this long after its last report */
     long long charge_message_percent; /* one heartbeat, of the work's token budget */
     long long charge_attempt_percent; /* one attempt in all, of its token budget */
+    int merge_train;              /* 1: approved changes merge through the merge train (sched_train.c), not the release agent */
+    long long train_ahead;        /* candidates built at once per train */
+    long long train_base_retry_ms; /* a paused train checks its base again after this */
     long long idle_day_percent;   /* an idle instance per day, of its type's daily limit */
     long long retention_s;        /* finished requirements kept in memory this long; 0: forever */
     budget_cfg budget;
@@ -179,6 +185,14 @@ typedef struct {
     /* What was learned changed (learn.h JSON): store it (KV orch_counters,
      * key LEARN_KV_KEY) so that a new leader keeps it. */
     void (*learned)(void *ctx, const char *json, size_t len);
+    /* The merge train (merge_train on; docs/merge.md): build this candidate
+     * of project's train (train.h) on a verifier; move project's base from
+     * `from` to `to` (merging ids) if it is still at `from`; store the
+     * train's state (JSON, for sched_restore_train). */
+    void (*train_build)(void *ctx, const char *project, const train_build *b);
+    void (*train_advance)(void *ctx, const char *project, const char *from, const char *to, const char *const *ids,
+                          int n);
+    void (*train_save)(void *ctx, const char *project, const char *json);
 } sched_out;
 
 typedef struct sched sched;
@@ -202,6 +216,9 @@ void sched_restore(sched *s, pb_state *st);
  * whose charges pass their bounds is not restored. 0, or -1 with why filled
  * (st freed either way: ownership is taken). */
 int sched_restore_checked(sched *s, pb_state *st, const char *key, char why[ERR_LEN]);
+/* The checks of sched_restore_checked but the charges and the graph, for a
+ * state read back from KV to be shown: 0, or -1 with why filled. */
+int sched_state_check(pb_state *st, const char *key, char why[ERR_LEN]);
 /* A day's unattributed use and cost of type; unattributed use beyond the
  * type's daily limit is refused (not restored, alerted charge_over_bound):
  * returns -1 with why filled then, else 0. */
@@ -222,6 +239,26 @@ admit_code sched_error(sched *s, const pb_error *e, const sched_from *from, cons
 admit_code sched_heartbeat(sched *s, const pb_heartbeat *h, const sched_from *from, const sched_clock *now);
 
 void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now);
+
+/* The merge train's answers (merge_train on): build `build` of project's
+ * train passed or not (conflict: a change did not merge; merged: the
+ * candidate's commit; output: the failure's), and a base move to `to` made
+ * (ok) or not (remote: where the base is instead, "" unknown). An answer
+ * for no build or move under way changes nothing. */
+void sched_train_built(sched *s, const char *project, uint64_t build, int passed, int conflict, const char *merged,
+                       const char *output, const sched_clock *now);
+void sched_train_advanced(sched *s, const char *project, const char *to, int ok, const char *remote,
+                          const sched_clock *now);
+/* Rebuilding: a train as train_save stored it (before sched_resume), then,
+ * after sched_resume, sched_train_resume: a base move not answered is asked
+ * again, approved changes no train holds enter one. */
+orch_status sched_restore_train(sched *s, const char *json, size_t len, char err[ERR_LEN]);
+void sched_train_resume(sched *s, const sched_clock *now);
+/* Paused trains check their base again; call with the other timers. */
+void sched_train_tick(sched *s, const sched_clock *now);
+/* Every train: project, base, paused, and the queue with each change's
+ * stage (caller frees). */
+cJSON *sched_trains_json(const sched *s);
 
 /* A human's retry of an ESCALATED requirement: a fresh set of attempts.
  * Returns 0, or -1 with why in err. */

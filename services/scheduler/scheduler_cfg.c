@@ -25,6 +25,13 @@ const cfg_entry scheduler_cfg_entries[] = {
     {"scheduler.max_attempts", CFG_INT, SCHED_TEXT(SCHED_DEF_MAX_ATTEMPTS), 1, 100, F(core.max_attempts), NULL, 0, "attempts before escalation"},
     {"scheduler.max_infra_retries", CFG_INT, SCHED_TEXT(SCHED_DEF_MAX_INFRA_RETRIES), 0, 100, F(core.max_infra_retries), NULL, 0,
      "verifier infrastructure errors retried before escalation"},
+    {"scheduler.merge_train", CFG_BOOL, "false", 0, 0, F(core.merge_train), NULL, 0,
+     "approved changes reach the base through the merge train, built by the verifiers (docs/merge.md); false: a "
+     "release agent merges them"},
+    {"scheduler.train_ahead", CFG_INT, SCHED_TEXT(SCHED_DEF_TRAIN_AHEAD), 1, 64, F(core.train_ahead), NULL, 0,
+     "merge train: candidates built at once per project (about the verifiers' workers in all)"},
+    {"scheduler.train_base_retry_ms", CFG_INT, SCHED_TEXT(SCHED_DEF_TRAIN_BASE_RETRY_MS), 1000, 86400000,
+     F(core.train_base_retry_ms), NULL, 0, "merge train: a base failing on its own is built again after this"},
     {"scheduler.max_merge_refusals", CFG_INT, SCHED_TEXT(SCHED_DEF_MAX_MERGE_REFUSALS), 0, 100, F(core.max_merge_refusals), NULL,
      0, "merges refused (conflicts) before escalation; they are not counted as failed attempts"},
     {"scheduler.budget_factor_percent", CFG_INT, SCHED_TEXT(SCHED_DEF_BUDGET_FACTOR_PERCENT), 100, 1000, F(core.budget_factor_percent), NULL, 0,

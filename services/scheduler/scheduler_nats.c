@@ -28,21 +28,22 @@
 #define LEASE_KEY "scheduler"
 #define FLUSH_MAX_PENDING 4096  /* asynchronous publishes in flight at most */
 #define FLUSH_WAIT_MS 5000      /* for their acks, per phase of a flush */
-#define N_INPUTS 4
+#define N_INPUTS 5
 #define RETRY_MS 1000          /* a message not settled now comes back after this */
 
-typedef enum { IN_PLAN, IN_RESULTS, IN_VERDICTS, IN_ERRORS } input_kind;
+typedef enum { IN_PLAN, IN_RESULTS, IN_VERDICTS, IN_ERRORS, IN_TRAIN } input_kind;
 
 /* The scheduler's durable consumers, in input_kind order; their streams
  * and filters are topology.c's. */
 static const char *const input_durables[N_INPUTS] = {TOPO_DUR_SCHEDULER_PLAN, TOPO_DUR_SCHEDULER_RESULTS,
-                                                     TOPO_DUR_SCHEDULER_VERDICTS, TOPO_DUR_SCHEDULER_ERRORS};
+                                                     TOPO_DUR_SCHEDULER_VERDICTS, TOPO_DUR_SCHEDULER_ERRORS,
+                                                     TOPO_DUR_SCHEDULER_TRAIN};
 
 typedef struct {
     daemon_ctx *d;
     sched_cfg core_cfg;
     jsCtx *js;             /* on the SendAsap connection: KV reads, for the state at takeover */
-    kvStore *states, *budgets, *leader, *claims;
+    kvStore *states, *budgets, *leader, *claims, *trains;
     lease lease;
     int leader_now;
     sched *s;              /* only while leader */
@@ -124,7 +125,8 @@ static void lease_let_go(void)
 
 /* --- the outbox's way out: asynchronous publishes, one wait per phase ------------- */
 
-enum { B_STATES, B_BUDGETS };
+enum { B_STATES, B_BUDGETS, B_TRAINS };
+static const char *const bucket_names[] = {TOPO_KV_REQUIREMENTS, TOPO_KV_BUDGETS, TOPO_KV_TRAINS};
 
 static void io_begin(void *ctx, int n)
 {
@@ -149,7 +151,7 @@ static void io_write(void *ctx, int slot, int bucket, const char *key, const voi
         jsbatch_fail(S.jb, slot); /* fenced: see still_leader() */
         return;
     }
-    snprintf(subject, sizeof(subject), "$KV.%s.%s", bucket == B_STATES ? TOPO_KV_REQUIREMENTS : TOPO_KV_BUDGETS, key);
+    snprintf(subject, sizeof(subject), "$KV.%s.%s", bucket_names[bucket], key);
     if (bucket == B_STATES) {
         expect = (int64_t)*rev_slot(key);
         S.slot_key[slot] = key;
@@ -444,8 +446,72 @@ static void out_learned(void *ctx, const char *json, size_t len)
     outbox_put(S.ob, B_BUDGETS, LEARN_KV_KEY, json, len);
 }
 
+/* --- the merge train's asks (docs/merge.md; verifier_train.h has the
+ * messages) ------------------------------------------------------------------ */
+
+/* A job on train.do.<project>, once the train's state that asked for it is
+ * stored (outbox: B_TRAINS, key project). */
+static void train_job(const char *project, cJSON *o, const char *msg_id)
+{
+    char subject[200];
+    char *json = cJSON_PrintUnformatted(o);
+    snprintf(subject, sizeof(subject), "train.do.%s", project);
+    outbox_publish(S.ob, B_TRAINS, project, subject, msg_id, json, strlen(json), "application/json");
+    free(json);
+    cJSON_Delete(o);
+}
+
+static void out_train_build(void *ctx, const char *project, const train_build *b)
+{
+    cJSON *o = cJSON_CreateObject(), *changes = cJSON_AddArrayToObject(o, "changes");
+    char msg_id[300];
+    (void)ctx;
+    cJSON_AddStringToObject(o, "kind", "build");
+    cJSON_AddStringToObject(o, "project", project);
+    cJSON_AddStringToObject(o, "base", b->base);
+    cJSON_AddNumberToObject(o, "build", (double)b->build);
+    for (int k = 0; k < b->n; k++) {
+        cJSON *c = cJSON_CreateObject();
+        cJSON_AddStringToObject(c, "id", b->ids[k]);
+        cJSON_AddStringToObject(c, "commit", b->commits[k]);
+        cJSON_AddItemToArray(changes, c);
+    }
+    /* asked again after a restart: JetStream keeps one */
+    snprintf(msg_id, sizeof(msg_id), "train-build-%s-%llu-%.12s", project, (unsigned long long)b->build, b->base);
+    train_job(project, o, msg_id);
+    log_info("merge train %s: candidate %llu asked for (%d change%s on %.12s)", project,
+             (unsigned long long)b->build, b->n, b->n == 1 ? "" : "s", b->base);
+}
+
+static void out_train_advance(void *ctx, const char *project, const char *from, const char *to,
+                              const char *const *ids, int n)
+{
+    cJSON *o = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(o, "ids");
+    char msg_id[300];
+    (void)ctx;
+    cJSON_AddStringToObject(o, "kind", "advance");
+    cJSON_AddStringToObject(o, "project", project);
+    cJSON_AddStringToObject(o, "from", from);
+    cJSON_AddStringToObject(o, "to", to);
+    for (int k = 0; k < n; k++)
+        cJSON_AddItemToArray(list, cJSON_CreateString(ids[k]));
+    /* every ask is its own (a new leader asks again on purpose); a move
+     * made twice is made once */
+    snprintf(msg_id, sizeof(msg_id), "train-advance-%s-%.40s-%lld", project, to, (long long)text_now_ms());
+    train_job(project, o, msg_id);
+    log_info("merge train %s: base move %.12s -> %.12s asked for (%d change%s)", project, from, to, n,
+             n == 1 ? "" : "s");
+}
+
+static void out_train_save(void *ctx, const char *project, const char *json)
+{
+    (void)ctx;
+    outbox_put(S.ob, B_TRAINS, project, json, strlen(json));
+}
+
 static const sched_out outputs = {NULL, out_save, out_dispatch, out_review, out_merge, out_reject,
-                                  out_spawn, out_alert, out_budget, out_refuse, out_learned};
+                                  out_spawn, out_alert, out_budget, out_refuse, out_learned,
+                                  out_train_build, out_train_advance, out_train_save};
 
 /* Stores and publishes what the decisions so far asked for. Called with mu
  * held, after every call into the core; what fails stays in the outbox for
@@ -549,6 +615,33 @@ static void plan_refused(const pb_requirement *r, const char *reason, const char
 /* Handles one message under the lock; says how to settle it: acked when
  * handled (or nothing to do), termed when bad (and reported), again after
  * RETRY_MS when something it needs did not answer. */
+/* A verifier's answer on train.done.<project>: its build or base move. An
+ * answer that cannot be read is dropped with a log line (only verifiers
+ * may publish there). */
+static nc_settlement train_answer(const char *subj, const char *data, size_t len, const sched_clock *now)
+{
+    cJSON *j = cJSON_ParseWithLength(data, len);
+    const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "kind"));
+    const char *project = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "project"));
+    const cJSON *build = cJSON_GetObjectItemCaseSensitive(j, "build");
+#define STR(k) (cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, k)) ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, k)) : "")
+#define BOOL(k) cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, k))
+    if (!kind || !project || strncmp(subj, "train.done.", 11) != 0 || strcmp(subj + 11, project) != 0) {
+        log_warn("merge train answer on %s dropped: not JSON with kind and the project of its subject", subj);
+    } else if (!strcmp(kind, "build") && cJSON_IsNumber(build) && build->valuedouble >= 1) {
+        sched_train_built(S.s, project, (uint64_t)build->valuedouble, BOOL("passed"), BOOL("conflict"), STR("merged"),
+                          STR("output"), now);
+    } else if (!strcmp(kind, "advance")) {
+        sched_train_advanced(S.s, project, STR("to"), BOOL("ok"), STR("remote"), now);
+    } else {
+        log_warn("merge train answer on %s dropped: kind %.40s", subj, kind);
+    }
+#undef STR
+#undef BOOL
+    cJSON_Delete(j);
+    return nc_ack();
+}
+
 static nc_settlement handle(input_kind kind, natsMsg *m, const sched_clock *now)
 {
     const char *data = natsMsg_GetData(m);
@@ -617,6 +710,8 @@ static nc_settlement handle(input_kind kind, natsMsg *m, const sched_clock *now)
         orchestrator__v1__verdict__free_unpacked(v, NULL);
         return nc_ack();
     }
+    case IN_TRAIN:
+        return train_answer(subj, data, len, now);
     case IN_ERRORS: {
         pb_error *e = NULL;
         nc_settlement how = nc_ack();
@@ -738,7 +833,8 @@ static pb_state *stored_state(const char *id)
     st = (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor, (const uint8_t *)kvEntry_Value(e),
                                (size_t)kvEntry_ValueLen(e), PB_MAX_MSG, err);
     kvEntry_Destroy(e);
-    if (st && !st->requirement) {
+    if (st && sched_state_check(st, id, err) != 0) { /* quarantined at the last takeover: not shown as true */
+        log_warn("state %s/%s not shown: %s", TOPO_KV_REQUIREMENTS, id, err);
         orchestrator__v1__requirement_state__free_unpacked(st, NULL);
         st = NULL;
     }
@@ -916,6 +1012,30 @@ static void quarantine(const char *key, uint64_t rev, const char *how, const cha
     free(safe);
 }
 
+/* The merge trains the last leader kept (KV orch_trains, by project). One
+ * that cannot be read is left in KV for a person and alerted; its approved
+ * changes enter a new train (sched_train_resume). */
+static void restore_trains(void)
+{
+    kvKeysList keys = {0};
+    if (kvStore_Keys(&keys, S.trains, NULL) != NATS_OK)
+        return;
+    for (int i = 0; i < keys.Count; i++) {
+        kvEntry *e = NULL;
+        char err[ERR_LEN];
+        if (kvStore_Get(&e, S.trains, keys.Keys[i]) != NATS_OK)
+            continue;
+        if (sched_restore_train(S.s, kvEntry_ValueString(e), (size_t)kvEntry_ValueLen(e), err) != ORCH_OK) {
+            char text[ERR_LEN + 200];
+            snprintf(text, sizeof(text), "the merge train %s/%s cannot be read (%s): its changes enter a new train",
+                     TOPO_KV_TRAINS, keys.Keys[i], err);
+            out_alert(NULL, "warning", "merge_train_unreadable", keys.Keys[i], text);
+        }
+        kvEntry_Destroy(e);
+    }
+    kvKeysList_Destroy(&keys);
+}
+
 /* Rebuilds the core from KV and starts consuming. Called with mu held. */
 static orch_status become_leader(void)
 {
@@ -956,7 +1076,9 @@ static orch_status become_leader(void)
     kvKeysList_Destroy(&keys);
     restore_budgets(&now);
     restore_learned();
+    restore_trains();
     sched_resume(S.s, &now);
+    sched_train_resume(S.s, &now);
     flush_locked();
     log_info("leader: state of %d requirements restored", restored);
 
@@ -1088,7 +1210,8 @@ orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
         js_KeyValue(&S.states, S.js, TOPO_KV_REQUIREMENTS) != NATS_OK ||
         js_KeyValue(&S.budgets, S.js, TOPO_KV_BUDGETS) != NATS_OK ||
         js_KeyValue(&S.leader, S.js, TOPO_KV_LEADER) != NATS_OK ||
-        js_KeyValue(&S.claims, S.js, TOPO_KV_CLAIMS) != NATS_OK) {
+        js_KeyValue(&S.claims, S.js, TOPO_KV_CLAIMS) != NATS_OK ||
+        js_KeyValue(&S.trains, S.js, TOPO_KV_TRAINS) != NATS_OK) {
         snprintf(err, ERR_LEN, "KV buckets: %s", nats_GetLastError(NULL));
         return ORCH_ERR_NATS;
     }
@@ -1140,6 +1263,7 @@ void scheduler_stop(daemon_ctx *d)
     kvStore_Destroy(S.budgets);
     kvStore_Destroy(S.leader);
     kvStore_Destroy(S.claims);
+    kvStore_Destroy(S.trains);
     if (S.js)
         jsCtx_Destroy(S.js);
     strmap_destroy(S.rev_index);

@@ -368,6 +368,11 @@ void train_base_is(train *t, const char *remote)
         item_void(&t->q[i]);
 }
 
+const char *train_target(const train *t)
+{
+    return t && t->advancing ? t->target : "";
+}
+
 const char *train_base(const train *t)
 {
     return t ? t->base : NULL;

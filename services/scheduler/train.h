@@ -156,6 +156,8 @@ void train_base_is(train *t, const char *remote);
 
 /* Reading. */
 const char *train_base(const train *t);
+/* The commit a base move under way goes to; "" when none. */
+const char *train_target(const train *t);
 int train_len(const train *t);
 int train_paused(const train *t);
 /* Position of id (0: the head), or -1. */

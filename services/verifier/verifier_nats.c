@@ -17,6 +17,7 @@
 #include "text.h"
 #include "topology.h"
 #include "verify.h"
+#include "verifier_train.h"
 
 verifier_settings verifier_cfg;
 
@@ -33,6 +34,8 @@ const cfg_entry verifier_cfg_entries[] = {
     {"verifier.grace_ms", CFG_INT, "5000", 0, 600000, F(grace_ms), NULL, 0,
      "between SIGTERM and SIGKILL of a timed-out step"},
     {"verifier.git_timeout_s", CFG_INT, "120", 1, 3600, F(git_timeout_s), NULL, 0, "bound on each git command"},
+    {"verifier.keep_branches", CFG_INT, "0", 0, 1, F(keep_branches), NULL, 0,
+     "1: keep the candidate/ and req/ branches the merge train merged (by default they are deleted)"},
 };
 const size_t verifier_cfg_count = sizeof(verifier_cfg_entries) / sizeof(verifier_cfg_entries[0]);
 
@@ -46,6 +49,8 @@ static struct {
     jsCtx *js;
     pthread_t threads[MAX_WORKERS];
     natsSubscription *subs[MAX_WORKERS];
+    natsSubscription *train_subs[MAX_WORKERS];
+    verifier_train_ctx train;
     int nworkers;
     atomic_int running;
     pthread_mutex_t mu;
@@ -301,11 +306,16 @@ static nc_settlement handle(natsMsg *m, void *arg)
     return how;
 }
 
+/* Each worker takes results and merge-train jobs in turn, one at a time:
+ * verifier.workers bounds the builds of both. */
 static void *worker(void *arg)
 {
-    natsSubscription *sub = arg;
-    while (atomic_load(&V.running))
-        nc_consume(sub, 1, 500, handle, NULL);
+    int i = (int)(intptr_t)arg;
+    while (atomic_load(&V.running)) {
+        nc_consume(V.subs[i], 1, 250, handle, NULL);
+        if (atomic_load(&V.running))
+            nc_consume(V.train_subs[i], 1, 250, verifier_train_handle, &V.train);
+    }
     return NULL;
 }
 
@@ -340,12 +350,17 @@ orch_status verifier_start(daemon_ctx *d, char err[ERR_LEN])
         snprintf(err, ERR_LEN, "jetstream: %s", nats_GetLastError(NULL));
         return ORCH_ERR_NATS;
     }
+    V.train.projects = &V.projects;
+    V.train.js = V.js;
+    V.train.keep_branches = (int)verifier_cfg.keep_branches;
     atomic_store(&V.running, 1);
     for (int i = 0; i < verifier_cfg.workers; i++) {
         orch_status st = nc_pull_subscribe(d->js, "RESULTS", TOPO_DUR_VERIFIER, &V.subs[i], err);
+        if (st == ORCH_OK)
+            st = nc_pull_subscribe(d->js, "TRAIN", TOPO_DUR_VERIFIER_TRAIN, &V.train_subs[i], err);
         if (st != ORCH_OK)
             return st;
-        if (pthread_create(&V.threads[i], NULL, worker, V.subs[i]) != 0) {
+        if (pthread_create(&V.threads[i], NULL, worker, (void *)(intptr_t)i) != 0) {
             snprintf(err, ERR_LEN, "cannot start worker %d", i);
             return ORCH_ERR_IO;
         }
@@ -363,6 +378,8 @@ void verifier_stop(daemon_ctx *d)
         pthread_join(V.threads[i], NULL);
         natsSubscription_Unsubscribe(V.subs[i]);
         natsSubscription_Destroy(V.subs[i]);
+        natsSubscription_Unsubscribe(V.train_subs[i]);
+        natsSubscription_Destroy(V.train_subs[i]);
     }
     if (V.verified)
         log_info("%lld verifications; mean overhead %.1f ms each beyond their steps' own time (clone, diff, clean-up)",

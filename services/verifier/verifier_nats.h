@@ -15,7 +15,9 @@
  * "bad_result" for one that cannot be read, "unreadable_state") and one
  * log line, and is termed; a KV read that fails is retried (nak). A result
  * without an attempt is taken for the current one, and its verdict carries
- * that attempt. */
+ * that attempt.
+ *
+ * The same workers take the merge train's jobs in turn (verifier_train.h). */
 #ifndef VERIFIER_VERIFIER_NATS_H
 #define VERIFIER_VERIFIER_NATS_H
 
@@ -29,6 +31,7 @@ typedef struct {
     long long output_limit;
     long long grace_ms;
     long long git_timeout_s;
+    long long keep_branches;
 } verifier_settings;
 
 extern verifier_settings verifier_cfg;

@@ -104,8 +104,38 @@ static void r_refuse(void *ctx, const char *key, const char *reason, const char 
         snprintf(rec.refusals[rec.nrefusal++], 400, "%s %s: %s", key, reason, text);
 }
 
+static void r_train_build(void *ctx, const char *project, const train_build *b)
+{
+    char ids[200] = "";
+    (void)ctx;
+    for (int k = 0; k < b->n; k++)
+        snprintf(ids + strlen(ids), sizeof(ids) - strlen(ids), "%s%s", k ? "," : "", b->ids[k]);
+    if (rec.nbuild < 32) {
+        rec.build_no[rec.nbuild] = b->build;
+        snprintf(rec.builds[rec.nbuild++], 300, "%s %llu %s %s", project, (unsigned long long)b->build, b->base, ids);
+    }
+}
+
+static void r_train_advance(void *ctx, const char *project, const char *from, const char *to,
+                            const char *const *ids, int n)
+{
+    char list[200] = "";
+    (void)ctx;
+    for (int k = 0; k < n; k++)
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", k ? "," : "", ids[k]);
+    if (rec.nadvance < 16)
+        snprintf(rec.advances[rec.nadvance++], 300, "%s %s %s %s", project, from, to, list);
+}
+
+static void r_train_save(void *ctx, const char *project, const char *json)
+{
+    (void)ctx;
+    (void)project;
+    snprintf(rec.train_json, sizeof(rec.train_json), "%s", json);
+}
+
 const sched_out out = {NULL, r_save, r_dispatch, r_review, r_merge, r_reject, r_spawn, r_alert, NULL,
-                              r_refuse, NULL};
+                              r_refuse, NULL, r_train_build, r_train_advance, r_train_save};
 
 sched_clock clk;
 sched_cfg cfg;

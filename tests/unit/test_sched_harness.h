@@ -49,6 +49,14 @@ typedef struct {
     int refuse_dispatch;       /* dispatches answer SCHED_REFUSED */
     char refusals[16][400];    /* "<key> <reason>: <text>" */
     int nrefusal;
+    /* the merge train's asks: builds ("<project> <build> <base> <id>,<id>..."),
+     * base moves ("<project> <from> <to> <id>,<id>..."), the last train saved */
+    char builds[32][300];
+    uint64_t build_no[32];
+    int nbuild;
+    char advances[16][300];
+    int nadvance;
+    char train_json[4096];
 } recorder;
 
 extern recorder rec;

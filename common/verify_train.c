@@ -1,0 +1,290 @@
+/* The verifier's part of the merge train (verify_train.h): a candidate
+ * built the way a verification is (private shared clone, clean
+ * environment, the project's steps), and the base moved by a push that
+ * only succeeds from the commit the train knows. */
+#include "verify_train.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outbuf.h"
+#include "pb.h"
+#include "text.h"
+#include "verify_int.h"
+
+int verify_hex_id(const char *s)
+{
+    size_t n = s ? strspn(s, "0123456789abcdef") : 0;
+    return n >= 7 && n < VTRAIN_COMMIT_LEN && s[n] == '\0';
+}
+
+/* A change id as it may appear in a merge message: what ids are made of. */
+static int plain_id(const char *s)
+{
+    size_t n = s ? strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") : 0;
+    return n > 0 && n < 64 && s[n] == '\0';
+}
+
+static int ref_name_ok(const char *s)
+{
+    size_t n = s ? strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./") : 0;
+    return n > 11 && n < 200 && s[n] == '\0' && !strncmp(s, "refs/heads/", 11) && !strstr(s, "..");
+}
+
+/* *dst = the formatted text (malloc'd; a former one freed). */
+static void say(char **dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(char **dst, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    free(*dst);
+    *dst = xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(*dst, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+}
+
+/* The private clone of p's repository at src: 0, or -1 with *out git's words. */
+static int clone(const vctx *x, const vproject *p, const char *src, char **out)
+{
+    const char *a[] = {"git", "clone", "--quiet", "--shared", "--no-checkout", "--", p->repo, src, NULL};
+    return verify_git(x, a, out);
+}
+
+void verify_candidate(const vconfig *c, const vcandidate *in, vcandidate_result *res, void (*tick)(void *),
+                      void *tick_arg)
+{
+    const vproject *p = vconfig_find(c, in->project);
+    vctx x = {c, "", tick, tick_arg};
+    char src[700], why[300], *out = NULL;
+    int made = 0;
+
+    memset(res, 0, sizeof(*res));
+    res->conflict_at = -1;
+    if (!p) {
+        res->infra = 1;
+        say(&res->output, "unknown project '%.200s' (not in the verifier's projects file)", in->project);
+        return;
+    }
+    if (!verify_hex_id(in->base) || in->n < 0 || in->n > VTRAIN_MAX_CHANGES || !ref_name_ok(in->keep_ref)) {
+        say(&res->output, "a candidate needs a base commit id, at most %d changes and a refs/heads/ ref to keep it",
+            VTRAIN_MAX_CHANGES);
+        return;
+    }
+    for (int k = 0; k < in->n; k++)
+        if (!verify_hex_id(in->commits[k]) || !plain_id(in->ids[k])) {
+            say(&res->output, "change %d of the candidate has no plain id or no commit id", k);
+            return;
+        }
+    if (verify_home(&x, why, sizeof(why)) != 0) {
+        res->infra = 1;
+        say(&res->output, "%s", why);
+        return;
+    }
+    made = 1;
+    snprintf(src, sizeof(src), "%s/src", x.home);
+    {
+        const char *co[] = {"git", "-C", src, "checkout", "--quiet", "--detach", in->base, NULL};
+        if (clone(&x, p, src, &out) != 0 || (free(out), out = NULL, verify_git(&x, co, &out) != 0)) {
+            res->infra = 1;
+            say(&res->output, "cannot check out the base %.80s: %.900s", in->base, out ? out : "");
+            goto done;
+        }
+        free(out);
+        out = NULL;
+    }
+    /* Each change merged in order, as its own merge commit. The merge's
+     * author, committer and dates are fixed by what it merges (the change's
+     * own commit date), so the same changes merged onto the same base give
+     * the same commits: the candidate of a longer prefix then holds the
+     * shorter one's exact commits, and moving the base over both is a fast
+     * forward. */
+    for (int k = 0; k < in->n; k++) {
+        char date[64] = "", msg[300], ad[80], cd[80];
+        char *env[] = {"GIT_AUTHOR_NAME=orch-train", "GIT_AUTHOR_EMAIL=orch-train@orchestrator.local",
+                       "GIT_COMMITTER_NAME=orch-train", "GIT_COMMITTER_EMAIL=orch-train@orchestrator.local", ad, cd};
+        const char *when[] = {"git", "-C", src, "log", "-1", "--format=%ct", in->commits[k], NULL};
+        const char *mg[] = {"git", "-C", src, "merge", "--no-ff", "--no-edit", "-m", msg, in->commits[k], NULL};
+        if (verify_git(&x, when, &out) != 0) {
+            res->conflict_at = k; /* gone from the repository: it cannot be merged */
+            res->conflict = 1;
+            say(&res->output, "%.80s is not in the project's repository: %.600s", in->commits[k], out ? out : "");
+            goto done;
+        }
+        snprintf(date, sizeof(date), "@%ld +0000", strtol(out, NULL, 10));
+        free(out);
+        out = NULL;
+        snprintf(ad, sizeof(ad), "GIT_AUTHOR_DATE=%s", date);
+        snprintf(cd, sizeof(cd), "GIT_COMMITTER_DATE=%s", date);
+        snprintf(msg, sizeof(msg), "Merge %s into %s", in->ids[k], p->base);
+        if (verify_git_env(&x, env, 6, mg, &out) != 0) {
+            size_t n = strlen(out ? out : "") + 400;
+            res->conflict = 1;
+            res->conflict_at = k;
+            free(res->output);
+            res->output = xmalloc(n);
+            snprintf(res->output, n, "%s (%s) does not merge onto %s with the %d change%s ahead of it:\n%s",
+                     in->commits[k], in->ids[k], p->base, k, k == 1 ? "" : "s", out ? out : "");
+            goto done;
+        }
+        free(out);
+        out = NULL;
+    }
+    {
+        const char *head[] = {"git", "-C", src, "rev-parse", "HEAD", NULL};
+        if (verify_git(&x, head, &out) != 0) {
+            res->infra = 1;
+            say(&res->output, "git rev-parse HEAD failed: %.600s", out ? out : "");
+            goto done;
+        }
+        verify_trim(out);
+        snprintf(res->merged, sizeof(res->merged), "%s", out);
+        free(out);
+        out = NULL;
+    }
+    {
+        pb_verdict v = ORCHESTRATOR__V1__VERDICT__INIT;
+        res->passed = verify_steps(&x, p, src, &v);
+        if (!res->passed) {
+            size_t n = strlen(v.detail) + strlen(v.failing_output) + 8;
+            free(res->output);
+            res->output = xmalloc(n);
+            snprintf(res->output, n, "%s:\n%s", v.detail, v.failing_output);
+        }
+        for (size_t i = 0; i < v.n_steps; i++)
+            res->steps_ms += v.steps[i]->duration_ms;
+        {
+            pb_verdict *heap = xmalloc(sizeof(*heap));
+            *heap = v;
+            orchestrator__v1__verdict__free_unpacked(heap, NULL);
+        }
+    }
+    if (res->passed) {
+        /* kept in the repository, so a base move (by any replica) finds it */
+        char spec[300];
+        const char *push[] = {"git", "-C", src, "push", "-q", "-f", "origin", spec, NULL};
+        snprintf(spec, sizeof(spec), "%s:%s", res->merged, in->keep_ref);
+        if (verify_git(&x, push, &out) != 0) {
+            res->passed = 0;
+            res->infra = 1;
+            say(&res->output, "cannot keep the candidate as %.200s: %.600s", in->keep_ref, out ? out : "");
+        }
+    }
+done:
+    free(out);
+    if (res->output) {
+        char *clean = outbuf_clean(res->output, strlen(res->output), NULL);
+        free(res->output);
+        res->output = clean;
+    }
+    if (made)
+        verify_remove_tree(x.home);
+}
+
+void vcandidate_result_free(vcandidate_result *r)
+{
+    free(r->output);
+    r->output = NULL;
+}
+
+/* The base branch's commit in p's repository as src's origin, into
+ * remote ("" when it cannot be read). */
+static void remote_base(const vctx *x, const vproject *p, const char *src, char remote[VTRAIN_COMMIT_LEN])
+{
+    char ref[300], *out = NULL;
+    const char *ls[] = {"git", "-C", src, "ls-remote", "origin", ref, NULL};
+    snprintf(ref, sizeof(ref), "refs/heads/%s", p->base);
+    remote[0] = '\0';
+    if (verify_git(x, ls, &out) == 0 && out) {
+        size_t n = strspn(out, "0123456789abcdef");
+        if (n >= 7 && n < VTRAIN_COMMIT_LEN)
+            snprintf(remote, VTRAIN_COMMIT_LEN, "%.*s", (int)n, out);
+    }
+    free(out);
+}
+
+/* Deletes the branches under prefix (refs/remotes/origin/...) that the new
+ * base holds. Best effort: a branch that stays is only clutter. */
+static void drop_merged(const vctx *x, const char *src, const char *to, const char *prefix)
+{
+    char *out = NULL;
+    const char *each[] = {"git", "-C", src, "for-each-ref", "--format=%(refname)", "--merged", to, prefix, NULL};
+    if (verify_git(x, each, &out) != 0 || !out) {
+        free(out);
+        return;
+    }
+    for (char *line = out, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        char spec[400];
+        const char *del[] = {"git", "-C", src, "push", "-q", "origin", spec, NULL};
+        if ((nl = strchr(line, '\n')))
+            *nl = '\0';
+        if (strncmp(line, "refs/remotes/origin/", 20) != 0)
+            continue;
+        snprintf(spec, sizeof(spec), ":refs/heads/%s", line + 20);
+        verify_git(x, del, NULL);
+    }
+    free(out);
+}
+
+int verify_advance(const vconfig *c, const vadvance *in, char remote[VTRAIN_COMMIT_LEN], char **why,
+                   void (*tick)(void *), void *tick_arg)
+{
+    const vproject *p = vconfig_find(c, in->project);
+    vctx x = {c, "", tick, tick_arg};
+    char src[700], home_why[300], lease[300], spec[300], *out = NULL;
+    int rc = -1;
+
+    remote[0] = '\0';
+    *why = NULL;
+    if (!p) {
+        say(why, "unknown project '%.200s' (not in the verifier's projects file)", in->project);
+        return -2;
+    }
+    if (!verify_hex_id(in->from) || !verify_hex_id(in->to)) {
+        say(why, "a base move needs two commit ids");
+        return -2;
+    }
+    if (verify_home(&x, home_why, sizeof(home_why)) != 0) {
+        say(why, "%s", home_why);
+        return -2;
+    }
+    snprintf(src, sizeof(src), "%s/src", x.home);
+    if (clone(&x, p, src, &out) != 0) {
+        say(why, "cannot clone the project's repository: %.600s", out ? out : "");
+        rc = -2;
+        goto done;
+    }
+    free(out);
+    out = NULL;
+    {
+        /* only from the commit the train built on: anyone else's move wins */
+        const char *push[] = {"git", "-C", src, "push", "-q", lease, "origin", spec, NULL};
+        snprintf(lease, sizeof(lease), "--force-with-lease=refs/heads/%s:%s", p->base, in->from);
+        snprintf(spec, sizeof(spec), "%s:refs/heads/%s", in->to, p->base);
+        if (verify_git(&x, push, &out) == 0) {
+            rc = 0;
+        } else {
+            remote_base(&x, p, src, remote);
+            if (!strcmp(remote, in->to))
+                rc = 0; /* moved already (this move, asked again) */
+            else
+                say(why, "%s was not moved: %.600s", p->base, out ? out : "");
+        }
+    }
+    if (rc == 0) {
+        snprintf(remote, VTRAIN_COMMIT_LEN, "%s", in->to);
+        if (!in->keep_branches) {
+            drop_merged(&x, src, in->to, "refs/remotes/origin/candidate/");
+            drop_merged(&x, src, in->to, "refs/remotes/origin/req/");
+        }
+    }
+done:
+    free(out);
+    verify_remove_tree(x.home);
+    return rc;
+}
