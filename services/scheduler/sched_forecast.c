@@ -221,7 +221,12 @@ void forecast_seen(sched *s, int type, const char *instance, const sched_clock *
             k = stalest;
         snprintf(f->agent[k].name, sizeof(f->agent[k].name), "%s", instance);
         f->agent[k].type = type;
+        f->agent[k].sightings = 0;
+    } else if (now->now_ms - f->agent[k].seen_ms > s->cfg.agent_seen_ms) {
+        f->agent[k].sightings = 0; /* it was gone: it starts again */
     }
+    if (f->agent[k].sightings < 2)
+        f->agent[k].sightings++;
     f->agent[k].seen_ms = now->now_ms;
 }
 
@@ -230,6 +235,21 @@ int sched_agents(const sched *s, int type, const sched_clock *now)
     int n = 0;
     for (int k = 0; k < s->fc.n_agents; k++)
         if (s->fc.agent[k].type == type && now->now_ms - s->fc.agent[k].seen_ms <= s->cfg.agent_seen_ms)
+            n++;
+    return n;
+}
+
+/* One message is not a life: anyone may publish a heartbeat in any
+ * instance's name, and an instance that does not exist, counted, narrows
+ * its type's window to one ("every agent busy") for agent_seen_ms. For the
+ * window an instance counts only while its own heartbeats (or reports) say
+ * it lives: seen at least twice, each within agent_seen_ms of the last. */
+int forecast_agents_alive(const sched *s, int type, const sched_clock *now)
+{
+    int n = 0;
+    for (int k = 0; k < s->fc.n_agents; k++)
+        if (s->fc.agent[k].type == type && s->fc.agent[k].sightings >= 2 &&
+            now->now_ms - s->fc.agent[k].seen_ms <= s->cfg.agent_seen_ms)
             n++;
     return n;
 }

@@ -109,6 +109,7 @@ struct sched_forecast {
         char name[80];
         int type;
         int64_t seen_ms;
+        int sightings;      /* signs of life within agent_seen_ms of each other (counted to 2) */
     } agent[AGENTS_MAX];    /* instances seen */
     int n_agents;
 };
@@ -288,6 +289,9 @@ void forecast_key_new(sched *s, int i, int node);
 void forecast_rerank(sched *s, int force);
 /* An instance of type showed life: an agent for the forecast a while. */
 void forecast_seen(sched *s, int type, const char *instance, const sched_clock *now);
+/* Instances of type whose heartbeats say they live (seen twice or more,
+ * the last within agent_seen_ms): what the window and reservations count. */
+int forecast_agents_alive(const sched *s, int type, const sched_clock *now);
 /* Learning from completed work; persist hands the figures to out.learned. */
 int forecast_learn_from(sched *s, const pb_state *st);
 void forecast_learned_estimate(sched *s, pb_state *st);

@@ -230,7 +230,7 @@ static void clock_at(const sched_clock *now, int64_t ms, char *buf, size_t len)
 static long long window_now(const sched *s, int t, int p, const sched_clock *now)
 {
     int agents, dispatched = 0;
-    if (p == P_CRIT || (agents = sched_agents(s, t, now)) == 0)
+    if (p == P_CRIT || (agents = forecast_agents_alive(s, t, now)) == 0)
         return s->cfg.window;
     for (int k = 0; k < s->rel.nflight; k++) {
         const pb_state *st = s->e[s->rel.flight[k]];
@@ -304,7 +304,7 @@ static int window_full(sched *s, int t, int p, long long limit, const sched_cloc
 static int reserve_build(sched *s, int t, const sched_clock *now)
 {
     struct sched_release *r = &s->rel;
-    int agents = sched_agents(s, t, now), busy = 0;
+    int agents = forecast_agents_alive(s, t, now), busy = 0;
     if (agents == 0)
         return 0;
     reserve_reset(&r->rsv, 0);

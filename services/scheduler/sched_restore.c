@@ -156,6 +156,12 @@ static int state_ok(pb_state *st, const char *key, char why[ERR_LEN])
     return status_ok(st, why);
 }
 
+int sched_state_check(pb_state *st, const char *key, char why[ERR_LEN])
+{
+    *why = '\0';
+    return st ? state_ok(st, key, why) : bad(why, "no state%s%s", "", "");
+}
+
 int sched_restore_checked(sched *s, pb_state *st, const char *key, char why[ERR_LEN])
 {
     int node;

@@ -1662,6 +1662,233 @@ static void an_agent_is_kept_for_the_longer_path(void **state)
     svc_stop(pid);
 }
 
+/* --- what the bus stores is not trusted ------------------------------------------------ */
+
+/* Waits up to 10 s for a message on sub whose data holds want (NULL: any);
+ * 1 when one came. */
+static int next_holding(natsSubscription *sub, const char *want)
+{
+    for (int i = 0; i < 40; i++) {
+        natsMsg *m = NULL;
+        int hit;
+        if (natsSubscription_NextMsg(&m, sub, 10000) != NATS_OK)
+            return 0;
+        hit = !want || memmem(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), want, strlen(want)) != NULL;
+        natsMsg_Destroy(m);
+        if (hit)
+            return 1;
+    }
+    return 0;
+}
+
+/* A plain put on the scheduler's lease while its leader lives (anyone who
+ * may write the bucket can): leader_contested at once, and the leader takes
+ * the lease back and goes on dispatching, through three forged puts. */
+static void a_forged_lease_is_alerted_and_taken_back(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "lead", NULL);
+    natsSubscription *alerts = NULL;
+    kvStore *kv = NULL;
+    work w;
+
+    wait_leader(e, "lead");
+    assert_int_equal(natsConnection_SubscribeSync(&alerts, e->nc, "alerts.critical.leader_contested"), NATS_OK);
+    assert_int_equal(js_KeyValue(&kv, e->js, "orch_leader"), NATS_OK);
+    for (int round = 0; round < 3; round++) {
+        int back = 0;
+        assert_int_equal(kvStore_PutString(NULL, kv, "scheduler", "forger"), NATS_OK);
+        if (!next_holding(alerts, "forger"))
+            fail_msg("no leader_contested after forged put %d", round + 1);
+        for (int i = 0; i < 100 && !back; i++) {
+            kvEntry *en = NULL;
+            if (kvStore_Get(&en, kv, "scheduler") == NATS_OK) {
+                back = !strcmp(kvEntry_ValueString(en), "lead");
+                kvEntry_Destroy(en);
+            }
+            if (!back)
+                usleep(100 * 1000);
+        }
+        assert_true(back);
+        assert_true(says_leader(e, "lead"));
+    }
+    plan(e, "LC-1", BE, CRIT, 100, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "LC-1", 1, &w);
+    kvStore_Destroy(kv);
+    natsSubscription_Destroy(alerts);
+    svc_stop(pid);
+}
+
+/* The buckets exist (a scheduler that started once made them), and no
+ * scheduler runs. */
+static void provisioned(env *e)
+{
+    pid_t pid = start_scheduler(e, "s0", NULL);
+    wait_leader(e, "s0");
+    svc_stop(pid);
+}
+
+/* A state as someone may write it into orch_requirements: id, status and
+ * title as given, attempt 1, reason r. */
+static void put_state(kvStore *kv, const char *key, const char *id, int status, const char *title, const char *r,
+                      int merged)
+{
+    pb_state st;
+    pb_requirement q;
+    Orchestrator__V1__Delivery d;
+    uint8_t *buf;
+    size_t len;
+    orchestrator__v1__requirement__init(&q);
+    q.id = (char *)id;
+    q.title = (char *)title;
+    q.type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND;
+    q.priority = ORCHESTRATOR__V1__PRIORITY__PRIORITY_MEDIUM;
+    q.estimated_tokens = 100;
+    q.status = ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED;
+    orchestrator__v1__delivery__init(&d);
+    d.merged = merged;
+    orchestrator__v1__requirement_state__init(&st);
+    st.id = (char *)id;
+    st.status = (Orchestrator__V1__Status)status;
+    st.attempt = 1;
+    st.order = 1;
+    st.reason = (char *)r;
+    st.requirement = &q;
+    st.delivery = merged ? &d : NULL;
+    assert_int_equal(pb_pack(&st.base, &buf, &len), ORCH_OK);
+    assert_int_equal(kvStore_Put(NULL, kv, key, buf, (int)len), NATS_OK);
+    free(buf);
+}
+
+/* States someone wrote into orch_requirements are read like input by a new
+ * leader: garbage, a bad id, terminal escapes in a title, a status no
+ * scheduler stores, a COMPLETE never merged ("merged (forged)") are each
+ * quarantined (kept, one critical alert naming the key and why), nothing of
+ * them is dispatched or believed, the leader keeps the lead, and work of a
+ * quarantined id planned later goes as any other. */
+static void a_state_that_fails_its_checks_is_quarantined(void **state)
+{
+    env *e = *state;
+    natsSubscription *alerts = NULL;
+    kvStore *kv = NULL;
+    kvEntry *en = NULL;
+    const char *bad[] = {"Q-GARBAGE", "Q-BADID", "Q-ESC", "Q-STATUS", "Q-FORGED"};
+    pid_t pid;
+    work w;
+
+    provisioned(e);
+    assert_int_equal(natsConnection_SubscribeSync(&alerts, e->nc, "alerts.critical.state_quarantined"), NATS_OK);
+    assert_int_equal(js_KeyValue(&kv, e->js, "orch_requirements"), NATS_OK);
+    assert_int_equal(kvStore_PutString(NULL, kv, "Q-GARBAGE", "\x0a\xff\xff\xff garbage"), NATS_OK);
+    put_state(kv, "Q-BADID", "Q BAD;id", ORCHESTRATOR__V1__STATUS__STATUS_READY, "bad id", "", 0);
+    put_state(kv, "Q-ESC", "Q-ESC", ORCHESTRATOR__V1__STATUS__STATUS_READY, "fix \x1b]0;owned\x07\x1b[2J it", "", 0);
+    put_state(kv, "Q-STATUS", "Q-STATUS", ORCHESTRATOR__V1__STATUS__STATUS_NEW, "new?", "", 0);
+    put_state(kv, "Q-FORGED", "Q-FORGED", ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE, "forged", "merged (forged)", 0);
+    put_state(kv, "Q-OK", "Q-OK", ORCHESTRATOR__V1__STATUS__STATUS_READY, "an ordinary state", "", 0);
+    pid = start_scheduler(e, "s1", NULL);
+    wait_leader(e, "s1");
+    {   /* one alert each, in whichever order the keys were read */
+        int seen_n[5] = {0}, got = 0;
+        for (int k = 0; k < 20 && got < 5; k++) {
+            natsMsg *m = NULL;
+            if (natsSubscription_NextMsg(&m, alerts, 10000) != NATS_OK)
+                break;
+            for (int i = 0; i < 5; i++) {
+                char want[64];
+                snprintf(want, sizeof(want), "orch_requirements/%s ", bad[i]);
+                if (!seen_n[i] && memmem(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), want, strlen(want))) {
+                    seen_n[i] = 1;
+                    got++;
+                }
+            }
+            natsMsg_Destroy(m);
+        }
+        for (int i = 0; i < 5; i++)
+            if (!seen_n[i])
+                fail_msg("no state_quarantined alert for %s", bad[i]);
+    }
+    /* only the ordinary state goes; the one with escapes never */
+    must_take(e, "roy-backend", "requirements.backend.>", "Q-OK", 1, &w);
+    nothing_for(e, "roy-backend", "requirements.backend.>");
+    {
+        cJSON *q = status_of(e, "Q-FORGED");
+        assert_false(q && !strcmp(field(q, "status"), "COMPLETE"));
+        cJSON_Delete(q);
+    }
+    /* kept for a person, as it was */
+    assert_int_equal(kvStore_Get(&en, kv, "Q-FORGED"), NATS_OK);
+    kvEntry_Destroy(en);
+    /* the router plans one of those ids: it goes, and the lead stays */
+    plan(e, "Q-GARBAGE", BE, MED, 100, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "Q-GARBAGE", 1, &w);
+    assert_true(says_leader(e, "s1"));
+    kvStore_Destroy(kv);
+    natsSubscription_Destroy(alerts);
+    svc_stop(pid);
+}
+
+/* One idle heartbeat in the name of an instance that does not exist does
+ * not narrow backend's window to one ("every agent busy"): both of two
+ * requirements go, as with no agent seen. */
+static void one_heartbeat_of_nobody_does_not_narrow_the_window(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    work w;
+
+    wait_leader(e, "s1");
+    beat(e, "backend", "ghost-9", NULL);
+    usleep(300 * 1000);
+    plan(e, "GH-1", BE, MED, 100, NULL, NULL);
+    plan(e, "GH-2", BE, MED, 100, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "GH-1", 1, &w);
+    must_take(e, "roy-backend", "requirements.backend.>", "GH-2", 1, &w);
+    svc_stop(pid);
+}
+
+/* A forged figure of the day's unattributed use (10^13 tokens) is not
+ * restored: it passes the bound every charge obeys, so CRITICAL work still
+ * goes, and a warning says why. */
+static void a_forged_budget_is_not_restored(void **state)
+{
+    env *e = *state;
+    natsSubscription *alerts = NULL;
+    kvStore *kv = NULL;
+    pb_budget u;
+    char day[16], key[48];
+    time_t t = time(NULL);
+    struct tm tm;
+    uint8_t *buf;
+    size_t len;
+    pid_t pid;
+    work w;
+
+    provisioned(e);
+    gmtime_r(&t, &tm);
+    strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+    orchestrator__v1__budget_usage__init(&u);
+    u.day = day;
+    u.agent_type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND;
+    u.unattributed = 10000000000000ULL;
+    u.used = u.unattributed;
+    snprintf(key, sizeof(key), "%s.backend", day);
+    assert_int_equal(pb_pack(&u.base, &buf, &len), ORCH_OK);
+    assert_int_equal(js_KeyValue(&kv, e->js, "orch_budgets"), NATS_OK);
+    assert_int_equal(kvStore_Put(NULL, kv, key, buf, (int)len), NATS_OK);
+    free(buf);
+    assert_int_equal(natsConnection_SubscribeSync(&alerts, e->nc, "alerts.warning.charge_over_bound"), NATS_OK);
+    pid = start_scheduler(e, "s1", NULL);
+    wait_leader(e, "s1");
+    plan(e, "FB-1", BE, CRIT, 1000, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "FB-1", 1, &w);
+    assert_true(budget_used(e, "backend") < 1e6);
+    if (!next_holding(alerts, "10000000000000"))
+        fail_msg("no charge_over_bound warning for the forged budget");
+    kvStore_Destroy(kv);
+    natsSubscription_Destroy(alerts);
+    svc_stop(pid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1691,6 +1918,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(learned_figures_outlive_the_leader, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_review_and_a_merge_name_the_change, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_refused_merge_goes_back_with_the_output, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_forged_lease_is_alerted_and_taken_back, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_state_that_fails_its_checks_is_quarantined, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_forged_budget_is_not_restored, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(one_heartbeat_of_nobody_does_not_narrow_the_window, svc_env_setup, svc_env_teardown),
     };
     int rc;
     /* ORCH_TEST_FILTER=name runs one case: tests/support/casefilter.c */

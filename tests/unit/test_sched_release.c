@@ -273,18 +273,28 @@ static void ready_work_goes_by_rank_then_age(void **state)
     sched_destroy(s);
 }
 
+/* An idle instance that lives: two heartbeats, one a minute ago (one alone
+ * does not count it, see one_heartbeat_of_nobody_does_not_narrow_the_window). */
+static void alive(sched *s, int type, const char *instance)
+{
+    clk.now_ms -= 60 * 1000LL;
+    idle(s, type, instance);
+    clk.now_ms += 60 * 1000LL;
+    idle(s, type, instance);
+}
+
 /* A with the frontend agent, 90 minutes to go; B (backend) waits only on
  * A, with C1..C4 behind it; X (backend, two hours) is ready. */
 static sched *longer_path_ahead(void)
 {
     sched *s = sched_create(&cfg, &out, &clk);
-    idle(s, BE, "be-1");
-    idle(s, FE, "fe-1");
+    alive(s, BE, "be-1");
+    alive(s, FE, "fe-1");
     sched_add(s, req("A", FE, MED, 100, NULL, NULL), &clk);
     sched_tick(s, &clk);
     started_by(s, "A", "fe-1");
     clk.now_ms += 30 * 60 * 1000LL;
-    idle(s, BE, "be-1"); /* idle agents say so every few minutes */
+    alive(s, BE, "be-1"); /* idle agents say so every few minutes */
     sched_add(s, req("B", BE, MED, 100, "A", NULL), &clk);
     sched_add(s, req("C1", FE, MED, 100, "B", NULL), &clk);
     sched_add(s, req("C2", FE, MED, 100, "C1", NULL), &clk);
@@ -316,13 +326,13 @@ static void the_agent_is_kept_for_the_longer_path_about_to_be_ready(void **state
     assert_string_equal(sched_get(s, "X")->wait_ids[0], "B");
     assert_non_null(strstr(why(s, "X"), "reserved: a backend agent is kept for B"));
     clk.now_ms += 30 * 60 * 1000LL;
-    idle(s, BE, "be-1"); /* done with S: its heartbeats name nothing now */
+    alive(s, BE, "be-1"); /* done with S: its heartbeats name nothing now */
     result(s, "S", 1, 10);
     verdict(s, "S", 1, PASS, NULL);
     sched_tick(s, &clk);
     assert_int_equal(status(s, "X"), ORCHESTRATOR__V1__STATUS__STATUS_READY); /* B is still an hour away */
     clk.now_ms += 60 * 60 * 1000LL;
-    idle(s, BE, "be-1");
+    alive(s, BE, "be-1");
     result(s, "A", 1, 10);
     landed(s, "A", 1);
     sched_tick(s, &clk);
@@ -354,8 +364,8 @@ static void every_agent_busy_narrows_the_window(void **state)
     (void)state;
     cfg.window = 2;
     s = sched_create(&cfg, &out, &clk);
-    idle(s, BE, "be-1");
-    idle(s, BE, "be-2");
+    alive(s, BE, "be-1");
+    alive(s, BE, "be-2");
     for (int i = 0; i < 5; i++) {
         char id[8];
         snprintf(id, sizeof(id), "W%d", i);
@@ -386,10 +396,41 @@ static void every_agent_busy_narrows_the_window(void **state)
     sched_destroy(s);
 }
 
+/* Anyone may publish a heartbeat in any name: one idle heartbeat of an
+ * instance that does not exist does not count it as an agent for the
+ * window (it would narrow the window to one, "every agent busy"). Its
+ * second heartbeat does; once it is not heard of for agent_seen_ms it no
+ * longer counts. */
+static void one_heartbeat_of_nobody_does_not_narrow_the_window(void **state)
+{
+    sched *s;
+    (void)state;
+    cfg.window = 2;
+    s = sched_create(&cfg, &out, &clk);
+    idle(s, BE, "ghost");
+    sched_add(s, req("G0", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("G1", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("G2", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("G3", BE, MED, 100, NULL, NULL), &clk);
+    sched_tick(s, &clk);
+    assert_int_equal(rec.nd, 2); /* the whole window */
+    assert_null(strstr(why(s, "G2"), "every agent busy"));
+    started(s, "G0");
+    idle(s, BE, "ghost"); /* heard of again: it lives, and it is busy... */
+    started(s, "G1");
+    assert_int_equal(rec.nd, 3); /* ...so one more waits for the next free agent */
+    assert_non_null(strstr(why(s, "G3"), "every agent busy"));
+    clk.now_ms += cfg.agent_seen_ms + 1; /* not heard of since: gone */
+    sched_tick(s, &clk);
+    assert_int_equal(rec.nd, 4);
+    sched_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(critical_overtakes_queued_medium_work, setup),
+        cmocka_unit_test_setup(one_heartbeat_of_nobody_does_not_narrow_the_window, setup),
         cmocka_unit_test_setup(budget_holds_then_releases, setup),
         cmocka_unit_test_setup(overlap_holds_the_second, setup),
         cmocka_unit_test_setup(deep_queue_asks_for_agents_with_cooldown, setup),
