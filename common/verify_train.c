@@ -208,12 +208,17 @@ static void remote_base(const vctx *x, const vproject *p, const char *src, char 
     free(out);
 }
 
-/* Deletes the branches under prefix (refs/remotes/origin/...) that the new
- * base holds. Best effort: a branch that stays is only clutter. */
-static void drop_merged(const vctx *x, const char *src, const char *to, const char *prefix)
+/* Deletes the branches matching pattern (refs/remotes/origin/...) that
+ * the new base holds (to), or all of them (to NULL). Best effort: a branch
+ * that stays is only clutter. */
+static void drop_merged(const vctx *x, const char *src, const char *to, const char *pattern)
 {
     char *out = NULL;
-    const char *each[] = {"git", "-C", src, "for-each-ref", "--format=%(refname)", "--merged", to, prefix, NULL};
+    const char *each[] = {"git", "-C", src, "for-each-ref", "--format=%(refname)", "--merged", to, pattern, NULL};
+    if (!to) {
+        each[5] = pattern;
+        each[6] = NULL;
+    }
     if (verify_git(x, each, &out) != 0 || !out) {
         free(out);
         return;
@@ -281,6 +286,13 @@ int verify_advance(const vconfig *c, const vadvance *in, char remote[VTRAIN_COMM
         if (!in->keep_branches) {
             drop_merged(&x, src, in->to, "refs/remotes/origin/candidate/");
             drop_merged(&x, src, in->to, "refs/remotes/origin/req/");
+            for (int k = 0; k < in->nids; k++) {
+                char pattern[200];
+                if (!plain_id(in->ids[k]))
+                    continue;
+                snprintf(pattern, sizeof(pattern), "refs/remotes/origin/req/%s-a*", in->ids[k]);
+                drop_merged(&x, src, NULL, pattern);
+            }
         }
     }
 done:

@@ -11,7 +11,9 @@
  * the base is still the commit the candidate was built on (a push with a
  * lease), so a base moved by anyone else is never overwritten; asked again
  * for a move that was made, it says it was made. Once moved, the branches
- * the base now holds (candidate/ and req/) are deleted unless kept. */
+ * of merged work are deleted unless kept: candidate/ and req/ branches the
+ * base now holds, and every attempt's branch (req/<id>-a<n>) of the
+ * requirements merged. */
 #ifndef ORCH_VERIFY_TRAIN_H
 #define ORCH_VERIFY_TRAIN_H
 
@@ -51,7 +53,9 @@ void vcandidate_result_free(vcandidate_result *r);
 typedef struct {
     const char *project;
     const char *from, *to;         /* the base commit now, the candidate to move it to */
-    int keep_branches;             /* keep candidate/ and req/ branches the base now holds */
+    int keep_branches;             /* keep the branches of merged work */
+    const char *const *ids;        /* the requirements merged: their req/<id>-a<n> branches go too */
+    int nids;
 } vadvance;
 
 /* Moves the base. 0: the base is `to` now; -1: it was not moved, remote is

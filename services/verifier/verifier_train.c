@@ -135,12 +135,18 @@ static nc_settlement build(verifier_train_ctx *x, natsMsg *m, const cJSON *j, co
 
 static nc_settlement advance(verifier_train_ctx *x, natsMsg *m, const cJSON *j, const char *project)
 {
-    vadvance in = {project, str(j, "from"), str(j, "to"), x->keep_branches};
+    vadvance in = {project, str(j, "from"), str(j, "to"), x->keep_branches, NULL, 0};
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(j, "ids");
+    const char *ids[VTRAIN_MAX_CHANGES];
     char remote[VTRAIN_COMMIT_LEN], msg_id[300], *why = NULL;
     cJSON *o;
     int rc;
     if (!in.from || !in.to)
         return refuse(x, m, "a base move names from and to");
+    for (const cJSON *c = cJSON_IsArray(list) ? list->child : NULL; c && in.nids < VTRAIN_MAX_CHANGES; c = c->next)
+        if (cJSON_IsString(c))
+            ids[in.nids++] = c->valuestring;
+    in.ids = ids;
     rc = verify_advance(x->projects, &in, remote, &why, keep_alive, m);
     if (rc == -2 && !last_delivery(m)) {
         log_warn("train %s: base move not tried now: %s", project, why ? why : "");

@@ -1,0 +1,316 @@
+/* The merge train's jobs on a real orch-verifier through a real nats-server
+ * (train.do.<project> in, train.done.<project> out), against a real git
+ * repository: candidates built with the changes merged in order, kept in
+ * the repository, the merge commits the same whoever builds them (so the
+ * longer prefix holds the shorter one's commits and the base moves by a
+ * fast forward); a conflict and a broken build told apart; the base moved
+ * only from the commit the train built on, once, with the merged branches
+ * deleted; a job that cannot be read refused on errors.verifier. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+#include <nats/nats.h>
+
+#include "natsfix.h"
+#include "proc.h"
+#include "svcfix.h"
+
+typedef struct {
+    natsfix fix;
+    natsConnection *nc;
+    jsCtx *js;
+    char repo[300], projects[300];
+    natsSubscription *done;
+} env;
+
+/* git in repo; its first line of output into out (may be NULL). */
+static int git(const char *repo, const char *const *args, char *out, size_t len)
+{
+    const char *argv[24] = {"git", "-C", repo};
+    char log[400], dir[300], *text;
+    int n = 3, st = 0;
+    pid_t p;
+    for (int i = 0; args[i] && n < 23; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    /* the output goes beside the repository, never into its work tree */
+    snprintf(dir, sizeof(dir), "%s", repo);
+    *strrchr(dir, '/') = '\0';
+    p = proc_spawn(argv, NULL, dir, "git.out");
+    assert_int_equal(proc_wait(p, 30000, &st), 0);
+    snprintf(log, sizeof(log), "%s/git.out", dir);
+    text = proc_slurp(log);
+    if (out) {
+        snprintf(out, len, "%s", text ? text : "");
+        out[strcspn(out, "\n")] = '\0';
+    }
+    free(text);
+    unlink(log);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+#define GIT(repo, ...)                                                                             \
+    do {                                                                                           \
+        const char *a_[] = {__VA_ARGS__, NULL};                                                    \
+        assert_int_equal(git(repo, a_, NULL, 0), 0);                                               \
+    } while (0)
+
+static void put(const char *dir, const char *name, const char *text)
+{
+    char path[600];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    assert_non_null(f = fopen(path, "w"));
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A commit on a new branch from main: file = text. */
+static void change(env *e, const char *branch, const char *file, const char *text)
+{
+    GIT(e->repo, "checkout", "-q", "-b", branch, "main");
+    put(e->repo, file, text);
+    GIT(e->repo, "add", "-A");
+    GIT(e->repo, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-q", "-m", branch);
+    GIT(e->repo, "checkout", "-q", "main");
+}
+
+static void rev(env *e, const char *what, char out[80])
+{
+    const char *a[] = {"rev-parse", "--verify", "-q", what, NULL};
+    out[0] = '\0';
+    git(e->repo, a, out, 80);
+}
+
+static int setup(void **state)
+{
+    env *e = calloc(1, sizeof(*e));
+    char doc[1200], root[400], projects[400];
+    const char *x[] = {projects, root, NULL};
+    if (svc_env_start(&e->fix, &e->nc, &e->js) != 0)
+        return -1;
+    snprintf(e->repo, sizeof(e->repo), "%s/repo", e->fix.dir);
+    mkdir(e->repo, 0755);
+    GIT(e->repo, "init", "-q", "-b", "main");
+    /* the base is checked out, as in a team's shared working copy */
+    GIT(e->repo, "config", "receive.denyCurrentBranch", "updateInstead");
+    put(e->repo, "hello.c", "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n");
+    put(e->repo, "Makefile", "all: hello\nhello: hello.c\n\tcc -o hello hello.c\ntest: hello\n\t./hello | grep -q hello\n");
+    GIT(e->repo, "add", "-A");
+    GIT(e->repo, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-q", "-m", "base");
+    change(e, "a", "a.txt", "a\n");
+    change(e, "b", "b.txt", "b\n");
+    change(e, "ca", "hello.c", "#include <stdio.h>\nint main(void) { puts(\"hello A\"); return 0; }\n");
+    change(e, "cb", "hello.c", "#include <stdio.h>\nint main(void) { puts(\"hello B\"); return 0; }\n");
+    change(e, "broken", "hello.c", "int main(void) { return undefined_name; }\n");
+    GIT(e->repo, "branch", "req/A-a1", "ca"); /* an attempt of A that was never merged */
+    snprintf(doc, sizeof(doc),
+             "{\"projects\": {\"demo\": {\"repo\": \"%s\", \"base\": \"main\", \"steps\": ["
+             " {\"name\": \"build\", \"command\": [\"make\"], \"timeout_s\": 60},"
+             " {\"name\": \"test\", \"command\": [\"make\", \"test\"], \"timeout_s\": 60}]}}}",
+             e->repo);
+    snprintf(e->projects, sizeof(e->projects), "%s/projects.json", e->fix.dir);
+    put(e->fix.dir, "projects.json", doc);
+    snprintf(projects, sizeof(projects), "ORCH_VERIFIER_PROJECTS_FILE=%s", e->projects);
+    snprintf(root, sizeof(root), "ORCH_VERIFIER_WORK_ROOT=%s/work", e->fix.dir);
+    assert_true(svc_start_ready(e->nc, &e->fix, "verifier", "v1", x) > 0);
+    assert_int_equal(natsConnection_SubscribeSync(&e->done, e->nc, "train.done.>"), NATS_OK);
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    env *e = *state;
+    natsSubscription_Destroy(e->done);
+    svc_env_stop(&e->fix, e->nc, e->js);
+    free(e);
+    return 0;
+}
+
+static void job(env *e, const char *json)
+{
+    assert_int_equal(js_Publish(NULL, e->js, "train.do.demo", json, (int)strlen(json), NULL, NULL), NATS_OK);
+}
+
+/* The next answer (up to 90 s: a build runs make). */
+static cJSON *answer(env *e)
+{
+    natsMsg *m = NULL;
+    cJSON *j;
+    assert_int_equal(natsSubscription_NextMsg(&m, e->done, 90000), NATS_OK);
+    j = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+    natsMsg_Destroy(m);
+    assert_non_null(j);
+    return j;
+}
+
+static const char *s_of(const cJSON *j, const char *k)
+{
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(j, k));
+    return v ? v : "";
+}
+
+static int b_of(const cJSON *j, const char *k) { return cJSON_IsTrue(cJSON_GetObjectItem(j, k)); }
+
+static cJSON *build(env *e, int no, const char *base, const char *const *ids, const char *const *branches, int n)
+{
+    char json[2000];
+    size_t at;
+    at = (size_t)snprintf(json, sizeof(json), "{\"kind\":\"build\",\"project\":\"demo\",\"base\":\"%s\",\"build\":%d,"
+                                             "\"changes\":[", base, no);
+    for (int k = 0; k < n; k++) {
+        char c[80];
+        rev(e, branches[k], c);
+        at += (size_t)snprintf(json + at, sizeof(json) - at, "%s{\"id\":\"%s\",\"commit\":\"%s\"}", k ? "," : "",
+                               ids[k], c);
+    }
+    snprintf(json + at, sizeof(json) - at, "]}");
+    job(e, json);
+    return answer(e);
+}
+
+static void candidates_merge_in_order_and_the_base_moves_once_from_where_it_was(void **state)
+{
+    env *e = *state;
+    char base[80], m1[80], m2[80], got[80], json[600];
+    cJSON *j;
+
+    rev(e, "main", base);
+    {
+        const char *ids[] = {"A"}, *br[] = {"a"};
+        j = build(e, 1, base, ids, br, 1);
+        assert_true(b_of(j, "passed"));
+        snprintf(m1, sizeof(m1), "%s", s_of(j, "merged"));
+        cJSON_Delete(j);
+    }
+    rev(e, "refs/heads/candidate/main/1", got);
+    assert_string_equal(got, m1); /* kept, for whichever replica moves the base */
+    {
+        const char *ids[] = {"A", "B"}, *br[] = {"a", "b"};
+        j = build(e, 2, base, ids, br, 2);
+        assert_true(b_of(j, "passed"));
+        snprintf(m2, sizeof(m2), "%s", s_of(j, "merged"));
+        cJSON_Delete(j);
+    }
+    /* built from scratch, the longer candidate holds the shorter one's
+     * exact merge commit: the base can move to either by a fast forward */
+    {
+        char spec[100];
+        snprintf(spec, sizeof(spec), "%s^1", m2);
+        rev(e, spec, got);
+        assert_string_equal(got, m1);
+    }
+    {
+        const char *ids[] = {"CA", "CB"}, *br[] = {"ca", "cb"};
+        j = build(e, 3, base, ids, br, 2);
+        assert_false(b_of(j, "passed"));
+        assert_true(b_of(j, "conflict"));
+        assert_non_null(strstr(s_of(j, "output"), "(CB) does not merge onto main with the 1 change ahead of it"));
+        assert_non_null(strstr(s_of(j, "output"), "CONFLICT"));
+        cJSON_Delete(j);
+    }
+    {
+        const char *ids[] = {"X"}, *br[] = {"broken"};
+        j = build(e, 4, base, ids, br, 1);
+        assert_false(b_of(j, "passed"));
+        assert_false(b_of(j, "conflict"));
+        assert_non_null(strstr(s_of(j, "output"), "step build exited with"));
+        assert_non_null(strstr(s_of(j, "output"), "undefined_name"));
+        cJSON_Delete(j);
+    }
+    rev(e, "refs/heads/candidate/main/4", got);
+    assert_string_equal(got, ""); /* a failed candidate is not kept */
+
+    snprintf(json, sizeof(json), "{\"kind\":\"advance\",\"project\":\"demo\",\"from\":\"%s\",\"to\":\"%s\",\"ids\":[\"A\",\"B\"]}",
+             base, m2);
+    job(e, json);
+    j = answer(e);
+    if (!b_of(j, "ok")) {
+        char st[400];
+        const char *a[] = {"status", "--porcelain", NULL};
+        git(e->repo, a, st, sizeof(st));
+        fail_msg("the base was not moved: %s (status: %s)", s_of(j, "output"), st);
+    }
+    assert_string_equal(s_of(j, "remote"), m2);
+    cJSON_Delete(j);
+    rev(e, "main", got);
+    assert_string_equal(got, m2);
+    rev(e, "refs/heads/candidate/main/1", got);
+    assert_string_equal(got, ""); /* the merged branches are gone */
+    rev(e, "refs/heads/req/A-a1", got);
+    assert_string_equal(got, ""); /* and every attempt's branch of what merged */
+    rev(e, "refs/heads/a", got);
+    assert_string_not_equal(got, ""); /* others' branches are not touched */
+    rev(e, "refs/heads/ca", got);
+    assert_string_not_equal(got, "");
+    {
+        /* the work tree of the checked-out base follows (updateInstead) */
+        char path[400];
+        snprintf(path, sizeof(path), "%s/b.txt", e->repo);
+        assert_int_equal(access(path, F_OK), 0);
+    }
+
+    /* asked again (a new leader): made already, said so, nothing moves */
+    job(e, json);
+    j = answer(e);
+    assert_true(b_of(j, "ok"));
+    cJSON_Delete(j);
+    rev(e, "main", got);
+    assert_string_equal(got, m2);
+
+    /* from a base that is not the base any more: refused, told where it is */
+    snprintf(json, sizeof(json), "{\"kind\":\"advance\",\"project\":\"demo\",\"from\":\"%s\",\"to\":\"%s\",\"ids\":[\"A\"]}",
+             base, m1);
+    job(e, json);
+    j = answer(e);
+    assert_false(b_of(j, "ok"));
+    assert_string_equal(s_of(j, "remote"), m2);
+    cJSON_Delete(j);
+    rev(e, "main", got);
+    assert_string_equal(got, m2);
+}
+
+static void a_job_that_cannot_be_read_is_refused(void **state)
+{
+    env *e = *state;
+    natsSubscription *errs = NULL;
+    natsMsg *m = NULL;
+    const char *bad[] = {"not json", "{\"kind\":\"build\",\"project\":\"other\"}",
+                         "{\"kind\":\"build\",\"project\":\"demo\",\"base\":\"$(touch x)\",\"build\":1,\"changes\":[]}"};
+    assert_int_equal(natsConnection_SubscribeSync(&errs, e->nc, "errors.verifier.>"), NATS_OK);
+    for (int i = 0; i < 2; i++) {
+        job(e, bad[i]);
+        assert_int_equal(natsSubscription_NextMsg(&m, errs, 20000), NATS_OK);
+        assert_string_equal(natsMsg_GetSubject(m), "errors.verifier.bad_train_job");
+        natsMsg_Destroy(m);
+    }
+    /* a base that is no commit id never reaches git: a failed build that says so */
+    job(e, bad[2]);
+    {
+        cJSON *j = answer(e);
+        assert_false(b_of(j, "passed"));
+        assert_non_null(strstr(s_of(j, "output"), "base commit id"));
+        cJSON_Delete(j);
+    }
+    natsSubscription_Destroy(errs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(candidates_merge_in_order_and_the_base_moves_once_from_where_it_was, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_job_that_cannot_be_read_is_refused, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
