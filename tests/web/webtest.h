@@ -15,7 +15,10 @@ long webtest_get(const char *base, const char *path, const char *token, char **b
 int webtest_wait_http(const char *base, const char *path, long want, int timeout_ms);
 
 /* Starts tests/web/browser.js with these settings (NULL for none); its
- * output goes to <dir>/browser.log. */
+ * output goes to <dir>/browser.log. node leads a process group of its own,
+ * with the Chromium it launches; the whole group is killed and waited for
+ * when the test program exits (passed or failed) or is killed, and before
+ * the next browser starts. */
 pid_t webtest_browser(const char *dir, const char *url, const char *token, const char *expect, const char *follow,
                       const char *mark, const char *shot, const char *out);
 
