@@ -1,7 +1,7 @@
 /* The Host Listener against a real nats-server: an agent that exits at once
  * is replaced with a growing delay (it was restarted about 8 times a second,
  * forever) and raises one agent_crashloop alert; a kill request still gets
- * its replacement at once. */
+ * its replacement at once; kill requests are alerted and bounded. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -97,6 +97,64 @@ static void a_killed_agent_is_replaced_at_once(void **state)
     svc_stop(p);
 }
 
+/* Waits up to 5 s until the log holds `what`. */
+static void log_wait(const char *instance, const char *what)
+{
+    for (int i = 0; i < 50 && log_count(instance, what) < 1; i++)
+        usleep(100 * 1000);
+    if (log_count(instance, what) < 1)
+        fail_msg("%s's log never said '%s'", instance, what);
+}
+
+/* The next agent_killed alert (10 s at most) holds want. */
+static void expect_kill_alert(natsSubscription *alerts, const char *want)
+{
+    natsMsg *m = NULL;
+    if (natsSubscription_NextMsg(&m, alerts, 10000) != NATS_OK)
+        fail_msg("no agent_killed alert (wanted '%s')", want);
+    if (!memmem(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), want, strlen(want)))
+        fail_msg("the agent_killed alert does not say '%s'", want);
+    natsMsg_Destroy(m);
+}
+
+/* Anyone may publish control.kill.<instance> (names are guessable): each
+ * kill carried out raises agent_killed naming the instance and the reason
+ * given, and past listener.kill_max in the window further requests are
+ * refused (alerted), so a stream of them cannot keep a type's agents down. */
+static void kill_requests_are_alerted_and_bounded(void **state)
+{
+    natsSubscription *alerts = NULL;
+    jsPubAck *pa = NULL;
+    const char *env[] = {"ORCH_LISTENER_COMMAND=sleep,300", "ORCH_LISTENER_INITIAL=frontend=1",
+                         "ORCH_LISTENER_KILL_MAX=2", NULL};
+    const char *body = "{\"instance\":\"x\",\"reason\":\"forged\"}";
+    pid_t p;
+    (void)state;
+
+    assert_int_equal(natsConnection_SubscribeSync(&alerts, nc, "alerts.warning.agent_killed"), NATS_OK);
+    p = svc_start_ready(nc, &fix, "host-listener", "hl-kills", env);
+    assert_int_equal(js_Publish(&pa, js, "control.kill.frontend-1", body, (int)strlen(body), NULL, NULL), NATS_OK);
+    jsPubAck_Destroy(pa);
+    expect_kill_alert(alerts, "agent frontend-1 stopped on request (reason 'forged')");
+    log_wait("hl-kills", "started frontend-2 ");
+    assert_int_equal(js_Publish(&pa, js, "control.kill.frontend-2", body, (int)strlen(body), NULL, NULL), NATS_OK);
+    jsPubAck_Destroy(pa);
+    expect_kill_alert(alerts, "agent frontend-2 stopped on request");
+    log_wait("hl-kills", "started frontend-3 ");
+    for (int k = 0; k < 5; k++) {
+        assert_int_equal(js_Publish(&pa, js, "control.kill.frontend-3", body, (int)strlen(body), NULL, NULL), NATS_OK);
+        jsPubAck_Destroy(pa);
+    }
+    expect_kill_alert(alerts, "kill request for agent frontend-3 refused");
+    for (int i = 0; i < 50 && log_count("hl-kills", "kill request for agent frontend-3 refused") < 5; i++)
+        usleep(100 * 1000);
+    assert_int_equal(log_count("hl-kills", "kill request for agent frontend-3 refused"), 5);
+    assert_int_equal(log_count("hl-kills", "frontend-3 ended"), 0);
+    assert_int_equal(log_count("hl-kills", "started frontend-4 "), 0);
+    svc_stop(p);
+    natsSubscription_Destroy(alerts);
+}
+
 static void spawn_requests_are_read_and_checked(void **state)
 {
     jsPubAck *pa = NULL;
@@ -124,6 +182,7 @@ int main(void)
         cmocka_unit_test(an_agent_that_exits_at_once_is_restarted_ever_more_slowly),
         cmocka_unit_test(a_killed_agent_is_replaced_at_once),
         cmocka_unit_test(spawn_requests_are_read_and_checked),
+        cmocka_unit_test(kill_requests_are_alerted_and_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -69,6 +69,33 @@ static void agents_ending_together_wait_for_the_latest(void **state)
     assert_int_equal(restart_due(&r, 2100), 2);
 }
 
+/* A stream of kill requests: max carried out within the window, the rest
+ * refused; as the window slides, kills are carried out again. */
+static void kills_are_bounded_per_window(void **state)
+{
+    kill_gate g = {{0}, 0};
+    (void)state;
+    assert_int_equal(kill_gate_admit(&g, 3, 600000, 1000), 1);
+    assert_int_equal(kill_gate_admit(&g, 3, 600000, 2000), 1);
+    assert_int_equal(kill_gate_admit(&g, 3, 600000, 3000), 1);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(kill_gate_admit(&g, 3, 600000, 4000 + i), 0);
+    assert_int_equal(kill_gate_admit(&g, 3, 600000, 600999), 0);  /* the first is still within */
+    assert_int_equal(kill_gate_admit(&g, 3, 600000, 601000), 1);  /* it left the window */
+    assert_int_equal(kill_gate_admit(&g, 3, 600000, 601001), 0);
+    assert_int_equal(kill_gate_admit(&g, 0, 600000, 999999999), 0); /* max 0: none */
+}
+
+static void the_gate_holds_no_more_than_it_can(void **state)
+{
+    kill_gate g = {{0}, 0};
+    int kept = 0;
+    (void)state;
+    for (int i = 0; i < 1000; i++)
+        kept += kill_gate_admit(&g, 100000, 600000, i);
+    assert_int_equal(kept, KILL_GATE_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -76,6 +103,8 @@ int main(void)
         cmocka_unit_test(quick_exits_double_the_wait_up_to_the_cap),
         cmocka_unit_test(one_alert_per_streak),
         cmocka_unit_test(agents_ending_together_wait_for_the_latest),
+        cmocka_unit_test(kills_are_bounded_per_window),
+        cmocka_unit_test(the_gate_holds_no_more_than_it_can),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,8 +4,12 @@
  * vector, never a shell, with {type} and {instance} filled in. At most
  * listener.max_per_type instances run per type. An agent that ends is
  * replaced; one that keeps exiting at once is replaced with a growing delay
- * and raises an alert (restart.c). Wiring and the child bookkeeping are
- * both here: it is a small tool. */
+ * and raises an alert (restart.c). A kill request is carried out only
+ * within its type's bound (listener.kill_max in listener.kill_window_ms,
+ * restart.h), and every one, carried out or refused, is logged and raises
+ * agent_killed naming the instance and the reason given. Wiring and the
+ * child bookkeeping are both here: it is a small tool. */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +34,7 @@ typedef struct {
     cfg_list initial;       /* "backend=1,frontend=1" */
     char *log_dir;          /* children's output; NULL: inherit */
     long long min_uptime_ms, restart_base_ms, restart_max_ms, crash_alert_after;
+    long long kill_max, kill_window_ms;
 } listener_settings;
 
 static listener_settings L;
@@ -50,6 +55,10 @@ static const cfg_entry entries[] = {
      "the longest wait before a replacement"},
     {"listener.crash_alert_after", CFG_INT, "5", 1, 1000, F(crash_alert_after), NULL, 0,
      "quick exits in a row of one type before an agent_crashloop alert"},
+    {"listener.kill_max", CFG_INT, "3", 0, KILL_GATE_MAX, F(kill_max), NULL, 0,
+     "kill requests carried out per agent type within listener.kill_window_ms; more are refused (alerted)"},
+    {"listener.kill_window_ms", CFG_INT, "600000", 1000, 86400000, F(kill_window_ms), NULL, 0,
+     "the window of listener.kill_max"},
 };
 
 #define MAX_CHILDREN 256
@@ -63,10 +72,11 @@ static struct {
     int n;
     restart_state restart[NAMES_AGENT_TYPES];
     restart_cfg rcfg;
+    kill_gate kills[NAMES_AGENT_TYPES];
     daemon_ctx *d;
     unsigned serial;
     natsSubscription *sub;
-    long long spawned, killed;
+    long long spawned, killed, kills_refused;
 } H;
 
 static int spawn(int type);
@@ -216,6 +226,71 @@ static void reap(void)
         replace_due();
 }
 
+/* What a kill request says of itself (reason, requirementId), printable and
+ * short, into out: it is shown in the log and the alert. */
+static void kill_says(natsMsg *m, char *out, size_t len)
+{
+    cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(j, "reason");
+    const cJSON *req = cJSON_GetObjectItemCaseSensitive(j, "requirementId");
+    char raw[300];
+    char *safe;
+    snprintf(raw, sizeof(raw), "reason '%.160s'%s%.64s", cJSON_IsString(reason) ? reason->valuestring : "(none)",
+             cJSON_IsString(req) ? ", requirement " : "", cJSON_IsString(req) ? req->valuestring : "");
+    cJSON_Delete(j);
+    safe = text_printable(raw);
+    snprintf(out, len, "%s", safe);
+    free(safe);
+}
+
+/* control.kill.<instance>: carried out within its type's bound, refused
+ * past it; logged and alerted either way (agent_killed). */
+static void kill_request(natsMsg *m, const char *who_raw)
+{
+    char says[400], summary[700], fp[200];
+    char *who = text_printable(who_raw);
+    int i, type, ok;
+    for (i = 0; i < H.n && strcmp(H.instance[i], who_raw) != 0; i++)
+        ;
+    if (i == H.n) {
+        log_info("kill request for %s ignored: no such agent here", who);
+        free(who);
+        return;
+    }
+    type = H.type[i];
+    kill_says(m, says, sizeof(says));
+    ok = kill_gate_admit(&H.kills[type], (int)L.kill_max, L.kill_window_ms, text_mono_ms());
+    if (ok) {
+        snprintf(summary, sizeof(summary), "agent %s stopped on request (%s)", who, says);
+        snprintf(fp, sizeof(fp), "agent_killed-%.64s-%lld", who, (long long)text_now_ms());
+    } else {
+        H.kills_refused++;
+        snprintf(summary, sizeof(summary),
+                 "kill request for agent %s refused (%s): %lld %s agents were stopped on request within %lld s "
+                 "(listener.kill_max); %lld refused so far",
+                 who, says, L.kill_max, names_agent_type((Orchestrator__V1__AgentType)type), L.kill_window_ms / 1000,
+                 H.kills_refused);
+        /* one stored alert a minute per type: a stream of requests is one story */
+        snprintf(fp, sizeof(fp), "agent_killed-refused-%d-%lld", type, (long long)(text_now_ms() / 60000));
+    }
+    nc_publish_alert(H.d->js, "warning", names_alert_kind_token(NAMES_ALERT_AGENT_KILLED), fp, summary,
+                     "control.kill.<instance> stops an agent; who may publish it is limited by deploy/nats.conf "
+                     "(docs/reliability.md, \"Kill requests\").",
+                     "host-listener", H.d->cfg.instance, 2000);
+    free(who);
+    if (!ok)
+        return;
+    stop_child(i, SIGTERM);
+    H.killed++;
+    /* it gets the grace of the next step, then SIGKILL */
+    usleep(500 * 1000);
+    reap();
+    for (int k = 0; k < H.n; k++)
+        if (!strcmp(H.instance[k], who_raw))
+            stop_child(k, SIGKILL);
+    /* reap() starts its replacement */
+}
+
 /* control.spawn.<type> or control.kill.<instance>. Acked whatever it
  * says: a kill request for an instance that died meanwhile is a no-op. */
 static nc_settlement handle(natsMsg *m, void *arg)
@@ -236,20 +311,7 @@ static nc_settlement handle(natsMsg *m, void *arg)
                  L.max_per_type);
         orchestrator__v1__spawn_request__free_unpacked(sp, NULL);
     } else if ((who = names_subject_rest(subj, NAMES_FAM_KILL))) {
-        for (int i = 0; i < H.n; i++) {
-            if (!strcmp(H.instance[i], who)) {
-                stop_child(i, SIGTERM);
-                H.killed++;
-                log_info("stopping %s as asked", who);
-                /* it gets the grace of the next step, then SIGKILL */
-                usleep(500 * 1000);
-                reap();
-                for (int k = 0; k < H.n; k++)
-                    if (!strcmp(H.instance[k], who))
-                        stop_child(k, SIGKILL);
-                break; /* reap() starts its replacement */
-            }
-        }
+        kill_request(m, who);
     }
     return nc_ack();
 }

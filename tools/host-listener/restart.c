@@ -37,3 +37,19 @@ void restart_started(restart_state *r)
     if (r->pending > 0)
         r->pending--;
 }
+
+int kill_gate_admit(kill_gate *g, int max, int64_t window_ms, int64_t now_ms)
+{
+    int gone = 0;
+    if (max > KILL_GATE_MAX)
+        max = KILL_GATE_MAX;
+    while (gone < g->n && now_ms - g->at[gone] >= window_ms)
+        gone++;
+    for (int i = gone; i < g->n; i++)
+        g->at[i - gone] = g->at[i];
+    g->n -= gone;
+    if (max <= 0 || g->n >= max)
+        return 0;
+    g->at[g->n++] = now_ms;
+    return 1;
+}

@@ -39,4 +39,25 @@ int64_t restart_on_exit(restart_state *r, const restart_cfg *c, int64_t ran_ms, 
 int restart_due(const restart_state *r, int64_t now_ms);
 void restart_started(restart_state *r);
 
+/* Kills on request, bounded. Anyone who may publish control.kill.<instance>
+ * can ask for any agent to be stopped (without authentication, anyone on
+ * the bus; instance names are guessable), and a stream of requests would
+ * keep a type's agents restarting and its work undone. So at most max
+ * kills of one type are carried out within any window_ms; the rest are
+ * refused (the caller logs and alerts each, kept or refused). A stuck
+ * agent (the monitor's reason to ask) is rare: the bound costs nothing in
+ * normal running. Sliding window, per type, of the times of the kills
+ * carried out; pure, the caller passes the time (monotonic ms). */
+#define KILL_GATE_MAX 64   /* largest max the gate can hold */
+
+typedef struct {
+    int64_t at[KILL_GATE_MAX];  /* when the kills in the window were carried out, oldest first */
+    int n;
+} kill_gate;
+
+/* Whether one more kill may be carried out at now_ms under at most max
+ * (1..KILL_GATE_MAX; larger is taken as KILL_GATE_MAX) in window_ms:
+ * 1, and it is counted; 0, refused and not counted. */
+int kill_gate_admit(kill_gate *g, int max, int64_t window_ms, int64_t now_ms);
+
 #endif
