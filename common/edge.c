@@ -16,7 +16,7 @@
 static const char *const reason_tokens[] = {
     "ok", "too_large", "invalid_utf8", "too_deep", "invalid_json", "wrong_type",
     "missing_field", "invalid_id", "too_long", "bad_dependency", "self_dependency",
-    "bad_value", "empty", "invalid_protobuf", "control_character", "duplicate_id"};
+    "bad_value", "empty", "invalid_protobuf", "control_character", "duplicate_id", "id_unavailable"};
 
 const char *edge_reason_token(edge_reason r)
 {

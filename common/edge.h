@@ -31,10 +31,11 @@ typedef enum {
     EDGE_EMPTY,
     EDGE_INVALID_PROTOBUF,
     EDGE_CONTROL_CHAR,    /* a NUL, or another control character where none belongs */
-    EDGE_DUPLICATE_ID     /* an id given twice (the router's id registry) */
+    EDGE_DUPLICATE_ID,    /* an id given twice (the router's id registry) */
+    EDGE_ID_UNAVAILABLE   /* no automatic id free: the numbers tried were all given before */
 } edge_reason;
 
-#define EDGE_REASON_COUNT (EDGE_DUPLICATE_ID + 1)
+#define EDGE_REASON_COUNT (EDGE_ID_UNAVAILABLE + 1)
 
 /* Subject token for a reason: "too_large", "invalid_utf8", ... */
 const char *edge_reason_token(edge_reason r);

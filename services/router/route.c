@@ -291,6 +291,29 @@ edge_reason route_subject_apply(const char *subject, pb_requirement **reqs, size
     return e;
 }
 
+edge_reason route_intake_types(pb_requirement *const *reqs, size_t n, const char *subject, char err[ERR_LEN])
+{
+    for (size_t j = 0; j < n; j++) {
+        const pb_requirement *r = reqs[j];
+        char which[32] = "";
+        if (r->type != ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW &&
+            r->type != ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE)
+            continue;
+        if (n > 1)
+            snprintf(which, sizeof(which), "[%zu].", j);
+        if (subject && names_subject_rest(subject, NAMES_FAM_WORK))
+            snprintf(err, ERR_LEN, "subject %.200s: '%s'", subject, names_agent_type(r->type));
+        else
+            snprintf(err, ERR_LEN, "field '%s%s': '%.64s'", which, *r->assigned_agent ? "assignedAgent" : "type",
+                     *r->assigned_agent ? r->assigned_agent : names_agent_type(r->type));
+        snprintf(err + strlen(err), ERR_LEN - strlen(err),
+                 " is not an intake type: reviews and merges are asked for by the scheduler once work is verified "
+                 "(intake types: backend, frontend, database, documentation)");
+        return EDGE_BAD_VALUE;
+    }
+    return EDGE_OK;
+}
+
 void route_apply(const classifier *c, const route_opts *o, pb_requirement *r, pb_requirement **second)
 {
     cl_result res;

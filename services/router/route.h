@@ -46,6 +46,15 @@ edge_reason route_decode(route_format f, const char *data, size_t len, const edg
 edge_reason route_subject_apply(const char *subject, pb_requirement **reqs, size_t n, const edge_limits *l,
                                 char err[ERR_LEN]);
 
+/* Whether requirements may enter as they are typed: review and release
+ * are not intake types (the scheduler asks for a review and a merge when
+ * work is verified; work typed so would wait for a verdict that never
+ * comes, or clash with the merge of the same id). Returns EDGE_OK, or
+ * EDGE_BAD_VALUE with err naming the field that gave the type
+ * ("[2].assignedAgent", "type", or the subject), whole message refused as
+ * any other bad field is. */
+edge_reason route_intake_types(pb_requirement *const *reqs, size_t n, const char *subject, char err[ERR_LEN]);
+
 typedef struct {
     int allow_split;
     size_t max_id;

@@ -217,6 +217,7 @@ typedef struct {
     size_t need_ids;     /* requirements without an id */
     unsigned char *kind; /* per requirement: ID_GIVEN, ID_AUTO or ID_RECORDED */
     char **refused;      /* per requirement: why its id is refused (NULL: not refused) */
+    edge_reason *refused_as; /* and the reason token of that refusal */
     size_t n_refused;
     int failed;          /* retry later (nak) */
 } item;
@@ -227,11 +228,12 @@ enum {
     ID_RECORDED          /* picked by an earlier delivery, read back */
 };
 
-static void refuse(item *it, size_t j, const char *why)
+static void refuse(item *it, size_t j, edge_reason as, const char *why)
 {
     if (it->refused[j])
         return;
     it->refused[j] = xstrdup(why);
+    it->refused_as[j] = as;
     it->n_refused++;
 }
 
@@ -253,9 +255,12 @@ static void decode(item *it)
     it->why = route_decode(route_format_of(ct, data, len), data, len, &R.lim, &it->reqs, &it->n, it->err);
     if (it->why == EDGE_OK)
         it->why = route_subject_apply(natsMsg_GetSubject(it->m), it->reqs, it->n, &R.lim, it->err);
+    if (it->why == EDGE_OK)
+        it->why = route_intake_types(it->reqs, it->n, natsMsg_GetSubject(it->m), it->err);
     if (it->why != EDGE_OK)
         return;
     it->refused = xcalloc(it->n, sizeof(*it->refused));
+    it->refused_as = xcalloc(it->n, sizeof(*it->refused_as));
     it->kind = xcalloc(it->n, 1);
     first = xcalloc(it->n, sizeof(*first));
     route_duplicates(it->reqs, it->n, first);
@@ -267,7 +272,7 @@ static void decode(item *it)
             continue;
         snprintf(why, sizeof(why), "[%zu]: id '%s' is given twice in this message (first at [%ld]); refused",
                  j, it->reqs[j]->id, first[j]);
-        refuse(it, j, why);
+        refuse(it, j, EDGE_DUPLICATE_ID, why);
     }
     free(first);
 }
@@ -317,7 +322,7 @@ static int settle_given(taking *t, const char *key)
         snprintf(why, sizeof(why), "[%zu]: %s", t->j, what);
     else
         snprintf(why, sizeof(why), "%s", what);
-    refuse(it, t->j, why);
+    refuse(it, t->j, EDGE_DUPLICATE_ID, why);
     free(holder);
     return 1;
 }
@@ -415,9 +420,23 @@ static void take_ids(item *items, int n)
         }
         nt = kept;
         if (nt && ++rounds == MAX_CAS_TRIES) {
-            log_error("automatic ids: still taken after %d rounds; the batch will be retried", rounds);
-            for (size_t x = 0; x < nt; x++)
-                t[x].it->failed = 1;
+            /* Not a passing conflict: the numbers were given as ids
+             * before. A redelivery would only go on skipping until the
+             * consumer gives up, and the message would die unexplained:
+             * refuse these requirements instead, saying why. */
+            for (size_t x = 0; x < nt; x++) {
+                item *it = t[x].it;
+                char why[ERR_LEN], which[32] = "";
+                if (it->n > 1)
+                    snprintf(which, sizeof(which), "[%zu]: ", t[x].j);
+                snprintf(why, sizeof(why),
+                         "%sno automatic id is free: the last %d numbers of the counter (prefix '%s') were all "
+                         "given as ids before; refused: give the requirement an id of its own",
+                         which, rounds, router_cfg.id_prefix);
+                refuse(it, t[x].j, EDGE_ID_UNAVAILABLE, why);
+                it->kind[t[x].j] = ID_GIVEN; /* none to record */
+                it->need_ids--;
+            }
             break;
         }
     }
@@ -501,7 +520,7 @@ static int publish_item(int input, item *it)
     for (size_t j = 0; j < it->n; j++) {
         pb_requirement *second = NULL;
         if (it->refused[j]) {
-            report_bad_input(input, it->m, it->seq, EDGE_DUPLICATE_ID, it->refused[j], it->reqs[j]->id, (long)j);
+            report_bad_input(input, it->m, it->seq, it->refused_as[j], it->refused[j], it->reqs[j]->id, (long)j);
             continue;
         }
         route_apply(R.cl, &R.ropts, it->reqs[j], &second);
@@ -545,6 +564,7 @@ static void handle_batch(natsMsg **msgs, int n, nc_settlement *how, void *arg)
         for (size_t j = 0; items[i].refused && j < items[i].n; j++)
             free(items[i].refused[j]);
         free(items[i].refused);
+        free(items[i].refused_as);
         free(items[i].kind);
         edge_requirements_free(items[i].reqs, items[i].n);
     }
@@ -583,6 +603,11 @@ static void on_classify(srv_req *req, void *closure)
 
     natsMsgHeader_Get(req->msg, "Content-Type", &ct);
     why = route_decode(route_format_of(ct, data, len), data, len, &R.lim, &reqs, &n, err);
+    if (why == EDGE_OK && (why = route_intake_types(reqs, n, NULL, err)) != EDGE_OK) {
+        edge_requirements_free(reqs, n);
+        reqs = NULL;
+        n = 0;
+    }
     if (why != EDGE_OK) {
         char msg[ERR_LEN + 32];
         snprintf(msg, sizeof(msg), "%s: %s", edge_reason_token(why), err);

@@ -712,6 +712,79 @@ static void ids_are_never_handed_out_twice(void **state)
     svc_stop(pid);
 }
 
+/* review and release are the scheduler's to ask for once work is verified:
+ * submitted as intake (by type, persona, consumer name, the seed's subject
+ * or protobuf), such work stuck in VERIFYING or had its merge dropped as a
+ * duplicate. It is refused at intake, naming the field. */
+static void review_and_release_are_not_intake_types(void **state)
+{
+    env *e = *state;
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    plan_list p = {0};
+    pb_requirement pr;
+    cJSON *errs;
+    const char *body = "{\"id\":\"RV-2\",\"title\":\"Look over the API\"}";
+
+    intake_str(e, "{\"id\":\"RV-1\",\"title\":\"Review the API\",\"type\":\"review\"}");            /* 1 */
+    intake_str(e, "[{\"title\":\"Fine\"},{\"title\":\"Ship it\",\"assignedAgent\":\"release-manager\"}]"); /* 2 */
+    intake(e, "work.requirements.review.RV-2", body, (int)strlen(body), NULL);                   /* 3 */
+    orchestrator__v1__requirement__init(&pr);
+    pr.id = "RV-3";
+    pr.title = "Release it";
+    pr.type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE;
+    intake_pb(e, &pr);                                                                            /* 4 */
+    intake_str(e, "{\"id\":\"OK-1\",\"title\":\"Update the README\"}");                           /* 5 */
+
+    errs = read_errors(e, 4, 10000);
+    assert_int_equal(cJSON_GetArraySize(errs), 4);
+    expect_report(errs, 1, "bad_value", "field 'type': 'review' is not an intake type");
+    expect_report(errs, 2, "bad_value", "field '[1].assignedAgent': 'release-manager' is not an intake type");
+    expect_report(errs, 3, "bad_value", "subject work.requirements.review.RV-2: 'review' is not an intake type");
+    expect_report(errs, 4, "bad_value", "field 'type': 'release' is not an intake type");
+    cJSON_Delete(errs);
+    read_plan(e, &p, 1, 5000);
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.r[0]->id, "OK-1");
+    plan_free(&p);
+    wait_intake_empty(e, 5000); /* refused messages are terminated */
+    svc_stop(pid);
+}
+
+/* 600 ids given before fill the counter's next numbers: the router gives
+ * up skipping them after 100 and refuses the requirement, saying why,
+ * instead of trying again until the message is dead-lettered with no word
+ * to anyone. Requirements with ids of their own still go in. */
+static void requirements_whose_ids_cannot_be_allocated_get_an_intake_error(void **state)
+{
+    env *e = *state;
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    kvStore *kv = NULL;
+    plan_list p = {0};
+    cJSON *errs;
+
+    assert_int_equal(js_KeyValue(&kv, e->js, "orch_ids"), NATS_OK);
+    for (int i = 1; i <= 600; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "REQ-%03d", i);
+        assert_int_equal(kvStore_CreateString(NULL, kv, key, "seq-0-0"), NATS_OK);
+    }
+    kvStore_Destroy(kv);
+    intake_str(e, "Fix the login page");                                                              /* 1 */
+    intake_str(e, "[{\"id\":\"OWN-1\",\"title\":\"Update the FAQ\"},{\"title\":\"Update the index\"}]"); /* 2 */
+
+    errs = read_errors(e, 2, 20000);
+    assert_int_equal(cJSON_GetArraySize(errs), 2);
+    expect_report(errs, 1, "id_unavailable", "no automatic id is free");
+    expect_report(errs, 2, "id_unavailable", "[1]: no automatic id is free");
+    cJSON_Delete(errs);
+    read_plan(e, &p, 1, 5000);
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.r[0]->id, "OWN-1");
+    plan_free(&p);
+    wait_intake_empty(e, 5000); /* settled at once: nothing left to dead-letter */
+    svc_stop(pid);
+}
+
 /* A figure from a router instance's $SRV.STATS ("messages": fetched,
  * redeliveries included; "accepted"). */
 static long long router_figure(env *e, const char *instance, const char *key)
@@ -1117,6 +1190,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(internal_fields_cannot_be_set_from_outside, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(file_paths_have_one_spelling, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(ids_are_never_handed_out_twice, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(review_and_release_are_not_intake_types, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(requirements_whose_ids_cannot_be_allocated_get_an_intake_error, svc_env_setup,
+                                        svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_redelivered_message_keeps_its_ids, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(split_parts_take_their_ids, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(orchctl_submit_reports_refusals_and_missing_stream, svc_env_setup, svc_env_teardown),

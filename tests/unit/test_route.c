@@ -73,6 +73,34 @@ static void plain_text_becomes_a_title(void **state)
     assert_non_null(strstr(err, "byte 4"));
 }
 
+static void review_and_release_are_not_intake_types(void **state)
+{
+    const char *ok = "[{\"title\":\"a\",\"type\":\"backend\"},{\"title\":\"b\"}]";
+    const char *rv = "[{\"title\":\"a\"},{\"title\":\"b\",\"assignedAgent\":\"senior-review\"}]";
+    const char *rl = "{\"title\":\"a\",\"type\":\"release\"}";
+    pb_requirement **r = NULL;
+    size_t n = 0;
+    char err[ERR_LEN];
+    (void)state;
+
+    assert_int_equal(route_intake_types(NULL, 0, NULL, err), EDGE_OK);
+    assert_int_equal(route_decode(ROUTE_JSON, ok, strlen(ok), &lim, &r, &n, err), EDGE_OK);
+    assert_int_equal(route_intake_types(r, n, "intake.requirements", err), EDGE_OK);
+    edge_requirements_free(r, n);
+
+    assert_int_equal(route_decode(ROUTE_JSON, rv, strlen(rv), &lim, &r, &n, err), EDGE_OK);
+    assert_int_equal(route_intake_types(r, n, NULL, err), EDGE_BAD_VALUE);
+    assert_non_null(strstr(err, "field '[1].assignedAgent': 'senior-review' is not an intake type"));
+    edge_requirements_free(r, n);
+
+    assert_int_equal(route_decode(ROUTE_JSON, rl, strlen(rl), &lim, &r, &n, err), EDGE_OK);
+    assert_int_equal(route_intake_types(r, n, NULL, err), EDGE_BAD_VALUE);
+    assert_non_null(strstr(err, "field 'type': 'release' is not an intake type"));
+    assert_int_equal(route_intake_types(r, n, "work.requirements.release.X-1", err), EDGE_BAD_VALUE);
+    assert_non_null(strstr(err, "subject work.requirements.release.X-1: 'release'"));
+    edge_requirements_free(r, n);
+}
+
 static void long_text_title_is_cut_on_a_character(void **state)
 {
     char text[700];
@@ -405,6 +433,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(formats_by_header_then_body),
         cmocka_unit_test(plain_text_becomes_a_title),
+        cmocka_unit_test(review_and_release_are_not_intake_types),
         cmocka_unit_test(long_text_title_is_cut_on_a_character),
         cmocka_unit_test(protobuf_gets_the_same_checks),
         cmocka_unit_test(rendering_is_bounded_on_every_path),

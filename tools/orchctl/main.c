@@ -430,8 +430,10 @@ int submit_body(ctl *c, const char *body, size_t len, const char *ctype)
                 const char *reason = cJSON_GetStringValue(cJSON_GetObjectItem(j, "reason"));
                 fprintf(stderr, "orchctl: rejected%s%s (%s): %s\n", id ? " " : "", id ? id : "", reason,
                         cJSON_GetStringValue(cJSON_GetObjectItem(j, "message")));
-                /* A duplicate id refuses that requirement only: wait for the rest. */
-                if (!(reason && !strcmp(reason, edge_reason_token(EDGE_DUPLICATE_ID)))) {
+                /* A duplicate id, or no automatic id free, refuses that
+                 * requirement only: wait for the rest. */
+                if (!(reason && (!strcmp(reason, edge_reason_token(EDGE_DUPLICATE_ID)) ||
+                                 !strcmp(reason, edge_reason_token(EDGE_ID_UNAVAILABLE))))) {
                     cJSON_Delete(j);
                     natsMsg_Destroy(x);
                     goto out;
