@@ -507,6 +507,165 @@ static void control_characters_are_shown_not_obeyed(void **state)
     svc_stop(pid);
 }
 
+/* Messages on PLAN (a work queue no one reads here); their titles in
+ * titles (malloc'd each, up to max) when it is not NULL. */
+static int plan_messages(env *e, char **titles, int max)
+{
+    jsStreamInfo *si = NULL;
+    int n;
+    assert_int_equal(js_GetStreamInfo(&si, e->js, "PLAN", NULL, NULL), NATS_OK);
+    n = (int)si->State.Msgs;
+    for (uint64_t seq = si->State.FirstSeq, k = 0; titles && seq <= si->State.LastSeq && (int)k < max; seq++) {
+        natsMsg *m = NULL;
+        char err[ERR_LEN];
+        pb_requirement *r;
+        if (js_GetMsg(&m, e->js, "PLAN", seq, NULL, NULL) != NATS_OK)
+            continue;
+        r = (pb_requirement *)pb_unpack(&orchestrator__v1__requirement__descriptor,
+                                        (const uint8_t *)natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m),
+                                        PB_MAX_MSG, err);
+        assert_non_null(r);
+        titles[k++] = strdup(r->title);
+        orchestrator__v1__requirement__free_unpacked(r, NULL);
+        natsMsg_Destroy(m);
+    }
+    jsStreamInfo_Destroy(si);
+    return n;
+}
+
+/* Waits (bounded) until PLAN holds want messages; returns what it holds. */
+static int wait_plan(env *e, int want)
+{
+    int n = 0;
+    for (int i = 0; i < 100 && (n = plan_messages(e, NULL, 0)) < want; i++)
+        usleep(100 * 1000);
+    return n;
+}
+
+/* 250 ordinary items (about 1.4 KB each as JSON) went in messages of 200
+ * items, 290 KB, which the router refused as too large (256 KiB): only
+ * the 50 of the second message went in. They go in messages under the
+ * limit, and all land. */
+static void roadmap_import_sends_messages_under_the_limit(void **state)
+{
+    env *e = *state;
+    pid_t router = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    static char out[1 << 16];
+    char path[400];
+    const char *a[] = {"roadmap", "import", path, NULL};
+    FILE *f;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/big.md", e->fix.dir);
+    assert_non_null(f = fopen(path, "w"));
+    fputs("# Roadmap\n\n## Phase 2.1 - Inventory\n\n", f);
+    for (int i = 0; i < 250; i++) {
+        fprintf(f, "### INV-%03d: Inventory transaction endpoint number %d for the warehouse API\n"
+                   "- Status: Pending\n- Priority: HIGH\n- Agent: backend\n- Estimated tokens: 40000\n"
+                   "- Files: src/api/inventory/transactions_%03d.ts, tests/api/inventory/transactions_%03d.test.ts\n"
+                   "- Acceptance:\n", i, i, i, i);
+        for (int k = 0; k < 8; k++)
+            fprintf(f, "  - Criterion %d of item %d: the endpoint validates its input, answers with the "
+                       "documented status and writes one audit line per change\n", k, i);
+        fputs("\n", f);
+    }
+    fclose(f);
+    rc = orchctl(e, a, out, sizeof(out));
+    if (rc != 0)
+        fail_msg("orchctl roadmap import: exit %d: %.3000s", rc, out);
+    assert_null(strstr(out, "too_large"));
+    assert_null(strstr(out, "rejected"));
+    assert_int_equal(wait_plan(e, 250), 250);
+    svc_stop(router);
+}
+
+/* Careless items are refused one by one, each named with the field and
+ * why, never cut to fit: a NUL in a title (it cut the title there), a
+ * title of 400 characters (cut to 300), an id with a non-ASCII letter
+ * ("RH-ü" became "RH-"), an estimate that is not a number ("40k" became
+ * 40), and a type that is not for intake (its whole message was refused).
+ * The rest go in whole. */
+static void careless_roadmap_items_are_refused_naming_the_field(void **state)
+{
+    env *e = *state;
+    pid_t router = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    static char out[1 << 16];
+    char path[400], long_title[401], *titles[8] = {0};
+    const char *a[] = {"roadmap", "import", path, NULL};
+    const char *want[] = {
+        "rejected CR-1 (control_character): line 3: field 'title' holds a NUL byte: refused rather than cut short",
+        "rejected CR-2 (too_long): field 'title': 400 bytes, at most 300",
+        "rejected RH-\xc3\xbc (invalid_id): field 'id': 'RH-\xc3\xbc' contains byte 0xc3 at 3",
+        "rejected CR-3 (bad_value): line 11: field 'Estimated tokens' '40k' is not a whole number of tokens",
+        "rejected CR-5 (bad_value): field 'assignedAgent': 'review' is not an intake type",
+        "5 items of",
+    };
+    FILE *f;
+    int rc, n;
+
+    memset(long_title, 'T', 400);
+    long_title[400] = '\0';
+    snprintf(path, sizeof(path), "%s/careless.md", e->fix.dir);
+    assert_non_null(f = fopen(path, "w"));
+    fputs("# Roadmap\n\n### CR-1: Fix the login", f);
+    fwrite("\0", 1, 1, f);
+    fputs(" page and the logout page\n- Status: Pending\n\n", f);          /* lines 3-5 */
+    fprintf(f, "### CR-2: %s\n- Status: Pending\n\n", long_title);         /* 6-8 */
+    fputs("### CR-3: Update the guide\n- Status: Pending\n- Estimated tokens: 40k\n\n", f); /* 9-12 */
+    fputs("### RH-\xc3\xbc: Update the handbook\n- Status: Pending\n\n", f);
+    fputs("### CR-4: Update the FAQ\n- Status: Pending\n\n", f);
+    fputs("### CR-5: Review everything\n- Status: Pending\n- Agent: review\n\n", f);
+    fputs("### CR-6: Update the changelog\n- Status: Pending\n\n", f);
+    fclose(f);
+
+    rc = orchctl(e, a, out, sizeof(out));
+    assert_int_equal(rc, 1);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!strstr(out, want[i]))
+            fail_msg("orchctl roadmap import does not say \"%s\":\n%.4000s", want[i], out);
+    n = wait_plan(e, 2);
+    assert_int_equal(n, 2);
+    assert_int_equal(plan_messages(e, titles, 8), 2);
+    for (int i = 0; i < 2; i++) {
+        if (strcmp(titles[i], "Update the FAQ") && strcmp(titles[i], "Update the changelog"))
+            fail_msg("on PLAN: '%s'", titles[i]);
+        free(titles[i]);
+    }
+    svc_stop(router);
+}
+
+/* Durations and counts people give are bounded before anything is asked,
+ * with the bound said: a silence of half a minute or of more than 30 days
+ * (the monitor's bound) went to the monitor. */
+static void durations_and_counts_are_bounded(void **state)
+{
+    env *e = *state;
+    const char *down = "nats://127.0.0.1:1";
+    char out[4096];
+    const char *bad[][6] = {
+        {"silence", "add", "rule=stale", "--minutes", "0.5", NULL},
+        {"silence", "add", "rule=stale", "--minutes", "43201", NULL},
+        {"silence", "add", "rule=stale", "--minutes", "1e999", NULL},
+        {"silence", "add", "rule=stale", "--minutes", "nan", NULL},
+        {"silence", "add", "rule=stale", "--minutes", "-5", NULL},
+        {"deadletters", "--limit", "10001", NULL},
+        {"deadletters", "--limit", "99999999999999999999999", NULL},
+        {"deadletters", "--limit", "1e3", NULL},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *v = bad[i][0][0] == 's' ? bad[i][4] : bad[i][2];
+        char said[128];
+        int rc = svc_orchctl_at(&e->fix, down, bad[i], out, sizeof(out));
+        snprintf(said, sizeof(said), "not '%s'", v);
+        if (rc != 2 || !strstr(out, said) || !strstr(out, bad[i][0][0] == 's' ? "from 1 to 43200" : "from 1 to 10000"))
+            fail_msg("orchctl %s ... %s: exit %d, expected 2 and the bound: %s", bad[i][0], v, rc, out);
+    }
+    {   /* the bounds themselves are good usage (NATS down: 3) */
+        const char *a[] = {"silence", "add", "rule=stale", "--minutes", "43200", NULL};
+        assert_int_equal(svc_orchctl_at(&e->fix, down, a, out, sizeof(out)), 3);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,6 +673,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(until_done_waits_for_every_page, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(status_and_dashboard_show_the_roadmap_eta, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(usage_errors_come_before_connecting, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(durations_and_counts_are_bounded, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(roadmap_import_sends_messages_under_the_limit, svc_env_setup,
+                                        svc_env_teardown),
+        cmocka_unit_test_setup_teardown(careless_roadmap_items_are_refused_naming_the_field, svc_env_setup,
+                                        svc_env_teardown),
         cmocka_unit_test_setup_teardown(silences_are_listed, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(dead_letters_are_browsed, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(services_columns_line_up, svc_env_setup, svc_env_teardown),

@@ -21,6 +21,7 @@
 typedef struct {
     natsConnection *nc;
     svc_cfg cfg;
+    int tried;        /* ctl_connect was called: the NATS library is open */
 } ctl;
 
 /* Connects on first use; 0 or EXIT_NATS (said on stderr). Every command
@@ -53,6 +54,10 @@ char *slurp(const char *path, size_t max, size_t *len);
 /* Publishes body as intake and prints what the router made of it (main.c
  * has the details). Returns the exit code. */
 int submit_body(ctl *c, const char *body, size_t len, const char *ctype);
+/* The same; whole_refused not NULL: a refusal of the whole message is not
+ * said but flagged there (the caller sends its items again one by one);
+ * label (may be NULL) names what was sent where a refusal names no id. */
+int submit_body_as(ctl *c, const char *body, size_t len, const char *ctype, int *whole_refused, const char *label);
 
 /* The commands outside main.c (argv[0] is the command's name). */
 int cmd_status(ctl *c, int argc, char **argv);

@@ -26,6 +26,7 @@ int ctl_connect(ctl *c)
     char err[ERR_LEN];
     if (c->nc)
         return 0;
+    c->tried = 1;
     if (nc_connect(&c->nc, &c->cfg, "orchctl", NC_SEND_ASAP | NC_FAIL_FAST, err) != ORCH_OK) {
         fprintf(stderr, "orchctl: %s\n", err);
         return EXIT_NATS;
@@ -91,7 +92,7 @@ cJSON *parse_reply(const char *data, size_t len)
  * columns are as wide as their longest value (instance ids vary). */
 static int cmd_services(ctl *c, int argc, char **argv)
 {
-    char inbox[320];
+    natsInbox *inbox = NULL;
     natsSubscription *sub = NULL;
     int n = 0, as_json = 0, rc;
     int wname = 4, wid = 2, wver = 7;
@@ -104,10 +105,11 @@ static int cmd_services(ctl *c, int argc, char **argv)
     }
     if ((rc = ctl_connect(c)) != 0)
         return rc;
-    if (nc_inbox(inbox, sizeof(inbox)) != ORCH_OK || natsConnection_SubscribeSync(&sub, c->nc, inbox) != NATS_OK ||
+    if (natsInbox_Create(&inbox) != NATS_OK || natsConnection_SubscribeSync(&sub, c->nc, inbox) != NATS_OK ||
         natsConnection_PublishRequestString(c->nc, "$SRV.INFO", inbox, "") != NATS_OK) {
         fprintf(stderr, "orchctl: services: %s\n", nats_GetLastError(NULL));
         natsSubscription_Destroy(sub);
+        natsInbox_Destroy(inbox);
         return EXIT_NATS;
     }
     all = cJSON_CreateArray();
@@ -148,6 +150,7 @@ static int cmd_services(ctl *c, int argc, char **argv)
     n = cJSON_GetArraySize(all);
     cJSON_Delete(all);
     natsSubscription_Destroy(sub);
+    natsInbox_Destroy(inbox);
     if (n == 0) {
         fprintf(stderr, "orchctl: no service answered $SRV.INFO\n");
         return EXIT_FAIL;
@@ -395,6 +398,11 @@ static int not_stored(ctl *c, jsCtx *js, const char *subject, natsStatus s)
  * named on stderr, and the exit code is 1. */
 int submit_body(ctl *c, const char *body, size_t len, const char *ctype)
 {
+    return submit_body_as(c, body, len, ctype, NULL, NULL);
+}
+
+int submit_body_as(ctl *c, const char *body, size_t len, const char *ctype, int *whole_refused, const char *label)
+{
     natsSubscription *plan = NULL, *errs = NULL;
     jsCtx *js = NULL;
     jsPubAck *pa = NULL;
@@ -427,13 +435,22 @@ int submit_body(ctl *c, const char *body, size_t len, const char *ctype)
             cJSON *sq = j ? cJSON_GetObjectItem(j, "streamSeq") : NULL;
             if (sq && (uint64_t)sq->valuedouble == seq) {
                 const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(j, "requirementId"));
+                char *shown = NULL;
                 const char *reason = cJSON_GetStringValue(cJSON_GetObjectItem(j, "reason"));
-                fprintf(stderr, "orchctl: rejected%s%s (%s): %s\n", id ? " " : "", id ? id : "", reason,
-                        cJSON_GetStringValue(cJSON_GetObjectItem(j, "message")));
                 /* A duplicate id, or no automatic id free, refuses that
                  * requirement only: wait for the rest. */
-                if (!(reason && (!strcmp(reason, edge_reason_token(EDGE_DUPLICATE_ID)) ||
-                                 !strcmp(reason, edge_reason_token(EDGE_ID_UNAVAILABLE))))) {
+                int one = reason && (!strcmp(reason, edge_reason_token(EDGE_DUPLICATE_ID)) ||
+                                     !strcmp(reason, edge_reason_token(EDGE_ID_UNAVAILABLE)));
+                if (!one && whole_refused)
+                    *whole_refused = 1; /* the caller says it its own way */
+                else {
+                    if (!id && label)
+                        id = shown = text_printable(label);
+                    fprintf(stderr, "orchctl: rejected%s%s (%s): %s\n", id ? " " : "", id ? id : "", reason,
+                            cJSON_GetStringValue(cJSON_GetObjectItem(j, "message")));
+                    free(shown);
+                }
+                if (!one) {
                     cJSON_Delete(j);
                     natsMsg_Destroy(x);
                     goto out;
@@ -533,6 +550,7 @@ static int cmd_submit(ctl *c, int argc, char **argv)
     return rc;
 }
 
+#define SILENCE_MAX_MINUTES (30 * 24 * 60)
 #define SILENCE_USAGE                                                                                             \
     "orchctl silence add rule=stale,type=backend [--minutes 60] [--comment C] | silence remove S1 | silence list"
 
@@ -626,8 +644,10 @@ static int cmd_silence(ctl *c, int argc, char **argv)
                 continue;
             }
             minutes = strtod(argv[i + 1], &end);
-            if (end == argv[i + 1] || *end || !(minutes > 0) || minutes > 525600) {
-                fprintf(stderr, "orchctl: silence: --minutes takes a number of minutes from 1 to 525600\n");
+            /* the monitor's bound (SILENCE_MAX_MINUTES), said before asking */
+            if (end == argv[i + 1] || *end || !(minutes >= 1 && minutes <= SILENCE_MAX_MINUTES)) {
+                fprintf(stderr, "orchctl: silence: --minutes takes a number of minutes from 1 to %d (30 days), "
+                                "not '%.40s'\n", SILENCE_MAX_MINUTES, argv[i + 1]);
                 cJSON_Delete(req);
                 return EXIT_USAGE;
             }
@@ -671,7 +691,7 @@ static int cmd_deadletters(ctl *c, int argc, char **argv)
             return bad_arg("deadletters", argv[i]);
         limit = strtol(argv[++i], &end, 10);
         if (end == argv[i] || *end || limit < 1 || limit > 10000) {
-            fprintf(stderr, "orchctl: deadletters: --limit takes a number from 1 to 10000\n");
+            fprintf(stderr, "orchctl: deadletters: --limit takes a number from 1 to 10000, not '%.40s'\n", argv[i]);
             return EXIT_USAGE;
         }
     }
@@ -809,7 +829,7 @@ int main(int argc, char **argv)
     rc = cmd->fn(&c, argc - i, argv + i);
     natsConnection_Destroy(c.nc);
     cfg_free(&t, 1);
-    if (!cmd->offline)
+    if (c.tried) /* a usage error opened nothing: nothing to wait for */
         nc_lib_close("orchctl");
     return rc;
 }

@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,27 +10,62 @@
 
 #include "text.h"
 
-static void add(char ***v, int *n, const char *s, size_t len)
+/* The first problem an item has, kept: "line N: field 'F': ...". */
+static void problem(rm_item *it, int lineno, const char *reason, const char *field, const char *what)
 {
-    while (len && isspace((unsigned char)*s)) {
+    char buf[300];
+    if (it->problem)
+        return;
+    snprintf(buf, sizeof(buf), "line %d: field '%s' %s", lineno, field, what);
+    it->problem = xstrdup(buf);
+    it->problem_reason = reason;
+}
+
+/* s[0..len) trimmed of spaces at both ends. */
+static const char *trim(const char *s, size_t *len)
+{
+    while (*len && isspace((unsigned char)*s)) {
         s++;
-        len--;
+        (*len)--;
     }
-    while (len && isspace((unsigned char)s[len - 1]))
-        len--;
+    while (*len && isspace((unsigned char)s[*len - 1]))
+        (*len)--;
+    return s;
+}
+
+/* A value of field, whole and trimmed (malloc'd). A NUL byte in it would
+ * end the string there and cut the rest without a word: the item gets a
+ * problem instead. */
+static char *value(rm_item *it, int lineno, const char *field, const char *s, size_t len)
+{
+    s = trim(s, &len);
+    if (memchr(s, '\0', len))
+        problem(it, lineno, "control_character", field, "holds a NUL byte: refused rather than cut short");
+    return xstrndup(s, len);
+}
+
+static void set(char **dst, rm_item *it, int lineno, const char *field, const char *s, size_t len)
+{
+    free(*dst);
+    *dst = value(it, lineno, field, s, len);
+}
+
+static void add(rm_item *it, int lineno, const char *field, char ***v, int *n, const char *s, size_t len)
+{
+    s = trim(s, &len);
     if (!len || (len == 6 && !strncasecmp(s, "(none)", 6)) || (len == 4 && !strncasecmp(s, "none", 4)) ||
         (len == 1 && *s == '-'))
         return;
     *v = xrealloc(*v, sizeof(char *) * (size_t)(*n + 1));
-    (*v)[(*n)++] = xstrndup(s, len);
+    (*v)[(*n)++] = value(it, lineno, field, s, len);
 }
 
-static void add_list(char ***v, int *n, const char *s, size_t len)
+static void add_list(rm_item *it, int lineno, const char *field, char ***v, int *n, const char *s, size_t len)
 {
     while (len) {
         const char *c = memchr(s, ',', len);
         size_t k = c ? (size_t)(c - s) : len;
-        add(v, n, s, k);
+        add(it, lineno, field, v, n, s, k);
         if (!c)
             break;
         len -= k + 1;
@@ -37,22 +73,52 @@ static void add_list(char ***v, int *n, const char *s, size_t len)
     }
 }
 
-static void copy_value(char *dst, size_t cap, const char *s, size_t len)
+/* "Estimated tokens": a whole number, as written; anything else ("40k",
+ * "lots", a number past what a long long holds) is a problem, not 40 or 0. */
+static void estimate(rm_item *it, int lineno, const char *s, size_t len)
 {
-    while (len && isspace((unsigned char)*s)) {
-        s++;
-        len--;
+    char buf[32], *end = NULL;
+    long long v;
+    s = trim(s, &len);
+    it->has_est = 0;
+    if (len == 0)
+        return;
+    if (len >= sizeof(buf) || memchr(s, '\0', len)) {
+        problem(it, lineno, "bad_value", "Estimated tokens", "is not a whole number");
+        return;
     }
-    while (len && isspace((unsigned char)s[len - 1]))
-        len--;
-    snprintf(dst, cap, "%.*s", (int)len, s);
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    errno = 0;
+    v = strtoll(buf, &end, 10);
+    if (end == buf || *end || errno == ERANGE) {
+        char what[80];
+        snprintf(what, sizeof(what), "'%.30s' is not a whole number of tokens", buf);
+        problem(it, lineno, "bad_value", "Estimated tokens", what);
+        return;
+    }
+    it->est_tokens = v;
+    it->has_est = 1;
+}
+
+static void item_init(rm_item *it, int lineno)
+{
+    memset(it, 0, sizeof(*it));
+    it->line = lineno;
+    it->id = xstrdup("");
+    it->title = xstrdup("");
+    it->status = xstrdup("");
+    it->priority = xstrdup("");
+    it->agent = xstrdup("");
+    it->phase = xstrdup("");
+    it->sim = xstrdup("");
 }
 
 int roadmap_parse(const char *text, size_t len, roadmap *r, char *err, size_t errlen)
 {
     size_t pos = 0;
     int lineno = 0, in_accept = 0;
-    char phase[32] = "";
+    char *phase = xstrdup("");
     rm_item *cur = NULL;
 
     memset(r, 0, sizeof(*r));
@@ -61,58 +127,67 @@ int roadmap_parse(const char *text, size_t len, roadmap *r, char *err, size_t er
         const char *nl = memchr(line, '\n', len - pos);
         size_t ll = nl ? (size_t)(nl - line) : len - pos;
         size_t content = ll;
-        const char *p = line;
+        const char *p = line, *eol;
         lineno++;
         if (content && line[content - 1] == '\r')
             content--;
-        if (!strncmp(line, "## ", 3) && strncmp(line, "### ", 4)) {
-            const char *ph = strcasestr(line, "phase ");
-            phase[0] = '\0';
-            if (ph && ph < line + content) {
+        eol = line + content;
+        if (content >= 3 && !strncmp(line, "## ", 3) && strncmp(line, "### ", 4)) {
+            const char *ph = NULL;
+            for (const char *q = line; q + 6 <= eol && !ph; q++)
+                if (!strncasecmp(q, "phase ", 6))
+                    ph = q + 6;
+            free(phase);
+            if (ph) {
                 size_t k = 0;
-                ph += 6;
-                while (ph + k < line + content && !isspace((unsigned char)ph[k]))
+                while (ph + k < eol && !isspace((unsigned char)ph[k]))
                     k++;
-                snprintf(phase, sizeof(phase), "%.*s", (int)k, ph);
+                phase = xstrndup(ph, k);
+            } else {
+                phase = xstrdup("");
             }
             cur = NULL;
             in_accept = 0;
-        } else if (!strncmp(line, "### ", 4)) {
+        } else if (content >= 4 && !strncmp(line, "### ", 4)) {
             const char *h = line + 4;
             size_t idlen = 0;
-            while (h + idlen < line + content && (isalnum((unsigned char)h[idlen]) || h[idlen] == '-' || h[idlen] == '_'))
+            /* the id is all up to a space or a colon, whatever it holds:
+             * "RH-ü" stays "RH-ü" and intake says what is wrong with it */
+            while (h + idlen < eol && !isspace((unsigned char)h[idlen]) && h[idlen] != ':')
                 idlen++;
-            r->items = xrealloc(r->items, sizeof(rm_item) * (size_t)(r->n + 1));
-            cur = &r->items[r->n++];
-            memset(cur, 0, sizeof(*cur));
-            if (idlen == 0 || idlen > 64) {
+            if (idlen == 0) {
                 snprintf(err, errlen, "line %d: a requirement heading must start with its id (### REQ-042: Title)",
                          lineno);
+                free(phase);
                 roadmap_free(r); /* what was parsed so far goes too */
                 return -1;
             }
-            snprintf(cur->id, sizeof(cur->id), "%.*s", (int)idlen, h);
+            r->items = xrealloc(r->items, sizeof(rm_item) * (size_t)(r->n + 1));
+            cur = &r->items[r->n++];
+            item_init(cur, lineno);
+            set(&cur->id, cur, lineno, "id", h, idlen);
             h += idlen;
-            while (h < line + content && (*h == ':' || *h == ' ' || *h == '-'))
+            while (h < eol && (*h == ':' || *h == ' ' || *h == '-'))
                 h++;
-            copy_value(cur->title, sizeof(cur->title), h, (size_t)(line + content - h));
-            snprintf(cur->phase, sizeof(cur->phase), "%s", phase);
+            set(&cur->title, cur, lineno, "title", h, (size_t)(eol - h));
+            free(cur->phase);
+            cur->phase = xstrdup(phase);
             in_accept = 0;
         } else if (cur) {
-            while (p < line + content && (*p == ' ' || *p == '\t'))
+            while (p < eol && (*p == ' ' || *p == '\t'))
                 p++;
-            if (p < line + content && (*p == '-' || *p == '*')) {
+            if (p < eol && (*p == '-' || *p == '*')) {
                 const char *item = p + 1;
                 const char *colon;
                 size_t indent = (size_t)(p - line);
-                while (item < line + content && *item == ' ')
+                while (item < eol && *item == ' ')
                     item++;
                 if (in_accept && indent >= 2) {
-                    add(&cur->criteria, &cur->ncriteria, item, (size_t)(line + content - item));
-                } else if ((colon = memchr(item, ':', (size_t)(line + content - item)))) {
+                    add(cur, lineno, "Acceptance", &cur->criteria, &cur->ncriteria, item, (size_t)(eol - item));
+                } else if ((colon = memchr(item, ':', (size_t)(eol - item)))) {
                     size_t kl = (size_t)(colon - item);
                     const char *v = colon + 1;
-                    size_t vl = (size_t)(line + content - v);
+                    size_t vl = (size_t)(eol - v);
                     in_accept = 0;
                     if (kl == 6 && !strncasecmp(item, "Status", 6)) {
                         while (vl && *v == ' ') {
@@ -121,31 +196,32 @@ int roadmap_parse(const char *text, size_t len, roadmap *r, char *err, size_t er
                         }
                         cur->status_at = (size_t)(v - text);
                         cur->status_len = vl;
-                        copy_value(cur->status, sizeof(cur->status), v, vl);
+                        set(&cur->status, cur, lineno, "Status", v, vl);
                     } else if (kl == 8 && !strncasecmp(item, "Priority", 8)) {
-                        copy_value(cur->priority, sizeof(cur->priority), v, vl);
+                        set(&cur->priority, cur, lineno, "Priority", v, vl);
                     } else if ((kl == 5 && !strncasecmp(item, "Agent", 5)) ||
                                (kl == 14 && !strncasecmp(item, "Assigned agent", 14))) {
-                        copy_value(cur->agent, sizeof(cur->agent), v, vl);
+                        set(&cur->agent, cur, lineno, "Agent", v, vl);
                     } else if ((kl == 10 && !strncasecmp(item, "Depends on", 10)) ||
                                (kl == 12 && !strncasecmp(item, "Dependencies", 12))) {
-                        add_list(&cur->deps, &cur->ndeps, v, vl);
+                        add_list(cur, lineno, "Depends on", &cur->deps, &cur->ndeps, v, vl);
                     } else if (kl == 5 && !strncasecmp(item, "Files", 5)) {
-                        add_list(&cur->files, &cur->nfiles, v, vl);
+                        add_list(cur, lineno, "Files", &cur->files, &cur->nfiles, v, vl);
                     } else if (kl == 16 && !strncasecmp(item, "Estimated tokens", 16)) {
-                        cur->est_tokens = strtoll(v, NULL, 10);
+                        estimate(cur, lineno, v, vl);
                     } else if (kl == 3 && !strncasecmp(item, "Sim", 3)) {
-                        copy_value(cur->sim, sizeof(cur->sim), v, vl);
+                        set(&cur->sim, cur, lineno, "Sim", v, vl);
                     } else if ((kl == 10 && !strncasecmp(item, "Acceptance", 10)) ||
                                (kl == 19 && !strncasecmp(item, "Acceptance criteria", 19))) {
                         in_accept = 1;
-                        add(&cur->criteria, &cur->ncriteria, v, vl);
+                        add(cur, lineno, "Acceptance", &cur->criteria, &cur->ncriteria, v, vl);
                     }
                 }
             }
         }
         pos += ll + (nl ? 1 : 0);
     }
+    free(phase);
     return 0;
 }
 
@@ -159,9 +235,18 @@ static void free_list(char **v, int n)
 void roadmap_free(roadmap *r)
 {
     for (int i = 0; i < r->n; i++) {
-        free_list(r->items[i].deps, r->items[i].ndeps);
-        free_list(r->items[i].files, r->items[i].nfiles);
-        free_list(r->items[i].criteria, r->items[i].ncriteria);
+        rm_item *it = &r->items[i];
+        free_list(it->deps, it->ndeps);
+        free_list(it->files, it->nfiles);
+        free_list(it->criteria, it->ncriteria);
+        free(it->id);
+        free(it->title);
+        free(it->status);
+        free(it->priority);
+        free(it->agent);
+        free(it->phase);
+        free(it->sim);
+        free(it->problem);
     }
     free(r->items);
     memset(r, 0, sizeof(*r));
@@ -175,35 +260,49 @@ static cJSON *strings(char **v, int n)
     return a;
 }
 
+int roadmap_item_pending(const rm_item *it)
+{
+    return !strcasecmp(it->status, "pending") || !strcasecmp(it->status, "new");
+}
+
+static cJSON *item_object(const rm_item *it)
+{
+    cJSON *o = cJSON_CreateObject(), *m;
+    cJSON_AddStringToObject(o, "id", it->id);
+    cJSON_AddStringToObject(o, "title", it->title);
+    if (*it->priority)
+        cJSON_AddStringToObject(o, "priority", it->priority);
+    if (*it->agent)
+        cJSON_AddStringToObject(o, "assignedAgent", it->agent);
+    if (it->has_est)
+        cJSON_AddNumberToObject(o, "estimatedTokens", (double)it->est_tokens);
+    cJSON_AddItemToObject(o, "dependencies", strings(it->deps, it->ndeps));
+    cJSON_AddItemToObject(o, "acceptanceCriteria", strings(it->criteria, it->ncriteria));
+    cJSON_AddItemToObject(o, "files", strings(it->files, it->nfiles));
+    m = cJSON_AddObjectToObject(o, "metadata");
+    if (*it->phase)
+        cJSON_AddStringToObject(m, "phase", it->phase);
+    cJSON_AddStringToObject(m, "requestedBy", "roadmap");
+    if (*it->sim)
+        cJSON_AddStringToObject(m, "sim", it->sim);
+    return o;
+}
+
+char *roadmap_item_json(const rm_item *it)
+{
+    cJSON *o = item_object(it);
+    char *out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return out;
+}
+
 char *roadmap_pending_json(const roadmap *r)
 {
     cJSON *a = cJSON_CreateArray();
     char *out;
-    for (int i = 0; i < r->n; i++) {
-        const rm_item *it = &r->items[i];
-        cJSON *o, *m;
-        if (strcasecmp(it->status, "pending") && strcasecmp(it->status, "new"))
-            continue;
-        o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "id", it->id);
-        cJSON_AddStringToObject(o, "title", it->title);
-        if (*it->priority)
-            cJSON_AddStringToObject(o, "priority", it->priority);
-        if (*it->agent)
-            cJSON_AddStringToObject(o, "assignedAgent", it->agent);
-        if (it->est_tokens > 0)
-            cJSON_AddNumberToObject(o, "estimatedTokens", (double)it->est_tokens);
-        cJSON_AddItemToObject(o, "dependencies", strings(it->deps, it->ndeps));
-        cJSON_AddItemToObject(o, "acceptanceCriteria", strings(it->criteria, it->ncriteria));
-        cJSON_AddItemToObject(o, "files", strings(it->files, it->nfiles));
-        m = cJSON_AddObjectToObject(o, "metadata");
-        if (*it->phase)
-            cJSON_AddStringToObject(m, "phase", it->phase);
-        cJSON_AddStringToObject(m, "requestedBy", "roadmap");
-        if (*it->sim)
-            cJSON_AddStringToObject(m, "sim", it->sim);
-        cJSON_AddItemToArray(a, o);
-    }
+    for (int i = 0; i < r->n; i++)
+        if (roadmap_item_pending(&r->items[i]) && !r->items[i].problem)
+            cJSON_AddItemToArray(a, item_object(&r->items[i]));
     if (cJSON_GetArraySize(a) == 0) {
         cJSON_Delete(a);
         return NULL;

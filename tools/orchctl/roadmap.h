@@ -19,17 +19,22 @@
 #include <stddef.h>
 
 typedef struct {
-    char id[65];
-    char title[301];
-    char status[64];
-    char priority[16];
-    char agent[64];
-    char phase[32];
-    char sim[32];
+    /* Every value as written, whole (malloc'd, "" when absent): nothing is
+     * cut here; what is too long or not an id is refused at intake, naming
+     * the field. */
+    char *id, *title, *status, *priority, *agent, *phase, *sim;
     long long est_tokens;
+    int has_est;                    /* an Estimated tokens line was read */
     char **deps, **files, **criteria;
     int ndeps, nfiles, ncriteria;
     size_t status_at, status_len;   /* where the Status value is in the text; len 0: no Status line */
+    int line;                       /* of its heading, 1-based */
+    /* Why the item cannot be submitted as written, naming the line and
+     * the field (a NUL byte in a value, which would cut it short; an
+     * estimate that is not a whole number); NULL when nothing is wrong.
+     * The reason token for it is problem_reason. */
+    char *problem;
+    const char *problem_reason;
 } rm_item;
 
 typedef struct {
@@ -41,8 +46,15 @@ typedef struct {
 int roadmap_parse(const char *text, size_t len, roadmap *out, char *err, size_t errlen);
 void roadmap_free(roadmap *r);
 
-/* The seed's JSON array of the items whose status is Pending or New (any
- * case), for intake; NULL when there are none. */
+/* Whether the item is to be submitted: its status is Pending or New (any
+ * case). */
+int roadmap_item_pending(const rm_item *it);
+
+/* The seed's JSON object for one item (malloc'd). */
+char *roadmap_item_json(const rm_item *it);
+
+/* The seed's JSON array of the pending items without a problem, for
+ * intake; NULL when there are none. */
 char *roadmap_pending_json(const roadmap *r);
 
 /* text with each item's Status value replaced by status_of(id) (NULL keeps

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "edge.h"
 #include "names.h"
 #include "roadmap.h"
 #include "text.h"
@@ -65,6 +66,126 @@ static const char *status_cb(const char *id, void *arg)
     return roadmap_status(s->c, id, s->buf[s->n++], sizeof(s->buf[0]));
 }
 
+/* Items per intake message: the router takes 256 (edge's max_list). */
+#define ITEMS_PER_MESSAGE 200
+
+/* The items of one intake message under way, as the seed's JSON. */
+typedef struct {
+    char **json;
+    const char **id;   /* borrowed from the roadmap */
+    int n;
+    size_t bytes;   /* of the array they make: [a,b,...] */
+} batch;
+
+static void batch_clear(batch *b)
+{
+    for (int i = 0; i < b->n; i++)
+        free(b->json[i]);
+    free(b->json);
+    free(b->id);
+    memset(b, 0, sizeof(*b));
+}
+
+/* Submits b as one message. A message the router refuses as a whole (one
+ * bad item refuses its message) is sent again an item a message, so that
+ * only the bad ones are refused, each named with the router's reason;
+ * *refused counts those. */
+static int batch_send(ctl *c, batch *b, int *refused)
+{
+    char *body;
+    size_t used = 0;
+    int rc, whole = 0;
+
+    if (b->n == 0)
+        return 0;
+    if (b->n == 1) { /* an object alone: the router's words name its fields without "[0]." */
+        rc = submit_body_as(c, b->json[0], strlen(b->json[0]), "application/json", NULL, b->id[0]);
+        *refused += rc == EXIT_FAIL;
+        batch_clear(b);
+        return rc;
+    }
+    body = xmalloc(b->bytes + 1);
+    body[used++] = '[';
+    for (int i = 0; i < b->n; i++)
+        used += (size_t)sprintf(body + used, "%s%s", i ? "," : "", b->json[i]);
+    body[used++] = ']';
+    body[used] = '\0';
+    rc = submit_body_as(c, body, used, "application/json", &whole, NULL);
+    free(body);
+    for (int i = 0; whole && i < b->n && rc != EXIT_NATS; i++) {
+        int one = submit_body_as(c, b->json[i], strlen(b->json[i]), "application/json", NULL, b->id[i]);
+        if (i == 0 || (one && rc != EXIT_NATS))
+            rc = one;
+        *refused += one == EXIT_FAIL;
+    }
+    batch_clear(b);
+    return rc;
+}
+
+/* roadmap import: every Pending or New item, in messages each under the
+ * largest the server and the router take (the connection's max payload;
+ * edge's 256 KiB) and of at most ITEMS_PER_MESSAGE items. 250 ordinary
+ * items made one 355 KB message, refused whole as too large. An item the
+ * parser found a problem in is named and not sent; the router's refusals
+ * are named as they come; the rest go in, and the exit code is 1 when
+ * anything was refused. */
+static int import(ctl *c, const char *path, const roadmap *r)
+{
+    edge_limits lim;
+    int64_t server = natsConnection_GetMaxPayload(c->nc);
+    size_t max;
+    batch b = {0};
+    int rc = 0, pending = 0, problems = 0;
+
+    edge_limits_default(&lim);
+    max = lim.max_payload;
+    if (server > 0 && (size_t)server < max)
+        max = (size_t)server;
+    max -= 1024; /* headers (Content-Type) travel in the same limit */
+    for (int i = 0; i < r->n && rc != EXIT_NATS; i++) {
+        const rm_item *it = &r->items[i];
+        char *json;
+        size_t len;
+        if (!roadmap_item_pending(it))
+            continue;
+        pending++;
+        if (it->problem) {
+            char *id = text_printable(it->id);
+            fprintf(stderr, "orchctl: rejected %s (%s): %s\n", id, it->problem_reason, it->problem);
+            free(id);
+            problems++;
+            continue;
+        }
+        json = roadmap_item_json(it);
+        len = strlen(json);
+        if (b.n && (b.n == ITEMS_PER_MESSAGE || b.bytes + 1 + len > max)) {
+            int part = batch_send(c, &b, &problems);
+            if (part && rc != EXIT_NATS)
+                rc = part;
+        }
+        b.json = xrealloc(b.json, sizeof(*b.json) * (size_t)(b.n + 1));
+        b.id = xrealloc(b.id, sizeof(*b.id) * (size_t)(b.n + 1));
+        b.id[b.n] = it->id;
+        b.json[b.n++] = json;
+        b.bytes += len + (b.n > 1 ? 1 : 2); /* a comma, or the brackets */
+    }
+    if (rc != EXIT_NATS) {
+        int part = batch_send(c, &b, &problems);
+        if (part && rc != EXIT_NATS)
+            rc = part;
+    }
+    batch_clear(&b);
+    if (pending == 0)
+        fprintf(stderr, "orchctl: %s: nothing Pending or New\n", path);
+    if (problems) {
+        fprintf(stderr, "orchctl: %d item%s of %s refused (named above); the rest went in\n", problems,
+                problems == 1 ? "" : "s", path);
+        if (rc == 0)
+            rc = EXIT_FAIL;
+    }
+    return rc;
+}
+
 /* roadmap import FILE | roadmap sync FILE */
 int cmd_roadmap(ctl *c, int argc, char **argv)
 {
@@ -91,33 +212,7 @@ int cmd_roadmap(ctl *c, int argc, char **argv)
         return rc;
     }
     if (!strcmp(argv[1], "import")) {
-        char *json = roadmap_pending_json(&r);
-        if (!json) {
-            fprintf(stderr, "orchctl: %s: nothing Pending or New\n", argv[2]);
-        } else {
-            /* in messages of at most 200 requirements (the router takes 256);
-             * one with refusals (an id submitted before) does not keep the
-             * rest from going in: the exit code tells */
-            cJSON *all = cJSON_Parse(json), *chunk = NULL;
-            int n = cJSON_GetArraySize(all);
-            for (int i = 0; i < n && rc != EXIT_NATS; i++) {
-                if (!chunk)
-                    chunk = cJSON_CreateArray();
-                cJSON_AddItemToArray(chunk, cJSON_Duplicate(cJSON_GetArrayItem(all, i), 1));
-                if (cJSON_GetArraySize(chunk) == 200 || i == n - 1) {
-                    char *part = cJSON_PrintUnformatted(chunk);
-                    int part_rc = submit_body(c, part, strlen(part), "application/json");
-                    if (part_rc && rc != EXIT_NATS)
-                        rc = part_rc;
-                    free(part);
-                    cJSON_Delete(chunk);
-                    chunk = NULL;
-                }
-            }
-            cJSON_Delete(chunk);
-            cJSON_Delete(all);
-        }
-        free(json);
+        rc = import(c, argv[2], &r);
     } else {
         int changed = 0;
         sync_ctx *sc = xcalloc(1, sizeof(*sc));
