@@ -213,8 +213,9 @@ void edge_requirements_free(pb_requirement **reqs, size_t n)
 
 /* cJSON turns \u0000 into a NUL byte inside its C string, which then ends
  * there: the rest of the field would vanish without a word. So the raw
- * text is searched first; the field named is the last key before the
- * string (for a list item, the list's key). */
+ * text is searched first, for the escape and for a NUL byte as it is
+ * (which the UTF-8 check would call only an invalid byte); the field named
+ * is the last key before the string (for a list item, the list's key). */
 static edge_reason json_nul_free(const char *buf, size_t len, char err[ERR_LEN])
 {
     size_t key = 0, key_len = 0, nul = 0, start = 0;
@@ -228,8 +229,12 @@ static edge_reason json_nul_free(const char *buf, size_t len, char err[ERR_LEN])
             }
             continue;
         }
+        if (buf[i] == '\0' && !found) {
+            found = 1;
+            nul = i;
+        }
         if (buf[i] == '\\') {
-            if (i + 5 < len && buf[i + 1] == 'u' && !strncmp(buf + i + 2, "0000", 4) && !found) {
+            if (i + 5 < len && buf[i + 1] == 'u' && !memcmp(buf + i + 2, "0000", 4) && !found) {
                 found = 1;
                 nul = i;
             }
@@ -273,6 +278,10 @@ edge_reason edge_requirements_from_json(const char *buf, size_t len, const edge_
 
     *out = NULL;
     *n = 0;
+    /* a NUL byte in a string is named with its field, before the UTF-8
+     * check would call it only an invalid byte */
+    if (len <= l->max_payload && memchr(buf, '\0', len) && (r = json_nul_free(buf, len, err)))
+        return r;
     if ((r = edge_parse_root(buf, len, l, &root, err)))
         return r;
     if ((r = json_nul_free(buf, len, err)))

@@ -46,6 +46,11 @@ static edge_reason from_text(const char *data, size_t len, const edge_limits *l,
         return EDGE_TOO_LARGE;
     }
     if (!text_utf8_valid(data, len, &bad)) {
+        if (data[bad] == '\0') {
+            snprintf(err, ERR_LEN, "text holds a NUL byte at byte %zu: refused rather than cut short (the title or "
+                                   "description would end there)", bad);
+            return EDGE_CONTROL_CHAR;
+        }
         snprintf(err, ERR_LEN, "invalid UTF-8 at byte %zu", bad);
         return EDGE_INVALID_UTF8;
     }

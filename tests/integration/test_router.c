@@ -750,6 +750,29 @@ static void review_and_release_are_not_intake_types(void **state)
     svc_stop(pid);
 }
 
+/* A NUL byte as it is in JSON or plain text would end the title there: it
+ * is refused as a control character naming the field (or the text), not
+ * called an invalid byte. */
+static void a_nul_byte_is_refused_naming_the_field(void **state)
+{
+    env *e = *state;
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    static const char json[] = "{\"id\":\"NUL-1\",\"title\":\"Fix the login\0 page\"}";
+    static const char text[] = "Fix the login\0 page";
+    cJSON *errs;
+
+    intake(e, "intake.requirements", json, (int)sizeof(json) - 1, "application/json"); /* 1 */
+    intake(e, "intake.requirements", text, (int)sizeof(text) - 1, "text/plain");       /* 2 */
+    errs = read_errors(e, 2, 10000);
+    assert_int_equal(cJSON_GetArraySize(errs), 2);
+    expect_report(errs, 1, "control_character", "field 'title' holds a NUL character");
+    expect_report(errs, 2, "control_character", "text holds a NUL byte at byte 13: refused rather than cut short");
+    cJSON_Delete(errs);
+    assert_int_equal(stream_msgs(e, "PLAN"), 0);
+    wait_intake_empty(e, 5000);
+    svc_stop(pid);
+}
+
 /* 600 ids given before fill the counter's next numbers: the router gives
  * up skipping them after 100 and refuses the requirement, saying why,
  * instead of trying again until the message is dead-lettered with no word
@@ -1191,6 +1214,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(file_paths_have_one_spelling, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(ids_are_never_handed_out_twice, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(review_and_release_are_not_intake_types, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_nul_byte_is_refused_naming_the_field, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(requirements_whose_ids_cannot_be_allocated_get_an_intake_error, svc_env_setup,
                                         svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_redelivered_message_keeps_its_ids, svc_env_setup, svc_env_teardown),

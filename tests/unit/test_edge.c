@@ -212,6 +212,29 @@ static void bad_requirements_give_precise_errors(void **state)
     }
 }
 
+/* A NUL byte as it is, not escaped: named with its field like \u0000,
+ * not called an invalid byte, and never cut short. */
+static void a_nul_byte_is_named_with_its_field(void **state)
+{
+    static const char title[] = "{\"title\":\"Fix the login\0 page\"}";
+    static const char item[] = "[{\"title\":\"ok\"},{\"title\":\"t\",\"files\":[\"a\0.c\"]}]";
+    static const char outside[] = "{\"title\":\"t\"}\0";
+    pb_requirement **r = NULL;
+    size_t n = 0;
+    char err[ERR_LEN];
+    (void)state;
+
+    assert_int_equal(edge_requirements_from_json(title, sizeof(title) - 1, &lim, &r, &n, err), EDGE_CONTROL_CHAR);
+    assert_non_null(strstr(err, "field 'title' holds a NUL character"));
+    assert_non_null(strstr(err, "at byte 23"));
+    assert_null(r);
+    assert_int_equal(edge_requirements_from_json(item, sizeof(item) - 1, &lim, &r, &n, err), EDGE_CONTROL_CHAR);
+    assert_non_null(strstr(err, "field 'files' holds a NUL character"));
+    /* outside any string it is no field's: an invalid byte, as before */
+    assert_int_equal(edge_requirements_from_json(outside, sizeof(outside) - 1, &lim, &r, &n, err), EDGE_INVALID_UTF8);
+    assert_int_equal(n, 0);
+}
+
 static void limits_are_enforced(void **state)
 {
     pb_requirement **r = NULL;
@@ -655,6 +678,7 @@ int main(void)
             cmocka_unit_test(round_trip_through_json_and_protobuf),
             cmocka_unit_test(loose_input_is_accepted),
             cmocka_unit_test(bad_requirements_give_precise_errors),
+            cmocka_unit_test(a_nul_byte_is_named_with_its_field),
             cmocka_unit_test(limits_are_enforced),
             cmocka_unit_test(duplicate_dependencies_collapse),
             cmocka_unit_test(text_fields_keep_tab_newline_and_return),
