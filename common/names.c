@@ -298,3 +298,34 @@ const char *names_subject_typed(char *out, size_t len, const char *family, int t
 {
     return names_subject(out, len, family, names_agent_type((Orchestrator__V1__AgentType)type), id);
 }
+
+const char *names_agent_error_subject(char *out, size_t len, int type, const char *id)
+{
+    snprintf(out, len, "%s.%s.%s.%s", NAMES_SUBJ_ERRORS, names_source_token(NAMES_SRC_AGENT),
+             names_agent_type((Orchestrator__V1__AgentType)type), id);
+    return out;
+}
+
+int names_agent_error_of(const char *subject, int *type, const char **id)
+{
+    const char *rest = names_subject_rest(subject, NAMES_FAM_ERRORS), *dot;
+    *type = 0;
+    *id = NULL;
+    if (!names_error_is_agents(subject))
+        return 0;
+    rest += strlen(names_source_token(NAMES_SRC_AGENT));
+    if (*rest++ != '.' || !*rest) { /* "errors.agent": names no work */
+        *id = "";
+        return 1;
+    }
+    dot = strchr(rest, '.');
+    if (!dot) { /* the older errors.agent.<id> */
+        *id = rest;
+        return 1;
+    }
+    *type = (int)names_agent_from_subject(rest, 0);
+    if (!*type || (size_t)(dot - rest) != strlen(names_agent_type((Orchestrator__V1__AgentType)*type)))
+        *type = -1; /* a persona or alias is not the subject's spelling */
+    *id = dot + 1;
+    return 1;
+}

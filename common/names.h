@@ -187,4 +187,20 @@ const char *names_subject(char *out, size_t len, const char *family, const char 
  * "results.backend.REQ-1"; id NULL gives "<family>.<type>". */
 const char *names_subject_typed(char *out, size_t len, const char *family, int type, const char *id);
 
+/* An agent's failure report: "errors.agent.<type>.<id>". The type is in
+ * the subject so that deploy/nats.conf can let each type publish only its
+ * own (errors.agent.<type>.>): a type fails only its own work. Returns
+ * out. */
+const char *names_agent_error_subject(char *out, size_t len, int type, const char *id);
+
+/* Reads an agent's error subject: 1 when subject is one (names_error_is_agents),
+ * with *type the agent type it names and *id (pointing into subject) the
+ * requirement. The older "errors.agent.<id>" (three tokens) is still read,
+ * with *type 0 (the body's or the work's own type is taken then): no
+ * identity of deploy/nats.conf may publish it, so it comes only from a
+ * server without permissions (tests, a laptop). A four-token subject whose
+ * third token is no agent type gives *type -1. 0, with *type 0 and *id
+ * NULL, for any other subject. */
+int names_agent_error_of(const char *subject, int *type, const char **id);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "backoff.h"
 #include "edge.h"
 #include "log.h"
@@ -77,6 +78,14 @@ static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus s, vo
               natsStatus_GetText(s));
 }
 
+/* The inbox prefix of this process's identity ("" for nats.c's _INBOX):
+ * a process connects as one user. */
+static char inbox_prefix[300];
+
+/* The warning about a connection without credentials: once per process,
+ * though a daemon makes two connections. */
+static atomic_int warned_open;
+
 static orch_status fail(char err[ERR_LEN], const char *what, natsStatus s)
 {
     snprintf(err, ERR_LEN, "nats: %s: %s (%s)", what, natsStatus_GetText(s), nats_GetLastError(NULL));
@@ -89,6 +98,7 @@ orch_status nc_connect(natsConnection **out, const svc_cfg *cfg, const char *nam
     natsOptions *opts = NULL;
     natsStatus s;
     orch_status st = ORCH_ERR_NATS;
+    char inbox[300] = "";
 
     *out = NULL;
     srand((unsigned)time(NULL) ^ (unsigned)(uintptr_t)out);
@@ -124,6 +134,14 @@ orch_status nc_connect(natsConnection **out, const svc_cfg *cfg, const char *nam
         st = fail(err, "nats.user", s);
         goto out;
     }
+    /* Replies and JetStream deliveries come to _INBOX_<user>.*, the only
+     * inboxes deploy/nats.conf lets this identity subscribe to. */
+    if (auth_inbox_prefix(cfg->nats_user, inbox, sizeof(inbox)) &&
+        (s = natsOptions_SetCustomInboxPrefix(opts, inbox)) != NATS_OK) {
+        st = fail(err, "inbox prefix", s);
+        goto out;
+    }
+    memcpy(inbox_prefix, inbox, sizeof(inbox_prefix));
     if (cfg->nats_token && (s = natsOptions_SetToken(opts, cfg->nats_token)) != NATS_OK) {
         st = fail(err, "nats.token", s);
         goto out;
@@ -159,6 +177,15 @@ orch_status nc_connect(natsConnection **out, const svc_cfg *cfg, const char *nam
         }
     }
 
+    if (!auth_has_credentials(cfg) && !(flags & NC_FAIL_FAST) && !atomic_exchange(&warned_open, 1))
+        for (int i = 0; i < cfg->nats_url.n; i++)
+            if (!auth_url_is_loopback(cfg->nats_url.v[i])) {
+                log_warn("nats: connecting to %s without credentials: anyone who reaches that server can "
+                         "publish as any service (set nats.user/nats.password or nats.creds; README, "
+                         "\"Authentication\")",
+                         cfg->nats_url.v[i]);
+                break;
+            }
     s = natsConnection_Connect(out, opts);
     if (s == NATS_NOT_YET_CONNECTED) {
         log_warn("nats: no server answers yet at %s; retrying in the background", cfg->nats_url.v[0]);
@@ -172,6 +199,19 @@ orch_status nc_connect(natsConnection **out, const svc_cfg *cfg, const char *nam
 out:
     natsOptions_Destroy(opts);
     return st;
+}
+
+orch_status nc_inbox(char *out, size_t len)
+{
+    natsInbox *box = NULL;
+    int n;
+    if (natsInbox_Create(&box) != NATS_OK)
+        return ORCH_ERR_NATS;
+    /* nats.c's "_INBOX.<unique>", with this identity's prefix */
+    n = *inbox_prefix ? snprintf(out, len, "%s%s", inbox_prefix, strchr(box, '.'))
+                      : snprintf(out, len, "%s", box);
+    natsInbox_Destroy(box);
+    return n > 0 && (size_t)n < len ? ORCH_OK : ORCH_ERR_INVALID;
 }
 
 void nc_close(natsConnection *nc, long long timeout_ms)

@@ -1,7 +1,9 @@
 /* The NATS connection of a daemon: server list, reconnect forever with
  * exponential backoff and jitter, connection events logged, and every
  * authentication the config allows (user/password, token, creds file, nkey
- * seed, TLS with CA, cert and key). */
+ * seed, TLS with CA, cert and key). A connection as a user takes the inbox
+ * prefix _INBOX_<user> (common/auth.h); one with no credentials to a server
+ * off loopback is warned about once per process. */
 #ifndef ORCH_NC_H
 #define ORCH_NC_H
 
@@ -25,6 +27,13 @@
  * connection is the caller's: nc_close() it. */
 orch_status nc_connect(natsConnection **out, const svc_cfg *cfg, const char *name,
                        unsigned flags, char err[ERR_LEN]);
+
+/* A new inbox subject for collecting replies by hand (several answers to
+ * one request): "<prefix>.<unique>", the prefix being the one nc_connect
+ * gave this process's identity (_INBOX_<user>, the only inboxes
+ * deploy/nats.conf lets it subscribe to), or nats.c's _INBOX. Returns
+ * ORCH_ERR_INVALID when out is too short. */
+orch_status nc_inbox(char *out, size_t len);
 
 /* How a service settles a message it took from a durable consumer, once
  * everything the message caused is stored (docs/architecture.md, "Settling

@@ -186,6 +186,7 @@ static orch_status ensure_bucket(jsCtx *js, const topo_bucket *t, int replicas,
     jsErrCode jerr = 0;
     natsStatus s;
     orch_status st = ORCH_OK;
+    int created_now = 0;
 
     snprintf(stream, sizeof(stream), "KV_%s", t->bucket);
     s = js_GetStreamInfo(&si, js, stream, NULL, &jerr);
@@ -215,14 +216,21 @@ static orch_status ensure_bucket(jsCtx *js, const topo_bucket *t, int replicas,
         }
         log_info("provision: created bucket %s", t->bucket);
         rep->created++;
-        goto out;
+        if (!topo_kv_create_once(t->bucket))
+            goto out;
+        /* a KV bucket is made without discard-new-per-key: set it now */
+        if ((s = js_GetStreamInfo(&si, js, stream, NULL, &jerr)) != NATS_OK) {
+            st = nats_fail(err, "bucket", t->bucket, s, jerr);
+            goto out;
+        }
+        created_now = 1; /* counted once: created */
     }
     if (s != NATS_OK) {
         st = nats_fail(err, "bucket", t->bucket, s, jerr);
         goto out;
     }
     if (si->Config->MaxMsgsPerSubject == t->history && si->Config->MaxAge == t->ttl_s * NS_PER_S &&
-        si->Config->Replicas == replicas) {
+        si->Config->Replicas == replicas && si->Config->DiscardNewPerSubject == (topo_kv_create_once(t->bucket) != 0)) {
         rep->unchanged++;
         goto out;
     }
@@ -233,6 +241,9 @@ static orch_status ensure_bucket(jsCtx *js, const topo_bucket *t, int replicas,
         c.MaxMsgsPerSubject = t->history;
         c.MaxAge = t->ttl_s * NS_PER_S;
         c.Replicas = replicas;
+        c.DiscardNewPerSubject = topo_kv_create_once(t->bucket) != 0;
+        if (topo_kv_create_once(t->bucket))
+            c.Discard = js_DiscardNew;
         s = js_UpdateStream(&upd, js, &c, NULL, &jerr);
         jsStreamInfo_Destroy(upd);
         if (s != NATS_OK) {
@@ -240,8 +251,10 @@ static orch_status ensure_bucket(jsCtx *js, const topo_bucket *t, int replicas,
             goto out;
         }
     }
-    log_info("provision: updated bucket %s", t->bucket);
-    rep->updated++;
+    if (!created_now) {
+        log_info("provision: updated bucket %s", t->bucket);
+        rep->updated++;
+    }
 out:
     jsStreamInfo_Destroy(si);
     return st;

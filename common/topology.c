@@ -96,6 +96,11 @@ const topo_bucket topo_buckets[] = {
 };
 const size_t topo_bucket_count = sizeof(topo_buckets) / sizeof(topo_buckets[0]);
 
+int topo_kv_create_once(const char *bucket)
+{
+    return bucket && !strcmp(bucket, TOPO_KV_CLAIMS);
+}
+
 int64_t topo_kv_ttl_ms(const char *bucket)
 {
     for (size_t i = 0; i < topo_bucket_count; i++)

@@ -53,6 +53,12 @@ const topo_consumer *topo_consumer_find(const char *stream, const char *durable)
 /* A bucket's TTL in milliseconds (0 = none or unknown bucket). */
 int64_t topo_kv_ttl_ms(const char *bucket);
 
+/* 1 when the bucket's keys are written once (orch_claims): its stream
+ * keeps one message per key and discards a new one, so the server refuses
+ * a second write, a delete or a purge marker on a key until its age passes
+ * the TTL. A plain put cannot take over a claim (docs/agents.md, "Claims"). */
+int topo_kv_create_once(const char *bucket);
+
 /* The services' durable consumer names, each written once: here. */
 #define TOPO_DUR_ROUTER "router"
 #define TOPO_DUR_SCHEDULER_PLAN "scheduler-plan"

@@ -335,16 +335,19 @@ static void on_error(const char *subject, const char *data, size_t len, const ed
     char err[ERR_LEN];
     refusal no;
     names_source src = names_source_of(subject);
-    int agent = src == NAMES_SRC_AGENT, ok = 1, t, own;
+    int agent = src == NAMES_SRC_AGENT, ok = 1, t, own, subject_type;
+    const char *subject_id;
     const pb_state *known;
     if ((!agent && src != NAMES_SRC_VERIFIER) || edge_error_from_json(data, len, lim, &e, err) != EDGE_OK)
         return;
     known = *e->requirement_id ? seen_requirement(M.seen, e->requirement_id) : NULL;
     own = known && known->requirement ? (int)known->requirement->type : 0;
-    t = e->agent_type ? (int)e->agent_type : own;
+    /* errors.agent.<type>.<id>; the older errors.agent.<id> names no type */
+    names_agent_error_of(subject, &subject_type, &subject_id);
+    t = subject_type ? subject_type : e->agent_type ? (int)e->agent_type : own;
     if (agent)
-        ok = judge(subject, t, token_rest(subject, 2), 0, NULL, e->instance, e->source, e->requirement_id,
-                   e->attempt, &no);
+        ok = judge(subject, t, subject_id, subject_type ? (int)e->agent_type : 0, NULL, e->instance, e->source,
+                   e->requirement_id, e->attempt, &no);
     /* An error of an attempt that is over (the scheduler, reading another
      * consumer, sent the work back already) still happened: it counts. */
     if (ok >= 0)
@@ -555,13 +558,12 @@ static void read_depths(void)
 
 static void ping_services(void)
 {
-    natsInbox *inbox = NULL;
+    char inbox[320];
     natsSubscription *sub = NULL;
     int64_t now = text_now_ms();
-    if (natsInbox_Create(&inbox) != NATS_OK || natsConnection_SubscribeSync(&sub, M.d->rr, inbox) != NATS_OK ||
+    if (nc_inbox(inbox, sizeof(inbox)) != ORCH_OK || natsConnection_SubscribeSync(&sub, M.d->rr, inbox) != NATS_OK ||
         natsConnection_PublishRequestString(M.d->rr, "$SRV.PING", inbox, "") != NATS_OK) {
         natsSubscription_Destroy(sub);
-        natsInbox_Destroy(inbox);
         return;
     }
     for (;;) {
@@ -582,7 +584,6 @@ static void ping_services(void)
         natsMsg_Destroy(m);
     }
     natsSubscription_Destroy(sub);
-    natsInbox_Destroy(inbox);
     pthread_mutex_lock(&M.mu);
     seen_ping(M.seen, NULL, now); /* the round is over */
     pthread_mutex_unlock(&M.mu);

@@ -731,12 +731,16 @@ static nc_settlement handle(input_kind kind, natsMsg *m, const sched_clock *now)
             return nc_ack();
         }
         message_tag(m, tag, sizeof(tag));
-        from.type = names_agent_from_subject(subj, 1);
-        from.id = subject_rest(subj, 2);
+        /* errors.agent.<type>.<id> (or the older errors.agent.<id>); the
+         * monitor's errors.monitor.stuck */
+        if (!names_agent_error_of(subj, &from.type, &from.id)) {
+            from.type = names_agent_from_subject(subj, 1);
+            from.id = subject_rest(subj, 2);
+        }
         from.tag = tag;
         /* The monitor releases stuck work on behalf of whoever held it. */
         if (!stuck_report &&
-            claimant_of(sched_get(S.s, e->requirement_id), from.type ? from.type : (int)e->agent_type, e->attempt,
+            claimant_of(sched_get(S.s, e->requirement_id), from.type > 0 ? from.type : (int)e->agent_type, e->attempt,
                         claimant, sizeof(claimant)) != 0) {
             how = nc_retry(RETRY_MS);
         } else {

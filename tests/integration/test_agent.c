@@ -229,7 +229,7 @@ static void expect_error(env *e, const char *id, const char *mode, const char *r
     dispatch(e, id, 1, mode, "");
     r = report(e, id, 20000, subject, sizeof(subject));
     assert_non_null(r);
-    snprintf(want, sizeof(want), "errors.agent.%s", id);
+    snprintf(want, sizeof(want), "errors.agent.backend.%s", id); /* its type: the only one it may publish */
     assert_string_equal(subject, want);
     assert_string_equal(str(r, "reason"), reason);
     assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(r, "transient")), transient);

@@ -1,7 +1,11 @@
-/* deploy/nats.conf's users and permissions, on a real nats-server: an agent
- * identity takes only its own type's work and publishes only its results,
- * errors and heartbeats; every cross-identity attempt in the matrix is
- * denied (the server reports a permissions violation and nothing arrives). */
+/* deploy/nats.conf's users and permissions, as shipped, on a real
+ * nats-server: an agent identity takes only its own type's work and
+ * publishes only its results, its type's errors and heartbeats; every
+ * identity reads only its own inbox; a claim is written once; each lease is
+ * its service's; the operator reads but purges and deletes nothing, admin
+ * may. Every cross-identity attempt in the matrix is denied (the server
+ * reports a permissions violation, or JetStream an error, and nothing
+ * changes). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +17,12 @@
 #include <cmocka.h>
 #include <nats/nats.h>
 
+#include "auth.h"
+#include "claim.h"
 #include "natsfix.h"
+#include "nc.h"
 #include "provision.h"
+#include "topology.h"
 
 static natsfix fix;
 static volatile int violations;
@@ -59,9 +67,11 @@ static char *accounts_section(void)
     }
     fclose(f);
     /* the fixture's readiness check connects without a user */
-    snprintf(out + len, cap - len, "\nno_auth_user: operator\n");
+    snprintf(out + len, cap - len, "\nno_auth_user: admin\n");
     return out;
 }
+
+static natsConnection *connect_as(const char *user, const char *password);
 
 static int group_setup(void **state)
 {
@@ -83,12 +93,13 @@ static int group_setup(void **state)
     setenv("AGENT_REVIEW_PASS", "p-review", 1);
     setenv("AGENT_RELEASE_PASS", "p-release", 1);
     setenv("OPERATOR_PASS", "p-operator", 1);
+    setenv("ADMIN_PASS", "p-admin", 1);
     acc = accounts_section();
     if (natsfix_start(&fix, acc) != 0)
         return -1;
     free(acc);
-    /* the operator may use the JetStream API: provision as the services would */
-    if (natsConnection_ConnectTo(&nc, fix.url) != NATS_OK || natsConnection_JetStream(&js, nc, NULL) != NATS_OK ||
+    /* provision as the services would (admin may do it all) */
+    if (!(nc = connect_as("admin", "p-admin")) || natsConnection_JetStream(&js, nc, NULL) != NATS_OK ||
         provision_all(js, 1, &rep, err) != ORCH_OK) {
         fprintf(stderr, "provision: %s\n", err);
         return -1;
@@ -105,16 +116,23 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* A connection as user with the inbox prefix common/nc.c gives it
+ * (auth_inbox_prefix: the same function), counting violations. */
 static natsConnection *connect_as(const char *user, const char *password)
 {
     natsOptions *o = NULL;
     natsConnection *nc = NULL;
+    char inbox[128];
     natsOptions_Create(&o);
     natsOptions_SetURL(o, fix.url);
     natsOptions_SetUserInfo(o, user, password);
+    if (auth_inbox_prefix(user, inbox, sizeof(inbox)))
+        natsOptions_SetCustomInboxPrefix(o, inbox);
     natsOptions_SetErrorHandler(o, on_error, NULL);
-    assert_int_equal(natsConnection_Connect(&nc, o), NATS_OK);
+    if (natsConnection_Connect(&nc, o) != NATS_OK)
+        nc = NULL;
     natsOptions_Destroy(o);
+    assert_non_null(nc);
     return nc;
 }
 
@@ -179,7 +197,7 @@ static void agent_identity_does_its_job_only(void **state)
     res0 = msgs("RESULTS");
     assert_int_equal(js_Publish(NULL, ajs, "results.backend.P-1", "{}", 2, NULL, NULL), NATS_OK);
     assert_int_equal(msgs("RESULTS"), res0 + 1);
-    assert_int_equal(js_Publish(NULL, ajs, "errors.agent.P-1", "{}", 2, NULL, NULL), NATS_OK);
+    assert_int_equal(js_Publish(NULL, ajs, "errors.agent.backend.P-1", "{}", 2, NULL, NULL), NATS_OK);
     assert_int_equal(natsConnection_SubscribeSync(&spy, sched, "agents.heartbeat.>"), NATS_OK);
     natsConnection_Flush(sched);
     assert_false(refused(agent, "agents.heartbeat.backend.roy-1"));
@@ -310,6 +328,305 @@ static void services_may_raise_their_alerts(void **state)
     }
 }
 
+/* Subscribes and reports whether the server refused it. */
+static int sub_refused(natsConnection *nc, const char *subject, natsSubscription **out)
+{
+    int before = violations;
+    natsSubscription *sub = NULL;
+    natsConnection_SubscribeSync(&sub, nc, subject);
+    natsConnection_Flush(nc);
+    for (int i = 0; i < 50 && violations == before; i++)
+        usleep(20 * 1000);
+    if (out)
+        *out = sub;
+    else
+        natsSubscription_Destroy(sub);
+    return violations > before;
+}
+
+/* JetStream requests that give up after 1 s: a refused request has no
+ * answer (the server drops it and says so on the connection). */
+static jsCtx *js_of(natsConnection *nc)
+{
+    jsCtx *js = NULL;
+    jsOptions o;
+    jsOptions_Init(&o);
+    o.Wait = 1000;
+    assert_int_equal(natsConnection_JetStream(&js, nc, &o), NATS_OK);
+    return js;
+}
+
+/* Every identity's replies and deliveries come to _INBOX_<user>.*: an
+ * agent may subscribe to its own, and neither to _INBOX.> nor to another
+ * identity's; what JetStream answers the scheduler never reaches it. */
+static void an_agent_reads_no_inbox_but_its_own(void **state)
+{
+    natsConnection *agent = connect_as("agent-backend", "p-backend");
+    natsConnection *sched = connect_as("scheduler", "p-scheduler");
+    natsSubscription *all = NULL, *own = NULL;
+    natsMsg *m = NULL;
+    jsCtx *sjs = js_of(sched);
+    jsStreamInfo *si = NULL;
+    (void)state;
+
+    assert_true(sub_refused(agent, "_INBOX.>", &all));
+    assert_true(sub_refused(agent, "_INBOX_agent-frontend.>", NULL));
+    assert_true(sub_refused(agent, "_INBOX_scheduler.>", NULL));
+    assert_true(sub_refused(agent, ">", NULL));
+    assert_false(sub_refused(agent, "_INBOX_agent-backend.>", &own));
+    /* the scheduler asks JetStream; the answer is its own */
+    assert_int_equal(js_GetStreamInfo(&si, sjs, "REQUIREMENTS", NULL, NULL), NATS_OK);
+    jsStreamInfo_Destroy(si);
+    assert_int_not_equal(natsSubscription_NextMsg(&m, all, 300), NATS_OK);
+    assert_int_not_equal(natsSubscription_NextMsg(&m, own, 100), NATS_OK);
+    natsSubscription_Destroy(all);
+    natsSubscription_Destroy(own);
+    jsCtx_Destroy(sjs);
+    natsConnection_Destroy(agent);
+    natsConnection_Destroy(sched);
+}
+
+/* A connection made as the suite makes them (nc_connect) takes its
+ * identity's inbox prefix: its JetStream requests, fetches and claims are
+ * answered under deploy/nats.conf. */
+static void nc_connect_uses_the_identitys_own_inbox(void **state)
+{
+    svc_cfg cfg;
+    char *urls[1] = {fix.url}, err[ERR_LEN], key[200], why[200];
+    natsConnection *nc = NULL, *sched = connect_as("scheduler", "p-scheduler");
+    jsCtx *js = NULL, *sjs = js_of(sched);
+    natsSubscription *sub = NULL;
+    natsMsgList list = {0};
+    jsSubOptions so;
+    jsPubOptions po;
+    strmap *unsure = strmap_create();
+    (void)state;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.nats_url.v = urls;
+    cfg.nats_url.n = 1;
+    cfg.nats_user = "agent-backend";
+    cfg.nats_password = "p-backend";
+    cfg.reconnect_wait_ms = 250;
+    cfg.reconnect_max_wait_ms = 1000;
+    cfg.connect_timeout_ms = 2000;
+    assert_int_equal(nc_connect(&nc, &cfg, "agent-test", NC_FAIL_FAST, err), ORCH_OK);
+    js = js_of(nc);
+    jsPubOptions_Init(&po);
+    po.MsgId = "P-20-a1";
+    assert_int_equal(js_Publish(NULL, sjs, "requirements.backend.P-20", "{}", 2, &po, NULL), NATS_OK);
+    jsSubOptions_Init(&so);
+    so.Stream = "REQUIREMENTS";
+    so.Consumer = "roy-backend";
+    assert_int_equal(js_PullSubscribe(&sub, js, "requirements.backend.>", "roy-backend", NULL, &so, NULL), NATS_OK);
+    assert_int_equal(natsSubscription_Fetch(&list, sub, 10, 3000, NULL), NATS_OK);
+    assert_true(list.Count >= 1);
+    for (int i = 0; i < list.Count; i++) {
+        if (!strcmp(natsMsg_GetSubject(list.Msgs[i]), "requirements.backend.P-20"))
+            assert_int_equal(claim_take(js, list.Msgs[i], "backend", "roy-20", unsure, key, sizeof(key), why,
+                                        sizeof(why)),
+                             CLAIM_MINE);
+        natsMsg_Ack(list.Msgs[i], NULL);
+    }
+    assert_string_equal(key, "backend.P-20-a1");
+    natsMsgList_Destroy(&list);
+    natsSubscription_Destroy(sub);
+    strmap_destroy(unsure);
+    jsCtx_Destroy(js);
+    jsCtx_Destroy(sjs);
+    nc_close(nc, 1000);
+    natsConnection_Destroy(sched);
+}
+
+/* errors.agent.<type>.<id>: an agent reports failures of its own type's
+ * work only; the old errors.agent.<id> is no one's to publish. */
+static void an_agent_fails_only_its_own_types_work(void **state)
+{
+    natsConnection *agent = connect_as("agent-backend", "p-backend");
+    jsCtx *ajs = js_of(agent);
+    uint64_t e0 = msgs("ERRORS");
+    (void)state;
+    assert_true(refused(agent, "errors.agent.frontend.P-2"));
+    assert_true(refused(agent, "errors.agent.database.P-2"));
+    assert_true(refused(agent, "errors.agent.P-2"));
+    assert_true(refused(agent, "errors.scheduler.P-2"));
+    assert_int_equal(msgs("ERRORS"), e0);
+    assert_int_equal(js_Publish(NULL, ajs, "errors.agent.backend.P-1", "{}", 2, NULL, NULL), NATS_OK);
+    assert_int_equal(msgs("ERRORS"), e0 + 1);
+    jsCtx_Destroy(ajs);
+    natsConnection_Destroy(agent);
+}
+
+/* The claim's value, "" when there is none. */
+static void claim_value(const char *key, char *out, size_t len)
+{
+    natsConnection *nc = connect_as("scheduler", "p-scheduler");
+    jsCtx *js = js_of(nc);
+    kvStore *kv = NULL;
+    kvEntry *e = NULL;
+    out[0] = '\0';
+    assert_int_equal(js_KeyValue(&kv, js, TOPO_KV_CLAIMS), NATS_OK);
+    if (kvStore_Get(&e, kv, key) == NATS_OK)
+        snprintf(out, len, "%.*s", kvEntry_ValueLen(e), kvEntry_ValueString(e));
+    kvEntry_Destroy(e);
+    kvStore_Destroy(kv);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+}
+
+/* A claim is created once: another instance of the type cannot overwrite
+ * it with a plain put, nor delete or purge it to create it again. */
+static void a_claim_cannot_be_overwritten(void **state)
+{
+    natsConnection *real = connect_as("agent-backend", "p-backend");
+    natsConnection *squatter = connect_as("agent-backend", "p-backend");
+    jsCtx *rjs = js_of(real), *qjs = js_of(squatter);
+    natsMsg *c = NULL;
+    char value[64];
+    (void)state;
+
+    natsMsg_Create(&c, "$KV.orch_claims.backend.P-30-a1", NULL, "roy-1", 5);
+    natsMsgHeader_Set(c, "Nats-Expected-Last-Subject-Sequence", "0");
+    assert_int_equal(js_PublishMsg(NULL, rjs, c, NULL, NULL), NATS_OK);
+    natsMsg_Destroy(c);
+    /* a plain put, a delete and a purge of the key: all refused */
+    assert_int_not_equal(js_Publish(NULL, qjs, "$KV.orch_claims.backend.P-30-a1", "roy-2", 5, NULL, NULL), NATS_OK);
+    /* kvStore_Delete and kvStore_Purge, as they write (an agent may not
+     * read the bucket's stream info that js_KeyValue wants) */
+    for (int i = 0; i < 2; i++) {
+        natsMsg_Create(&c, "$KV.orch_claims.backend.P-30-a1", NULL, NULL, 0);
+        natsMsgHeader_Set(c, "KV-Operation", i ? "PURGE" : "DEL");
+        if (i)
+            natsMsgHeader_Set(c, "Nats-Rollup", "sub");
+        assert_int_not_equal(js_PublishMsg(NULL, qjs, c, NULL, NULL), NATS_OK);
+        natsMsg_Destroy(c);
+    }
+    claim_value("backend.P-30-a1", value, sizeof(value));
+    assert_string_equal(value, "roy-1");
+    jsCtx_Destroy(rjs);
+    jsCtx_Destroy(qjs);
+    natsConnection_Destroy(real);
+    natsConnection_Destroy(squatter);
+}
+
+/* $KV.orch_leader.<service>: the scheduler's lease is the scheduler's, the
+ * monitor's the monitor's; no one else writes, deletes or purges one. */
+static void only_its_service_touches_a_lease(void **state)
+{
+    natsConnection *sched = connect_as("scheduler", "p-scheduler");
+    natsConnection *mon = connect_as("monitor", "p-monitor");
+    natsConnection *router = connect_as("router", "p-router");
+    jsCtx *sjs = js_of(sched), *mjs = js_of(mon);
+    uint64_t n;
+    (void)state;
+
+    assert_int_equal(js_Publish(NULL, sjs, "$KV.orch_leader.scheduler", "sched-1", 7, NULL, NULL), NATS_OK);
+    assert_int_equal(js_Publish(NULL, mjs, "$KV.orch_leader.monitor", "mon-1", 5, NULL, NULL), NATS_OK);
+    n = msgs("KV_orch_leader");
+    assert_true(refused(mon, "$KV.orch_leader.scheduler"));
+    assert_true(refused(sched, "$KV.orch_leader.monitor"));
+    assert_true(refused(router, "$KV.orch_leader.scheduler"));
+    assert_true(refused(mon, "$JS.API.STREAM.PURGE.KV_orch_leader"));
+    assert_true(refused(mon, "$JS.API.STREAM.MSG.DELETE.KV_orch_leader"));
+    assert_true(refused(mon, "$JS.API.STREAM.DELETE.KV_orch_leader"));
+    assert_int_equal(msgs("KV_orch_leader"), n);
+    jsCtx_Destroy(sjs);
+    jsCtx_Destroy(mjs);
+    natsConnection_Destroy(sched);
+    natsConnection_Destroy(mon);
+    natsConnection_Destroy(router);
+}
+
+/* The operator submits and reads; it purges and deletes nothing: no
+ * stream, no message, no KV key, no bucket. admin may do each. */
+static void the_operator_cannot_purge_or_delete_admin_can(void **state)
+{
+    natsConnection *op = connect_as("operator", "p-operator");
+    natsConnection *admin = connect_as("admin", "p-admin");
+    jsCtx *ojs = js_of(op), *ajs = js_of(admin);
+    kvStore *okv = NULL, *akv = NULL;
+    kvConfig kc;
+    kvEntry *e = NULL;
+    jsStreamInfo *si = NULL;
+    uint64_t n;
+    (void)state;
+
+    kvConfig_Init(&kc);
+    kc.Bucket = "scratch";
+    kc.History = 1;
+    assert_int_equal(js_CreateKeyValue(&akv, ajs, &kc), NATS_OK);
+    assert_int_equal(kvStore_PutString(NULL, akv, "REQ-1", "state"), NATS_OK);
+    assert_int_equal(kvStore_PutString(NULL, akv, "REQ-2", "state"), NATS_OK);
+
+    /* it reads */
+    assert_int_equal(js_KeyValue(&okv, ojs, "scratch"), NATS_OK);
+    assert_int_equal(kvStore_Get(&e, okv, "REQ-1"), NATS_OK);
+    kvEntry_Destroy(e);
+    assert_int_equal(js_GetStreamInfo(&si, ojs, "KV_scratch", NULL, NULL), NATS_OK);
+    jsStreamInfo_Destroy(si);
+    /* it purges and deletes nothing */
+    n = msgs("KV_scratch");
+    assert_int_not_equal(kvStore_Purge(okv, "REQ-1", NULL), NATS_OK);
+    assert_int_not_equal(kvStore_Delete(okv, "REQ-1"), NATS_OK);
+    assert_int_not_equal(js_PurgeStream(ojs, "KV_scratch", NULL, NULL), NATS_OK);
+    assert_int_not_equal(js_DeleteMsg(ojs, "KV_scratch", 1, NULL, NULL), NATS_OK);
+    assert_int_not_equal(js_DeleteKeyValue(ojs, "scratch"), NATS_OK);
+    assert_int_not_equal(js_DeleteStream(ojs, "KV_scratch", NULL, NULL), NATS_OK);
+    assert_true(refused(op, "$JS.API.STREAM.PURGE.KV_orch_claims"));
+    assert_true(refused(op, "$JS.API.STREAM.PURGE.KV_orch_requirements"));
+    assert_true(refused(op, "$JS.API.STREAM.DELETE.REQUIREMENTS"));
+    assert_true(refused(op, "$JS.API.CONSUMER.DELETE.PLAN.scheduler-plan"));
+    assert_int_equal(msgs("KV_scratch"), n);
+    assert_int_equal(kvStore_Get(&e, okv, "REQ-1"), NATS_OK);
+    kvEntry_Destroy(e);
+
+    /* admin does each */
+    assert_int_equal(kvStore_Purge(akv, "REQ-1", NULL), NATS_OK);
+    assert_int_equal(kvStore_Delete(akv, "REQ-2"), NATS_OK);
+    assert_int_equal(js_PurgeStream(ajs, "KV_scratch", NULL, NULL), NATS_OK);
+    assert_int_equal(msgs("KV_scratch"), 0);
+    assert_int_equal(js_DeleteKeyValue(ajs, "scratch"), NATS_OK);
+    kvStore_Destroy(okv);
+    kvStore_Destroy(akv);
+    jsCtx_Destroy(ojs);
+    jsCtx_Destroy(ajs);
+    natsConnection_Destroy(op);
+    natsConnection_Destroy(admin);
+}
+
+/* A service answers a request through allow_responses; it cannot publish
+ * into an inbox that asked it nothing. */
+static void services_answer_requests_and_nothing_else(void **state)
+{
+    natsConnection *op = connect_as("operator", "p-operator");
+    natsConnection *sched = connect_as("scheduler", "p-scheduler");
+    natsSubscription *sub = NULL;
+    natsMsg *req = NULL, *reply = NULL;
+    (void)state;
+    assert_int_equal(natsConnection_SubscribeSync(&sub, sched, "orch.scheduler.list"), NATS_OK);
+    natsConnection_Flush(sched);
+    {
+        natsSubscription *box = NULL;
+        assert_int_equal(natsConnection_SubscribeSync(&box, op, "_INBOX_operator.x1"), NATS_OK);
+        natsConnection_Flush(op);
+        assert_int_equal(natsConnection_PublishRequestString(op, "orch.scheduler.list", "_INBOX_operator.x1", "{}"),
+                         NATS_OK);
+        natsConnection_Flush(op);
+        assert_int_equal(natsSubscription_NextMsg(&req, sub, 2000), NATS_OK);
+        assert_int_equal(natsConnection_PublishString(sched, natsMsg_GetReply(req), "{\"ok\":true}"), NATS_OK);
+        natsConnection_Flush(sched);
+        assert_int_equal(natsSubscription_NextMsg(&reply, box, 2000), NATS_OK);
+        natsMsg_Destroy(reply);
+        natsMsg_Destroy(req);
+        assert_true(refused(sched, "_INBOX_operator.x2"));
+        assert_true(refused(sched, "_INBOX.anything"));
+        natsSubscription_Destroy(box);
+    }
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(op);
+    natsConnection_Destroy(sched);
+}
+
 static void wrong_password_is_refused(void **state)
 {
     natsOptions *o = NULL;
@@ -328,6 +645,13 @@ int main(void)
         cmocka_unit_test(agent_identity_does_its_job_only),
         cmocka_unit_test(only_the_router_takes_ids),
         cmocka_unit_test(services_may_raise_their_alerts),
+        cmocka_unit_test(an_agent_reads_no_inbox_but_its_own),
+        cmocka_unit_test(nc_connect_uses_the_identitys_own_inbox),
+        cmocka_unit_test(an_agent_fails_only_its_own_types_work),
+        cmocka_unit_test(a_claim_cannot_be_overwritten),
+        cmocka_unit_test(only_its_service_touches_a_lease),
+        cmocka_unit_test(the_operator_cannot_purge_or_delete_admin_can),
+        cmocka_unit_test(services_answer_requests_and_nothing_else),
         cmocka_unit_test(wrong_password_is_refused),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -395,6 +395,37 @@ static void wait_kinds_have_names(void **state)
     }
 }
 
+/* errors.agent.<type>.<id>: the type is the subject's, so permissions can
+ * give each type only its own; the older errors.agent.<id> is read with no
+ * type; a persona or an unknown word where the type goes is no type. */
+static void agent_error_subjects_name_the_type(void **state)
+{
+    char subj[128];
+    int type;
+    const char *id;
+    (void)state;
+    assert_string_equal(names_agent_error_subject(subj, sizeof(subj), FRONTEND, "REQ-7"), "errors.agent.frontend.REQ-7");
+    assert_int_equal(names_agent_error_of(subj, &type, &id), 1);
+    assert_int_equal(type, FRONTEND);
+    assert_string_equal(id, "REQ-7");
+    assert_int_equal(names_agent_error_of("errors.agent.REQ-7", &type, &id), 1);
+    assert_int_equal(type, 0);
+    assert_string_equal(id, "REQ-7");
+    assert_int_equal(names_agent_error_of("errors.agent.roy.REQ-7", &type, &id), 1);
+    assert_int_equal(type, -1);
+    assert_int_equal(names_agent_error_of("errors.agent.nosuch.REQ-7", &type, &id), 1);
+    assert_int_equal(type, -1);
+    assert_int_equal(names_agent_error_of("errors.agent.backend.", &type, &id), 1);
+    assert_string_equal(id, "");
+    assert_int_equal(names_agent_error_of("errors.agent", &type, &id), 1);
+    assert_string_equal(id, "");
+    assert_int_equal(names_agent_error_of("errors.scheduler.backend.REQ-7", &type, &id), 0);
+    assert_null(id);
+    assert_int_equal(names_agent_error_of("results.backend.REQ-7", &type, &id), 0);
+    assert_int_equal(names_agent_error_of(NULL, &type, &id), 0);
+    assert_int_equal(type, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +442,7 @@ int main(void)
         cmocka_unit_test(reasons_are_tokens),
         cmocka_unit_test(dispatch_ids_and_claim_keys),
         cmocka_unit_test(only_errors_agent_are_agents_failures),
+        cmocka_unit_test(agent_error_subjects_name_the_type),
         cmocka_unit_test(envelope_refuses_a_sender_the_subject_does_not_name),
         cmocka_unit_test(every_code_has_its_own_reason),
         cmocka_unit_test(subjects_are_read_by_family),

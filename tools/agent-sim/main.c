@@ -249,7 +249,7 @@ static void work(agent *a, const pb_requirement *r)
         e.instance = (char *)a->instance;
         e.transient = 1;
         e.message = "npm ERR! network timeout fetching a package (simulated)";
-        names_subject(subj, sizeof(subj), NAMES_SUBJ_ERRORS, e.source, r->id);
+        names_agent_error_subject(subj, sizeof(subj), a->type, r->id);
         json = edge_error_to_json(&e);
         publish(a, r, "error", subj, json);
         free(json);
@@ -330,7 +330,7 @@ static void ack_again(agent *a)
  * main as fetched, pushed as a fast forward; a main moved meanwhile is
  * fetched and merged again (5 times at most). Without a repository (the
  * tests' bare agents) the merge is only reported. A conflict is refused as
- * orch-agent refuses it: errors.agent.<id> with agentType release. */
+ * orch-agent refuses it: errors.agent.release.<id>. */
 static void merge(agent *a, const pb_requirement *r)
 {
     char subj[160], ref[200], spec[260], title[200], sha[64] = "", *json, *out = NULL;
@@ -380,7 +380,7 @@ static void merge(agent *a, const pb_requirement *r)
         e.transient = 0;
         snprintf(msg, sizeof(msg), "%s does not merge onto main: %.400s", ref, out ? out : fail);
         e.message = msg;
-        names_subject(subj, sizeof(subj), NAMES_SUBJ_ERRORS, e.source, r->id);
+        names_agent_error_subject(subj, sizeof(subj), a->type, r->id);
         json = edge_error_to_json(&e);
         publish(a, r, "merge-error", subj, json);
         free(json);

@@ -302,7 +302,7 @@ static void report_error(agent *a, const work_ref *w, const char *reason, int tr
     e.instance = (char *)a->instance;
     e.transient = transient != 0;
     e.message = (char *)message;
-    names_subject(subj, sizeof(subj), NAMES_SUBJ_ERRORS, e.source, w->id);
+    names_agent_error_subject(subj, sizeof(subj), a->type, w->id);
     json = edge_error_to_json(&e);
     publish(a, w, "error", subj, json);
     free(json);

@@ -7,7 +7,7 @@
  * req/<id>-a<attempt> (from the base, or from the previous attempt's
  * branch on a retry), the prompt, the CLI under a time limit, then a commit
  * of what the CLI changed, a push of the branch and a result; or an error
- * on errors.agent.<id>.
+ * on errors.agent.<type>.<id>.
  * review: the CLI reads the change's diff with a review prompt; its last
  * "VERDICT:" line becomes approved or changes_requested with comments.
  * release: a candidate (the base with the approved work merged) is pushed

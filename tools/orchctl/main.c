@@ -92,7 +92,7 @@ cJSON *parse_reply(const char *data, size_t len)
  * columns are as wide as their longest value (instance ids vary). */
 static int cmd_services(ctl *c, int argc, char **argv)
 {
-    natsInbox *inbox = NULL;
+    char inbox[320];
     natsSubscription *sub = NULL;
     int n = 0, as_json = 0, rc;
     int wname = 4, wid = 2, wver = 7;
@@ -105,11 +105,10 @@ static int cmd_services(ctl *c, int argc, char **argv)
     }
     if ((rc = ctl_connect(c)) != 0)
         return rc;
-    if (natsInbox_Create(&inbox) != NATS_OK || natsConnection_SubscribeSync(&sub, c->nc, inbox) != NATS_OK ||
+    if (nc_inbox(inbox, sizeof(inbox)) != ORCH_OK || natsConnection_SubscribeSync(&sub, c->nc, inbox) != NATS_OK ||
         natsConnection_PublishRequestString(c->nc, "$SRV.INFO", inbox, "") != NATS_OK) {
         fprintf(stderr, "orchctl: services: %s\n", nats_GetLastError(NULL));
         natsSubscription_Destroy(sub);
-        natsInbox_Destroy(inbox);
         return EXIT_NATS;
     }
     all = cJSON_CreateArray();
@@ -150,7 +149,6 @@ static int cmd_services(ctl *c, int argc, char **argv)
     n = cJSON_GetArraySize(all);
     cJSON_Delete(all);
     natsSubscription_Destroy(sub);
-    natsInbox_Destroy(inbox);
     if (n == 0) {
         fprintf(stderr, "orchctl: no service answered $SRV.INFO\n");
         return EXIT_FAIL;
