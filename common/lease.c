@@ -42,7 +42,7 @@ int lease_valid(const lease *l, int64_t now)
  * message id); each contest is logged. */
 static void contested(lease *l, const char *found)
 {
-    char shown[LEASE_SHOW_MAX + 1], text[400], fp[200];
+    char shown[LEASE_SHOW_MAX + 1], summary[240], text[400], fp[200];
     char *safe;
     snprintf(shown, sizeof(shown), "%s", found ? found : "");
     safe = text_printable(shown);
@@ -57,10 +57,16 @@ static void contested(lease *l, const char *found)
                  "lease %s held by %s was deleted while valid: someone removes it outside the lease rules; taken back "
                  "(contest %lld)",
                  l->key, l->holder, (long long)l->contests);
+    if (found)
+        snprintf(summary, sizeof(summary), "%s lease contested: overwritten with '%s' while %s held it; taken back",
+                 l->key, safe, l->holder);
+    else
+        snprintf(summary, sizeof(summary), "%s lease contested: deleted while %s held it; taken back", l->key,
+                 l->holder);
     free(safe);
     snprintf(fp, sizeof(fp), "leader_contested.%s.%s.%lld", l->key, l->holder, (long long)(text_now_ms() / 60000));
     if (l->alert_js)
-        nc_publish_alert(l->alert_js, "critical", names_alert_kind_token(NAMES_ALERT_LEADER_CONTESTED), fp, text,
+        nc_publish_alert(l->alert_js, "critical", names_alert_kind_token(NAMES_ALERT_LEADER_CONTESTED), fp, summary,
                          text, *l->source ? l->source : NULL, l->holder, 2000);
     else
         log_error("%s", text);

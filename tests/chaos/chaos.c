@@ -10,8 +10,11 @@
  * streams and the scheduler's stored state, and the token ledger is
  * compared with what the agents reported; the services' logs say who
  * dispatched, killed or alerted when, and the checker judges each such act
- * against the lease changes watched in KV. Bounded: it stops by itself at
- * --timeout-s, and every process it started goes with it.
+ * against the lease changes watched in KV. All through the run a forger
+ * (forger.h) publishes forged verdicts, states, leases, kills and claims;
+ * the run must still lose and double nothing, and complete nothing without
+ * its own verified result. Bounded: it stops by itself at --timeout-s, and
+ * every process it started goes with it.
  *
  *   chaos                 the CI variant (300 requirements)
  *   chaos --long          2,000 requirements
@@ -34,6 +37,7 @@
 #include <nats/nats.h>
 
 #include "checker.h"
+#include "forger.h"
 #include "history.h"
 #include "names.h"
 #include "natsfix.h"
@@ -50,6 +54,7 @@ typedef struct {
     int cluster;            /* nodes: 1, or 3 */
     int pauses;             /* leaders paused, the scheduler's and the monitor's in turn */
     int pause_ms;
+    int forge;              /* the forger runs */
     unsigned seed;
 } options;
 
@@ -431,7 +436,10 @@ static void watch_leases(kvWatcher *w, checker *ck)
     while (w && kvWatcher_Next(&e, w, 1) == NATS_OK) {
         if (e) {
             int gone = kvEntry_Operation(e) != kvOp_Put;
-            ck_lease(ck, kvEntry_Key(e), gone ? "" : kvEntry_ValueString(e), kvEntry_Created(e) / 1000000);
+            /* the forger's puts are not a holder's: the leader takes the key
+             * back at once, and its acts are judged against its own lease */
+            if (gone || strcmp(kvEntry_ValueString(e), FORGER_HOLDER) != 0)
+                ck_lease(ck, kvEntry_Key(e), gone ? "" : kvEntry_ValueString(e), kvEntry_Created(e) / 1000000);
             kvEntry_Destroy(e);
         }
         e = NULL;
@@ -559,6 +567,7 @@ static void usage(FILE *to)
           "  --pause-ms N        how long each pause lasts: past the 10 s lease (12000)\n"
           "  --timeout-s N       stop and fail after N seconds (300; 1500 with --long)\n"
           "  --seed N            the random choices (the time)\n"
+          "  --no-forger         no forged verdicts, states, leases, kills and claims (forger.h)\n"
           "Needs ORCH_BIN_DIR (the built daemons and agent-sim). Prints its figures last;\n"
           "exit 0 only when nothing was lost, duplicated or left unfinished and the\n"
           "token ledger equals what the agents reported. ORCH_TEST_KEEP=1 keeps its files.\n",
@@ -573,6 +582,7 @@ static int parse(int argc, char **argv, options *o)
     o->pauses = 2;
     o->pause_ms = 12000;
     o->timeout_s = 0;
+    o->forge = 1;
     o->seed = (unsigned)time(NULL);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -583,6 +593,8 @@ static int parse(int argc, char **argv, options *o)
             o->requirements = 2000;
         } else if (!strcmp(a, "--cluster")) {
             o->cluster = 1;
+        } else if (!strcmp(a, "--no-forger")) {
+            o->forge = 0;
         } else if (v && !strcmp(a, "--requirements")) {
             o->requirements = atol(v), i++;
         } else if (v && !strcmp(a, "--kill-ms")) {
@@ -627,6 +639,8 @@ int main(int argc, char **argv)
     pause_state ps = {-1, 0, 0};
     kvStore *leases = NULL;
     kvWatcher *lw = NULL;
+    forger *forge = NULL;
+    forger_counts forged = {0};
     long acts;
 
     if (parse(argc, argv, &opt) != 0)
@@ -675,6 +689,12 @@ int main(int argc, char **argv)
     for (int i = 0; i < N_AGENTS; i++)
         agents[i] = start_agent(i);
     sleep(1); /* the scheduler takes its lease */
+    /* the lease puts after the first pause (3 s + 12 s) and before the
+     * server restart, for 15 s: a standby takes over at most 10 s after */
+    if (opt.forge && !(forge = forger_start(fix.url, opt.requirements, opt.seed, 20, 35))) {
+        fprintf(stderr, "chaos: the forger did not start: %s\n", nats_GetLastError(NULL));
+        return 1;
+    }
 
     ck = ck_create();
     /* Every change of a lease from now on (and each current holder first). */
@@ -732,6 +752,7 @@ int main(int argc, char **argv)
         usleep(200 * 1000);
     }
     resume(js, &ps, &fg); /* should the run have timed out during a pause */
+    forger_stop(forge, &forged);
     printf("chaos: %ld of %ld terminal after %.0f s; waiting for the queues to settle\n", terminal, submitted,
            now_s() - t_start);
     fflush(stdout);
@@ -762,7 +783,8 @@ int main(int argc, char **argv)
 
     ok = rep.n[CK_LOST] == 0 && rep.n[CK_DUPLICATED] == 0 && rep.n[CK_UNKNOWN] == 0 && submitted == opt.requirements &&
          rep.submitted == opt.requirements && ledger == rep.tokens_reported && rep.ledger_off == 0 && reviews_off == 0 &&
-         fg.server_restarts == opt.server_restarts && fg.pauses == opt.pauses && rep.unfenced == 0 && calm;
+         fg.server_restarts == opt.server_restarts && fg.pauses == opt.pauses && rep.unfenced == 0 && calm &&
+         rep.unverified == 0 && rep.foreign == 0;
     printf("chaos: submitted %ld, completed %ld, escalated %ld, lost %ld, duplicated %ld, unknown %ld\n",
            rep.submitted, rep.n[CK_COMPLETED], rep.n[CK_ESCALATED], rep.n[CK_LOST], rep.n[CK_DUPLICATED],
            rep.n[CK_UNKNOWN]);
@@ -774,6 +796,10 @@ int main(int argc, char **argv)
            "the lease at %d of the resumes\n", fg.pauses, fg.pauses_of[0], fg.pauses_of[1], opt.pause_ms, fg.taken_over);
     printf("chaos: fencing: %ld dispatches, kills and alerts in the logs, %ld judged against the leases, %ld by an "
            "instance that did not hold the lease\n", acts, rep.acts, rep.unfenced);
+    printf("chaos: forger: %ld verdicts (%ld stored), %ld states, %ld lease puts, %ld kills, %ld claims; completed "
+           "without a genuine passing verdict of their own: %ld; dispatches of ids never submitted: %ld\n",
+           forged.verdicts, rep.forged_verdicts, forged.states, forged.leases, forged.kills, forged.claims,
+           rep.unverified, rep.foreign);
     printf("chaos: queues %s\n", calm ? "settled: nothing pending or unacknowledged" : "did NOT settle");
     printf("chaos: time to recover: a killed service answers again after %.2f s on average, %.2f s at most\n",
            fg.kills ? fg.recover_sum / fg.kills : 0, fg.recover_max);

@@ -13,6 +13,9 @@ typedef struct {
     char twice[160];     /* what of it was stored twice, or "" */
     uint64_t reported;   /* per type and attempt the largest report, summed */
     uint64_t charged;    /* what the scheduler's ledger charged for it */
+    unsigned final_attempt;
+    char commit[64];     /* the final state's delivery commit */
+    char verified[64];   /* a genuine passing verdict of the final attempt: its commit ("-" when it named none) */
 } item;
 
 typedef struct {
@@ -50,6 +53,11 @@ struct checker {
     strmap *results;     /* result key -> index into tokens */
     uint64_t *tokens;
     int ntok, captok;
+    long foreign, forged_verdicts;
+    /* genuine passing verdicts: "<id> a<attempt>" -> index into pass_commit */
+    strmap *passes;
+    char (*pass_commit)[64];
+    int npass, cappass;
 };
 
 checker *ck_create(void)
@@ -58,6 +66,7 @@ checker *ck_create(void)
     c->index = strmap_create();
     c->dispatches = strmap_create();
     c->results = strmap_create();
+    c->passes = strmap_create();
     return c;
 }
 
@@ -76,6 +85,8 @@ void ck_destroy(checker *c)
     strmap_destroy(c->index);
     strmap_destroy(c->dispatches);
     strmap_destroy(c->results);
+    strmap_destroy(c->passes);
+    free(c->pass_commit);
     free(c);
 }
 
@@ -109,6 +120,8 @@ void ck_dispatched(checker *c, const char *type, const char *id, unsigned attemp
         snprintf(key, sizeof(key), "%s %s a%u", type, id, attempt);
     strmap_get(c->dispatches, key, &times);
     strmap_put(c->dispatches, key, ++times);
+    if (!x)
+        c->foreign++;
     if (times > 1 && x)
         snprintf(x->twice, sizeof(x->twice), "dispatch %s stored %d times", key, times);
 }
@@ -147,6 +160,49 @@ void ck_final(checker *c, const char *id, const char *status, uint64_t charged)
     free(x->status);
     x->status = xstrdup(status);
     x->charged = charged;
+}
+
+void ck_final_attempt(checker *c, const char *id, unsigned attempt, const char *commit)
+{
+    item *x = find(c, id);
+    if (!x)
+        return;
+    x->final_attempt = attempt;
+    snprintf(x->commit, sizeof(x->commit), "%s", commit ? commit : "");
+}
+
+void ck_verdict(checker *c, const char *id, unsigned attempt, int pass, const char *commit, int forged)
+{
+    char key[160];
+    int k;
+    if (forged) {
+        c->forged_verdicts++;
+        return;
+    }
+    if (!pass)
+        return;
+    snprintf(key, sizeof(key), "%s a%u", id, attempt);
+    if (!strmap_get(c->passes, key, &k)) {
+        if (c->npass == c->cappass) {
+            c->cappass = c->cappass ? c->cappass * 2 : 256;
+            c->pass_commit = xrealloc(c->pass_commit, sizeof(*c->pass_commit) * (size_t)c->cappass);
+        }
+        k = c->npass++;
+        strmap_put(c->passes, key, k);
+    }
+    snprintf(c->pass_commit[k], sizeof(c->pass_commit[k]), "%s", commit && *commit ? commit : "-");
+}
+
+/* Whether x, COMPLETE, has its own verified result: a genuine passing
+ * verdict of its final attempt, naming the commit its state names. */
+static int verified(const checker *c, const item *x)
+{
+    char key[160];
+    int k;
+    snprintf(key, sizeof(key), "%s a%u", x->id, x->final_attempt);
+    if (!strmap_get(c->passes, key, &k))
+        return 0;
+    return !*x->commit || !strcmp(c->pass_commit[k], x->commit);
 }
 
 void ck_lease(checker *c, const char *key, const char *holder, int64_t at_ms)
@@ -207,6 +263,12 @@ void ck_check(const checker *c, ck_report *r, FILE *detail)
                      : !strcmp(x->status, "ESCALATED") ? CK_ESCALATED
                                                        : CK_UNKNOWN;
         r->n[k]++;
+        if (k == CK_COMPLETED && !verified(c, x)) {
+            r->unverified++;
+            if (detail)
+                fprintf(detail, "checker: %s COMPLETE without a genuine passing verdict of attempt %u%s%s\n", x->id,
+                        x->final_attempt, *x->commit ? " naming commit " : "", x->commit);
+        }
         if (detail && k != CK_COMPLETED && k != CK_ESCALATED)
             fprintf(detail, "checker: %s %s (status %s)%s%s\n", x->id, ck_class_name(k), x->status ? x->status : "none",
                     *x->twice ? ": " : "", x->twice);
@@ -219,5 +281,9 @@ void ck_check(const checker *c, ck_report *r, FILE *detail)
     }
     for (int k = 0; k < c->ntok; k++)
         r->tokens_reported += c->tokens[k];
+    r->foreign = c->foreign;
+    r->forged_verdicts = c->forged_verdicts;
+    if (detail && c->foreign)
+        fprintf(detail, "checker: %ld dispatches of ids never submitted\n", c->foreign);
     judge_acts(c, r, detail);
 }

@@ -20,7 +20,15 @@
  * (dispatch, kill, alert), each with the instance that did it and when, it
  * counts the acts done while another instance held that lease, or while
  * nobody did after a release. An act before the first lease event of its
- * key is not judged. */
+ * key is not judged.
+ *
+ * Trust: every verdict stored is given with whether it was forged (the
+ * harness's forger marks its own), and each requirement's final attempt and
+ * the commit its state names. A COMPLETE requirement whose final attempt
+ * has no genuine passing verdict, or whose state names a commit no genuine
+ * passing verdict of that attempt named, was completed without its own
+ * verified result (unverified). A dispatch of an id never submitted (a
+ * forged state believed) is foreign. */
 #ifndef CHAOS_CHECKER_H
 #define CHAOS_CHECKER_H
 
@@ -42,6 +50,11 @@ void ck_result(checker *c, const char *type, const char *id, unsigned attempt, u
 /* The scheduler's status of id at the end ("COMPLETE", "ESCALATED", ...),
  * and the tokens its ledger charged for it. */
 void ck_final(checker *c, const char *id, const char *status, uint64_t charged);
+/* The final state's attempt and the commit its delivery names ("" none). */
+void ck_final_attempt(checker *c, const char *id, unsigned attempt, const char *commit);
+/* One stored verdict: pass or not, the commit it names, forged by the
+ * harness's forger or not. */
+void ck_verdict(checker *c, const char *id, unsigned attempt, int pass, const char *commit, int forged);
 
 /* The lease key changed: holder took or renewed it ("" released it) at at_ms. */
 void ck_lease(checker *c, const char *key, const char *holder, int64_t at_ms);
@@ -55,6 +68,9 @@ typedef struct {
     long ledger_off;            /* requirements whose charge differs from their reports */
     long acts;                  /* acts judged for fencing */
     long unfenced;              /* of those, done while the instance did not hold the lease */
+    long unverified;            /* COMPLETE without its own genuine passing verdict (see the top) */
+    long foreign;               /* dispatches of ids never submitted */
+    long forged_verdicts;       /* forged verdicts stored (what the run withstood) */
 } ck_report;
 
 /* Classifies every submitted requirement and judges every act; writes one

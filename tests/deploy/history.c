@@ -116,6 +116,23 @@ static void on_result(natsMsg *m, void *arg)
     cJSON_Delete(j);
 }
 
+/* A verdict, and whether the chaos run's forger sent it (its message ids
+ * start "forged-"): the checker counts only genuine ones as verification. */
+static void on_verdict(natsMsg *m, void *arg)
+{
+    collection *c = arg;
+    const char *msg_id = NULL;
+    char err[ERR_LEN];
+    pb_verdict *v = (pb_verdict *)pb_unpack(&orchestrator__v1__verdict__descriptor, (const uint8_t *)natsMsg_GetData(m),
+                                            (size_t)natsMsg_GetDataLength(m), PB_MAX_MSG, err);
+    if (!v)
+        return;
+    natsMsgHeader_Get(m, "Nats-Msg-Id", &msg_id);
+    ck_verdict(c->ck, v->requirement_id, v->attempt, v->kind == ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS,
+               v->commit, msg_id && !strncmp(msg_id, "forged-", 7));
+    orchestrator__v1__verdict__free_unpacked(v, NULL);
+}
+
 /* Calls fn on the value of every key of bucket (keys ending in suffix, when
  * it is not NULL). */
 static int each_key(jsCtx *js, const char *bucket, const char *suffix,
@@ -146,6 +163,7 @@ static void on_state(const void *v, size_t len, void *arg)
     pb_state *st = (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor, v, len, PB_MAX_MSG, err);
     if (st) {
         ck_final(arg, st->id, names_status(st->status), st->charged_day_own + st->charged_day_review);
+        ck_final_attempt(arg, st->id, st->attempt, st->delivery ? st->delivery->commit : "");
         orchestrator__v1__requirement_state__free_unpacked(st, NULL);
     }
 }
@@ -176,6 +194,7 @@ int hist_collect(jsCtx *js, checker *ck, uint64_t *ledger, long *reviews_off, FI
     *reviews_off = 0;
     if (each_stored(js, "REQUIREMENTS", "requirements.>", on_dispatch, &c) < 0 ||
         each_stored(js, "RESULTS", "results.>", on_result, &c) < 0 ||
+        each_stored(js, "VERDICTS", "verdicts.>", on_verdict, &c) < 0 ||
         each_key(js, TOPO_KV_REQUIREMENTS, NULL, on_state, ck) != 0 ||
         each_key(js, TOPO_KV_BUDGETS, ".total", on_budget, ledger) != 0)
         goto out;

@@ -1,5 +1,6 @@
 /* Reading a run's history back for the chaos checker (checker.h): every
- * dispatch stored on REQUIREMENTS, every result stored on RESULTS, and the
+ * dispatch stored on REQUIREMENTS, every result stored on RESULTS, every
+ * verdict stored on VERDICTS (the chaos forger's told apart), and the
  * scheduler's final state and charge of each requirement in KV, as any
  * restarted leader would read them. Used by the chaos run (tests/chaos)
  * and the deployment test's judge (tests/deploy/judge.c). */

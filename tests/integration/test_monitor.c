@@ -1222,6 +1222,43 @@ static void a_second_escalation_is_a_second_message(void **state)
     svc_stop(pid);
 }
 
+/* A plain put on the monitor's lease while it leads: the monitor raises
+ * leader_contested (on the stream, so in Matrix), takes the lease back and
+ * goes on leading. */
+static void a_forged_lease_is_alerted_and_taken_back(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    kvStore *kv = NULL;
+    kvEntry *en = NULL;
+    fm_request r;
+    int found = 0;
+
+    assert_int_equal(js_KeyValue(&kv, e->js, "orch_leader"), NATS_OK);
+    assert_int_equal(kvStore_PutString(NULL, kv, "monitor", "forger"), NATS_OK);
+    wait_delivered(e, 1, 10000);
+    for (int k = 0; accepted(e, k, &r); k++)
+        found |= strstr(r.body, "monitor lease contested: overwritten with 'forger' while m1 held it") != NULL;
+    if (!found && accepted(e, 0, &r))
+        print_message("delivered: %s\n", r.body);
+    assert_true(found);
+    for (int i = 0; i < 50; i++) {
+        int back;
+        assert_int_equal(kvStore_Get(&en, kv, "monitor"), NATS_OK);
+        back = !strcmp(kvEntry_ValueString(en), "m1");
+        kvEntry_Destroy(en);
+        if (back)
+            break;
+        usleep(100 * 1000);
+    }
+    assert_int_equal(kvStore_Get(&en, kv, "monitor"), NATS_OK);
+    assert_string_equal(kvEntry_ValueString(en), "m1");
+    kvEntry_Destroy(en);
+    assert_int_equal(stat_of(e, "m1", "leader"), 1);
+    kvStore_Destroy(kv);
+    svc_stop(pid);
+}
+
 /* Empty ORCH_MATRIX_* (compose passes them so by default) are no Matrix:
  * alerts go to the stream and the log and are acked, not retried forever
  * against a "bad URL". */
@@ -1356,6 +1393,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(stale_work_one_alert_then_one_threaded_resolution, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_forged_lease_is_alerted_and_taken_back, setup, teardown),
         cmocka_unit_test_setup_teardown(deep_queue_alerts_and_silence_suppresses, setup, teardown),
         cmocka_unit_test_setup_teardown(error_rate_and_budget_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_of_an_attempt_that_is_over_still_count, setup, teardown),

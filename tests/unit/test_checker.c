@@ -26,7 +26,12 @@ static void a_clean_history_is_all_completed(void **state)
     ck_result(c, "frontend", "CH-2", 1, 70);
     ck_final(c, "CH-1", "COMPLETE", 100 + 150 + 1500);
     ck_final(c, "CH-2", "ESCALATED", 70);
+    ck_verdict(c, "CH-1", 1, 0, "", 0);
+    ck_verdict(c, "CH-1", 2, 1, "c0ffee", 0);
+    ck_final_attempt(c, "CH-1", 2, "c0ffee");
     ck_check(c, &r, NULL);
+    assert_int_equal(r.unverified, 0);
+    assert_int_equal(r.foreign, 0);
     assert_int_equal(r.ledger_off, 0);
     assert_int_equal(r.submitted, 2);
     assert_int_equal(r.n[CK_COMPLETED], 1);
@@ -100,12 +105,48 @@ static void acts_are_judged_against_the_lease_in_force(void **state)
     ck_destroy(c);
 }
 
+/* What the forger tries, judged: work completed on a forged verdict (no
+ * genuine pass of its final attempt, or its state naming the forged
+ * commit), and a dispatch of an id nobody submitted (a forged state
+ * believed). */
+static void completions_need_their_own_verified_result(void **state)
+{
+    checker *c = ck_create();
+    ck_report r;
+    (void)state;
+    ck_submitted(c, "OK");
+    ck_submitted(c, "FORGED-ONLY");
+    ck_submitted(c, "FORGED-COMMIT");
+    ck_submitted(c, "OLD-ATTEMPT");
+    ck_final(c, "OK", "COMPLETE", 0);
+    ck_final(c, "FORGED-ONLY", "COMPLETE", 0);
+    ck_final(c, "FORGED-COMMIT", "COMPLETE", 0);
+    ck_final(c, "OLD-ATTEMPT", "COMPLETE", 0);
+    ck_verdict(c, "OK", 1, 1, "aaaa", 0);
+    ck_verdict(c, "OK", 9, 1, "ffff", 1);              /* forged: counted, not believed */
+    ck_verdict(c, "FORGED-ONLY", 1, 1, "ffff", 1);
+    ck_verdict(c, "FORGED-COMMIT", 1, 1, "bbbb", 0);
+    ck_verdict(c, "OLD-ATTEMPT", 1, 1, "cccc", 0);    /* passed attempt 1; completed as attempt 2 */
+    ck_final_attempt(c, "OK", 1, "aaaa");
+    ck_final_attempt(c, "FORGED-ONLY", 1, "ffff");
+    ck_final_attempt(c, "FORGED-COMMIT", 1, "ffff");
+    ck_final_attempt(c, "OLD-ATTEMPT", 2, "cccc");
+    ck_dispatched(c, "backend", "FG-1", 1, "FG-1-a1");
+    ck_check(c, &r, NULL);
+    assert_int_equal(r.n[CK_COMPLETED], 4);
+    assert_int_equal(r.unverified, 3);
+    assert_int_equal(r.foreign, 1);
+    assert_int_equal(r.forged_verdicts, 2);
+    ck_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_clean_history_is_all_completed),
         cmocka_unit_test(each_failure_has_its_class),
         cmocka_unit_test(acts_are_judged_against_the_lease_in_force),
+        cmocka_unit_test(completions_need_their_own_verified_result),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
