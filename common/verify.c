@@ -507,6 +507,33 @@ int verify_steps(const vctx *x, const vproject *p, const char *src, pb_verdict *
     return v->kind == ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS;
 }
 
+/* Built as it will be merged: the work tree src becomes the base with the
+ * change (sha) merged as the merge train merges it, when it merges cleanly,
+ * and v->merged_commit names the merge; else src stays at sha, built alone
+ * (the train finds the conflict). */
+static void merge_onto_base(const vctx *x, const vproject *p, const char *src, const char *base, const char *id,
+                            const char *sha, pb_verdict *v)
+{
+    const char *onto[] = {"git", "-C", src, "checkout", "--quiet", "--detach", base, NULL};
+    const char *head[] = {"git", "-C", src, "rev-parse", "HEAD", NULL};
+    char *out = NULL;
+    if (verify_git(x, onto, NULL) != 0 || verify_merge_one(x, src, p->base, id, sha, &out) != 0) {
+        const char *abort_[] = {"git", "-C", src, "merge", "--abort", NULL};
+        const char *back[] = {"git", "-C", src, "checkout", "--quiet", "--detach", sha, NULL};
+        verify_git(x, abort_, NULL);
+        verify_git(x, back, NULL);
+        free(out);
+        return;
+    }
+    free(out);
+    out = NULL;
+    if (verify_git(x, head, &out) == 0) {
+        verify_trim(out);
+        pb_set_str(&v->merged_commit, out);
+    }
+    free(out);
+}
+
 static void run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick)(void *), void *tick_arg)
 {
     const vproject *p = vconfig_find(c, r->project);
@@ -612,7 +639,18 @@ static void run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick
         }
     }
 
-    verify_steps(&x, p, src, v);
+    if (c->build_merged && base && *r->requirement_id)
+        merge_onto_base(&x, p, src, base, r->requirement_id, sha, v);
+    /* passed: the merge is kept, and the train moves the base to it without
+     * building it again (docs/merge.md) */
+    if (verify_steps(&x, p, src, v) && *v->merged_commit) {
+        char spec[400];
+        const char *keep[] = {"git", "-C", src, "push", "-q", "-f", "origin", spec, NULL};
+        snprintf(spec, sizeof(spec), "%s:refs/heads/candidate/%s/v-%s-a%u", v->merged_commit, p->base,
+                 r->requirement_id, r->attempt);
+        if (verify_git(&x, keep, NULL) != 0)
+            pb_set_str(&v->merged_commit, ""); /* not kept: the train builds it again */
+    }
 out:
     free(out);
     free(sha);

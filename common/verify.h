@@ -51,6 +51,7 @@ typedef struct {
     size_t output_limit;
     int64_t grace_ms;
     int64_t git_timeout_ms;
+    int build_merged;         /* 1: a result is built merged onto the base and the merge kept (the verifier; docs/merge.md) */
 } vconfig;
 
 /* Parses a projects document (docs/verifier.md). The work root and limits

@@ -28,6 +28,13 @@ int verify_git_env(const vctx *x, char *const *extra, int nextra, const char *co
 /* Cuts trailing newlines and blanks. */
 void verify_trim(char *s);
 
+/* Merges commit into the work tree src's HEAD as the merge train does
+ * (verify_train.c): "Merge <id> into <base_branch>", by orch-train, dated
+ * by the commit, so the same merge is the same commit whoever makes it.
+ * 0; -1: it does not merge (git's words in *out); -2: no such commit. */
+int verify_merge_one(const vctx *x, const char *src, const char *base_branch, const char *id, const char *commit,
+                     char **out);
+
 /* Runs p's steps in the work tree src into v (verify.c). 1: all passed. */
 int verify_steps(const vctx *x, const vproject *p, const char *src, pb_verdict *v);
 

@@ -56,6 +56,31 @@ static int clone(const vctx *x, const vproject *p, const char *src, char **out)
     return verify_git(x, a, out);
 }
 
+int verify_merge_one(const vctx *x, const char *src, const char *base_branch, const char *id, const char *commit,
+                     char **out)
+{
+    /* The merge's author, committer and dates are fixed by what it merges
+     * (the change's own commit date), so the same change merged onto the
+     * same commit gives the same merge commit, whoever builds it: the
+     * candidate of a longer prefix then holds the shorter one's exact
+     * commits, and a verification's merge is the train's. */
+    char date[64], msg[300], ad[80], cd[80];
+    char *env[] = {"GIT_AUTHOR_NAME=orch-train", "GIT_AUTHOR_EMAIL=orch-train@orchestrator.local",
+                   "GIT_COMMITTER_NAME=orch-train", "GIT_COMMITTER_EMAIL=orch-train@orchestrator.local", ad, cd};
+    const char *when[] = {"git", "-C", src, "log", "-1", "--format=%ct", commit, NULL};
+    const char *mg[] = {"git", "-C", src, "merge", "--no-ff", "--no-edit", "-m", msg, commit, NULL};
+    *out = NULL;
+    if (verify_git(x, when, out) != 0)
+        return -2;
+    snprintf(date, sizeof(date), "@%ld +0000", strtol(*out, NULL, 10));
+    free(*out);
+    *out = NULL;
+    snprintf(ad, sizeof(ad), "GIT_AUTHOR_DATE=%s", date);
+    snprintf(cd, sizeof(cd), "GIT_COMMITTER_DATE=%s", date);
+    snprintf(msg, sizeof(msg), "Merge %s into %s", id, base_branch);
+    return verify_git_env(x, env, 6, mg, out) == 0 ? 0 : -1;
+}
+
 void verify_candidate(const vconfig *c, const vcandidate *in, vcandidate_result *res, void (*tick)(void *),
                       void *tick_arg)
 {
@@ -98,38 +123,23 @@ void verify_candidate(const vconfig *c, const vcandidate *in, vcandidate_result 
         free(out);
         out = NULL;
     }
-    /* Each change merged in order, as its own merge commit. The merge's
-     * author, committer and dates are fixed by what it merges (the change's
-     * own commit date), so the same changes merged onto the same base give
-     * the same commits: the candidate of a longer prefix then holds the
-     * shorter one's exact commits, and moving the base over both is a fast
-     * forward. */
+    /* Each change merged in order, as its own merge commit
+     * (verify_merge_one): moving the base over a longer prefix after a
+     * shorter one is a fast forward. */
     for (int k = 0; k < in->n; k++) {
-        char date[64] = "", msg[300], ad[80], cd[80];
-        char *env[] = {"GIT_AUTHOR_NAME=orch-train", "GIT_AUTHOR_EMAIL=orch-train@orchestrator.local",
-                       "GIT_COMMITTER_NAME=orch-train", "GIT_COMMITTER_EMAIL=orch-train@orchestrator.local", ad, cd};
-        const char *when[] = {"git", "-C", src, "log", "-1", "--format=%ct", in->commits[k], NULL};
-        const char *mg[] = {"git", "-C", src, "merge", "--no-ff", "--no-edit", "-m", msg, in->commits[k], NULL};
-        if (verify_git(&x, when, &out) != 0) {
-            res->conflict_at = k; /* gone from the repository: it cannot be merged */
-            res->conflict = 1;
-            say(&res->output, "%.80s is not in the project's repository: %.600s", in->commits[k], out ? out : "");
-            goto done;
-        }
-        snprintf(date, sizeof(date), "@%ld +0000", strtol(out, NULL, 10));
-        free(out);
-        out = NULL;
-        snprintf(ad, sizeof(ad), "GIT_AUTHOR_DATE=%s", date);
-        snprintf(cd, sizeof(cd), "GIT_COMMITTER_DATE=%s", date);
-        snprintf(msg, sizeof(msg), "Merge %s into %s", in->ids[k], p->base);
-        if (verify_git_env(&x, env, 6, mg, &out) != 0) {
+        int rc = verify_merge_one(&x, src, p->base, in->ids[k], in->commits[k], &out);
+        if (rc != 0) {
             size_t n = strlen(out ? out : "") + 400;
-            res->conflict = 1;
+            res->conflict = 1; /* or gone from the repository: it cannot be merged either */
             res->conflict_at = k;
             free(res->output);
             res->output = xmalloc(n);
-            snprintf(res->output, n, "%s (%s) does not merge onto %s with the %d change%s ahead of it:\n%s",
-                     in->commits[k], in->ids[k], p->base, k, k == 1 ? "" : "s", out ? out : "");
+            if (rc == -2)
+                snprintf(res->output, n, "%s (%s) is not in the project's repository: %s", in->commits[k],
+                         in->ids[k], out ? out : "");
+            else
+                snprintf(res->output, n, "%s (%s) does not merge onto %s with the %d change%s ahead of it:\n%s",
+                         in->commits[k], in->ids[k], p->base, k, k == 1 ? "" : "s", out ? out : "");
             goto done;
         }
         free(out);
@@ -291,6 +301,9 @@ int verify_advance(const vconfig *c, const vadvance *in, char remote[VTRAIN_COMM
                 if (!plain_id(in->ids[k]))
                     continue;
                 snprintf(pattern, sizeof(pattern), "refs/remotes/origin/req/%s-a*", in->ids[k]);
+                drop_merged(&x, src, NULL, pattern);
+                /* its verifications' merges, on older bases too */
+                snprintf(pattern, sizeof(pattern), "refs/remotes/origin/candidate/%s/v-%s-a*", p->base, in->ids[k]);
                 drop_merged(&x, src, NULL, pattern);
             }
         }

@@ -220,6 +220,11 @@ void strain_enqueue(sched *s, int i, const sched_clock *now)
         deps[k] = dag_id(s->g, dag_dep(s->g, node, k));
     c.id = st->id;
     c.commit = d->commit;
+    /* its verification built its merge onto that base: one build may do */
+    if (*d->verified_base && *d->verified_merge) {
+        c.verified_on = d->verified_base;
+        c.verified_merge = d->verified_merge;
+    }
     c.deps = deps;
     c.ndeps = nd;
     if (train_enqueue(x->t, &c, err) != ORCH_OK) {

@@ -674,6 +674,7 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
             pb_set_str(&sched_delivery(st)->base_branch, v->base_branch);
         if (*v->base_commit)
             pb_set_str(&sched_delivery(st)->verified_base, v->base_commit);
+        pb_set_str(&sched_delivery(st)->verified_merge, v->merged_commit); /* "" when built alone */
         /* The verdict can come before the result (another consumer, e.g.
          * after a restart): what the verifier verified names the change
          * for its review and merge until the result fills in the rest. */

@@ -344,6 +344,7 @@ orch_status verifier_start(daemon_ctx *d, char err[ERR_LEN])
     V.projects.output_limit = (size_t)verifier_cfg.output_limit;
     V.projects.grace_ms = verifier_cfg.grace_ms;
     V.projects.git_timeout_ms = verifier_cfg.git_timeout_s * 1000;
+    V.projects.build_merged = 1;
     log_info("%d projects, %lld workers, work trees under %s", V.projects.n, verifier_cfg.workers,
              verifier_cfg.work_root);
     if (natsConnection_JetStream(&V.js, d->rr, NULL) != NATS_OK) {

@@ -113,6 +113,7 @@ static int setup(void **state)
     change(e, "cb", "hello.c", "#include <stdio.h>\nint main(void) { puts(\"hello B\"); return 0; }\n");
     change(e, "broken", "hello.c", "int main(void) { return undefined_name; }\n");
     GIT(e->repo, "branch", "req/A-a1", "ca"); /* an attempt of A that was never merged */
+    GIT(e->repo, "branch", "candidate/main/v-B-a1", "cb"); /* a verification of B's on an older base */
     snprintf(doc, sizeof(doc),
              "{\"projects\": {\"demo\": {\"repo\": \"%s\", \"base\": \"main\", \"steps\": ["
              " {\"name\": \"build\", \"command\": [\"make\"], \"timeout_s\": 60},"
@@ -249,6 +250,8 @@ static void candidates_merge_in_order_and_the_base_moves_once_from_where_it_was(
     assert_string_equal(got, ""); /* the merged branches are gone */
     rev(e, "refs/heads/req/A-a1", got);
     assert_string_equal(got, ""); /* and every attempt's branch of what merged */
+    rev(e, "refs/heads/candidate/main/v-B-a1", got);
+    assert_string_equal(got, "");
     rev(e, "refs/heads/a", got);
     assert_string_not_equal(got, ""); /* others' branches are not touched */
     rev(e, "refs/heads/ca", got);

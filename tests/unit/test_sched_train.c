@@ -30,8 +30,9 @@ static int train_setup(void **state)
     return 0;
 }
 
-/* id's change verified (commit on base BASE of project demo) and approved. */
-static void approved(sched *s, const char *id, unsigned attempt, const char *commit)
+/* id's change verified (commit on base BASE of project demo; merged: the
+ * merge onto BASE the verification built, or NULL) and approved. */
+static void approved_built(sched *s, const char *id, unsigned attempt, const char *commit, const char *merged)
 {
     pb_verdict v;
     orchestrator__v1__verdict__init(&v);
@@ -43,8 +44,15 @@ static void approved(sched *s, const char *id, unsigned attempt, const char *com
     v.commit = (char *)commit;
     v.base_branch = "main";
     v.base_commit = BASE;
+    if (merged)
+        v.merged_commit = (char *)merged;
     sched_verdict(s, &v, &clk);
     review(s, id, APPROVED, "fine");
+}
+
+static void approved(sched *s, const char *id, unsigned attempt, const char *commit)
+{
+    approved_built(s, id, attempt, commit, NULL);
 }
 
 static const char *last_output(sched *s, const char *id)
@@ -216,6 +224,27 @@ static void approved_changes_of_a_lost_train_enter_again(void **state)
     sched_destroy(t);
 }
 
+/* Nothing ahead of it and verified as merged onto the train's base: its
+ * verification was its candidate; the base moves with no second build. The
+ * next change, verified on the old base, is built again on the new one. */
+static void a_verified_merge_onto_the_base_is_not_built_again(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    (void)state;
+    sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("B", FE, MED, 100, NULL, NULL), &clk);
+    approved_built(s, "A", 1, C_A, M_A);
+    assert_int_equal(rec.nbuild, 0);
+    assert_int_equal(rec.nadvance, 1);
+    assert_string_equal(rec.advances[0], "demo " BASE " " M_A " A");
+    sched_train_advanced(s, "demo", M_A, 1, M_A, &clk);
+    assert_int_equal(status(s, "A"), ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE);
+    approved_built(s, "B", 1, C_B, M_AB);
+    assert_int_equal(rec.nbuild, 1);
+    assert_string_equal(rec.builds[0], "demo 1 " M_A " B");
+    sched_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +254,7 @@ int main(void)
         cmocka_unit_test_setup(a_base_that_fails_alone_pauses_the_train, train_setup),
         cmocka_unit_test_setup(a_new_leader_asks_again_for_an_unanswered_base_move, train_setup),
         cmocka_unit_test_setup(approved_changes_of_a_lost_train_enter_again, train_setup),
+        cmocka_unit_test_setup(a_verified_merge_onto_the_base_is_not_built_again, train_setup),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rec_free();
