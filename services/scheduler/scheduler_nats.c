@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "admit.h"
+#include "claim.h"
 #include "edge.h"
 #include "jsbatch.h"
 #include "lease.h"
@@ -570,21 +571,14 @@ static int starts_with(const char *s, const char *prefix)
 static int claimant_of(const pb_state *st, int type, uint32_t attempt, char *out, size_t len)
 {
     char key[256];
-    kvEntry *e = NULL;
-    natsStatus s;
     out[0] = '\0';
     if (!st || admit_claim_key(st, type, attempt, key, sizeof(key)) < 0)
         return 0;
-    s = kvStore_Get(&e, S.claims, key);
-    if (s == NATS_OK) {
-        snprintf(out, len, "%.*s", kvEntry_ValueLen(e), kvEntry_ValueString(e));
-        kvEntry_Destroy(e);
+    /* a claim made without its dispatch holds for no one (claim.h) */
+    if (claim_holder(S.js, key, out, len) == 0)
         return 0;
-    }
-    if (s == NATS_NOT_FOUND)
-        return 0;
-    log_warn("claim %s: %s", key, natsStatus_GetText(s));
-    return s == NATS_TIMEOUT ? -1 : 0;
+    log_warn("claim %s: no answer; tried later", key);
+    return -1;
 }
 
 /* "<stream>-<sequence>" of a JetStream message, to name what it causes. */

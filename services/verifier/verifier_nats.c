@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "admit.h"
+#include "claim.h"
 #include "edge.h"
 #include "fileio.h"
 #include "log.h"
@@ -184,7 +185,7 @@ static nc_settlement admit(natsMsg *m, pb_result *r, int *counts)
     const char *subject = natsMsg_GetSubject(m), *subject_id = strchr(subject, '.');
     int type = names_agent_from_subject(subject, 1);
     pb_state *st = NULL;
-    char *value = NULL, *claimant = NULL, key[300], err[ERR_LEN];
+    char *value = NULL, *claimant = NULL, key[300], err[ERR_LEN], holder[128];
     size_t len = 0;
     admit_code code;
     nc_settlement rc = nc_ack();
@@ -212,8 +213,9 @@ static nc_settlement admit(natsMsg *m, pb_result *r, int *counts)
         rc = refuse(m, r, "unreadable_state", why);
         goto out;
     }
+    /* a claim made without its dispatch holds for no one (claim.h) */
     if (st && admit_claim_key(st, type, r->attempt, key, sizeof(key)) > 0 &&
-        kv_read(TOPO_KV_CLAIMS, key, &claimant, &len) != 0) {
+        (claim_holder(V.js, key, holder, sizeof(holder)) != 0 || !(claimant = xstrdup(holder)))) {
         log_warn("result on %s: claim %s cannot be read now; retried", subject, key);
         rc = nc_retry(RETRY_MS);
         goto out;

@@ -509,6 +509,103 @@ static void a_claim_cannot_be_overwritten(void **state)
     natsConnection_Destroy(squatter);
 }
 
+/* Takes every pending backend dispatch as instance of a real agent would,
+ * claiming the one whose subject is want (the others are acked); returns
+ * that claim's outcome. */
+static claim_outcome take_dispatch(jsCtx *js, const char *want, const char *instance)
+{
+    natsSubscription *sub = NULL;
+    natsMsgList list = {0};
+    jsSubOptions so;
+    strmap *unsure = strmap_create();
+    claim_outcome got = CLAIM_UNSURE;
+    char why[200];
+    jsSubOptions_Init(&so);
+    so.Stream = "REQUIREMENTS";
+    so.Consumer = "roy-backend";
+    assert_int_equal(js_PullSubscribe(&sub, js, "requirements.backend.>", "roy-backend", NULL, &so, NULL), NATS_OK);
+    assert_int_equal(natsSubscription_Fetch(&list, sub, 20, 3000, NULL), NATS_OK);
+    for (int i = 0; i < list.Count; i++) {
+        if (!strcmp(natsMsg_GetSubject(list.Msgs[i]), want))
+            got = claim_take(js, list.Msgs[i], "backend", instance, unsure, NULL, 0, why, sizeof(why));
+        natsMsg_Ack(list.Msgs[i], NULL);
+    }
+    natsMsgList_Destroy(&list);
+    natsSubscription_Destroy(sub);
+    strmap_destroy(unsure);
+    return got;
+}
+
+/* Dispatch ids are predictable: an agent that creates the claim of work
+ * before it is dispatched (naming the sequence the dispatch will likely
+ * get) holds it for no one; so does a claim naming another dispatch. A
+ * claim made on the delivered dispatch holds for its instance. */
+static void a_claim_made_without_its_dispatch_holds_for_no_one(void **state)
+{
+    natsConnection *agent = connect_as("agent-backend", "p-backend");
+    natsConnection *squatter = connect_as("agent-backend", "p-backend");
+    natsConnection *sched = connect_as("scheduler", "p-scheduler");
+    jsCtx *ajs = js_of(agent), *qjs = js_of(squatter), *sjs = js_of(sched);
+    jsStreamInfo *si = NULL;
+    jsPubOptions po;
+    jsPubAck *pa = NULL;
+    natsMsg *c = NULL;
+    char seq[32], holder[128];
+    (void)state;
+
+    /* the squatter claims P-40's first dispatch ahead of it */
+    assert_int_equal(js_GetStreamInfo(&si, sjs, "REQUIREMENTS", NULL, NULL), NATS_OK);
+    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)si->State.LastSeq + 1);
+    jsStreamInfo_Destroy(si);
+    natsMsg_Create(&c, "$KV.orch_claims.backend.P-40-a1", NULL, "squat-1", 7);
+    natsMsgHeader_Set(c, "Nats-Expected-Last-Subject-Sequence", "0");
+    natsMsgHeader_Set(c, "Orch-Dispatch-Seq", seq);
+    assert_int_equal(js_PublishMsg(NULL, qjs, c, NULL, NULL), NATS_OK);
+    natsMsg_Destroy(c);
+    jsPubOptions_Init(&po);
+    po.MsgId = "P-40-a1";
+    assert_int_equal(js_Publish(&pa, sjs, "requirements.backend.P-40", "{}", 2, &po, NULL), NATS_OK);
+    assert_int_equal(pa->Sequence, strtoull(seq, NULL, 10)); /* the guess was right */
+    jsPubAck_Destroy(pa);
+    /* the real agent finds it claimed; the claim holds for no one */
+    assert_int_equal(take_dispatch(ajs, "requirements.backend.P-40", "roy-40"), CLAIM_TAKEN);
+    assert_int_equal(claim_holder(sjs, "backend.P-40-a1", holder, sizeof(holder)), 0);
+    assert_string_equal(holder, CLAIM_VOID);
+
+    /* a claim made on the delivered dispatch holds for its instance */
+    po.MsgId = "P-41-a1";
+    assert_int_equal(js_Publish(&pa, sjs, "requirements.backend.P-41", "{}", 2, &po, NULL), NATS_OK);
+    assert_int_equal(take_dispatch(ajs, "requirements.backend.P-41", "roy-41"), CLAIM_MINE);
+    assert_int_equal(claim_holder(sjs, "backend.P-41-a1", holder, sizeof(holder)), 0);
+    assert_string_equal(holder, "roy-41");
+
+    /* a claim naming another dispatch's sequence, or none, holds for no one */
+    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)pa->Sequence);
+    jsPubAck_Destroy(pa);
+    for (int i = 0; i < 2; i++) {
+        natsMsg_Create(&c, i ? "$KV.orch_claims.backend.P-43-a1" : "$KV.orch_claims.backend.P-42-a1", NULL,
+                       "squat-1", 7);
+        if (!i)
+            natsMsgHeader_Set(c, "Orch-Dispatch-Seq", seq);
+        assert_int_equal(js_PublishMsg(NULL, qjs, c, NULL, NULL), NATS_OK);
+        natsMsg_Destroy(c);
+    }
+    assert_int_equal(claim_holder(sjs, "backend.P-42-a1", holder, sizeof(holder)), 0);
+    assert_string_equal(holder, CLAIM_VOID);
+    assert_int_equal(claim_holder(sjs, "backend.P-43-a1", holder, sizeof(holder)), 0);
+    assert_string_equal(holder, CLAIM_VOID);
+    /* no claim: nobody's */
+    assert_int_equal(claim_holder(sjs, "backend.P-44-a1", holder, sizeof(holder)), 0);
+    assert_string_equal(holder, "");
+
+    jsCtx_Destroy(ajs);
+    jsCtx_Destroy(qjs);
+    jsCtx_Destroy(sjs);
+    natsConnection_Destroy(agent);
+    natsConnection_Destroy(squatter);
+    natsConnection_Destroy(sched);
+}
+
 /* $KV.orch_leader.<service>: the scheduler's lease is the scheduler's, the
  * monitor's the monitor's; no one else writes, deletes or purges one. */
 static void only_its_service_touches_a_lease(void **state)
@@ -649,6 +746,7 @@ int main(void)
         cmocka_unit_test(nc_connect_uses_the_identitys_own_inbox),
         cmocka_unit_test(an_agent_fails_only_its_own_types_work),
         cmocka_unit_test(a_claim_cannot_be_overwritten),
+        cmocka_unit_test(a_claim_made_without_its_dispatch_holds_for_no_one),
         cmocka_unit_test(only_its_service_touches_a_lease),
         cmocka_unit_test(the_operator_cannot_purge_or_delete_admin_can),
         cmocka_unit_test(services_answer_requests_and_nothing_else),

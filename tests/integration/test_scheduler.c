@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <nats/nats.h>
 
+#include "claim.h"
 #include "edge.h"
 #include "names.h"
 #include "natsfix.h"
@@ -926,7 +927,13 @@ static void only_the_claimant_reports(void **state)
     assert_int_equal(js_KeyValue(&claims, e->js, "orch_claims"), NATS_OK);
     plan(e, "CL-1", BE, MED, 1000, NULL, NULL);
     must_take(e, "roy-backend", "requirements.backend.>", "CL-1", 1, &w);
-    assert_int_equal(kvStore_CreateString(NULL, claims, "backend.CL-1-a1", "roy-1"), NATS_OK);
+    {
+        /* claimed as an agent claims: on the dispatch it was delivered */
+        natsMsg *d = NULL;
+        assert_int_equal(js_GetLastMsg(&d, e->js, "REQUIREMENTS", "requirements.backend.CL-1", NULL, NULL), NATS_OK);
+        assert_int_equal(claim_create(e->js, "backend.CL-1-a1", "roy-1", natsMsg_GetSequence(d), NULL), NATS_OK);
+        natsMsg_Destroy(d);
+    }
     publish_json(e, "results.backend.CL-1",
                  "{\"requirementId\":\"CL-1\",\"attempt\":1,\"instance\":\"roy-2\",\"tokensUsed\":10}");
     publish_json(e, "errors.agent.CL-1", "{\"requirementId\":\"CL-1\",\"message\":\"boom\",\"transient\":false}");

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 #include <nats/nats.h>
 
+#include "claim.h"
 #include "natsfix.h"
 #include "pb.h"
 #include "proc.h"
@@ -233,12 +234,20 @@ static void put_state(env *e, const char *id, Orchestrator__V1__Status status, u
     free(buf);
 }
 
+/* Claims key ("<type>.<dispatch id>") for instance as an agent does: on a
+ * dispatch of that id stored before the claim (common/claim.h). */
 static void put_claim(env *e, const char *key, const char *instance)
 {
-    kvStore *kv = NULL;
-    assert_int_equal(js_KeyValue(&kv, e->js, "orch_claims"), NATS_OK);
-    assert_int_equal(kvStore_PutString(NULL, kv, key, instance), NATS_OK);
-    kvStore_Destroy(kv);
+    const char *dot = strchr(key, '.');
+    char subj[128];
+    jsPubOptions po;
+    jsPubAck *pa = NULL;
+    jsPubOptions_Init(&po);
+    po.MsgId = dot + 1;
+    snprintf(subj, sizeof(subj), "requirements.%.*s.claimed", (int)(dot - key), key);
+    assert_int_equal(js_Publish(&pa, e->js, subj, "{}", 2, &po, NULL), NATS_OK);
+    assert_int_equal(claim_create(e->js, key, instance, pa->Sequence, NULL), NATS_OK);
+    jsPubAck_Destroy(pa);
 }
 
 /* Publishes a result on results.<type>.<subject_id> naming body_id;
