@@ -19,6 +19,7 @@
  * writes). Today's charges it carries obey the bounds of charges
  * (ledger_restore_state). A state that fails is not restored; the adapter
  * keeps it where it is and raises state_quarantined for a person. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,9 +30,14 @@
 #define STATE_WORD_MAX 256    /* instance, refs, branch, batch names */
 #define STATE_ATTEMPTS_MAX 10000
 
-static int bad(char why[ERR_LEN], const char *fmt, const char *a, const char *b)
+/* Fills why and returns -1. */
+static int bad(char why[ERR_LEN], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad(char why[ERR_LEN], const char *fmt, ...)
 {
-    snprintf(why, ERR_LEN, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, ERR_LEN, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -42,14 +48,14 @@ static int text_ok(const char *field, const char *v, size_t max, int multi_line,
 {
     size_t n = v ? strlen(v) : 0, at = 0;
     if (n > max)
-        return bad(why, "field '%s' is longer than allowed%s", field, "");
+        return bad(why, "field '%s' is %zu bytes, at most %zu", field, n, max);
     if (!text_utf8_valid(v ? v : "", n, &at))
-        return bad(why, "field '%s' is not valid UTF-8%s", field, "");
+        return bad(why, "field '%s' is not valid UTF-8 (byte %zu)", field, at);
     if (!text_controls_free(v ? v : "", n, multi_line, &at))
-        return bad(why, "field '%s' holds a control character%s", field, "");
+        return bad(why, "field '%s' holds control character 0x%02x at byte %zu", field, (unsigned char)v[at], at);
     for (size_t i = 0; i + 1 < n; i++)
         if ((unsigned char)v[i] == 0xc2 && (unsigned char)v[i + 1] >= 0x80 && (unsigned char)v[i + 1] <= 0x9f)
-            return bad(why, "field '%s' holds a C1 control character%s", field, "");
+            return bad(why, "field '%s' holds a C1 control character", field);
     return 0;
 }
 
@@ -57,7 +63,7 @@ static int ids_ok(const char *field, char **v, size_t n, char why[ERR_LEN])
 {
     char e[160];
     if (n > 256)
-        return bad(why, "field '%s' names more ids than allowed%s", field, "");
+        return bad(why, "field '%s' names more ids than allowed", field);
     for (size_t i = 0; i < n; i++)
         if (!text_id_valid(v[i], 64, e, sizeof(e)))
             return bad(why, "field '%s' names an invalid id: %s", field, e);
@@ -79,25 +85,25 @@ static int status_ok(const pb_state *st, char why[ERR_LEN])
         return 0;
     case ST_DISPATCHED:
     case ST_VERIFYING:
-        return st->attempt ? 0 : bad(why, "status %s without an attempt%s", name, "");
+        return st->attempt ? 0 : bad(why, "status %s without an attempt", name);
     case ST_REVIEWING:
     case ST_MERGING:
         if (!st->attempt)
-            return bad(why, "status %s without an attempt%s", name, "");
+            return bad(why, "status %s without an attempt", name);
         if (st->status == ST_MERGING && st->merge_released &&
             st->review != ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_APPROVED)
-            return bad(why, "status %s: a merge released without an approving review%s", name, "");
+            return bad(why, "status %s: a merge released without an approving review", name);
         return 0;
     case ST_COMPLETE:
         if (st->alias)
             return 0;
         if (!st->attempt)
-            return bad(why, "status %s without an attempt%s", name, "");
+            return bad(why, "status %s without an attempt", name);
         if (own_change && !(d && d->merged))
-            return bad(why, "status %s but its change was never merged (no release agent's report)%s", name, "");
+            return bad(why, "status %s but its change was never merged (no release agent's report)", name);
         return 0;
     default:
-        return bad(why, "status %s is not one the scheduler stores%s", name, "");
+        return bad(why, "status %s is not one the scheduler stores", name);
     }
 }
 
@@ -112,29 +118,29 @@ static int state_ok(pb_state *st, const char *key, char why[ERR_LEN])
     size_t at = 0;
     int rc;
     if (!text_id_valid(st->id, 64, e, sizeof(e)))
-        return bad(why, "field 'id': %s%s", e, "");
+        return bad(why, "field 'id': %s", e);
     if (key && strcmp(key, st->id) != 0)
         return bad(why, "the state of key %s says it is %s", key, st->id);
     if (!r)
-        return bad(why, "no requirement%s%s", "", "");
+        return bad(why, "no requirement");
     if (strcmp(r->id, st->id) != 0)
         return bad(why, "its requirement is %s, not %s", r->id, st->id);
     if (r->type <= 0 || (int)r->type >= NT)
-        return bad(why, "field 'requirement.type' names no agent type%s%s", "", "");
+        return bad(why, "field 'requirement.type' names no agent type (%d)", (int)r->type);
     /* The failure output is the verifier's (it may hold a compiler's
      * escapes); it is escaped wherever it is shown. Only its size and
      * encoding are checked here. */
     out = r->last_failure_output;
     edge_limits_default(&lim);
     if (strlen(out) > lim.max_output || !text_utf8_valid(out, strlen(out), &at))
-        return bad(why, "field 'requirement.lastFailureOutput' is too long or not UTF-8%s%s", "", "");
+        return bad(why, "field 'requirement.lastFailureOutput' is too long or not UTF-8");
     r->last_failure_output = (char *)"";
     rc = edge_requirement_check(r, &lim, e);
     r->last_failure_output = out;
     if (rc != EDGE_OK)
-        return bad(why, "requirement: %s%s", e, "");
+        return bad(why, "requirement: %s", e);
     if (st->attempt > STATE_ATTEMPTS_MAX || st->attempt_base > st->attempt)
-        return bad(why, "field 'attempt' is out of range%s%s", "", "");
+        return bad(why, "field 'attempt' is out of range");
     if (text_ok("reason", st->reason, STATE_TEXT_MAX, 1, why) || text_ok("instance", st->instance, STATE_WORD_MAX, 0, why) ||
         text_ok("mergeBatch", st->merge_batch, STATE_WORD_MAX, 0, why) ||
         text_ok("chargedDay", st->charged_day, 16, 0, why) || ids_ok("blockedBy", st->blocked_by, st->n_blocked_by, why) ||
@@ -144,7 +150,7 @@ static int state_ok(pb_state *st, const char *key, char why[ERR_LEN])
         if (text_ok("actualFiles", st->actual_files[i], 1024, 0, why))
             return -1;
     if (st->n_actual_files > 4096)
-        return bad(why, "field 'actualFiles' has too many entries%s%s", "", "");
+        return bad(why, "field 'actualFiles' has too many entries");
     if (d && (text_ok("delivery.project", d->project, STATE_WORD_MAX, 0, why) ||
               text_ok("delivery.ref", d->ref, STATE_WORD_MAX, 0, why) ||
               text_ok("delivery.summary", d->summary, STATE_TEXT_MAX, 1, why) ||
@@ -159,7 +165,7 @@ static int state_ok(pb_state *st, const char *key, char why[ERR_LEN])
 int sched_state_check(pb_state *st, const char *key, char why[ERR_LEN])
 {
     *why = '\0';
-    return st ? state_ok(st, key, why) : bad(why, "no state%s%s", "", "");
+    return st ? state_ok(st, key, why) : bad(why, "no state");
 }
 
 int sched_restore_checked(sched *s, pb_state *st, const char *key, char why[ERR_LEN])
@@ -169,7 +175,7 @@ int sched_restore_checked(sched *s, pb_state *st, const char *key, char why[ERR_
     pb_requirement *r;
     *why = '\0';
     if (!st)
-        return bad(why, "no state%s%s", "", "");
+        return bad(why, "no state");
     r = st->requirement;
     if (state_ok(st, key, why) != 0 || ledger_restore_bounded(s, st, why) != 0)
         goto refuse;
