@@ -96,7 +96,6 @@ static edge_reason requirement_from(const cJSON *o, const char *pfx, const edge_
     const char *s;
     uint64_t u = 0;
     int present = 0;
-    char why[160];
 
     orchestrator__v1__requirement__init(r);
     *out = r;
@@ -104,13 +103,10 @@ static edge_reason requirement_from(const cJSON *o, const char *pfx, const edge_
         return edge_fail(err, EDGE_WRONG_TYPE, "%s: expected a requirement object, got %s",
                     *pfx ? pfx : "message", edge_jtype(o));
 
-    if ((e = edge_get_string(o, pfx, "id", NULL, 1024, 0, &s, err)))
+    if ((e = edge_get_id(o, pfx, "id", NULL, 1024, l, 0, EDGE_INVALID_ID, &s, err)))
         return e;
-    if (s && *s) {
-        if (!text_id_valid(s, l->max_id, why, sizeof(why)))
-            return edge_fail(err, EDGE_INVALID_ID, "field '%sid': '%.80s' %s", pfx, s, why);
+    if (s && *s)
         pb_set_str(&r->id, s);
-    }
     if ((e = edge_get_string(o, pfx, "title", NULL, l->max_title, 1, &s, err)))
         return e;
     {
@@ -191,13 +187,10 @@ static edge_reason requirement_from(const cJSON *o, const char *pfx, const edge_
         return e;
     if (s)
         pb_set_str(&r->last_failure_output, s);
-    if ((e = edge_get_string(o, pfx, "originId", "origin_id", l->max_id, 0, &s, err)))
+    if ((e = edge_get_id(o, pfx, "originId", "origin_id", l->max_id, l, 0, EDGE_INVALID_ID, &s, err)))
         return e;
-    if (s && *s) {
-        if (!text_id_valid(s, l->max_id, why, sizeof(why)))
-            return edge_fail(err, EDGE_INVALID_ID, "field '%soriginId': '%.80s' %s", pfx, s, why);
+    if (s && *s)
         pb_set_str(&r->origin_id, s);
-    }
     return check_texts(r, pfx, l, err);
 }
 

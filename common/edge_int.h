@@ -31,6 +31,11 @@ const cJSON *edge_item2(const cJSON *o, const char *a, const char *b, const char
 /* A string of at most max bytes; *out borrows from o (NULL when absent). */
 edge_reason edge_get_string(const cJSON *o, const char *pfx, const char *key, const char *alt, size_t max,
                             int required, const char **out, char err[ERR_LEN]);
+/* An id (at most max bytes as a string): when present and not empty (or
+ * required), a safe id (text_id_valid), else the reason bad naming the
+ * field. *out borrows from o (NULL when absent). */
+edge_reason edge_get_id(const cJSON *o, const char *pfx, const char *key, const char *alt, size_t max,
+                        const edge_limits *l, int required, edge_reason bad, const char **out, char err[ERR_LEN]);
 /* A whole number from 0 to max; *present says whether it was there. */
 edge_reason edge_get_uint(const cJSON *o, const char *pfx, const char *key, const char *alt, uint64_t max,
                           uint64_t *out, int *present, char err[ERR_LEN]);

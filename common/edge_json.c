@@ -116,6 +116,18 @@ edge_reason edge_get_string(const cJSON *o, const char *pfx, const char *key, co
     return EDGE_OK;
 }
 
+edge_reason edge_get_id(const cJSON *o, const char *pfx, const char *key, const char *alt, size_t max,
+                        const edge_limits *l, int required, edge_reason bad, const char **out, char err[ERR_LEN])
+{
+    char why[160];
+    edge_reason e = edge_get_string(o, pfx, key, alt, max, required, out, err);
+    if (e || !*out || (!**out && !required))
+        return e;
+    if (!text_id_valid(*out, l->max_id, why, sizeof(why)))
+        return edge_fail(err, bad, "field '%s%s': '%.80s' %s", pfx, key, *out, why);
+    return EDGE_OK;
+}
+
 edge_reason edge_get_uint(const cJSON *o, const char *pfx, const char *key, const char *alt,
                             uint64_t max, uint64_t *out, int *present, char err[ERR_LEN])
 {

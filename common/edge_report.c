@@ -42,7 +42,6 @@ edge_reason edge_result_from_json(const char *subject, const char *buf, size_t l
     const char *s;
     uint64_t u = 0;
     int present = 0;
-    char why[160];
 
     *out = NULL;
     if ((e = edge_parse_root(buf, len, l, &o, err)))
@@ -53,12 +52,8 @@ edge_reason edge_result_from_json(const char *subject, const char *buf, size_t l
         e = edge_fail(err, EDGE_WRONG_TYPE, "message: expected a result object, got %s", edge_jtype(o));
         goto out;
     }
-    if ((e = edge_get_string(o, "", "requirementId", "id", 1024, 1, &s, err)))
+    if ((e = edge_get_id(o, "", "requirementId", "id", 1024, l, 1, EDGE_INVALID_ID, &s, err)))
         goto out;
-    if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
-        e = edge_fail(err, EDGE_INVALID_ID, "field 'requirementId': '%.80s' %s", s, why);
-        goto out;
-    }
     pb_set_str(&r->requirement_id, s);
     if ((e = edge_get_uint(o, "", "attempt", NULL, MAX_ATTEMPT, &u, &present, err)))
         goto out;
@@ -67,15 +62,10 @@ edge_reason edge_result_from_json(const char *subject, const char *buf, size_t l
         goto out;
     if (!r->agent_type && subject)
         r->agent_type = names_agent_from_subject(subject, 1);
-    if ((e = edge_get_string(o, "", "instance", NULL, l->max_id, 0, &s, err)))
+    if ((e = edge_get_id(o, "", "instance", NULL, l->max_id, l, 0, EDGE_INVALID_ID, &s, err)))
         goto out;
-    if (s && *s) {
-        if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
-            e = edge_fail(err, EDGE_INVALID_ID, "field 'instance': '%.80s' %s", s, why);
-            goto out;
-        }
+    if (s && *s)
         pb_set_str(&r->instance, s);
-    }
     {
         /* the optional strings: key, alias, bound, where */
         const struct {
@@ -163,7 +153,6 @@ edge_reason edge_error_from_json(const char *buf, size_t len, const edge_limits 
     const char *s;
     uint64_t u = 0;
     int present = 0, b = 0;
-    char why[160];
 
     *out = NULL;
     if ((e = edge_parse_root(buf, len, l, &o, err)))
@@ -177,43 +166,28 @@ edge_reason edge_error_from_json(const char *buf, size_t len, const edge_limits 
     if ((e = edge_get_string(o, "", "message", "error", l->max_output, 1, &s, err)))
         goto out;
     pb_set_str(&r->message, s);
-    if ((e = edge_get_string(o, "", "reason", "code", l->max_id, 0, &s, err)))
+    if ((e = edge_get_id(o, "", "reason", "code", l->max_id, l, 0, EDGE_BAD_VALUE, &s, err)))
         goto out;
-    if (s && *s) {
-        if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
-            e = edge_fail(err, EDGE_BAD_VALUE, "field 'reason': '%.80s' %s", s, why);
-            goto out;
-        }
+    if (s && *s)
         pb_set_str(&r->reason, s);
-    }
     if ((e = edge_get_string(o, "", "source", NULL, l->max_id, 0, &s, err)))
         goto out;
     if (s)
         pb_set_str(&r->source, s);
-    if ((e = edge_get_string(o, "", "requirementId", "id", 1024, 0, &s, err)))
+    if ((e = edge_get_id(o, "", "requirementId", "id", 1024, l, 0, EDGE_INVALID_ID, &s, err)))
         goto out;
-    if (s && *s) {
-        if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
-            e = edge_fail(err, EDGE_INVALID_ID, "field 'requirementId': '%.80s' %s", s, why);
-            goto out;
-        }
+    if (s && *s)
         pb_set_str(&r->requirement_id, s);
-    }
     if ((e = edge_get_uint(o, "", "attempt", NULL, MAX_ATTEMPT, &u, &present, err)))
         goto out;
     if (present)
         r->attempt = (uint32_t)u;
     if ((e = edge_get_agent(o, "", "agentType", "type", &r->agent_type, NULL, err)))
         goto out;
-    if ((e = edge_get_string(o, "", "instance", NULL, l->max_id, 0, &s, err)))
+    if ((e = edge_get_id(o, "", "instance", NULL, l->max_id, l, 0, EDGE_INVALID_ID, &s, err)))
         goto out;
-    if (s && *s) {
-        if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
-            e = edge_fail(err, EDGE_INVALID_ID, "field 'instance': '%.80s' %s", s, why);
-            goto out;
-        }
+    if (s && *s)
         pb_set_str(&r->instance, s);
-    }
     if ((e = edge_get_bool(o, "", "transient", &b, err)))
         goto out;
     r->transient = b;
@@ -297,15 +271,10 @@ edge_reason edge_heartbeat_from_json(const char *subject, const char *buf, size_
         goto out;
     }
     pb_set_str(&h->instance, s);
-    if ((e = edge_get_string(o, "", "requirementId", NULL, 1024, 0, &s, err)))
+    if ((e = edge_get_id(o, "", "requirementId", NULL, 1024, l, 0, EDGE_INVALID_ID, &s, err)))
         goto out;
-    if (s && *s) {
-        if (!text_id_valid(s, l->max_id, why, sizeof(why))) {
-            e = edge_fail(err, EDGE_INVALID_ID, "field 'requirementId': '%.80s' %s", s, why);
-            goto out;
-        }
+    if (s && *s)
         pb_set_str(&h->requirement_id, s);
-    }
     if ((e = edge_get_uint(o, "", "tokensUsed", "tokens_used", MAX_TOKENS, &u, &present, err)))
         goto out;
     if (present)
