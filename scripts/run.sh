@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The whole suite on this machine, visibly: a local nats-server with
-# JetStream (data under var/), the four services, the Host Listener starting
+# JetStream (data under var/) and the users and permissions of
+# deploy/nats.conf (each service and agent type logs in as itself, with a
+# password scripts/creds.sh made at the first start and keeps in var/creds,
+# mode 0600), the four services, the Host Listener starting
 # simulated agents, a demo git project the verifier really builds and tests,
 # and the sample roadmap of 20 requirements (dependencies, a file overlap, a
 # broken build that gets fixed, a transient error, a review asking for
@@ -37,7 +40,7 @@ while [ $# -gt 0 ]; do
     --headless) headless=1 ;;
     --agent) agents="${2:-}"; shift
       [ -n "$agents" ] || { echo "run.sh: --agent needs claude, codex or TYPE=PRESET,..." >&2; exit 2; } ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -108,9 +111,20 @@ if (exec 3<>/dev/tcp/127.0.0.1/"$web_port") 2>/dev/null; then
   echo "run.sh: port $web_port is taken; set ORCH_WEB_PORT to a free one" >&2
   exit 1
 fi
-rm -rf "$demo"
+# A fresh demo each time; the identities (creds/) and installed CLIs (npm/) stay.
+if [ -d "$demo" ]; then
+  find "$demo" -mindepth 1 -maxdepth 1 ! -name creds ! -name npm -exec rm -rf {} +
+fi
 mkdir -p "$demo/log/agents" "$demo/nats" "$demo/agents"
 export ORCH_NATS_URL="nats://127.0.0.1:$port"
+# Every process logs in as its own identity: a --config file per identity
+# (creds/<identity>.json), never a password on a command line or in the
+# environment the agents inherit; orchctl as operator (ctl below).
+creds="$demo/creds"
+bash scripts/creds.sh "$creds"
+ctl() {
+  ORCH_NATS_USER=operator ORCH_NATS_PASSWORD="$(head -n1 "$creds/operator.pass")" "$bin/orchctl" "$@"
+}
 
 pids=()
 stop_all() {
@@ -144,12 +158,13 @@ else
   cp "${ORCH_DEMO_ROADMAP:-examples/roadmap.md}" "$demo/roadmap.md"
 fi
 
-cat > "$demo/nats.conf" <<CONF
-listen: 127.0.0.1:$port
-server_name: orch_demo
-jetstream { store_dir: "$demo/nats" }
-CONF
-nats-server -c "$demo/nats.conf" >"$demo/log/nats-server.log" 2>&1 &
+# deploy/nats.conf's accounts, users and permissions as shipped, on loopback
+{
+  printf 'listen: 127.0.0.1:%s\nserver_name: orch_demo\njetstream { store_dir: "%s" }\n' "$port" "$demo/nats"
+  sed -n '/^accounts {/,$p' deploy/nats.conf
+} > "$demo/nats.conf"
+# The passwords deploy/nats.conf reads, in nats-server's environment only.
+( set -a; . "$creds/server.env"; set +a; exec nats-server -c "$demo/nats.conf" ) >"$demo/log/nats-server.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
 echo "== nats-server on $ORCH_NATS_URL (JetStream store $demo/nats)"
@@ -161,8 +176,8 @@ export ORCH_SCHEDULER_BACKOFF_BASE_MS=2000 ORCH_SCHEDULER_SPAWN_COOLDOWN_S=20
 export ORCH_VERIFIER_PROJECTS_FILE="$demo/projects.json" ORCH_VERIFIER_WORK_ROOT="$demo/work"
 
 names=(nats-server)
-start() { # name instance
-  ORCH_SERVICE_INSTANCE="$2" "$bin/orch-$1" >"$demo/log/$2.log" 2>&1 &
+start() { # name instance (the name is also the identity)
+  ORCH_SERVICE_INSTANCE="$2" "$bin/orch-$1" --config "$creds/$1.json" >"$demo/log/$2.log" 2>&1 &
   pids+=($!)
   names+=("$2")
   echo "   started orch-$1 $2 (log $demo/log/$2.log)"
@@ -190,12 +205,14 @@ if [ -n "$agents" ]; then
   # One orch-agent settings file per type (config/agents.sample.json
   # explains each key). The CLI gets only the variables named in env.
   for t in "${agent_types[@]}"; do
+    pass=$(head -n1 "$creds/agent-$t.pass")
     case "${preset_of[$t]}" in
       claude) model=${ORCH_AGENT_MODEL:-}; cheap=${ORCH_AGENT_CHEAP_MODEL:-claude-haiku-4-5} ;;
       *) model=${ORCH_AGENT_MODEL:-}; cheap=${ORCH_AGENT_CHEAP_MODEL:-} ;;
     esac
-    cat > "$demo/agents/$t.json" <<JSON
-{"agent": {"preset": "${preset_of[$t]}", "project": "demo", "projects_file": "$demo/projects.json",
+    (umask 077; cat > "$demo/agents/$t.json") <<JSON
+{"nats": {"user": "agent-$t", "password": "$pass"},
+ "agent": {"preset": "${preset_of[$t]}", "project": "demo", "projects_file": "$demo/projects.json",
   "workdir": "$demo/agents", "path": "$agent_path", "timeout_s": ${ORCH_AGENT_TIMEOUT_S:-900},
   "heartbeat_ms": 2000, "model": "$model", "cheap_model": "$cheap",
   "env": ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_MAX_RETRIES",
@@ -205,34 +222,34 @@ JSON
   listener_command="$bin/orch-agent,--type,{type},--instance,{instance},--config,$demo/agents/{type}.json"
   what="one orch-agent per type ($(for t in "${agent_types[@]}"; do printf '%s=%s ' "$t" "${preset_of[$t]}"; done))"
 else
-  listener_command="$bin/agent-sim,--type,{type},--instance,{instance},--repo,$demo/demo-repo,--workdir,$demo/agents,--work-ms,${ORCH_DEMO_WORK_MS:-1500}"
+  listener_command="$bin/agent-sim,--type,{type},--instance,{instance},--config,$creds/agent-{type}.json,--repo,$demo/demo-repo,--workdir,$demo/agents,--work-ms,${ORCH_DEMO_WORK_MS:-1500}"
   what="one simulated agent per type"
 fi
 ORCH_SERVICE_INSTANCE=host-listener-1 \
 ORCH_LISTENER_COMMAND="$listener_command" \
 ORCH_LISTENER_INITIAL="${ORCH_DEMO_INITIAL:-database=1,backend=1,frontend=1,documentation=1,review=1,release=1}" \
 ORCH_LISTENER_MAX_PER_TYPE=3 ORCH_LISTENER_LOG_DIR="$demo/log/agents" \
-  "$bin/orch-host-listener" >"$demo/log/host-listener.log" 2>&1 &
+  "$bin/orch-host-listener" --config "$creds/hostlistener.json" >"$demo/log/host-listener.log" 2>&1 &
 pids+=($!)
 names+=(host-listener)
 echo "   started the Host Listener with $what"
 
 for _ in $(seq 100); do
-  n=$("$bin/orchctl" services --json 2>/dev/null | grep -c '"type"' || true)
+  n=$(ctl services --json 2>/dev/null | grep -c '"type"' || true)
   [ "$n" -ge 5 ] && break
   sleep 0.2
 done
 echo "== services:"
-"$bin/orchctl" services
+ctl services
 echo "== live dashboard: http://127.0.0.1:$web_port/  (Prometheus: http://127.0.0.1:$web_port/metrics)"
 sleep 1 # the scheduler and the monitor take their leases
 
 echo "== importing $demo/roadmap.md"
-"$bin/orchctl" roadmap import "$demo/roadmap.md"
+ctl roadmap import "$demo/roadmap.md"
 started=$(date +%s)
 
 if [ $headless -eq 0 ]; then
-  "$bin/orchctl" dashboard --watch --until-done &
+  ctl dashboard --watch --until-done &
   watcher=$!
   trap 'kill $watcher 2>/dev/null; stop_all' INT TERM
 else
@@ -240,7 +257,7 @@ else
 fi
 deadline=$((started + timeout))
 while true; do
-  line=$("$bin/orchctl" summary 2>/dev/null | head -1 || true)
+  line=$(ctl summary 2>/dev/null | head -1 || true)
   [ $headless -eq 1 ] && echo "   $(date +%T) $line"
   total=$(echo "$line" | sed -n 's/requirements: \([0-9]*\).*/\1/p')
   # done: COMPLETE + ESCALATED + REJECTED, by the scheduler's counts
@@ -257,7 +274,7 @@ if [ -n "$agents" ]; then
   # Approved work is merged after its requirement is complete: wait until
   # every complete requirement is merged (a refused merge goes back to its
   # author and comes round again).
-  want=$({ "$bin/orchctl" summary --json 2>/dev/null || true; } | { grep -o '"status":[[:space:]]*"COMPLETE"' || true; } | wc -l)
+  want=$({ ctl summary --json 2>/dev/null || true; } | { grep -o '"status":[[:space:]]*"COMPLETE"' || true; } | wc -l)
   while [ "$(date +%s)" -lt $deadline ]; do
     got=$(cat "$demo"/log/agents/release-*.log 2>/dev/null | grep -cE 'REQ-[^ ]*: merged' || true)
     [ "$got" -ge "$want" ] && break
@@ -270,11 +287,11 @@ elapsed=$(( $(date +%s) - started ))
 
 echo
 echo "== final dashboard"
-"$bin/orchctl" dashboard || true
-"$bin/orchctl" roadmap sync "$demo/roadmap.md" || true
-"$bin/orchctl" summary --json > "$demo/summary.json" || true
+ctl dashboard || true
+ctl roadmap sync "$demo/roadmap.md" || true
+ctl summary --json > "$demo/summary.json" || true
 echo "== summary ($elapsed s)"
-"$bin/orchctl" summary || true
+ctl summary || true
 field() { sed -n "s/^[[:space:]]*\"$1\":[[:space:]]*\([0-9]*\).*/\1/p" "$demo/summary.json" | head -1; }
 complete=$(field complete)
 total=$(field total)

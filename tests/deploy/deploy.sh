@@ -156,8 +156,7 @@ secret() { echo "pw$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"; } # nats-ser
 export ORCH_NATS_PORT ORCH_NATS_MONITOR_PORT ORCH_MATRIX_PORT
 ORCH_NATS_PORT=$(free_port) ORCH_NATS_MONITOR_PORT=$(free_port) ORCH_MATRIX_PORT=$(free_port)
 for v in ROUTER SCHEDULER VERIFIER MONITOR HOSTLISTENER OPERATOR ADMIN; do export "${v}_PASS=$(secret)"; done
-export AGENT_DEMO_PASS; AGENT_DEMO_PASS=$(secret)
-for t in BACKEND FRONTEND DATABASE DOCUMENTATION REVIEW RELEASE; do export "AGENT_${t}_PASS=$AGENT_DEMO_PASS"; done
+for t in BACKEND FRONTEND DATABASE DOCUMENTATION REVIEW RELEASE; do export "AGENT_${t}_PASS=$(secret)"; done
 export SYNAPSE_RC_MESSAGE_PER_SECOND=5 SYNAPSE_RC_MESSAGE_BURST=50
 
 # The demo project as a git repository the agents push to and the verifiers

@@ -21,6 +21,7 @@
 #include "claim.h"
 #include "natsfix.h"
 #include "nc.h"
+#include "proc.h"
 #include "provision.h"
 #include "topology.h"
 
@@ -724,6 +725,61 @@ static void services_answer_requests_and_nothing_else(void **state)
     natsConnection_Destroy(sched);
 }
 
+/* Starts orch-router against url, as user (NULL: no credentials), until
+ * it says it is ready; returns its log (free it). */
+static char *router_log(const char *url, const char *user, const char *password, const char *name)
+{
+    char bin[512], env_url[300], env_user[64], env_pass[64], path[600], *text = NULL;
+    const char *argv[2], *env[5] = {env_url, "ORCH_SERVICE_INSTANCE=warn-test", NULL, NULL, NULL};
+    pid_t pid;
+    snprintf(env_url, sizeof(env_url), "ORCH_NATS_URL=%s", url);
+    if (user) {
+        snprintf(env_user, sizeof(env_user), "ORCH_NATS_USER=%s", user);
+        snprintf(env_pass, sizeof(env_pass), "ORCH_NATS_PASSWORD=%s", password);
+        env[2] = env_user;
+        env[3] = env_pass;
+    }
+    argv[0] = proc_bin("orch-router", bin, sizeof(bin));
+    argv[1] = NULL;
+    pid = proc_spawn(argv, env, fix.dir, name);
+    assert_true(pid > 0);
+    snprintf(path, sizeof(path), "%s/%s", fix.dir, name);
+    for (int i = 0; i < 100; i++) { /* bounded: 10 s */
+        free(text);
+        text = proc_slurp(path);
+        if (text && strstr(text, "] ready"))
+            break;
+        usleep(100 * 1000);
+    }
+    proc_stop(pid, 5000);
+    free(text);
+    text = proc_slurp(path);
+    assert_non_null(text);
+    if (!strstr(text, "] ready"))
+        fail_msg("%s", text);
+    return text;
+}
+
+/* A daemon that connects without credentials to a server off loopback
+ * warns at start; on loopback, or with credentials, it does not. (0.0.0.0
+ * is not a loopback address, though a connection to it reaches this
+ * machine.) */
+static void no_credentials_off_loopback_is_warned_about(void **state)
+{
+    char url[128], *log;
+    (void)state;
+    snprintf(url, sizeof(url), "nats://0.0.0.0:%d", fix.port);
+    log = router_log(url, NULL, NULL, "open-off-loopback.log");
+    assert_non_null(strstr(log, "without credentials"));
+    free(log);
+    log = router_log(fix.url, NULL, NULL, "open-on-loopback.log");
+    assert_null(strstr(log, "without credentials"));
+    free(log);
+    log = router_log(url, "router", "p-router", "router-off-loopback.log");
+    assert_null(strstr(log, "without credentials"));
+    free(log);
+}
+
 static void wrong_password_is_refused(void **state)
 {
     natsOptions *o = NULL;
@@ -750,6 +806,7 @@ int main(void)
         cmocka_unit_test(only_its_service_touches_a_lease),
         cmocka_unit_test(the_operator_cannot_purge_or_delete_admin_can),
         cmocka_unit_test(services_answer_requests_and_nothing_else),
+        cmocka_unit_test(no_credentials_off_loopback_is_warned_about),
         cmocka_unit_test(wrong_password_is_refused),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -87,7 +87,11 @@ static void usage(FILE *o)
                "  --heartbeat-ms N  heartbeat interval (500)\n"
                "  --workdir DIR     where the agent keeps its clone (/tmp)\n"
                "  --mode M          a failure for every first attempt: broken, crash, hang, transient\n"
-               "NATS: ORCH_NATS_URL and the other ORCH_NATS_* variables.\n");
+               "  --config FILE     NATS settings (JSON: nats.url, nats.user, nats.password, ...), mode 0600\n"
+               "                    when it holds a password; ORCH_NATS_* variables override it\n"
+               "  --password-env V  the NATS password is in variable V (AGENT_{type}_PASS in the Host\n"
+               "                    Listener's command); every AGENT_<type>_PASS and ORCH_NATS_PASSWORD\n"
+               "                    is then removed from the environment\n");
 }
 
 static int git(agent *a, const char *const argv[], char **out)
@@ -471,6 +475,28 @@ static nc_settlement take(natsMsg *m, void *arg)
     return nc_ack();
 }
 
+/* The NATS password from the variable named, where a Host Listener that
+ * starts every type passes each type its own (deploy/compose.yaml): this
+ * process keeps its own and drops the others' and the listener's from its
+ * environment, so nothing it starts inherits them. 0 when it is not set. */
+static int take_password(svc_cfg *cfg, const char *var)
+{
+    const char *p = getenv(var);
+    char name[64];
+    if (!p || !*p) {
+        fprintf(stderr, "agent-sim: --password-env %s: the variable is not set\n", var);
+        return 0;
+    }
+    free(cfg->nats_password);
+    cfg->nats_password = xstrdup(p);
+    for (int i = 1; i < NAMES_AGENT_TYPES; i++) {
+        snprintf(name, sizeof(name), "AGENT_%s_PASS", names_agent_type((Orchestrator__V1__AgentType)i));
+        unsetenv(name);
+    }
+    unsetenv("ORCH_NATS_PASSWORD");
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     agent a;
@@ -478,7 +504,7 @@ int main(int argc, char **argv)
     cfg_table t = {svc_cfg_entries, svc_cfg_count, &cfg};
     char err[ERR_LEN];
     natsSubscription *sub = NULL;
-    const char *type = NULL;
+    const char *type = NULL, *config = NULL, *password_env = NULL;
     long long last_beat = 0;
 
     memset(&a, 0, sizeof(a));
@@ -506,6 +532,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--mode")) a.mode = v;
         else if (!strcmp(argv[i], "--work-ms")) a.work_ms = atol(v);
         else if (!strcmp(argv[i], "--heartbeat-ms")) a.heartbeat_ms = atol(v);
+        else if (!strcmp(argv[i], "--config")) config = v;
+        else if (!strcmp(argv[i], "--password-env")) password_env = v;
         else {
             fprintf(stderr, "agent-sim: unknown option %s\n", argv[i]);
             return 2;
@@ -517,10 +545,12 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (cfg_load(&t, 1, NULL, err) != ORCH_OK) {
+    if (cfg_load(&t, 1, config, err) != ORCH_OK) {
         fprintf(stderr, "agent-sim: %s\n", err);
         return 2;
     }
+    if (password_env && !take_password(&cfg, password_env))
+        return 2;
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     if (a.repo) {
