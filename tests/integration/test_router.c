@@ -1,6 +1,6 @@
 /* orch-router through a real nats-server: every intake format, every kind
- * of bad input, ids, $SRV.STATS, the dry-run endpoint, two replicas sharing
- * the work, and a SIGKILL in the middle of a batch. */
+ * of bad input, $SRV.STATS, the dry-run endpoint, two replicas sharing the
+ * work, and a SIGKILL in the middle of a batch (ids: test_router_ids.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,131 +20,8 @@
 #include "natsfix.h"
 #include "pb.h"
 #include "proc.h"
+#include "router_fix.h"
 #include "svcfix.h"
-
-typedef svc_env env;
-
-static void intake(env *e, const char *subject, const void *data, int len, const char *ctype)
-{
-    natsMsg *m = NULL;
-    assert_int_equal(natsMsg_Create(&m, subject, NULL, data, len), NATS_OK);
-    if (ctype)
-        natsMsgHeader_Set(m, "Content-Type", ctype);
-    assert_int_equal(js_PublishMsg(NULL, e->js, m, NULL, NULL), NATS_OK);
-    natsMsg_Destroy(m);
-}
-
-static void intake_str(env *e, const char *text) { intake(e, "intake.requirements", text, (int)strlen(text), NULL); }
-
-/* Everything on PLAN, read through the scheduler's durable (no scheduler
- * runs here), until want messages or timeout_ms. */
-typedef struct {
-    pb_requirement **r;
-    int n, cap;
-} plan_list;
-
-static void plan_free(plan_list *p)
-{
-    for (int i = 0; i < p->n; i++)
-        protobuf_c_message_free_unpacked(&p->r[i]->base, NULL);
-    free(p->r);
-    memset(p, 0, sizeof(*p));
-}
-
-static void read_plan(env *e, plan_list *p, int want, int timeout_ms)
-{
-    natsSubscription *sub = NULL;
-    jsSubOptions so;
-    char err[ERR_LEN];
-    jsSubOptions_Init(&so);
-    so.Stream = "PLAN";
-    so.Consumer = "scheduler-plan";
-    assert_int_equal(js_PullSubscribe(&sub, e->js, "plan.>", "scheduler-plan", NULL, &so, NULL), NATS_OK);
-    for (int waited = 0; p->n < want && waited < timeout_ms; waited += 200) {
-        natsMsgList list = {0};
-        if (natsSubscription_Fetch(&list, sub, 500, 200, NULL) != NATS_OK)
-            continue;
-        for (int i = 0; i < list.Count; i++) {
-            const char *ct = NULL;
-            pb_requirement *r;
-            assert_int_equal(natsMsgHeader_Get(list.Msgs[i], "Content-Type", &ct), NATS_OK);
-            assert_string_equal(ct, "application/protobuf");
-            r = (pb_requirement *)pb_unpack(&orchestrator__v1__requirement__descriptor,
-                                            (const uint8_t *)natsMsg_GetData(list.Msgs[i]),
-                                            (size_t)natsMsg_GetDataLength(list.Msgs[i]), PB_MAX_MSG, err);
-            assert_non_null(r);
-            {
-                char subj[128];
-                snprintf(subj, sizeof(subj), "plan.requirement.%s", r->id);
-                assert_string_equal(natsMsg_GetSubject(list.Msgs[i]), subj);
-            }
-            if (p->n == p->cap) {
-                p->cap = p->cap ? p->cap * 2 : 64;
-                p->r = realloc(p->r, sizeof(*p->r) * (size_t)p->cap);
-            }
-            p->r[p->n++] = r;
-            natsMsg_Ack(list.Msgs[i], NULL);
-        }
-        natsMsgList_Destroy(&list);
-    }
-    natsSubscription_Unsubscribe(sub);
-    natsSubscription_Destroy(sub);
-}
-
-static const pb_requirement *find(const plan_list *p, const char *id)
-{
-    for (int i = 0; i < p->n; i++)
-        if (strcmp(p->r[i]->id, id) == 0)
-            return p->r[i];
-    fail_msg("no requirement %s on PLAN", id);
-    return NULL;
-}
-
-static int distinct_ids(const plan_list *p)
-{
-    int distinct = 0;
-    for (int i = 0; i < p->n; i++) {
-        int seen = 0;
-        for (int k = 0; k < i && !seen; k++)
-            seen = strcmp(p->r[k]->id, p->r[i]->id) == 0;
-        distinct += !seen;
-    }
-    return distinct;
-}
-
-static uint64_t stream_msgs(env *e, const char *stream)
-{
-    jsStreamInfo *si = NULL;
-    uint64_t n;
-    assert_int_equal(js_GetStreamInfo(&si, e->js, stream, NULL, NULL), NATS_OK);
-    n = si->State.Msgs;
-    jsStreamInfo_Destroy(si);
-    return n;
-}
-
-/* The first few messages of stream on stderr: what a failed check saw. */
-static void print_stream(env *e, const char *stream, int max)
-{
-    for (uint64_t seq = 1; seq <= (uint64_t)max; seq++) {
-        natsMsg *m = NULL;
-        if (js_GetMsg(&m, e->js, stream, seq, NULL, NULL) != NATS_OK)
-            break;
-        fprintf(stderr, "%s #%llu %s: %.*s\n", stream, (unsigned long long)seq, natsMsg_GetSubject(m),
-                natsMsg_GetDataLength(m) > 600 ? 600 : natsMsg_GetDataLength(m), natsMsg_GetData(m));
-        natsMsg_Destroy(m);
-    }
-}
-
-/* Acks are asynchronous: give the server a moment to apply them; after a
- * crash, the unacked batch comes back only after the consumer's ack wait
- * (10 s), so the caller says how long. */
-static void wait_intake_empty(env *e, int timeout_ms)
-{
-    uint64_t left = 1;
-    for (int waited = 0; waited < timeout_ms && (left = stream_msgs(e, "INTAKE")) > 0; waited += 100)
-        usleep(100 * 1000);
-    assert_int_equal(left, 0);
-}
 
 static void every_format_reaches_plan(void **state)
 {
@@ -370,77 +247,6 @@ static void bad_input_is_reported_once_and_terminated(void **state)
     svc_stop(pid);
 }
 
-/* The next want reports on errors.> (through the monitor's durable, which
- * no monitor uses here), each as {"subject": ..., "report": {...}}. */
-static cJSON *read_errors(env *e, int want, int timeout_ms)
-{
-    natsSubscription *sub = NULL;
-    jsSubOptions so;
-    cJSON *all = cJSON_CreateArray();
-
-    jsSubOptions_Init(&so);
-    so.Stream = "ERRORS";
-    so.Consumer = "monitor-errors";
-    assert_int_equal(js_PullSubscribe(&sub, e->js, "errors.>", "monitor-errors", NULL, &so, NULL), NATS_OK);
-    for (int waited = 0; cJSON_GetArraySize(all) < want && waited < timeout_ms; waited += 200) {
-        natsMsgList list = {0};
-        if (natsSubscription_Fetch(&list, sub, want, 200, NULL) != NATS_OK)
-            continue;
-        for (int i = 0; i < list.Count; i++) {
-            cJSON *x = cJSON_CreateObject();
-            cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(list.Msgs[i]), (size_t)natsMsg_GetDataLength(list.Msgs[i]));
-            assert_non_null(j);
-            cJSON_AddStringToObject(x, "subject", natsMsg_GetSubject(list.Msgs[i]));
-            cJSON_AddItemToObject(x, "report", j);
-            cJSON_AddItemToArray(all, x);
-            natsMsg_Ack(list.Msgs[i], NULL);
-        }
-        natsMsgList_Destroy(&list);
-    }
-    natsSubscription_Unsubscribe(sub);
-    natsSubscription_Destroy(sub);
-    return all;
-}
-
-static const char *report_str(const cJSON *x, const char *key)
-{
-    const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(x, "report"), key));
-    return v ? v : "";
-}
-
-/* The report for intake message seq, or a failed test. */
-static const cJSON *report_for(const cJSON *all, uint64_t seq)
-{
-    const cJSON *x;
-    cJSON_ArrayForEach(x, all) {
-        const cJSON *sq = cJSON_GetObjectItem(cJSON_GetObjectItem(x, "report"), "streamSeq");
-        if (sq && (uint64_t)sq->valuedouble == seq)
-            return x;
-    }
-    fail_msg("no error report for intake message %llu", (unsigned long long)seq);
-    return NULL;
-}
-
-static void expect_report(const cJSON *all, uint64_t seq, const char *reason, const char *text)
-{
-    const cJSON *x = report_for(all, seq);
-    char subject[96];
-    snprintf(subject, sizeof(subject), "errors.intake.%s", reason);
-    if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(x, "subject")), subject) != 0 ||
-        !strstr(report_str(x, "message"), text))
-        fail_msg("intake %llu: got %s '%s', want %s '%s'", (unsigned long long)seq,
-                 cJSON_GetStringValue(cJSON_GetObjectItem(x, "subject")), report_str(x, "message"), subject, text);
-}
-
-static void intake_pb(env *e, const pb_requirement *r)
-{
-    uint8_t *buf;
-    size_t len;
-    assert_int_equal(pb_pack(&r->base, &buf, &len), ORCH_OK);
-    intake(e, "intake.programs", buf, (int)len, "application/protobuf");
-    free(buf);
-}
-
 /* Whatever path a requirement comes by, the same checks; nothing accepted
  * can grow past what the scheduler may publish (1 MiB) on its way out. */
 static void poison_requirements_are_refused_on_every_path(void **state)
@@ -613,105 +419,6 @@ static void file_paths_have_one_spelling(void **state)
     svc_stop(pid);
 }
 
-/* The parts of a split take their ids too: <id>-BE and <id>-FE can be
- * neither given again nor handed out by the counter. */
-static void split_parts_take_their_ids(void **state)
-{
-    env *e = *state;
-    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
-    plan_list p = {0};
-    cJSON *errs;
-    const char *both = "\"title\":\"Transfer API and transfer page UI\","
-                       "\"files\":[\"src/api/transfer.ts\",\"src/pages/transfer.tsx\"]";
-    char body[512];
-
-    intake_str(e, "{\"id\":\"REQ-001-FE\",\"title\":\"Update README\"}");        /* 1: given */
-    snprintf(body, sizeof(body), "{%s}", both);
-    intake_str(e, body);                                                         /* 2: splits: not REQ-001 */
-    snprintf(body, sizeof(body), "{\"id\":\"T-9\",%s}", both);
-    intake_str(e, body);                                                         /* 3: T-9-BE, T-9-FE */
-    intake_str(e, "{\"id\":\"T-9-BE\",\"title\":\"Update README\"}");             /* 4: a part's id */
-    intake_str(e, "{\"id\":\"REQ-001-FE\",\"title\":\"Update README\"}");         /* 5: given twice */
-    intake_str(e, "{\"id\":\"U-1-FE\",\"title\":\"Update README\"}");             /* 6: given */
-    snprintf(body, sizeof(body), "{\"id\":\"U-1\",%s}", both);
-    intake_str(e, body);                                                         /* 7: its part is taken */
-    read_plan(e, &p, 6, 10000);
-    assert_int_equal(p.n, 6);
-    assert_int_equal(distinct_ids(&p), 6);
-    find(&p, "U-1-FE");
-    assert_string_equal(find(&p, "REQ-001-FE")->title, "Update README");
-    assert_string_equal(find(&p, "REQ-002-BE")->origin_id, "REQ-002");
-    find(&p, "REQ-002-FE");
-    find(&p, "T-9-BE");
-    find(&p, "T-9-FE");
-    plan_free(&p);
-    errs = read_errors(e, 3, 5000);
-    assert_int_equal(cJSON_GetArraySize(errs), 3);
-    expect_report(errs, 4, "duplicate_id", "id 'T-9-BE' is taken already (by intake item seq-3-0)");
-    expect_report(errs, 5, "duplicate_id", "id 'REQ-001-FE' is taken already (by intake item seq-1-0)");
-    expect_report(errs, 7, "duplicate_id", "id 'U-1' (its split part U-1-FE) is taken already (by intake item seq-6-0)");
-    cJSON_Delete(errs);
-    svc_stop(pid);
-}
-
-static void publish_mixed(env *e, int from, int n, int given_every);
-
-static int count_id(const plan_list *p, const char *id)
-{
-    int k = 0;
-    for (int i = 0; i < p->n; i++)
-        k += strcmp(p->r[i]->id, id) == 0;
-    return k;
-}
-
-/* An id given explicitly is taken: the counter skips it, and a second
- * requirement with it, in the same message or a later one, is refused at
- * intake, naming it, while the rest of its message goes on. */
-static void ids_are_never_handed_out_twice(void **state)
-{
-    env *e = *state;
-    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
-    plan_list p = {0};
-    cJSON *errs;
-    const cJSON *x;
-    int dup_reports = 0;
-
-    intake_str(e, "{\"id\":\"REQ-002\",\"title\":\"Update README with setup steps\"}");       /* 1 */
-    intake_str(e, "[{\"title\":\"Update the docs index\"},{\"title\":\"Update the changelog\"},"
-                  "{\"title\":\"Update the FAQ\"}]");                                          /* 2 */
-    intake_str(e, "{\"id\":\"REQ-002\",\"title\":\"Another with the same id\"}");            /* 3 */
-    intake_str(e, "[{\"id\":\"DUP-1\",\"title\":\"Update the glossary\"},"
-                  "{\"id\":\"DUP-1\",\"title\":\"Update the glossary again\"},"
-                  "{\"title\":\"Update the style guide\"}]");                                  /* 4 */
-    read_plan(e, &p, 6, 10000);
-    assert_int_equal(p.n, 6);
-    assert_int_equal(distinct_ids(&p), 6);
-    assert_int_equal(count_id(&p, "REQ-002"), 1);
-    assert_string_equal(find(&p, "REQ-002")->title, "Update README with setup steps");
-    /* 001, 003, 004, 005: 002 was taken, so the counter went past it */
-    find(&p, "REQ-001");
-    find(&p, "REQ-003");
-    find(&p, "REQ-004");
-    find(&p, "REQ-005");
-    assert_string_equal(find(&p, "DUP-1")->title, "Update the glossary");
-    plan_free(&p);
-
-    errs = read_errors(e, 2, 5000);
-    assert_int_equal(cJSON_GetArraySize(errs), 2);
-    cJSON_ArrayForEach(x, errs) {
-        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(x, "subject")), "errors.intake.duplicate_id");
-        dup_reports++;
-    }
-    expect_report(errs, 3, "duplicate_id", "id 'REQ-002' is taken already (by intake item seq-1-0)");
-    assert_string_equal(report_str(report_for(errs, 3), "requirementId"), "REQ-002");
-    expect_report(errs, 4, "duplicate_id", "[1]: id 'DUP-1' is given twice in this message (first at [0])");
-    assert_string_equal(report_str(report_for(errs, 4), "requirementId"), "DUP-1");
-    assert_int_equal(dup_reports, 2);
-    cJSON_Delete(errs);
-    wait_intake_empty(e, 5000); /* a partly refused message is acked, a wholly refused one terminated */
-    svc_stop(pid);
-}
-
 /* review and release are the scheduler's to ask for once work is verified:
  * submitted as intake (by type, persona, consumer name, the seed's subject
  * or protobuf), such work stuck in VERIFYING or had its merge dropped as a
@@ -771,123 +478,6 @@ static void a_nul_byte_is_refused_naming_the_field(void **state)
     assert_int_equal(stream_msgs(e, "PLAN"), 0);
     wait_intake_empty(e, 5000);
     svc_stop(pid);
-}
-
-/* 600 ids given before fill the counter's next numbers: the router gives
- * up skipping them after 100 and refuses the requirement, saying why,
- * instead of trying again until the message is dead-lettered with no word
- * to anyone. Requirements with ids of their own still go in. */
-static void requirements_whose_ids_cannot_be_allocated_get_an_intake_error(void **state)
-{
-    env *e = *state;
-    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
-    kvStore *kv = NULL;
-    plan_list p = {0};
-    cJSON *errs;
-
-    assert_int_equal(js_KeyValue(&kv, e->js, "orch_ids"), NATS_OK);
-    for (int i = 1; i <= 600; i++) {
-        char key[32];
-        snprintf(key, sizeof(key), "REQ-%03d", i);
-        assert_int_equal(kvStore_CreateString(NULL, kv, key, "seq-0-0"), NATS_OK);
-    }
-    kvStore_Destroy(kv);
-    intake_str(e, "Fix the login page");                                                              /* 1 */
-    intake_str(e, "[{\"id\":\"OWN-1\",\"title\":\"Update the FAQ\"},{\"title\":\"Update the index\"}]"); /* 2 */
-
-    errs = read_errors(e, 2, 20000);
-    assert_int_equal(cJSON_GetArraySize(errs), 2);
-    expect_report(errs, 1, "id_unavailable", "no automatic id is free");
-    expect_report(errs, 2, "id_unavailable", "[1]: no automatic id is free");
-    cJSON_Delete(errs);
-    read_plan(e, &p, 1, 5000);
-    assert_int_equal(p.n, 1);
-    assert_string_equal(p.r[0]->id, "OWN-1");
-    plan_free(&p);
-    wait_intake_empty(e, 5000); /* settled at once: nothing left to dead-letter */
-    svc_stop(pid);
-}
-
-/* A figure from a router instance's $SRV.STATS ("messages": fetched,
- * redeliveries included; "accepted"). */
-static long long router_figure(env *e, const char *instance, const char *key)
-{
-    char subj[96];
-    cJSON *st, *data;
-    long long v;
-    snprintf(subj, sizeof(subj), "$SRV.STATS.orch-router.%s", instance);
-    st = svc_request_json(e->nc, subj, "", 2000);
-    assert_non_null(st);
-    data = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "endpoints"), 0), "data");
-    v = (long long)cJSON_GetObjectItem(data, key)->valuedouble;
-    cJSON_Delete(st);
-    return v;
-}
-
-static void plan_max_msg_size(env *e, int32_t size)
-{
-    jsStreamInfo *si = NULL;
-    jsStreamConfig cfg;
-    assert_int_equal(js_GetStreamInfo(&si, e->js, "PLAN", NULL, NULL), NATS_OK);
-    cfg = *si->Config;
-    cfg.MaxMsgSize = size;
-    assert_int_equal(js_UpdateStream(NULL, e->js, &cfg, NULL, NULL), NATS_OK);
-    jsStreamInfo_Destroy(si);
-}
-
-/* A message that comes back (its outputs could not be stored) keeps its
- * ids and is not refused as a duplicate of itself. */
-static void a_redelivered_message_keeps_its_ids(void **state)
-{
-    env *e = *state;
-    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
-    plan_list p = {0};
-
-    /* PLAN refuses everything for a while: each try takes the ids, then
-     * fails to publish and is nak'ed */
-    plan_max_msg_size(e, 16);
-    intake_str(e, "{\"id\":\"SELF-1\",\"title\":\"Update README\"}");
-    intake_str(e, "[{\"title\":\"Update the FAQ\"},{\"id\":\"SELF-2\",\"title\":\"Update the index\"}]");
-    /* both delivered twice (the consumer gives up after five) */
-    for (int i = 0; i < 40 && router_figure(e, "r1", "messages") < 4; i++)
-        usleep(100 * 1000);
-    assert_true(router_figure(e, "r1", "messages") >= 4);
-    assert_int_equal(stream_msgs(e, "PLAN"), 0);
-    plan_max_msg_size(e, 1 << 20);
-    read_plan(e, &p, 3, 10000);
-    assert_int_equal(p.n, 3);
-    find(&p, "SELF-1");
-    find(&p, "SELF-2");
-    find(&p, "REQ-001");
-    plan_free(&p);
-    wait_intake_empty(e, 10000);
-    assert_int_equal(stream_msgs(e, "ERRORS"), 0);
-    svc_stop(pid);
-}
-
-/* Two replicas race for the same ids: the registry lets exactly one win. */
-static void two_replicas_never_take_one_id_twice(void **state)
-{
-    env *e = *state;
-    const char *env_small[] = {"ORCH_ROUTER_BATCH=5", NULL};
-    pid_t a = svc_start_ready(e->nc, &e->fix, "router", "ra", env_small);
-    pid_t b = svc_start_ready(e->nc, &e->fix, "router", "rb", env_small);
-    plan_list p = {0};
-    const int n = 200;
-    cJSON *errs;
-
-    /* each id twice, and as many without ids */
-    publish_mixed(e, 0, n, 2);
-    publish_mixed(e, 0, n, 2);
-    read_plan(e, &p, n + n / 2, 30000);
-    assert_int_equal(p.n, n + n / 2);
-    assert_int_equal(distinct_ids(&p), n + n / 2);
-    errs = read_errors(e, n / 2, 10000);
-    assert_int_equal(cJSON_GetArraySize(errs), n / 2);
-    cJSON_Delete(errs);
-    plan_free(&p);
-    svc_stop(a);
-    svc_stop(b);
 }
 
 /* orchctl submit says what happened: exit 1 when any requirement was
@@ -982,37 +572,6 @@ static void dry_run_classifies_without_publishing(void **state)
     natsMsg_Destroy(reply);
     assert_int_equal(stream_msgs(e, "PLAN"), 0);
     svc_stop(pid);
-}
-
-/* n requirements; with given_every > 0, each given_every-th has an id of
- * its own ("K-<i>"), the rest get automatic ones. */
-static void publish_mixed(env *e, int from, int n, int given_every)
-{
-    jsCtx *js = NULL;
-    jsOptions o;
-    jsOptions_Init(&o);
-    o.PublishAsync.MaxPending = 256;
-    o.PublishAsync.StallWait = 60000; /* a loaded server under the sanitizers
-                                         took longer than the 200 ms default
-                                         to make room (NATS_TIMEOUT in CI) */
-    assert_int_equal(natsConnection_JetStream(&js, e->nc, &o), NATS_OK);
-    for (int i = from; i < from + n; i++) {
-        char body[128];
-        if (given_every > 0 && i % given_every == 0)
-            snprintf(body, sizeof(body), "{\"id\":\"K-%d\",\"title\":\"Add endpoint number %d\"}", i, i);
-        else
-            snprintf(body, sizeof(body), "{\"title\":\"Add endpoint number %d\"}", i);
-        assert_int_equal(js_PublishAsync(js, "intake.requirements", body, (int)strlen(body), NULL), NATS_OK);
-    }
-    {
-        /* every acknowledgement, however long a loaded server takes (the
-         * context's 5 s ran out under the sanitizers with every write synced) */
-        jsPubOptions po;
-        jsPubOptions_Init(&po);
-        po.MaxWait = 60000;
-        assert_int_equal(js_PublishAsyncComplete(js, &po), NATS_OK);
-    }
-    jsCtx_Destroy(js);
 }
 
 static void publish_many(env *e, int from, int n) { publish_mixed(e, from, n, 0); }
@@ -1212,19 +771,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(poison_requirements_are_refused_on_every_path, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(internal_fields_cannot_be_set_from_outside, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(file_paths_have_one_spelling, svc_env_setup, svc_env_teardown),
-        cmocka_unit_test_setup_teardown(ids_are_never_handed_out_twice, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(review_and_release_are_not_intake_types, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_nul_byte_is_refused_naming_the_field, svc_env_setup, svc_env_teardown),
-        cmocka_unit_test_setup_teardown(requirements_whose_ids_cannot_be_allocated_get_an_intake_error, svc_env_setup,
+        cmocka_unit_test_setup_teardown(orchctl_submit_reports_refusals_and_missing_stream, svc_env_setup,
                                         svc_env_teardown),
-        cmocka_unit_test_setup_teardown(a_redelivered_message_keeps_its_ids, svc_env_setup, svc_env_teardown),
-        cmocka_unit_test_setup_teardown(split_parts_take_their_ids, svc_env_setup, svc_env_teardown),
-        cmocka_unit_test_setup_teardown(orchctl_submit_reports_refusals_and_missing_stream, svc_env_setup, svc_env_teardown),
-        cmocka_unit_test_setup_teardown(two_replicas_never_take_one_id_twice, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(orchctl_publishes_encodes_and_classifies, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(two_replicas_share_the_work_exactly_once, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(seed_subjects_and_consumers_work, svc_env_setup, svc_env_teardown),
-        cmocka_unit_test_setup_teardown(sigkill_mid_batch_loses_nothing_and_doubles_nothing, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(sigkill_mid_batch_loses_nothing_and_doubles_nothing, svc_env_setup,
+                                        svc_env_teardown),
     };
     int rc;
     /* ORCH_TEST_FILTER=name runs one case: tests/support/casefilter.c */
