@@ -220,7 +220,8 @@ Orchestrator__V1__Complexity names_complexity_parse(const char *s)
 static const char *const alert_kinds[NAMES_ALERT_COUNT] = {
     "stale", "stale_verifying", "queue_depth", "error_rate", "infra_errors", "budget", "service_down",
     "agent_table", "escalation", "charge_over_bound", "estimate_over_daily_limit", "unpublishable",
-    "conservation", "topology_missing", "agent_crashloop", "leader_contested", "state_quarantined", "agent_killed"};
+    "conservation", "topology_missing", "agent_crashloop", "leader_contested", "state_quarantined", "agent_killed",
+    "merge_train_paused", "merge_train_resumed", "merge_train_unreadable", "base_fails"};
 
 const char *names_alert_kind_token(names_alert_kind k)
 {

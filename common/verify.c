@@ -534,6 +534,33 @@ static void merge_onto_base(const vctx *x, const vproject *p, const char *src, c
     free(out);
 }
 
+/* A failing verification is run again on the base alone before the agent
+ * is blamed: when the base fails too, the failure is the base's (a broken
+ * or flaky test), and the verdict is an infrastructure error that says so
+ * (not charged to the agent; the scheduler alerts on it), with the base's
+ * own output. */
+static void blame_base_if_it_fails(const vctx *x, const vproject *p, const char *src, const char *base, pb_verdict *v)
+{
+    const char *clean[] = {"git", "-C", src, "clean", "-ffdxq", NULL};
+    const char *onto[] = {"git", "-C", src, "checkout", "--quiet", "--force", "--detach", base, NULL};
+    pb_verdict b = ORCHESTRATOR__V1__VERDICT__INIT;
+    if (verify_git(x, clean, NULL) != 0 || verify_git(x, onto, NULL) != 0)
+        return;
+    if (!verify_steps(x, p, src, &b)) {
+        char detail[600];
+        snprintf(detail, sizeof(detail), "%s %.12s fails its checks without this change (a broken or flaky base; "
+                 "the change is not blamed): %.300s", p->base, base, b.detail);
+        v->kind = ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_INFRASTRUCTURE_ERROR;
+        pb_set_str(&v->detail, detail);
+        pb_set_str(&v->failing_output, b.failing_output);
+    }
+    {
+        pb_verdict *heap = xmalloc(sizeof(*heap));
+        *heap = b;
+        orchestrator__v1__verdict__free_unpacked(heap, NULL);
+    }
+}
+
 static void run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick)(void *), void *tick_arg)
 {
     const vproject *p = vconfig_find(c, r->project);
@@ -641,9 +668,14 @@ static void run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick
 
     if (c->build_merged && base && *r->requirement_id)
         merge_onto_base(&x, p, src, base, r->requirement_id, sha, v);
+    if (!verify_steps(&x, p, src, v)) {
+        if (base && c->build_merged)
+            blame_base_if_it_fails(&x, p, src, base, v);
+        goto out;
+    }
     /* passed: the merge is kept, and the train moves the base to it without
      * building it again (docs/merge.md) */
-    if (verify_steps(&x, p, src, v) && *v->merged_commit) {
+    if (*v->merged_commit) {
         char spec[400];
         const char *keep[] = {"git", "-C", src, "push", "-q", "-f", "origin", spec, NULL};
         snprintf(spec, sizeof(spec), "%s:refs/heads/candidate/%s/v-%s-a%u", v->merged_commit, p->base,

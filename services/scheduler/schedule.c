@@ -709,6 +709,11 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
         sched_send_back(s, i, *v->failing_output ? v->failing_output : v->detail, 1, 0, now);
         break;
     default: /* infrastructure error: not the agent's fault */
+        if (strstr(v->detail, "fails its checks without this change") && s->out.alert) {
+            char text[700];
+            snprintf(text, sizeof(text), "%s: %.600s", st->id, v->detail);
+            s->out.alert(s->out.ctx, "critical", "base_fails", *v->project ? v->project : st->id, text);
+        }
         if (++st->infra_retries > (uint32_t)s->cfg.max_infra_retries) {
             char why[600];
             snprintf(why, sizeof(why), "the verifier failed %u times: %.400s", st->infra_retries - 1, v->detail);

@@ -25,7 +25,7 @@ const cfg_entry scheduler_cfg_entries[] = {
     {"scheduler.max_attempts", CFG_INT, SCHED_TEXT(SCHED_DEF_MAX_ATTEMPTS), 1, 100, F(core.max_attempts), NULL, 0, "attempts before escalation"},
     {"scheduler.max_infra_retries", CFG_INT, SCHED_TEXT(SCHED_DEF_MAX_INFRA_RETRIES), 0, 100, F(core.max_infra_retries), NULL, 0,
      "verifier infrastructure errors retried before escalation"},
-    {"scheduler.merge_train", CFG_BOOL, "false", 0, 0, F(core.merge_train), NULL, 0,
+    {"scheduler.merge_train", CFG_BOOL, "true", 0, 0, F(core.merge_train), NULL, 0,
      "approved changes reach the base through the merge train, built by the verifiers (docs/merge.md); false: a "
      "release agent merges them"},
     {"scheduler.train_ahead", CFG_INT, SCHED_TEXT(SCHED_DEF_TRAIN_AHEAD), 1, 64, F(core.train_ahead), NULL, 0,

@@ -21,6 +21,7 @@
 #include <nats/nats.h>
 
 #include "natsfix.h"
+#include "pb.h"
 #include "proc.h"
 #include "svcfix.h"
 
@@ -308,12 +309,172 @@ static void a_job_that_cannot_be_read_is_refused(void **state)
     natsSubscription_Destroy(errs);
 }
 
+/* --- the scheduler and the verifier together ----------------------------------------- */
+
+static void plan(env *e, const char *id, const char *deps)
+{
+    pb_requirement r;
+    char *dv[1] = {(char *)deps}, subj[128];
+    uint8_t *buf;
+    size_t len;
+    orchestrator__v1__requirement__init(&r);
+    r.id = (char *)id;
+    r.title = (char *)id;
+    r.type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND;
+    r.priority = ORCHESTRATOR__V1__PRIORITY__PRIORITY_MEDIUM;
+    r.estimated_tokens = 100;
+    r.complexity = ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_M;
+    r.status = ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED;
+    r.dependencies = deps ? dv : NULL;
+    r.n_dependencies = deps ? 1 : 0;
+    assert_int_equal(pb_pack(&r.base, &buf, &len), ORCH_OK);
+    snprintf(subj, sizeof(subj), "plan.requirement.%s", id);
+    assert_int_equal(js_Publish(NULL, e->js, subj, buf, (int)len, NULL, NULL), NATS_OK);
+    free(buf);
+}
+
+/* Takes the next dispatch on consumer (acked); its requirement id into id. */
+static void take(env *e, const char *consumer, const char *filter, char id[64])
+{
+    natsSubscription *sub = NULL;
+    jsSubOptions so;
+    natsMsgList list = {0};
+    cJSON *j = NULL;
+    jsSubOptions_Init(&so);
+    so.Stream = "REQUIREMENTS";
+    so.Consumer = consumer;
+    assert_int_equal(js_PullSubscribe(&sub, e->js, filter, consumer, NULL, &so, NULL), NATS_OK);
+    assert_int_equal(natsSubscription_Fetch(&list, sub, 1, 20000, NULL), NATS_OK);
+    assert_int_equal(list.Count, 1);
+    j = cJSON_ParseWithLength(natsMsg_GetData(list.Msgs[0]), (size_t)natsMsg_GetDataLength(list.Msgs[0]));
+    assert_non_null(j);
+    snprintf(id, 64, "%s", s_of(cJSON_IsArray(j) ? cJSON_GetArrayItem(j, 0) : j, "id"));
+    cJSON_Delete(j);
+    natsMsg_Ack(list.Msgs[0], NULL);
+    natsMsgList_Destroy(&list);
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+}
+
+static void publish(env *e, const char *subject, const char *body)
+{
+    assert_int_equal(js_Publish(NULL, e->js, subject, body, (int)strlen(body), NULL, NULL), NATS_OK);
+}
+
+/* orch.status.<id>'s field, once it is want (up to 90 s); fails otherwise. */
+static void wait_for(env *e, const char *id, const char *want)
+{
+    char subj[128], last[200] = "";
+    snprintf(subj, sizeof(subj), "orch.status.%s", id);
+    for (int i = 0; i < 900; i++) {
+        natsMsg *m = NULL;
+        if (natsConnection_RequestString(&m, e->nc, subj, "", 2000) == NATS_OK) {
+            cJSON *j = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+            int done = j && !strcmp(s_of(j, "status"), want);
+            if (j)
+                snprintf(last, sizeof(last), "%s (%s)", s_of(j, "status"), s_of(j, "reason"));
+            cJSON_Delete(j);
+            natsMsg_Destroy(m);
+            if (done)
+                return;
+        }
+        usleep(100 * 1000);
+    }
+    fail_msg("%s never %s; last: %s", id, want, last);
+}
+
+/* The agent's part: a commit of file on req/<id>-a1 from main, and its result. */
+static void work_on(env *e, const char *id, const char *file, const char *text)
+{
+    char branch[100], body[400], subj[100];
+    snprintf(branch, sizeof(branch), "req/%s-a1", id);
+    change(e, branch, file, text);
+    snprintf(subj, sizeof(subj), "results.backend.%s", id);
+    snprintf(body, sizeof(body), "{\"requirementId\":\"%s\",\"attempt\":1,\"instance\":\"roy-1\",\"project\":\"demo\","
+                                 "\"ref\":\"refs/heads/%s\",\"tokensUsed\":100}", id, branch);
+    publish(e, subj, body);
+}
+
+static void approve(env *e, const char *id)
+{
+    char tid[64], subj[100], body[300];
+    take(e, "senior-review", "requirements.review.>", tid);
+    assert_string_equal(tid, id);
+    snprintf(subj, sizeof(subj), "results.review.%s", id);
+    snprintf(body, sizeof(body), "{\"requirementId\":\"%s\",\"attempt\":1,\"instance\":\"rev-1\","
+                                 "\"review\":\"approved\"}", id);
+    publish(e, subj, body);
+}
+
+/* Work verified by the real verifier and approved reaches main through the
+ * train, with no release agent: the verification was built merged onto
+ * main, so the base moves to that very commit with no second build; its
+ * dependent is dispatched only then. A second change, verified on the old
+ * base, is built again as a candidate on the new one and merged. main
+ * builds at every commit it went through. */
+static void approved_work_reaches_main_through_the_train(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_SCHEDULER_MERGE_TRAIN=true", "ORCH_SCHEDULER_QUIET_START=00:00",
+                       "ORCH_SCHEDULER_QUIET_END=00:00", NULL};
+    char id[64], main0[80], main1[80], got[80], kept[80];
+    pid_t sched = svc_start_ready(e->nc, &e->fix, "scheduler", "s1", x);
+
+    rev(e, "main", main0);
+    plan(e, "T-1", NULL);
+    plan(e, "T-2", NULL);
+    plan(e, "T-3", "T-1");
+    take(e, "roy-backend", "requirements.backend.>", id);
+    take(e, "roy-backend", "requirements.backend.>", id);
+    work_on(e, "T-1", "t1.txt", "one\n");
+    wait_for(e, "T-1", "REVIEWING");
+    rev(e, "refs/heads/candidate/main/v-T-1-a1", kept);
+    assert_string_not_equal(kept, "");
+    work_on(e, "T-2", "t2.txt", "two\n");
+    wait_for(e, "T-2", "REVIEWING");
+    approve(e, "T-1");
+    wait_for(e, "T-1", "COMPLETE");
+    rev(e, "main", main1);
+    assert_string_equal(main1, kept); /* the verified merge itself: no second build */
+    take(e, "roy-backend", "requirements.backend.>", id);
+    assert_string_equal(id, "T-3"); /* only now */
+    approve(e, "T-2");
+    wait_for(e, "T-2", "COMPLETE");
+    rev(e, "main", got);
+    {
+        char spec[100], parent[80];
+        snprintf(spec, sizeof(spec), "%s^1", got);
+        rev(e, spec, parent);
+        assert_string_equal(parent, main1); /* a fast forward from T-1's merge */
+    }
+    {
+        /* every commit main went through builds and passes */
+        const char *list[] = {"rev-list", "--first-parent", "--count", "main", NULL};
+        char n[20];
+        git(e->repo, list, n, sizeof(n));
+        assert_int_equal(atoi(n), 3); /* base, T-1's merge, T-2's merge */
+        for (int k = 0; k < 3; k++) {
+            char spec[40], dir[400];
+            const char *make[] = {"make", "-C", dir, "test", NULL};
+            int st = 0;
+            snprintf(spec, sizeof(spec), "main~%d", k);
+            snprintf(dir, sizeof(dir), "%s/check%d", e->fix.dir, k);
+            GIT(e->repo, "worktree", "add", "-q", "--detach", dir, spec);
+            assert_int_equal(proc_wait(proc_spawn(make, NULL, e->fix.dir, "make.out"), 60000, &st), 0);
+            assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        }
+    }
+    (void)main0;
+    svc_stop(sched);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(candidates_merge_in_order_and_the_base_moves_once_from_where_it_was, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_job_that_cannot_be_read_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(approved_work_reaches_main_through_the_train, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,13 +52,15 @@ static void wait_leader(env *e, const char *instance)
     fail_msg("scheduler %s never took the lease", instance);
 }
 
+/* These cases play the release agent (results.release.<id>): the merge
+ * train, which merges through the verifiers, is test_merge_train's. */
 static pid_t start_scheduler(env *e, const char *instance, const char *const extra[])
 {
     const char *base[] = {"ORCH_SCHEDULER_BACKOFF_BASE_MS=200", "ORCH_SCHEDULER_SPAWN_COOLDOWN_S=0",
-                          "ORCH_SCHEDULER_QUIET_START=00:00", "ORCH_SCHEDULER_QUIET_END=00:00", NULL, NULL, NULL,
-                          NULL, NULL};
-    int n = 4;
-    for (int i = 0; extra && extra[i] && n < 8; i++)
+                          "ORCH_SCHEDULER_QUIET_START=00:00", "ORCH_SCHEDULER_QUIET_END=00:00",
+                          "ORCH_SCHEDULER_MERGE_TRAIN=false", NULL, NULL, NULL, NULL, NULL};
+    int n = 5;
+    for (int i = 0; extra && extra[i] && n < 9; i++)
         base[n++] = extra[i];
     return svc_start_ready(e->nc, &e->fix, "scheduler", instance, base);
 }

@@ -121,6 +121,9 @@ static int setup(void **state)
              "    \"command\": [\"sh\", \"-c\", \"sh -c 'trap \\\"\\\" TERM; sleep 300' & echo $! > $PIDFILE; sleep 300\"]}]},"
              " \"noisy\": {\"repo\": \"%s\", \"steps\": ["
              "   {\"name\": \"noise\", \"command\": [\"sh\", \"-c\", \"yes noise | head -c 2000000; echo FINAL ERROR; exit 2\"]}]},"
+             /* a check the base fails too: the base's fault, not the change's */
+             " \"basebroken\": {\"repo\": \"%s\", \"steps\": ["
+             "   {\"name\": \"check\", \"command\": [\"sh\", \"-c\", \"test -f ok.txt || { echo no ok.txt; exit 3; }\"]}]},"
              " \"slow\": {\"repo\": \"%s\", \"steps\": ["
              "   {\"name\": \"slow\", \"command\": [\"sleep\", \"4\"]}]},"
              /* a directory of mode 000 with one inside, and a chain of
@@ -146,7 +149,7 @@ static int setup(void **state)
              "printf '\\\\342\\\\202\\\\254x\\\\377y before NUL\\\\000after NUL'; "
              "head -c 2014 /dev/zero | tr '\\\\0' c; echo THE END; exit 1\"]}]}"
              "}}",
-             e->repo, e->repo, e->pidfile, e->repo, e->repo, e->repo, e->repo, e->fix.dir, e->repo);
+             e->repo, e->repo, e->pidfile, e->repo, e->repo, e->repo, e->repo, e->repo, e->fix.dir, e->repo);
     write_file(e->fix.dir, "projects.json", doc);
     *state = e;
     return 0;
@@ -352,6 +355,44 @@ static const pb_verdict *of(const verdicts *v, const char *id)
 #define PASS ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS
 #define FAIL ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_FAIL
 #define INFRA ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_INFRASTRUCTURE_ERROR
+
+/* A passing change is built merged onto the base as the merge train merges
+ * it, and that merge is kept for the train; a failure the base shows
+ * without the change is the base's: not charged to the agent, said so. */
+static void a_change_is_built_merged_and_a_failing_base_is_not_blamed_on_it(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_verifier(e, "v1");
+    verdicts v;
+    const pb_verdict *x;
+    char kept[200], got[80] = "";
+
+    submit(e, "MERGED-1", 1, "demo", "refs/heads/good", NULL);
+    submit(e, "BASE-1", 1, "basebroken", "refs/heads/good", NULL);
+    read_verdicts(e, &v, 2, 90000);
+    x = of(&v, "MERGED-1");
+    assert_int_equal(x->kind, PASS);
+    assert_int_equal(strlen(x->merged_commit), 40);
+    assert_int_equal(strlen(x->base_commit), 40);
+    snprintf(kept, sizeof(kept), "refs/heads/candidate/main/v-MERGED-1-a1");
+    {
+        const char *argv[] = {"git", "-C", e->repo, "rev-parse", "--verify", "-q", kept, NULL};
+        char log[400], *text;
+        int st = 0;
+        assert_int_equal(proc_wait(proc_spawn(argv, NULL, e->fix.dir, "rev.out"), 20000, &st), 0);
+        snprintf(log, sizeof(log), "%s/rev.out", e->fix.dir);
+        text = proc_slurp(log);
+        snprintf(got, sizeof(got), "%.40s", text ? text : "");
+        free(text);
+    }
+    assert_string_equal(got, x->merged_commit);
+    x = of(&v, "BASE-1");
+    assert_int_equal(x->kind, INFRA);
+    assert_non_null(strstr(x->detail, "fails its checks without this change"));
+    assert_non_null(strstr(x->failing_output, "no ok.txt"));
+    free_verdicts(&v);
+    svc_stop(pid);
+}
 
 /* A result whose ref is the base itself (or anything the base holds) is no
  * change: it fails, with a clear output, instead of passing on to review. */
@@ -1037,6 +1078,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(verdicts_for_every_kind_of_work, setup, teardown),
         cmocka_unit_test_setup_teardown(a_ref_that_is_the_base_is_an_empty_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_change_is_built_merged_and_a_failing_base_is_not_blamed_on_it, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(hanging_step_is_killed_with_its_children_and_noise_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(work_trees_go_however_deep_or_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(nothing_a_step_started_outlives_its_verdict, setup, teardown),
