@@ -306,8 +306,9 @@ static void only_the_router_takes_ids(void **state)
 }
 
 /* Every service may raise the alerts it raises: a lost stream or consumer
- * (common/daemon.c, every daemon) and an agent that keeps exiting (the Host
- * Listener). A refusal shows only as a violation in the server's log. */
+ * (common/daemon.c, every daemon), an agent that keeps exiting or was
+ * killed (the Host Listener), a contested lease (common/lease.c) and a
+ * quarantined state (the scheduler). A refusal shows only as a violation in the server's log. */
 static void services_may_raise_their_alerts(void **state)
 {
     static const struct {
@@ -319,6 +320,10 @@ static void services_may_raise_their_alerts(void **state)
         {"monitor", "p-monitor", "alerts.critical.topology_missing"},
         {"hostlistener", "p-hl", "alerts.critical.topology_missing"},
         {"hostlistener", "p-hl", "alerts.warning.agent_crashloop"},
+        {"hostlistener", "p-hl", "alerts.warning.agent_killed"},
+        {"scheduler", "p-scheduler", "alerts.critical.leader_contested"},
+        {"monitor", "p-monitor", "alerts.critical.leader_contested"},
+        {"scheduler", "p-scheduler", "alerts.critical.state_quarantined"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(may) / sizeof(may[0]); i++) {
