@@ -13,6 +13,9 @@
  *   hang       the agent stops sending anything (no heartbeat, no result)
  *   transient  an error report with transient: true
  *   changes    (review agents) ask for changes once
+ * The key "sim_clash" names a C function the first attempt also defines:
+ * two requirements naming the same one each build alone and fail together
+ * ("multiple definition" at link time); the retry leaves it out.
  * Work is acted on once: before acting, the agent claims it by creating
  * the key <type>.<message id> in KV orch_claims; a message delivered again
  * (an ack lost in a server failure) finds the claim and is skipped.
@@ -159,6 +162,25 @@ static const char *sim_mode(agent *a, const pb_requirement *r)
     return a->mode ? a->mode : "";
 }
 
+/* The function named by metadata "sim_clash" when r's first attempt
+ * defines one: a C identifier of at most 63 characters, else NULL. */
+static const char *sim_clash(const pb_requirement *r)
+{
+    if (r->attempt > 1 || !r->metadata)
+        return NULL;
+    for (size_t i = 0; i < r->metadata->n_extra; i++) {
+        const char *v = r->metadata->extra[i]->value;
+        size_t k = 0;
+        if (strcmp(r->metadata->extra[i]->key, "sim_clash") || !v)
+            continue;
+        while (v[k] && k < 64 && (v[k] == '_' || (v[k] >= 'a' && v[k] <= 'z') || (v[k] >= 'A' && v[k] <= 'Z') ||
+                                  (k > 0 && v[k] >= '0' && v[k] <= '9')))
+            k++;
+        return k > 0 && k < 64 && !v[k] ? v : NULL;
+    }
+    return NULL;
+}
+
 /* The code change: a feature file; broken on purpose when asked. */
 static int commit_work(agent *a, const pb_requirement *r, int broken, char *ref, size_t reflen)
 {
@@ -188,6 +210,8 @@ static int commit_work(agent *a, const pb_requirement *r, int broken, char *ref,
                 fn[k] = '_';
         fprintf(f, "static int feature(void) { return %u; }\nint feature_%s(void) { return feature(); }\n",
                 r->attempt, fn);
+        if (sim_clash(r))
+            fprintf(f, "int %s(void) { return %u; }\n", sim_clash(r), r->attempt);
     }
     fclose(f);
     snprintf(msg, sizeof(msg), "%s: %.120s", r->id, r->title);
