@@ -253,7 +253,7 @@ for cfg in $configs; do
   fi
 done
 for cfg in $configs; do
-  echo "broken base commits $cfg: $(fig "$cfg" 4)"
+  echo "time $cfg: $(fig "$cfg" 2) s, builds per merged change $(fig "$cfg" 3), broken base commits $(fig "$cfg" 4)"
 done
 c4=$(fig train-4-clean 3)
 if [ -n "$c4" ]; then echo "builds per merged change, train-4 clean: $c4 (target at most 1.3)"; fi
