@@ -464,6 +464,15 @@ static void approved_work_reaches_main_through_the_train(void **state)
             assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
         }
     }
+    {
+        /* orchctl status shows the train, with the base it is at */
+        const char *a[] = {"status", NULL};
+        char out[8192], want[200];
+        assert_int_equal(svc_orchctl(&e->fix, a, out, sizeof(out)), 0);
+        snprintf(want, sizeof(want), "merge train demo (main at %.12s): empty", got);
+        if (!strstr(out, want))
+            fail_msg("orchctl status lacks '%s':\n%s", want, out);
+    }
     (void)main0;
     svc_stop(sched);
 }

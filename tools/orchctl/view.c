@@ -72,6 +72,35 @@ static void utc_minute(double ms, char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
+/* One line per project's merge train (docs/merge.md), from the list's
+ * "trains": where its base is and each queued change's stage. */
+static void print_trains(const cJSON *o)
+{
+    const cJSON *t, *q;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItem(o, "trains"))
+    {
+        char line[1200];
+        size_t n;
+        int k = 0;
+        n = (size_t)snprintf(line, sizeof(line), "merge train %s (%s at %.12s)%s:", jstr(t, "project"),
+                             jstr(t, "baseBranch"), jstr(t, "base"),
+                             cJSON_IsTrue(cJSON_GetObjectItem(t, "paused")) ? " PAUSED, the base fails" : "");
+        cJSON_ArrayForEach(q, cJSON_GetObjectItem(t, "queue"))
+        {
+            if (n < sizeof(line))
+                n += (size_t)snprintf(line + n, sizeof(line) - n, "%s %s %s", k++ ? "," : "", jstr(q, "id"),
+                                      jstr(q, "stage"));
+        }
+        if (k == 0 && n < sizeof(line))
+            snprintf(line + n, sizeof(line) - n, " empty");
+        {
+            char *shown = text_printable(line);
+            printf("%s\n", shown);
+            free(shown);
+        }
+    }
+}
+
 /* The roadmap's ETA for people, from an answer of orch.scheduler.list
  * (roadmapEtaMs, roadmapEtaLateMs: the forecast's mean end of all unfinished
  * work and its 90th percentile); list NULL: the scheduler did not answer. */
@@ -192,6 +221,7 @@ int cmd_status(ctl *c, int argc, char **argv)
         cJSON_ArrayForEach(r, cJSON_GetObjectItem(o, "requirements")) print_status_line(c, r);
         roadmap_eta_line(o, line, sizeof(line));
         printf("%s\n", line);
+        print_trains(o);
     }
     cJSON_Delete(o);
     return 0;
@@ -273,6 +303,7 @@ int cmd_dashboard(ctl *c, int argc, char **argv)
             char line[160];
             roadmap_eta_line(head, line, sizeof(line));
             printf("%s\n", line);
+            print_trains(head);
             cJSON_Delete(head);
         }
         fflush(stdout);
