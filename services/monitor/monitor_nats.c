@@ -325,8 +325,9 @@ static void on_result(const char *subject, const char *data, size_t len, const e
 }
 
 /* errors.<source>.<id>: the subject says who reports. An agent's
- * (errors.agent.<id>) is judged like a result, its type being the one its
- * body names or else the work's own; the verifier's count against the type
+ * (errors.agent.<type>.<id>) is judged like a result, its type the one its
+ * subject names (the older errors.agent.<id>: the one its body names or else
+ * the work's own); the verifier's count against the type
  * of the work without being the agent's activity; other services' reports
  * (the monitor's own "stuck" and refusals among them) count for nothing. */
 static void on_error(const char *subject, const char *data, size_t len, const edge_limits *lim, int64_t now)
