@@ -20,6 +20,7 @@
 
 #include <nats/nats.h>
 
+#include "auth.h"
 #include "checker.h"
 #include "history.h"
 
@@ -30,8 +31,13 @@ static natsConnection *connect_env(void)
     const char *url = getenv("ORCH_NATS_URL"), *user = getenv("ORCH_NATS_USER"), *pass = getenv("ORCH_NATS_PASSWORD");
     natsOptions_Create(&o);
     natsOptions_SetURL(o, url ? url : "nats://127.0.0.1:4222");
-    if (user)
+    if (user) {
+        char inbox[128];
         natsOptions_SetUserInfo(o, user, pass ? pass : "");
+        /* deploy/nats.conf lets each identity read only its own inbox */
+        if (auth_inbox_prefix(user, inbox, sizeof(inbox)))
+            natsOptions_SetCustomInboxPrefix(o, inbox);
+    }
     natsOptions_SetTimeout(o, 5000);
     if (natsConnection_Connect(&nc, o) != NATS_OK) {
         fprintf(stderr, "deploy-judge: cannot connect to %s: %s\n", url ? url : "(default)", nats_GetLastError(NULL));
