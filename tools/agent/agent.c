@@ -30,6 +30,7 @@
 
 #include "admit.h"
 #include "agentcore.h"
+#include "auth.h"
 #include "claim.h"
 #include "edge.h"
 #include "fileio.h"
@@ -1150,9 +1151,13 @@ int agent_serve(const char *type, const char *instance, const agent_cfg *cfg, co
         log_error("NATS: %s", err);
         goto out;
     }
-    if (js_KeyValue(&a.states, a.js, TOPO_KV_REQUIREMENTS) != NATS_OK) {
+    /* An agent identity of deploy/nats.conf may not read the states (no
+     * identity reads what is not its own): with credentials, the check of
+     * the current attempt is left to the scheduler, which refuses reports
+     * of past attempts (docs/agents.md, "Only the current attempt"). */
+    if (auth_has_credentials(svc) || js_KeyValue(&a.states, a.js, TOPO_KV_REQUIREMENTS) != NATS_OK) {
         a.states = NULL;
-        log_info("%s is not readable: every dispatch is taken as the current attempt", TOPO_KV_REQUIREMENTS);
+        log_info("%s is not read: every dispatch is taken as the current attempt", TOPO_KV_REQUIREMENTS);
     }
     jsSubOptions_Init(&so);
     so.Stream = "REQUIREMENTS";
