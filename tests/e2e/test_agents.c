@@ -14,10 +14,12 @@
  * (REQ-206) sent to the CLI with the cheap model; the day's ledger equal to
  * the tokens the server reported; of two changes that conflict (REQ-207,
  * REQ-208) and two that only break together (REQ-209, REQ-210), one each
- * merged and the other refused with the exact output, sent back to its
- * author with that output (the server answers the fix only then) and
- * merged on attempt 2; main holding every change, building and passing its
- * tests. */
+ * merged by the merge train and the other ejected from it (a candidate that
+ * does not merge, one that fails to link), sent back to its author with the
+ * exact output (the server answers the fix only then: the conflict's retry
+ * prompt holds the markers, the other the linker's error) and merged on
+ * attempt 2; main holding every change once, and building and passing its
+ * tests at every commit it went through. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -123,13 +125,17 @@ static cJSON *records(void)
 }
 
 /* All agents' logs and their per-attempt logs, one text. */
-static char *agent_logs(void)
+/* The text of the run's files matching the patterns (under dir; a space
+ * between two), concatenated. Only our own directory, no input. */
+static char *files_text(const char *patterns)
 {
-    char cmd[600], *text = NULL;
-    size_t len = 0;
+    char cmd[900], *text = NULL, list[600], *save, *tok;
+    size_t len = 0, at;
     FILE *p;
-    /* our own directory, no input */
-    snprintf(cmd, sizeof(cmd), "cat %s/var/log/agents/*.log %s/var/agents/*/logs/*.log", dir, dir);
+    snprintf(list, sizeof(list), "%s", patterns);
+    at = (size_t)snprintf(cmd, sizeof(cmd), "cat");
+    for (tok = strtok_r(list, " ", &save); tok && at < sizeof(cmd); tok = strtok_r(NULL, " ", &save))
+        at += (size_t)snprintf(cmd + at, sizeof(cmd) - at, " %s/%s", dir, tok);
     p = popen(cmd, "r");
     assert_non_null(p);
     for (;;) {
@@ -145,6 +151,9 @@ static char *agent_logs(void)
     pclose(p);
     return text ? text : strdup("");
 }
+
+/* Every agent's log: the instances' and their CLI runs'. */
+static char *agent_logs(void) { return files_text("var/log/agents/*.log var/agents/*/logs/*.log"); }
 
 static int count(const char *hay, const char *needle)
 {
@@ -297,6 +306,22 @@ static void real_agents_run_the_roadmap(void **state)
         }
         assert_true(seen >= 1);
     }
+    {
+        /* the ejected changes' retries: the conflict prepared with its
+         * markers, the other with the linker's exact error */
+        const cJSON *e;
+        int markers = 0, linker = 0;
+        cJSON_ArrayForEach(e, recs)
+        {
+            const char *prompt = cJSON_GetStringValue(cJSON_GetObjectItem(e, "prompt"));
+            if (prompt && strstr(prompt, "Merge conflicts to resolve") && strstr(prompt, "<<<<<<<"))
+                markers++;
+            if (prompt && strstr(prompt, "the merge was refused:") && strstr(prompt, "multiple definition of"))
+                linker++;
+        }
+        assert_true(markers >= 1);
+        assert_true(linker >= 1);
+    }
     cJSON_Delete(recs);
 
     logs = agent_logs();
@@ -318,10 +343,14 @@ static void real_agents_run_the_roadmap(void **state)
     cJSON_Delete(s);
     assert_true(count(logs, "REQ-203 attempt 1: transient error (rate_limited)") == 1);
     assert_true(count(logs, "REQ-204 attempt 1: transient error (timeout)") == 1);
-    assert_int_equal(count(logs, "permanent error (merge_conflict)"), 1);
-    assert_true(count(logs, "CONFLICT (add/add): Merge conflict in features/shared.c") >= 1);
-    assert_int_equal(count(logs, "permanent error (candidate_failed)"), 1);
-    assert_true(count(logs, "multiple definition of") >= 1);
+    {
+        /* the merge train ejected one of each pair: a candidate that does
+         * not merge, one that fails (docs/merge.md) */
+        char *vlog = files_text("var/log/verifier-*.log");
+        assert_true(count(vlog, "does not merge\n") >= 1);
+        assert_true(count(vlog, " FAILED\n") >= 1); /* "train demo: candidate N FAILED" */
+        free(vlog);
+    }
     /* under ASan/UBSan: the agents' own reports (they end with the run) */
     assert_int_equal(count(logs, "ERROR: AddressSanitizer") + count(logs, "ERROR: LeakSanitizer") +
                          count(logs, "runtime error:"),
@@ -344,11 +373,35 @@ static void real_agents_run_the_roadmap(void **state)
         assert_non_null(text);
         for (int id = 201; id <= 210; id++) {
             char merge[64];
-            snprintf(merge, sizeof(merge), "Merge REQ-%d:", id);
-            if (!strstr(text, merge))
-                fail_msg("main lacks REQ-%d:\n%s", id, text);
+            snprintf(merge, sizeof(merge), "Merge REQ-%d into main\n", id);
+            if (count(text, merge) != 1)
+                fail_msg("main holds REQ-%d %d times:\n%s", id, count(text, merge), text);
         }
         free(text);
+    }
+    {
+        /* every commit main went through builds and passes its tests */
+        char repo[400], check[400], spec[32], log[600];
+        const char *n_of[] = {"git", "-C", repo, "rev-list", "--first-parent", "--count", "main", NULL};
+        int n;
+        snprintf(repo, sizeof(repo), "%s/var/demo-repo", dir);
+        assert_int_equal(run(n_of, "count.txt"), 0);
+        snprintf(log, sizeof(log), "%s/count.txt", dir);
+        text = proc_slurp(log);
+        n = text ? atoi(text) : 0;
+        free(text);
+        assert_true(n >= 11); /* the base and a merge of each */
+        for (int k = 0; k < n; k++) {
+            const char *co[] = {"git", "-C", check, "checkout", "-q", "-f", "--detach", spec, NULL};
+            const char *clean[] = {"git", "-C", check, "clean", "-fdxq", NULL};
+            const char *make[] = {"make", "-C", check, "test", NULL};
+            snprintf(check, sizeof(check), "%s/check", dir);
+            snprintf(spec, sizeof(spec), "origin/main~%d", k);
+            assert_int_equal(run(clean, "clean.log"), 0);
+            assert_int_equal(run(co, "co.log"), 0);
+            if (run(make, "make.log") != 0)
+                fail_msg("main~%d does not build and pass its tests (see %s/make.log)", k, dir);
+        }
     }
     {
         const char *argv[] = {"rm", "-rf", dir, NULL};
