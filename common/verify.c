@@ -668,20 +668,13 @@ static void run(const vconfig *c, const pb_result *r, pb_verdict *v, void (*tick
 
     if (c->build_merged && base && *r->requirement_id)
         merge_onto_base(&x, p, src, base, r->requirement_id, sha, v);
+    /* Passed, its merge (v->merged_commit) is what the train moves the base
+     * to when nothing is ahead of it: not kept anywhere, as the base move
+     * makes the same commit again (verify_train.h). */
     if (!verify_steps(&x, p, src, v)) {
+        pb_set_str(&v->merged_commit, "");
         if (base && c->build_merged)
             blame_base_if_it_fails(&x, p, src, base, v);
-        goto out;
-    }
-    /* passed: the merge is kept, and the train moves the base to it without
-     * building it again (docs/merge.md) */
-    if (*v->merged_commit) {
-        char spec[400];
-        const char *keep[] = {"git", "-C", src, "push", "-q", "-f", "origin", spec, NULL};
-        snprintf(spec, sizeof(spec), "%s:refs/heads/candidate/%s/v-%s-a%u", v->merged_commit, p->base,
-                 r->requirement_id, r->attempt);
-        if (verify_git(&x, keep, NULL) != 0)
-            pb_set_str(&v->merged_commit, ""); /* not kept: the train builds it again */
     }
 out:
     free(out);

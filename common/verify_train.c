@@ -246,6 +246,44 @@ static void drop_merged(const vctx *x, const char *src, const char *to, const ch
     free(out);
 }
 
+/* The commit `to`, in the clone src: there already (a candidate kept), or
+ * made again from `from` and the changes (a verification's merge, made the
+ * same way). 0 when src holds it; -1 with *why otherwise. */
+static int remake(const vctx *x, const vproject *p, const char *src, const vadvance *in, char **why)
+{
+    char spec[120], *out = NULL;
+    const char *has[] = {"git", "-C", src, "cat-file", "-e", spec, NULL};
+    const char *co[] = {"git", "-C", src, "checkout", "--quiet", "--detach", in->from, NULL};
+    const char *head[] = {"git", "-C", src, "rev-parse", "HEAD", NULL};
+    snprintf(spec, sizeof(spec), "%s^{commit}", in->to);
+    if (verify_git(x, has, NULL) == 0)
+        return 0;
+    if (!in->commits || in->nids < 1 || verify_git(x, co, &out) != 0) {
+        say(why, "%.12s is not in the repository and cannot be made again: %.300s", in->to, out ? out : "");
+        free(out);
+        return -1;
+    }
+    for (int k = 0; k < in->nids; k++) {
+        free(out);
+        out = NULL;
+        if (!verify_hex_id(in->commits[k]) || !plain_id(in->ids[k]) ||
+            verify_merge_one(x, src, p->base, in->ids[k], in->commits[k], &out) != 0) {
+            say(why, "%.12s cannot be made again: %s does not merge: %.300s", in->to, in->ids[k], out ? out : "");
+            free(out);
+            return -1;
+        }
+    }
+    free(out);
+    out = NULL;
+    if (verify_git(x, head, &out) != 0 || (verify_trim(out), strcmp(out, in->to) != 0)) {
+        say(why, "made again, the merge is %.12s, not %.12s", out ? out : "?", in->to);
+        free(out);
+        return -1;
+    }
+    free(out);
+    return 0;
+}
+
 int verify_advance(const vconfig *c, const vadvance *in, char remote[VTRAIN_COMMIT_LEN], char **why,
                    void (*tick)(void *), void *tick_arg)
 {
@@ -276,6 +314,8 @@ int verify_advance(const vconfig *c, const vadvance *in, char remote[VTRAIN_COMM
     }
     free(out);
     out = NULL;
+    if (remake(&x, p, src, in, why) != 0)
+        goto done; /* remote "": the train builds what it had again, kept this time */
     {
         /* only from the commit the train built on: anyone else's move wins */
         const char *push[] = {"git", "-C", src, "push", "-q", lease, "origin", spec, NULL};

@@ -7,6 +7,11 @@
  * be moved to it later by whichever replica is asked. A change that does
  * not merge onto what is before it is a conflict, named by its position.
  *
+ * A verification that passed built its change merged onto the base the
+ * same way (verify.c), and that merge is not kept: a base move to a commit
+ * the repository does not hold makes it again, from `from` and the
+ * changes' commits, and moves the base only when it is the same commit.
+ *
  * A base move pushes a candidate that passed to the base branch only while
  * the base is still the commit the candidate was built on (a push with a
  * lease), so a base moved by anyone else is never overwritten; asked again
@@ -55,6 +60,7 @@ typedef struct {
     const char *from, *to;         /* the base commit now, the candidate to move it to */
     int keep_branches;             /* keep the branches of merged work */
     const char *const *ids;        /* the requirements merged: their req/<id>-a<n> branches go too */
+    const char *const *commits;    /* their approved commits, in order (NULL: not given) */
     int nids;
 } vadvance;
 

@@ -44,11 +44,19 @@ static void on_build(void *ctx, const train_build *b)
         x->s->out.train_build(x->s->out.ctx, x->project, b);
 }
 
+/* The move names each change's approved commit too: a verification's merge
+ * that no candidate kept is made again from them (docs/merge.md). */
 static void on_advance(void *ctx, const char *from, const char *to, const char *const *ids, int n)
 {
     struct sched_train *x = ctx;
+    const char **commits = xcalloc((size_t)n + 1, sizeof(char *));
+    for (int k = 0; k < n; k++) {
+        int i = sched_entry_of(x->s, ids[k]);
+        commits[k] = i >= 0 && x->s->e[i]->delivery ? x->s->e[i]->delivery->commit : "";
+    }
     if (x->s->out.train_advance)
-        x->s->out.train_advance(x->s->out.ctx, x->project, from, to, ids, n);
+        x->s->out.train_advance(x->s->out.ctx, x->project, from, to, ids, commits, n);
+    free(commits);
 }
 
 static void on_eject(void *ctx, const char *id, train_eject_kind kind, const char *output)

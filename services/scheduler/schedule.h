@@ -191,7 +191,7 @@ typedef struct {
      * train's state (JSON, for sched_restore_train). */
     void (*train_build)(void *ctx, const char *project, const train_build *b);
     void (*train_advance)(void *ctx, const char *project, const char *from, const char *to, const char *const *ids,
-                          int n);
+                          const char *const *commits, int n);
     void (*train_save)(void *ctx, const char *project, const char *json);
 } sched_out;
 

@@ -485,17 +485,20 @@ static void out_train_build(void *ctx, const char *project, const train_build *b
 }
 
 static void out_train_advance(void *ctx, const char *project, const char *from, const char *to,
-                              const char *const *ids, int n)
+                              const char *const *ids, const char *const *commits, int n)
 {
-    cJSON *o = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(o, "ids");
+    cJSON *o = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(o, "ids"),
+          *clist = cJSON_AddArrayToObject(o, "commits");
     char msg_id[300];
     (void)ctx;
     cJSON_AddStringToObject(o, "kind", "advance");
     cJSON_AddStringToObject(o, "project", project);
     cJSON_AddStringToObject(o, "from", from);
     cJSON_AddStringToObject(o, "to", to);
-    for (int k = 0; k < n; k++)
+    for (int k = 0; k < n; k++) {
         cJSON_AddItemToArray(list, cJSON_CreateString(ids[k]));
+        cJSON_AddItemToArray(clist, cJSON_CreateString(commits[k]));
+    }
     /* every ask is its own (a new leader asks again on purpose); a move
      * made twice is made once */
     snprintf(msg_id, sizeof(msg_id), "train-advance-%s-%.40s-%lld", project, to, (long long)text_now_ms());

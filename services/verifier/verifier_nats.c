@@ -309,14 +309,18 @@ static nc_settlement handle(natsMsg *m, void *arg)
 }
 
 /* Each worker takes results and merge-train jobs in turn, one at a time:
- * verifier.workers bounds the builds of both. */
+ * verifier.workers bounds the builds of both. A fetch waits (up to 250 ms)
+ * only when both were empty the last time round: while there is work, an
+ * empty consumer costs a round trip, not a wait. */
 static void *worker(void *arg)
 {
-    int i = (int)(intptr_t)arg;
+    int i = (int)(intptr_t)arg, idle = 0;
     while (atomic_load(&V.running)) {
-        nc_consume(V.subs[i], 1, 250, handle, NULL);
+        int64_t wait = idle ? 250 : 5;
+        int results = nc_consume(V.subs[i], 1, wait, handle, NULL), jobs = 0;
         if (atomic_load(&V.running))
-            nc_consume(V.train_subs[i], 1, 250, verifier_train_handle, &V.train);
+            jobs = nc_consume(V.train_subs[i], 1, wait, verifier_train_handle, &V.train);
+        idle = results <= 0 && jobs <= 0;
     }
     return NULL;
 }

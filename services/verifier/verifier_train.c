@@ -135,9 +135,10 @@ static nc_settlement build(verifier_train_ctx *x, natsMsg *m, const cJSON *j, co
 
 static nc_settlement advance(verifier_train_ctx *x, natsMsg *m, const cJSON *j, const char *project)
 {
-    vadvance in = {project, str(j, "from"), str(j, "to"), x->keep_branches, NULL, 0};
+    vadvance in = {project, str(j, "from"), str(j, "to"), x->keep_branches, NULL, NULL, 0};
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(j, "ids");
-    const char *ids[VTRAIN_MAX_CHANGES];
+    const cJSON *commits = cJSON_GetObjectItemCaseSensitive(j, "commits");
+    const char *ids[VTRAIN_MAX_CHANGES], *cs[VTRAIN_MAX_CHANGES];
     char remote[VTRAIN_COMMIT_LEN], msg_id[300], *why = NULL;
     cJSON *o;
     int rc;
@@ -147,6 +148,13 @@ static nc_settlement advance(verifier_train_ctx *x, natsMsg *m, const cJSON *j, 
         if (cJSON_IsString(c))
             ids[in.nids++] = c->valuestring;
     in.ids = ids;
+    /* the changes' commits, one per id: a verified merge is made again */
+    if (cJSON_IsArray(commits) && cJSON_GetArraySize(commits) == in.nids) {
+        int k = 0;
+        for (const cJSON *c = commits->child; c; c = c->next, k++)
+            cs[k] = cJSON_IsString(c) ? c->valuestring : "";
+        in.commits = cs;
+    }
     rc = verify_advance(x->projects, &in, remote, &why, keep_alive, m);
     if (rc == -2 && !last_delivery(m)) {
         log_warn("train %s: base move not tried now: %s", project, why ? why : "");

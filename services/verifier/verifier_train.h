@@ -6,9 +6,10 @@
  *       a candidate: base C with the changes merged in order, built and
  *       tested by P's steps; kept as refs/heads/candidate/<base branch>/<N>
  *       when it passes;
- *   {"kind":"advance","project":P,"from":C,"to":C,"ids":[...]}
+ *   {"kind":"advance","project":P,"from":C,"to":C,"ids":[...],"commits":[...]}
  *       the base branch moved from `from` to `to`, only if it is still at
- *       `from`;
+ *       `from`; a `to` the repository does not hold (a verification's
+ *       merge) is made again from `from` and the changes' commits;
  *
  * and the answer goes on train.done.<project> (Nats-Msg-Id
  * train-built-<project>-<N> / train-moved-<project>-<to>, so a job done

@@ -365,27 +365,15 @@ static void a_change_is_built_merged_and_a_failing_base_is_not_blamed_on_it(void
     pid_t pid = start_verifier(e, "v1");
     verdicts v;
     const pb_verdict *x;
-    char kept[200], got[80] = "";
 
     submit(e, "MERGED-1", 1, "demo", "refs/heads/good", NULL);
     submit(e, "BASE-1", 1, "basebroken", "refs/heads/good", NULL);
     read_verdicts(e, &v, 2, 90000);
     x = of(&v, "MERGED-1");
     assert_int_equal(x->kind, PASS);
-    assert_int_equal(strlen(x->merged_commit), 40);
+    assert_int_equal(strlen(x->merged_commit), 40); /* the merge onto the base, not the branch */
     assert_int_equal(strlen(x->base_commit), 40);
-    snprintf(kept, sizeof(kept), "refs/heads/candidate/main/v-MERGED-1-a1");
-    {
-        const char *argv[] = {"git", "-C", e->repo, "rev-parse", "--verify", "-q", kept, NULL};
-        char log[400], *text;
-        int st = 0;
-        assert_int_equal(proc_wait(proc_spawn(argv, NULL, e->fix.dir, "rev.out"), 20000, &st), 0);
-        snprintf(log, sizeof(log), "%s/rev.out", e->fix.dir);
-        text = proc_slurp(log);
-        snprintf(got, sizeof(got), "%.40s", text ? text : "");
-        free(text);
-    }
-    assert_string_equal(got, x->merged_commit);
+    assert_string_not_equal(x->merged_commit, x->commit);
     x = of(&v, "BASE-1");
     assert_int_equal(x->kind, INFRA);
     assert_non_null(strstr(x->detail, "fails its checks without this change"));

@@ -117,8 +117,9 @@ static void r_train_build(void *ctx, const char *project, const train_build *b)
 }
 
 static void r_train_advance(void *ctx, const char *project, const char *from, const char *to,
-                            const char *const *ids, int n)
+                            const char *const *ids, const char *const *commits, int n)
 {
+    (void)commits;
     char list[200] = "";
     (void)ctx;
     for (int k = 0; k < n; k++)
