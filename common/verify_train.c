@@ -27,11 +27,6 @@ static int plain_id(const char *s)
     return n > 0 && n < 64 && s[n] == '\0';
 }
 
-static int ref_name_ok(const char *s)
-{
-    size_t n = s ? strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./") : 0;
-    return n > 11 && n < 200 && s[n] == '\0' && !strncmp(s, "refs/heads/", 11) && !strstr(s, "..");
-}
 
 /* *dst = the formatted text (malloc'd; a former one freed). */
 static void say(char **dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -96,9 +91,8 @@ void verify_candidate(const vconfig *c, const vcandidate *in, vcandidate_result 
         say(&res->output, "unknown project '%.200s' (not in the verifier's projects file)", in->project);
         return;
     }
-    if (!verify_hex_id(in->base) || in->n < 0 || in->n > VTRAIN_MAX_CHANGES || !ref_name_ok(in->keep_ref)) {
-        say(&res->output, "a candidate needs a base commit id, at most %d changes and a refs/heads/ ref to keep it",
-            VTRAIN_MAX_CHANGES);
+    if (!verify_hex_id(in->base) || in->n < 0 || in->n > VTRAIN_MAX_CHANGES) {
+        say(&res->output, "a candidate needs a base commit id and at most %d changes", VTRAIN_MAX_CHANGES);
         return;
     }
     for (int k = 0; k < in->n; k++)
@@ -174,17 +168,6 @@ void verify_candidate(const vconfig *c, const vcandidate *in, vcandidate_result 
             orchestrator__v1__verdict__free_unpacked(heap, NULL);
         }
     }
-    if (res->passed) {
-        /* kept in the repository, so a base move (by any replica) finds it */
-        char spec[300];
-        const char *push[] = {"git", "-C", src, "push", "-q", "-f", "origin", spec, NULL};
-        snprintf(spec, sizeof(spec), "%s:%s", res->merged, in->keep_ref);
-        if (verify_git(&x, push, &out) != 0) {
-            res->passed = 0;
-            res->infra = 1;
-            say(&res->output, "cannot keep the candidate as %.200s: %.600s", in->keep_ref, out ? out : "");
-        }
-    }
 done:
     free(out);
     if (res->output) {
@@ -218,32 +201,71 @@ static void remote_base(const vctx *x, const vproject *p, const char *src, char 
     free(out);
 }
 
-/* Deletes the branches matching pattern (refs/remotes/origin/...) that
- * the new base holds (to), or all of them (to NULL). Best effort: a branch
- * that stays is only clutter. */
-static void drop_merged(const vctx *x, const char *src, const char *to, const char *pattern)
+/* The branches (refs/remotes/origin/...) matching patterns, that the new
+ * base holds (to) or all of them (to NULL), added to *specs as deletions
+ * (":refs/heads/<name>"). */
+static void list_refs(const vctx *x, const char *src, const char *to, const char *const *patterns, int npatterns,
+                      char ***specs, int *n)
 {
+    const char *argv[8 + 2 * VTRAIN_MAX_CHANGES + 2] = {"git", "-C", src, "for-each-ref", "--format=%(refname)"};
     char *out = NULL;
-    const char *each[] = {"git", "-C", src, "for-each-ref", "--format=%(refname)", "--merged", to, pattern, NULL};
-    if (!to) {
-        each[5] = pattern;
-        each[6] = NULL;
+    int a = 5;
+    if (to) {
+        argv[a++] = "--merged";
+        argv[a++] = to;
     }
-    if (verify_git(x, each, &out) != 0 || !out) {
+    for (int k = 0; k < npatterns; k++)
+        argv[a++] = patterns[k];
+    argv[a] = NULL;
+    if (verify_git(x, argv, &out) != 0 || !out) {
         free(out);
         return;
     }
     for (char *line = out, *nl; line && *line; line = nl ? nl + 1 : NULL) {
-        char spec[400];
-        const char *del[] = {"git", "-C", src, "push", "-q", "origin", spec, NULL};
         if ((nl = strchr(line, '\n')))
             *nl = '\0';
         if (strncmp(line, "refs/remotes/origin/", 20) != 0)
             continue;
-        snprintf(spec, sizeof(spec), ":refs/heads/%s", line + 20);
-        verify_git(x, del, NULL);
+        *specs = xrealloc(*specs, sizeof(char *) * (size_t)(*n + 1));
+        (*specs)[*n] = xmalloc(strlen(line) + 16);
+        sprintf((*specs)[(*n)++], ":refs/heads/%s", line + 20);
     }
     free(out);
+}
+
+/* Deletes the branches of merged work (verify_train.h), a few pushes of
+ * many deletions each. Best effort: a branch that stays is only clutter. */
+static void drop_merged(const vctx *x, const vproject *p, const char *src, const vadvance *in)
+{
+    const char *merged[] = {"refs/remotes/origin/candidate/", "refs/remotes/origin/req/"};
+    char **patterns = xcalloc((size_t)in->nids * 2 + 1, sizeof(char *)), **specs = NULL;
+    int np = 0, n = 0;
+    list_refs(x, src, in->to, merged, 2, &specs, &n);
+    for (int k = 0; k < in->nids && k < VTRAIN_MAX_CHANGES; k++) {
+        if (!plain_id(in->ids[k]))
+            continue;
+        /* every attempt's branch, and its verifications' merges on older bases */
+        patterns[np] = xmalloc(300);
+        snprintf(patterns[np++], 300, "refs/remotes/origin/req/%s-a*", in->ids[k]);
+        patterns[np] = xmalloc(300);
+        snprintf(patterns[np++], 300, "refs/remotes/origin/candidate/%s/v-%s-a*", p->base, in->ids[k]);
+    }
+    if (np)
+        list_refs(x, src, NULL, (const char *const *)patterns, np, &specs, &n);
+    for (int at = 0; at < n; at += 64) {
+        const char *argv[6 + 64 + 1] = {"git", "-C", src, "push", "-q", "origin"};
+        int a = 6;
+        for (int k = at; k < n && k < at + 64; k++)
+            argv[a++] = specs[k];
+        argv[a] = NULL;
+        verify_git(x, argv, NULL);
+    }
+    for (int k = 0; k < np; k++)
+        free(patterns[k]);
+    for (int k = 0; k < n; k++)
+        free(specs[k]);
+    free(patterns);
+    free(specs);
 }
 
 /* The commit `to`, in the clone src: there already (a candidate kept), or
@@ -333,20 +355,8 @@ int verify_advance(const vconfig *c, const vadvance *in, char remote[VTRAIN_COMM
     }
     if (rc == 0) {
         snprintf(remote, VTRAIN_COMMIT_LEN, "%s", in->to);
-        if (!in->keep_branches) {
-            drop_merged(&x, src, in->to, "refs/remotes/origin/candidate/");
-            drop_merged(&x, src, in->to, "refs/remotes/origin/req/");
-            for (int k = 0; k < in->nids; k++) {
-                char pattern[200];
-                if (!plain_id(in->ids[k]))
-                    continue;
-                snprintf(pattern, sizeof(pattern), "refs/remotes/origin/req/%s-a*", in->ids[k]);
-                drop_merged(&x, src, NULL, pattern);
-                /* its verifications' merges, on older bases too */
-                snprintf(pattern, sizeof(pattern), "refs/remotes/origin/candidate/%s/v-%s-a*", p->base, in->ids[k]);
-                drop_merged(&x, src, NULL, pattern);
-            }
-        }
+        if (!in->keep_branches)
+            drop_merged(&x, p, src, in);
     }
 done:
     free(out);

@@ -2,15 +2,17 @@
  *
  * A candidate is the base commit with approved changes merged in, in
  * order, each as its own merge commit, built and tested by the project's
- * steps in a private clone like a verification (verify.h). One that passes
- * is kept in the project's repository under keep_ref, so that the base can
- * be moved to it later by whichever replica is asked. A change that does
- * not merge onto what is before it is a conflict, named by its position.
+ * steps in a private clone like a verification (verify.h). A change that
+ * does not merge onto what is before it is a conflict, named by its
+ * position. Nothing is pushed: the merges are made so that the same
+ * changes merged onto the same commit give the same commits, whoever makes
+ * them, and a base move makes them again (verifier replicas run the same
+ * git: one image).
  *
- * A verification that passed built its change merged onto the base the
- * same way (verify.c), and that merge is not kept: a base move to a commit
- * the repository does not hold makes it again, from `from` and the
- * changes' commits, and moves the base only when it is the same commit.
+ * A base move to a commit the repository does not hold (a candidate's, or
+ * a verification's merge: verify.c builds a change merged onto the base
+ * the same way) makes it again, from `from` and the changes' commits, and
+ * moves the base only when it is the same commit.
  *
  * A base move pushes a candidate that passed to the base branch only while
  * the base is still the commit the candidate was built on (a push with a
@@ -35,7 +37,6 @@ typedef struct {
     int n;
     const char *const *ids;        /* the changes' requirement ids (for the merge messages) */
     const char *const *commits;    /* their approved commits */
-    const char *keep_ref;          /* refs/heads/...: where a candidate that passed is kept */
 } vcandidate;
 
 typedef struct {

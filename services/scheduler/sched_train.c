@@ -125,7 +125,10 @@ static const char *stage_words(train_stage g)
     }
 }
 
-/* Saves the train when it changed, and tells each queued change where it is. */
+/* Saves the train when it changed, and tells each queued change its stage.
+ * Not its position: that changes for every change behind each one merged,
+ * and would rewrite every queued state at each base move (orchctl status
+ * shows positions, from sched_trains_json). */
 static void save(struct sched_train *x)
 {
     sched *s = x->s;
@@ -136,8 +139,8 @@ static void save(struct sched_train *x)
         const char *id = train_id_at(x->t, k);
         int i = sched_entry_of(s, id);
         if (i >= 0 && s->e[i]->status == ST_MERGING &&
-            sched_reason(s->e[i], WK(MERGE), "merge train of %s: %d of %d; %s%s", x->project, k + 1, n,
-                         stage_words(train_where(x->t, id)), train_paused(x->t) ? " (paused: the base fails)" : ""))
+            sched_reason(s->e[i], WK(MERGE), "merge train of %s: %s%s", x->project, stage_words(train_where(x->t, id)),
+                         train_paused(x->t) ? " (paused: the base fails)" : ""))
             sched_save(s, s->e[i], x->now);
     }
     cJSON_AddStringToObject(j, "project", x->project);

@@ -85,7 +85,7 @@ enum {
 #define SCHED_DEF_CHARGE_ATTEMPT_PERCENT 300
 #define SCHED_DEF_IDLE_DAY_PERCENT 5
 #define SCHED_DEF_RETENTION_S 3600
-#define SCHED_DEF_TRAIN_AHEAD 4
+#define SCHED_DEF_TRAIN_AHEAD 8
 #define SCHED_DEF_TRAIN_BASE_RETRY_MS 60000
 /* A default as the settings table writes it: SCHED_TEXT(SCHED_DEF_WINDOW) is "2". */
 #define SCHED_TEXT_(x) #x

@@ -77,11 +77,10 @@ static nc_settlement build(verifier_train_ctx *x, natsMsg *m, const cJSON *j, co
 {
     const cJSON *changes = cJSON_GetObjectItemCaseSensitive(j, "changes");
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "build");
-    const vproject *p = vconfig_find(x->projects, project);
-    vcandidate in = {project, str(j, "base"), 0, NULL, NULL, NULL};
+    vcandidate in = {project, str(j, "base"), 0, NULL, NULL};
     vcandidate_result r;
     const char **ids, **commits;
-    char keep[300], msg_id[300];
+    char msg_id[300];
     unsigned long long build_no;
     nc_settlement how;
     cJSON *o;
@@ -105,8 +104,6 @@ static nc_settlement build(verifier_train_ctx *x, natsMsg *m, const cJSON *j, co
     }
     in.ids = ids;
     in.commits = commits;
-    snprintf(keep, sizeof(keep), "refs/heads/candidate/%s/%llu", p ? p->base : "none", build_no);
-    in.keep_ref = keep;
     log_info("train %s: building candidate %llu (%d change%s on %.12s)", project, build_no, in.n,
              in.n == 1 ? "" : "s", in.base);
     verify_candidate(x->projects, &in, &r, keep_alive, m);

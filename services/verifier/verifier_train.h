@@ -4,8 +4,8 @@
  *
  *   {"kind":"build","project":P,"base":C,"build":N,"changes":[{"id":I,"commit":C},...]}
  *       a candidate: base C with the changes merged in order, built and
- *       tested by P's steps; kept as refs/heads/candidate/<base branch>/<N>
- *       when it passes;
+ *       tested by P's steps (nothing pushed: the base move makes the same
+ *       commits again);
  *   {"kind":"advance","project":P,"from":C,"to":C,"ids":[...],"commits":[...]}
  *       the base branch moved from `from` to `to`, only if it is still at
  *       `from`; a `to` the repository does not hold (a verification's
