@@ -34,7 +34,9 @@
 #
 #   bench/bench_train.sh [T] [N]          (T: the step's sleep, 2 s; N: 20)
 # Environment: ORCH_BIN_DIR (build-rel), BENCH_TRAIN_LIMIT (600 s per
-# configuration), BENCH_TRAIN_CONFIGS (the names above, space separated).
+# configuration), BENCH_TRAIN_CONFIGS (the names above, space separated),
+# BENCH_TRAIN_KEEP (a directory each configuration's logs and repository
+# are copied into).
 # Exits 1 when a configuration does not merge everything in time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
