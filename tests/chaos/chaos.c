@@ -55,6 +55,7 @@ typedef struct {
     int pauses;             /* leaders paused, the scheduler's and the monitor's in turn */
     int pause_ms;
     int forge;              /* the forger runs */
+    int release_agents;     /* approved work merged by release agents, not the merge train */
     unsigned seed;
 } options;
 
@@ -89,8 +90,9 @@ static natsfix nodes[MAX_NODES];
 static int n_nodes = 1;
 static natsfix fix;
 static char dir[300], projects_env[400], work_env[400], replicas_env[64] = "ORCH_JETSTREAM_REPLICAS=1";
+static char merge_env[64] = "ORCH_SCHEDULER_MERGE_TRAIN=true";
 static const char *service_env[] = {
-    projects_env, work_env, replicas_env,
+    projects_env, work_env, replicas_env, merge_env,
     "ORCH_SCHEDULER_WINDOW=20", "ORCH_SCHEDULER_BACKOFF_BASE_MS=500", "ORCH_SCHEDULER_BACKOFF_MAX_MS=2000",
     "ORCH_BUDGET_TOTAL=1000000000000", "ORCH_BUDGET_BACKEND=1000000000000", "ORCH_BUDGET_FRONTEND=1000000000000",
     "ORCH_BUDGET_DATABASE=1000000000000", "ORCH_BUDGET_DOCUMENTATION=1000000000000",
@@ -568,6 +570,8 @@ static void usage(FILE *to)
           "  --timeout-s N       stop and fail after N seconds (300; 1500 with --long)\n"
           "  --seed N            the random choices (the time)\n"
           "  --no-forger         no forged verdicts, states, leases, kills and claims (forger.h)\n"
+          "  --release-agents    release agents merge approved work (scheduler.merge_train false);\n"
+          "                      by default the merge train does (docs/merge.md)\n"
           "Needs ORCH_BIN_DIR (the built daemons and agent-sim). Prints its figures last;\n"
           "exit 0 only when nothing was lost, duplicated or left unfinished and the\n"
           "token ledger equals what the agents reported. ORCH_TEST_KEEP=1 keeps its files.\n",
@@ -595,6 +599,8 @@ static int parse(int argc, char **argv, options *o)
             o->cluster = 1;
         } else if (!strcmp(a, "--no-forger")) {
             o->forge = 0;
+        } else if (!strcmp(a, "--release-agents")) {
+            o->release_agents = 1;
         } else if (v && !strcmp(a, "--requirements")) {
             o->requirements = atol(v), i++;
         } else if (v && !strcmp(a, "--kill-ms")) {
@@ -651,6 +657,9 @@ int main(int argc, char **argv)
     }
     srand(opt.seed);
     signal(SIGPIPE, SIG_IGN);
+    if (opt.release_agents)
+        snprintf(merge_env, sizeof(merge_env), "ORCH_SCHEDULER_MERGE_TRAIN=false");
+    printf("chaos: approved work merged by %s\n", opt.release_agents ? "release agents" : "the merge train");
     printf("chaos: %ld requirements, a SIGKILL every ~%d ms, %d server restart(s)%s, %d leader pause(s) of %d ms, "
            "seed %u\n", opt.requirements, opt.kill_ms, opt.server_restarts,
            opt.cluster ? " in a three-node cluster (R3)" : "", opt.pauses, opt.pause_ms, opt.seed);
