@@ -116,11 +116,13 @@ static int setup(void **state)
              " \"demo\": {\"repo\": \"%s\", \"steps\": ["
              "   {\"name\": \"build\", \"command\": [\"make\"], \"timeout_s\": 60},"
              "   {\"name\": \"test\", \"command\": [\"make\", \"test\"], \"timeout_s\": 60}]},"
+             /* the failing steps below fail only with the change (extra.txt,
+              * the "good" branch): the base passes, so the change is blamed */
              " \"hang\": {\"repo\": \"%s\", \"steps\": ["
              "   {\"name\": \"server\", \"timeout_s\": 2, \"env\": {\"PIDFILE\": \"%s\"},"
-             "    \"command\": [\"sh\", \"-c\", \"sh -c 'trap \\\"\\\" TERM; sleep 300' & echo $! > $PIDFILE; sleep 300\"]}]},"
+             "    \"command\": [\"sh\", \"-c\", \"[ -f extra.txt ] || exit 0; sh -c 'trap \\\"\\\" TERM; sleep 300' & echo $! > $PIDFILE; sleep 300\"]}]},"
              " \"noisy\": {\"repo\": \"%s\", \"steps\": ["
-             "   {\"name\": \"noise\", \"command\": [\"sh\", \"-c\", \"yes noise | head -c 2000000; echo FINAL ERROR; exit 2\"]}]},"
+             "   {\"name\": \"noise\", \"command\": [\"sh\", \"-c\", \"[ -f extra.txt ] || exit 0; yes noise | head -c 2000000; echo FINAL ERROR; exit 2\"]}]},"
              /* a check the base fails too: the base's fault, not the change's */
              " \"basebroken\": {\"repo\": \"%s\", \"steps\": ["
              "   {\"name\": \"check\", \"command\": [\"sh\", \"-c\", \"test -f ok.txt || { echo no ok.txt; exit 3; }\"]}]},"
@@ -144,7 +146,7 @@ static int setup(void **state)
               * an invalid byte and a NUL with text after it (limit 4096:
               * 2048 bytes of head, 2048 of tail) */
              " \"utf8\": {\"repo\": \"%s\", \"steps\": ["
-             "   {\"name\": \"utf8\", \"command\": [\"sh\", \"-c\", \"head -c 2047 /dev/zero | tr '\\\\0' a; "
+             "   {\"name\": \"utf8\", \"command\": [\"sh\", \"-c\", \"[ -f extra.txt ] || exit 0; head -c 2047 /dev/zero | tr '\\\\0' a; "
              "printf '\\\\342\\\\202\\\\254'; head -c 10000 /dev/zero | tr '\\\\0' b; "
              "printf '\\\\342\\\\202\\\\254x\\\\377y before NUL\\\\000after NUL'; "
              "head -c 2014 /dev/zero | tr '\\\\0' c; echo THE END; exit 1\"]}]}"

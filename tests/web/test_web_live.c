@@ -206,8 +206,10 @@ static void live_suite_metrics_and_page(void **state)
     env *e = *state;
     int port = natsfix_free_port();
     char portenv[64], dir[256], mark[300], shot[300], outp[300], *t;
+    /* the test plays the release manager: merges go to it, not the train */
     const char *sched_env[] = {"ORCH_BUDGET_DOCUMENTATION=1000", "ORCH_SCHEDULER_QUIET_START=00:00",
-                               "ORCH_SCHEDULER_QUIET_END=00:00", "ORCH_SCHEDULER_SPAWN_COOLDOWN_S=0", NULL};
+                               "ORCH_SCHEDULER_QUIET_END=00:00", "ORCH_SCHEDULER_SPAWN_COOLDOWN_S=0",
+                               "ORCH_SCHEDULER_MERGE_TRAIN=false", NULL};
     const char *mon_env[] = {portenv, "ORCH_MONITOR_SERVICES=orch-router,orch-scheduler", "ORCH_MONITOR_EVAL_MS=200",
                              NULL};
     const char *intake =
@@ -439,7 +441,7 @@ static void scheduler_etas_reach_the_page(void **state)
     int port = natsfix_free_port();
     char portenv[64];
     const char *sched_env[] = {"ORCH_SCHEDULER_QUIET_START=00:00", "ORCH_SCHEDULER_QUIET_END=00:00",
-                               "ORCH_SCHEDULER_SPAWN_COOLDOWN_S=0", NULL};
+                               "ORCH_SCHEDULER_SPAWN_COOLDOWN_S=0", "ORCH_SCHEDULER_MERGE_TRAIN=false", NULL};
     const char *mon_env[] = {portenv, "ORCH_MONITOR_EVAL_MS=200", NULL};
     const char *ids[] = {"ETA-1", "ETA-2", "ETA-3"};
     const char *intake = "[{\"id\":\"ETA-1\",\"title\":\"Orders endpoint\",\"assignedAgent\":\"roy\",\"estimatedTokens\":100},"
