@@ -555,6 +555,20 @@ static void restart_server(natsConnection *nc, figures *fg, long *terminal_befor
 
 /* --- the end: reading back ----------------------------------------------------------- */
 
+/* Stops the agents, the services and the servers: a run that gives up
+ * early leaves nothing running. */
+static void stop_all(void)
+{
+    for (int i = 0; i < N_AGENTS; i++)
+        if (agents[i] > 0)
+            proc_stop(agents[i], 3000);
+    for (int i = N_SERVICES - 1; i >= 0; i--)
+        if (services[i].pid > 0)
+            proc_stop(services[i].pid, 5000);
+    for (int i = 0; i < n_nodes; i++)
+        natsfix_stop(&nodes[i]);
+}
+
 /* --- main ------------------------------------------------------------------------------ */
 
 static void usage(FILE *to)
@@ -702,6 +716,7 @@ int main(int argc, char **argv)
      * server restart, for 15 s: a standby takes over at most 10 s after */
     if (opt.forge && !(forge = forger_start(fix.url, opt.requirements, opt.seed, 20, 35))) {
         fprintf(stderr, "chaos: the forger did not start: %s\n", nats_GetLastError(NULL));
+        stop_all();
         return 1;
     }
 
@@ -709,6 +724,7 @@ int main(int argc, char **argv)
     /* Every change of a lease from now on (and each current holder first). */
     if (js_KeyValue(&leases, js, TOPO_KV_LEADER) != NATS_OK || kvStore_WatchAll(&lw, leases, NULL) != NATS_OK) {
         fprintf(stderr, "chaos: cannot watch the leases: %s\n", nats_GetLastError(NULL));
+        stop_all();
         return 1;
     }
     t_start = now_s();
@@ -781,14 +797,9 @@ int main(int argc, char **argv)
     acts = read_acts(ck);
     ck_check(ck, &rep, stderr);
 
-    for (int i = 0; i < N_AGENTS; i++)
-        proc_stop(agents[i], 3000);
-    for (int i = N_SERVICES - 1; i >= 0; i--)
-        proc_stop(services[i].pid, 5000);
+    stop_all();
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
-    for (int i = 0; i < n_nodes; i++)
-        natsfix_stop(&nodes[i]);
 
     ok = rep.n[CK_LOST] == 0 && rep.n[CK_DUPLICATED] == 0 && rep.n[CK_UNKNOWN] == 0 && submitted == opt.requirements &&
          rep.submitted == opt.requirements && ledger == rep.tokens_reported && rep.ledger_off == 0 && reviews_off == 0 &&

@@ -172,12 +172,19 @@ forger *forger_start(const char *url, long ids, unsigned seed, double lease_from
 {
     forger *f = xcalloc(1, sizeof(*f));
     natsOptions *o = NULL;
+    char list[1024], *save = NULL, *tok;
+    const char *servers[8];
+    int n = 0;
     f->ids = ids > 0 ? ids : 1;
     f->seed = seed;
     f->lease_from = lease_from_s;
     f->lease_to = lease_to_s;
     atomic_init(&f->running, 1);
-    if (natsOptions_Create(&o) != NATS_OK || natsOptions_SetURL(o, url) != NATS_OK ||
+    /* url may list a cluster's nodes, comma-separated */
+    snprintf(list, sizeof(list), "%s", url);
+    for (tok = strtok_r(list, ",", &save); tok && n < 8; tok = strtok_r(NULL, ",", &save))
+        servers[n++] = tok;
+    if (natsOptions_Create(&o) != NATS_OK || natsOptions_SetServers(o, servers, n) != NATS_OK ||
         natsOptions_SetMaxReconnect(o, -1) != NATS_OK || natsConnection_Connect(&f->nc, o) != NATS_OK ||
         natsConnection_JetStream(&f->js, f->nc, NULL) != NATS_OK ||
         js_KeyValue(&f->states, f->js, TOPO_KV_REQUIREMENTS) != NATS_OK ||
