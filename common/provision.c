@@ -230,7 +230,8 @@ static orch_status ensure_bucket(jsCtx *js, const topo_bucket *t, int replicas,
         goto out;
     }
     if (si->Config->MaxMsgsPerSubject == t->history && si->Config->MaxAge == t->ttl_s * NS_PER_S &&
-        si->Config->Replicas == replicas && si->Config->DiscardNewPerSubject == (topo_kv_create_once(t->bucket) != 0)) {
+        si->Config->Replicas == replicas && si->Config->DiscardNewPerSubject == (topo_kv_create_once(t->bucket) != 0) &&
+        (!topo_kv_create_once(t->bucket) || !si->Config->AllowRollup)) {
         rep->unchanged++;
         goto out;
     }
@@ -242,8 +243,12 @@ static orch_status ensure_bucket(jsCtx *js, const topo_bucket *t, int replicas,
         c.MaxAge = t->ttl_s * NS_PER_S;
         c.Replicas = replicas;
         c.DiscardNewPerSubject = topo_kv_create_once(t->bucket) != 0;
-        if (topo_kv_create_once(t->bucket))
+        if (topo_kv_create_once(t->bucket)) {
             c.Discard = js_DiscardNew;
+            /* a KV purge is a rollup message, which current servers store
+             * over discard-new-per-key (2.15.1 did; 2.9.10 did not) */
+            c.AllowRollup = false;
+        }
         s = js_UpdateStream(&upd, js, &c, NULL, &jerr);
         jsStreamInfo_Destroy(upd);
         if (s != NATS_OK) {
