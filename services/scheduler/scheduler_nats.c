@@ -24,6 +24,7 @@
 #include "strmap.h"
 #include "text.h"
 #include "topology.h"
+#include "train_nats.h"
 
 
 #define LEASE_KEY "scheduler"
@@ -447,64 +448,18 @@ static void out_learned(void *ctx, const char *json, size_t len)
     outbox_put(S.ob, B_BUDGETS, LEARN_KV_KEY, json, len);
 }
 
-/* --- the merge train's asks (docs/merge.md; verifier_train.h has the
- * messages) ------------------------------------------------------------------ */
-
-/* A job on train.do.<project>, once the train's state that asked for it is
- * stored (outbox: B_TRAINS, key project). */
-static void train_job(const char *project, cJSON *o, const char *msg_id)
-{
-    char subject[200];
-    char *json = cJSON_PrintUnformatted(o);
-    snprintf(subject, sizeof(subject), "train.do.%s", project);
-    outbox_publish(S.ob, B_TRAINS, project, subject, msg_id, json, strlen(json), "application/json");
-    free(json);
-    cJSON_Delete(o);
-}
-
+/* The merge train's asks and state go through the outbox (train_nats.h). */
 static void out_train_build(void *ctx, const char *project, const train_build *b)
 {
-    cJSON *o = cJSON_CreateObject(), *changes = cJSON_AddArrayToObject(o, "changes");
-    char msg_id[300];
     (void)ctx;
-    cJSON_AddStringToObject(o, "kind", "build");
-    cJSON_AddStringToObject(o, "project", project);
-    cJSON_AddStringToObject(o, "base", b->base);
-    cJSON_AddNumberToObject(o, "build", (double)b->build);
-    for (int k = 0; k < b->n; k++) {
-        cJSON *c = cJSON_CreateObject();
-        cJSON_AddStringToObject(c, "id", b->ids[k]);
-        cJSON_AddStringToObject(c, "commit", b->commits[k]);
-        cJSON_AddItemToArray(changes, c);
-    }
-    /* asked again after a restart: JetStream keeps one */
-    snprintf(msg_id, sizeof(msg_id), "train-build-%s-%llu-%.12s", project, (unsigned long long)b->build, b->base);
-    train_job(project, o, msg_id);
-    log_info("merge train %s: candidate %llu asked for (%d change%s on %.12s)", project,
-             (unsigned long long)b->build, b->n, b->n == 1 ? "" : "s", b->base);
+    train_nats_build(S.ob, B_TRAINS, project, b);
 }
 
 static void out_train_advance(void *ctx, const char *project, const char *from, const char *to,
                               const char *const *ids, const char *const *commits, int n)
 {
-    cJSON *o = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(o, "ids"),
-          *clist = cJSON_AddArrayToObject(o, "commits");
-    char msg_id[300];
     (void)ctx;
-    cJSON_AddStringToObject(o, "kind", "advance");
-    cJSON_AddStringToObject(o, "project", project);
-    cJSON_AddStringToObject(o, "from", from);
-    cJSON_AddStringToObject(o, "to", to);
-    for (int k = 0; k < n; k++) {
-        cJSON_AddItemToArray(list, cJSON_CreateString(ids[k]));
-        cJSON_AddItemToArray(clist, cJSON_CreateString(commits[k]));
-    }
-    /* every ask is its own (a new leader asks again on purpose); a move
-     * made twice is made once */
-    snprintf(msg_id, sizeof(msg_id), "train-advance-%s-%.40s-%lld", project, to, (long long)text_now_ms());
-    train_job(project, o, msg_id);
-    log_info("merge train %s: base move %.12s -> %.12s asked for (%d change%s)", project, from, to, n,
-             n == 1 ? "" : "s");
+    train_nats_advance(S.ob, B_TRAINS, project, from, to, ids, commits, n);
 }
 
 static void out_train_save(void *ctx, const char *project, const char *json)
@@ -612,33 +567,6 @@ static void plan_refused(const pb_requirement *r, const char *reason, const char
 /* Handles one message under the lock; says how to settle it: acked when
  * handled (or nothing to do), termed when bad (and reported), again after
  * RETRY_MS when something it needs did not answer. */
-/* A verifier's answer on train.done.<project>: its build or base move. An
- * answer that cannot be read is dropped with a log line (only verifiers
- * may publish there). */
-static nc_settlement train_answer(const char *subj, const char *data, size_t len, const sched_clock *now)
-{
-    cJSON *j = cJSON_ParseWithLength(data, len);
-    const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "kind"));
-    const char *project = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "project"));
-    const cJSON *build = cJSON_GetObjectItemCaseSensitive(j, "build");
-#define STR(k) (cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, k)) ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, k)) : "")
-#define BOOL(k) cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, k))
-    if (!kind || !project || strncmp(subj, "train.done.", 11) != 0 || strcmp(subj + 11, project) != 0) {
-        log_warn("merge train answer on %s dropped: not JSON with kind and the project of its subject", subj);
-    } else if (!strcmp(kind, "build") && cJSON_IsNumber(build) && build->valuedouble >= 1) {
-        sched_train_built(S.s, project, (uint64_t)build->valuedouble, BOOL("passed"), BOOL("conflict"), STR("merged"),
-                          STR("output"), now);
-    } else if (!strcmp(kind, "advance")) {
-        sched_train_advanced(S.s, project, STR("to"), BOOL("ok"), STR("remote"), now);
-    } else {
-        log_warn("merge train answer on %s dropped: kind %.40s", subj, kind);
-    }
-#undef STR
-#undef BOOL
-    cJSON_Delete(j);
-    return nc_ack();
-}
-
 static nc_settlement handle(input_kind kind, natsMsg *m, const sched_clock *now)
 {
     const char *data = natsMsg_GetData(m);
@@ -708,7 +636,7 @@ static nc_settlement handle(input_kind kind, natsMsg *m, const sched_clock *now)
         return nc_ack();
     }
     case IN_TRAIN:
-        return train_answer(subj, data, len, now);
+        return train_nats_answer(S.s, subj, data, len, now);
     case IN_ERRORS: {
         pb_error *e = NULL;
         nc_settlement how = nc_ack();
@@ -1014,30 +942,6 @@ static void quarantine(const char *key, uint64_t rev, const char *how, const cha
     free(safe);
 }
 
-/* The merge trains the last leader kept (KV orch_trains, by project). One
- * that cannot be read is left in KV for a person and alerted; its approved
- * changes enter a new train (sched_train_resume). */
-static void restore_trains(void)
-{
-    kvKeysList keys = {0};
-    if (kvStore_Keys(&keys, S.trains, NULL) != NATS_OK)
-        return;
-    for (int i = 0; i < keys.Count; i++) {
-        kvEntry *e = NULL;
-        char err[ERR_LEN];
-        if (kvStore_Get(&e, S.trains, keys.Keys[i]) != NATS_OK)
-            continue;
-        if (sched_restore_train(S.s, kvEntry_ValueString(e), (size_t)kvEntry_ValueLen(e), err) != ORCH_OK) {
-            char text[ERR_LEN + 200];
-            snprintf(text, sizeof(text), "the merge train %s/%s cannot be read (%s): its changes enter a new train",
-                     TOPO_KV_TRAINS, keys.Keys[i], err);
-            out_alert(NULL, "warning", "merge_train_unreadable", keys.Keys[i], text);
-        }
-        kvEntry_Destroy(e);
-    }
-    kvKeysList_Destroy(&keys);
-}
-
 /* Rebuilds the core from KV and starts consuming. Called with mu held. */
 static orch_status become_leader(void)
 {
@@ -1078,7 +982,7 @@ static orch_status become_leader(void)
     kvKeysList_Destroy(&keys);
     restore_budgets(&now);
     restore_learned();
-    restore_trains();
+    train_nats_restore(S.s, S.trains, out_alert);
     sched_resume(S.s, &now);
     sched_train_resume(S.s, &now);
     flush_locked();
