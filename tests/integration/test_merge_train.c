@@ -313,24 +313,8 @@ static void a_job_that_cannot_be_read_is_refused(void **state)
 
 static void plan(env *e, const char *id, const char *deps)
 {
-    pb_requirement r;
-    char *dv[1] = {(char *)deps}, subj[128];
-    uint8_t *buf;
-    size_t len;
-    orchestrator__v1__requirement__init(&r);
-    r.id = (char *)id;
-    r.title = (char *)id;
-    r.type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND;
-    r.priority = ORCHESTRATOR__V1__PRIORITY__PRIORITY_MEDIUM;
-    r.estimated_tokens = 100;
-    r.complexity = ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_M;
-    r.status = ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED;
-    r.dependencies = deps ? dv : NULL;
-    r.n_dependencies = deps ? 1 : 0;
-    assert_int_equal(pb_pack(&r.base, &buf, &len), ORCH_OK);
-    snprintf(subj, sizeof(subj), "plan.requirement.%s", id);
-    assert_int_equal(js_Publish(NULL, e->js, subj, buf, (int)len, NULL, NULL), NATS_OK);
-    free(buf);
+    svc_plan(e->js, id, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND, ORCHESTRATOR__V1__PRIORITY__PRIORITY_MEDIUM,
+             100, deps, NULL);
 }
 
 /* Takes the next dispatch on consumer (acked); its requirement id into id. */

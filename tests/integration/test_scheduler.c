@@ -67,38 +67,7 @@ static pid_t start_scheduler(env *e, const char *instance, const char *const ext
 
 static void plan(env *e, const char *id, int type, int prio, uint64_t est, const char *deps, const char *files)
 {
-    pb_requirement r;
-    char *dv[8], *fv[8], dbuf[256], fbuf[256], subj[128], *save, *tok;
-    uint8_t *buf;
-    size_t len;
-    int nd = 0, nf = 0;
-
-    orchestrator__v1__requirement__init(&r);
-    r.id = (char *)id;
-    r.title = (char *)id;
-    r.type = (Orchestrator__V1__AgentType)type;
-    r.priority = (Orchestrator__V1__Priority)prio;
-    r.estimated_tokens = est;
-    r.complexity = ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_M;
-    r.status = ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED;
-    if (deps) {
-        snprintf(dbuf, sizeof(dbuf), "%s", deps);
-        for (tok = strtok_r(dbuf, ",", &save); tok && nd < 8; tok = strtok_r(NULL, ",", &save))
-            dv[nd++] = tok;
-    }
-    if (files) {
-        snprintf(fbuf, sizeof(fbuf), "%s", files);
-        for (tok = strtok_r(fbuf, ",", &save); tok && nf < 8; tok = strtok_r(NULL, ",", &save))
-            fv[nf++] = tok;
-    }
-    r.dependencies = dv;
-    r.n_dependencies = (size_t)nd;
-    r.files = fv;
-    r.n_files = (size_t)nf;
-    assert_int_equal(pb_pack(&r.base, &buf, &len), ORCH_OK);
-    snprintf(subj, sizeof(subj), "plan.requirement.%s", id);
-    assert_int_equal(js_Publish(NULL, e->js, subj, buf, (int)len, NULL, NULL), NATS_OK);
-    free(buf);
+    svc_plan(e->js, id, type, prio, est, deps, files);
 }
 
 typedef struct {

@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <nats/nats.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "natsfix.h"
@@ -55,5 +56,10 @@ int svc_orchctl(const natsfix *f, const char *const args[], char *out, size_t ou
  * is down) with its stdout and stderr both in out (also left in
  * <f's dir>/orchctl.all); returns its exit code. */
 int svc_orchctl_at(const natsfix *f, const char *url, const char *const args[], char *out, size_t len);
+
+/* A classified requirement on plan.requirement.<id>, as the router hands
+ * it on: type and priority by their enum values, est tokens, size M; deps
+ * and files comma-separated (NULL: none; up to 8 each). */
+void svc_plan(jsCtx *js, const char *id, int type, int prio, uint64_t est, const char *deps, const char *files);
 
 #endif
