@@ -80,6 +80,14 @@ async function main() {
     }
     if (process.env.ORCH_WEB_EXPECT) await countsReach(JSON.parse(process.env.ORCH_WEB_EXPECT));
     out.counts = await counts(page);
+    // the roadmap ETA comes with the overview; a forecast the scheduler was
+    // too slow to give keeps the monitor's estimate until the next poll
+    const src = process.env.ORCH_WEB_ETA_SOURCE;
+    if (src)
+      await page.waitForFunction((src) => {
+        const e = document.querySelector("#roadmap-eta");
+        return e && e.dataset.source === src;
+      }, { timeout, polling: 100 }, src).catch(() => {});
     out.roadmapEta = await page.evaluate(() => {
       const e = document.querySelector("#roadmap-eta");
       return e ? { text: e.textContent, source: e.dataset.source } : null;

@@ -263,6 +263,7 @@ static void live_suite_metrics_and_page(void **state)
     snprintf(outp, sizeof(outp), "%s/browser.json", dir);
     setenv("ORCH_WEB_WANT_STEPS", "1", 1); /* the detail must show the verifier's steps */
     setenv("ORCH_WEB_EXPECT_END", "{\"COMPLETE\":2}", 1); /* both merged by the end */
+    setenv("ORCH_WEB_ETA_SOURCE", "scheduler", 1); /* its forecast reaches the header */
     node = webtest_browser(dir, e->url, NULL, "{\"total\":4,\"READY\":1,\"DISPATCHED\":2,\"BLOCKED\":1}", "WEB-2",
                            mark, shot, outp);
     if (!webtest_wait_file(mark, 60000))
