@@ -381,6 +381,128 @@ static void review_answers(void **state)
     assert_string_equal(c, "long");
 }
 
+/* A failure as agent_classify gives it: reason, transient or not. */
+static agent_failure failure(const char *reason, int transient)
+{
+    agent_failure f;
+    memset(&f, 0, sizeof(f));
+    f.failed = 1;
+    f.transient = transient;
+    f.reason = reason;
+    return f;
+}
+
+static void breaker_opens_after_n_fast_permanent_failures_in_a_row(void **state)
+{
+    agent_breaker b;
+    agent_failure auth = failure("auth", 0);
+    char why[512];
+    (void)state;
+    agent_breaker_init(&b, 3, 10000);
+    assert_false(agent_breaker_is_open(&b));
+    assert_false(agent_breaker_is_open(NULL));
+    agent_breaker_explain(&b, why, sizeof(why));
+    assert_string_equal(why, "");
+    assert_int_equal(agent_breaker_record(&b, &auth, 120, 1000), 0);
+    assert_int_equal(agent_breaker_record(&b, &auth, 95, 2000), 0);
+    assert_false(agent_breaker_is_open(&b));
+    assert_int_equal(agent_breaker_record(&b, &auth, 9999, 3000), 1); /* just under the threshold */
+    assert_true(agent_breaker_is_open(&b));
+    assert_int_equal(b.opened_at_ms, 3000);
+    /* once: an open breaker records nothing more */
+    assert_int_equal(agent_breaker_record(&b, &auth, 10, 4000), 0);
+    assert_true(agent_breaker_is_open(&b));
+    agent_breaker_explain(&b, why, sizeof(why));
+    assert_string_equal(why, "the last 3 runs of the CLI failed non-transiently, each in under 10000 ms: auth after "
+                             "120 ms, auth after 95 ms, auth after 9999 ms");
+    /* a short buffer is cut, not overrun */
+    agent_breaker_explain(&b, why, 16);
+    assert_int_equal(strlen(why), 15);
+}
+
+static void breaker_counts_only_an_unbroken_streak(void **state)
+{
+    agent_breaker b;
+    agent_failure auth = failure("auth", 0), limited = failure("rate_limited", 1), ok;
+    (void)state;
+    memset(&ok, 0, sizeof(ok));
+    agent_breaker_init(&b, 3, 10000);
+    /* a success, a transient failure and a slow failure each start the count again */
+    agent_breaker_record(&b, &auth, 100, 0);
+    agent_breaker_record(&b, &auth, 100, 0);
+    agent_breaker_record(&b, &ok, 100, 0);
+    agent_breaker_record(&b, &auth, 100, 0);
+    agent_breaker_record(&b, &auth, 100, 0);
+    agent_breaker_record(&b, &limited, 100, 0);
+    agent_breaker_record(&b, &auth, 100, 0);
+    agent_breaker_record(&b, &auth, 100, 0);
+    agent_breaker_record(&b, &auth, 10000, 0); /* at the threshold: not fast */
+    agent_breaker_record(&b, &auth, 100, 0);
+    assert_false(agent_breaker_is_open(&b));
+    assert_int_equal(b.streak, 1);
+    assert_int_equal(agent_breaker_record(&b, &auth, 100, 0), 0);
+    assert_int_equal(agent_breaker_record(&b, &auth, 100, 0), 1);
+}
+
+static void breaker_bounds(void **state)
+{
+    agent_breaker b;
+    agent_failure auth = failure("auth", 0), unnamed = failure(NULL, 0);
+    char why[256];
+    (void)state;
+    /* 0: never opens */
+    agent_breaker_init(&b, 0, 10000);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(agent_breaker_record(&b, &auth, 1, i), 0);
+    assert_false(agent_breaker_is_open(&b));
+    /* 1: the first fast failure opens it */
+    agent_breaker_init(&b, 1, 10000);
+    assert_int_equal(agent_breaker_record(&b, &unnamed, 0, 5), 1);
+    agent_breaker_explain(&b, why, sizeof(why));
+    assert_non_null(strstr(why, "failed after 0 ms"));
+    /* more than it can keep is capped */
+    agent_breaker_init(&b, 1000, 10000);
+    assert_int_equal(b.failures, AGENT_BREAKER_MAX);
+    for (int i = 1; i < AGENT_BREAKER_MAX; i++)
+        assert_int_equal(agent_breaker_record(&b, &auth, 1, i), 0);
+    assert_int_equal(agent_breaker_record(&b, &auth, 1, 99), 1);
+}
+
+static void startup_check_program_and_judgement(void **state)
+{
+    const agent_preset *claude = agent_preset_find("claude"), *command = agent_preset_find("command");
+    char *items[] = {"/opt/cli/run", "{prompt_file}"};
+    cfg_list cmd = {items, 2}, none = {NULL, 0};
+    agent_run ok = {0, 0, 0, 0, 0}, missing = {-1, 0, 1, 0, 0}, bad = {2, 0, 0, 0, 0}, slow = {-1, 1, 0, 0, 0};
+    agent_run exec127 = {127, 0, 0, 0, 0};
+    char msg[ERR_LEN];
+    (void)state;
+    assert_null(agent_cli_program(NULL, NULL, NULL));
+    assert_string_equal(agent_cli_program(claude, NULL, NULL), "claude");
+    assert_string_equal(agent_cli_program(claude, "", NULL), "claude");
+    assert_string_equal(agent_cli_program(claude, "/opt/claude/bin/claude", NULL), "/opt/claude/bin/claude");
+    assert_string_equal(agent_cli_program(command, NULL, &cmd), "/opt/cli/run");
+    assert_null(agent_cli_program(command, NULL, &none));
+    assert_int_equal(agent_check_judge("claude", &ok, "2.1.332 (Claude Code)\n", msg), 0);
+    assert_string_equal(msg, "");
+    assert_int_equal(agent_check_judge("/nope/claude", &missing, "exec /nope/claude: No such file or directory\n", msg),
+                     -1);
+    assert_string_equal(msg, "the agent CLI '/nope/claude --version' could not be started: exec /nope/claude: No such "
+                             "file or directory");
+    assert_int_equal(agent_check_judge("claude", &missing, NULL, msg), -1);
+    assert_non_null(strstr(msg, "could not be started: no such program on agent.path"));
+    assert_int_equal(agent_check_judge("env", &exec127, "env: 'claude': No such file or directory", msg), -1);
+    assert_non_null(strstr(msg, "could not be started"));
+    assert_int_equal(agent_check_judge("claude", &bad, "line one\nError: invalid config\n\n", msg), -1);
+    assert_string_equal(msg, "the agent CLI 'claude --version' failed (exit 2): Error: invalid config");
+    assert_int_equal(agent_check_judge("claude", &bad, "", msg), -1);
+    assert_non_null(strstr(msg, "no output"));
+    assert_int_equal(agent_check_judge("claude", &slow, "", msg), -1);
+    assert_string_equal(msg, "the agent CLI 'claude --version' did not answer within its time limit");
+    assert_int_equal(agent_check_judge(NULL, &bad, "x", msg), -1);
+    assert_non_null(strstr(msg, "'(none) --version'"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +513,10 @@ int main(void)
         cmocka_unit_test(environment_allow_list), cmocka_unit_test(model_hint),
         cmocka_unit_test(classify_runs),         cmocka_unit_test(prompts),
         cmocka_unit_test(review_answers),
+        cmocka_unit_test(breaker_opens_after_n_fast_permanent_failures_in_a_row),
+        cmocka_unit_test(breaker_counts_only_an_unbroken_streak),
+        cmocka_unit_test(breaker_bounds),
+        cmocka_unit_test(startup_check_program_and_judgement),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

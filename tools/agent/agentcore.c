@@ -454,6 +454,82 @@ void agent_classify(const agent_run *run, const agent_usage *u, const char *outp
     failed(f, 0, "agent_failed", "the agent CLI failed: %s", why);
 }
 
+/* --- the start-up check ------------------------------------------------------- */
+
+const char *agent_cli_program(const agent_preset *p, const char *cli, const cfg_list *command)
+{
+    if (!p)
+        return NULL;
+    if (p->argv)
+        return cli && *cli ? cli : p->argv[0];
+    return command && command->n > 0 && *command->v[0] ? command->v[0] : NULL;
+}
+
+int agent_check_judge(const char *program, const agent_run *run, const char *output, char msg[ERR_LEN])
+{
+    char line[400];
+    const char *p = program ? program : "(none)";
+    msg[0] = '\0';
+    last_line(output, line, sizeof(line));
+    if (run->start_failed || (run->exit_code == 127 && (has(line, "no such file") || has(line, "not found"))))
+        snprintf(msg, ERR_LEN, "the agent CLI '%s --version' could not be started: %s", p,
+                 *line ? line : "no such program on agent.path");
+    else if (run->timed_out)
+        snprintf(msg, ERR_LEN, "the agent CLI '%s --version' did not answer within its time limit%s%s", p,
+                 *line ? ": " : "", line);
+    else if (run->exit_code != 0)
+        snprintf(msg, ERR_LEN, "the agent CLI '%s --version' failed (exit %d): %s", p, run->exit_code,
+                 *line ? line : "no output");
+    else
+        return 0;
+    return -1;
+}
+
+/* --- the circuit breaker ------------------------------------------------------ */
+
+void agent_breaker_init(agent_breaker *b, int failures, int64_t fast_ms)
+{
+    memset(b, 0, sizeof(*b));
+    b->failures = failures < 0 ? 0 : failures > AGENT_BREAKER_MAX ? AGENT_BREAKER_MAX : failures;
+    b->fast_ms = fast_ms;
+}
+
+int agent_breaker_record(agent_breaker *b, const agent_failure *f, int64_t duration_ms, int64_t now_ms)
+{
+    agent_breaker_run *r;
+    if (b->open || b->failures == 0)
+        return 0;
+    if (!f->failed || f->transient || duration_ms >= b->fast_ms) {
+        b->streak = 0;
+        return 0;
+    }
+    r = &b->runs[b->streak++];
+    snprintf(r->reason, sizeof(r->reason), "%s", f->reason ? f->reason : "failed");
+    r->duration_ms = duration_ms;
+    if (b->streak < b->failures)
+        return 0;
+    b->open = 1;
+    b->opened_at_ms = now_ms;
+    return 1;
+}
+
+int agent_breaker_is_open(const agent_breaker *b) { return b && b->open; }
+
+void agent_breaker_explain(const agent_breaker *b, char *buf, size_t len)
+{
+    size_t n;
+    if (!len)
+        return;
+    buf[0] = '\0';
+    if (!b->open)
+        return;
+    n = (size_t)snprintf(buf, len, "the last %d runs of the CLI failed non-transiently, each in under %lld ms:",
+                         b->streak, (long long)b->fast_ms);
+    for (int i = 0; i < b->streak && n < len; i++)
+        n += (size_t)snprintf(buf + n, len - n, "%s %s after %lld ms", i ? "," : "", b->runs[i].reason,
+                              (long long)b->runs[i].duration_ms);
+}
+
 /* --- prompts ----------------------------------------------------------------- */
 
 const char agent_work_prompt[] =

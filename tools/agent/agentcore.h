@@ -133,6 +133,77 @@ typedef struct {
  * the run's whole bounded output, u what agent_usage_parse read from it. */
 void agent_classify(const agent_run *run, const agent_usage *u, const char *output, agent_failure *f);
 
+/* --- the start-up check ---------------------------------------------------- */
+
+/* The program the start-up check runs with --version: agent.cli when set
+ * (cli), else the preset's own program, else the command preset's first
+ * element (command). NULL when there is none. Borrowed. */
+const char *agent_cli_program(const agent_preset *p, const char *cli, const cfg_list *command);
+
+/* Judges the start-up check's run of program (run: exit code, time-out,
+ * start failure; output: what it printed). 0 when it exited 0 in time;
+ * else -1 with msg saying what was run and why it failed, with the last
+ * line of its output. */
+int agent_check_judge(const char *program, const agent_run *run, const char *output, char msg[ERR_LEN]);
+
+/* --- the circuit breaker ----------------------------------------------------
+ *
+ * An instance whose CLI cannot work (missing, unauthenticated, a wrong
+ * setting) fails every run within a second. Without a breaker it would go
+ * through its type's whole queue in seconds: each run takes the next
+ * dispatch and reports a permanent error, which sends that requirement to
+ * a person. The breaker watches this instance's own CLI runs and opens when
+ * the last `failures` runs each failed non-transiently in less than
+ * `fast_ms`; from then on the instance takes no work (agent.c), and the
+ * rest of the queue stays with the type's consumer for its other
+ * instances. The rules, and why:
+ *
+ *   - non-transient only: a rate limit, an overloaded or unreachable model
+ *     API, a time-out are the world's trouble, which the scheduler retries
+ *     with a backoff; an instance that meets them is not broken;
+ *   - fast only: a CLI that worked for minutes before it failed did run,
+ *     and it is the work that is hard; a broken CLI fails at once;
+ *   - in a row: any other outcome (a success, a slow or a transient
+ *     failure) starts the count again, so bad work now and then never
+ *     stops an instance;
+ *   - it does not close by itself: nothing here can tell that a person
+ *     fixed the CLI; a restart does, and runs the start-up check again.
+ *
+ * Only the streak's runs are kept (reason and duration, to say why it
+ * opened): at most AGENT_BREAKER_MAX, a few hundred bytes. The clock is the
+ * caller's (durations and now are arguments). */
+#define AGENT_BREAKER_MAX 20
+
+typedef struct {
+    char reason[32];
+    int64_t duration_ms;
+} agent_breaker_run;
+
+typedef struct {
+    int failures;                     /* runs in a row that open it; 0: never opens */
+    int64_t fast_ms;                  /* a run under this is fast */
+    int streak;                       /* fast non-transient failures in a row so far */
+    int open;
+    int64_t opened_at_ms;
+    agent_breaker_run runs[AGENT_BREAKER_MAX]; /* the streak's, oldest first */
+} agent_breaker;
+
+/* A closed breaker; failures is capped at AGENT_BREAKER_MAX. */
+void agent_breaker_init(agent_breaker *b, int failures, int64_t fast_ms);
+
+/* Records one CLI run: f its outcome (f->failed 0: a success), duration_ms
+ * how long it ran, now_ms the caller's clock. Returns 1 when this run
+ * opened the breaker (once: an open breaker records nothing more), else 0. */
+int agent_breaker_record(agent_breaker *b, const agent_failure *f, int64_t duration_ms, int64_t now_ms);
+
+/* 1 when open. NULL-safe (0). */
+int agent_breaker_is_open(const agent_breaker *b);
+
+/* Why it opened, for the log and the alert ("the last 3 runs failed
+ * non-transiently, each in under 10000 ms: auth after 120 ms, ..."), into
+ * buf (len bytes, cut to fit); "" while closed. */
+void agent_breaker_explain(const agent_breaker *b, char *buf, size_t len);
+
 /* --- prompts --------------------------------------------------------------- */
 
 /* One {{name}} of a template and its value. */
