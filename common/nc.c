@@ -425,6 +425,29 @@ int nc_consume_batch(natsSubscription *sub, int batch, int64_t wait_ms, nc_batch
     return n;
 }
 
+int nc_return_strays(natsSubscription *sub)
+{
+    int back = 0, queued = 0;
+    /* a few rounds at most: a no-wait request can itself bring one */
+    for (int round = 0; round < 4; round++) {
+        natsMsgList list = {0};
+        jsFetchRequest req;
+        if (natsSubscription_GetPending(sub, &queued, NULL) != NATS_OK || queued <= 0)
+            break;
+        jsFetchRequest_Init(&req);
+        req.Batch = queued;
+        req.NoWait = true;
+        req.Expires = 200 * 1000000LL; /* ns */
+        if (natsSubscription_FetchRequest(&list, sub, &req) == NATS_OK) {
+            for (int i = 0; i < list.Count; i++)
+                natsMsg_Nak(list.Msgs[i], NULL);
+            back += list.Count;
+        }
+        natsMsgList_Destroy(&list);
+    }
+    return back;
+}
+
 typedef struct {
     nc_handler handler;
     void *arg;

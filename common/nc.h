@@ -83,6 +83,19 @@ int nc_consume_batch(natsSubscription *sub, int batch, int64_t wait_ms, nc_batch
 /* The same with a handler called on each message in order. */
 int nc_consume(natsSubscription *sub, int batch, int64_t wait_ms, nc_handler handler, void *arg);
 
+/* Gives back what a busy consumer was sent without asking for it now. A
+ * pull request of nats.c's Fetch expires on the server a little after the
+ * client stopped waiting, and a Fetch answered from what was already queued
+ * leaves the request it sent outstanding: a message published meanwhile is
+ * delivered into the subscription of a client that is busy with other work
+ * (or hung), and would wait there unstarted, unacknowledged, for the
+ * consumer's ack wait while other agents are idle. Called between fetches
+ * by a worker busy with one message, it naks every queued message at once
+ * (no delay: another subscriber takes it). Sends no pull request unless
+ * only the server's status replies were queued (then one that does not
+ * wait). Returns how many messages went back. */
+int nc_return_strays(natsSubscription *sub);
+
 /* A pull subscription on the topology's durable consumer (stream,
  * durable), with the filter topology.c gives it: each consumer's stream,
  * name and filter are written once, there. Fills err and returns

@@ -540,6 +540,103 @@ static void agent_sim_sends_a_lost_ack_again(void **state)
     svc_env_stop(&f, c, js);
 }
 
+/* A pull request outlives the Fetch that sent it (it expires on the server
+ * after the client stopped waiting, or stays outstanding when the Fetch was
+ * answered from what was queued): work published meanwhile is delivered to
+ * an agent already busy, or hung, with something else. The test sends such
+ * a request in the hung agent's name, as its client would have, then
+ * publishes R-2: the agent gives it back at once, and another agent (the
+ * test's own fetch) gets it, instead of it waiting unstarted in the hung
+ * agent's hands for the consumer's 30 min ack wait. */
+static void a_busy_agent_gives_back_what_it_did_not_ask_for(void **state)
+{
+    natsfix f = {0};
+    natsConnection *c = NULL;
+    jsCtx *js = NULL;
+    natsSubscription *api = NULL, *pull = NULL;
+    provision_report rep;
+    char err[ERR_LEN], bin[512], inbox[256] = "", repo[400];
+    const char *r1 = "{\"id\": \"R-1\", \"title\": \"Hangs\", \"assignedAgent\": \"backend\", \"attempt\": 1}";
+    const char *r2 = "{\"id\": \"R-2\", \"title\": \"Waits\", \"assignedAgent\": \"backend\", \"attempt\": 1}";
+    const char *next = "$JS.API.CONSUMER.MSG.NEXT.REQUIREMENTS.roy-backend";
+    natsMsgList got = {0};
+    jsPubOptions po;
+    jsSubOptions so;
+    pid_t agent;
+    int hung = 0, back = 0;
+    long long t0;
+    (void)state;
+
+    assert_int_equal(svc_env_start(&f, &c, &js), 0);
+    assert_int_equal(provision_all(js, 1, &rep, err), ORCH_OK);
+    assert_int_equal(natsConnection_SubscribeSync(&api, c, next), NATS_OK);
+    snprintf(repo, sizeof(repo), "%s/repo", f.dir);
+    {
+        /* a repository to clone, with one commit on main */
+        const char *init[] = {"git", "init", "-q", "-b", "main", repo, NULL};
+        const char *ci[] = {"git", "-C", repo, "-c", "user.email=t@orchestrator.local", "-c", "user.name=t",
+                            "commit", "-q", "--allow-empty", "-m", "start", NULL};
+        int st = -1;
+        assert_int_equal(proc_wait(proc_spawn(init, NULL, f.dir, "git.log"), 10000, &st), 0);
+        assert_int_equal(proc_wait(proc_spawn(ci, NULL, f.dir, "git.log"), 10000, &st), 0);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    {
+        const char *argv[] = {proc_bin("agent-sim", bin, sizeof(bin)), "--type", "backend", "--instance", "b-1",
+                              "--repo", repo, "--workdir", f.dir, "--mode", "hang", "--work-ms", "100", NULL};
+        char url[300];
+        const char *env[] = {url, NULL};
+        snprintf(url, sizeof(url), "ORCH_NATS_URL=%s", f.url);
+        agent = proc_spawn(argv, env, f.dir, "b-1.log");
+    }
+    assert_true(agent > 0);
+    jsPubOptions_Init(&po);
+    po.MsgId = "R-1-a1";
+    assert_int_equal(js_Publish(NULL, js, "requirements.backend.R-1", r1, (int)strlen(r1), &po, NULL), NATS_OK);
+    for (t0 = now_ms(); !hung && now_ms() - t0 < 15000; usleep(100 * 1000))
+        hung = logged(&f, "b-1", "hanging (simulated)");
+    assert_true(hung);
+    {
+        /* the inbox its pull requests name */
+        natsMsg *m = NULL;
+        while (natsSubscription_NextMsg(&m, api, 200) == NATS_OK) {
+            if (natsMsg_GetReply(m))
+                snprintf(inbox, sizeof(inbox), "%s", natsMsg_GetReply(m));
+            natsMsg_Destroy(m);
+        }
+    }
+    assert_true(inbox[0] != '\0');
+
+    /* the request its client left outstanding, then R-2 */
+    assert_int_equal(natsConnection_PublishRequestString(c, next, inbox, "{\"batch\":1,\"expires\":30000000000}"),
+                     NATS_OK);
+    assert_int_equal(natsConnection_Flush(c), NATS_OK);
+    po.MsgId = "R-2-a1";
+    assert_int_equal(js_Publish(NULL, js, "requirements.backend.R-2", r2, (int)strlen(r2), &po, NULL), NATS_OK);
+
+    /* another backend agent asks: R-2 comes to it */
+    jsSubOptions_Init(&so);
+    so.Stream = "REQUIREMENTS";
+    so.Consumer = "roy-backend";
+    assert_int_equal(js_PullSubscribe(&pull, js, "requirements.backend.>", "roy-backend", NULL, &so, NULL), NATS_OK);
+    for (t0 = now_ms(); got.Count == 0 && now_ms() - t0 < 15000;)
+        if (natsSubscription_Fetch(&got, pull, 1, 1000, NULL) != NATS_OK)
+            natsMsgList_Destroy(&got);
+    for (t0 = now_ms(); !back && now_ms() - t0 < 5000; usleep(100 * 1000))
+        back = logged(&f, "b-1", "gave back 1 message(s) delivered while busy");
+    proc_stop(agent, 3000);
+    if (got.Count != 1)
+        fail_msg("R-2 never reached another agent within 15 s: it waits in the hung agent's hands (log %s/b-1.log)",
+                 f.dir);
+    assert_string_equal(natsMsg_GetSubject(got.Msgs[0]), "requirements.backend.R-2");
+    assert_true(back);
+    natsMsg_Ack(got.Msgs[0], NULL);
+    natsMsgList_Destroy(&got);
+    natsSubscription_Destroy(pull);
+    natsSubscription_Destroy(api);
+    svc_env_stop(&f, c, js);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -553,6 +650,7 @@ int main(void)
         cmocka_unit_test(with_provisioning_off_a_loss_is_only_reported),
         cmocka_unit_test(a_wiped_server_is_provisioned_again),
         cmocka_unit_test(agent_sim_sends_a_lost_ack_again),
+        cmocka_unit_test(a_busy_agent_gives_back_what_it_did_not_ask_for),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     nats_Close();

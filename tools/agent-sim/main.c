@@ -72,6 +72,7 @@ typedef struct {
     char clone[600];
     strmap *unsure;   /* claims this process sent without learning whether they were stored */
     const char *consumer;
+    natsSubscription *sub;        /* the consumer's pull subscription */
     sent_ack acks[RECENT_ACKS];   /* a ring: the last acks sent */
     int next_ack;
     long long last_ack_check;
@@ -151,6 +152,17 @@ static void heartbeat(agent *a, const char *id, uint64_t tokens)
     body = edge_heartbeat_to_json(&h);
     natsConnection_PublishString(a->nc, subj, body);
     free(body);
+}
+
+/* While busy: what the consumer sent without being asked now goes back
+ * at once, for an idle agent to take (nc_return_strays). */
+static void busy_tick(agent *a)
+{
+    int back = a->sub ? nc_return_strays(a->sub) : 0;
+    if (back) {
+        printf("agent-sim %s: gave back %d message(s) delivered while busy\n", a->instance, back);
+        fflush(stdout);
+    }
 }
 
 static const char *sim_mode(agent *a, const pb_requirement *r)
@@ -254,8 +266,10 @@ static void work(agent *a, const pb_requirement *r)
     if (first && !strcmp(mode, "hang")) {
         printf("agent-sim %s: hanging (simulated)\n", a->instance);
         fflush(stdout);
-        while (!stop)
+        while (!stop) {
+            busy_tick(a); /* a hung CLI, not a hung wrapper */
             sleep(1);
+        }
         return;
     }
     if (slices < 1)
@@ -264,6 +278,7 @@ static void work(agent *a, const pb_requirement *r)
         uint64_t part = total / (uint64_t)slices / 2;
         spent += part;
         heartbeat(a, r->id, part);
+        busy_tick(a);
         usleep((useconds_t)(a->heartbeat_ms * 1000));
     }
     if (first && !strcmp(mode, "transient")) {
@@ -602,6 +617,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "agent-sim: %s\n", err);
         return 3;
     }
+    a.sub = sub;
     printf("agent-sim %s: ready for %s work\n", a.instance, names_agent_type(a.type));
     fflush(stdout);
     while (!stop) {
@@ -615,7 +631,9 @@ int main(int argc, char **argv)
         }
         nc_consume(sub, 1, 500, take, &a);
         if (a.n_taken == 1) {
-            /* acked: the work is this agent's now */
+            /* acked: the work is this agent's now; what came with it
+             * is not */
+            busy_tick(&a);
             if (a.type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW ||
                 a.type == ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE)
                 review_or_merge(&a, a.taken[0]);
