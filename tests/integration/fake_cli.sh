@@ -24,6 +24,14 @@ case "$mode" in
     echo '{"tokensUsed": 5, "summary": "resolved the conflict"}' ;;
   ratelimit) echo "API Error: 429 Too Many Requests (rate_limit_error)" >&2; exit 1 ;;
   auth) echo "API Error: 401 Unauthorized: invalid x-api-key" >&2; exit 1 ;;
+  broken)
+    # fails at once on instance be-1 (its git identity), as a CLI without
+    # credentials would; works on any other
+    if [ "${GIT_AUTHOR_NAME:-}" = be-1 ]; then
+      echo "API Error: 401 Unauthorized: invalid x-api-key" >&2; exit 1
+    fi
+    mkdir -p "$dir/f" && echo ok > "$dir/f/$id.txt"
+    echo '{"tokensUsed": 3, "summary": "wrote the file"}' ;;
   hang) sleep 60 ;;
   *) echo "unknown mode '$mode'" >&2; exit 3 ;;
 esac

@@ -6,7 +6,9 @@
  * change, a 429, an authentication error, a hang stopped at its time
  * limit); work claimed by another instance left alone; a dispatch of an
  * attempt that is no longer the current one left alone; a merge of the
- * commit its dispatch names. */
+ * commit its dispatch names; an agent whose CLI does not run takes no work;
+ * an instance whose CLI fails at once, run after run, stops taking work
+ * and leaves the rest of the queue to the type's other instances. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -505,6 +507,207 @@ static void a_real_conflict_goes_to_the_cli_with_the_markers(void **state)
     }
 }
 
+/* orch-agent of type, instance, started in e->dir with the settings file
+ * config (e->dir/<config>), its output in <instance>.log. */
+static pid_t start_agent(env *e, const char *type, const char *instance, const char *config)
+{
+    char bin[400], url[300], path[400], log[120];
+    snprintf(url, sizeof(url), "ORCH_NATS_URL=%s", e->fix.url);
+    snprintf(path, sizeof(path), "%s/%s", e->dir, config);
+    snprintf(log, sizeof(log), "%s.log", instance);
+    proc_bin("orch-agent", bin, sizeof(bin));
+    {
+        const char *argv[] = {bin, "--type", type, "--instance", instance, "--config", path, NULL};
+        const char *vars[] = {url, NULL};
+        return proc_spawn(argv, vars, e->dir, log);
+    }
+}
+
+/* How many alerts on sub within ms carry the label instance=<instance>. */
+static int alerts_naming(natsSubscription *sub, const char *instance, int ms, char *summary, size_t len)
+{
+    int64_t until = nats_Now() + ms;
+    int n = 0;
+    while (nats_Now() < until) {
+        natsMsg *m = NULL;
+        Orchestrator__V1__Alert *a;
+        if (natsSubscription_NextMsg(&m, sub, 100) != NATS_OK)
+            continue;
+        a = orchestrator__v1__alert__unpack(NULL, (size_t)natsMsg_GetDataLength(m),
+                                            (const uint8_t *)natsMsg_GetData(m));
+        for (size_t i = 0; a && i < a->n_labels; i++)
+            if (!strcmp(a->labels[i]->key, "instance") && !strcmp(a->labels[i]->value, instance)) {
+                n++;
+                snprintf(summary, len, "%s", a->summary);
+            }
+        if (a)
+            orchestrator__v1__alert__free_unpacked(a, NULL);
+        natsMsg_Destroy(m);
+    }
+    return n;
+}
+
+/* The consumer's messages not yet delivered, and those delivered and not
+ * acked. */
+static void consumer_counts(env *e, const char *durable, int *pending, int *ack_pending)
+{
+    jsConsumerInfo *ci = NULL;
+    assert_int_equal(js_GetConsumerInfo(&ci, e->js, "REQUIREMENTS", durable, NULL, NULL), NATS_OK);
+    *pending = (int)ci->NumPending;
+    *ack_pending = ci->NumAckPending;
+    jsConsumerInfo_Destroy(ci);
+}
+
+/* A CLI that is missing: the start-up check (the CLI with --version) fails,
+ * the agent says which command failed and how, raises one alert naming
+ * itself, and exits without taking the work that waits for it. */
+static void an_agent_whose_cli_does_not_run_takes_no_work_and_says_why(void **state)
+{
+    env *e = *state;
+    char path[400], projects[400], workdir[400], file[400], subject[200], summary[300] = "";
+    natsSubscription *alerts = NULL;
+    natsMsg *m = NULL;
+    int status = 0, pending = 0, ack_pending = 0;
+    cJSON *r;
+    char *log;
+    FILE *f;
+    jsPubOptions po;
+    const char *body = "{\"id\":\"REQ-F1\",\"title\":\"Test REQ-F1\",\"description\":\"Mode: write\","
+                       "\"type\":\"frontend\",\"priority\":\"HIGH\",\"status\":\"DISPATCHED\",\"attempt\":1}";
+    pid_t p;
+
+    snprintf(projects, sizeof(projects), "%s/projects.json", e->dir);
+    snprintf(workdir, sizeof(workdir), "%s/work", e->dir);
+    snprintf(path, sizeof(path), "%s/missing.json", e->dir);
+    assert_non_null(f = fopen(path, "w"));
+    fprintf(f, "{\"agent\": {\"preset\": \"claude\", \"cli\": \"%s/no-such-dir/claude\", \"project\": \"p1\", "
+               "\"projects_file\": \"%s\", \"workdir\": \"%s\"}}\n",
+            e->dir, projects, workdir);
+    fclose(f);
+    assert_int_equal(natsConnection_SubscribeSync(&alerts, e->nc, "alerts.>"), NATS_OK);
+    jsPubOptions_Init(&po);
+    po.MsgId = "REQ-F1-a1";
+    assert_int_equal(natsMsg_Create(&m, "requirements.frontend.REQ-F1", NULL, body, (int)strlen(body)), NATS_OK);
+    assert_int_equal(js_PublishMsg(NULL, e->js, m, &po, NULL), NATS_OK);
+    natsMsg_Destroy(m);
+
+    p = start_agent(e, "frontend", "fe-missing", "missing.json");
+    assert_true(p > 0);
+    if (proc_wait(p, 20000, &status) != 0) {
+        proc_stop(p, 2000);
+        fail_msg("orch-agent with a missing CLI is still running");
+    }
+    assert_true(WIFEXITED(status));
+    assert_int_not_equal(WEXITSTATUS(status), 0);
+    /* it said why: the command and what running it gave */
+    snprintf(file, sizeof(file), "%s/fe-missing.log", e->dir);
+    assert_non_null(log = proc_slurp(file));
+    snprintf(path, sizeof(path), "'%s/no-such-dir/claude --version' could not be started", e->dir);
+    if (!strstr(log, path))
+        fail_msg("the log does not say which command failed:\n%s", log);
+    assert_non_null(strstr(log, "taking no work"));
+    assert_null(strstr(log, " ready: "));
+    free(log);
+    /* no report, no claim, and the work still waits in its consumer */
+    r = report(e, "REQ-F1", 1000, subject, sizeof(subject));
+    assert_null(r);
+    consumer_counts(e, "jen-frontend", &pending, &ack_pending);
+    assert_int_equal(pending, 1);
+    assert_int_equal(ack_pending, 0);
+    {
+        kvStore *kv = NULL;
+        kvEntry *ke = NULL;
+        assert_int_equal(js_KeyValue(&kv, e->js, "orch_claims"), NATS_OK);
+        assert_int_equal(kvStore_Get(&ke, kv, "frontend.REQ-F1-a1"), NATS_NOT_FOUND);
+        kvStore_Destroy(kv);
+    }
+    /* one alert, naming the instance */
+    assert_int_equal(alerts_naming(alerts, "fe-missing", 1500, summary, sizeof(summary)), 1);
+    assert_non_null(strstr(summary, "fe-missing"));
+    natsSubscription_Destroy(alerts);
+}
+
+/* An instance whose CLI fails at once every time (here: refused
+ * credentials on be-1 alone) stops after agent.breaker_failures (3) runs:
+ * the first two are reported as they failed, the third goes back as
+ * transient (the instance's fault, not the work's), and the rest of the
+ * queue is neither claimed nor reported: it waits for another instance,
+ * which does it as attempt 1. One alert names the instance; its
+ * heartbeats say it is stopped. */
+static void a_cli_failing_at_once_stops_its_instance_and_leaves_the_queue_to_others(void **state)
+{
+    env *e = *state;
+    char subject[200], id[32], summary[300] = "";
+    natsSubscription *alerts = NULL, *beats = NULL;
+    natsMsg *m = NULL;
+    int pending = 0, ack_pending = 0, stopped = 0;
+    pid_t other;
+    cJSON *r;
+
+    assert_int_equal(natsConnection_SubscribeSync(&alerts, e->nc, "alerts.>"), NATS_OK);
+    for (int i = 1; i <= 6; i++) {
+        snprintf(id, sizeof(id), "REQ-B%d", i);
+        dispatch(e, id, 1, "broken", "");
+    }
+    for (int i = 1; i <= 3; i++) {
+        snprintf(id, sizeof(id), "REQ-B%d", i);
+        r = report(e, id, 20000, subject, sizeof(subject));
+        assert_non_null(r);
+        assert_string_equal(subject, i == 1 ? "errors.agent.backend.REQ-B1"
+                                     : i == 2 ? "errors.agent.backend.REQ-B2"
+                                              : "errors.agent.backend.REQ-B3");
+        assert_string_equal(str(r, "reason"), i < 3 ? "auth" : "agent_unhealthy");
+        assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(r, "transient")), i == 3);
+        if (i == 3)
+            assert_non_null(strstr(str(r, "message"), "be-1 stopped taking work"));
+        cJSON_Delete(r);
+    }
+    /* one alert naming the instance */
+    assert_int_equal(alerts_naming(alerts, "be-1", 3000, summary, sizeof(summary)), 1);
+    assert_non_null(strstr(summary, "be-1"));
+    /* the rest: not taken, not reported */
+    for (int i = 4; i <= 6; i++) {
+        snprintf(id, sizeof(id), "REQ-B%d", i);
+        r = report(e, id, i == 4 ? 2000 : 200, subject, sizeof(subject));
+        if (r)
+            fail_msg("%s was reported while its agent was stopped: %s %s", id, subject, str(r, "reason"));
+    }
+    consumer_counts(e, "roy-backend", &pending, &ack_pending);
+    assert_int_equal(pending + ack_pending, 3);
+    /* still up, heartbeating "stopped" */
+    assert_int_equal(natsConnection_SubscribeSync(&beats, e->nc, "agents.heartbeat.backend.be-1"), NATS_OK);
+    for (int64_t until = nats_Now() + 3000; !stopped && nats_Now() < until;) {
+        if (natsSubscription_NextMsg(&m, beats, 200) != NATS_OK)
+            continue;
+        {
+            cJSON *h = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+            stopped = !strcmp(str(h, "state"), "stopped") && !strcmp(str(h, "requirementId"), "");
+            cJSON_Delete(h);
+        }
+        natsMsg_Destroy(m);
+    }
+    natsSubscription_Destroy(beats);
+    assert_true(stopped);
+    /* another instance takes the rest, each as attempt 1 */
+    other = start_agent(e, "backend", "be-2", "agent.json");
+    assert_true(other > 0);
+    for (int i = 4; i <= 6; i++) {
+        snprintf(id, sizeof(id), "REQ-B%d", i);
+        r = report(e, id, 20000, subject, sizeof(subject));
+        assert_non_null(r);
+        snprintf(id, sizeof(id), "results.backend.REQ-B%d", i);
+        if (strcmp(subject, id) != 0)
+            fail_msg("%s: %s", subject, str(r, "message"));
+        assert_string_equal(str(r, "instance"), "be-2");
+        assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "attempt")), 1);
+        cJSON_Delete(r);
+    }
+    proc_stop(other, 5000);
+    /* and be-1 raised no second alert meanwhile */
+    assert_int_equal(alerts_naming(alerts, "be-1", 200, summary, sizeof(summary)), 0);
+    natsSubscription_Destroy(alerts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,6 +719,8 @@ int main(void)
         cmocka_unit_test(a_merge_takes_the_verified_commit),
         cmocka_unit_test(a_refused_merge_that_git_resolves_needs_no_cli_run),
         cmocka_unit_test(a_real_conflict_goes_to_the_cli_with_the_markers),
+        cmocka_unit_test(an_agent_whose_cli_does_not_run_takes_no_work_and_says_why),
+        cmocka_unit_test(a_cli_failing_at_once_stops_its_instance_and_leaves_the_queue_to_others),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -77,6 +77,12 @@ const cfg_entry agent_cfg_entries[] = {
     {"agent.diff_limit", CFG_INT, "65536", 1024, 16777216, F(diff_limit), NULL, 0, "bytes of diff a review prompt carries"},
     {"agent.keep_branches", CFG_BOOL, "false", 0, 0, F(keep_branches), NULL, 0,
      "release: keep the req/<id>-a<n> branches of merged work (by default they are deleted once merged)"},
+    {"agent.check_timeout_s", CFG_INT, "30", 1, 600, F(check_timeout_s), NULL, 0,
+     "time limit of the start-up check (the CLI with --version); an agent whose CLI fails it takes no work"},
+    {"agent.breaker_failures", CFG_INT, "3", 0, AGENT_BREAKER_MAX, F(breaker_failures), NULL, 0,
+     "CLI runs in a row failing fast and permanently after which this instance takes no more work (0: never)"},
+    {"agent.breaker_fast_ms", CFG_INT, "10000", 1, 3600000, F(breaker_fast_ms), NULL, 0,
+     "a failed CLI run shorter than this counts toward agent.breaker_failures"},
 };
 const size_t agent_cfg_count = sizeof(agent_cfg_entries) / sizeof(agent_cfg_entries[0]);
 
@@ -125,6 +131,7 @@ typedef struct {
     size_t n_taken;
     char *taken_data;       /* that message's body */
     size_t taken_len;
+    agent_breaker breaker;  /* open: this instance takes no more work (agentcore.h) */
 } agent;
 
 typedef struct {
@@ -196,7 +203,7 @@ static void heartbeat(agent *a, const char *id, uint64_t tokens)
     h.instance = (char *)a->instance;
     h.requirement_id = (char *)(id ? id : "");
     h.tokens_used = tokens;
-    h.state = id ? "working" : "idle";
+    h.state = id ? "working" : agent_breaker_is_open(&a->breaker) ? "stopped" : "idle";
     names_subject(subj, sizeof(subj), NAMES_SUBJ_HEARTBEAT, a->type_name, a->instance);
     json = edge_heartbeat_to_json(&h);
     natsConnection_PublishString(a->nc, subj, json);
@@ -313,24 +320,107 @@ static void report_error(agent *a, const work_ref *w, const char *reason, int tr
 
 /* --- the CLI ------------------------------------------------------------------------ */
 
+/* The CLI's environment, built, not inherited (docs/agents.md "Secrets"):
+ * PATH, HOME, LANG, a git identity of the instance's own, so a CLI that
+ * commits (Claude Code does) can, whatever the HOME it runs with holds
+ * (nothing of the user's global git configuration is read or changed), the
+ * preset's variables and those agent.env names. Owned by the caller
+ * (agent_argv_free). */
+static char **cli_env(agent *a)
+{
+    char path[4200], home[900], gname[200], gmail[200], cname[200], cmail[200];
+    const char *const base[] = {path, home, "LANG=C.UTF-8", gname, gmail, cname, cmail, NULL};
+    snprintf(path, sizeof(path), "PATH=%s", a->c->path);
+    snprintf(home, sizeof(home), "HOME=%s", a->c->home ? a->c->home : a->home);
+    snprintf(gname, sizeof(gname), "GIT_AUTHOR_NAME=%s", a->instance);
+    snprintf(gmail, sizeof(gmail), "GIT_AUTHOR_EMAIL=%s@orch-agent.local", a->instance);
+    snprintf(cname, sizeof(cname), "GIT_COMMITTER_NAME=%s", a->instance);
+    snprintf(cmail, sizeof(cmail), "GIT_COMMITTER_EMAIL=%s@orch-agent.local", a->instance);
+    return agent_env_build(a->preset->env, &a->c->env, (const char *const *)environ, base);
+}
+
+/* The start-up check: the CLI runs with --version as a work run would (its
+ * environment, its PATH, no shell) under agent.check_timeout_s. A CLI that
+ * cannot run fails every dispatch at once; found here, it is found before
+ * any work is taken. 0 when it runs; else msg says what ran and what it
+ * printed. */
+static int check_cli(agent *a, char msg[ERR_LEN])
+{
+    const char *prog = agent_cli_program(a->preset, a->c->cli, &a->c->command);
+    const char *argv[] = {prog, "--version", NULL};
+    char **env;
+    run_spec s;
+    run_result r;
+    agent_run run;
+    int rc;
+
+    if (!prog) {
+        snprintf(msg, ERR_LEN, "no agent CLI is configured");
+        return -1;
+    }
+    env = cli_env(a);
+    s = (run_spec){argv, a->home, (const char *const *)env, a->c->check_timeout_s * 1000, a->c->grace_ms, 65536,
+                   NULL, NULL, 0};
+    runner_run(&s, &r);
+    run = (agent_run){r.exit_code, r.timed_out, r.start_failed, 0, 0};
+    rc = agent_check_judge(prog, &run, r.output, msg);
+    if (rc == 0)
+        log_info("agent CLI %s --version: %.*s (%lld ms)", prog, (int)strcspn(r.output ? r.output : "", "\n"),
+                 r.output ? r.output : "", (long long)r.duration_ms);
+    agent_argv_free(env);
+    free(r.output);
+    return rc;
+}
+
+/* An alert of this instance's, on alerts.warning.agent_crashloop (the kind
+ * for an agent that fails at once, again and again), its fingerprint
+ * <what>-<type>-<instance>: the ALERTS stream stores one per fingerprint
+ * within its duplicate window, so a restarted instance failing the same
+ * way raises it once. */
+static void raise_alert(agent *a, const char *what, const char *summary, const char *text)
+{
+    char fp[200];
+    snprintf(fp, sizeof(fp), "%s-%s-%s", what, a->type_name, a->instance);
+    nc_publish_alert(a->js, "warning", names_alert_kind_token(NAMES_ALERT_AGENT_CRASHLOOP), fp, summary, text,
+                     "orch-agent", a->instance, 2000);
+}
+
 typedef struct {
     agent_usage usage;
     agent_failure failure;
     int64_t duration_ms;
     char *output;
+    int ran;                /* the CLI was run (or its command could not be built) */
 } cli_outcome;
+
+/* One CLI run's outcome (after what the role checks of it: an empty change,
+ * markers left, no verdict) to the breaker. When it opens the breaker, the
+ * failure is taken for the instance's, not the work's: it goes back as a
+ * transient error (reason agent_unhealthy), so the scheduler gives it to
+ * another instance instead of to a person. The scheduler has no report
+ * that returns work without counting an attempt: this one counts one (see
+ * docs/agents.md, "The circuit breaker"). */
+static void breaker_note(agent *a, const work_ref *w, cli_outcome *o)
+{
+    char why[ERR_LEN], msg[ERR_LEN];
+    if (!o->ran || !agent_breaker_record(&a->breaker, &o->failure, o->duration_ms, text_mono_ms()))
+        return;
+    agent_breaker_explain(&a->breaker, why, sizeof(why));
+    log_error("circuit breaker open: %s; %s attempt %u goes back, and this instance takes no more work", why, w->id,
+              w->attempt);
+    snprintf(msg, sizeof(msg), "instance %s stopped taking work (%.200s); this run: %s: %.200s", a->instance, why,
+             o->failure.reason, o->failure.message);
+    o->failure.transient = 1;
+    o->failure.reason = "agent_unhealthy";
+    snprintf(o->failure.message, sizeof(o->failure.message), "%s", msg);
+}
 
 /* Runs the CLI with prompt in tree; its output goes to the attempt's log.
  * needs_change: a run that changes nothing is a failure (work). */
 static void run_cli(agent *a, const work_ref *w, const char *tree, const char *model, const char *prompt,
                     const char *tag, int needs_change, cli_outcome *o)
 {
-    char prompt_file[900], log_path[900], path[4200], home[900], err[ERR_LEN], gname[200], gmail[200], cname[200],
-        cmail[200];
-    /* A git identity of the instance's own, so a CLI that commits (Claude
-     * Code does) can, whatever the HOME it runs with holds; nothing of the
-     * user's global git configuration is read or changed. */
-    const char *const base[] = {path, home, "LANG=C.UTF-8", gname, gmail, cname, cmail, NULL};
+    char prompt_file[900], log_path[900], err[ERR_LEN];
     const char *tmpl_default[CMD_MAX + 1];
     const char *const *tmpl;
     char **argv = NULL, **env = NULL;
@@ -343,6 +433,7 @@ static void run_cli(agent *a, const work_ref *w, const char *tree, const char *m
     const char *head[] = {"git", "rev-parse", "HEAD", NULL};
 
     memset(o, 0, sizeof(*o));
+    o->ran = 1;
     git_line(a, tree, head, head_before, sizeof(head_before));
     snprintf(prompt_file, sizeof(prompt_file), "%s/logs/%s-a%u%s.prompt", a->root, w->id, w->attempt, tag);
     snprintf(log_path, sizeof(log_path), "%s/logs/%s-a%u%s.log", a->root, w->id, w->attempt, tag);
@@ -369,13 +460,7 @@ static void run_cli(agent *a, const work_ref *w, const char *tree, const char *m
         snprintf(o->failure.message, sizeof(o->failure.message), "%s", err);
         return;
     }
-    snprintf(path, sizeof(path), "PATH=%s", a->c->path);
-    snprintf(home, sizeof(home), "HOME=%s", a->c->home ? a->c->home : a->home);
-    snprintf(gname, sizeof(gname), "GIT_AUTHOR_NAME=%s", a->instance);
-    snprintf(gmail, sizeof(gmail), "GIT_AUTHOR_EMAIL=%s@orch-agent.local", a->instance);
-    snprintf(cname, sizeof(cname), "GIT_COMMITTER_NAME=%s", a->instance);
-    snprintf(cmail, sizeof(cmail), "GIT_COMMITTER_EMAIL=%s@orch-agent.local", a->instance);
-    env = agent_env_build(a->preset->env, &a->c->env, (const char *const *)environ, base);
+    env = cli_env(a);
     /* The command, not the prompt nor any value of the environment: those
      * may hold what must not be logged. */
     log_info("%s attempt %u: running %s (%s%s) in %s, time limit %llds", w->id, w->attempt, argv[0],
@@ -569,6 +654,7 @@ static void work(agent *a, const pb_requirement *r)
         }
         free(left);
     }
+    breaker_note(a, &w, &o);
     if (o.failure.failed) {
         report_error(a, &w, o.failure.reason, o.failure.transient, o.failure.message, o.usage.tokens);
         goto out;
@@ -715,7 +801,7 @@ static int find_change(agent *a, const pb_requirement *r, const char *json, size
 static void review(agent *a, const pb_requirement *r, const char *json, size_t len)
 {
     work_ref w = {r->id, r->attempt ? r->attempt : 1};
-    char tree[900], range[400], base_ref[300], err[ERR_LEN], msg[ERR_LEN];
+    char tree[900], range[400], base_ref[300], err[ERR_LEN];
     char *diff = NULL, *files = NULL, *prompt = NULL;
     agent_var *wv = NULL;
     size_t nwv = 0;
@@ -765,17 +851,18 @@ static void review(agent *a, const pb_requirement *r, const char *json, size_t l
         free(v);
     }
     run_cli(a, &w, tree, agent_model_for(r->model_hint, a->c->model, a->c->cheap_model), prompt, "-review", 0, &o);
-    if (o.failure.failed) {
-        report_error(a, &w, o.failure.reason, o.failure.transient, o.failure.message, o.usage.tokens);
-        goto out;
-    }
     {
         int approved = 0;
         char comments[AGENT_TEXT_MAX];
         pb_result res = ORCHESTRATOR__V1__RESULT__INIT;
-        if (agent_review_verdict(o.usage.text, &approved, comments, sizeof(comments)) != 0) {
-            snprintf(msg, sizeof(msg), "the review gave no VERDICT line: %.400s", o.usage.text);
-            report_error(a, &w, "no_verdict", 0, msg, o.usage.tokens);
+        if (!o.failure.failed && agent_review_verdict(o.usage.text, &approved, comments, sizeof(comments)) != 0) {
+            o.failure = (agent_failure){1, 0, "no_verdict", {0}};
+            snprintf(o.failure.message, sizeof(o.failure.message), "the review gave no VERDICT line: %.400s",
+                     o.usage.text);
+        }
+        breaker_note(a, &w, &o);
+        if (o.failure.failed) {
+            report_error(a, &w, o.failure.reason, o.failure.transient, o.failure.message, o.usage.tokens);
             goto out;
         }
         res.agent_type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW;
@@ -1000,7 +1087,12 @@ static nc_settlement take(natsMsg *m, void *arg)
     agent *a = arg;
     edge_limits lim;
     char err[ERR_LEN] = "", key[200];
-    claim_outcome mine = claim_take(a->js, m, a->type_name, a->instance, a->unsure, key, sizeof(key), err, sizeof(err));
+    claim_outcome mine;
+    /* Stopped: back unclaimed, for the type's other instances; nothing is
+     * reported, so no attempt is counted. */
+    if (agent_breaker_is_open(&a->breaker))
+        return nc_retry(0);
+    mine = claim_take(a->js, m, a->type_name, a->instance, a->unsure, key, sizeof(key), err, sizeof(err));
     if (mine == CLAIM_UNSURE) {
         log_warn("%s", err);
         return nc_retry(1000);
@@ -1045,6 +1137,40 @@ static void act(agent *a)
     a->n_taken = 0;
     free(a->taken_data);
     a->taken_data = NULL;
+}
+
+/* The breaker opened: this instance takes no more work. What its
+ * subscription was sent and holds goes back unclaimed (a nak with no
+ * delay: another instance takes it, and as nothing was reported no attempt
+ * is counted); then the subscription ends (destroyed, not unsubscribed:
+ * the type's durable consumer stays whatever created it). It stays up,
+ * heartbeating "stopped", so people see it and why; one alert names it. A
+ * restart closes the breaker, after the start-up check again. */
+static void stop_taking(agent *a, natsSubscription **sub)
+{
+    char why[ERR_LEN], summary[300];
+    int queued = 0, back = 0;
+    if (natsSubscription_GetPending(*sub, &queued, NULL) == NATS_OK && queued > 0) {
+        natsMsgList list = {0};
+        jsFetchRequest req;
+        jsFetchRequest_Init(&req);
+        req.Batch = queued;
+        req.NoWait = true;
+        req.Expires = 200 * 1000000LL; /* ns */
+        if (natsSubscription_FetchRequest(&list, *sub, &req) == NATS_OK)
+            for (int i = 0; i < list.Count; i++)
+                back += natsMsg_Nak(list.Msgs[i], NULL) == NATS_OK;
+        natsMsgList_Destroy(&list);
+    }
+    natsSubscription_Destroy(*sub);
+    *sub = NULL;
+    agent_breaker_explain(&a->breaker, why, sizeof(why));
+    snprintf(summary, sizeof(summary), "%s agent %s stopped taking work: its last %d CLI runs failed at once",
+             a->type_name, a->instance, a->breaker.streak);
+    log_error("stopped taking work: %s; %d queued dispatch%s given back; restart this instance once its CLI works", why,
+              back, back == 1 ? "" : "es");
+    raise_alert(a, "agent_breaker", summary, why);
+    heartbeat(a, NULL, 0);
 }
 
 /* The clone and the directories; what a crashed run left is removed. */
@@ -1159,6 +1285,21 @@ int agent_serve(const char *type, const char *instance, const agent_cfg *cfg, co
         a.states = NULL;
         log_info("%s is not read: every dispatch is taken as the current attempt", TOPO_KV_REQUIREMENTS);
     }
+    /* After connecting, so that a failure can raise its alert; before
+     * subscribing, so that an agent whose CLI cannot run takes no work. It
+     * exits rather than stays up idle: its supervisor (the Host Listener,
+     * compose, systemd) sees an agent that exits at once, restarts it with
+     * a growing delay and says so (agent_crashloop), and each restart checks
+     * again, so installing the CLI is all a fix takes. The release role
+     * runs no CLI. */
+    if (a.type != ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE && check_cli(&a, err) != 0) {
+        char summary[300];
+        log_error("%s; taking no work", err);
+        snprintf(summary, sizeof(summary), "%s agent %s takes no work: its CLI does not run", a.type_name, instance);
+        raise_alert(&a, "agent_cli", summary, err);
+        goto out;
+    }
+    agent_breaker_init(&a.breaker, (int)cfg->breaker_failures, cfg->breaker_fast_ms);
     jsSubOptions_Init(&so);
     so.Stream = "REQUIREMENTS";
     so.Consumer = names_agent_consumer(a.type);
@@ -1174,8 +1315,14 @@ int agent_serve(const char *type, const char *instance, const agent_cfg *cfg, co
     while (!stop) {
         if (text_mono_ms() - a.last_beat_ms >= cfg->heartbeat_ms)
             heartbeat(&a, NULL, 0);
+        if (!sub) {
+            usleep(100 * 1000); /* stopped: heartbeats only, until a signal */
+            continue;
+        }
         nc_consume(sub, 1, 500, take, &a);
         act(&a);
+        if (agent_breaker_is_open(&a.breaker))
+            stop_taking(&a, &sub);
     }
     log_info("stopping");
     rc = 0;

@@ -40,6 +40,9 @@ typedef struct {
     char *workdir;
     long long diff_limit;        /* bytes of diff a review prompt carries */
     int keep_branches;           /* release: keep req/<id>-a<n> of merged work */
+    long long check_timeout_s;   /* the start-up check's `<cli> --version` */
+    long long breaker_failures;  /* fast permanent failures in a row that stop the instance; 0: never */
+    long long breaker_fast_ms;   /* a run that failed sooner than this failed fast */
 } agent_cfg;
 
 extern const cfg_entry agent_cfg_entries[];
