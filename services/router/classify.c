@@ -33,13 +33,15 @@ const char classify_default_rules[] =
     "   \"paths\": [\"docs/\", \"README.md\", \"CHANGELOG.md\"]}"
     "},"
     "\"priorities\": {"
-    " \"CRITICAL\": [\"production down\", \"prod down\", \"production is down\", \"site down\", \"site is down\","
-    "   \"outage\", \"production crash\", \"crash in production\", \"crashes in production\","
-    "   \"crashing in production\", \"data corruption\", \"corrupted data\", \"corrupts data\", \"data loss\","
-    "   \"security vulnerability\", \"vulnerability\", \"CVE\", \"SQL injection\", \"XSS\", \"security hole\","
-    "   \"security breach\"],"
-    " \"HIGH\": [\"blocking\", \"blocker\", \"blocks\", \"user-facing\", \"user facing\", \"bug\", \"regression\","
-    "   \"breaking change\", \"broken\", \"fails for users\"],"
+    " \"CRITICAL\": [\"production down\", \"prod down\", \"production outage\", \"down in production\","
+    "   \"down in prod\", \"site down\", \"outage\", \"production crash*\", \"crash* in production\","
+    "   \"crash* in prod\", \"data corrupt*\", \"corrupt* data\", \"corrupt* records\", \"database corrupt*\","
+    "   \"corrupt* database\", \"data loss\", \"data lost\", \"lose data\", \"loses data\", \"losing data\","
+    "   \"lost data\", \"security vulnerabilit*\","
+    "   \"vulnerabilit*\", \"CVE\", \"SQL injection\", \"XSS\", \"security hole\", \"security breach\","
+    "   \"data breach\"],"
+    " \"HIGH\": [\"blocking\", \"blocker\", \"blocks\", \"user-facing\", \"user facing\", \"bug\", \"regress*\","
+    "   \"breaking change\", \"breaks\", \"broke\", \"broken\", \"crash*\", \"fail* for users\"],"
     " \"MEDIUM\": [\"feature\", \"enhancement\", \"refactor\", \"refactoring\", \"implement\", \"add\", \"new\"],"
     " \"LOW\": [\"documentation\", \"docs\", \"README\", \"cleanup\", \"clean up\", \"typo\", \"typos\","
     "   \"nice to have\", \"nice-to-have\", \"cosmetic\", \"polish\"]"
@@ -55,6 +57,7 @@ typedef struct {
     int weight;
     int ntok;
     char **tok;       /* lower case */
+    unsigned stem;    /* bit j: tok[j] is a stem ("corrupt*"), any word it begins */
 } phrase;
 
 typedef struct {
@@ -75,6 +78,8 @@ struct classifier {
     int nphrases;
     slot *table;
     size_t cap;       /* power of two */
+    int *stem_first;  /* phrases whose first word is a stem: tried at every word */
+    int nstem_first;
     path_rule *paths;
     int npaths;
     int w_word, w_phrase, w_path;
@@ -157,10 +162,13 @@ static const slot *lookup(const classifier *c, const char *s, int len)
     }
 }
 
-/* Equal ignoring case; plural: also when t is w + "s" or w + "es". */
-static int word_eq(const token *t, const char *w, int plural)
+/* Equal ignoring case; plural: also when t is w + "s" or w + "es"; stem:
+ * when t begins with w. */
+static int word_eq(const token *t, const char *w, int plural, int stem)
 {
     int wl = (int)strlen(w);
+    if (stem)
+        return t->len >= wl && strncasecmp(t->s, w, (size_t)wl) == 0;
     if (t->len == wl)
         return strncasecmp(t->s, w, (size_t)wl) == 0;
     if (!plural || strncasecmp(t->s, w, (size_t)wl) != 0)
@@ -194,9 +202,14 @@ static void table_insert(classifier *c, const char *key, int idx)
 
 static int add_phrase(classifier *c, const char *text, kind k, int target, char err[ERR_LEN], const char *where)
 {
-    token toks[16];
-    int n = tokenize(text, toks, 16);
+    token toks[17];
+    int n = tokenize(text, toks, 17);
     phrase *p;
+
+    if (n > 16 || strstr(text, "**")) {
+        snprintf(err, ERR_LEN, "rules: %s: '%s' has more than 16 words or a '**'", where, text);
+        return 0;
+    }
 
     if (n == 0) {
         snprintf(err, ERR_LEN, "rules: %s: '%s' has no words", where, text);
@@ -218,6 +231,8 @@ static int add_phrase(classifier *c, const char *text, kind k, int target, char 
         p->tok[i] = xstrndup(toks[i].s, (size_t)toks[i].len);
         for (char *q = p->tok[i]; *q; q++)
             *q = (char)tolower((unsigned char)*q);
+        if (toks[i].s[toks[i].len] == '*')
+            p->stem |= 1u << i;
     }
     c->nphrases++;
     return 1;
@@ -348,8 +363,14 @@ orch_status classify_create(classifier **out, const char *rules_json, size_t len
     while (c->cap < (size_t)c->nphrases * 2 + 1)
         c->cap *= 2;
     c->table = xcalloc(c->cap, sizeof(slot));
-    for (int i = 0; i < c->nphrases; i++)
-        table_insert(c, c->phrases[i].tok[0], i);
+    for (int i = 0; i < c->nphrases; i++) {
+        if (c->phrases[i].stem & 1u) {
+            c->stem_first = xrealloc(c->stem_first, sizeof(int) * (size_t)(c->nstem_first + 1));
+            c->stem_first[c->nstem_first++] = i;
+        } else {
+            table_insert(c, c->phrases[i].tok[0], i);
+        }
+    }
     cJSON_Delete(root);
     *out = c;
     return ORCH_OK;
@@ -374,6 +395,7 @@ void classify_destroy(classifier *c)
         free(c->table[i].idx);
     }
     free(c->table);
+    free(c->stem_first);
     for (int i = 0; i < c->npaths; i++)
         free(c->paths[i].prefix);
     free(c->paths);
@@ -420,23 +442,66 @@ static void hit(run_state *st, int idx)
     add_reason(st->r, p->rule, p->target, p->weight);
 }
 
-/* The longest phrase in sl that matches at toks[i], as a phrase index, and
- * its length in *len; -1 when none does. */
-static int longest_at(const run_state *st, const token *toks, int n, int i, const slot *sl, kind want,
+/* Words a sentence puts between the words of a priority phrase: "data is
+ * being corrupted" says "data corrupt*", "production is completely down"
+ * says "production down". Type rules name things and match as written. */
+static const char *const fillers[] = {"is", "are", "was", "were", "be", "been", "being", "has", "have", "had",
+                                      "got", "gets", "getting", "keeps", "still", "now", "currently", "completely",
+                                      "totally", "fully", "partly", "all", "the", "our", "a", "an", "its", "their",
+                                      "some", "again", NULL};
+#define MAX_FILLERS 3   /* in a row, between two words of a phrase */
+
+static int is_filler(const token *t)
+{
+    for (int i = 0; fillers[i]; i++)
+        if ((int)strlen(fillers[i]) == t->len && strncasecmp(fillers[i], t->s, (size_t)t->len) == 0)
+            return 1;
+    return 0;
+}
+
+/* How many words phrase p covers when it matches at toks[i], fillers
+ * included; 0 when it does not match there. */
+static int match_at(const phrase *p, const token *toks, int n, int i)
+{
+    int at = i;
+    for (int j = 0; j < p->ntok; j++) {
+        int skipped = 0;
+        for (;;) {
+            if (at >= n || toks[at].glued)
+                return 0;
+            if (word_eq(&toks[at], p->tok[j], j == p->ntok - 1, (p->stem >> j) & 1u))
+                break;
+            if (j == 0 || p->kind != K_PRIO || skipped == MAX_FILLERS || !is_filler(&toks[at]))
+                return 0;
+            at++;
+            skipped++;
+        }
+        at++;
+    }
+    return at - i;
+}
+
+/* The longest of the phrases idx[0..nidx) of kind want that matches at
+ * toks[i], as a phrase index, its length in *len (only longer than *len
+ * counts); -1 when none does. */
+static int longest_at(const run_state *st, const token *toks, int n, int i, const int *idx, int nidx, kind want,
                       int *len)
 {
     int best = -1;
-    for (int k = 0; sl && k < sl->nidx; k++) {
-        const phrase *p = &st->c->phrases[sl->idx[k]];
-        int ok = p->kind == want && i + p->ntok <= n && p->ntok > *len;
-        for (int j = 0; ok && j < p->ntok; j++)
-            ok = !toks[i + j].glued && word_eq(&toks[i + j], p->tok[j], j == p->ntok - 1);
-        if (ok) {
-            best = sl->idx[k];
-            *len = p->ntok;
+    for (int k = 0; k < nidx; k++) {
+        const phrase *p = &st->c->phrases[idx[k]];
+        int m = p->kind == want ? match_at(p, toks, n, i) : 0;
+        if (m > *len) {
+            best = idx[k];
+            *len = m;
         }
     }
     return best;
+}
+
+static int slot_longest(const run_state *st, const token *toks, int n, int i, const slot *sl, kind want, int *len)
+{
+    return sl ? longest_at(st, toks, n, i, sl->idx, sl->nidx, want, len) : -1;
 }
 
 /* The best phrase of one kind at toks[i], trying the plural-stripped word
@@ -447,15 +512,17 @@ static int best_at(const run_state *st, const token *toks, int n, int i, kind wa
     int best = -1, b;
 
     *len = 0;
-    if ((b = longest_at(st, toks, n, i, lookup(st->c, t->s, t->len), want, len)) >= 0)
+    if ((b = slot_longest(st, toks, n, i, lookup(st->c, t->s, t->len), want, len)) >= 0)
         best = b;
     if (t->len > 2 && tolower((unsigned char)t->s[t->len - 1]) == 's') {
-        if ((b = longest_at(st, toks, n, i, lookup(st->c, t->s, t->len - 1), want, len)) >= 0)
+        if ((b = slot_longest(st, toks, n, i, lookup(st->c, t->s, t->len - 1), want, len)) >= 0)
             best = b;
         if (t->len > 3 && tolower((unsigned char)t->s[t->len - 2]) == 'e' &&
-            (b = longest_at(st, toks, n, i, lookup(st->c, t->s, t->len - 2), want, len)) >= 0)
+            (b = slot_longest(st, toks, n, i, lookup(st->c, t->s, t->len - 2), want, len)) >= 0)
             best = b;
     }
+    if ((b = longest_at(st, toks, n, i, st->c->stem_first, st->c->nstem_first, want, len)) >= 0)
+        best = b;
     return best;
 }
 
@@ -554,8 +621,12 @@ void classify_run(const classifier *c, const cl_input *in, cl_result *r)
         }
     }
     if (!r->type) {
+        char rule[CL_RULE_LEN];
         r->type = c->default_type;
         r->confidence = 0.1f;
+        /* no rule matched: say so, so that no decision comes without a reason */
+        snprintf(rule, sizeof(rule), "default:%s", names_agent_type((Orchestrator__V1__AgentType)r->type));
+        add_reason(r, rule, r->type, 0);
     } else {
         float share = (float)top / (float)total;
         float strength = top >= 6 ? 1.0f : (float)top / 6.0f;
@@ -580,5 +651,12 @@ void classify_run(const classifier *c, const cl_input *in, cl_result *r)
     r->complexity = size_score <= c->size.s_max ? CL_S
                   : size_score <= c->size.m_max ? CL_M
                   : size_score <= c->size.l_max ? CL_L : CL_XL;
-    r->tokens = c->size.tokens[r->complexity] * (uint64_t)c->size.type_percent[r->type] / 100;
+    r->tokens = classify_estimate(c, r->complexity, r->type);
+}
+
+uint64_t classify_estimate(const classifier *c, int complexity, int type)
+{
+    if (complexity < CL_S || complexity > CL_XL || type < 0 || type >= CL_NTYPES)
+        return 0;
+    return c->size.tokens[complexity] * (uint64_t)c->size.type_percent[type] / 100;
 }

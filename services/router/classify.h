@@ -17,7 +17,20 @@
  * phrase, by default); for each file only the most specific (longest)
  * matching path rule counts, so src/db/migrations/ is database, not backend.
  * A directory rule (ending in '/') matches at the start of a path or after a
- * '/'; a file rule (README.md) matches the file's base name. */
+ * '/'; a file rule (README.md) matches the file's base name.
+ *
+ * Priority rules read sentences, which word the same emergency many ways
+ * ("production is down", "checkout is down in production", "data is being
+ * corrupted"). Two things let one rule cover them without matching
+ * ordinary text: a word ending in '*' is a stem and matches any word it
+ * begins ("corrupt*": corrupted, corrupts, corruption; never "incorrupt");
+ * and between two words of a priority phrase up to three filler words may
+ * stand (is, are, was, being, been, the, our, all, completely, ...: the
+ * list is in classify.c), so "data corrupt*" matches "data is being
+ * corrupted" but not "data export corrupted nothing". Type rules are
+ * names and match as written (stems allowed). Phrases whose first word is
+ * a stem cannot be found by hashing that word: they are kept in a short
+ * list tried at every word, so keep stems mostly after a first word. */
 #ifndef ROUTER_CLASSIFY_H
 #define ROUTER_CLASSIFY_H
 
@@ -54,7 +67,7 @@ typedef struct {
 } cl_reason;
 
 typedef struct {
-    int type;                      /* winning type, or the default */
+    int type;                      /* winning type, or the default (reason "default:<type>") */
     float confidence;              /* 0..1 */
     int split;                     /* clearly both backend and frontend */
     int priority;                  /* from the priority rules; MEDIUM if none */
@@ -92,6 +105,11 @@ void classify_run(const classifier *c, const cl_input *in, cl_result *out);
 
 /* The type of the most specific path rule matching file, or CL_NONE. */
 int classify_path_type(const classifier *c, const char *file);
+
+/* The token estimate of a complexity (CL_S..CL_XL) for an agent type, from
+ * the size table: what an explicit complexity costs. 0 for a value out of
+ * range. */
+uint64_t classify_estimate(const classifier *c, int complexity, int type);
 
 /* Number of compiled word rules and path rules (for logs and tests). */
 size_t classify_rule_count(const classifier *c);

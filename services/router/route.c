@@ -83,10 +83,10 @@ static edge_reason from_text(const char *data, size_t len, const edge_limits *l,
 
 /* What routing adds to a requirement's JSON: an assigned id and its split
  * suffix, " (frontend)" on the title, originId, type, persona, status,
- * complexity, confidence, and at most CL_MAX_REASONS + 2 reasons of a rule
+ * complexity, confidence, and at most CL_MAX_REASONS + 4 reasons of a rule
  * name (at most CL_RULE_LEN bytes, escaped at worst twice over) and a type. */
 #define ROUTING_ALLOWANCE (16 * 1024)
-_Static_assert((CL_MAX_REASONS + 2) * (2 * CL_RULE_LEN + 64) + 4 * 1024 < ROUTING_ALLOWANCE,
+_Static_assert((CL_MAX_REASONS + 4) * (2 * CL_RULE_LEN + 64) + 4 * 1024 < ROUTING_ALLOWANCE,
                "the routing allowance must cover what route_apply adds");
 
 static edge_reason route_too_large(size_t i, size_t n, size_t size, const edge_limits *l, char err[ERR_LEN])
@@ -345,10 +345,14 @@ void route_apply(const classifier *c, const route_opts *o, pb_requirement *r, pb
         add_reason(r, res.reasons[i].rule, res.reasons[i].target, res.reasons[i].weight);
     if (!r->priority)
         r->priority = (Orchestrator__V1__Priority)res.priority;
-    if (!r->complexity)
+    if (r->complexity)
+        add_reason(r, "explicit:complexity", r->type, 0);
+    else
         r->complexity = (Orchestrator__V1__Complexity)res.complexity;
+    /* The size table's estimate for the size and the type as decided: an
+     * explicit complexity or agent counts as much as a classified one. */
     if (!r->estimated_tokens)
-        r->estimated_tokens = res.tokens;
+        r->estimated_tokens = classify_estimate(c, r->complexity, r->type);
     r->status = ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED;
 
     if (split) {

@@ -219,13 +219,96 @@ static void reasons_name_rules_and_weights(void **state)
     assert_true(r.confidence > 0.9f);
 }
 
-static void no_match_is_default_with_low_confidence(void **state)
+/* The default type is a decision too: it comes with its reason. */
+static void no_match_is_default_with_low_confidence_and_a_reason(void **state)
 {
     cl_result r = classify_title("Think about things");
     (void)state;
     assert_int_equal(r.type, CL_BACKEND);
     assert_true(r.confidence < 0.2f);
-    assert_int_equal(r.n_reasons, 0);
+    assert_int_equal(r.n_reasons, 1);
+    assert_string_equal(r.reasons[0].rule, "default:backend");
+    assert_int_equal(r.reasons[0].target, CL_BACKEND);
+    assert_int_equal(r.reasons[0].weight, 0);
+}
+
+/* The seed's CRITICAL and HIGH lines as people word them, and ordinary
+ * text that shares their words without saying them. */
+static void reworded_emergencies_match_and_ordinary_text_does_not(void **state)
+{
+    static const struct {
+        const char *title;
+        int priority;
+    } rows[] = {
+        /* production down */
+        {"Checkout is down in production", CL_CRITICAL},
+        {"Production is completely down since the deploy", CL_CRITICAL},
+        {"Production outage in the EU region", CL_CRITICAL},
+        {"Payments keep crashing in production", CL_CRITICAL},
+        {"Production crashed after the 2.1 release", CL_CRITICAL},
+        /* data corruption */
+        {"Stock data is being corrupted by the nightly sync", CL_CRITICAL},
+        {"Nightly sync corrupts the data of older lots", CL_CRITICAL},
+        {"Corrupted records in the lots table", CL_CRITICAL},
+        {"We are losing data when two users save at once", CL_CRITICAL},
+        {"Customer data was lost after the import", CL_CRITICAL},
+        /* security */
+        {"Vulnerabilities in the upload handler", CL_CRITICAL},
+        {"Data breach through the export endpoint", CL_CRITICAL},
+        /* high: blocking, user-facing, breaking */
+        {"Login crashes on Safari", CL_HIGH},
+        {"Totals regressed after the tax change", CL_HIGH},
+        {"The new filter breaks checkout", CL_HIGH},
+        {"Search is failing for users with long names", CL_HIGH},
+        /* ordinary text sharing their words */
+        {"Scroll down to the production report", CL_MEDIUM},
+        {"Add a drop-down to the production settings page", CL_MEDIUM},
+        {"Break down production costs by month", CL_MEDIUM},
+        {"Handle corrupt input files gracefully", CL_MEDIUM},
+        {"Production data export to CSV", CL_MEDIUM},
+        {"Write down the data model for lots", CL_MEDIUM},
+        {"Lossless data compression for exports", CL_MEDIUM},
+        {"Add a Kafka broker health check", CL_MEDIUM},
+        {"Add a breakpoint helper for the debugger", CL_MEDIUM},
+        {"Close the data dialog on escape", CL_MEDIUM},
+    };
+    static const char *const pn[] = {"-", "CRITICAL", "HIGH", "MEDIUM", "LOW"};
+    int failures = 0;
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        cl_result r = classify_title(rows[i].title);
+        if (r.priority != rows[i].priority) {
+            print_error("'%s': %s, want %s\n", rows[i].title, pn[r.priority], pn[rows[i].priority]);
+            for (int k = 0; k < r.n_reasons; k++)
+                print_error("    reason %s\n", r.reasons[k].rule);
+            failures++;
+        }
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* Stems and fillers work in a rules file too, for type and priority rules. */
+static void stems_and_fillers_in_rules_files(void **state)
+{
+    const char *rules = "{\"types\": {\"backend\": {\"words\": [\"invoic*\"]}},"
+                        " \"priorities\": {\"CRITICAL\": [\"server burn*\"]}}";
+    classifier *c = NULL;
+    cl_input in;
+    cl_result r;
+    char err[ERR_LEN];
+    (void)state;
+
+    assert_int_equal(classify_create(&c, rules, strlen(rules), CL_DOCUMENTATION, NULL, err), ORCH_OK);
+    memset(&in, 0, sizeof(in));
+    in.title = "Invoicing: the server is burning";
+    classify_run(c, &in, &r);
+    assert_int_equal(r.type, CL_BACKEND);
+    assert_int_equal(r.priority, CL_CRITICAL);
+    /* fillers are for priority phrases; a stem is the start of a word */
+    in.title = "The server room is a reburn";
+    classify_run(c, &in, &r);
+    assert_int_not_equal(r.priority, CL_CRITICAL);
+    classify_destroy(c);
 }
 
 static void estimates_follow_the_size_table(void **state)
@@ -236,6 +319,11 @@ static void estimates_follow_the_size_table(void **state)
     assert_int_equal(r.tokens, 5000); /* 10000 for S, documentation at 50% */
     r = classify_title("Add endpoint");
     assert_int_equal(r.tokens, 10000);
+    /* what an explicit complexity costs: the same table */
+    assert_int_equal(classify_estimate(cl, CL_XL, CL_BACKEND), 150000);
+    assert_int_equal(classify_estimate(cl, CL_L, CL_FRONTEND), 80000);
+    assert_int_equal(classify_estimate(cl, CL_M, CL_DOCUMENTATION), 20000);
+    assert_int_equal(classify_estimate(cl, CL_SIZE_NONE, CL_BACKEND), 0);
 }
 
 static void rules_from_json_replace_the_defaults(void **state)
@@ -298,7 +386,9 @@ int main(void)
         cmocka_unit_test(table_of_requirements),
         cmocka_unit_test(word_boundary_traps),
         cmocka_unit_test(reasons_name_rules_and_weights),
-        cmocka_unit_test(no_match_is_default_with_low_confidence),
+        cmocka_unit_test(no_match_is_default_with_low_confidence_and_a_reason),
+        cmocka_unit_test(reworded_emergencies_match_and_ordinary_text_does_not),
+        cmocka_unit_test(stems_and_fillers_in_rules_files),
         cmocka_unit_test(estimates_follow_the_size_table),
         cmocka_unit_test(rules_from_json_replace_the_defaults),
         cmocka_unit_test(bad_rules_are_refused_with_the_key),

@@ -351,6 +351,40 @@ static void explicit_fields_win(void **state)
     orchestrator__v1__requirement__free_unpacked(r, NULL);
 }
 
+/* An explicit complexity costs what the seed's size table says for it
+ * (S 10k, M 40k, L 80k, XL 150k; documentation at half), with the type as
+ * decided, given or classified; not the estimate of the size the words
+ * alone would have. */
+static void explicit_complexity_takes_the_size_tables_estimate(void **state)
+{
+    static const struct {
+        const char *json;
+        uint64_t tokens;
+    } rows[] = {
+        {"{\"id\":\"C-1\",\"title\":\"Add API endpoint\",\"complexity\":\"XL\"}", 150000},
+        {"{\"id\":\"C-2\",\"title\":\"Add API endpoint\",\"complexity\":\"L\"}", 80000},
+        {"{\"id\":\"C-3\",\"title\":\"Add API endpoint\",\"complexity\":\"M\"}", 40000},
+        {"{\"id\":\"C-4\",\"title\":\"Add API endpoint\",\"complexity\":\"S\"}", 10000},
+        {"{\"id\":\"C-5\",\"title\":\"Update README\",\"complexity\":\"XL\"}", 75000},
+        {"{\"id\":\"C-6\",\"title\":\"Add API endpoint\",\"type\":\"documentation\",\"complexity\":\"L\"}", 40000},
+        {"{\"id\":\"C-7\",\"title\":\"Add API endpoint\",\"complexity\":\"XL\",\"estimatedTokens\":7}", 7},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        pb_requirement *r = one(rows[i].json), *second = NULL;
+        int said = 0;
+        route_apply(cl, &opts, r, &second);
+        assert_null(second);
+        if (r->estimated_tokens != rows[i].tokens)
+            fail_msg("%s: %llu tokens, want %llu", r->id, (unsigned long long)r->estimated_tokens,
+                     (unsigned long long)rows[i].tokens);
+        for (size_t k = 0; k < r->n_reasons; k++)
+            said |= strcmp(r->reasons[k]->rule, "explicit:complexity") == 0;
+        assert_true(said);
+        orchestrator__v1__requirement__free_unpacked(r, NULL);
+    }
+}
+
 static void rules_fill_what_is_missing(void **state)
 {
     pb_requirement *r = one("{\"id\":\"R-2\",\"title\":\"Production down: stock API\"}");
@@ -443,6 +477,7 @@ int main(void)
         cmocka_unit_test(duplicates_within_a_message),
         cmocka_unit_test(ids_owners_and_records),
         cmocka_unit_test(explicit_fields_win),
+        cmocka_unit_test(explicit_complexity_takes_the_size_tables_estimate),
         cmocka_unit_test(rules_fill_what_is_missing),
         cmocka_unit_test(both_backend_and_frontend_is_split),
         cmocka_unit_test(no_split_when_disabled_or_explicit),
