@@ -76,9 +76,12 @@ void dash_compute(const dash_input *in, dash_metrics *m)
     m->conflict_rate = m->total ? (double)overlap / m->total : 0;
     m->tokens_per_requirement = m->complete ? (double)tokens / m->complete : -1;
     m->escalation_rate = m->complete + m->escalated ? (double)m->escalated / (m->complete + m->escalated) : -1;
+    /* the share of agents' reports that were errors: each run ends in a
+     * result or an error */
     for (int t = 0; t < DASH_TYPES; t++)
-        m->error_rate[t] = in->results[t] ? (double)in->errors[t] / (double)in->results[t]
-                           : in->errors[t] ? 1.0 : -1;
+        m->error_rate[t] = in->results[t] + in->errors[t]
+                               ? (double)in->errors[t] / (double)(in->results[t] + in->errors[t])
+                               : -1;
 }
 
 static const char *status_words(int s)
@@ -252,11 +255,10 @@ char *dash_markdown(const dash_input *in)
     rate(&b, "First-time acceptance rate", m.first_time_acceptance);
     rate(&b, "Blocker rate", m.blocker_rate);
     for (int t = 1; t < DASH_TYPES; t++)
-        if (m.error_rate[t] >= 0) {
-            char name[64];
-            snprintf(name, sizeof(name), "Error rate (%s)", names_agent_type((Orchestrator__V1__AgentType)t));
-            rate(&b, name, m.error_rate[t]);
-        }
+        if (m.error_rate[t] >= 0)
+            put(&b, "- Error rate (%s): %.1f%% (%lld errors, %lld results)\n",
+                names_agent_type((Orchestrator__V1__AgentType)t), m.error_rate[t] * 100.0, in->errors[t],
+                in->results[t]);
     if (m.tokens_per_requirement >= 0)
         put(&b, "- Token cost per requirement: %.0f\n", m.tokens_per_requirement);
     rate(&b, "Conflict rate", m.conflict_rate);
@@ -337,6 +339,13 @@ cJSON *dash_json(const dash_input *in)
     by = cJSON_AddObjectToObject(metrics, "errorRate");
     for (int t = 1; t < DASH_TYPES; t++)
         num_or_null(by, names_agent_type((Orchestrator__V1__AgentType)t), m.error_rate[t]);
+    /* what the rates are made of: every result and agent error counted */
+    by = cJSON_AddObjectToObject(metrics, "results");
+    for (int t = 1; t < DASH_TYPES; t++)
+        cJSON_AddNumberToObject(by, names_agent_type((Orchestrator__V1__AgentType)t), (double)in->results[t]);
+    by = cJSON_AddObjectToObject(metrics, "errors");
+    for (int t = 1; t < DASH_TYPES; t++)
+        cJSON_AddNumberToObject(by, names_agent_type((Orchestrator__V1__AgentType)t), (double)in->errors[t]);
     num_or_null(metrics, "tokensPerRequirement", m.tokens_per_requirement);
     num_or_null(metrics, "conflictRate", m.conflict_rate);
     num_or_null(metrics, "escalationRate", m.escalation_rate);

@@ -53,7 +53,7 @@ typedef struct {
     double avg_minutes[5];           /* by complexity (index 1..4); -1 none */
     double first_time_acceptance;    /* complete on attempt 1 / complete; -1 none */
     double blocker_rate;             /* ever blocked / all */
-    double error_rate[DASH_TYPES];   /* errors / results; -1 none */
+    double error_rate[DASH_TYPES];   /* errors / (errors + results); -1 none */
     double tokens_per_requirement;   /* of completed work; -1 none */
     double conflict_rate;            /* ever waited on an overlap / all */
     double escalation_rate;          /* escalated / (complete + escalated); -1 none */

@@ -54,11 +54,11 @@ typedef struct {
     const metrics_service *services;           /* borrowed */
     int nservices;
     int leader;                                /* this monitor holds the lease */
-    /* counters since the monitor started leading */
+    /* counters */
     long long attempts[METRICS_TYPES];         /* attempts started, summed over requirements */
     long long escalations[METRICS_TYPES];
-    long long results[METRICS_TYPES];
-    long long agent_errors[METRICS_TYPES];
+    long long results[METRICS_TYPES];          /* every result that counts, reviews' included; kept across leaders */
+    long long agent_errors[METRICS_TYPES];     /* every error that counts against the type; kept across leaders */
     metrics_hist dispatch_latency[METRICS_TYPES];   /* READY seen -> dispatched */
     metrics_hist verification[METRICS_TYPES];       /* the verifier's steps, summed */
 } metrics_snapshot;

@@ -300,8 +300,10 @@ seen_say seen_report(seen *s, int type, const char *id, const char *instance, in
 
 void seen_result(seen *s, int type)
 {
-    if (type > 0 && type < SEEN_TYPES)
+    if (type > 0 && type < SEEN_TYPES) {
         s->results[type]++;
+        s->dirty = 1;
+    }
 }
 
 void seen_error(seen *s, int type, int agent, const char *id, const char *instance, int64_t now)
@@ -553,6 +555,26 @@ static void window_from(const cJSON *a, rules_window *w)
     }
 }
 
+/* The results and errors counted per type since the suite began: a new
+ * leader goes on from them (they were counted per leadership, and a
+ * restart showed 0 errors with a dozen in the stream). */
+static void counts_json(cJSON *o, const char *k, const long long *n)
+{
+    cJSON *x = cJSON_AddObjectToObject(o, k);
+    for (int t = 1; t < SEEN_TYPES; t++)
+        if (n[t])
+            cJSON_AddNumberToObject(x, names_agent_type((Orchestrator__V1__AgentType)t), (double)n[t]);
+}
+
+static void counts_from(const cJSON *o, long long *n)
+{
+    for (int t = 1; t < SEEN_TYPES; t++) {
+        const cJSON *x = cJSON_GetObjectItem(o, names_agent_type((Orchestrator__V1__AgentType)t));
+        if (cJSON_IsNumber(x) && x->valuedouble > (double)n[t])
+            n[t] = (long long)x->valuedouble;
+    }
+}
+
 static void ids_json(const seen *s, cJSON *o, const char *k, int overlap)
 {
     cJSON *a = cJSON_AddArrayToObject(o, k);
@@ -596,6 +618,8 @@ char *seen_save(const seen *s)
         if (s->errors[t].n)
             window_json(e, names_agent_type((Orchestrator__V1__AgentType)t), &s->errors[t]);
     window_json(o, "infra", &s->infra);
+    counts_json(o, "results", s->results);
+    counts_json(o, "errorCounts", s->errcount);
     ids_json(s, o, "everBlocked", 0);
     ids_json(s, o, "everOverlap", 1);
     /* the last activity on work in flight, or a successor would take a
@@ -630,6 +654,8 @@ int seen_load(seen *s, const char *json)
             window_from(a, &s->errors[t]);
     }
     window_from(cJSON_GetObjectItem(o, "infra"), &s->infra);
+    counts_from(cJSON_GetObjectItem(o, "results"), s->results);
+    counts_from(cJSON_GetObjectItem(o, "errorCounts"), s->errcount);
     ids_from(s, cJSON_GetObjectItem(o, "everBlocked"), s->ever_blocked, 0);
     ids_from(s, cJSON_GetObjectItem(o, "everOverlap"), s->ever_overlap, 1);
     cJSON_ArrayForEach(x, cJSON_GetObjectItem(o, "activity"))

@@ -18,11 +18,13 @@
  * (a service_down resolved 0.3 s after a restart while the service was still
  * down). Two things prevent it:
  *   - the memory the rules and metrics need that no other source holds (the
- *     services' last answers, the error windows, the requirements that ever
- *     waited on a dependency or an overlap, the last activity on work in
- *     flight) is saved with seen_save and restored with seen_load; without
- *     the last activity a successor counted a long-running agent's silence
- *     from the dispatch and stopped it;
+ *     services' last answers, the error windows, the results and errors
+ *     counted per type, the requirements that ever waited on a dependency
+ *     or an overlap, the last activity on work in flight) is saved with
+ *     seen_save and restored with seen_load; without the last activity a
+ *     successor counted a long-running agent's silence from the dispatch and
+ *     stopped it, and without the counts it showed no error at all with a
+ *     dozen in the stream (an error rate of 0%);
  *   - what can be rebuilt (states and budgets from KV, queue depths, one
  *     round of pings) must be in before seen_settled says yes; until then
  *     an alert that is not found is unknown, not resolved.
@@ -142,8 +144,8 @@ void seen_stats(const seen *s, int *requirements, int *agents, long long *evicte
 /* The memory no other source holds (see the header), as JSON (malloc'd),
  * and back: returns 0, or -1 when json does not parse (nothing changed). */
 char *seen_save(const seen *s);
-/* Whether that memory changed since the last call (an error, a first
- * blocked or overlap wait, a ping round). */
+/* Whether that memory changed since the last call (a result, an error, a
+ * first blocked or overlap wait, a ping round). */
 int seen_take_dirty(seen *s);
 int seen_load(seen *s, const char *json);
 

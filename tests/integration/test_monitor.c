@@ -849,8 +849,10 @@ static void dashboard_reflects_the_scripted_history(void **state)
 }
 
 
-/* A requirement state with the scheduler's structured reason. */
-static void put_wait(env *e, const char *id, int status, int wait_kind, const char *reason, const char *instance)
+/* A requirement state with the scheduler's structured reason; review: its
+ * review was asked for. */
+static void put_wait_review(env *e, const char *id, int status, int wait_kind, const char *reason,
+                            const char *instance, int review)
 {
     pb_state st;
     pb_requirement r;
@@ -871,10 +873,16 @@ static void put_wait(env *e, const char *id, int status, int wait_kind, const ch
     st.dispatched_at_ms = status == 5 ? text_now_ms() : 0;
     st.completed_at_ms = status == 7 ? text_now_ms() : 0;
     st.started = status == 5;
+    st.review_requested = review;
     st.requirement = &r;
     assert_int_equal(pb_pack(&st.base, &buf, &len), ORCH_OK);
     assert_int_equal(kvStore_Put(NULL, e->states, id, buf, (int)len), NATS_OK);
     free(buf);
+}
+
+static void put_wait(env *e, const char *id, int status, int wait_kind, const char *reason, const char *instance)
+{
+    put_wait_review(e, id, status, wait_kind, reason, instance, 0);
 }
 
 static void put_total(env *e, const char *day, uint64_t used, uint64_t limit)
@@ -954,6 +962,77 @@ static void all_bodies(env *e, char *all, size_t len)
     all[0] = '\0';
     for (int k = 0; accepted(e, k, &q); k++)
         strncat(all, q.body, len - strlen(all) - 1);
+}
+
+/* A count of the dashboard's metrics.<what>.<type>; -1 when absent. */
+static double count_of(const cJSON *d, const char *what, const char *type)
+{
+    const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "metrics"), what), type);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+static int six_errors_five_results(const cJSON *d, const void *arg)
+{
+    (void)arg;
+    return count_of(d, "errors", "backend") == 6 && count_of(d, "results", "backend") == 1 &&
+           count_of(d, "results", "review") == 4;
+}
+
+/* Every agent error (errors.agent.<type>.<id>, as agents send them) and
+ * every result, reviews included, counts for its type, and the counts are
+ * the suite's, not one leadership's: a monitor that took over (a restart,
+ * a replica) showed 0 errors and an error rate of 0% with a dozen in the
+ * stream, and 2 of 21 review results. The error rate is the share of
+ * reports that were errors. */
+static void every_agent_error_and_result_counts_across_a_restart(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    cJSON *d;
+    char *md;
+
+    for (int i = 0; i < 6; i++) {
+        char id[16], subj[64], body[300];
+        snprintf(id, sizeof(id), "E-%d", i);
+        put_state(e, id, 5, 1, text_now_ms(), "roy-1", 2, 0, 0);
+        snprintf(subj, sizeof(subj), "errors.agent.backend.%s", id);
+        snprintf(body, sizeof(body), "{\"source\":\"agent\",\"reason\":\"cli_missing\",\"agentType\":\"backend\","
+                                     "\"instance\":\"roy-1\",\"requirementId\":\"%s\",\"attempt\":1,"
+                                     "\"message\":\"cannot run claude\",\"transient\":false}", id);
+        assert_int_equal(js_Publish(NULL, e->js, subj, body, (int)strlen(body), NULL, NULL), NATS_OK);
+    }
+    for (int i = 0; i < 4; i++) {
+        char id[16], subj[64], body[300];
+        snprintf(id, sizeof(id), "V-%d", i);
+        put_wait_review(e, id, ORCHESTRATOR__V1__STATUS__STATUS_REVIEWING, 0, "", "", 1);
+        snprintf(subj, sizeof(subj), "results.review.%s", id);
+        snprintf(body, sizeof(body), "{\"requirementId\":\"%s\",\"instance\":\"rev-1\",\"attempt\":1,"
+                                     "\"review\":\"approved\",\"summary\":\"fine\"}", id);
+        assert_int_equal(js_Publish(NULL, e->js, subj, body, (int)strlen(body), NULL, NULL), NATS_OK);
+    }
+    put_state(e, "D-0", 5, 1, text_now_ms(), "roy-2", 2, 0, 0);
+    {
+        const char *body = "{\"requirementId\":\"D-0\",\"instance\":\"roy-2\",\"attempt\":1,\"summary\":\"done\"}";
+        assert_int_equal(js_Publish(NULL, e->js, "results.backend.D-0", body, (int)strlen(body), NULL, NULL), NATS_OK);
+    }
+    d = dashboard_when(e, six_errors_five_results, NULL);
+    assert_true(six_errors_five_results(d, NULL));
+    cJSON_Delete(d);
+    /* another monitor leads: it goes on from the same counts */
+    svc_stop(pid);
+    pid = start_monitor(e, "m2", NULL);
+    d = dashboard_when(e, six_errors_five_results, NULL);
+    print_message("after the restart: backend errors %.0f, backend results %.0f, review results %.0f\n",
+                  count_of(d, "errors", "backend"), count_of(d, "results", "backend"),
+                  count_of(d, "results", "review"));
+    assert_true(six_errors_five_results(d, NULL));
+    assert_true(fabs(count_of(d, "errorRate", "backend") - 6.0 / 7.0) < 1e-9);
+    cJSON_Delete(d);
+    md = dashboard_text(e);
+    assert_non_null(strstr(md, "- Error rate (backend): 85.7% (6 errors, 1 results)"));
+    assert_non_null(strstr(md, "- Error rate (review): 0.0% (0 errors, 4 results)"));
+    free(md);
+    svc_stop(pid);
 }
 
 /* A restarted monitor resolves nothing that still holds: the scheduler is
@@ -1419,6 +1498,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(empty_matrix_settings_are_no_matrix, setup, teardown),
         cmocka_unit_test_setup_teardown(a_restart_does_not_stop_a_working_agent, setup, teardown),
         cmocka_unit_test_setup_teardown(blockers_come_from_the_structured_reason, setup, teardown),
+        cmocka_unit_test_setup_teardown(every_agent_error_and_result_counts_across_a_restart, setup, teardown),
     };
     int rc;
     /* ORCH_TEST_FILTER=name runs one case: tests/support/casefilter.c */

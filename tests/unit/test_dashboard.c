@@ -89,7 +89,7 @@ static void dashboard_numbers_match_a_scripted_history(void **state)
     assert_true(m.first_time_acceptance > 0.666 && m.first_time_acceptance < 0.667);
     assert_true(m.blocker_rate > 0.333 && m.blocker_rate < 0.334);
     assert_true(m.conflict_rate > 0.166 && m.conflict_rate < 0.167);
-    assert_true(m.error_rate[1] == 0.25);
+    assert_true(m.error_rate[1] == 0.2); /* 2 errors of 10 reports */
     assert_true(m.tokens_per_requirement == 4000.0);
     assert_true(m.escalation_rate == 0.25);
     md = dash_markdown(&in);
@@ -100,10 +100,17 @@ static void dashboard_numbers_match_a_scripted_history(void **state)
     assert_non_null(strstr(md, "1. ✅ C1 (backend) - C1"));
     assert_non_null(strstr(md, "- Token usage: 18,542 / 300,000 (6.2%)"));
     assert_non_null(strstr(md, "First-time acceptance rate: 66.7%"));
+    assert_non_null(strstr(md, "- Error rate (backend): 20.0% (2 errors, 8 results)"));
     free(md);
     j = dash_json(&in);
     assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetObjectItem(j, "metrics"), "complete")->valuedouble, 3);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "queues"), "HIGH")), 2);
+    {   /* what the error rate is made of */
+        const cJSON *mj = cJSON_GetObjectItem(j, "metrics");
+        assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetObjectItem(mj, "errors"), "backend")->valuedouble, 2);
+        assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetObjectItem(mj, "results"), "backend")->valuedouble, 8);
+        assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetObjectItem(mj, "results"), "review")->valuedouble, 0);
+    }
     cJSON_Delete(j);
     for (int i = 0; i < 6; i++)
         orchestrator__v1__requirement_state__free_unpacked(s[i], NULL);
