@@ -41,7 +41,7 @@ typedef struct {
     const dash_agent *agents;
     int nagents;
     uint64_t used[DASH_TYPES], limit[DASH_TYPES], used_total, limit_total;
-    int depth[DASH_TYPES];    /* -1 unknown */
+    int depth[DASH_TYPES];    /* what waits: READY + released and not taken (rules_queue_depth); -1 unknown */
     long long results[DASH_TYPES], errors[DASH_TYPES];
     int firing_alerts;
     int64_t active_ms;        /* an agent seen within this is active (5 min) */

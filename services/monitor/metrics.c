@@ -125,7 +125,8 @@ char *metrics_format(const metrics_snapshot *s)
                 s->requirements[t][st]);
     }
     per_type_ll(&b, "orch_queue_depth", "gauge",
-                "Messages on the agent type's consumer: not yet delivered plus delivered and not acknowledged.",
+                "Requirements waiting for the agent type: READY ones plus those released to its consumer that no "
+                "agent took yet (not delivered, or delivered and not acknowledged).",
                 s->queue_depth, 1);
     per_type_ll(&b, "orch_consumer_lag", "gauge",
                 "Messages on the agent type's consumer not yet delivered to any agent.", s->consumer_lag, 1);

@@ -44,7 +44,7 @@ typedef struct {
 typedef struct {
     /* gauges: what is known now; index [type][status] */
     long long requirements[METRICS_TYPES][METRICS_STATUSES];
-    long long queue_depth[METRICS_TYPES];      /* pending + in flight on the type's consumer; -1 unknown */
+    long long queue_depth[METRICS_TYPES];      /* READY + released and not taken (rules_queue_depth); -1 unknown */
     long long consumer_lag[METRICS_TYPES];     /* not yet delivered to an agent; -1 unknown */
     uint64_t tokens_used[METRICS_TYPES];       /* today's budget use */
     uint64_t tokens_limit[METRICS_TYPES];      /* today's budget; 0 none */

@@ -31,7 +31,8 @@ const cfg_entry monitor_cfg_entries[] = {
     {"monitor.verifying_ms", CFG_INT, "4800000", 1000, BIG, F(rules.verifying_ms), NULL, 0,
      "work VERIFYING this long raises an alert (80 min: twice the seed project's step time limits, 10+10+15+5 min)"},
     {"monitor.queue_depth", CFG_INT, "10", 1, 1000000, F(rules.queue_depth), NULL, 0,
-     "a type's queue (pending + in flight) deeper than this raises an alert"},
+     "a type's queue (its READY work plus what was released to it and no agent took) deeper than this raises an "
+     "alert"},
     {"monitor.error_count", CFG_INT, "5", 1, 100000, F(rules.error_count), NULL, 0,
      "agent errors of a type in the window"},
     {"monitor.error_window_ms", CFG_INT, "900000", 1000, BIG, F(rules.error_window_ms), NULL, 0,

@@ -27,6 +27,11 @@ int rules_window_count(const rules_window *w, int64_t now, int64_t span)
     return k;
 }
 
+int rules_queue_depth(int ready, int released)
+{
+    return released < 0 ? -1 : ready + released;
+}
+
 static rules_condition *add(rules_condition *out, int *n, int max, const char *rule, Orchestrator__V1__Severity severity,
                             const char *group, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 static rules_condition *add(rules_condition *out, int *n, int max, const char *rule, Orchestrator__V1__Severity severity,
@@ -97,9 +102,11 @@ int rules_eval(const rules_cfg *c, const rules_snapshot *s, int64_t now, rules_c
         }
     }
     for (int t = 1; t < RULES_TYPES; t++) {
-        if (s->depth[t] > c->queue_depth) {
-            x = add(out, &n, max, "queue_depth", WARNING, "queues", "%s queue is %d deep (pending and in flight; over %lld)",
-                    tname(t), s->depth[t], c->queue_depth);
+        int depth = rules_queue_depth(s->ready[t], s->depth[t]);
+        if (depth > c->queue_depth) {
+            x = add(out, &n, max, "queue_depth", WARNING, "queues",
+                    "%s queue is %d deep (%d READY, %d released and not taken; over %lld)", tname(t), depth,
+                    s->ready[t], s->depth[t], c->queue_depth);
             label(x, "type", tname(t));
         }
         if (s->errors) {

@@ -13,7 +13,12 @@
  *                the verifier is stuck or lost it. An alert naming the
  *                requirement; nothing is stopped (the verifier's own time
  *                limits and redelivery are what end a verification).
- *   queue_depth  pending + ack-pending of a type's consumer over queue_depth.
+ *   queue_depth  what waits for a type over queue_depth: its READY
+ *                requirements plus the work released to its consumer that
+ *                no agent took yet (pending + ack-pending). The consumer
+ *                alone is capped by the scheduler's release window (15
+ *                READY backend requirements showed as 2), so the alert could
+ *                not fire with the defaults.
  *   error_rate   agent errors of a type within error_window_ms, at least
  *                error_count of them.
  *   infra_errors verifier infrastructure errors within the window.
@@ -74,7 +79,8 @@ typedef struct {
 typedef struct {
     const rules_work *work;     /* DISPATCHED and VERIFYING work only */
     int nwork;
-    int depth[RULES_TYPES];     /* -1: unknown */
+    int depth[RULES_TYPES];     /* released to the type's consumer, not taken (pending + ack-pending); -1: unknown */
+    int ready[RULES_TYPES];     /* READY requirements of the type: they wait, not released yet */
     const rules_window *errors; /* RULES_TYPES of them */
     const rules_window *infra;
     uint64_t used[RULES_TYPES], limit[RULES_TYPES], used_total, limit_total;
@@ -98,6 +104,11 @@ typedef struct {
     char instance[64];
     unsigned attempt;
 } rules_kill;
+
+/* What waits for a type: ready requirements plus released ones no agent
+ * took; -1 when the consumer's figure is unknown (released < 0). The
+ * dashboard, /metrics (orch_queue_depth) and the queue_depth rule show it. */
+int rules_queue_depth(int ready, int released);
 
 /* The conditions true now (at most max) and the instances to stop (at most
  * maxk, into kills). Returns the number of conditions. */

@@ -370,6 +370,19 @@ int seen_table_notice(seen *s, char *text, size_t len)
              s->evicted, s->untracked);
     return 1;
 }
+/* The READY requirements of each type: they wait for an agent as much as
+ * the work released to its consumer does. */
+static void count_ready(const seen *s, int ready[SEEN_TYPES])
+{
+    memset(ready, 0, sizeof(int) * SEEN_TYPES);
+    for (int i = 0; i < s->nitems; i++) {
+        const pb_state *st = s->items[i].st;
+        int t = st->requirement ? (int)st->requirement->type : 0;
+        if (st->status == ST(READY) && t > 0 && t < SEEN_TYPES)
+            ready[t]++;
+    }
+}
+
 const rules_snapshot *seen_rules(seen *s, int64_t now)
 {
     int nw = 0;
@@ -405,6 +418,7 @@ const rules_snapshot *seen_rules(seen *s, int64_t now)
     s->snap.work = s->work;
     s->snap.nwork = nw;
     memcpy(s->snap.depth, s->depth, sizeof(s->snap.depth));
+    count_ready(s, s->snap.ready);
     s->snap.errors = s->errors;
     s->snap.infra = &s->infra;
     memcpy(s->snap.used, s->used, sizeof(s->snap.used));
@@ -520,7 +534,12 @@ const dash_input *seen_dash(seen *s, int64_t now)
     memcpy(in->limit, s->limit, sizeof(in->limit));
     in->used_total = s->used_total;
     in->limit_total = s->limit_total;
-    memcpy(in->depth, s->depth, sizeof(in->depth));
+    {
+        int ready[SEEN_TYPES];
+        count_ready(s, ready);
+        for (int t = 0; t < SEEN_TYPES; t++)
+            in->depth[t] = rules_queue_depth(ready[t], s->depth[t]);
+    }
     memcpy(in->results, s->results, sizeof(in->results));
     memcpy(in->errors, s->errcount, sizeof(in->errors));
     in->active_ms = s->cfg.active_ms;

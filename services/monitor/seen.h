@@ -113,7 +113,8 @@ void seen_error(seen *s, int type, int agent, const char *id, const char *instan
 void seen_infra(seen *s, int64_t now);
 /* An integration message from instance: it is alive (no new entry). */
 void seen_integration(seen *s, const char *instance, int64_t now);
-/* A type's queue depth (pending + ack-pending). */
+/* What a type's consumer holds that no agent took (pending + ack-pending);
+ * the rules and the dashboard add the type's READY requirements to it. */
 void seen_depth(seen *s, int type, int depth);
 /* A ping round ended; name answered in it (call once per answer, then once
  * with NULL at the end of the round). */

@@ -1035,6 +1035,46 @@ static void every_agent_error_and_result_counts_across_a_restart(void **state)
     svc_stop(pid);
 }
 
+static int backend_depth_is(const cJSON *d, const void *arg)
+{
+    const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "agents"), "backend"), "queueDepth");
+    return cJSON_IsNumber(v) && (int)v->valuedouble == *(const int *)arg;
+}
+
+/* The depth a person cares about is what waits: with the release window
+ * capping the consumer, 15 READY backend requirements showed as a queue 2
+ * deep, and the queue_depth alert (10 by default) could never fire. */
+static void ready_work_counts_in_the_queue_depth(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_MONITOR_QUEUE_DEPTH=10", NULL};
+    pid_t pid = start_monitor(e, "m1", x);
+    int want = 17;
+    fm_request q;
+    cJSON *d;
+
+    for (int i = 15; i < 17; i++) { /* released, no agent took them */
+        char subj[64];
+        snprintf(subj, sizeof(subj), "requirements.backend.Q-%d", i);
+        assert_int_equal(js_Publish(NULL, e->js, subj, "{}", 2, NULL, NULL), NATS_OK);
+    }
+    for (int i = 0; i < 15; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "Q-%d", i);
+        put_wait(e, id, ORCHESTRATOR__V1__STATUS__STATUS_READY, 0, "ready: the release window is full", "");
+    }
+    d = dashboard_when(e, backend_depth_is, &want);
+    assert_true(backend_depth_is(d, &want));
+    cJSON_Delete(d);
+    assert_int_equal(wait_delivered(e, 1, 15000), 1);
+    assert_true(accepted(e, 0, &q));
+    print_message("%.300s\n", q.body);
+    /* raised as the READY work came in (the consumer is read every 2 s) */
+    assert_non_null(strstr(q.body, "backend queue is "));
+    assert_non_null(strstr(q.body, " released and not taken; over 10)"));
+    svc_stop(pid);
+}
+
 /* A restarted monitor resolves nothing that still holds: the scheduler is
  * still down, the errors still in their window, the work still stale. It
  * used to resolve service_down 0.3 s after the restart and fire it again
@@ -1499,6 +1539,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_restart_does_not_stop_a_working_agent, setup, teardown),
         cmocka_unit_test_setup_teardown(blockers_come_from_the_structured_reason, setup, teardown),
         cmocka_unit_test_setup_teardown(every_agent_error_and_result_counts_across_a_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(ready_work_counts_in_the_queue_depth, setup, teardown),
     };
     int rc;
     /* ORCH_TEST_FILTER=name runs one case: tests/support/casefilter.c */

@@ -123,12 +123,42 @@ static void rules_queue_errors_budget_services(void **state)
     assert_false(has_rule(out, n, "error_rate", NULL));
 }
 
+/* What waits for a type is its READY work too: the consumer alone is
+ * capped by the release window (15 READY backend requirements showed as 2). */
+static void rules_queue_depth_counts_ready_work(void **state)
+{
+    rules_cfg c;
+    rules_snapshot s;
+    rules_condition out[16];
+    rules_kill k[1];
+    int n, nk;
+    (void)state;
+    assert_int_equal(rules_queue_depth(0, 0), 0);
+    assert_int_equal(rules_queue_depth(15, 2), 17);
+    assert_int_equal(rules_queue_depth(15, -1), -1); /* the consumer unknown */
+    test_rules_cfg(&c);
+    memset(&s, 0, sizeof(s));
+    for (int t = 0; t < RULES_TYPES; t++)
+        s.depth[t] = -1;
+    s.depth[1] = 2;
+    s.ready[1] = 15;
+    s.depth[2] = 0;
+    s.ready[2] = 10; /* at the threshold: not over it */
+    n = rules_eval(&c, &s, 1000, out, 16, k, 1, &nk);
+    assert_int_equal(n, 1);
+    assert_true(has_rule(out, n, "queue_depth", "backend queue is 17 deep (15 READY, 2 released and not taken; over 10)"));
+    s.depth[1] = -1; /* unknown: not judged */
+    n = rules_eval(&c, &s, 1000, out, 16, k, 1, &nk);
+    assert_int_equal(n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rules_find_stale_work_and_ask_to_kill),
         cmocka_unit_test(rules_find_verifications_that_last_too_long),
         cmocka_unit_test(rules_queue_errors_budget_services),
+        cmocka_unit_test(rules_queue_depth_counts_ready_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
