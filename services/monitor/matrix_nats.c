@@ -31,9 +31,9 @@ static const char *label(const pb_alert *a, const char *k)
     return "";
 }
 
-/* Delivers a to the room: acked when sent (or when no Matrix is
- * configured), again after a delay when the leader should send it or the
- * homeserver asks to wait, terminated when the homeserver refuses it. */
+/* Delivers a to the room: acked when sent, again after a delay when the
+ * leader should send it or the homeserver asks to wait, terminated when the
+ * homeserver refuses it. */
 static nc_settlement deliver(mxd *d, natsMsg *m, const pb_alert *a)
 {
     const matrix_cfg *mc = &d->cfg.matrix;
@@ -47,10 +47,6 @@ static nc_settlement deliver(mxd *d, natsMsg *m, const pb_alert *a)
 
     if (!d->cfg.may_act(d->cfg.arg))
         return nc_retry(1000); /* back to the consumer: the leader sends it */
-    if (!mc->homeserver) {
-        log_info("alert (no Matrix configured): %s", a->summary);
-        return nc_ack();
-    }
     if (resolved && *members) {
         char key[64], first[AM_FP_LEN];
         kvEntry *e = NULL;

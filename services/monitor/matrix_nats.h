@@ -18,7 +18,8 @@
 #include "matrix.h"
 
 typedef struct {
-    matrix_cfg matrix;           /* homeserver NULL: not configured (alerts are acked unsent) */
+    matrix_cfg matrix;           /* configured: a monitor without Matrix starts no delivery and never reads
+                                  * the consumer, which keeps the alerts for one that has it */
     long long backoff_ms, backoff_max_ms;
     kvStore *alerts;             /* borrowed: event ids of announcements */
     natsSubscription *sub;       /* borrowed: ALERTS / monitor-matrix, pull */

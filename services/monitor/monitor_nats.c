@@ -798,7 +798,11 @@ static orch_status lead(void)
             log_error("%s", err);
             return ORCH_ERR_NATS;
         }
-    if (nc_pull_subscribe(M.d->js, "ALERTS", TOPO_DUR_MONITOR_MATRIX, &M.alerts_sub, err) != ORCH_OK ||
+    /* Only a monitor that can deliver reads the Matrix consumer: one
+     * without Matrix used to ack every alert unsent, so a replica without
+     * the settings swallowed escalations the configured one never saw. */
+    if ((monitor_cfg.matrix_homeserver &&
+         nc_pull_subscribe(M.d->js, "ALERTS", TOPO_DUR_MONITOR_MATRIX, &M.alerts_sub, err) != ORCH_OK) ||
         kvStore_WatchAll(&M.w_states, M.states, NULL) != NATS_OK ||
         kvStore_WatchAll(&M.w_budgets, M.budgets, NULL) != NATS_OK ||
         natsConnection_Subscribe(&M.hb_sub, M.d->nc, hb_filter, on_heartbeat, NULL) != NATS_OK)
@@ -825,7 +829,7 @@ static orch_status lead(void)
     dc.may_act = may_act_cb;
     dc.announce = announce;
     dc.arg = NULL;
-    if (!(M.mxd = mxd_start(&mc)) || !(M.dl = dl_start(M.d->nc, &dc)))
+    if ((M.alerts_sub && !(M.mxd = mxd_start(&mc))) || !(M.dl = dl_start(M.d->nc, &dc)))
         return ORCH_ERR_NATS;
     pthread_mutex_lock(&M.mu);
     M.leading = 1;
@@ -926,7 +930,9 @@ orch_status monitor_start(daemon_ctx *d, char err[ERR_LEN])
     lease_init(&M.lease, M.leader, "monitor", d->cfg.instance, 3000);
     lease_alert_to(&M.lease, d->js, "monitor");
     log_info("Matrix %s; stale after %lld s; %d services expected",
-             monitor_cfg.matrix_homeserver ? "configured" : "not configured (alerts go to the stream and the log)",
+             monitor_cfg.matrix_homeserver ? "configured"
+                                           : "not configured (alerts go to the stream and the log; this monitor "
+                                             "leaves them on the Matrix consumer for one that has Matrix)",
              monitor_cfg.rules.stale_ms / 1000, M.nservices);
     if ((st = srv_add_endpoint(d->srv, "dashboard", names_request_subject(NAMES_REQ_DASHBOARD), "", on_dashboard, stats_data, NULL, err)) ||
         (st = srv_add_endpoint(d->srv, "silence", names_request_subject(NAMES_REQ_MONITOR_SILENCE), "", on_silence, NULL, NULL, err)))
