@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "names.h"
+#include "rules.h"
 #include "text.h"
 
 #define ST(x) ORCHESTRATOR__V1__STATUS__STATUS_##x
@@ -176,8 +177,11 @@ char *dash_markdown(const dash_input *in)
             if (terminal(s->status) || !s->requirement || (int)s->requirement->priority != p)
                 continue;
             put(&b, "- %s (%s) - %s", s->id, names_agent_type(s->requirement->type), status_words(s->status));
-            if (s->status == ST(DISPATCHED) || s->status == ST(VERIFYING))
-                put(&b, " (%lld min elapsed)", (long long)((in->now_ms - s->dispatched_at_ms) / 60000));
+            if (s->status == ST(DISPATCHED) || s->status == ST(VERIFYING)) {
+                char span[32];
+                rules_duration(span, sizeof(span), in->now_ms - s->dispatched_at_ms);
+                put(&b, " (%s elapsed)", span);
+            }
             else if (*s->reason)
                 put(&b, " (%s)", s->reason);
             put(&b, "\n");

@@ -501,13 +501,13 @@ static void save_seen(void) { save_kv(SEEN_KEY, seen_save(M.seen)); }
 
 static void kill_instance(const rules_kill *k)
 {
-    char subject[160], msg_id[160], why[96];
-    long long stale = monitor_cfg.rules.kill_ms / 60000;
+    char subject[160], msg_id[160], why[96], stale[32];
+    rules_duration(stale, sizeof(stale), monitor_cfg.rules.kill_ms);
     if (*k->instance) {
         char *body;
         names_subject(subject, sizeof(subject), NAMES_SUBJ_KILL, k->instance, NULL);
         snprintf(msg_id, sizeof(msg_id), "kill-%s-a%u", k->id, k->attempt);
-        snprintf(why, sizeof(why), "no activity for %lld min", stale);
+        snprintf(why, sizeof(why), "no activity for %s", stale);
         body = edge_kill_to_json(k->instance, k->id, why);
         publish(subject, msg_id, body, (int)strlen(body), "application/json");
         free(body);
@@ -517,7 +517,7 @@ static void kill_instance(const rules_kill *k)
         pb_error e;
         char message[300];
         orchestrator__v1__agent_error__init(&e);
-        snprintf(message, sizeof(message), "no activity for %lld min: instance %s stopped, work released again",
+        snprintf(message, sizeof(message), "no activity for %s: instance %s stopped, work released again",
                  stale, *k->instance ? k->instance : "(unknown)");
         e.reason = "stuck";
         e.requirement_id = (char *)k->id;

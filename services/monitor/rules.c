@@ -27,6 +27,16 @@ int rules_window_count(const rules_window *w, int64_t now, int64_t span)
     return k;
 }
 
+void rules_duration(char *buf, size_t len, int64_t ms)
+{
+    if (ms < 0)
+        ms = 0;
+    if (ms < 60000)
+        snprintf(buf, len, "%lld s", (long long)(ms / 1000));
+    else
+        snprintf(buf, len, "%lld min", (long long)(ms / 60000));
+}
+
 int rules_queue_depth(int ready, int released)
 {
     return released < 0 ? -1 : ready + released;
@@ -73,12 +83,16 @@ int rules_eval(const rules_cfg *c, const rules_snapshot *s, int64_t now, rules_c
     for (int i = 0; i < s->nwork; i++) {
         const rules_work *w = &s->work[i];
         int64_t last, idle;
+        char span[32];
         if (w->verifying) {
             int64_t took = now - w->verifying_since_ms;
             if (w->verifying_since_ms && took >= c->verifying_ms) {
+                char span[32], limit[32];
+                rules_duration(span, sizeof(span), took);
+                rules_duration(limit, sizeof(limit), c->verifying_ms);
                 x = add(out, &n, max, "stale_verifying", WARNING, "stale",
-                        "%s (%s) has been VERIFYING for %lld min (over %lld min): the verification is stuck or lost",
-                        w->id, tname(w->type), (long long)(took / 60000), (long long)(c->verifying_ms / 60000));
+                        "%s (%s) has been VERIFYING for %s (over %s): the verification is stuck or lost", w->id,
+                        tname(w->type), span, limit);
                 label(x, "id", w->id);
                 label(x, "type", tname(w->type));
             }
@@ -88,8 +102,9 @@ int rules_eval(const rules_cfg *c, const rules_snapshot *s, int64_t now, rules_c
         idle = now - last;
         if (!w->started || idle < c->stale_ms)
             continue;
-        x = add(out, &n, max, "stale", WARNING, "stale", "%s (%s) has shown no activity for %lld min%s%s", w->id,
-                tname(w->type), (long long)(idle / 60000), *w->instance ? " on " : "", w->instance);
+        rules_duration(span, sizeof(span), idle);
+        x = add(out, &n, max, "stale", WARNING, "stale", "%s (%s) has shown no activity for %s%s%s", w->id,
+                tname(w->type), span, *w->instance ? " on " : "", w->instance);
         label(x, "id", w->id);
         label(x, "type", tname(w->type));
         /* Past the kill threshold the work is released again even when no

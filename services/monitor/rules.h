@@ -105,6 +105,11 @@ typedef struct {
     unsigned attempt;
 } rules_kill;
 
+/* A span for people: whole seconds under a minute ("45 s"), else whole
+ * minutes ("180 min"); "no activity for 0 min" said nothing. Negative
+ * spans count as 0. */
+void rules_duration(char *buf, size_t len, int64_t ms);
+
 /* What waits for a type: ready requirements plus released ones no agent
  * took; -1 when the consumer's figure is unknown (released < 0). The
  * dashboard, /metrics (orch_queue_depth) and the queue_depth rule show it. */

@@ -421,6 +421,39 @@ static void stuck_instance_is_stopped_and_work_released(void **state)
     svc_stop(pid);
 }
 
+/* Spans under a minute are said in seconds: the stale alert, the kill
+ * request and the error that releases the work said "no activity for 0
+ * min". */
+static void spans_under_a_minute_are_said_in_seconds(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_MONITOR_KILL_MS=2500", NULL};
+    pid_t pid = start_monitor(e, "m1", x);
+    natsSubscription *kill_sub = NULL, *err_sub = NULL;
+    natsMsg *m = NULL;
+    fm_request q;
+
+    assert_int_equal(natsConnection_SubscribeSync(&kill_sub, e->nc, "control.kill.>"), NATS_OK);
+    assert_int_equal(natsConnection_SubscribeSync(&err_sub, e->nc, "errors.monitor.>"), NATS_OK);
+    put_state(e, "REQ-Z", 5, 1, text_now_ms(), "roy-3", 2, 0, 0);
+    assert_int_equal(natsSubscription_NextMsg(&m, kill_sub, 10000), NATS_OK);
+    print_message("kill: %s\n", natsMsg_GetData(m));
+    assert_non_null(strstr(natsMsg_GetData(m), "no activity for 2 s"));
+    natsMsg_Destroy(m);
+    assert_int_equal(natsSubscription_NextMsg(&m, err_sub, 5000), NATS_OK);
+    assert_non_null(strstr(natsMsg_GetData(m), "no activity for 2 s: instance roy-3 stopped"));
+    natsMsg_Destroy(m);
+    assert_true(wait_delivered(e, 1, 10000) >= 1);
+    assert_true(accepted(e, 0, &q));
+    print_message("alert: %.200s\n", q.body);
+    assert_null(strstr(q.body, "0 min"));
+    assert_non_null(strstr(q.body, "REQ-Z (backend) has shown no activity for "));
+    assert_non_null(strstr(q.body, " s on roy-3"));
+    natsSubscription_Destroy(kill_sub);
+    natsSubscription_Destroy(err_sub);
+    svc_stop(pid);
+}
+
 /* Work whose start and agent the scheduler never recorded (the agent's
  * first heartbeat came while no scheduler led: heartbeats are not stored)
  * still goes stale once the monitor itself heard the agent on it, and that
@@ -1577,6 +1610,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(every_agent_error_and_result_counts_across_a_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(ready_work_counts_in_the_queue_depth, setup, teardown),
         cmocka_unit_test_setup_teardown(a_monitor_without_matrix_leaves_alerts_to_one_with_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(spans_under_a_minute_are_said_in_seconds, setup, teardown),
     };
     int rc;
     /* ORCH_TEST_FILTER=name runs one case: tests/support/casefilter.c */

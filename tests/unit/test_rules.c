@@ -152,6 +152,44 @@ static void rules_queue_depth_counts_ready_work(void **state)
     assert_int_equal(n, 0);
 }
 
+/* "no activity for 0 min" said nothing: seconds under a minute. */
+static void rules_spans_under_a_minute_are_seconds(void **state)
+{
+    rules_cfg c;
+    rules_work w[2] = {
+        {"REQ-1", "roy-1", 1, 0, 0, 1, 1, 0, 0},
+        {"REQ-V", "", 1, 0, 0, 1, 1, 1, 1000},
+    };
+    rules_snapshot s;
+    rules_condition out[16];
+    rules_kill k[4];
+    char buf[32];
+    int n, nk;
+    (void)state;
+    rules_duration(buf, sizeof(buf), 0);
+    assert_string_equal(buf, "0 s");
+    rules_duration(buf, sizeof(buf), 59999);
+    assert_string_equal(buf, "59 s");
+    rules_duration(buf, sizeof(buf), 60000);
+    assert_string_equal(buf, "1 min");
+    rules_duration(buf, sizeof(buf), 180 * MIN);
+    assert_string_equal(buf, "180 min");
+    rules_duration(buf, sizeof(buf), -5);
+    assert_string_equal(buf, "0 s");
+    test_rules_cfg(&c);
+    c.stale_ms = 8000;
+    c.kill_ms = 14000;
+    c.verifying_ms = 20000;
+    memset(&s, 0, sizeof(s));
+    for (int t = 0; t < RULES_TYPES; t++)
+        s.depth[t] = -1;
+    s.work = w;
+    s.nwork = 2;
+    n = rules_eval(&c, &s, 21500, out, 16, k, 4, &nk);
+    assert_true(has_rule(out, n, "stale", "REQ-1 (backend) has shown no activity for 21 s on roy-1"));
+    assert_true(has_rule(out, n, "stale_verifying", "REQ-V (backend) has been VERIFYING for 20 s (over 20 s)"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +197,7 @@ int main(void)
         cmocka_unit_test(rules_find_verifications_that_last_too_long),
         cmocka_unit_test(rules_queue_errors_budget_services),
         cmocka_unit_test(rules_queue_depth_counts_ready_work),
+        cmocka_unit_test(rules_spans_under_a_minute_are_seconds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
