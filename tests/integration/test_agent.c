@@ -558,6 +558,29 @@ static void consumer_counts(env *e, const char *durable, int *pending, int *ack_
     jsConsumerInfo_Destroy(ci);
 }
 
+/* 1 when a heartbeat of backend instance says "stopped" within ms. */
+static int heartbeats_stopped(env *e, const char *instance, int ms)
+{
+    natsSubscription *beats = NULL;
+    natsMsg *m = NULL;
+    char subject[120];
+    int stopped = 0;
+    snprintf(subject, sizeof(subject), "agents.heartbeat.backend.%s", instance);
+    assert_int_equal(natsConnection_SubscribeSync(&beats, e->nc, subject), NATS_OK);
+    for (int64_t until = nats_Now() + ms; !stopped && nats_Now() < until;) {
+        if (natsSubscription_NextMsg(&m, beats, 200) != NATS_OK)
+            continue;
+        {
+            cJSON *h = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+            stopped = !strcmp(str(h, "state"), "stopped") && !strcmp(str(h, "requirementId"), "");
+            cJSON_Delete(h);
+        }
+        natsMsg_Destroy(m);
+    }
+    natsSubscription_Destroy(beats);
+    return stopped;
+}
+
 /* A CLI that is missing: the start-up check (the CLI with --version) fails,
  * the agent says which command failed and how, raises one alert naming
  * itself, and exits without taking the work that waits for it. */
@@ -638,9 +661,8 @@ static void a_cli_failing_at_once_stops_its_instance_and_leaves_the_queue_to_oth
 {
     env *e = *state;
     char subject[200], id[32], summary[300] = "";
-    natsSubscription *alerts = NULL, *beats = NULL;
-    natsMsg *m = NULL;
-    int pending = 0, ack_pending = 0, stopped = 0;
+    natsSubscription *alerts = NULL;
+    int pending = 0, ack_pending = 0;
     pid_t other;
     cJSON *r;
 
@@ -675,19 +697,7 @@ static void a_cli_failing_at_once_stops_its_instance_and_leaves_the_queue_to_oth
     consumer_counts(e, "roy-backend", &pending, &ack_pending);
     assert_int_equal(pending + ack_pending, 3);
     /* still up, heartbeating "stopped" */
-    assert_int_equal(natsConnection_SubscribeSync(&beats, e->nc, "agents.heartbeat.backend.be-1"), NATS_OK);
-    for (int64_t until = nats_Now() + 3000; !stopped && nats_Now() < until;) {
-        if (natsSubscription_NextMsg(&m, beats, 200) != NATS_OK)
-            continue;
-        {
-            cJSON *h = cJSON_ParseWithLength(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
-            stopped = !strcmp(str(h, "state"), "stopped") && !strcmp(str(h, "requirementId"), "");
-            cJSON_Delete(h);
-        }
-        natsMsg_Destroy(m);
-    }
-    natsSubscription_Destroy(beats);
-    assert_true(stopped);
+    assert_true(heartbeats_stopped(e, "be-1", 3000));
     /* another instance takes the rest, each as attempt 1 */
     other = start_agent(e, "backend", "be-2", "agent.json");
     assert_true(other > 0);
@@ -708,6 +718,70 @@ static void a_cli_failing_at_once_stops_its_instance_and_leaves_the_queue_to_oth
     natsSubscription_Destroy(alerts);
 }
 
+/* The scheduler's states of REQ-S1..REQ-S<n>: how many are ESCALATED, and
+ * how many of the others are past attempt 1. */
+static void scheduler_states(env *e, int n, int *escalated, int *retried)
+{
+    kvStore *kv = NULL;
+    *escalated = *retried = 0;
+    assert_int_equal(js_KeyValue(&kv, e->js, "orch_requirements"), NATS_OK);
+    for (int i = 1; i <= n; i++) {
+        char id[32], err[ERR_LEN];
+        kvEntry *ke = NULL;
+        pb_state *st;
+        snprintf(id, sizeof(id), "REQ-S%d", i);
+        if (kvStore_Get(&ke, kv, id) != NATS_OK)
+            continue;
+        st = (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor,
+                                   (const uint8_t *)kvEntry_Value(ke), (size_t)kvEntry_ValueLen(ke), PB_MAX_MSG, err);
+        if (st && st->status == ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED)
+            (*escalated)++;
+        else if (st && st->attempt > 1)
+            (*retried)++;
+        if (st)
+            protobuf_c_message_free_unpacked(&st->base, NULL);
+        kvEntry_Destroy(ke);
+    }
+    kvStore_Destroy(kv);
+}
+
+/* The issue's case through the real scheduler: eight requirements released
+ * to a type whose only instance's CLI fails at once (the stand-in CLI
+ * knows no mode for them). Before the breaker every one was escalated
+ * within seconds; now the instance stops after 3 runs: the two failures
+ * before the streak said anything are escalated, the third goes back as a
+ * retry, and the other five wait at attempt 1 for a working instance. */
+static void through_the_scheduler_a_broken_instance_escalates_two_not_the_queue(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_SCHEDULER_BACKOFF_BASE_MS=200", "ORCH_SCHEDULER_SPAWN_COOLDOWN_S=0",
+                       "ORCH_SCHEDULER_QUIET_START=00:00", "ORCH_SCHEDULER_QUIET_END=00:00",
+                       "ORCH_SCHEDULER_MERGE_TRAIN=false", "ORCH_SCHEDULER_WINDOW=20", NULL};
+    int escalated = 0, retried = 0;
+    int64_t t0;
+    pid_t sched = svc_start_ready(e->nc, &e->fix, "scheduler", "sch-1", x);
+    assert_true(sched > 0);
+    t0 = nats_Now();
+    for (int i = 1; i <= 8; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "REQ-S%d", i);
+        svc_plan(e->js, id, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND, ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH,
+                 1000, NULL, NULL);
+    }
+    if (!heartbeats_stopped(e, "be-1", 30000)) {
+        scheduler_states(e, 8, &escalated, &retried);
+        svc_stop(sched);
+        fail_msg("be-1 never stopped; %d of 8 escalated", escalated);
+    }
+    print_message("be-1 stopped %lld ms after the first requirement was planned\n", (long long)(nats_Now() - t0));
+    sleep(3); /* the scheduler has the reports; anything more would show now */
+    scheduler_states(e, 8, &escalated, &retried);
+    svc_stop(sched);
+    print_message("%d of 8 escalated, %d retried\n", escalated, retried);
+    assert_int_equal(escalated, 2);
+    assert_int_equal(retried, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -721,6 +795,7 @@ int main(void)
         cmocka_unit_test(a_real_conflict_goes_to_the_cli_with_the_markers),
         cmocka_unit_test(an_agent_whose_cli_does_not_run_takes_no_work_and_says_why),
         cmocka_unit_test(a_cli_failing_at_once_stops_its_instance_and_leaves_the_queue_to_others),
+        cmocka_unit_test(through_the_scheduler_a_broken_instance_escalates_two_not_the_queue),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

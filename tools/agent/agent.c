@@ -132,6 +132,7 @@ typedef struct {
     char *taken_data;       /* that message's body */
     size_t taken_len;
     agent_breaker breaker;  /* open: this instance takes no more work (agentcore.h) */
+    natsSubscription *sub;  /* the type's work; NULL once stopped */
 } agent;
 
 typedef struct {
@@ -211,10 +212,16 @@ static void heartbeat(agent *a, const char *id, uint64_t tokens)
     a->last_beat_ms = text_mono_ms();
 }
 
-/* A heartbeat carries the tokens the output showed since the last one. */
+/* While a run goes on: a heartbeat carries the tokens the output showed
+ * since the last one, and what the consumer sent without being asked now
+ * (a Fetch's pull request outlives the Fetch) goes back at once, unclaimed,
+ * for an idle instance, instead of waiting here for the ack wait. */
 static void on_tick(void *arg)
 {
     agent *a = arg;
+    int back = a->sub ? nc_return_strays(a->sub) : 0;
+    if (back)
+        log_info("gave back %d dispatch%s delivered while busy", back, back == 1 ? "" : "es");
     if (text_mono_ms() - a->last_beat_ms >= a->c->heartbeat_ms) {
         log_debug("heartbeat on %s: %llu tokens since the last one", a->working_on ? a->working_on : "nothing",
                   (unsigned long long)(a->live_tokens - a->live_sent));
@@ -1146,24 +1153,12 @@ static void act(agent *a)
  * the type's durable consumer stays whatever created it). It stays up,
  * heartbeating "stopped", so people see it and why; one alert names it. A
  * restart closes the breaker, after the start-up check again. */
-static void stop_taking(agent *a, natsSubscription **sub)
+static void stop_taking(agent *a)
 {
     char why[ERR_LEN], summary[300];
-    int queued = 0, back = 0;
-    if (natsSubscription_GetPending(*sub, &queued, NULL) == NATS_OK && queued > 0) {
-        natsMsgList list = {0};
-        jsFetchRequest req;
-        jsFetchRequest_Init(&req);
-        req.Batch = queued;
-        req.NoWait = true;
-        req.Expires = 200 * 1000000LL; /* ns */
-        if (natsSubscription_FetchRequest(&list, *sub, &req) == NATS_OK)
-            for (int i = 0; i < list.Count; i++)
-                back += natsMsg_Nak(list.Msgs[i], NULL) == NATS_OK;
-        natsMsgList_Destroy(&list);
-    }
-    natsSubscription_Destroy(*sub);
-    *sub = NULL;
+    int back = nc_return_strays(a->sub);
+    natsSubscription_Destroy(a->sub);
+    a->sub = NULL;
     agent_breaker_explain(&a->breaker, why, sizeof(why));
     snprintf(summary, sizeof(summary), "%s agent %s stopped taking work: its last %d CLI runs failed at once",
              a->type_name, a->instance, a->breaker.streak);
@@ -1214,7 +1209,6 @@ static char *template(const char *file, const char *def, const char *what)
 int agent_serve(const char *type, const char *instance, const agent_cfg *cfg, const svc_cfg *svc)
 {
     agent a;
-    natsSubscription *sub = NULL;
     jsSubOptions so;
     char filter[96], err[ERR_LEN];
     int rc = 1;
@@ -1306,7 +1300,7 @@ int agent_serve(const char *type, const char *instance, const agent_cfg *cfg, co
     snprintf(filter, sizeof(filter), "requirements.%s.>", a.type_name);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
-    while (!stop && js_PullSubscribe(&sub, a.js, filter, so.Consumer, NULL, &so, NULL) != NATS_OK) {
+    while (!stop && js_PullSubscribe(&a.sub, a.js, filter, so.Consumer, NULL, &so, NULL) != NATS_OK) {
         log_warn("consumer %s: %s; trying again", so.Consumer, nats_GetLastError(NULL));
         sleep(1);
     }
@@ -1315,21 +1309,21 @@ int agent_serve(const char *type, const char *instance, const agent_cfg *cfg, co
     while (!stop) {
         if (text_mono_ms() - a.last_beat_ms >= cfg->heartbeat_ms)
             heartbeat(&a, NULL, 0);
-        if (!sub) {
+        if (!a.sub) {
             usleep(100 * 1000); /* stopped: heartbeats only, until a signal */
             continue;
         }
-        nc_consume(sub, 1, 500, take, &a);
+        nc_consume(a.sub, 1, 500, take, &a);
         act(&a);
         if (agent_breaker_is_open(&a.breaker))
-            stop_taking(&a, &sub);
+            stop_taking(&a);
     }
     log_info("stopping");
     rc = 0;
 out:
-    if (sub) {
-        natsSubscription_Unsubscribe(sub);
-        natsSubscription_Destroy(sub);
+    if (a.sub) {
+        natsSubscription_Unsubscribe(a.sub);
+        natsSubscription_Destroy(a.sub);
     }
     kvStore_Destroy(a.states);
     jsCtx_Destroy(a.js);
