@@ -112,9 +112,30 @@ static void thousands(uint64_t v, char *buf, size_t len)
     buf[o] = '\0';
 }
 
-static int active(const dash_input *in, const dash_agent *a)
+int dash_agent_active(const dash_input *in, const dash_agent *a)
 {
-    return in->now_ms - a->last_seen_ms <= in->active_ms;
+    int64_t within = in->stale_ms > 0 && in->stale_ms < in->active_ms ? in->stale_ms : in->active_ms;
+    return in->now_ms - a->last_seen_ms <= within;
+}
+
+/* What "Est. completion" says: "done" when nothing is left (a forecast
+ * named a future time then), who it waits on when only escalated work is,
+ * else the forecast. buf holds what is built. */
+static const char *completion(const dash_input *in, char *buf, size_t len)
+{
+    int open = 0, escalated = 0;
+    for (int i = 0; i < in->nitems; i++) {
+        int s = in->items[i].st->status;
+        escalated += s == ST(ESCALATED);
+        open += s != ST(COMPLETE) && s != ST(ESCALATED) && s != ST(REJECTED);
+    }
+    if (in->nitems && !open && !escalated)
+        return "done";
+    if (in->nitems && !open) {
+        snprintf(buf, len, "nothing in progress: %d escalated, waiting on a person", escalated);
+        return buf;
+    }
+    return in->est_completion && *in->est_completion ? in->est_completion : "unknown";
 }
 
 static void rate(sbuf *b, const char *name, double v)
@@ -129,7 +150,7 @@ char *dash_markdown(const dash_input *in)
 {
     sbuf b = {xmalloc(4096), 0, 4096};
     dash_metrics m;
-    char left[32], total[32];
+    char left[32], total[32], when[96];
     int nactive = 0;
     uint64_t rem = in->limit_total > in->used_total ? in->limit_total - in->used_total : 0;
 
@@ -138,19 +159,19 @@ char *dash_markdown(const dash_input *in)
     thousands(rem, left, sizeof(left));
     thousands(in->limit_total, total, sizeof(total));
     for (int i = 0; i < in->nagents; i++)
-        nactive += active(in, &in->agents[i]);
+        nactive += dash_agent_active(in, &in->agents[i]);
     put(&b, "## Orchestrator - Work Distribution Status\n\n");
     put(&b, "**Mode:** %s%s\n", in->mode, in->conservation ? " - conservation mode (lower priorities held back)" : "");
     put(&b, "**Token Budget:** %s / %s remaining (%.1f%%)\n", left, total,
         in->limit_total ? 100.0 * (double)rem / (double)in->limit_total : 0.0);
     put(&b, "**Active Agents:** %d", nactive);
     for (int i = 0, k = 0; i < in->nagents; i++)
-        if (active(in, &in->agents[i]))
+        if (dash_agent_active(in, &in->agents[i]))
             put(&b, "%s%s", k++ ? ", " : " (", in->agents[i].instance);
     put(&b, "%s\n", nactive ? ")" : "");
     if (in->firing_alerts)
         put(&b, "**Alerts firing:** %d\n", in->firing_alerts);
-    put(&b, "**Est. completion:** %s\n", in->est_completion && *in->est_completion ? in->est_completion : "unknown");
+    put(&b, "**Est. completion:** %s\n", completion(in, when, sizeof(when)));
     put(&b, "**Next task:** %s\n", in->next_task && *in->next_task ? in->next_task : "none ready");
     if (in->next_review && *in->next_review)
         put(&b, "**Next Review:** %s\n", in->next_review);
@@ -195,7 +216,7 @@ char *dash_markdown(const dash_input *in)
         char used[32], lim[32];
         for (int i = 0; i < in->nagents; i++) {
             const dash_agent *a = &in->agents[i];
-            if (a->type != t || !active(in, a))
+            if (a->type != t || !dash_agent_active(in, a))
                 continue;
             seen++;
             if (a->requirement && *a->requirement) {
@@ -286,7 +307,11 @@ cJSON *dash_json(const dash_input *in)
     dash_compute(in, &m);
     cJSON_AddStringToObject(o, "mode", in->mode);
     cJSON_AddBoolToObject(o, "conservation", in->conservation);
-    cJSON_AddStringToObject(o, "estCompletion", in->est_completion ? in->est_completion : "");
+    {
+        char when[96];
+        const char *c = completion(in, when, sizeof(when));
+        cJSON_AddStringToObject(o, "estCompletion", strcmp(c, "unknown") ? c : "");
+    }
     cJSON_AddStringToObject(o, "nextTask", in->next_task ? in->next_task : "");
     cJSON_AddStringToObject(o, "nextReview", in->next_review ? in->next_review : "");
     {
@@ -319,7 +344,7 @@ cJSON *dash_json(const dash_input *in)
         cJSON *inst = cJSON_AddArrayToObject(x, "active");
         cJSON *on = cJSON_AddArrayToObject(x, "workingOn");
         for (int i = 0; i < in->nagents; i++)
-            if (in->agents[i].type == t && active(in, &in->agents[i])) {
+            if (in->agents[i].type == t && dash_agent_active(in, &in->agents[i])) {
                 cJSON_AddItemToArray(inst, cJSON_CreateString(in->agents[i].instance));
                 if (in->agents[i].requirement && *in->agents[i].requirement)
                     cJSON_AddItemToArray(on, cJSON_CreateString(in->agents[i].requirement));

@@ -45,7 +45,14 @@ typedef struct {
     long long results[DASH_TYPES], errors[DASH_TYPES];
     int firing_alerts;
     int64_t active_ms;        /* an agent seen within this is active (5 min) */
+    int64_t stale_ms;         /* and not past the stale threshold (monitor.stale_ms); 0: none */
 } dash_input;
+
+/* Whether a is active at in->now_ms: heard within active_ms and within
+ * the stale threshold, whichever is shorter. An agent killed a minute ago
+ * was listed as active for the 5 minutes of active_ms when work went stale
+ * after seconds. The dashboard, the web page and /metrics all ask this. */
+int dash_agent_active(const dash_input *in, const dash_agent *a);
 
 typedef struct {
     int total, complete, escalated, in_flight, waiting;

@@ -778,6 +778,7 @@ static orch_status lead(void)
     pthread_mutex_lock(&M.mu);
     M.am = am_create(&monitor_cfg.alerts);
     M.seen = seen_create(&monitor_cfg.seen, M.services, M.nservices, now);
+    seen_stale_after(M.seen, monitor_cfg.rules.stale_ms);
     if (kvStore_Get(&e, M.alerts, AM_KEY) == NATS_OK) {
         am_load(M.am, kvEntry_ValueString(e));
         kvEntry_Destroy(e);

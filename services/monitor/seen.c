@@ -46,6 +46,7 @@ struct seen {
     } *activity;                /* restored last activity of work not seen yet */
     int nactivity;
     int64_t started_ms;
+    int64_t stale_ms;           /* the rules' stale threshold, for the dashboard's active agents */
     strmap *stopped;            /* "<id>:<attempt>" */
     strmap *stopped_instances;
     seen_plan plan;
@@ -75,6 +76,8 @@ seen *seen_create(const seen_cfg *c, const char *const *services, int nservices,
     s->started_ms = now;
     return s;
 }
+
+void seen_stale_after(seen *s, int64_t ms) { s->stale_ms = ms; }
 
 void seen_destroy(seen *s)
 {
@@ -543,6 +546,7 @@ const dash_input *seen_dash(seen *s, int64_t now)
     memcpy(in->results, s->results, sizeof(in->results));
     memcpy(in->errors, s->errcount, sizeof(in->errors));
     in->active_ms = s->cfg.active_ms;
+    in->stale_ms = s->stale_ms;
     return in;
 }
 

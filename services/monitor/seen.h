@@ -78,6 +78,9 @@ typedef struct seen seen;
  * of the seen). */
 seen *seen_create(const seen_cfg *c, const char *const *services, int nservices, int64_t now);
 void seen_destroy(seen *s);
+/* The rules' stale threshold: an agent not heard for longer is not active
+ * either (dash_agent_active); 0, the default, none. */
+void seen_stale_after(seen *s, int64_t ms);
 
 /* A requirement's state from KV; the seen takes st (freed by it). */
 void seen_state(seen *s, pb_state *st, int64_t now);

@@ -202,7 +202,7 @@ static void src_metrics(void *ctx, metrics_snapshot *s)
             s->escalations[t] += st->status == ST(ESCALATED);
         }
         for (int i = 0; i < d->nagents; i++)
-            if (d->agents[i].type > 0 && d->agents[i].type < METRICS_TYPES && now - d->agents[i].last_seen_ms <= d->active_ms)
+            if (d->agents[i].type > 0 && d->agents[i].type < METRICS_TYPES && dash_agent_active(d, &d->agents[i]))
                 s->agents_active[d->agents[i].type]++;
         for (int t = 1; t < METRICS_TYPES; t++) {
             s->queue_depth[t] = d->depth[t];

@@ -523,7 +523,7 @@ char *webview_overview(const webview_input *in)
         work = cJSON_AddArrayToObject(y, "working");
         for (int i = 0; i < d->nagents; i++) {
             const dash_agent *a = &d->agents[i];
-            if (a->type != t || d->now_ms - a->last_seen_ms > d->active_ms)
+            if (a->type != t || !dash_agent_active(d, a))
                 continue;
             cJSON_AddItemToArray(act, cJSON_CreateString(a->instance));
             if (a->requirement && *a->requirement) {

@@ -1108,6 +1108,58 @@ static void ready_work_counts_in_the_queue_depth(void **state)
     svc_stop(pid);
 }
 
+/* An agent not heard past the stale threshold is not active: one killed
+ * a minute ago was listed as active for the 5 minutes of
+ * monitor.active_ms, when its work would have gone stale in seconds. */
+static void an_agent_silent_past_the_stale_threshold_is_not_active(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL); /* stale after 1.5 s */
+    int listed = 0;
+    char *md;
+
+    publish_core(e, "agents.heartbeat.backend.roy-5", "{\"agentType\":\"backend\",\"instance\":\"roy-5\"}");
+    for (int i = 0; i < 50 && !listed; i++) {
+        listed = dashboard_lists(e, "backend", "roy-5");
+        if (!listed)
+            usleep(50 * 1000);
+    }
+    assert_true(listed);
+    sleep(3); /* killed: it says nothing more */
+    assert_false(dashboard_lists(e, "backend", "roy-5"));
+    md = dashboard_text(e);
+    assert_non_null(strstr(md, "**Active Agents:** 0\n"));
+    free(md);
+    svc_stop(pid);
+}
+
+/* "Est. completion" named the scheduler's future time when everything was
+ * done. */
+static void est_completion_says_done_when_all_is_done(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    natsSubscription *list = NULL;
+    int two = 2;
+    cJSON *d;
+    char *md;
+
+    plan_reply = "{\"mode\":\"continuous\",\"roadmapEta\":\"2030-01-02T16:30:00Z\"}";
+    assert_int_equal(natsConnection_Subscribe(&list, e->nc, "orch.scheduler.list", on_list, NULL), NATS_OK);
+    natsConnection_Flush(e->nc);
+    put_wait(e, "F-1", 7, 0, "", "roy-1");
+    put_wait(e, "F-2", 7, 0, "", "roy-1");
+    d = dashboard_when(e, has_total, &two);
+    assert_true(has_total(d, &two));
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(d, "estCompletion")), "done");
+    cJSON_Delete(d);
+    md = dashboard_text(e);
+    assert_non_null(strstr(md, "**Est. completion:** done\n"));
+    free(md);
+    natsSubscription_Destroy(list);
+    svc_stop(pid);
+}
+
 /* A restarted monitor resolves nothing that still holds: the scheduler is
  * still down, the errors still in their window, the work still stale. It
  * used to resolve service_down 0.3 s after the restart and fire it again
@@ -1611,6 +1663,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(ready_work_counts_in_the_queue_depth, setup, teardown),
         cmocka_unit_test_setup_teardown(a_monitor_without_matrix_leaves_alerts_to_one_with_it, setup, teardown),
         cmocka_unit_test_setup_teardown(spans_under_a_minute_are_said_in_seconds, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_agent_silent_past_the_stale_threshold_is_not_active, setup, teardown),
+        cmocka_unit_test_setup_teardown(est_completion_says_done_when_all_is_done, setup, teardown),
     };
     int rc;
     /* ORCH_TEST_FILTER=name runs one case: tests/support/casefilter.c */

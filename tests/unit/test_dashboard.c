@@ -116,10 +116,87 @@ static void dashboard_numbers_match_a_scripted_history(void **state)
         orchestrator__v1__requirement_state__free_unpacked(s[i], NULL);
 }
 
+/* An agent not heard past the stale threshold is not active, even within
+ * active_ms: one killed a minute ago was listed for 5 minutes. */
+static void agents_silent_past_the_stale_threshold_are_not_active(void **state)
+{
+    dash_agent a[2] = {{"roy-1", 1, 0, ""}, {"roy-2", 1, 0, ""}};
+    dash_input in;
+    char *md;
+    (void)state;
+    memset(&in, 0, sizeof(in));
+    in.mode = "Continuous";
+    in.now_ms = 100 * MIN;
+    a[0].last_seen_ms = in.now_ms - 5000;   /* 5 s ago */
+    a[1].last_seen_ms = in.now_ms - 60000;  /* a minute ago */
+    in.agents = a;
+    in.nagents = 2;
+    in.active_ms = 5 * MIN;
+    for (int t = 0; t < DASH_TYPES; t++)
+        in.depth[t] = -1;
+    assert_true(dash_agent_active(&in, &a[0]));
+    assert_true(dash_agent_active(&in, &a[1])); /* no stale threshold: active_ms alone */
+    in.stale_ms = 8000;
+    assert_true(dash_agent_active(&in, &a[0]));
+    assert_false(dash_agent_active(&in, &a[1]));
+    in.stale_ms = 10 * MIN; /* longer than active_ms: active_ms holds */
+    assert_true(dash_agent_active(&in, &a[1]));
+    in.stale_ms = 8000;
+    md = dash_markdown(&in);
+    assert_non_null(strstr(md, "**Active Agents:** 1 (roy-1)\n"));
+    free(md);
+}
+
+/* "Est. completion" named a future time when everything was done. */
+static void completion_says_done_when_nothing_is_left(void **state)
+{
+    const int64_t now = 10 * 24 * 3600 * 1000LL;
+    pb_state *s[2] = {st("C1", 7, 1, 1, now - 100 * MIN, now - 40 * MIN, 1000),
+                      st("E1", 9, 3, 2, now - 10 * MIN, 0, 500)};
+    dash_item items[2];
+    dash_input in;
+    char *md;
+    cJSON *j;
+    (void)state;
+    memset(&in, 0, sizeof(in));
+    memset(items, 0, sizeof(items));
+    for (int i = 0; i < 2; i++)
+        items[i].st = s[i];
+    in.mode = "Continuous";
+    in.now_ms = now;
+    in.items = items;
+    in.est_completion = "2030-01-02T16:30:00Z";
+    for (int t = 0; t < DASH_TYPES; t++)
+        in.depth[t] = -1;
+    in.nitems = 0; /* nothing known: the forecast as given */
+    md = dash_markdown(&in);
+    assert_non_null(strstr(md, "**Est. completion:** 2030-01-02T16:30:00Z\n"));
+    free(md);
+    in.nitems = 1; /* all complete */
+    md = dash_markdown(&in);
+    assert_non_null(strstr(md, "**Est. completion:** done\n"));
+    free(md);
+    j = dash_json(&in);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "estCompletion")), "done");
+    cJSON_Delete(j);
+    in.nitems = 2; /* the rest waits on a person */
+    md = dash_markdown(&in);
+    assert_non_null(strstr(md, "**Est. completion:** nothing in progress: 1 escalated, waiting on a person\n"));
+    free(md);
+    s[1]->status = ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED; /* work goes on: the forecast */
+    md = dash_markdown(&in);
+    assert_non_null(strstr(md, "**Est. completion:** 2030-01-02T16:30:00Z\n"));
+    free(md);
+    for (int i = 0; i < 2; i++)
+        orchestrator__v1__requirement_state__free_unpacked(s[i], NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dashboard_numbers_match_a_scripted_history),
+        cmocka_unit_test(agents_silent_past_the_stale_threshold_are_not_active),
+        cmocka_unit_test(completion_says_done_when_nothing_is_left),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
