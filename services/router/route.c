@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "names.h"
 #include "text.h"
 
@@ -256,67 +258,268 @@ int route_will_split(const classifier *c, const route_opts *o, const pb_requirem
     return splits(o, r, &res, id);
 }
 
-edge_reason route_subject_apply(const char *subject, pb_requirement **reqs, size_t n, const edge_limits *l,
-                                char err[ERR_LEN])
+/* The type and id a work.requirements.<type>[.<id>] subject gives (*t 0
+ * and *id "" on intake.*); EDGE_BAD_VALUE with err for an unknown type. */
+static edge_reason subject_parts(const char *subject, Orchestrator__V1__AgentType *t, const char **id,
+                                 char err[ERR_LEN])
 {
-    const char *type_tok, *id;
+    const char *type_tok;
     size_t tlen;
-    Orchestrator__V1__AgentType t;
-    edge_reason e = EDGE_OK;
 
-    if (!(type_tok = names_subject_rest(subject, NAMES_FAM_WORK)))
+    *t = 0;
+    *id = "";
+    if (!subject || !(type_tok = names_subject_rest(subject, NAMES_FAM_WORK)))
         return EDGE_OK;
     tlen = strcspn(type_tok, ".");
-    id = type_tok[tlen] == '.' ? type_tok + tlen + 1 : "";
-    if (!(t = names_agent_from_subject(subject, 2))) {
+    *id = type_tok[tlen] == '.' ? type_tok + tlen + 1 : "";
+    if (!(*t = names_agent_from_subject(subject, 2))) {
         snprintf(err, ERR_LEN, "subject %.200s: '%.*s' is not an agent type (%s)", subject, (int)(tlen > 64 ? 64 : tlen),
                  type_tok, NAMES_AGENT_LIST);
         return EDGE_BAD_VALUE;
     }
-    for (size_t j = 0; j < n && e == EDGE_OK; j++) {
-        pb_requirement *r = reqs[j];
-        char which[32] = "";
-        if (n > 1)
-            snprintf(which, sizeof(which), "[%zu]: ", j);
-        if (r->type && r->type != t) {
-            snprintf(err, ERR_LEN, "%sassignedAgent '%.64s' is not the subject's type '%s'", which, r->assigned_agent,
-                     names_agent_type(t));
-            return EDGE_BAD_VALUE;
-        }
-        r->type = t;
-        if (n == 1 && *id && *r->id && strcmp(r->id, id) != 0) {
-            snprintf(err, ERR_LEN, "id '%.64s' is not the subject's id '%.64s'", r->id, id);
-            return EDGE_INVALID_ID;
-        }
-        if (n == 1 && *id && !*r->id) {
-            pb_set_str(&r->id, id);
-            e = edge_requirement_check(r, l, err);
-        }
+    return EDGE_OK;
+}
+
+/* What the subject's type t and id say to item j of n. */
+static edge_reason subject_item(Orchestrator__V1__AgentType t, const char *id, pb_requirement *r, size_t j, size_t n,
+                                const edge_limits *l, char err[ERR_LEN])
+{
+    char which[32] = "";
+    if (!t)
+        return EDGE_OK;
+    if (n > 1)
+        snprintf(which, sizeof(which), "[%zu]: ", j);
+    if (r->type && r->type != t) {
+        snprintf(err, ERR_LEN, "%sassignedAgent '%.64s' is not the subject's type '%s'", which, r->assigned_agent,
+                 names_agent_type(t));
+        return EDGE_BAD_VALUE;
     }
+    r->type = t;
+    if (n == 1 && *id && *r->id && strcmp(r->id, id) != 0) {
+        snprintf(err, ERR_LEN, "id '%.64s' is not the subject's id '%.64s'", r->id, id);
+        return EDGE_INVALID_ID;
+    }
+    if (n == 1 && *id && !*r->id) {
+        pb_set_str(&r->id, id);
+        return edge_requirement_check(r, l, err);
+    }
+    return EDGE_OK;
+}
+
+edge_reason route_subject_apply(const char *subject, pb_requirement **reqs, size_t n, const edge_limits *l,
+                                char err[ERR_LEN])
+{
+    Orchestrator__V1__AgentType t;
+    const char *id;
+    edge_reason e = subject_parts(subject, &t, &id, err);
+    for (size_t j = 0; j < n && e == EDGE_OK; j++)
+        e = subject_item(t, id, reqs[j], j, n, l, err);
     return e;
+}
+
+/* Whether item j of n may enter as it is typed (route_intake_types). */
+static edge_reason intake_type_item(const pb_requirement *r, size_t j, size_t n, const char *subject,
+                                    char err[ERR_LEN])
+{
+    char which[32] = "";
+    if (r->type != ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW &&
+        r->type != ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE)
+        return EDGE_OK;
+    if (n > 1)
+        snprintf(which, sizeof(which), "[%zu].", j);
+    if (subject && names_subject_rest(subject, NAMES_FAM_WORK))
+        snprintf(err, ERR_LEN, "subject %.200s: '%s'", subject, names_agent_type(r->type));
+    else
+        snprintf(err, ERR_LEN, "field '%s%s': '%.64s'", which, *r->assigned_agent ? "assignedAgent" : "type",
+                 *r->assigned_agent ? r->assigned_agent : names_agent_type(r->type));
+    snprintf(err + strlen(err), ERR_LEN - strlen(err),
+             " is not an intake type: reviews and merges are asked for by the scheduler once work is verified "
+             "(intake types: backend, frontend, database, documentation)");
+    return EDGE_BAD_VALUE;
 }
 
 edge_reason route_intake_types(pb_requirement *const *reqs, size_t n, const char *subject, char err[ERR_LEN])
 {
-    for (size_t j = 0; j < n; j++) {
-        const pb_requirement *r = reqs[j];
-        char which[32] = "";
-        if (r->type != ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW &&
-            r->type != ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE)
+    edge_reason e = EDGE_OK;
+    for (size_t j = 0; j < n && e == EDGE_OK; j++)
+        e = intake_type_item(reqs[j], j, n, subject, err);
+    return e;
+}
+
+/* --- a message judged item by item -------------------------------------------- */
+
+/* The items of a JSON array that parses: where each starts and ends in
+ * buf. Returns how many (at most max; -1 beyond, or when buf is no array). */
+static long json_items(const char *buf, size_t len, size_t *start, size_t *end, size_t max)
+{
+    size_t i = 0, count = 0;
+    int depth = 0, in_str = 0;
+
+    while (i < len && isspace((unsigned char)buf[i]))
+        i++;
+    if (i == len || buf[i] != '[')
+        return -1;
+    for (; i < len; i++) {
+        char ch = buf[i];
+        if (in_str) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_str = 0;
             continue;
-        if (n > 1)
-            snprintf(which, sizeof(which), "[%zu].", j);
-        if (subject && names_subject_rest(subject, NAMES_FAM_WORK))
-            snprintf(err, ERR_LEN, "subject %.200s: '%s'", subject, names_agent_type(r->type));
-        else
-            snprintf(err, ERR_LEN, "field '%s%s': '%.64s'", which, *r->assigned_agent ? "assignedAgent" : "type",
-                     *r->assigned_agent ? r->assigned_agent : names_agent_type(r->type));
-        snprintf(err + strlen(err), ERR_LEN - strlen(err),
-                 " is not an intake type: reviews and merges are asked for by the scheduler once work is verified "
-                 "(intake types: backend, frontend, database, documentation)");
-        return EDGE_BAD_VALUE;
+        }
+        if (depth == 1 && ch != '[' && ch != '{' && ch != ']' && ch != ',' && !isspace((unsigned char)ch)) {
+            /* a scalar item: a string, or up to the next ',', ']' or space */
+            if (count == max)
+                return -1;
+            start[count] = i;
+            if (ch == '"') {
+                for (i++; i < len && buf[i] != '"'; i++)
+                    if (buf[i] == '\\')
+                        i++;
+            } else {
+                while (i + 1 < len && buf[i + 1] != ',' && buf[i + 1] != ']' && !isspace((unsigned char)buf[i + 1]))
+                    i++;
+            }
+            end[count++] = i + 1;
+        } else if (ch == '"') {
+            in_str = 1;
+        } else if (ch == '[' || ch == '{') {
+            if (++depth == 2) {
+                if (count == max)
+                    return -1;
+                start[count] = i;
+            }
+        } else if (ch == ']' || ch == '}') {
+            if (depth == 2)
+                end[count++] = i + 1;
+            if (--depth == 0)
+                return (long)count;
+        }
+    }
+    return -1;
+}
+
+/* A refused item's stand-in: only its id, when it gave a readable one
+ * (the report names it). */
+static pb_requirement *stand_in(const char *item, size_t len, const edge_limits *l)
+{
+    pb_requirement *r = xmalloc(sizeof(*r));
+    cJSON *o = cJSON_ParseWithLength(item, len);
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "id"));
+    char why[160];
+    orchestrator__v1__requirement__init(r);
+    if (id && text_id_valid(id, l->max_id, why, sizeof(why)))
+        pb_set_str(&r->id, id);
+    cJSON_Delete(o);
+    return r;
+}
+
+static void item_refuse(route_items *x, size_t j, edge_reason why, const char *err)
+{
+    if (x->why[j] != EDGE_OK)
+        return;
+    x->why[j] = why;
+    x->err[j] = xstrdup(err);
+    x->n_refused++;
+}
+
+/* A JSON array refused as a whole for what one item holds: each item is
+ * read on its own. Returns 0 when the message is at fault as a whole
+ * (size, bytes, syntax, depth, number of items): then it stays refused. */
+static int json_each_item(const char *data, size_t len, const edge_limits *l, route_items *x)
+{
+    size_t *start, *end, bad;
+    long count;
+    cJSON *root;
+
+    if (len > l->max_payload || memchr(data, '\0', len) || !text_utf8_valid(data, len, &bad))
+        return 0;
+    if (!(root = cJSON_ParseWithLength(data, len)))
+        return 0;
+    cJSON_Delete(root);
+    start = xcalloc(l->max_list + 1, sizeof(*start));
+    end = xcalloc(l->max_list + 1, sizeof(*end));
+    count = json_items(data, len, start, end, l->max_list);
+    if (count > 0) {
+        x->n = (size_t)count;
+        x->reqs = xcalloc(x->n, sizeof(*x->reqs));
+        x->why = xcalloc(x->n, sizeof(*x->why));
+        x->err = xcalloc(x->n, sizeof(*x->err));
+        for (size_t j = 0; j < x->n; j++) {
+            const char *item = data + start[j];
+            size_t ilen = end[j] - start[j];
+            pb_requirement **one = NULL;
+            size_t n1 = 0;
+            char err[ERR_LEN], msg[ERR_LEN + 16];
+            edge_reason e;
+
+            if (*item != '{') {
+                snprintf(msg, sizeof(msg), "[%zu]: expected a requirement object", j);
+                x->reqs[j] = stand_in("{}", 2, l);
+                item_refuse(x, j, EDGE_WRONG_TYPE, msg);
+                continue;
+            }
+            e = route_decode(ROUTE_JSON, item, ilen, l, &one, &n1, err);
+            if (e == EDGE_OK) {
+                x->reqs[j] = one[0];
+                free(one);
+                continue;
+            }
+            x->reqs[j] = stand_in(item, ilen, l);
+            snprintf(msg, sizeof(msg), "[%zu]: %s", j, err);
+            item_refuse(x, j, e, msg);
+        }
+    }
+    free(start);
+    free(end);
+    return count > 0;
+}
+
+edge_reason route_items_decode(route_format f, const char *subject, const char *data, size_t len,
+                               const edge_limits *l, route_items *x, char err[ERR_LEN])
+{
+    edge_reason e;
+    Orchestrator__V1__AgentType t;
+    const char *id;
+
+    memset(x, 0, sizeof(*x));
+    if ((e = subject_parts(subject, &t, &id, err)) != EDGE_OK)
+        return e;
+    e = route_decode(f, data, len, l, &x->reqs, &x->n, err);
+    if (e == EDGE_OK) {
+        x->why = xcalloc(x->n, sizeof(*x->why));
+        x->err = xcalloc(x->n, sizeof(*x->err));
+    } else if (f != ROUTE_JSON || e == EDGE_TOO_DEEP || !json_each_item(data, len, l, x)) {
+        return e;
+    }
+    for (size_t j = 0; j < x->n; j++) {
+        char why[ERR_LEN];
+        if (x->why[j] != EDGE_OK)
+            continue;
+        if ((e = subject_item(t, id, x->reqs[j], j, x->n, l, why)) == EDGE_OK)
+            e = intake_type_item(x->reqs[j], j, x->n, subject, why);
+        if (e != EDGE_OK)
+            item_refuse(x, j, e, why);
+    }
+    if (x->n == 1 && x->n_refused) {
+        /* one requirement: the message is what is refused */
+        snprintf(err, ERR_LEN, "%s", x->err[0]);
+        e = x->why[0];
+        route_items_free(x);
+        return e;
     }
     return EDGE_OK;
+}
+
+void route_items_free(route_items *x)
+{
+    for (size_t j = 0; x->err && j < x->n; j++)
+        free(x->err[j]);
+    free(x->err);
+    free(x->why);
+    edge_requirements_free(x->reqs, x->n);
+    memset(x, 0, sizeof(*x));
 }
 
 void route_apply(const classifier *c, const route_opts *o, pb_requirement *r, pb_requirement **second)
@@ -378,13 +581,13 @@ void route_apply(const classifier *c, const route_opts *o, pb_requirement *r, pb
     }
 }
 
-size_t route_duplicates(pb_requirement *const *reqs, size_t n, long *first)
+size_t route_duplicates(pb_requirement *const *reqs, size_t n, const unsigned char *skip, long *first)
 {
     size_t dups = 0;
     for (size_t j = 0; j < n; j++) {
         first[j] = -1;
-        for (size_t k = 0; k < j && first[j] < 0 && *reqs[j]->id; k++)
-            if (strcmp(reqs[k]->id, reqs[j]->id) == 0)
+        for (size_t k = 0; k < j && first[j] < 0 && *reqs[j]->id && !(skip && skip[j]); k++)
+            if (!(skip && skip[k]) && strcmp(reqs[k]->id, reqs[j]->id) == 0)
                 first[j] = (long)k;
         dups += first[j] >= 0;
     }
@@ -449,4 +652,127 @@ void route_describe(const pb_requirement *r, char *buf, size_t len)
     }
     if (used < len)
         snprintf(buf + used, len - used, ")");
+}
+
+/* --- structure: dependents and cycles ------------------------------------------ */
+
+void route_count_dependents(pb_requirement *const *reqs, size_t n, const unsigned char *skip, size_t *count)
+{
+    for (size_t j = 0; j < n; j++) {
+        count[j] = 0;
+        if ((skip && skip[j]) || !*reqs[j]->id)
+            continue;
+        for (size_t k = 0; k < n; k++) {
+            if (k == j || (skip && skip[k]))
+                continue;
+            for (size_t d = 0; d < reqs[k]->n_dependencies; d++)
+                if (strcmp(reqs[k]->dependencies[d], reqs[j]->id) == 0) {
+                    count[j]++;
+                    break;
+                }
+        }
+    }
+}
+
+void route_blocking(pb_requirement *r, size_t dependents)
+{
+    char rule[CL_RULE_LEN];
+    if (r->priority_given || dependents < ROUTE_BLOCKING_DEPENDENTS ||
+        (r->priority && r->priority <= ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH))
+        return;
+    r->priority = ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH;
+    snprintf(rule, sizeof(rule), "structure:blocks %zu requirements", dependents);
+    add_reason(r, rule, r->type, 0);
+}
+
+/* A depth-first walk from the newcomer's dependencies along the
+ * dependencies the graph already holds, looking for the newcomer: found,
+ * adding it would close a cycle. Each requirement is visited once; the
+ * path to it is kept through its parent, to name the cycle. */
+typedef struct {
+    char *id;
+    long parent;     /* index of the visit it was reached from; -1: a dependency of the newcomer */
+    int expanded;
+} visit;
+
+static long visited(const visit *v, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].id, id) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* "A -> B -> ... -> A" for the newcomer id and the visit at found. */
+static void name_cycle(const char *id, const visit *v, long found, char *buf, size_t len)
+{
+    long chain[64];
+    int n = 0;
+    size_t used;
+    for (long at = found; at >= 0 && n < 64; at = v[at].parent)
+        chain[n++] = at;
+    used = (size_t)snprintf(buf, len, "%s", id);
+    for (int i = n - 1; i >= 0 && used < len; i--)
+        used += (size_t)snprintf(buf + used, len - used, " -> %s", v[chain[i]].id);
+    if (n == 64 && used < len)
+        snprintf(buf + used, len - used, " ...");
+}
+
+typedef struct {
+    visit *v;
+    size_t nv, max;
+    long *stack;
+    size_t top;
+} walk;
+
+/* Takes the dependencies next of the visit parent (-1: the newcomer's
+ * own): 1 when one is the newcomer (the cycle named in buf), -1 when the
+ * walk would grow past its bound, else 0 with the new ones to visit. */
+static int reach(walk *w, const char *id, const char *const *next, size_t n_next, long parent, char *buf,
+                 size_t len)
+{
+    for (size_t i = 0; i < n_next; i++) {
+        if (strcmp(next[i], id) == 0) {
+            size_t used;
+            name_cycle(id, w->v, parent, buf, len);
+            used = strlen(buf);
+            if (used < len)
+                snprintf(buf + used, len - used, " -> %s", id);
+            return 1;
+        }
+        if (visited(w->v, w->nv, next[i]) >= 0)
+            continue;
+        if (w->nv == w->max)
+            return -1;
+        w->v[w->nv].id = xstrdup(next[i]);
+        w->v[w->nv].parent = parent;
+        w->stack[w->top++] = (long)w->nv++;
+    }
+    return 0;
+}
+
+int route_closes_cycle(const char *id, const char *const *deps, size_t n_deps, route_deps_fn fn, void *ctx,
+                       size_t max_visits, char *buf, size_t len)
+{
+    walk w = {xcalloc(max_visits ? max_visits : 1, sizeof(visit)), 0, max_visits,
+              xcalloc(max_visits ? max_visits : 1, sizeof(long)), 0};
+    int rc = reach(&w, id, deps, n_deps, -1, buf, len);
+
+    while (rc == 0 && w.top > 0) {
+        long at = w.stack[--w.top];
+        const char *const *next = NULL;
+        size_t n_next = 0;
+        if (w.v[at].expanded)
+            continue;
+        w.v[at].expanded = 1;
+        if (fn(ctx, w.v[at].id, &next, &n_next) != 0)
+            rc = -1; /* a dependency could not be read: not known either way */
+        else
+            rc = reach(&w, id, next, n_next, at, buf, len);
+    }
+    for (size_t i = 0; i < w.nv; i++)
+        free(w.v[i].id);
+    free(w.v);
+    free(w.stack);
+    return rc;
 }

@@ -55,6 +55,28 @@ edge_reason route_subject_apply(const char *subject, pb_requirement **reqs, size
  * any other bad field is. */
 edge_reason route_intake_types(pb_requirement *const *reqs, size_t n, const char *subject, char err[ERR_LEN]);
 
+/* One intake message judged item by item: a bad item of a list is refused
+ * on its own and the others go on. What is wrong with the message as a
+ * whole refuses it whole: its size, its bytes (invalid UTF-8, a NUL byte),
+ * its syntax, its nesting, an empty list or more than max_list items, a
+ * subject naming no agent type, and anything wrong with a message that
+ * holds one requirement. */
+typedef struct {
+    pb_requirement **reqs;  /* n; a refused item's holds its fields, or only its id when it could not be read */
+    size_t n;
+    edge_reason *why;       /* per item: EDGE_OK, or why it alone is refused */
+    char **err;             /* per item: NULL, or what is wrong ("[2]: field 'dependencies[0]': ...") */
+    size_t n_refused;
+} route_items;
+
+/* Decodes (route_decode), applies the subject (route_subject_apply) and
+ * the intake types (route_intake_types) item by item. Returns EDGE_OK
+ * with *x filled (route_items_free it), even when every item is refused;
+ * else the reason the whole message is refused, with err. */
+edge_reason route_items_decode(route_format f, const char *subject, const char *data, size_t len,
+                               const edge_limits *l, route_items *x, char err[ERR_LEN]);
+void route_items_free(route_items *x);
+
 typedef struct {
     int allow_split;
     size_t max_id;
@@ -80,8 +102,10 @@ void route_apply(const classifier *c, const route_opts *o, pb_requirement *r, pb
  * with its own, by the same rules. */
 
 /* For each requirement whose id was given earlier in the same message,
- * first[j] is the index of that earlier one; else -1. Returns how many. */
-size_t route_duplicates(pb_requirement *const *reqs, size_t n, long *first);
+ * first[j] is the index of that earlier one; else -1. Returns how many.
+ * Items with skip[j] set (refused already; skip may be NULL) neither are
+ * duplicates nor make one. */
+size_t route_duplicates(pb_requirement *const *reqs, size_t n, const unsigned char *skip, long *first);
 
 /* The registry value for item i of intake message seq. */
 void route_owner(uint64_t seq, size_t i, char *buf, size_t len);
@@ -102,6 +126,38 @@ int route_will_split(const classifier *c, const route_opts *o, const pb_requirem
 
 /* The id of a split part: part 0 is "<base>-BE", part 1 "<base>-FE". */
 void route_part_id(const char *base, int part, char *buf, size_t len);
+
+/* --- structure ---------------------------------------------------------------
+ *
+ * The seed's "HIGH: blocking other work" read from the graph: a
+ * requirement that ROUTE_BLOCKING_DEPENDENTS others depend on is at least
+ * HIGH, unless its priority was given. The router sees the dependents
+ * that come in the same message (a roadmap import, an array); dependents
+ * that come later reach a requirement the scheduler already holds, and
+ * only the scheduler, which holds the whole graph, can raise it then. */
+#define ROUTE_BLOCKING_DEPENDENTS 3
+
+/* count[j]: how many other items of the message depend on item j's id
+ * (items with skip set, and items without an id, count 0 and count for
+ * none). */
+void route_count_dependents(pb_requirement *const *reqs, size_t n, const unsigned char *skip, size_t *count);
+
+/* Raises r to HIGH when dependents reach ROUTE_BLOCKING_DEPENDENTS, its
+ * priority was not given and is lower; the reason says how many it
+ * blocks. After route_apply, on each part of a split. */
+void route_blocking(pb_requirement *r, size_t dependents);
+
+/* The dependencies of a requirement the graph holds: *deps (borrowed
+ * until the next call) and *n, both empty for an unknown one or one whose
+ * dependencies need no walk. Returns 0, or -1 when they cannot be read. */
+typedef int (*route_deps_fn)(void *ctx, const char *id, const char *const **deps, size_t *n);
+
+/* Whether a requirement id with dependencies deps would close a cycle in
+ * the graph that fn reads: 1, with the cycle in buf ("C -> A -> B -> C");
+ * 0 when it would not; -1 when the walk could not tell (a read failed, or
+ * more than max_visits requirements would be visited). */
+int route_closes_cycle(const char *id, const char *const *deps, size_t n_deps, route_deps_fn fn, void *ctx,
+                       size_t max_visits, char *buf, size_t len);
 
 /* A one-line account of the decision, for the log:
  * "REQ-7 -> backend (confidence 0.83; word:API +2, path:src/api/ +10)". */

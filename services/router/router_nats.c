@@ -15,6 +15,7 @@
 #include "nc.h"
 #include "names.h"
 #include "route.h"
+#include "strmap.h"
 #include "text.h"
 #include "topology.h"
 
@@ -57,6 +58,7 @@ typedef struct {
     kvStore *counters;
     kvStore *intake_ids;
     kvStore *ids;
+    kvStore *states;     /* orch_requirements, read only: the graph for the cycle check */
     jsCtx *js_rr;
     /* figures for $SRV.STATS, under mu */
     pthread_mutex_t mu;
@@ -244,6 +246,8 @@ static void decode(item *it)
     const char *data = natsMsg_GetData(it->m);
     size_t len = (size_t)natsMsg_GetDataLength(it->m);
     long *first;
+    unsigned char *skip;
+    route_items x;
 
     if (natsMsg_GetMetaData(&meta, it->m) == NATS_OK) {
         it->seq = meta->Sequence.Stream;
@@ -252,21 +256,34 @@ static void decode(item *it)
     }
     natsMsgHeader_Get(it->m, "Content-Type", &ct);
     it->hash = hash_fnv1a64(data, len);
-    it->why = route_decode(route_format_of(ct, data, len), data, len, &R.lim, &it->reqs, &it->n, it->err);
-    if (it->why == EDGE_OK)
-        it->why = route_subject_apply(natsMsg_GetSubject(it->m), it->reqs, it->n, &R.lim, it->err);
-    if (it->why == EDGE_OK)
-        it->why = route_intake_types(it->reqs, it->n, natsMsg_GetSubject(it->m), it->err);
+    it->why = route_items_decode(route_format_of(ct, data, len), natsMsg_GetSubject(it->m), data, len, &R.lim, &x,
+                                 it->err);
     if (it->why != EDGE_OK)
         return;
+    /* the requirements are the item's now; the verdicts become refusals */
+    it->reqs = x.reqs;
+    it->n = x.n;
+    x.reqs = NULL;
+    x.n = 0;
     it->refused = xcalloc(it->n, sizeof(*it->refused));
     it->refused_as = xcalloc(it->n, sizeof(*it->refused_as));
     it->kind = xcalloc(it->n, 1);
+    skip = xcalloc(it->n, 1);
+    for (size_t j = 0; j < it->n; j++) {
+        if (x.why[j] == EDGE_OK)
+            continue;
+        refuse(it, j, x.why[j], x.err[j]);
+        skip[j] = 1;
+        free(x.err[j]);
+    }
+    free(x.err);
+    free(x.why);
     first = xcalloc(it->n, sizeof(*first));
-    route_duplicates(it->reqs, it->n, first);
+    route_duplicates(it->reqs, it->n, skip, first);
     for (size_t j = 0; j < it->n; j++) {
         char why[ERR_LEN];
-        it->kind[j] = *it->reqs[j]->id ? ID_GIVEN : ID_AUTO;
+        /* a refused item takes no id: none to record for it either */
+        it->kind[j] = *it->reqs[j]->id || skip[j] ? ID_GIVEN : ID_AUTO;
         it->need_ids += it->kind[j] == ID_AUTO;
         if (first[j] < 0)
             continue;
@@ -275,6 +292,7 @@ static void decode(item *it)
         refuse(it, j, EDGE_DUPLICATE_ID, why);
     }
     free(first);
+    free(skip);
 }
 
 /* A registry entry under way: requirement j of item it, its id taken with
@@ -509,21 +527,167 @@ static void assign_ids(item *items, int n)
     }
 }
 
+/* --- dependency cycles ------------------------------------------------------------ */
+
+/* The scheduler refuses a requirement that closes a dependency cycle, but
+ * only once the router has taken its id and answered for it: the id was
+ * spent on nothing, and orchctl submit had seen it accepted. So the router
+ * looks first, before ids are taken: along the dependencies of what the
+ * scheduler has stored (KV orch_requirements, read only) and of what went
+ * on earlier in the same batch. What it cannot see (work published a
+ * moment ago and not yet stored by the scheduler, requirements with
+ * automatic ids, a walk longer than CYCLE_MAX_VISITS) the scheduler still
+ * catches. A COMPLETE requirement is not walked through: its dependencies
+ * all completed before it could, so none of them waits on a newcomer. */
+#define CYCLE_MAX_VISITS 512
+
+typedef struct {
+    strmap *index;       /* id -> entry */
+    char ***deps;        /* per entry, owned */
+    size_t *n;
+    size_t count, cap;
+} graph;
+
+static void graph_put(graph *g, const char *id, char *const *deps, size_t n)
+{
+    int at;
+    if (!strmap_get(g->index, id, &at)) {
+        if (g->count == g->cap) {
+            g->cap = g->cap ? g->cap * 2 : 64;
+            g->deps = xrealloc(g->deps, sizeof(*g->deps) * g->cap);
+            g->n = xrealloc(g->n, sizeof(*g->n) * g->cap);
+        }
+        at = (int)g->count++;
+        strmap_put(g->index, id, at);
+    } else {
+        for (size_t k = 0; k < g->n[at]; k++)
+            free(g->deps[at][k]);
+        free(g->deps[at]);
+    }
+    g->deps[at] = n ? xcalloc(n, sizeof(char *)) : NULL;
+    g->n[at] = n;
+    for (size_t k = 0; k < n; k++)
+        g->deps[at][k] = xstrdup(deps[k]);
+}
+
+static void graph_free(graph *g)
+{
+    for (size_t i = 0; i < g->count; i++) {
+        for (size_t k = 0; k < g->n[i]; k++)
+            free(g->deps[i][k]);
+        free(g->deps[i]);
+    }
+    free(g->deps);
+    free(g->n);
+    strmap_destroy(g->index);
+}
+
+/* route_deps_fn: the batch's requirements first, then the stored states. */
+static int graph_deps(void *ctx, const char *id, const char *const **deps, size_t *n)
+{
+    graph *g = ctx;
+    kvEntry *e = NULL;
+    natsStatus s;
+    int at;
+
+    if (!strmap_get(g->index, id, &at)) {
+        s = kvStore_Get(&e, R.states, id);
+        if (s == NATS_NOT_FOUND) {
+            graph_put(g, id, NULL, 0);
+        } else if (s != NATS_OK) {
+            log_warn("cycle check: reading %s/%s: %s; the scheduler will check", TOPO_KV_REQUIREMENTS, id,
+                     natsStatus_GetText(s));
+            return -1;
+        } else {
+            char err[ERR_LEN];
+            pb_state *st = (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor,
+                                                 (const uint8_t *)kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
+                                                 PB_MAX_MSG, err);
+            kvEntry_Destroy(e);
+            if (!st) {
+                log_warn("cycle check: %s/%s unreadable (%s); the scheduler will check", TOPO_KV_REQUIREMENTS, id, err);
+                return -1;
+            }
+            if (st->requirement && st->status != ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE)
+                graph_put(g, id, st->requirement->dependencies, st->requirement->n_dependencies);
+            else
+                graph_put(g, id, NULL, 0);
+            orchestrator__v1__requirement_state__free_unpacked(st, NULL);
+        }
+        strmap_get(g->index, id, &at);
+    }
+    *deps = (const char *const *)g->deps[at];
+    *n = g->n[at];
+    return 0;
+}
+
+/* Refuses each requirement with a given id that would close a cycle, in
+ * batch order (the order the scheduler adds them in): the one that closes
+ * it is refused, the ones before it go on. */
+static void check_cycles(item *items, int n)
+{
+    graph g;
+    memset(&g, 0, sizeof(g));
+    g.index = strmap_create();
+    for (int i = 0; i < n; i++) {
+        item *it = &items[i];
+        if (it->why != EDGE_OK || it->failed)
+            continue;
+        for (size_t j = 0; j < it->n; j++) {
+            pb_requirement *r = it->reqs[j];
+            char cycle[600], why[ERR_LEN], which[32] = "";
+            int rc;
+            if (it->refused[j] || !*r->id)
+                continue;
+            rc = r->n_dependencies ? route_closes_cycle(r->id, (const char *const *)r->dependencies,
+                                                        r->n_dependencies, graph_deps, &g, CYCLE_MAX_VISITS, cycle,
+                                                        sizeof(cycle))
+                                   : 0;
+            if (rc < 0)
+                log_info("cycle check for %s not finished; the scheduler will check", r->id);
+            if (rc == 1) {
+                if (it->n > 1)
+                    snprintf(which, sizeof(which), "[%zu]: ", j);
+                snprintf(why, sizeof(why),
+                         "%sfield 'dependencies': %s would close the dependency cycle %s; refused, and its id is "
+                         "not taken: submit it again without the dependency that closes the cycle",
+                         which, r->id, cycle);
+                refuse(it, j, EDGE_BAD_DEPENDENCY, why);
+                continue;
+            }
+            graph_put(&g, r->id, r->dependencies, r->n_dependencies);
+        }
+    }
+    graph_free(&g);
+}
+
 /* Classifies and publishes one item; returns 1 when it was bad input as
  * a whole (terminated once its report is stored). */
 static int publish_item(int input, item *it)
 {
+    unsigned char *skip;
+    size_t *dependents;
+
     if (it->why != EDGE_OK) {
         report_bad_input(input, it->m, it->seq, it->why, it->err, NULL, -1);
         return 1;
     }
+    skip = xcalloc(it->n, 1);
+    dependents = xcalloc(it->n, sizeof(*dependents));
+    for (size_t j = 0; j < it->n; j++)
+        skip[j] = it->refused[j] != NULL;
+    route_count_dependents(it->reqs, it->n, skip, dependents);
     for (size_t j = 0; j < it->n; j++) {
         pb_requirement *second = NULL;
         if (it->refused[j]) {
-            report_bad_input(input, it->m, it->seq, it->refused_as[j], it->refused[j], it->reqs[j]->id, (long)j);
+            report_bad_input(input, it->m, it->seq, it->refused_as[j], it->refused[j],
+                             *it->reqs[j]->id ? it->reqs[j]->id : NULL, (long)j);
             continue;
         }
         route_apply(R.cl, &R.ropts, it->reqs[j], &second);
+        route_blocking(it->reqs[j], dependents[j]);
+        if (second)
+            route_blocking(second, dependents[j]);
         publish_requirement(input, it->reqs[j], it->seq, it->hash);
         if (second) {
             publish_requirement(input, second, it->seq, it->hash);
@@ -533,6 +697,8 @@ static int publish_item(int input, item *it)
             pthread_mutex_unlock(&R.mu);
         }
     }
+    free(skip);
+    free(dependents);
     return it->n_refused == it->n;
 }
 
@@ -549,6 +715,7 @@ static void handle_batch(natsMsg **msgs, int n, nc_settlement *how, void *arg)
         items[i].m = msgs[i];
         decode(&items[i]);
     }
+    check_cycles(items, n); /* before ids are taken: a refused one keeps its id free */
     assign_ids(items, n);
 
     jsbatch_begin(R.batch, n);
@@ -599,6 +766,7 @@ static void on_classify(srv_req *req, void *closure)
     char err[ERR_LEN];
     edge_reason why;
     cJSON *out;
+    size_t *dependents;
     (void)closure;
 
     natsMsgHeader_Get(req->msg, "Content-Type", &ct);
@@ -615,11 +783,16 @@ static void on_classify(srv_req *req, void *closure)
         return;
     }
     out = cJSON_CreateArray();
+    dependents = xcalloc(n ? n : 1, sizeof(*dependents));
+    route_count_dependents(reqs, n, NULL, dependents);
     for (size_t j = 0; j < n; j++) {
         pb_requirement *second = NULL;
         if (!*reqs[j]->id)
             pb_set_str(&reqs[j]->id, "NEW");
         route_apply(R.cl, &R.ropts, reqs[j], &second);
+        route_blocking(reqs[j], dependents[j]);
+        if (second)
+            route_blocking(second, dependents[j]);
         for (int k = 0; k < 2; k++) {
             pb_requirement *r = k ? second : reqs[j];
             char *json;
@@ -633,6 +806,7 @@ static void on_classify(srv_req *req, void *closure)
             orchestrator__v1__requirement__free_unpacked(second, NULL);
     }
     srv_respond_json(req, out);
+    free(dependents);
     edge_requirements_free(reqs, n);
 }
 
@@ -676,9 +850,10 @@ orch_status router_start(daemon_ctx *d, char err[ERR_LEN])
     if (natsConnection_JetStream(&R.js_rr, d->rr, NULL) != NATS_OK ||
         js_KeyValue(&R.counters, R.js_rr, TOPO_KV_COUNTERS) != NATS_OK ||
         js_KeyValue(&R.intake_ids, R.js_rr, TOPO_KV_INTAKE_IDS) != NATS_OK ||
-        js_KeyValue(&R.ids, R.js_rr, TOPO_KV_IDS) != NATS_OK) {
-        snprintf(err, ERR_LEN, "KV buckets %s/%s/%s: %s", TOPO_KV_COUNTERS, TOPO_KV_INTAKE_IDS, TOPO_KV_IDS,
-                 nats_GetLastError(NULL));
+        js_KeyValue(&R.ids, R.js_rr, TOPO_KV_IDS) != NATS_OK ||
+        js_KeyValue(&R.states, R.js_rr, TOPO_KV_REQUIREMENTS) != NATS_OK) {
+        snprintf(err, ERR_LEN, "KV buckets %s/%s/%s/%s: %s", TOPO_KV_COUNTERS, TOPO_KV_INTAKE_IDS, TOPO_KV_IDS,
+                 TOPO_KV_REQUIREMENTS, nats_GetLastError(NULL));
         return ORCH_ERR_NATS;
     }
     if (jsbatch_create(&R.batch, d->nc, (int)router_cfg.batch * 4 + MAX_OUTPUTS_PER_MSG,
@@ -702,6 +877,7 @@ void router_stop(daemon_ctx *d)
     kvStore_Destroy(R.counters);
     kvStore_Destroy(R.intake_ids);
     kvStore_Destroy(R.ids);
+    kvStore_Destroy(R.states);
     if (R.js_rr)
         jsCtx_Destroy(R.js_rr);
     classify_destroy(R.cl);

@@ -261,3 +261,31 @@ void publish_mixed(env *e, int from, int n, int given_every)
     }
     jsCtx_Destroy(js);
 }
+
+void put_state(env *e, const char *id, int status, const char *deps)
+{
+    pb_state st;
+    pb_requirement r;
+    kvStore *kv = NULL;
+    char *list[8], *copy = deps ? strdup(deps) : NULL, *save = NULL;
+    uint8_t *buf;
+    size_t len, n = 0;
+
+    orchestrator__v1__requirement_state__init(&st);
+    orchestrator__v1__requirement__init(&r);
+    for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && n < 8; t = strtok_r(NULL, ",", &save))
+        list[n++] = t;
+    r.id = (char *)id;
+    r.title = "stored by the scheduler";
+    r.dependencies = list;
+    r.n_dependencies = n;
+    st.id = (char *)id;
+    st.status = (Orchestrator__V1__Status)status;
+    st.requirement = &r;
+    assert_int_equal(pb_pack(&st.base, &buf, &len), ORCH_OK);
+    assert_int_equal(js_KeyValue(&kv, e->js, "orch_requirements"), NATS_OK);
+    assert_int_equal(kvStore_Put(NULL, kv, id, buf, (int)len), NATS_OK);
+    kvStore_Destroy(kv);
+    free(buf);
+    free(copy);
+}

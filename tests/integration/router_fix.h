@@ -61,6 +61,11 @@ int count_id(const plan_list *p, const char *id);
  * redeliveries included; "accepted"). */
 long long router_figure(env *e, const char *instance, const char *key);
 
+/* A requirement's state as the scheduler stores it in KV orch_requirements:
+ * id with status (Status enum) and dependencies deps (comma-separated, NULL:
+ * none). */
+void put_state(env *e, const char *id, int status, const char *deps);
+
 /* n requirements; with given_every > 0, each given_every-th has an id of
  * its own ("K-<i>"), the rest get automatic ones. */
 void publish_mixed(env *e, int from, int n, int given_every);

@@ -449,11 +449,138 @@ static void review_and_release_are_not_intake_types(void **state)
     expect_report(errs, 3, "bad_value", "subject work.requirements.review.RV-2: 'review' is not an intake type");
     expect_report(errs, 4, "bad_value", "field 'type': 'release' is not an intake type");
     cJSON_Delete(errs);
-    read_plan(e, &p, 1, 5000);
-    assert_int_equal(p.n, 1);
-    assert_string_equal(p.r[0]->id, "OK-1");
+    /* the list's other item goes on (it took the automatic id) */
+    read_plan(e, &p, 2, 5000);
+    assert_int_equal(p.n, 2);
+    find(&p, "OK-1");
+    assert_string_equal(find(&p, "REQ-001")->title, "Fine");
     plan_free(&p);
     wait_intake_empty(e, 5000); /* refused messages are terminated */
+    svc_stop(pid);
+}
+
+/* One bad item of a list (a self-dependency, a missing title, an item
+ * that is no object) is refused on its own, named with its index and id
+ * on errors.intake.*; the others go on, and the message is acked. The
+ * refused id is not taken: sent again, fixed, it goes in. */
+static void one_bad_item_refuses_only_itself(void **state)
+{
+    env *e = *state;
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    plan_list p = {0};
+    cJSON *errs;
+    const cJSON *x;
+    int self = 0, untitled = 0;
+
+    intake_str(e, "[{\"id\":\"GOOD-1\",\"title\":\"Add the stock API\"},"
+                  " {\"id\":\"LOOP-1\",\"title\":\"Add the lot API\",\"dependencies\":[\"LOOP-1\"]},"
+                  " {\"title\":\"Update the README\"},"
+                  " {\"id\":\"NOTITLE-1\"}]"); /* 1 */
+    errs = read_errors(e, 2, 10000);
+    assert_int_equal(cJSON_GetArraySize(errs), 2);
+    cJSON_ArrayForEach(x, errs) {
+        const char *id = report_str(x, "requirementId");
+        assert_int_equal((uint64_t)cJSON_GetObjectItem(cJSON_GetObjectItem(x, "report"), "streamSeq")->valuedouble, 1);
+        if (!strcmp(id, "LOOP-1")) {
+            self = 1;
+            assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(x, "subject")), "errors.intake.self_dependency");
+            assert_string_equal(report_str(x, "message"), "[1]: field 'dependencies[0]': 'LOOP-1' depends on itself");
+        } else if (!strcmp(id, "NOTITLE-1")) {
+            untitled = 1;
+            assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(x, "subject")), "errors.intake.missing_field");
+            assert_non_null(strstr(report_str(x, "message"), "[3]: "));
+        }
+    }
+    assert_true(self && untitled);
+    cJSON_Delete(errs);
+    read_plan(e, &p, 2, 10000);
+    assert_int_equal(p.n, 2);
+    find(&p, "GOOD-1");
+    assert_string_equal(find(&p, "REQ-001")->title, "Update the README");
+    plan_free(&p);
+    wait_intake_empty(e, 5000); /* acked: what could go on went on */
+
+    intake_str(e, "{\"id\":\"LOOP-1\",\"title\":\"Add the lot API\"}");
+    read_plan(e, &p, 1, 10000);
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.r[0]->id, "LOOP-1");
+    plan_free(&p);
+    svc_stop(pid);
+}
+
+/* A requirement that would close a dependency cycle is refused at intake,
+ * before its id is taken: within one message (the later one closes it),
+ * and against what the scheduler has stored (KV orch_requirements). The
+ * ids stay free: fixed, they go in. */
+static void a_cycle_is_refused_at_intake_and_its_id_stays_free(void **state)
+{
+    env *e = *state;
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    plan_list p = {0};
+    cJSON *errs;
+
+    put_state(e, "OLD-1", ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED, "OLD-2");
+    put_state(e, "OLD-2", ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED, "NEW-9");
+    put_state(e, "DONE-1", ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE, NULL);
+    intake_str(e, "[{\"id\":\"CY-A\",\"title\":\"Add the stock API\",\"dependencies\":[\"CY-B\"]},"
+                  " {\"id\":\"CY-B\",\"title\":\"Add the lot API\",\"dependencies\":[\"CY-A\"]},"
+                  " {\"id\":\"CY-C\",\"title\":\"Add the price API\",\"dependencies\":[\"CY-A\"]}]"); /* 1 */
+    intake_str(e, "{\"id\":\"NEW-9\",\"title\":\"Add the lot page\",\"dependencies\":[\"DONE-1\",\"OLD-1\"]}"); /* 2 */
+    errs = read_errors(e, 2, 10000);
+    assert_int_equal(cJSON_GetArraySize(errs), 2);
+    expect_report(errs, 1, "bad_dependency",
+                  "[1]: field 'dependencies': CY-B would close the dependency cycle CY-B -> CY-A -> CY-B; refused, "
+                  "and its id is not taken");
+    assert_string_equal(report_str(report_for(errs, 1), "requirementId"), "CY-B");
+    expect_report(errs, 2, "bad_dependency",
+                  "field 'dependencies': NEW-9 would close the dependency cycle NEW-9 -> OLD-1 -> OLD-2 -> NEW-9");
+    assert_string_equal(report_str(report_for(errs, 2), "requirementId"), "NEW-9");
+    cJSON_Delete(errs);
+    read_plan(e, &p, 2, 10000);
+    assert_int_equal(p.n, 2);
+    find(&p, "CY-A");
+    find(&p, "CY-C");
+    plan_free(&p);
+    wait_intake_empty(e, 5000);
+
+    /* without the dependency that closed the cycle, both go in */
+    intake_str(e, "[{\"id\":\"CY-B\",\"title\":\"Add the lot API\"},"
+                  " {\"id\":\"NEW-9\",\"title\":\"Add the lot page\",\"dependencies\":[\"DONE-1\"]}]");
+    read_plan(e, &p, 2, 10000);
+    assert_int_equal(p.n, 2);
+    find(&p, "CY-B");
+    find(&p, "NEW-9");
+    plan_free(&p);
+    assert_int_equal(stream_msgs(e, "ERRORS"), 2);
+    svc_stop(pid);
+}
+
+/* The seed's "HIGH: blocking other work", read from the structure: a
+ * requirement three others of its message depend on goes on as HIGH,
+ * saying why; one with two stays as its words make it. */
+static void a_requirement_three_others_wait_on_is_high(void **state)
+{
+    env *e = *state;
+    pid_t pid = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    plan_list p = {0};
+    const pb_requirement *core;
+    int said = 0;
+
+    intake_str(e, "[{\"id\":\"CORE-1\",\"title\":\"Add the stock service\"},"
+                  " {\"id\":\"PAIR-1\",\"title\":\"Add the lot service\"},"
+                  " {\"id\":\"D-1\",\"title\":\"Add the stock API\",\"dependencies\":[\"CORE-1\",\"PAIR-1\"]},"
+                  " {\"id\":\"D-2\",\"title\":\"Add the lot API\",\"dependencies\":[\"CORE-1\",\"PAIR-1\"]},"
+                  " {\"id\":\"D-3\",\"title\":\"Add the price API\",\"dependencies\":[\"CORE-1\"]}]");
+    read_plan(e, &p, 5, 10000);
+    assert_int_equal(p.n, 5);
+    core = find(&p, "CORE-1");
+    assert_int_equal(core->priority, ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH);
+    for (size_t k = 0; k < core->n_reasons; k++)
+        said |= !strcmp(core->reasons[k]->rule, "structure:blocks 3 requirements");
+    assert_true(said);
+    assert_int_equal(find(&p, "PAIR-1")->priority, ORCHESTRATOR__V1__PRIORITY__PRIORITY_MEDIUM);
+    assert_int_equal(find(&p, "D-3")->priority, ORCHESTRATOR__V1__PRIORITY__PRIORITY_MEDIUM);
+    plan_free(&p);
     svc_stop(pid);
 }
 
@@ -773,6 +900,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(file_paths_have_one_spelling, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(review_and_release_are_not_intake_types, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_nul_byte_is_refused_naming_the_field, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(one_bad_item_refuses_only_itself, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_cycle_is_refused_at_intake_and_its_id_stays_free, svc_env_setup,
+                                        svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_requirement_three_others_wait_on_is_high, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(orchctl_submit_reports_refusals_and_missing_stream, svc_env_setup,
                                         svc_env_teardown),
         cmocka_unit_test_setup_teardown(orchctl_publishes_encodes_and_classifies, svc_env_setup, svc_env_teardown),

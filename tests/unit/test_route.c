@@ -292,7 +292,7 @@ static void duplicates_within_a_message(void **state)
     const char *json = "[{\"id\":\"A\",\"title\":\"t\"},{\"title\":\"t\"},{\"title\":\"t\"},{\"id\":\"A\",\"title\":\"t\"}]";
     (void)state;
     assert_int_equal(route_decode(ROUTE_JSON, json, strlen(json), &lim, &r, &n, err), EDGE_OK);
-    assert_int_equal(route_duplicates(r, n, first), 1);
+    assert_int_equal(route_duplicates(r, n, NULL, first), 1);
     assert_int_equal(first[0], -1);
     assert_int_equal(first[1], -1); /* no id: not a duplicate of another without */
     assert_int_equal(first[2], -1);
@@ -383,6 +383,210 @@ static void explicit_complexity_takes_the_size_tables_estimate(void **state)
         assert_true(said);
         orchestrator__v1__requirement__free_unpacked(r, NULL);
     }
+}
+
+/* One bad item of a list is refused on its own, with its index and, when
+ * it gave a readable one, its id; the others go on. What is wrong with
+ * the message as a whole still refuses it whole. */
+static void a_bad_item_of_a_list_is_refused_alone(void **state)
+{
+    route_items x;
+    char err[ERR_LEN];
+    const char *list = "[{\"id\":\"A-1\",\"title\":\"Add the stock API\"},"
+                       " {\"id\":\"A-2\",\"title\":\"Loop\",\"dependencies\":[\"A-2\"]},"
+                       " \"just a string, with a comma\","
+                       " {\"id\":\"A-4\",\"title\":\"Look it over\",\"type\":\"review\"},"
+                       " {\"title\":\"\"},"
+                       " {\"id\":\"A-6\",\"title\":\"Add the stock page ], {[ \\\"v2\\\"\",\"dependencies\":[\"A-1\"]}]";
+    (void)state;
+
+    assert_int_equal(route_items_decode(ROUTE_JSON, "intake.requirements", list, strlen(list), &lim, &x, err),
+                     EDGE_OK);
+    assert_int_equal(x.n, 6);
+    assert_int_equal(x.n_refused, 4);
+    assert_int_equal(x.why[0], EDGE_OK);
+    assert_string_equal(x.reqs[0]->title, "Add the stock API");
+    assert_int_equal(x.why[1], EDGE_SELF_DEPENDENCY);
+    assert_string_equal(x.reqs[1]->id, "A-2");
+    assert_string_equal(x.err[1], "[1]: field 'dependencies[0]': 'A-2' depends on itself");
+    assert_int_equal(x.why[2], EDGE_WRONG_TYPE);
+    assert_string_equal(x.reqs[2]->id, "");
+    assert_string_equal(x.err[2], "[2]: expected a requirement object");
+    assert_int_equal(x.why[3], EDGE_BAD_VALUE);
+    assert_non_null(strstr(x.err[3], "field '[3].type': 'review' is not an intake type"));
+    assert_int_equal(x.why[4], EDGE_MISSING_FIELD);
+    assert_non_null(strstr(x.err[4], "[4]: "));
+    assert_int_equal(x.why[5], EDGE_OK);
+    assert_string_equal(x.reqs[5]->dependencies[0], "A-1");
+    assert_string_equal(x.reqs[5]->title, "Add the stock page ], {[ \"v2\"");
+    route_items_free(&x);
+
+    /* a single requirement: the message is refused, as before */
+    {
+        const char *one_bad = "{\"id\":\"B-1\",\"title\":\"Loop\",\"dependencies\":[\"B-1\"]}";
+        assert_int_equal(route_items_decode(ROUTE_JSON, NULL, one_bad, strlen(one_bad), &lim, &x, err),
+                         EDGE_SELF_DEPENDENCY);
+        assert_null(x.reqs);
+        assert_string_equal(err, "field 'dependencies[0]': 'B-1' depends on itself");
+    }
+    /* the message as a whole: syntax, an empty list, bytes, a bad subject */
+    {
+        static const struct {
+            const char *subject, *body;
+            edge_reason why;
+        } whole[] = {
+            {NULL, "[{\"title\":\"a\"}, {\"title\": }]", EDGE_INVALID_JSON},
+            {NULL, "[]", EDGE_EMPTY},
+            {NULL, "[{\"title\":\"a\"}, {\"title\":\"b \xff\"}]", EDGE_INVALID_UTF8},
+            {"work.requirements.plumbing", "[{\"title\":\"a\"}, {\"title\":\"b\"}]", EDGE_BAD_VALUE},
+        };
+        for (size_t i = 0; i < sizeof(whole) / sizeof(whole[0]); i++) {
+            edge_reason e = route_items_decode(ROUTE_JSON, whole[i].subject, whole[i].body, strlen(whole[i].body),
+                                               &lim, &x, err);
+            if (e != whole[i].why)
+                fail_msg("whole %zu: %s (%s), want %s", i, edge_reason_token(e), err,
+                         edge_reason_token(whole[i].why));
+            assert_null(x.reqs);
+        }
+    }
+    /* a list whose every item is refused: each says why */
+    {
+        const char *all_bad = "[1, 2]";
+        assert_int_equal(route_items_decode(ROUTE_JSON, NULL, all_bad, strlen(all_bad), &lim, &x, err), EDGE_OK);
+        assert_int_equal(x.n_refused, 2);
+        route_items_free(&x);
+    }
+    /* the seed's subject gives each item its type; one naming another is refused alone */
+    {
+        const char *typed = "[{\"title\":\"a\"}, {\"title\":\"b\",\"assignedAgent\":\"jen\"}]";
+        assert_int_equal(route_items_decode(ROUTE_JSON, "work.requirements.backend", typed, strlen(typed), &lim, &x,
+                                            err), EDGE_OK);
+        assert_int_equal(x.why[0], EDGE_OK);
+        assert_int_equal(x.reqs[0]->type, ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND);
+        assert_int_equal(x.why[1], EDGE_BAD_VALUE);
+        route_items_free(&x);
+    }
+}
+
+static void refused_items_are_no_duplicates(void **state)
+{
+    pb_requirement **r = NULL;
+    size_t n = 0;
+    long first[3];
+    unsigned char skip[3] = {1, 0, 0};
+    char err[ERR_LEN];
+    const char *json = "[{\"id\":\"A\",\"title\":\"t\"},{\"id\":\"A\",\"title\":\"t\"},{\"id\":\"A\",\"title\":\"t\"}]";
+    (void)state;
+    assert_int_equal(route_decode(ROUTE_JSON, json, strlen(json), &lim, &r, &n, err), EDGE_OK);
+    assert_int_equal(route_duplicates(r, n, skip, first), 1);
+    assert_int_equal(first[0], -1);
+    assert_int_equal(first[1], -1); /* the refused [0] does not hold the id */
+    assert_int_equal(first[2], 1);
+    edge_requirements_free(r, n);
+}
+
+/* The seed's "HIGH: blocking other work": three dependents in the message
+ * make a requirement HIGH, saying so; a given priority, or a higher one,
+ * stays. */
+static void three_dependents_make_a_requirement_high(void **state)
+{
+    route_items x;
+    char err[ERR_LEN];
+    size_t count[8];
+    const char *list = "[{\"id\":\"CORE\",\"title\":\"Add the stock service\"},"
+                       " {\"id\":\"TWO\",\"title\":\"Add the lot service\"},"
+                       " {\"id\":\"GIVEN\",\"title\":\"Add the price service\",\"priority\":\"LOW\"},"
+                       " {\"title\":\"a\",\"dependencies\":[\"CORE\",\"TWO\",\"GIVEN\"]},"
+                       " {\"title\":\"b\",\"dependencies\":[\"CORE\",\"TWO\",\"GIVEN\"]},"
+                       " {\"title\":\"c\",\"dependencies\":[\"CORE\",\"GIVEN\"]},"
+                       " {\"title\":\"d\",\"dependencies\":[\"GIVEN\", \"TWO\"]}]";
+    unsigned char skip[7] = {0, 0, 0, 0, 0, 0, 1}; /* d is refused: it counts for none */
+    (void)state;
+
+    assert_int_equal(route_items_decode(ROUTE_JSON, NULL, list, strlen(list), &lim, &x, err), EDGE_OK);
+    route_count_dependents(x.reqs, x.n, skip, count);
+    assert_int_equal(count[0], 3);
+    assert_int_equal(count[1], 2);
+    assert_int_equal(count[2], 3);
+    assert_int_equal(count[3], 0);
+    for (size_t j = 0; j < 3; j++) {
+        pb_requirement *second = NULL;
+        route_apply(cl, &opts, x.reqs[j], &second);
+        assert_null(second);
+        assert_int_equal(x.reqs[j]->priority, j == 2 ? ORCHESTRATOR__V1__PRIORITY__PRIORITY_LOW
+                                                     : ORCHESTRATOR__V1__PRIORITY__PRIORITY_MEDIUM);
+        route_blocking(x.reqs[j], count[j]);
+    }
+    assert_int_equal(x.reqs[0]->priority, ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH);
+    assert_string_equal(x.reqs[0]->reasons[x.reqs[0]->n_reasons - 1]->rule, "structure:blocks 3 requirements");
+    assert_int_equal(x.reqs[1]->priority, ORCHESTRATOR__V1__PRIORITY__PRIORITY_MEDIUM);
+    assert_int_equal(x.reqs[2]->priority, ORCHESTRATOR__V1__PRIORITY__PRIORITY_LOW); /* given */
+    route_items_free(&x);
+    {
+        pb_requirement *r = one("{\"id\":\"P-1\",\"title\":\"Production down: stock API\"}"), *second = NULL;
+        route_apply(cl, &opts, r, &second);
+        route_blocking(r, 5);
+        assert_int_equal(r->priority, ORCHESTRATOR__V1__PRIORITY__PRIORITY_CRITICAL);
+        orchestrator__v1__requirement__free_unpacked(r, NULL);
+    }
+}
+
+/* A graph for route_closes_cycle: "X:Y,Z" lines. */
+typedef struct {
+    const char *const *lines;
+    int reads;
+    const char *fail;   /* an id whose read fails */
+    char *held[8];
+    size_t n_held;
+} fake_graph;
+
+static int fake_deps(void *ctx, const char *id, const char *const **deps, size_t *n)
+{
+    fake_graph *g = ctx;
+    size_t len = strlen(id);
+    g->reads++;
+    for (size_t i = 0; i < g->n_held; i++)
+        free(g->held[i]);
+    g->n_held = 0;
+    *deps = (const char *const *)g->held;
+    *n = 0;
+    if (g->fail && strcmp(id, g->fail) == 0)
+        return -1;
+    for (size_t i = 0; g->lines[i]; i++) {
+        const char *p = g->lines[i];
+        if (strncmp(p, id, len) || p[len] != ':')
+            continue;
+        p += len + 1;
+        while (*p && g->n_held < 8) {
+            size_t k = strcspn(p, ",");
+            g->held[g->n_held++] = strndup(p, k);
+            p += k + (p[k] == ',');
+        }
+    }
+    *n = g->n_held;
+    return 0;
+}
+
+static void cycles_are_found_through_the_graph(void **state)
+{
+    static const char *const lines[] = {"B:C", "C:D,E", "E:NEW", "F:G", NULL};
+    fake_graph g = {lines, 0, NULL, {0}, 0};
+    const char *closes[] = {"A", "B"};
+    const char *free_of[] = {"F"};
+    char buf[256];
+    (void)state;
+
+    assert_int_equal(route_closes_cycle("NEW", closes, 2, fake_deps, &g, 100, buf, sizeof(buf)), 1);
+    assert_string_equal(buf, "NEW -> B -> C -> E -> NEW");
+    assert_int_equal(route_closes_cycle("NEW", free_of, 1, fake_deps, &g, 100, buf, sizeof(buf)), 0);
+    assert_int_equal(route_closes_cycle("NEW", NULL, 0, fake_deps, &g, 100, buf, sizeof(buf)), 0);
+    /* bounded: a walk that would visit more than allowed cannot tell */
+    assert_int_equal(route_closes_cycle("NEW", closes, 2, fake_deps, &g, 3, buf, sizeof(buf)), -1);
+    /* a read that fails cannot tell either */
+    g.fail = "C";
+    assert_int_equal(route_closes_cycle("NEW", closes, 2, fake_deps, &g, 100, buf, sizeof(buf)), -1);
+    for (size_t i = 0; i < g.n_held; i++)
+        free(g.held[i]);
 }
 
 static void rules_fill_what_is_missing(void **state)
@@ -478,6 +682,10 @@ int main(void)
         cmocka_unit_test(ids_owners_and_records),
         cmocka_unit_test(explicit_fields_win),
         cmocka_unit_test(explicit_complexity_takes_the_size_tables_estimate),
+        cmocka_unit_test(a_bad_item_of_a_list_is_refused_alone),
+        cmocka_unit_test(refused_items_are_no_duplicates),
+        cmocka_unit_test(three_dependents_make_a_requirement_high),
+        cmocka_unit_test(cycles_are_found_through_the_graph),
         cmocka_unit_test(rules_fill_what_is_missing),
         cmocka_unit_test(both_backend_and_frontend_is_split),
         cmocka_unit_test(no_split_when_disabled_or_explicit),
