@@ -241,7 +241,7 @@ int sched_agents(const sched *s, int type, const sched_clock *now)
 
 /* One message is not a life: anyone may publish a heartbeat in any
  * instance's name, and an instance that does not exist, counted, narrows
- * its type's window to one ("every agent busy") for agent_seen_ms. For the
+ * its type's window (the agents free to take work) for agent_seen_ms. For the
  * window an instance counts only while its own heartbeats (or reports) say
  * it lives: seen at least twice, each within agent_seen_ms of the last. */
 int forecast_agents_alive(const sched *s, int type, const sched_clock *now)

@@ -221,33 +221,56 @@ static void clock_at(const sched_clock *now, int64_t ms, char *buf, size_t len)
     snprintf(buf, len, "%02d:%02d:%02d", (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
 }
 
-/* The type's window now: scheduler.window, or 1 when every agent of the
- * type seen already has work dispatched to it (started or about to be):
- * one released requirement waits for the next agent to be free, not more,
- * so what goes next is chosen when an agent is about to take it, not hours
- * before (docs/scheduler.md). CRITICAL work keeps the whole window; with no
- * agent of the type seen, so does everything. */
-static long long window_now(const sched *s, int t, int p, const sched_clock *now)
+/* Type t's agents alive (forecast_agents_alive) and how many of them have
+ * work released to them, started or not (DISPATCHED work of type t). */
+static void agents_busy(const sched *s, int t, const sched_clock *now, int *agents, int *busy)
 {
-    int agents, dispatched = 0;
-    if (p == P_CRIT || (agents = forecast_agents_alive(s, t, now)) == 0)
-        return s->cfg.window;
+    *agents = forecast_agents_alive(s, t, now);
+    *busy = 0;
     for (int k = 0; k < s->rel.nflight; k++) {
         const pb_state *st = s->e[s->rel.flight[k]];
-        if (st && st->status == ST_DISPATCHED && type_of(st) == t && ++dispatched >= agents)
-            return 1;
+        if (st && st->status == ST_DISPATCHED && type_of(st) == t)
+            (*busy)++;
     }
-    return s->cfg.window;
+}
+
+/* The type's window now: scheduler.window, and no more than its agents
+ * alive without work can take. Work released to a type sits in its
+ * consumer in the order it was released, and an agent takes the oldest: a
+ * MEDIUM requirement released ahead of time, for an agent not free yet,
+ * would be taken before a CRITICAL one released after it. So HIGH, MEDIUM
+ * and LOW work is released only for an agent free to take it now (the
+ * agents alive less the work released to them, started or not), and what
+ * goes next is chosen when an agent is free, not before (docs/scheduler.md).
+ * CRITICAL work keeps the whole window; with no agent of the type seen, so
+ * does everything (work waits for the agents a spawn brings). */
+static long long window_now(const sched *s, int t, int p, const sched_clock *now)
+{
+    int agents, busy;
+    long long limit;
+    if (p == P_CRIT)
+        return s->cfg.window;
+    agents_busy(s, t, now, &agents, &busy);
+    if (agents == 0)
+        return s->cfg.window;
+    limit = s->rel.window_used[t] + (agents > busy ? agents - busy : 0);
+    return limit < s->cfg.window ? limit : s->cfg.window;
 }
 
 /* The window's wording for ready work of type t and priority p (CRITICAL
  * work counts only the CRITICAL slots). */
-static void window_text(const sched *s, int t, int p, long long limit, char *buf, size_t len)
+static void window_text(const sched *s, int t, int p, long long limit, const sched_clock *now, char *buf,
+                        size_t len)
 {
-    int crit = p == P_CRIT;
-    snprintf(buf, len, "window: %d of %lld %s%s release slots taken%s",
-             crit ? s->rel.window_crit[t] : s->rel.window_used[t], limit, crit ? "CRITICAL " : "", type_tok(t),
-             limit < s->cfg.window ? " (every agent busy)" : "");
+    int crit = p == P_CRIT, agents, busy;
+    if (!crit && limit < s->cfg.window) {
+        agents_busy(s, t, now, &agents, &busy);
+        snprintf(buf, len, "window: every %s agent has work (%d released to %d alive); the next goes when one is free",
+                 type_tok(t), busy, agents);
+        return;
+    }
+    snprintf(buf, len, "window: %d of %lld %s%s release slots taken", crit ? s->rel.window_crit[t] : s->rel.window_used[t],
+             limit, crit ? "CRITICAL " : "", type_tok(t));
 }
 
 /* What queued ready work waits on before a release pass looks at it: its
@@ -270,7 +293,7 @@ int release_queued_reason(sched *s, pb_state *st, const sched_clock *now)
         int m = sched_turn_next(&s->cfg, t, now->minute) % 1440;
         return sched_reason(st, WK(TURN), "turn: the next %s turn is at %02d:%02d", type_tok(t), m / 60, m % 60);
     }
-    window_text(s, t, prio_of(st), window_now(s, t, prio_of(st), now), buf, sizeof(buf));
+    window_text(s, t, prio_of(st), window_now(s, t, prio_of(st), now), now, buf, sizeof(buf));
     return sched_reason(st, WK(WINDOW), "%s", buf);
 }
 
@@ -282,7 +305,7 @@ static int window_full(sched *s, int t, int p, long long limit, const sched_cloc
     char why[512];
     if ((p == P_CRIT ? s->rel.window_crit[t] : s->rel.window_used[t]) < limit)
         return 0;
-    window_text(s, t, p, limit, why, sizeof(why));
+    window_text(s, t, p, limit, now, why, sizeof(why));
     for (int k = 0; k < h->n; k++) {
         pb_state *st = s->e[h->v[k]];
         if (st->status == ST_READY && (st->wait_kind != WK(WINDOW) || strcmp(st->reason, why)) &&

@@ -114,10 +114,18 @@ static int take(env *e, const char *consumer, const char *filter, int timeout_ms
     return got;
 }
 
+static cJSON *status_of(env *e, const char *id);
+
 static void must_take(env *e, const char *consumer, const char *filter, const char *want_id, unsigned attempt, work *w)
 {
-    if (!take(e, consumer, filter, 5000, w))
+    if (!take(e, consumer, filter, 5000, w)) {
+        cJSON *st = status_of(e, want_id);
+        const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(st, "status"));
+        const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(st, "reason"));
+        print_message("%s is %s: %s\n", want_id, s ? s : "?", why ? why : "?");
+        cJSON_Delete(st);
         fail_msg("no work for %s (wanted %s)", consumer, want_id);
+    }
     if (strcmp(w->id, want_id) != 0 || (attempt && w->attempt != attempt))
         fail_msg("%s got %s attempt %u, wanted %s attempt %u", consumer, w->id, w->attempt, want_id, attempt);
 }
@@ -1042,6 +1050,10 @@ static void unpublishable_work_never_wedges_the_scheduler(void **state)
 
     wait_leader(e, "s1");
     errs = subscribe_refusals(e);
+    for (int k = 0; k < 2; k++) { /* two backend agents alive */
+        beat(e, "backend", "roy-1", NULL);
+        beat(e, "backend", "agent-1", NULL);
+    }
     plan(e, "PZ-1", BE, HIGH, 100, NULL, NULL);
     plan_big(e, "PZ-BIG");
     plan(e, "PZ-2", BE, HIGH, 100, NULL, NULL);
@@ -1640,7 +1652,46 @@ static void an_agent_is_kept_for_the_longer_path(void **state)
     land(e, "frontend", &w);
     must_take(e, "roy-backend", "requirements.backend.>", "RS-B", 1, &w);
     beat(e, "backend", "be-1", "RS-B");
+    /* the one agent has work: X goes when it is free, not before */
+    nothing_for(e, "roy-backend", "requirements.backend.>");
+    finish(e, "backend", &w);
     must_take(e, "roy-backend", "requirements.backend.>", "RS-X", 1, &w);
+    svc_stop(pid);
+}
+
+/* One backend agent with MEDIUM work, one more MEDIUM requirement ready,
+ * then a CRITICAL one: the agent's next work is the CRITICAL one. Work a
+ * type's agents take in the order it was released, so M2, released ahead
+ * for an agent that was not free, came first (M1, M2, K1). */
+static void critical_work_reaches_the_agent_before_released_medium_work(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    work w;
+    cJSON *st;
+
+    wait_leader(e, "s1");
+    for (int k = 0; k < 2; k++)
+        beat(e, "backend", "be-1", NULL);
+    plan(e, "PQ-M1", BE, MED, 1000, NULL, NULL);
+    plan(e, "PQ-M2", BE, MED, 1000, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "PQ-M1", 1, &w);
+    beat(e, "backend", "be-1", "PQ-M1");
+    settle(e, "PLAN", "scheduler-plan");
+    st = status_of(e, "PQ-M2");
+    assert_string_equal(field(st, "status"), "READY");
+    assert_non_null(strstr(field(st, "reason"), "every backend agent has work"));
+    cJSON_Delete(st);
+    plan(e, "PQ-K1", BE, CRIT, 1000, NULL, NULL);
+    settle(e, "PLAN", "scheduler-plan");
+    st = status_of(e, "PQ-K1");
+    assert_string_equal(field(st, "status"), "DISPATCHED");
+    cJSON_Delete(st);
+    finish(e, "backend", &w); /* the agent is free: what does it get? */
+    must_take(e, "roy-backend", "requirements.backend.>", "PQ-K1", 1, &w);
+    beat(e, "backend", "be-1", "PQ-K1");
+    finish(e, "backend", &w);
+    must_take(e, "roy-backend", "requirements.backend.>", "PQ-M2", 1, &w);
     svc_stop(pid);
 }
 
@@ -1875,6 +1926,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(chain_is_released_in_order_and_reviewed, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(critical_work_reaches_the_agent_before_released_medium_work, svc_env_setup,
+                                        svc_env_teardown),
         cmocka_unit_test_setup_teardown(an_agent_is_kept_for_the_longer_path, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(critical_goes_ahead_of_queued_work, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(budget_holds_until_tokens_free, svc_env_setup, svc_env_teardown),

@@ -50,6 +50,34 @@ static void critical_overtakes_queued_medium_work(void **state)
     sched_destroy(s);
 }
 
+/* One backend agent alive: M1 goes to it, M2 waits for it to be free (not
+ * in its queue); K1, CRITICAL, goes at once; the agent, free again, gets K1
+ * and then M2: M1, K1, M2, not M1, M2, K1. */
+static void critical_reaches_the_agent_before_medium_work(void **state)
+{
+    sched *s;
+    (void)state;
+    cfg.window = 2;
+    s = sched_create(&cfg, &out, &clk);
+    idle(s, BE, "be-1");
+    idle(s, BE, "be-1");
+    sched_add(s, req("M1", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("M2", BE, MED, 100, NULL, NULL), &clk);
+    assert_int_equal(rec.nd, 1);
+    started_by(s, "M1", "be-1");
+    assert_int_equal(sched_get(s, "M2")->wait_kind, KIND(WINDOW));
+    sched_add(s, req("K1", BE, CRIT, 100, NULL, NULL), &clk);
+    assert_int_equal(rec.nd, 2);
+    assert_string_equal(rec.d[1].id, "K1");
+    result(s, "M1", 1, 10);
+    assert_int_equal(rec.nd, 2); /* K1 is there for the agent */
+    started_by(s, "K1", "be-1");
+    result(s, "K1", 1, 10);
+    assert_int_equal(rec.nd, 3);
+    assert_string_equal(rec.d[2].id, "M2");
+    sched_destroy(s);
+}
+
 static void budget_holds_then_releases(void **state)
 {
     sched *s = sched_create(&cfg, &out, &clk);
@@ -244,6 +272,8 @@ static void ready_work_goes_by_rank_then_age(void **state)
     sched *s;
     (void)state;
     cfg.window = 1;
+    /* each started by an instance of its own, none seen twice: no agent
+     * counted, the window is the setting's */
     s = sched_create(&cfg, &out, &clk);
     sched_add(s, req("X", BE, MED, 100, NULL, NULL), &clk); /* takes the window */
     sched_add(s, req("OLD", BE, MED, 100, NULL, NULL), &clk);
@@ -253,10 +283,10 @@ static void ready_work_goes_by_rank_then_age(void **state)
     sched_add(s, req("T2", DB, MED, 100, "T1", NULL), &clk);
     sched_tick(s, &clk);
     assert_int_equal(rec.nd, 1);
-    started(s, "X");
+    started_by(s, "X", "X");
     assert_int_equal(rec.nd, 2);
     assert_string_equal(rec.d[1].id, "HEAD");
-    started(s, "HEAD");
+    started_by(s, "HEAD", "HEAD");
     assert_string_equal(rec.d[2].id, "OLD"); /* equal ranks: the older */
     sched_add(s, req("CRIT", BE, CRIT, 100, NULL, NULL), &clk);
     sched_add(s, req("H2", BE, MED, 100, NULL, NULL), &clk);
@@ -264,11 +294,11 @@ static void ready_work_goes_by_rank_then_age(void **state)
     sched_add(s, req("U2", FE, MED, 100, "U1", NULL), &clk);
     sched_add(s, req("U3", FE, MED, 100, "U2", NULL), &clk);
     sched_tick(s, &clk);
-    started(s, "OLD");
+    started_by(s, "OLD", "OLD");
     assert_string_equal(rec.d[3].id, "CRIT"); /* before any rank */
-    started(s, "CRIT");
+    started_by(s, "CRIT", "CRIT");
     assert_string_equal(rec.d[4].id, "H2");
-    started(s, "H2");
+    started_by(s, "H2", "H2");
     assert_string_equal(rec.d[5].id, "SHORT");
     sched_destroy(s);
 }
@@ -320,17 +350,18 @@ static void the_agent_is_kept_for_the_longer_path_about_to_be_ready(void **state
     sched_tick(s, &clk);
     assert_int_equal(status(s, "S"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
     assert_int_equal(status(s, "X"), ORCHESTRATOR__V1__STATUS__STATUS_READY);
-    started_by(s, "S", "be-1"); /* until then X waited for the window (the one agent has S) */
-    assert_int_equal(sched_get(s, "X")->wait_kind, KIND(RESERVED));
-    assert_int_equal(sched_get(s, "X")->n_wait_ids, 1);
-    assert_string_equal(sched_get(s, "X")->wait_ids[0], "B");
-    assert_non_null(strstr(why(s, "X"), "reserved: a backend agent is kept for B"));
+    started_by(s, "S", "be-1");
+    assert_int_equal(sched_get(s, "X")->wait_kind, KIND(WINDOW)); /* the one agent has S */
     clk.now_ms += 30 * 60 * 1000LL;
     alive(s, BE, "be-1"); /* done with S: its heartbeats name nothing now */
     result(s, "S", 1, 10);
     verdict(s, "S", 1, PASS, NULL);
     sched_tick(s, &clk);
     assert_int_equal(status(s, "X"), ORCHESTRATOR__V1__STATUS__STATUS_READY); /* B is still an hour away */
+    assert_int_equal(sched_get(s, "X")->wait_kind, KIND(RESERVED));
+    assert_int_equal(sched_get(s, "X")->n_wait_ids, 1);
+    assert_string_equal(sched_get(s, "X")->wait_ids[0], "B");
+    assert_non_null(strstr(why(s, "X"), "reserved: a backend agent is kept for B"));
     clk.now_ms += 60 * 60 * 1000LL;
     alive(s, BE, "be-1");
     result(s, "A", 1, 10);
@@ -339,6 +370,8 @@ static void the_agent_is_kept_for_the_longer_path_about_to_be_ready(void **state
     assert_int_equal(status(s, "B"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
     started_by(s, "B", "be-1");
     sched_tick(s, &clk);
+    assert_int_equal(sched_get(s, "X")->wait_kind, KIND(WINDOW)); /* the agent has B */
+    result(s, "B", 1, 10);
     assert_int_equal(status(s, "X"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED); /* nothing claims the agent now */
     sched_destroy(s);
 }
@@ -355,9 +388,10 @@ static void without_reservations_the_agent_is_not_kept(void **state)
 }
 
 /* Two backend agents, a window of 2: two requirements go (one for each
- * agent); with both agents given work, one more is released, not two:
- * it waits for the next free agent and the rest are chosen when an agent
- * is about to take them. With no agent seen, the window is the setting. */
+ * agent); with both agents given work, nothing more is released: what goes
+ * next is chosen when an agent is free (a requirement released ahead would
+ * be taken before CRITICAL work released after it). With no agent seen, the
+ * window is the setting. */
 static void every_agent_busy_narrows_the_window(void **state)
 {
     sched *s;
@@ -373,11 +407,15 @@ static void every_agent_busy_narrows_the_window(void **state)
     }
     sched_tick(s, &clk);
     assert_int_equal(rec.nd, 2);
-    assert_string_equal(why(s, "W2"), "window: 2 of 1 backend release slots taken (every agent busy)");
+    assert_string_equal(why(s, "W2"), "window: 2 of 2 backend release slots taken");
     started_by(s, "W0", "be-1");
     started_by(s, "W1", "be-2");
-    assert_int_equal(rec.nd, 3); /* one waits for the next free agent */
-    assert_string_equal(why(s, "W3"), "window: 1 of 1 backend release slots taken (every agent busy)");
+    assert_int_equal(rec.nd, 2); /* nothing waits in the agents' queue */
+    assert_string_equal(why(s, "W3"), "window: every backend agent has work (2 released to 2 alive); the next goes "
+                                      "when one is free");
+    result(s, "W0", 1, 10); /* be-1 is free */
+    assert_int_equal(rec.nd, 3);
+    assert_string_equal(rec.d[2].id, "W2");
     sched_destroy(s);
 
     setup(NULL);
@@ -414,12 +452,12 @@ static void one_heartbeat_of_nobody_does_not_narrow_the_window(void **state)
     sched_add(s, req("G3", BE, MED, 100, NULL, NULL), &clk);
     sched_tick(s, &clk);
     assert_int_equal(rec.nd, 2); /* the whole window */
-    assert_null(strstr(why(s, "G2"), "every agent busy"));
+    assert_null(strstr(why(s, "G2"), "every backend agent has work"));
     started(s, "G0");
     idle(s, BE, "ghost"); /* heard of again: it lives, and it is busy... */
     started(s, "G1");
-    assert_int_equal(rec.nd, 3); /* ...so one more waits for the next free agent */
-    assert_non_null(strstr(why(s, "G3"), "every agent busy"));
+    assert_int_equal(rec.nd, 3); /* G2 went while it was not counted; G3 waits for a free agent */
+    assert_non_null(strstr(why(s, "G3"), "every backend agent has work"));
     clk.now_ms += cfg.agent_seen_ms + 1; /* not heard of since: gone */
     sched_tick(s, &clk);
     assert_int_equal(rec.nd, 4);
@@ -430,6 +468,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(critical_overtakes_queued_medium_work, setup),
+        cmocka_unit_test_setup(critical_reaches_the_agent_before_medium_work, setup),
         cmocka_unit_test_setup(one_heartbeat_of_nobody_does_not_narrow_the_window, setup),
         cmocka_unit_test_setup(budget_holds_then_releases, setup),
         cmocka_unit_test_setup(overlap_holds_the_second, setup),
