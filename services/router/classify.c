@@ -14,6 +14,7 @@
 #define MAX_PHRASES 4096
 #define MAX_TOKENS 4096     /* words scanned per requirement; the rest ignored */
 #define MAX_WORD 64
+#define STEM_LEAD_BITS 1024 /* a filter on a word's first two letters for the stems */
 
 const char classify_default_rules[] =
     "{"
@@ -79,7 +80,8 @@ struct classifier {
     slot *table;
     size_t cap;       /* power of two */
     int *stem_first;  /* phrases whose first word is a stem: tried at every word */
-    int nstem_first;
+    int nstem_first;  /* that begins as one of them (stem_lead) */
+    unsigned char stem_lead[STEM_LEAD_BITS / 8];
     path_rule *paths;
     int npaths;
     int w_word, w_phrase, w_path;
@@ -178,6 +180,15 @@ static int word_eq(const token *t, const char *w, int plural, int stem)
     if (t->len == wl + 2)
         return strncasecmp(t->s + wl, "es", 2) == 0;
     return 0;
+}
+
+/* Where a word's first two letters fall in the stems' filter (a one-letter
+ * stem marks all of its first letter's: it is tried at every word). */
+static unsigned stem_lead(const char *s, int len)
+{
+    unsigned a = (unsigned char)tolower((unsigned char)s[0]);
+    unsigned b = len > 1 ? (unsigned char)tolower((unsigned char)s[1]) : 0;
+    return (a * 37u + b) % STEM_LEAD_BITS;
 }
 
 /* --- compile --------------------------------------------------------------- */
@@ -365,8 +376,14 @@ orch_status classify_create(classifier **out, const char *rules_json, size_t len
     c->table = xcalloc(c->cap, sizeof(slot));
     for (int i = 0; i < c->nphrases; i++) {
         if (c->phrases[i].stem & 1u) {
+            unsigned lead = stem_lead(c->phrases[i].tok[0], (int)strlen(c->phrases[i].tok[0]));
             c->stem_first = xrealloc(c->stem_first, sizeof(int) * (size_t)(c->nstem_first + 1));
             c->stem_first[c->nstem_first++] = i;
+            c->stem_lead[lead / 8] |= (unsigned char)(1u << (lead % 8));
+            for (unsigned b = 0; !c->phrases[i].tok[0][1] && b < 256; b++) {
+                lead = stem_lead((const char[]){c->phrases[i].tok[0][0], (char)b}, 2);
+                c->stem_lead[lead / 8] |= (unsigned char)(1u << (lead % 8));
+            }
         } else {
             table_insert(c, c->phrases[i].tok[0], i);
         }
@@ -521,8 +538,12 @@ static int best_at(const run_state *st, const token *toks, int n, int i, kind wa
             (b = slot_longest(st, toks, n, i, lookup(st->c, t->s, t->len - 2), want, len)) >= 0)
             best = b;
     }
-    if ((b = longest_at(st, toks, n, i, st->c->stem_first, st->c->nstem_first, want, len)) >= 0)
-        best = b;
+    if (st->c->nstem_first) {
+        unsigned lead = stem_lead(t->s, t->len);
+        if ((st->c->stem_lead[lead / 8] & (1u << (lead % 8))) &&
+            (b = longest_at(st, toks, n, i, st->c->stem_first, st->c->nstem_first, want, len)) >= 0)
+            best = b;
+    }
     return best;
 }
 

@@ -309,6 +309,13 @@ static void stems_and_fillers_in_rules_files(void **state)
     classify_run(c, &in, &r);
     assert_int_not_equal(r.priority, CL_CRITICAL);
     classify_destroy(c);
+    /* a stem of one letter, first in its phrase, matches every word it begins */
+    rules = "{\"types\": {\"frontend\": {\"words\": [\"x* widget\"]}}}";
+    assert_int_equal(classify_create(&c, rules, strlen(rules), CL_DOCUMENTATION, NULL, err), ORCH_OK);
+    in.title = "The xylophone widget";
+    classify_run(c, &in, &r);
+    assert_int_equal(r.type, CL_FRONTEND);
+    classify_destroy(c);
 }
 
 static void estimates_follow_the_size_table(void **state)
