@@ -171,6 +171,17 @@ typedef struct {
     char message[ERR_LEN];
 } refusal;
 
+/* Whether st was sent back on the same attempt (a verifier's
+ * infrastructure error; an agent whose circuit breaker opened): READY again,
+ * that attempt dispatched before. admit calls a report of type about that
+ * attempt not dispatched; it is late, not forged. */
+static int sent_back_same_attempt(const pb_state *st, int type, uint32_t attempt)
+{
+    int own = st && st->requirement ? (int)st->requirement->type : 0;
+    return st && st->status == ORCHESTRATOR__V1__STATUS__STATUS_READY && st->dispatched_at_ms &&
+           (type == 0 || type == own) && (attempt == 0 || attempt == st->attempt);
+}
+
 /* Whether a report counts, by its subject (see the header of admit.h):
  * subject_type and instance from the subject, body_type, body_instance and
  * body_id from the body, body_source an agent error's. Returns 1 when it
@@ -184,6 +195,7 @@ static int judge(const char *subject, int subject_type, const char *subject_id, 
     admit_code c;
     char err[ERR_LEN];
     const char *id;
+    int late;
 
     memset(no, 0, sizeof(*no));
     c = admit_envelope(subject, subject_type, body_type, instance, body_instance, body_source, no->message);
@@ -197,6 +209,7 @@ static int judge(const char *subject, int subject_type, const char *subject_id, 
     known = seen_requirement(M.seen, id);
     c = admit_report(known, subject_type, subject_id, body_id, attempt, instance ? instance : body_instance,
                      NULL, err);
+    late = sent_back_same_attempt(known, subject_type, attempt);
     if (c == ADMIT_UNKNOWN || c == ADMIT_NOT_DISPATCHED || c == ADMIT_FUTURE_ATTEMPT) {
         /* The watcher may not have shown the latest state yet (an agent
          * can speak right after its dispatch): the bucket has the last word. */
@@ -212,6 +225,7 @@ static int judge(const char *subject, int subject_type, const char *subject_id, 
         if (fresh) {
             c = admit_report(fresh, subject_type, subject_id, body_id, attempt, instance ? instance : body_instance,
                              NULL, err);
+            late = sent_back_same_attempt(fresh, subject_type, attempt);
             /* what the bucket says is newer than what the watcher showed:
              * taken now, so the report lands on the work it names */
             if (c == ADMIT_OK && (!known || known->updated_at_ms <= fresh->updated_at_ms))
@@ -222,7 +236,11 @@ static int judge(const char *subject, int subject_type, const char *subject_id, 
     }
     if (c == ADMIT_OK)
         return 1;
-    if (c == ADMIT_PAST_ATTEMPT)
+    /* A late report happened, like one of an attempt that is over: an
+     * agent's error then counts for the error rate (it was refused, and the
+     * errors of work sent back without counting the attempt went uncounted;
+     * the scheduler takes such a heartbeat as past too). */
+    if (c == ADMIT_PAST_ATTEMPT || (c == ADMIT_NOT_DISPATCHED && late))
         return 0;
     no->code = c;
     snprintf(no->message, sizeof(no->message), "%s", err);

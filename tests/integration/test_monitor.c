@@ -1160,6 +1160,47 @@ static void est_completion_says_done_when_all_is_done(void **state)
     svc_stop(pid);
 }
 
+static int three_backend_errors(const cJSON *d, const void *arg)
+{
+    (void)arg;
+    return count_of(d, "errors", "backend") == 3;
+}
+
+/* Work sent back on the same attempt (a verifier's infrastructure error;
+ * an agent whose circuit breaker opened) is READY again when its agent's
+ * error is read: the error is late, not forged, and counts. It was refused
+ * as not_dispatched, and the error rate never saw it. */
+static void errors_of_work_sent_back_on_the_same_attempt_count(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    natsSubscription *errs = NULL;
+    natsMsg *m = NULL;
+    fm_request q;
+    cJSON *d;
+
+    assert_int_equal(natsConnection_SubscribeSync(&errs, e->nc, "errors.monitor.>"), NATS_OK);
+    for (int i = 0; i < 3; i++) {
+        char id[16], subj[64], body[300];
+        snprintf(id, sizeof(id), "S-%d", i);
+        put_state(e, id, ORCHESTRATOR__V1__STATUS__STATUS_READY, 1, text_now_ms() - 5000, "", 2, 0, 0);
+        snprintf(subj, sizeof(subj), "errors.agent.backend.%s", id);
+        snprintf(body, sizeof(body), "{\"source\":\"agent\",\"reason\":\"agent_unhealthy\",\"agentType\":\"backend\","
+                                     "\"instance\":\"roy-1\",\"requirementId\":\"%s\",\"attempt\":1,"
+                                     "\"message\":\"the CLI failed 3 times in a row\",\"transient\":true}", id);
+        assert_int_equal(js_Publish(NULL, e->js, subj, body, (int)strlen(body), NULL, NULL), NATS_OK);
+    }
+    d = dashboard_when(e, three_backend_errors, NULL);
+    assert_true(three_backend_errors(d, NULL));
+    cJSON_Delete(d);
+    assert_int_equal(wait_delivered(e, 1, 15000), 1);
+    assert_true(accepted(e, 0, &q));
+    assert_non_null(strstr(q.body, "3 backend errors in the last 15 min"));
+    assert_int_equal(natsSubscription_NextMsg(&m, errs, 500), NATS_TIMEOUT); /* none refused */
+    natsSubscription_Destroy(errs);
+    svc_stop(pid);
+}
+
 /* A restarted monitor resolves nothing that still holds: the scheduler is
  * still down, the errors still in their window, the work still stale. It
  * used to resolve service_down 0.3 s after the restart and fire it again
@@ -1665,6 +1706,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(spans_under_a_minute_are_said_in_seconds, setup, teardown),
         cmocka_unit_test_setup_teardown(an_agent_silent_past_the_stale_threshold_is_not_active, setup, teardown),
         cmocka_unit_test_setup_teardown(est_completion_says_done_when_all_is_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(errors_of_work_sent_back_on_the_same_attempt_count, setup, teardown),
     };
     int rc;
     /* ORCH_TEST_FILTER=name runs one case: tests/support/casefilter.c */
