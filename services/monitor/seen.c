@@ -25,6 +25,7 @@ struct seen {
     int nitems, capitems;
     strmap *ids;
     strmap *ever_blocked, *ever_overlap; /* restored history of requirements not seen yet */
+    strmap *aliases;            /* split requirements: they stand for their parts, which have states */
     agents *agents;
     long long evicted, untracked;
     int full_said;              /* 1: evicting said, 2: untracked said; 0 again when there is room */
@@ -66,6 +67,7 @@ seen *seen_create(const seen_cfg *c, const char *const *services, int nservices,
     s->ids = strmap_create();
     s->ever_blocked = strmap_create();
     s->ever_overlap = strmap_create();
+    s->aliases = strmap_create();
     s->stopped = strmap_create();
     s->stopped_instances = strmap_create();
     s->agents = agents_create((int)c->max_agents, c->agent_idle_ms);
@@ -89,6 +91,7 @@ void seen_destroy(seen *s)
     strmap_destroy(s->ids);
     strmap_destroy(s->ever_blocked);
     strmap_destroy(s->ever_overlap);
+    strmap_destroy(s->aliases);
     strmap_destroy(s->stopped);
     strmap_destroy(s->stopped_instances);
     free(s->activity);
@@ -123,6 +126,7 @@ void seen_state(seen *s, pb_state *st, int64_t now)
 {
     item *it;
     if (st->alias) { /* stands for its parts, which have their own states */
+        strmap_put(s->aliases, st->id, 1);
         orchestrator__v1__requirement_state__free_unpacked(st, NULL);
         return;
     }
@@ -461,13 +465,15 @@ static const pb_state *next_task(const seen *s)
     return best;
 }
 
-/* A dependency the monitor has no state of: nobody will ever finish it. */
+/* A dependency the monitor has no state of: nobody will ever finish it. A
+ * split requirement is known: waiting on it is waiting on its parts (it was
+ * listed under Blockers as unknown). */
 static int unknown_dependency(const seen *s, const pb_state *st)
 {
     if (st->status != ST(BLOCKED) || st->wait_kind != WK(DEPENDENCY))
         return 0;
     for (size_t k = 0; k < st->n_wait_ids; k++)
-        if (!item_of(s, st->wait_ids[k]))
+        if (!item_of(s, st->wait_ids[k]) && !strmap_get(s->aliases, st->wait_ids[k], NULL))
             return 1;
     return 0;
 }

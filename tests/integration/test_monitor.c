@@ -1629,6 +1629,32 @@ static int has_blocked_pair(const cJSON *d, const void *arg)
     return metric(d, "total") == 2;
 }
 
+/* A BLOCKED backend requirement waiting on the dependencies wait (n of
+ * them); alias: one split into parts, which stands for them. */
+static void put_blocked(env *e, const char *id, char **wait, size_t n, const char *reason, int alias)
+{
+    pb_state st;
+    pb_requirement r;
+    uint8_t *buf;
+    size_t len;
+    orchestrator__v1__requirement_state__init(&st);
+    orchestrator__v1__requirement__init(&r);
+    r.id = r.title = (char *)id;
+    r.type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND;
+    r.priority = ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH;
+    st.id = (char *)id;
+    st.status = ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED;
+    st.alias = alias;
+    st.wait_kind = ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_DEPENDENCY;
+    st.reason = (char *)reason;
+    st.wait_ids = wait;
+    st.n_wait_ids = n;
+    st.requirement = &r;
+    assert_int_equal(pb_pack(&st.base, &buf, &len), ORCH_OK);
+    assert_int_equal(kvStore_Put(NULL, e->states, id, buf, (int)len), NATS_OK);
+    free(buf);
+}
+
 /* The Blockers section lists work waiting on a requirement nobody knows,
  * from the structured reason (wait_kind DEPENDENCY, wait_ids); it used to
  * look for "(unknown)" in the scheduler's prose. */
@@ -1640,32 +1666,36 @@ static void blockers_come_from_the_structured_reason(void **state)
     const char *ids[] = {"K-1", "K-2"};
     cJSON *d;
 
-    for (int i = 0; i < 2; i++) {
-        pb_state st;
-        pb_requirement r;
-        uint8_t *buf;
-        size_t len;
-        orchestrator__v1__requirement_state__init(&st);
-        orchestrator__v1__requirement__init(&r);
-        r.id = r.title = (char *)ids[i];
-        r.type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_BACKEND;
-        r.priority = ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH;
-        st.id = (char *)ids[i];
-        st.status = ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED;
-        st.wait_kind = ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_DEPENDENCY;
-        st.reason = i ? "waiting on GHOST-1" : "waiting on K-2";
-        st.wait_ids = i ? ghost : known;
-        st.n_wait_ids = 1;
-        st.requirement = &r;
-        assert_int_equal(pb_pack(&st.base, &buf, &len), ORCH_OK);
-        assert_int_equal(kvStore_Put(NULL, e->states, ids[i], buf, (int)len), NATS_OK);
-        free(buf);
-    }
+    for (int i = 0; i < 2; i++)
+        put_blocked(e, ids[i], i ? ghost : known, 1, i ? "waiting on GHOST-1" : "waiting on K-2", 0);
     d = dashboard_when(e, has_blocked_pair, NULL);
     cJSON_Delete(d);
     md = dashboard_text(e);
     assert_non_null(strstr(md, "### Blockers\n\n- K-2: waiting on GHOST-1\n"));
     assert_null(strstr(md, "- K-1: waiting on K-2"));
+    free(md);
+    svc_stop(pid);
+}
+
+/* A requirement split into parts stands for them (an alias): waiting on
+ * it is a normal wait, not a blocker. The monitor does not keep aliases'
+ * states, and listed the wait under Blockers as one on a requirement
+ * nobody knows. */
+static void a_wait_on_a_split_requirement_is_no_blocker(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    char *parent[] = {"S-1"}, *md;
+    int one = 1;
+    cJSON *d;
+
+    put_blocked(e, "S-1", NULL, 0, "waiting on its parts", 1);
+    put_blocked(e, "K-3", parent, 1, "waiting on S-1", 0);
+    d = dashboard_when(e, has_total, &one);
+    assert_true(has_total(d, &one));
+    cJSON_Delete(d);
+    md = dashboard_text(e);
+    assert_non_null(strstr(md, "### Blockers\n\n- None\n"));
     free(md);
     svc_stop(pid);
 }
@@ -1707,6 +1737,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_agent_silent_past_the_stale_threshold_is_not_active, setup, teardown),
         cmocka_unit_test_setup_teardown(est_completion_says_done_when_all_is_done, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_of_work_sent_back_on_the_same_attempt_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_wait_on_a_split_requirement_is_no_blocker, setup, teardown),
     };
     int rc;
     /* ORCH_TEST_FILTER=name runs one case: tests/support/casefilter.c */
