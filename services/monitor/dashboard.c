@@ -197,8 +197,15 @@ char *dash_markdown(const dash_input *in)
             const pb_state *s = in->items[i].st;
             if (terminal(s->status) || !s->requirement || (int)s->requirement->priority != p)
                 continue;
-            put(&b, "- %s (%s) - %s", s->id, names_agent_type(s->requirement->type), status_words(s->status));
-            if (s->status == ST(DISPATCHED) || s->status == ST(VERIFYING)) {
+            if (s->status == ST(DISPATCHED) && !in->items[i].taken) {
+                char span[32];
+                rules_duration(span, sizeof(span), in->now_ms - s->dispatched_at_ms);
+                put(&b, "- %s (%s) - Released, no agent took it yet (%s ago)", s->id,
+                    names_agent_type(s->requirement->type), span);
+            } else {
+                put(&b, "- %s (%s) - %s", s->id, names_agent_type(s->requirement->type), status_words(s->status));
+            }
+            if ((s->status == ST(DISPATCHED) && in->items[i].taken) || s->status == ST(VERIFYING)) {
                 char span[32];
                 rules_duration(span, sizeof(span), in->now_ms - s->dispatched_at_ms);
                 put(&b, " (%s elapsed)", span);
@@ -335,6 +342,8 @@ cJSON *dash_json(const dash_input *in)
             cJSON_AddStringToObject(x, "type", names_agent_type(s->requirement->type));
             cJSON_AddStringToObject(x, "status", names_status(s->status));
             cJSON_AddStringToObject(x, "reason", s->reason);
+            if (s->status == ST(DISPATCHED))
+                cJSON_AddBoolToObject(x, "taken", in->items[i].taken);
             cJSON_AddItemToArray(arr, x);
         }
     }

@@ -18,6 +18,7 @@ typedef struct {
     int ever_blocked;       /* waited on a dependency at some point */
     int ever_overlap;       /* waited on a file overlap at some point */
     int blocker;            /* needs a person: escalated, or waits on a requirement nobody knows */
+    int taken;              /* an agent took it (DISPATCHED work not taken was shown In Progress) */
 } dash_item;
 
 typedef struct {

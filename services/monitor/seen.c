@@ -377,6 +377,14 @@ int seen_table_notice(seen *s, char *text, size_t len)
              s->evicted, s->untracked);
     return 1;
 }
+/* Whether an agent took the work: as the scheduler saw it start, or as
+ * the monitor heard it (a heartbeat is not stored, and one that came while
+ * no scheduler led never reached the state). */
+static int taken(const item *it)
+{
+    return it->st->started || (it->st->dispatched_at_ms && it->last_activity > it->st->dispatched_at_ms);
+}
+
 /* The READY requirements of each type: they wait for an agent as much as
  * the work released to its consumer does. */
 static void count_ready(const seen *s, int ready[SEEN_TYPES])
@@ -414,10 +422,7 @@ const rules_snapshot *seen_rules(seen *s, int64_t now)
         w->dispatched_ms = st->dispatched_at_ms;
         w->last_activity_ms = it->last_activity;
         w->attempt = st->attempt;
-        /* Started as the scheduler saw it, or as the monitor heard it: a
-         * heartbeat is not stored, and one that came while no scheduler
-         * led never reached the state. */
-        w->started = st->started || (st->dispatched_at_ms && it->last_activity > st->dispatched_at_ms);
+        w->started = taken(it);
         w->verifying = st->status == ST(VERIFYING);
         w->verifying_since_ms = it->verifying_since;
     }
@@ -492,6 +497,7 @@ const dash_input *seen_dash(seen *s, int64_t now)
         s->ditems[i].ever_blocked = s->items[i].ever_blocked;
         s->ditems[i].ever_overlap = s->items[i].ever_overlap;
         s->ditems[i].blocker = s->items[i].st->status == ST(ESCALATED) || unknown_dependency(s, s->items[i].st);
+        s->ditems[i].taken = taken(&s->items[i]);
     }
     all = agents_all(s->agents, &nall);
     s->dagents = xrealloc(s->dagents, sizeof(*s->dagents) * ((size_t)nall + 1));

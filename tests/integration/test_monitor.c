@@ -1700,6 +1700,43 @@ static void a_wait_on_a_split_requirement_is_no_blocker(void **state)
     svc_stop(pid);
 }
 
+static int one_dispatched(const cJSON *d, const void *arg)
+{
+    (void)arg;
+    return metric(d, "inFlight") == 1;
+}
+
+/* Work released to a type that no agent took is not "In Progress": it
+ * waits. It was listed "Assigned, In Progress" from its dispatch on. */
+static void work_no_agent_took_is_not_in_progress(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_MONITOR_STALE_MS=600000", NULL};
+    pid_t pid = start_monitor(e, "m1", x);
+    cJSON *d;
+    char *md;
+
+    put_state_started(e, "T-1", 5, 1, text_now_ms(), "", 2, 0, 0, 0);
+    d = dashboard_when(e, one_dispatched, NULL);
+    cJSON_Delete(d);
+    md = dashboard_text(e);
+    assert_non_null(strstr(md, "- T-1 (backend) - Released, no agent took it yet ("));
+    assert_null(strstr(md, "T-1 (backend) - Assigned, In Progress"));
+    free(md);
+    heartbeat(e, "T-1"); /* roy-1 took it */
+    for (int i = 0; i < 50; i++) {
+        md = dashboard_text(e);
+        if (strstr(md, "T-1 (backend) - Assigned, In Progress"))
+            break;
+        free(md);
+        md = NULL;
+        usleep(100 * 1000);
+    }
+    assert_non_null(md);
+    free(md);
+    svc_stop(pid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1738,6 +1775,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(est_completion_says_done_when_all_is_done, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_of_work_sent_back_on_the_same_attempt_count, setup, teardown),
         cmocka_unit_test_setup_teardown(a_wait_on_a_split_requirement_is_no_blocker, setup, teardown),
+        cmocka_unit_test_setup_teardown(work_no_agent_took_is_not_in_progress, setup, teardown),
     };
     int rc;
     /* ORCH_TEST_FILTER=name runs one case: tests/support/casefilter.c */

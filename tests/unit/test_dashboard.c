@@ -56,6 +56,8 @@ static void dashboard_numbers_match_a_scripted_history(void **state)
     cJSON *j;
     (void)state;
     s[5]->dispatched_at_ms = now - 15 * MIN;
+    memset(items, 0, sizeof(items));
+    items[5].taken = 1;
     for (int i = 0; i < 6; i++) {
         items[i].st = s[i];
         items[i].ever_blocked = i == 4 || i == 1;
@@ -95,6 +97,12 @@ static void dashboard_numbers_match_a_scripted_history(void **state)
     md = dash_markdown(&in);
     assert_non_null(strstr(md, "**Token Budget:** 456,789 / 1,000,000 remaining (45.7%)"));
     assert_non_null(strstr(md, "- D1 (backend) - Assigned, In Progress (15 min elapsed)"));
+    free(md);
+    items[5].taken = 0; /* released, nobody took it: not In Progress */
+    md = dash_markdown(&in);
+    assert_non_null(strstr(md, "- D1 (backend) - Released, no agent took it yet (15 min ago)\n"));
+    assert_null(strstr(md, "D1 (backend) - Assigned"));
+    items[5].taken = 1;
     assert_non_null(strstr(md, "- B1 (backend) - Pending (dependency: waiting on REQ-X (unknown))"));
     assert_non_null(strstr(md, "**CRITICAL:** 0 items ✅"));
     assert_non_null(strstr(md, "1. ✅ C1 (backend) - C1"));
