@@ -306,17 +306,6 @@ static edge_reason subject_item(Orchestrator__V1__AgentType t, const char *id, p
     return EDGE_OK;
 }
 
-edge_reason route_subject_apply(const char *subject, pb_requirement **reqs, size_t n, const edge_limits *l,
-                                char err[ERR_LEN])
-{
-    Orchestrator__V1__AgentType t;
-    const char *id;
-    edge_reason e = subject_parts(subject, &t, &id, err);
-    for (size_t j = 0; j < n && e == EDGE_OK; j++)
-        e = subject_item(t, id, reqs[j], j, n, l, err);
-    return e;
-}
-
 /* Whether item j of n may enter as it is typed (route_intake_types). */
 static edge_reason intake_type_item(const pb_requirement *r, size_t j, size_t n, const char *subject,
                                     char err[ERR_LEN])

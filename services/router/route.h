@@ -37,15 +37,6 @@ route_format route_format_of(const char *content_type, const char *data, size_t 
 edge_reason route_decode(route_format f, const char *data, size_t len, const edge_limits *l,
                          pb_requirement ***out, size_t *n, char err[ERR_LEN]);
 
-/* What the subject of an intake message says about its requirements. On
- * intake.* it says nothing. On work.requirements.<type>[.<id>] the type is
- * every requirement's type (one that names another type is refused), and
- * a single requirement without an id takes <id> (one with another id is
- * refused). Returns EDGE_OK, or the reason with err; an unknown <type> is
- * EDGE_BAD_VALUE. Checks what it sets by edge_requirement_check. */
-edge_reason route_subject_apply(const char *subject, pb_requirement **reqs, size_t n, const edge_limits *l,
-                                char err[ERR_LEN]);
-
 /* Whether requirements may enter as they are typed: review and release
  * are not intake types (the scheduler asks for a review and a merge when
  * work is verified; work typed so would wait for a verdict that never
@@ -69,8 +60,13 @@ typedef struct {
     size_t n_refused;
 } route_items;
 
-/* Decodes (route_decode), applies the subject (route_subject_apply) and
- * the intake types (route_intake_types) item by item. Returns EDGE_OK
+/* Decodes (route_decode), applies the subject and the intake types
+ * (route_intake_types) item by item. What the subject says: on intake.*
+ * nothing; on work.requirements.<type>[.<id>] the type is every
+ * requirement's type (an item that names another type is refused, an
+ * unknown <type> refuses the message as EDGE_BAD_VALUE), and a single
+ * requirement without an id takes <id> (one with another id is refused,
+ * EDGE_INVALID_ID), checked by edge_requirement_check. Returns EDGE_OK
  * with *x filled (route_items_free it), even when every item is refused;
  * else the reason the whole message is refused, with err. */
 edge_reason route_items_decode(route_format f, const char *subject, const char *data, size_t len,
