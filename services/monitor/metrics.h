@@ -19,7 +19,8 @@
 #include "pb.h"
 
 #define METRICS_TYPES NAMES_AGENT_TYPES
-#define METRICS_STATUSES 10      /* Orchestrator__V1__Status values, 0 included */
+#define METRICS_STATUSES NAMES_STATUS_COUNT /* Orchestrator__V1__Status values, 0 included (REVIEWING and
+                                              * MERGING were left out of orch_requirements) */
 #define METRICS_BOUNDS 12        /* finite bucket bounds; one more bucket is +Inf */
 #define METRICS_SERVICES 16
 

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,6 +71,55 @@ static long long stat_of(env *e, const char *instance, const char *k)
         n = (long long)v->valuedouble;
     cJSON_Delete(st);
     return n;
+}
+
+/* GET /metrics of the monitor's web endpoint on port (loopback, no token):
+ * the body (malloc'd), or NULL. */
+static char *scrape(int port)
+{
+    struct sockaddr_in a;
+    char req[] = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", *buf = calloc(1, 1 << 20), *body;
+    size_t got = 0;
+    ssize_t n;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+        if (fd >= 0)
+            close(fd);
+        free(buf);
+        return NULL;
+    }
+    while (got < (1 << 20) - 1 && (n = read(fd, buf + got, (1 << 20) - 1 - got)) > 0)
+        got += (size_t)n;
+    close(fd);
+    body = strstr(buf, "\r\n\r\n");
+    if (!strstr(buf, " 200 ") || !body) {
+        free(buf);
+        return NULL;
+    }
+    body = strdup(body + 4);
+    free(buf);
+    return body;
+}
+
+/* Whether the monitor's /metrics on port has the sample line (series and
+ * value), within 10 s. */
+static int metrics_has(int port, const char *line)
+{
+    char want[256];
+    snprintf(want, sizeof(want), "\n%s\n", line);
+    for (int i = 0; i < 100; i++) {
+        char *t = scrape(port);
+        int ok = t && strstr(t, want);
+        free(t);
+        if (ok)
+            return 1;
+        usleep(100 * 1000);
+    }
+    return 0;
 }
 
 /* Starts a monitor; with lead, waits until it is the leader. */
@@ -1021,6 +1073,9 @@ static void every_agent_error_and_result_counts_across_a_restart(void **state)
 {
     env *e = *state;
     pid_t pid = start_monitor(e, "m1", NULL);
+    int port = natsfix_free_port();
+    char web[48];
+    const char *webx[] = {web, NULL};
     cJSON *d;
     char *md;
 
@@ -1053,7 +1108,8 @@ static void every_agent_error_and_result_counts_across_a_restart(void **state)
     cJSON_Delete(d);
     /* another monitor leads: it goes on from the same counts */
     svc_stop(pid);
-    pid = start_monitor(e, "m2", NULL);
+    snprintf(web, sizeof(web), "ORCH_WEB_PORT=%d", port);
+    pid = start_monitor(e, "m2", webx);
     d = dashboard_when(e, six_errors_five_results, NULL);
     print_message("after the restart: backend errors %.0f, backend results %.0f, review results %.0f\n",
                   count_of(d, "errors", "backend"), count_of(d, "results", "backend"),
@@ -1065,6 +1121,11 @@ static void every_agent_error_and_result_counts_across_a_restart(void **state)
     assert_non_null(strstr(md, "- Error rate (backend): 85.7% (6 errors, 1 results)"));
     assert_non_null(strstr(md, "- Error rate (review): 0.0% (0 errors, 4 results)"));
     free(md);
+    /* and so does /metrics, REVIEWING work included */
+    assert_true(metrics_has(port, "orch_agent_errors_total{type=\"backend\"} 6"));
+    assert_true(metrics_has(port, "orch_results_total{type=\"review\"} 4"));
+    assert_true(metrics_has(port, "orch_results_total{type=\"backend\"} 1"));
+    assert_true(metrics_has(port, "orch_requirements{type=\"backend\",status=\"REVIEWING\"} 4"));
     svc_stop(pid);
 }
 
@@ -1080,9 +1141,10 @@ static int backend_depth_is(const cJSON *d, const void *arg)
 static void ready_work_counts_in_the_queue_depth(void **state)
 {
     env *e = *state;
-    const char *x[] = {"ORCH_MONITOR_QUEUE_DEPTH=10", NULL};
-    pid_t pid = start_monitor(e, "m1", x);
-    int want = 17;
+    int port = natsfix_free_port(), want = 17;
+    char web[48];
+    const char *x[] = {"ORCH_MONITOR_QUEUE_DEPTH=10", web, NULL};
+    pid_t pid = (snprintf(web, sizeof(web), "ORCH_WEB_PORT=%d", port), start_monitor(e, "m1", x));
     fm_request q;
     cJSON *d;
 
@@ -1099,6 +1161,7 @@ static void ready_work_counts_in_the_queue_depth(void **state)
     d = dashboard_when(e, backend_depth_is, &want);
     assert_true(backend_depth_is(d, &want));
     cJSON_Delete(d);
+    assert_true(metrics_has(port, "orch_queue_depth{type=\"backend\"} 17"));
     assert_int_equal(wait_delivered(e, 1, 15000), 1);
     assert_true(accepted(e, 0, &q));
     print_message("%.300s\n", q.body);

@@ -116,6 +116,8 @@ static void test_full_snapshot(void **state)
     s.agents_active[1] = 2;
     s.attempts[1] = 4;
     s.escalations[3] = 1;
+    s.requirements[1][ORCHESTRATOR__V1__STATUS__STATUS_REVIEWING] = 2;
+    s.requirements[1][ORCHESTRATOR__V1__STATUS__STATUS_MERGING] = 1;
     s.alerts_firing = 2;
     s.services = sv;
     s.nservices = 2;
@@ -126,6 +128,9 @@ static void test_full_snapshot(void **state)
     t = metrics_format(&s);
     assert_true(has_line(t, "orch_requirements{type=\"backend\",status=\"READY\"} 3"));
     assert_true(has_line(t, "orch_requirements{type=\"frontend\",status=\"COMPLETE\"} 7"));
+    /* every status, the review and merge stages included */
+    assert_true(has_line(t, "orch_requirements{type=\"backend\",status=\"REVIEWING\"} 2"));
+    assert_true(has_line(t, "orch_requirements{type=\"backend\",status=\"MERGING\"} 1"));
     assert_true(has_line(t, "orch_queue_depth{type=\"backend\"} 5"));
     assert_true(has_line(t, "orch_consumer_lag{type=\"backend\"} 2"));
     assert_true(has_line(t, "orch_budget_tokens_used{type=\"backend\"} 18542"));
