@@ -440,7 +440,7 @@ static int json_each_item(const char *data, size_t len, const edge_limits *l, ro
             size_t ilen = end[j] - start[j];
             pb_requirement **one = NULL;
             size_t n1 = 0;
-            char err[ERR_LEN], msg[ERR_LEN + 16];
+            char err[ERR_LEN], msg[ERR_LEN + 32];
             edge_reason e;
 
             if (*item != '{') {

@@ -635,7 +635,7 @@ static void check_cycles(item *items, int n)
             continue;
         for (size_t j = 0; j < it->n; j++) {
             pb_requirement *r = it->reqs[j];
-            char cycle[600], why[ERR_LEN], which[32] = "";
+            char cycle[600], why[ERR_LEN + 700], which[32] = "";
             int rc;
             if (it->refused[j] || !*r->id)
                 continue;
