@@ -16,7 +16,8 @@
 #define RECENT_TOP 10
 #define RECENT_MS (3600 * 1000LL)
 #define CRIT_SHOWN 200       /* critical path nodes a graph holds at most */
-#define STATUS_SLOTS 10       /* Orchestrator__V1__Status values, 0 included */
+#define STATUS_SLOTS NAMES_STATUS_COUNT /* Orchestrator__V1__Status values, 0 included (REVIEWING and
+                                         * MERGING were counted as none) */
 #define SCHED_ID_MAX 64       /* a requirement id's length at most (names.h's rule for subjects) */
 
 struct webview_sched {

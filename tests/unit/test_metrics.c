@@ -354,6 +354,7 @@ static void test_overview(void **state)
     add(w, "A", ST(DISPATCHED), 2, 1, "");
     add(w, "B", ST(BLOCKED), 2, 1, "A");
     add(w, "C", ST(COMPLETE), 1, 1, "");
+    add(w, "R", ST(REVIEWING), 3, 1, "");
     w->st[2].completed_at_ms = 1000 * MIN - 10 * MIN;
     w->st[2].attempt = 1;
     input(w, &d, &in);
@@ -370,6 +371,8 @@ static void test_overview(void **state)
     assert_int_equal(cJSON_GetObjectItem(x, "DISPATCHED")->valueint, 1);
     assert_int_equal(cJSON_GetObjectItem(x, "BLOCKED")->valueint, 1);
     assert_int_equal(cJSON_GetObjectItem(x, "COMPLETE")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(x, "REVIEWING")->valueint, 1); /* every status has its count */
+    assert_int_equal(cJSON_GetObjectItem(x, "MERGING")->valueint, 0);
     assert_int_equal(cJSON_GetObjectItem(o, "blockedTotal")->valueint, 1);
     assert_int_equal(cJSON_GetObjectItem(o, "recentTotal")->valueint, 1);
     assert_int_equal(cJSON_GetObjectItem(o, "alertsFiring")->valueint, 1);
