@@ -175,7 +175,7 @@ int names_severity_parse(const char *s, Orchestrator__V1__Severity *out)
 
 static const char *const wait_kinds[] = {"unspecified", "dependency", "budget", "conservation", "overlap",
                                          "window", "turn", "retry_backoff", "verifying", "review", "merge",
-                                         "quiet_hours", "human", "agent", "cycle", "reserved"};
+                                         "quiet_hours", "human", "agent", "cycle", "reserved", "dead_end"};
 
 const char *names_wait_kind(Orchestrator__V1__WaitKind k)
 {

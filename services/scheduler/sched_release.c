@@ -494,6 +494,7 @@ void release_reject_unpublishable(sched *s, int i, const char *why, const sched_
     free_strs(&r->acceptance_criteria, &r->n_acceptance_criteria);
     free_strs(&r->files, &r->n_files);
     sched_save(s, st, now);
+    sched_refresh_dependents(s, i, now);
     snprintf(text, sizeof(text), "%s cannot be dispatched and was rejected: %.400s", st->id, why);
     if (s->out.reject)
         s->out.reject(s->out.ctx, st->id, "unpublishable", text);

@@ -231,23 +231,58 @@ static void on_ready(int node, void *arg)
     sched_make_ready(c->s, i, c->now);
 }
 
-static void block_or_ready(sched *s, int i, const sched_clock *now);
+static int block_or_ready(sched *s, int i, const sched_clock *now);
 
-/* The blocked dependents of node, after it completed: what they still wait
- * on (those it freed are ready already). */
-static void refresh_blocked(sched *s, int node, const sched_clock *now)
+/* Whether st will not finish unless a person acts: rejected, or
+ * escalated. */
+static int wont_finish(const pb_state *st) { return st->status == ST_REJECTED || st->status == ST_ESCALATED; }
+
+static int dead_end(const pb_state *st) { return st->status == ST_BLOCKED && st->wait_kind == WK(DEAD_END); }
+
+/* The blocked dependents of node, after it changed (completed, escalated,
+ * rejected, retried): what they wait on now (those it freed are ready
+ * already). A dead end runs down the whole chain: a dependent that becomes
+ * one, stops being one, or names other roots has its own dependents looked
+ * at again (a list, not recursion: chains may be long). Returns how many
+ * requirements became dead ends. */
+static int refresh_blocked(sched *s, int node, const sched_clock *now)
 {
-    for (int k = 0; k < dag_ndependents(s->g, node); k++) {
-        int d = dag_dependent(s->g, node, k);
-        int j = entry_at(s, d);
-        if (j >= 0 && s->e[j]->status == ST_BLOCKED)
-            block_or_ready(s, j, now);
+    int *todo = xmalloc(sizeof(int) * 16), n = 0, cap = 16, became = 0;
+    todo[n++] = node;
+    while (n) {
+        int x = todo[--n];
+        for (int k = 0; k < dag_ndependents(s->g, x); k++) {
+            int d = dag_dependent(s->g, x, k), j = entry_at(s, d), was;
+            if (j < 0 || s->e[j]->status != ST_BLOCKED)
+                continue;
+            was = dead_end(s->e[j]);
+            if (!block_or_ready(s, j, now) || (!was && !dead_end(s->e[j])))
+                continue;
+            became += !was && dead_end(s->e[j]);
+            if (n == cap) {
+                cap *= 2;
+                todo = xrealloc(todo, sizeof(int) * (size_t)cap);
+            }
+            todo[n++] = d;
+        }
     }
+    free(todo);
+    return became;
 }
 
 void sched_refresh_dependents(sched *s, int i, const sched_clock *now)
 {
-    refresh_blocked(s, dag_find(s->g, s->e[i]->id), now);
+    pb_state *st = s->e[i];
+    int became = refresh_blocked(s, dag_find(s->g, st->id), now);
+    char text[700];
+    if (!became || !wont_finish(st) || !s->out.alert)
+        return;
+    /* once, when the root stops: its dependents are listed as dead ends */
+    snprintf(text, sizeof(text), "%d requirement%s wait%s on %s, which will not finish (%s): %s", became,
+             became == 1 ? "" : "s", became == 1 ? "s" : "", st->id, names_status(st->status),
+             st->status == ST_ESCALATED ? "orchctl retry it once the cause is fixed"
+                                        : "submit it again under a new id, with what waits on it");
+    s->out.alert(s->out.ctx, "warning", "dead_end", st->id, text);
 }
 
 void sched_complete(sched *s, int i, const sched_clock *now)
@@ -293,31 +328,100 @@ static void blockers_text(const sched *s, int node, char *buf, size_t len)
     }
 }
 
-static void block_or_ready(sched *s, int i, const sched_clock *now)
+/* The roots of the dead end node is in, if it is one: each unmet
+ * dependency that will not finish, and the roots of each unmet dependency
+ * that is a dead end itself; at most max, each once. Returns how many. */
+static int dead_end_roots(const sched *s, int node, const char **roots, int max)
+{
+    int n = 0;
+    for (int k = 0; k < dag_ndeps(s->g, node); k++) {
+        int d = dag_dep(s->g, node, k), j = entry_at(s, d);
+        const pb_state *dep = j >= 0 ? s->e[j] : NULL;
+        size_t nr;
+        if (!dep || dag_complete_p(s->g, d))
+            continue;
+        nr = wont_finish(dep) ? 1 : dead_end(dep) ? dep->n_wait_ids : 0;
+        for (size_t r = 0; r < nr; r++) {
+            const char *id = wont_finish(dep) ? dep->id : dep->wait_ids[r];
+            int dup = 0;
+            for (int q = 0; q < n && !dup; q++)
+                dup = !strcmp(roots[q], id);
+            if (!dup && n < max)
+                roots[n++] = id;
+        }
+    }
+    return n;
+}
+
+#define DEAD_END_ROOTS_MAX 8
+
+/* Whether id is one of node's own dependencies. */
+static int depends_on(const sched *s, int node, const char *id)
+{
+    for (int k = 0; k < dag_ndeps(s->g, node); k++)
+        if (!strcmp(dag_id(s->g, dag_dep(s->g, node, k)), id))
+            return 1;
+    return 0;
+}
+
+/* Blocks entry i on its unmet dependencies (a dead end when some will not
+ * finish: then wait_ids are the roots, not the dependencies), or makes it
+ * ready when none is left; saves it when its wait changed. Returns 1 when
+ * it changed. */
+static int block_or_ready(sched *s, int i, const sched_clock *now)
 {
     pb_state *st = s->e[i];
-    int node = dag_find(s->g, st->id);
-    char buf[512];
+    int node = dag_find(s->g, st->id), nroots, changed;
+    const char *roots[DEAD_END_ROOTS_MAX];
+    char buf[512], rb[400];
+    size_t used = 0;
     if (dag_unmet(s->g, node) == 0) {
         sched_make_ready(s, i, now);
-        return;
+        return 1;
     }
     blockers_text(s, node, buf, sizeof(buf));
+    changed = st->status != ST_BLOCKED;
     st->status = ST_BLOCKED;
+    nroots = dead_end_roots(s, node, roots, DEAD_END_ROOTS_MAX);
+    rb[0] = '\0';
+    for (int k = 0; k < nroots && used < sizeof(rb); k++) {
+        const pb_state *r = s->e[sched_entry_of(s, roots[k])];
+        if (r->status == ST_ESCALATED)
+            used += (size_t)snprintf(rb + used, sizeof(rb) - used, "%s%s (escalated: orchctl retry %s)", k ? ", " : "",
+                                     r->id, r->id);
+        else
+            used += (size_t)snprintf(rb + used, sizeof(rb) - used, "%s%s (rejected)", k ? ", " : "", r->id);
+    }
+    if (nroots) {
+        int direct = 1; /* every root is a dependency: buf says it all */
+        for (int k = 0; k < nroots && direct; k++)
+            direct = depends_on(s, node, roots[k]);
+        if (sched_reason(st, WK(DEAD_END), "dead end: waiting on %s%s%s", buf, direct ? "" : ", behind ",
+                         direct ? "" : rb)) {
+            changed = 1;
+            for (int k = 0; k < nroots; k++)
+                sched_reason_id(st, roots[k]);
+        }
+    } else if (sched_reason(st, WK(DEPENDENCY), "dependency: waiting on %s", buf)) {
+        changed = 1;
+        for (int k = 0; k < dag_ndeps(s->g, node); k++) {
+            int d = dag_dep(s->g, node, k);
+            if (!dag_complete_p(s->g, d))
+                sched_reason_id(st, dag_id(s->g, d));
+        }
+    }
     for (size_t k = 0; k < st->n_blocked_by; k++)
         free(st->blocked_by[k]);
     free(st->blocked_by);
     st->blocked_by = NULL;
     st->n_blocked_by = 0;
-    sched_reason(st, WK(DEPENDENCY), "dependency: waiting on %s", buf);
     for (int k = 0; k < dag_ndeps(s->g, node); k++) {
         int d = dag_dep(s->g, node, k);
-        if (!dag_complete_p(s->g, d)) {
+        if (!dag_complete_p(s->g, d))
             pb_add_str(&st->blocked_by, &st->n_blocked_by, dag_id(s->g, d));
-            sched_reason_id(st, dag_id(s->g, d));
-        }
     }
     sched_save(s, st, now);
+    return changed;
 }
 
 /* The requirement a split part stands for: a node with no work that depends
@@ -379,6 +483,7 @@ static int over_daily_limit(sched *s, int i, const sched_clock *now)
     st->status = ST_ESCALATED;
     sched_reason(st, WK(HUMAN), "escalated: %s; raise the budget, then orchctl retry %s", text, st->id);
     sched_save(s, st, now);
+    sched_refresh_dependents(s, i, now);
     if (s->out.reject)
         s->out.reject(s->out.ctx, st->id, "estimate_over_daily_limit", text);
     if (s->out.alert)
@@ -425,7 +530,47 @@ static void reject_cycle(sched *s, const char *newcomer, const char *cycle, cons
         snprintf(text, sizeof(text), "dependency cycle: %s (closed by %s)", cycle, newcomer);
         if (s->out.reject)
             s->out.reject(s->out.ctx, st->id, "cycle", text);
+        sched_refresh_dependents(s, i, now); /* what waits on it is a dead end now */
     }
+}
+
+/* The newcomer that closed a cycle (or names itself), kept as REJECTED so
+ * that its status says why rather than that it does not exist. It goes
+ * into the graph without its dependencies (with them the graph would hold
+ * the cycle); the reason names them, and its requirement keeps none, so a
+ * restart restores it as it is. Takes r. */
+static void keep_rejected(sched *s, pb_requirement *r, const char *cycle, const sched_clock *now)
+{
+    char deps[400], member[256];
+    size_t used = 0;
+    int node, i;
+    pb_state *st;
+    if (dag_add(s->g, r->id, NULL, 0, &node, member, sizeof(member)) != DAG_OK) {
+        orchestrator__v1__requirement__free_unpacked(r, NULL);
+        return;
+    }
+    deps[0] = '\0';
+    for (size_t k = 0; k < r->n_dependencies && used < sizeof(deps); k++) {
+        used += (size_t)snprintf(deps + used, sizeof(deps) - used, "%s%s", k ? ", " : "", r->dependencies[k]);
+        free(r->dependencies[k]);
+    }
+    free(r->dependencies);
+    r->dependencies = NULL;
+    r->n_dependencies = 0;
+    r->status = ST_REJECTED;
+    st = new_state(r);
+    st->order = s->next_order++;
+    st->status = ST_REJECTED;
+    i = sched_new_entry(s, st);
+    sched_map_node(s, node, i);
+    forecast_key_new(s, i, node);
+    sched_reason(st, WK(CYCLE), "rejected: dependency cycle %s (its dependencies, not kept: %s); submit it again "
+                 "under a new id without the cycle", cycle, deps);
+    for (const char *p = cycle_next(cycle, member, sizeof(member)); p; p = cycle_next(p, member, sizeof(member)))
+        if (strcmp(member, st->id))
+            sched_reason_id(st, member);
+    sched_save(s, st, now);
+    sched_refresh_dependents(s, i, now);
 }
 
 int sched_add(sched *s, pb_requirement *r, const sched_clock *now)
@@ -451,7 +596,7 @@ int sched_add(sched *s, pb_requirement *r, const sched_clock *now)
         if (s->out.reject)
             s->out.reject(s->out.ctx, r->id, "cycle", text);
         reject_cycle(s, r->id, buf, now);
-        orchestrator__v1__requirement__free_unpacked(r, NULL);
+        keep_rejected(s, r, buf, now);
         return -1;
     }
     st = new_state(r);

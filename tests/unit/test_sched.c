@@ -168,7 +168,13 @@ static void cycles_rejected_unknown_dependencies_wait(void **state)
     assert_int_equal(sched_add(s, req("REQ-B", BE, MED, 100, "REQ-A", NULL), &clk), -1);
     assert_string_equal(rec.reject_reason[0], "cycle");
     assert_string_equal(rec.rejects[0], "dependency cycle: REQ-B -> REQ-A -> REQ-B");
-    assert_null(sched_get(s, "REQ-B"));
+    /* kept, so that its status says why, without the dependency that
+     * closed the cycle */
+    assert_int_equal(status(s, "REQ-B"), ORCHESTRATOR__V1__STATUS__STATUS_REJECTED);
+    assert_int_equal(sched_get(s, "REQ-B")->wait_kind, ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_CYCLE);
+    assert_non_null(strstr(why(s, "REQ-B"), "rejected: dependency cycle REQ-B -> REQ-A -> REQ-B (its dependencies, "
+                                            "not kept: REQ-A)"));
+    assert_int_equal(sched_get(s, "REQ-B")->requirement->n_dependencies, 0);
     /* the member already known waited on REQ-B for ever: rejected too */
     assert_int_equal(status(s, "REQ-A"), ORCHESTRATOR__V1__STATUS__STATUS_REJECTED);
     assert_string_equal(why(s, "REQ-A"), "rejected: dependency cycle REQ-B -> REQ-A -> REQ-B");
@@ -488,9 +494,54 @@ static void work_behind_an_escalated_dependency_says_so(void **state)
     agent_error(s, &e);
     assert_int_equal(status(s, "A"), ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED);
     assert_int_equal(status(s, "B"), ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED);
-    assert_string_equal(why(s, "B"), "dependency: waiting on A (escalated: waits for a person)");
+    assert_string_equal(why(s, "B"), "dead end: waiting on A (escalated: waits for a person)");
+    assert_int_equal(sched_get(s, "B")->wait_kind, KIND(DEAD_END));
     assert_int_equal(sched_retry(s, "A", &clk, err, sizeof(err)), 0);
     assert_string_equal(why(s, "B"), "dependency: waiting on A");
+    assert_int_equal(sched_get(s, "B")->wait_kind, KIND(DEPENDENCY));
+    sched_destroy(s);
+}
+
+/* A dead end runs down the chain: C waits on B, which waits on A; A
+ * escalates: B and C are dead ends naming A as the root (C's reason says
+ * it is behind A), one alert says two requirements wait on A; a retry of A
+ * makes them ordinary waits again. A requirement added later behind them
+ * is a dead end at once. */
+static void a_dead_end_names_its_root_down_the_chain(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    pb_error e;
+    char err[200];
+    int dead_end_alerts = 0;
+    (void)state;
+    sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("B", FE, MED, 100, "A", NULL), &clk);
+    sched_add(s, req("C", DOC, MED, 100, "B", NULL), &clk);
+    orchestrator__v1__agent_error__init(&e);
+    e.source = "agent";
+    e.requirement_id = "A";
+    e.message = "no such repository";
+    agent_error(s, &e);
+    assert_int_equal(status(s, "A"), ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED);
+    assert_int_equal(sched_get(s, "C")->wait_kind, KIND(DEAD_END));
+    assert_string_equal(why(s, "C"), "dead end: waiting on B, behind A (escalated: orchctl retry A)");
+    assert_int_equal(sched_get(s, "C")->n_wait_ids, 1);
+    assert_string_equal(sched_get(s, "C")->wait_ids[0], "A");
+    assert_int_equal(sched_get(s, "C")->n_blocked_by, 1);
+    assert_string_equal(sched_get(s, "C")->blocked_by[0], "B");
+    for (int k = 0; k < rec.nalert; k++)
+        if (strstr(rec.alerts[k], "/dead_end: ")) {
+            dead_end_alerts++;
+            assert_non_null(strstr(rec.alerts[k], "2 requirements wait on A, which will not finish (ESCALATED)"));
+        }
+    assert_int_equal(dead_end_alerts, 1);
+    sched_add(s, req("D", DOC, MED, 100, "C", NULL), &clk);
+    assert_int_equal(sched_get(s, "D")->wait_kind, KIND(DEAD_END));
+    assert_int_equal(sched_retry(s, "A", &clk, err, sizeof(err)), 0);
+    assert_string_equal(why(s, "B"), "dependency: waiting on A");
+    assert_string_equal(why(s, "C"), "dependency: waiting on B");
+    assert_string_equal(why(s, "D"), "dependency: waiting on C");
+    assert_int_equal(sched_get(s, "D")->wait_kind, KIND(DEPENDENCY));
     sched_destroy(s);
 }
 
@@ -499,6 +550,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(chain_migration_api_ui_released_in_order, setup),
         cmocka_unit_test_setup(work_behind_an_escalated_dependency_says_so, setup),
+        cmocka_unit_test_setup(a_dead_end_names_its_root_down_the_chain, setup),
         cmocka_unit_test_setup(verifier_files_replace_declared_ones, setup),
         cmocka_unit_test_setup(reject_retry_with_output_then_escalate, setup),
         cmocka_unit_test_setup(infra_errors_retry_without_counting, setup),
