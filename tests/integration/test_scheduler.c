@@ -1659,6 +1659,65 @@ static void an_agent_is_kept_for_the_longer_path(void **state)
     svc_stop(pid);
 }
 
+/* DE-C waits on DE-B, which waits on DE-A; DE-A fails three times and
+ * escalates: both behind it are dead ends that name it (orch.status),
+ * one alert says so, and a retry of DE-A through orch.scheduler.retry
+ * makes them ordinary waits again. A requirement that closes a cycle is
+ * there afterwards, REJECTED, saying why. */
+static void a_dead_end_is_said_alerted_and_cleared_by_a_retry(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    natsSubscription *alerts = NULL;
+    natsMsg *m = NULL, *reply = NULL;
+    cJSON *st;
+    work w;
+
+    wait_leader(e, "s1");
+    assert_int_equal(natsConnection_SubscribeSync(&alerts, e->nc, "alerts.warning.dead_end"), NATS_OK);
+    plan(e, "DE-A", BE, MED, 100, NULL, NULL);
+    plan(e, "DE-B", FE, MED, 100, "DE-A", NULL);
+    plan(e, "DE-C", DOC, MED, 100, "DE-B", NULL);
+    for (unsigned a = 1; a <= 3; a++) {
+        must_take(e, "roy-backend", "requirements.backend.>", "DE-A", a, &w);
+        report_result(e, "backend", "DE-A", w.attempt, 10);
+        report_verdict(e, "DE-A", w.attempt, FAIL, "error: still broken");
+    }
+    expect_status(e, "DE-A", "ESCALATED");
+    wait_status(e, "DE-C", "BLOCKED");
+    st = status_of(e, "DE-C");
+    assert_string_equal(field(st, "waitKind"), "dead_end");
+    assert_non_null(strstr(field(st, "reason"), "dead end: waiting on DE-B, behind DE-A (escalated: orchctl retry DE-A)"));
+    cJSON_Delete(st);
+    st = status_of(e, "DE-B");
+    assert_string_equal(field(st, "waitKind"), "dead_end");
+    cJSON_Delete(st);
+    assert_int_equal(natsSubscription_NextMsg(&m, alerts, 5000), NATS_OK);
+    assert_non_null(memmem(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), "2 requirements wait on DE-A",
+                           strlen("2 requirements wait on DE-A")));
+    natsMsg_Destroy(m);
+    assert_int_equal(natsConnection_RequestString(&reply, e->nc, "orch.scheduler.retry", "DE-A", 5000), NATS_OK);
+    natsMsg_Destroy(reply);
+    must_take(e, "roy-backend", "requirements.backend.>", "DE-A", 4, &w);
+    st = status_of(e, "DE-C");
+    assert_string_equal(field(st, "waitKind"), "dependency");
+    assert_string_equal(field(st, "reason"), "dependency: waiting on DE-B");
+    cJSON_Delete(st);
+    /* no second alert for the same stop */
+    assert_int_not_equal(natsSubscription_NextMsg(&m, alerts, 500), NATS_OK);
+
+    /* a cycle's closing member is kept, REJECTED */
+    plan(e, "DE-X", BE, MED, 100, "DE-Y", NULL);
+    plan(e, "DE-Y", BE, MED, 100, "DE-X", NULL);
+    wait_status(e, "DE-Y", "REJECTED");
+    st = status_of(e, "DE-Y");
+    assert_string_equal(field(st, "waitKind"), "cycle");
+    assert_non_null(strstr(field(st, "reason"), "rejected: dependency cycle DE-Y -> DE-X -> DE-Y"));
+    cJSON_Delete(st);
+    natsSubscription_Destroy(alerts);
+    svc_stop(pid);
+}
+
 /* One backend agent with MEDIUM work, one more MEDIUM requirement ready,
  * then a CRITICAL one: the agent's next work is the CRITICAL one. Work a
  * type's agents take in the order it was released, so M2, released ahead
@@ -1929,6 +1988,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(critical_work_reaches_the_agent_before_released_medium_work, svc_env_setup,
                                         svc_env_teardown),
         cmocka_unit_test_setup_teardown(an_agent_is_kept_for_the_longer_path, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_dead_end_is_said_alerted_and_cleared_by_a_retry, svc_env_setup,
+                                        svc_env_teardown),
         cmocka_unit_test_setup_teardown(critical_goes_ahead_of_queued_work, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(budget_holds_until_tokens_free, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(overlapping_files_wait, svc_env_setup, svc_env_teardown),
