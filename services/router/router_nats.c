@@ -49,6 +49,8 @@ const size_t router_cfg_count = sizeof(router_cfg_entries) / sizeof(router_cfg_e
 
 #define N_REASONS EDGE_REASON_COUNT
 
+typedef struct recent recent;
+
 typedef struct {
     classifier *cl;
     edge_limits lim;
@@ -59,6 +61,7 @@ typedef struct {
     kvStore *intake_ids;
     kvStore *ids;
     kvStore *states;     /* orch_requirements, read only: the graph for the cycle check */
+    recent *rec;         /* what this replica published lately, for the same */
     jsCtx *js_rr;
     /* figures for $SRV.STATS, under mu */
     pthread_mutex_t mu;
@@ -532,14 +535,67 @@ static void assign_ids(item *items, int n)
 /* The scheduler refuses a requirement that closes a dependency cycle, but
  * only once the router has taken its id and answered for it: the id was
  * spent on nothing, and orchctl submit had seen it accepted. So the router
- * looks first, before ids are taken: along the dependencies of what the
- * scheduler has stored (KV orch_requirements, read only) and of what went
- * on earlier in the same batch. What it cannot see (work published a
- * moment ago and not yet stored by the scheduler, requirements with
- * automatic ids, a walk longer than CYCLE_MAX_VISITS) the scheduler still
- * catches. A COMPLETE requirement is not walked through: its dependencies
- * all completed before it could, so none of them waits on a newcomer. */
+ * looks first, before ids are taken: along the dependencies of what went
+ * on earlier in the same batch, of the last RECENT_MAX requirements this
+ * replica published (the scheduler may not have stored them yet, or may
+ * be down), and of what the scheduler has stored (KV orch_requirements,
+ * read only). What it cannot see (another replica's work published a
+ * moment ago and not yet stored, a newcomer with an automatic id, a walk
+ * longer than CYCLE_MAX_VISITS) the scheduler still catches. A COMPLETE
+ * requirement is not walked through: its dependencies all completed
+ * before it could, so none of them waits on a newcomer. */
 #define CYCLE_MAX_VISITS 512
+#define RECENT_MAX 4096
+
+/* A ring of the requirements published last, by id: the oldest goes when
+ * a new one comes. Used by the batch thread only. */
+struct recent {
+    strmap *index;               /* id -> slot */
+    char *id[RECENT_MAX];
+    char **deps[RECENT_MAX];
+    size_t n[RECENT_MAX];
+    size_t next;
+};
+
+static void recent_clear_slot(recent *rc, size_t at)
+{
+    for (size_t k = 0; k < rc->n[at]; k++)
+        free(rc->deps[at][k]);
+    free(rc->deps[at]);
+    rc->deps[at] = NULL;
+    rc->n[at] = 0;
+}
+
+static void recent_put(recent *rc, const char *id, char *const *deps, size_t n)
+{
+    int at;
+    if (!strmap_get(rc->index, id, &at)) {
+        at = (int)(rc->next++ % RECENT_MAX);
+        if (rc->id[at]) {
+            strmap_del(rc->index, rc->id[at]);
+            free(rc->id[at]);
+        }
+        rc->id[at] = xstrdup(id);
+        strmap_put(rc->index, id, at);
+    }
+    recent_clear_slot(rc, (size_t)at);
+    rc->deps[at] = n ? xcalloc(n, sizeof(char *)) : NULL;
+    rc->n[at] = n;
+    for (size_t k = 0; k < n; k++)
+        rc->deps[at][k] = xstrdup(deps[k]);
+}
+
+static void recent_destroy(recent *rc)
+{
+    if (!rc)
+        return;
+    for (size_t i = 0; i < RECENT_MAX; i++) {
+        free(rc->id[i]);
+        recent_clear_slot(rc, i);
+    }
+    strmap_destroy(rc->index);
+    free(rc);
+}
 
 typedef struct {
     strmap *index;       /* id -> entry */
@@ -590,7 +646,10 @@ static int graph_deps(void *ctx, const char *id, const char *const **deps, size_
     natsStatus s;
     int at;
 
-    if (!strmap_get(g->index, id, &at)) {
+    if (!strmap_get(g->index, id, &at) && strmap_get(R.rec->index, id, &at)) {
+        graph_put(g, id, R.rec->deps[at], R.rec->n[at]);
+        strmap_get(g->index, id, &at);
+    } else if (!strmap_get(g->index, id, &at)) {
         s = kvStore_Get(&e, R.states, id);
         if (s == NATS_NOT_FOUND) {
             graph_put(g, id, NULL, 0);
@@ -684,6 +743,8 @@ static int publish_item(int input, item *it)
                              *it->reqs[j]->id ? it->reqs[j]->id : NULL, (long)j);
             continue;
         }
+        /* as submitted: dependents name it, not its split parts */
+        recent_put(R.rec, it->reqs[j]->id, it->reqs[j]->dependencies, it->reqs[j]->n_dependencies);
         route_apply(R.cl, &R.ropts, it->reqs[j], &second);
         route_blocking(it->reqs[j], dependents[j]);
         if (second)
@@ -829,6 +890,8 @@ orch_status router_start(daemon_ctx *d, char err[ERR_LEN])
     R.ropts.max_id = R.lim.max_id;
     R.ropts.max_title = R.lim.max_title;
     R.ropts.max_list = R.lim.max_list;
+    R.rec = xcalloc(1, sizeof(*R.rec));
+    R.rec->index = strmap_create();
     classify_size_default(&size);
 
     if (router_cfg.rules_file) {
@@ -881,6 +944,7 @@ void router_stop(daemon_ctx *d)
     if (R.js_rr)
         jsCtx_Destroy(R.js_rr);
     classify_destroy(R.cl);
+    recent_destroy(R.rec);
     pthread_mutex_destroy(&R.mu);
     memset(&R, 0, sizeof(R));
 }

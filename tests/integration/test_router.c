@@ -510,8 +510,9 @@ static void one_bad_item_refuses_only_itself(void **state)
 
 /* A requirement that would close a dependency cycle is refused at intake,
  * before its id is taken: within one message (the later one closes it),
- * and against what the scheduler has stored (KV orch_requirements). The
- * ids stay free: fixed, they go in. */
+ * against what the scheduler has stored (KV orch_requirements), and
+ * against what the router itself published before the scheduler stored
+ * it. The ids stay free: fixed, they go in. */
 static void a_cycle_is_refused_at_intake_and_its_id_stays_free(void **state)
 {
     env *e = *state;
@@ -552,6 +553,21 @@ static void a_cycle_is_refused_at_intake_and_its_id_stays_free(void **state)
     find(&p, "NEW-9");
     plan_free(&p);
     assert_int_equal(stream_msgs(e, "ERRORS"), 2);
+
+    /* against what the router published a moment ago, which no scheduler
+     * has stored (none runs here) */
+    intake_str(e, "{\"id\":\"LAG-A\",\"title\":\"Add the tax API\",\"dependencies\":[\"LAG-B\"]}");
+    read_plan(e, &p, 1, 10000);
+    assert_int_equal(p.n, 1);
+    plan_free(&p);
+    intake_str(e, "{\"id\":\"LAG-B\",\"title\":\"Add the tax page\",\"dependencies\":[\"LAG-A\"]}");
+    errs = read_errors(e, 1, 10000);
+    assert_int_equal(cJSON_GetArraySize(errs), 1);
+    assert_string_equal(report_str(cJSON_GetArrayItem(errs, 0), "message"),
+                        "field 'dependencies': LAG-B would close the dependency cycle LAG-B -> LAG-A -> LAG-B; "
+                        "refused, and its id is not taken: submit it again without the dependency that closes the "
+                        "cycle");
+    cJSON_Delete(errs);
     svc_stop(pid);
 }
 
