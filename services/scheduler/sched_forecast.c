@@ -239,6 +239,16 @@ int sched_agents(const sched *s, int type, const sched_clock *now)
     return n;
 }
 
+/* An instance that said it takes no more work (a heartbeat in state
+ * "stopped": its circuit breaker opened) counts as an agent no more, until
+ * it shows life again. */
+void forecast_stopped(sched *s, int type, const char *instance)
+{
+    for (int k = 0; k < s->fc.n_agents; k++)
+        if (s->fc.agent[k].type == type && !strcmp(s->fc.agent[k].name, instance))
+            s->fc.agent[k].sightings = 0;
+}
+
 /* One message is not a life: anyone may publish a heartbeat in any
  * instance's name, and an instance that does not exist, counted, narrows
  * its type's window (the agents free to take work) for agent_seen_ms. For the

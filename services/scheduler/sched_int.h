@@ -289,6 +289,7 @@ void forecast_key_new(sched *s, int i, int node);
 void forecast_rerank(sched *s, int force);
 /* An instance of type showed life: an agent for the forecast a while. */
 void forecast_seen(sched *s, int type, const char *instance, const sched_clock *now);
+void forecast_stopped(sched *s, int type, const char *instance);
 /* Instances of type whose heartbeats say they live (seen twice or more,
  * the last within agent_seen_ms): what the window and reservations count. */
 int forecast_agents_alive(const sched *s, int type, const sched_clock *now);

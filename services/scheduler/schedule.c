@@ -870,6 +870,9 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
     }
 }
 
+/* The reason of an agent error that blames the instance, not the work. */
+#define AGENT_UNHEALTHY "agent_unhealthy"
+
 admit_code sched_error(sched *s, const pb_error *e, const sched_from *from, const sched_clock *now)
 {
     int i, type;
@@ -900,7 +903,14 @@ admit_code sched_error(sched *s, const pb_error *e, const sched_from *from, cons
     if (type && type != type_of(st))
         return c; /* a reviewer's trouble: not the work's */
     release_mark_started(s, st, now);
-    if (e->transient)
+    /* An instance whose circuit breaker opened (orch-agent) says the fault
+     * is its own, not the work's: another instance takes it, no attempt
+     * counted, as for an infrastructure error and within the same bound
+     * (so a liar cannot hold work back for ever). */
+    if (e->transient && !strcmp(e->reason, AGENT_UNHEALTHY) &&
+        ++st->infra_retries <= (uint32_t)s->cfg.max_infra_retries)
+        sched_send_back(s, i, e->message, 0, 0, now);
+    else if (e->transient)
         sched_send_back(s, i, e->message, 1, release_backoff(s, st->id, st->attempt - st->attempt_base), now);
     else
         sched_escalate(s, i, e->message, now);
@@ -920,6 +930,10 @@ admit_code sched_heartbeat(sched *s, const pb_heartbeat *h, const sched_from *fr
         snprintf(err, ERR_LEN, "the subject names instance %.80s, the body %.80s", from->instance, h->instance);
         sched_refuse(s, from, instance, admit_reason(ADMIT_ID_MISMATCH), err);
         return ADMIT_ID_MISMATCH;
+    }
+    if (type >= 0 && !*h->requirement_id && !strcmp(h->state, "stopped")) {
+        forecast_stopped(s, type, instance);
+        return ADMIT_OK;
     }
     if (type >= 0 && !*h->requirement_id)
     {

@@ -125,6 +125,37 @@ static void infra_errors_retry_without_counting(void **state)
     sched_destroy(s);
 }
 
+/* An instance whose circuit breaker opened gives its work back (a
+ * transient error, reason agent_unhealthy): released again at once, the
+ * same attempt, for another instance; beyond max_infra_retries such
+ * returns count as attempts, so they cannot hold the work for ever. */
+static void an_unhealthy_instance_gives_work_back_without_an_attempt(void **state)
+{
+    sched *s;
+    pb_error e;
+    (void)state;
+    cfg.max_infra_retries = 2;
+    s = sched_create(&cfg, &out, &clk);
+    sched_add(s, req("U", BE, MED, 100, NULL, NULL), &clk);
+    orchestrator__v1__agent_error__init(&e);
+    e.source = "agent";
+    e.requirement_id = "U";
+    e.reason = "agent_unhealthy";
+    e.message = "instance roy-1 stopped taking work";
+    e.transient = 1;
+    for (int k = 1; k <= 2; k++) {
+        agent_error(s, &e);
+        assert_int_equal(rec.nd, 1 + k); /* at once, no backoff */
+        assert_int_equal(rec.d[k].attempt, 1);
+    }
+    agent_error(s, &e); /* the third: an attempt, with its backoff */
+    assert_int_equal(status(s, "U"), ORCHESTRATOR__V1__STATUS__STATUS_READY);
+    clk.now_ms += 31000;
+    sched_tick(s, &clk);
+    assert_int_equal(rec.d[rec.nd - 1].attempt, 2);
+    sched_destroy(s);
+}
+
 static void transient_agent_error_backs_off_others_escalate(void **state)
 {
     sched *s = sched_create(&cfg, &out, &clk);
@@ -555,6 +586,7 @@ int main(void)
         cmocka_unit_test_setup(reject_retry_with_output_then_escalate, setup),
         cmocka_unit_test_setup(infra_errors_retry_without_counting, setup),
         cmocka_unit_test_setup(transient_agent_error_backs_off_others_escalate, setup),
+        cmocka_unit_test_setup(an_unhealthy_instance_gives_work_back_without_an_attempt, setup),
         cmocka_unit_test_setup(cycles_rejected_unknown_dependencies_wait, setup),
         cmocka_unit_test_setup(every_stage_says_what_it_waits_on, setup),
         cmocka_unit_test_setup(a_longer_cycle_rejects_every_member, setup),

@@ -434,6 +434,32 @@ static void every_agent_busy_narrows_the_window(void **state)
     sched_destroy(s);
 }
 
+/* An instance whose circuit breaker opened says "stopped": it is not an
+ * agent free to take work, and the window counts only the other. */
+static void a_stopped_agent_is_not_counted(void **state)
+{
+    sched *s;
+    pb_heartbeat h;
+    (void)state;
+    cfg.window = 3;
+    s = sched_create(&cfg, &out, &clk);
+    alive(s, BE, "be-1");
+    alive(s, BE, "be-2");
+    orchestrator__v1__heartbeat__init(&h);
+    h.agent_type = (Orchestrator__V1__AgentType)BE;
+    h.requirement_id = "";
+    h.instance = "be-2";
+    h.state = "stopped";
+    heartbeat(s, &h);
+    sched_add(s, req("W0", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("W1", BE, MED, 100, NULL, NULL), &clk);
+    sched_tick(s, &clk);
+    assert_int_equal(rec.nd, 1);
+    started_by(s, "W0", "be-1");
+    assert_non_null(strstr(why(s, "W1"), "(1 released to 1 alive)"));
+    sched_destroy(s);
+}
+
 /* Anyone may publish a heartbeat in any name: one idle heartbeat of an
  * instance that does not exist does not count it as an agent for the
  * window (it would narrow the window to one, "every agent busy"). Its
@@ -481,6 +507,7 @@ int main(void)
         cmocka_unit_test_setup(the_agent_is_kept_for_the_longer_path_about_to_be_ready, setup),
         cmocka_unit_test_setup(without_reservations_the_agent_is_not_kept, setup),
         cmocka_unit_test_setup(every_agent_busy_narrows_the_window, setup),
+        cmocka_unit_test_setup(a_stopped_agent_is_not_counted, setup),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rec_free();
