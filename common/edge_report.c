@@ -143,7 +143,8 @@ char *edge_result_to_json(const pb_result *r)
 }
 
 /* Error: {"message" (or "error"), "reason", "source", "requirementId",
- * "attempt", "agentType", "instance", "transient", "streamSeq", "subject"}. */
+ * "attempt", "agentType", "instance", "transient", "streamSeq", "subject",
+ * "item" (a refused list item, 1 for the first)}. */
 edge_reason edge_error_from_json(const char *buf, size_t len, const edge_limits *l,
                                  pb_error **out, char err[ERR_LEN])
 {
@@ -199,6 +200,10 @@ edge_reason edge_error_from_json(const char *buf, size_t len, const edge_limits 
         goto out;
     if (s)
         pb_set_str(&r->subject, s);
+    if ((e = edge_get_uint(o, "", "item", NULL, UINT32_MAX, &u, &present, err)))
+        goto out;
+    if (present)
+        r->item = (uint32_t)u;
     *out = r;
     r = NULL;
 out:
@@ -224,6 +229,8 @@ char *edge_error_to_json(const pb_error *e)
     if (e->stream_seq)
         cJSON_AddNumberToObject(o, "streamSeq", (double)e->stream_seq);
     edge_add_str_if(o, "subject", e->subject);
+    if (e->item)
+        cJSON_AddNumberToObject(o, "item", e->item);
     if (e->at_ms)
         cJSON_AddNumberToObject(o, "atMs", (double)e->at_ms);
     return edge_print_and_free(o);

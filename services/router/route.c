@@ -314,12 +314,12 @@ static edge_reason intake_type_item(const pb_requirement *r, size_t j, size_t n,
     if (r->type != ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW &&
         r->type != ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_RELEASE)
         return EDGE_OK;
-    if (n > 1)
-        snprintf(which, sizeof(which), "[%zu].", j);
+    if (n > 1) /* which item, as every refusal of one item of a list says it */
+        snprintf(which, sizeof(which), "[%zu]: ", j);
     if (subject && names_subject_rest(subject, NAMES_FAM_WORK))
-        snprintf(err, ERR_LEN, "subject %.200s: '%s'", subject, names_agent_type(r->type));
+        snprintf(err, ERR_LEN, "%ssubject %.200s: '%s'", which, subject, names_agent_type(r->type));
     else
-        snprintf(err, ERR_LEN, "field '%s%s': '%.64s'", which, *r->assigned_agent ? "assignedAgent" : "type",
+        snprintf(err, ERR_LEN, "%sfield '%s': '%.64s'", which, *r->assigned_agent ? "assignedAgent" : "type",
                  *r->assigned_agent ? r->assigned_agent : names_agent_type(r->type));
     snprintf(err + strlen(err), ERR_LEN - strlen(err),
              " is not an intake type: reviews and merges are asked for by the scheduler once work is verified "

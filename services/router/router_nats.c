@@ -171,6 +171,7 @@ static void report_bad_input(int input, natsMsg *m, uint64_t seq, edge_reason wh
     e.subject = (char *)natsMsg_GetSubject(m);
     if (id)
         e.requirement_id = (char *)id;
+    e.item = index >= 0 ? (uint32_t)index + 1 : 0; /* which one, for a submitter to tell */
     /* in the batch: the message is terminated once this is stored */
     json = nc_refusal_pack(NAMES_SRC_INTAKE, &e, e.reason, subject, sizeof(subject));
     if (index < 0)

@@ -445,7 +445,7 @@ static void review_and_release_are_not_intake_types(void **state)
     errs = read_errors(e, 4, 10000);
     assert_int_equal(cJSON_GetArraySize(errs), 4);
     expect_report(errs, 1, "bad_value", "field 'type': 'review' is not an intake type");
-    expect_report(errs, 2, "bad_value", "field '[1].assignedAgent': 'release-manager' is not an intake type");
+    expect_report(errs, 2, "bad_value", "[1]: field 'assignedAgent': 'release-manager' is not an intake type");
     expect_report(errs, 3, "bad_value", "subject work.requirements.review.RV-2: 'review' is not an intake type");
     expect_report(errs, 4, "bad_value", "field 'type': 'release' is not an intake type");
     cJSON_Delete(errs);

@@ -90,7 +90,7 @@ static void review_and_release_are_not_intake_types(void **state)
 
     assert_int_equal(route_decode(ROUTE_JSON, rv, strlen(rv), &lim, &r, &n, err), EDGE_OK);
     assert_int_equal(route_intake_types(r, n, NULL, err), EDGE_BAD_VALUE);
-    assert_non_null(strstr(err, "field '[1].assignedAgent': 'senior-review' is not an intake type"));
+    assert_non_null(strstr(err, "[1]: field 'assignedAgent': 'senior-review' is not an intake type"));
     edge_requirements_free(r, n);
 
     assert_int_equal(route_decode(ROUTE_JSON, rl, strlen(rl), &lim, &r, &n, err), EDGE_OK);
@@ -413,7 +413,7 @@ static void a_bad_item_of_a_list_is_refused_alone(void **state)
     assert_string_equal(x.reqs[2]->id, "");
     assert_string_equal(x.err[2], "[2]: expected a requirement object");
     assert_int_equal(x.why[3], EDGE_BAD_VALUE);
-    assert_non_null(strstr(x.err[3], "field '[3].type': 'review' is not an intake type"));
+    assert_non_null(strstr(x.err[3], "[3]: field 'type': 'review' is not an intake type"));
     assert_int_equal(x.why[4], EDGE_MISSING_FIELD);
     assert_non_null(strstr(x.err[4], "[4]: "));
     assert_int_equal(x.why[5], EDGE_OK);

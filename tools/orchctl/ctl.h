@@ -56,8 +56,11 @@ char *slurp(const char *path, size_t max, size_t *len);
 int submit_body(ctl *c, const char *body, size_t len, const char *ctype);
 /* The same; whole_refused not NULL: a refusal of the whole message is not
  * said but flagged there (the caller sends its items again one by one);
- * label (may be NULL) names what was sent where a refusal names no id. */
-int submit_body_as(ctl *c, const char *body, size_t len, const char *ctype, int *whole_refused, const char *label);
+ * labels (nlabels of them; may be NULL) name what was sent, item by item,
+ * where a refusal names no id; *refused (may be NULL) adds the items
+ * refused one by one. */
+int submit_body_as(ctl *c, const char *body, size_t len, const char *ctype, int *whole_refused,
+                   const char *const *labels, int nlabels, int *refused);
 
 /* The commands outside main.c (argv[0] is the command's name). */
 int cmd_status(ctl *c, int argc, char **argv);

@@ -396,10 +396,11 @@ static int not_stored(ctl *c, jsCtx *js, const char *subject, natsStatus s)
  * named on stderr, and the exit code is 1. */
 int submit_body(ctl *c, const char *body, size_t len, const char *ctype)
 {
-    return submit_body_as(c, body, len, ctype, NULL, NULL);
+    return submit_body_as(c, body, len, ctype, NULL, NULL, 0, NULL);
 }
 
-int submit_body_as(ctl *c, const char *body, size_t len, const char *ctype, int *whole_refused, const char *label)
+int submit_body_as(ctl *c, const char *body, size_t len, const char *ctype, int *whole_refused,
+                   const char *const *labels, int nlabels, int *refused_out)
 {
     natsSubscription *plan = NULL, *errs = NULL;
     jsCtx *js = NULL;
@@ -435,17 +436,27 @@ int submit_body_as(ctl *c, const char *body, size_t len, const char *ctype, int 
                 const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(j, "requirementId"));
                 char *shown = NULL;
                 const char *reason = cJSON_GetStringValue(cJSON_GetObjectItem(j, "reason"));
-                /* A duplicate id, or no automatic id free, refuses that
+                /* A refusal naming an item of the list (a bad item, a
+                 * duplicate id, no automatic id free) refuses that
                  * requirement only: wait for the rest. */
-                int one = reason && (!strcmp(reason, edge_reason_token(EDGE_DUPLICATE_ID)) ||
-                                     !strcmp(reason, edge_reason_token(EDGE_ID_UNAVAILABLE)));
+                cJSON *item = cJSON_GetObjectItem(j, "item");
+                int one = (cJSON_IsNumber(item) && item->valuedouble >= 1) ||
+                          (reason && (!strcmp(reason, edge_reason_token(EDGE_DUPLICATE_ID)) ||
+                                      !strcmp(reason, edge_reason_token(EDGE_ID_UNAVAILABLE))));
                 if (!one && whole_refused)
                     *whole_refused = 1; /* the caller says it its own way */
                 else {
-                    if (!id && label)
-                        id = shown = text_printable(label);
+                    int k = cJSON_IsNumber(item) && item->valuedouble >= 1 ? (int)item->valuedouble - 1 : 0;
+                    const char *text = cJSON_GetStringValue(cJSON_GetObjectItem(j, "message"));
+                    size_t skip = 0;
+                    if (!id && labels && k < nlabels)
+                        id = shown = text_printable(labels[k]);
+                    /* the item is named: the router's "[k]: " need not be */
+                    if (id && text && text[0] == '[' && (skip = strspn(text + 1, "0123456789")) &&
+                        !strncmp(text + 1 + skip, "]: ", 3))
+                        text += skip + 4;
                     fprintf(stderr, "orchctl: rejected%s%s (%s): %s\n", id ? " " : "", id ? id : "", reason,
-                            cJSON_GetStringValue(cJSON_GetObjectItem(j, "message")));
+                            text ? text : "");
                     free(shown);
                 }
                 if (!one) {
@@ -474,9 +485,13 @@ int submit_body_as(ctl *c, const char *body, size_t len, const char *ctype, int 
             natsMsg_Destroy(x);
         }
     }
-    if (refused) {
+    if (refused_out)
+        *refused_out += refused;
+    if (refused && !refused_out) {
         fprintf(stderr, "orchctl: %d requirement%s refused; %s\n", refused, refused == 1 ? "" : "s",
                 got ? "the ids printed were accepted" : "none accepted");
+        rc = EXIT_FAIL;
+    } else if (refused) {
         rc = EXIT_FAIL;
     } else if (got) {
         rc = 0;

@@ -86,10 +86,10 @@ static void batch_clear(batch *b)
     memset(b, 0, sizeof(*b));
 }
 
-/* Submits b as one message. A message the router refuses as a whole (one
- * bad item refuses its message) is sent again an item a message, so that
- * only the bad ones are refused, each named with the router's reason;
- * *refused counts those. */
+/* Submits b as one message. The router refuses a bad item alone, named by
+ * its place in the list; a message it refuses as a whole is sent again an
+ * item a message, so that only the bad ones are refused, each named with
+ * the router's reason; *refused counts those. */
 static int batch_send(ctl *c, batch *b, int *refused)
 {
     char *body;
@@ -98,8 +98,8 @@ static int batch_send(ctl *c, batch *b, int *refused)
 
     if (b->n == 0)
         return 0;
-    if (b->n == 1) { /* an object alone: the router's words name its fields without "[0]." */
-        rc = submit_body_as(c, b->json[0], strlen(b->json[0]), "application/json", NULL, b->id[0]);
+    if (b->n == 1) { /* an object alone: the router's words name its fields without "[0]: " */
+        rc = submit_body_as(c, b->json[0], strlen(b->json[0]), "application/json", NULL, b->id, 1, NULL);
         *refused += rc == EXIT_FAIL;
         batch_clear(b);
         return rc;
@@ -110,10 +110,12 @@ static int batch_send(ctl *c, batch *b, int *refused)
         used += (size_t)sprintf(body + used, "%s%s", i ? "," : "", b->json[i]);
     body[used++] = ']';
     body[used] = '\0';
-    rc = submit_body_as(c, body, used, "application/json", &whole, NULL);
+    /* the router refuses a bad item alone (the refusal names it): a whole
+     * refusal is of the message (its size, its syntax) */
+    rc = submit_body_as(c, body, used, "application/json", &whole, b->id, b->n, refused);
     free(body);
     for (int i = 0; whole && i < b->n && rc != EXIT_NATS; i++) {
-        int one = submit_body_as(c, b->json[i], strlen(b->json[i]), "application/json", NULL, b->id[i]);
+        int one = submit_body_as(c, b->json[i], strlen(b->json[i]), "application/json", NULL, b->id + i, 1, NULL);
         if (i == 0 || (one && rc != EXIT_NATS))
             rc = one;
         *refused += one == EXIT_FAIL;
