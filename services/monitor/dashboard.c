@@ -197,21 +197,19 @@ char *dash_markdown(const dash_input *in)
             const pb_state *s = in->items[i].st;
             if (terminal(s->status) || !s->requirement || (int)s->requirement->priority != p)
                 continue;
-            if (s->status == ST(DISPATCHED) && !in->items[i].taken) {
-                char span[32];
-                rules_duration(span, sizeof(span), in->now_ms - s->dispatched_at_ms);
+            char span[32];
+            rules_duration(span, sizeof(span), in->now_ms - s->dispatched_at_ms);
+            if (s->status == ST(DISPATCHED) && !in->items[i].taken)
                 put(&b, "- %s (%s) - Released, no agent took it yet (%s ago)", s->id,
                     names_agent_type(s->requirement->type), span);
-            } else {
-                put(&b, "- %s (%s) - %s", s->id, names_agent_type(s->requirement->type), status_words(s->status));
-            }
-            if ((s->status == ST(DISPATCHED) && in->items[i].taken) || s->status == ST(VERIFYING)) {
-                char span[32];
-                rules_duration(span, sizeof(span), in->now_ms - s->dispatched_at_ms);
-                put(&b, " (%s elapsed)", span);
-            }
+            else if (s->status == ST(DISPATCHED) || s->status == ST(VERIFYING))
+                put(&b, "- %s (%s) - %s (%s elapsed)", s->id, names_agent_type(s->requirement->type),
+                    status_words(s->status), span);
             else if (*s->reason)
-                put(&b, " (%s)", s->reason);
+                put(&b, "- %s (%s) - %s (%s)", s->id, names_agent_type(s->requirement->type), status_words(s->status),
+                    s->reason);
+            else
+                put(&b, "- %s (%s) - %s", s->id, names_agent_type(s->requirement->type), status_words(s->status));
             put(&b, "\n");
         }
     }
