@@ -405,10 +405,18 @@ static int gate_conservation(gate_ctx *g)
 }
 
 /* With the estimate learned so far (forecast_learned_estimate). */
+/* Whether st goes over what its budget has left: CRITICAL work does (the
+ * seed's light mode: production down does not wait for tomorrow), with
+ * the cheaper model and an alert (dispatch). */
+static int over_budget(const sched *s, const pb_state *st, char *why, size_t len)
+{
+    return !budget_fits(&s->led.b, type_of(st), st->requirement->estimated_tokens, why, len);
+}
+
 static int gate_budget(gate_ctx *g)
 {
     forecast_learned_estimate(g->s, g->st);
-    if (budget_fits(&g->s->led.b, g->t, g->st->requirement->estimated_tokens, g->why, sizeof(g->why)))
+    if (!over_budget(g->s, g->st, g->why, sizeof(g->why)) || prio_of(g->st) == P_CRIT)
         return 1;
     if (sched_reason(g->st, WK(BUDGET), "%s", g->why))
         sched_save(g->s, g->st, g->now);
@@ -506,16 +514,17 @@ static int dispatch(sched *s, int i, const sched_clock *now)
 {
     pb_state *st = s->e[i];
     pb_requirement *r = st->requirement;
-    char msg_id[160], why[ERR_LEN] = "";
-    int t = type_of(st), rc;
+    char msg_id[160], why[ERR_LEN] = "", over_why[200];
+    int t = type_of(st), rc, over;
 
     if (st->attempt == 0)
         st->attempt = 1;
     r->attempt = st->attempt;
     r->status = ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED;
     r->token_budget = r->estimated_tokens * (uint64_t)s->cfg.budget_factor_percent / 100;
-    pb_set_str(&r->model_hint, s->led.conserving && r->complexity == ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_S
-                                   ? "cheap" : "");
+    over = prio_of(st) == P_CRIT && over_budget(s, st, over_why, sizeof(over_why));
+    pb_set_str(&r->model_hint,
+               over || (s->led.conserving && r->complexity == ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_S) ? "cheap" : "");
     st->status = ST_DISPATCHED;
     st->dispatched_at_ms = now->now_ms;
     st->started = 0;
@@ -539,6 +548,13 @@ static int dispatch(sched *s, int i, const sched_clock *now)
     budget_reserve(&s->led.b, t, st->reserved_tokens);
     sched_save(s, st, now);
     release_enter_flight(s, i);
+    if (over && s->out.alert) {
+        char text[400], key[96];
+        snprintf(text, sizeof(text), "%s is CRITICAL and went over the budget, with the cheaper model (%s)", st->id,
+                 over_why);
+        snprintf(key, sizeof(key), "%s-a%u", st->id, st->attempt);
+        s->out.alert(s->out.ctx, "warning", "critical_over_budget", key, text);
+    }
     return 0;
 }
 

@@ -468,18 +468,27 @@ static void ensure_alias(sched *s, const char *origin, const pb_requirement *pr,
 /* An estimate above what its type (or the day in total) may spend would
  * wait forever: escalated at once, with an error and an alert. Returns 1
  * when it was. */
-static int over_daily_limit(sched *s, int i, const sched_clock *now)
+/* Whether st's estimate is more than its type (or the day in total) may
+ * spend in a whole day; text says so when it is. */
+static int beyond_a_day(const sched *s, const pb_state *st, char *text, size_t len)
 {
-    pb_state *st = s->e[i];
     int t = type_of(st);
     uint64_t est = st->requirement->estimated_tokens, lim = s->cfg.budget.limit[t];
     uint64_t total = s->cfg.budget.total_limit;
-    char text[500];
     if (st->alias || t == 0 || (est <= lim && est <= total))
         return 0;
-    snprintf(text, sizeof(text), "%s is estimated at %llu tokens, more than %s may spend in a whole day (%llu)",
-             st->id, (unsigned long long)est, est > lim ? type_tok(t) : "the daily total",
+    snprintf(text, len, "%s is estimated at %llu tokens, more than %s may spend in a whole day (%llu)", st->id,
+             (unsigned long long)est, est > lim ? type_tok(t) : "the daily total",
              (unsigned long long)(est > lim ? lim : total));
+    return 1;
+}
+
+static int over_daily_limit(sched *s, int i, const sched_clock *now)
+{
+    pb_state *st = s->e[i];
+    char text[500];
+    if (!beyond_a_day(s, st, text, sizeof(text)))
+        return 0;
     st->status = ST_ESCALATED;
     sched_reason(st, WK(HUMAN), "escalated: %s; raise the budget, then orchctl retry %s", text, st->id);
     sched_save(s, st, now);
@@ -981,6 +990,10 @@ int sched_retry(sched *s, const char *id, const sched_clock *now, char *err, siz
     st = s->e[i];
     if (st->status != ST_ESCALATED) {
         snprintf(err, len, "%s is %s, not ESCALATED", id, names_status(st->status));
+        return -1;
+    }
+    if (beyond_a_day(s, st, err, len)) { /* it would wait for ever: say so now */
+        snprintf(err + strlen(err), len - strlen(err), ": raise the budget first");
         return -1;
     }
     st->attempt_base = st->attempt;

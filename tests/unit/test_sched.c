@@ -423,6 +423,12 @@ static void estimates_beyond_a_day_escalate_at_once(void **state)
                                            "in a whole day (50000)"));
     assert_non_null(strstr(rec.alerts[0], "warning/estimate_over_daily_limit"));
     assert_int_equal(status(s, "SMALL"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    {   /* a retry would leave it READY for ever: refused, saying why */
+        char err[300];
+        assert_int_equal(sched_retry(s, "HUGE", &clk, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "more than documentation may spend in a whole day (50000): raise the budget"));
+        assert_int_equal(status(s, "HUGE"), ORCHESTRATOR__V1__STATUS__STATUS_ESCALATED);
+    }
     sched_destroy(s);
 }
 

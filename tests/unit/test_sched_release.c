@@ -78,6 +78,30 @@ static void critical_reaches_the_agent_before_medium_work(void **state)
     sched_destroy(s);
 }
 
+/* The day's documentation budget spent: MEDIUM work waits for it, a
+ * CRITICAL requirement goes anyway (the seed's light mode), with the
+ * cheaper model hinted and one warning. */
+static void critical_work_goes_over_a_spent_budget_with_the_cheaper_model(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    int alerts = 0;
+    (void)state;
+    sched_add(s, req("D1", DOC, MED, 45000, NULL, NULL), &clk);
+    result(s, "D1", 1, 45000);
+    verdict(s, "D1", 1, PASS, NULL); /* 45k of 50k used */
+    sched_add(s, req("D2", DOC, MED, 20000, NULL, NULL), &clk);
+    assert_int_equal(sched_get(s, "D2")->wait_kind, KIND(BUDGET));
+    sched_add(s, req("K", DOC, CRIT, 20000, NULL, NULL), &clk);
+    assert_int_equal(status(s, "K"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED);
+    assert_string_equal(rec.d[rec.nd - 1].id, "K");
+    assert_string_equal(rec.d[rec.nd - 1].hint, "cheap");
+    for (int k = 0; k < rec.nalert; k++)
+        alerts += strstr(rec.alerts[k], "warning/critical_over_budget: K is CRITICAL and went over the budget") != NULL;
+    assert_int_equal(alerts, 1);
+    assert_int_equal(status(s, "D2"), ORCHESTRATOR__V1__STATUS__STATUS_READY);
+    sched_destroy(s);
+}
+
 static void budget_holds_then_releases(void **state)
 {
     sched *s = sched_create(&cfg, &out, &clk);
@@ -495,6 +519,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(critical_overtakes_queued_medium_work, setup),
         cmocka_unit_test_setup(critical_reaches_the_agent_before_medium_work, setup),
+        cmocka_unit_test_setup(critical_work_goes_over_a_spent_budget_with_the_cheaper_model, setup),
         cmocka_unit_test_setup(one_heartbeat_of_nobody_does_not_narrow_the_window, setup),
         cmocka_unit_test_setup(budget_holds_then_releases, setup),
         cmocka_unit_test_setup(overlap_holds_the_second, setup),
