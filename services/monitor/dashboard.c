@@ -77,6 +77,12 @@ void dash_compute(const dash_input *in, dash_metrics *m)
     m->conflict_rate = m->total ? (double)overlap / m->total : 0;
     m->tokens_per_requirement = m->complete ? (double)tokens / m->complete : -1;
     m->escalation_rate = m->complete + m->escalated ? (double)m->escalated / (m->complete + m->escalated) : -1;
+    for (int i = 0; i < in->nagents; i++)
+        if (dash_agent_active(in, &in->agents[i])) {
+            m->agents_active++;
+            m->agents_working += in->agents[i].requirement && *in->agents[i].requirement;
+        }
+    m->utilisation = m->agents_active ? (double)m->agents_working / m->agents_active : -1;
     /* the share of agents' reports that were errors: each run ends in a
      * result or an error */
     for (int t = 0; t < DASH_TYPES; t++)
@@ -293,6 +299,11 @@ char *dash_markdown(const dash_input *in)
         put(&b, "- Token cost per requirement: %.0f\n", m.tokens_per_requirement);
     rate(&b, "Conflict rate", m.conflict_rate);
     rate(&b, "Escalation rate", m.escalation_rate);
+    if (m.utilisation >= 0)
+        put(&b, "- Agent utilisation: %.1f%% (%d of %d active agents working)\n", m.utilisation * 100.0,
+            m.agents_working, m.agents_active);
+    else
+        put(&b, "- Agent utilisation: n/a (no active agent)\n");
     return b.buf;
 }
 
@@ -385,6 +396,9 @@ cJSON *dash_json(const dash_input *in)
     num_or_null(metrics, "tokensPerRequirement", m.tokens_per_requirement);
     num_or_null(metrics, "conflictRate", m.conflict_rate);
     num_or_null(metrics, "escalationRate", m.escalation_rate);
+    num_or_null(metrics, "agentUtilisation", m.utilisation);
+    cJSON_AddNumberToObject(metrics, "agentsActive", m.agents_active);
+    cJSON_AddNumberToObject(metrics, "agentsWorking", m.agents_working);
     cJSON_AddNumberToObject(o, "alertsFiring", in->firing_alerts);
     return o;
 }

@@ -65,6 +65,8 @@ typedef struct {
     double tokens_per_requirement;   /* of completed work; -1 none */
     double conflict_rate;            /* ever waited on an overlap / all */
     double escalation_rate;          /* escalated / (complete + escalated); -1 none */
+    int agents_active, agents_working;
+    double utilisation;              /* active agents working on something now / active agents; -1 none */
 } dash_metrics;
 
 void dash_compute(const dash_input *in, dash_metrics *m);

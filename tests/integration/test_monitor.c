@@ -1462,6 +1462,7 @@ static void dashboard_tells_what_is_going_on(void **state)
                                         "\"requirementId\":\"W-2\",\"message\":\"tests fail\",\"transient\":true}");
     d = dashboard_when(e, both_reports_in, NULL);
     assert_true(both_reports_in(d, NULL));
+    assert_true(metric(d, "agentUtilisation") == 0.5); /* roy-1 works, roy-2 is idle */
     be = cJSON_GetObjectItem(cJSON_GetObjectItem(d, "agents"), "backend");
     on = cJSON_GetObjectItem(be, "workingOn");
     assert_int_equal(cJSON_GetArraySize(on), 1);

@@ -152,6 +152,16 @@ static void agents_silent_past_the_stale_threshold_are_not_active(void **state)
     in.stale_ms = 8000;
     md = dash_markdown(&in);
     assert_non_null(strstr(md, "**Active Agents:** 1 (roy-1)\n"));
+    assert_non_null(strstr(md, "- Agent utilisation: 0.0% (0 of 1 active agents working)\n"));
+    free(md);
+    a[0].requirement = "REQ-1"; /* working; roy-2, silent, counts for nothing */
+    in.stale_ms = 0;
+    md = dash_markdown(&in);
+    assert_non_null(strstr(md, "- Agent utilisation: 50.0% (1 of 2 active agents working)\n"));
+    free(md);
+    in.nagents = 0;
+    md = dash_markdown(&in);
+    assert_non_null(strstr(md, "- Agent utilisation: n/a (no active agent)\n"));
     free(md);
 }
 
