@@ -470,6 +470,13 @@ static const pb_state *next_task(const seen *s)
     return best;
 }
 
+/* Blocked behind work that will not finish (the scheduler's dead end: its
+ * reason names the root). */
+static int dead_end(const pb_state *st)
+{
+    return st->status == ST(BLOCKED) && st->wait_kind == WK(DEAD_END);
+}
+
 /* A dependency the monitor has no state of: nobody will ever finish it. A
  * split requirement is known: waiting on it is waiting on its parts (it was
  * listed under Blockers as unknown). */
@@ -496,7 +503,8 @@ const dash_input *seen_dash(seen *s, int64_t now)
         s->ditems[i].st = s->items[i].st;
         s->ditems[i].ever_blocked = s->items[i].ever_blocked;
         s->ditems[i].ever_overlap = s->items[i].ever_overlap;
-        s->ditems[i].blocker = s->items[i].st->status == ST(ESCALATED) || unknown_dependency(s, s->items[i].st);
+        s->ditems[i].blocker = s->items[i].st->status == ST(ESCALATED) || unknown_dependency(s, s->items[i].st) ||
+                               dead_end(s->items[i].st);
         s->ditems[i].taken = taken(&s->items[i]);
     }
     all = agents_all(s->agents, &nall);

@@ -1693,9 +1693,17 @@ static int has_blocked_pair(const cJSON *d, const void *arg)
     return metric(d, "total") == 2;
 }
 
+static void put_blocked_as(env *e, const char *id, char **wait, size_t n, const char *reason, int alias, int kind);
+
 /* A BLOCKED backend requirement waiting on the dependencies wait (n of
  * them); alias: one split into parts, which stands for them. */
 static void put_blocked(env *e, const char *id, char **wait, size_t n, const char *reason, int alias)
+{
+    put_blocked_as(e, id, wait, n, reason, alias, ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_DEPENDENCY);
+}
+
+/* The same with the wait kind given. */
+static void put_blocked_as(env *e, const char *id, char **wait, size_t n, const char *reason, int alias, int kind)
 {
     pb_state st;
     pb_requirement r;
@@ -1709,7 +1717,7 @@ static void put_blocked(env *e, const char *id, char **wait, size_t n, const cha
     st.id = (char *)id;
     st.status = ORCHESTRATOR__V1__STATUS__STATUS_BLOCKED;
     st.alias = alias;
-    st.wait_kind = ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_DEPENDENCY;
+    st.wait_kind = (Orchestrator__V1__WaitKind)kind;
     st.reason = (char *)reason;
     st.wait_ids = wait;
     st.n_wait_ids = n;
@@ -1737,6 +1745,28 @@ static void blockers_come_from_the_structured_reason(void **state)
     md = dashboard_text(e);
     assert_non_null(strstr(md, "### Blockers\n\n- K-2: waiting on GHOST-1\n"));
     assert_null(strstr(md, "- K-1: waiting on K-2"));
+    free(md);
+    svc_stop(pid);
+}
+
+/* Work behind a dead end (the scheduler's wait kind: behind work that
+ * will not finish) is a blocker, listed with the reason naming its root. */
+static void a_dead_end_is_a_blocker(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_monitor(e, "m1", NULL);
+    char *root[] = {"DE-A"}, *md;
+    int two = 2;
+    cJSON *d;
+
+    put_blocked(e, "DE-B", root, 1, "dependency: waiting on DE-A", 0);
+    put_blocked_as(e, "DE-C", root, 1, "dead end: waiting on DE-B, behind DE-A (escalated: orchctl retry DE-A)", 0,
+                   ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_DEAD_END);
+    d = dashboard_when(e, has_total, &two);
+    assert_true(has_total(d, &two));
+    cJSON_Delete(d);
+    md = dashboard_text(e);
+    assert_non_null(strstr(md, "- DE-C: dead end: waiting on DE-B, behind DE-A (escalated: orchctl retry DE-A)\n"));
     free(md);
     svc_stop(pid);
 }
@@ -1838,6 +1868,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_agent_silent_past_the_stale_threshold_is_not_active, setup, teardown),
         cmocka_unit_test_setup_teardown(est_completion_says_done_when_all_is_done, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_of_work_sent_back_on_the_same_attempt_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_dead_end_is_a_blocker, setup, teardown),
         cmocka_unit_test_setup_teardown(a_wait_on_a_split_requirement_is_no_blocker, setup, teardown),
         cmocka_unit_test_setup_teardown(work_no_agent_took_is_not_in_progress, setup, teardown),
     };
