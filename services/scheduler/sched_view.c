@@ -199,7 +199,7 @@ static void add_budget(cJSON *o, const budget *b)
     }
 }
 
-cJSON *sched_view_list(sched *s, int turns, long long offset, long long limit, const sched_clock *now)
+cJSON *sched_view_list(sched *s, int turn_minutes, long long offset, long long limit, const sched_clock *now)
 {
     cJSON *o = cJSON_CreateObject(), *by, *path;
     const char *ids[PATH_MAX_IDS];
@@ -209,7 +209,9 @@ cJSON *sched_view_list(sched *s, int turns, long long offset, long long limit, c
     size_t total;
     int n, slots = sched_slots(s);
 
-    cJSON_AddStringToObject(o, "mode", turns ? "turns" : "continuous");
+    cJSON_AddStringToObject(o, "mode", turn_minutes > 0 ? "turns" : "continuous");
+    if (turn_minutes > 0) /* the cycle, for the dashboard's "Next Review" */
+        cJSON_AddNumberToObject(o, "turnMinutes", turn_minutes);
     cJSON_AddBoolToObject(o, "conservation", sched_conservation(s));
     total = sched_view_by_status(s, &by);
     cJSON_AddNumberToObject(o, "total", (double)total);

@@ -49,13 +49,13 @@ cJSON *sched_view_status(const sched *s, const pb_state *st, int64_t eta, int br
 int sched_view_list_request(const char *body, size_t len, long long default_limit, long long *offset,
                             long long *limit, char *err, size_t errlen);
 
-/* A page of orch.scheduler.list: the mode ("turns" when turns, else
- * "continuous"), conservation, total and counts by status, offset, up to
+/* A page of orch.scheduler.list: the mode ("turns" with turnMinutes, the
+ * cycle, when turn_minutes > 0; else "continuous"), conservation, total and counts by status, offset, up to
  * limit brief rows from slot offset with their ETAs, next, the roadmap's
  * ETA and its 90th percentile, the critical path (at most 64 ids) and its
  * end, and the day's budget per type. s is not changed in what it decides
  * (its forecast cache may be). The caller owns the object returned. */
-cJSON *sched_view_list(sched *s, int turns, long long offset, long long limit, const sched_clock *now);
+cJSON *sched_view_list(sched *s, int turn_minutes, long long offset, long long limit, const sched_clock *now);
 
 /* The requirements known, returned, and in *by a new object of their counts
  * by status name (the caller owns it; it belongs under some key of the

@@ -868,7 +868,7 @@ static void on_list(srv_req *req, void *closure)
         return;
     }
     clock_now(&now);
-    o = sched_view_list(S.s, scheduler_cfg.mode, offset, limit, &now);
+    o = sched_view_list(S.s, scheduler_cfg.mode ? (int)scheduler_cfg.core.turn_minutes : 0, offset, limit, &now);
     cJSON_AddItemToObject(o, "trains", sched_trains_json(S.s)); /* docs/merge.md */
     pthread_mutex_unlock(&S.mu);
     srv_respond_json(req, o);

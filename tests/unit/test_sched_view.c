@@ -363,8 +363,9 @@ static void a_page_says_mode_counts_path_and_budget(void **state)
     sched *s = five();
     cJSON *o, *counts, *bud;
     (void)state;
-    o = sched_view_list(s, 1, 0, 500, &clk);
+    o = sched_view_list(s, 30, 0, 500, &clk);
     assert_string_equal(cJSON_GetObjectItem(o, "mode")->valuestring, "turns");
+    assert_int_equal(cJSON_GetObjectItem(o, "turnMinutes")->valueint, 30); /* the dashboard's cycle */
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(o, "conservation")));
     counts = cJSON_GetObjectItem(o, "counts");
     assert_int_equal(cJSON_GetArraySize(counts), NAMES_STATUS_COUNT - 1); /* every status but UNSPECIFIED */
