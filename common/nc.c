@@ -238,7 +238,9 @@ void nc_close(natsConnection *nc, long long timeout_ms)
 
 void nc_lib_close(const char *who)
 {
-    if (nats_CloseAndWait(2000) != NATS_OK)
+    /* NATS_NOT_INITIALIZED: nothing was opened (a usage or config error
+     * stopped the program first): nothing to say */
+    if (nats_CloseAndWait(2000) == NATS_TIMEOUT)
         fprintf(stderr, "%s: the NATS library's threads did not stop within 2 s\n", who);
 }
 

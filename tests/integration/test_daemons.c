@@ -163,6 +163,28 @@ static void expect_config_error(const char *const extra_argv[], const char *env1
     assert_null(strchr(strchr(text, '\n') + 1, '\n'));
 }
 
+/* orch-agent stopped by its settings (a projects file that is not there)
+ * says that, not also that the NATS library's threads did not stop: it
+ * never opened them. */
+static void an_agent_stopped_by_its_settings_says_only_why(void **state)
+{
+    char bin[512], logpath[512], *text;
+    const char *argv[] = {proc_bin("orch-agent", bin, sizeof(bin)), "--type", "backend", "--instance", "b-1", NULL};
+    const char *env[] = {"ORCH_AGENT_PROJECTS_FILE=/nonexistent/projects.json", NULL};
+    int status = 0;
+    pid_t pid;
+    (void)state;
+    pid = proc_spawn(argv, env, fix.dir, "agent-bad.log");
+    assert_int_equal(proc_wait(pid, 10000, &status), 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+    snprintf(logpath, sizeof(logpath), "%s/agent-bad.log", fix.dir);
+    text = proc_slurp(logpath);
+    assert_non_null(text);
+    if (!strstr(text, "/nonexistent/projects.json: cannot open") || strstr(text, "did not stop"))
+        fail_msg("orch-agent said: %s", text);
+    free(text);
+}
+
 static void bad_config_exits_2_with_one_clear_line(void **state)
 {
     char path[300];
@@ -643,6 +665,7 @@ int main(void)
         cmocka_unit_test(each_daemon_answers_and_stops_on_sigterm),
         cmocka_unit_test(all_four_list_under_bare_ping),
         cmocka_unit_test(bad_config_exits_2_with_one_clear_line),
+        cmocka_unit_test(an_agent_stopped_by_its_settings_says_only_why),
         cmocka_unit_test(help_and_version),
         cmocka_unit_test(daemon_waits_for_a_late_server),
         cmocka_unit_test(daemon_stops_promptly_when_its_server_is_gone),
