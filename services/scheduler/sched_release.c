@@ -601,8 +601,8 @@ void release_type(sched *s, int t, const sched_clock *now)
                 break;
             g.i = iheap_pop(h);
             g.st = s->e[g.i];
-            if (g.st->status != ST_READY)
-                continue; /* left the queue some other way */
+            if (g.st->status != ST_READY || prio_of(g.st) != p)
+                continue; /* left the queue some other way, or was raised to another */
             if (nstash == cap) {
                 cap = cap ? cap * 2 : 16;
                 stash = xrealloc(stash, sizeof(int) * (size_t)cap);

@@ -582,6 +582,39 @@ static void keep_rejected(sched *s, pb_requirement *r, const char *cycle, const 
     sched_refresh_dependents(s, i, now);
 }
 
+/* The seed's "blocking other work": a requirement that this many others
+ * wait on is at least HIGH. The router raises what it sees in one intake
+ * message (route_blocking); dependents that come later are counted here. */
+#define BLOCKING_DEPENDENTS 3
+
+/* Raises the requirement at node to HIGH when BLOCKING_DEPENDENTS others
+ * wait on it now, unless its priority was given or is HIGH already. */
+static void raise_blocking(sched *s, int node, const sched_clock *now)
+{
+    int j = entry_at(s, node), n = dag_ndependents(s->g, node);
+    pb_state *st = j >= 0 ? s->e[j] : NULL;
+    pb_requirement *r;
+    char rule[64];
+    if (!st || st->alias || n < BLOCKING_DEPENDENTS)
+        return;
+    r = st->requirement;
+    if (r->priority_given || (r->priority && r->priority <= ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH))
+        return;
+    r->priority = ORCHESTRATOR__V1__PRIORITY__PRIORITY_HIGH;
+    snprintf(rule, sizeof(rule), "structure:blocks %d requirements", n);
+    {
+        Orchestrator__V1__ClassifyReason *why = xmalloc(sizeof(*why));
+        orchestrator__v1__classify_reason__init(why);
+        why->rule = xstrdup(rule);
+        why->type = r->type;
+        r->reasons = xrealloc(r->reasons, sizeof(*r->reasons) * (r->n_reasons + 1));
+        r->reasons[r->n_reasons++] = why;
+    }
+    if (st->status == ST_READY)
+        release_push(s, j); /* into HIGH's queue: the copy left in the old one is passed over */
+    sched_save(s, st, now);
+}
+
 int sched_add(sched *s, pb_requirement *r, const sched_clock *now)
 {
     int node, i, rc;
@@ -625,6 +658,9 @@ int sched_add(sched *s, pb_requirement *r, const sched_clock *now)
         if (j >= 0 && s->e[j]->status == ST_BLOCKED && !s->e[j]->alias)
             block_or_ready(s, j, now);
     }
+    raise_blocking(s, node, now); /* others waited on it before it came */
+    for (int k = 0; k < dag_ndeps(s->g, node); k++)
+        raise_blocking(s, dag_dep(s->g, node, k), now);
     if (st->status == ST_READY)
         release_type(s, type_of(st), now);
     release_check_spawns(s, now);

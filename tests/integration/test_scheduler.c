@@ -1741,6 +1741,26 @@ static void a_dead_end_is_said_alerted_and_cleared_by_a_retry(void **state)
     svc_stop(pid);
 }
 
+/* A requirement that three others come to wait on, in plan messages of
+ * their own (the router sees one intake message at a time), is HIGH. */
+static void a_requirement_three_later_ones_wait_on_is_high(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    cJSON *st;
+
+    wait_leader(e, "s1");
+    plan(e, "BL-A", BE, MED, 100, NULL, NULL);
+    plan(e, "BL-1", FE, MED, 100, "BL-A", NULL);
+    plan(e, "BL-2", FE, MED, 100, "BL-A", NULL);
+    plan(e, "BL-3", DOC, MED, 100, "BL-A", NULL);
+    settle(e, "PLAN", "scheduler-plan");
+    st = status_of(e, "BL-A");
+    assert_string_equal(field(st, "priority"), "HIGH");
+    cJSON_Delete(st);
+    svc_stop(pid);
+}
+
 /* A verdict counts only for work with a result of its attempt: a PASS
  * about DISPATCHED work that sent none (a forger's, or one overtaking its
  * result) completes nothing and is held; once the result is in, the held
@@ -2039,6 +2059,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(critical_work_reaches_the_agent_before_released_medium_work, svc_env_setup,
                                         svc_env_teardown),
         cmocka_unit_test_setup_teardown(an_agent_is_kept_for_the_longer_path, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_requirement_three_later_ones_wait_on_is_high, svc_env_setup,
+                                        svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_verdict_without_its_result_counts_for_nothing, svc_env_setup,
                                         svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_dead_end_is_said_alerted_and_cleared_by_a_retry, svc_env_setup,

@@ -156,6 +156,42 @@ static void an_unhealthy_instance_gives_work_back_without_an_attempt(void **stat
     sched_destroy(s);
 }
 
+/* The seed's "blocking other work": a requirement that three others wait
+ * on is HIGH, also when they come after it, or before it; unless its
+ * priority was given. */
+static void three_dependents_make_a_requirement_high(void **state)
+{
+    sched *s = sched_create(&cfg, &out, &clk);
+    pb_requirement *given = req("G", BE, MED, 100, NULL, NULL);
+    const pb_requirement *a;
+    (void)state;
+    sched_add(s, req("X", BE, MED, 100, NULL, NULL), &clk); /* holds the agent: A waits READY */
+    sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("A1", FE, MED, 100, "A", NULL), &clk);
+    sched_add(s, req("A2", FE, MED, 100, "A", NULL), &clk);
+    assert_int_equal(sched_get(s, "A")->requirement->priority, MED);
+    sched_add(s, req("A3", DOC, MED, 100, "A", NULL), &clk);
+    a = sched_get(s, "A")->requirement;
+    assert_int_equal(a->priority, HIGH);
+    assert_string_equal(a->reasons[a->n_reasons - 1]->rule, "structure:blocks 3 requirements");
+    /* before it */
+    sched_add(s, req("P1", FE, MED, 100, "P", NULL), &clk);
+    sched_add(s, req("P2", FE, MED, 100, "P", NULL), &clk);
+    sched_add(s, req("P3", FE, MED, 100, "P", NULL), &clk);
+    sched_add(s, req("P", BE, LOW, 100, NULL, NULL), &clk);
+    assert_int_equal(sched_get(s, "P")->requirement->priority, HIGH);
+    /* given: as given */
+    given->priority_given = 1;
+    sched_add(s, given, &clk);
+    for (int k = 1; k <= 3; k++) {
+        char id[8];
+        snprintf(id, sizeof(id), "G%d", k);
+        sched_add(s, req(id, FE, MED, 100, "G", NULL), &clk);
+    }
+    assert_int_equal(sched_get(s, "G")->requirement->priority, MED);
+    sched_destroy(s);
+}
+
 static void transient_agent_error_backs_off_others_escalate(void **state)
 {
     sched *s = sched_create(&cfg, &out, &clk);
@@ -592,6 +628,7 @@ int main(void)
         cmocka_unit_test_setup(reject_retry_with_output_then_escalate, setup),
         cmocka_unit_test_setup(infra_errors_retry_without_counting, setup),
         cmocka_unit_test_setup(transient_agent_error_backs_off_others_escalate, setup),
+        cmocka_unit_test_setup(three_dependents_make_a_requirement_high, setup),
         cmocka_unit_test_setup(an_unhealthy_instance_gives_work_back_without_an_attempt, setup),
         cmocka_unit_test_setup(cycles_rejected_unknown_dependencies_wait, setup),
         cmocka_unit_test_setup(every_stage_says_what_it_waits_on, setup),
