@@ -92,6 +92,16 @@ static void wait_status(env *e, const char *id, const char *status, int attempt)
              st ? cJSON_GetStringValue(cJSON_GetObjectItem(st, "reason")) : "no answer");
 }
 
+/* The backend agent's result of attempt: a verdict counts only after one. */
+static void result_of(env *e, const char *id, unsigned attempt)
+{
+    char subj[128], body[256];
+    snprintf(subj, sizeof(subj), "results.backend.%s", id);
+    snprintf(body, sizeof(body), "{\"requirementId\":\"%s\",\"attempt\":%u,\"instance\":\"%s-%u\"}", id, attempt,
+             id, attempt);
+    assert_int_equal(js_Publish(NULL, e->js, subj, body, (int)strlen(body), NULL, NULL), NATS_OK);
+}
+
 static void verdict_fail(env *e, const char *id, unsigned attempt)
 {
     pb_verdict v;
@@ -103,6 +113,7 @@ static void verdict_fail(env *e, const char *id, unsigned attempt)
     v.attempt = attempt;
     v.kind = FAIL;
     v.failing_output = "error TS2304";
+    result_of(e, id, attempt);
     assert_int_equal(pb_pack(&v.base, &buf, &len), ORCH_OK);
     snprintf(subj, sizeof(subj), "verdicts.%s", id);
     assert_int_equal(js_Publish(NULL, e->js, subj, buf, (int)len, NULL, NULL), NATS_OK);
@@ -494,6 +505,7 @@ static void control_characters_are_shown_not_obeyed(void **state)
     v.kind = FAIL;
     v.failing_output = "main.c:3: \x1b[31merror\x1b[0m: undeclared \xc2\x9b" "2J";
     assert_int_equal(pb_pack(&v.base, &buf, &len), ORCH_OK);
+    result_of(e, "ESC-1", 1);
     assert_int_equal(js_Publish(NULL, e->js, "verdicts.ESC-1", buf, (int)len, NULL, NULL), NATS_OK);
     free(buf);
     wait_status(e, "ESC-1", "DISPATCHED", 2);
