@@ -202,7 +202,28 @@ int natsfix_start(natsfix *f, const char *extra_conf)
     return -1;
 }
 
+static int start_cluster_once(natsfix *nodes, int n);
+
+/* A port is free when natsfix_free_port looks and may be taken before the
+ * server binds it (by another test, or by the next node's pick): a node
+ * that exits at start costs a fresh set of ports, three times at most, as
+ * a single server's start does. */
 int natsfix_start_cluster(natsfix *nodes, int n)
+{
+    for (int tries = 0; tries < 3; tries++) {
+        natsfix fresh[8];
+        if (n < 1 || n > 8)
+            return -1;
+        memcpy(fresh, nodes, sizeof(*nodes) * (size_t)n);
+        if (start_cluster_once(nodes, n) == 0)
+            return 0;
+        memcpy(nodes, fresh, sizeof(*nodes) * (size_t)n);
+        fprintf(stderr, "natsfix: the cluster did not start (try %d of 3)\n", tries + 1);
+    }
+    return -1;
+}
+
+static int start_cluster_once(natsfix *nodes, int n)
 {
     char routes[400] = "", extra[600];
     int route[8];
