@@ -43,9 +43,19 @@ static pid_t start_scheduler(env *e, const char *list_limit)
     return svc_start_ready(e->nc, &e->fix, "scheduler", "s1", x);
 }
 
+static void plan_as(env *e, const char *id, const char *origin, int type, const char *dep);
+
 /* A classified requirement on PLAN, as the router publishes it. */
 static void plan(env *e, const char *id)
 {
+    plan_as(e, id, NULL, BE, NULL);
+}
+
+/* The same, a part of the split requirement origin (NULL: none), of type,
+ * depending on dep (NULL: nothing). */
+static void plan_as(env *e, const char *id, const char *origin, int type, const char *dep)
+{
+    char *deps[1] = {(char *)dep};
     pb_requirement r;
     uint8_t *buf;
     size_t len;
@@ -54,8 +64,14 @@ static void plan(env *e, const char *id)
     orchestrator__v1__requirement__init(&r);
     r.id = (char *)id;
     r.title = (char *)id;
-    r.type = BE;
+    r.type = (Orchestrator__V1__AgentType)type;
     r.priority = MED;
+    if (origin)
+        r.origin_id = (char *)origin;
+    if (dep) {
+        r.dependencies = deps;
+        r.n_dependencies = 1;
+    }
     r.estimated_tokens = 100;
     r.complexity = ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_M;
     r.status = ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED;
@@ -678,11 +694,41 @@ static void durations_and_counts_are_bounded(void **state)
     }
 }
 
+/* roadmap sync of a requirement split into parts: where its parts are
+ * ("In Progress" while its backend part is under way), not "Blocked by"
+ * its own parts. */
+static void roadmap_sync_says_where_a_split_requirements_parts_are(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "500");
+    char path[400], out[4096], *text;
+    const char *a[] = {"roadmap", "sync", path, NULL};
+    FILE *f;
+
+    plan_as(e, "SP-1-BE", "SP-1", BE, NULL);
+    plan_as(e, "SP-1-FE", "SP-1", ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_FRONTEND, "SP-1-BE");
+    wait_status(e, "SP-1-BE", "DISPATCHED", 1);
+    wait_status(e, "SP-1", "BLOCKED", 0);
+    snprintf(path, sizeof(path), "%s/roadmap.md", e->fix.dir);
+    assert_non_null(f = fopen(path, "w"));
+    fputs("# Roadmap\n\n### SP-1: Stock page and its API\n- Status: Pending\n", f);
+    fclose(f);
+    assert_int_equal(orchctl(e, a, out, sizeof(out)), 0);
+    text = proc_slurp(path);
+    assert_non_null(text);
+    if (!strstr(text, "- Status: In Progress\n"))
+        fail_msg("roadmap sync wrote:\n%s", text);
+    free(text);
+    svc_stop(pid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(status_and_summary_read_every_page, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(until_done_waits_for_every_page, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(roadmap_sync_says_where_a_split_requirements_parts_are, svc_env_setup,
+                                        svc_env_teardown),
         cmocka_unit_test_setup_teardown(status_and_dashboard_show_the_roadmap_eta, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(usage_errors_come_before_connecting, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(durations_and_counts_are_bounded, svc_env_setup, svc_env_teardown),

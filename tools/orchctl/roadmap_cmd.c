@@ -11,23 +11,84 @@
 #include "roadmap.h"
 #include "text.h"
 
-/* The roadmap's word for a state. */
-static const char *roadmap_status(ctl *c, const char *id, char *buf, size_t len)
+/* orch.status of id, or NULL (not submitted yet, or no answer). */
+static cJSON *status_of(ctl *c, const char *id)
 {
-    cJSON *o;
     char subject[128];
     natsMsg *reply = NULL;
-    const char *st, *code = NULL;
+    const char *code = NULL;
+    cJSON *o;
     names_subject(subject, sizeof(subject), NAMES_SUBJ_STATUS, id, NULL);
     if (natsConnection_RequestString(&reply, c->nc, subject, "", 3000) != NATS_OK)
         return NULL;
     if (natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code) == NATS_OK) {
         natsMsg_Destroy(reply);
-        return NULL; /* not submitted (yet): leave the line alone */
+        return NULL;
     }
     o = parse_reply(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
     natsMsg_Destroy(reply);
-    st = o ? jstr(o, "status") : "";
+    return o;
+}
+
+/* A split requirement waits on its own parts: the roadmap says where its
+ * parts are, not "Blocked by" them. Escalated when one is, in progress
+ * when one has started, ready when one is, else blocked by what its parts
+ * wait on. NULL when the parts could not be read. */
+static const char *parts_status(ctl *c, const cJSON *parts, char *buf, size_t len)
+{
+    int escalated = 0, started = 0, ready = 0, n = 0;
+    size_t used = 0;
+    char blockers[400] = "";
+    const cJSON *p;
+    cJSON_ArrayForEach(p, parts)
+    {
+        cJSON *o = cJSON_IsString(p) ? status_of(c, p->valuestring) : NULL;
+        const char *st = o ? jstr(o, "status") : "";
+        const cJSON *b, *it;
+        if (!o)
+            return NULL;
+        n++;
+        escalated |= !strcmp(st, "ESCALATED") || !strcmp(st, "REJECTED");
+        started |= strcmp(st, "READY") && strcmp(st, "BLOCKED") && strcmp(st, "ESCALATED") && strcmp(st, "REJECTED");
+        ready |= !strcmp(st, "READY");
+        b = cJSON_GetObjectItem(o, "blockedBy");
+        cJSON_ArrayForEach(it, b)
+        {
+            int own = 0;
+            const cJSON *q;
+            cJSON_ArrayForEach(q, parts) own |= cJSON_IsString(q) && cJSON_IsString(it) && !strcmp(q->valuestring, it->valuestring);
+            if (!own && cJSON_IsString(it) && !strstr(blockers, it->valuestring) && used < sizeof(blockers))
+                used += (size_t)snprintf(blockers + used, sizeof(blockers) - used, "%s %s", used ? "," : "",
+                                         it->valuestring);
+        }
+        cJSON_Delete(o);
+    }
+    if (!n)
+        return NULL;
+    if (escalated)
+        snprintf(buf, len, "Escalated");
+    else if (started)
+        snprintf(buf, len, "In Progress");
+    else if (ready || !*blockers)
+        snprintf(buf, len, "Ready");
+    else
+        snprintf(buf, len, "Blocked by%s", blockers);
+    return buf;
+}
+
+/* The roadmap's word for a state. */
+static const char *roadmap_status(ctl *c, const char *id, char *buf, size_t len)
+{
+    cJSON *o = status_of(c, id);
+    const char *st;
+    if (!o)
+        return NULL; /* not submitted (yet): leave the line alone */
+    st = jstr(o, "status");
+    if (!strcmp(st, "BLOCKED") && cJSON_IsArray(cJSON_GetObjectItem(o, "parts"))) {
+        const char *w = parts_status(c, cJSON_GetObjectItem(o, "parts"), buf, len);
+        cJSON_Delete(o);
+        return w;
+    }
     if (!strcmp(st, "COMPLETE"))
         snprintf(buf, len, "Complete");
     else if (!strcmp(st, "DISPATCHED") || !strcmp(st, "VERIFYING"))
