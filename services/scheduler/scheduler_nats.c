@@ -47,6 +47,7 @@ typedef struct {
     sched_cfg core_cfg;
     jsCtx *js;             /* on the SendAsap connection: KV reads, for the state at takeover */
     kvStore *states, *budgets, *leader, *claims, *trains;
+    kvStore *ids;          /* orch_ids, read only: every id the router handed on */
     lease lease;
     int leader_now;
     sched *s;              /* only while leader */
@@ -981,6 +982,26 @@ static void quarantine(const char *key, uint64_t rev, const char *how, const cha
     free(safe);
 }
 
+/* Every id the router ever handed on (orch_ids' keys), or NULL when they
+ * could not be read (then nothing is refused for it: a state is not
+ * quarantined because a bucket did not answer). */
+static strmap *issued_ids(void)
+{
+    kvKeysList keys = {0};
+    strmap *m;
+    natsStatus s = kvStore_Keys(&keys, S.ids, NULL);
+    if (s != NATS_OK && s != NATS_NOT_FOUND) {
+        log_warn("%s unreadable (%s): states are restored without checking their ids were issued", TOPO_KV_IDS,
+                 natsStatus_GetText(s));
+        return NULL;
+    }
+    m = strmap_create();
+    for (int i = 0; i < keys.Count; i++)
+        strmap_put(m, keys.Keys[i], 1);
+    kvKeysList_Destroy(&keys);
+    return m;
+}
+
 /* Rebuilds the core from KV and starts consuming. Called with mu held. */
 static orch_status become_leader(void)
 {
@@ -988,6 +1009,7 @@ static orch_status become_leader(void)
     sched_clock now;
     char err[ERR_LEN], hb_subject[64];
     int restored = 0;
+    strmap *issued;
     natsStatus s;
 
     clock_now(&now);
@@ -1002,6 +1024,7 @@ static orch_status become_leader(void)
         log_error("reading state: %s", natsStatus_GetText(s));
         return ORCH_ERR_NATS;
     }
+    issued = issued_ids();
     for (int i = 0; i < keys.Count; i++) {
         kvEntry *e = NULL;
         pb_state *st;
@@ -1009,9 +1032,15 @@ static orch_status become_leader(void)
             continue;
         st = (pb_state *)pb_unpack(&orchestrator__v1__requirement_state__descriptor,
                                    (const uint8_t *)kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), PB_MAX_MSG, err);
-        if (!st)
+        if (!st) {
             quarantine(keys.Keys[i], kvEntry_Revision(e), "unreadable", err);
-        else if (sched_restore_checked(S.s, st, keys.Keys[i], err) == 0)
+        } else if (issued && !strmap_get(issued, keys.Keys[i], NULL)) {
+            /* a state of work the router never handed on: written by
+             * someone else, whatever it says */
+            quarantine(keys.Keys[i], kvEntry_Revision(e), "refused",
+                       "no requirement of this id was ever issued (" TOPO_KV_IDS ")");
+            orchestrator__v1__requirement_state__free_unpacked(st, NULL);
+        } else if (sched_restore_checked(S.s, st, keys.Keys[i], err) == 0)
             restored++;
         else
             quarantine(keys.Keys[i], kvEntry_Revision(e), "refused", err);
@@ -1019,6 +1048,7 @@ static orch_status become_leader(void)
         kvEntry_Destroy(e);
     }
     kvKeysList_Destroy(&keys);
+    strmap_destroy(issued);
     restore_budgets(&now);
     restore_learned();
     train_nats_restore(S.s, S.trains, out_alert);
@@ -1156,7 +1186,8 @@ orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
         js_KeyValue(&S.budgets, S.js, TOPO_KV_BUDGETS) != NATS_OK ||
         js_KeyValue(&S.leader, S.js, TOPO_KV_LEADER) != NATS_OK ||
         js_KeyValue(&S.claims, S.js, TOPO_KV_CLAIMS) != NATS_OK ||
-        js_KeyValue(&S.trains, S.js, TOPO_KV_TRAINS) != NATS_OK) {
+        js_KeyValue(&S.trains, S.js, TOPO_KV_TRAINS) != NATS_OK ||
+        js_KeyValue(&S.ids, S.js, TOPO_KV_IDS) != NATS_OK) {
         snprintf(err, ERR_LEN, "KV buckets: %s", nats_GetLastError(NULL));
         return ORCH_ERR_NATS;
     }
@@ -1209,6 +1240,7 @@ void scheduler_stop(daemon_ctx *d)
     kvStore_Destroy(S.leader);
     kvStore_Destroy(S.claims);
     kvStore_Destroy(S.trains);
+    kvStore_Destroy(S.ids);
     if (S.js)
         jsCtx_Destroy(S.js);
     strmap_destroy(S.rev_index);

@@ -76,6 +76,9 @@ static void plan_as(env *e, const char *id, const char *origin, int type, const 
     r.complexity = ORCHESTRATOR__V1__COMPLEXITY__COMPLEXITY_M;
     r.status = ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED;
     assert_int_equal(pb_pack(&r.base, &buf, &len), ORCH_OK);
+    svc_issue_id(e->js, id);
+    if (origin)
+        svc_issue_id(e->js, origin);
     snprintf(subj, sizeof(subj), "plan.requirement.%s", id);
     assert_int_equal(js_Publish(NULL, e->js, subj, buf, (int)len, NULL, NULL), NATS_OK);
     free(buf);

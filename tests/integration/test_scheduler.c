@@ -1014,6 +1014,7 @@ static void plan_big(env *e, const char *id)
     big_requirement(&r, crit, id);
     r.status = ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED;
     assert_int_equal(pb_pack(&r.base, &buf, &len), ORCH_OK);
+    svc_issue_id(e->js, id);
     snprintf(subj, sizeof(subj), "plan.requirement.%s", id);
     assert_int_equal(js_Publish(NULL, e->js, subj, buf, (int)len, NULL, NULL), NATS_OK);
     free(buf);
@@ -1040,6 +1041,7 @@ static void put_unpublished_big_state(env *e, const char *id)
     st.dispatched_at_ms = 1;
     st.requirement = &r;
     assert_int_equal(pb_pack(&st.base, &buf, &len), ORCH_OK);
+    svc_issue_id(e->js, id); /* an earlier leader's: of an id the router handed on */
     assert_int_equal(js_KeyValue(&kv, e->js, "orch_requirements"), NATS_OK);
     assert_int_equal(kvStore_Put(NULL, kv, id, buf, (int)len), NATS_OK);
     kvStore_Destroy(kv);
@@ -1533,6 +1535,8 @@ static void plan_part(env *e, const char *id, const char *origin, int type, int 
     r.dependencies = deps ? dv : NULL;
     r.n_dependencies = deps ? 1 : 0;
     assert_int_equal(pb_pack(&r.base, &buf, &len), ORCH_OK);
+    svc_issue_id(e->js, id);
+    svc_issue_id(e->js, origin);
     snprintf(subj, sizeof(subj), "plan.requirement.%s", id);
     assert_int_equal(js_Publish(NULL, e->js, subj, buf, (int)len, NULL, NULL), NATS_OK);
     free(buf);
@@ -1928,18 +1932,24 @@ static void put_state(kvStore *kv, const char *key, const char *id, int status, 
  * scheduler stores, a COMPLETE never merged ("merged (forged)") are each
  * quarantined (kept, one critical alert naming the key and why), nothing of
  * them is dispatched or believed, the leader keeps the lead, and work of a
- * quarantined id planned later goes as any other. */
+ * quarantined id planned later goes as any other. An ordinary state of an
+ * id the router never handed on (not in orch_ids) is quarantined too. */
 static void a_state_that_fails_its_checks_is_quarantined(void **state)
 {
     env *e = *state;
     natsSubscription *alerts = NULL;
     kvStore *kv = NULL;
     kvEntry *en = NULL;
-    const char *bad[] = {"Q-GARBAGE", "Q-BADID", "Q-ESC", "Q-STATUS", "Q-FORGED"};
+    const char *bad[] = {"Q-GARBAGE", "Q-BADID", "Q-ESC", "Q-STATUS", "Q-FORGED", "Q-NEVER"};
     pid_t pid;
     work w;
 
     provisioned(e);
+    /* every id handed on by the router but Q-NEVER's: its state is as
+     * ordinary as Q-OK's, but nobody submitted such a requirement */
+    for (int i = 0; i < 5; i++)
+        svc_issue_id(e->js, bad[i]);
+    svc_issue_id(e->js, "Q-OK");
     assert_int_equal(natsConnection_SubscribeSync(&alerts, e->nc, "alerts.critical.state_quarantined"), NATS_OK);
     assert_int_equal(js_KeyValue(&kv, e->js, "orch_requirements"), NATS_OK);
     assert_int_equal(kvStore_PutString(NULL, kv, "Q-GARBAGE", "\x0a\xff\xff\xff garbage"), NATS_OK);
@@ -1948,15 +1958,18 @@ static void a_state_that_fails_its_checks_is_quarantined(void **state)
     put_state(kv, "Q-STATUS", "Q-STATUS", ORCHESTRATOR__V1__STATUS__STATUS_NEW, "new?", "", 0);
     put_state(kv, "Q-FORGED", "Q-FORGED", ORCHESTRATOR__V1__STATUS__STATUS_COMPLETE, "forged", "merged (forged)", 0);
     put_state(kv, "Q-OK", "Q-OK", ORCHESTRATOR__V1__STATUS__STATUS_READY, "an ordinary state", "", 0);
+    put_state(kv, "Q-NEVER", "Q-NEVER", ORCHESTRATOR__V1__STATUS__STATUS_READY, "an ordinary state", "", 0);
     pid = start_scheduler(e, "s1", NULL);
     wait_leader(e, "s1");
     {   /* one alert each, in whichever order the keys were read */
-        int seen_n[5] = {0}, got = 0;
-        for (int k = 0; k < 20 && got < 5; k++) {
+        int seen_n[6] = {0}, got = 0;
+        for (int k = 0; k < 20 && got < 6; k++) {
             natsMsg *m = NULL;
             if (natsSubscription_NextMsg(&m, alerts, 10000) != NATS_OK)
                 break;
-            for (int i = 0; i < 5; i++) {
+            if (memmem(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), "orch_requirements/Q-NEVER ", 26))
+                assert_non_null(memmem(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), "was ever issued", 15));
+            for (int i = 0; i < 6; i++) {
                 char want[64];
                 snprintf(want, sizeof(want), "orch_requirements/%s ", bad[i]);
                 if (!seen_n[i] && memmem(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), want, strlen(want))) {
@@ -1966,7 +1979,7 @@ static void a_state_that_fails_its_checks_is_quarantined(void **state)
             }
             natsMsg_Destroy(m);
         }
-        for (int i = 0; i < 5; i++)
+        for (int i = 0; i < 6; i++)
             if (!seen_n[i])
                 fail_msg("no state_quarantined alert for %s", bad[i]);
     }

@@ -260,7 +260,18 @@ void svc_plan(jsCtx *js, const char *id, int type, int prio, uint64_t est, const
     r.files = fv;
     r.n_files = (size_t)nf;
     assert_int_equal(pb_pack(&r.base, &buf, &len), ORCH_OK);
+    svc_issue_id(js, id);
     snprintf(subj, sizeof(subj), "plan.requirement.%s", id);
     assert_int_equal(js_Publish(NULL, js, subj, buf, (int)len, NULL, NULL), NATS_OK);
     free(buf);
+}
+
+void svc_issue_id(jsCtx *js, const char *id)
+{
+    kvStore *kv = NULL;
+    uint64_t rev = 0;
+    if (js_KeyValue(&kv, js, "orch_ids") != NATS_OK)
+        return; /* no bucket (a test without provisioning): nothing checks */
+    kvStore_CreateString(&rev, kv, id, "test");
+    kvStore_Destroy(kv);
 }

@@ -62,4 +62,9 @@ int svc_orchctl_at(const natsfix *f, const char *url, const char *const args[], 
  * and files comma-separated (NULL: none; up to 8 each). */
 void svc_plan(jsCtx *js, const char *id, int type, int prio, uint64_t est, const char *deps, const char *files);
 
+/* Records id in orch_ids as the router does when it hands a requirement
+ * on (a new leader restores only the states of ids issued); svc_plan does
+ * it for what it plans. An id there already is left as it is. */
+void svc_issue_id(jsCtx *js, const char *id);
+
 #endif
