@@ -1283,6 +1283,11 @@ static void deliver(env *e, const char *id, unsigned attempt)
                                  "\"ref\":\"refs/heads/req/%s-a%u\",\"tokensUsed\":100,\"costUsd\":0.25,"
                                  "\"summary\":\"adds the endpoint\"}", id, attempt, id, attempt);
     publish_json(e, subj, body);
+    /* the verifier answers a result it has read: the scheduler too has it
+     * by then here (results and verdicts come through different consumers,
+     * and a verdict handled first would leave the review without the
+     * author and the summary this test checks) */
+    wait_status(e, id, "VERIFYING");
     orchestrator__v1__verdict__init(&v);
     v.requirement_id = (char *)id;
     v.attempt = attempt;
