@@ -543,6 +543,19 @@ static void reject_cycle(sched *s, const char *newcomer, const char *cycle, cons
     }
 }
 
+/* A new entry for r (taken) at graph node, next in arrival order. Returns
+ * its index. */
+static int add_entry(sched *s, pb_requirement *r, int node)
+{
+    pb_state *st = new_state(r);
+    int i;
+    st->order = s->next_order++;
+    i = sched_new_entry(s, st);
+    sched_map_node(s, node, i);
+    forecast_key_new(s, i, node);
+    return i;
+}
+
 /* The newcomer that closed a cycle (or names itself), kept as REJECTED so
  * that its status says why rather than that it does not exist. It goes
  * into the graph without its dependencies (with them the graph would hold
@@ -567,12 +580,9 @@ static void keep_rejected(sched *s, pb_requirement *r, const char *cycle, const 
     r->dependencies = NULL;
     r->n_dependencies = 0;
     r->status = ST_REJECTED;
-    st = new_state(r);
-    st->order = s->next_order++;
+    i = add_entry(s, r, node);
+    st = s->e[i];
     st->status = ST_REJECTED;
-    i = sched_new_entry(s, st);
-    sched_map_node(s, node, i);
-    forecast_key_new(s, i, node);
     sched_reason(st, WK(CYCLE), "rejected: dependency cycle %s (its dependencies, not kept: %s); submit it again "
                  "under a new id without the cycle", cycle, deps);
     for (const char *p = cycle_next(cycle, member, sizeof(member)); p; p = cycle_next(p, member, sizeof(member)))
@@ -641,12 +651,9 @@ int sched_add(sched *s, pb_requirement *r, const sched_clock *now)
         keep_rejected(s, r, buf, now);
         return -1;
     }
-    st = new_state(r);
-    st->order = s->next_order++;
     r->status = ORCHESTRATOR__V1__STATUS__STATUS_CLASSIFIED;
-    i = sched_new_entry(s, st);
-    sched_map_node(s, node, i);
-    forecast_key_new(s, i, node);
+    i = add_entry(s, r, node);
+    st = s->e[i];
     if (*r->origin_id)
         ensure_alias(s, r->origin_id, r, now);
     if (!over_daily_limit(s, i, now))

@@ -24,6 +24,7 @@
 #include "strmap.h"
 #include "text.h"
 #include "topology.h"
+#include "evidence_nats.h"
 #include "train_nats.h"
 
 
@@ -566,35 +567,6 @@ static void plan_refused(const pb_requirement *r, const char *reason, const char
     out_reject(NULL, r->id, reason, buf);
 }
 
-/* A verdict counts only for work that has a result of the verdict's
- * attempt: the verifier builds what a result names, so a genuine verdict
- * comes after one (it may reach the scheduler first: another consumer). For
- * work still DISPATCHED, the RESULTS stream is asked for the last result on
- * its subject; 1 when it names this attempt, or when the work is not
- * DISPATCHED (the core judges the rest). */
-static int result_stored(const pb_verdict *v)
-{
-    const pb_state *st = sched_get(S.s, v->requirement_id);
-    char subject[256], err[ERR_LEN];
-    natsMsg *m = NULL;
-    pb_result *r = NULL;
-    edge_limits lim;
-    int ok = 0;
-    if (!st || st->status != ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED || !st->requirement)
-        return 1;
-    names_subject_typed(subject, sizeof(subject), NAMES_SUBJ_RESULTS, (int)st->requirement->type, st->id);
-    if (js_GetLastMsg(&m, S.js, "RESULTS", subject, NULL, NULL) != NATS_OK)
-        return 0;
-    edge_limits_default(&lim);
-    if (edge_result_from_json(subject, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &lim, &r, err) ==
-        EDGE_OK)
-        ok = (r->attempt ? r->attempt : st->attempt) == (v->attempt ? v->attempt : st->attempt);
-    if (r)
-        orchestrator__v1__result__free_unpacked(r, NULL);
-    natsMsg_Destroy(m);
-    return ok;
-}
-
 /* Handles one message under the lock; says how to settle it: acked when
  * handled (or nothing to do), termed when bad (and reported), again after
  * RETRY_MS when something it needs did not answer. */
@@ -662,7 +634,7 @@ static nc_settlement handle(input_kind kind, natsMsg *m, const sched_clock *now)
             log_error("verdict on %s dropped: %s", subj, err);
             return nc_term();
         }
-        if (!result_stored(v)) {
+        if (!evidence_result_stored(S.js, sched_get(S.s, v->requirement_id), v)) {
             /* no result of that attempt yet: it may be on its way (another
              * consumer), or the verdict is not the verifier's; asked again
              * until the consumer's deliveries run out */
@@ -982,26 +954,6 @@ static void quarantine(const char *key, uint64_t rev, const char *how, const cha
     free(safe);
 }
 
-/* Every id the router ever handed on (orch_ids' keys), or NULL when they
- * could not be read (then nothing is refused for it: a state is not
- * quarantined because a bucket did not answer). */
-static strmap *issued_ids(void)
-{
-    kvKeysList keys = {0};
-    strmap *m;
-    natsStatus s = kvStore_Keys(&keys, S.ids, NULL);
-    if (s != NATS_OK && s != NATS_NOT_FOUND) {
-        log_warn("%s unreadable (%s): states are restored without checking their ids were issued", TOPO_KV_IDS,
-                 natsStatus_GetText(s));
-        return NULL;
-    }
-    m = strmap_create();
-    for (int i = 0; i < keys.Count; i++)
-        strmap_put(m, keys.Keys[i], 1);
-    kvKeysList_Destroy(&keys);
-    return m;
-}
-
 /* Rebuilds the core from KV and starts consuming. Called with mu held. */
 static orch_status become_leader(void)
 {
@@ -1024,7 +976,7 @@ static orch_status become_leader(void)
         log_error("reading state: %s", natsStatus_GetText(s));
         return ORCH_ERR_NATS;
     }
-    issued = issued_ids();
+    issued = evidence_issued_ids(S.ids);
     for (int i = 0; i < keys.Count; i++) {
         kvEntry *e = NULL;
         pb_state *st;
