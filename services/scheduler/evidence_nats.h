@@ -1,12 +1,14 @@
-/* What the bus says, checked against what the streams and buckets hold:
- * a verdict against the results its attempt sent, a saved state against
- * the ids the router issued (docs/scheduler.md). */
+/* What the bus and its stores say, read back and checked: a verdict
+ * against the results its attempt sent, a saved state against the ids the
+ * router issued, the day's budgets and the learned figures a new leader
+ * reads back within the core's bounds (docs/scheduler.md). */
 #ifndef ORCH_EVIDENCE_NATS_H
 #define ORCH_EVIDENCE_NATS_H
 
 #include <nats/nats.h>
 
 #include "pb.h"
+#include "schedule.h"
 #include "strmap.h"
 
 /* Whether verdict v may count for st (borrowed, may be NULL): 1 when st
@@ -21,5 +23,15 @@ int evidence_result_stored(jsCtx *js, const pb_state *st, const pb_verdict *v);
  * state is refused for it, rather than every state quarantined because a
  * bucket did not answer). */
 strmap *evidence_issued_ids(kvStore *ids);
+
+/* Gives s today's budget usage per type from budgets (keys starting with
+ * now's day), each within sched_restore_budget's bounds; a record out of
+ * them is logged and left out. */
+void evidence_restore_budgets(sched *s, kvStore *budgets, const sched_clock *now);
+
+/* Gives s what the last leader learned (budgets' LEARN_KV_KEY), before
+ * sched_resume; without it, or when it is unreadable (logged), the core
+ * learns from the COMPLETE states it was given. */
+void evidence_restore_learned(sched *s, kvStore *budgets);
 
 #endif

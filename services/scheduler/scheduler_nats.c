@@ -520,12 +520,6 @@ static const char *subject_rest(const char *subject, int index)
     return a ? a : "";
 }
 
-/* 1 when s begins with prefix (no length counted by hand). */
-static int starts_with(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
 /* The instance that claimed the dispatch of st to type at attempt (KV
  * orch_claims, key from admit_claim_key) into out, "" when none did.
  * Returns -1 when KV did not answer in time (the caller tries later). */
@@ -891,51 +885,6 @@ static void stats_data(cJSON *data, void *closure)
 
 /* --- leadership --------------------------------------------------------------------------- */
 
-static void restore_budgets(const sched_clock *now)
-{
-    kvKeysList keys = {0};
-    if (kvStore_Keys(&keys, S.budgets, NULL) != NATS_OK)
-        return;
-    for (int i = 0; i < keys.Count; i++) {
-        kvEntry *e = NULL;
-        char err[ERR_LEN];
-        if (!starts_with(keys.Keys[i], now->day) || kvStore_Get(&e, S.budgets, keys.Keys[i]) != NATS_OK)
-            continue;
-        {
-            pb_budget *u = (pb_budget *)pb_unpack(&orchestrator__v1__budget_usage__descriptor,
-                                                  (const uint8_t *)kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
-                                                  PB_MAX_MSG, err);
-            if (u && u->agent_type &&
-                sched_restore_budget(S.s, u->day, u->agent_type, u->unattributed, u->cost_micro_usd, err) != 0)
-                log_error("%s/%s: %s", TOPO_KV_BUDGETS, keys.Keys[i], err);
-            if (u)
-                orchestrator__v1__budget_usage__free_unpacked(u, NULL);
-        }
-        kvEntry_Destroy(e);
-    }
-    kvKeysList_Destroy(&keys);
-}
-
-/* What the last leader learned (LEARN_KV_KEY), before sched_resume; without
- * it the core learns from the COMPLETE states it was given. */
-static void restore_learned(void)
-{
-    kvEntry *e = NULL;
-    char err[ERR_LEN];
-    natsStatus s = kvStore_Get(&e, S.budgets, LEARN_KV_KEY);
-    if (s != NATS_OK) {
-        if (s != NATS_NOT_FOUND)
-            log_warn("reading %s/%s: %s; learning from the states instead", TOPO_KV_BUDGETS, LEARN_KV_KEY,
-                     natsStatus_GetText(s));
-        return;
-    }
-    if (sched_restore_learned(S.s, kvEntry_ValueString(e), (size_t)kvEntry_ValueLen(e), err) != ORCH_OK)
-        log_warn("%s/%s unreadable (%s); learning from the states instead", TOPO_KV_BUDGETS, LEARN_KV_KEY, err);
-    else
-        log_info("learned durations and tokens restored from %s/%s", TOPO_KV_BUDGETS, LEARN_KV_KEY);
-    kvEntry_Destroy(e);
-}
-
 /* A saved state that is not restored (unreadable, or refused by
  * sched_restore_checked) stays where it is, for a person: never deleted,
  * never the reason to give up the lead. Its revision is remembered, so
@@ -1001,8 +950,8 @@ static orch_status become_leader(void)
     }
     kvKeysList_Destroy(&keys);
     strmap_destroy(issued);
-    restore_budgets(&now);
-    restore_learned();
+    evidence_restore_budgets(S.s, S.budgets, &now);
+    evidence_restore_learned(S.s, S.budgets);
     train_nats_restore(S.s, S.trains, out_alert);
     sched_resume(S.s, &now);
     sched_train_resume(S.s, &now);
