@@ -106,6 +106,7 @@ static const char *const families[NAMES_FAM_COUNT] = {
     [NAMES_FAM_KILL] = "control.kill",
     [NAMES_FAM_DEADLETTER] = "deadletter",
     [NAMES_FAM_STATUS] = "orch.status",
+    [NAMES_FAM_HOSTS] = "hosts",
 };
 
 const char *names_family_prefix(names_family f)
@@ -221,7 +222,8 @@ static const char *const alert_kinds[NAMES_ALERT_COUNT] = {
     "stale", "stale_verifying", "queue_depth", "error_rate", "infra_errors", "budget", "service_down",
     "agent_table", "escalation", "charge_over_bound", "estimate_over_daily_limit", "unpublishable",
     "conservation", "topology_missing", "agent_crashloop", "leader_contested", "state_quarantined", "agent_killed",
-    "merge_train_paused", "merge_train_resumed", "merge_train_unreadable", "base_fails"};
+    "merge_train_paused", "merge_train_resumed", "merge_train_unreadable", "base_fails", "host_lost",
+    "no_host_room"};
 
 const char *names_alert_kind_token(names_alert_kind k)
 {

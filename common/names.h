@@ -83,6 +83,7 @@ typedef enum {
     NAMES_FAM_KILL,          /* control.kill.<instance> */
     NAMES_FAM_DEADLETTER,    /* deadletter.<stream>.<consumer> */
     NAMES_FAM_STATUS,        /* orch.status.<id>: a request */
+    NAMES_FAM_HOSTS,         /* hosts.<host id>: an agent host's advert (hostad.h) */
     NAMES_FAM_COUNT
 } names_family;
 
@@ -108,6 +109,7 @@ const char *names_subject_rest(const char *subject, names_family f);
 #define NAMES_SUBJ_KILL names_family_prefix(NAMES_FAM_KILL)
 #define NAMES_SUBJ_DEADLETTER names_family_prefix(NAMES_FAM_DEADLETTER)
 #define NAMES_SUBJ_STATUS names_family_prefix(NAMES_FAM_STATUS)
+#define NAMES_SUBJ_HOSTS names_family_prefix(NAMES_FAM_HOSTS)
 
 /* Who reports on errors.<source>.*: the second token of the subject and
  * the body's "source". */
@@ -174,6 +176,8 @@ typedef enum {
     NAMES_ALERT_MERGE_TRAIN_RESUMED,
     NAMES_ALERT_MERGE_TRAIN_UNREADABLE,
     NAMES_ALERT_BASE_FAILS,
+    NAMES_ALERT_HOST_LOST,            /* an agent host stopped advertising (docs/deployment.md) */
+    NAMES_ALERT_NO_HOST_ROOM,         /* spawns wait: no agent host has room */
     NAMES_ALERT_COUNT
 } names_alert_kind;
 

@@ -41,6 +41,8 @@ const cfg_entry scheduler_cfg_entries[] = {
     {"scheduler.spawn_max", CFG_INT, SCHED_TEXT(SCHED_DEF_SPAWN_MAX), 1, 100, F(core.spawn_max), NULL, 0, "agents asked for at most, per request"},
     {"scheduler.spawn_cooldown_s", CFG_INT, SCHED_TEXT(SCHED_DEF_SPAWN_COOLDOWN_S), 0, 86400, F(core.spawn_cooldown_s), NULL, 0,
      "least time between spawn requests for one type"},
+    {"scheduler.host_lost_ms", CFG_INT, "15000", 2000, 3600000, F(host_lost_ms), NULL, 0,
+     "an agent host silent longer is lost: its agents are declared gone, their work dispatched again (pool.h)"},
     {"scheduler.quiet_start", CFG_STR, SCHED_DEF_QUIET_START, 0, 5, F(quiet_start), NULL, 0, "start of the no-spawn window (HH:MM)"},
     {"scheduler.quiet_end", CFG_STR, SCHED_DEF_QUIET_END, 0, 5, F(quiet_end), NULL, 0, "end of the no-spawn window (HH:MM)"},
     {"scheduler.backoff_base_ms", CFG_INT, SCHED_TEXT(SCHED_DEF_BACKOFF_BASE_MS), 1, 3600000, F(core.backoff_base_ms), NULL, 0,

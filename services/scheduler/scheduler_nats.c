@@ -19,6 +19,7 @@
 #include "nc.h"
 #include "names.h"
 #include "outbox.h"
+#include "pool_nats.h"
 #include "sched_view.h"
 #include "schedule.h"
 #include "strmap.h"
@@ -388,6 +389,8 @@ static void out_spawn(void *ctx, int type, int count, int depth, uint64_t budget
     sp.token_budget = budget;
     sp.queue_depth = (uint32_t)depth;
     sp.requested_at_ms = now;
+    if (pool_nats_spawn(&sp, now, publish))
+        return; /* placed on the pool's hosts (or why not, said) */
     json = edge_spawn_to_json(&sp);
     names_subject(subject, sizeof(subject), NAMES_SUBJ_SPAWN, tname, NULL);
     snprintf(msg_id, sizeof(msg_id), "spawn-%s-%lld", tname, (long long)(now / 1000));
@@ -1105,7 +1108,7 @@ orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
         (st = srv_add_endpoint(d->srv, "retry", names_request_subject(NAMES_REQ_SCHEDULER_RETRY), "", on_retry, NULL,
                                NULL, err)) != ORCH_OK)
         return st;
-    return ORCH_OK;
+    return pool_nats_start(d, scheduler_cfg.host_lost_ms, err);
 }
 
 void scheduler_step(daemon_ctx *d)
@@ -1116,6 +1119,7 @@ void scheduler_step(daemon_ctx *d)
     pthread_mutex_lock(&S.mu);
     if (S.s && still_leader()) {
         clock_now(&now);
+        pool_nats_tick(S.s, &now);
         sched_tick(S.s, &now);
         flush_locked(); /* and what failed before (e.g. during a server outage) */
     }
@@ -1136,6 +1140,7 @@ void scheduler_stop(daemon_ctx *d)
     /* Fetchers finish their batch (acked) within the fetch wait. */
     step_down();
     lease_let_go(); /* a standby need not wait for the TTL */
+    pool_nats_stop();
     kvStore_Destroy(S.states);
     kvStore_Destroy(S.budgets);
     kvStore_Destroy(S.leader);

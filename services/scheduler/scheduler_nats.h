@@ -27,6 +27,7 @@ typedef struct {
     long long batch;
     long long lease_refresh_ms;
     long long list_limit;
+    long long host_lost_ms;          /* pool.h: a host silent longer is lost */
 } scheduler_settings;
 
 extern scheduler_settings scheduler_cfg;

@@ -68,5 +68,6 @@ int cmd_dashboard(ctl *c, int argc, char **argv);
 int cmd_agents(ctl *c, int argc, char **argv);
 int cmd_summary(ctl *c, int argc, char **argv);
 int cmd_roadmap(ctl *c, int argc, char **argv);
+int cmd_hosts(ctl *c, int argc, char **argv);   /* hosts.c */
 
 #endif

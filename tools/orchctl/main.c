@@ -762,6 +762,7 @@ static const command commands[] = {
     {"dashboard", cmd_dashboard, "dashboard [--json] [--watch [--until-done]]",
      "the monitor's dashboard, and the roadmap's ETA (the scheduler's forecast; not with --json)", 0},
     {"agents", cmd_agents, "agents", "active agents, queue depth and token use by type", 0},
+    {"hosts", cmd_hosts, "hosts [--wait MS] [--json]", "the pool of agent hosts: slots used and free, agents, last seen", 0},
     {"silence", cmd_silence, "silence add MATCHERS [--minutes N] [--comment C] | silence remove ID | silence list",
      "silence alerts matching rule=...,type=...; list the active silences", 0},
     {"deadletters", cmd_deadletters, "deadletters [--limit N]",
