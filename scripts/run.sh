@@ -12,6 +12,22 @@
 #
 #   scripts/run.sh              the demo, interactive
 #   scripts/run.sh --headless   no live screen; exit 0 only if all completed
+#   scripts/run.sh --repo PATH [--roadmap FILE] [--agent ...] [--headless]
+#                               the suite with real agents on your own git
+#                               repository: works on a bare copy under
+#                               var/<name>/ (your working tree is only read),
+#                               detects its build and test steps (Makefile,
+#                               CMake+ctest, npm, cargo, go, pytest), writes
+#                               the settings to var/<name>/orchestrator.json
+#                               (project and steps, the CLI, model and number
+#                               of each agent type, token budgets per day,
+#                               review policy, web port, headless time-out;
+#                               edit it, the next run reuses it and resumes
+#                               where the last one stopped), imports the
+#                               roadmap; Ctrl-C stops and shows the merged
+#                               commits and how to fetch them (README.md,
+#                               "Use it on your repository"; the agents are
+#                               claude unless --agent says otherwise)
 #   scripts/run.sh --agent claude   real coding agents instead of simulated
 #                                   ones (claude, codex, or per type:
 #                                   backend=claude,frontend=codex); with your
@@ -29,22 +45,43 @@
 # (claude-haiku-4-5 for claude), ORCH_AGENT_TIMEOUT_S (900), ORCH_AGENT_CLI_DIR
 # (var/npm/node_modules/.bin), ANTHROPIC_BASE_URL / CODEX_HOME for another
 # endpoint.
+# With --repo: ORCH_DEMO_DIR is the parent of <name>/; ORCH_DEMO_TIMEOUT
+# (headless_timeout_s of the settings, 3600) bounds --headless.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 headless=0
 agents=
+repo=
+roadmap=
 while [ $# -gt 0 ]; do
   case "$1" in
     --headless) headless=1 ;;
     --agent) agents="${2:-}"; shift
       [ -n "$agents" ] || { echo "run.sh: --agent needs claude, codex or TYPE=PRESET,..." >&2; exit 2; } ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    --repo) repo="${2:-}"; shift
+      [ -n "$repo" ] || { echo "run.sh: --repo needs the path of a git repository" >&2; exit 2; } ;;
+    --roadmap) roadmap="${2:-}"; shift
+      [ -n "$roadmap" ] || { echo "run.sh: --roadmap needs a file" >&2; exit 2; } ;;
+    -h|--help) sed -n '2,50p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
 done
+
+[ -z "$roadmap" ] || [ -n "$repo" ] || { echo "run.sh: --roadmap goes with --repo (the demo's roadmap: ORCH_DEMO_ROADMAP)" >&2; exit 2; }
+demo_root=${ORCH_DEMO_DIR:-$root/var}
+if [ -n "$repo" ]; then
+  # Your repository (scripts/lib/repo.sh): what it needs is checked here,
+  # before anything starts; the agents of the settings unless --agent.
+  command -v node >/dev/null ||
+    { echo "run.sh: --repo needs node (apt-get install nodejs npm, or scripts/install-agent-clis.sh)" >&2; exit 2; }
+  . scripts/lib/repo.sh
+  repo_plan "$repo" "$roadmap" "$demo_root"
+  [ -n "$agents" ] || agents=$(repo_agent_spec)
+  [ -n "$agents" ] || agents=claude
+fi
 
 # Real agents: which preset each type runs, and whether its CLI and key are
 # there. Nothing is started before everything needed is known to be there.
@@ -96,9 +133,14 @@ else
   bin="$ORCH_BIN_DIR"
 fi
 
-demo=${ORCH_DEMO_DIR:-$root/var}
+demo=$demo_root
 port=${ORCH_PORT:-4222}
 timeout=${ORCH_DEMO_TIMEOUT:-300}
+if [ -n "$repo" ]; then
+  demo=$repo_state
+  timeout=${ORCH_DEMO_TIMEOUT:-${S[headless_timeout_s]:-3600}}
+  [ -n "${ORCH_WEB_PORT:-}" ] || [ -z "${S[web_port]:-}" ] || ORCH_WEB_PORT=${S[web_port]}
+fi
 if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
   echo "run.sh: port $port is taken; set ORCH_PORT to another" >&2
   exit 1
@@ -112,7 +154,8 @@ if (exec 3<>/dev/tcp/127.0.0.1/"$web_port") 2>/dev/null; then
   exit 1
 fi
 # A fresh demo each time; the identities (creds/) and installed CLIs (npm/) stay.
-if [ -d "$demo" ]; then
+# Your repository's run keeps everything: the next run resumes from it.
+if [ -z "$repo" ] && [ -d "$demo" ]; then
   find "$demo" -mindepth 1 -maxdepth 1 ! -name creds ! -name npm -exec rm -rf {} +
 fi
 mkdir -p "$demo/log/agents" "$demo/nats" "$demo/agents"
@@ -136,9 +179,21 @@ stop_all() {
   for ((i=${#pids[@]}-1; i>=1; i--)); do wait "${pids[$i]}" 2>/dev/null || true; done
   [ ${#pids[@]} -gt 0 ] && kill -TERM "${pids[0]}" 2>/dev/null && wait "${pids[0]}" 2>/dev/null || true
   echo "== stopped; logs in $demo/log/"
+  [ -z "$repo" ] || repo_report
 }
-trap stop_all INT TERM EXIT
+trap stop_all EXIT
+trap 'stop_all; exit 130' INT
+trap 'stop_all; exit 143' TERM
 
+if [ -n "$repo" ]; then
+  repo_prepare "$agents" "$web_port"
+  project=${S[project.name]}
+  repo_export_scheduler
+  echo "== $repo_src: ${S[project.layout]}"
+  echo "   working on the copy $demo/repo.git, base branch ${S[project.base]}; settings $repo_settings"
+  [ $repo_resume -eq 0 ] || echo "   resuming from the state in $demo/nats"
+else
+project=demo
 # The demo project, as a git repository the agents push branches to.
 git init -q -b main "$demo/demo-repo"
 cp -r examples/demo-project/. "$demo/demo-repo/"
@@ -156,6 +211,7 @@ if [ -n "$agents" ]; then
   cp "${ORCH_DEMO_ROADMAP:-examples/agents-roadmap.md}" "$demo/roadmap.md"
 else
   cp "${ORCH_DEMO_ROADMAP:-examples/roadmap.md}" "$demo/roadmap.md"
+fi
 fi
 
 # deploy/nats.conf's accounts, users and permissions as shipped, on loopback
@@ -210,10 +266,16 @@ if [ -n "$agents" ]; then
       claude) model=${ORCH_AGENT_MODEL:-}; cheap=${ORCH_AGENT_CHEAP_MODEL:-claude-haiku-4-5} ;;
       *) model=${ORCH_AGENT_MODEL:-}; cheap=${ORCH_AGENT_CHEAP_MODEL:-} ;;
     esac
+    agent_timeout=${ORCH_AGENT_TIMEOUT_S:-900}
+    if [ -n "$repo" ]; then # the settings' models, unless the environment names one
+      model=${ORCH_AGENT_MODEL:-${S[agents.$t.model]:-}}
+      cheap=${ORCH_AGENT_CHEAP_MODEL:-${S[agents.$t.cheap_model]:-}}
+      agent_timeout=${ORCH_AGENT_TIMEOUT_S:-${S[agent_timeout_s]:-900}}
+    fi
     (umask 077; cat > "$demo/agents/$t.json") <<JSON
 {"nats": {"user": "agent-$t", "password": "$pass"},
- "agent": {"preset": "${preset_of[$t]}", "project": "demo", "projects_file": "$demo/projects.json",
-  "workdir": "$demo/agents", "path": "$agent_path", "timeout_s": ${ORCH_AGENT_TIMEOUT_S:-900},
+ "agent": {"preset": "${preset_of[$t]}", "project": "$project", "projects_file": "$demo/projects.json",
+  "workdir": "$demo/agents", "path": "$agent_path", "timeout_s": $agent_timeout,
   "heartbeat_ms": 2000, "model": "$model", "cheap_model": "$cheap",
   "env": ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_MAX_RETRIES",
           "OPENAI_API_KEY", "CODEX_HOME"]}}
@@ -225,9 +287,11 @@ else
   listener_command="$bin/agent-sim,--type,{type},--instance,{instance},--config,$creds/agent-{type}.json,--repo,$demo/demo-repo,--workdir,$demo/agents,--work-ms,${ORCH_DEMO_WORK_MS:-1500}"
   what="one simulated agent per type"
 fi
+initial=database=1,backend=1,frontend=1,documentation=1,review=1,release=1
+[ -z "$repo" ] || initial=$(repo_initial)
 ORCH_SERVICE_INSTANCE=host-listener-1 \
 ORCH_LISTENER_COMMAND="$listener_command" \
-ORCH_LISTENER_INITIAL="${ORCH_DEMO_INITIAL:-database=1,backend=1,frontend=1,documentation=1,review=1,release=1}" \
+ORCH_LISTENER_INITIAL="${ORCH_DEMO_INITIAL:-$initial}" \
 ORCH_LISTENER_MAX_PER_TYPE=3 ORCH_LISTENER_LOG_DIR="$demo/log/agents" \
   "$bin/orch-host-listener" --config "$creds/hostlistener.json" >"$demo/log/host-listener.log" 2>&1 &
 pids+=($!)
@@ -244,8 +308,16 @@ ctl services
 echo "== live dashboard: http://127.0.0.1:$web_port/  (Prometheus: http://127.0.0.1:$web_port/metrics)"
 sleep 1 # the scheduler and the monitor take their leases
 
-echo "== importing $demo/roadmap.md"
-ctl roadmap import "$demo/roadmap.md"
+if [ -n "$repo" ] && [ $repo_resume -eq 1 ]; then
+  # Resuming: the statuses the suite kept are written back first, so only
+  # what it has never seen (still Pending or New) goes in.
+  echo "== resuming; new items of $demo/roadmap.md, if any, go in"
+  ctl roadmap sync "$demo/roadmap.md" >/dev/null || true
+  ctl roadmap import "$demo/roadmap.md" || echo "   (the items it knows already are refused: nothing is done twice)"
+else
+  echo "== importing $demo/roadmap.md"
+  ctl roadmap import "$demo/roadmap.md"
+fi
 started=$(date +%s)
 
 if [ $headless -eq 0 ]; then
@@ -270,7 +342,9 @@ while true; do
   sleep 3
 done
 [ -n "$watcher" ] && { wait "$watcher" 2>/dev/null || true; }
-if [ -n "$agents" ]; then
+if [ -n "$repo" ]; then
+  : # COMPLETE is merged by the merge train (or the release agent) already
+elif [ -n "$agents" ]; then
   # Approved work is merged after its requirement is complete: wait until
   # every complete requirement is merged (a refused merge goes back to its
   # author and comes round again).
