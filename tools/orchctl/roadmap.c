@@ -342,3 +342,32 @@ char *roadmap_with_status(const char *text, size_t len, const roadmap *r,
     out[o] = '\0';
     return out;
 }
+
+const char *roadmap_state_word(const cJSON *status, char *buf, size_t len)
+{
+    const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(status, "status"));
+    if (!st)
+        st = "";
+    if (!strcmp(st, "COMPLETE"))
+        snprintf(buf, len, "Complete");
+    else if (!strcmp(st, "DISPATCHED") || !strcmp(st, "VERIFYING"))
+        snprintf(buf, len, "In Progress");
+    else if (!strcmp(st, "REVIEWING"))
+        snprintf(buf, len, "In Review");
+    else if (!strcmp(st, "MERGING"))
+        snprintf(buf, len, "Merging");
+    else if (!strcmp(st, "ESCALATED"))
+        snprintf(buf, len, "Escalated");
+    else if (!strcmp(st, "BLOCKED")) {
+        const cJSON *b, *it;
+        size_t used = (size_t)snprintf(buf, len, "Blocked by");
+        b = cJSON_GetObjectItem(status, "blockedBy");
+        cJSON_ArrayForEach(it, b) used += (size_t)snprintf(buf + used, len > used ? len - used : 0, "%s %s",
+                                                           it == b->child ? "" : ",",
+                                                           cJSON_IsString(it) ? it->valuestring : "?");
+    } else if (*st)
+        snprintf(buf, len, "Ready");
+    else
+        buf[0] = '\0';
+    return buf;
+}

@@ -18,6 +18,8 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 typedef struct {
     /* Every value as written, whole (malloc'd, "" when absent): nothing is
      * cut here; what is too long or not an id is refused at intake, naming
@@ -61,5 +63,12 @@ char *roadmap_pending_json(const roadmap *r);
  * it); everything else unchanged. malloc'd; *changed counts replacements. */
 char *roadmap_with_status(const char *text, size_t len, const roadmap *r,
                           const char *(*status_of)(const char *id, void *arg), void *arg, int *changed);
+
+/* The roadmap's word for a requirement's state, from orch.status's answer
+ * (its "status" and "blockedBy"): Complete, In Progress, In Review,
+ * Merging, Escalated, "Blocked by A, B", Ready; "" when it has no status.
+ * A split requirement's word comes from its parts, which the caller reads.
+ * Written into buf (len bytes); returns buf. */
+const char *roadmap_state_word(const cJSON *status, char *buf, size_t len);
 
 #endif

@@ -89,26 +89,7 @@ static const char *roadmap_status(ctl *c, const char *id, char *buf, size_t len)
         cJSON_Delete(o);
         return w;
     }
-    if (!strcmp(st, "COMPLETE"))
-        snprintf(buf, len, "Complete");
-    else if (!strcmp(st, "DISPATCHED") || !strcmp(st, "VERIFYING"))
-        snprintf(buf, len, "In Progress");
-    else if (!strcmp(st, "REVIEWING"))
-        snprintf(buf, len, "In Review");
-    else if (!strcmp(st, "MERGING"))
-        snprintf(buf, len, "Merging");
-    else if (!strcmp(st, "ESCALATED"))
-        snprintf(buf, len, "Escalated");
-    else if (!strcmp(st, "BLOCKED")) {
-        const cJSON *b, *it;
-        size_t used = (size_t)snprintf(buf, len, "Blocked by");
-        b = cJSON_GetObjectItem(o, "blockedBy");
-        cJSON_ArrayForEach(it, b) used += (size_t)snprintf(buf + used, len > used ? len - used : 0, "%s %s",
-                                                           it == b->child ? "" : ",", it->valuestring);
-    } else if (*st)
-        snprintf(buf, len, "Ready");
-    else
-        buf[0] = '\0';
+    roadmap_state_word(o, buf, len);
     cJSON_Delete(o);
     return *buf ? buf : NULL;
 }
