@@ -1,0 +1,301 @@
+/* orch-mcp through a real nats-server and the real router, scheduler and
+ * monitor, driven over stdio by the official MCP TypeScript SDK's client
+ * (mcp_client.mjs; @modelcontextprotocol/sdk, pinned by scripts/bootstrap.sh
+ * --test into var/npm-mcp): the lifecycle, every tool and resource and what
+ * they answer, the JSON-RPC errors of a malformed call, a bad argument
+ * named, retry only with writes allowed, and a suite that does not answer
+ * said within the bound. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+#include <nats/nats.h>
+
+#include "natsfix.h"
+#include "proc.h"
+#include "svcfix.h"
+
+typedef svc_env env;
+
+/* Runs mcp_client.mjs in mode against e's server; its record (cJSON_Delete
+ * it). Fails the test when node fails or writes no record. */
+static cJSON *run_client(env *e, const char *mode)
+{
+    char script[512], mods[512], bin[512], out[600], ev_bin[600], ev_url[300], ev_mods[600], ev_out[700];
+    const char *src = getenv("ORCH_SOURCE_DIR");
+    const char *argv[] = {"node", script, mode, NULL};
+    const char *envv[] = {ev_bin, ev_url, ev_mods, ev_out, NULL};
+    int status = 0;
+    pid_t pid;
+    char *text;
+    cJSON *j;
+
+    assert_non_null(src);
+    snprintf(script, sizeof(script), "%s/tests/integration/mcp_client.mjs", src);
+    snprintf(mods, sizeof(mods), "%s/var/npm-mcp/node_modules", src);
+    if (access(mods, R_OK) != 0)
+        fail_msg("%s missing: run scripts/bootstrap.sh --test (it installs @modelcontextprotocol/sdk)", mods);
+    snprintf(out, sizeof(out), "%s/mcp-%s.json", e->fix.dir, mode);
+    snprintf(ev_bin, sizeof(ev_bin), "ORCH_MCP_BIN=%s", proc_bin("orch-mcp", bin, sizeof(bin)));
+    snprintf(ev_url, sizeof(ev_url), "ORCH_NATS_URL=%s", e->fix.url);
+    snprintf(ev_mods, sizeof(ev_mods), "ORCH_MCP_NODE_MODULES=%s", mods);
+    snprintf(ev_out, sizeof(ev_out), "ORCH_MCP_OUT=%s", out);
+    unlink(out);
+    pid = proc_spawn(argv, envv, e->fix.dir, "mcp-client.log");
+    assert_true(pid > 0);
+    if (proc_wait(pid, 45000, &status) != 0) {
+        proc_stop(pid, 1000);
+        fail_msg("mcp_client.mjs %s did not finish in 45 s (log: %s/mcp-client.log)", mode, e->fix.dir);
+    }
+    if (!(text = proc_slurp(out)))
+        fail_msg("mcp_client.mjs %s wrote no record (exit status %d; log: %s/mcp-client.log)", mode, status,
+                 e->fix.dir);
+    j = cJSON_Parse(text);
+    free(text);
+    assert_non_null(j);
+    if (cJSON_GetObjectItem(j, "failed"))
+        fail_msg("mcp_client.mjs %s: %s", mode, cJSON_GetStringValue(cJSON_GetObjectItem(j, "failed")));
+    return j;
+}
+
+static const cJSON *get(const cJSON *o, const char *path)
+{
+    char key[64];
+    while (o && *path) {
+        size_t n = strcspn(path, ".");
+        snprintf(key, sizeof(key), "%.*s", (int)n, path);
+        o = cJSON_GetObjectItem(o, key);
+        path += n + (path[n] == '.');
+    }
+    if (!o)
+        fail_msg("no %s in the client's record", path);
+    return o;
+}
+
+static const char *gets(const cJSON *o, const char *path)
+{
+    const char *s = cJSON_GetStringValue(get(o, path));
+    if (!s)
+        fail_msg("%s is not a string", path);
+    return s;
+}
+
+static int is_true(const cJSON *o, const char *path)
+{
+    return cJSON_IsTrue(get(o, path));
+}
+
+/* A tool result that is not an error, with its text and structured content. */
+static void assert_ok(const cJSON *r, const char *path)
+{
+    const cJSON *x = get(r, path);
+    if (cJSON_GetObjectItem(x, "rpcError") || cJSON_IsTrue(cJSON_GetObjectItem(x, "isError")) ||
+        !cJSON_IsString(cJSON_GetObjectItem(x, "text")) || !cJSON_IsObject(cJSON_GetObjectItem(x, "structured"))) {
+        char *t = cJSON_Print(x);
+        fail_msg("%s failed: %s", path, t);
+    }
+}
+
+static int has_string(const cJSON *a, const char *s)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, a) if (cJSON_IsString(it) && !strcmp(it->valuestring, s)) return 1;
+    return 0;
+}
+
+static pid_t start_scheduler(env *e)
+{
+    const char *x[] = {"ORCH_SCHEDULER_QUIET_START=00:00", "ORCH_SCHEDULER_QUIET_END=00:00", NULL};
+    return svc_start_ready(e->nc, &e->fix, "scheduler", "s1", x);
+}
+
+/* Until the leaders answer: the scheduler's list and the monitor's dashboard. */
+static void wait_for_leaders(env *e)
+{
+    cJSON *a = NULL, *b = NULL;
+    for (int i = 0; i < 150 && !(a && b); i++) {
+        if (!a)
+            a = svc_request_json(e->nc, "orch.scheduler.list", "{\"limit\":1}", 500);
+        if (!b)
+            b = svc_request_json(e->nc, "orch.dashboard", "json", 500);
+        if (!(a && b))
+            usleep(100 * 1000);
+    }
+    assert_non_null(a);
+    assert_non_null(b);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+static void an_mcp_client_uses_every_tool_and_resource_of_the_suite(void **state)
+{
+    env *e = *state;
+    pid_t router = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    pid_t sched = start_scheduler(e);
+    pid_t mon = svc_start_ready(e->nc, &e->fix, "monitor", "m1", NULL);
+    const cJSON *t, *r;
+    cJSON *rec, *ids;
+    char *auto_id = NULL;
+
+    wait_for_leaders(e);
+    rec = run_client(e, "suite");
+
+    /* the lifecycle: the SDK's newest version is ours too; the server named */
+    assert_string_equal(gets(rec, "server.name"), "orch-mcp");
+    assert_non_null(strstr(gets(rec, "instructions"), "Read-only"));
+    /* read-only: five tools, each with an object schema; no retry */
+    ids = cJSON_CreateArray();
+    cJSON_ArrayForEach(t, get(rec, "tools")) {
+        assert_string_equal(gets(t, "schema.type"), "object");
+        cJSON_AddItemToArray(ids, cJSON_CreateString(gets(t, "name")));
+    }
+    assert_int_equal(cJSON_GetArraySize(ids), 5);
+    assert_true(has_string(ids, "submit_requirements") && has_string(ids, "status") &&
+                has_string(ids, "list_requirements") && has_string(ids, "dashboard") && has_string(ids, "agents"));
+    assert_false(has_string(ids, "retry"));
+    cJSON_Delete(ids);
+
+    /* submitted: the id given, and one the router chose, with their types */
+    assert_ok(rec, "submit");
+    r = get(rec, "submit.structured.accepted");
+    assert_int_equal(cJSON_GetArraySize(r), 2);
+    cJSON_ArrayForEach(t, r) {
+        if (!strcmp(gets(t, "id"), "MCP-1")) {
+            assert_string_equal(gets(t, "type"), "backend");
+            assert_string_equal(gets(t, "priority"), "HIGH");
+        } else {
+            assert_string_equal(gets(t, "type"), "documentation");
+            auto_id = strdup(gets(t, "id"));
+        }
+    }
+    assert_non_null(auto_id);
+    assert_non_null(strstr(gets(rec, "submit.text"), "accepted MCP-1"));
+    /* the same id again: the router's refusal, word for word */
+    assert_true(is_true(rec, "duplicate.isError"));
+    r = cJSON_GetArrayItem(get(rec, "duplicate.structured.refused"), 0);
+    assert_string_equal(gets(r, "reason"), "duplicate_id");
+    assert_non_null(strstr(gets(rec, "duplicate.text"), gets(r, "message")));
+
+    /* status: the scheduler's own answer */
+    assert_ok(rec, "status");
+    assert_string_equal(gets(rec, "status.structured.id"), "MCP-1");
+    assert_string_equal(gets(rec, "status.structured.title"), "Expose the queue as MCP tools");
+    assert_true(cJSON_IsNumber(get(rec, "status.structured.attempt")));
+    assert_true(*gets(rec, "status.structured.status") != '\0');
+    assert_non_null(strstr(gets(rec, "status.text"), gets(rec, "status.structured.status")));
+    {   /* the same as the scheduler says on its subject */
+        cJSON *direct = svc_request_json(e->nc, "orch.status.MCP-1", "", 3000);
+        assert_non_null(direct);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(direct, "status")),
+                            gets(rec, "status.structured.status"));
+        cJSON_Delete(direct);
+    }
+
+    /* lists: by type, by text, and paged */
+    assert_ok(rec, "listBackend");
+    assert_int_equal((int)cJSON_GetNumberValue(get(rec, "listBackend.structured.matching")), 1);
+    assert_string_equal(gets(cJSON_GetArrayItem(get(rec, "listBackend.structured.requirements"), 0), "id"), "MCP-1");
+    assert_ok(rec, "listText");
+    assert_int_equal((int)cJSON_GetNumberValue(get(rec, "listText.structured.matching")), 1);
+    assert_string_equal(gets(cJSON_GetArrayItem(get(rec, "listText.structured.requirements"), 0), "id"), auto_id);
+    assert_ok(rec, "listPage");
+    assert_int_equal(cJSON_GetArraySize(get(rec, "listPage.structured.requirements")), 1);
+    assert_int_equal((int)cJSON_GetNumberValue(get(rec, "listPage.structured.nextOffset")), 1);
+
+    /* the monitor's dashboard, and the agents with the day's budget */
+    assert_ok(rec, "dashboard");
+    assert_true(cJSON_IsObject(get(rec, "dashboard.structured.agents")));
+    assert_ok(rec, "agents");
+    assert_int_equal(cJSON_GetArraySize(get(rec, "agents.structured.types")), 6);
+    assert_true(cJSON_IsNumber(get(rec, "agents.structured.budget.costUsd")));
+    assert_non_null(strstr(gets(rec, "agents.text"), "backend"));
+
+    /* resources: the roadmap and each requirement */
+    assert_true(has_string(get(rec, "resources"), "orch://roadmap"));
+    assert_true(has_string(get(rec, "resources"), "orch://requirements/MCP-1"));
+    assert_true(has_string(get(rec, "templates"), "orch://requirements/{id}"));
+    assert_string_equal(gets(rec, "roadmap.mimeType"), "text/markdown");
+    assert_non_null(strstr(gets(rec, "roadmap.text"), "### MCP-1: Expose the queue as MCP tools\n- Status: "));
+    assert_non_null(strstr(gets(rec, "roadmap.text"), "- Priority: HIGH\n- Agent: backend\n"));
+    {
+        cJSON *d = cJSON_Parse(gets(rec, "detail.text"));
+        assert_non_null(d);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(d, "id")), "MCP-1");
+        cJSON_Delete(d);
+    }
+
+    /* bad arguments: tool errors naming the field */
+    assert_true(is_true(rec, "badArgument.isError"));
+    assert_non_null(strstr(gets(rec, "badArgument.text"), "'id'"));
+    assert_true(is_true(rec, "badSubmit.isError"));
+    assert_non_null(strstr(gets(rec, "badSubmit.text"), "title"));
+    /* retry while read-only: refused, saying how it is enabled */
+    assert_true(is_true(rec, "retryReadOnly.isError"));
+    assert_non_null(strstr(gets(rec, "retryReadOnly.text"), "--allow-writes"));
+    /* protocol errors: an unknown tool and a call without a tool name */
+    assert_int_equal((int)cJSON_GetNumberValue(get(rec, "unknownTool.rpcError.code")), -32602);
+    assert_int_equal((int)cJSON_GetNumberValue(get(rec, "malformedCall.code")), -32602);
+    assert_non_null(strstr(gets(rec, "malformedCall.message"), "params.name"));
+    /* a line that is not JSON, and a version it does not speak, raw */
+    r = get(rec, "raw.answers");
+    assert_int_equal((int)cJSON_GetNumberValue(get(cJSON_GetArrayItem(r, 0), "error.code")), -32700);
+    assert_true(cJSON_IsNull(get(cJSON_GetArrayItem(r, 0), "id")));
+    assert_string_equal(gets(cJSON_GetArrayItem(r, 1), "result.protocolVersion"), "2025-11-25");
+    assert_int_equal((int)cJSON_GetNumberValue(get(rec, "raw.code")), 0);
+
+    /* with writes allowed: retry is listed and asks the scheduler, which
+     * refuses work that is not escalated */
+    assert_true(has_string(get(rec, "writeTools"), "retry"));
+    assert_true(is_true(rec, "retry.isError"));
+    assert_non_null(strstr(gets(rec, "retry.text"), "MCP-1"));
+
+    free(auto_id);
+    cJSON_Delete(rec);
+    svc_stop(mon);
+    svc_stop(sched);
+    svc_stop(router);
+}
+
+/* With no service running, every tool says so as a tool error, each
+ * within the bound orch-mcp was given (3 s) and a little more. */
+static void a_suite_that_does_not_answer_is_said_within_the_bound(void **state)
+{
+    env *e = *state;
+    pid_t router = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL); /* provisions the streams */
+    static const char *const calls[] = {"status", "dashboard", "submit"};
+    cJSON *rec;
+
+    svc_stop(router);
+    rec = run_client(e, "down");
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+        char path[64];
+        const cJSON *c = get(rec, calls[i]);
+        snprintf(path, sizeof(path), "%s.isError", calls[i]);
+        if (!is_true(rec, path) || cJSON_GetNumberValue(get(c, "ms")) > 4500) {
+            char *t = cJSON_Print(c);
+            fail_msg("%s: %s", calls[i], t);
+        }
+    }
+    assert_non_null(strstr(gets(rec, "status.text"), "scheduler"));
+    assert_non_null(strstr(gets(rec, "dashboard.text"), "monitor"));
+    assert_non_null(strstr(gets(rec, "submit.text"), "router"));
+    cJSON_Delete(rec);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(an_mcp_client_uses_every_tool_and_resource_of_the_suite, svc_env_setup,
+                                        svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_suite_that_does_not_answer_is_said_within_the_bound, svc_env_setup,
+                                        svc_env_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
