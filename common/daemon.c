@@ -343,6 +343,7 @@ int daemon_main(const daemon_spec *spec, int argc, char **argv)
         jsOptions jo;
         jsOptions_Init(&jo);
         jo.Wait = 5000;
+        jo.Domain = d.cfg.js_domain; /* an agent host's leaf node reaches the hub's streams through it */
         if (natsConnection_JetStream(&d.js, d.nc, &jo) != NATS_OK) {
             log_error("jetstream context: %s", nats_GetLastError(NULL));
             goto out;

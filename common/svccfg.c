@@ -33,5 +33,7 @@ const cfg_entry svc_cfg_entries[] = {
      "create or update streams, consumers and buckets at start"},
     {"jetstream.replicas", CFG_INT, "1", 1, 5, F(replicas), NULL, 0,
      "replicas of every stream and bucket (3 on a cluster)"},
+    {"jetstream.domain", CFG_STR, NULL, 0, 64, F(js_domain), NULL, 0,
+     "the JetStream domain of the hub, for a program on an agent host's leaf node (docs/deployment.md)"},
 };
 const size_t svc_cfg_count = sizeof(svc_cfg_entries) / sizeof(svc_cfg_entries[0]);

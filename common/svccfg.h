@@ -25,6 +25,7 @@ typedef struct {
     long long shutdown_timeout_ms;
     int provision;               /* create or update streams at start */
     long long replicas;          /* stream replicas (3 on a cluster) */
+    char *js_domain;             /* the hub's JetStream domain, from a leaf node (NULL: none) */
 } svc_cfg;
 
 extern const cfg_entry svc_cfg_entries[];

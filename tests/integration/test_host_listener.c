@@ -48,6 +48,47 @@ static int log_count(const char *instance, const char *what)
     return n;
 }
 
+/* The name of the listener's n-th agent, of type: <type>-<host id>-<nonce>-<n>,
+ * the nonce as its log says it at start ("host hl (nonce X)"). Eight names
+ * in turn in a static ring. */
+static const char *inst(const char *log, const char *type, int n)
+{
+    static char ring[8][128];
+    static int next;
+    char path[400], line[1024], nonce[32] = "?";
+    char *out = ring[next++ % 8];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s.log", fix.dir, log);
+    if ((f = fopen(path, "r"))) {
+        while (fgets(line, sizeof(line), f)) {
+            const char *at = strstr(line, "host hl (nonce ");
+            if (at)
+                sscanf(at, "host hl (nonce %31[a-z0-9])", nonce);
+        }
+        fclose(f);
+    }
+    snprintf(out, 128, "%s-hl-%s-%d", type, nonce, n);
+    return out;
+}
+
+/* A subject of family for the n-th agent of type. */
+static const char *subj(const char *family, const char *log, const char *type, int n)
+{
+    static char ring[4][160];
+    static int next;
+    char *out = ring[next++ % 4];
+    snprintf(out, 160, "%s.%s", family, inst(log, type, n));
+    return out;
+}
+
+/* The log holds "<what> <the n-th agent of type><after>" how many times. */
+static int log_count_of(const char *log, const char *what, const char *type, int n, const char *after)
+{
+    char line[300];
+    snprintf(line, sizeof(line), "%s%s%s", what, inst(log, type, n), after);
+    return log_count(log, line);
+}
+
 static void an_agent_that_exits_at_once_is_restarted_ever_more_slowly(void **state)
 {
     natsSubscription *alerts = NULL;
@@ -81,18 +122,18 @@ static void a_killed_agent_is_replaced_at_once(void **state)
 {
     jsPubAck *pa = NULL;
     const char *env[] = {"ORCH_LISTENER_COMMAND=sleep,300", "ORCH_LISTENER_INITIAL=frontend=1",
-                         "ORCH_LISTENER_RESTART_BASE_MS=30000", NULL};
+                         "ORCH_LISTENER_RESTART_BASE_MS=30000", "ORCH_LISTENER_HOST_ID=hl", NULL};
     pid_t p;
     (void)state;
 
     p = svc_start_ready(nc, &fix, "host-listener", "hl-kill", env);
-    assert_int_equal(log_count("hl-kill", "started frontend-1 "), 1);
-    assert_int_equal(js_Publish(&pa, js, "control.kill.frontend-1", "{}", 2, NULL, NULL), NATS_OK);
+    assert_int_equal(log_count_of("hl-kill", "started ", "frontend", 1, " "), 1);
+    assert_int_equal(js_Publish(&pa, js, subj("control.kill", "hl-kill", "frontend", 1), "{}", 2, NULL, NULL), NATS_OK);
     jsPubAck_Destroy(pa);
-    for (int i = 0; i < 50 && log_count("hl-kill", "started frontend-2 ") < 1; i++)
+    for (int i = 0; i < 50 && log_count_of("hl-kill", "started ", "frontend", 2, " ") < 1; i++)
         usleep(100 * 1000);
     /* Stopped on request is not a quick exit: no 30 s wait. */
-    assert_int_equal(log_count("hl-kill", "started frontend-2 "), 1);
+    assert_int_equal(log_count_of("hl-kill", "started ", "frontend", 2, " "), 1);
     assert_int_equal(log_count("hl-kill", "quick exits"), 0);
     svc_stop(p);
 }
@@ -126,31 +167,40 @@ static void kill_requests_are_alerted_and_bounded(void **state)
     natsSubscription *alerts = NULL;
     jsPubAck *pa = NULL;
     const char *env[] = {"ORCH_LISTENER_COMMAND=sleep,300", "ORCH_LISTENER_INITIAL=frontend=1",
-                         "ORCH_LISTENER_KILL_MAX=2", NULL};
+                         "ORCH_LISTENER_KILL_MAX=2", "ORCH_LISTENER_HOST_ID=hl", NULL};
+    char want[200];
     const char *body = "{\"instance\":\"x\",\"reason\":\"forged\"}";
     pid_t p;
     (void)state;
 
     assert_int_equal(natsConnection_SubscribeSync(&alerts, nc, "alerts.warning.agent_killed"), NATS_OK);
     p = svc_start_ready(nc, &fix, "host-listener", "hl-kills", env);
-    assert_int_equal(js_Publish(&pa, js, "control.kill.frontend-1", body, (int)strlen(body), NULL, NULL), NATS_OK);
+    assert_int_equal(js_Publish(&pa, js, subj("control.kill", "hl-kills", "frontend", 1), body, (int)strlen(body), NULL,
+                                NULL), NATS_OK);
     jsPubAck_Destroy(pa);
-    expect_kill_alert(alerts, "agent frontend-1 stopped on request (reason 'forged')");
-    log_wait("hl-kills", "started frontend-2 ");
-    assert_int_equal(js_Publish(&pa, js, "control.kill.frontend-2", body, (int)strlen(body), NULL, NULL), NATS_OK);
+    snprintf(want, sizeof(want), "agent %s stopped on request (reason 'forged')", inst("hl-kills", "frontend", 1));
+    expect_kill_alert(alerts, want);
+    snprintf(want, sizeof(want), "started %s ", inst("hl-kills", "frontend", 2));
+    log_wait("hl-kills", want);
+    assert_int_equal(js_Publish(&pa, js, subj("control.kill", "hl-kills", "frontend", 2), body, (int)strlen(body), NULL,
+                                NULL), NATS_OK);
     jsPubAck_Destroy(pa);
-    expect_kill_alert(alerts, "agent frontend-2 stopped on request");
-    log_wait("hl-kills", "started frontend-3 ");
+    snprintf(want, sizeof(want), "agent %s stopped on request", inst("hl-kills", "frontend", 2));
+    expect_kill_alert(alerts, want);
+    snprintf(want, sizeof(want), "started %s ", inst("hl-kills", "frontend", 3));
+    log_wait("hl-kills", want);
     for (int k = 0; k < 5; k++) {
-        assert_int_equal(js_Publish(&pa, js, "control.kill.frontend-3", body, (int)strlen(body), NULL, NULL), NATS_OK);
+        assert_int_equal(js_Publish(&pa, js, subj("control.kill", "hl-kills", "frontend", 3), body, (int)strlen(body),
+                                    NULL, NULL), NATS_OK);
         jsPubAck_Destroy(pa);
     }
-    expect_kill_alert(alerts, "kill request for agent frontend-3 refused");
-    for (int i = 0; i < 50 && log_count("hl-kills", "kill request for agent frontend-3 refused") < 5; i++)
+    snprintf(want, sizeof(want), "kill request for agent %s refused", inst("hl-kills", "frontend", 3));
+    expect_kill_alert(alerts, want);
+    for (int i = 0; i < 50 && log_count("hl-kills", want) < 5; i++)
         usleep(100 * 1000);
-    assert_int_equal(log_count("hl-kills", "kill request for agent frontend-3 refused"), 5);
-    assert_int_equal(log_count("hl-kills", "frontend-3 ended"), 0);
-    assert_int_equal(log_count("hl-kills", "started frontend-4 "), 0);
+    assert_int_equal(log_count("hl-kills", want), 5);
+    assert_int_equal(log_count_of("hl-kills", "", "frontend", 3, " ended"), 0);
+    assert_int_equal(log_count_of("hl-kills", "started ", "frontend", 4, " "), 0);
     svc_stop(p);
     natsSubscription_Destroy(alerts);
 }

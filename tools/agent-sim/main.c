@@ -543,6 +543,7 @@ int main(int argc, char **argv)
     cfg_table t = {svc_cfg_entries, svc_cfg_count, &cfg};
     char err[ERR_LEN];
     natsSubscription *sub = NULL;
+    jsOptions jo;
     const char *type = NULL, *config = NULL, *password_env = NULL;
     long long last_beat = 0;
 
@@ -607,8 +608,10 @@ int main(int argc, char **argv)
                 return 1;
         }
     }
+    jsOptions_Init(&jo);
+    jo.Domain = cfg.js_domain; /* on an agent host's leaf node: the hub's */
     if (nc_connect(&a.nc, &cfg, a.instance, NC_FAIL_FAST, err) != ORCH_OK ||
-        natsConnection_JetStream(&a.js, a.nc, NULL) != NATS_OK) {
+        natsConnection_JetStream(&a.js, a.nc, &jo) != NATS_OK) {
         fprintf(stderr, "agent-sim: %s\n", err);
         return 3;
     }

@@ -1,8 +1,19 @@
-/* orch-host-listener: the reference Host Listener. It takes spawn and kill
- * requests from the CONTROL stream (durable consumer "host-listener") and
- * starts and stops agent processes from a command template: an argument
- * vector, never a shell, with {type} and {instance} filled in. At most
- * listener.max_per_type instances run per type. An agent that ends is
+/* orch-host-listener: the reference Host Listener, one per agent host. It
+ * takes spawn and kill requests from the CONTROL stream through its own
+ * durable consumer (host-listener-<host id>: every host sees every request)
+ * and starts and stops agent processes from a command template: an argument
+ * vector, never a shell, with {type} and {instance} filled in.
+ *
+ * The pool (docs/deployment.md, "A pool of agent hosts"): the host has an
+ * id (listener.host_id, default the host name made a subject token) and a
+ * capacity: listener.slots agents in all, listener.max_per_type of one type
+ * (listener.type_caps for some types). Every listener.advert_ms it
+ * advertises on hosts.<host id> (common/hostad.h): capacity, agents by
+ * type, instance names and a nonce new at each start. It acts only on
+ * control.spawn.<its id>.<type> (control.spawn.<type>, the one-machine
+ * form, too) and on kills of its own instances; the rest is acked quietly.
+ * Instance names are <type>-<host id>-<nonce>-<n>: unique across the pool
+ * and across restarts. An agent that ends is
  * replaced; one that keeps exiting at once is replaced with a growing delay
  * and raises an alert (restart.c). A kill request is carried out only
  * within its type's bound (listener.kill_max in listener.kill_window_ms,
@@ -20,6 +31,7 @@
 
 
 #include "daemon.h"
+#include "hostad.h"
 #include "edge.h"
 #include "log.h"
 #include "names.h"
@@ -35,6 +47,9 @@ typedef struct {
     char *log_dir;          /* children's output; NULL: inherit */
     long long min_uptime_ms, restart_base_ms, restart_max_ms, crash_alert_after;
     long long kill_max, kill_window_ms;
+    char *host_id;          /* NULL: the host name, made a token */
+    long long slots, memory_mb, advert_ms;
+    cfg_list type_caps;     /* "backend=2,review=1" */
 } listener_settings;
 
 static listener_settings L;
@@ -59,6 +74,15 @@ static const cfg_entry entries[] = {
      "kill requests carried out per agent type within listener.kill_window_ms; more are refused (alerted)"},
     {"listener.kill_window_ms", CFG_INT, "600000", 1000, 86400000, F(kill_window_ms), NULL, 0,
      "the window of listener.kill_max"},
+    {"listener.host_id", CFG_STR, NULL, 0, HOSTAD_ID_MAX, F(host_id), NULL, 0,
+     "this agent host's id in the pool, a subject token (default: the host name, other characters as '-')"},
+    {"listener.slots", CFG_INT, "8", 1, HOSTAD_SLOTS_MAX, F(slots), NULL, 0, "agents this host runs at most, all types"},
+    {"listener.type_caps", CFG_LIST, NULL, 0, 16, F(type_caps), NULL, 0,
+     "bounds for some types below listener.max_per_type, as type=count items (review=1)"},
+    {"listener.memory_mb", CFG_INT, "0", 0, 100000000, F(memory_mb), NULL, 0,
+     "memory for agents, advertised for people (0: not said)"},
+    {"listener.advert_ms", CFG_INT, "2000", 200, 60000, F(advert_ms), NULL, 0,
+     "how often the host advertises itself on hosts.<host id>; keep it well under scheduler.host_lost_ms"},
 };
 
 #define MAX_CHILDREN 256
@@ -77,6 +101,11 @@ static struct {
     unsigned serial;
     natsSubscription *sub;
     long long spawned, killed, kills_refused;
+    char host[HOSTAD_ID_MAX + 1];
+    char nonce[HOSTAD_NONCE_MAX + 1];
+    char durable[64];
+    int cap[NAMES_AGENT_TYPES];
+    int64_t advert_at;
 } H;
 
 static int spawn(int type);
@@ -114,9 +143,9 @@ static int spawn(int type)
     const char *tname = names_agent_type((Orchestrator__V1__AgentType)type);
     pid_t pid;
 
-    if (H.n == MAX_CHILDREN || running_of(type) >= L.max_per_type)
+    if (H.n == MAX_CHILDREN || H.n >= L.slots || H.n >= HOSTAD_INSTANCES_MAX || running_of(type) >= H.cap[type])
         return -1;
-    snprintf(instance, sizeof(instance), "%s-%u", tname, ++H.serial);
+    snprintf(instance, sizeof(instance), "%s-%s-%s-%u", tname, H.host, H.nonce, ++H.serial);
     argv = xcalloc((size_t)L.command.n + 1, sizeof(char *));
     for (int i = 0; i < L.command.n; i++)
         argv[i] = fill(L.command.v[i], tname, instance);
@@ -291,33 +320,109 @@ static void kill_request(natsMsg *m, const char *who_raw)
     /* reap() starts its replacement */
 }
 
-/* control.spawn.<type> or control.kill.<instance>. Acked whatever it
- * says: a kill request for an instance that died meanwhile is a no-op. */
+/* A spawn request: control.spawn.<host>.<type> acted on by the named host
+ * only, control.spawn.<type> (one machine) by any. */
+static void spawn_request(natsMsg *m, const char *rest)
+{
+    const char *dot = strchr(rest, '.'), *type_tok = dot ? dot + 1 : rest;
+    char subject[96], err[ERR_LEN];
+    pb_spawn *sp = NULL;
+    int started = 0;
+
+    if (dot && ((size_t)(dot - rest) != strlen(H.host) || strncmp(rest, H.host, (size_t)(dot - rest)))) {
+        log_debug("spawn request on %s: another host's", natsMsg_GetSubject(m));
+        return;
+    }
+    /* the type as the one-machine subject names it, for the body's check */
+    snprintf(subject, sizeof(subject), "%s.%.40s", NAMES_SUBJ_SPAWN, type_tok);
+    if (strchr(type_tok, '.') ||
+        edge_spawn_from_json(subject, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &sp, err) != EDGE_OK) {
+        char *safe = text_printable(natsMsg_GetSubject(m));
+        log_warn("spawn request on %s ignored: %s", safe, strchr(type_tok, '.') ? "not <host>.<type>" : err);
+        free(safe);
+        return;
+    }
+    for (uint32_t i = 0; i < sp->count; i++)
+        started += spawn((int)sp->agent_type) == 0;
+    log_info("spawn request for %u %s agents: started %d (slots %d of %lld used, %s cap %d)", sp->count,
+             names_agent_type(sp->agent_type), started, H.n, L.slots, names_agent_type(sp->agent_type),
+             H.cap[sp->agent_type]);
+    orchestrator__v1__spawn_request__free_unpacked(sp, NULL);
+}
+
+/* control.spawn.* or control.kill.<instance>. Acked whatever it says: a
+ * kill request for an instance of another host, or one that died
+ * meanwhile, is a no-op here. */
 static nc_settlement handle(natsMsg *m, void *arg)
 {
-    const char *subj = natsMsg_GetSubject(m), *type_tok, *who;
+    const char *subj = natsMsg_GetSubject(m), *rest, *who;
     (void)arg;
-    if ((type_tok = names_subject_rest(subj, NAMES_FAM_SPAWN))) {
-        pb_spawn *sp = NULL;
-        char err[ERR_LEN];
-        int started = 0;
-        if (edge_spawn_from_json(subj, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &sp, err) != EDGE_OK) {
-            log_warn("spawn request on %s ignored: %s", subj, err);
-            return nc_ack();
-        }
-        for (uint32_t i = 0; i < sp->count; i++)
-            started += spawn((int)sp->agent_type) == 0;
-        log_info("spawn request for %u %s agents: started %d (cap %lld)", sp->count, type_tok, started,
-                 L.max_per_type);
-        orchestrator__v1__spawn_request__free_unpacked(sp, NULL);
-    } else if ((who = names_subject_rest(subj, NAMES_FAM_KILL))) {
+    if ((rest = names_subject_rest(subj, NAMES_FAM_SPAWN)))
+        spawn_request(m, rest);
+    else if ((who = names_subject_rest(subj, NAMES_FAM_KILL)))
         kill_request(m, who);
-    }
     return nc_ack();
+}
+
+/* hosts.<host id>: what this host holds and runs (hostad.h). */
+static void advertise(void)
+{
+    hostad *a = xcalloc(1, sizeof(*a));
+    char subject[96], *json;
+    snprintf(a->host, sizeof(a->host), "%s", H.host);
+    snprintf(a->nonce, sizeof(a->nonce), "%s", H.nonce);
+    a->slots = (int)L.slots;
+    a->memory_mb = L.memory_mb;
+    for (int t = 1; t < NAMES_AGENT_TYPES; t++)
+        a->cap[t] = H.cap[t] < L.slots ? H.cap[t] : 0;
+    for (int i = 0; i < H.n && a->n_instances < HOSTAD_INSTANCES_MAX; i++) {
+        a->running[H.type[i]]++;
+        snprintf(a->instances[a->n_instances++], HOSTAD_INSTANCE_LEN, "%s", H.instance[i]);
+    }
+    json = hostad_to_json(a);
+    snprintf(subject, sizeof(subject), "%s.%s", NAMES_SUBJ_HOSTS, H.host);
+    if (json && natsConnection_PublishString(H.d->nc, subject, json) != NATS_OK)
+        log_warn("advert on %s not sent: %s", subject, nats_GetLastError(NULL));
+    free(json);
+    free(a);
+    H.advert_at = text_mono_ms();
+}
+
+/* The host's own consumer on CONTROL: every request, from the first one
+ * after it was made (an old spawn is not carried out again by a new host). */
+static orch_status subscribe_own(daemon_ctx *d, char err[ERR_LEN])
+{
+    const topo_consumer *c = topo_consumer_find("CONTROL", TOPO_DUR_HOST_LISTENER);
+    jsSubOptions so;
+    jsErrCode jerr = 0;
+    snprintf(H.durable, sizeof(H.durable), "%s-%s", TOPO_DUR_HOST_LISTENER, H.host);
+    jsSubOptions_Init(&so);
+    so.Stream = "CONTROL";
+    so.Config.Durable = H.durable;
+    so.Config.DeliverPolicy = js_DeliverNew;
+    so.Config.AckPolicy = js_AckExplicit;
+    so.Config.AckWait = (c ? c->ack_wait_ms : 30000) * 1000000LL;
+    so.Config.MaxDeliver = c ? c->max_deliver : 10;
+    so.Config.MaxAckPending = c ? c->max_ack_pending : 100;
+    so.Config.FilterSubject = c ? c->filter : "control.>";
+    if (js_PullSubscribe(&H.sub, d->js, so.Config.FilterSubject, H.durable, NULL, &so, &jerr) != NATS_OK) {
+        snprintf(err, ERR_LEN, "pull subscribe CONTROL/%s: %s (%d)", H.durable, nats_GetLastError(NULL), (int)jerr);
+        return ORCH_ERR_NATS;
+    }
+    return ORCH_OK;
+}
+
+/* type=count items (listener.initial, listener.type_caps) */
+static int type_count(const char *item, int *type, int *count)
+{
+    char name[32];
+    return sscanf(item, "%31[^=]=%d", name, count) == 2 && (*type = (int)names_agent_parse(name)) != 0 &&
+           *count >= 0;
 }
 
 static orch_status start(daemon_ctx *d, char err[ERR_LEN])
 {
+    char hn[256] = "", why[128];
     H.d = d;
     H.rcfg.min_uptime_ms = L.min_uptime_ms;
     H.rcfg.base_ms = L.restart_base_ms;
@@ -327,18 +432,52 @@ static orch_status start(daemon_ctx *d, char err[ERR_LEN])
         snprintf(err, ERR_LEN, "key 'listener.command' is empty");
         return ORCH_ERR_INVALID;
     }
-    if (nc_pull_subscribe(d->js, "CONTROL", TOPO_DUR_HOST_LISTENER, &H.sub, err) != ORCH_OK)
+    if (L.host_id && *L.host_id) {
+        if (!text_id_valid(L.host_id, HOSTAD_ID_MAX, why, sizeof(why))) {
+            snprintf(err, ERR_LEN, "key 'listener.host_id': %s", why);
+            return ORCH_ERR_INVALID;
+        }
+        snprintf(H.host, sizeof(H.host), "%s", L.host_id);
+    } else {
+        gethostname(hn, sizeof(hn) - 1);
+        hostad_sanitise_id(hn, H.host);
+    }
+    /* new at each start: the time in ms, base 36 (8 characters until 2059) */
+    {
+        static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+        char rev[HOSTAD_NONCE_MAX + 1];
+        int k = 0;
+        for (uint64_t v = (uint64_t)text_now_ms(); v && k < HOSTAD_NONCE_MAX; v /= 36)
+            rev[k++] = digits[v % 36];
+        for (int i = 0; i < k; i++)
+            H.nonce[i] = rev[k - 1 - i];
+        H.nonce[k] = '\0';
+    }
+    for (int t = 1; t < NAMES_AGENT_TYPES; t++)
+        H.cap[t] = (int)L.max_per_type;
+    for (int i = 0; i < L.type_caps.n; i++) {
+        int type = 0, count = 0;
+        if (!type_count(L.type_caps.v[i], &type, &count) || count > L.max_per_type) {
+            snprintf(err, ERR_LEN, "key 'listener.type_caps': '%s' is not type=count (count at most max_per_type)",
+                     L.type_caps.v[i]);
+            return ORCH_ERR_INVALID;
+        }
+        H.cap[type] = count;
+    }
+    if (subscribe_own(d, err) != ORCH_OK)
         return ORCH_ERR_NATS;
     for (int i = 0; i < L.initial.n; i++) {
-        char name[32];
-        int count = 0, type;
-        if (sscanf(L.initial.v[i], "%31[^=]=%d", name, &count) != 2 || !(type = (int)names_agent_parse(name))) {
+        int count = 0, type = 0;
+        if (!type_count(L.initial.v[i], &type, &count)) {
             snprintf(err, ERR_LEN, "key 'listener.initial': '%s' is not type=count", L.initial.v[i]);
             return ORCH_ERR_INVALID;
         }
         for (int k = 0; k < count; k++)
             spawn(type);
     }
+    log_info("host %s (nonce %s): %lld slots, consumer %s, adverts every %lld ms", H.host, H.nonce, L.slots,
+             H.durable, L.advert_ms);
+    advertise();
     return ORCH_OK;
 }
 
@@ -346,7 +485,11 @@ static void step(daemon_ctx *d)
 {
     (void)d;
     reap();
+    if (text_mono_ms() - H.advert_at >= L.advert_ms)
+        advertise();
     nc_consume(H.sub, 10, 500, handle, NULL);
+    if (text_mono_ms() - H.advert_at >= L.advert_ms)
+        advertise();
 }
 
 static void stop_all(daemon_ctx *d)
@@ -372,7 +515,7 @@ int main(int argc, char **argv)
 {
     daemon_spec spec = {
         .name = "host-listener",
-        .description = "starts and stops agent processes on control.spawn.<type> and control.kill.<instance>",
+        .description = "starts and stops this host's agent processes on control.spawn.<host>.<type> and control.kill.<instance>; advertises on hosts.<host>",
         .entries = entries,
         .n_entries = sizeof(entries) / sizeof(entries[0]),
         .settings = &L,
