@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Installs the real coding-agent CLIs the agents test runs (Claude Code and
-# Codex), at pinned versions, into var/npm under the project (not globally;
-# var/ is ignored by git). node and npm come from Debian. Running it twice
-# installs nothing the second time.
-#   scripts/install-agent-clis.sh          install (called by bootstrap.sh --test)
-#   scripts/install-agent-clis.sh --bin    print the directory holding the CLIs
+# Codex), at pinned versions, into var/npm under the project by default
+# (not globally; var/ is ignored by git), or into a directory of your
+# choice. node and npm come from Debian. Running it twice installs nothing
+# the second time.
+#   scripts/install-agent-clis.sh [DEST]        install into DEST (var/npm;
+#                                               called by bootstrap.sh --test)
+#   scripts/install-agent-clis.sh --bin [DEST]  print the directory holding the
+#                                               CLIs (DEST/node_modules/.bin):
+#                                               what run.sh's ORCH_AGENT_CLI_DIR
+#                                               wants for another DEST
 # The tests never let the CLIs reach anything but a scripted model server on
 # loopback (tests/support/modelfake.js).
 set -euo pipefail
@@ -14,8 +19,16 @@ CODEX_VERSION=0.171.0
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 prefix="$root/var/npm"
+bin_only=0
+if [ "${1:-}" = "--bin" ]; then bin_only=1; shift; fi
+case "${1:-}" in
+  -h|--help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0 ;;
+  -*) echo "install-agent-clis: unknown option '$1' (try --help)" >&2; exit 2 ;;
+  /*) prefix=${1%/} ;;
+  ?*) prefix="$(pwd)/$1" ;;
+esac
 
-if [ "${1:-}" = "--bin" ]; then
+if [ $bin_only -eq 1 ]; then
   echo "$prefix/node_modules/.bin"
   exit 0
 fi

@@ -105,14 +105,14 @@ if [ -n "$agents" ]; then
     case "$p" in
       claude)
         if ! PATH="$agent_path" command -v claude >/dev/null; then
-          echo "run.sh: --agent claude needs Claude Code: run scripts/install-agent-clis.sh (installs it into var/npm) or put 'claude' on PATH" >&2; missing=1
+          echo "run.sh: --agent claude needs Claude Code ('claude' is not in $cli_dir nor in /usr/local/bin, /usr/bin, /bin): run scripts/install-agent-clis.sh (installs it into var/npm), or scripts/install-agent-clis.sh DIR and export ORCH_AGENT_CLI_DIR=DIR/node_modules/.bin" >&2; missing=1
         fi
         if [ -z "${ANTHROPIC_API_KEY:-}${ANTHROPIC_AUTH_TOKEN:-}" ]; then
-          echo "run.sh: --agent claude needs your Anthropic API key: export ANTHROPIC_API_KEY=... (the demo spends real tokens: a few requirements, a few cents)" >&2; missing=1
+          echo "run.sh: --agent claude needs your Anthropic API key: export ANTHROPIC_API_KEY=... (real tokens: see README.md for what a requirement costs)" >&2; missing=1
         fi ;;
       codex)
         if ! PATH="$agent_path" command -v codex >/dev/null; then
-          echo "run.sh: --agent codex needs Codex: run scripts/install-agent-clis.sh (installs it into var/npm) or put 'codex' on PATH" >&2; missing=1
+          echo "run.sh: --agent codex needs Codex ('codex' is not in $cli_dir nor in /usr/local/bin, /usr/bin, /bin): run scripts/install-agent-clis.sh (installs it into var/npm), or scripts/install-agent-clis.sh DIR and export ORCH_AGENT_CLI_DIR=DIR/node_modules/.bin" >&2; missing=1
         fi
         if [ -z "${OPENAI_API_KEY:-}${CODEX_HOME:-}" ]; then
           echo "run.sh: --agent codex needs your OpenAI API key: export OPENAI_API_KEY=... (or CODEX_HOME with a config.toml naming a provider)" >&2; missing=1
