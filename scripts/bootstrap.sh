@@ -24,6 +24,17 @@ fi
 if [ "${1:-}" = "--test" ]; then bash "$(dirname "$0")/install-agent-clis.sh"; fi
 # puppeteer-core for the web test (var/npm-web, pinned; drives Debian's chromium).
 if [ "${1:-}" = "--test" ]; then bash "$(dirname "$0")/install-web-test.sh"; fi
+# The official MCP SDK, whose client drives orch-mcp in test_mcp (var/npm-mcp,
+# pinned; node and npm came with the agent CLIs above).
+MCP_SDK_VERSION=1.32.2
+mcp_dir="$(cd "$(dirname "$0")/.." && pwd)/var/npm-mcp"
+if [ "${1:-}" = "--test" ] && ! node -e 'process.exit(require(process.argv[1]).version === process.argv[2] ? 0 : 1)' \
+     "$mcp_dir/node_modules/@modelcontextprotocol/sdk/package.json" "$MCP_SDK_VERSION" 2>/dev/null; then
+  mkdir -p "$mcp_dir"
+  [ -f "$mcp_dir/package.json" ] || echo '{"name":"orch-mcp-test","private":true}' > "$mcp_dir/package.json"
+  echo "bootstrap: @modelcontextprotocol/sdk $MCP_SDK_VERSION into $mcp_dir"
+  (cd "$mcp_dir" && npm install --no-audit --no-fund --silent "@modelcontextprotocol/sdk@$MCP_SDK_VERSION" >/dev/null)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
