@@ -323,7 +323,8 @@ started=$(date +%s)
 if [ $headless -eq 0 ]; then
   ctl dashboard --watch --until-done &
   watcher=$!
-  trap 'kill $watcher 2>/dev/null; stop_all' INT TERM
+  trap 'kill $watcher 2>/dev/null; stop_all; exit 130' INT
+  trap 'kill $watcher 2>/dev/null; stop_all; exit 143' TERM
 else
   watcher=
 fi

@@ -216,14 +216,14 @@ repo_initial() {
 
 # Where the merged work is and how to take it home.
 repo_report() {
-  local copy="$repo_state/repo.git" base=${S[project.base]:-$repo_base} from=${S[project.copied_at]:-}
+  local copy=${S[project.copy]:-$repo_state/repo.git} base=${S[project.base]:-$repo_base} from=${S[project.copied_at]:-}
   [ -d "$copy" ] || return 0
   echo
   echo "== the merged work: branch $base of $copy"
   if [ -n "$from" ] && git -C "$copy" cat-file -e "$from" 2>/dev/null; then
     local n
-    n=$(git -C "$copy" rev-list --count "$from..$base")
-    echo "   $n commit(s) since your $base at ${from:0:12}:"
+    n=$(git -C "$copy" rev-list --count --first-parent "$from..$base")
+    echo "   $n change(s) merged since your $base at ${from:0:12}:"
     git -C "$copy" log --oneline --first-parent -n 20 "$from..$base" | sed 's/^/   /'
   fi
   echo "   your repository $repo_src is untouched. To take the work home:"
