@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -289,12 +290,161 @@ static void a_suite_that_does_not_answer_is_said_within_the_bound(void **state)
     cJSON_Delete(rec);
 }
 
+/* The scripted model's turns: submit_requirements, then status, through
+ * orch-mcp as Claude Code offers its tools (mcp__<server>__<tool>). */
+static const char claude_script[] =
+    "{\"scenarios\":[{\"name\":\"mcp\",\"when\":[\"MCP-SCRIPTED\"],\"turns\":["
+    "{\"tool\":\"mcp__orch__submit_requirements\",\"input\":{\"requirements\":[{\"id\":\"MCP-7\","
+    "\"title\":\"Scripted by a model\",\"priority\":\"LOW\",\"assignedAgent\":\"frontend\","
+    "\"files\":[\"web/panel.js\"]}]},\"usage\":{\"input_tokens\":10,\"output_tokens\":5}},"
+    "{\"tool\":\"mcp__orch__status\",\"input\":{\"id\":\"MCP-7\"},\"usage\":{\"input_tokens\":10,\"output_tokens\":5}},"
+    "{\"text\":\"MCP-7 is in.\",\"usage\":{\"input_tokens\":10,\"output_tokens\":5}}]}],"
+    "\"default\":{\"text\":\"ok\"}}";
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The tool results the model was sent in the request that carried n of
+ * them (modelfake's record), the last one; NULL when there was none. */
+static char *tool_result(const char *records, int n)
+{
+    const char *line = records;
+    char *found = NULL;
+    while (line && *line) {
+        const char *end = strchr(line, '\n');
+        char *one = strndup(line, end ? (size_t)(end - line) : strlen(line));
+        cJSON *j = cJSON_Parse(one), *r = cJSON_GetObjectItem(j, "toolResults");
+        if (cJSON_GetArraySize(r) == n && cJSON_IsString(cJSON_GetArrayItem(r, n - 1))) {
+            free(found);
+            found = strdup(cJSON_GetArrayItem(r, n - 1)->valuestring);
+        }
+        cJSON_Delete(j);
+        free(one);
+        line = end ? end + 1 : NULL;
+    }
+    return found;
+}
+
+/* The real Claude Code CLI, its model scripted (modelfake.js), given
+ * orch-mcp with --mcp-config: the requirement it submits is in the suite
+ * with the fields it sent, and the status it was told is orchctl's. */
+static void claude_code_submits_and_reads_status_through_orch_mcp(void **state)
+{
+    env *e = *state;
+    const char *src = getenv("ORCH_SOURCE_DIR");
+    char claude[512], fake[512], script[400], portfile[400], rec[400], cfg[400], home[400], bin[512], json[1400];
+    char e_url[120], e_home[420], e_key[] = "ANTHROPIC_API_KEY=sk-scripted-anthropic", out[8192];
+    char *records, *submitted, *told;
+    cJSON *sub, *said;
+    int port = 0, status = 0;
+    pid_t router = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    pid_t sched = start_scheduler(e);
+    pid_t mon = svc_start_ready(e->nc, &e->fix, "monitor", "m1", NULL);
+    pid_t fake_pid, pid;
+    cJSON *st;
+
+    snprintf(claude, sizeof(claude), "%s/var/npm/node_modules/.bin/claude", src);
+    if (access(claude, X_OK) != 0)
+        fail_msg("%s is missing: scripts/install-agent-clis.sh installs Claude Code", claude);
+    wait_for_leaders(e);
+    snprintf(fake, sizeof(fake), "%s/tests/support/modelfake.js", src);
+    snprintf(script, sizeof(script), "%s/script.json", e->fix.dir);
+    snprintf(portfile, sizeof(portfile), "%s/port", e->fix.dir);
+    snprintf(rec, sizeof(rec), "%s/requests.jsonl", e->fix.dir);
+    snprintf(cfg, sizeof(cfg), "%s/mcp.json", e->fix.dir);
+    snprintf(home, sizeof(home), "%s/home", e->fix.dir);
+    assert_int_equal(mkdir(home, 0700), 0);
+    write_file(script, claude_script);
+    snprintf(json, sizeof(json), "{\"mcpServers\":{\"orch\":{\"command\":\"%s\",\"args\":[\"--server\",\"%s\"]}}}",
+             proc_bin("orch-mcp", bin, sizeof(bin)), e->fix.url);
+    write_file(cfg, json);
+    {
+        const char *argv[] = {"node", fake, "--script", script, "--port-file", portfile, "--record", rec, NULL};
+        fake_pid = proc_spawn(argv, NULL, e->fix.dir, "modelfake.log");
+        assert_true(fake_pid > 0);
+    }
+    for (int i = 0; i < 200 && !port; i++) {
+        char *p = proc_slurp(portfile);
+        port = p ? atoi(p) : 0;
+        free(p);
+        if (!port)
+            usleep(50 * 1000);
+    }
+    assert_true(port > 0);
+    snprintf(e_url, sizeof(e_url), "ANTHROPIC_BASE_URL=http://127.0.0.1:%d", port);
+    snprintf(e_home, sizeof(e_home), "HOME=%s", home);
+    {
+        /* as orch-agent's preset runs it (no prompts for permission: the
+         * tools it may use are listed), with only orch-mcp as MCP server */
+        const char *argv[] = {claude, "-p", "MCP-SCRIPTED: add the panel requirement and tell me its status",
+                              "--output-format", "json", "--mcp-config", cfg, "--strict-mcp-config",
+                              "--allowedTools", "mcp__orch__submit_requirements,mcp__orch__status", NULL};
+        const char *envv[] = {e_url, e_key, e_home, "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+                              "DISABLE_TELEMETRY=1", "DISABLE_AUTOUPDATER=1", "DISABLE_ERROR_REPORTING=1",
+                              "CLAUDE_CODE_MAX_RETRIES=1", NULL};
+        pid = proc_spawn(argv, envv, e->fix.dir, "claude.log");
+        assert_true(pid > 0);
+        if (proc_wait(pid, 60000, &status) != 0) {
+            proc_stop(pid, 1000);
+            fail_msg("claude did not finish in 60 s (log: %s/claude.log)", e->fix.dir);
+        }
+    }
+    proc_stop(fake_pid, 1000);
+    records = proc_slurp(rec);
+    assert_non_null(records);
+    submitted = tool_result(records, 1);
+    told = tool_result(records, 2);
+    /* Claude Code hands the model a result's structuredContent when there
+     * is one: the JSON orch-mcp answered */
+    sub = submitted ? cJSON_Parse(submitted) : NULL;
+    if (!sub || strcmp(gets(cJSON_GetArrayItem(get(sub, "accepted"), 0), "id"), "MCP-7")) {
+        char log[500];
+        snprintf(log, sizeof(log), "%s/claude.log", e->fix.dir);
+        fail_msg("the model was not told MCP-7 was accepted: %s\nrequests:\n%s\nclaude (exit status %d):\n%s",
+                 submitted ? submitted : "nothing", records, status, proc_slurp(log));
+    }
+    cJSON_Delete(sub);
+    assert_non_null(told);
+    assert_non_null(said = cJSON_Parse(told));
+
+    /* in the suite, with the fields the model sent */
+    {
+        const char *a[] = {"status", "MCP-7", "--json", NULL};
+        assert_int_equal(svc_orchctl(&e->fix, a, out, sizeof(out)), 0);
+        st = cJSON_Parse(out);
+        assert_non_null(st);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(st, "title")), "Scripted by a model");
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(st, "type")), "frontend");
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(st, "priority")), "LOW");
+        /* what the model was told is what orchctl says */
+        if (strcmp(gets(said, "id"), "MCP-7") || strcmp(gets(said, "status"), gets(st, "status")) ||
+            cJSON_GetNumberValue(get(said, "attempt")) != cJSON_GetNumberValue(get(st, "attempt")) ||
+            strcmp(gets(said, "reason"), gets(st, "reason")) || strcmp(gets(said, "title"), gets(st, "title")))
+            fail_msg("the model was told:\n%s\norchctl says:\n%s", told, out);
+        cJSON_Delete(st);
+    }
+    cJSON_Delete(said);
+    free(submitted);
+    free(told);
+    free(records);
+    svc_stop(mon);
+    svc_stop(sched);
+    svc_stop(router);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(an_mcp_client_uses_every_tool_and_resource_of_the_suite, svc_env_setup,
                                         svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_suite_that_does_not_answer_is_said_within_the_bound, svc_env_setup,
+                                        svc_env_teardown),
+        cmocka_unit_test_setup_teardown(claude_code_submits_and_reads_status_through_orch_mcp, svc_env_setup,
                                         svc_env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,7 @@
 //        {"write": "features/a.c", "content": "...", "usage": {"input_tokens": 100, "output_tokens": 20}},
 //        {"edit": "features/a.c", "old": "x", "new": "y", "usage": {...}},
 //        {"run": "make", "usage": {...}},
+//        {"tool": "mcp__orch__status", "input": {"id": "REQ-1"}},  // any tool the request offers, by name
 //        {"text": "Done.", "usage": {...}}]}],
 //    "default": {"text": "ok"}}
 //
@@ -60,13 +61,18 @@ function textOf(content) {
 // system text and the tool names, per API.
 function readAnthropic(body) {
   let prompt = '', results = 0;
+  const outputs = [];
   for (const m of body.messages || []) {
     if (m.role !== 'user') continue;
     prompt += textOf(m.content) + '\n';
-    if (Array.isArray(m.content)) results += m.content.filter((b) => b && b.type === 'tool_result').length;
+    if (!Array.isArray(m.content)) continue;
+    for (const b of m.content.filter((x) => x && x.type === 'tool_result')) {
+      results++;
+      outputs.push(textOf(b.content).slice(0, 8000));
+    }
   }
   const system = Array.isArray(body.system) ? textOf(body.system) : (body.system || '');
-  return {prompt, results, system, tools: (body.tools || []).map((t) => t.name)};
+  return {prompt, results, outputs, system, tools: (body.tools || []).map((t) => t.name)};
 }
 
 function readOpenAI(body) {
@@ -106,6 +112,7 @@ function shellQuote(s) { return "'" + String(s).replace(/'/g, "'\\''") + "'"; }
 // A turn as a Claude Code tool call: {name, input}, or null for text.
 function claudeCall(turn, info) {
   const abs = (p) => (p.startsWith('/') || !workdir(info.system) ? p : workdir(info.system) + '/' + p);
+  if (turn.tool) return {name: turn.tool, input: turn.input || {}};
   if (turn.write) return {name: 'Write', input: {file_path: abs(turn.write), content: turn.content || ''}};
   if (turn.edit) return {name: 'Bash', input: {command: editCommand(turn), description: 'edit ' + turn.edit}};
   if (turn.run) return {name: 'Bash', input: {command: turn.run, description: 'run a command'}};
@@ -223,6 +230,7 @@ function handle(req, res, raw) {
   entry.scenario = s ? s.name || String(i) : null;
   entry.turn = info.results;
   entry.prompt = info.prompt;
+  if (info.outputs && info.outputs.length) entry.toolResults = info.outputs;
   if (s && s.fail && (failed.get(i) || 0) < s.fail.length) {
     const status = s.fail[failed.get(i) || 0];
     failed.set(i, (failed.get(i) || 0) + 1);
