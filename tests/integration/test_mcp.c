@@ -63,6 +63,12 @@ static cJSON *run_client(env *e, const char *mode)
     assert_non_null(j);
     if (cJSON_GetObjectItem(j, "failed"))
         fail_msg("mcp_client.mjs %s: %s", mode, cJSON_GetStringValue(cJSON_GetObjectItem(j, "failed")));
+    /* orch-mcp's standard error is the client's: a sanitizer's report (a
+     * leak at exit among them) shows there */
+    snprintf(out, sizeof(out), "%s/mcp-client.log", e->fix.dir);
+    if ((text = proc_slurp(out)) && strstr(text, "Sanitizer"))
+        fail_msg("orch-mcp under mcp_client.mjs %s:\n%s", mode, text);
+    free(text);
     return j;
 }
 
