@@ -15,10 +15,10 @@
 #   scripts/run.sh --repo PATH [--roadmap FILE] [--agent ...] [--headless]
 #                               the suite with real agents on your own git
 #                               repository: works on a bare copy under
-#                               var/<name>/ (your working tree is only read),
+#                               var/repos/<name>/ (your working tree is only read),
 #                               detects its build and test steps (Makefile,
 #                               CMake+ctest, npm, cargo, go, pytest), writes
-#                               the settings to var/<name>/orchestrator.json
+#                               the settings to var/repos/<name>/orchestrator.json
 #                               (project and steps, the CLI, model and number
 #                               of each agent type, token budgets per day,
 #                               review policy, web port, headless time-out;
@@ -45,7 +45,7 @@
 # (claude-haiku-4-5 for claude), ORCH_AGENT_TIMEOUT_S (900), ORCH_AGENT_CLI_DIR
 # (var/npm/node_modules/.bin), ANTHROPIC_BASE_URL / CODEX_HOME for another
 # endpoint.
-# With --repo: ORCH_DEMO_DIR is the parent of <name>/; ORCH_DEMO_TIMEOUT
+# With --repo: ORCH_DEMO_DIR is the parent of repos/<name>/; ORCH_DEMO_TIMEOUT
 # (headless_timeout_s of the settings, 3600) bounds --headless.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -153,10 +153,10 @@ if (exec 3<>/dev/tcp/127.0.0.1/"$web_port") 2>/dev/null; then
   echo "run.sh: port $web_port is taken; set ORCH_WEB_PORT to a free one" >&2
   exit 1
 fi
-# A fresh demo each time; the identities (creds/) and installed CLIs (npm/) stay.
-# Your repository's run keeps everything: the next run resumes from it.
+# A fresh demo each time; the identities (creds/), installed CLIs (npm/) and
+# the runs on your repositories (repos/: the next run resumes from them) stay.
 if [ -z "$repo" ] && [ -d "$demo" ]; then
-  find "$demo" -mindepth 1 -maxdepth 1 ! -name creds ! -name npm -exec rm -rf {} +
+  find "$demo" -mindepth 1 -maxdepth 1 ! -name creds ! -name npm ! -name repos -exec rm -rf {} +
 fi
 mkdir -p "$demo/log/agents" "$demo/nats" "$demo/agents"
 export ORCH_NATS_URL="nats://127.0.0.1:$port"

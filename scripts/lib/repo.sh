@@ -3,9 +3,9 @@
 # (which has `set -euo pipefail` and is in the project's root).
 #
 # The user's repository is only read: its committed HEAD is cloned, bare,
-# to var/<name>/repo.git (the "copy"); the agents clone that, the merge
+# to var/repos/<name>/repo.git (the "copy"); the agents clone that, the merge
 # train pushes to its base branch. Everything of the run is under
-# var/<name>/ and stays there between runs, so a second run resumes:
+# var/repos/<name>/ and stays there between runs, so a second run resumes:
 #
 #   orchestrator.json  the settings (written at the first run from what was
 #                      detected; read and edited by people; reused)
@@ -97,7 +97,7 @@ repo_plan() { # path roadmap-or-empty state-root
     repo_die "--repo $repo_src has no commit yet (git add -A && git commit -m initial)"
   repo_name=$(basename "$repo_src" | tr -c 'A-Za-z0-9_.\n-' '-')
   repo_name=${repo_name#.}
-  repo_state="$root/$repo_name"
+  repo_state="$root/repos/$repo_name"
   repo_settings="$repo_state/orchestrator.json"
   repo_resume=0
   if [ -f "$repo_settings" ]; then
@@ -108,7 +108,8 @@ repo_plan() { # path roadmap-or-empty state-root
     repo_base=${S[project.base]}
     repo_layout="${S[project.layout]:-as in the settings}"
   else
-    repo_base=$(git -C "$repo_src" symbolic-ref --short -q HEAD || echo main)
+    repo_base=$(git -C "$repo_src" symbolic-ref --short -q HEAD) ||
+      repo_die "$repo_src has no branch checked out (a detached HEAD): git -C $repo_src switch BRANCH, the branch the work is to be merged into"
     repo_detect "$repo_src" ||
       repo_die "no build steps found in $repo_src (looked for a Makefile, CMakeLists.txt, package.json, Cargo.toml, go.mod, pytest); write them as \"steps\" of a projects file (config/projects.sample.json) into $repo_settings under \"project\", or add a Makefile with all and test"
   fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The settings file of `scripts/run.sh --repo` (var/<name>/orchestrator.json),
+// The settings file of `scripts/run.sh --repo` (var/repos/<name>/orchestrator.json),
 // read and written for the shell, which has no JSON parser of its own. Node
 // is there wherever the agents' CLIs are (scripts/install-agent-clis.sh).
 //

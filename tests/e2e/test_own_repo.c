@@ -330,7 +330,7 @@ static int on_base(const char *rel)
     char spec[200], path[400];
     const char *argv[] = {"git", "--git-dir", path, "cat-file", "-e", spec, NULL};
     snprintf(spec, sizeof(spec), "main:%s", rel);
-    snprintf(path, sizeof(path), "%s/var/calc/repo.git", dir);
+    snprintf(path, sizeof(path), "%s/var/repos/calc/repo.git", dir);
     return run(argv, "git.out") == 0;
 }
 
@@ -344,7 +344,7 @@ static void assert_all_merged(const char *user_head)
     cJSON *s;
     const cJSON *r;
     int n = 0;
-    text = slurp_rel("var/calc/summary.json");
+    text = slurp_rel("var/repos/calc/summary.json");
     assert_non_null(text);
     s = cJSON_Parse(text);
     free(text);
@@ -362,7 +362,7 @@ static void assert_all_merged(const char *user_head)
         if (!on_base(files[i]))
             fail_msg("%s is not on the copy's main", files[i]);
     /* the work was committed by the agents' own identities */
-    snprintf(gd, sizeof(gd), "--git-dir=%s/var/calc/repo.git", dir);
+    snprintf(gd, sizeof(gd), "--git-dir=%s/var/repos/calc/repo.git", dir);
     {
         const char *argv[] = {"git", gd, "log", "--format=%ae %s", "main", NULL};
         assert_int_equal(run(argv, "git.out"), 0);
@@ -431,7 +431,7 @@ static void layout_runs_to_the_end(char layout, const char *agents, const char *
     assert_non_null(strstr(text, said)); /* the layout it chose, said */
     assert_non_null(strstr(text, "git -C ")); /* how to take the work home */
     free(text);
-    text = slurp_rel("var/calc/orchestrator.json");
+    text = slurp_rel("var/repos/calc/orchestrator.json");
     assert_non_null(text);
     assert_non_null(strstr(text, said)); /* and written down */
     free(text);
