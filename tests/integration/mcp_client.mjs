@@ -93,6 +93,12 @@ async function suite() {
   out.templates = (await c.listResourceTemplates()).resourceTemplates.map((r) => r.uriTemplate);
   out.roadmap = (await c.readResource({ uri: 'orch://roadmap' })).contents[0];
   out.detail = (await c.readResource({ uri: 'orch://requirements/MCP-1' })).contents[0];
+  try {
+    await c.readResource({ uri: 'orch://requirements/NOPE-1' });
+    out.missingDetail = { answered: true };
+  } catch (e) {
+    out.missingDetail = { code: e.code, message: e.message };
+  }
   out.badArgument = await call(c, 'status', { id: 42 });
   out.badSubmit = await call(c, 'submit_requirements', { requirements: [{ title: 'ok' }, { files: ['x'] }] });
   out.retryReadOnly = await call(c, 'retry', { id: 'MCP-1' });

@@ -238,6 +238,10 @@ static void an_mcp_client_uses_every_tool_and_resource_of_the_suite(void **state
         cJSON_Delete(d);
     }
 
+    /* a requirement the scheduler does not know: not found, its words */
+    assert_int_equal((int)cJSON_GetNumberValue(get(rec, "missingDetail.code")), -32002);
+    assert_non_null(strstr(gets(rec, "missingDetail.message"), "no requirement NOPE-1"));
+
     /* bad arguments: tool errors naming the field */
     assert_true(is_true(rec, "badArgument.isError"));
     assert_non_null(strstr(gets(rec, "badArgument.text"), "'id'"));

@@ -60,7 +60,10 @@ typedef enum {
 /* The suite as the core sees it. Every function returns 0 with *out the
  * answer (the caller deletes it), or -1 with err saying what went wrong in
  * words a model can relay: the service's own error, or that nothing
- * answered within the bound and which service should have. */
+ * answered within the bound and which service should have; ask returns
+ * MCP_NOT_FOUND instead when the service answered that there is no such
+ * thing (its error code 404). */
+#define MCP_NOT_FOUND -2
 typedef struct {
     void *arg;
     int (*ask)(void *arg, mcp_ask_kind k, const char *param, cJSON **out, char err[MCP_ERR_LEN]);

@@ -78,7 +78,10 @@ static int ask(void *arg, mcp_ask_kind k, const char *param, cJSON **out, char e
     } else if (s != NATS_OK) {
         snprintf(err, MCP_ERR_LEN, "%s: %s", subject, natsStatus_GetText(s));
     } else if (natsMsgHeader_Get(reply, "Nats-Service-Error", &text) == NATS_OK) {
+        const char *code = NULL;
         snprintf(err, MCP_ERR_LEN, "%s", text);
+        if (natsMsgHeader_Get(reply, "Nats-Service-Error-Code", &code) == NATS_OK && code && !strcmp(code, "404"))
+            rc = MCP_NOT_FOUND;
     } else if (k == MCP_ASK_DASHBOARD_TEXT) {
         char *raw = xstrndup(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
         char *shown = text_printable(raw);

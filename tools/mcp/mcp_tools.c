@@ -634,13 +634,21 @@ cJSON *mcp_resource_read(const mcp_backend *be, const char *uri, int *code, char
     } else if (!strncmp(uri, REQ_URI, strlen(REQ_URI))) {
         cJSON *args = cJSON_CreateObject();
         const char *id;
-        int bad;
+        int rc;
         cJSON_AddStringToObject(args, "id", uri + strlen(REQ_URI));
-        bad = arg_id(args, &id, err);
-        if (bad || be->ask(be->arg, MCP_ASK_STATUS, id, &o, err)) {
-            if (bad)
-                snprintf(err, MCP_ERR_LEN, "Resource not found: %.200s (not a requirement id)", uri);
-            *code = bad ? MCP_RESOURCE_NOT_FOUND : -32603;
+        if (arg_id(args, &id, err)) {
+            *code = MCP_RESOURCE_NOT_FOUND;
+            snprintf(err, MCP_ERR_LEN, "Resource not found: %.200s (not a requirement id)", uri);
+            cJSON_Delete(args);
+            return NULL;
+        }
+        if ((rc = be->ask(be->arg, MCP_ASK_STATUS, id, &o, err)) != 0) {
+            char why[MCP_ERR_LEN];
+            if (rc == MCP_NOT_FOUND) {
+                snprintf(why, sizeof(why), "%s", err);
+                snprintf(err, MCP_ERR_LEN, "Resource not found: %.200s (%.200s)", uri, why);
+            }
+            *code = rc == MCP_NOT_FOUND ? MCP_RESOURCE_NOT_FOUND : -32603;
             cJSON_Delete(args);
             return NULL;
         }
