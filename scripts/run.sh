@@ -28,6 +28,8 @@
 #                               commits and how to fetch them (README.md,
 #                               "Use it on your repository"; the agents are
 #                               claude unless --agent says otherwise)
+#   scripts/run.sh --repo PATH --plan   says what the run would use (layout,
+#                               steps, agents, where) and starts nothing
 #   scripts/run.sh --agent claude   real coding agents instead of simulated
 #                                   ones (claude, codex, or per type:
 #                                   backend=claude,frontend=codex); with your
@@ -55,6 +57,7 @@ headless=0
 agents=
 repo=
 roadmap=
+plan=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --headless) headless=1 ;;
@@ -64,7 +67,8 @@ while [ $# -gt 0 ]; do
       [ -n "$repo" ] || { echo "run.sh: --repo needs the path of a git repository" >&2; exit 2; } ;;
     --roadmap) roadmap="${2:-}"; shift
       [ -n "$roadmap" ] || { echo "run.sh: --roadmap needs a file" >&2; exit 2; } ;;
-    -h|--help) sed -n '2,50p' "$0"; exit 0 ;;
+    --plan) plan=1 ;;
+    -h|--help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -121,6 +125,11 @@ if [ -n "$agents" ]; then
     esac
   done
   [ $missing -eq 0 ] || exit 2
+fi
+if [ $plan -eq 1 ]; then
+  [ -n "$repo" ] || { echo "run.sh: --plan goes with --repo" >&2; exit 2; }
+  repo_show_plan "$agents"
+  exit 0
 fi
 
 if [ -z "${ORCH_BIN_DIR:-}" ]; then

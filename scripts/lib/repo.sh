@@ -134,6 +134,22 @@ repo_agent_spec() {
   printf '%s\n' "$spec"
 }
 
+# What a run would use, for --plan (nothing is written).
+repo_show_plan() { # agents
+  echo "repository: $repo_src (branch $repo_base, read only)"
+  echo "copy:       $repo_state/repo.git"
+  echo "layout:     $repo_layout"
+  if [ $repo_resume -eq 1 ]; then
+    echo "steps:      ${S[project.steps]}"
+    echo "settings:   $repo_settings (there: the run reuses them and resumes)"
+  else
+    echo "steps:      $repo_steps"
+    echo "settings:   $repo_settings (written by the first run)"
+  fi
+  echo "agents:     $1"
+  echo "roadmap:    ${repo_roadmap:-$repo_state/roadmap.md}"
+}
+
 # Makes the copy and writes the settings (first run), the verifier's
 # projects file and the roadmap. agents: the spec run.sh settled on.
 repo_prepare() { # agents web-port

@@ -17,7 +17,9 @@
  * under var/ and nothing running. SIGINT while a requirement is being
  * worked: everything stops within the shutdown time-out; the second run
  * (no --roadmap: the settings and the state are reused) merges the rest
- * without working again on what was merged before the interrupt. */
+ * without working again on what was merged before the interrupt. The
+ * other layouts (npm, cargo, go, pytest, a Makefile without tests, none)
+ * through --plan, which says what a run would use and starts nothing. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -491,6 +493,92 @@ static void a_missing_cli_is_named_with_its_fix_and_nothing_starts(void **state)
                                    "scripts/install-agent-clis.sh");
 }
 
+/* A repository dir/name of the given files (path, text, path, text, ...,
+ * NULL), committed; run.sh --repo --plan on it. Returns its exit code, its
+ * output in dir/plan.log. */
+static int plan_of(const char *name, ...)
+{
+    char path[600], runsh[400], roadmap[420], repo[400];
+    const char *rel;
+    run_env e;
+    va_list ap;
+    int rc;
+    {
+        const char *argv[] = {"git", "init", "-q", "-b", "trunk", name, NULL};
+        assert_int_equal(run(argv, "git.out"), 0);
+    }
+    va_start(ap, name);
+    while ((rel = va_arg(ap, const char *))) {
+        const char *text = va_arg(ap, const char *);
+        char *slash;
+        snprintf(path, sizeof(path), "%s/%s", name, rel);
+        if ((slash = strrchr(path, '/')) && strchr(rel, '/')) {
+            char sub[600];
+            snprintf(sub, sizeof(sub), "%s/%.*s", dir, (int)(slash - path), path);
+            (void)mkdir(sub, 0755);
+        }
+        put(path, text);
+    }
+    va_end(ap);
+    {
+        const char *add[] = {"git", "-C", name, "add", "-A", NULL};
+        const char *commit[] = {"git", "-C", name, "-c", "user.name=Dev", "-c", "user.email=dev@example.org",
+                                "commit", "-q", "-m", "initial", NULL};
+        assert_int_equal(run(add, "git.out"), 0);
+        assert_int_equal(run(commit, "git.out"), 0);
+    }
+    env_init(&e, "ANTHROPIC_API_KEY=sk-scripted-anthropic", NULL);
+    snprintf(runsh, sizeof(runsh), "%s/scripts/run.sh", src_dir);
+    snprintf(repo, sizeof(repo), "%s/%s", dir, name);
+    snprintf(roadmap, sizeof(roadmap), "%s/tests/e2e/own_repo/roadmap.md", src_dir);
+    snprintf(path, sizeof(path), "%s/plan.log", dir);
+    unlink(path);
+    {
+        const char *argv[] = {"bash", runsh, "--repo", repo, "--roadmap", roadmap, "--plan", NULL};
+        rc = finish(proc_spawn(argv, e.env, dir, "plan.log"), 60 * 1000, "plan.log");
+    }
+    return rc;
+}
+
+static void expect_plan(int rc, const char *layout, const char *steps)
+{
+    char *text = slurp_rel("plan.log");
+    assert_non_null(text);
+    if (rc != 0 || !strstr(text, layout) || !strstr(text, steps))
+        fail_msg("wanted exit 0 with '%s' and '%s'; got %d:\n%s", layout, steps, rc, text);
+    free(text);
+}
+
+static void each_layout_is_detected_said_and_nothing_starts(void **state)
+{
+    char path[400], names[1024], *text;
+    struct stat st;
+    int rc;
+    (void)state;
+    rc = plan_of("web", "package.json", "{\"scripts\": {\"build\": \"tsc\", \"test\": \"jest\"}}\n",
+                 "package-lock.json", "{}\n", NULL);
+    expect_plan(rc, "layout:     npm: npm ci --no-audit --no-fund, npm run build, npm test",
+                "[\"npm\", \"ci\", \"--no-audit\", \"--no-fund\"]");
+    expect_plan(rc, "branch trunk", "copy:");
+    rc = plan_of("crate", "Cargo.toml", "[package]\nname = \"crate\"\n", "src/lib.rs", "\n", NULL);
+    expect_plan(rc, "layout:     cargo: cargo build, cargo test", "[\"cargo\", \"test\"]");
+    rc = plan_of("gomod", "go.mod", "module example.org/gomod\n", "main.go", "package main\n", NULL);
+    expect_plan(rc, "layout:     Go module: go build ./..., go test ./...", "[\"go\", \"test\", \"./...\"]");
+    rc = plan_of("py", "pkg/test_calc.py", "def test_one():\n    assert 1\n", NULL);
+    expect_plan(rc, "layout:     Python: python3 -m pytest -q", "[\"python3\", \"-m\", \"pytest\", \"-q\"]");
+    rc = plan_of("mk", "Makefile", "all:\n\ttrue\n", NULL);
+    expect_plan(rc, "layout:     Makefile without a test target: make only", "[{\"name\": \"build\", \"command\": [\"make\"]");
+    /* nothing to build: named, with what to do, exit 2 */
+    rc = plan_of("bare", "README", "words\n", NULL);
+    text = slurp_rel("plan.log");
+    if (rc != 2 || !strstr(text, "no build steps found in") || !strstr(text, "\"steps\""))
+        fail_msg("wanted exit 2 naming the missing steps; got %d:\n%s", rc, text);
+    free(text);
+    snprintf(path, sizeof(path), "%s/var", dir);
+    assert_int_not_equal(stat(path, &st), 0); /* --plan wrote nothing */
+    assert_int_equal(leftovers(names, sizeof(names)), 0);
+}
+
 /* 1 when the server has been asked for REQ-304's first attempt (which it
  * never answers). */
 static int req304_waiting(void)
@@ -571,6 +659,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_cmake_repository_ends_with_its_roadmap_merged_on_the_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(a_missing_key_is_named_with_its_fix_and_nothing_starts, setup, teardown),
         cmocka_unit_test_setup_teardown(a_missing_cli_is_named_with_its_fix_and_nothing_starts, setup, teardown),
+        cmocka_unit_test_setup_teardown(each_layout_is_detected_said_and_nothing_starts, setup, teardown),
         cmocka_unit_test_setup_teardown(sigint_stops_everything_and_the_next_run_resumes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
