@@ -9,7 +9,8 @@
 //                   second server with --allow-writes calling retry;
 //     MODE "down":  the tools against a server where no service answers,
 //                   each call timed.
-// Environment: ORCH_MCP_BIN (the orch-mcp binary), ORCH_NATS_URL,
+// Environment: ORCH_MCP_BIN (the orch-mcp binary), ORCH_NATS_URL (and
+// ORCH_NATS_USER, ORCH_NATS_PASSWORD, passed on to orch-mcp when set),
 // ORCH_MCP_NODE_MODULES (where @modelcontextprotocol/sdk is installed),
 // ORCH_MCP_OUT (the file for the record).
 import { spawn } from 'node:child_process';
@@ -26,9 +27,17 @@ const bin = process.env.ORCH_MCP_BIN;
 const url = process.env.ORCH_NATS_URL;
 const out = {};
 
+// What the server is started with: PATH and the NATS identity, when the
+// test gives one (an MCP client passes a server only what it is told to).
+function identity() {
+  const env = { PATH: process.env.PATH || '' };
+  for (const k of ['ORCH_NATS_USER', 'ORCH_NATS_PASSWORD']) if (process.env[k]) env[k] = process.env[k];
+  return env;
+}
+
 async function open(args) {
   const transport = new StdioClientTransport({
-    command: bin, args: ['--server', url, ...args], stderr: 'inherit', env: { PATH: process.env.PATH || '' },
+    command: bin, args: ['--server', url, ...args], stderr: 'inherit', env: identity(),
   });
   const client = new Client({ name: 'orch-mcp-test', version: '1.0.0' });
   await client.connect(transport);
@@ -50,7 +59,7 @@ async function call(client, name, args) {
 // A line written to orch-mcp as it is, and the first line it answers.
 function raw(lines) {
   return new Promise((resolve) => {
-    const p = spawn(bin, ['--server', url], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const p = spawn(bin, ['--server', url], { stdio: ['pipe', 'pipe', 'inherit'], env: identity() });
     let buf = '';
     const answers = [];
     p.stdout.on('data', (d) => {

@@ -25,14 +25,17 @@
 
 typedef svc_env env;
 
-/* Runs mcp_client.mjs in mode against e's server; its record (cJSON_Delete
- * it). Fails the test when node fails or writes no record. */
-static cJSON *run_client(env *e, const char *mode)
+/* Runs mcp_client.mjs in mode against e's server, orch-mcp connecting as
+ * identity (ORCH_NATS_USER=..., ORCH_NATS_PASSWORD=...; NULL: none); its
+ * record (cJSON_Delete it). Fails the test when node fails or writes no
+ * record. */
+static cJSON *run_client(env *e, const char *mode, const char *const identity[])
 {
     char script[512], mods[512], bin[512], out[600], ev_bin[600], ev_url[300], ev_mods[600], ev_out[700];
     const char *src = getenv("ORCH_SOURCE_DIR");
     const char *argv[] = {"node", script, mode, NULL};
-    const char *envv[] = {ev_bin, ev_url, ev_mods, ev_out, NULL};
+    const char *envv[] = {ev_bin, ev_url, ev_mods, ev_out, identity ? identity[0] : NULL,
+                          identity ? identity[1] : NULL, NULL};
     int status = 0;
     pid_t pid;
     char *text;
@@ -117,10 +120,26 @@ static int has_string(const cJSON *a, const char *s)
     return 0;
 }
 
+/* The daemons' identity where the server asks for one (NULL: none). */
+static const char *const *daemon_identity;
+
+static pid_t start(env *e, const char *name, const char *instance)
+{
+    const char *x[8];
+    int n = 0;
+    if (!strcmp(name, "scheduler")) {
+        x[n++] = "ORCH_SCHEDULER_QUIET_START=00:00";
+        x[n++] = "ORCH_SCHEDULER_QUIET_END=00:00";
+    }
+    for (int i = 0; daemon_identity && daemon_identity[i]; i++)
+        x[n++] = daemon_identity[i];
+    x[n] = NULL;
+    return svc_start_ready(e->nc, &e->fix, name, instance, x);
+}
+
 static pid_t start_scheduler(env *e)
 {
-    const char *x[] = {"ORCH_SCHEDULER_QUIET_START=00:00", "ORCH_SCHEDULER_QUIET_END=00:00", NULL};
-    return svc_start_ready(e->nc, &e->fix, "scheduler", "s1", x);
+    return start(e, "scheduler", "s1");
 }
 
 /* Until the leaders answer: the scheduler's list and the monitor's dashboard. */
@@ -141,18 +160,19 @@ static void wait_for_leaders(env *e)
     cJSON_Delete(b);
 }
 
-static void an_mcp_client_uses_every_tool_and_resource_of_the_suite(void **state)
+/* The whole suite run of mcp_client.mjs, orch-mcp connecting as identity
+ * (NULL: none), and what it must have got. */
+static void every_tool_and_resource(env *e, const char *const identity[])
 {
-    env *e = *state;
-    pid_t router = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    pid_t router = start(e, "router", "r1");
     pid_t sched = start_scheduler(e);
-    pid_t mon = svc_start_ready(e->nc, &e->fix, "monitor", "m1", NULL);
+    pid_t mon = start(e, "monitor", "m1");
     const cJSON *t, *r;
     cJSON *rec, *ids;
     char *auto_id = NULL;
 
     wait_for_leaders(e);
-    rec = run_client(e, "suite");
+    rec = run_client(e, "suite", identity);
 
     /* the lifecycle: the SDK's newest version is ours too; the server named */
     assert_string_equal(gets(rec, "server.name"), "orch-mcp");
@@ -274,6 +294,58 @@ static void an_mcp_client_uses_every_tool_and_resource_of_the_suite(void **state
     svc_stop(router);
 }
 
+static void an_mcp_client_uses_every_tool_and_resource_of_the_suite(void **state)
+{
+    daemon_identity = NULL;
+    every_tool_and_resource(*state, NULL);
+}
+
+/* The NATS user docs/mcp.md ("Permissions") gives orch-mcp, word for word
+ * (the test checks the page says it), beside an admin for the daemons and
+ * the test. */
+#define MCP_PERMISSIONS                                                                                        \
+    "publish:   [\"intake.requirements\", \"orch.status.*\", \"orch.scheduler.list\",\n"                     \
+    "                  \"orch.dashboard\", \"orch.scheduler.retry\"]\n"                                        \
+    "      subscribe: [\"_INBOX_mcp.>\", \"plan.requirement.>\", \"errors.intake.>\"] } }"
+#define MCP_USERS                                                                                              \
+    "authorization { users: [\n"                                                                              \
+    "  { user: admin, password: p-admin }\n"                                                                  \
+    "  { user: mcp, password: p-mcp,\n"                                                                       \
+    "    permissions: {\n"                                                                                    \
+    "      " MCP_PERMISSIONS "\n"                                                                             \
+    "] }\n"
+
+static int users_setup(void **state)
+{
+    env *e = calloc(1, sizeof(*e));
+    if (!e)
+        return -1;
+    e->fix.user = "admin";
+    e->fix.password = "p-admin";
+    *state = e;
+    if (natsfix_start(&e->fix, MCP_USERS) != 0 || natsfix_connect(&e->fix, (void **)&e->nc) != 0 ||
+        natsConnection_JetStream(&e->js, e->nc, NULL) != NATS_OK)
+        return -1;
+    return 0;
+}
+
+/* Everything orch-mcp does works as that user, and nothing more is needed. */
+static void the_documented_nats_user_is_enough_for_every_tool(void **state)
+{
+    static const char *const admin[] = {"ORCH_NATS_USER=admin", "ORCH_NATS_PASSWORD=p-admin", NULL};
+    static const char *const mcp[] = {"ORCH_NATS_USER=mcp", "ORCH_NATS_PASSWORD=p-mcp", NULL};
+    char *doc, path[600];
+    snprintf(path, sizeof(path), "%s/docs/mcp.md", getenv("ORCH_SOURCE_DIR"));
+    assert_non_null(doc = proc_slurp(path));
+    /* the block tested is the block documented */
+    if (!strstr(doc, MCP_PERMISSIONS))
+        fail_msg("docs/mcp.md no longer documents the user this test gives orch-mcp");
+    free(doc);
+    daemon_identity = admin;
+    every_tool_and_resource(*state, mcp);
+    daemon_identity = NULL;
+}
+
 /* With no service running, every tool says so as a tool error, each
  * within the bound orch-mcp was given (3 s) and a little more. */
 static void a_suite_that_does_not_answer_is_said_within_the_bound(void **state)
@@ -284,7 +356,7 @@ static void a_suite_that_does_not_answer_is_said_within_the_bound(void **state)
     cJSON *rec;
 
     svc_stop(router);
-    rec = run_client(e, "down");
+    rec = run_client(e, "down", NULL);
     for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
         char path[64];
         const cJSON *c = get(rec, calls[i]);
@@ -352,9 +424,9 @@ static void claude_code_submits_and_reads_status_through_orch_mcp(void **state)
     char *records, *submitted, *told;
     cJSON *sub, *said;
     int port = 0, status = 0;
-    pid_t router = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    pid_t router = start(e, "router", "r1");
     pid_t sched = start_scheduler(e);
-    pid_t mon = svc_start_ready(e->nc, &e->fix, "monitor", "m1", NULL);
+    pid_t mon = start(e, "monitor", "m1");
     pid_t fake_pid, pid;
     cJSON *st;
 
@@ -455,6 +527,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_suite_that_does_not_answer_is_said_within_the_bound, svc_env_setup,
                                         svc_env_teardown),
         cmocka_unit_test_setup_teardown(claude_code_submits_and_reads_status_through_orch_mcp, svc_env_setup,
+                                        svc_env_teardown),
+        cmocka_unit_test_setup_teardown(the_documented_nats_user_is_enough_for_every_tool, users_setup,
                                         svc_env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
