@@ -61,8 +61,7 @@ static int read_line(FILE *f, char **line, size_t *cap, size_t *len, size_t max)
         }
         if (*len + 1 >= *cap) {
             *cap = *cap ? *cap * 2 : 4096;
-            if (!(*line = realloc(*line, *cap)))
-                abort(); /* text.h's policy */
+            *line = xrealloc(*line, *cap);
         }
         (*line)[(*len)++] = (char)c;
     }

@@ -67,9 +67,7 @@ static void put(buf *b, const char *fmt, ...)
         return;
     if (b->n + (size_t)k + 1 > b->cap) {
         b->cap = (b->n + (size_t)k + 1) * 2;
-        b->s = realloc(b->s, b->cap);
-        if (!b->s)
-            abort(); /* text.h's policy: no allocation failure is survivable */
+        b->s = xrealloc(b->s, b->cap);
     }
     va_start(ap, fmt);
     vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap);
