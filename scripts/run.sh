@@ -281,11 +281,16 @@ if [ -n "$agents" ]; then
       cheap=${ORCH_AGENT_CHEAP_MODEL:-${S[agents.$t.cheap_model]:-}}
       agent_timeout=${ORCH_AGENT_TIMEOUT_S:-${S[agent_timeout_s]:-900}}
     fi
+    review_prompt=
+    if [ -n "$repo" ] && [ -n "${S[review.prompt_file]:-}" ]; then # the team's own review instructions
+      case "${S[review.prompt_file]}" in *'"'*|*'\'*) echo "run.sh: review.prompt_file: no quotes or backslashes, please" >&2; exit 2 ;; esac
+      review_prompt=", \"review_prompt_file\": \"${S[review.prompt_file]}\""
+    fi
     (umask 077; cat > "$demo/agents/$t.json") <<JSON
 {"nats": {"user": "agent-$t", "password": "$pass"},
  "agent": {"preset": "${preset_of[$t]}", "project": "$project", "projects_file": "$demo/projects.json",
   "workdir": "$demo/agents", "path": "$agent_path", "timeout_s": $agent_timeout,
-  "heartbeat_ms": 2000, "model": "$model", "cheap_model": "$cheap",
+  "heartbeat_ms": 2000, "model": "$model", "cheap_model": "$cheap"$review_prompt,
   "env": ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_MAX_RETRIES",
           "OPENAI_API_KEY", "CODEX_HOME"]}}
 JSON

@@ -28,12 +28,13 @@ repo_die() { echo "run.sh: $*" >&2; exit 2; }
 repo_detect() { # src
   local src=$1 files mk
   files=$(git -C "$src" ls-tree --name-only HEAD)
-  has() { printf '%s\n' "$files" | grep -qx "$1"; }
+  # here-strings, not pipes: grep -q leaving early must not fail the writer
+  has() { grep -qFx -- "$1" <<<"$files"; }
   step() { printf '{"name": "%s", "command": %s, "timeout_s": %s}' "$1" "$2" "${3:-600}"; }
   repo_steps=
   for mk in GNUmakefile makefile Makefile; do
     has "$mk" || continue
-    if git -C "$src" show "HEAD:$mk" | grep -qE '^test:'; then
+    if grep -qE '^test:' <<<"$(git -C "$src" show "HEAD:$mk")"; then
       repo_steps="[$(step build '["make"]'), $(step test '["make", "test"]')]"
       repo_layout="$mk: make, then make test"
     else
@@ -45,7 +46,7 @@ repo_detect() { # src
   if has CMakeLists.txt; then
     repo_steps="[$(step configure '["cmake", "-S", ".", "-B", "build"]'), $(step build '["cmake", "--build", "build", "-j2"]')"
     repo_layout="CMake: cmake -S . -B build, cmake --build build"
-    if git -C "$src" show HEAD:CMakeLists.txt | grep -qiE 'enable_testing|add_test|include\(CTest\)'; then
+    if grep -qiE 'enable_testing|add_test|include\(CTest\)' <<<"$(git -C "$src" show HEAD:CMakeLists.txt)"; then
       repo_steps+=", $(step test '["ctest", "--test-dir", "build", "--output-on-failure"]')"
       repo_layout+=", ctest --test-dir build"
     fi
@@ -75,7 +76,7 @@ repo_detect() { # src
     return 0
   fi
   if has pyproject.toml || has setup.py || has pytest.ini || has setup.cfg || has tox.ini ||
-     git -C "$src" ls-tree -r --name-only HEAD | grep -qE '(^|/)(test_[^/]*|[^/]*_test)\.py$'; then
+     grep -qE '(^|/)(test_[^/]*|[^/]*_test)\.py$' <<<"$(git -C "$src" ls-tree -r --name-only HEAD)"; then
     repo_steps="[$(step test '["python3", "-m", "pytest", "-q"]' 900)]"
     repo_layout="Python: python3 -m pytest -q"
     return 0
@@ -105,7 +106,8 @@ repo_plan() { # path roadmap-or-empty state-root
     while IFS='=' read -r key value; do S[$key]=$value; done < <(node scripts/lib/settings.js flat "$repo_settings")
     [ "${S[project.source]:-}" = "$repo_src" ] ||
       repo_die "$repo_settings belongs to ${S[project.source]:-another repository}, not $repo_src: set ORCH_DEMO_DIR to another directory"
-    repo_base=${S[project.base]}
+    repo_base=${S[project.base]:-}
+    [ -n "$repo_base" ] || repo_die "$repo_settings: project.base is missing (the branch the work is merged into)"
     repo_layout="${S[project.layout]:-as in the settings}"
   else
     repo_base=$(git -C "$repo_src" symbolic-ref --short -q HEAD) ||

@@ -17,7 +17,9 @@
  * under var/ and nothing running. SIGINT while a requirement is being
  * worked: everything stops within the shutdown time-out; the second run
  * (no --roadmap: the settings and the state are reused) merges the rest
- * without working again on what was merged before the interrupt. The
+ * without working again on what was merged before the interrupt, and with
+ * the settings as a person edited them between the runs (the review
+ * instructions of review.prompt_file). The
  * other layouts (npm, cargo, go, pytest, a Makefile without tests, none)
  * through --plan, which says what a run would use and starts nothing. */
 #include <dirent.h>
@@ -595,7 +597,7 @@ static void sigint_stops_everything_and_the_next_run_resumes(void **state)
     char head[100], names[2048], *text, *line, *save;
     long long t_int, stopped;
     pid_t pid;
-    int status = 0, merged = 0, rc;
+    int status = 0, merged = 0, rc, edited_review = 0;
     (void)state;
     make_repo('m');
     git_line(head, sizeof(head), "-C", "calc", "rev-parse", "HEAD");
@@ -630,6 +632,27 @@ static void sigint_stops_everything_and_the_next_run_resumes(void **state)
     assert_non_null(strstr(text, "== the merged work: branch main of"));
     free(text);
 
+    /* a person edits the settings between the runs: the team's own
+     * review instructions, which the next run's reviews then get */
+    {
+        cJSON *cfg;
+        char tpl[400], *out;
+        put("review.txt", "You are reviewing a change. Team review rules: small and tested.\n"
+                          "Requirement {{id}}: {{title}}\n{{diff}}\n"
+                          "End with VERDICT: APPROVED or VERDICT: CHANGES_REQUESTED\n");
+        text = slurp_rel("var/repos/calc/orchestrator.json");
+        assert_non_null(text);
+        cfg = cJSON_Parse(text);
+        free(text);
+        assert_non_null(cfg);
+        snprintf(tpl, sizeof(tpl), "%s/review.txt", dir);
+        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cfg, "review"), "prompt_file", cJSON_CreateString(tpl));
+        out = cJSON_Print(cfg);
+        put("var/repos/calc/orchestrator.json", out);
+        free(out);
+        cJSON_Delete(cfg);
+    }
+
     /* the second run: no roadmap named, the settings and state reused */
     rc = finish(start_run(&e, "claude", 0, "run2.log"), 230 * 1000, "run2.log");
     text = slurp_rel("run2.log");
@@ -644,11 +667,16 @@ static void sigint_stops_everything_and_the_next_run_resumes(void **state)
         cJSON *r = cJSON_Parse(line);
         const char *sc = cJSON_GetStringValue(cJSON_GetObjectItem(r, "scenario"));
         double t = cJSON_GetNumberValue(cJSON_GetObjectItem(r, "t"));
+        const char *prompt = cJSON_GetStringValue(cJSON_GetObjectItem(r, "prompt"));
         if (sc && t > (double)t_int && (!strcmp(sc, "REQ-301") || !strcmp(sc, "REQ-302") || !strcmp(sc, "REQ-303")))
             fail_msg("%s was worked again after the interrupt", sc);
+        if (sc && t > (double)t_int && !strcmp(sc, "review") && prompt && strstr(prompt, "Team review rules") &&
+            strstr(prompt, "Requirement REQ-304:"))
+            edited_review++;
         cJSON_Delete(r);
     }
     free(text);
+    assert_true(edited_review >= 1); /* the edited settings were used */
     print_message("stopped %.1f s after SIGINT; resumed and finished\n", (double)stopped / 1000);
 }
 
