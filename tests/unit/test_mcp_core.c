@@ -165,6 +165,12 @@ static void malformed_lines_get_the_json_rpc_errors(void **state)
     r = call(s, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":42}");
     assert_int_equal(error_code(r), MCP_INVALID_REQUEST);
     cJSON_Delete(r);
+    r = call(s, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"tools/list\",\"params\":[]}");
+    assert_int_equal(error_code(r), MCP_INVALID_PARAMS);
+    cJSON_Delete(r);
+    r = call(s, "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"tools/list\",\"params\":null}");
+    assert_true(cJSON_IsArray(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "result"), "tools")));
+    cJSON_Delete(r);
     r = call(s, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/destroy\"}");
     assert_int_equal(error_code(r), MCP_METHOD_NOT_FOUND);
     cJSON_Delete(r);

@@ -138,6 +138,8 @@ static cJSON *dispatch(mcp_session *s, const char *method, const cJSON *params, 
         snprintf(err, MCP_ERR_LEN, "%.100s before initialize: send initialize first", method);
         return NULL;
     }
+    if (cJSON_IsNull(params))
+        params = NULL; /* as if left out */
     if (params && !cJSON_IsObject(params)) {
         *code = MCP_INVALID_PARAMS;
         snprintf(err, MCP_ERR_LEN, "%.100s: params must be an object", method);
