@@ -416,24 +416,11 @@ static void take(world *w)
     }
 }
 
-static void finish(world *w, int t, agent *a)
+static void finish(world *w, agent *a)
 {
-    pb_result r;
-    pb_verdict v;
     char id[16];
-    sched_from from = {t, id, NULL, NULL, "results", NULL};
     snprintf(id, sizeof(id), "R%d", a->busy);
-    orchestrator__v1__result__init(&r);
-    r.requirement_id = id;
-    r.attempt = 1;
-    r.instance = a->name;
-    r.tokens_used = w->g->tokens[a->busy];
-    sched_result(w->s, &r, &from, &w->clk);
-    orchestrator__v1__verdict__init(&v);
-    v.requirement_id = id;
-    v.attempt = 1;
-    v.kind = ORCHESTRATOR__V1__VERDICT_KIND__VERDICT_KIND_PASS;
-    sched_verdict(w->s, &v, &w->clk);
+    bench_verify(w->s, id, a->name, w->g->tokens[a->busy], &w->clk);
     bench_land(w->s, id, &w->clk);
     a->busy = -1;
     w->done++;
@@ -550,7 +537,7 @@ static void run(const graph *g, int rule, int64_t expect, run_out *o)
             beat(&w, wt, who);
             continue;
         }
-        finish(&w, wt, who);
+        finish(&w, who);
         sched_tick(w.s, &w.clk);
         take(&w);
         /* the first completion past each quarter reads the ETA, while work is left */

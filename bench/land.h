@@ -12,4 +12,8 @@
  * and release work is COMPLETE at its verdict: nothing to do). */
 void bench_land(sched *s, const char *id, const sched_clock *clk);
 
+/* id's attempt 1 done by its agent (a result of tokens) and verified
+ * (a PASS verdict): REVIEWING, or COMPLETE for review and release work. */
+void bench_verify(sched *s, const char *id, const char *instance, uint64_t tokens, const sched_clock *clk);
+
 #endif

@@ -838,6 +838,12 @@ admit_code sched_result(sched *s, const pb_result *r, const sched_from *from, co
     return c;
 }
 
+int sched_verdict_early(const sched *s, const pb_verdict *v)
+{
+    int i = sched_entry_of(s, v->requirement_id);
+    return i >= 0 && s->e[i]->status == ST_DISPATCHED;
+}
+
 void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
 {
     int i = sched_entry_of(s, v->requirement_id);
@@ -846,7 +852,7 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
     if (i < 0)
         return;
     st = s->e[i];
-    if (!in_flight(st) || (v->attempt && v->attempt != st->attempt))
+    if (st->status != ST_VERIFYING || (v->attempt && v->attempt != st->attempt))
         return;
     release_mark_started(s, st, now);
     if (v->n_files_touched) {
@@ -872,9 +878,8 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
         if (*v->base_commit)
             pb_set_str(&sched_delivery(st)->verified_base, v->base_commit);
         pb_set_str(&sched_delivery(st)->verified_merge, v->merged_commit); /* "" when built alone */
-        /* The verdict can come before the result (another consumer, e.g.
-         * after a restart): what the verifier verified names the change
-         * for its review and merge until the result fills in the rest. */
+        /* what the verifier verified names the change where the result
+         * left it out */
         if (!*sched_delivery(st)->project && *v->project)
             pb_set_str(&st->delivery->project, v->project);
         if (!*st->delivery->ref && *v->ref)

@@ -238,6 +238,12 @@ admit_code sched_result(sched *s, const pb_result *r, const sched_from *from, co
 admit_code sched_error(sched *s, const pb_error *e, const sched_from *from, const sched_clock *now);
 admit_code sched_heartbeat(sched *s, const pb_heartbeat *h, const sched_from *from, const sched_clock *now);
 
+/* A verifier's verdict counts only for work whose result of that attempt
+ * the scheduler took (VERIFYING): a verdict about work still DISPATCHED
+ * (its result on its way through another consumer, refused, or never sent)
+ * changes nothing. sched_verdict_early says it is such a verdict, for the
+ * adapter to hold and ask again. */
+int sched_verdict_early(const sched *s, const pb_verdict *v);
 void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now);
 
 /* The merge train's answers (merge_train on): build `build` of project's

@@ -631,11 +631,11 @@ static nc_settlement handle(input_kind kind, natsMsg *m, const sched_clock *now)
             log_error("verdict on %s dropped: %s", subj, err);
             return nc_term();
         }
-        if (!evidence_result_stored(S.js, sched_get(S.s, v->requirement_id), v)) {
-            /* no result of that attempt yet: it may be on its way (another
-             * consumer), or the verdict is not the verifier's; asked again
+        if (sched_verdict_early(S.s, v)) {
+            /* its result not taken yet: on its way (another consumer), or
+             * refused, or the verdict is not the verifier's; asked again
              * until the consumer's deliveries run out */
-            log_warn("verdict on %s about %s attempt %u before any result of that attempt: held", subj,
+            log_warn("verdict on %s about %s attempt %u before its result was taken: held", subj,
                      v->requirement_id, v->attempt);
             orchestrator__v1__verdict__free_unpacked(v, NULL);
             return nc_retry(VERDICT_EARLY_MS);

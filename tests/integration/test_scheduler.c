@@ -899,6 +899,19 @@ static void a_second_escalation_is_a_second_alert(void **state)
     svc_stop(pid);
 }
 
+/* Backend work id's attempt 1 claimed by instance, as an agent claims:
+ * on the dispatch it was delivered. */
+static void claim_backend(env *e, const char *id, const char *instance)
+{
+    char subj[128], key[128];
+    natsMsg *d = NULL;
+    snprintf(subj, sizeof(subj), "requirements.backend.%s", id);
+    snprintf(key, sizeof(key), "backend.%s-a1", id);
+    assert_int_equal(js_GetLastMsg(&d, e->js, "REQUIREMENTS", subj, NULL, NULL), NATS_OK);
+    assert_int_equal(claim_create(e->js, key, instance, natsMsg_GetSequence(d), NULL), NATS_OK);
+    natsMsg_Destroy(d);
+}
+
 /* Where the work was claimed in orch_claims, only the claimant reports. */
 static void only_the_claimant_reports(void **state)
 {
@@ -913,13 +926,7 @@ static void only_the_claimant_reports(void **state)
     assert_int_equal(js_KeyValue(&claims, e->js, "orch_claims"), NATS_OK);
     plan(e, "CL-1", BE, MED, 1000, NULL, NULL);
     must_take(e, "roy-backend", "requirements.backend.>", "CL-1", 1, &w);
-    {
-        /* claimed as an agent claims: on the dispatch it was delivered */
-        natsMsg *d = NULL;
-        assert_int_equal(js_GetLastMsg(&d, e->js, "REQUIREMENTS", "requirements.backend.CL-1", NULL, NULL), NATS_OK);
-        assert_int_equal(claim_create(e->js, "backend.CL-1-a1", "roy-1", natsMsg_GetSequence(d), NULL), NATS_OK);
-        natsMsg_Destroy(d);
-    }
+    claim_backend(e, "CL-1", "roy-1");
     publish_json(e, "results.backend.CL-1",
                  "{\"requirementId\":\"CL-1\",\"attempt\":1,\"instance\":\"roy-2\",\"tokensUsed\":10}");
     publish_json(e, "errors.agent.CL-1", "{\"requirementId\":\"CL-1\",\"message\":\"boom\",\"transient\":false}");
@@ -938,6 +945,37 @@ static void only_the_claimant_reports(void **state)
     wait_status(e, "CL-1", "VERIFYING");
     kvStore_Destroy(claims);
     natsSubscription_Destroy(errs);
+    svc_stop(pid);
+}
+
+/* A result the scheduler refused (not the claimant's) is still in RESULTS,
+ * and a verifier verifies what it reads there: its PASS must not complete
+ * the work, which is still DISPATCHED. Held, it counts once the claimant's
+ * own result is in, and the review then names the claimant. */
+static int next_holding(natsSubscription *sub, const char *want);
+
+static void a_verdict_counts_only_after_its_result_was_taken(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    natsSubscription *reviews = NULL;
+    work w;
+
+    wait_leader(e, "s1");
+    assert_int_equal(natsConnection_SubscribeSync(&reviews, e->nc, "requirements.review.>"), NATS_OK);
+    plan(e, "VH-1", BE, MED, 1000, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "VH-1", 1, &w);
+    claim_backend(e, "VH-1", "roy-1");
+    report_result_by(e, "backend", "VH-1", 1, 10, "roy-2");
+    settle(e, "RESULTS", "scheduler-results");
+    expect_status(e, "VH-1", "DISPATCHED");
+    report_verdict(e, "VH-1", 1, PASS, NULL);
+    usleep(1500 * 1000);
+    expect_status(e, "VH-1", "DISPATCHED"); /* the refused result verified counts for nothing */
+    report_result_by(e, "backend", "VH-1", 1, 10, "roy-1");
+    wait_status(e, "VH-1", "REVIEWING");
+    assert_true(next_holding(reviews, "\"author\":\"roy-1\""));
+    natsSubscription_Destroy(reviews);
     svc_stop(pid);
 }
 
@@ -2095,6 +2133,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(standby_takes_over_when_the_leader_dies, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(reports_from_the_wrong_sender_change_nothing, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(only_the_claimant_reports, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_verdict_counts_only_after_its_result_was_taken, svc_env_setup,
+                                        svc_env_teardown),
         cmocka_unit_test_setup_teardown(the_monitors_refusals_are_not_failures, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_second_escalation_is_a_second_alert, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_long_failure_output_is_cut_on_a_character, svc_env_setup, svc_env_teardown),

@@ -66,6 +66,7 @@ static void verifier_files_replace_declared_ones(void **state)
     v.failing_output = "error";
     v.files_touched = touched;
     v.n_files_touched = 1;
+    result(s, "A", 1, 0);
     sched_verdict(s, &v, &clk); /* back to the agent with attempt 2, holding real.ts */
     assert_int_equal(rec.nd, 2);
     sched_add(s, req("B", BE, MED, 100, NULL, "src/api/real.ts"), &clk);

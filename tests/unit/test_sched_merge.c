@@ -53,10 +53,10 @@ static void changes_requested_go_back_to_the_agent(void **state)
     sched_destroy(s);
 }
 
-/* The verdict can be handled before the result (they come through
- * different consumers): the review still names the change the verifier
- * verified. */
-static void a_verdict_before_its_result_still_names_the_change(void **state)
+/* A verdict counts only once its attempt's result was taken: before, it
+ * changes nothing; after, it names the change the verifier verified where
+ * the result left it out. */
+static void a_verdict_counts_after_its_result_and_names_the_change(void **state)
 {
     sched *s = sched_create(&cfg, &out, &clk);
     const pb_state *st;
@@ -70,8 +70,14 @@ static void a_verdict_before_its_result_still_names_the_change(void **state)
     v.project = "demo";
     v.ref = "refs/heads/req/A-a1";
     v.commit = "0123456789abcdef0123456789abcdef01234567";
+    assert_true(sched_verdict_early(s, &v));
+    sched_verdict(s, &v, &clk);
+    assert_int_equal(status(s, "A"), ORCHESTRATOR__V1__STATUS__STATUS_DISPATCHED); /* no result yet */
+    result(s, "A", 1, 10);
+    assert_false(sched_verdict_early(s, &v));
     sched_verdict(s, &v, &clk);
     st = sched_get(s, "A");
+    assert_int_equal(st->status, ORCHESTRATOR__V1__STATUS__STATUS_REVIEWING);
     assert_non_null(st->delivery);
     assert_string_equal(st->delivery->project, "demo");
     assert_string_equal(st->delivery->ref, "refs/heads/req/A-a1");
@@ -168,7 +174,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(approved_merges_go_in_dependency_order, setup),
         cmocka_unit_test_setup(changes_requested_go_back_to_the_agent, setup),
-        cmocka_unit_test_setup(a_verdict_before_its_result_still_names_the_change, setup),
+        cmocka_unit_test_setup(a_verdict_counts_after_its_result_and_names_the_change, setup),
         cmocka_unit_test_setup(the_change_travels_to_review_and_merge, setup),
         cmocka_unit_test_setup(a_refused_merge_goes_back_to_the_author, setup),
     };

@@ -46,6 +46,8 @@ static void approved_built(sched *s, const char *id, unsigned attempt, const cha
     v.base_commit = BASE;
     if (merged)
         v.merged_commit = (char *)merged;
+    if (sched_verdict_early(s, &v))
+        result(s, id, attempt, 0);
     sched_verdict(s, &v, &clk);
     review(s, id, APPROVED, "fine");
 }
