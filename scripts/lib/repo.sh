@@ -158,7 +158,8 @@ repo_prepare() { # agents web-port
   local agents=$1 web_port=$2 t cli model cheap initial
   mkdir -p "$repo_state"
   if [ ! -d "$repo_state/repo.git" ]; then
-    if [ -n "$(git -C "$repo_src" status --porcelain --untracked-files=no)" ]; then
+    if [ "$(git -C "$repo_src" rev-parse --is-bare-repository)" = false ] &&
+       [ -n "$(git -C "$repo_src" status --porcelain --untracked-files=no)" ]; then
       echo "   note: $repo_src has uncommitted changes; the copy holds its last commit only"
     fi
     git clone -q --bare --no-local "$repo_src" "$repo_state/repo.git"
