@@ -98,6 +98,7 @@ repo_plan() { # path roadmap-or-empty state-root
     repo_die "--repo $repo_src has no commit yet (git add -A && git commit -m initial)"
   repo_name=$(basename "$repo_src" | tr -c 'A-Za-z0-9_.\n-' '-')
   repo_name=${repo_name#.}
+  repo_name=${repo_name%.git}
   repo_state="$root/repos/$repo_name"
   repo_settings="$repo_state/orchestrator.json"
   repo_resume=0
