@@ -144,44 +144,42 @@ static void only_initialize_and_ping_come_before_initialize(void **state)
 
 static void malformed_lines_get_the_json_rpc_errors(void **state)
 {
+    static const struct {
+        const char *line;
+        int code, id; /* id 0: answered with id null */
+    } bad[] = {
+        {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":", MCP_PARSE_ERROR, 0}, /* cut short */
+        {"[{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}]", MCP_INVALID_REQUEST, 0},
+        {"{\"jsonrpc\":\"1.0\",\"id\":3,\"method\":\"ping\"}", MCP_INVALID_REQUEST, 3},
+        {"{\"jsonrpc\":\"2.0\",\"id\":{\"x\":1},\"method\":\"ping\"}", MCP_INVALID_REQUEST, 0},
+        {"{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":42}", MCP_INVALID_REQUEST, 4},
+        {"{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/list\",\"params\":[]}", MCP_INVALID_PARAMS, 5},
+        {"{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/destroy\"}", MCP_METHOD_NOT_FOUND, 6},
+        {"{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"no_such_tool\"}}",
+         MCP_INVALID_PARAMS, 7},
+        {"{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/call\",\"params\":{\"name\":\"status\",\"arguments\":[1]}}",
+         MCP_INVALID_PARAMS, 8},
+        {"{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{\"arguments\":{}}}", MCP_INVALID_PARAMS,
+         9},
+        {"{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"resources/read\",\"params\":{\"uri\":\"file:///etc/passwd\"}}",
+         MCP_RESOURCE_NOT_FOUND, 10},
+    };
     mcp_session *s = ready(0);
     cJSON *r;
     char *reply = NULL;
     (void)state;
-    r = call(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":");  /* cut short */
-    assert_int_equal(error_code(r), MCP_PARSE_ERROR);
-    assert_true(cJSON_IsNull(cJSON_GetObjectItem(r, "id")));
-    cJSON_Delete(r);
-    r = call(s, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]");
-    assert_int_equal(error_code(r), MCP_INVALID_REQUEST);
-    cJSON_Delete(r);
-    r = call(s, "{\"jsonrpc\":\"1.0\",\"id\":3,\"method\":\"ping\"}");
-    assert_int_equal(error_code(r), MCP_INVALID_REQUEST);
-    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "id")), 3);
-    cJSON_Delete(r);
-    r = call(s, "{\"jsonrpc\":\"2.0\",\"id\":{\"x\":1},\"method\":\"ping\"}");
-    assert_int_equal(error_code(r), MCP_INVALID_REQUEST);
-    cJSON_Delete(r);
-    r = call(s, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":42}");
-    assert_int_equal(error_code(r), MCP_INVALID_REQUEST);
-    cJSON_Delete(r);
-    r = call(s, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"tools/list\",\"params\":[]}");
-    assert_int_equal(error_code(r), MCP_INVALID_PARAMS);
-    cJSON_Delete(r);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = call(s, bad[i].line);
+        if (error_code(r) != bad[i].code)
+            fail_msg("%s: code %d, not %d", bad[i].line, error_code(r), bad[i].code);
+        /* the id is the request's when it could be read, else null */
+        if (bad[i].id ? (int)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "id")) != bad[i].id
+                      : !cJSON_IsNull(cJSON_GetObjectItem(r, "id")))
+            fail_msg("%s: not answered with id %d", bad[i].line, bad[i].id);
+        cJSON_Delete(r);
+    }
     r = call(s, "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"tools/list\",\"params\":null}");
     assert_true(cJSON_IsArray(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "result"), "tools")));
-    cJSON_Delete(r);
-    r = call(s, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/destroy\"}");
-    assert_int_equal(error_code(r), MCP_METHOD_NOT_FOUND);
-    cJSON_Delete(r);
-    r = call(s, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\"params\":{\"name\":\"no_such_tool\"}}");
-    assert_int_equal(error_code(r), MCP_INVALID_PARAMS);
-    cJSON_Delete(r);
-    r = call(s, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"status\",\"arguments\":[1]}}");
-    assert_int_equal(error_code(r), MCP_INVALID_PARAMS);
-    cJSON_Delete(r);
-    r = call(s, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"resources/read\",\"params\":{\"uri\":\"file:///etc/passwd\"}}");
-    assert_int_equal(error_code(r), MCP_RESOURCE_NOT_FOUND);
     cJSON_Delete(r);
     /* a blank line, a notification and a client's answer get nothing back */
     mcp_handle_line(s, "  \r", 3, &reply);
