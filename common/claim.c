@@ -9,6 +9,16 @@
 
 #define CLAIM_SEQ_HEADER "Orch-Dispatch-Seq"
 
+static char kv_prefix[96]; /* "" or $JS.<domain>.API. (claim_use_domain) */
+
+void claim_use_domain(const char *domain)
+{
+    if (domain && *domain)
+        snprintf(kv_prefix, sizeof(kv_prefix), "$JS.%.64s.API.", domain);
+    else
+        kv_prefix[0] = '\0';
+}
+
 natsStatus claim_create(jsCtx *js, const char *key, const char *instance, uint64_t seq, jsErrCode *code)
 {
     char subject[240], seqtext[32];
@@ -16,7 +26,7 @@ natsStatus claim_create(jsCtx *js, const char *key, const char *instance, uint64
     jsPubOptions po;
     natsStatus s;
 
-    snprintf(subject, sizeof(subject), "$KV.%s.%s", TOPO_KV_CLAIMS, key);
+    snprintf(subject, sizeof(subject), "%s$KV.%s.%s", kv_prefix, TOPO_KV_CLAIMS, key);
     snprintf(seqtext, sizeof(seqtext), "%llu", (unsigned long long)seq);
     jsPubOptions_Init(&po);
     po.MaxWait = 5000;

@@ -48,6 +48,12 @@ claim_outcome claim_take(jsCtx *js, natsMsg *m, const char *type, const char *in
  * before. */
 natsStatus claim_create(jsCtx *js, const char *key, const char *instance, uint64_t seq, jsErrCode *code);
 
+/* For a program on an agent host's leaf node (jetstream.domain): claims
+ * are published as $JS.<domain>.API.$KV.orch_claims.<key>, the form the
+ * hub takes from a leaf ($KV.> itself does not cross a leaf connection).
+ * NULL or "": the plain form. Call once, before any claim. */
+void claim_use_domain(const char *domain);
+
 /* The instance holding the claim key (a claim_take key: "<type>.<dispatch
  * id>") into out: "" when there is no claim, the instance when the claim is
  * good, CLAIM_VOID when there is a claim that is not (made before its

@@ -53,7 +53,9 @@ pool_event pool_advert(pool *p, const hostad *ad, int64_t now_ms, hostad *previo
         ev = POOL_UPDATED;
     }
     h->ad = *ad;
-    memset(h->reserved, 0, sizeof(h->reserved));
+    for (int t = 0; t < NAMES_AGENT_TYPES; t++)
+        if (ev == POOL_REJOINED || now_ms - h->reserved_at[t] > POOL_RESERVE_MS)
+            h->reserved[t] = 0;
     h->seen_ms = now_ms;
     h->lost = 0;
     return ev;
@@ -111,6 +113,7 @@ const char *pool_place(pool *p, int type, int64_t now_ms)
     if (!best)
         return NULL;
     best->reserved[type]++;
+    best->reserved_at[type] = now_ms;
     return best->ad.host;
 }
 

@@ -12,8 +12,11 @@
  * on a tie the fewest agents of t; on a tie the smallest host id (so the
  * choice is the same on a standby). A placement counts against the host at
  * once (pool_place reserves the slot), so a request for several agents
- * spreads them; the host's next advert says what really runs and replaces
- * the reservation. A full, lost or never-seen host is never chosen.
+ * spreads them. A reservation is held POOL_RESERVE_MS whatever adverts
+ * come meanwhile (an advert sent before the agent started does not show
+ * it), then the adverts alone say what runs: for those seconds a host may
+ * look fuller than it is, never emptier, so no host is asked past its
+ * slots. A full, lost or never-seen host is never chosen.
  *
  * The loss rule: a host whose last advert is older than lost_ms is lost:
  * pool_expire reports it once (its instances, for the scheduler to declare
@@ -31,10 +34,12 @@
 
 #define POOL_MAX_HOSTS 64
 #define POOL_DEF_LOST_MS 15000
+#define POOL_RESERVE_MS 3000
 
 typedef struct {
     hostad ad;              /* its last advert */
-    int reserved[NAMES_AGENT_TYPES]; /* placements since that advert */
+    int reserved[NAMES_AGENT_TYPES]; /* placements not yet older than POOL_RESERVE_MS */
+    int64_t reserved_at[NAMES_AGENT_TYPES]; /* the latest of them */
     int64_t seen_ms;        /* when that advert came */
     int64_t joined_ms;
     int lost;               /* 1 once declared lost, until it advertises again */

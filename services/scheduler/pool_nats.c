@@ -17,6 +17,7 @@
 #include "text.h"
 
 #define GONE_MAX 16   /* hosts whose agents wait to be declared gone */
+#define NO_ROOM_SAY_MS 30000  /* "no host has room" said once in this, per type */
 
 typedef struct {
     char host[HOSTAD_ID_MAX + 1];
@@ -34,6 +35,9 @@ static struct {
     gone_host gone[GONE_MAX];
     int n_gone;
     long long refused;
+    unsigned long long spawns;            /* requests sent: part of each one's message id */
+    int64_t no_room_said[NAMES_AGENT_TYPES];
+    long long no_room_quiet[NAMES_AGENT_TYPES]; /* shortfalls not said since */
 } P;
 
 /* Called with P.mu held. */
@@ -141,7 +145,7 @@ int pool_nats_spawn(pb_spawn *sp, int64_t now_ms, pool_publish_fn publish)
     uint32_t counts[16] = {0}, want = sp->count, placed = 0;
     int nh = 0;
 
-    if (!P.p)
+    if (!P.p || (unsigned)sp->agent_type >= NAMES_AGENT_TYPES)
         return 0;
     pthread_mutex_lock(&P.mu);
     if (pool_count(P.p) == 0) {
@@ -169,17 +173,23 @@ int pool_nats_spawn(pb_spawn *sp, int64_t now_ms, pool_publish_fn publish)
         sp->count = counts[j];
         json = edge_spawn_to_json(sp);
         snprintf(subject, sizeof(subject), "%s.%s.%s", NAMES_SUBJ_SPAWN, hosts[j], tname);
-        snprintf(msg_id, sizeof(msg_id), "spawn-%s-%s-%lld", hosts[j], tname, (long long)(now_ms / 1000));
+        /* one id per request: two asks of one host within a second are two */
+        snprintf(msg_id, sizeof(msg_id), "spawn-%s-%s-%lld-%llu", hosts[j], tname, (long long)now_ms, ++P.spawns);
         if (json)
             publish(NULL, subject, msg_id, json, (int)strlen(json), "application/json");
         free(json);
         log_info("asked host %s for %u more %s agents", hosts[j], counts[j], tname);
     }
     sp->count = want;
-    if (placed < want) {
-        char summary[200], fp[96];
-        snprintf(summary, sizeof(summary), "no host has room for %s: %u of %u agents asked for wait", tname,
-                 want - placed, want);
+    if (placed < want && now_ms - P.no_room_said[sp->agent_type] < NO_ROOM_SAY_MS) {
+        P.no_room_quiet[sp->agent_type]++;
+    } else if (placed < want) {
+        char summary[240], fp[96];
+        snprintf(summary, sizeof(summary), "no host has room for %s: %u of %u agents asked for wait (%lld more such "
+                 "asks in the last %d s)", tname, want - placed, want, P.no_room_quiet[sp->agent_type],
+                 NO_ROOM_SAY_MS / 1000);
+        P.no_room_said[sp->agent_type] = now_ms;
+        P.no_room_quiet[sp->agent_type] = 0;
         /* one stored alert per type and ten minutes: a lasting shortage is one story */
         snprintf(fp, sizeof(fp), "no_host_room-%s-%lld", tname, (long long)(now_ms / 600000));
         nc_publish_alert(P.d->js, "warning", names_alert_kind_token(NAMES_ALERT_NO_HOST_ROOM), fp, summary,

@@ -610,6 +610,7 @@ int main(int argc, char **argv)
     }
     jsOptions_Init(&jo);
     jo.Domain = cfg.js_domain; /* on an agent host's leaf node: the hub's */
+    claim_use_domain(cfg.js_domain);
     if (nc_connect(&a.nc, &cfg, a.instance, NC_FAIL_FAST, err) != ORCH_OK ||
         natsConnection_JetStream(&a.js, a.nc, &jo) != NATS_OK) {
         fprintf(stderr, "agent-sim: %s\n", err);

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -151,6 +152,10 @@ static int spawn(int type)
         argv[i] = fill(L.command.v[i], tname, instance);
     pid = fork();
     if (pid == 0) {
+        /* An agent ends with its listener: a listener started again has a
+         * new nonce, the scheduler declares the former instances gone and
+         * sends their work elsewhere, so one left running would do it twice. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (L.log_dir) {
             char path[700];
             FILE *f;
