@@ -255,6 +255,7 @@ static void agent_identity_does_its_job_only(void **state)
     assert_true(refused(agent, "control.spawn.backend"));
     assert_true(refused(agent, "control.kill.jen-1"));
     assert_true(refused(agent, "results.frontend.P-2"));
+    assert_true(refused(agent, "verdicts.P-1")); /* only the verifier's runs give verdicts */
     assert_true(refused(agent, "agents.heartbeat.frontend.jen-1"));
     assert_true(refused(agent, "intake.requirements"));
     assert_true(refused(agent, "$KV.orch_requirements.P-1"));
