@@ -908,10 +908,17 @@ int agent_serve(const char *type, const char *instance, const agent_cfg *cfg, co
         a.projects.grace_ms = cfg->grace_ms;
         a.projects.git_timeout_ms = GIT_TIMEOUT_MS;
     }
-    if (nc_connect(&a.nc, svc, instance, 0, err) != ORCH_OK ||
-        natsConnection_JetStream(&a.js, a.nc, NULL) != NATS_OK) {
-        log_error("NATS: %s", err);
-        goto out;
+    {
+        /* on an agent host's leaf node: the hub's streams through its domain */
+        jsOptions jo;
+        jsOptions_Init(&jo);
+        jo.Domain = svc->js_domain;
+        claim_use_domain(svc->js_domain);
+        if (nc_connect(&a.nc, svc, instance, 0, err) != ORCH_OK ||
+            natsConnection_JetStream(&a.js, a.nc, &jo) != NATS_OK) {
+            log_error("NATS: %s", err);
+            goto out;
+        }
     }
     /* An agent identity of deploy/nats.conf may not read the states (no
      * identity reads what is not its own): with credentials, the check of
