@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admit.h"
+#include "claim.h"
 #include "hostad.h"
 #include "log.h"
 #include "names.h"
@@ -200,6 +202,17 @@ int pool_nats_spawn(pb_spawn *sp, int64_t now_ms, pool_publish_fn publish)
     return 1;
 }
 
+/* The instance holding the claim on st's current dispatch (KV orch_claims). */
+static int holder(void *ctx, const pb_state *st, char *out, size_t len)
+{
+    char key[256];
+    (void)ctx;
+    out[0] = '\0';
+    if (admit_claim_key(st, 0, 0, key, sizeof(key)) < 0)
+        return 0;
+    return claim_holder(P.d->js, key, out, len);
+}
+
 static void lost_cb(void *ctx, const pool_host *h)
 {
     (void)ctx;
@@ -227,7 +240,7 @@ void pool_nats_tick(sched *s, const sched_clock *now)
         snprintf(why, sizeof(why), "agent host %s %s: its agents are gone; the work goes to another agent",
                  gone[i].host, gone[i].restarted ? "restarted" : "was lost (no advert within the bound)");
         if (names)
-            back = sched_agents_gone(s, names, gone[i].n, why, now);
+            back = sched_agents_gone(s, names, gone[i].n, why, holder, NULL, now);
         snprintf(summary, sizeof(summary), "agent host %s %s: %d agents declared gone, %d requirements sent back",
                  gone[i].host, gone[i].restarted ? "restarted" : "lost", gone[i].n, back);
         snprintf(fp, sizeof(fp), "host_lost-%s-%lld", gone[i].host, (long long)now->now_ms);

@@ -12,7 +12,8 @@ static int among(const char *instance, const char *const *instances, int n)
     return 0;
 }
 
-int sched_agents_gone(sched *s, const char *const *instances, int n, const char *why, const sched_clock *now)
+int sched_agents_gone(sched *s, const char *const *instances, int n, const char *why, sched_holder_fn holder,
+                      void *ctx, const sched_clock *now)
 {
     int back = 0;
     for (int k = 0; k < n; k++)
@@ -20,8 +21,15 @@ int sched_agents_gone(sched *s, const char *const *instances, int n, const char 
             forecast_stopped(s, t, instances[k]);
     for (int i = 0; i < s->n; i++) {
         pb_state *st = s->e[i];
-        if (!st || st->status != ST_DISPATCHED || !among(st->instance, instances, n))
+        char who[128] = "";
+        if (!st || st->status != ST_DISPATCHED)
             continue;
+        if (st->instance && *st->instance) {
+            if (!among(st->instance, instances, n))
+                continue;
+        } else if (!holder || holder(ctx, st, who, sizeof(who)) != 0 || !among(who, instances, n)) {
+            continue;
+        }
         /* a new dispatch id and claim key (admit_dispatch_id): the claim the
          * lost agent made does not hold the work back */
         st->infra_retries++;

@@ -12,7 +12,13 @@
  * to the queue as a new dispatch (a new dispatch id and claim key, as for
  * an agent whose circuit breaker opened), no attempt counted against the
  * work: the host's loss is not the work's fault. why is kept as the work's
- * last failure output. Returns how many requirements went back. */
-int sched_agents_gone(sched *s, const char *const *instances, int n, const char *why, const sched_clock *now);
+ * last failure output. Work DISPATCHED that no heartbeat named an instance
+ * for yet (the agent died between its claim and its first heartbeat) is
+ * asked of holder (may be NULL): holder(ctx, st, out, len) fills out with
+ * the instance holding its claim ("" for none) and returns 0, or -1 when it
+ * cannot tell (the work stays). Returns how many requirements went back. */
+typedef int (*sched_holder_fn)(void *ctx, const pb_state *st, char *out, size_t len);
+int sched_agents_gone(sched *s, const char *const *instances, int n, const char *why, sched_holder_fn holder,
+                      void *ctx, const sched_clock *now);
 
 #endif

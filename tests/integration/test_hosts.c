@@ -358,6 +358,18 @@ static void spawns_fill_each_host_to_its_slots_and_a_kill_reaches_only_its_host(
     if (!full)
         fail_msg("the hosts were not filled within 30 s (scheduler log %s/sched.log)", E.hub.dir);
     assert_true(wait_log("sched", "no host has room for backend", 10000));
+    {
+        /* forged adverts: refused with a reason, the pool unchanged */
+        const char *forged = "{\"host\":\"h1\",\"nonce\":\"x\",\"slots\":1000}";
+        assert_int_equal(natsConnection_PublishString(E.nc, "hosts.h9", forged), NATS_OK);
+        assert_int_equal(natsConnection_PublishString(E.nc, "hosts.h8", "{\"host\":\"h8\",\"slots\":1e300}"),
+                         NATS_OK);
+        assert_true(wait_log("sched", "advert on hosts.h9 refused: the subject names host h9", 5000));
+        sleep(1); /* the second is refused too, not said: one line per hundred */
+        assert_int_equal(log_count("sched", "host h8 joined"), 0);
+        assert_int_equal(log_count("sched", "host h9 joined"), 0);
+        assert_int_equal(log_count("sched", "host h1 restarted"), 0);
+    }
     sleep(2); /* more asks meanwhile: still never past a host's slots */
     for (int i = 0; i < MAX_HOSTS; i++) {
         char log[32], started[64];
