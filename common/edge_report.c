@@ -144,7 +144,8 @@ char *edge_result_to_json(const pb_result *r)
 
 /* Error: {"message" (or "error"), "reason", "source", "requirementId",
  * "attempt", "agentType", "instance", "transient", "streamSeq", "subject",
- * "item" (a refused list item, 1 for the first)}. */
+ * "item" (a refused list item, 1 for the first), "tokensUsed" and
+ * "costUsd" (what the failed run used in all)}. */
 edge_reason edge_error_from_json(const char *buf, size_t len, const edge_limits *l,
                                  pb_error **out, char err[ERR_LEN])
 {
@@ -204,6 +205,12 @@ edge_reason edge_error_from_json(const char *buf, size_t len, const edge_limits 
         goto out;
     if (present)
         r->item = (uint32_t)u;
+    if ((e = edge_get_uint(o, "", "tokensUsed", "tokens_used", MAX_TOKENS, &u, &present, err)))
+        goto out;
+    if (present)
+        r->tokens_used = u;
+    if ((e = get_cost(o, &r->cost_micro_usd, err)))
+        goto out;
     *out = r;
     r = NULL;
 out:
@@ -231,12 +238,17 @@ char *edge_error_to_json(const pb_error *e)
     edge_add_str_if(o, "subject", e->subject);
     if (e->item)
         cJSON_AddNumberToObject(o, "item", e->item);
+    if (e->tokens_used)
+        cJSON_AddNumberToObject(o, "tokensUsed", (double)e->tokens_used);
+    if (e->cost_micro_usd)
+        cJSON_AddNumberToObject(o, "costUsd", (double)e->cost_micro_usd / 1e6);
     if (e->at_ms)
         cJSON_AddNumberToObject(o, "atMs", (double)e->at_ms);
     return edge_print_and_free(o);
 }
 
-/* Heartbeat: {"agentType", "instance", "requirementId", "tokensUsed", "state"}. */
+/* Heartbeat: {"agentType", "instance", "requirementId", "tokensUsed",
+ * "costUsd" (both since the previous one), "state"}. */
 edge_reason edge_heartbeat_from_json(const char *subject, const char *buf, size_t len, const edge_limits *l,
                                      pb_heartbeat **out, char err[ERR_LEN])
 {
@@ -286,6 +298,8 @@ edge_reason edge_heartbeat_from_json(const char *subject, const char *buf, size_
         goto out;
     if (present)
         h->tokens_used = u;
+    if ((e = get_cost(o, &h->cost_micro_usd, err)))
+        goto out;
     if ((e = edge_get_string(o, "", "state", NULL, 32, 0, &s, err)))
         goto out;
     if (s)
@@ -307,6 +321,8 @@ char *edge_heartbeat_to_json(const pb_heartbeat *h)
     cJSON_AddStringToObject(o, "instance", h->instance);
     edge_add_str_if(o, "requirementId", h->requirement_id);
     cJSON_AddNumberToObject(o, "tokensUsed", (double)h->tokens_used);
+    if (h->cost_micro_usd)
+        cJSON_AddNumberToObject(o, "costUsd", (double)h->cost_micro_usd / 1e6);
     edge_add_str_if(o, "state", h->state);
     return edge_print_and_free(o);
 }

@@ -255,16 +255,21 @@ void ledger_free(struct sched_ledger *l);
 /* Conservation mode from the day's figures; alerted when it begins. */
 void ledger_check_conservation(sched *s, const sched_clock *now);
 void ledger_charge_cost(sched *s, int type, uint64_t micro_usd, const sched_clock *now);
+/* What an attempt (1-based) was charged so far: tokens, millionths of a
+ * dollar. */
 uint64_t *ledger_charged_slot(pb_state *st, unsigned attempt);
-/* An attempt's reported total: 1 charged (save st), 0 nothing new, -1 over
- * its bound (refused and alerted, not charged). */
+uint64_t *ledger_cost_slot(pb_state *st, unsigned attempt);
+/* An attempt's reported totals (a result's, a failed run's error, or the
+ * heartbeats' sum), charged as their increase only, so each run counts once
+ * whatever order its reports come in: 1 charged (save st), 0 nothing new,
+ * -1 over its bound (refused and alerted, not charged). */
 int ledger_charge_attempt(sched *s, pb_state *st, unsigned attempt, uint64_t total_for_attempt,
-                          const sched_from *from, const sched_clock *now);
+                          uint64_t cost_for_attempt, const sched_from *from, const sched_clock *now);
 /* A review's whole cost, within the attempt's bound. */
 void ledger_charge_review(sched *s, pb_state *st, const pb_result *r, const sched_from *from,
                           const sched_clock *now);
 /* A heartbeat's use on work in flight, within one message's bound. */
-void ledger_charge_heartbeat(sched *s, pb_state *st, const char *instance, uint64_t tokens,
+void ledger_charge_heartbeat(sched *s, pb_state *st, const char *instance, uint64_t tokens, uint64_t micro_usd,
                              const sched_from *from, const sched_clock *now);
 admit_code ledger_idle_use(sched *s, int type, const char *instance, uint64_t tokens, const sched_from *from,
                            const sched_clock *now);

@@ -96,17 +96,26 @@ static void charge_for(sched *s, pb_state *st, int type, uint64_t tokens, const 
     charge(s, type, tokens, now);
 }
 
-/* The charge slot of an attempt (1-based), grown as needed. */
-uint64_t *ledger_charged_slot(pb_state *st, unsigned attempt)
+/* The slot of an attempt (1-based) in a per-attempt array, grown as needed. */
+static uint64_t *attempt_slot(uint64_t **a, size_t *n, unsigned attempt)
 {
     size_t i = attempt ? attempt - 1 : 0;
-    if (i >= st->n_charged_by_attempt) {
-        st->charged_by_attempt = xrealloc(st->charged_by_attempt, sizeof(uint64_t) * (i + 1));
-        memset(st->charged_by_attempt + st->n_charged_by_attempt, 0,
-               sizeof(uint64_t) * (i + 1 - st->n_charged_by_attempt));
-        st->n_charged_by_attempt = i + 1;
+    if (i >= *n) {
+        *a = xrealloc(*a, sizeof(uint64_t) * (i + 1));
+        memset(*a + *n, 0, sizeof(uint64_t) * (i + 1 - *n));
+        *n = i + 1;
     }
-    return &st->charged_by_attempt[i];
+    return &(*a)[i];
+}
+
+uint64_t *ledger_charged_slot(pb_state *st, unsigned attempt)
+{
+    return attempt_slot(&st->charged_by_attempt, &st->n_charged_by_attempt, attempt);
+}
+
+uint64_t *ledger_cost_slot(pb_state *st, unsigned attempt)
+{
+    return attempt_slot(&st->cost_by_attempt, &st->n_cost_by_attempt, attempt);
 }
 
 /* A charge beyond its bound: refused and alerted, not charged. */
@@ -117,24 +126,43 @@ static void over_bound(sched *s, const sched_from *from, const char *key, const 
         s->out.alert(s->out.ctx, "warning", "charge_over_bound", key, text);
 }
 
-/* What the work of st may cost, the yardstick of the bounds (see the top). */
+/* What the work of st may cost, the yardstick of the bounds (see the top):
+ * its own budget, or what work of its type and size was seen to use once
+ * learned, whichever is more (an honest run dearer than the estimate is
+ * not refused once such runs were seen). */
 static uint64_t work_budget(const sched *s, const pb_state *st)
 {
-    uint64_t b = st->requirement->token_budget;
+    uint64_t b = st->requirement->token_budget, seen = 0;
     if (!b)
         b = st->requirement->estimated_tokens * (uint64_t)s->cfg.budget_factor_percent / 100;
     if (!b)
         b = s->cfg.budget.limit[type_of(st)];
+    if (learn_tokens(&s->rk.lrn, type_of(st), (int)st->requirement->complexity, &seen) &&
+        seen * (uint64_t)s->cfg.budget_factor_percent / 100 > b)
+        b = seen * (uint64_t)s->cfg.budget_factor_percent / 100;
     return b;
 }
 
+/* An attempt's cost in dollars: the increase over what was charged. */
+static int charge_attempt_cost(sched *s, pb_state *st, unsigned attempt, uint64_t total_micro,
+                               const sched_clock *now)
+{
+    uint64_t *charged = ledger_cost_slot(st, attempt);
+    if (total_micro <= *charged)
+        return 0;
+    st->cost_micro_usd += total_micro - *charged;
+    ledger_charge_cost(s, type_of(st), total_micro - *charged, now);
+    *charged = total_micro;
+    return 1;
+}
+
 int ledger_charge_attempt(sched *s, pb_state *st, unsigned attempt, uint64_t total_for_attempt,
-                          const sched_from *from, const sched_clock *now)
+                          uint64_t cost_for_attempt, const sched_from *from, const sched_clock *now)
 {
     uint64_t *charged = ledger_charged_slot(st, attempt);
     uint64_t cap = work_budget(s, st) * (uint64_t)s->cfg.charge_attempt_percent / 100;
     if (total_for_attempt <= *charged)
-        return 0;
+        return charge_attempt_cost(s, st, attempt, cost_for_attempt, now);
     if (total_for_attempt > cap) {
         char text[400];
         snprintf(text, sizeof(text), "%s attempt %u: %llu tokens claimed in all, more than one attempt may cost "
@@ -153,6 +181,7 @@ int ledger_charge_attempt(sched *s, pb_state *st, unsigned attempt, uint64_t tot
         st->reserved_tokens -= r;
     }
     charge_for(s, st, type_of(st), delta, now);
+    charge_attempt_cost(s, st, attempt, cost_for_attempt, now);
     return 1;
 }
 
@@ -173,7 +202,7 @@ void ledger_charge_review(sched *s, pb_state *st, const pb_result *r, const sche
     ledger_charge_cost(s, T_REVIEW, r->cost_micro_usd, now);
 }
 
-void ledger_charge_heartbeat(sched *s, pb_state *st, const char *instance, uint64_t tokens,
+void ledger_charge_heartbeat(sched *s, pb_state *st, const char *instance, uint64_t tokens, uint64_t micro_usd,
                              const sched_from *from, const sched_clock *now)
 {
     uint64_t cap = work_budget(s, st) * (uint64_t)s->cfg.charge_message_percent / 100;
@@ -184,7 +213,8 @@ void ledger_charge_heartbeat(sched *s, pb_state *st, const char *instance, uint6
                  (unsigned long long)tokens, (unsigned long long)cap, s->cfg.charge_message_percent);
         over_bound(s, from, st->id, text);
     } else {
-        ledger_charge_attempt(s, st, st->attempt, *ledger_charged_slot(st, st->attempt) + tokens, from, now);
+        ledger_charge_attempt(s, st, st->attempt, *ledger_charged_slot(st, st->attempt) + tokens,
+                              *ledger_cost_slot(st, st->attempt) + micro_usd, from, now);
     }
 }
 

@@ -530,6 +530,7 @@ static int dispatch(sched *s, int i, const sched_clock *now)
     st->started = 0;
     st->published = 0;
     *ledger_charged_slot(st, st->attempt) = 0; /* a new dispatch of it: new work to pay for */
+    *ledger_cost_slot(st, st->attempt) = 0;
     sched_reason(st, WK(AGENT), "agent: dispatched to %s (attempt %u)", type_tok(t), st->attempt);
     sched_save(s, st, now);
     admit_dispatch_id(st, t, 0, msg_id, sizeof(msg_id));

@@ -100,6 +100,7 @@ cJSON *sched_view_status(const sched *s, const pb_state *st, int64_t eta, int br
     if (*st->instance)
         cJSON_AddStringToObject(o, "instance", st->instance);
     cJSON_AddNumberToObject(o, "tokensUsed", (double)st->tokens_used);
+    cJSON_AddNumberToObject(o, "costUsd", (double)st->cost_micro_usd / 1e6);
     cJSON_AddNumberToObject(o, "estimatedTokens", (double)st->requirement->estimated_tokens);
     if (st->requirement->metadata)
         for (size_t i = 0; i < st->requirement->metadata->n_extra; i++)

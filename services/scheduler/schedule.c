@@ -797,8 +797,7 @@ admit_code sched_result(sched *s, const pb_result *r, const sched_from *from, co
          * restart the verdict can be handled first: what a genuine result of
          * its own type cost counts whenever it arrives, and nothing else. */
         unsigned a = r->attempt ? r->attempt : st->attempt;
-        if (type == own && ledger_charge_attempt(s, st, a, r->tokens_used, from, now) > 0) {
-            ledger_charge_cost(s, type, r->cost_micro_usd, now); /* with its tokens: once */
+        if (type == own && ledger_charge_attempt(s, st, a, r->tokens_used, r->cost_micro_usd, from, now) > 0) {
             sched_save(s, st, now);
             /* the verdict came first and learned the work without its tokens */
             if ((st->status == ST_COMPLETE || unmerged(st)) && a == st->attempt &&
@@ -818,9 +817,7 @@ admit_code sched_result(sched *s, const pb_result *r, const sched_from *from, co
             merge_done(s, i, r, now);
         return c;
     }
-    ledger_charge_attempt(s, st, st->attempt, r->tokens_used, from, now);
-    if (st->status == ST_DISPATCHED) /* the attempt's first result: its cost counts once */
-        ledger_charge_cost(s, type, r->cost_micro_usd, now);
+    ledger_charge_attempt(s, st, st->attempt, r->tokens_used, r->cost_micro_usd, from, now);
     /* what the attempt delivered, for its review and merge */
     pb_set_str(&sched_delivery(st)->project, r->project);
     pb_set_str(&st->delivery->ref, r->ref);
@@ -947,8 +944,14 @@ admit_code sched_error(sched *s, const pb_error *e, const sched_from *from, cons
     type = sender_type(from, (int)e->agent_type, err);
     c = type < 0 ? ADMIT_WRONG_TYPE
                  : admit_report(st, type, from->id, e->requirement_id, e->attempt, e->instance, from->claimant, err);
+    /* What the failed run used counts once, whatever its heartbeats
+     * carried before or after (the increase over them only). */
+    if ((c == ADMIT_OK || c == ADMIT_PAST_ATTEMPT) && type == type_of(st) && (e->tokens_used || e->cost_micro_usd) &&
+        ledger_charge_attempt(s, st, e->attempt ? e->attempt : st->attempt, e->tokens_used, e->cost_micro_usd, from,
+                              now) > 0)
+        sched_save(s, st, now);
     if (c == ADMIT_PAST_ATTEMPT)
-        return c; /* about work that is over: nothing to do */
+        return c; /* about work that is over: nothing more to do */
     if (c != ADMIT_OK) {
         sched_refuse(s, from, refusal_key(from, e->requirement_id, e->instance), admit_reason(c), err);
         return c;
@@ -1016,11 +1019,11 @@ admit_code sched_heartbeat(sched *s, const pb_heartbeat *h, const sched_from *fr
     release_mark_started(s, st, now);
     /* Once the result is in (VERIFYING), its total is the attempt's: a
      * heartbeat overtaken by it on the way must not add to it. */
-    if (h->tokens_used && st->status == ST_DISPATCHED)
-        ledger_charge_heartbeat(s, st, instance, h->tokens_used, from, now);
+    if ((h->tokens_used || h->cost_micro_usd) && st->status == ST_DISPATCHED)
+        ledger_charge_heartbeat(s, st, instance, h->tokens_used, h->cost_micro_usd, from, now);
     if (*instance)
         pb_set_str(&st->instance, instance);
-    if (!was || h->tokens_used)
+    if (!was || h->tokens_used || h->cost_micro_usd)
         sched_save(s, st, now);
     if (!was)
         release_type(s, type_of(st), now);

@@ -13,7 +13,7 @@ case "$mode" in
     { echo "model=$model"; env | sed 's/=.*//' | sort; } > "$dir/f/$id.txt"
     echo "working"
     echo '{"tokensUsed": 123, "costUsd": 0.01, "summary": "wrote the file"}' ;;
-  none) echo '{"tokensUsed": 7}' ;;
+  none) echo '{"tokensUsed": 7, "costUsd": 0.004}' ;;
   resolve)
     # what it found (outside the work tree), then one resolution of f/shared.txt
     log="$dir/../../$id-cli.log"

@@ -224,7 +224,10 @@ static void cheap_hint_gets_the_cheap_model(void **state)
     cJSON_Delete(r);
 }
 
-static void expect_error(env *e, const char *id, const char *mode, const char *reason, int transient)
+/* An error of mode's run; tokens: what it must say the run used (-1: not
+ * checked), with usd. */
+static void expect_error(env *e, const char *id, const char *mode, const char *reason, int transient, int tokens,
+                         double usd)
 {
     char subject[200], want[120];
     cJSON *r;
@@ -236,16 +239,20 @@ static void expect_error(env *e, const char *id, const char *mode, const char *r
     assert_string_equal(str(r, "reason"), reason);
     assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(r, "transient")), transient);
     assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "attempt")), 1);
+    if (tokens >= 0) { /* the failed run's totals, for the ledger to charge once */
+        assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(r, "tokensUsed")) == tokens);
+        assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(r, "costUsd")) == usd);
+    }
     cJSON_Delete(r);
 }
 
 static void errors_transient_or_not(void **state)
 {
     env *e = *state;
-    expect_error(e, "REQ-3", "none", "empty_diff", 0);
-    expect_error(e, "REQ-4", "ratelimit", "rate_limited", 1);
-    expect_error(e, "REQ-5", "auth", "auth", 0);
-    expect_error(e, "REQ-6", "hang", "timeout", 1);
+    expect_error(e, "REQ-3", "none", "empty_diff", 0, 7, 0.004);
+    expect_error(e, "REQ-4", "ratelimit", "rate_limited", 1, -1, 0);
+    expect_error(e, "REQ-5", "auth", "auth", 0, -1, 0);
+    expect_error(e, "REQ-6", "hang", "timeout", 1, -1, 0);
 }
 
 static void work_claimed_by_another_is_left_alone(void **state)

@@ -2,6 +2,7 @@
  * (publishing on plan.*), the agents (taking work from the seed's consumers
  * and reporting results) and the verifier (publishing verdicts). Every
  * dispatch is audited from the REQUIREMENTS stream: no (id, attempt) twice. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1368,6 +1369,72 @@ static double budget_cost(env *e, const char *type)
     return cost;
 }
 
+/* The day's ledger of type: tokens used and US dollars. */
+static void ledger_of(env *e, const char *type, double *tokens, double *usd)
+{
+    cJSON *l = svc_request_json(e->nc, "orch.scheduler.list", "", 3000);
+    cJSON *t = l ? cJSON_GetObjectItem(cJSON_GetObjectItem(l, "budget"), type) : NULL;
+    cJSON *u = t ? cJSON_GetObjectItem(t, "used") : NULL, *c = t ? cJSON_GetObjectItem(t, "costUsd") : NULL;
+    *tokens = cJSON_IsNumber(u) ? u->valuedouble : -1;
+    *usd = cJSON_IsNumber(c) ? c->valuedouble : -1;
+    cJSON_Delete(l);
+}
+
+/* Waits up to 5 s for type's ledger to say tokens; fails with what it says. */
+static void wait_ledger(env *e, const char *type, double tokens, double usd)
+{
+    double t = -1, u = -1;
+    for (int i = 0; i < 50; i++) {
+        ledger_of(e, type, &t, &u);
+        if (t == tokens && fabs(u - usd) < 1e-9)
+            return;
+        usleep(100 * 1000);
+    }
+    fail_msg("%s ledger: %.0f tokens $%.6f, expected %.0f tokens $%.6f", type, t, u, tokens, usd);
+}
+
+/* A failed run is charged once, to the token and the micro-dollar, in
+ * whichever order its error and its heartbeats come: its error carries the
+ * run's totals, a heartbeat before it counts towards them, one after it
+ * nothing. A run far above its estimate (1,000 tokens: one report may
+ * charge 1,500) is charged, not refused. */
+static void a_failed_run_is_charged_once_whatever_the_order(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    work w;
+    cJSON *st;
+    const char *hb = "{\"instance\":\"be-1\",\"requirementId\":\"%s\",\"state\":\"working\",\"tokensUsed\":%d,"
+                     "\"costUsd\":%s}";
+    char body[300];
+
+    wait_leader(e, "s1");
+    plan(e, "FR-1", BE, MED, 1000, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "FR-1", 1, &w);
+    /* the error first, its last heartbeat after it */
+    publish_json(e, "errors.agent.backend.FR-1", "{\"requirementId\":\"FR-1\",\"attempt\":1,\"instance\":\"be-1\","
+                 "\"transient\":true,\"message\":\"build broke\",\"tokensUsed\":4000,\"costUsd\":0.361234}");
+    settle(e, "ERRORS", "scheduler-errors");
+    snprintf(body, sizeof(body), hb, "FR-1", 4000, "0.361234");
+    assert_int_equal(natsConnection_PublishString(e->nc, "agents.heartbeat.backend.be-1", body), NATS_OK);
+    wait_ledger(e, "backend", 4000, 0.361234);
+
+    /* a heartbeat first (it counts), then the error with the run's totals */
+    plan(e, "FR-2", FE, MED, 1000, NULL, NULL);
+    must_take(e, "jen-frontend", "requirements.frontend.>", "FR-2", 1, &w);
+    snprintf(body, sizeof(body), hb, "FR-2", 1200, "0.1");
+    assert_int_equal(natsConnection_PublishString(e->nc, "agents.heartbeat.frontend.be-1", body), NATS_OK);
+    wait_ledger(e, "frontend", 1200, 0.1);
+    publish_json(e, "errors.agent.frontend.FR-2", "{\"requirementId\":\"FR-2\",\"attempt\":1,\"instance\":\"be-1\","
+                 "\"transient\":true,\"message\":\"tests failed\",\"tokensUsed\":3000,\"costUsd\":0.25}");
+    wait_ledger(e, "frontend", 3000, 0.25);
+    st = status_of(e, "FR-2");
+    assert_true(fabs(cJSON_GetObjectItem(st, "costUsd")->valuedouble - 0.25) < 1e-9);
+    assert_int_equal((int)cJSON_GetObjectItem(st, "tokensUsed")->valuedouble, 3000);
+    cJSON_Delete(st);
+    svc_stop(pid);
+}
+
 /* A review's and a merge's dispatch name the change: project, ref, the
  * commit the verifier verified, base, files, author and summary; the
  * release agent's result records the merge; the results' cost is on the
@@ -2146,6 +2213,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_paused_leader_does_not_dispatch_after_a_takeover, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(learned_figures_outlive_the_leader, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_review_and_a_merge_name_the_change, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_failed_run_is_charged_once_whatever_the_order, svc_env_setup,
+                                        svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_refused_merge_goes_back_with_the_output, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_forged_lease_is_alerted_and_taken_back, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_state_that_fails_its_checks_is_quarantined, svc_env_setup, svc_env_teardown),

@@ -263,17 +263,18 @@ void report_result(agent *a, const work_ref *w, const char *what, pb_result *res
 }
 
 void report_error(agent *a, const work_ref *w, const char *reason, int transient, const char *message,
-                         uint64_t tokens)
+                  const agent_usage *u)
 {
     char subj[160];
     pb_error e;
     char *json;
-    /* What the failed run cost still counts: the part its heartbeats did
-     * not carry (they carry differences, the total is the run's). */
-    if (tokens > a->live_sent)
-        heartbeat(a, w->id, tokens - a->live_sent);
-    a->live_sent = 0;
     orchestrator__v1__agent_error__init(&e);
+    /* What the failed run cost still counts, once: its totals, of which the
+     * ledger charges what its heartbeats did not (a run's output may end
+     * before its usage line: then what the heartbeats saw). */
+    e.tokens_used = !u ? 0 : u->tokens > a->live_sent ? u->tokens : a->live_sent;
+    e.cost_micro_usd = u ? usd_micro(u) : 0;
+    a->live_sent = 0;
     e.source = (char *)names_source_token(NAMES_SRC_AGENT);
     e.reason = (char *)reason;
     e.requirement_id = (char *)w->id;
@@ -538,7 +539,7 @@ static void work(agent *a, const pb_requirement *r)
     snprintf(tree, sizeof(tree), "%s/trees/%s-a%u", a->root, r->id, w.attempt);
     snprintf(base_ref, sizeof(base_ref), "origin/%s", a->project->base);
     if (fetch(a) != 0) {
-        report_error(a, &w, "git_failed", 1, "could not fetch the project's repository", 0);
+        report_error(a, &w, "git_failed", 1, "could not fetch the project's repository", NULL);
         return;
     }
     /* A retry goes on from the previous attempt's branch, when it was pushed. */
@@ -554,7 +555,7 @@ static void work(agent *a, const pb_requirement *r)
         const char *add[] = {"git", "worktree", "add", "-q", "-f", "-B", branch, tree, start, NULL};
         if (git(a, a->clone, add, &out) != 0) {
             snprintf(msg, sizeof(msg), "git worktree add failed: %.300s", out ? out : "");
-            report_error(a, &w, "git_failed", 1, msg, 0);
+            report_error(a, &w, "git_failed", 1, msg, NULL);
             goto out;
         }
         free(out);
@@ -579,7 +580,7 @@ static void work(agent *a, const pb_requirement *r)
                          strstr(r->last_failure_output, "does not merge onto");
         } else if (git(a, tree, unmerged, &conflicts) != 0 || !conflicts || !*conflicts) {
             snprintf(msg, sizeof(msg), "could not merge %s into the work: %.300s", base_ref, out ? out : "");
-            report_error(a, &w, "git_failed", 1, msg, 0);
+            report_error(a, &w, "git_failed", 1, msg, NULL);
             goto out;
         }
         free(out);
@@ -588,7 +589,7 @@ static void work(agent *a, const pb_requirement *r)
     deps = dependencies(a, r);
     vars = agent_work_vars(r, a->project->name, branch, deps, &nvars);
     if (agent_render(a->work_template, vars, nvars, &prompt, err) != ORCH_OK) {
-        report_error(a, &w, "bad_template", 0, err, 0);
+        report_error(a, &w, "bad_template", 0, err, NULL);
         goto out;
     }
     if (conflicts) {
@@ -621,7 +622,7 @@ static void work(agent *a, const pb_requirement *r)
     }
     breaker_note(a, &w, &o);
     if (o.failure.failed) {
-        report_error(a, &w, o.failure.reason, o.failure.transient, o.failure.message, o.usage.tokens);
+        report_error(a, &w, o.failure.reason, o.failure.transient, o.failure.message, &o.usage);
         goto out;
     }
     {
@@ -644,7 +645,7 @@ static void work(agent *a, const pb_requirement *r)
         if ((dirty && (git(a, tree, addall, NULL) != 0 || git(a, tree, commit, NULL) != 0)) ||
             git_line(a, tree, head, sha, sizeof(sha)) != 0 || git(a, tree, push, &out) != 0) {
             snprintf(msg, sizeof(msg), "could not commit and push the work: %.300s", out ? out : "");
-            report_error(a, &w, "git_failed", 1, msg, o.usage.tokens);
+            report_error(a, &w, "git_failed", 1, msg, &o.usage);
             goto out;
         }
     }

@@ -75,8 +75,10 @@ void heartbeat(agent *a, const char *id, uint64_t tokens);
 void on_tick(void *arg);
 uint64_t usd_micro(const agent_usage *u);
 void report_result(agent *a, const work_ref *w, const char *what, pb_result *res);
+/* An error on errors.agent.<type>.<id>; u: what the failed run used (NULL:
+ * no run), sent as the attempt's totals so the ledger charges it once. */
 void report_error(agent *a, const work_ref *w, const char *reason, int transient, const char *message,
-                  uint64_t tokens);
+                  const agent_usage *u);
 void run_cli(agent *a, const work_ref *w, const char *tree, const char *model, const char *prompt, const char *tag,
              int needs_change, cli_outcome *o);
 void breaker_note(agent *a, const work_ref *w, cli_outcome *o);

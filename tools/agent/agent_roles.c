@@ -95,7 +95,7 @@ void agent_review(agent *a, const pb_requirement *r, const char *json, size_t le
     heartbeat(a, r->id, 0);
     snprintf(tree, sizeof(tree), "%s/trees/%s-review-a%u", a->root, r->id, w.attempt);
     if (fetch(a) != 0 || find_change(a, r, json, len, &c) != 0) {
-        report_error(a, &w, "change_not_found", 1, "the change to review was not found in the project's repository", 0);
+        report_error(a, &w, "change_not_found", 1, "the change to review was not found in the project's repository", NULL);
         return;
     }
     snprintf(base_ref, sizeof(base_ref), "origin/%s", c.base);
@@ -108,7 +108,7 @@ void agent_review(agent *a, const pb_requirement *r, const char *json, size_t le
         git(a, a->clone, f, &files);
         tree_remove(a, tree);
         if (git(a, a->clone, add, NULL) != 0) {
-            report_error(a, &w, "git_failed", 1, "git worktree add failed for the review", 0);
+            report_error(a, &w, "git_failed", 1, "git worktree add failed for the review", NULL);
             goto out;
         }
     }
@@ -128,7 +128,7 @@ void agent_review(agent *a, const pb_requirement *r, const char *json, size_t le
         v[nwv + 5] = (agent_var){"diff", diff ? diff : ""};
         if (agent_render(a->review_template, v, nwv + 6, &prompt, err) != ORCH_OK) {
             free(v);
-            report_error(a, &w, "bad_template", 0, err, 0);
+            report_error(a, &w, "bad_template", 0, err, NULL);
             goto out;
         }
         free(v);
@@ -145,7 +145,7 @@ void agent_review(agent *a, const pb_requirement *r, const char *json, size_t le
         }
         breaker_note(a, &w, &o);
         if (o.failure.failed) {
-            report_error(a, &w, o.failure.reason, o.failure.transient, o.failure.message, o.usage.tokens);
+            report_error(a, &w, o.failure.reason, o.failure.transient, o.failure.message, &o.usage);
             goto out;
         }
         res.agent_type = ORCHESTRATOR__V1__AGENT_TYPE__AGENT_TYPE_REVIEW;
@@ -315,7 +315,7 @@ void agent_release(agent *a, const pb_requirement *r, const char *json, size_t l
         char log_path[900];
         snprintf(log_path, sizeof(log_path), "%s/logs/%s-merge-a%u.log", a->root, r->id, w.attempt);
         write_file(log_path, msg); /* the whole output; the log line is cut */
-        report_error(a, &w, reason, transient, msg, 0);
+        report_error(a, &w, reason, transient, msg, NULL);
         return;
     }
     {
