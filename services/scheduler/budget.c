@@ -78,10 +78,20 @@ static uint64_t left_of(uint64_t limit, uint64_t used, uint64_t reserved)
     return used + reserved >= limit ? 0 : limit - used - reserved;
 }
 
+/* Which dollar limit type has spent: 1 its own, 2 the total's, 0 none. */
+static int usd_spent(const budget *b, int type)
+{
+    if (b->cfg.limit_usd[type] && b->cost_micro_usd[type] >= b->cfg.limit_usd[type] * 1000000ull)
+        return 1;
+    if (b->cfg.total_limit_usd && b->cost_micro_usd_total >= b->cfg.total_limit_usd * 1000000ull)
+        return 2;
+    return 0;
+}
+
 uint64_t budget_left(const budget *b, int type)
 {
     uint64_t t, all;
-    if (!valid(type))
+    if (!valid(type) || usd_spent(b, type))
         return 0;
     t = left_of(b->cfg.limit[type], b->used[type], b->reserved[type]);
     all = budget_total_left(b);
@@ -95,7 +105,17 @@ uint64_t budget_total_left(const budget *b)
 
 int budget_fits(const budget *b, int type, uint64_t estimate, char *why, size_t len)
 {
-    uint64_t left = budget_left(b, type);
+    uint64_t left;
+    int usd = valid(type) ? usd_spent(b, type) : 0;
+    if (usd) {
+        if (why)
+            snprintf(why, len, "budget: %s spent $%.2f of its $%llu today",
+                     usd == 1 ? type_name(type) : "the daily total",
+                     (double)(usd == 1 ? b->cost_micro_usd[type] : b->cost_micro_usd_total) / 1e6,
+                     usd == 1 ? b->cfg.limit_usd[type] : b->cfg.total_limit_usd);
+        return 0;
+    }
+    left = budget_left(b, type);
     if (estimate <= left)
         return 1;
     if (why)
@@ -114,11 +134,24 @@ int budget_conservation(const budget *b, char *why, size_t len)
                      (unsigned long long)b->cfg.total_limit, b->cfg.conserve_percent);
         return 1;
     }
+    if (b->cfg.total_limit_usd &&
+        b->cost_micro_usd_total * 100 >= b->cfg.total_limit_usd * 1000000ull * (uint64_t)b->cfg.conserve_percent) {
+        if (why)
+            snprintf(why, len, "$%.2f of $%llu daily spent (%lld%% or more)", (double)b->cost_micro_usd_total / 1e6,
+                     b->cfg.total_limit_usd, b->cfg.conserve_percent);
+        return 1;
+    }
     for (int t = 1; t < BUDGET_TYPES; t++) {
         if (b->used[t] > b->cfg.limit[t]) {
             if (why)
                 snprintf(why, len, "%s is over its budget (%llu of %llu)", type_name(t),
                          (unsigned long long)b->used[t], (unsigned long long)b->cfg.limit[t]);
+            return 1;
+        }
+        if (b->cfg.limit_usd[t] && b->cost_micro_usd[t] >= b->cfg.limit_usd[t] * 1000000ull) {
+            if (why)
+                snprintf(why, len, "%s spent its budget ($%.2f of $%llu)", type_name(t),
+                         (double)b->cost_micro_usd[t] / 1e6, b->cfg.limit_usd[t]);
             return 1;
         }
     }

@@ -32,6 +32,11 @@ typedef struct {
     unsigned long long limit[BUDGET_TYPES];
     unsigned long long total_limit;
     long long conserve_percent;   /* of the total: conservation mode from here */
+    /* Daily limits in whole US dollars, per type and in total; 0: none. The
+     * same rules as the tokens': conservation at conserve_percent of the
+     * total, nothing released once a limit is spent. */
+    unsigned long long limit_usd[BUDGET_TYPES];
+    unsigned long long total_limit_usd;
 } budget_cfg;
 
 typedef struct {
@@ -61,15 +66,16 @@ void budget_reserve(budget *b, int type, uint64_t tokens);
 void budget_unreserve(budget *b, int type, uint64_t tokens);
 
 /* What type may still promise: its limit and the total's, less used and
- * reserved. */
+ * reserved (0 once a dollar limit of it or of the total is spent). */
 uint64_t budget_left(const budget *b, int type);
 uint64_t budget_total_left(const budget *b);
 
-/* 1 when an estimate fits what type has left; else 0 and why in buf. */
+/* 1 when an estimate fits what type has left in tokens and a dollar limit
+ * of it or of the total is not spent; else 0 and why in buf. */
 int budget_fits(const budget *b, int type, uint64_t estimate, char *why, size_t len);
 
 /* 1 in conservation mode (total used at conserve_percent, or a type over its
- * own limit), with the cause in buf. */
+ * own limit, in tokens or in dollars), with the cause in buf. */
 int budget_conservation(const budget *b, char *why, size_t len);
 
 /* 1 when minute (0..1439) lies in [start, end), a window that may wrap

@@ -259,6 +259,9 @@ void ledger_charge_cost(sched *s, int type, uint64_t micro_usd, const sched_cloc
  * dollar. */
 uint64_t *ledger_charged_slot(pb_state *st, unsigned attempt);
 uint64_t *ledger_cost_slot(pb_state *st, unsigned attempt);
+/* What st's attempts since the last human retry were charged (the
+ * requirement's cap counts these). */
+void ledger_since_retry(const pb_state *st, uint64_t *tokens, uint64_t *micro_usd);
 /* An attempt's reported totals (a result's, a failed run's error, or the
  * heartbeats' sum), charged as their increase only, so each run counts once
  * whatever order its reports come in: 1 charged (save st), 0 nothing new,

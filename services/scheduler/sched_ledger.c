@@ -68,7 +68,7 @@ static void charge(sched *s, int type, uint64_t tokens, const sched_clock *now)
     ledger_check_conservation(s, now);
 }
 
-/* A result's cost, on the day's ledger of the type that reported it. */
+/* A report's cost, on the day's ledger of the type that reported it. */
 void ledger_charge_cost(sched *s, int type, uint64_t micro_usd, const sched_clock *now)
 {
     if (!micro_usd)
@@ -76,6 +76,7 @@ void ledger_charge_cost(sched *s, int type, uint64_t micro_usd, const sched_cloc
     budget_roll(&s->led.b, now->day);
     budget_charge_cost(&s->led.b, type, micro_usd);
     ledger_out(s, type);
+    ledger_check_conservation(s, now); /* a dollar limit too */
 }
 
 /* Charges tokens spent on st's behalf to type, and records them in st for
@@ -154,6 +155,15 @@ static int charge_attempt_cost(sched *s, pb_state *st, unsigned attempt, uint64_
     ledger_charge_cost(s, type_of(st), total_micro - *charged, now);
     *charged = total_micro;
     return 1;
+}
+
+void ledger_since_retry(const pb_state *st, uint64_t *tokens, uint64_t *micro_usd)
+{
+    *tokens = *micro_usd = 0;
+    for (size_t i = st->attempt_base; i < st->n_charged_by_attempt; i++)
+        *tokens += st->charged_by_attempt[i];
+    for (size_t i = st->attempt_base; i < st->n_cost_by_attempt; i++)
+        *micro_usd += st->cost_by_attempt[i];
 }
 
 int ledger_charge_attempt(sched *s, pb_state *st, unsigned attempt, uint64_t total_for_attempt,

@@ -703,15 +703,30 @@ void sched_send_back(sched *s, int i, const char *output, int count_attempt, int
         pb_set_str(&st->requirement->last_failure_output, cut);
         free(cut);
     }
-    if (count_attempt && st->attempt - st->attempt_base >= (uint32_t)s->cfg.max_attempts) {
+    char cap[160] = "";
+    uint64_t used, cost;
+    ledger_since_retry(st, &used, &cost);
+    if (s->cfg.requirement_max_tokens && used >= (uint64_t)s->cfg.requirement_max_tokens)
+        snprintf(cap, sizeof(cap), "it used %llu tokens, its cap is %lld", (unsigned long long)used,
+                 s->cfg.requirement_max_tokens);
+    else if (s->cfg.requirement_max_usd && cost >= (uint64_t)s->cfg.requirement_max_usd * 1000000ull)
+        snprintf(cap, sizeof(cap), "it cost $%.2f, its cap is $%lld", (double)cost / 1e6, s->cfg.requirement_max_usd);
+    if (*cap || (count_attempt && st->attempt - st->attempt_base >= (uint32_t)s->cfg.max_attempts)) {
         st->status = ST_ESCALATED;
-        sched_reason(st, WK(HUMAN), "escalated: %u attempts failed; a human must look (orchctl retry %s)",
-               st->attempt - st->attempt_base, st->id);
+        if (*cap)
+            sched_reason(st, WK(HUMAN), "escalated: %s; a human must look (orchctl retry %s)", cap, st->id);
+        else
+            sched_reason(st, WK(HUMAN), "escalated: %u attempts failed; a human must look (orchctl retry %s)",
+                         st->attempt - st->attempt_base, st->id);
         sched_save(s, st, now);
         sched_refresh_dependents(s, i, now);
         if (s->out.alert) {
-            snprintf(text, sizeof(text), "%s (%s) escalated after %u attempts: %.300s", st->id,
-                     st->requirement->title, st->attempt - st->attempt_base,
+            char after[200];
+            if (*cap)
+                snprintf(after, sizeof(after), "past its cap (%s)", cap);
+            else
+                snprintf(after, sizeof(after), "after %u attempts", st->attempt - st->attempt_base);
+            snprintf(text, sizeof(text), "%s (%s) escalated %s: %.300s", st->id, st->requirement->title, after,
                      output ? output : "see its last failure");
             s->out.alert(s->out.ctx, "critical", "escalation", escalation_key(st, key, sizeof(key)), text);
         }

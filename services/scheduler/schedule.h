@@ -95,6 +95,9 @@ typedef struct {
     long long window;             /* released-but-not-started per type */
     long long overlap_percent;    /* file overlap above which two requirements wait for each other */
     long long max_attempts;
+    /* What one requirement may use across all its attempts (0: no cap):
+     * failed work past it is escalated instead of retried. */
+    long long requirement_max_tokens, requirement_max_usd;
     long long max_infra_retries;
     long long max_merge_refusals;
     long long budget_factor_percent; /* a release's own budget: estimate x this / 100 */

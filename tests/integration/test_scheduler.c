@@ -1435,6 +1435,69 @@ static void a_failed_run_is_charged_once_whatever_the_order(void **state)
     svc_stop(pid);
 }
 
+/* A daily limit in dollars: conservation (alerted) at 80% of it, and
+ * nothing more released once it is spent, with the reason saying so. */
+static void a_dollar_limit_conserves_then_stops(void **state)
+{
+    env *e = *state;
+    const char *extra[] = {"ORCH_BUDGET_TOTAL_USD=1", NULL};
+    pid_t pid = start_scheduler(e, "s1", extra);
+    natsSubscription *alerts = NULL;
+    work w;
+    cJSON *st;
+
+    wait_leader(e, "s1");
+    assert_int_equal(natsConnection_SubscribeSync(&alerts, e->nc, "alerts.warning.conservation"), NATS_OK);
+    plan(e, "DL-1", BE, MED, 1000, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "DL-1", 1, &w);
+    publish_json(e, "results.backend.DL-1", "{\"requirementId\":\"DL-1\",\"attempt\":1,\"instance\":\"roy-1\","
+                 "\"project\":\"demo\",\"ref\":\"refs/heads/DL-1\",\"tokensUsed\":10,\"costUsd\":0.85}");
+    assert_true(next_holding(alerts, "$0.85 of $1 daily spent"));
+    plan(e, "DL-2", FE, MED, 1000, NULL, NULL);
+    must_take(e, "jen-frontend", "requirements.frontend.>", "DL-2", 1, &w);
+    publish_json(e, "results.frontend.DL-2", "{\"requirementId\":\"DL-2\",\"attempt\":1,\"instance\":\"jen-1\","
+                 "\"project\":\"demo\",\"ref\":\"refs/heads/DL-2\",\"tokensUsed\":10,\"costUsd\":0.2}");
+    wait_ledger(e, "frontend", 10, 0.2);
+    plan(e, "DL-3", BE, MED, 1000, NULL, NULL);
+    settle(e, "PLAN", "scheduler-plan");
+    nothing_for(e, "roy-backend", "requirements.backend.>");
+    st = status_of(e, "DL-3");
+    assert_string_equal(field(st, "status"), "READY");
+    assert_non_null(strstr(field(st, "reason"), "the daily total spent $1.05 of its $1 today"));
+    cJSON_Delete(st);
+    natsSubscription_Destroy(alerts);
+    svc_stop(pid);
+}
+
+/* A requirement's cap in dollars across its attempts: failed work past it
+ * is escalated, not retried into the day's budget. */
+static void a_runaway_requirement_is_escalated_at_its_cap(void **state)
+{
+    env *e = *state;
+    const char *extra[] = {"ORCH_BUDGET_REQUIREMENT_USD=1", NULL};
+    pid_t pid = start_scheduler(e, "s1", extra);
+    const char *err = "{\"requirementId\":\"RC-1\",\"attempt\":%u,\"instance\":\"roy-1\",\"transient\":true,"
+                      "\"message\":\"tests failed\",\"tokensUsed\":100,\"costUsd\":0.6}";
+    char body[300];
+    work w;
+    cJSON *st;
+
+    wait_leader(e, "s1");
+    plan(e, "RC-1", BE, MED, 1000, NULL, NULL);
+    for (unsigned a = 1; a <= 2; a++) {
+        must_take(e, "roy-backend", "requirements.backend.>", "RC-1", a, &w);
+        snprintf(body, sizeof(body), err, a);
+        publish_json(e, "errors.agent.backend.RC-1", body);
+        settle(e, "ERRORS", "scheduler-errors");
+    }
+    wait_status(e, "RC-1", "ESCALATED");
+    st = status_of(e, "RC-1");
+    assert_non_null(strstr(field(st, "reason"), "it cost $1.20, its cap is $1"));
+    assert_int_equal((int)cJSON_GetObjectItem(st, "attempt")->valuedouble, 2); /* not the 3 attempts allowed */
+    cJSON_Delete(st);
+    svc_stop(pid);
+}
+
 /* A review's and a merge's dispatch name the change: project, ref, the
  * commit the verifier verified, base, files, author and summary; the
  * release agent's result records the merge; the results' cost is on the
@@ -2214,6 +2277,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(learned_figures_outlive_the_leader, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_review_and_a_merge_name_the_change, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_failed_run_is_charged_once_whatever_the_order, svc_env_setup,
+                                        svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_dollar_limit_conserves_then_stops, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_runaway_requirement_is_escalated_at_its_cap, svc_env_setup,
                                         svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_refused_merge_goes_back_with_the_output, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_forged_lease_is_alerted_and_taken_back, svc_env_setup, svc_env_teardown),

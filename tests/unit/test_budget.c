@@ -74,6 +74,48 @@ static void conservation_at_80_percent_or_type_over(void **state)
     assert_false(budget_conservation(&b, why, sizeof(why)));
 }
 
+/* Dollar limits: a type's own and the total's stop releases once spent,
+ * the total's starts conservation at conserve_percent; without them the
+ * dollars limit nothing. */
+static void dollar_limits_conserve_and_stop(void **state)
+{
+    budget_cfg c;
+    budget b;
+    char why[200];
+    (void)state;
+    budget_cfg_default(&c);
+    budget_init(&b, &c, "2026-12-08");
+    budget_charge_cost(&b, 1, 500000000); /* $500: no dollar limit */
+    assert_true(budget_fits(&b, 1, 1000, NULL, 0));
+    assert_false(budget_conservation(&b, NULL, 0));
+
+    c.total_limit_usd = 10;
+    c.limit_usd[2] = 2;
+    budget_init(&b, &c, "2026-12-08");
+    budget_charge_cost(&b, 2, 1990000); /* frontend $1.99 of $2 */
+    assert_true(budget_fits(&b, 2, 1000, NULL, 0));
+    budget_charge_cost(&b, 2, 10000); /* $2.00: spent */
+    assert_false(budget_fits(&b, 2, 1000, why, sizeof(why)));
+    assert_string_equal(why, "budget: frontend spent $2.00 of its $2 today");
+    assert_int_equal(budget_left(&b, 2), 0);
+    assert_true(budget_fits(&b, 1, 1000, NULL, 0)); /* backend has no dollar limit of its own */
+    assert_true(budget_conservation(&b, why, sizeof(why)));
+    assert_string_equal(why, "frontend spent its budget ($2.00 of $2)");
+
+    c.limit_usd[2] = 0;
+    budget_init(&b, &c, "2026-12-08");
+    budget_charge_cost(&b, 1, 7990000);
+    assert_false(budget_conservation(&b, NULL, 0)); /* $7.99: under 80% of $10 */
+    budget_charge_cost(&b, 1, 10000);
+    assert_true(budget_conservation(&b, why, sizeof(why)));
+    assert_string_equal(why, "$8.00 of $10 daily spent (80% or more)");
+    budget_charge_cost(&b, 3, 2000000);
+    assert_false(budget_fits(&b, 4, 1, why, sizeof(why)));
+    assert_string_equal(why, "budget: the daily total spent $10.00 of its $10 today");
+    budget_roll(&b, "2026-12-09"); /* a new day: spent nothing */
+    assert_true(budget_fits(&b, 4, 1, NULL, 0));
+}
+
 static void rollover_resets_use_not_reservations(void **state)
 {
     budget_cfg c;
@@ -107,6 +149,7 @@ int main(void)
         cmocka_unit_test(seed_defaults_and_fit),
         cmocka_unit_test(total_limits_types_too),
         cmocka_unit_test(conservation_at_80_percent_or_type_over),
+        cmocka_unit_test(dollar_limits_conserve_and_stop),
         cmocka_unit_test(rollover_resets_use_not_reservations),
         cmocka_unit_test(quiet_window_wraps_midnight),
     };
