@@ -531,6 +531,82 @@ static void a_killed_host_s_work_is_done_once_elsewhere_and_it_rejoins_with_new_
     hub_stop();
 }
 
+/* h1's leaf node frozen (SIGSTOP: a partition between h1 and the hub)
+ * longer than the bound while its agents work, then thawed. The scheduler
+ * declares h1 lost and sends its work to h2; after the heal h1's agents
+ * report the work they held. Every requirement gets a result, and where two
+ * came (the old agent's and the new one's) the scheduler refused one of
+ * them: the claims (a new dispatch id, a new claim) decide. */
+static void a_partitioned_host_s_late_results_are_refused_after_the_heal(void **state)
+{
+    const char *sched_env[] = {"ORCH_SCHEDULER_SPAWN_DEPTH=100000", "ORCH_SCHEDULER_WINDOW=4",
+                               "ORCH_SCHEDULER_HOST_LOST_MS=3000", NULL};
+    enum { N = 6 };
+    tally t[N];
+    natsSubscription *results = NULL;
+    char cmd[1200], bin[512], old_names[2][128];
+    cJSON *v;
+    (void)state;
+
+    hub_start(sched_env);
+    snprintf(E.repo, sizeof(E.repo), "%s/repo", E.hub.dir);
+    {
+        const char *init[] = {"git", "init", "-q", "-b", "main", E.repo, NULL};
+        const char *ci[] = {"git", "-C", E.repo, "-c", "user.email=t@orchestrator.local", "-c", "user.name=t",
+                            "commit", "-q", "--allow-empty", "-m", "start", NULL};
+        int st = -1;
+        assert_int_equal(proc_wait(proc_spawn(init, NULL, E.hub.dir, "git.log"), 10000, &st), 0);
+        assert_int_equal(proc_wait(proc_spawn(ci, NULL, E.hub.dir, "git.log"), 10000, &st), 0);
+    }
+    snprintf(cmd, sizeof(cmd),
+             "%s,--type,{type},--instance,{instance},--repo,%s,--workdir,%s,--work-ms,6000,--heartbeat-ms,500",
+             proc_bin("agent-sim", bin, sizeof(bin)), E.repo, E.hub.dir);
+    host_start(&E.h[E.n++], "h1", 2, cmd, "backend=2");
+    host_start(&E.h[E.n++], "h2", 2, cmd, "backend=2");
+    v = hosts_view();
+    for (int k = 0; k < 2; k++)
+        snprintf(old_names[k], sizeof(old_names[k]), "%s",
+                 cJSON_GetArrayItem(cJSON_GetObjectItem(view_of(v, "h1"), "instances"), k)->valuestring);
+    cJSON_Delete(v);
+    sleep(2);
+    assert_int_equal(natsConnection_SubscribeSync(&results, E.nc, "results.backend.>"), NATS_OK);
+    for (int i = 0; i < N; i++) {
+        snprintf(t[i].id, sizeof(t[i].id), "PART-%d", i + 1);
+        t[i].n = 0;
+    }
+    plan("PART", N);
+    for (int64_t t0 = now_ms(); now_ms() - t0 < 20000; usleep(100 * 1000)) {
+        char a[200], b[200];
+        snprintf(a, sizeof(a), "%s: working on", old_names[0]);
+        snprintf(b, sizeof(b), "%s: working on", old_names[1]);
+        if (log_count(old_names[0], a) && log_count(old_names[1], b))
+            break;
+    }
+    usleep(800 * 1000);
+    kill(E.h[0].leaf, SIGSTOP);
+    /* (both its agents were at work when it froze, unless they had not
+     * started within 20 s: at least one requirement goes back) */
+    assert_true(wait_log("sched", "agent host h1 lost: 2 agents declared gone", 10000));
+    assert_int_equal(log_count("sched", "agent host h1 lost: 2 agents declared gone, 0 requirements"), 0);
+    sleep(2);
+    kill(E.h[0].leaf, SIGCONT);
+
+    for (int64_t t0 = now_ms(); !all_done(t, N) && now_ms() - t0 < 60000;)
+        count_results(results, t, N);
+    sleep(5); /* the late ones */
+    count_results(results, t, N);
+    for (int i = 0; i < N; i++) {
+        char refused[96];
+        snprintf(refused, sizeof(refused), "results.backend.%s", t[i].id);
+        if (t[i].n < 1)
+            fail_msg("%s has no result (logs in %s)", t[i].id, E.hub.dir);
+        if (t[i].n > 1 && log_count("sched", refused) < 1)
+            fail_msg("%s has %d results and the scheduler refused none (logs in %s)", t[i].id, t[i].n, E.hub.dir);
+    }
+    natsSubscription_Destroy(results);
+    hub_stop();
+}
+
 /* After a failure too: every host, the scheduler and the hub stopped. */
 static int teardown(void **state)
 {
@@ -546,6 +622,7 @@ int main(void)
         cmocka_unit_test_teardown(spawns_fill_each_host_to_its_slots_and_a_kill_reaches_only_its_host, teardown),
         cmocka_unit_test_teardown(a_killed_host_s_work_is_done_once_elsewhere_and_it_rejoins_with_new_names,
                                   teardown),
+        cmocka_unit_test_teardown(a_partitioned_host_s_late_results_are_refused_after_the_heal, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     nats_Close();
