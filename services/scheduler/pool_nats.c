@@ -47,8 +47,13 @@ static void note_gone(const hostad *ad, int restarted)
 {
     gone_host *g;
     if (P.n_gone == GONE_MAX) {
-        log_error("host %s: agents not declared gone, %d hosts already wait for it", ad->host, GONE_MAX);
-        return;
+        /* a standby sees restarts it does not act on (pool_nats_tick runs on
+         * the leader): the oldest goes, the newest counts */
+        log_warn("host %s: its former agents no longer wait to be declared gone (%d newer hosts do)",
+                 P.gone[0].host, GONE_MAX);
+        free(P.gone[0].inst);
+        memmove(&P.gone[0], &P.gone[1], sizeof(P.gone[0]) * (GONE_MAX - 1));
+        P.n_gone--;
     }
     g = &P.gone[P.n_gone++];
     snprintf(g->host, sizeof(g->host), "%s", ad->host);
