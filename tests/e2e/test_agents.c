@@ -34,6 +34,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "modelsrv.h"
 #include "natsfix.h"
 #include "proc.h"
 
@@ -166,11 +167,12 @@ static int count(const char *hay, const char *needle)
 static void real_agents_run_the_roadmap(void **state)
 {
     const char *src = getenv("ORCH_SOURCE_DIR"), *bindir = getenv("ORCH_BIN_DIR");
-    char clis[400], path[600], fake[400], script[400], portfile[400], rec[400], runsh[400];
+    char clis[400], path[600], script[400], rec[400], runsh[400];
     char e_port[64], e_demo[320], e_bin[300], e_anthropic[100], e_codex[320], e_cli[420], e_roadmap[420];
     char *text, *logs;
-    int status = 0, port = 0;
-    pid_t fake_pid, pid;
+    int status = 0;
+    modelsrv fake;
+    pid_t pid;
     cJSON *s, *recs;
     const cJSON *r;
     (void)state;
@@ -185,42 +187,18 @@ static void real_agents_run_the_roadmap(void **state)
 
     snprintf(dir, sizeof(dir), "/tmp/orch-agents-XXXXXX");
     assert_non_null(mkdtemp(dir));
-    snprintf(fake, sizeof(fake), "%s/tests/support/modelfake.js", src);
     snprintf(script, sizeof(script), "%s/tests/e2e/agents/script.json", src);
-    snprintf(portfile, sizeof(portfile), "%s/port", dir);
     snprintf(rec, sizeof(rec), "%s/requests.jsonl", dir);
-    {
-        const char *argv[] = {"node", fake, "--script", script, "--port-file", portfile, "--record", rec, NULL};
-        fake_pid = proc_spawn(argv, NULL, dir, "modelfake.log");
-        assert_true(fake_pid > 0);
-    }
-    for (int i = 0; i < 200 && !port; i++) {
-        char *p = proc_slurp(portfile);
-        port = p ? atoi(p) : 0;
-        free(p);
-        if (!port)
-            usleep(50 * 1000);
-    }
-    assert_true(port > 0);
-
+    if (modelsrv_start(&fake, script, rec, dir, 10000) != 0)
+        fail_msg("the scripted model server did not start (log: %s/modelfake.log)", dir);
     /* Codex's provider: the scripted server, with the key it sends. */
     snprintf(path, sizeof(path), "%s/codex", dir);
-    assert_int_equal(mkdir(path, 0700), 0);
-    snprintf(path, sizeof(path), "%s/codex/config.toml", dir);
-    {
-        FILE *f = fopen(path, "w");
-        assert_non_null(f);
-        fprintf(f, "model = \"gpt-fake-5\"\nmodel_provider = \"scripted\"\n[model_providers.scripted]\n"
-                   "name = \"scripted\"\nbase_url = \"http://127.0.0.1:%d/v1\"\nenv_key = \"OPENAI_API_KEY\"\n"
-                   "wire_api = \"responses\"\nrequest_max_retries = 0\nstream_max_retries = 0\n",
-                port);
-        fclose(f);
-    }
+    assert_int_equal(modelsrv_codex_home(&fake, path), 0);
 
     snprintf(e_port, sizeof(e_port), "ORCH_PORT=%d", natsfix_free_port());
     snprintf(e_demo, sizeof(e_demo), "ORCH_DEMO_DIR=%s/var", dir);
     snprintf(e_bin, sizeof(e_bin), "ORCH_BIN_DIR=%s", bindir);
-    snprintf(e_anthropic, sizeof(e_anthropic), "ANTHROPIC_BASE_URL=http://127.0.0.1:%d", port);
+    snprintf(e_anthropic, sizeof(e_anthropic), "ANTHROPIC_BASE_URL=http://127.0.0.1:%d", fake.port);
     snprintf(e_codex, sizeof(e_codex), "CODEX_HOME=%s/codex", dir);
     snprintf(e_cli, sizeof(e_cli), "ORCH_AGENT_CLI_DIR=%s", clis);
     snprintf(e_roadmap, sizeof(e_roadmap), "ORCH_DEMO_ROADMAP=%s/tests/e2e/agents/roadmap.md", src);
@@ -241,7 +219,7 @@ static void real_agents_run_the_roadmap(void **state)
     }
     assert_true(pid > 0);
     assert_int_equal(proc_wait(pid, 300 * 1000, &status), 0);
-    proc_stop(fake_pid, 2000);
+    modelsrv_stop(&fake, 2000);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         snprintf(path, sizeof(path), "%s/run.log", dir);
         text = proc_slurp(path);

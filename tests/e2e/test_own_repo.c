@@ -38,6 +38,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "modelsrv.h"
 #include "natsfix.h"
 #include "proc.h"
 
@@ -48,8 +49,7 @@
 
 static char dir[256];
 static char src_dir[300];
-static pid_t fake_pid;
-static int fake_port;
+static modelsrv fake;
 
 static long long now_ms(void)
 {
@@ -143,37 +143,13 @@ static void make_repo(char layout)
  * and Codex's provider pointing at it (dir/codex). */
 static void start_fake(const char *script_name)
 {
-    char fake[400], script[400], portfile[400], rec[400], path[400];
-    const char *src = getenv("ORCH_SOURCE_DIR");
-    snprintf(fake, sizeof(fake), "%s/tests/support/modelfake.js", src);
-    snprintf(script, sizeof(script), "%s/tests/e2e/own_repo/%s", src, script_name);
-    snprintf(portfile, sizeof(portfile), "%s/port", dir);
+    char script[400], rec[400], path[400];
+    snprintf(script, sizeof(script), "%s/tests/e2e/own_repo/%s", getenv("ORCH_SOURCE_DIR"), script_name);
     snprintf(rec, sizeof(rec), "%s/requests.jsonl", dir);
-    {
-        const char *argv[] = {"node", fake, "--script", script, "--port-file", portfile, "--record", rec, NULL};
-        fake_pid = proc_spawn(argv, NULL, dir, "modelfake.log");
-        assert_true(fake_pid > 0);
-    }
-    fake_port = 0;
-    for (int i = 0; i < 200 && !fake_port; i++) {
-        char *p = proc_slurp(portfile);
-        fake_port = p ? atoi(p) : 0;
-        free(p);
-        if (!fake_port)
-            usleep(50 * 1000);
-    }
-    assert_true(fake_port > 0);
+    if (modelsrv_start(&fake, script, rec, dir, 10000) != 0)
+        fail_msg("the scripted model server did not start (log: %s/modelfake.log)", dir);
     snprintf(path, sizeof(path), "%s/codex", dir);
-    assert_int_equal(mkdir(path, 0700), 0);
-    {
-        char toml[600];
-        snprintf(toml, sizeof(toml),
-                 "model = \"gpt-fake-5\"\nmodel_provider = \"scripted\"\n[model_providers.scripted]\n"
-                 "name = \"scripted\"\nbase_url = \"http://127.0.0.1:%d/v1\"\nenv_key = \"OPENAI_API_KEY\"\n"
-                 "wire_api = \"responses\"\nrequest_max_retries = 0\nstream_max_retries = 0\n",
-                 fake_port);
-        put("codex/config.toml", toml);
-    }
+    assert_int_equal(modelsrv_codex_home(&fake, path), 0);
 }
 
 static int setup(void **state)
@@ -189,7 +165,7 @@ static int setup(void **state)
         snprintf(path, sizeof(path), "%s/home", dir);
         assert_int_equal(mkdir(path, 0700), 0);
     }
-    fake_pid = 0;
+    fake.pid = 0;
     return 0;
 }
 
@@ -209,7 +185,7 @@ static int leftovers(char *names, size_t len)
         FILE *f;
         size_t got = 0;
         ssize_t cl;
-        if (pid <= 0 || pid == (long)getpid() || pid == (long)fake_pid || !proc_alive(pid))
+        if (pid <= 0 || pid == (long)getpid() || pid == (long)fake.pid || !proc_alive(pid))
             continue;
         snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
         if ((f = fopen(path, "r"))) {
@@ -249,9 +225,7 @@ static int teardown(void **state)
 {
     char names[2048];
     (void)state;
-    if (fake_pid > 0)
-        proc_stop(fake_pid, 2000);
-    fake_pid = 0;
+    modelsrv_stop(&fake, 2000);
     if (wait_gone(SHUTDOWN_BOUND_MS, names, sizeof(names)))
         fail_msg("left running: %s", names);
     assert_int_equal(chdir("/"), 0);
@@ -280,7 +254,7 @@ static void env_init(run_env *e, const char *anthropic_key, const char *cli_dir)
     snprintf(e->web, sizeof(e->web), "ORCH_WEB_PORT=%d", natsfix_free_port());
     snprintf(e->demo, sizeof(e->demo), "ORCH_DEMO_DIR=%s/var", dir);
     snprintf(e->bin, sizeof(e->bin), "ORCH_BIN_DIR=%s", getenv("ORCH_BIN_DIR"));
-    snprintf(e->anthropic, sizeof(e->anthropic), "ANTHROPIC_BASE_URL=http://127.0.0.1:%d", fake_port);
+    snprintf(e->anthropic, sizeof(e->anthropic), "ANTHROPIC_BASE_URL=http://127.0.0.1:%d", fake.port);
     snprintf(e->codex, sizeof(e->codex), "CODEX_HOME=%s/codex", dir);
     snprintf(e->cli, sizeof(e->cli), "ORCH_AGENT_CLI_DIR=%s", cli_dir ? cli_dir : clis);
     snprintf(e->home, sizeof(e->home), "HOME=%s/home", dir);

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <nats/nats.h>
 
+#include "modelsrv.h"
 #include "natsfix.h"
 #include "proc.h"
 #include "svcfix.h"
@@ -419,24 +420,23 @@ static void claude_code_submits_and_reads_status_through_orch_mcp(void **state)
 {
     env *e = *state;
     const char *src = getenv("ORCH_SOURCE_DIR");
-    char claude[512], fake[512], script[400], portfile[400], rec[400], cfg[400], home[400], bin[512], json[1400];
+    char claude[512], script[400], rec[400], cfg[400], home[400], bin[512], json[1400];
     char e_url[120], e_home[420], e_key[] = "ANTHROPIC_API_KEY=sk-scripted-anthropic", out[8192];
     char *records, *submitted, *told;
     cJSON *sub, *said;
-    int port = 0, status = 0;
+    int status = 0;
+    modelsrv fake;
     pid_t router = start(e, "router", "r1");
     pid_t sched = start_scheduler(e);
     pid_t mon = start(e, "monitor", "m1");
-    pid_t fake_pid, pid;
+    pid_t pid;
     cJSON *st;
 
     snprintf(claude, sizeof(claude), "%s/var/npm/node_modules/.bin/claude", src);
     if (access(claude, X_OK) != 0)
         fail_msg("%s is missing: scripts/install-agent-clis.sh installs Claude Code", claude);
     wait_for_leaders(e);
-    snprintf(fake, sizeof(fake), "%s/tests/support/modelfake.js", src);
     snprintf(script, sizeof(script), "%s/script.json", e->fix.dir);
-    snprintf(portfile, sizeof(portfile), "%s/port", e->fix.dir);
     snprintf(rec, sizeof(rec), "%s/requests.jsonl", e->fix.dir);
     snprintf(cfg, sizeof(cfg), "%s/mcp.json", e->fix.dir);
     snprintf(home, sizeof(home), "%s/home", e->fix.dir);
@@ -445,20 +445,9 @@ static void claude_code_submits_and_reads_status_through_orch_mcp(void **state)
     snprintf(json, sizeof(json), "{\"mcpServers\":{\"orch\":{\"command\":\"%s\",\"args\":[\"--server\",\"%s\"]}}}",
              proc_bin("orch-mcp", bin, sizeof(bin)), e->fix.url);
     write_file(cfg, json);
-    {
-        const char *argv[] = {"node", fake, "--script", script, "--port-file", portfile, "--record", rec, NULL};
-        fake_pid = proc_spawn(argv, NULL, e->fix.dir, "modelfake.log");
-        assert_true(fake_pid > 0);
-    }
-    for (int i = 0; i < 200 && !port; i++) {
-        char *p = proc_slurp(portfile);
-        port = p ? atoi(p) : 0;
-        free(p);
-        if (!port)
-            usleep(50 * 1000);
-    }
-    assert_true(port > 0);
-    snprintf(e_url, sizeof(e_url), "ANTHROPIC_BASE_URL=http://127.0.0.1:%d", port);
+    if (modelsrv_start(&fake, script, rec, e->fix.dir, 10000) != 0)
+        fail_msg("the scripted model server did not start (log: %s/modelfake.log)", e->fix.dir);
+    snprintf(e_url, sizeof(e_url), "ANTHROPIC_BASE_URL=http://127.0.0.1:%d", fake.port);
     snprintf(e_home, sizeof(e_home), "HOME=%s", home);
     {
         /* as orch-agent's preset runs it (no prompts for permission: the
@@ -476,7 +465,7 @@ static void claude_code_submits_and_reads_status_through_orch_mcp(void **state)
             fail_msg("claude did not finish in 60 s (log: %s/claude.log)", e->fix.dir);
         }
     }
-    proc_stop(fake_pid, 1000);
+    modelsrv_stop(&fake, 1000);
     records = proc_slurp(rec);
     assert_non_null(records);
     submitted = tool_result(records, 1);
