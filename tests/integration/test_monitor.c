@@ -1687,10 +1687,13 @@ static void a_restart_does_not_stop_a_working_agent(void **state)
 }
 
 
-static int has_blocked_pair(const cJSON *d, const void *arg)
+/* The dashboard's text once it counts total requirements (free it). */
+static char *dashboard_text_at(env *e, int total)
 {
-    (void)arg;
-    return metric(d, "total") == 2;
+    cJSON *d = dashboard_when(e, has_total, &total);
+    assert_true(has_total(d, &total));
+    cJSON_Delete(d);
+    return dashboard_text(e);
 }
 
 static void put_blocked_as(env *e, const char *id, char **wait, size_t n, const char *reason, int alias, int kind);
@@ -1736,13 +1739,10 @@ static void blockers_come_from_the_structured_reason(void **state)
     pid_t pid = start_monitor(e, "m1", NULL);
     char *ghost[] = {"GHOST-1"}, *known[] = {"K-2"}, *md;
     const char *ids[] = {"K-1", "K-2"};
-    cJSON *d;
 
     for (int i = 0; i < 2; i++)
         put_blocked(e, ids[i], i ? ghost : known, 1, i ? "waiting on GHOST-1" : "waiting on K-2", 0);
-    d = dashboard_when(e, has_blocked_pair, NULL);
-    cJSON_Delete(d);
-    md = dashboard_text(e);
+    md = dashboard_text_at(e, 2);
     assert_non_null(strstr(md, "### Blockers\n\n- K-2: waiting on GHOST-1\n"));
     assert_null(strstr(md, "- K-1: waiting on K-2"));
     free(md);
@@ -1756,16 +1756,11 @@ static void a_dead_end_is_a_blocker(void **state)
     env *e = *state;
     pid_t pid = start_monitor(e, "m1", NULL);
     char *root[] = {"DE-A"}, *md;
-    int two = 2;
-    cJSON *d;
 
     put_blocked(e, "DE-B", root, 1, "dependency: waiting on DE-A", 0);
     put_blocked_as(e, "DE-C", root, 1, "dead end: waiting on DE-B, behind DE-A (escalated: orchctl retry DE-A)", 0,
                    ORCHESTRATOR__V1__WAIT_KIND__WAIT_KIND_DEAD_END);
-    d = dashboard_when(e, has_total, &two);
-    assert_true(has_total(d, &two));
-    cJSON_Delete(d);
-    md = dashboard_text(e);
+    md = dashboard_text_at(e, 2);
     assert_non_null(strstr(md, "- DE-C: dead end: waiting on DE-B, behind DE-A (escalated: orchctl retry DE-A)\n"));
     free(md);
     svc_stop(pid);
@@ -1780,15 +1775,10 @@ static void a_wait_on_a_split_requirement_is_no_blocker(void **state)
     env *e = *state;
     pid_t pid = start_monitor(e, "m1", NULL);
     char *parent[] = {"S-1"}, *md;
-    int one = 1;
-    cJSON *d;
 
     put_blocked(e, "S-1", NULL, 0, "waiting on its parts", 1);
     put_blocked(e, "K-3", parent, 1, "waiting on S-1", 0);
-    d = dashboard_when(e, has_total, &one);
-    assert_true(has_total(d, &one));
-    cJSON_Delete(d);
-    md = dashboard_text(e);
+    md = dashboard_text_at(e, 1);
     assert_non_null(strstr(md, "### Blockers\n\n- None\n"));
     free(md);
     svc_stop(pid);

@@ -193,6 +193,19 @@ static void verdict(env *e, const char *id, unsigned attempt, int64_t build_ms, 
     free(buf);
 }
 
+/* Starts the scheduler, the router and the monitor, whose page is on port
+ * (mon_env says ORCH_WEB_PORT), and waits until the page is ready and the
+ * monitor leads. */
+static void start_suite(env *e, int port, const char *const sched_env[], const char *const mon_env[])
+{
+    snprintf(e->url, sizeof(e->url), "http://127.0.0.1:%d", port);
+    e->scheduler = svc_start_ready(e->nc, &e->fix, "scheduler", "s1", sched_env);
+    e->router = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
+    e->monitor = svc_start_ready(e->nc, &e->fix, "monitor", "m1", mon_env);
+    assert_true(webtest_wait_http(e->url, "/readyz", 200, 20000));
+    wait_sample(e, "orch_monitor_leader", 1);
+}
+
 static void promtool_clean(const char *text)
 {
     char out[4096];
@@ -227,13 +240,8 @@ static void live_suite_metrics_and_page(void **state)
     cJSON *out;
 
     snprintf(portenv, sizeof(portenv), "ORCH_WEB_PORT=%d", port);
-    snprintf(e->url, sizeof(e->url), "http://127.0.0.1:%d", port);
     snprintf(dir, sizeof(dir), "%s", e->fix.dir);
-    e->scheduler = svc_start_ready(e->nc, &e->fix, "scheduler", "s1", sched_env);
-    e->router = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
-    e->monitor = svc_start_ready(e->nc, &e->fix, "monitor", "m1", mon_env);
-    assert_true(webtest_wait_http(e->url, "/readyz", 200, 20000));
-    wait_sample(e, "orch_monitor_leader", 1);
+    start_suite(e, port, sched_env, mon_env);
 
     /* through intake: the router gives them to the scheduler */
     publish(e, "intake.requirements", intake, strlen(intake));
@@ -453,12 +461,7 @@ static void scheduler_etas_reach_the_page(void **state)
     const cJSON *r;
 
     snprintf(portenv, sizeof(portenv), "ORCH_WEB_PORT=%d", port);
-    snprintf(e->url, sizeof(e->url), "http://127.0.0.1:%d", port);
-    e->scheduler = svc_start_ready(e->nc, &e->fix, "scheduler", "s1", sched_env);
-    e->router = svc_start_ready(e->nc, &e->fix, "router", "r1", NULL);
-    e->monitor = svc_start_ready(e->nc, &e->fix, "monitor", "m1", mon_env);
-    assert_true(webtest_wait_http(e->url, "/readyz", 200, 20000));
-    wait_sample(e, "orch_monitor_leader", 1);
+    start_suite(e, port, sched_env, mon_env);
     publish(e, "intake.requirements", intake, strlen(intake));
     wait_status(e, ids[0], "DISPATCHED"); /* the others DISPATCHED or READY, as the budget allows */
 
