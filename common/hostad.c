@@ -88,7 +88,8 @@ int hostad_from_json(const char *buf, size_t len, const char *subject_host, host
         goto out;
     }
     if (subject_host && strcmp(subject_host, host->valuestring)) {
-        snprintf(err, errlen, "the subject names host %.40s, the body another", subject_host);
+        /* the body's host is a checked token; the subject's is not said */
+        snprintf(err, errlen, "the subject names another host than the body's %s", host->valuestring);
         goto out;
     }
     if (!cJSON_IsString(nonce) || !text_id_valid(nonce->valuestring, HOSTAD_NONCE_MAX, why, sizeof(why))) {

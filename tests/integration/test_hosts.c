@@ -364,7 +364,7 @@ static void spawns_fill_each_host_to_its_slots_and_a_kill_reaches_only_its_host(
         assert_int_equal(natsConnection_PublishString(E.nc, "hosts.h9", forged), NATS_OK);
         assert_int_equal(natsConnection_PublishString(E.nc, "hosts.h8", "{\"host\":\"h8\",\"slots\":1e300}"),
                          NATS_OK);
-        assert_true(wait_log("sched", "advert on hosts.h9 refused: the subject names host h9", 5000));
+        assert_true(wait_log("sched", "advert on hosts.h9 refused: the subject names another host than the body's h1", 5000));
         sleep(1); /* the second is refused too, not said: one line per hundred */
         assert_int_equal(log_count("sched", "host h8 joined"), 0);
         assert_int_equal(log_count("sched", "host h9 joined"), 0);
@@ -381,6 +381,20 @@ static void spawns_fill_each_host_to_its_slots_and_a_kill_reaches_only_its_host(
          * pool placed them, the listener did not have to refuse */
         assert_true(asked(ids[i]) >= 1);
         assert_true(asked(ids[i]) <= slots[i]);
+    }
+
+    {
+        /* the table people read: each host with its slots, used, free, agents */
+        static char out[16384];
+        const char *args[] = {"hosts", "--wait", "1500", NULL};
+        char row[160];
+        assert_int_equal(svc_orchctl(&E.hub, args, out, sizeof(out)), 0);
+        for (int i = 0; i < MAX_HOSTS; i++) {
+            snprintf(row, sizeof(row), "%-24s %5d %5d %5d", ids[i], slots[i], slots[i], 0);
+            if (!strstr(out, row))
+                fail_msg("orchctl hosts has no row '%s':\n%s", row, out);
+        }
+        assert_non_null(strstr(out, "backend=3"));
     }
 
     /* a kill of one of h2's */
