@@ -77,7 +77,8 @@ static const cfg_entry entries[] = {
      "the window of listener.kill_max"},
     {"listener.host_id", CFG_STR, NULL, 0, HOSTAD_ID_MAX, F(host_id), NULL, 0,
      "this agent host's id in the pool, a subject token (default: the host name, other characters as '-')"},
-    {"listener.slots", CFG_INT, "8", 1, HOSTAD_SLOTS_MAX, F(slots), NULL, 0, "agents this host runs at most, all types"},
+    /* 30: five of each of the six types, what one listener could run before it had slots */
+    {"listener.slots", CFG_INT, "30", 1, HOSTAD_SLOTS_MAX, F(slots), NULL, 0, "agents this host runs at most, all types"},
     {"listener.type_caps", CFG_LIST, NULL, 0, 16, F(type_caps), NULL, 0,
      "bounds for some types below listener.max_per_type, as type=count items (review=1)"},
     {"listener.memory_mb", CFG_INT, "0", 0, 100000000, F(memory_mb), NULL, 0,
