@@ -33,6 +33,9 @@ int sched_agents_gone(sched *s, const char *const *instances, int n, const char 
         /* a new dispatch id and claim key (admit_dispatch_id): the claim the
          * lost agent made does not hold the work back */
         st->infra_retries++;
+        /* no longer that agent's: a second loss naming it must not send the
+         * new dispatch back before its own agent's heartbeat names it */
+        pb_set_str(&st->instance, "");
         sched_send_back(s, i, why, 0, 0, now);
         back++;
     }
