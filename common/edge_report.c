@@ -145,7 +145,8 @@ char *edge_result_to_json(const pb_result *r)
 /* Error: {"message" (or "error"), "reason", "source", "requirementId",
  * "attempt", "agentType", "instance", "transient", "streamSeq", "subject",
  * "item" (a refused list item, 1 for the first), "tokensUsed" and
- * "costUsd" (what the failed run used in all)}. */
+ * "costUsd" (what the failed run used in all), "retryAtMs" (when a rate
+ * limit ends)}. */
 edge_reason edge_error_from_json(const char *buf, size_t len, const edge_limits *l,
                                  pb_error **out, char err[ERR_LEN])
 {
@@ -211,6 +212,10 @@ edge_reason edge_error_from_json(const char *buf, size_t len, const edge_limits 
         r->tokens_used = u;
     if ((e = get_cost(o, &r->cost_micro_usd, err)))
         goto out;
+    if ((e = edge_get_uint(o, "", "retryAtMs", NULL, (uint64_t)INT64_MAX >> 11, &u, &present, err)))
+        goto out;
+    if (present)
+        r->retry_at_ms = (int64_t)u;
     *out = r;
     r = NULL;
 out:
@@ -242,6 +247,8 @@ char *edge_error_to_json(const pb_error *e)
         cJSON_AddNumberToObject(o, "tokensUsed", (double)e->tokens_used);
     if (e->cost_micro_usd)
         cJSON_AddNumberToObject(o, "costUsd", (double)e->cost_micro_usd / 1e6);
+    if (e->retry_at_ms)
+        cJSON_AddNumberToObject(o, "retryAtMs", (double)e->retry_at_ms);
     if (e->at_ms)
         cJSON_AddNumberToObject(o, "atMs", (double)e->at_ms);
     return edge_print_and_free(o);

@@ -36,11 +36,27 @@ static void put(sbuf *b, const char *fmt, ...)
 
 static int terminal(int s) { return s == ST(COMPLETE) || s == ST(ESCALATED); }
 
+/* "<label>$1.23" of type t (0: the total), " of $5 (24.6%)" where a dollar
+ * limit is set, and a line end. */
+static void put_usd(sbuf *b, const char *label, const dash_usd *u, int t)
+{
+    put(b, "%s$%.2f", label, (double)u->spent[t] / 1e6);
+    if (u->limit[t])
+        put(b, " of $%.0f (%.1f%%)", (double)u->limit[t] / 1e6, 100.0 * (double)u->spent[t] / (double)u->limit[t]);
+    put(b, "\n");
+}
+
+void dash_usd_json(cJSON *o, const dash_usd *u, int t)
+{
+    cJSON_AddNumberToObject(o, "costUsd", (double)u->spent[t] / 1e6);
+    cJSON_AddNumberToObject(o, "costLimitUsd", (double)u->limit[t] / 1e6);
+}
+
 void dash_compute(const dash_input *in, dash_metrics *m)
 {
     double sum[5] = {0};
     int cnt[5] = {0}, first = 0, blocked = 0, overlap = 0, day = 0;
-    uint64_t tokens = 0;
+    uint64_t tokens = 0, usd = 0, failed = 0;
 
     memset(m, 0, sizeof(*m));
     for (int i = 0; i < in->nitems; i++) {
@@ -48,12 +64,17 @@ void dash_compute(const dash_input *in, dash_metrics *m)
         m->total++;
         blocked += in->items[i].ever_blocked;
         overlap += in->items[i].ever_overlap;
+        /* the attempts before the current one failed; an escalated one's too */
+        for (size_t a = 0; a < s->n_cost_by_attempt; a++)
+            if (a + 1 < s->attempt || s->status == ST(ESCALATED))
+                failed += s->cost_by_attempt[a];
         if (s->status == ST(COMPLETE)) {
             int c = s->requirement ? (int)s->requirement->complexity : 0;
             int64_t created = s->requirement ? s->requirement->created_at_ms : 0;
             m->complete++;
             first += s->attempt <= 1;
             tokens += s->tokens_used;
+            usd += s->cost_micro_usd;
             if (in->now_ms - s->completed_at_ms <= 24 * 3600 * 1000LL)
                 day++;
             if (c > 0 && c < 5 && created && s->completed_at_ms >= created) {
@@ -76,6 +97,8 @@ void dash_compute(const dash_input *in, dash_metrics *m)
     m->blocker_rate = m->total ? (double)blocked / m->total : 0;
     m->conflict_rate = m->total ? (double)overlap / m->total : 0;
     m->tokens_per_requirement = m->complete ? (double)tokens / m->complete : -1;
+    m->usd_per_requirement = m->complete ? (double)usd / 1e6 / m->complete : -1;
+    m->usd_failed = (double)failed / 1e6;
     m->escalation_rate = m->complete + m->escalated ? (double)m->escalated / (m->complete + m->escalated) : -1;
     for (int i = 0; i < in->nagents; i++)
         if (dash_agent_active(in, &in->agents[i])) {
@@ -168,8 +191,11 @@ char *dash_markdown(const dash_input *in)
         nactive += dash_agent_active(in, &in->agents[i]);
     put(&b, "## Orchestrator - Work Distribution Status\n\n");
     put(&b, "**Mode:** %s%s\n", in->mode, in->conservation ? " - conservation mode (lower priorities held back)" : "");
+    for (int i = 0; i < in->npaused; i++)
+        put(&b, "%s%s%s", i ? "; " : "**Paused:** ", in->paused[i], i + 1 == in->npaused ? "\n" : "");
     put(&b, "**Token Budget:** %s / %s remaining (%.1f%%)\n", left, total,
         in->limit_total ? 100.0 * (double)rem / (double)in->limit_total : 0.0);
+    put_usd(&b, "**Spent today:** ", &in->usd, 0);
     put(&b, "**Active Agents:** %d", nactive);
     for (int i = 0, k = 0; i < in->nagents; i++)
         if (dash_agent_active(in, &in->agents[i]))
@@ -251,6 +277,7 @@ char *dash_markdown(const dash_input *in)
             put(&b, "- Status: 🟢 IDLE%s\n", seen ? "" : " (no agent seen)");
         put(&b, "- Token usage: %s / %s (%.1f%%)\n", used, lim,
             in->limit[t] ? 100.0 * (double)in->used[t] / (double)in->limit[t] : 0.0);
+        put_usd(&b, "- Spent today: ", &in->usd, t);
         if (in->depth[t] >= 0)
             put(&b, "- Queue depth: %d\n", in->depth[t]);
     }
@@ -296,7 +323,9 @@ char *dash_markdown(const dash_input *in)
                 names_agent_type((Orchestrator__V1__AgentType)t), m.error_rate[t] * 100.0, in->errors[t],
                 in->results[t]);
     if (m.tokens_per_requirement >= 0)
-        put(&b, "- Token cost per requirement: %.0f\n", m.tokens_per_requirement);
+        put(&b, "- Token cost per requirement: %.0f ($%.2f)\n", m.tokens_per_requirement, m.usd_per_requirement);
+    if (m.usd_failed > 0)
+        put(&b, "- Cost of failed attempts: $%.2f\n", m.usd_failed);
     rate(&b, "Conflict rate", m.conflict_rate);
     rate(&b, "Escalation rate", m.escalation_rate);
     if (m.utilisation >= 0)
@@ -328,6 +357,11 @@ cJSON *dash_json(const dash_input *in)
         const char *c = completion(in, when, sizeof(when));
         cJSON_AddStringToObject(o, "estCompletion", strcmp(c, "unknown") ? c : "");
     }
+    {
+        cJSON *pz = cJSON_AddArrayToObject(o, "paused");
+        for (int i = 0; i < in->npaused; i++)
+            cJSON_AddItemToArray(pz, cJSON_CreateString(in->paused[i]));
+    }
     cJSON_AddStringToObject(o, "nextTask", in->next_task ? in->next_task : "");
     cJSON_AddStringToObject(o, "nextReview", in->next_review ? in->next_review : "");
     {
@@ -338,6 +372,7 @@ cJSON *dash_json(const dash_input *in)
     budget = cJSON_AddObjectToObject(o, "budget");
     cJSON_AddNumberToObject(budget, "used", (double)in->used_total);
     cJSON_AddNumberToObject(budget, "limit", (double)in->limit_total);
+    dash_usd_json(budget, &in->usd, 0);
     q = cJSON_AddObjectToObject(o, "queues");
     for (int p = 1; p <= 4; p++) {
         cJSON *arr = cJSON_AddArrayToObject(q, names_priority((Orchestrator__V1__Priority)p));
@@ -369,6 +404,7 @@ cJSON *dash_json(const dash_input *in)
             }
         cJSON_AddNumberToObject(x, "tokensUsed", (double)in->used[t]);
         cJSON_AddNumberToObject(x, "tokenLimit", (double)in->limit[t]);
+        dash_usd_json(x, &in->usd, t);
         cJSON_AddNumberToObject(x, "queueDepth", in->depth[t]);
     }
     metrics = cJSON_AddObjectToObject(o, "metrics");
@@ -394,6 +430,8 @@ cJSON *dash_json(const dash_input *in)
     for (int t = 1; t < DASH_TYPES; t++)
         cJSON_AddNumberToObject(by, names_agent_type((Orchestrator__V1__AgentType)t), (double)in->errors[t]);
     num_or_null(metrics, "tokensPerRequirement", m.tokens_per_requirement);
+    num_or_null(metrics, "usdPerRequirement", m.usd_per_requirement);
+    cJSON_AddNumberToObject(metrics, "usdFailedAttempts", m.usd_failed);
     num_or_null(metrics, "conflictRate", m.conflict_rate);
     num_or_null(metrics, "escalationRate", m.escalation_rate);
     num_or_null(metrics, "agentUtilisation", m.utilisation);

@@ -21,6 +21,21 @@ typedef struct {
     int taken;              /* an agent took it (DISPATCHED work not taken was shown In Progress) */
 } dash_item;
 
+/* The day's dollars by type (index 0: the total), in millionths of a US
+ * dollar: spent as the scheduler's ledger says, and the limits (0: none). */
+typedef struct {
+    uint64_t spent[DASH_TYPES], limit[DASH_TYPES];
+} dash_usd;
+
+/* The scheduler's pauses as shown: "backend until 10:42Z by scheduler
+ * (rate_limit: ...)", at most DASH_PAUSED_MAX. */
+#define DASH_PAUSED_MAX 8
+#define DASH_PAUSED_LEN 200
+
+/* Adds "costUsd" and "costLimitUsd" (0: no limit) of type t (0: the
+ * total) to o. */
+void dash_usd_json(cJSON *o, const dash_usd *u, int t);
+
 typedef struct {
     const char *instance;
     int type;
@@ -31,6 +46,8 @@ typedef struct {
 typedef struct {
     const char *mode;             /* as shown: "Continuous", "Turn-Based (30-min cycles)" */
     int conservation;             /* the scheduler holds lower priorities back */
+    const char (*paused)[DASH_PAUSED_LEN]; /* the scheduler's pauses, as shown */
+    int npaused;
     const char (*critical_path)[64];
     int npath;
     const char *est_completion;   /* when the critical path ends (ISO), "" unknown */
@@ -42,6 +59,7 @@ typedef struct {
     const dash_agent *agents;
     int nagents;
     uint64_t used[DASH_TYPES], limit[DASH_TYPES], used_total, limit_total;
+    dash_usd usd;
     int depth[DASH_TYPES];    /* what waits: READY + released and not taken (rules_queue_depth); -1 unknown */
     long long results[DASH_TYPES], errors[DASH_TYPES];
     int firing_alerts;
@@ -63,6 +81,8 @@ typedef struct {
     double blocker_rate;             /* ever blocked / all */
     double error_rate[DASH_TYPES];   /* errors / (errors + results); -1 none */
     double tokens_per_requirement;   /* of completed work; -1 none */
+    double usd_per_requirement;      /* of completed work, all its attempts, US dollars; -1 none */
+    double usd_failed;               /* spent on attempts that failed (sent back, or escalated) */
     double conflict_rate;            /* ever waited on an overlap / all */
     double escalation_rate;          /* escalated / (complete + escalated); -1 none */
     int agents_active, agents_working;

@@ -133,7 +133,9 @@ char *metrics_format(const metrics_snapshot *s)
     per_type_u64(&b, "orch_budget_tokens_used", "Tokens charged to the agent type today.", s->tokens_used);
     per_type_u64(&b, "orch_budget_tokens_limit", "The agent type's daily token budget (0: none).", s->tokens_limit);
 
-    head(&b, "orch_budget_cost_dollars", "gauge", "Today's tokens of the agent type at the configured price.");
+    head(&b, "orch_budget_cost_dollars", "gauge",
+         "Today's US dollars of the agent type: what its runs cost on the ledger, else its tokens at the configured "
+         "price.");
     for (int t = 0; t < METRICS_TYPES; t++) {
         if (skip_type(t, s->cost_dollars[t] != 0))
             continue;

@@ -73,7 +73,8 @@ const cfg_entry monitor_cfg_entries[] = {
     {"web.token", CFG_STR, NULL, 0, 256, F(web.token), NULL, CFG_SECRET,
      "bearer token the endpoint's data and metrics want (prefer ORCH_WEB_TOKEN; never logged); empty: none"},
     {"web.cents_per_million_tokens", CFG_INT, "0", 0, 100000000, F(web.cents_per_mtok), NULL, 0,
-     "price of a million tokens, for the cost gauge (orch_budget_cost_dollars); 0: no cost"},
+     "price of a million tokens for the cost gauge (orch_budget_cost_dollars) of a type whose runs reported no cost "
+     "today; 0: none"},
     {"web.status_timeout_ms", CFG_INT, "1000", 50, 10000, F(web.status_timeout_ms), NULL, 0,
      "bound on asking the scheduler for a requirement's detail (orch.status.<id>)"},
 };

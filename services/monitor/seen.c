@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "strmap.h"
 #include "text.h"
@@ -34,6 +35,7 @@ struct seen {
     long long results[SEEN_TYPES], errcount[SEEN_TYPES];
     char day[16];
     uint64_t used[SEEN_TYPES], limit[SEEN_TYPES], used_total, limit_total;
+    dash_usd usd;
     int depth[SEEN_TYPES];
     int depths_read;
     rules_service services[SEEN_MAX_SERVICES];
@@ -175,6 +177,7 @@ static int today(seen *s, const char *day)
         memset(s->used, 0, sizeof(s->used));
         memset(s->limit, 0, sizeof(s->limit));
         s->used_total = s->limit_total = 0;
+        memset(&s->usd, 0, sizeof(s->usd));
     }
     return 1;
 }
@@ -189,6 +192,10 @@ void seen_budget(seen *s, const pb_budget *u)
     } else if ((unsigned)u->agent_type < SEEN_TYPES) {
         s->used[u->agent_type] = u->used;
         s->limit[u->agent_type] = u->limit;
+    }
+    if ((unsigned)u->agent_type < SEEN_TYPES) {
+        s->usd.spent[u->agent_type] = u->cost_micro_usd;
+        s->usd.limit[u->agent_type] = u->limit_micro_usd;
     }
 }
 
@@ -207,6 +214,19 @@ void seen_plan_set(seen *s, const seen_plan *p)
         if (p->used[t] > s->used[t])
             s->used[t] = p->used[t];
     }
+    for (int t = 0; t < SEEN_TYPES; t++) {
+        s->usd.limit[t] = p->usd.limit[t];
+        if (p->usd.spent[t] > s->usd.spent[t])
+            s->usd.spent[t] = p->usd.spent[t];
+    }
+}
+
+/* o's k, US dollars, in millionths (0 when absent or not a number). */
+static uint64_t micro_usd(const cJSON *o, const char *k)
+{
+    const cJSON *x = cJSON_GetObjectItem(o, k);
+    return cJSON_IsNumber(x) && x->valuedouble > 0 && x->valuedouble < 1e12 ? (uint64_t)(x->valuedouble * 1e6 + 0.5)
+                                                                              : 0;
 }
 
 static uint64_t num(const cJSON *o, const char *k)
@@ -237,16 +257,39 @@ int seen_plan_from_json(const cJSON *o, seen_plan *p)
             snprintf(p->path[p->npath++], sizeof(p->path[0]), "%s", x->valuestring);
     }
     str(o, "criticalPathEnd", p->path_end, sizeof(p->path_end));
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(o, "paused"))
+    {
+        char name[72], who[72], source[32], comment[120], until[40] = "";
+        uint64_t at = num(x, "until");
+        if (p->npaused == DASH_PAUSED_MAX)
+            break;
+        str(x, "name", name, sizeof(name));
+        str(x, "who", who, sizeof(who));
+        str(x, "source", source, sizeof(source));
+        str(x, "comment", comment, sizeof(comment));
+        if (at) {
+            time_t t = (time_t)(at / 1000);
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            strftime(until, sizeof(until), " until %H:%MZ", &tm);
+        }
+        snprintf(p->paused[p->npaused++], DASH_PAUSED_LEN, "%s%s by %s (%s%s%s)", *name ? name : "everything", until,
+                 who, source, *comment ? ": " : "", comment);
+    }
     str(o, "roadmapEta", p->roadmap_eta, sizeof(p->roadmap_eta));
     if (cJSON_IsObject(b = cJSON_GetObjectItem(o, "budget"))) {
         str(b, "day", p->day, sizeof(p->day));
         p->have_budget = *p->day != '\0';
         p->used_total = num(b, "used");
         p->limit_total = num(b, "limit");
+        p->usd.spent[0] = micro_usd(b, "costUsd");
+        p->usd.limit[0] = micro_usd(b, "limitUsd");
         for (int t = 1; t < SEEN_TYPES; t++) {
             const cJSON *y = cJSON_GetObjectItem(b, names_agent_type((Orchestrator__V1__AgentType)t));
             p->used[t] = num(y, "used");
             p->limit[t] = num(y, "limit");
+            p->usd.spent[t] = micro_usd(y, "costUsd");
+            p->usd.limit[t] = micro_usd(y, "limitUsd");
         }
     }
     return 0;
@@ -541,6 +584,8 @@ const dash_input *seen_dash(seen *s, int64_t now)
     }
     in->mode = s->mode;
     in->conservation = s->plan.conservation;
+    in->paused = s->plan.paused;
+    in->npaused = s->plan.npaused;
     in->critical_path = (const char(*)[64])s->plan.path;
     in->npath = s->plan.npath;
     /* the forecast (the release rule played on the agents there are); the
@@ -557,6 +602,7 @@ const dash_input *seen_dash(seen *s, int64_t now)
     memcpy(in->limit, s->limit, sizeof(in->limit));
     in->used_total = s->used_total;
     in->limit_total = s->limit_total;
+    in->usd = s->usd;
     {
         int ready[SEEN_TYPES];
         count_ready(s, ready);

@@ -70,6 +70,9 @@ typedef struct {
     char day[16];
     int have_budget;
     uint64_t used_total, limit_total, used[SEEN_TYPES], limit[SEEN_TYPES];
+    dash_usd usd;             /* the day's dollars, as the ledger has them */
+    char paused[DASH_PAUSED_MAX][DASH_PAUSED_LEN]; /* "backend until 10:42Z (rate_limit: ...)" */
+    int npaused;
 } seen_plan;
 
 typedef struct seen seen;

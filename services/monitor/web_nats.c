@@ -209,7 +209,10 @@ static void src_metrics(void *ctx, metrics_snapshot *s)
             s->consumer_lag[t] = W.lag[t];
             s->tokens_used[t] = d->used[t];
             s->tokens_limit[t] = d->limit[t];
-            s->cost_dollars[t] = (double)d->used[t] * (double)W.cfg.cents_per_mtok / 1e8;
+            /* what the ledger says agents' runs cost; else the tokens at the
+             * configured price (0: none) */
+            s->cost_dollars[t] = d->usd.spent[t] ? (double)d->usd.spent[t] / 1e6
+                                                 : (double)d->used[t] * (double)W.cfg.cents_per_mtok / 1e8;
             s->results[t] = d->results[t];
             s->agent_errors[t] = d->errors[t];
         }
@@ -225,8 +228,6 @@ static void src_metrics(void *ctx, metrics_snapshot *s)
         s->services = services;
         s->nservices = r->nservices < SEEN_MAX_SERVICES ? r->nservices : SEEN_MAX_SERVICES;
     }
-    if (!W.cfg.cents_per_mtok)
-        memset(s->cost_dollars, 0, sizeof(s->cost_dollars));
     pthread_mutex_unlock(W.m.mu);
 }
 
@@ -440,7 +441,7 @@ static char *src_view(void *ctx, web_view v, const web_query *q, int *code)
             /* the scheduler's word on what it holds: the failure output whole, its ETA
              * (none when it gives none, not the monitor's) */
             const char *keys[] = {"id", "title", "status", "type", "priority", "attempt", "reason",
-                                  "lastFailureOutput", "etaMs", "instance", "tokensUsed"};
+                                  "lastFailureOutput", "etaMs", "instance", "tokensUsed", "costUsd"};
             cJSON_DeleteItemFromObject(detail, "etaMs");
             cJSON_DeleteItemFromObject(detail, "etaSource");
             if (cJSON_IsNumber(cJSON_GetObjectItem(sched, "etaMs")))

@@ -453,10 +453,13 @@ cJSON *webview_requirement(const webview_input *in, const char *id)
         for (size_t k = 0; k < s->n_blocked_by; k++)
             cJSON_AddItemToArray(b, cJSON_CreateString(s->blocked_by[k]));
         cJSON_AddNumberToObject(o, "tokensUsed", (double)s->tokens_used);
+        cJSON_AddNumberToObject(o, "costUsd", (double)s->cost_micro_usd / 1e6);
         b = cJSON_AddArrayToObject(o, "attempts");
         for (unsigned k = 1; k <= s->attempt; k++) {
             cJSON *a = cJSON_CreateObject();
             cJSON_AddNumberToObject(a, "attempt", k);
+            if (k <= s->n_cost_by_attempt)
+                cJSON_AddNumberToObject(a, "costUsd", (double)s->cost_by_attempt[k - 1] / 1e6);
             cJSON_AddStringToObject(a, "outcome", k < s->attempt ? "not accepted" : names_status(s->status));
             if (k <= s->n_charged_by_attempt)
                 cJSON_AddNumberToObject(a, "tokens", (double)s->charged_by_attempt[k - 1]);
@@ -493,6 +496,9 @@ char *webview_overview(const webview_input *in)
 
     est_build(&e, in);
     cJSON_AddStringToObject(o, "mode", d->mode ? d->mode : "");
+    x = cJSON_AddArrayToObject(o, "paused"); /* the scheduler's pauses, as shown */
+    for (int i = 0; i < d->npaused; i++)
+        cJSON_AddItemToArray(x, cJSON_CreateString(d->paused[i]));
     cJSON_AddNumberToObject(o, "nowMs", (double)d->now_ms);
 
     /* budgets: what the scheduler says, else its rule on the same figures */
@@ -507,6 +513,7 @@ char *webview_overview(const webview_input *in)
     x = cJSON_AddObjectToObject(o, "budget");
     cJSON_AddNumberToObject(x, "used", (double)d->used_total);
     cJSON_AddNumberToObject(x, "limit", (double)d->limit_total);
+    dash_usd_json(x, &d->usd, 0);
     arr = cJSON_AddArrayToObject(x, "types");
     for (int t = 1; t < DASH_TYPES; t++) {
         cJSON *y = cJSON_CreateObject(), *act = NULL, *work = NULL;
@@ -519,6 +526,7 @@ char *webview_overview(const webview_input *in)
         cJSON_AddStringToObject(y, "persona", names_agent_persona((Orchestrator__V1__AgentType)t));
         cJSON_AddNumberToObject(y, "used", (double)d->used[t]);
         cJSON_AddNumberToObject(y, "limit", (double)d->limit[t]);
+        dash_usd_json(y, &d->usd, t);
         cJSON_AddNumberToObject(y, "queueDepth", d->depth[t]);
         act = cJSON_AddArrayToObject(y, "active");
         work = cJSON_AddArrayToObject(y, "working");

@@ -269,7 +269,7 @@ void ledger_since_retry(const pb_state *st, uint64_t *tokens, uint64_t *micro_us
 int ledger_charge_attempt(sched *s, pb_state *st, unsigned attempt, uint64_t total_for_attempt,
                           uint64_t cost_for_attempt, const sched_from *from, const sched_clock *now);
 /* A review's whole cost, within the attempt's bound. */
-void ledger_charge_review(sched *s, pb_state *st, const pb_result *r, const sched_from *from,
+void ledger_charge_review(sched *s, pb_state *st, uint64_t tokens, uint64_t micro_usd, const sched_from *from,
                           const sched_clock *now);
 /* A heartbeat's use on work in flight, within one message's bound. */
 void ledger_charge_heartbeat(sched *s, pb_state *st, const char *instance, uint64_t tokens, uint64_t micro_usd,

@@ -195,21 +195,21 @@ int ledger_charge_attempt(sched *s, pb_state *st, unsigned attempt, uint64_t tot
     return 1;
 }
 
-void ledger_charge_review(sched *s, pb_state *st, const pb_result *r, const sched_from *from,
+void ledger_charge_review(sched *s, pb_state *st, uint64_t tokens, uint64_t micro_usd, const sched_from *from,
                           const sched_clock *now)
 {
     /* A review reports its whole attempt at once: the attempt's bound. */
     uint64_t cap = work_budget(s, st) * (uint64_t)s->cfg.charge_attempt_percent / 100;
-    if (r->tokens_used > cap) {
+    if (tokens > cap) {
         char text[400];
         snprintf(text, sizeof(text), "%s review: %llu tokens claimed, more than one review may cost (%llu: %lld%% "
-                 "of the work's token budget); not charged", st->id, (unsigned long long)r->tokens_used,
+                 "of the work's token budget); not charged", st->id, (unsigned long long)tokens,
                  (unsigned long long)cap, s->cfg.charge_attempt_percent);
         over_bound(s, from, st->id, text);
     } else {
-        charge_for(s, st, T_REVIEW, r->tokens_used, now);
+        charge_for(s, st, T_REVIEW, tokens, now);
     }
-    ledger_charge_cost(s, T_REVIEW, r->cost_micro_usd, now);
+    ledger_charge_cost(s, T_REVIEW, micro_usd, now);
 }
 
 void ledger_charge_heartbeat(sched *s, pb_state *st, const char *instance, uint64_t tokens, uint64_t micro_usd,

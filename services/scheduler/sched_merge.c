@@ -111,7 +111,7 @@ void merge_pass(sched *s, const sched_clock *now)
 void merge_review_answered(sched *s, int i, const pb_result *r, const sched_from *from, const sched_clock *now)
 {
     pb_state *st = s->e[i];
-    ledger_charge_review(s, st, r, from, now);
+    ledger_charge_review(s, st, r->tokens_used, r->cost_micro_usd, from, now);
     if (r->review == ORCHESTRATOR__V1__REVIEW_OUTCOME__REVIEW_OUTCOME_CHANGES_REQUESTED) {
         char out[OUTPUT_MAX / 4];
         snprintf(out, sizeof(out), "review requested changes: %s", r->summary);

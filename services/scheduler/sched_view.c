@@ -192,11 +192,13 @@ static void add_budget(cJSON *o, const budget *b)
     cJSON_AddNumberToObject(bud, "used", (double)b->used_total);
     cJSON_AddNumberToObject(bud, "limit", (double)b->cfg.total_limit);
     cJSON_AddNumberToObject(bud, "costUsd", (double)b->cost_micro_usd_total / 1e6);
+    cJSON_AddNumberToObject(bud, "limitUsd", (double)b->cfg.total_limit_usd); /* 0: none */
     for (int t = 1; t < BUDGET_TYPES; t++) {
         cJSON *x = cJSON_AddObjectToObject(bud, names_agent_type((Orchestrator__V1__AgentType)t));
         cJSON_AddNumberToObject(x, "used", (double)b->used[t]);
         cJSON_AddNumberToObject(x, "limit", (double)b->cfg.limit[t]);
         cJSON_AddNumberToObject(x, "costUsd", (double)b->cost_micro_usd[t] / 1e6);
+        cJSON_AddNumberToObject(x, "limitUsd", (double)b->cfg.limit_usd[t]);
     }
 }
 

@@ -975,8 +975,11 @@ admit_code sched_error(sched *s, const pb_error *e, const sched_from *from, cons
         merge_refused(s, i, e, now);
         return c;
     }
-    if (type && type != type_of(st))
-        return c; /* a reviewer's trouble: not the work's */
+    if (type && type != type_of(st)) {
+        if (type == T_REVIEW) /* a reviewer's trouble, not the work's; its run cost what it cost */
+            ledger_charge_review(s, st, e->tokens_used, e->cost_micro_usd, from, now);
+        return c;
+    }
     release_mark_started(s, st, now);
     /* An instance whose circuit breaker opened (orch-agent) says the fault
      * is its own, not the work's: another instance takes it, no attempt

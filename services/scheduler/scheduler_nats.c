@@ -436,6 +436,7 @@ static void out_budget(void *ctx, const budget *b, int type)
     u.unattributed = type ? b->unattributed[type] : 0;
     u.cost_micro_usd = type ? b->cost_micro_usd[type] : b->cost_micro_usd_total;
     u.limit = type ? b->cfg.limit[type] : b->cfg.total_limit;
+    u.limit_micro_usd = (type ? b->cfg.limit_usd[type] : b->cfg.total_limit_usd) * 1000000ull;
     u.conservation = budget_conservation(b, NULL, 0);
     u.updated_at_ms = text_now_ms();
     snprintf(key, sizeof(key), "%s.%s", b->day, type ? names_agent_type((Orchestrator__V1__AgentType)type) : "total");

@@ -23,6 +23,7 @@ case "$mode" in
     printf 'mine and theirs\n' > "$dir/f/shared.txt"
     echo '{"tokensUsed": 5, "summary": "resolved the conflict"}' ;;
   ratelimit) echo "API Error: 429 Too Many Requests (rate_limit_error)" >&2; exit 1 ;;
+  usagelimit) echo "API Error: 429 rate_limit_error: Claude AI usage limit reached|$(( $(date +%s) + 600 ))" >&2; exit 1 ;;
   auth) echo "API Error: 401 Unauthorized: invalid x-api-key" >&2; exit 1 ;;
   broken)
     # fails at once on instance be-1 (its git identity), as a CLI without

@@ -26,6 +26,7 @@
 #include "proc.h"
 #include "provision.h"
 #include "svcfix.h"
+#include "text.h"
 
 typedef struct {
     natsfix fix;
@@ -251,6 +252,19 @@ static void errors_transient_or_not(void **state)
     env *e = *state;
     expect_error(e, "REQ-3", "none", "empty_diff", 0, 7, 0.004);
     expect_error(e, "REQ-4", "ratelimit", "rate_limited", 1, -1, 0);
+    {   /* a usage window that says when it resets: the error says when */
+        char subject[200];
+        cJSON *r;
+        double at;
+        dispatch(e, "REQ-4U", 1, "usagelimit", "");
+        r = report(e, "REQ-4U", 20000, subject, sizeof(subject));
+        assert_non_null(r);
+        assert_string_equal(str(r, "reason"), "rate_limited");
+        at = cJSON_GetNumberValue(cJSON_GetObjectItem(r, "retryAtMs"));
+        if (!(at > (double)text_now_ms() + 500000 && at < (double)text_now_ms() + 700000))
+            fail_msg("retryAtMs %.0f is not about 600 s from now", at);
+        cJSON_Delete(r);
+    }
     expect_error(e, "REQ-5", "auth", "auth", 0, -1, 0);
     expect_error(e, "REQ-6", "hang", "timeout", 1, -1, 0);
 }

@@ -228,6 +228,63 @@ static void status_and_summary_read_every_page(void **state)
     svc_stop(pid);
 }
 
+/* What the day's runs cost, as the ledger has it, wherever a person looks:
+ * `orchctl agents` (spent and left, tokens and US dollars, per type and in
+ * total), `orchctl summary` and the dashboard. */
+static void dollars_show_wherever_a_person_looks(void **state)
+{
+    env *e = *state;
+    const char *x[] = {"ORCH_SCHEDULER_WINDOW=100", "ORCH_BUDGET_BACKEND_USD=5", "ORCH_BUDGET_TOTAL_USD=20", NULL};
+    pid_t sched = svc_start_ready(e->nc, &e->fix, "scheduler", "s1", x), mon;
+    char *out = malloc(1 << 16), subj[64];
+    const char *body = "{\"requirementId\":\"USD-1\",\"attempt\":1,\"instance\":\"be-1\",\"tokensUsed\":100,"
+                       "\"costUsd\":1.25,\"project\":\"demo\",\"ref\":\"refs/heads/x\"}";
+
+    mon = svc_start_ready(e->nc, &e->fix, "monitor", "m1", NULL);
+    plan(e, "USD-1");
+    wait_status(e, "USD-1", "DISPATCHED", 1);
+    snprintf(subj, sizeof(subj), "results.backend.USD-1");
+    assert_int_equal(js_Publish(NULL, e->js, subj, body, (int)strlen(body), NULL, NULL), NATS_OK);
+    wait_status(e, "USD-1", "VERIFYING", 1);
+    for (int i = 0; i < 50; i++) { /* the monitor reads the ledger from KV */
+        const char *a[] = {"agents", NULL};
+        assert_int_equal(orchctl(e, a, out, 1 << 16), 0);
+        if (strstr(out, "$1.25"))
+            break;
+        usleep(100 * 1000);
+    }
+    {
+        const char *l = line_of(out, "backend");
+        char line[300];
+        if (!l)
+            fail_msg("orchctl agents has no backend line:\n%s", out);
+        snprintf(line, sizeof(line), "%.*s", (int)strcspn(l, "\n"), l);
+        if (!strstr(line, "$1.25") || !strstr(line, "$3.75")) {
+            cJSON *l = svc_request_json(e->nc, "orch.scheduler.list", "", 2000);
+            char *b = l ? cJSON_PrintUnformatted(cJSON_GetObjectItem(l, "budget")) : NULL;
+            fail_msg("backend should show $1.25 spent and $3.75 left:\n%s\nthe scheduler's ledger: %s", out,
+                     b ? b : "no answer");
+        }
+        if (!(l = line_of(out, "total")) || !strstr(l, "$18.75"))
+            fail_msg("the total should show $18.75 left:\n%s", out);
+    }
+    {
+        const char *a[] = {"summary", NULL};
+        assert_int_equal(orchctl(e, a, out, 1 << 16), 0);
+        if (!strstr(out, "dollars spent: $1.25"))
+            fail_msg("orchctl summary does not say the dollars spent:\n%s", out);
+    }
+    {
+        const char *a[] = {"dashboard", NULL};
+        assert_int_equal(orchctl(e, a, out, 1 << 16), 0);
+        if (!strstr(out, "**Spent today:** $1.25 of $20") || !strstr(out, "- Spent today: $1.25 of $5"))
+            fail_msg("the dashboard does not show the dollars:\n%s", out);
+    }
+    free(out);
+    svc_stop(mon);
+    svc_stop(sched);
+}
+
 /* "roadmap done by D (90%: L)" as orchctl prints it, from a list answer's
  * roadmapEta and roadmapEtaLate ("2026-11-27T14:05:33Z": to the minute). */
 static void roadmap_line(const cJSON *list, char *buf, size_t len)
@@ -729,6 +786,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(status_and_summary_read_every_page, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(dollars_show_wherever_a_person_looks, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(until_done_waits_for_every_page, svc_env_setup, svc_env_teardown),
         cmocka_unit_test_setup_teardown(roadmap_sync_says_where_a_split_requirements_parts_are, svc_env_setup,
                                         svc_env_teardown),

@@ -2,6 +2,7 @@
  * 2.1.332 and Codex 0.171.0 against tests/support/modelfake.js, in
  * tests/unit/fixtures/agent), the command line, the environment, failures,
  * prompts and review answers. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,6 +129,63 @@ static void codex_events(void **state)
     }
     assert_int_equal(live, 3380);
     free(text);
+}
+
+/* Codex says its tokens, not their cost: priced at the model's list price,
+ * input read from the cache at its own price; a configured price wins; a
+ * CLI's own cost is never replaced. */
+static void codex_cost_is_computed_from_its_tokens(void **state)
+{
+    agent_usage u;
+    agent_price own;
+    char why[200];
+    char *text = fixture("codex-success.jsonl");
+    (void)state;
+    agent_usage_parse(AGENT_OUT_CODEX, text, &u);
+    assert_int_equal(u.input, 3300);
+    assert_int_equal(u.output, 80);
+    assert_true(agent_cost_compute(&u, agent_price_find("gpt-5-codex")));
+    assert_true(u.has_cost && u.cost_computed);
+    assert_true(fabs(u.cost_usd - (3300 * 1.25 + 80 * 10.0) / 1e6) < 1e-12);
+    assert_false(agent_cost_compute(&u, agent_price_find(NULL))); /* has a cost now */
+    free(text);
+
+    memset(&u, 0, sizeof(u));
+    agent_usage_parse(AGENT_OUT_CODEX, "{\"type\":\"turn.completed\",\"usage\":{\"input_tokens\":2000000,"
+                      "\"cached_input_tokens\":1000000,\"output_tokens\":100000,\"reasoning_output_tokens\":60000}}",
+                      &u);
+    assert_int_equal(u.reasoning, 60000);
+    assert_int_equal(agent_price_parse("2,0.5,8", &own, why, sizeof(why)), 0);
+    assert_true(agent_cost_compute(&u, &own));
+    assert_true(fabs(u.cost_usd - (1.0 * 2 + 1.0 * 0.5 + 0.1 * 8)) < 1e-9);
+    assert_string_equal(agent_price_find("gpt-5-mini-2025")->model, "gpt-5-mini"); /* the longest name */
+    assert_null(agent_price_find("claude-sonnet"));
+    assert_int_equal(agent_price_parse("1.25,0.125", &own, why, sizeof(why)), -1);
+    assert_int_equal(agent_price_parse("1,2,-3", &own, why, sizeof(why)), -1);
+    assert_int_equal(agent_price_parse("1,2,3x", &own, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "INPUT,CACHED,OUTPUT"));
+}
+
+/* When a rate limit says it ends, in the CLIs' and APIs' words. */
+static void a_rate_limit_says_when_it_ends(void **state)
+{
+    const int64_t now = 1765000000000LL;
+    (void)state;
+    assert_true(agent_retry_at("Claude AI usage limit reached|1765003600", now) == now + 3600 * 1000LL);
+    assert_true(agent_retry_at("Rate limit reached for gpt-5 in organization org-x on tokens per min. Please try "
+                               "again in 20s. Visit https://platform.openai.com", now) == now + 20000);
+    assert_true(agent_retry_at("stream error: Please try again in 6m0s", now) == now + 360000);
+    assert_true(agent_retry_at("Please try again in 1.5s.", now) == now + 1500);
+    assert_true(agent_retry_at("You've hit your usage limit. Upgrade to Pro or try again in 4 days 20 hours 9 "
+                               "minutes.", now) == now + (4 * 86400LL + 20 * 3600 + 9 * 60) * 1000);
+    assert_true(agent_retry_at("API Error: 429 rate_limit_error. Retry-After: 30", now) == now + 30000);
+    assert_true(agent_retry_at("rate limited, retry after 45 seconds", now) == now + 45000);
+    /* no time said, or one not believed */
+    assert_true(agent_retry_at("API Error: Request rejected (429) · scripted 429", now) == 0);
+    assert_true(agent_retry_at("exceeded retry limit, last status: 429 Too Many Requests", now) == 0);
+    assert_true(agent_retry_at("try again in 30 days", now) == 0);
+    assert_true(agent_retry_at("try again in a while", now) == 0);
+    assert_true(agent_retry_at(NULL, now) == 0);
 }
 
 static void codex_errors(void **state)
@@ -517,6 +575,8 @@ int main(void)
         cmocka_unit_test(breaker_counts_only_an_unbroken_streak),
         cmocka_unit_test(breaker_bounds),
         cmocka_unit_test(startup_check_program_and_judgement),
+        cmocka_unit_test(codex_cost_is_computed_from_its_tokens),
+        cmocka_unit_test(a_rate_limit_says_when_it_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

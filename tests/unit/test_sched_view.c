@@ -158,6 +158,7 @@ static void hand(hand_state *h, int n_blockers)
     h->st.attempt = 2;
     h->st.reason = "dependency: waiting on REQ-0";
     h->st.tokens_used = 1234;
+    h->st.cost_micro_usd = 250000;
     for (int i = 0; i < n_blockers; i++) {
         snprintf(h->names[i], sizeof(h->names[i]), "B-%d", i);
         h->blockers[i] = h->names[i];
@@ -175,7 +176,7 @@ static void a_state_reads_field_by_field_in_a_fixed_order(void **state)
     t = text_of(sched_view_status(NULL, &h.st, 0, 0));
     assert_string_equal(t, "{\"id\":\"REQ-1\",\"title\":\"Add login\",\"status\":\"BLOCKED\",\"type\":\"backend\","
                            "\"priority\":\"HIGH\",\"attempt\":2,\"reason\":\"dependency: waiting on REQ-0\","
-                           "\"blockedBy\":[\"B-0\"],\"tokensUsed\":1234,\"estimatedTokens\":5000}");
+                           "\"blockedBy\":[\"B-0\"],\"tokensUsed\":1234,\"costUsd\":0.25,\"estimatedTokens\":5000}");
     free(t);
 }
 

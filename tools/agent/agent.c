@@ -58,6 +58,9 @@ const cfg_entry agent_cfg_entries[] = {
     {"agent.model", CFG_STR, NULL, 0, 128, F(model), NULL, 0, "model passed to the CLI (default: the CLI's own)"},
     {"agent.cheap_model", CFG_STR, NULL, 0, 128, F(cheap_model), NULL, 0,
      "model for work the scheduler marks cheap (conservation mode)"},
+    {"agent.price", CFG_STR, NULL, 0, 128, F(price), NULL, 0,
+     "INPUT,CACHED,OUTPUT: US dollars per million tokens, for the cost of runs whose CLI reports tokens but no cost "
+     "(default: OpenAI's list price of the Codex preset's model)"},
     {"agent.timeout_s", CFG_INT, "1800", 1, 86400, F(timeout_s), NULL, 0, "time limit of one CLI run"},
     {"agent.grace_ms", CFG_INT, "5000", 0, 600000, F(grace_ms), NULL, 0, "from SIGTERM to SIGKILL at the limit"},
     {"agent.heartbeat_ms", CFG_INT, "30000", 100, 3600000, F(heartbeat_ms), NULL, 0, "heartbeat interval"},
@@ -275,6 +278,10 @@ void report_error(agent *a, const work_ref *w, const char *reason, int transient
     e.tokens_used = !u ? 0 : u->tokens > a->live_sent ? u->tokens : a->live_sent;
     e.cost_micro_usd = u ? usd_micro(u) : 0;
     a->live_sent = 0;
+    if (e.cost_micro_usd) /* as a pushed result says it: what the ledger is checked against */
+        log_info("%s attempt %u: failed run, %llu tokens, cost $%.6f%s", w->id, w->attempt,
+                 (unsigned long long)e.tokens_used, (double)e.cost_micro_usd / 1e6,
+                 u->cost_computed ? " (computed)" : "");
     e.source = (char *)names_source_token(NAMES_SRC_AGENT);
     e.reason = (char *)reason;
     e.requirement_id = (char *)w->id;
@@ -283,6 +290,9 @@ void report_error(agent *a, const work_ref *w, const char *reason, int transient
     e.instance = (char *)a->instance;
     e.transient = transient != 0;
     e.message = (char *)message;
+    /* a rate limit that says when it ends: the scheduler pauses the type */
+    if (!strcmp(reason, "rate_limited"))
+        e.retry_at_ms = agent_retry_at(message, text_now_ms());
     names_agent_error_subject(subj, sizeof(subj), a->type, w->id);
     json = edge_error_to_json(&e);
     publish(a, w, "error", subj, json);
@@ -448,6 +458,12 @@ void run_cli(agent *a, const work_ref *w, const char *tree, const char *model, c
         fclose(f);
     }
     agent_usage_parse(a->preset->output, r.output, &o->usage);
+    /* a CLI that says its tokens but not their cost (Codex): priced here */
+    if (agent_cost_compute(&o->usage, a->price.model ? &a->price
+                                      : a->preset->output == AGENT_OUT_CODEX ? agent_price_find(model) : NULL))
+        log_info("%s attempt %u: cost $%.6f computed from %llu input (%llu cached) and %llu output tokens", w->id,
+                 w->attempt, o->usage.cost_usd, (unsigned long long)o->usage.input,
+                 (unsigned long long)o->usage.cached_input, (unsigned long long)o->usage.output);
     {
         /* Changed: files left changed, or commits the CLI made itself. */
         char *st = NULL, head_after[64] = "";
@@ -866,6 +882,10 @@ int agent_serve(const char *type, const char *instance, const agent_cfg *cfg, co
     a.unsure = strmap_create();
     if (a.preset->output == AGENT_OUT_COMMAND && (cfg->command.n == 0 || cfg->command.n > CMD_MAX)) {
         log_error("agent.preset is command: agent.command must have 1 to %d elements", CMD_MAX);
+        goto out;
+    }
+    if (cfg->price && *cfg->price && agent_price_parse(cfg->price, &a.price, err, sizeof(err)) != 0) {
+        log_error("agent.price '%.40s': %s", cfg->price, err);
         goto out;
     }
     if (fileio_read(cfg->projects_file, 4u << 20, &json, NULL, err) != ORCH_OK) {

@@ -26,6 +26,7 @@ typedef struct {
     cfg_list command;            /* the command preset's argv (placeholders allowed) */
     char *model;
     char *cheap_model;           /* for the scheduler's modelHint "cheap" */
+    char *price;                 /* "INPUT,CACHED,OUTPUT" dollars per million tokens; NULL: the shipped table */
     long long timeout_s;
     long long grace_ms;
     long long heartbeat_ms;

@@ -27,6 +27,7 @@ typedef struct {
     Orchestrator__V1__AgentType type;
     const char *instance;
     const agent_preset *preset;
+    agent_price price;           /* agent.price; model NULL: none configured */
     const vproject *project;
     vconfig projects;
     char *work_template, *review_template;

@@ -121,6 +121,10 @@ static void codex_event(const cJSON *o, agent_usage *u)
     if (!strcmp(type, "turn.completed")) {
         const cJSON *usage = cJSON_GetObjectItemCaseSensitive(o, "usage");
         u->tokens += num(usage, "input_tokens") + num(usage, "output_tokens");
+        u->input += num(usage, "input_tokens");
+        u->cached_input += num(usage, "cached_input_tokens");
+        u->output += num(usage, "output_tokens");
+        u->reasoning += num(usage, "reasoning_output_tokens");
         u->has_tokens = 1;
     } else if (!strcmp(type, "error") || !strcmp(type, "turn.failed")) {
         const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "message"));
@@ -137,6 +141,64 @@ static void codex_event(const cJSON *o, agent_usage *u)
         if (it && !strcmp(it, "agent_message"))
             copy_text(u->text, sizeof(u->text), cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "text")));
     }
+}
+
+/* OpenAI's list prices per million tokens (openai.com/api/pricing, read
+ * 2026-12): the Codex preset's models. Longest names first is not needed:
+ * agent_price_find picks the longest match. */
+static const agent_price prices[] = {
+    {"gpt-5", 1.25, 0.125, 10.0},
+    {"gpt-5-codex", 1.25, 0.125, 10.0},
+    {"gpt-5-mini", 0.25, 0.025, 2.0},
+    {"gpt-5-nano", 0.05, 0.005, 0.40},
+    {"codex-mini", 1.50, 0.375, 6.0},
+    {"o4-mini", 1.10, 0.275, 4.40},
+};
+
+const agent_price *agent_price_find(const char *model)
+{
+    const agent_price *best = NULL;
+    if (!model || !*model)
+        model = "gpt-5";
+    for (size_t i = 0; i < sizeof(prices) / sizeof(prices[0]); i++)
+        if (!strncmp(model, prices[i].model, strlen(prices[i].model)) &&
+            (!best || strlen(prices[i].model) > strlen(best->model)))
+            best = &prices[i];
+    return best;
+}
+
+int agent_price_parse(const char *text, agent_price *p, char *why, size_t len)
+{
+    double v[3];
+    const char *s = text;
+    for (int i = 0; i < 3; i++) {
+        char *end;
+        v[i] = strtod(s, &end);
+        if (end == s || !(v[i] >= 0 && v[i] <= 10000) || *end != (i < 2 ? ',' : '\0')) {
+            snprintf(why, len, "expected INPUT,CACHED,OUTPUT in US dollars per million tokens (each 0 to 10000), "
+                     "e.g. 1.25,0.125,10");
+            return -1;
+        }
+        s = end + 1;
+    }
+    p->model = "configured";
+    p->input = v[0];
+    p->cached_input = v[1];
+    p->output = v[2];
+    return 0;
+}
+
+int agent_cost_compute(agent_usage *u, const agent_price *p)
+{
+    uint64_t fresh;
+    if (u->has_cost || !p || !(u->input || u->output))
+        return 0;
+    fresh = u->input > u->cached_input ? u->input - u->cached_input : 0;
+    u->cost_usd = ((double)fresh * p->input + (double)u->cached_input * p->cached_input + (double)u->output * p->output) /
+                  1e6;
+    u->has_cost = 1;
+    u->cost_computed = 1;
+    return 1;
 }
 
 static void gemini_result(const cJSON *o, agent_usage *u)
@@ -452,6 +514,73 @@ void agent_classify(const agent_run *run, const agent_usage *u, const char *outp
     if (run->exit_code < 0)
         { failed(f, 1, "killed", "the agent CLI was killed by a signal: %s", why); return; }
     failed(f, 0, "agent_failed", "the agent CLI failed: %s", why);
+}
+
+/* --- when a rate limit ends ---------------------------------------------------- */
+
+/* Seconds of "4 days 20 hours 9 minutes", "20s", "6m0s", "1.5s", "1h2m"
+ * or a bare "30" at p; -1 when p holds no duration. */
+static double duration_at(const char *p)
+{
+    double total = 0;
+    int any = 0;
+    for (;;) {
+        char *end;
+        double v;
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!strncmp(p, "and ", 4))
+            p += 4;
+        v = strtod(p, &end);
+        if (end == p || v < 0)
+            break;
+        p = end;
+        while (*p == ' ')
+            p++;
+        if (!strncmp(p, "day", 3))
+            total += v * 86400;
+        else if (!strncmp(p, "hour", 4) || !strncmp(p, "hr", 2) || *p == 'h')
+            total += v * 3600;
+        else if (!strncmp(p, "ms", 2))
+            total += v / 1000;
+        else if (!strncmp(p, "min", 3) || *p == 'm')
+            total += v * 60;
+        else if (!strncmp(p, "sec", 3) || *p == 's')
+            total += v;
+        else if (!any && !isalpha((unsigned char)*p)) /* "retry-after: 30": seconds */
+            return v;
+        else
+            break;
+        any = 1;
+        while (isalpha((unsigned char)*p))
+            p++;
+    }
+    return any ? total : -1;
+}
+
+int64_t agent_retry_at(const char *text, int64_t now_ms)
+{
+    static const char *const waits[] = {"try again in ", "retry after ", "retry-after: ", "retry-after ", "resets in "};
+    const char *p;
+    double s = -1;
+    if (!text)
+        return 0;
+    if ((p = strstr(text, "limit reached|")) && isdigit((unsigned char)p[14])) {
+        long long at = strtoll(p + 14, NULL, 10);
+        s = at > 0 ? (double)at - (double)now_ms / 1000.0 : -1;
+    }
+    for (size_t i = 0; s < 0 && i < sizeof(waits) / sizeof(waits[0]); i++) {
+        char low[ERR_LEN];
+        size_t n = 0;
+        for (; text[n] && n + 1 < sizeof(low); n++)
+            low[n] = (char)tolower((unsigned char)text[n]);
+        low[n] = '\0';
+        if ((p = strstr(low, waits[i])))
+            s = duration_at(p + strlen(waits[i]));
+    }
+    if (s < 0 || s > 7 * 86400.0)
+        return 0;
+    return now_ms + (int64_t)(s * 1000 + 0.5);
 }
 
 /* --- the start-up check ------------------------------------------------------- */

@@ -61,17 +61,41 @@ const agent_preset *agent_preset_find(const char *name);
 /* The names of every preset, for messages ("claude, codex, gemini, command"). */
 const char *agent_preset_names(void);
 
+/* A model's list prices, US dollars per million tokens: input, input read
+ * from the cache, output (reasoning tokens are output tokens). */
+typedef struct {
+    const char *model;
+    double input, cached_input, output;
+} agent_price;
+
+/* The shipped price of model (NULL or "": the Codex preset's default,
+ * gpt-5): the table's entry with the longest name model starts with; NULL
+ * when none. */
+const agent_price *agent_price_find(const char *model);
+
+/* Reads "INPUT,CACHED,OUTPUT" (dollars per million tokens, each 0 to
+ * 10000) into p; -1 with why when it is not that. */
+int agent_price_parse(const char *text, agent_price *p, char *why, size_t len);
+
 /* What one run's output says. */
 typedef struct {
     uint64_t tokens;
     int has_tokens;
+    /* Where the CLI splits them (Codex): input (cached_input of it read
+     * from the cache), output (reasoning of it). */
+    uint64_t input, cached_input, output, reasoning;
     double cost_usd;
     int has_cost;
+    int cost_computed;                /* cost_usd is agent_cost_compute's, not the CLI's */
     int is_error;                     /* the CLI said the run failed */
     int api_status;                   /* HTTP status of the model API's error, 0 if none */
     char text[AGENT_TEXT_MAX];        /* the final answer (result, last agent message) */
     char error[ERR_LEN];              /* the CLI's own error message, "" if none */
 } agent_usage;
+
+/* Where the CLI said no cost but split its tokens: its cost at p (NULL:
+ * nothing), cost_computed set; 1 when computed. */
+int agent_cost_compute(agent_usage *u, const agent_price *p);
 
 /* Reads a whole run's output (NUL-terminated; may be cut in the middle by
  * the output bound: unreadable lines are skipped). Fills u; never fails. */
@@ -125,6 +149,14 @@ typedef struct {
     const char *reason;               /* token for the error's reason */
     char message[ERR_LEN];
 } agent_failure;
+
+/* When a rate limit or a used-up usage window says it ends, as the CLIs
+ * and model APIs word it: "limit reached|<unix seconds>" (Claude Code's
+ * usage limit), "try again in 4 days 20 hours 9 minutes" or "in 20s" /
+ * "in 6m0s" (OpenAI, Codex), "retry after 30 seconds" / "retry-after: 30".
+ * Returns the time in ms (now_ms plus the wait), or 0 when text says none
+ * or a wait over 7 days (not believed). */
+int64_t agent_retry_at(const char *text, int64_t now_ms);
 
 /* Judges a run: a time-out, a rate limit (429), an overloaded or failing
  * model server (5xx, 529) and network trouble are transient; an

@@ -316,7 +316,22 @@ int cmd_dashboard(ctl *c, int argc, char **argv)
     }
 }
 
-/* agents: active agents by type, from the dashboard's data. */
+/* o's "costUsd" as "$1.23", and what its "costLimitUsd" leaves ("-": no
+ * dollar limit), from the dashboard's data. */
+static void dollars_of(const cJSON *o, char *spent, size_t slen, char *left, size_t llen)
+{
+    double c = cJSON_GetNumberValue(cJSON_GetObjectItem(o, "costUsd"));
+    double l = cJSON_GetNumberValue(cJSON_GetObjectItem(o, "costLimitUsd"));
+    c = c == c ? c : 0; /* NaN: an older monitor said nothing */
+    snprintf(spent, slen, "$%.2f", c);
+    if (l == l && l > 0)
+        snprintf(left, llen, "$%.2f", l > c ? l - c : 0);
+    else
+        snprintf(left, llen, "-");
+}
+
+/* agents: active agents by type, with what each type spent and has left
+ * today in tokens and US dollars, from the dashboard's data. */
 int cmd_agents(ctl *c, int argc, char **argv)
 {
     cJSON *o, *t;
@@ -332,14 +347,28 @@ int cmd_agents(ctl *c, int argc, char **argv)
     }
     o = parse_reply(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply));
     natsMsg_Destroy(reply);
-    printf("%-14s %-7s %-12s %-12s %s\n", "TYPE", "QUEUE", "TOKENS", "LIMIT", "ACTIVE");
+    printf("%-14s %-7s %-12s %-12s %-10s %-10s %s\n", "TYPE", "QUEUE", "TOKENS", "LEFT", "USD", "USD LEFT",
+           "ACTIVE");
     cJSON_ArrayForEach(t, cJSON_GetObjectItem(o, "agents")) {
         const cJSON *a;
-        printf("%-14s %-7.0f %-12.0f %-12.0f", t->string, cJSON_GetNumberValue(cJSON_GetObjectItem(t, "queueDepth")),
-               cJSON_GetNumberValue(cJSON_GetObjectItem(t, "tokensUsed")),
-               cJSON_GetNumberValue(cJSON_GetObjectItem(t, "tokenLimit")));
+        char usd[32], usd_left[32];
+        double used = cJSON_GetNumberValue(cJSON_GetObjectItem(t, "tokensUsed"));
+        double limit = cJSON_GetNumberValue(cJSON_GetObjectItem(t, "tokenLimit"));
+        dollars_of(t, usd, sizeof(usd), usd_left, sizeof(usd_left));
+        printf("%-14s %-7.0f %-12.0f %-12.0f %-10s %-10s", t->string,
+               cJSON_GetNumberValue(cJSON_GetObjectItem(t, "queueDepth")), used, limit > used ? limit - used : 0,
+               usd, usd_left);
         cJSON_ArrayForEach(a, cJSON_GetObjectItem(t, "active")) printf(" %s", a->valuestring);
         printf("\n");
+    }
+    {   /* all types: the day's total */
+        const cJSON *b = cJSON_GetObjectItem(o, "budget");
+        char usd[32], usd_left[32];
+        double used = cJSON_GetNumberValue(cJSON_GetObjectItem(b, "used"));
+        double limit = cJSON_GetNumberValue(cJSON_GetObjectItem(b, "limit"));
+        dollars_of(b, usd, sizeof(usd), usd_left, sizeof(usd_left));
+        printf("%-14s %-7s %-12.0f %-12.0f %-10s %-10s\n", "total", "", used, limit > used ? limit - used : 0, usd,
+               usd_left);
     }
     cJSON_Delete(o);
     return 0;
@@ -401,6 +430,8 @@ int cmd_summary(ctl *c, int argc, char **argv)
                               cJSON_Duplicate(cJSON_GetObjectItem(m, "firstTimeAcceptanceRate"), 1));
         cJSON_AddItemToObject(out, "tokensUsed",
                               cJSON_Duplicate(cJSON_GetObjectItem(cJSON_GetObjectItem(dash, "budget"), "used"), 1));
+        cJSON_AddItemToObject(out, "usdPerRequirement", cJSON_Duplicate(cJSON_GetObjectItem(m, "usdPerRequirement"), 1));
+        cJSON_AddItemToObject(out, "usdFailedAttempts", cJSON_Duplicate(cJSON_GetObjectItem(m, "usdFailedAttempts"), 1));
     }
     if (natsConnection_JetStream(&js, c->nc, NULL) == NATS_OK &&
         js_GetStreamInfo(&si, js, "ALERTS", NULL, NULL) == NATS_OK) {
@@ -418,6 +449,16 @@ int cmd_summary(ctl *c, int argc, char **argv)
         if (cJSON_IsNumber(ft))
             printf("first-time acceptance: %.0f%%\n", ft->valuedouble * 100);
         printf("tokens spent: %.0f\n", cJSON_GetNumberValue(cJSON_GetObjectItem(out, "tokensUsed")));
+        {
+            const cJSON *per = cJSON_GetObjectItem(out, "usdPerRequirement");
+            printf("dollars spent: $%.2f", cJSON_IsNumber(cJSON_GetObjectItem(out, "costUsd"))
+                                              ? cJSON_GetObjectItem(out, "costUsd")->valuedouble : 0.0);
+            if (cJSON_IsNumber(per))
+                printf(" ($%.2f per completed requirement", per->valuedouble);
+            printf("%s; failed attempts $%.2f)\n", cJSON_IsNumber(per) ? "" : " (",
+                   cJSON_IsNumber(cJSON_GetObjectItem(out, "usdFailedAttempts"))
+                       ? cJSON_GetObjectItem(out, "usdFailedAttempts")->valuedouble : 0.0);
+        }
         printf("alerts raised: %.0f\n", cJSON_GetNumberValue(cJSON_GetObjectItem(out, "alertsRaised")));
     }
     cJSON_Delete(out);
