@@ -46,6 +46,25 @@ static void put_usd(sbuf *b, const char *label, const dash_usd *u, int t)
     put(b, "\n");
 }
 
+void dash_hosts_json(cJSON *o, const dash_input *in)
+{
+    cJSON *arr = cJSON_AddArrayToObject(o, "hosts");
+    for (int i = 0; i < in->nhosts; i++) {
+        const dash_host *h = &in->hosts[i];
+        cJSON *x = cJSON_CreateObject(), *by = NULL;
+        cJSON_AddStringToObject(x, "host", h->host);
+        cJSON_AddNumberToObject(x, "slots", h->slots);
+        cJSON_AddNumberToObject(x, "used", h->used);
+        cJSON_AddNumberToObject(x, "free", h->slots > h->used ? h->slots - h->used : 0);
+        by = cJSON_AddObjectToObject(x, "agents");
+        for (int t = 1; t < DASH_TYPES; t++)
+            if (h->running[t])
+                cJSON_AddNumberToObject(by, names_agent_type((Orchestrator__V1__AgentType)t), h->running[t]);
+        cJSON_AddNumberToObject(x, "lastSeenMs", (double)h->seen_ms);
+        cJSON_AddItemToArray(arr, x);
+    }
+}
+
 void dash_usd_json(cJSON *o, const dash_usd *u, int t)
 {
     cJSON_AddNumberToObject(o, "costUsd", (double)u->spent[t] / 1e6);
@@ -282,6 +301,21 @@ char *dash_markdown(const dash_input *in)
             put(&b, "- Queue depth: %d\n", in->depth[t]);
     }
 
+    if (in->nhosts) {
+        put(&b, "\n### Agent hosts\n\n");
+        for (int i = 0; i < in->nhosts; i++) {
+            const dash_host *h = &in->hosts[i];
+            int k = 0;
+            put(&b, "- %s: %d of %d slots used, %d free", h->host, h->used, h->slots,
+                h->slots > h->used ? h->slots - h->used : 0);
+            for (int t = 1; t < DASH_TYPES; t++)
+                if (h->running[t])
+                    put(&b, "%s%s %d", k++ ? ", " : " (", names_agent_type((Orchestrator__V1__AgentType)t),
+                        h->running[t]);
+            put(&b, "%s; heard %llds ago\n", k ? ")" : "", (long long)((in->now_ms - h->seen_ms) / 1000));
+        }
+    }
+
     put(&b, "\n### Blockers\n\n");
     {
         int n = 0;
@@ -407,6 +441,7 @@ cJSON *dash_json(const dash_input *in)
         dash_usd_json(x, &in->usd, t);
         cJSON_AddNumberToObject(x, "queueDepth", in->depth[t]);
     }
+    dash_hosts_json(o, in);
     metrics = cJSON_AddObjectToObject(o, "metrics");
     cJSON_AddNumberToObject(metrics, "total", m.total);
     cJSON_AddNumberToObject(metrics, "complete", m.complete);

@@ -32,6 +32,14 @@ typedef struct {
 #define DASH_PAUSED_MAX 8
 #define DASH_PAUSED_LEN 200
 
+/* An agent host of the pool as its last advert said (hosttab.h). */
+typedef struct {
+    char host[40];
+    int slots, used;
+    int running[DASH_TYPES];
+    int64_t seen_ms;
+} dash_host;
+
 /* Adds "costUsd" and "costLimitUsd" (0: no limit) of type t (0: the
  * total) to o. */
 void dash_usd_json(cJSON *o, const dash_usd *u, int t);
@@ -48,6 +56,8 @@ typedef struct {
     int conservation;             /* the scheduler holds lower priorities back */
     const char (*paused)[DASH_PAUSED_LEN]; /* the scheduler's pauses, as shown */
     int npaused;
+    const dash_host *hosts;       /* the pool's hosts heard lately, by id */
+    int nhosts;
     const char (*critical_path)[64];
     int npath;
     const char *est_completion;   /* when the critical path ends (ISO), "" unknown */
@@ -66,6 +76,10 @@ typedef struct {
     int64_t active_ms;        /* an agent seen within this is active (5 min) */
     int64_t stale_ms;         /* and not past the stale threshold (monitor.stale_ms); 0: none */
 } dash_input;
+
+/* Adds "hosts" to o: the pool's hosts of in ({"host", "slots", "used",
+ * "free", "agents": {type: n}, "lastSeenMs"}). */
+void dash_hosts_json(cJSON *o, const dash_input *in);
 
 /* Whether a is active at in->now_ms: heard within active_ms and within
  * the stale threshold, whichever is shorter. An agent killed a minute ago

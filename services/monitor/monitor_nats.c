@@ -14,6 +14,7 @@
 #include "lease.h"
 #include "log.h"
 #include "matrix_nats.h"
+#include "hostad.h"
 #include "names.h"
 #include "nc.h"
 #include "text.h"
@@ -106,7 +107,7 @@ static struct {
     /* leader's threads and subscriptions */
     pthread_t th_inputs, th_watch;
     int th_started;
-    natsSubscription *inputs[N_INPUTS], *alerts_sub, *hb_sub;
+    natsSubscription *inputs[N_INPUTS], *alerts_sub, *hb_sub, *hosts_sub;
     kvWatcher *w_states, *w_budgets;
     mxd *mxd;
     dl *dl;
@@ -426,6 +427,27 @@ static void *inputs_thread(void *arg)
         for (int k = 0; k < N_INPUTS && atomic_load(&M.running); k++)
             nc_consume(M.inputs[k], 100, 100, on_input, (void *)(intptr_t)k);
     return NULL;
+}
+
+/* hosts.<host id>: an agent host's advert, for the dashboard's pool; a
+ * refused one (forged, too big) is left out, as the scheduler leaves it. */
+static void on_advert(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
+{
+    hostad *ad = malloc(sizeof(*ad));
+    const char *host = names_subject_rest(natsMsg_GetSubject(m), NAMES_FAM_HOSTS);
+    char err[160];
+    (void)nc;
+    (void)sub;
+    (void)closure;
+    if (ad && !hostad_from_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), host ? host : "", ad, err,
+                                sizeof(err))) {
+        pthread_mutex_lock(&M.mu);
+        if (M.seen)
+            seen_host(M.seen, ad, text_now_ms());
+        pthread_mutex_unlock(&M.mu);
+    }
+    free(ad);
+    natsMsg_Destroy(m);
 }
 
 /* agents.heartbeat.<type>.<instance>: the subject says who. */
@@ -789,7 +811,7 @@ static void stats_data(cJSON *data, void *closure)
 static orch_status lead(void)
 {
     kvEntry *e = NULL;
-    char err[ERR_LEN], hb_filter[64];
+    char err[ERR_LEN], hb_filter[64], hosts_filter[64];
     mxd_cfg mc;
     dl_cfg dc;
     int64_t now = text_now_ms();
@@ -812,6 +834,7 @@ static orch_status lead(void)
     M.last_depth_ms = M.last_ping_ms = M.last_eval_ms = M.last_plan_ms = 0;
     pthread_mutex_unlock(&M.mu);
     names_subject(hb_filter, sizeof(hb_filter), NAMES_SUBJ_HEARTBEAT, ">", NULL);
+    snprintf(hosts_filter, sizeof(hosts_filter), "%s.*", NAMES_SUBJ_HOSTS);
     atomic_store(&M.running, 1);
     for (int k = 0; k < N_INPUTS; k++)
         if (nc_pull_subscribe(M.d->js, NULL, input_durables[k], &M.inputs[k], err) != ORCH_OK) {
@@ -825,7 +848,8 @@ static orch_status lead(void)
          nc_pull_subscribe(M.d->js, "ALERTS", TOPO_DUR_MONITOR_MATRIX, &M.alerts_sub, err) != ORCH_OK) ||
         kvStore_WatchAll(&M.w_states, M.states, NULL) != NATS_OK ||
         kvStore_WatchAll(&M.w_budgets, M.budgets, NULL) != NATS_OK ||
-        natsConnection_Subscribe(&M.hb_sub, M.d->nc, hb_filter, on_heartbeat, NULL) != NATS_OK)
+        natsConnection_Subscribe(&M.hb_sub, M.d->nc, hb_filter, on_heartbeat, NULL) != NATS_OK ||
+        natsConnection_Subscribe(&M.hosts_sub, M.d->nc, hosts_filter, on_advert, NULL) != NATS_OK)
         return ORCH_ERR_NATS;
     if (pthread_create(&M.th_inputs, NULL, inputs_thread, NULL) != 0)
         return ORCH_ERR_IO;
@@ -901,6 +925,7 @@ static void follow(void)
     if (M.hb_sub && natsSubscription_Drain(M.hb_sub) == NATS_OK)
         natsSubscription_WaitForDrainCompletion(M.hb_sub, 5000);
     unsub(&M.hb_sub);
+    unsub(&M.hosts_sub);
     unwatch(&M.w_states);
     unwatch(&M.w_budgets);
     pthread_mutex_lock(&M.mu);

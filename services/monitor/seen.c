@@ -58,6 +58,8 @@ struct seen {
     rules_work *work;
     dash_input dash;
     dash_item *ditems;
+    hosttab hosts;                  /* the pool's adverts (hosttab.h) */
+    dash_host dhosts[HOSTTAB_MAX];
     dash_agent *dagents;
     char mode[64], next_task[160], next_review[32];
 };
@@ -198,6 +200,8 @@ void seen_budget(seen *s, const pb_budget *u)
         s->usd.limit[u->agent_type] = u->limit_micro_usd;
     }
 }
+
+void seen_host(seen *s, const hostad *a, int64_t now) { hosttab_note(&s->hosts, a, now); }
 
 void seen_plan_set(seen *s, const seen_plan *p)
 {
@@ -586,6 +590,8 @@ const dash_input *seen_dash(seen *s, int64_t now)
     in->conservation = s->plan.conservation;
     in->paused = s->plan.paused;
     in->npaused = s->plan.npaused;
+    in->nhosts = hosttab_list(&s->hosts, now, SEEN_HOST_FORGET_MS, s->dhosts, HOSTTAB_MAX);
+    in->hosts = s->dhosts;
     in->critical_path = (const char(*)[64])s->plan.path;
     in->npath = s->plan.npath;
     /* the forecast (the release rule played on the agents there are); the

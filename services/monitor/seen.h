@@ -42,6 +42,8 @@
 #include <cjson/cJSON.h>
 
 #include "agents.h"
+#include "hostad.h"
+#include "hosttab.h"
 #include "dashboard.h"
 #include "names.h"
 #include "pb.h"
@@ -144,6 +146,11 @@ int seen_stop_once(seen *s, const char *id, unsigned attempt, const char *instan
 
 /* The dashboard's input at now, borrowed until the next call. */
 const dash_input *seen_dash(seen *s, int64_t now);
+
+/* An agent host's advert (hosts.<host id>), read and checked, heard at
+ * now. The dashboard lists the hosts heard within SEEN_HOST_FORGET_MS. */
+#define SEEN_HOST_FORGET_MS (10 * 60 * 1000LL)
+void seen_host(seen *s, const hostad *a, int64_t now);
 
 /* Counters for $SRV.STATS. */
 void seen_stats(const seen *s, int *requirements, int *agents, long long *evicted, long long *untracked);

@@ -496,6 +496,7 @@ char *webview_overview(const webview_input *in)
 
     est_build(&e, in);
     cJSON_AddStringToObject(o, "mode", d->mode ? d->mode : "");
+    dash_hosts_json(o, d);
     x = cJSON_AddArrayToObject(o, "paused"); /* the scheduler's pauses, as shown */
     for (int i = 0; i < d->npaused; i++)
         cJSON_AddItemToArray(x, cJSON_CreateString(d->paused[i]));

@@ -1028,6 +1028,50 @@ static char *dashboard_text(env *e)
     return s;
 }
 
+/* The pool of agent hosts on the dashboard: each host's last advert
+ * (hosts.<host id>), slots used and free and agents by type; an advert
+ * whose body names another host than its subject joins nothing. */
+static void the_dashboard_lists_the_agent_hosts(void **state)
+{
+    env *e = *state;
+    pid_t mon = start_monitor(e, "m1", NULL);
+    const char *h1 = "{\"host\":\"h1\",\"nonce\":\"n1\",\"slots\":3,\"running\":{\"backend\":1,\"frontend\":1},"
+                     "\"instances\":[\"backend-h1-n1-1\",\"frontend-h1-n1-2\"]}";
+    const char *forged = "{\"host\":\"h9\",\"nonce\":\"n9\",\"slots\":900,\"instances\":[]}";
+    char *text = NULL;
+    cJSON *d = NULL;
+    for (int i = 0; i < 50; i++) {
+        natsConnection_PublishString(e->nc, "hosts.h1", h1);
+        natsConnection_PublishString(e->nc, "hosts.h2", forged);
+        natsConnection_Flush(e->nc);
+        free(text);
+        text = dashboard_text(e);
+        if (strstr(text, "### Agent hosts"))
+            break;
+        usleep(100 * 1000);
+    }
+    if (!strstr(text, "- h1: 2 of 3 slots used, 1 free (backend 1, frontend 1); heard "))
+        fail_msg("the dashboard does not list h1:\n%s", text);
+    assert_null(strstr(text, "h9"));
+    assert_null(strstr(text, "h2:"));
+    {
+        natsMsg *reply = NULL;
+        const cJSON *h;
+        assert_int_equal(natsConnection_RequestString(&reply, e->nc, "orch.dashboard", "json", 2000), NATS_OK);
+        d = cJSON_Parse(natsMsg_GetData(reply));
+        natsMsg_Destroy(reply);
+        h = cJSON_GetArrayItem(cJSON_GetObjectItem(d, "hosts"), 0);
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "hosts")), 1);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(h, "host")), "h1");
+        assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(h, "free")), 1);
+        assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(h, "agents"), "frontend")),
+                         1);
+    }
+    cJSON_Delete(d);
+    free(text);
+    svc_stop(mon);
+}
+
 /* A stand-in for the scheduler's orch.scheduler.list. */
 static const char *plan_reply;
 
@@ -1826,6 +1870,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(stale_work_one_alert_then_one_threaded_resolution, setup, teardown),
         cmocka_unit_test_setup_teardown(a_forged_lease_is_alerted_and_taken_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_dashboard_lists_the_agent_hosts, setup, teardown),
         cmocka_unit_test_setup_teardown(deep_queue_alerts_and_silence_suppresses, setup, teardown),
         cmocka_unit_test_setup_teardown(error_rate_and_budget_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_of_an_attempt_that_is_over_still_count, setup, teardown),
