@@ -150,6 +150,10 @@ static const char *const requests[NAMES_REQ_COUNT] = {
     [NAMES_REQ_MONITOR_SILENCE] = "orch.monitor.silence",
     [NAMES_REQ_ROUTER_CLASSIFY] = "orch.router.classify",
     [NAMES_REQ_VERIFIER_STATS] = "orch.verifier.stats",
+    [NAMES_REQ_DECIDE_PAUSE] = "orch.decide.pause",
+    [NAMES_REQ_DECIDE_RESUME] = "orch.decide.resume",
+    [NAMES_REQ_DECIDE_CANCEL] = "orch.decide.cancel",
+    [NAMES_REQ_DECIDE_PRIORITY] = "orch.decide.priority",
 };
 
 const char *names_request_subject(names_request r)
@@ -176,7 +180,8 @@ int names_severity_parse(const char *s, Orchestrator__V1__Severity *out)
 
 static const char *const wait_kinds[] = {"unspecified", "dependency", "budget", "conservation", "overlap",
                                          "window", "turn", "retry_backoff", "verifying", "review", "merge",
-                                         "quiet_hours", "human", "agent", "cycle", "reserved", "dead_end"};
+                                         "quiet_hours", "human", "agent", "cycle", "reserved", "dead_end",
+                                         "paused", "cancelled"};
 
 const char *names_wait_kind(Orchestrator__V1__WaitKind k)
 {

@@ -138,6 +138,12 @@ typedef enum {
     NAMES_REQ_MONITOR_SILENCE,    /* orch.monitor.silence */
     NAMES_REQ_ROUTER_CLASSIFY,    /* orch.router.classify: a dry run */
     NAMES_REQ_VERIFIER_STATS,     /* orch.verifier.stats */
+    /* Decisions of people, answered by the scheduler's leader and sent
+     * only by people (deploy/nats.conf): docs/scheduler.md. */
+    NAMES_REQ_DECIDE_PAUSE,       /* orch.decide.pause */
+    NAMES_REQ_DECIDE_RESUME,      /* orch.decide.resume */
+    NAMES_REQ_DECIDE_CANCEL,      /* orch.decide.cancel.<id> */
+    NAMES_REQ_DECIDE_PRIORITY,    /* orch.decide.priority.<id> */
     NAMES_REQ_COUNT
 } names_request;
 

@@ -91,6 +91,8 @@ const topo_bucket topo_buckets[] = {
     {TOPO_KV_INTAKE_IDS, 1, 86400, "ids assigned per intake message, so a redelivery gets the same"},
     {TOPO_KV_CLAIMS, 1, 86400, "<type>.<message id>: created by the agent that acts on that work, once"},
     {TOPO_KV_TRAINS, 1, 0, "the merge train of each project (JSON), kept by the scheduler's leader"},
+    {TOPO_KV_DECISIONS, 1, 0, "decisions of people that outlive a leader: key pauses (JSON), kept by the "
+                              "scheduler's leader"},
     {TOPO_KV_IDS, 1, 0, "every requirement id the router handed on, created once: seq-<S>-<i>, the intake item "
                         "that took it"},
 };

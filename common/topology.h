@@ -86,5 +86,6 @@ int topo_kv_create_once(const char *bucket);
 #define TOPO_KV_CLAIMS "orch_claims"
 #define TOPO_KV_IDS "orch_ids"
 #define TOPO_KV_TRAINS "orch_trains"
+#define TOPO_KV_DECISIONS "orch_decisions"
 
 #endif

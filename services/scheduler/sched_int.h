@@ -14,6 +14,7 @@
  *                                                     (struct sched_forecast)
  *   sched_merge.c     reviews and merges                (struct sched_merge)
  *   sched_train.c     the merge trains, one per project (in struct sched_merge)
+ *   sched_people.c    decisions of people: pauses, cancel, priority (struct sched_people)
  *   sched_restore.c   rebuilding after a restart (no state of its own)
  * A new concern gets a file and a struct of its own here, not fields in
  * another's. Arrays "by entry" are indexed like sched.e and grown with it
@@ -143,6 +144,7 @@ struct sched {
     struct sched_rank rk;
     struct sched_forecast fc;
     struct sched_merge mg;
+    struct sched_people *ppl; /* pauses (sched_people.c); NULL until the first */
 };
 
 /* --- small helpers, shared --------------------------------------------------- */
@@ -316,6 +318,23 @@ void merge_free(struct sched_merge *m);
 void merge_review_answered(sched *s, int i, const pb_result *r, const sched_from *from, const sched_clock *now);
 void merge_done(sched *s, int i, const pb_result *r, const sched_clock *now);
 void merge_refused(sched *s, int i, const pb_error *e, const sched_clock *now);
+
+/* --- sched_people.c: decisions of people (pauses; cancel and priority are public) --- */
+void people_free(sched *s);
+/* Whether every ready item of type t is held (a pause of all or of t). */
+int people_holds_type(const sched *s, int t);
+/* Whether st is held by a pause: 1 with its reason set (saved when it
+ * changed), else 0. */
+int people_hold(sched *s, pb_state *st, const sched_clock *now);
+/* Every READY item queued for type t says its pause (t held). */
+void people_hold_queue(sched *s, int t, const sched_clock *now);
+/* Pauses past their until end. */
+void people_tick(sched *s, const sched_clock *now);
+/* st was withdrawn by a person. */
+static inline int people_cancelled(const pb_state *st)
+{
+    return st->status == ST_REJECTED && st->wait_kind == WK(CANCELLED);
+}
 
 /* --- sched_train.c: the merge train, when merge_train is on --- */
 void strain_enqueue(sched *s, int i, const sched_clock *now);

@@ -10,6 +10,8 @@
  * (window_now; CRITICAL work counts only the CRITICAL slots, so it
  * overtakes everything). Then each item goes through the gates, in this
  * order, and is released when all let it go:
+ *   gate_paused        no pause holds its project (a pause of its type or
+ *                      of everything holds the whole pass: sched_people.c);
  *   gate_backoff       no backoff is pending;
  *   gate_conservation  LOW work is not held back by conservation mode;
  *   gate_budget        its estimate fits the day's budget;
@@ -385,6 +387,10 @@ typedef struct {
  * waits (saved when that changed). */
 typedef int (*gate_fn)(gate_ctx *g);
 
+/* A pause of the item's project (sched_people.c; a type's pause stops the
+ * whole pass before the gates). */
+static int gate_paused(gate_ctx *g) { return !people_hold(g->s, g->st, g->now); }
+
 static int gate_backoff(gate_ctx *g)
 {
     if (g->st->retry_at_ms <= g->now->now_ms)
@@ -471,7 +477,7 @@ static int gate_reserve(gate_ctx *g)
     return 1;
 }
 
-static const gate_fn gates[] = {gate_backoff, gate_conservation, gate_budget, gate_overlap, gate_reserve};
+static const gate_fn gates[] = {gate_paused, gate_backoff, gate_conservation, gate_budget, gate_overlap, gate_reserve};
 
 /* --- dispatch ------------------------------------------------------------------------- */
 
@@ -586,6 +592,10 @@ void release_type(sched *s, int t, const sched_clock *now)
         between_turns(s, t, now);
         return;
     }
+    if (people_holds_type(s, t)) { /* paused: nothing of t goes (sched_people.c) */
+        people_hold_queue(s, t, now);
+        return;
+    }
     budget_roll(&s->led.b, now->day);
     forecast_rerank(s, 0);
     for (int p = 1; p < NP; p++) {
@@ -670,7 +680,7 @@ void release_check_spawns(sched *s, const sched_clock *now)
         char why[200];
         for (int p = 1; p < NP; p++)
             depth += s->rel.q[t][p].n;
-        if (depth <= s->cfg.spawn_depth || budget_left(&s->led.b, t) == 0)
+        if (depth <= s->cfg.spawn_depth || budget_left(&s->led.b, t) == 0 || people_holds_type(s, t))
             continue;
         if (s->rel.last_spawn[t] && now->now_ms - s->rel.last_spawn[t] < s->cfg.spawn_cooldown_s * 1000)
             continue;

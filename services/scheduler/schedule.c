@@ -168,6 +168,7 @@ void sched_destroy(sched *s)
     ledger_free(&s->led);
     forecast_free(s);
     merge_free(&s->mg);
+    people_free(s);
     dag_destroy(s->g);
     free(s);
 }
@@ -322,6 +323,8 @@ static void blockers_text(const sched *s, int node, char *buf, size_t len)
             where = " (merging)";
         else if (j >= 0 && s->e[j]->status == ST_ESCALATED)
             where = " (escalated: waits for a person)";
+        else if (j >= 0 && people_cancelled(s->e[j]))
+            where = " (cancelled)";
         else if (j >= 0 && s->e[j]->status == ST_REJECTED)
             where = " (rejected: will never finish)";
         used += (size_t)snprintf(buf + used, len - used, "%s%s%s", used ? ", " : "", dag_id(s->g, d), where);
@@ -375,6 +378,7 @@ static int block_or_ready(sched *s, int i, const sched_clock *now)
     const char *roots[DEAD_END_ROOTS_MAX];
     char buf[512], rb[400];
     size_t used = 0;
+    int cancelled = 0; /* a root was withdrawn by a person: say so first */
     if (dag_unmet(s->g, node) == 0) {
         sched_make_ready(s, i, now);
         return 1;
@@ -390,13 +394,16 @@ static int block_or_ready(sched *s, int i, const sched_clock *now)
             used += (size_t)snprintf(rb + used, sizeof(rb) - used, "%s%s (escalated: orchctl retry %s)", k ? ", " : "",
                                      r->id, r->id);
         else
-            used += (size_t)snprintf(rb + used, sizeof(rb) - used, "%s%s (rejected)", k ? ", " : "", r->id);
+            used += (size_t)snprintf(rb + used, sizeof(rb) - used, "%s%s (%s)", k ? ", " : "", r->id,
+                                     people_cancelled(r) ? "cancelled" : "rejected");
+        cancelled |= people_cancelled(r);
     }
     if (nroots) {
         int direct = 1; /* every root is a dependency: buf says it all */
         for (int k = 0; k < nroots && direct; k++)
             direct = depends_on(s, node, roots[k]);
-        if (sched_reason(st, WK(DEAD_END), "dead end: waiting on %s%s%s", buf, direct ? "" : ", behind ",
+        if (sched_reason(st, WK(DEAD_END), "%s: waiting on %s%s%s", cancelled ? "dependency cancelled" : "dead end", buf,
+                         direct ? "" : ", behind ",
                          direct ? "" : rb)) {
             changed = 1;
             for (int k = 0; k < nroots; k++)
@@ -941,6 +948,33 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
 
 /* The reason of an agent error that blames the instance, not the work. */
 #define AGENT_UNHEALTHY "agent_unhealthy"
+/* A rate limit or used-up usage window; with retry_at_ms, when it ends. */
+#define RATE_LIMITED "rate_limited"
+#define RATE_PAUSE_MAX_MS (24 * 3600 * 1000LL) /* no report pauses a type for longer */
+
+/* An agent's account is rate-limited until e->retry_at_ms: its type is
+ * paused until then (one alert, resumed by itself; a longer window is
+ * paused again by the next run that meets it) and the work goes back
+ * without counting an attempt. */
+static void rate_limit_pause(sched *s, int i, const pb_error *e, const sched_clock *now)
+{
+    pb_state *st = s->e[i];
+    sched_pause_scope scope = {SCHED_SCOPE_TYPE, type_of(st), NULL};
+    int64_t until = e->retry_at_ms - now->now_ms > RATE_PAUSE_MAX_MS ? now->now_ms + RATE_PAUSE_MAX_MS : e->retry_at_ms;
+    char comment[200], err[ERR_LEN];
+    size_t n;
+    snprintf(comment, sizeof(comment), "rate limit met by %s on %s: %s", *e->instance ? e->instance : "an agent", st->id,
+             e->message);
+    for (n = 0; comment[n]; n++) /* one line, as a comment must be */
+        if ((unsigned char)comment[n] < 0x20 || comment[n] == 0x7f)
+            comment[n] = ' ';
+    n = text_utf8_prefix(comment, n, n);
+    comment[n] = '\0';
+    if (sched_pause(s, &scope, until, "scheduler", "rate_limit", comment, now, err, sizeof(err)) < 0 && s->out.alert)
+        s->out.alert(s->out.ctx, "warning", "rate_limit", st->id, err);
+    st->infra_retries++; /* a new dispatch of the same attempt: its own id (-i<n>) and claim */
+    sched_send_back(s, i, e->message, 0, 0, now); /* the pause holds it */
+}
 
 admit_code sched_error(sched *s, const pb_error *e, const sched_from *from, const sched_clock *now)
 {
@@ -985,6 +1019,10 @@ admit_code sched_error(sched *s, const pb_error *e, const sched_from *from, cons
      * is its own, not the work's: another instance takes it, no attempt
      * counted, as for an infrastructure error and within the same bound
      * (so a liar cannot hold work back for ever). */
+    if (e->transient && !strcmp(e->reason, RATE_LIMITED) && e->retry_at_ms > now->now_ms) {
+        rate_limit_pause(s, i, e, now);
+        return c;
+    }
     if (e->transient && !strcmp(e->reason, AGENT_UNHEALTHY) &&
         ++st->infra_retries <= (uint32_t)s->cfg.max_infra_retries)
         sched_send_back(s, i, e->message, 0, 0, now);
@@ -1085,6 +1123,7 @@ void sched_tick(sched *s, const sched_clock *now)
     sched_train_tick(s, now);
     if (budget_roll(&s->led.b, now->day))
         ledger_check_conservation(s, now);
+    people_tick(s, now); /* pauses past their until end before the pass */
     if (!release_tick(s, now))
         return; /* turns mode, no turn due: spawns and pruning wait for one */
     release_check_spawns(s, now);

@@ -196,6 +196,9 @@ typedef struct {
     void (*train_advance)(void *ctx, const char *project, const char *from, const char *to, const char *const *ids,
                           const char *const *commits, int n);
     void (*train_save)(void *ctx, const char *project, const char *json);
+    /* The pauses changed (sched_people.c): store this JSON (KV orch_decisions,
+     * key "pauses") so that a new leader keeps them (sched_restore_pauses). */
+    void (*pauses)(void *ctx, const char *json);
 } sched_out;
 
 typedef struct sched sched;
@@ -272,6 +275,63 @@ cJSON *sched_trains_json(const sched *s);
 /* A human's retry of an ESCALATED requirement: a fresh set of attempts.
  * Returns 0, or -1 with why in err. */
 int sched_retry(sched *s, const char *id, const sched_clock *now, char *err, size_t len);
+
+/* --- decisions of people (sched_people.c; docs/scheduler.md) ---------------------
+ *
+ * Pauses. A pause holds new releases of ready work in its scope (everything,
+ * an agent type, or a project: the requirement's metadata "project", else
+ * the project its delivery names); work in flight finishes, spawns for a
+ * held type stop, and held work says so (WAIT_KIND_PAUSED, "paused: backend
+ * by alice since 10:42 (comment)"). One pause per scope: pausing a paused
+ * scope again replaces its until, who, source and comment. A pause with
+ * until_ms > 0 ends by itself at the first sched_tick at or after it.
+ * Every change goes to out.pauses; the first pause of a scope raises one
+ * info alert ("paused"). who and source are the caller's words (source:
+ * "person", "rate_limit", ...); who 1..64 printable characters, source a
+ * word of [a-z_] up to 24, comment up to 300 characters (control
+ * characters refused). */
+typedef enum { SCHED_SCOPE_ALL = 0, SCHED_SCOPE_TYPE, SCHED_SCOPE_PROJECT } sched_scope_kind;
+typedef struct {
+    sched_scope_kind kind;
+    int type;                /* SCHED_SCOPE_TYPE: an agent type 1..NAMES_AGENT_TYPES-1 */
+    const char *project;     /* SCHED_SCOPE_PROJECT: 1..64 of [A-Za-z0-9_.-] (borrowed) */
+} sched_pause_scope;
+#define SCHED_PAUSES_MAX 64
+
+/* 0: paused now; 1: it was paused already (its until, who, source and
+ * comment replaced); -1 with why in err (bad scope or words, until_ms in the
+ * past, too many pauses): nothing changed. */
+int sched_pause(sched *s, const sched_pause_scope *scope, int64_t until_ms, const char *who, const char *source,
+                const char *comment, const sched_clock *now, char *err, size_t len);
+/* Ends the pause of exactly that scope (all: every pause). 0: ended; 1: it
+ * was not paused (nothing to do); -1 with why in err. */
+int sched_unpause(sched *s, const sched_pause_scope *scope, const char *who, const sched_clock *now, char *err,
+                  size_t len);
+/* The pauses as JSON ({"paused": [{"scope": "type", "name": "backend",
+ * "until": ms|0, "who", "since": ms, "comment", "source"}]}); caller frees. */
+char *sched_pauses_json(const sched *s);
+/* The "paused" array alone (caller frees), for the list answer. */
+cJSON *sched_pauses_view(const sched *s);
+/* What the last leader kept (sched_pauses_json's), before sched_resume.
+ * ORCH_OK, or ORCH_ERR_INVALID with why in err (nothing restored). */
+orch_status sched_restore_pauses(sched *s, const char *json, size_t len, char err[ERR_LEN]);
+
+/* A person withdraws a requirement: REJECTED with WAIT_KIND_CANCELLED and
+ * the decision recorded; work in flight is withdrawn (its window slot,
+ * files and reserved tokens freed; any later report of it is refused as
+ * for finished work); its dependents become BLOCKED, "dependency
+ * cancelled". 0: cancelled; 1: it was cancelled already; -1 with why in err
+ * (unknown id, COMPLETE, REJECTED otherwise, MERGING: its merge is out). */
+int sched_cancel(sched *s, const char *id, const char *who, const char *comment, const sched_clock *now, char *err,
+                 size_t len);
+/* A person sets a requirement's priority (1 CRITICAL .. 4 LOW): ready work
+ * moves to its new queue at once. 0: changed; 1: it had that priority
+ * already; -1 with why in err (unknown id, bad level, finished). */
+int sched_set_priority(sched *s, const char *id, int priority, const char *who, const char *comment,
+                       const sched_clock *now, char *err, size_t len);
+/* The requirements that wait on id, directly or through others, at most
+ * max (borrowed ids, valid until the next change). */
+int sched_dependents(const sched *s, const char *id, const char **ids, int max);
 
 /* Timers: day rollover, backoffs, turn boundaries, spawns. */
 void sched_tick(sched *s, const sched_clock *now);

@@ -19,6 +19,7 @@
 #include "nc.h"
 #include "names.h"
 #include "outbox.h"
+#include "people_nats.h"
 #include "pool_nats.h"
 #include "sched_view.h"
 #include "schedule.h"
@@ -477,7 +478,7 @@ static void out_train_save(void *ctx, const char *project, const char *json)
 
 static const sched_out outputs = {NULL, out_save, out_dispatch, out_review, out_merge, out_reject,
                                   out_spawn, out_alert, out_budget, out_refuse, out_learned,
-                                  out_train_build, out_train_advance, out_train_save};
+                                  out_train_build, out_train_advance, out_train_save, people_nats_save};
 
 /* Stores and publishes what the decisions so far asked for. Called with mu
  * held, after every call into the core; what fails stays in the outbox for
@@ -841,8 +842,27 @@ static void on_list(srv_req *req, void *closure)
     clock_now(&now);
     o = sched_view_list(S.s, scheduler_cfg.mode ? (int)scheduler_cfg.core.turn_minutes : 0, offset, limit, &now);
     cJSON_AddItemToObject(o, "trains", sched_trains_json(S.s)); /* docs/merge.md */
+    cJSON_AddItemToObject(o, "paused", sched_pauses_view(S.s)); /* docs/scheduler.md */
     pthread_mutex_unlock(&S.mu);
     srv_respond_json(req, o);
+}
+
+/* The lock for decisions of people (people_nats.h). */
+static sched *people_lock(sched_clock *now)
+{
+    pthread_mutex_lock(&S.mu);
+    if (!S.s || !still_leader()) {
+        pthread_mutex_unlock(&S.mu);
+        return NULL;
+    }
+    clock_now(now);
+    return S.s;
+}
+
+static void people_unlock(void)
+{
+    flush_locked();
+    pthread_mutex_unlock(&S.mu);
 }
 
 /* orch.scheduler.retry: {"id": "REQ-1"} or the bare id. */
@@ -957,6 +977,7 @@ static orch_status become_leader(void)
     evidence_restore_budgets(S.s, S.budgets, &now);
     evidence_restore_learned(S.s, S.budgets);
     train_nats_restore(S.s, S.trains, out_alert);
+    people_nats_restore(S.s); /* pauses hold before anything is released */
     sched_resume(S.s, &now);
     sched_train_resume(S.s, &now);
     flush_locked();
@@ -1107,7 +1128,8 @@ orch_status scheduler_start(daemon_ctx *d, char err[ERR_LEN])
         (st = srv_add_endpoint(d->srv, "list", names_request_subject(NAMES_REQ_SCHEDULER_LIST), "", on_list, NULL,
                                NULL, err)) != ORCH_OK ||
         (st = srv_add_endpoint(d->srv, "retry", names_request_subject(NAMES_REQ_SCHEDULER_RETRY), "", on_retry, NULL,
-                               NULL, err)) != ORCH_OK)
+                               NULL, err)) != ORCH_OK ||
+        (st = people_nats_start(d, people_lock, people_unlock, err)) != ORCH_OK)
         return st;
     return pool_nats_start(d, scheduler_cfg.host_lost_ms, err);
 }
@@ -1142,6 +1164,7 @@ void scheduler_stop(daemon_ctx *d)
     step_down();
     lease_let_go(); /* a standby need not wait for the TTL */
     pool_nats_stop();
+    people_nats_stop();
     kvStore_Destroy(S.states);
     kvStore_Destroy(S.budgets);
     kvStore_Destroy(S.leader);

@@ -136,7 +136,7 @@ static void r_train_save(void *ctx, const char *project, const char *json)
 }
 
 const sched_out out = {NULL, r_save, r_dispatch, r_review, r_merge, r_reject, r_spawn, r_alert, NULL,
-                              r_refuse, NULL, r_train_build, r_train_advance, r_train_save};
+                              r_refuse, NULL, r_train_build, r_train_advance, r_train_save, NULL};
 
 sched_clock clk;
 sched_cfg cfg;

@@ -94,7 +94,7 @@ static void o_refuse(void *ctx, const char *key, const char *reason, const char 
 }
 
 static const sched_out out = {NULL, o_save, o_dispatch, o_review, o_merge, o_reject,
-                              o_spawn, o_alert, NULL, o_refuse, NULL, NULL, NULL, NULL};
+                              o_spawn, o_alert, NULL, o_refuse, NULL, NULL, NULL, NULL, NULL};
 
 static sched_clock clk;
 static sched_cfg cfg;
