@@ -25,6 +25,7 @@
 #include "pb.h"
 #include "proc.h"
 #include "svcfix.h"
+#include "text.h"
 
 typedef svc_env env;
 
@@ -1469,6 +1470,60 @@ static void a_dollar_limit_conserves_then_stops(void **state)
     svc_stop(pid);
 }
 
+/* A rate limit that says when it ends pauses its type until then: no
+ * attempt counted, one alert, other types flow, and the work goes out again
+ * by itself after the reset. */
+static void a_rate_limit_pauses_its_type_until_the_reset(void **state)
+{
+    env *e = *state;
+    pid_t pid = start_scheduler(e, "s1", NULL);
+    natsSubscription *alerts = NULL;
+    char body[400];
+    work w;
+    cJSON *st;
+    int paused_alerts = 0;
+    natsMsg *m = NULL;
+
+    wait_leader(e, "s1");
+    assert_int_equal(natsConnection_SubscribeSync(&alerts, e->nc, "alerts.*.paused"), NATS_OK);
+    plan(e, "RL-1", BE, MED, 1000, NULL, NULL);
+    must_take(e, "roy-backend", "requirements.backend.>", "RL-1", 1, &w);
+    snprintf(body, sizeof(body), "{\"requirementId\":\"RL-1\",\"attempt\":1,\"instance\":\"roy-1\",\"transient\":true,"
+             "\"reason\":\"rate_limited\",\"message\":\"Claude AI usage limit reached\",\"retryAtMs\":%lld}",
+             (long long)(text_now_ms() + 4000));
+    publish_json(e, "errors.agent.backend.RL-1", body);
+    settle(e, "ERRORS", "scheduler-errors");
+    plan(e, "RL-2", BE, MED, 1000, NULL, NULL);
+    plan(e, "RL-F", FE, MED, 1000, NULL, NULL);
+    must_take(e, "jen-frontend", "requirements.frontend.>", "RL-F", 1, &w); /* other types flow */
+    settle(e, "PLAN", "scheduler-plan");
+    nothing_for(e, "roy-backend", "requirements.backend.>");
+    st = status_of(e, "RL-2");
+    assert_string_equal(field(st, "status"), "READY");
+    assert_non_null(strstr(field(st, "reason"), "paused"));
+    cJSON_Delete(st);
+    /* after the reset: RL-1 again, still its first attempt, and RL-2 */
+    {
+        work w2;
+        assert_true(take(e, "roy-backend", "requirements.backend.>", 8000, &w));
+        if (!take(e, "roy-backend", "requirements.backend.>", 3000, &w2)) {
+            cJSON *a = status_of(e, "RL-1"), *b = status_of(e, "RL-2");
+            fail_msg("after %s, nothing more: RL-1 %s (%s), RL-2 %s (%s)", w.id, field(a, "status"), field(a, "reason"),
+                     field(b, "status"), field(b, "reason"));
+        }
+        if (strcmp(w.id, "RL-1") && strcmp(w2.id, "RL-1"))
+            fail_msg("RL-1 did not go out again after the reset (%s, %s)", w.id, w2.id);
+        assert_int_equal(strcmp(w.id, "RL-1") ? w2.attempt : w.attempt, 1);
+    }
+    while (natsSubscription_NextMsg(&m, alerts, 500) == NATS_OK) {
+        paused_alerts++;
+        natsMsg_Destroy(m);
+    }
+    assert_int_equal(paused_alerts, 1);
+    natsSubscription_Destroy(alerts);
+    svc_stop(pid);
+}
+
 /* A requirement's cap in dollars across its attempts: failed work past it
  * is escalated, not retried into the day's budget. */
 static void a_runaway_requirement_is_escalated_at_its_cap(void **state)
@@ -2279,6 +2334,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_failed_run_is_charged_once_whatever_the_order, svc_env_setup,
                                         svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_dollar_limit_conserves_then_stops, svc_env_setup, svc_env_teardown),
+        cmocka_unit_test_setup_teardown(a_rate_limit_pauses_its_type_until_the_reset, svc_env_setup,
+                                        svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_runaway_requirement_is_escalated_at_its_cap, svc_env_setup,
                                         svc_env_teardown),
         cmocka_unit_test_setup_teardown(a_refused_merge_goes_back_with_the_output, svc_env_setup, svc_env_teardown),
