@@ -536,6 +536,22 @@ int sched_set_priority(sched *s, const char *id, int priority, const char *who, 
     return 0;
 }
 
+cJSON *sched_decisions_view(const pb_state *st)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t k = 0; k < st->n_decisions; k++) {
+        const Orchestrator__V1__Decision *d = st->decisions[k];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "kind", d->kind);
+        cJSON_AddStringToObject(o, "who", d->who);
+        cJSON_AddNumberToObject(o, "at", (double)d->at_ms);
+        cJSON_AddStringToObject(o, "comment", d->comment);
+        cJSON_AddStringToObject(o, "detail", d->detail);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
 int sched_dependents(const sched *s, const char *id, const char **ids, int max)
 {
     int node = dag_find(s->g, id), n = 0, head = 0;

@@ -108,6 +108,8 @@ cJSON *sched_view_status(const sched *s, const pb_state *st, int64_t eta, int br
                 cJSON_AddStringToObject(o, "estimate", st->requirement->metadata->extra[i]->value);
     if (*st->requirement->last_failure_output)
         cut |= add_text(o, "lastFailureOutput", st->requirement->last_failure_output, max);
+    if (!brief && st->n_decisions) /* who decided what, and when (sched_people.c) */
+        cJSON_AddItemToObject(o, "decisions", sched_decisions_view(st));
     if (cut)
         cJSON_AddBoolToObject(o, "truncated", 1);
     return o;

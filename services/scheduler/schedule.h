@@ -329,6 +329,9 @@ int sched_cancel(sched *s, const char *id, const char *who, const char *comment,
  * already; -1 with why in err (unknown id, bad level, finished). */
 int sched_set_priority(sched *s, const char *id, int priority, const char *who, const char *comment,
                        const sched_clock *now, char *err, size_t len);
+/* st's decisions as a JSON array ([{"kind", "who", "at", "comment",
+ * "detail"}], oldest first); caller frees. */
+cJSON *sched_decisions_view(const pb_state *st);
 /* The requirements that wait on id, directly or through others, at most
  * max (borrowed ids, valid until the next change). */
 int sched_dependents(const sched *s, const char *id, const char **ids, int max);

@@ -642,6 +642,40 @@ static void only_its_service_touches_a_lease(void **state)
     natsConnection_Destroy(router);
 }
 
+/* Decisions of people (orch.decide.>): the operator sends them and the
+ * scheduler hears them; an agent or another service cannot send one, and
+ * no one but the scheduler writes the pauses it keeps (orch_decisions). */
+static void only_people_send_decisions(void **state)
+{
+    natsConnection *agent = connect_as("agent-backend", "p-backend");
+    natsConnection *mon = connect_as("monitor", "p-monitor");
+    natsConnection *op = connect_as("operator", "p-operator");
+    natsConnection *sched = connect_as("scheduler", "p-scheduler");
+    natsSubscription *sub = NULL;
+    natsMsg *m = NULL;
+    (void)state;
+    assert_int_equal(natsConnection_SubscribeSync(&sub, sched, "orch.decide.>"), NATS_OK);
+    natsConnection_Flush(sched);
+    assert_true(refused(agent, "orch.decide.pause"));
+    assert_true(refused(agent, "orch.decide.resume"));
+    assert_true(refused(agent, "orch.decide.cancel.REQ-1"));
+    assert_true(refused(agent, "orch.decide.priority.REQ-1"));
+    assert_true(refused(mon, "orch.decide.pause"));
+    assert_true(refused(op, "$KV.orch_decisions.pauses"));
+    assert_true(refused(agent, "$KV.orch_decisions.pauses"));
+    assert_int_equal(natsConnection_PublishString(op, "orch.decide.cancel.REQ-1", "{\"by\":\"alice\"}"), NATS_OK);
+    natsConnection_Flush(op);
+    assert_int_equal(natsSubscription_NextMsg(&m, sub, 2000), NATS_OK);
+    assert_string_equal(natsMsg_GetSubject(m), "orch.decide.cancel.REQ-1"); /* the only one that came through */
+    natsMsg_Destroy(m);
+    assert_int_not_equal(natsSubscription_NextMsg(&m, sub, 300), NATS_OK);
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(agent);
+    natsConnection_Destroy(mon);
+    natsConnection_Destroy(op);
+    natsConnection_Destroy(sched);
+}
+
 /* The operator submits and reads; it purges and deletes nothing: no
  * stream, no message, no KV key, no bucket. admin may do each. */
 static void the_operator_cannot_purge_or_delete_admin_can(void **state)
@@ -823,6 +857,7 @@ int main(void)
         cmocka_unit_test(a_claim_made_without_its_dispatch_holds_for_no_one),
         cmocka_unit_test(only_its_service_touches_a_lease),
         cmocka_unit_test(the_operator_cannot_purge_or_delete_admin_can),
+        cmocka_unit_test(only_people_send_decisions),
         cmocka_unit_test(services_answer_requests_and_nothing_else),
         cmocka_unit_test(no_credentials_off_loopback_is_warned_about),
         cmocka_unit_test(wrong_password_is_refused),

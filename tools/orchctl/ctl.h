@@ -69,5 +69,10 @@ int cmd_agents(ctl *c, int argc, char **argv);
 int cmd_summary(ctl *c, int argc, char **argv);
 int cmd_roadmap(ctl *c, int argc, char **argv);
 int cmd_hosts(ctl *c, int argc, char **argv);   /* hosts.c */
+/* people.c: decisions of people (orch.decide.*) */
+int cmd_pause(ctl *c, int argc, char **argv);
+int cmd_resume(ctl *c, int argc, char **argv);
+int cmd_cancel(ctl *c, int argc, char **argv);
+int cmd_priority(ctl *c, int argc, char **argv);
 
 #endif
