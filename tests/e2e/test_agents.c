@@ -303,8 +303,9 @@ static void real_agents_run_the_roadmap(void **state)
     cJSON_Delete(recs);
 
     logs = agent_logs();
-    {   /* the day's cost: exactly what the agents' CLIs reported for the
-         * results and reviews that reached the ledger (Codex reports none) */
+    {   /* the day's cost: exactly what the agents' runs cost, as orch-agent
+         * logs each result, review and failed run (Claude Code says its
+         * cost; Codex's frontend runs are priced from their tokens) */
         double reported = 0, v;
         int n = 0;
         const cJSON *ledger = cJSON_GetObjectItem(s, "costUsd");
@@ -314,6 +315,8 @@ static void real_agents_run_the_roadmap(void **state)
                 n++;
             }
         assert_true(n > 0);
+        if (!strstr(logs, " computed from "))
+            fail_msg("no Codex run was priced from its tokens");
         assert_non_null(ledger);
         if (fabs(ledger->valuedouble - reported) > 1e-6 * n + 1e-9)
             fail_msg("the ledger says $%.6f, the agents reported $%.6f in %d reports", ledger->valuedouble, reported, n);
