@@ -195,6 +195,8 @@ static void pausing_a_type_holds_its_work_says_why_and_resume_releases_it(void *
     assert_non_null(strstr(field(st, "reason"), "(db down)"));
     cJSON_Delete(st);
     assert_int_equal(paused_count(e), 1);
+    assert_int_equal(orchctl(e, out, sizeof(out), "status", NULL, NULL, NULL, NULL), 0);
+    assert_non_null(strstr(out, "paused: type backend by alice (person): db down"));
     assert_int_equal(orchctl(e, out, sizeof(out), "resume", "--type", "backend", NULL, NULL), 0);
     assert_non_null(strstr(out, "nothing is paused"));
     must_take(e, "backend", "B-1");
@@ -310,6 +312,9 @@ static void a_new_priority_is_dispatched_before_work_that_was_ahead(void **state
     report_result(e, "backend", "M-1");
     report_pass(e, "M-1");
     must_take(e, "backend", "M-3"); /* before M-2, which was ahead */
+    assert_int_equal(orchctl(e, out, sizeof(out), "status", "M-3", NULL, NULL, NULL), 0);
+    assert_non_null(strstr(out, "decision  priority MEDIUM -> HIGH by "));
+    assert_non_null(strstr(out, ": customer"));
     st = status_of(e, "M-3");
     {
         char *d = cJSON_PrintUnformatted(cJSON_GetObjectItem(st, "decisions"));

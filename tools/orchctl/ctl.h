@@ -74,5 +74,9 @@ int cmd_pause(ctl *c, int argc, char **argv);
 int cmd_resume(ctl *c, int argc, char **argv);
 int cmd_cancel(ctl *c, int argc, char **argv);
 int cmd_priority(ctl *c, int argc, char **argv);
+/* The "paused" array of an answer (quiet: nothing when none); a state's
+ * "decisions", one line each. */
+void people_print_pauses(const cJSON *o, int quiet);
+void people_print_decisions(const cJSON *o);
 
 #endif

@@ -54,11 +54,12 @@ static int64_t until_of(const char *v)
     return -1;
 }
 
-static void print_pauses(const cJSON *o)
+void people_print_pauses(const cJSON *o, int quiet)
 {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "paused"), *p;
     if (cJSON_GetArraySize(a) == 0) {
-        printf("nothing is paused\n");
+        if (!quiet)
+            printf("nothing is paused\n");
         return;
     }
     cJSON_ArrayForEach(p, a)
@@ -75,6 +76,21 @@ static void print_pauses(const cJSON *o)
             printf(", until %s", buf);
         }
         printf("\n");
+    }
+}
+
+void people_print_decisions(const cJSON *o)
+{
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(o, "decisions"))
+    {
+        time_t t = (time_t)(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(d, "at")) / 1000);
+        struct tm tm;
+        char buf[32];
+        localtime_r(&t, &tm);
+        strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm);
+        printf("  decision  %s %s by %s at %s%s%s\n", jstr(d, "kind"), jstr(d, "detail"), jstr(d, "who"), buf,
+               jstr(d, "comment")[0] ? ": " : "", jstr(d, "comment"));
     }
 }
 
@@ -125,7 +141,7 @@ static int scoped(ctl *c, int argc, char **argv, int pause)
         goto out;
     if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "changed")))
         printf("%s\n", pause ? "it was paused already (its until and comment are the new ones)" : "it was not paused");
-    print_pauses(o);
+    people_print_pauses(o, 0);
 out:
     free(text);
     cJSON_Delete(body);

@@ -214,6 +214,7 @@ int cmd_status(ctl *c, int argc, char **argv)
                cJSON_GetNumberValue(cJSON_GetObjectItem(o, "estimatedTokens")));
         if (*jstr(o, "lastFailureOutput"))
             printf("  last failure:\n%s\n", jstr(o, "lastFailureOutput"));
+        people_print_decisions(o); /* people.c */
     } else {
         const cJSON *r;
         char line[160];
@@ -222,6 +223,7 @@ int cmd_status(ctl *c, int argc, char **argv)
         roadmap_eta_line(o, line, sizeof(line));
         printf("%s\n", line);
         print_trains(o);
+        people_print_pauses(o, 1); /* people.c */
     }
     cJSON_Delete(o);
     return 0;
