@@ -195,6 +195,30 @@ static void cancel_withdraws_work_and_blocks_its_dependents(void **state)
     sched_destroy(s);
 }
 
+/* A new leader reads a cancelled state back as it was: REJECTED,
+ * cancelled, with its decision; what waits on it still says why. */
+static void a_cancellation_outlives_the_leader(void **state)
+{
+    sched *s = make(), *t;
+    char why_not[ERR_LEN];
+    pb_state *st;
+    (void)state;
+    sched_add(s, req("A", BE, MED, 100, NULL, NULL), &clk);
+    sched_add(s, req("B", FE, MED, 100, "A", NULL), &clk);
+    assert_int_equal(sched_cancel(s, "A", "alice", "gone", &clk, err, sizeof(err)), 0);
+    st = saved("A");
+    assert_int_equal(sched_state_check(st, "A", why_not), 0);
+    orchestrator__v1__requirement_state__free_unpacked(st, NULL);
+    sched_destroy(s);
+    t = from_saved(&out, NULL, 0);
+    assert_int_equal(sched_get(t, "A")->wait_kind, KIND(CANCELLED));
+    assert_int_equal(sched_get(t, "A")->n_decisions, 1);
+    assert_string_equal(sched_get(t, "A")->decisions[0]->comment, "gone");
+    assert_string_equal(why(t, "B"), "dependency cancelled: waiting on A (cancelled)");
+    assert_int_equal(sched_cancel(t, "A", "alice", "", &clk, err, sizeof(err)), 1);
+    sched_destroy(t);
+}
+
 static void a_new_priority_puts_ready_work_ahead(void **state)
 {
     sched *s;
@@ -228,6 +252,7 @@ int main(void)
         cmocka_unit_test_setup(pausing_a_project_holds_its_work_only, setup),
         cmocka_unit_test_setup(pauses_are_kept_as_json_and_restored, setup),
         cmocka_unit_test_setup(cancel_withdraws_work_and_blocks_its_dependents, setup),
+        cmocka_unit_test_setup(a_cancellation_outlives_the_leader, setup),
         cmocka_unit_test_setup(a_new_priority_puts_ready_work_ahead, setup),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
