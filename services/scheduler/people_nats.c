@@ -188,9 +188,11 @@ static void on_pause(srv_req *req, void *closure)
         P.unlock();
         goto bad;
     }
-    log_info("paused (%s) by %s", sc.kind == SCHED_SCOPE_ALL ? "all" : sc.kind == SCHED_SCOPE_TYPE
-                                                                     ? names_agent_type((Orchestrator__V1__AgentType)sc.type)
-                                                                     : sc.project, by);
+    log_info("paused (%s) by %s",
+             sc.kind == SCHED_SCOPE_ALL    ? "all"
+             : sc.kind == SCHED_SCOPE_TYPE ? names_agent_type((Orchestrator__V1__AgentType)sc.type)
+                                           : sc.project,
+             by);
     answer_paused(req, s, "pause", rc);
     goto out;
 bad:
@@ -259,7 +261,8 @@ static void on_cancel(srv_req *req, void *closure)
     int rc;
     (void)closure;
     if (!o || subject_id(req, NAMES_REQ_DECIDE_CANCEL, o, id, sizeof(id), err, sizeof(err)) ||
-        str_field(o, "by", "operator", &by, err, sizeof(err)) || str_field(o, "comment", "", &comment, err, sizeof(err))) {
+        str_field(o, "by", "operator", &by, err, sizeof(err)) ||
+        str_field(o, "comment", "", &comment, err, sizeof(err))) {
         srv_respond_error(req, 400, err);
         goto out;
     }
@@ -289,7 +292,8 @@ static void on_priority(srv_req *req, void *closure)
     int rc, level = 0;
     (void)closure;
     if (!o || subject_id(req, NAMES_REQ_DECIDE_PRIORITY, o, id, sizeof(id), err, sizeof(err)) ||
-        str_field(o, "by", "operator", &by, err, sizeof(err)) || str_field(o, "comment", "", &comment, err, sizeof(err)))
+        str_field(o, "by", "operator", &by, err, sizeof(err)) ||
+        str_field(o, "comment", "", &comment, err, sizeof(err)))
         goto bad;
     lv = cJSON_GetObjectItemCaseSensitive(o, "level");
     if (cJSON_IsNumber(lv) && lv->valuedouble >= 1 && lv->valuedouble <= 4)

@@ -403,7 +403,8 @@ orch_status sched_restore_pauses(sched *s, const char *json, size_t len, char er
         const char *who = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "who"));
         const char *source = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "source"));
         const char *comment = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "comment"));
-        cJSON *until = cJSON_GetObjectItemCaseSensitive(x, "until"), *since = cJSON_GetObjectItemCaseSensitive(x, "since");
+        cJSON *until = cJSON_GetObjectItemCaseSensitive(x, "until");
+        cJSON *since = cJSON_GetObjectItemCaseSensitive(x, "since");
         sched_pause_scope sc = {SCHED_SCOPE_ALL, 0, NULL};
         pause_t *p;
         if (!scope || !name || !strcmp(scope, "all"))
