@@ -330,6 +330,10 @@ int people_hold(sched *s, pb_state *st, const sched_clock *now);
 void people_hold_queue(sched *s, int t, const sched_clock *now);
 /* Pauses past their until end. */
 void people_tick(sched *s, const sched_clock *now);
+/* An agent error about work i: when it is a rate limit that says when it
+ * ends, its type is paused until then (at most a day), the work goes back
+ * as a new dispatch of the same attempt, and 1; else 0, nothing done. */
+int people_rate_limited(sched *s, int i, const pb_error *e, const sched_clock *now);
 /* st was withdrawn by a person. */
 static inline int people_cancelled(const pb_state *st)
 {

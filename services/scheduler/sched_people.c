@@ -578,3 +578,36 @@ int sched_dependents(const sched *s, const char *id, const char **ids, int max)
     free(todo);
     return n;
 }
+
+/* --- an agent's rate limit: a pause of its type ------------------------------- */
+
+/* A rate limit or used-up usage window; with retry_at_ms, when it ends. */
+#define RATE_LIMITED "rate_limited"
+#define RATE_PAUSE_MAX_MS (24 * 3600 * 1000LL) /* no report pauses a type for longer */
+
+/* An agent's account is rate-limited until e->retry_at_ms: its type is
+ * paused until then (one alert, resumed by itself; a longer window is
+ * paused again by the next run that meets it) and the work goes back
+ * without counting an attempt. */
+int people_rate_limited(sched *s, int i, const pb_error *e, const sched_clock *now)
+{
+    pb_state *st = s->e[i];
+    sched_pause_scope scope = {SCHED_SCOPE_TYPE, type_of(st), NULL};
+    int64_t until = e->retry_at_ms - now->now_ms > RATE_PAUSE_MAX_MS ? now->now_ms + RATE_PAUSE_MAX_MS : e->retry_at_ms;
+    char comment[200], err[ERR_LEN];
+    size_t n;
+    if (strcmp(e->reason, RATE_LIMITED) || e->retry_at_ms <= now->now_ms)
+        return 0;
+    snprintf(comment, sizeof(comment), "rate limit met by %s on %s: %s", *e->instance ? e->instance : "an agent", st->id,
+             e->message);
+    for (n = 0; comment[n]; n++) /* one line, as a comment must be */
+        if ((unsigned char)comment[n] < 0x20 || comment[n] == 0x7f)
+            comment[n] = ' ';
+    n = text_utf8_prefix(comment, n, n);
+    comment[n] = '\0';
+    if (sched_pause(s, &scope, until, "scheduler", "rate_limit", comment, now, err, sizeof(err)) < 0 && s->out.alert)
+        s->out.alert(s->out.ctx, "warning", "rate_limit", st->id, err);
+    st->infra_retries++; /* a new dispatch of the same attempt: its own id (-i<n>) and claim */
+    sched_send_back(s, i, e->message, 0, 0, now); /* the pause holds it */
+    return 1;
+}

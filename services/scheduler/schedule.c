@@ -948,33 +948,6 @@ void sched_verdict(sched *s, const pb_verdict *v, const sched_clock *now)
 
 /* The reason of an agent error that blames the instance, not the work. */
 #define AGENT_UNHEALTHY "agent_unhealthy"
-/* A rate limit or used-up usage window; with retry_at_ms, when it ends. */
-#define RATE_LIMITED "rate_limited"
-#define RATE_PAUSE_MAX_MS (24 * 3600 * 1000LL) /* no report pauses a type for longer */
-
-/* An agent's account is rate-limited until e->retry_at_ms: its type is
- * paused until then (one alert, resumed by itself; a longer window is
- * paused again by the next run that meets it) and the work goes back
- * without counting an attempt. */
-static void rate_limit_pause(sched *s, int i, const pb_error *e, const sched_clock *now)
-{
-    pb_state *st = s->e[i];
-    sched_pause_scope scope = {SCHED_SCOPE_TYPE, type_of(st), NULL};
-    int64_t until = e->retry_at_ms - now->now_ms > RATE_PAUSE_MAX_MS ? now->now_ms + RATE_PAUSE_MAX_MS : e->retry_at_ms;
-    char comment[200], err[ERR_LEN];
-    size_t n;
-    snprintf(comment, sizeof(comment), "rate limit met by %s on %s: %s", *e->instance ? e->instance : "an agent", st->id,
-             e->message);
-    for (n = 0; comment[n]; n++) /* one line, as a comment must be */
-        if ((unsigned char)comment[n] < 0x20 || comment[n] == 0x7f)
-            comment[n] = ' ';
-    n = text_utf8_prefix(comment, n, n);
-    comment[n] = '\0';
-    if (sched_pause(s, &scope, until, "scheduler", "rate_limit", comment, now, err, sizeof(err)) < 0 && s->out.alert)
-        s->out.alert(s->out.ctx, "warning", "rate_limit", st->id, err);
-    st->infra_retries++; /* a new dispatch of the same attempt: its own id (-i<n>) and claim */
-    sched_send_back(s, i, e->message, 0, 0, now); /* the pause holds it */
-}
 
 admit_code sched_error(sched *s, const pb_error *e, const sched_from *from, const sched_clock *now)
 {
@@ -1019,10 +992,8 @@ admit_code sched_error(sched *s, const pb_error *e, const sched_from *from, cons
      * is its own, not the work's: another instance takes it, no attempt
      * counted, as for an infrastructure error and within the same bound
      * (so a liar cannot hold work back for ever). */
-    if (e->transient && !strcmp(e->reason, RATE_LIMITED) && e->retry_at_ms > now->now_ms) {
-        rate_limit_pause(s, i, e, now);
+    if (e->transient && people_rate_limited(s, i, e, now))
         return c;
-    }
     if (e->transient && !strcmp(e->reason, AGENT_UNHEALTHY) &&
         ++st->infra_retries <= (uint32_t)s->cfg.max_infra_retries)
         sched_send_back(s, i, e->message, 0, 0, now);

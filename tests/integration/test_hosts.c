@@ -444,6 +444,28 @@ static int all_done(const tally *t, int n)
     return 1;
 }
 
+/* The hub with sched_env, a repository for agent-sim, and hosts h1 and h2 of
+ * two backend slots each running agent-sim that works work_ms per
+ * requirement; cmd (len) keeps their command. */
+static void two_hosts_of_two(const char *const sched_env[], const char *work_ms, char *cmd, size_t len)
+{
+    char bin[512];
+    hub_start(sched_env);
+    snprintf(E.repo, sizeof(E.repo), "%s/repo", E.hub.dir);
+    {
+        const char *init[] = {"git", "init", "-q", "-b", "main", E.repo, NULL};
+        const char *ci[] = {"git", "-C", E.repo, "-c", "user.email=t@orchestrator.local", "-c", "user.name=t",
+                            "commit", "-q", "--allow-empty", "-m", "start", NULL};
+        int st = -1;
+        assert_int_equal(proc_wait(proc_spawn(init, NULL, E.hub.dir, "git.log"), 10000, &st), 0);
+        assert_int_equal(proc_wait(proc_spawn(ci, NULL, E.hub.dir, "git.log"), 10000, &st), 0);
+    }
+    snprintf(cmd, len, "%s,--type,{type},--instance,{instance},--repo,%s,--workdir,%s,--work-ms,%s,--heartbeat-ms,500",
+             proc_bin("agent-sim", bin, sizeof(bin)), E.repo, E.hub.dir, work_ms);
+    host_start(&E.h[E.n++], "h1", 2, cmd, "backend=2");
+    host_start(&E.h[E.n++], "h2", 2, cmd, "backend=2");
+}
+
 /* Two hosts of two backend agents (agent-sim, 3 s a requirement). Once h1's
  * agents work, h1 is killed outright. Within the bound (3 s) the scheduler
  * declares it lost, names it in a critical alert and sends its work back;
@@ -457,26 +479,12 @@ static void a_killed_host_s_work_is_done_once_elsewhere_and_it_rejoins_with_new_
     tally t[N];
     natsSubscription *results = NULL, *alerts = NULL;
     natsMsg *alert = NULL;
-    char cmd[1200], bin[512], old_names[2][128];
+    char cmd[1200], old_names[2][128];
     cJSON *v;
     int64_t t_kill;
     (void)state;
 
-    hub_start(sched_env);
-    snprintf(E.repo, sizeof(E.repo), "%s/repo", E.hub.dir);
-    {
-        const char *init[] = {"git", "init", "-q", "-b", "main", E.repo, NULL};
-        const char *ci[] = {"git", "-C", E.repo, "-c", "user.email=t@orchestrator.local", "-c", "user.name=t",
-                            "commit", "-q", "--allow-empty", "-m", "start", NULL};
-        int st = -1;
-        assert_int_equal(proc_wait(proc_spawn(init, NULL, E.hub.dir, "git.log"), 10000, &st), 0);
-        assert_int_equal(proc_wait(proc_spawn(ci, NULL, E.hub.dir, "git.log"), 10000, &st), 0);
-    }
-    snprintf(cmd, sizeof(cmd),
-             "%s,--type,{type},--instance,{instance},--repo,%s,--workdir,%s,--work-ms,3000,--heartbeat-ms,500",
-             proc_bin("agent-sim", bin, sizeof(bin)), E.repo, E.hub.dir);
-    host_start(&E.h[E.n++], "h1", 2, cmd, "backend=2");
-    host_start(&E.h[E.n++], "h2", 2, cmd, "backend=2");
+    two_hosts_of_two(sched_env, "3000", cmd, sizeof(cmd));
     v = hosts_view();
     assert_non_null(view_of(v, "h1"));
     assert_int_equal(num(view_of(v, "h1"), "used"), 2);
@@ -558,25 +566,11 @@ static void a_partitioned_host_s_late_results_are_refused_after_the_heal(void **
     enum { N = 6 };
     tally t[N];
     natsSubscription *results = NULL;
-    char cmd[1200], bin[512], old_names[2][128];
+    char cmd[1200], old_names[2][128];
     cJSON *v;
     (void)state;
 
-    hub_start(sched_env);
-    snprintf(E.repo, sizeof(E.repo), "%s/repo", E.hub.dir);
-    {
-        const char *init[] = {"git", "init", "-q", "-b", "main", E.repo, NULL};
-        const char *ci[] = {"git", "-C", E.repo, "-c", "user.email=t@orchestrator.local", "-c", "user.name=t",
-                            "commit", "-q", "--allow-empty", "-m", "start", NULL};
-        int st = -1;
-        assert_int_equal(proc_wait(proc_spawn(init, NULL, E.hub.dir, "git.log"), 10000, &st), 0);
-        assert_int_equal(proc_wait(proc_spawn(ci, NULL, E.hub.dir, "git.log"), 10000, &st), 0);
-    }
-    snprintf(cmd, sizeof(cmd),
-             "%s,--type,{type},--instance,{instance},--repo,%s,--workdir,%s,--work-ms,6000,--heartbeat-ms,500",
-             proc_bin("agent-sim", bin, sizeof(bin)), E.repo, E.hub.dir);
-    host_start(&E.h[E.n++], "h1", 2, cmd, "backend=2");
-    host_start(&E.h[E.n++], "h2", 2, cmd, "backend=2");
+    two_hosts_of_two(sched_env, "6000", cmd, sizeof(cmd));
     v = hosts_view();
     for (int k = 0; k < 2; k++)
         snprintf(old_names[k], sizeof(old_names[k]), "%s",

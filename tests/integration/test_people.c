@@ -67,35 +67,15 @@ static void wait_status(env *e, const char *id, const char *status)
 static int take(env *e, const char *type, int timeout_ms, char *id, size_t idlen, unsigned *attempt)
 {
     static const char *const consumers[] = {"", "roy-backend", "jen-frontend"};
-    natsSubscription *sub = NULL;
-    jsSubOptions so;
-    natsMsgList list = {0};
     char filter[64];
-    int got = 0, t = !strcmp(type, "backend") ? BE : FE;
-    jsSubOptions_Init(&so);
-    so.Stream = "REQUIREMENTS";
-    so.Consumer = consumers[t];
+    svc_work w;
+    int t = !strcmp(type, "backend") ? BE : FE;
     snprintf(filter, sizeof(filter), "requirements.%s.>", type);
-    assert_int_equal(js_PullSubscribe(&sub, e->js, filter, consumers[t], NULL, &so, NULL), NATS_OK);
-    if (natsSubscription_Fetch(&list, sub, 1, timeout_ms, NULL) == NATS_OK && list.Count == 1) {
-        pb_requirement **r = NULL;
-        size_t n = 0;
-        edge_limits lim;
-        char err[ERR_LEN];
-        edge_limits_default(&lim);
-        assert_int_equal(edge_requirements_from_json(natsMsg_GetData(list.Msgs[0]),
-                                                     (size_t)natsMsg_GetDataLength(list.Msgs[0]), &lim, &r, &n, err),
-                         EDGE_OK);
-        snprintf(id, idlen, "%s", r[0]->id);
-        *attempt = r[0]->attempt;
-        edge_requirements_free(r, n);
-        natsMsg_Ack(list.Msgs[0], NULL);
-        got = 1;
-    }
-    natsMsgList_Destroy(&list);
-    natsSubscription_Unsubscribe(sub);
-    natsSubscription_Destroy(sub);
-    return got;
+    if (!svc_take(e->js, consumers[t], filter, timeout_ms, &w))
+        return 0;
+    snprintf(id, idlen, "%s", w.id);
+    *attempt = w.attempt;
+    return 1;
 }
 
 static void must_take(env *e, const char *type, const char *want)

@@ -72,48 +72,12 @@ static void plan(env *e, const char *id, int type, int prio, uint64_t est, const
     svc_plan(e->js, id, type, prio, est, deps, files);
 }
 
-typedef struct {
-    char id[64];
-    unsigned attempt;
-    char output[512];
-    char subject[128];
-    char model_hint[16];
-} work;
+typedef svc_work work;
 
 /* An agent takes the next work from a seed consumer; 0 when none came. */
 static int take(env *e, const char *consumer, const char *filter, int timeout_ms, work *w)
 {
-    natsSubscription *sub = NULL;
-    jsSubOptions so;
-    natsMsgList list = {0};
-    int got = 0;
-
-    jsSubOptions_Init(&so);
-    so.Stream = "REQUIREMENTS";
-    so.Consumer = consumer;
-    assert_int_equal(js_PullSubscribe(&sub, e->js, filter, consumer, NULL, &so, NULL), NATS_OK);
-    if (natsSubscription_Fetch(&list, sub, 1, timeout_ms, NULL) == NATS_OK && list.Count == 1) {
-        pb_requirement **r = NULL;
-        size_t n = 0;
-        edge_limits lim;
-        char err[ERR_LEN];
-        edge_limits_default(&lim);
-        assert_int_equal(edge_requirements_from_json(natsMsg_GetData(list.Msgs[0]),
-                                                     (size_t)natsMsg_GetDataLength(list.Msgs[0]), &lim, &r, &n, err),
-                         EDGE_OK);
-        snprintf(w->id, sizeof(w->id), "%s", r[0]->id);
-        w->attempt = r[0]->attempt;
-        snprintf(w->output, sizeof(w->output), "%s", r[0]->last_failure_output);
-        snprintf(w->model_hint, sizeof(w->model_hint), "%s", r[0]->model_hint);
-        snprintf(w->subject, sizeof(w->subject), "%s", natsMsg_GetSubject(list.Msgs[0]));
-        edge_requirements_free(r, n);
-        natsMsg_Ack(list.Msgs[0], NULL);
-        got = 1;
-    }
-    natsMsgList_Destroy(&list);
-    natsSubscription_Unsubscribe(sub);
-    natsSubscription_Destroy(sub);
-    return got;
+    return svc_take(e->js, consumer, filter, timeout_ms, w);
 }
 
 static cJSON *status_of(env *e, const char *id);

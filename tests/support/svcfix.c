@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "edge.h"
 #include "pb.h"
 #include "proc.h"
 
@@ -274,4 +275,39 @@ void svc_issue_id(jsCtx *js, const char *id)
         return; /* no bucket (a test without provisioning): nothing checks */
     kvStore_CreateString(&rev, kv, id, "test");
     kvStore_Destroy(kv);
+}
+
+int svc_take(jsCtx *js, const char *consumer, const char *filter, int timeout_ms, svc_work *w)
+{
+    natsSubscription *sub = NULL;
+    jsSubOptions so;
+    natsMsgList list = {0};
+    int got = 0;
+
+    jsSubOptions_Init(&so);
+    so.Stream = "REQUIREMENTS";
+    so.Consumer = consumer;
+    assert_int_equal(js_PullSubscribe(&sub, js, filter, consumer, NULL, &so, NULL), NATS_OK);
+    if (natsSubscription_Fetch(&list, sub, 1, timeout_ms, NULL) == NATS_OK && list.Count == 1) {
+        pb_requirement **r = NULL;
+        size_t n = 0;
+        edge_limits lim;
+        char err[ERR_LEN];
+        edge_limits_default(&lim);
+        assert_int_equal(edge_requirements_from_json(natsMsg_GetData(list.Msgs[0]),
+                                                     (size_t)natsMsg_GetDataLength(list.Msgs[0]), &lim, &r, &n, err),
+                         EDGE_OK);
+        snprintf(w->id, sizeof(w->id), "%s", r[0]->id);
+        w->attempt = r[0]->attempt;
+        snprintf(w->output, sizeof(w->output), "%s", r[0]->last_failure_output);
+        snprintf(w->model_hint, sizeof(w->model_hint), "%s", r[0]->model_hint);
+        snprintf(w->subject, sizeof(w->subject), "%s", natsMsg_GetSubject(list.Msgs[0]));
+        edge_requirements_free(r, n);
+        assert_int_equal(natsMsg_AckSync(list.Msgs[0], NULL, NULL), NATS_OK);
+        got = 1;
+    }
+    natsMsgList_Destroy(&list);
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    return got;
 }

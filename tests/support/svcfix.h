@@ -67,4 +67,18 @@ void svc_plan(jsCtx *js, const char *id, int type, int prio, uint64_t est, const
  * it for what it plans. An id there already is left as it is. */
 void svc_issue_id(jsCtx *js, const char *id);
 
+/* What an agent took from REQUIREMENTS: the seed's JSON read back. */
+typedef struct {
+    char id[64];
+    unsigned attempt;
+    char output[512];        /* lastFailureOutput, cut */
+    char subject[128];
+    char model_hint[16];
+} svc_work;
+
+/* An agent takes the next work from the seed consumer `consumer`
+ * (filter: its subjects), acked (the server said so); 0 when none came
+ * within timeout_ms. */
+int svc_take(jsCtx *js, const char *consumer, const char *filter, int timeout_ms, svc_work *w);
+
 #endif

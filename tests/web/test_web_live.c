@@ -115,34 +115,10 @@ static void wait_status(env *e, const char *id, const char *want)
 /* An agent takes one message from its consumer; returns the attempt. */
 static unsigned take(env *e, const char *consumer, const char *filter, const char *want_id)
 {
-    natsSubscription *sub = NULL;
-    jsSubOptions so;
-    natsMsgList list = {0};
-    unsigned attempt = 0;
-    jsSubOptions_Init(&so);
-    so.Stream = "REQUIREMENTS";
-    so.Consumer = consumer;
-    assert_int_equal(js_PullSubscribe(&sub, e->js, filter, consumer, NULL, &so, NULL), NATS_OK);
-    assert_int_equal(natsSubscription_Fetch(&list, sub, 1, 5000, NULL), NATS_OK);
-    assert_int_equal(list.Count, 1);
-    {
-        pb_requirement **r = NULL;
-        size_t n = 0;
-        edge_limits lim;
-        char err[ERR_LEN];
-        edge_limits_default(&lim);
-        assert_int_equal(edge_requirements_from_json(natsMsg_GetData(list.Msgs[0]),
-                                                     (size_t)natsMsg_GetDataLength(list.Msgs[0]), &lim, &r, &n, err),
-                         EDGE_OK);
-        assert_string_equal(r[0]->id, want_id);
-        attempt = r[0]->attempt;
-        edge_requirements_free(r, n);
-    }
-    assert_int_equal(natsMsg_AckSync(list.Msgs[0], NULL, NULL), NATS_OK);
-    natsMsgList_Destroy(&list);
-    natsSubscription_Unsubscribe(sub);
-    natsSubscription_Destroy(sub);
-    return attempt;
+    svc_work w;
+    assert_true(svc_take(e->js, consumer, filter, 5000, &w));
+    assert_string_equal(w.id, want_id);
+    return w.attempt;
 }
 
 static void publish(env *e, const char *subject, const void *data, size_t len)
